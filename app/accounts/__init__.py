@@ -1,0 +1,1 @@
+"""Users, roles, sessions, API and device tokens, wholesale buyer companies."""

@@ -1,0 +1,194 @@
+"""Who may call a route: every route declares one access rule through a dependency.
+
+Rules are plain data (:class:`AccessRule`) attached to the dependency function as
+``access_rule``; the route-walker test reads them from the app's route table and fails on a route
+that declares none. A public route says so with ``dependencies=[PublicAccess]``.
+
+A caller is a :class:`Principal`, resolved once per request from a bearer token
+(``Authorization: Bearer …``, API clients and devices) or the session cookie (pages). Tokens carry
+scopes; a cookie session carries every scope of its role. Cookie-authenticated API calls that
+change state must also send the CSRF token in ``X-CSRF-Token``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from app.accounts import errors
+from app.accounts.models import CompanyStatus, Role
+from app.db import DbSession
+
+SESSION_COOKIE = "np_session"
+CSRF_COOKIE = "np_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FORM_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Scope(StrEnum):
+    shop = "shop"
+    wholesale = "wholesale"
+    pos = "pos"
+    pda = "pda"
+    stock = "stock"
+    admin = "admin"
+
+
+ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
+    Role.customer: frozenset({Scope.shop}),
+    Role.buyer: frozenset({Scope.wholesale}),
+    Role.clerk: frozenset({Scope.pos}),
+    Role.station_operator: frozenset({Scope.pda}),
+    Role.warehouse: frozenset({Scope.stock}),
+    Role.admin: frozenset({Scope.admin, Scope.stock, Scope.pos}),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    username: str
+    role: Role
+    scopes: frozenset[str]
+    via: str  # "token" or "session"
+    token_id: int | None = None
+    company_id: int | None = None
+    company_approved: bool = False
+    station_id: int | None = None
+    store_id: int | None = None
+    display_name: str = ""
+
+    def has_scope(self, scope: Scope) -> bool:
+        return scope.value in self.scopes
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    name: str
+    roles: frozenset[Role] | None  # None: anyone (public) or any signed-in user
+    scope: Scope | None = None
+    authenticated: bool = True
+    approved_company: bool = False
+
+
+PUBLIC = AccessRule("public", None, authenticated=False)
+SIGNED_IN = AccessRule("signed_in", None)
+CUSTOMER = AccessRule("customer", frozenset({Role.customer}), Scope.shop)
+BUYER = AccessRule("buyer", frozenset({Role.buyer}), Scope.wholesale, approved_company=True)
+CLERK = AccessRule("clerk", frozenset({Role.clerk, Role.admin}), Scope.pos)
+STATION_OPERATOR = AccessRule("station_operator", frozenset({Role.station_operator}), Scope.pda)
+WAREHOUSE = AccessRule("warehouse", frozenset({Role.warehouse, Role.admin}), Scope.stock)
+STAFF = AccessRule("staff", frozenset({Role.admin, Role.warehouse, Role.clerk, Role.station_operator}))
+ADMIN = AccessRule("admin", frozenset({Role.admin}), Scope.admin)
+
+
+async def resolve_principal(request: Request, session: DbSession) -> Principal | None:
+    """The caller of this request, or None for an anonymous one (cached per request)."""
+    from app.accounts import service
+
+    cached = request.scope.get("np.principal", _MISSING)
+    if cached is not _MISSING:
+        return cached  # type: ignore[no-any-return]
+    principal: Principal | None = None
+    authorization = request.headers.get("authorization", "")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise errors.TokenInvalid()
+        principal = await service.principal_from_token(session, token.strip())
+        if principal is None:
+            raise errors.TokenInvalid()
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            principal = await service.principal_from_session_cookie(session, cookie)
+            if principal is not None and request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
+                _check_csrf_header(request)
+    request.scope["np.principal"] = principal
+    return principal
+
+
+_MISSING = object()
+
+
+def _check_csrf_header(request: Request) -> None:
+    from app.accounts.security import csrf_token_valid
+    from app.config import get_settings
+    from app.kit.errors import CsrfFailed
+
+    header = request.headers.get(CSRF_HEADER)
+    cookie = request.cookies.get(CSRF_COOKIE)
+    secret = get_settings().secret_key.get_secret_value()
+    if not header or header != cookie or not csrf_token_valid(secret, header):
+        raise CsrfFailed()
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(resolve_principal)]
+
+
+def check_rule(rule: AccessRule, principal: Principal | None) -> Principal | None:
+    if not rule.authenticated:
+        return principal
+    if principal is None:
+        raise errors.NotAuthenticated()
+    if rule.roles is not None and principal.role not in rule.roles:
+        raise errors.RoleNotAllowed()
+    if rule.scope is not None and not principal.has_scope(rule.scope):
+        raise errors.ScopeMissing()
+    if rule.approved_company and not principal.company_approved:
+        raise errors.CompanyNotApproved()
+    return principal
+
+
+def require(rule: AccessRule) -> Callable[..., Awaitable[Any]]:
+    async def dependency(principal: OptionalPrincipal) -> Principal | None:
+        return check_rule(rule, principal)
+
+    dependency.access_rule = rule  # type: ignore[attr-defined]
+    dependency.__name__ = f"require_{rule.name}"
+    return dependency
+
+
+_public_dependency = require(PUBLIC)
+PublicAccess = Depends(_public_dependency)
+
+AnyUser = Annotated[Principal, Depends(require(SIGNED_IN))]
+CustomerUser = Annotated[Principal, Depends(require(CUSTOMER))]
+BuyerUser = Annotated[Principal, Depends(require(BUYER))]
+ClerkUser = Annotated[Principal, Depends(require(CLERK))]
+StationOperator = Annotated[Principal, Depends(require(STATION_OPERATOR))]
+WarehouseUser = Annotated[Principal, Depends(require(WAREHOUSE))]
+StaffUser = Annotated[Principal, Depends(require(STAFF))]
+AdminUser = Annotated[Principal, Depends(require(ADMIN))]
+# Public routes that personalise (a buyer sees its own prices) take the caller when there is one.
+MaybeUser = Annotated[Principal | None, Depends(_public_dependency)]
+
+
+def principal_for(
+    user: Any,
+    *,
+    via: str,
+    scopes: frozenset[str],
+    token_id: int | None = None,
+    station_id: int | None = None,
+    store_id: int | None = None,
+) -> Principal:
+    company = user.company
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        role=Role(user.role),
+        scopes=scopes,
+        via=via,
+        token_id=token_id,
+        company_id=user.company_id,
+        company_approved=company is not None and company.status == CompanyStatus.approved,
+        station_id=station_id if station_id is not None else user.station_id,
+        store_id=store_id if store_id is not None else user.store_id,
+        display_name=user.display_name or user.username,
+    )

@@ -1,0 +1,185 @@
+"""Accounts JSON API: tokens, the caller, users, devices and buyer companies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.accounts import repository, schemas, service
+from app.accounts.access import AdminUser, AnyUser, PublicAccess, Role
+from app.accounts.models import CompanyStatus
+from app.db import DbSession
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post(
+    "/auth/token",
+    response_model=schemas.TokenOut,
+    dependencies=[PublicAccess],
+    responses={401: {"description": "invalid_credentials"}, 429: {"description": "login_rate_limited"}},
+)
+async def issue_token(
+    request: Request,
+    session: DbSession,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+) -> schemas.TokenOut:
+    """OAuth2 password grant. Failed attempts are limited per username and per address."""
+    user = await service.authenticate(
+        session,
+        request.app.state.login_limiter,
+        username=form.username,
+        password=form.password,
+        client_ip=client_ip(request),
+    )
+    issued = await service.issue_user_token(session, user, form.scopes or None)
+    return schemas.TokenOut(
+        access_token=issued.token, expires_at=issued.record.expires_at, scope=" ".join(issued.record.scopes)
+    )
+
+
+@router.get("/auth/me", response_model=schemas.MeOut)
+async def me(principal: AnyUser) -> schemas.MeOut:
+    return schemas.MeOut(
+        user_id=principal.user_id,
+        username=principal.username,
+        display_name=principal.display_name,
+        role=principal.role,
+        role_label_zh=principal.role.label_zh,
+        scopes=sorted(principal.scopes),
+        company_id=principal.company_id,
+        company_approved=principal.company_approved,
+        station_id=principal.station_id,
+        store_id=principal.store_id,
+    )
+
+
+@router.post("/auth/revoke", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_current_token(session: DbSession, principal: AnyUser) -> None:
+    """Revoke the bearer token this request was made with (sign out of an API client)."""
+    if principal.token_id is not None:
+        await service.revoke_token(session, principal, principal.token_id)
+
+
+@router.post(
+    "/wholesale/applications",
+    response_model=schemas.CompanyOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[PublicAccess],
+    responses={409: {"description": "company_name_taken / username_taken"}},
+)
+async def apply_as_buyer(body: schemas.CompanyApplicationIn, session: DbSession) -> schemas.CompanyOut:
+    """A PRD wholesaler registers its company and first buyer account; an admin approves it."""
+    company = await service.register_buyer_company(
+        session,
+        name=body.name,
+        city=body.city,
+        contact_name=body.contact_name,
+        contact_phone=body.contact_phone,
+        address=body.address,
+        credit_code=body.credit_code,
+    )
+    await service.create_user(
+        session,
+        username=body.username,
+        password=body.password,
+        role=Role.buyer,
+        display_name=body.contact_name,
+        phone=body.contact_phone,
+        company_id=company.id,
+    )
+    return schemas.CompanyOut.model_validate(company)
+
+
+admin = APIRouter(prefix="/api/v1/admin", tags=["accounts admin"])
+
+
+@admin.get("/users", response_model=list[schemas.UserOut])
+async def list_users(session: DbSession, _: AdminUser, role: Role | None = None) -> list[schemas.UserOut]:
+    return [schemas.UserOut.model_validate(u) for u in await repository.list_users(session, role=role)]
+
+
+@admin.post(
+    "/users",
+    response_model=schemas.UserOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "username_taken"}, 422: {"description": "affiliation_missing"}},
+)
+async def create_user(body: schemas.UserIn, session: DbSession, _: AdminUser) -> schemas.UserOut:
+    user = await service.create_user(session, **body.model_dump())
+    return schemas.UserOut.model_validate(user)
+
+
+@admin.get("/tokens", response_model=list[schemas.ApiTokenOut])
+async def list_tokens(session: DbSession, _: AdminUser, user_id: int | None = None) -> list[schemas.ApiTokenOut]:
+    return [schemas.ApiTokenOut.model_validate(t) for t in await repository.list_tokens(session, user_id=user_id)]
+
+
+@admin.post(
+    "/devices",
+    response_model=schemas.DeviceTokenOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={422: {"description": "affiliation_missing"}},
+)
+async def issue_device_token(body: schemas.DeviceTokenIn, session: DbSession, _: AdminUser) -> schemas.DeviceTokenOut:
+    """A revocable token for a station PDA (bound to one station) or a POS till (one store)."""
+    issued = await service.issue_device_token(
+        session,
+        kind=body.kind,
+        user_id=body.user_id,
+        label=body.label,
+        station_id=body.station_id,
+        store_id=body.store_id,
+    )
+    record = issued.record
+    return schemas.DeviceTokenOut(
+        id=record.id,
+        access_token=issued.token,
+        kind=record.kind,
+        label=record.label,
+        scopes=record.scopes,
+        expires_at=record.expires_at,
+    )
+
+
+@admin.post(
+    "/tokens/{token_id}/revoke",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {"description": "token_not_found"}},
+)
+async def revoke_token(token_id: int, session: DbSession, principal: AdminUser) -> None:
+    await service.revoke_token(session, principal, token_id)
+
+
+@admin.get("/companies", response_model=list[schemas.CompanyOut])
+async def list_companies(
+    session: DbSession, _: AdminUser, status_filter: CompanyStatus | None = None
+) -> list[schemas.CompanyOut]:
+    companies = await repository.list_companies(session, status=status_filter)
+    return [schemas.CompanyOut.model_validate(c) for c in companies]
+
+
+@admin.post(
+    "/companies/{company_id}/approve",
+    response_model=schemas.CompanyOut,
+    responses={404: {"description": "company_not_found"}, 409: {"description": "company_status_conflict"}},
+)
+async def approve_company(company_id: int, session: DbSession, principal: AdminUser) -> schemas.CompanyOut:
+    return schemas.CompanyOut.model_validate(await service.decide_company(session, principal, company_id, approve=True))
+
+
+@admin.post(
+    "/companies/{company_id}/reject",
+    response_model=schemas.CompanyOut,
+    responses={404: {"description": "company_not_found"}, 409: {"description": "company_status_conflict"}},
+)
+async def reject_company(company_id: int, session: DbSession, principal: AdminUser) -> schemas.CompanyOut:
+    return schemas.CompanyOut.model_validate(
+        await service.decide_company(session, principal, company_id, approve=False)
+    )

@@ -1,0 +1,67 @@
+from app.kit.errors import AppError, Conflict, Forbidden, NotAuthenticated, NotFound, TooManyRequests
+
+
+class InvalidCredentials(NotAuthenticated):
+    code = "invalid_credentials"
+    message = "用户名或密码错误"
+
+
+class TokenInvalid(NotAuthenticated):
+    code = "token_invalid"
+    message = "访问令牌无效、已过期或已被吊销"
+
+
+class LoginRateLimited(TooManyRequests):
+    code = "login_rate_limited"
+    message = "登录尝试过于频繁，请稍后再试"
+
+
+class RoleNotAllowed(Forbidden):
+    code = "role_not_allowed"
+    message = "当前账号角色无权访问"
+
+
+class ScopeMissing(Forbidden):
+    code = "scope_missing"
+    message = "访问令牌的权限范围不包含此操作"
+
+
+class CompanyNotApproved(Forbidden):
+    code = "company_not_approved"
+    message = "采购商企业尚未通过审核"
+
+
+class UsernameTaken(Conflict):
+    code = "username_taken"
+    message = "用户名已被使用"
+
+
+class CompanyNameTaken(Conflict):
+    code = "company_name_taken"
+    message = "企业名称已登记"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+    message = "找不到该用户"
+
+
+class CompanyNotFound(NotFound):
+    code = "company_not_found"
+    message = "找不到该采购商企业"
+
+
+class TokenNotFound(NotFound):
+    code = "token_not_found"
+    message = "找不到该令牌"
+
+
+class AffiliationMissing(AppError):
+    code = "affiliation_missing"
+    status_code = 422
+    message = "该角色需要指定所属单位（采购商企业、门店或村站）"
+
+
+class CompanyStatusConflict(Conflict):
+    code = "company_status_conflict"
+    message = "企业当前状态不允许此操作"

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Enum, ForeignKey, String, func
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.kit.models import Base, IdMixin, TimestampMixin
+
+
+class Role(StrEnum):
+    customer = "customer"
+    buyer = "buyer"
+    clerk = "clerk"
+    station_operator = "station_operator"
+    warehouse = "warehouse"
+    admin = "admin"
+
+    @property
+    def label_zh(self) -> str:
+        return ROLE_LABELS_ZH[self]
+
+
+ROLE_LABELS_ZH = {
+    Role.customer: "顾客",
+    Role.buyer: "批发采购商",
+    Role.clerk: "门店店员",
+    Role.station_operator: "村站站长",
+    Role.warehouse: "仓库",
+    Role.admin: "运营管理员",
+}
+
+
+class CompanyStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    suspended = "suspended"
+
+
+class TokenKind(StrEnum):
+    user = "user"
+    station_pda = "station_pda"
+    pos_till = "pos_till"
+
+
+def enum_column(enum_cls: type[StrEnum], name: str) -> Enum:
+    """A native PostgreSQL enum storing the member values."""
+    return Enum(enum_cls, name=name, values_callable=lambda e: [m.value for m in e], validate_strings=True)
+
+
+class BuyerCompany(IdMixin, TimestampMixin, Base):
+    """A Pearl River Delta wholesale buyer; its members order only once an admin approves it."""
+
+    __tablename__ = "buyer_companies"
+
+    name: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    city: Mapped[str] = mapped_column(String(50), nullable=False)
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
+    contact_name: Mapped[str] = mapped_column(String(50), nullable=False)
+    contact_phone: Mapped[str] = mapped_column(String(20), nullable=False)
+    address: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    status: Mapped[CompanyStatus] = mapped_column(
+        enum_column(CompanyStatus, "company_status"), nullable=False, default=CompanyStatus.pending
+    )
+    payment_terms_days: Mapped[int] = mapped_column(nullable=False, default=30)
+    credit_limit_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="CNY")
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True))
+
+    __table_args__ = (CheckConstraint("credit_limit_minor >= 0", name="credit_limit_non_negative"),)
+
+
+class User(IdMixin, TimestampMixin, Base):
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(50), nullable=False, unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
+    role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"), nullable=False)
+    display_name: Mapped[str] = mapped_column(String(50), nullable=False, default="")
+    phone: Mapped[str | None] = mapped_column(String(20))
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("buyer_companies.id"), index=True)
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), index=True)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    company: Mapped[BuyerCompany | None] = relationship(foreign_keys=[company_id], lazy="raise")
+
+    __table_args__ = (
+        # Who a user works for follows from the role, so object-level checks can rely on it.
+        CheckConstraint("role <> 'buyer' OR company_id IS NOT NULL", name="buyer_has_company"),
+        CheckConstraint("role <> 'station_operator' OR station_id IS NOT NULL", name="operator_has_station"),
+        CheckConstraint("role <> 'clerk' OR store_id IS NOT NULL", name="clerk_has_store"),
+    )
+
+
+class ApiToken(IdMixin, Base):
+    """A bearer token: only its SHA-256 is stored; revocable; scoped; devices get their own."""
+
+    __tablename__ = "api_tokens"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    prefix: Mapped[str] = mapped_column(String(12), nullable=False)
+    kind: Mapped[TokenKind] = mapped_column(enum_column(TokenKind, "token_kind"), nullable=False)
+    label: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(String(30)), nullable=False)
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship(lazy="raise")
+
+
+class WebSession(IdMixin, Base):
+    """A browser login: the cookie holds a random token, the table its SHA-256."""
+
+    __tablename__ = "web_sessions"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship(lazy="raise")

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field, field_validator
+
+from app.accounts.models import CompanyStatus, Role, TokenKind
+from app.kit.phones import normalise_cn_phone
+from app.kit.schemas import InputModel, OutputModel
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - OAuth2 token type, not a secret
+    expires_at: datetime
+    scope: str
+
+
+class MeOut(BaseModel):
+    user_id: int
+    username: str
+    display_name: str
+    role: Role
+    role_label_zh: str
+    scopes: list[str]
+    company_id: int | None
+    company_approved: bool
+    station_id: int | None
+    store_id: int | None
+
+
+class UserIn(InputModel):
+    username: Annotated[str, Field(min_length=2, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")]
+    password: str = Field(min_length=8, max_length=200)
+    role: Role
+    display_name: str = Field(default="", max_length=50)
+    phone: str | None = Field(default=None, max_length=20)
+    company_id: int | None = None
+    station_id: int | None = None
+    store_id: int | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return normalise_cn_phone(value) if value else None
+
+
+class UserOut(OutputModel):
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    phone: str | None
+    is_active: bool
+    company_id: int | None
+    station_id: int | None
+    store_id: int | None
+
+
+class DeviceTokenIn(InputModel):
+    kind: TokenKind
+    user_id: int
+    label: str = Field(min_length=1, max_length=100)
+    station_id: int | None = None
+    store_id: int | None = None
+
+
+class DeviceTokenOut(BaseModel):
+    id: int
+    access_token: str = Field(description="只显示这一次；服务器只保存其哈希")
+    kind: TokenKind
+    label: str
+    scopes: list[str]
+    expires_at: datetime
+
+
+class ApiTokenOut(OutputModel):
+    id: int
+    user_id: int
+    prefix: str
+    kind: TokenKind
+    label: str
+    scopes: list[str]
+    station_id: int | None
+    store_id: int | None
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class CompanyApplicationIn(InputModel):
+    name: str = Field(min_length=2, max_length=200)
+    city: str = Field(min_length=2, max_length=50)
+    contact_name: str = Field(min_length=1, max_length=50)
+    contact_phone: str = Field(min_length=5, max_length=20)
+    address: str = Field(default="", max_length=300)
+    credit_code: Annotated[str | None, Field(default=None, pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")] = None
+    username: Annotated[str, Field(min_length=2, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")]
+    password: str = Field(min_length=8, max_length=200)
+
+    @field_validator("contact_phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return normalise_cn_phone(value)
+
+
+class CompanyOut(OutputModel):
+    id: int
+    name: str
+    city: str
+    credit_code: str | None
+    contact_name: str
+    contact_phone: str
+    address: str
+    status: CompanyStatus
+    payment_terms_days: int
+    credit_limit_minor: int
+    approved_at: datetime | None

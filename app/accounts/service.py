@@ -1,0 +1,254 @@
+"""Account rules: sign-in, tokens, sessions, users and buyer companies. Services only flush."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts import errors, repository
+from app.accounts.access import ROLE_SCOPES, Principal, Scope, principal_for
+from app.accounts.models import ApiToken, BuyerCompany, CompanyStatus, Role, TokenKind, User, WebSession
+from app.accounts.ratelimit import LoginLimiter
+from app.accounts.security import hash_password, needs_rehash, new_token, token_hash, verify_password
+from app.config import get_settings
+from app.kit.errors import InvalidInput
+
+TOKEN_PREFIX = {TokenKind.user: "npu", TokenKind.station_pda: "npd", TokenKind.pos_till: "npp"}
+DEVICE_SCOPES = {TokenKind.station_pda: frozenset({Scope.pda.value}), TokenKind.pos_till: frozenset({Scope.pos.value})}
+# Only refresh last_used_at this often, so reads do not each write the token row.
+TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    record: ApiToken
+
+
+async def authenticate(
+    session: AsyncSession, limiter: LoginLimiter, *, username: str, password: str, client_ip: str
+) -> User:
+    """Check a password, counting failures per username and per address."""
+    username = username.strip()
+    if not limiter.allowed(username, client_ip):
+        raise errors.LoginRateLimited()
+    user = await repository.user_by_username(session, username)
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.is_active:
+        limiter.record_failure(username, client_ip)
+        raise errors.InvalidCredentials()
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = now_utc()
+    await session.flush()
+    return user
+
+
+async def issue_user_token(session: AsyncSession, user: User, requested_scopes: list[str] | None = None) -> IssuedToken:
+    """A bearer token for a signed-in user; scopes may narrow, never widen, the role's scopes."""
+    allowed = {s.value for s in ROLE_SCOPES[Role(user.role)]}
+    scopes = set(requested_scopes or allowed)
+    unknown = scopes - allowed
+    if unknown:
+        raise errors.ScopeMissing(f"该角色不能申请权限范围：{', '.join(sorted(unknown))}")
+    ttl = timedelta(days=get_settings().api_token_ttl_days)
+    return await _issue(session, user, TokenKind.user, sorted(scopes), ttl, label="api")
+
+
+async def issue_device_token(
+    session: AsyncSession,
+    *,
+    kind: TokenKind,
+    user_id: int,
+    label: str,
+    station_id: int | None = None,
+    store_id: int | None = None,
+) -> IssuedToken:
+    """A token for a station PDA (bound to one station) or a POS till (bound to one store)."""
+    if kind is TokenKind.user:
+        raise InvalidInput("设备令牌类型必须是 station_pda 或 pos_till")
+    user = await repository.user_by_id(session, user_id)
+    if user is None:
+        raise errors.UserNotFound()
+    if kind is TokenKind.station_pda:
+        if user.role is not Role.station_operator or station_id is None or user.station_id != station_id:
+            raise errors.AffiliationMissing("村站 PDA 令牌必须属于该村站的站长账号")
+    else:
+        if (
+            user.role not in (Role.clerk, Role.admin)
+            or store_id is None
+            or (user.role is Role.clerk and user.store_id != store_id)
+        ):
+            raise errors.AffiliationMissing("收银机令牌必须属于该门店的店员账号")
+    ttl = timedelta(days=get_settings().device_token_ttl_days)
+    return await _issue(
+        session, user, kind, sorted(DEVICE_SCOPES[kind]), ttl, label=label, station_id=station_id, store_id=store_id
+    )
+
+
+async def _issue(
+    session: AsyncSession,
+    user: User,
+    kind: TokenKind,
+    scopes: list[str],
+    ttl: timedelta,
+    *,
+    label: str,
+    station_id: int | None = None,
+    store_id: int | None = None,
+) -> IssuedToken:
+    raw = new_token(TOKEN_PREFIX[kind])
+    record = ApiToken(
+        user_id=user.id,
+        token_hash=token_hash(raw),
+        prefix=raw[:10],
+        kind=kind,
+        label=label,
+        scopes=scopes,
+        station_id=station_id,
+        store_id=store_id,
+        expires_at=now_utc() + ttl,
+    )
+    session.add(record)
+    await session.flush()
+    return IssuedToken(raw, record)
+
+
+async def principal_from_token(session: AsyncSession, raw: str) -> Principal | None:
+    now = now_utc()
+    record = await repository.live_token(session, token_hash(raw), now)
+    if record is None:
+        return None
+    if record.last_used_at is None or now - record.last_used_at > TOUCH_INTERVAL:
+        await repository.touch_token(session, record.id, now)
+    return principal_for(
+        record.user,
+        via="token",
+        scopes=frozenset(record.scopes),
+        token_id=record.id,
+        station_id=record.station_id,
+        store_id=record.store_id,
+    )
+
+
+async def revoke_token(session: AsyncSession, actor: Principal, token_id: int) -> None:
+    """Revoke one token: its owner may revoke their own, an admin any."""
+    record = await repository.token_by_id(session, token_id)
+    if record is None or (actor.role is not Role.admin and record.user_id != actor.user_id):
+        raise errors.TokenNotFound()
+    await repository.revoke_token(session, token_id, now_utc())
+    await session.flush()
+
+
+async def start_web_session(session: AsyncSession, user: User) -> str:
+    raw = new_token("nps")
+    ttl = timedelta(hours=get_settings().session_ttl_hours)
+    session.add(WebSession(user_id=user.id, token_hash=token_hash(raw), expires_at=now_utc() + ttl))
+    await session.flush()
+    return raw
+
+
+async def principal_from_session_cookie(session: AsyncSession, raw: str) -> Principal | None:
+    record = await repository.live_web_session(session, token_hash(raw), now_utc())
+    if record is None:
+        return None
+    scopes = frozenset(s.value for s in ROLE_SCOPES[Role(record.user.role)])
+    return principal_for(record.user, via="session", scopes=scopes)
+
+
+async def end_web_session(session: AsyncSession, raw: str) -> None:
+    await repository.revoke_web_session(session, token_hash(raw), now_utc())
+    await session.flush()
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    display_name: str = "",
+    phone: str | None = None,
+    company_id: int | None = None,
+    station_id: int | None = None,
+    store_id: int | None = None,
+) -> User:
+    username = username.strip()
+    if not username or len(username) > 50:
+        raise InvalidInput("用户名长度需为 1–50 个字符")
+    if len(password) < 8:
+        raise InvalidInput("密码至少 8 位")
+    needed = {Role.buyer: company_id, Role.station_operator: station_id, Role.clerk: store_id}
+    if role in needed and needed[role] is None:
+        raise errors.AffiliationMissing()
+    if await repository.user_by_username(session, username) is not None:
+        raise errors.UsernameTaken()
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        display_name=display_name,
+        phone=phone,
+        company_id=company_id if role is Role.buyer else None,
+        station_id=station_id if role is Role.station_operator else None,
+        store_id=store_id if role is Role.clerk else None,
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise errors.AffiliationMissing("所属单位不存在") from exc
+    return user
+
+
+async def register_buyer_company(
+    session: AsyncSession,
+    *,
+    name: str,
+    city: str,
+    contact_name: str,
+    contact_phone: str,
+    address: str = "",
+    credit_code: str | None = None,
+) -> BuyerCompany:
+    """A PRD wholesaler applies; its members can order once an admin approves the company."""
+    if await repository.company_by_name(session, name) is not None:
+        raise errors.CompanyNameTaken()
+    company = BuyerCompany(
+        name=name,
+        city=city,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
+        address=address,
+        credit_code=credit_code,
+        status=CompanyStatus.pending,
+    )
+    session.add(company)
+    await session.flush()
+    return company
+
+
+async def decide_company(session: AsyncSession, actor: Principal, company_id: int, *, approve: bool) -> BuyerCompany:
+    company = await repository.company_by_id(session, company_id)
+    if company is None:
+        raise errors.CompanyNotFound()
+    new = CompanyStatus.approved if approve else CompanyStatus.rejected
+    won = await repository.set_company_status(
+        session,
+        company_id,
+        expected=[CompanyStatus.pending, CompanyStatus.suspended] if approve else [CompanyStatus.pending],
+        new=new,
+        approved_by_id=actor.user_id,
+        now=now_utc(),
+    )
+    if not won:
+        raise errors.CompanyStatusConflict()
+    await session.refresh(company)
+    return company

@@ -1,0 +1,202 @@
+"""The one pricing function every channel uses (shop, POS, wholesale).
+
+Server-side prices only: callers pass SKUs and quantities; whatever price a client sent is never
+read. For each line the applicable price-list item is found (wholesale: the buyer company's own
+list wins over the wholesale list; shop and POS: the retail list), the quantity is checked against
+the minimum order quantity and the order increment, the highest tier whose threshold the quantity
+reaches sets the unit price, and the line total is rounded once to the fen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog import errors, repository
+from app.catalog.models import PriceListItem, PriceListKind, Variant
+from app.catalog.repository import PriceCandidate
+from app.kit.money import line_total_minor
+from app.kit.quantities import QuantityError, Unit, format_quantity, is_multiple_of, parse_quantity
+
+RETAIL_LIST = "retail"
+WHOLESALE_LIST = "wholesale"
+
+
+class Channel(StrEnum):
+    shop = "shop"
+    pos = "pos"
+    wholesale = "wholesale"
+
+
+@dataclass(frozen=True)
+class PriceRule:
+    """Which rule set the price: list, kind and, when a tier applied, its threshold."""
+
+    price_list_code: str
+    price_list_kind: PriceListKind
+    tier_min_quantity: Decimal | None
+
+    @property
+    def description_zh(self) -> str:
+        base = self.price_list_kind.label_zh
+        if self.tier_min_quantity is None:
+            return base
+        return f"{base}（满 {format_quantity(self.tier_min_quantity)} 阶梯价）"
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    variant_id: int
+    sku: str
+    quantity: Decimal
+    unit: Unit
+    unit_price_minor: int
+    line_total_minor: int
+    currency: str
+    rule: PriceRule
+    min_quantity: Decimal
+    increment: Decimal
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    sku: str
+    quantity: str | Decimal
+
+
+def unit_price_for(item: PriceListItem, quantity: Decimal) -> tuple[int, Decimal | None]:
+    """Base price, or the price of the highest tier the quantity reaches (and that tier's threshold)."""
+    price, threshold = item.unit_price_minor, None
+    for tier in sorted(item.tiers, key=lambda t: t.min_quantity):
+        if quantity >= tier.min_quantity:
+            price, threshold = tier.unit_price_minor, tier.min_quantity
+    return price, threshold
+
+
+def check_quantity(item: PriceListItem, quantity: Decimal) -> type[errors.PricingError] | None:
+    if quantity <= 0:
+        return errors.QuantityNotPositive
+    if quantity < item.min_quantity:
+        return errors.BelowMinimumOrder
+    if not is_multiple_of(quantity, item.increment):
+        return errors.QuantityNotInIncrement
+    return None
+
+
+def _line_problem(
+    index: int, sku: str, error: type[errors.PricingError], message: str | None = None
+) -> dict[str, object]:
+    return {"line": index, "sku": sku, "error": error.code, "message": message or error.message}
+
+
+async def price_lines(
+    session: AsyncSession,
+    lines: Sequence[LineRequest],
+    *,
+    channel: Channel,
+    company_id: int | None = None,
+) -> list[PricedLine]:
+    """Price every line or refuse them all, naming each bad line (``detail`` of the error)."""
+    parsed: list[tuple[int, str, Decimal | None]] = []
+    problems: list[dict[str, object]] = []
+    for index, line in enumerate(lines):
+        try:
+            parsed.append((index, line.sku, parse_quantity(line.quantity)))
+        except QuantityError as exc:
+            parsed.append((index, line.sku, None))
+            problems.append(_line_problem(index, line.sku, errors.InvalidQuantity, str(exc)))
+
+    variants = await repository.active_variants_by_sku(session, [sku for _, sku, _ in parsed])
+    items = await repository.price_items_for(
+        session,
+        [v.id for v in variants.values()],
+        list_codes=_list_codes(channel),
+        company_id=company_id if channel is Channel.wholesale else None,
+    )
+
+    priced: list[PricedLine] = []
+    for index, sku, quantity in parsed:
+        if quantity is None:
+            continue
+        variant = variants.get(sku)
+        if variant is None:
+            problems.append(_line_problem(index, sku, errors.UnknownSku))
+            continue
+        item = _pick_item(items.get(variant.id, []))
+        if item is None:
+            problems.append(_line_problem(index, sku, errors.NotForSale))
+            continue
+        problem = check_quantity(item.item, quantity)
+        if problem is not None:
+            problems.append(_line_problem(index, sku, problem, _quantity_message(problem, item, variant)))
+            continue
+        priced.append(_priced(variant, item, quantity))
+    if problems:
+        first = next(e for e in _ERRORS if e.code == problems[0]["error"])
+        raise first(detail={"lines": problems})
+    return priced
+
+
+_ERRORS: tuple[type[errors.PricingError], ...] = (
+    errors.UnknownSku,
+    errors.NotForSale,
+    errors.QuantityNotPositive,
+    errors.InvalidQuantity,
+    errors.BelowMinimumOrder,
+    errors.QuantityNotInIncrement,
+)
+
+
+async def price_line(
+    session: AsyncSession,
+    sku: str,
+    quantity: str | Decimal,
+    *,
+    channel: Channel,
+    company_id: int | None = None,
+) -> PricedLine:
+    return (await price_lines(session, [LineRequest(sku, quantity)], channel=channel, company_id=company_id))[0]
+
+
+def _list_codes(channel: Channel) -> list[str]:
+    return [WHOLESALE_LIST] if channel is Channel.wholesale else [RETAIL_LIST]
+
+
+def _pick_item(candidates: list[PriceCandidate]) -> PriceCandidate | None:
+    """A company's own list wins over the wholesale list; the wholesale list over nothing."""
+    for kind in (PriceListKind.company, PriceListKind.wholesale, PriceListKind.retail):
+        for candidate in candidates:
+            if candidate.kind is kind:
+                return candidate
+    return None
+
+
+def _quantity_message(problem: type[errors.PricingError], candidate: PriceCandidate, variant: Variant) -> str:
+    price_item = candidate.item
+    unit = Unit(variant.unit).label_zh
+    if problem is errors.BelowMinimumOrder:
+        return f"{variant.sku} 最小起订量为 {format_quantity(price_item.min_quantity)} {unit}"
+    if problem is errors.QuantityNotInIncrement:
+        return f"{variant.sku} 须按 {format_quantity(price_item.increment)} {unit} 的整数倍订购"
+    return problem.message
+
+
+def _priced(variant: Variant, picked: PriceCandidate, quantity: Decimal) -> PricedLine:
+    item = picked.item
+    unit_price, threshold = unit_price_for(item, quantity)
+    return PricedLine(
+        variant_id=variant.id,
+        sku=variant.sku,
+        quantity=quantity,
+        unit=Unit(variant.unit),
+        unit_price_minor=unit_price,
+        line_total_minor=line_total_minor(unit_price, quantity),
+        currency=picked.currency,
+        rule=PriceRule(picked.code, picked.kind, threshold),
+        min_quantity=item.min_quantity,
+        increment=item.increment,
+    )

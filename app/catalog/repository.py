@@ -1,0 +1,187 @@
+"""All SQL of the catalog domain. Relations are loaded explicitly (no lazy loading in async code)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.catalog.models import (
+    Category,
+    PriceList,
+    PriceListItem,
+    PriceListKind,
+    Product,
+    ProductImage,
+    Variant,
+)
+
+
+@dataclass(frozen=True)
+class PriceCandidate:
+    kind: PriceListKind
+    code: str
+    currency: str
+    item: PriceListItem
+
+
+def _product_options() -> list[object]:
+    return [
+        selectinload(Product.category),
+        selectinload(Product.variants),
+        selectinload(Product.images),
+    ]
+
+
+async def list_categories(session: AsyncSession) -> Sequence[Category]:
+    return (await session.scalars(select(Category).order_by(Category.sort_order, Category.id))).all()
+
+
+async def category_by_id(session: AsyncSession, category_id: int) -> Category | None:
+    return await session.get(Category, category_id)
+
+
+async def category_by_slug(session: AsyncSession, slug: str) -> Category | None:
+    return await session.scalar(select(Category).where(Category.slug == slug))
+
+
+async def list_products(
+    session: AsyncSession,
+    *,
+    q: str | None = None,
+    category_slug: str | None = None,
+    supply_only: bool = False,
+    include_inactive: bool = False,
+) -> Sequence[Product]:
+    stmt = select(Product).options(*_product_options()).order_by(Product.id)
+    if not include_inactive:
+        stmt = stmt.where(Product.is_active.is_(True))
+    if category_slug:
+        stmt = stmt.join(Product.category).where(Category.slug == category_slug)
+    if q:
+        pattern = f"%{q.strip()}%"
+        stmt = stmt.where(
+            or_(
+                Product.name_zh.ilike(pattern),
+                Product.name_en.ilike(pattern),
+                Product.id.in_(
+                    select(Variant.product_id).where(
+                        or_(Variant.sku.ilike(pattern), Variant.barcode == q.strip(), Variant.name_zh.ilike(pattern))
+                    )
+                ),
+            )
+        )
+    if supply_only:
+        stmt = stmt.where(
+            Product.id.in_(
+                select(Variant.product_id).where(Variant.is_supply_sku.is_(True), Variant.is_active.is_(True))
+            )
+        )
+    return (await session.scalars(stmt)).all()
+
+
+async def product_by_slug(session: AsyncSession, slug: str) -> Product | None:
+    return await session.scalar(select(Product).where(Product.slug == slug).options(*_product_options()))
+
+
+async def product_by_id(session: AsyncSession, product_id: int, *, refresh: bool = False) -> Product | None:
+    """``refresh`` reloads a product already in the session (after its variants or images changed)."""
+    stmt = select(Product).where(Product.id == product_id).options(*_product_options())
+    if refresh:
+        stmt = stmt.execution_options(populate_existing=True)
+    return await session.scalar(stmt)
+
+
+async def variant_by_id(session: AsyncSession, variant_id: int) -> Variant | None:
+    return await session.scalar(select(Variant).where(Variant.id == variant_id).options(selectinload(Variant.product)))
+
+
+async def variant_by_sku(session: AsyncSession, sku: str) -> Variant | None:
+    return await session.scalar(select(Variant).where(Variant.sku == sku).options(selectinload(Variant.product)))
+
+
+async def variant_by_barcode(session: AsyncSession, barcode: str) -> Variant | None:
+    return await session.scalar(select(Variant).where(Variant.barcode == barcode))
+
+
+async def active_variants_by_sku(session: AsyncSession, skus: Sequence[str]) -> dict[str, Variant]:
+    if not skus:
+        return {}
+    rows = await session.scalars(
+        select(Variant)
+        .join(Variant.product)
+        .where(Variant.sku.in_(set(skus)), Variant.is_active.is_(True), Product.is_active.is_(True))
+    )
+    return {v.sku: v for v in rows}
+
+
+async def price_items_for(
+    session: AsyncSession,
+    variant_ids: Sequence[int],
+    *,
+    list_codes: Sequence[str],
+    company_id: int | None,
+) -> dict[int, list[PriceCandidate]]:
+    """Every active price-list item that could price these variants, grouped by variant."""
+    if not variant_ids:
+        return {}
+    list_filter = PriceList.code.in_(list(list_codes))
+    if company_id is not None:
+        list_filter = or_(list_filter, PriceList.company_id == company_id)
+    rows = await session.execute(
+        select(PriceListItem, PriceList.kind, PriceList.code, PriceList.currency)
+        .join(PriceList, PriceList.id == PriceListItem.price_list_id)
+        .where(PriceListItem.variant_id.in_(list(variant_ids)), PriceList.is_active.is_(True), list_filter)
+        .options(selectinload(PriceListItem.tiers))
+    )
+    found: dict[int, list[PriceCandidate]] = {}
+    for item, kind, code, currency in rows:
+        found.setdefault(item.variant_id, []).append(PriceCandidate(PriceListKind(kind), code, currency, item))
+    return found
+
+
+async def price_list_by_code(session: AsyncSession, code: str) -> PriceList | None:
+    return await session.scalar(select(PriceList).where(PriceList.code == code))
+
+
+async def price_list_for_company(session: AsyncSession, company_id: int) -> PriceList | None:
+    return await session.scalar(select(PriceList).where(PriceList.company_id == company_id))
+
+
+async def list_price_lists(session: AsyncSession) -> Sequence[PriceList]:
+    return (await session.scalars(select(PriceList).order_by(PriceList.kind, PriceList.code))).all()
+
+
+async def price_list_items(session: AsyncSession, price_list_id: int) -> Sequence[PriceListItem]:
+    return (
+        await session.scalars(
+            select(PriceListItem)
+            .where(PriceListItem.price_list_id == price_list_id)
+            .options(selectinload(PriceListItem.tiers))
+            .order_by(PriceListItem.variant_id)
+        )
+    ).all()
+
+
+async def price_item(session: AsyncSession, price_list_id: int, variant_id: int) -> PriceListItem | None:
+    return await session.scalar(
+        select(PriceListItem)
+        .where(PriceListItem.price_list_id == price_list_id, PriceListItem.variant_id == variant_id)
+        .options(selectinload(PriceListItem.tiers))
+    )
+
+
+async def image_by_id(session: AsyncSession, image_id: int) -> ProductImage | None:
+    return await session.get(ProductImage, image_id)
+
+
+async def slug_exists(
+    session: AsyncSession, model: type[Product] | type[Category], slug: str, exclude_id: int | None = None
+) -> bool:
+    stmt = select(model.id).where(model.slug == slug)
+    if exclude_id is not None:
+        stmt = stmt.where(model.id != exclude_id)
+    return await session.scalar(stmt) is not None

@@ -1,0 +1,204 @@
+"""The ``app`` command: serve | migrate | worker | seed-demo | createuser."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import signal
+import subprocess
+import sys
+from typing import Annotated
+
+import typer
+
+from app.config import get_settings
+
+cli = typer.Typer(help="南岭明珠 platform", no_args_is_help=True, add_completion=False)
+
+DEMO_PASSWORD = "demo1234"  # noqa: S105 - the documented demo password
+DEMO_USERS = ["admin", "warehouse", "clerk", "operator", "buyer", "customer"]
+
+
+def _database_url() -> str:
+    from app.db import resolve_database_url
+
+    return resolve_database_url(get_settings())
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply every Alembic migration (starts the embedded PostgreSQL when DATABASE_URL is unset)."""
+    from app.migrate import upgrade_to_head
+
+    upgrade_to_head(_database_url())
+    typer.echo("数据库已迁移到最新版本 / migrated to head")
+
+
+async def _with_session(work: object) -> object:
+    from app.db import create_engine, create_sessionmaker
+    from app.kit.outbox import unit_of_work
+
+    engine = create_engine(_database_url(), null_pool=True)
+    try:
+        async with unit_of_work(create_sessionmaker(engine)) as session:
+            return await work(session)  # type: ignore[operator]
+    finally:
+        await engine.dispose()
+
+
+@cli.command("seed-demo")
+def seed_demo() -> None:
+    """Load the demo data (idempotent: running it twice changes nothing the second time)."""
+    from app.demo import seed_demo as seed
+
+    report = asyncio.run(_with_session(seed))
+    typer.echo(f"演示数据已就绪 / demo data ready: {report}")
+
+
+@cli.command()
+def createuser(
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Option("--role", help="customer|buyer|clerk|station_operator|warehouse|admin")],
+    password: Annotated[str | None, typer.Option(help="omit to be prompted")] = None,
+    display_name: Annotated[str, typer.Option()] = "",
+    company_id: Annotated[int | None, typer.Option(help="buyer: the buyer company id")] = None,
+    station_code: Annotated[str | None, typer.Option(help="station_operator: the station code")] = None,
+    store_code: Annotated[str | None, typer.Option(help="clerk: the store code")] = None,
+) -> None:
+    """Create a user with a role (argon2-hashed password)."""
+    from sqlalchemy import select
+
+    from app.accounts import service
+    from app.accounts.models import Role
+    from app.pos.models import Store
+    from app.stations.models import Station
+
+    if password is None:
+        password = getpass.getpass("密码 / password: ")
+
+    async def work(session: object) -> str:
+        station_id = store_id = None
+        if station_code:
+            station_id = await session.scalar(select(Station.id).where(Station.code == station_code))  # type: ignore[attr-defined]
+        if store_code:
+            store_id = await session.scalar(select(Store.id).where(Store.code == store_code))  # type: ignore[attr-defined]
+        user = await service.create_user(
+            session,
+            username=username,
+            password=password or "",
+            role=Role(role),
+            display_name=display_name,  # type: ignore[arg-type]
+            company_id=company_id,
+            station_id=station_id,
+            store_id=store_id,
+        )
+        return f"{user.username} ({user.role})"
+
+    try:
+        created = asyncio.run(_with_session(work))
+    except Exception as exc:
+        typer.echo(f"创建失败：{exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"已创建用户 / created {created}")
+
+
+@cli.command()
+def worker(
+    beat: Annotated[bool, typer.Option(help="also run the periodic scheduler (one per deployment)")] = False,
+    concurrency: Annotated[int, typer.Option()] = 2,
+    loglevel: Annotated[str, typer.Option()] = "INFO",
+) -> None:
+    """Run a Celery worker on CELERY_BROKER_URL, or on the database itself when unset."""
+    _database_url()
+    from app.worker import configure_celery
+
+    app = configure_celery(get_settings())
+    argv = ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}", "-Q", "nanling"]
+    if beat:
+        argv += ["-B", f"--schedule={get_settings().app_data_dir / 'celerybeat-schedule'}"]
+    app.worker_main(argv)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+    with_worker: Annotated[bool, typer.Option("--with-worker/--no-worker", help="start a Celery worker + beat")] = True,
+) -> None:
+    """Migrate, load demo data into an empty database (demo env), start a Celery worker + beat
+    and serve pages and API. Ctrl-C stops everything, the embedded PostgreSQL included."""
+    import uvicorn
+
+    settings = get_settings()
+    embedded = not settings.database_url
+    url = _database_url()
+    from app.migrate import upgrade_to_head
+
+    upgrade_to_head(url)
+    if settings.is_demo:
+        from app.demo import database_is_empty, seed_demo
+
+        if asyncio.run(_with_session(database_is_empty)):
+            report = asyncio.run(_with_session(seed_demo))
+            typer.echo(f"已载入演示数据 / demo data loaded: {report}")
+
+    child: subprocess.Popen[bytes] | None = None
+    if with_worker:
+        env = {**os.environ, "DATABASE_URL": url}
+        child = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker", "--beat", "--concurrency", "2"],
+            env=env,
+        )
+    _print_banner(host, port, embedded=embedded, worker=with_worker)
+    try:
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level.lower(),
+            proxy_headers=True,
+        )
+    finally:
+        if child is not None and child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        from app.db import stop_embedded_postgres
+
+        stop_embedded_postgres()
+
+
+def _print_banner(host: str, port: int, *, embedded: bool, worker: bool) -> None:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    base = f"http://{shown}:{port}"
+    settings = get_settings()
+    database = f"embedded PostgreSQL in {settings.app_data_dir / 'pg'}" if embedded else "DATABASE_URL"
+    lines = [
+        "",
+        "南岭明珠 Nanling Pearl 已启动 / is running",
+        f"  网店 Shop            {base}/",
+        f"  运营后台 Ops console  {base}/admin",
+        f"  登录 Sign in          {base}/login",
+        f"  API 文档 API docs     {base}/docs",
+        f"  健康检查 Health       {base}/healthz  {base}/readyz",
+        f"  数据库 Database       {database}",
+        f"  后台任务 Worker        {'Celery worker + beat started' if worker else 'not started (--no-worker)'}",
+    ]
+    if settings.is_demo:
+        lines.append(f"  演示账号 Demo logins  {', '.join(DEMO_USERS)} / 密码 password {DEMO_PASSWORD}")
+    lines.append("  Ctrl-C 停止 / to stop")
+    typer.echo("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

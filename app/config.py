@@ -1,0 +1,68 @@
+"""One settings object for the whole platform.
+
+Settings come from environment variables with no prefix (the names are the ones DESIGN.md uses:
+``DATABASE_URL``, ``CELERY_BROKER_URL``, ``APP_ENV`` …); every one is listed in the README.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A well-known value so that demo and test runs work out of the box; production refuses it.
+DEMO_SECRET_KEY = "nanling-pearl-demo-secret-key-not-for-production"  # noqa: S105 - refused in production
+
+
+class AppEnv(StrEnum):
+    demo = "demo"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    app_env: AppEnv = AppEnv.demo
+    app_data_dir: Path = Path("./var")
+    database_url: str | None = None
+    celery_broker_url: str | None = None
+    secret_key: SecretStr = SecretStr(DEMO_SECRET_KEY)
+    public_base_url: str = "http://127.0.0.1:8000"
+    session_ttl_hours: int = 12
+    api_token_ttl_days: int = 30
+    device_token_ttl_days: int = 365
+    login_rate_limit: str = "5/minute"
+    rate_limit_storage_url: str = "memory://"
+    max_body_bytes: int = 1_048_576
+    max_image_bytes: int = 5_242_880
+    session_cookie_secure: bool = False
+    db_pool_size: int = Field(default=10, ge=1)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> Settings:
+        if self.app_env is AppEnv.production:
+            if self.secret_key.get_secret_value() in ("", DEMO_SECRET_KEY):
+                raise ValueError("APP_ENV=production 需要设置 SECRET_KEY（不能使用演示密钥）")
+            if len(self.secret_key.get_secret_value()) < 32:
+                raise ValueError("SECRET_KEY 至少 32 个字符")
+            if not self.database_url:
+                raise ValueError("APP_ENV=production 需要设置 DATABASE_URL（生产环境不启动内嵌数据库）")
+        return self
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.app_data_dir / "uploads"
+
+    @property
+    def is_demo(self) -> bool:
+        return self.app_env is AppEnv.demo
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,121 @@
+"""Database engine, sessions and the embedded PostgreSQL.
+
+With ``DATABASE_URL`` unset the platform runs a real PostgreSQL 16 from the ``pgserver`` wheel under
+``APP_DATA_DIR/pg`` (reached over a Unix socket), so one machine needs nothing installed. With it
+set, that server is used and nothing is started.
+
+One unit of work per request: :func:`get_session` yields a session, commits when the endpoint
+returns and rolls back when it raises; services only ``flush()``. Outbox messages written in that
+transaction are handed to the broker after the commit (see :mod:`app.kit.outbox`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from sqlalchemy import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from app.config import Settings
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DB_NAME = "nanling"
+_embedded_servers: dict[Path, Any] = {}
+
+
+def start_embedded_postgres(pgdata: Path, database: str = EMBEDDED_DB_NAME) -> str:
+    """Start (or reuse) the embedded PostgreSQL in ``pgdata`` and return an asyncpg URL to ``database``.
+
+    The server stops when the last process holding it exits (pgserver counts handles across
+    processes), so Ctrl-C on ``app serve`` leaves no postmaster behind, and a second run reuses the
+    data directory.
+    """
+    import pgserver  # imported lazily: production never needs it
+
+    pgdata = pgdata.resolve()
+    pgdata.mkdir(parents=True, exist_ok=True)
+    server = _embedded_servers.get(pgdata)
+    if server is None:
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        _embedded_servers[pgdata] = server
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "(1 row)" not in exists:
+        server.psql(f'CREATE DATABASE "{database}";')
+    socket_dir = make_url(server.get_uri()).query.get("host")
+    if isinstance(socket_dir, tuple):
+        socket_dir = socket_dir[0]
+    return f"postgresql+asyncpg://postgres@/{database}?host={quote(str(socket_dir))}"
+
+
+def stop_embedded_postgres() -> None:
+    for server in list(_embedded_servers.values()):
+        server.cleanup()
+    _embedded_servers.clear()
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The URL the app uses: ``DATABASE_URL`` when set, else the embedded server (started now)."""
+    if settings.database_url:
+        return as_asyncpg_url(settings.database_url)
+    url = start_embedded_postgres(settings.app_data_dir / "pg")
+    # Children (uvicorn workers, Celery) must reuse this server rather than start their own.
+    os.environ["DATABASE_URL"] = url
+    return url
+
+
+def as_asyncpg_url(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    if parsed.drivername != "postgresql+asyncpg":
+        raise ValueError(f"只支持 PostgreSQL（收到 {parsed.drivername}）")
+    return parsed.render_as_string(hide_password=False)
+
+
+def as_psycopg_url(url: str) -> str:
+    """The same database for sync clients (Alembic offline tools, kombu's SQLAlchemy transport)."""
+    return make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def create_engine(url: str, *, pool_size: int = 10, null_pool: bool = False) -> AsyncEngine:
+    kwargs: dict[str, Any] = {"pool_pre_ping": False}
+    if null_pool:
+        kwargs["poolclass"] = NullPool
+    else:
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size)
+    return create_async_engine(as_asyncpg_url(url), **kwargs)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Session-per-request: commit when the endpoint returns, roll back when it raises."""
+    from app.kit.outbox import SENDER_KEY, forget_pending, relay_after_commit
+
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session:
+        session.info[SENDER_KEY] = request.app.state.task_sender
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            forget_pending(session)
+            raise
+        else:
+            await session.commit()
+            await relay_after_commit(session)
+
+
+# scope="function": the commit happens when the endpoint returns, before the response is sent,
+# so a client never sees success for work that failed to commit.
+DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -1,0 +1,1 @@
+"""Domain-free building blocks: base model, money, quantities, errors, outbox."""

@@ -1,0 +1,162 @@
+"""HTTP plumbing shared by every route: error rendering and the request-body size limit."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.kit.errors import AppError, NotAuthenticated, PayloadTooLarge
+
+log = logging.getLogger(__name__)
+
+HTTP_ERROR_CODES = {
+    400: ("bad_request", "请求格式不正确"),
+    401: ("not_authenticated", "请先登录"),
+    403: ("forbidden", "没有权限执行此操作"),
+    404: ("not_found", "找不到该资源"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+    413: ("payload_too_large", "请求内容过大"),
+    415: ("unsupported_media_type", "不支持的内容类型"),
+}
+
+
+def wants_html(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/webhooks/")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _validation_detail(errors: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "loc": [str(part) for part in e.get("loc", ())],
+            "message": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in errors
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def app_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AppError)
+        if wants_html(request):
+            if isinstance(exc, NotAuthenticated) and request.method == "GET":
+                from urllib.parse import quote
+
+                return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+            return _html_error(request, exc.status_code, exc.code, exc.text)
+        return JSONResponse(exc.to_body(), status_code=exc.status_code, headers=_auth_header(exc))
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        body = {
+            "error": "validation_error",
+            "message": "请求数据有误，请检查后重试",
+            "detail": _validation_detail(list(exc.errors())),
+        }
+        if wants_html(request):
+            return _html_error(request, 422, "validation_error", body["message"])
+        return JSONResponse(body, status_code=422)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        code, message = HTTP_ERROR_CODES.get(exc.status_code, ("http_error", "请求无法处理"))
+        if wants_html(request):
+            return _html_error(request, exc.status_code, code, message)
+        return JSONResponse(
+            {"error": code, "message": message, "detail": None},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            {"error": "internal_error", "message": "服务器内部错误，请稍后再试", "detail": None}, status_code=500
+        )
+
+    app.add_exception_handler(AppError, app_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)
+
+
+def _auth_header(exc: AppError) -> dict[str, str] | None:
+    return {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+
+
+def _html_error(request: Request, status_code: int, code: str, message: str) -> Response:
+    from app.web.templating import render
+
+    return render(
+        request, "error.html", {"status_code": status_code, "code": code, "message": message}, status_code=status_code
+    )
+
+
+class BodySizeLimit:
+    """Refuse request bodies over ``max_bytes`` (413) before any handler reads them, whether the
+    size is declared in Content-Length or only discovered while streaming a chunked body."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.upload_max_bytes = upload_max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        content_type = headers.get(b"content-type", b"").decode("latin-1")
+        # Image uploads get their own (larger) allowance; the service checks the file itself.
+        limit = self.upload_max_bytes + 65_536 if content_type.startswith("multipart/form-data") else self.max_bytes
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send)
+            return
+        received = 0
+        refused = False
+        answered = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    refused = True
+                    raise PayloadTooLarge()
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            # Once the body is refused, whatever the app makes of the aborted read (a 400 from the
+            # body parser, say) is replaced by the one 413 the caller should see.
+            nonlocal answered
+            if refused:
+                if not answered and message["type"] == "http.response.start":
+                    answered = True
+                    await self._refuse(send)
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except PayloadTooLarge:
+            if not refused:
+                raise
+        if refused and not answered:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        error = PayloadTooLarge()
+        response = JSONResponse(error.to_body(), status_code=error.status_code)
+        await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
+        await send({"type": "http.response.body", "body": response.body})

@@ -1,0 +1,170 @@
+"""Transactional outbox: background tasks are asked for inside the business transaction.
+
+A service calls :func:`enqueue`; the message is a row written in the same transaction as the work
+that asked for it. Only after that transaction commits is it handed to the broker, so a task is
+never sent for work that rolled back, and never lost for work that committed: the request sends it
+right after its commit, and the periodic relay (``outbox.relay``) sends whatever a crashed process
+left behind. Delivery is therefore at-least-once; tasks claim their message with a conditional
+update in their own transaction (:func:`claim`), which makes their effect exactly-once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import BigInteger, DateTime, Integer, String, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.kit.models import Base
+
+log = logging.getLogger(__name__)
+
+PENDING_KEY = "outbox_pending"
+SENDER_KEY = "task_sender"
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    task_name: Mapped[str] = mapped_column(String(120), nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False, index=True
+    )
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    send_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TaskSender(Protocol):
+    """Hands a committed outbox message to the broker (Celery in production, a recorder in tests)."""
+
+    async def send(self, message_id: int, task_name: str, payload: dict[str, Any]) -> None: ...
+
+
+class RecordingSender:
+    """A sender that only remembers what it was given: the default when no broker is wanted."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str, dict[str, Any]]] = []
+
+    async def send(self, message_id: int, task_name: str, payload: dict[str, Any]) -> None:
+        self.sent.append((message_id, task_name, payload))
+
+
+async def enqueue(session: AsyncSession, task_name: str, **payload: Any) -> OutboxMessage:
+    """Ask for ``task_name(**payload)`` to run once the current transaction commits."""
+    message = OutboxMessage(task_name=task_name, payload=payload)
+    session.add(message)
+    await session.flush()
+    session.info.setdefault(PENDING_KEY, []).append(message.id)
+    return message
+
+
+def forget_pending(session: AsyncSession) -> None:
+    """Called on rollback: the rows are gone, so nothing may be sent."""
+    session.info.pop(PENDING_KEY, None)
+
+
+async def relay_after_commit(session: AsyncSession) -> None:
+    """Send the messages this session committed. A send failure is logged, not raised: the work
+    is committed and the periodic relay will send the message later."""
+    ids: list[int] = session.info.pop(PENDING_KEY, [])
+    sender: TaskSender | None = session.info.get(SENDER_KEY)
+    if not ids or sender is None:
+        return
+    await relay(session, sender, ids=ids)
+
+
+async def relay(
+    session: AsyncSession,
+    sender: TaskSender,
+    *,
+    ids: list[int] | None = None,
+    older_than_seconds: int = 0,
+    limit: int = 200,
+) -> int:
+    """Send unsent messages (the given ``ids``, or any older than the age given) and mark them sent.
+
+    ``FOR UPDATE SKIP LOCKED`` lets several relays run at once without sending a row twice.
+    """
+    stmt = (
+        select(OutboxMessage)
+        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.processed_at.is_(None))
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if ids is not None:
+        stmt = stmt.where(OutboxMessage.id.in_(ids))
+    if older_than_seconds:
+        stmt = stmt.where(
+            OutboxMessage.created_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, older_than_seconds)
+        )
+    messages = list((await session.scalars(stmt)).all())
+    sent = 0
+    for message in messages:
+        try:
+            await sender.send(message.id, message.task_name, dict(message.payload))
+        except Exception:
+            log.exception("outbox message %s (%s) not sent; the relay will retry", message.id, message.task_name)
+            message.send_attempts += 1
+            continue
+        message.sent_at = func.now()
+        message.send_attempts += 1
+        sent += 1
+    await session.commit()
+    return sent
+
+
+async def claim(session: AsyncSession, message_id: int) -> bool:
+    """Mark the message processed inside the task's transaction; False when it already was.
+
+    The task does its work in the same transaction, so a retry after a crash either finds the
+    claim rolled back (and does the work) or committed with the work (and does nothing).
+    """
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.processed_at.is_(None))
+        .values(processed_at=func.now())
+        .returning(OutboxMessage.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+@asynccontextmanager
+async def unit_of_work(
+    sessionmaker: async_sessionmaker[AsyncSession], sender: TaskSender | None = None
+) -> AsyncIterator[AsyncSession]:
+    """One transaction for a task or CLI command: commit on success, then relay its outbox."""
+    async with sessionmaker() as session:
+        if sender is not None:
+            session.info[SENDER_KEY] = sender
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            forget_pending(session)
+            raise
+        await session.commit()
+        await relay_after_commit(session)
+
+
+__all__ = [
+    "OutboxMessage",
+    "RecordingSender",
+    "TaskSender",
+    "claim",
+    "enqueue",
+    "forget_pending",
+    "relay",
+    "relay_after_commit",
+    "unit_of_work",
+]

@@ -1,0 +1,23 @@
+"""Phone numbers through Google's libphonenumber port: parse, validate, store as E.164."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+
+def normalise_cn_phone(raw: str) -> str:
+    """Parse a phone number (mainland China by default) and return it in E.164 (``+8613800138000``).
+
+    Raises ValueError with a Chinese message when it is not a valid number.
+    """
+    try:
+        number = phonenumbers.parse(raw.strip(), "CN")
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError("手机号码格式不正确") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("手机号码无效")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def last_four(e164: str) -> str:
+    return e164[-4:]

@@ -1,0 +1,88 @@
+"""create_app(): the ASGI app with its lifespan (engine, Celery sender, rate limiter)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.accounts import endpoints as accounts_endpoints
+from app.accounts.ratelimit import LoginLimiter
+from app.catalog import endpoints as catalog_endpoints
+from app.config import Settings, get_settings
+from app.db import create_engine, create_sessionmaker, resolve_database_url
+from app.health import BrokerProbe, kombu_probe
+from app.health import router as health_router
+from app.kit.http import BodySizeLimit, install_error_handlers
+from app.kit.outbox import TaskSender
+from app.web import admin as admin_pages
+from app.web import auth as auth_pages
+from app.web import shop as shop_pages
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "storefront" / "static"
+
+API_DESCRIPTION = """南岭明珠 JSON API.
+
+Errors always have the shape `{"error": code, "message": 中文说明, "detail": …}`; validation
+errors are 422 `validation_error`. Quantities are decimal strings (`"1.235"`); money is an integer
+in minor units (fen) with its currency. Authenticate with `POST /api/v1/auth/token` and send
+`Authorization: Bearer <token>`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: AsyncEngine | None = None,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+    task_sender: TaskSender | None = None,
+    broker_probe: BrokerProbe | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_engine = engine is None
+        if own_engine:
+            from app.worker import CelerySender, broker_url, configure_celery
+
+            app.state.engine = create_engine(resolve_database_url(settings), pool_size=settings.db_pool_size)
+            app.state.sessionmaker = create_sessionmaker(app.state.engine)
+            celery = configure_celery(settings)
+            app.state.task_sender = task_sender or CelerySender(celery)
+            app.state.broker_probe = broker_probe or kombu_probe(broker_url(settings))
+        yield
+        if own_engine:
+            await app.state.engine.dispose()
+
+    app = FastAPI(title="南岭明珠 Nanling Pearl", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.login_limiter = LoginLimiter(settings.login_rate_limit, settings.rate_limit_storage_url)
+    if engine is not None:
+        app.state.engine = engine
+        app.state.sessionmaker = sessionmaker or create_sessionmaker(engine)
+        app.state.task_sender = task_sender
+        app.state.broker_probe = broker_probe or (lambda: True)
+
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, upload_max_bytes=settings.max_image_bytes)
+
+    app.include_router(health_router)
+    app.include_router(accounts_endpoints.router)
+    app.include_router(accounts_endpoints.admin)
+    app.include_router(catalog_endpoints.router)
+    app.include_router(catalog_endpoints.admin)
+    app.include_router(auth_pages.router)
+    app.include_router(admin_pages.router)
+    app.include_router(shop_pages.router)
+
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/media", StaticFiles(directory=settings.uploads_dir), name="media")
+    logging.getLogger("app").setLevel(settings.log_level)
+    return app

@@ -1,0 +1,11 @@
+"""Imports every domain's models so that metadata (Alembic, tests) sees all tables."""
+
+from app.accounts import models as accounts_models
+from app.catalog import models as catalog_models
+from app.kit import outbox
+from app.kit.models import Base
+from app.pos import models as pos_models
+from app.stations import models as stations_models
+from app.supply import models as supply_models
+
+__all__ = ["Base", "accounts_models", "catalog_models", "outbox", "pos_models", "stations_models", "supply_models"]

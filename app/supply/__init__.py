@@ -1,0 +1,1 @@
+"""Suppliers and, in later work, lots, stock and transfers."""

@@ -1,0 +1,1 @@
+"""Server-rendered pages per audience. Thin: read the form, call a service, render a template."""
