@@ -8,12 +8,15 @@ import os
 import signal
 import subprocess
 import sys
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import get_settings
+from app.config import AppEnv, get_settings
 
+T = TypeVar("T")
 cli = typer.Typer(help="南岭明珠 platform", no_args_is_help=True, add_completion=False)
 
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - the documented demo password
@@ -35,14 +38,14 @@ def migrate() -> None:
     typer.echo("数据库已迁移到最新版本 / migrated to head")
 
 
-async def _with_session(work: object) -> object:
+async def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     from app.db import create_engine, create_sessionmaker
     from app.kit.outbox import unit_of_work
 
     engine = create_engine(_database_url(), null_pool=True)
     try:
         async with unit_of_work(create_sessionmaker(engine)) as session:
-            return await work(session)  # type: ignore[operator]
+            return await work(session)
     finally:
         await engine.dispose()
 
@@ -52,6 +55,9 @@ def seed_demo() -> None:
     """Load the demo data (idempotent: running it twice changes nothing the second time)."""
     from app.demo import seed_demo as seed
 
+    if get_settings().app_env is AppEnv.production:
+        typer.echo("APP_ENV=production：不载入演示数据（演示账号的密码是公开的）", err=True)
+        raise typer.Exit(1)
     report = asyncio.run(_with_session(seed))
     typer.echo(f"演示数据已就绪 / demo data ready: {report}")
 
@@ -77,18 +83,18 @@ def createuser(
     if password is None:
         password = getpass.getpass("密码 / password: ")
 
-    async def work(session: object) -> str:
+    async def work(session: AsyncSession) -> str:
         station_id = store_id = None
         if station_code:
-            station_id = await session.scalar(select(Station.id).where(Station.code == station_code))  # type: ignore[attr-defined]
+            station_id = await session.scalar(select(Station.id).where(Station.code == station_code))
         if store_code:
-            store_id = await session.scalar(select(Store.id).where(Store.code == store_code))  # type: ignore[attr-defined]
+            store_id = await session.scalar(select(Store.id).where(Store.code == store_code))
         user = await service.create_user(
             session,
             username=username,
             password=password or "",
             role=Role(role),
-            display_name=display_name,  # type: ignore[arg-type]
+            display_name=display_name,
             company_id=company_id,
             station_id=station_id,
             store_id=store_id,

@@ -21,9 +21,9 @@ PROBE_TIMEOUT_SECONDS = 3.0
 
 def kombu_probe(url: str) -> BrokerProbe:
     def probe() -> bool:
-        from kombu import Connection
+        from kombu.connection import Connection
 
-        with Connection(url, connect_timeout=2, transport_options={"max_retries": 0}) as conn:
+        with Connection(url, connect_timeout=2, transport_options={"max_retries": 0}) as conn:  # type: ignore[no-untyped-call]
             conn.ensure_connection(max_retries=1, timeout=2)
             return True
 

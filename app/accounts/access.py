@@ -21,7 +21,10 @@ from fastapi import Depends, Request
 
 from app.accounts import errors
 from app.accounts.models import CompanyStatus, Role
+
+__all__ = ["Role"]
 from app.db import DbSession
+from app.kit.errors import NotAuthenticated
 
 SESSION_COOKIE = "np_session"
 CSRF_COOKIE = "np_csrf"
@@ -135,7 +138,7 @@ def check_rule(rule: AccessRule, principal: Principal | None) -> Principal | Non
     if not rule.authenticated:
         return principal
     if principal is None:
-        raise errors.NotAuthenticated()
+        raise NotAuthenticated()
     if rule.roles is not None and principal.role not in rule.roles:
         raise errors.RoleNotAllowed()
     if rule.scope is not None and not principal.has_scope(rule.scope):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 
@@ -12,7 +12,7 @@ from app.db import DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
-ERRORS = {422: {"description": "输入有误（error 字段给出错误码）"}}
+ERRORS: dict[int | str, dict[str, Any]] = {422: {"description": "输入有误（error 字段给出错误码）"}}
 
 
 def viewer_for(principal: Principal | None) -> listing.Viewer:
@@ -65,7 +65,7 @@ async def quote(body: schemas.QuoteIn, session: DbSession, principal: MaybeUser)
         company_id = principal.company_id
     lines = await pricing.price_lines(
         session,
-        [pricing.LineRequest(line.sku, line.quantity) for line in body.lines],
+        [pricing.LineRequest(line.sku, str(line.quantity)) for line in body.lines],
         channel=channel,
         company_id=company_id,
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from app.catalog.models import (
     Category,
@@ -28,7 +29,7 @@ class PriceCandidate:
     item: PriceListItem
 
 
-def _product_options() -> list[object]:
+def _product_options() -> list[_AbstractLoad]:
     return [
         selectinload(Product.category),
         selectinload(Product.variants),
@@ -128,7 +129,7 @@ async def price_items_for(
     """Every active price-list item that could price these variants, grouped by variant."""
     if not variant_ids:
         return {}
-    list_filter = PriceList.code.in_(list(list_codes))
+    list_filter: ColumnElement[bool] = PriceList.code.in_(list(list_codes))
     if company_id is not None:
         list_filter = or_(list_filter, PriceList.company_id == company_id)
     rows = await session.execute(

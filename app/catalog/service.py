@@ -297,9 +297,8 @@ async def remove_image(session: AsyncSession, product_id: int, image_id: int) ->
 
 
 def make_thumbnail(source: Path, target: Path, size: int = 480) -> None:
-    with Image.open(source) as img:
-        img.thumbnail((size, size))
-        if img.mode not in ("RGB", "L"):
-            img = img.convert("RGB")
+    with Image.open(source) as opened:
+        opened.thumbnail((size, size))
+        img: Image.Image = opened if opened.mode in ("RGB", "L") else opened.convert("RGB")
         target.parent.mkdir(parents=True, exist_ok=True)
         img.save(target, "JPEG", quality=82, optimize=True)

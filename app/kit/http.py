@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.kit.errors import AppError, NotAuthenticated, PayloadTooLarge
+from app.kit.validation import field_name, zh_message
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ def _validation_detail(errors: list[Any]) -> list[dict[str, Any]]:
     return [
         {
             "loc": [str(part) for part in e.get("loc", ())],
-            "message": str(e.get("msg", "")),
+            "field": field_name(e),
+            "message": zh_message(e),
             "type": str(e.get("type", "")),
         }
         for e in errors
@@ -63,7 +65,7 @@ def install_error_handlers(app: FastAPI) -> None:
             "detail": _validation_detail(list(exc.errors())),
         }
         if wants_html(request):
-            return _html_error(request, 422, "validation_error", body["message"])
+            return _html_error(request, 422, "validation_error", "请求数据有误，请检查后重试")
         return JSONResponse(body, status_code=422)
 
     async def http_error(request: Request, exc: Exception) -> Response:

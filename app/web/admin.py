@@ -20,11 +20,37 @@ from app.kit.errors import AppError
 from app.kit.money import parse_major
 from app.kit.outbox import OutboxMessage
 from app.kit.quantities import Unit
+from app.kit.validation import field_name, zh_message
 from app.supply.repository import list_suppliers
 from app.web.templating import CsrfProtected, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
+FIELD_LABELS = {
+    "slug": "标识（slug）",
+    "category_slug": "分类",
+    "name_zh": "中文名称",
+    "name_en": "英文名称",
+    "description_zh": "中文介绍",
+    "description_en": "英文介绍",
+    "origin_township": "产地乡镇",
+    "origin_village": "产地村",
+    "growing_base": "种植基地",
+    "supplier_code": "供应商",
+    "season_months": "上市月份",
+    "storage_class": "储存方式",
+    "shelf_life_days": "保质期（天）",
+    "sku": "SKU 编码",
+    "barcode": "条码",
+    "unit": "单位",
+    "net_weight_grams": "净重（克）",
+    "case_pack": "每箱件数",
+    "grade": "等级",
+    "unit_price_minor": "单价",
+    "min_quantity": "起订量",
+    "increment": "订购倍数",
+    "sort_order": "排序",
+}
 CERT_TYPES = {
     "geographical_indication": "国家地理标志",
     "green_food": "绿色食品",
@@ -37,7 +63,7 @@ CERT_TYPES = {
 
 def form_errors(exc: ValidationError | AppError | ValueError) -> list[str]:
     if isinstance(exc, ValidationError):
-        return [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        return [f"{FIELD_LABELS.get(field_name(e), field_name(e))}：{zh_message(e)}" for e in exc.errors()]
     if isinstance(exc, AppError):
         lines = exc.detail.get("lines") if isinstance(exc.detail, dict) else None
         return [exc.text] + [str(line["message"]) for line in lines or []]
@@ -194,7 +220,7 @@ async def update_product(request: Request, product_id: int, session: DbSession, 
 @router.post("/products/{product_id}/variants", dependencies=[CsrfProtected])
 async def add_variant(request: Request, product_id: int, session: DbSession, _: AdminUser) -> Response:
     form = await request.form()
-    values = {
+    values: dict[str, Any] = {
         k: form.get(k) or None for k in ("sku", "barcode", "name_zh", "name_en", "unit", "net_weight_grams", "grade")
     }
     values["case_pack"] = form.get("case_pack") or 1

@@ -7,8 +7,10 @@ of every form; a form post is accepted only when both are present, equal and cor
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -20,9 +22,18 @@ from app.kit.errors import CsrfFailed
 from app.kit.money import format_minor
 from app.kit.quantities import UNIT_LABELS_ZH, Unit, format_quantity
 
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Times are stored in UTC; people in Shixing read them in China time."""
+    return value.astimezone(CHINA_TZ).strftime(fmt) if value else ""
+
+
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "storefront" / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals.update(money=format_minor, qty=format_quantity)
+templates.env.filters["local_time"] = local_time
 templates.env.filters["unit_zh"] = lambda u: UNIT_LABELS_ZH.get(Unit(u), str(u)) if u else ""
 
 

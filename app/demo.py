@@ -1,0 +1,1132 @@
+"""Demo data: Shixing County's stations, specialties, suppliers, prices, PRD buyers and one user per role.
+
+Loaded by ``app seed-demo`` and by ``app serve`` into an empty demo database. Everything is looked up
+by its natural key (username, code, slug, SKU, price-list code, company name) and only what is
+missing is inserted, with ``INSERT … ON CONFLICT DO NOTHING`` so that two seeders racing on the
+same database cannot duplicate a row either. Rows an operator has since edited are left as they are.
+The loader only flushes; the caller commits.
+
+What is invented is labelled: supplier and company names end in （演示）, addresses in （演示地址）,
+certificate numbers start with ``DEMO-``, user display names end in （演示）. Coordinates are
+approximate positions around each township, not surveyed station sites.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, NamedTuple, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from stdnum import ean
+from stdnum.cn import uscc
+
+from app.accounts.models import BuyerCompany, CompanyStatus, Role, User
+from app.accounts.security import hash_password
+from app.catalog.models import (
+    Category,
+    PriceList,
+    PriceListItem,
+    PriceListKind,
+    PriceTier,
+    Product,
+    StorageClass,
+    Variant,
+)
+from app.catalog.pricing import RETAIL_LIST, WHOLESALE_LIST
+from app.kit.models import IdMixin
+from app.kit.quantities import Unit
+from app.pos.models import Store
+from app.stations.models import Station
+from app.supply.models import Supplier, SupplierKind
+
+DEMO_PASSWORD = "demo1234"  # noqa: S105 - the documented demo password (DESIGN §7)
+COMPANY_LIST_CODE = "company-gz-jiangnan"
+
+# Fixed order of the report, so the same data always reads the same.
+KINDS = (
+    "stations",
+    "stores",
+    "suppliers",
+    "categories",
+    "products",
+    "variants",
+    "price_lists",
+    "price_items",
+    "price_tiers",
+    "buyer_companies",
+    "users",
+)
+
+Cert = dict[str, str]
+
+
+def _cert(kind: str, name: str, number: str) -> Cert:
+    return {"type": kind, "name": name, "number": number}
+
+
+def _ean13(item: int) -> str:
+    """A valid EAN-13 under an invented 69x (GS1 China) company prefix: 697405 18 + 4-digit item."""
+    body = f"69740518{item:04d}"
+    return body + ean.calc_check_digit(body)
+
+
+def _credit_code(first17: str) -> str:
+    """An 18-character unified social credit code with a correct check character."""
+    return first17 + uscc.calc_check_digit(first17)
+
+
+# ---- stations -----------------------------------------------------------------------------------
+
+
+class Township(NamedTuple):
+    code: str
+    name: str
+    lat: Decimal
+    lng: Decimal
+
+
+TOWNSHIPS = (
+    Township("TP", "太平镇", Decimal("24.9520"), Decimal("114.0680")),  # county seat
+    Township("MS", "马市镇", Decimal("24.9180"), Decimal("113.9850")),
+    Township("CJ", "澄江镇", Decimal("25.0600"), Decimal("114.2150")),
+    Township("DG", "顿岗镇", Decimal("25.0050"), Decimal("114.1400")),
+    Township("LB", "罗坝镇", Decimal("24.8500"), Decimal("114.0950")),
+    Township("SQ", "司前镇", Decimal("24.7750"), Decimal("114.1500")),
+    Township("AZ", "隘子镇", Decimal("24.8200"), Decimal("114.3300")),
+    Township("CN", "城南镇", Decimal("24.9150"), Decimal("114.0750")),
+    Township("SS", "沈所镇", Decimal("25.0300"), Decimal("114.0100")),
+    Township("SDS", "深渡水瑶族乡", Decimal("24.7900"), Decimal("113.9800")),
+)
+_TOWNSHIP = {t.code: t for t in TOWNSHIPS}
+
+
+class StationSeed(NamedTuple):
+    township: str  # township code
+    village: str
+    also_serves: tuple[str, ...]
+    dlat: str  # offset from the township centre, degrees
+    dlng: str
+    demonstration: bool = False
+
+
+# 30 new village stations + 6 demonstration stations (始府办〔2021〕12号 三(二)3–4).
+STATIONS = (
+    StationSeed("TP", "东湖坪村", ("上坪", "下坪"), "0.012", "-0.015", True),
+    StationSeed("TP", "五里山村", ("五里亭",), "-0.010", "0.021"),
+    StationSeed("TP", "水南村", ("水南围", "河背"), "-0.018", "-0.004"),
+    StationSeed("TP", "大桥村", ("桥头",), "0.020", "0.012"),
+    StationSeed("TP", "廖屋村", ("新屋",), "0.031", "-0.026"),
+    StationSeed("MS", "红梨村", ("梨园", "塘背"), "0.010", "0.008", True),
+    StationSeed("MS", "黄所村", ("黄所围",), "-0.014", "-0.012"),
+    StationSeed("MS", "寨头村", ("寨下",), "0.022", "-0.020"),
+    StationSeed("MS", "马市村", ("老街",), "-0.004", "0.018"),
+    StationSeed("CJ", "暖田村", ("暖田围", "石陂"), "0.015", "0.020"),
+    StationSeed("CJ", "澄江村", ("圩镇",), "-0.006", "-0.010"),
+    StationSeed("CJ", "新坝村", ("坝头",), "-0.025", "0.012"),
+    StationSeed("CJ", "洋坑村", ("洋坑口",), "0.038", "0.041"),
+    StationSeed("DG", "顿岗村", ("圩背",), "0.004", "0.006"),
+    StationSeed("DG", "周所村", ("周所围", "杨梅坑"), "-0.016", "0.022", True),
+    StationSeed("DG", "坪田村", ("坪田围",), "0.027", "-0.018"),
+    StationSeed("DG", "红岭村", ("岭背",), "-0.030", "-0.025"),
+    StationSeed("LB", "罗坝村", ("罗坝圩",), "0.005", "-0.008"),
+    StationSeed("LB", "燎原村", ("燎原围", "田心"), "0.019", "0.017", True),
+    StationSeed("LB", "长营村", ("长营围",), "-0.021", "0.010"),
+    StationSeed("LB", "七里村", ("七里坑",), "-0.012", "-0.030"),
+    StationSeed("SQ", "司前村", ("司前圩",), "0.006", "-0.010"),
+    StationSeed("SQ", "黄沙村", ("黄沙坑",), "0.025", "0.030"),
+    StationSeed("SQ", "新坪村", ("新坪围",), "-0.012", "0.058"),
+    StationSeed("AZ", "满堂村", ("满堂围", "大围"), "0.012", "0.014", True),
+    StationSeed("AZ", "风度村", ("风度围",), "-0.018", "-0.020"),
+    StationSeed("AZ", "隘子村", ("隘子圩",), "0.003", "-0.004"),
+    StationSeed("AZ", "彭坑村", ("彭坑口",), "0.034", "0.046"),
+    StationSeed("CN", "东风村", ("东风围", "城南圩"), "-0.008", "0.014", True),
+    StationSeed("CN", "城南村", ("南门",), "0.006", "-0.010"),
+    StationSeed("CN", "石下村", ("石下围",), "-0.024", "-0.006"),
+    StationSeed("SS", "沈南村", ("沈所圩",), "-0.008", "0.010"),
+    StationSeed("SS", "沈北村", ("北坑",), "0.021", "-0.006"),
+    StationSeed("SS", "红围村", ("红围",), "0.010", "0.032"),
+    StationSeed("SDS", "深渡水村", ("瑶山",), "0.004", "0.006"),
+    StationSeed("SDS", "大坪村", ("大坪围", "高坪"), "-0.020", "0.022"),
+)
+
+# The demo `operator` runs this demonstration station.
+OPERATOR_STATION = "ST-TP-01"
+
+
+def station_rows() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    numbers: Counter[str] = Counter()
+    for index, seed in enumerate(STATIONS, start=1):
+        town = _TOWNSHIP[seed.township]
+        numbers[seed.township] += 1
+        rows.append(
+            {
+                "code": f"ST-{seed.township}-{numbers[seed.township]:02d}",
+                "name": f"{seed.village}电商物流服务站",
+                "township": town.name,
+                "village": seed.village,
+                "address": f"广东省韶关市始兴县{town.name}{seed.village}村委会旁（演示地址）",
+                "latitude": (town.lat + Decimal(seed.dlat)).quantize(Decimal("0.000001")),
+                "longitude": (town.lng + Decimal(seed.dlng)).quantize(Decimal("0.000001")),
+                "villages_served": [seed.village, *seed.also_serves],
+                # Demonstration stations stay open longer and hold more parcels (示范点服务人数 ≥ 100).
+                "opening_hours": "08:00-21:00" if seed.demonstration else "08:00-19:30",
+                "shelf_capacity": 200 if seed.demonstration else 120,
+                "retention_days": 7 if seed.demonstration else 5,
+                "is_demonstration": seed.demonstration,
+                "is_open": True,
+                "phone": f"+86751338{index + 100:04d}",  # Shaoguan (0751) landlines
+            }
+        )
+    return rows
+
+
+STORES: tuple[dict[str, Any], ...] = (
+    {
+        "code": "STORE-01",
+        "name": "南岭明珠 始兴县农贸市场店",
+        "address": "广东省韶关市始兴县太平镇农贸市场一楼（演示地址）",
+        "phone": "+867513312888",
+    },
+    {
+        "code": "STORE-02",
+        "name": "南岭明珠 韶关武江展销店",
+        "address": "广东省韶关市武江区农产品展销中心（演示地址）",
+        "phone": "+867518123456",
+    },
+)
+
+# ---- suppliers ----------------------------------------------------------------------------------
+
+SUPPLIERS: tuple[dict[str, Any], ...] = (
+    {
+        "code": "SUP-TP-LOQ",
+        "name": "始兴县太平镇东湖坪枇杷种植专业合作社（演示）",
+        "kind": SupplierKind.cooperative,
+        "township": "太平镇",
+        "village": "东湖坪村",
+        "contact_name": "李永红",
+        "contact_phone": "+8613902201001",
+        "certifications": [
+            _cert("green_food", "绿色食品", "DEMO-LB-2021-0101"),
+            _cert("compliance", "食用农产品承诺达标合格证", "DEMO-HGZ-TP-0001"),
+        ],
+    },
+    {
+        "code": "SUP-DG-BAY",
+        "name": "始兴县顿岗镇周所杨梅种植基地（演示）",
+        "kind": SupplierKind.growing_base,
+        "township": "顿岗镇",
+        "village": "周所村",
+        "contact_name": "周木生",
+        "contact_phone": "+8613902201002",
+        "certifications": [
+            _cert("pollution_free", "无公害农产品", "DEMO-WGH-2020-0203"),
+            _cert("compliance", "食用农产品承诺达标合格证", "DEMO-HGZ-DG-0002"),
+        ],
+    },
+    {
+        "code": "SUP-MS-PEAR",
+        "name": "始兴县马市镇红梨沙梨家庭农场（演示）",
+        "kind": SupplierKind.farm,
+        "township": "马市镇",
+        "village": "红梨村",
+        "contact_name": "黄春兰",
+        "contact_phone": "+8613902201003",
+        "certifications": [_cert("green_food", "绿色食品", "DEMO-LB-2021-0305")],
+    },
+    {
+        "code": "SUP-CJ-TUBER",
+        "name": "始兴县澄江镇暖田薯芋专业合作社（演示）",
+        "kind": SupplierKind.cooperative,
+        "township": "澄江镇",
+        "village": "暖田村",
+        "contact_name": "曾德明",
+        "contact_phone": "+8613902201004",
+        "certifications": [
+            _cert("pollution_free", "无公害农产品", "DEMO-WGH-2021-0418"),
+            _cert("compliance", "食用农产品承诺达标合格证", "DEMO-HGZ-CJ-0004"),
+        ],
+    },
+    {
+        "code": "SUP-LB-RICE",
+        "name": "始兴县罗坝镇燎原优质稻专业合作社（演示）",
+        "kind": SupplierKind.cooperative,
+        "township": "罗坝镇",
+        "village": "燎原村",
+        "contact_name": "邱国平",
+        "contact_phone": "+8613902201005",
+        "certifications": [_cert("green_food", "绿色食品", "DEMO-LB-2020-0512")],
+    },
+    {
+        "code": "SUP-CN-MEAT",
+        "name": "始兴县城南客家腊味食品厂（演示）",
+        "kind": SupplierKind.processor,
+        "township": "城南镇",
+        "village": "东风村",
+        "contact_name": "温秀珍",
+        "contact_phone": "+8613902201006",
+        "certifications": [_cert("compliance", "食品生产许可证", "DEMO-SC10444022200006")],
+    },
+    {
+        "code": "SUP-SQ-TEA",
+        "name": "始兴县司前镇车八岭高山茶专业合作社（演示）",
+        "kind": SupplierKind.cooperative,
+        "township": "司前镇",
+        "village": "黄沙村",
+        "contact_name": "赖文清",
+        "contact_phone": "+8613902201007",
+        "certifications": [
+            _cert("organic", "有机产品认证", "DEMO-OP-2021-0707"),
+            _cert("compliance", "食品生产许可证", "DEMO-SC11444022200007"),
+        ],
+    },
+    {
+        "code": "SUP-SDS-HONEY",
+        "name": "始兴县深渡水瑶山蜜蜂养殖家庭农场（演示）",
+        "kind": SupplierKind.farm,
+        "township": "深渡水瑶族乡",
+        "village": "大坪村",
+        "contact_name": "赵金凤",
+        "contact_phone": "+8613902201008",
+        "certifications": [_cert("compliance", "食品生产许可证", "DEMO-SC12644022200008")],
+    },
+    {
+        "code": "SUP-AZ-BSH",
+        "name": "始兴县隘子镇满堂竹笋专业合作社（演示）",
+        "kind": SupplierKind.cooperative,
+        "township": "隘子镇",
+        "village": "满堂村",
+        "contact_name": "彭桂华",
+        "contact_phone": "+8613902201009",
+        "certifications": [
+            _cert("compliance", "食用农产品承诺达标合格证", "DEMO-HGZ-AZ-0009"),
+            _cert("other", "林下经济示范基地", "DEMO-LX-2020-0019"),
+        ],
+    },
+)
+
+# ---- catalog ------------------------------------------------------------------------------------
+
+CATEGORIES: tuple[dict[str, Any], ...] = (
+    {"slug": "fruit", "name_zh": "时令鲜果", "name_en": "Seasonal Fruit", "sort_order": 10},
+    {"slug": "vegetables-tubers", "name_zh": "蔬菜薯芋", "name_en": "Vegetables & Tubers", "sort_order": 20},
+    {"slug": "rice-grain", "name_zh": "粮油米面", "name_en": "Rice, Grain & Oil", "sort_order": 30},
+    {"slug": "cured-meats", "name_zh": "腊味", "name_en": "Cured Meats", "sort_order": 40},
+    {"slug": "tea", "name_zh": "茶叶", "name_en": "Tea", "sort_order": 50},
+    {"slug": "honey", "name_zh": "蜂蜜", "name_en": "Honey", "sort_order": 60},
+    {"slug": "dried-goods", "name_zh": "干货", "name_en": "Dried Goods", "sort_order": 70},
+)
+
+_FRUIT_HGZ = "食用农产品承诺达标合格证"
+
+# Empty season_months means sold all year (the shop shows it under "year round").
+PRODUCTS: tuple[dict[str, Any], ...] = (
+    {
+        "slug": "shixing-loquat",
+        "category": "fruit",
+        "supplier": "SUP-TP-LOQ",
+        "name_zh": "始兴枇杷",
+        "name_en": "Shixing Loquat",
+        "description_zh": "太平镇丘陵坡地种植的早钟、白梨枇杷，果肉细嫩、酸甜适口。3 月下旬至 5 月上旬采摘，"
+        "按果径与外观分为特级、一级，产地直发，冷链到站。",
+        "description_en": "Early-Bell and white-flesh loquats from the hill slopes of Taiping Town: tender, "
+        "sweet-tart flesh. Picked from late March to early May, graded Premium (特级) or "
+        "Grade A (一级) by size and look, and shipped cool from the orchard.",
+        "origin_township": "太平镇",
+        "origin_village": "东湖坪村",
+        "growing_base": "东湖坪枇杷种植基地",
+        "season_months": [3, 4, 5],
+        "storage_class": StorageClass.cool,
+        "shelf_life_days": 7,
+        "certifications": [
+            _cert("geographical_indication", "农产品地理标志（演示）", "DEMO-AGI-2021-0001"),
+            _cert("green_food", "绿色食品", "DEMO-LB-2021-0101"),
+        ],
+    },
+    {
+        "slug": "shixing-bayberry",
+        "category": "fruit",
+        "supplier": "SUP-DG-BAY",
+        "name_zh": "始兴杨梅",
+        "name_en": "Shixing Bayberry (Yangmei)",
+        "description_zh": "顿岗镇周所杨梅基地的东魁、荸荠种杨梅，6 月中旬至 7 月初采收，当天预冷，冰袋冷链配送。"
+        "请冷藏，3 天内食用。",
+        "description_en": "Dongkui and Biqi bayberries from the Zhousuo base in Dungang Town, harvested from "
+        "mid-June to early July, pre-cooled the same day and shipped with ice packs. "
+        "Keep chilled and eat within three days.",
+        "origin_township": "顿岗镇",
+        "origin_village": "周所村",
+        "growing_base": "周所杨梅基地",
+        "season_months": [6, 7],
+        "storage_class": StorageClass.chilled,
+        "shelf_life_days": 3,
+        "certifications": [_cert("pollution_free", "无公害农产品", "DEMO-WGH-2020-0203")],
+    },
+    {
+        "slug": "shixing-sand-pear",
+        "category": "fruit",
+        "supplier": "SUP-MS-PEAR",
+        "name_zh": "始兴沙梨",
+        "name_en": "Shixing Sand Pear",
+        "description_zh": "马市镇红梨村的沙梨，皮薄多汁、清甜爽脆，7–9 月上市，耐储运。",
+        "description_en": "Crisp, juicy sand pears (Pyrus pyrifolia) from Hongli Village, Mashi Town. "
+        "In season July to September; they travel and keep well.",
+        "origin_township": "马市镇",
+        "origin_village": "红梨村",
+        "growing_base": "红梨沙梨家庭农场",
+        "season_months": [7, 8, 9],
+        "storage_class": StorageClass.cool,
+        "shelf_life_days": 30,
+        "certifications": [_cert("green_food", "绿色食品", "DEMO-LB-2021-0305")],
+    },
+    {
+        "slug": "shixing-taro",
+        "category": "vegetables-tubers",
+        "supplier": "SUP-CJ-TUBER",
+        "name_zh": "始兴香芋",
+        "name_en": "Shixing Taro",
+        "description_zh": "澄江镇河谷沙质土种植的槟榔芋，粉糯芳香，适合芋头扣肉、芋泥。"
+        "散装按千克称重，或 10 千克整箱。",
+        "description_en": "Betel-nut taro grown in the sandy river-valley soil of Chengjiang Town: floury "
+        "and fragrant, ideal for braised pork with taro or taro paste. Loose by the "
+        "kilogram or in 10 kg cases.",
+        "origin_township": "澄江镇",
+        "origin_village": "暖田村",
+        "growing_base": "暖田薯芋基地",
+        "season_months": [1, 9, 10, 11, 12],
+        "storage_class": StorageClass.ambient,
+        "shelf_life_days": 45,
+        "certifications": [
+            _cert("pollution_free", "无公害农产品", "DEMO-WGH-2021-0418"),
+            _cert("compliance", _FRUIT_HGZ, "DEMO-HGZ-CJ-0004"),
+        ],
+    },
+    {
+        "slug": "shixing-sweet-potato",
+        "category": "vegetables-tubers",
+        "supplier": "SUP-CJ-TUBER",
+        "name_zh": "始兴番薯",
+        "name_en": "Shixing Sweet Potato",
+        "description_zh": "澄江镇红皮黄心番薯，香甜软糯，可蒸可烤。散装按千克称重，或 5 千克箱装。",
+        "description_en": "Red-skinned, yellow-fleshed sweet potatoes from Chengjiang Town, sweet and soft; "
+        "steam or roast them. Loose by the kilogram or in 5 kg boxes.",
+        "origin_township": "澄江镇",
+        "origin_village": "暖田村",
+        "growing_base": "暖田薯芋基地",
+        "season_months": [1, 2, 9, 10, 11, 12],
+        "storage_class": StorageClass.ambient,
+        "shelf_life_days": 60,
+        "certifications": [_cert("pollution_free", "无公害农产品", "DEMO-WGH-2021-0418")],
+    },
+    {
+        "slug": "shixing-cured-sausage",
+        "category": "cured-meats",
+        "supplier": "SUP-CN-MEAT",
+        "name_zh": "始兴客家腊肠",
+        "name_en": "Shixing Hakka Cured Sausage",
+        "description_zh": "城南镇客家传统工艺腊肠，选用本地猪肉，冬季北风晾晒，咸香回甘。500 克真空包装。",
+        "description_en": "Hakka-style cured sausage made in Chengnan Town from local pork and air-dried in "
+        "the winter north wind: savoury with a sweet finish. 500 g vacuum pack.",
+        "origin_township": "城南镇",
+        "origin_village": "东风村",
+        "growing_base": "",
+        "season_months": [1, 2, 10, 11, 12],
+        "storage_class": StorageClass.cool,
+        "shelf_life_days": 180,
+        "certifications": [_cert("compliance", "食品生产许可证", "DEMO-SC10444022200006")],
+    },
+    {
+        "slug": "shixing-cured-pork",
+        "category": "cured-meats",
+        "supplier": "SUP-CN-MEAT",
+        "name_zh": "始兴客家腊肉",
+        "name_en": "Shixing Hakka Cured Pork Belly",
+        "description_zh": "客家五花腊肉条，煲仔饭、蒸腊味的好食材。500 克真空包装。",
+        "description_en": "Hakka cured pork belly strips for claypot rice and steamed cured-meat platters. "
+        "500 g vacuum pack.",
+        "origin_township": "城南镇",
+        "origin_village": "东风村",
+        "growing_base": "",
+        "season_months": [1, 2, 10, 11, 12],
+        "storage_class": StorageClass.cool,
+        "shelf_life_days": 180,
+        "certifications": [_cert("compliance", "食品生产许可证", "DEMO-SC10444022200006")],
+    },
+    {
+        "slug": "shixing-rice",
+        "category": "rice-grain",
+        "supplier": "SUP-LB-RICE",
+        "name_zh": "始兴丝苗米",
+        "name_en": "Shixing Simiao Rice",
+        "description_zh": "罗坝镇燎原村种植的丝苗米，当季稻谷低温碾磨，米粒细长、饭香软润。5 千克 / 10 千克装。",
+        "description_en": "Simiao (silk-seedling) rice from Liaoyuan Village, Luoba Town, milled cool from "
+        "the season's paddy: long, slender grains that cook soft and fragrant. "
+        "5 kg and 10 kg bags.",
+        "origin_township": "罗坝镇",
+        "origin_village": "燎原村",
+        "growing_base": "燎原优质稻基地",
+        "season_months": [],
+        "storage_class": StorageClass.ambient,
+        "shelf_life_days": 365,
+        "certifications": [_cert("green_food", "绿色食品", "DEMO-LB-2020-0512")],
+    },
+    {
+        "slug": "shixing-green-tea",
+        "category": "tea",
+        "supplier": "SUP-SQ-TEA",
+        "name_zh": "车八岭高山绿茶",
+        "name_en": "Chebaling High-Mountain Green Tea",
+        "description_zh": "司前镇车八岭山区云雾茶园的春茶，炒青工艺，栗香持久。250 克罐装。",
+        "description_en": "Spring-picked, pan-fired green tea from misty mountain gardens near Chebaling in "
+        "Siqian Town, with a lasting chestnut aroma. 250 g tin.",
+        "origin_township": "司前镇",
+        "origin_village": "黄沙村",
+        "growing_base": "车八岭高山茶园",
+        "season_months": [],
+        "storage_class": StorageClass.ambient,
+        "shelf_life_days": 540,
+        "certifications": [_cert("organic", "有机产品认证", "DEMO-OP-2021-0707")],
+    },
+    {
+        "slug": "shixing-wildflower-honey",
+        "category": "honey",
+        "supplier": "SUP-SDS-HONEY",
+        "name_zh": "瑶山土蜂蜜",
+        "name_en": "Yao Mountain Wildflower Honey",
+        "description_zh": "深渡水瑶族乡山区中华蜜蜂采集的百花蜜，一年一取，自然成熟。500 克玻璃瓶装。",
+        "description_en": "Wildflower honey from Chinese honey bees (Apis cerana) kept in the mountains of "
+        "Shendushui Yao Ethnic Township, taken once a year when fully ripe. 500 g glass jar.",
+        "origin_township": "深渡水瑶族乡",
+        "origin_village": "大坪村",
+        "growing_base": "瑶山养蜂场",
+        "season_months": [],
+        "storage_class": StorageClass.ambient,
+        "shelf_life_days": 730,
+        "certifications": [_cert("compliance", "食品生产许可证", "DEMO-SC12644022200008")],
+    },
+    {
+        "slug": "shixing-dried-bamboo-shoots",
+        "category": "dried-goods",
+        "supplier": "SUP-AZ-BSH",
+        "name_zh": "隘子笋干",
+        "name_en": "Aizi Dried Bamboo Shoots",
+        "description_zh": "隘子镇山区春笋，传统工艺煮制晒干，泡发后炖肉、焖鸭皆宜。500 克袋装。",
+        "description_en": "Spring bamboo shoots from the hills of Aizi Town, boiled and sun-dried the "
+        "traditional way; soak, then braise with pork or duck. 500 g pack.",
+        "origin_township": "隘子镇",
+        "origin_village": "满堂村",
+        "growing_base": "满堂竹林",
+        "season_months": [],
+        "storage_class": StorageClass.ambient,
+        "shelf_life_days": 365,
+        "certifications": [_cert("compliance", _FRUIT_HGZ, "DEMO-HGZ-AZ-0009")],
+    },
+)
+
+
+class VariantSeed(NamedTuple):
+    product: str  # product slug
+    sku: str
+    item: int | None  # EAN-13 item number; None for loose produce weighed at the counter
+    name_zh: str
+    name_en: str
+    unit: Unit
+    net_weight_grams: int
+    case_pack: int
+    grade: str
+    retail_minor: int  # per unit of the variant (per box, per kg, per 斤 …)
+    supply: bool = False
+    sort_order: int = 0
+
+
+VARIANTS = (
+    VariantSeed(
+        "shixing-loquat",
+        "NLP-LOQ-S-2500G",
+        1,
+        "特级 2.5 千克礼盒",
+        "Premium, 2.5 kg gift box",
+        Unit.box,
+        2500,
+        1,
+        "特级",
+        12800,
+        sort_order=10,
+    ),
+    VariantSeed(
+        "shixing-loquat",
+        "NLP-LOQ-S-5KG",
+        2,
+        "特级 5 千克箱装",
+        "Premium, 5 kg box",
+        Unit.box,
+        5000,
+        1,
+        "特级",
+        23800,
+        sort_order=20,
+    ),
+    VariantSeed(
+        "shixing-loquat",
+        "NLP-LOQ-A-2500G",
+        3,
+        "一级 2.5 千克箱装",
+        "Grade A, 2.5 kg box",
+        Unit.box,
+        2500,
+        1,
+        "一级",
+        8800,
+        sort_order=30,
+    ),
+    VariantSeed(
+        "shixing-loquat",
+        "NLP-LOQ-A-5KG",
+        4,
+        "一级 5 千克箱装",
+        "Grade A, 5 kg box",
+        Unit.box,
+        5000,
+        1,
+        "一级",
+        15800,
+        supply=True,
+        sort_order=40,
+    ),
+    VariantSeed(
+        "shixing-loquat",
+        "NLP-LOQ-A-JIN",
+        None,
+        "一级 散装（按斤称重）",
+        "Grade A, loose, per jin (500 g)",
+        Unit.jin,
+        500,
+        1,
+        "一级",
+        1680,
+        sort_order=50,
+    ),
+    VariantSeed(
+        "shixing-bayberry",
+        "NLP-BAY-2500G",
+        11,
+        "2.5 千克冷链箱",
+        "2.5 kg chilled box",
+        Unit.box,
+        2500,
+        1,
+        "一级",
+        9800,
+        supply=True,
+        sort_order=10,
+    ),
+    VariantSeed(
+        "shixing-bayberry",
+        "NLP-BAY-JIN",
+        None,
+        "散装（按斤称重）",
+        "Loose, per jin (500 g)",
+        Unit.jin,
+        500,
+        1,
+        "一级",
+        2200,
+        sort_order=20,
+    ),
+    VariantSeed(
+        "shixing-sand-pear",
+        "NLP-PEAR-KG",
+        None,
+        "散装（按千克称重）",
+        "Loose, per kg",
+        Unit.kg,
+        1000,
+        1,
+        "",
+        980,
+        sort_order=10,
+    ),
+    VariantSeed(
+        "shixing-sand-pear",
+        "NLP-PEAR-10KG",
+        21,
+        "10 千克箱装",
+        "10 kg box",
+        Unit.box,
+        10000,
+        1,
+        "",
+        8800,
+        supply=True,
+        sort_order=20,
+    ),
+    VariantSeed(
+        "shixing-taro",
+        "NLP-TARO-KG",
+        None,
+        "散装（按千克称重）",
+        "Loose, per kg",
+        Unit.kg,
+        1000,
+        1,
+        "",
+        760,
+        sort_order=10,
+    ),
+    VariantSeed(
+        "shixing-taro",
+        "NLP-TARO-10KG",
+        31,
+        "10 千克整箱",
+        "10 kg case",
+        Unit.box,
+        10000,
+        1,
+        "",
+        6800,
+        supply=True,
+        sort_order=20,
+    ),
+    VariantSeed(
+        "shixing-sweet-potato",
+        "NLP-SWP-KG",
+        None,
+        "散装（按千克称重）",
+        "Loose, per kg",
+        Unit.kg,
+        1000,
+        1,
+        "",
+        500,
+        sort_order=10,
+    ),
+    VariantSeed(
+        "shixing-sweet-potato",
+        "NLP-SWP-5KG",
+        41,
+        "5 千克箱装",
+        "5 kg box",
+        Unit.box,
+        5000,
+        1,
+        "",
+        2600,
+        supply=True,
+        sort_order=20,
+    ),
+    VariantSeed(
+        "shixing-cured-sausage",
+        "NLP-SAUS-500G",
+        51,
+        "500 克真空装",
+        "500 g vacuum pack",
+        Unit.piece,
+        500,
+        20,
+        "",
+        4800,
+        supply=True,
+    ),
+    VariantSeed(
+        "shixing-cured-pork", "NLP-BACON-500G", 52, "500 克真空装", "500 g vacuum pack", Unit.piece, 500, 20, "", 5200
+    ),
+    VariantSeed(
+        "shixing-rice", "NLP-RICE-5KG", 61, "5 千克袋装", "5 kg bag", Unit.piece, 5000, 4, "", 4500, sort_order=10
+    ),
+    VariantSeed(
+        "shixing-rice",
+        "NLP-RICE-10KG",
+        62,
+        "10 千克袋装",
+        "10 kg bag",
+        Unit.piece,
+        10000,
+        2,
+        "",
+        8500,
+        supply=True,
+        sort_order=20,
+    ),
+    VariantSeed(
+        "shixing-green-tea",
+        "NLP-TEA-250G",
+        71,
+        "250 克罐装",
+        "250 g tin",
+        Unit.piece,
+        250,
+        24,
+        "特级",
+        12800,
+        supply=True,
+    ),
+    VariantSeed(
+        "shixing-wildflower-honey",
+        "NLP-HONEY-500G",
+        81,
+        "500 克玻璃瓶",
+        "500 g glass jar",
+        Unit.piece,
+        500,
+        12,
+        "",
+        6800,
+        supply=True,
+    ),
+    VariantSeed(
+        "shixing-dried-bamboo-shoots",
+        "NLP-BSH-500G",
+        91,
+        "500 克袋装",
+        "500 g pack",
+        Unit.piece,
+        500,
+        20,
+        "",
+        4500,
+        supply=True,
+    ),
+)
+
+SUPPLY_SKUS = tuple(v.sku for v in VARIANTS if v.supply)
+
+
+class WholesaleSeed(NamedTuple):
+    sku: str
+    base_minor: int
+    min_cases: int  # MOQ in cases; the increment is one case (the variant's case_pack)
+    tiers: tuple[tuple[int, int], ...]  # (from quantity in units, unit price) — prices never rise
+
+
+WHOLESALE = (
+    WholesaleSeed("NLP-LOQ-A-5KG", 12800, 20, ((50, 12200), (100, 11800))),
+    WholesaleSeed("NLP-BAY-2500G", 6800, 20, ((50, 6500), (100, 6200))),
+    WholesaleSeed("NLP-PEAR-10KG", 6000, 20, ((50, 5700), (100, 5400))),
+    WholesaleSeed("NLP-TARO-10KG", 5200, 10, ((30, 4900), (80, 4600))),
+    WholesaleSeed("NLP-SWP-5KG", 2000, 20, ((50, 1850), (100, 1700))),
+    WholesaleSeed("NLP-SAUS-500G", 3600, 5, ((200, 3450), (400, 3300))),
+    WholesaleSeed("NLP-RICE-10KG", 6200, 15, ((100, 5900), (200, 5600))),
+    WholesaleSeed("NLP-TEA-250G", 8800, 2, ((96, 8400), (240, 7900))),
+    WholesaleSeed("NLP-HONEY-500G", 4200, 3, ((120, 3950), (240, 3700))),
+    WholesaleSeed("NLP-BSH-500G", 2800, 3, ((200, 2650), (400, 2500))),
+)
+
+# The Guangzhou trader's negotiated prices: below the wholesale list at every quantity.
+COMPANY_PRICES = (
+    WholesaleSeed("NLP-LOQ-A-5KG", 12000, 20, ((50, 11600), (100, 11200))),
+    WholesaleSeed("NLP-BAY-2500G", 6300, 20, ((100, 5900),)),
+    WholesaleSeed("NLP-TARO-10KG", 4800, 10, ((80, 4400),)),
+)
+
+# ---- buyers and users ---------------------------------------------------------------------------
+
+JIANGNAN = "广州江南果菜批发市场粤北鲜果商行（演示）"
+
+COMPANIES: tuple[dict[str, Any], ...] = (
+    {
+        "name": JIANGNAN,
+        "city": "广州",
+        "credit_code": _credit_code("92440111MA5CN8LQ1"),
+        "contact_name": "陈志强",
+        "contact_phone": "+8613926011234",
+        "address": "广州市白云区增槎路江南果菜批发市场（演示地址）",
+        "status": CompanyStatus.approved,
+        "payment_terms_days": 30,
+        "credit_limit_minor": 50_000_000,
+    },
+    {
+        "name": "深圳布吉农产品批发市场鹏城蔬果贸易行（演示）",
+        "city": "深圳",
+        "credit_code": _credit_code("92440307MA5FD2K63"),
+        "contact_name": "林伟东",
+        "contact_phone": "+8613580012345",
+        "address": "深圳市龙岗区布吉农产品批发市场（演示地址）",
+        "status": CompanyStatus.approved,
+        "payment_terms_days": 15,
+        "credit_limit_minor": 30_000_000,
+    },
+    {
+        "name": "佛山市禅城区好邻里生鲜超市有限公司（演示）",
+        "city": "佛山",
+        "credit_code": _credit_code("91440604MA4W8R2J5"),
+        "contact_name": "梁嘉敏",
+        "contact_phone": "+8615976012345",
+        "address": "佛山市禅城区季华路（演示地址）",
+        "status": CompanyStatus.approved,
+        "payment_terms_days": 45,
+        "credit_limit_minor": 20_000_000,
+    },
+    {
+        "name": "东莞市莞城优鲜连锁超市有限公司（演示）",
+        "city": "东莞",
+        "credit_code": _credit_code("91441900MA51T7HX4"),
+        "contact_name": "袁志华",
+        "contact_phone": "+8618819012345",
+        "address": "东莞市莞城街道（演示地址）",
+        "status": CompanyStatus.pending,
+        "payment_terms_days": 30,
+        "credit_limit_minor": 0,
+    },
+)
+
+
+class UserSeed(NamedTuple):
+    username: str
+    role: Role
+    display_name: str
+    phone: str
+
+
+USERS = (
+    UserSeed("admin", Role.admin, "林建华（演示）", "+8613902208001"),
+    UserSeed("warehouse", Role.warehouse, "邓国强（演示）", "+8613902208002"),
+    UserSeed("clerk", Role.clerk, "曾晓梅（演示）", "+8613902208003"),
+    UserSeed("operator", Role.station_operator, "刘桂英（演示）", "+8613902208004"),
+    UserSeed("buyer", Role.buyer, "陈志强（演示）", "+8613926011234"),
+    UserSeed("customer", Role.customer, "张丽娟（演示）", "+8613902208006"),
+)
+
+# ---- loading ------------------------------------------------------------------------------------
+
+M = TypeVar("M", bound=IdMixin)
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.created: Counter[str] = Counter()
+        self.present: Counter[str] = Counter()
+
+    def report(self) -> str:
+        def part(counts: Counter[str]) -> str:
+            return ", ".join(f"{k} {counts[k]}" for k in KINDS if counts[k]) or "none"
+
+        return f"created: {part(self.created)}; already present: {part(self.present)}"
+
+
+async def _ensure(
+    session: AsyncSession,
+    tally: _Tally,
+    kind: str,
+    model: type[M],
+    key: Mapping[str, Any],
+    values: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
+) -> int:
+    """The id of the row with this natural key, inserting it (key + values) only when missing.
+
+    The select spares work (password hashing) on a re-run; ``ON CONFLICT DO NOTHING`` on the key
+    makes a concurrent seeder's insert harmless rather than a unique violation.
+    """
+    where = [getattr(model, column) == value for column, value in key.items()]
+    found = await session.scalar(select(model.id).where(*where))
+    if found is None:
+        row = {**(values() if callable(values) else values), **key}
+        stmt = pg_insert(model).values(row).on_conflict_do_nothing(index_elements=list(key))
+        new_id: int | None = await session.scalar(stmt.returning(model.id))
+        if new_id is not None:
+            tally.created[kind] += 1
+            return new_id
+        found = await session.scalar(select(model.id).where(*where))
+        if found is None:  # pragma: no cover - only if the other seeder rolled back in between
+            raise RuntimeError(f"demo {kind} row {dict(key)} vanished")
+    tally.present[kind] += 1
+    return found
+
+
+def _split(record: Mapping[str, Any], key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A seed record as (natural key, other columns)."""
+    fields = dict(record)
+    return {key: fields.pop(key)}, fields
+
+
+async def _price_item(
+    session: AsyncSession,
+    tally: _Tally,
+    list_id: int,
+    variant_id: int,
+    *,
+    price: int,
+    min_quantity: Decimal,
+    increment: Decimal,
+    tiers: Sequence[tuple[int, int]] = (),
+) -> None:
+    item_id = await _ensure(
+        session,
+        tally,
+        "price_items",
+        PriceListItem,
+        {"price_list_id": list_id, "variant_id": variant_id},
+        {"unit_price_minor": price, "min_quantity": min_quantity, "increment": increment},
+    )
+    for from_quantity, tier_price in tiers:
+        await _ensure(
+            session,
+            tally,
+            "price_tiers",
+            PriceTier,
+            {"item_id": item_id, "min_quantity": Decimal(from_quantity)},
+            {"unit_price_minor": tier_price},
+        )
+
+
+def _retail_steps(unit: Unit) -> tuple[Decimal, Decimal]:
+    """(minimum, increment) on the retail list: weighed goods from 0.5 kg / 1 斤, to the gram / 0.1 斤."""
+    if unit is Unit.kg:
+        return Decimal("0.5"), Decimal("0.001")
+    if unit is Unit.jin:
+        return Decimal(1), Decimal("0.1")
+    return Decimal(1), Decimal(1)
+
+
+async def _user(
+    session: AsyncSession,
+    tally: _Tally,
+    seed: UserSeed,
+    *,
+    company_id: int | None = None,
+    station_id: int | None = None,
+    store_id: int | None = None,
+) -> int:
+    return await _ensure(
+        session,
+        tally,
+        "users",
+        User,
+        {"username": seed.username},
+        lambda: {
+            "password_hash": hash_password(DEMO_PASSWORD),
+            "role": seed.role,
+            "display_name": seed.display_name,
+            "phone": seed.phone,
+            "is_active": True,
+            "company_id": company_id,
+            "station_id": station_id,
+            "store_id": store_id,
+        },
+    )
+
+
+async def database_is_empty(session: AsyncSession) -> bool:
+    """True when no user exists yet: the signal that a fresh demo database wants its data."""
+    return await session.scalar(select(User.id).limit(1)) is None
+
+
+async def seed_demo(session: AsyncSession) -> str:
+    """Insert whatever demo rows are missing and report what was created and what was already there."""
+    tally = _Tally()
+
+    stations: dict[str, int] = {}
+    for row in station_rows():
+        stations[row["code"]] = await _ensure(session, tally, "stations", Station, *_split(row, "code"))
+    stores: dict[str, int] = {}
+    for store in STORES:
+        stores[store["code"]] = await _ensure(session, tally, "stores", Store, *_split(store, "code"))
+    suppliers: dict[str, int] = {}
+    for supplier in SUPPLIERS:
+        suppliers[supplier["code"]] = await _ensure(session, tally, "suppliers", Supplier, *_split(supplier, "code"))
+
+    categories: dict[str, int] = {}
+    for category in CATEGORIES:
+        categories[category["slug"]] = await _ensure(session, tally, "categories", Category, *_split(category, "slug"))
+    products: dict[str, int] = {}
+    for product in PRODUCTS:
+        key, fields = _split(product, "slug")
+        fields["category_id"] = categories[fields.pop("category")]
+        fields["supplier_id"] = suppliers[fields.pop("supplier")]
+        products[product["slug"]] = await _ensure(
+            session, tally, "products", Product, key, {**fields, "is_active": True}
+        )
+    variants: dict[str, int] = {}
+    for v in VARIANTS:
+        variants[v.sku] = await _ensure(
+            session,
+            tally,
+            "variants",
+            Variant,
+            {"sku": v.sku},
+            {
+                "product_id": products[v.product],
+                "barcode": None if v.item is None else _ean13(v.item),
+                "name_zh": v.name_zh,
+                "name_en": v.name_en,
+                "unit": v.unit,
+                "net_weight_grams": v.net_weight_grams,
+                "case_pack": v.case_pack,
+                "grade": v.grade,
+                "is_supply_sku": v.supply,
+                "is_active": True,
+                "sort_order": v.sort_order,
+            },
+        )
+
+    admin_id = await _user(session, tally, USERS[0])
+    companies: dict[str, int] = {}
+    for company in COMPANIES:
+        key, fields = _split(company, "name")
+        if fields["status"] is CompanyStatus.approved:
+            fields.update(approved_at=datetime.now(UTC), approved_by_id=admin_id)
+        companies[company["name"]] = await _ensure(session, tally, "buyer_companies", BuyerCompany, key, fields)
+
+    retail = await _ensure(
+        session,
+        tally,
+        "price_lists",
+        PriceList,
+        {"code": RETAIL_LIST},
+        {"name": "零售价（网店与门店）", "kind": PriceListKind.retail, "currency": "CNY"},
+    )
+    for v in VARIANTS:
+        minimum, step = _retail_steps(v.unit)
+        await _price_item(
+            session, tally, retail, variants[v.sku], price=v.retail_minor, min_quantity=minimum, increment=step
+        )
+    wholesale = await _ensure(
+        session,
+        tally,
+        "price_lists",
+        PriceList,
+        {"code": WHOLESALE_LIST},
+        {"name": "珠三角批发价", "kind": PriceListKind.wholesale, "currency": "CNY"},
+    )
+    company_list = await _ensure(
+        session,
+        tally,
+        "price_lists",
+        PriceList,
+        {"code": COMPANY_LIST_CODE},
+        {
+            "name": "江南果菜商行协议价（演示）",
+            "kind": PriceListKind.company,
+            "company_id": companies[JIANGNAN],
+            "currency": "CNY",
+        },
+    )
+    case_pack = {v.sku: v.case_pack for v in VARIANTS}
+    for list_id, seeds in ((wholesale, WHOLESALE), (company_list, COMPANY_PRICES)):
+        for w in seeds:
+            pack = Decimal(case_pack[w.sku])
+            await _price_item(
+                session,
+                tally,
+                list_id,
+                variants[w.sku],
+                price=w.base_minor,
+                min_quantity=pack * w.min_cases,
+                increment=pack,
+                tiers=w.tiers,
+            )
+
+    by_name = {u.username: u for u in USERS}
+    await _user(session, tally, by_name["warehouse"])
+    await _user(session, tally, by_name["clerk"], store_id=stores["STORE-01"])
+    await _user(session, tally, by_name["operator"], station_id=stations[OPERATOR_STATION])
+    await _user(session, tally, by_name["buyer"], company_id=companies[JIANGNAN])
+    await _user(session, tally, by_name["customer"])
+
+    await session.flush()
+    return tally.report()

@@ -1,0 +1,221 @@
+"""Demo data: complete, plausible, and idempotent (a second run creates nothing)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import phonenumbers
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+from stdnum import ean
+from stdnum.cn import uscc
+
+from app.accounts.models import BuyerCompany, CompanyStatus, Role, User
+from app.accounts.security import verify_password
+from app.catalog.models import Category, PriceList, PriceListItem, PriceListKind, PriceTier, Product, Variant
+from app.catalog.pricing import Channel, price_line
+from app.catalog.schemas import Certification
+from app.demo import DEMO_PASSWORD, JIANGNAN, database_is_empty, seed_demo
+from app.kit.models import Base
+from app.kit.quantities import Unit
+from app.pos.models import Store
+from app.stations.models import Station
+from app.supply.models import Supplier
+
+SUPPLY_SKUS = {
+    "NLP-LOQ-A-5KG",
+    "NLP-BAY-2500G",
+    "NLP-PEAR-10KG",
+    "NLP-TARO-10KG",
+    "NLP-SWP-5KG",
+    "NLP-SAUS-500G",
+    "NLP-RICE-10KG",
+    "NLP-TEA-250G",
+    "NLP-HONEY-500G",
+    "NLP-BSH-500G",
+}
+COUNTS = (
+    "stations 36, stores 2, suppliers 9, categories 7, products 11, variants 20, price_lists 3, "
+    "price_items 33, price_tiers 24, buyer_companies 4, users 6"
+)
+TOWNSHIPS = {"太平镇", "马市镇", "澄江镇", "顿岗镇", "罗坝镇", "司前镇", "隘子镇", "城南镇", "沈所镇", "深渡水瑶族乡"}
+
+
+async def _count(session: AsyncSession, model: type[Base], *where: ColumnElement[bool]) -> int:
+    return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+async def _counts(session: AsyncSession) -> dict[str, int]:
+    return {
+        "stations": await _count(session, Station),
+        "demonstration": await _count(session, Station, Station.is_demonstration.is_(True)),
+        "stores": await _count(session, Store),
+        "suppliers": await _count(session, Supplier),
+        "categories": await _count(session, Category),
+        "products": await _count(session, Product),
+        "variants": await _count(session, Variant),
+        "supply_skus": await _count(session, Variant, Variant.is_supply_sku.is_(True)),
+        "price_lists": await _count(session, PriceList),
+        "price_items": await _count(session, PriceListItem),
+        "price_tiers": await _count(session, PriceTier),
+        "companies": await _count(session, BuyerCompany),
+        "approved": await _count(session, BuyerCompany, BuyerCompany.status == CompanyStatus.approved),
+        "pending": await _count(session, BuyerCompany, BuyerCompany.status == CompanyStatus.pending),
+        "users": await _count(session, User),
+    }
+
+
+EXPECTED_COUNTS = {
+    "stations": 36,
+    "demonstration": 6,
+    "stores": 2,
+    "suppliers": 9,
+    "categories": 7,
+    "products": 11,
+    "variants": 20,
+    "supply_skus": 10,
+    "price_lists": 3,
+    "price_items": 33,
+    "price_tiers": 24,
+    "companies": 4,
+    "approved": 3,
+    "pending": 1,
+    "users": 6,
+}
+
+
+async def _items(session: AsyncSession, list_code: str) -> dict[str, PriceListItem]:
+    rows = await session.execute(
+        select(Variant.sku, PriceListItem)
+        .join(PriceListItem, PriceListItem.variant_id == Variant.id)
+        .join(PriceList, PriceList.id == PriceListItem.price_list_id)
+        .where(PriceList.code == list_code)
+        .options(selectinload(PriceListItem.tiers))
+    )
+    return {sku: item for sku, item in rows}
+
+
+async def test_seed_demo_loads_everything_once(db_session: AsyncSession) -> None:
+    assert await database_is_empty(db_session) is True
+
+    first = await seed_demo(db_session)
+
+    assert first == f"created: {COUNTS}; already present: none"
+    assert await _counts(db_session) == EXPECTED_COUNTS
+    assert await database_is_empty(db_session) is False
+    supply = set(await db_session.scalars(select(Variant.sku).where(Variant.is_supply_sku.is_(True))))
+    assert supply == SUPPLY_SKUS
+    users = {u.username: u for u in await db_session.scalars(select(User))}
+    assert {name: u.role for name, u in users.items()} == {
+        "admin": Role.admin,
+        "warehouse": Role.warehouse,
+        "clerk": Role.clerk,
+        "operator": Role.station_operator,
+        "buyer": Role.buyer,
+        "customer": Role.customer,
+    }
+    assert all(verify_password(u.password_hash, DEMO_PASSWORD) for u in users.values())
+    retail = await _items(db_session, "retail")
+    active = set(await db_session.scalars(select(Variant.sku).where(Variant.is_active.is_(True))))
+    assert len(active) == 20
+    assert set(retail) == active
+    assert set(await _items(db_session, "wholesale")) == SUPPLY_SKUS
+
+    second = await seed_demo(db_session)
+
+    assert second == f"created: none; already present: {COUNTS}"
+    assert await _counts(db_session) == EXPECTED_COUNTS
+    assert set(await _items(db_session, "retail")) == active
+    assert await database_is_empty(db_session) is False
+
+
+async def test_demo_stations_and_accounts_are_plausible(db_session: AsyncSession) -> None:
+    await seed_demo(db_session)
+
+    stations = list(await db_session.scalars(select(Station).order_by(Station.code)))
+    assert {s.township for s in stations} == TOWNSHIPS
+    assert all(re.fullmatch(r"ST-[A-Z]{2,3}-\d{2}", s.code) for s in stations)
+    assert all(Decimal("24.75") <= s.latitude <= Decimal("25.15") for s in stations)
+    assert all(Decimal("113.95") <= s.longitude <= Decimal("114.45") for s in stations)
+    assert all(s.village in s.villages_served and s.phone for s in stations)
+    assert [s.code for s in stations if s.is_demonstration] == [
+        "ST-AZ-01",
+        "ST-CN-01",
+        "ST-DG-02",
+        "ST-LB-02",
+        "ST-MS-01",
+        "ST-TP-01",
+    ]
+
+    users = {u.username: u for u in await db_session.scalars(select(User))}
+    operator_station = await db_session.get(Station, users["operator"].station_id)
+    assert operator_station is not None and operator_station.is_demonstration is True
+    clerk_store = await db_session.get(Store, users["clerk"].store_id)
+    assert clerk_store is not None and clerk_store.code == "STORE-01"
+    buyer_company = await db_session.get(BuyerCompany, users["buyer"].company_id)
+    assert buyer_company is not None
+    assert (buyer_company.name, buyer_company.status) == (JIANGNAN, CompanyStatus.approved)
+    company_list = await db_session.scalar(select(PriceList).where(PriceList.company_id == buyer_company.id))
+    assert company_list is not None
+    assert (company_list.code, company_list.kind) == ("company-gz-jiangnan", PriceListKind.company)
+
+    companies = list(await db_session.scalars(select(BuyerCompany)))
+    assert {c.city for c in companies} == {"广州", "深圳", "佛山", "东莞"}
+    for company in companies:
+        assert company.credit_code is not None
+        assert re.fullmatch(r"[0-9A-HJ-NPQRTUWXY]{18}", company.credit_code)
+        assert uscc.is_valid(company.credit_code)
+        assert (company.approved_at is not None) == (company.status is CompanyStatus.approved)
+    phones = (
+        [c.contact_phone for c in companies]
+        + [s.phone for s in stations]
+        + [u.phone for u in users.values()]
+        + list(await db_session.scalars(select(Supplier.contact_phone)))
+    )
+    for phone in phones:
+        assert phone is not None and phone.startswith("+86")
+        assert phonenumbers.is_valid_number(phonenumbers.parse(phone)), phone
+
+    for certs in [
+        *await db_session.scalars(select(Product.certifications)),
+        *await db_session.scalars(select(Supplier.certifications)),
+    ]:
+        for cert in certs:
+            assert Certification.model_validate(cert).number.startswith("DEMO-")
+
+
+async def test_demo_prices_are_consistent(db_session: AsyncSession) -> None:
+    await seed_demo(db_session)
+
+    variants = {v.sku: v for v in await db_session.scalars(select(Variant))}
+    assert all(re.fullmatch(r"[A-Z0-9][A-Z0-9-]*", sku) for sku in variants)
+    packaged = [v for v in variants.values() if not Unit(v.unit).is_weight]
+    assert all(v.barcode and v.barcode.startswith("69") and ean.is_valid(v.barcode) for v in packaged)
+    weighed = {sku for sku, v in variants.items() if Unit(v.unit).is_weight}
+    assert weighed == {"NLP-LOQ-A-JIN", "NLP-BAY-JIN", "NLP-PEAR-KG", "NLP-TARO-KG", "NLP-SWP-KG"}
+
+    retail = await _items(db_session, "retail")
+    assert (retail["NLP-TARO-KG"].min_quantity, retail["NLP-TARO-KG"].increment) == (Decimal("0.500"), Decimal("0.001"))
+    assert (retail["NLP-LOQ-A-JIN"].min_quantity, retail["NLP-LOQ-A-JIN"].increment) == (
+        Decimal("1.000"),
+        Decimal("0.100"),
+    )
+
+    for sku, item in (await _items(db_session, "wholesale")).items():
+        pack = Decimal(variants[sku].case_pack)
+        assert item.increment == pack
+        assert item.min_quantity >= 2 * pack and item.min_quantity % pack == 0
+        prices = [item.unit_price_minor] + [t.unit_price_minor for t in item.tiers]
+        assert len(item.tiers) == 2 and prices == sorted(prices, reverse=True)
+        assert all(t.min_quantity > item.min_quantity and t.min_quantity % pack == 0 for t in item.tiers)
+
+    # The pricing function reads the demo lists: a weighed sale, a wholesale tier, the company price.
+    taro = await price_line(db_session, "NLP-TARO-KG", "1.235", channel=Channel.shop)
+    assert (taro.unit_price_minor, taro.line_total_minor) == (760, 939)
+    loquat = await price_line(db_session, "NLP-LOQ-A-5KG", "100", channel=Channel.wholesale)
+    assert (loquat.unit_price_minor, loquat.rule.price_list_code) == (11800, "wholesale")
+    company_id = await db_session.scalar(select(BuyerCompany.id).where(BuyerCompany.name == JIANGNAN))
+    agreed = await price_line(db_session, "NLP-LOQ-A-5KG", "100", channel=Channel.wholesale, company_id=company_id)
+    assert (agreed.unit_price_minor, agreed.rule.price_list_code) == (11200, "company-gz-jiangnan")
