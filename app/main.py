@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.accounts import endpoints as accounts_endpoints
 from app.accounts.ratelimit import LoginLimiter
 from app.catalog import endpoints as catalog_endpoints
+from app.catalog.cache import ListingCache
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker, resolve_database_url
 from app.health import BrokerProbe, kombu_probe
@@ -62,6 +63,7 @@ def create_app(
 
     app = FastAPI(title="南岭明珠 Nanling Pearl", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
+    app.state.listing_cache = ListingCache()
     app.state.login_limiter = LoginLimiter(settings.login_rate_limit, settings.rate_limit_storage_url)
     if engine is not None:
         app.state.engine = engine

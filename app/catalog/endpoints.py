@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
+from pydantic import TypeAdapter
 
 from app.accounts.access import AdminUser, MaybeUser, Principal, PublicAccess, Role
 from app.catalog import errors, listing, pricing, repository, schemas, service
+from app.catalog.cache import ListingCache
 from app.db import DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
@@ -30,27 +33,46 @@ async def list_categories(session: DbSession) -> list[schemas.CategoryOut]:
     return [schemas.CategoryOut.model_validate(c) for c in await repository.list_categories(session)]
 
 
+PRODUCTS_ADAPTER = TypeAdapter(list[schemas.ProductOut])
+PRODUCT_ADAPTER = TypeAdapter(schemas.ProductOut)
+
+
 @router.get("/products", response_model=list[schemas.ProductOut])
 async def list_products(
+    request: Request,
     session: DbSession,
     principal: MaybeUser,
     q: Annotated[str | None, Query(max_length=50, description="按名称、SKU 或条码搜索")] = None,
     category: Annotated[str | None, Query(max_length=60, description="分类 slug")] = None,
     supply: Annotated[bool, Query(description="只列出珠三角供应的 10 个 SKU 所属商品")] = False,
-) -> list[schemas.ProductOut]:
+) -> Response:
     """Active products with variants, units and the prices this caller may see."""
-    products = await repository.list_products(session, q=q, category_slug=category, supply_only=supply)
-    return await listing.products_out(session, products, viewer_for(principal))
+    viewer = viewer_for(principal)
+
+    async def build() -> bytes:
+        products = await repository.list_products(session, q=q, category_slug=category, supply_only=supply)
+        return PRODUCTS_ADAPTER.dump_json(await listing.products_out(session, products, viewer))
+
+    cache: ListingCache = request.app.state.listing_cache
+    key = ("products", viewer, q, category, supply, date.today())
+    return Response(await cache.get_or_build(session, key, build), media_type="application/json")
 
 
 @router.get(
     "/products/{slug}", response_model=schemas.ProductOut, responses={404: {"description": "product_not_found"}}
 )
-async def get_product(slug: str, session: DbSession, principal: MaybeUser) -> schemas.ProductOut:
-    product = await repository.product_by_slug(session, slug)
-    if product is None or not product.is_active:
-        raise errors.ProductNotFound()
-    return (await listing.products_out(session, [product], viewer_for(principal)))[0]
+async def get_product(slug: str, request: Request, session: DbSession, principal: MaybeUser) -> Response:
+    viewer = viewer_for(principal)
+
+    async def build() -> bytes:
+        product = await repository.product_by_slug(session, slug)
+        if product is None or not product.is_active:
+            raise errors.ProductNotFound()
+        return PRODUCT_ADAPTER.dump_json((await listing.products_out(session, [product], viewer))[0])
+
+    cache: ListingCache = request.app.state.listing_cache
+    body = await cache.get_or_build(session, ("product", viewer, slug, date.today()), build)
+    return Response(body, media_type="application/json")
 
 
 @router.post("/pricing/quote", response_model=schemas.QuoteOut, responses=ERRORS)

@@ -193,3 +193,28 @@ class PriceTier(IdMixin, Base):
         CheckConstraint("unit_price_minor > 0", name="tier_price_positive"),
         CheckConstraint("min_quantity > 0", name="tier_min_quantity_positive"),
     )
+
+
+class CatalogState(Base):
+    """One row whose ``version`` a database trigger bumps on every write to a catalog table, so every
+    web worker can tell in one tiny query whether its cached listings are still current."""
+
+    __tablename__ = "catalog_state"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=1)
+
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+
+# Tables whose changes can alter what a catalog listing shows (see the migration's triggers).
+CATALOG_TABLES = (
+    "categories",
+    "products",
+    "product_images",
+    "variants",
+    "price_lists",
+    "price_list_items",
+    "price_tiers",
+    "suppliers",
+)

@@ -1,0 +1,50 @@
+"""In-process cache of rendered catalog listings, kept honest by the database's catalog version.
+
+A statement-level trigger bumps ``catalog_state.version`` on every write to a catalog table (from
+any code path, any process). A reader asks for the version first — one primary-key read — and
+reuses what it built for that version, viewer and query; otherwise it builds and stores. Reading
+the version before the data means a cached entry can only be newer than its label, never older.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog.models import CatalogState
+
+MAX_ENTRIES = 512
+
+
+async def catalog_version(session: AsyncSession) -> int:
+    version = await session.scalar(select(CatalogState.version).where(CatalogState.id == 1))
+    return int(version or 0)
+
+
+class ListingCache:
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[int, Hashable], bytes] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    async def get_or_build(self, session: AsyncSession, key: Hashable, build: Callable[[], Awaitable[bytes]]) -> bytes:
+        version = await catalog_version(session)
+        cache_key = (version, key)
+        found = self._entries.get(cache_key)
+        if found is not None:
+            self._entries.move_to_end(cache_key)
+            self.hits += 1
+            return found
+        self.misses += 1
+        body = await build()
+        self._entries[cache_key] = body
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+        return body
+
+    def clear(self) -> None:
+        self._entries.clear()

@@ -1,0 +1,20 @@
+"""``python -m bench``: run every benchmark and print its figures."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import catalog
+
+BENCHES = {"catalog": catalog.main}
+
+
+def main() -> None:
+    chosen = sys.argv[1:] or list(BENCHES)
+    for name in chosen:
+        BENCHES[name]()
+        print()
+
+
+if __name__ == "__main__":
+    main()

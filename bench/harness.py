@@ -1,0 +1,124 @@
+"""Shared bench plumbing: a real server process on this machine and a bounded HTTP load loop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    base_url: str
+    process: subprocess.Popen[bytes]
+
+    def rss_mib(self) -> float:
+        """Resident memory of the web worker process (the uvicorn server itself)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+
+@contextmanager
+def running_server(data_dir: Path, *, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+    """``app serve --no-worker`` on a free port with its own embedded PostgreSQL and demo data."""
+    port = free_port()
+    env = {**os.environ, "APP_DATA_DIR": str(data_dir), "APP_ENV": "demo", "LOG_LEVEL": "WARNING",
+           "LOGIN_RATE_LIMIT": "1000/minute", **(extra_env or {})}
+    env.pop("DATABASE_URL", None)
+    log = (data_dir.parent / f"{data_dir.name}-server.log").open("wb")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--no-worker"],
+                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError(f"server did not start; see {log.name}")
+        yield Server(base, process)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@dataclass
+class LoadResult:
+    path: str
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    def line(self) -> str:
+        return (f"{self.path:<28} {self.rps:8.1f} req/s   p50 {self.pct(0.50):7.1f} ms   p99 {self.pct(0.99):7.1f} ms"
+                f"   ({self.requests} requests, {self.errors} errors)")
+
+
+async def load(base_url: str, path: str, *, concurrency: int = 16, requests: int = 2000,
+               max_seconds: float = 60.0, headers: dict[str, str] | None = None) -> LoadResult:
+    """``requests`` GETs of ``path`` from ``concurrency`` workers; stops early after ``max_seconds``."""
+    latencies: list[float] = []
+    errors = 0
+    remaining = requests
+    deadline = time.monotonic() + max_seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, headers=headers, timeout=30) as client:
+        for _ in range(20):  # warm-up
+            await client.get(path)
+
+        async def worker() -> None:
+            nonlocal remaining, errors
+            while remaining > 0 and time.monotonic() < deadline:
+                remaining -= 1
+                started = time.perf_counter()
+                response = await client.get(path)
+                latencies.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return LoadResult(path, len(latencies), errors, elapsed, latencies)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
