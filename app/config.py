@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     rate_limit_storage_url: str = "memory://"
     max_body_bytes: int = 1_048_576
     max_image_bytes: int = 5_242_880
+    wholesale_min_shelf_life_percent: int = Field(default=60, ge=0, le=100)
+    reservation_ttl_minutes: int = Field(default=15, ge=1)
     session_cookie_secure: bool = False
     db_pool_size: int = Field(default=10, ge=1)
     log_level: str = "INFO"

@@ -21,6 +21,7 @@ from app.health import BrokerProbe, kombu_probe
 from app.health import router as health_router
 from app.kit.http import BodySizeLimit, install_error_handlers
 from app.kit.outbox import TaskSender
+from app.supply import endpoints as supply_endpoints
 from app.web import admin as admin_pages
 from app.web import auth as auth_pages
 from app.web import shop as shop_pages
@@ -79,6 +80,7 @@ def create_app(
     app.include_router(accounts_endpoints.admin)
     app.include_router(catalog_endpoints.router)
     app.include_router(catalog_endpoints.admin)
+    app.include_router(supply_endpoints.router)
     app.include_router(auth_pages.router)
     app.include_router(admin_pages.router)
     app.include_router(shop_pages.router)

@@ -2,10 +2,19 @@
 
 from app.accounts import models as accounts_models
 from app.catalog import models as catalog_models
-from app.kit import outbox
+from app.kit import idempotency, outbox
 from app.kit.models import Base
 from app.pos import models as pos_models
 from app.stations import models as stations_models
 from app.supply import models as supply_models
 
-__all__ = ["Base", "accounts_models", "catalog_models", "outbox", "pos_models", "stations_models", "supply_models"]
+__all__ = [
+    "Base",
+    "accounts_models",
+    "catalog_models",
+    "idempotency",
+    "outbox",
+    "pos_models",
+    "stations_models",
+    "supply_models",
+]

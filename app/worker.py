@@ -23,7 +23,7 @@ from app.kit import outbox
 
 log = logging.getLogger(__name__)
 
-TASK_MODULES = ["app.worker", "app.catalog.tasks"]
+TASK_MODULES = ["app.worker", "app.catalog.tasks", "app.supply.tasks"]
 RELAY_INTERVAL_SECONDS = 30.0
 
 
@@ -55,6 +55,7 @@ def configure_celery(settings: Settings | None = None, *, broker: str | None = N
         worker_hijack_root_logger=False,
         beat_schedule={
             "outbox-relay": {"task": "outbox.relay", "schedule": RELAY_INTERVAL_SECONDS},
+            "release-expired-reservations": {"task": "supply.release_expired_reservations", "schedule": 60.0},
         },
         beat_schedule_filename=str(settings.app_data_dir / "celerybeat-schedule"),
     )

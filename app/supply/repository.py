@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Integer, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.supply.models import Supplier
+from app.supply.models import (
+    LedgerKind,
+    Location,
+    LocationKind,
+    Lot,
+    StockLedgerEntry,
+    StockLevel,
+    Supplier,
+)
 
 
 async def supplier_by_code(session: AsyncSession, code: str) -> Supplier | None:
@@ -22,3 +32,183 @@ async def suppliers_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[in
 
 async def list_suppliers(session: AsyncSession) -> Sequence[Supplier]:
     return (await session.scalars(select(Supplier).order_by(Supplier.code))).all()
+
+
+async def location_by_id(session: AsyncSession, location_id: int) -> Location | None:
+    return await session.get(Location, location_id)
+
+
+async def location_by_code(session: AsyncSession, code: str) -> Location | None:
+    return await session.scalar(select(Location).where(Location.code == code))
+
+
+async def locations_of_kind(session: AsyncSession, kind: LocationKind) -> Sequence[Location]:
+    return (
+        await session.scalars(
+            select(Location).where(Location.kind == kind, Location.is_active.is_(True)).order_by(Location.id)
+        )
+    ).all()
+
+
+async def list_locations(session: AsyncSession) -> Sequence[Location]:
+    return (await session.scalars(select(Location).order_by(Location.kind, Location.code))).all()
+
+
+async def location_for_station(session: AsyncSession, station_id: int) -> Location | None:
+    return await session.scalar(select(Location).where(Location.station_id == station_id))
+
+
+async def location_for_store(session: AsyncSession, store_id: int) -> Location | None:
+    return await session.scalar(select(Location).where(Location.store_id == store_id))
+
+
+async def lot_by_code(session: AsyncSession, code: str) -> Lot | None:
+    return await session.scalar(select(Lot).where(Lot.code == code))
+
+
+async def lots_by_codes(session: AsyncSession, codes: Sequence[str]) -> dict[str, Lot]:
+    if not codes:
+        return {}
+    return {lot.code: lot for lot in await session.scalars(select(Lot).where(Lot.code.in_(set(codes))))}
+
+
+async def list_lots(
+    session: AsyncSession, *, variant_id: int | None = None, with_stock_only: bool = False, limit: int = 200
+) -> Sequence[tuple[Lot, Decimal]]:
+    """Lots with their total on hand, expiring soonest first."""
+    on_hand = func.coalesce(func.sum(StockLevel.on_hand), 0)
+    stmt = (
+        select(Lot, on_hand)
+        .outerjoin(StockLevel, StockLevel.lot_id == Lot.id)
+        .group_by(Lot.id)
+        .order_by(Lot.best_before, Lot.id)
+        .limit(limit)
+    )
+    if variant_id is not None:
+        stmt = stmt.where(Lot.variant_id == variant_id)
+    if with_stock_only:
+        stmt = stmt.having(on_hand > 0)
+    return [(lot, Decimal(qty)) for lot, qty in (await session.execute(stmt)).tuples().all()]
+
+
+async def stock_rows(
+    session: AsyncSession,
+    *,
+    variant_id: int | None = None,
+    location_id: int | None = None,
+    lot_id: int | None = None,
+    only_nonzero: bool = True,
+) -> Sequence[tuple[StockLevel, Lot, Location]]:
+    stmt = (
+        select(StockLevel, Lot, Location)
+        .join(Lot, Lot.id == StockLevel.lot_id)
+        .join(Location, Location.id == StockLevel.location_id)
+        .order_by(StockLevel.variant_id, Location.code, StockLevel.best_before, StockLevel.id)
+    )
+    if variant_id is not None:
+        stmt = stmt.where(StockLevel.variant_id == variant_id)
+    if location_id is not None:
+        stmt = stmt.where(StockLevel.location_id == location_id)
+    if lot_id is not None:
+        stmt = stmt.where(StockLevel.lot_id == lot_id)
+    if only_nonzero:
+        stmt = stmt.where(StockLevel.on_hand > 0)
+    return (await session.execute(stmt)).tuples().all()
+
+
+async def ledger_entries(
+    session: AsyncSession,
+    *,
+    variant_id: int | None = None,
+    location_id: int | None = None,
+    lot_id: int | None = None,
+    kind: LedgerKind | None = None,
+    document_ref: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> Sequence[StockLedgerEntry]:
+    """Newest first; ``before_id`` pages backwards (keyset pagination)."""
+    stmt = select(StockLedgerEntry).order_by(StockLedgerEntry.id.desc()).limit(limit)
+    filters = {
+        StockLedgerEntry.variant_id: variant_id,
+        StockLedgerEntry.location_id: location_id,
+        StockLedgerEntry.lot_id: lot_id,
+        StockLedgerEntry.kind: kind,
+        StockLedgerEntry.document_ref: document_ref,
+    }
+    for column, value in filters.items():
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if since is not None:
+        stmt = stmt.where(StockLedgerEntry.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(StockLedgerEntry.created_at < until)
+    if before_id is not None:
+        stmt = stmt.where(StockLedgerEntry.id < before_id)
+    return (await session.scalars(stmt)).all()
+
+
+async def lot_journey(session: AsyncSession, lot_id: int) -> Sequence[tuple[StockLedgerEntry, Location]]:
+    return (
+        (
+            await session.execute(
+                select(StockLedgerEntry, Location)
+                .join(Location, Location.id == StockLedgerEntry.location_id)
+                .where(StockLedgerEntry.lot_id == lot_id)
+                .order_by(StockLedgerEntry.id)
+            )
+        )
+        .tuples()
+        .all()
+    )
+
+
+async def rebuilt_levels(session: AsyncSession) -> dict[tuple[int, int], tuple[Decimal, Decimal]]:
+    """(location, lot) → (on hand, reserved) summed from the ledger alone."""
+    rows = await session.execute(
+        select(
+            StockLedgerEntry.location_id,
+            StockLedgerEntry.lot_id,
+            func.sum(StockLedgerEntry.on_hand_delta),
+            func.sum(StockLedgerEntry.reserved_delta),
+        ).group_by(StockLedgerEntry.location_id, StockLedgerEntry.lot_id)
+    )
+    return {(loc, lot): (Decimal(on_hand), Decimal(reserved)) for loc, lot, on_hand, reserved in rows.tuples()}
+
+
+async def stored_levels(session: AsyncSession) -> dict[tuple[int, int], tuple[Decimal, Decimal]]:
+    rows = await session.execute(
+        select(StockLevel.location_id, StockLevel.lot_id, StockLevel.on_hand, StockLevel.reserved)
+    )
+    return {(loc, lot): (Decimal(on_hand), Decimal(reserved)) for loc, lot, on_hand, reserved in rows.tuples()}
+
+
+async def available_by_variant(
+    session: AsyncSession,
+    *,
+    variant_ids: Sequence[int],
+    location_ids: Sequence[int],
+    today: date,
+    min_remaining_fraction: Decimal,
+) -> dict[int, Decimal]:
+    """Sellable on hand minus reserved per variant: lots not expired and, for channels that ask,
+    with at least that fraction of the product's shelf life left."""
+    from app.catalog.models import Product, Variant
+
+    if not variant_ids or not location_ids:
+        return {}
+    min_days = func.ceil(Product.shelf_life_days * min_remaining_fraction).cast(Integer)
+    rows = await session.execute(
+        select(StockLevel.variant_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
+        .join(Variant, Variant.id == StockLevel.variant_id)
+        .join(Product, Product.id == Variant.product_id)
+        .where(
+            StockLevel.variant_id.in_(list(variant_ids)),
+            StockLevel.location_id.in_(list(location_ids)),
+            StockLevel.best_before >= today + min_days,
+        )
+        .group_by(StockLevel.variant_id)
+    )
+    return {variant_id: Decimal(qty) for variant_id, qty in rows.tuples()}

@@ -1,0 +1,109 @@
+"""Idempotency-Key handling for POSTs that create orders, payments, sales or stock movements.
+
+The key row is inserted *first*, in the request's own transaction: a concurrent request with the
+same key blocks on the unique index until the first commits (then it replays the stored answer)
+or rolls back (then it does the work itself). A key reused with a different body is a 422.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Integer, String, UniqueConstraint, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.kit.errors import IdempotencyKeyReused, InvalidInput
+from app.kit.models import Base, IdMixin
+
+MAX_KEY_LENGTH = 100
+
+
+class IdempotencyKey(IdMixin, Base):
+    __tablename__ = "idempotency_keys"
+
+    scope: Mapped[str] = mapped_column(String(60), nullable=False)
+    key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), nullable=False)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[Any] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+    __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotency_keys_scope_key"),)
+
+
+@dataclass(frozen=True)
+class Replay:
+    status_code: int
+    body: Any
+
+
+def fingerprint(method: str, path: str, body: Any) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+class IdempotentCall:
+    """``begin`` claims the key or returns the first call's answer; ``finish`` stores this answer."""
+
+    def __init__(self, session: AsyncSession, scope: str, key: str | None, print_: str) -> None:
+        self.session = session
+        self.scope = scope
+        self.key = key
+        self.fingerprint = print_
+
+    async def begin(self) -> Replay | None:
+        if self.key is None:
+            return None
+        if not self.key or len(self.key) > MAX_KEY_LENGTH:
+            raise InvalidInput(f"Idempotency-Key 长度须为 1–{MAX_KEY_LENGTH} 个字符")
+        claimed = await self.session.scalar(
+            insert(IdempotencyKey)
+            .values(scope=self.scope, key=self.key, fingerprint=self.fingerprint)
+            .on_conflict_do_nothing(constraint="uq_idempotency_keys_scope_key")
+            .returning(IdempotencyKey.id)
+        )
+        if claimed is not None:
+            return None
+        first = await self.session.scalar(
+            select(IdempotencyKey).where(IdempotencyKey.scope == self.scope, IdempotencyKey.key == self.key)
+        )
+        assert first is not None  # the conflicting row is committed: that is why we saw the conflict
+        if first.fingerprint != self.fingerprint:
+            raise IdempotencyKeyReused()
+        return Replay(first.status_code or 200, first.response)
+
+    async def finish(self, status_code: int, body: Any) -> None:
+        if self.key is None:
+            return
+        await self.session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.scope == self.scope, IdempotencyKey.key == self.key)
+            .values(status_code=status_code, response=body)
+        )
+
+
+async def run_idempotent(
+    session: AsyncSession,
+    *,
+    scope: str,
+    key: str | None,
+    method: str,
+    path: str,
+    body: Any,
+    work: Any,
+    status_code: int = 201,
+) -> tuple[int, Any]:
+    """Run ``work()`` (returning a JSON-able body) once per key; a replay returns the first answer."""
+    call = IdempotentCall(session, scope, key, fingerprint(method, path, body))
+    replay = await call.begin()
+    if replay is not None:
+        return replay.status_code, replay.body
+    result = await work()
+    await call.finish(status_code, result)
+    return status_code, result

@@ -1,0 +1,108 @@
+"""Stock counts: a count sheet freezes what the books expect at a location, counted quantities are
+entered, and posting writes each difference to the ledger (kind ``count``)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.kit.errors import InvalidInput
+from app.supply import errors, repository
+from app.supply.models import LedgerKind, Lot, StockCount, StockCountLine, StockCountStatus
+from app.supply.service import location_or_404
+from app.supply.stock import Movement, add_on_hand, remove_on_hand
+
+
+async def get_count(session: AsyncSession, number: str) -> StockCount:
+    count = await session.scalar(
+        select(StockCount)
+        .where(StockCount.number == number)
+        .options(selectinload(StockCount.lines))
+        .execution_options(populate_existing=True)
+    )
+    if count is None:
+        raise errors.CountNotFound(detail={"count": number})
+    return count
+
+
+async def open_count(session: AsyncSession, *, location_code: str, actor_user_id: int) -> StockCount:
+    location = await location_or_404(session, location_code)
+    count = StockCount(
+        number=f"PD{date.today():%y%m%d}-{secrets.token_hex(3).upper()}",
+        location_id=location.id,
+        created_by_id=actor_user_id,
+    )
+    session.add(count)
+    await session.flush()
+    for level, lot, _ in await repository.stock_rows(session, location_id=location.id):
+        session.add(StockCountLine(count_id=count.id, lot_id=lot.id, variant_id=lot.variant_id, expected=level.on_hand))
+    await session.flush()
+    return await get_count(session, count.number)
+
+
+async def record_counts(session: AsyncSession, number: str, counted: Mapping[str, Decimal]) -> StockCount:
+    """Enter counted quantities by lot code; a lot found on the shelf but not on the sheet is added."""
+    count = await get_count(session, number)
+    if count.status is not StockCountStatus.open:
+        raise errors.CountNotOpen()
+    lots = await repository.lots_by_codes(session, list(counted))
+    missing = [code for code in counted if code not in lots]
+    if missing:
+        raise errors.LotNotFound(detail={"lots": missing})
+    lines = {line.lot_id: line for line in count.lines}
+    for code, quantity in counted.items():
+        if quantity < 0:
+            raise errors.InvalidStockQuantity("盘点数量不能为负", detail={"lot": code})
+        lot = lots[code]
+        line = lines.get(lot.id)
+        if line is None:
+            line = StockCountLine(count_id=count.id, lot_id=lot.id, variant_id=lot.variant_id, expected=Decimal(0))
+            session.add(line)
+        line.counted = quantity
+    await session.flush()
+    return await get_count(session, number)
+
+
+async def post_count(session: AsyncSession, number: str, *, actor_user_id: int) -> StockCount:
+    """Write every difference (counted − expected) to the ledger; unposted sheets change nothing."""
+    count = await get_count(session, number)
+    won = await session.execute(
+        update(StockCount)
+        .where(StockCount.id == count.id, StockCount.status == StockCountStatus.open)
+        .values(status=StockCountStatus.posted, posted_at=datetime.now(UTC), posted_by_id=actor_user_id)
+        .returning(StockCount.id)
+    )
+    if won.scalar_one_or_none() is None:
+        raise errors.CountNotOpen()
+    if any(line.counted is None for line in count.lines):
+        raise InvalidInput(
+            "还有批次未录入盘点数量", detail={"uncounted": sum(1 for x in count.lines if x.counted is None)}
+        )
+    for line in sorted(count.lines, key=lambda item: item.lot_id):
+        assert line.counted is not None
+        difference = line.counted - line.expected
+        if difference == 0:
+            continue
+        lot = await session.get(Lot, line.lot_id)
+        assert lot is not None
+        movement = Movement(
+            LedgerKind.stock_count,
+            "count",
+            count.number,
+            actor_user_id,
+            f"盘点差异：账面 {line.expected}，实盘 {line.counted}",
+        )
+        if difference > 0:
+            await add_on_hand(session, location_id=count.location_id, lot=lot, quantity=difference, movement=movement)
+        else:
+            await remove_on_hand(
+                session, location_id=count.location_id, lot=lot, quantity=-difference, movement=movement
+            )
+    await session.flush()
+    return await get_count(session, number)

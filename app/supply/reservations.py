@@ -1,0 +1,281 @@
+"""Reservations: stock held for a document until it is sold, released or expires.
+
+Reserving is one short transaction. Lines are applied in a fixed order (by variant), and each
+line is a single statement that locks the variant's sellable lot rows at the location in FEFO
+order (``FOR UPDATE``), takes what it needs from the earliest best-before first, and writes the
+ledger and reservation lines from the same CTE — so the hot rows are locked for one statement
+plus the commit, and two reservations can never lock the same rows in opposite orders (no
+deadlock). Zero rows taken means not enough stock: the caller gets 409 ``insufficient_stock``
+naming every short line and its transaction is rolled back. No lock is held across any network
+call: callers reserve after their own inserts and commit straight away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Numeric, bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog.models import Variant
+from app.supply import errors
+from app.supply.models import Reservation, ReservationStatus
+
+DEFAULT_TTL = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class ReserveLine:
+    variant_id: int
+    quantity: Decimal
+    # Earliest best-before the channel accepts for this line (expired lots are never sellable).
+    min_best_before: date
+
+
+_RESERVE_LINE = text("""
+WITH candidates AS (
+    SELECT id, on_hand - reserved AS avail, best_before
+    FROM stock_levels
+    WHERE variant_id = :variant_id AND location_id = :location_id
+      AND best_before >= :min_best_before AND on_hand > reserved
+    ORDER BY best_before, id
+    FOR UPDATE
+), running AS (
+    SELECT id, avail,
+           COALESCE(SUM(avail) OVER (ORDER BY best_before, id
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+    FROM candidates
+), take AS (
+    SELECT id, LEAST(avail, :need - before) AS q FROM running WHERE before < :need
+), upd AS (
+    UPDATE stock_levels s SET reserved = s.reserved + take.q
+    FROM take WHERE s.id = take.id
+    RETURNING s.id, s.lot_id, s.variant_id, s.location_id, take.q
+), ledger AS (
+    INSERT INTO stock_ledger (kind, variant_id, location_id, lot_id, on_hand_delta, reserved_delta,
+                              actor_user_id, reason, document_type, document_ref, channel)
+    SELECT 'reservation', variant_id, location_id, lot_id, 0, q, :actor_user_id, '', 'reservation',
+           :reference, :channel
+    FROM upd
+), lines AS (
+    INSERT INTO reservation_lines (reservation_id, stock_level_id, variant_id, lot_id, quantity)
+    SELECT :reservation_id, id, variant_id, lot_id, q FROM upd
+)
+SELECT COALESCE(SUM(q), 0) FROM upd
+""").bindparams(bindparam("need", type_=Numeric(12, 3)))
+
+# Release or sell a whole reservation in one statement; rows are locked in the order the
+# reservation took them (line id), the same order reserving uses.
+_CLOSE_LINES = text("""
+WITH locked AS (
+    SELECT s.id, l.quantity, l.id AS line_id
+    FROM reservation_lines l JOIN stock_levels s ON s.id = l.stock_level_id
+    WHERE l.reservation_id = :reservation_id
+    ORDER BY l.id
+    FOR UPDATE OF s
+), moved AS (
+    UPDATE stock_levels s
+    SET reserved = s.reserved - locked.quantity,
+        on_hand = s.on_hand - CASE WHEN :sell THEN locked.quantity ELSE 0 END
+    FROM locked WHERE s.id = locked.id
+    RETURNING s.variant_id, s.location_id, s.lot_id, locked.quantity, locked.line_id
+)
+INSERT INTO stock_ledger (kind, variant_id, location_id, lot_id, on_hand_delta, reserved_delta,
+                          actor_user_id, reason, document_type, document_ref, channel)
+SELECT CAST(:kind AS ledger_kind), variant_id, location_id, lot_id,
+       CASE WHEN :sell THEN -quantity ELSE 0 END, -quantity, :actor_user_id, :reason, :document_type,
+       :document_ref, :channel
+FROM moved ORDER BY line_id
+""")
+
+
+async def reserve(
+    session: AsyncSession,
+    *,
+    reference: str,
+    channel: str,
+    location_id: int,
+    lines: Sequence[ReserveLine],
+    expires_at: datetime | None,
+    actor_user_id: int | None = None,
+) -> Reservation:
+    """Hold every line or none. Raises ``InsufficientStock`` naming each short line; the caller's
+    transaction must then roll back (the request boundary does)."""
+    merged: dict[int, ReserveLine] = {}
+    for line in lines:
+        if line.quantity <= 0:
+            raise errors.InvalidStockQuantity("预留数量必须大于 0")
+        previous = merged.get(line.variant_id)
+        merged[line.variant_id] = ReserveLine(
+            line.variant_id,
+            line.quantity + (previous.quantity if previous else Decimal(0)),
+            max(line.min_best_before, previous.min_best_before) if previous else line.min_best_before,
+        )
+    reservation_id = await session.scalar(
+        insert(Reservation)
+        .values(
+            reference=reference,
+            channel=channel,
+            location_id=location_id,
+            expires_at=expires_at,
+            status=ReservationStatus.active,
+            actor_user_id=actor_user_id,
+        )
+        .on_conflict_do_nothing(index_elements=["reference"])
+        .returning(Reservation.id)
+    )
+    if reservation_id is None:
+        raise errors.ReservationExists(detail={"reference": reference})
+
+    shorts: list[dict[str, object]] = []
+    for line in sorted(merged.values(), key=lambda item: item.variant_id):
+        taken = Decimal(
+            await session.scalar(
+                _RESERVE_LINE,
+                {
+                    "variant_id": line.variant_id,
+                    "location_id": location_id,
+                    "min_best_before": line.min_best_before,
+                    "need": line.quantity,
+                    "actor_user_id": actor_user_id,
+                    "reference": reference,
+                    "channel": channel,
+                    "reservation_id": reservation_id,
+                },
+            )
+            or 0
+        )
+        if taken < line.quantity:
+            shorts.append({"variant_id": line.variant_id, "requested": str(line.quantity), "available": str(taken)})
+    if shorts:
+        skus = dict(
+            (
+                await session.execute(
+                    select(Variant.id, Variant.sku).where(Variant.id.in_([s["variant_id"] for s in shorts]))
+                )
+            )
+            .tuples()
+            .all()
+        )
+        for short in shorts:
+            short["sku"] = skus.get(int(str(short["variant_id"])), "")
+            short["message"] = f"{short['sku']} 库存不足：需要 {short['requested']}，可用 {short['available']}"
+        raise errors.InsufficientStock(detail={"lines": shorts})
+    reservation = await session.get(Reservation, reservation_id)
+    assert reservation is not None
+    return reservation
+
+
+async def _close(
+    session: AsyncSession,
+    reservation_id: int,
+    *,
+    new_status: ReservationStatus,
+    sell: bool,
+    kind: str,
+    reason: str,
+    document_type: str,
+    document_ref: str,
+    actor_user_id: int | None,
+) -> Reservation:
+    """Compare-and-set the status away from ``active`` first: whoever wins that update (payment,
+    expiry task, cancellation) is the only one to touch the stock."""
+    won = await session.execute(
+        update(Reservation)
+        .where(Reservation.id == reservation_id, Reservation.status == ReservationStatus.active)
+        .values(status=new_status, closed_at=datetime.now(UTC))
+        .returning(Reservation.channel)
+    )
+    channel = won.scalar_one_or_none()
+    if channel is None:
+        if await session.get(Reservation, reservation_id) is None:
+            raise errors.ReservationNotFound()
+        raise errors.ReservationNotActive()
+    await session.execute(
+        _CLOSE_LINES,
+        {
+            "reservation_id": reservation_id,
+            "sell": sell,
+            "kind": kind,
+            "actor_user_id": actor_user_id,
+            "reason": reason[:200],
+            "document_type": document_type,
+            "document_ref": document_ref,
+            "channel": channel,
+        },
+    )
+    reservation = await session.get(Reservation, reservation_id, populate_existing=True)
+    assert reservation is not None
+    return reservation
+
+
+async def release(
+    session: AsyncSession, reservation_id: int, *, reason: str, actor_user_id: int | None = None, expired: bool = False
+) -> Reservation:
+    reservation = await session.get(Reservation, reservation_id)
+    if reservation is None:
+        raise errors.ReservationNotFound()
+    return await _close(
+        session,
+        reservation_id,
+        new_status=ReservationStatus.expired if expired else ReservationStatus.released,
+        sell=False,
+        kind="release",
+        reason=reason,
+        document_type="reservation",
+        document_ref=reservation.reference,
+        actor_user_id=actor_user_id,
+    )
+
+
+async def convert_to_sale(
+    session: AsyncSession,
+    reservation_id: int,
+    *,
+    document_type: str,
+    document_ref: str,
+    actor_user_id: int | None = None,
+    reason: str = "",
+) -> Reservation:
+    """Payment or handover: the held stock leaves as a sale (on hand and reserved both drop)."""
+    return await _close(
+        session,
+        reservation_id,
+        new_status=ReservationStatus.converted,
+        sell=True,
+        kind="sale",
+        reason=reason,
+        document_type=document_type,
+        document_ref=document_ref,
+        actor_user_id=actor_user_id,
+    )
+
+
+async def release_expired(session: AsyncSession, *, now: datetime | None = None, limit: int = 200) -> list[str]:
+    """Release active reservations past their deadline. ``SKIP LOCKED`` lets several workers run
+    this at once; the status compare-and-set makes a second run (or a racing payment) a no-op."""
+    now = now or datetime.now(UTC)
+    rows = await session.execute(
+        select(Reservation.id, Reservation.reference)
+        .where(Reservation.status == ReservationStatus.active, Reservation.expires_at <= now)
+        .order_by(Reservation.expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    released = []
+    for reservation_id, reference in rows.tuples().all():
+        await release(session, reservation_id, reason="预留超时自动释放", expired=True)
+        released.append(reference)
+    return released
+
+
+async def by_reference(session: AsyncSession, reference: str) -> Reservation | None:
+    from sqlalchemy.orm import selectinload
+
+    return await session.scalar(
+        select(Reservation).where(Reservation.reference == reference).options(selectinload(Reservation.lines))
+    )

@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from app.kit.schemas import InputModel, OutputModel, QuantityValue
+
+Code = Annotated[str, Field(min_length=1, max_length=60)]
+
+
+class LotReceiptIn(InputModel):
+    sku: Code
+    supplier_code: Code
+    quantity: QuantityValue = Field(description='数量，十进制字符串；称重商品按千克精确到克，例如 "125.350"')
+    harvest_date: date
+    best_before: date | None = Field(default=None, description="留空则按商品保质期从采收日推算")
+    grade: str = Field(default="", max_length=30)
+    certificate_no: str = Field(default="", max_length=60, description="承诺达标合格证编号")
+    quality_notes: str = Field(default="", max_length=1000)
+    location_code: str | None = Field(default=None, max_length=30, description="留空则入县级仓库")
+
+
+class LotOut(OutputModel):
+    code: str
+    sku: str
+    product_name_zh: str
+    supplier_code: str
+    supplier_name: str
+    harvest_date: date
+    best_before: date
+    grade: str
+    certificate_no: str
+    quality_notes: str
+    quantity_received: QuantityValue
+    on_hand: QuantityValue
+    origin: str
+    expired: bool
+    days_left: int
+    trace_url: str
+    label_url: str
+
+
+class StockRowOut(BaseModel):
+    sku: str
+    location: str
+    location_name: str
+    lot: str
+    best_before: date
+    expired: bool
+    on_hand: QuantityValue
+    reserved: QuantityValue
+    available: QuantityValue
+
+
+class StockOut(BaseModel):
+    sku: str | None
+    rows: list[StockRowOut]
+    totals: dict[str, dict[str, QuantityValue]] = Field(description="按库位汇总：on_hand / reserved / available")
+
+
+class AdjustmentIn(InputModel):
+    location_code: Code
+    lot_code: Code
+    kind: Literal["adjustment", "spoilage", "return"]
+    quantity: QuantityValue = Field(description="adjustment 可正可负；spoilage（损耗）与 return（退货）填正数")
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class LedgerEntryOut(BaseModel):
+    id: int
+    created_at: datetime
+    kind: str
+    kind_zh: str
+    sku: str
+    location: str
+    lot: str
+    on_hand_delta: QuantityValue
+    reserved_delta: QuantityValue
+    actor: str | None
+    reason: str
+    document_type: str
+    document_ref: str
+    channel: str | None
+
+
+class TransferLineIn(InputModel):
+    lot_code: Code
+    quantity: QuantityValue
+
+
+class TransferIn(InputModel):
+    from_location: Code
+    to_location: Code
+    lines: list[TransferLineIn] = Field(min_length=1, max_length=200)
+    note: str = Field(default="", max_length=200)
+
+
+class ReceivedLineIn(InputModel):
+    lot_code: Code
+    quantity: QuantityValue
+    reason: str = Field(default="", max_length=200)
+
+
+class TransferReceiveIn(InputModel):
+    lines: list[ReceivedLineIn] = Field(
+        default_factory=list, max_length=200, description="只需列出与发货数量不同的行；未列出的视为全数签收"
+    )
+
+
+class TransferLineOut(BaseModel):
+    lot: str
+    sku: str
+    quantity_shipped: QuantityValue
+    quantity_received: QuantityValue | None
+    difference_reason: str
+
+
+class TransferOut(BaseModel):
+    number: str
+    from_location: str
+    to_location: str
+    status: str
+    note: str
+    shipped_at: datetime
+    received_at: datetime | None
+    lines: list[TransferLineOut]
+
+
+class CountOpenIn(InputModel):
+    location_code: Code
+
+
+class CountLinesIn(InputModel):
+    counted: dict[str, QuantityValue] = Field(description="批次号 → 实盘数量", max_length=2000)
+
+
+class CountLineOut(BaseModel):
+    lot: str
+    sku: str
+    expected: QuantityValue
+    counted: QuantityValue | None
+    difference: QuantityValue | None
+
+
+class CountOut(BaseModel):
+    number: str
+    location: str
+    status: str
+    lines: list[CountLineOut]
+
+
+class ReservationLineIn(InputModel):
+    sku: Code
+    quantity: QuantityValue
+
+
+class ReservationIn(InputModel):
+    reference: Annotated[str, Field(min_length=3, max_length=60, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    channel: Literal["shop", "pos", "wholesale", "crossborder"] = "shop"
+    location_code: str | None = Field(default=None, max_length=30, description="留空则为县级仓库")
+    lines: list[ReservationLineIn] = Field(min_length=1, max_length=100)
+    ttl_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60, description="留空为默认 15 分钟")
+
+
+class ReservationLineOut(BaseModel):
+    sku: str
+    lot: str
+    quantity: QuantityValue
+
+
+class ReservationOut(BaseModel):
+    reference: str
+    channel: str
+    location: str
+    status: str
+    expires_at: datetime | None
+    lines: list[ReservationLineOut]
+
+
+class SupplierIn(InputModel):
+    code: Annotated[str, Field(min_length=2, max_length=20, pattern=r"^[A-Z0-9][A-Z0-9-]*$")]
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["cooperative", "farm", "growing_base", "processor", "household"]
+    township: str = Field(min_length=1, max_length=30)
+    village: str = Field(default="", max_length=50)
+    contact_name: str = Field(default="", max_length=50)
+    contact_phone: str | None = Field(default=None, max_length=20)
+
+
+class SupplierOut(OutputModel):
+    code: str
+    name: str
+    kind: str
+    township: str
+    village: str
+    contact_name: str
+    contact_phone: str | None
+    certifications: list[dict[str, str]]
+
+
+class LocationOut(OutputModel):
+    code: str
+    name: str
+    kind: str
+    is_active: bool

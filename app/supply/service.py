@@ -1,0 +1,220 @@
+"""Supply rules: receiving harvest lots, adjustments, availability per channel, the trace of a lot.
+
+Reservations, transfers and counts have their own modules; every stock change goes through
+``app.supply.stock`` so it is one level update plus one ledger row.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog import repository as catalog_repository
+from app.catalog.errors import VariantNotFound
+from app.config import get_settings
+from app.kit.errors import InvalidInput
+from app.kit.quantities import Unit
+from app.supply import errors, repository
+from app.supply.models import LedgerKind, Location, LocationKind, Lot, LotOrigin, Supplier
+from app.supply.stock import Movement, add_on_hand, remove_on_hand
+
+LOT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: codes are read aloud and typed
+
+# Channels that sell stock, and the share of shelf life a lot must still have to be sold there.
+SHOP, POS, WHOLESALE, CROSSBORDER = "shop", "pos", "wholesale", "crossborder"
+
+
+def min_remaining_fraction(channel: str) -> Decimal:
+    """Wholesale and cross-border buyers need produce that keeps (default 60 % of its shelf life);
+    the shop and the counter sell anything not yet past its best-before."""
+    if channel in (WHOLESALE, CROSSBORDER):
+        return Decimal(get_settings().wholesale_min_shelf_life_percent) / 100
+    return Decimal(0)
+
+
+def min_best_before(channel: str, shelf_life_days: int, today: date | None = None) -> date:
+    from math import ceil
+
+    today = today or date.today()
+    return today + timedelta(days=ceil(shelf_life_days * min_remaining_fraction(channel)))
+
+
+def new_lot_code(today: date) -> str:
+    return f"LT{today:%y%m%d}-" + "".join(secrets.choice(LOT_ALPHABET) for _ in range(6))
+
+
+def check_quantity_for_unit(quantity: Decimal, unit: Unit) -> None:
+    """Pieces and boxes are whole; weights are exact to the gram (kg) or 0.1 斤 steps of 50 g."""
+    if quantity <= 0:
+        raise errors.InvalidStockQuantity("数量必须大于 0")
+    if unit in (Unit.piece, Unit.box) and quantity != quantity.to_integral_value():
+        raise errors.InvalidStockQuantity(f"按{unit.label_zh}计的商品数量必须是整数")
+
+
+async def warehouse(session: AsyncSession) -> Location:
+    """The county warehouse, from which the shop, wholesale and cross-border channels ship."""
+    found = await repository.locations_of_kind(session, LocationKind.warehouse)
+    if not found:
+        raise errors.LocationNotFound("尚未设置县级仓库库位")
+    return found[0]
+
+
+async def in_transit(session: AsyncSession) -> Location:
+    found = await repository.locations_of_kind(session, LocationKind.in_transit)
+    if not found:
+        raise errors.LocationNotFound("尚未设置在途库位")
+    return found[0]
+
+
+async def location_or_404(session: AsyncSession, code: str) -> Location:
+    location = await repository.location_by_code(session, code)
+    if location is None:
+        raise errors.LocationNotFound(detail={"location": code})
+    return location
+
+
+async def lot_or_404(session: AsyncSession, code: str) -> Lot:
+    lot = await repository.lot_by_code(session, code)
+    if lot is None:
+        raise errors.LotNotFound(detail={"lot": code})
+    return lot
+
+
+@dataclass(frozen=True)
+class ReceiptInput:
+    sku: str
+    supplier_code: str
+    quantity: Decimal
+    harvest_date: date
+    best_before: date | None = None
+    grade: str = ""
+    certificate_no: str = ""
+    quality_notes: str = ""
+    location_code: str | None = None
+    origin: LotOrigin = LotOrigin.receipt
+
+
+async def receive_lot(
+    session: AsyncSession, data: ReceiptInput, *, actor_user_id: int | None, today: date | None = None
+) -> Lot:
+    """Produce enters stock as a lot: supplier, harvest date, grade, best-before (from the
+    product's shelf life unless given), compliance certificate (承诺达标合格证) number."""
+    today = today or date.today()
+    variant = await catalog_repository.variant_by_sku(session, data.sku)
+    if variant is None:
+        raise VariantNotFound(detail={"sku": data.sku})
+    supplier = await repository.supplier_by_code(session, data.supplier_code)
+    if supplier is None:
+        raise errors.SupplierNotFound(detail={"supplier_code": data.supplier_code})
+    check_quantity_for_unit(data.quantity, Unit(variant.unit))
+    if data.harvest_date > today:
+        raise InvalidInput("采收日期不能晚于今天", detail={"harvest_date": data.harvest_date.isoformat()})
+    best_before = data.best_before or data.harvest_date + timedelta(days=variant.product.shelf_life_days)
+    if best_before < data.harvest_date:
+        raise InvalidInput("保质期截止日不能早于采收日期")
+    location = await (location_or_404(session, data.location_code) if data.location_code else warehouse(session))
+    if location.kind is LocationKind.in_transit and data.origin is not LotOrigin.upstream:
+        raise InvalidInput("入库库位不能是在途库位")
+    lot = Lot(
+        code=new_lot_code(today),
+        variant_id=variant.id,
+        supplier_id=supplier.id,
+        harvest_date=data.harvest_date,
+        best_before=best_before,
+        grade=data.grade or variant.grade,
+        certificate_no=data.certificate_no,
+        quality_notes=data.quality_notes,
+        quantity_received=data.quantity,
+        origin=data.origin,
+        received_location_id=location.id,
+        received_by_id=actor_user_id,
+    )
+    session.add(lot)
+    await session.flush()
+    await add_on_hand(
+        session,
+        location_id=location.id,
+        lot=lot,
+        quantity=data.quantity,
+        movement=Movement(
+            LedgerKind.receipt,
+            "lot",
+            lot.code,
+            actor_user_id,
+            f"收货：{supplier.name}" + (f"，合格证 {data.certificate_no}" if data.certificate_no else ""),
+        ),
+    )
+    await session.flush()
+    return lot
+
+
+ADJUSTMENT_KINDS = {"adjustment": LedgerKind.adjustment, "spoilage": LedgerKind.spoilage, "return": LedgerKind.return_}
+
+
+async def adjust(
+    session: AsyncSession,
+    *,
+    location_code: str,
+    lot_code: str,
+    kind: str,
+    quantity: Decimal,
+    reason: str,
+    actor_user_id: int,
+) -> None:
+    """A correction with a reason: ``adjustment`` takes a signed quantity, ``spoilage`` (损耗)
+    removes and ``return`` adds back."""
+    if kind not in ADJUSTMENT_KINDS:
+        raise InvalidInput("调整类型须为 adjustment、spoilage 或 return")
+    if not reason.strip():
+        raise InvalidInput("库存调整必须填写原因")
+    if quantity == 0:
+        raise errors.InvalidStockQuantity("调整数量不能为 0")
+    if kind != "adjustment" and quantity < 0:
+        raise errors.InvalidStockQuantity("损耗和退货数量请填正数")
+    location = await location_or_404(session, location_code)
+    lot = await lot_or_404(session, lot_code)
+    variant = await catalog_repository.variant_by_id(session, lot.variant_id)
+    assert variant is not None
+    check_quantity_for_unit(abs(quantity), Unit(variant.unit))
+    movement = Movement(ADJUSTMENT_KINDS[kind], "adjustment", f"ADJ-{lot.code}", actor_user_id, reason.strip())
+    adds = kind == "return" or (kind == "adjustment" and quantity > 0)
+    if adds:
+        await add_on_hand(session, location_id=location.id, lot=lot, quantity=abs(quantity), movement=movement)
+    else:
+        await remove_on_hand(session, location_id=location.id, lot=lot, quantity=abs(quantity), movement=movement)
+    await session.flush()
+
+
+async def available_to_sell(
+    session: AsyncSession,
+    variant_ids: list[int],
+    *,
+    channel: str,
+    location_ids: list[int] | None = None,
+    today: date | None = None,
+) -> dict[int, Decimal]:
+    """What a channel can sell now, per variant: for the shop, wholesale and cross-border the
+    county warehouse unless locations are given."""
+    if location_ids is None:
+        location_ids = [(await warehouse(session)).id]
+    return await repository.available_by_variant(
+        session,
+        variant_ids=variant_ids,
+        location_ids=location_ids,
+        today=today or date.today(),
+        min_remaining_fraction=min_remaining_fraction(channel),
+    )
+
+
+async def create_supplier(session: AsyncSession, supplier: Supplier) -> Supplier:
+    if await repository.supplier_by_code(session, supplier.code) is not None:
+        from app.kit.errors import Conflict
+
+        raise Conflict("供应商编码已存在")
+    session.add(supplier)
+    await session.flush()
+    return supplier

@@ -1,0 +1,126 @@
+"""Stock levels and the ledger: the only code that changes ``stock_levels``.
+
+Every change is one conditional statement on the level row plus one ledger row, in the caller's
+transaction. Decrements are conditional (``WHERE on_hand + :delta >= reserved``), so a concurrent
+writer can never push a level below what is reserved; the table's CHECK constraints
+(``0 <= reserved <= on_hand``) are the last line of defence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.supply import errors
+from app.supply.models import LedgerKind, Lot, StockLedgerEntry, StockLevel
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Movement:
+    """Who did what, why, and for which document: written on every ledger row."""
+
+    kind: LedgerKind
+    document_type: str
+    document_ref: str
+    actor_user_id: int | None = None
+    reason: str = ""
+    channel: str | None = None
+
+
+def ledger_row(
+    movement: Movement,
+    *,
+    level: StockLevel | None = None,
+    location_id: int | None = None,
+    lot_id: int | None = None,
+    variant_id: int | None = None,
+    on_hand_delta: Decimal = ZERO,
+    reserved_delta: Decimal = ZERO,
+) -> StockLedgerEntry:
+    return StockLedgerEntry(
+        kind=movement.kind,
+        variant_id=variant_id if level is None else level.variant_id,
+        location_id=location_id if level is None else level.location_id,
+        lot_id=lot_id if level is None else level.lot_id,
+        on_hand_delta=on_hand_delta,
+        reserved_delta=reserved_delta,
+        actor_user_id=movement.actor_user_id,
+        reason=movement.reason[:200],
+        document_type=movement.document_type,
+        document_ref=movement.document_ref,
+        channel=movement.channel,
+    )
+
+
+async def add_on_hand(
+    session: AsyncSession, *, location_id: int, lot: Lot, quantity: Decimal, movement: Movement
+) -> None:
+    """Stock arrives (receipt, transfer in, return, upward count): upsert the level, write the ledger."""
+    if quantity <= 0:
+        raise errors.InvalidStockQuantity("入库数量必须大于 0")
+    stmt = insert(StockLevel).values(
+        location_id=location_id,
+        lot_id=lot.id,
+        variant_id=lot.variant_id,
+        best_before=lot.best_before,
+        on_hand=quantity,
+        reserved=ZERO,
+    )
+    stmt = stmt.on_conflict_do_update(
+        constraint="uq_stock_levels_location_lot", set_={"on_hand": StockLevel.on_hand + stmt.excluded.on_hand}
+    )
+    await session.execute(stmt)
+    session.add(
+        ledger_row(movement, location_id=location_id, lot_id=lot.id, variant_id=lot.variant_id, on_hand_delta=quantity)
+    )
+
+
+async def remove_on_hand(
+    session: AsyncSession, *, location_id: int, lot: Lot, quantity: Decimal, movement: Movement
+) -> None:
+    """Unreserved stock leaves (transfer out, spoilage, downward adjustment or count)."""
+    if quantity <= 0:
+        raise errors.InvalidStockQuantity("出库数量必须大于 0")
+    result = await session.execute(
+        update(StockLevel)
+        .where(
+            StockLevel.location_id == location_id,
+            StockLevel.lot_id == lot.id,
+            StockLevel.on_hand - StockLevel.reserved >= quantity,
+        )
+        .values(on_hand=StockLevel.on_hand - quantity)
+        .returning(StockLevel.id)
+    )
+    if result.scalar_one_or_none() is None:
+        available = await available_in_level(session, location_id, lot.id)
+        raise errors.InsufficientStock(
+            detail={"lines": [{"lot": lot.code, "requested": str(quantity), "available": str(available)}]}
+        )
+    session.add(
+        ledger_row(movement, location_id=location_id, lot_id=lot.id, variant_id=lot.variant_id, on_hand_delta=-quantity)
+    )
+
+
+async def available_in_level(session: AsyncSession, location_id: int, lot_id: int) -> Decimal:
+    value = await session.scalar(
+        select(StockLevel.on_hand - StockLevel.reserved).where(
+            StockLevel.location_id == location_id, StockLevel.lot_id == lot_id
+        )
+    )
+    return Decimal(value or 0)
+
+
+def sellable_from(today: date, shelf_life_days: int, min_remaining_fraction: Decimal) -> date:
+    """The earliest best-before a channel accepts: never expired (best-before today still sells),
+    and with at least ``min_remaining_fraction`` of the shelf life left (wholesale: 60 %)."""
+    from datetime import timedelta
+    from math import ceil
+
+    return today + timedelta(days=ceil(shelf_life_days * min_remaining_fraction))
