@@ -66,7 +66,10 @@ async def revoke_token(session: AsyncSession, token_id: int, now: datetime) -> b
 
 
 async def touch_token(session: AsyncSession, token_id: int, now: datetime) -> None:
-    await session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+    """Record use without ever waiting: a device firing many calls at once must not queue its
+    requests behind one lock on its own token row, so a locked row is simply skipped."""
+    unlocked = select(ApiToken.id).where(ApiToken.id == token_id).with_for_update(skip_locked=True)
+    await session.execute(update(ApiToken).where(ApiToken.id.in_(unlocked.scalar_subquery())).values(last_used_at=now))
 
 
 async def live_web_session(session: AsyncSession, digest: str, now: datetime) -> WebSession | None:

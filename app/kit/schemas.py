@@ -20,7 +20,9 @@ def _quantity(value: Any) -> Decimal:
         raise ValueError(str(exc)) from exc
 
 
-QuantityValue = Annotated[Decimal, BeforeValidator(_quantity), PlainSerializer(format_quantity, return_type=str)]
+QuantityValue = Annotated[
+    Decimal, BeforeValidator(_quantity), PlainSerializer(format_quantity, return_type=str, when_used="json")
+]
 
 
 class InputModel(BaseModel):

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.models import Variant
+from app.kit.quantities import format_quantity
 from app.supply import errors
 from app.supply.models import Reservation, ReservationStatus
 
@@ -150,16 +151,20 @@ async def reserve(
             or 0
         )
         if taken < line.quantity:
-            shorts.append({"variant_id": line.variant_id, "requested": str(line.quantity), "available": str(taken)})
+            shorts.append(
+                {
+                    "variant_id": line.variant_id,
+                    "requested": format_quantity(line.quantity),
+                    "available": format_quantity(taken),
+                }
+            )
     if shorts:
         skus = dict(
             (
                 await session.execute(
                     select(Variant.id, Variant.sku).where(Variant.id.in_([s["variant_id"] for s in shorts]))
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         for short in shorts:
             short["sku"] = skus.get(int(str(short["variant_id"])), "")
@@ -267,7 +272,7 @@ async def release_expired(session: AsyncSession, *, now: datetime | None = None,
         .with_for_update(skip_locked=True)
     )
     released = []
-    for reservation_id, reference in rows.tuples().all():
+    for reservation_id, reference in rows.all():
         await release(session, reservation_id, reason="预留超时自动释放", expired=True)
         released.append(reference)
     return released

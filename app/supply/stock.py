@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit.quantities import format_quantity
 from app.supply import errors
 from app.supply.models import LedgerKind, Lot, StockLedgerEntry, StockLevel
 
@@ -101,7 +102,11 @@ async def remove_on_hand(
     if result.scalar_one_or_none() is None:
         available = await available_in_level(session, location_id, lot.id)
         raise errors.InsufficientStock(
-            detail={"lines": [{"lot": lot.code, "requested": str(quantity), "available": str(available)}]}
+            detail={
+                "lines": [
+                    {"lot": lot.code, "requested": format_quantity(quantity), "available": format_quantity(available)}
+                ]
+            }
         )
     session.add(
         ledger_row(movement, location_id=location_id, lot_id=lot.id, variant_id=lot.variant_id, on_hand_delta=-quantity)

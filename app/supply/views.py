@@ -29,23 +29,21 @@ async def _skus(session: AsyncSession, variant_ids: Iterable[int]) -> dict[int, 
     ids = set(variant_ids)
     if not ids:
         return {}
-    return dict((await session.execute(select(Variant.id, Variant.sku).where(Variant.id.in_(ids)))).tuples().all())
+    return dict((await session.execute(select(Variant.id, Variant.sku).where(Variant.id.in_(ids)))).all())
 
 
 async def _location_codes(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
     wanted = set(ids)
     if not wanted:
         return {}
-    return dict(
-        (await session.execute(select(Location.id, Location.code).where(Location.id.in_(wanted)))).tuples().all()
-    )
+    return dict((await session.execute(select(Location.id, Location.code).where(Location.id.in_(wanted)))).all())
 
 
 async def _lot_codes(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
     wanted = set(ids)
     if not wanted:
         return {}
-    return dict((await session.execute(select(Lot.id, Lot.code).where(Lot.id.in_(wanted)))).tuples().all())
+    return dict((await session.execute(select(Lot.id, Lot.code).where(Lot.id.in_(wanted)))).all())
 
 
 async def stock_out(
@@ -99,7 +97,7 @@ async def lots_out(
             .join(Product, Product.id == Variant.product_id)
             .where(Variant.id.in_(variant_ids))
         )
-        variants = {variant_id: (sku, name) for variant_id, sku, name in rows.tuples()}
+        variants = {variant_id: (sku, name) for variant_id, sku, name in rows}
     supplier_ids = {lot.supplier_id for lot, _ in lots}
     suppliers = {s.id: s for s in await session.scalars(select(Supplier).where(Supplier.id.in_(supplier_ids)))}
     result = []
@@ -136,7 +134,7 @@ async def ledger_out(session: AsyncSession, entries: Sequence[StockLedgerEntry])
     lots = await _lot_codes(session, (e.lot_id for e in entries))
     actor_ids = {e.actor_user_id for e in entries if e.actor_user_id}
     actors = (
-        dict((await session.execute(select(User.id, User.username).where(User.id.in_(actor_ids)))).tuples().all())
+        dict((await session.execute(select(User.id, User.username).where(User.id.in_(actor_ids)))).all())
         if actor_ids
         else {}
     )
