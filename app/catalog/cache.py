@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,11 +28,12 @@ async def catalog_version(session: AsyncSession) -> int:
 class ListingCache:
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[int, Hashable], bytes] = OrderedDict()
+        self._entries: OrderedDict[tuple[int, Hashable], Any] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
-    async def get_or_build(self, session: AsyncSession, key: Hashable, build: Callable[[], Awaitable[bytes]]) -> bytes:
+    async def get_or_build(self, session: AsyncSession, key: Hashable, build: Callable[[], Awaitable[Any]]) -> Any:
+        """The cached value for ``key`` at the current catalog version; callers must not mutate it."""
         version = await catalog_version(session)
         cache_key = (version, key)
         found = self._entries.get(cache_key)

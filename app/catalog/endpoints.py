@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 from pydantic import TypeAdapter
+from pydantic_core import to_json
 
 from app.accounts.access import AdminUser, MaybeUser, Principal, PublicAccess, Role
 from app.catalog import errors, listing, pricing, repository, schemas, service
@@ -22,9 +23,9 @@ def viewer_for(principal: Principal | None) -> listing.Viewer:
     if principal is None:
         return listing.ANONYMOUS
     if principal.role is Role.buyer and principal.company_approved:
-        return listing.Viewer(sees_wholesale=True, company_id=principal.company_id)
+        return listing.Viewer(sees_wholesale=True, company_id=principal.company_id, stock_channel="wholesale")
     if principal.role in (Role.admin, Role.warehouse, Role.clerk):
-        return listing.Viewer(sees_wholesale=True)
+        return listing.Viewer(sees_wholesale=True, sees_quantities=True)
     return listing.ANONYMOUS
 
 
@@ -49,13 +50,13 @@ async def list_products(
     """Active products with variants, units and the prices this caller may see."""
     viewer = viewer_for(principal)
 
-    async def build() -> bytes:
+    async def build() -> Any:
         products = await repository.list_products(session, q=q, category_slug=category, supply_only=supply)
-        return PRODUCTS_ADAPTER.dump_json(await listing.products_out(session, products, viewer))
+        return PRODUCTS_ADAPTER.dump_python(await listing.products_out(session, products, viewer), mode="json")
 
     cache: ListingCache = request.app.state.listing_cache
-    key = ("products", viewer, q, category, supply, date.today())
-    return Response(await cache.get_or_build(session, key, build), media_type="application/json")
+    cached = await cache.get_or_build(session, ("products", viewer, q, category, supply, date.today()), build)
+    return Response(to_json(await listing.with_stock(session, cached, viewer)), media_type="application/json")
 
 
 @router.get(
@@ -64,15 +65,15 @@ async def list_products(
 async def get_product(slug: str, request: Request, session: DbSession, principal: MaybeUser) -> Response:
     viewer = viewer_for(principal)
 
-    async def build() -> bytes:
+    async def build() -> Any:
         product = await repository.product_by_slug(session, slug)
         if product is None or not product.is_active:
             raise errors.ProductNotFound()
-        return PRODUCT_ADAPTER.dump_json((await listing.products_out(session, [product], viewer))[0])
+        return [PRODUCT_ADAPTER.dump_python((await listing.products_out(session, [product], viewer))[0], mode="json")]
 
     cache: ListingCache = request.app.state.listing_cache
-    body = await cache.get_or_build(session, ("product", viewer, slug, date.today()), build)
-    return Response(body, media_type="application/json")
+    cached = await cache.get_or_build(session, ("product", viewer, slug, date.today()), build)
+    return Response(to_json((await listing.with_stock(session, cached, viewer))[0]), media_type="application/json")
 
 
 @router.post("/pricing/quote", response_model=schemas.QuoteOut, responses=ERRORS)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +21,7 @@ from app.catalog.pricing import RETAIL_LIST, WHOLESALE_LIST
 from app.catalog.repository import PriceCandidate
 from app.catalog.service import in_season
 from app.kit.money import format_minor
-from app.kit.quantities import Unit
+from app.kit.quantities import Unit, format_quantity
 from app.supply.repository import suppliers_by_ids
 
 MEDIA_PREFIX = "/media/"
@@ -27,10 +29,13 @@ MEDIA_PREFIX = "/media/"
 
 @dataclass(frozen=True)
 class Viewer:
-    """What a caller may see of prices: wholesale for approved buyers (their company) and staff."""
+    """What a caller may see: wholesale prices for approved buyers (their company) and staff; stock
+    state for the channel they buy through; exact quantities for staff only."""
 
     sees_wholesale: bool = False
     company_id: int | None = None
+    stock_channel: str = "shop"
+    sees_quantities: bool = False
 
 
 ANONYMOUS = Viewer()
@@ -138,4 +143,46 @@ async def products_out(
                 ],
             )
         )
+    return result
+
+
+# A variant is "low" when fewer than this many minimum orders remain.
+LOW_STOCK_MULTIPLE = 5
+
+
+def stock_state(available: Decimal, minimum: Decimal) -> str:
+    if available < minimum:
+        return "out_of_stock"
+    if available < minimum * LOW_STOCK_MULTIPLE:
+        return "low_stock"
+    return "in_stock"
+
+
+async def with_stock(session: AsyncSession, products: list[dict[str, Any]], viewer: Viewer) -> list[dict[str, Any]]:
+    """Add each variant's stock state (and, for staff, its available quantity) to listing dicts.
+
+    Prices and texts are cached per catalog version; stock moves all day, so it is read fresh on
+    every request in one aggregate query and merged into shallow copies of the cached dicts.
+    """
+    from app.supply import service as supply_service
+    from app.supply.errors import LocationNotFound
+
+    variant_ids = [v["id"] for p in products for v in p["variants"]]
+    try:
+        available = await supply_service.available_to_sell(session, variant_ids, channel=viewer.stock_channel)
+    except LocationNotFound:
+        available = {}
+    price_key = "wholesale_price" if viewer.stock_channel == "wholesale" else "price"
+    result = []
+    for product in products:
+        variants = []
+        for variant in product["variants"]:
+            price = variant.get(price_key)
+            minimum = Decimal(price["min_quantity"]) if price else Unit(variant["unit"]).default_step
+            qty = available.get(variant["id"], Decimal(0))
+            patched = {**variant, "stock_state": stock_state(qty, minimum)}
+            if viewer.sees_quantities:
+                patched["available"] = format_quantity(qty)
+            variants.append(patched)
+        result.append({**product, "variants": variants})
     return result

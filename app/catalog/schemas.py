@@ -188,6 +188,10 @@ class VariantOut(BaseModel):
     is_supply_sku: bool
     is_active: bool
     price: PriceOut | None = Field(description="零售价（网店与门店）")
+    stock_state: Literal["in_stock", "low_stock", "out_of_stock"] | None = Field(
+        default=None, description="可售状态：现货 / 库存紧张 / 售罄（按调用者的渠道：网店或批发）"
+    )
+    available: QuantityValue | None = Field(default=None, description="可售数量（仅员工可见）")
     wholesale_price: PriceOut | None = Field(
         default=None, description="批发价：仅对已审核采购商（其企业协议价优先）与员工可见"
     )

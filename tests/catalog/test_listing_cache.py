@@ -54,3 +54,34 @@ async def test_viewers_do_not_share_cached_prices(client: httpx.AsyncClient, db_
     seen_by_public = (await client.get("/api/v1/products/cache-pear")).json()
     assert seen_by_buyer["variants"][0]["wholesale_price"]["unit_price_minor"] == 4000
     assert seen_by_public["variants"][0]["wholesale_price"] is None
+
+
+async def test_stock_state_follows_stock_without_a_catalog_change(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    from datetime import date, timedelta
+
+    from tests.fixtures.builders import receive
+
+    await ensure_price_list(db_session, "retail", PriceListKind.retail)
+    product = await make_product(db_session, slug="stock-taro", shelf_life_days=30)
+    variant = await make_variant(db_session, product=product)
+    await set_price(db_session, "retail", variant, 3000)
+
+    async def state(headers: dict[str, str] | None = None) -> tuple[str, str | None]:
+        body = (await client.get("/api/v1/products/stock-taro", headers=headers or {})).json()
+        return body["variants"][0]["stock_state"], body["variants"][0]["available"]
+
+    assert await state() == ("out_of_stock", None)
+    await receive(db_session, variant, "3")
+    assert await state() == ("low_stock", None)
+    await receive(db_session, variant, "20")
+    assert await state() == ("in_stock", None)
+    staff = auth(await token_for(db_session, await make_user(db_session, Role.warehouse)))
+    assert await state(staff) == ("in_stock", "23")
+    # An expired lot is on hand but not for sale.
+    expired = await make_variant(db_session, product=product)
+    await set_price(db_session, "retail", expired, 3000)
+    await receive(db_session, expired, "50", harvest_days_ago=40, best_before=date.today() - timedelta(days=1))
+    body = (await client.get("/api/v1/products/stock-taro")).json()
+    assert [v["stock_state"] for v in body["variants"]] == ["in_stock", "out_of_stock"]
