@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import catalog
+from bench import catalog, stock
 
-BENCHES = {"catalog": catalog.main}
+BENCHES = {"catalog": catalog.main, "stock": stock.main}
 
 
 def main() -> None:

@@ -19,8 +19,9 @@ async def run(server_base: str) -> tuple[str, float]:
     best_products = max(products, products2, key=lambda r: r.rps)
     best_health = max(health, health2, key=lambda r: r.rps)
     ratio = best_products.rps / best_health.rps
-    text = "\n".join([best_products.line(), best_health.line(),
-                      f"ratio products/healthz (req/s): {ratio:.2f}   (aim ≥ 0.35)"])
+    text = "\n".join(
+        [best_products.line(), best_health.line(), f"ratio products/healthz (req/s): {ratio:.2f}   (aim ≥ 0.35)"]
+    )
     return text, ratio
 
 

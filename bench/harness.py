@@ -43,13 +43,24 @@ class Server:
 def running_server(data_dir: Path, *, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
     """``app serve --no-worker`` on a free port with its own embedded PostgreSQL and demo data."""
     port = free_port()
-    env = {**os.environ, "APP_DATA_DIR": str(data_dir), "APP_ENV": "demo", "LOG_LEVEL": "WARNING",
-           "LOGIN_RATE_LIMIT": "1000/minute", **(extra_env or {})}
+    env = {
+        **os.environ,
+        "APP_DATA_DIR": str(data_dir),
+        "APP_ENV": "demo",
+        "LOG_LEVEL": "WARNING",
+        "LOGIN_RATE_LIMIT": "1000/minute",
+        **(extra_env or {}),
+    }
     env.pop("DATABASE_URL", None)
     log = (data_dir.parent / f"{data_dir.name}-server.log").open("wb")
     data_dir.mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--no-worker"],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--no-worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -88,12 +99,21 @@ class LoadResult:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
     def line(self) -> str:
-        return (f"{self.path:<28} {self.rps:8.1f} req/s   p50 {self.pct(0.50):7.1f} ms   p99 {self.pct(0.99):7.1f} ms"
-                f"   ({self.requests} requests, {self.errors} errors)")
+        return (
+            f"{self.path:<28} {self.rps:8.1f} req/s   p50 {self.pct(0.50):7.1f} ms   p99 {self.pct(0.99):7.1f} ms"
+            f"   ({self.requests} requests, {self.errors} errors)"
+        )
 
 
-async def load(base_url: str, path: str, *, concurrency: int = 16, requests: int = 2000,
-               max_seconds: float = 60.0, headers: dict[str, str] | None = None) -> LoadResult:
+async def load(
+    base_url: str,
+    path: str,
+    *,
+    concurrency: int = 16,
+    requests: int = 2000,
+    max_seconds: float = 60.0,
+    headers: dict[str, str] | None = None,
+) -> LoadResult:
     """``requests`` GETs of ``path`` from ``concurrency`` workers; stops early after ``max_seconds``."""
     latencies: list[float] = []
     errors = 0

@@ -311,9 +311,19 @@ async def hold_stock(
                 for line in body.lines
             ],
         )
-        found = await reservations.by_reference(session, reservation.reference)
-        assert found is not None
-        return (await views.reservation_out(session, found)).model_dump(mode="json")
+        # Built from what reserve() returned: the hot rows stay locked until commit, so no query here.
+        skus = {variant.id: sku for sku, variant in variants.items()}
+        return schemas.ReservationOut(
+            reference=reservation.reference,
+            channel=reservation.channel,
+            location=location.code,
+            status="active",
+            expires_at=reservation.expires_at,
+            lines=[
+                schemas.ReservationLineOut(sku=skus[line.variant_id], lot=line.lot_code, quantity=line.quantity)
+                for line in reservation.lines
+            ],
+        ).model_dump(mode="json")
 
     return await idempotent_json(session, request, principal, idempotency_key, body, work)
 

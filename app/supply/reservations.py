@@ -30,6 +30,27 @@ DEFAULT_TTL = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
+class HeldLine:
+    variant_id: int
+    lot_id: int
+    lot_code: str
+    quantity: Decimal
+
+
+@dataclass(frozen=True)
+class Held:
+    """What a successful ``reserve`` holds, built from the statements' own RETURNING rows so that no
+    further query runs while the stock rows are locked."""
+
+    id: int
+    reference: str
+    channel: str
+    location_id: int
+    expires_at: datetime | None
+    lines: list[HeldLine]
+
+
+@dataclass(frozen=True)
 class ReserveLine:
     variant_id: int
     quantity: Decimal
@@ -66,7 +87,7 @@ WITH candidates AS (
     INSERT INTO reservation_lines (reservation_id, stock_level_id, variant_id, lot_id, quantity)
     SELECT :reservation_id, id, variant_id, lot_id, q FROM upd
 )
-SELECT COALESCE(SUM(q), 0) FROM upd
+SELECT upd.lot_id, lots.code, upd.q FROM upd JOIN lots ON lots.id = upd.lot_id
 """).bindparams(bindparam("need", type_=Numeric(12, 3)))
 
 # Release or sell a whole reservation in one statement; rows are locked in the order the
@@ -103,7 +124,7 @@ async def reserve(
     lines: Sequence[ReserveLine],
     expires_at: datetime | None,
     actor_user_id: int | None = None,
-) -> Reservation:
+) -> Held:
     """Hold every line or none. Raises ``InsufficientStock`` naming each short line; the caller's
     transaction must then roll back (the request boundary does)."""
     merged: dict[int, ReserveLine] = {}
@@ -133,23 +154,21 @@ async def reserve(
         raise errors.ReservationExists(detail={"reference": reference})
 
     shorts: list[dict[str, object]] = []
+    held: list[HeldLine] = []
     for line in sorted(merged.values(), key=lambda item: item.variant_id):
-        taken = Decimal(
-            await session.scalar(
-                _RESERVE_LINE,
-                {
-                    "variant_id": line.variant_id,
-                    "location_id": location_id,
-                    "min_best_before": line.min_best_before,
-                    "need": line.quantity,
-                    "actor_user_id": actor_user_id,
-                    "reference": reference,
-                    "channel": channel,
-                    "reservation_id": reservation_id,
-                },
-            )
-            or 0
-        )
+        params = {
+            "variant_id": line.variant_id,
+            "location_id": location_id,
+            "min_best_before": line.min_best_before,
+            "need": line.quantity,
+            "actor_user_id": actor_user_id,
+            "reference": reference,
+            "channel": channel,
+            "reservation_id": reservation_id,
+        }
+        taken_rows = (await session.execute(_RESERVE_LINE, params)).all()
+        held.extend(HeldLine(line.variant_id, lot_id, code, Decimal(q)) for lot_id, code, q in taken_rows)
+        taken = sum((Decimal(q) for _, _, q in taken_rows), start=Decimal(0))
         if taken < line.quantity:
             shorts.append(
                 {
@@ -170,9 +189,7 @@ async def reserve(
             short["sku"] = skus.get(int(str(short["variant_id"])), "")
             short["message"] = f"{short['sku']} 库存不足：需要 {short['requested']}，可用 {short['available']}"
         raise errors.InsufficientStock(detail={"lines": shorts})
-    reservation = await session.get(Reservation, reservation_id)
-    assert reservation is not None
-    return reservation
+    return Held(reservation_id, reference, channel, location_id, expires_at, held)
 
 
 async def _close(
