@@ -348,9 +348,14 @@ async def list_suppliers(session: DbSession, _: StaffUser) -> list[schemas.Suppl
     return [schemas.SupplierOut.model_validate(s) for s in await repository.list_suppliers(session)]
 
 
-@router.post("/suppliers", response_model=schemas.SupplierOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/suppliers",
+    response_model=schemas.SupplierOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "conflict: 供应商编码已存在"}},
+)
 async def create_supplier(body: schemas.SupplierIn, session: DbSession, _: AdminUser) -> schemas.SupplierOut:
     supplier = await service.create_supplier(
-        session, Supplier(**{**body.model_dump(), "kind": SupplierKind(body.kind), "certifications": []})
+        session, Supplier(**{**body.model_dump(mode="json"), "kind": SupplierKind(body.kind)})
     )
     return schemas.SupplierOut.model_validate(supplier)

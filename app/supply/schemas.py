@@ -3,8 +3,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from app.catalog.schemas import Certification
+from app.kit.phones import normalise_cn_phone
 from app.kit.schemas import InputModel, OutputModel, QuantityValue
 
 Code = Annotated[str, Field(min_length=1, max_length=60)]
@@ -187,6 +189,12 @@ class SupplierIn(InputModel):
     village: str = Field(default="", max_length=50)
     contact_name: str = Field(default="", max_length=50)
     contact_phone: str | None = Field(default=None, max_length=20)
+    certifications: list[Certification] = Field(default_factory=list, max_length=10)
+
+    @field_validator("contact_phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return normalise_cn_phone(value) if value else None
 
 
 class SupplierOut(OutputModel):

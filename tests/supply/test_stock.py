@@ -433,3 +433,31 @@ async def test_stock_api_access(client: httpx.AsyncClient, db_session: AsyncSess
         headers = auth(await token_for(db_session, await make_user(db_session, role)))
         response = await client.post("/api/v1/admin/lots", headers=headers, json={})
         assert response.status_code == expected, role
+
+
+async def test_admin_registers_a_supplier(client: httpx.AsyncClient, db_session: AsyncSession) -> None:
+    admin = auth(await token_for(db_session, await make_user(db_session, Role.admin)))
+    body = {
+        "code": "SUP-NEW",
+        "name": "罗坝镇燎原村香芋专业合作社",
+        "kind": "cooperative",
+        "township": "罗坝镇",
+        "village": "燎原村",
+        "contact_name": "邓社长",
+        "contact_phone": "13800138001",
+        "certifications": [{"type": "green_food", "name": "绿色食品", "number": "LB-1"}],
+    }
+    created = await client.post("/api/v1/admin/suppliers", headers=admin, json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["contact_phone"] == "+8613800138001"
+    assert created.json()["certifications"] == [{"type": "green_food", "name": "绿色食品", "number": "LB-1"}]
+    again = await client.post("/api/v1/admin/suppliers", headers=admin, json=body)
+    assert again.status_code == 409
+    bad_phone = await client.post(
+        "/api/v1/admin/suppliers", headers=admin, json={**body, "code": "SUP-X", "contact_phone": "12"}
+    )
+    assert bad_phone.status_code == 422
+    keeper = auth(await token_for(db_session, await make_user(db_session, Role.warehouse)))
+    assert (
+        await client.post("/api/v1/admin/suppliers", headers=keeper, json={**body, "code": "SUP-Y"})
+    ).status_code == 403
