@@ -158,6 +158,10 @@ def serve(
             env=env,
         )
     _print_banner(host, port, embedded=embedded, worker=with_worker)
+    # uvicorn re-raises the signal that stopped it once it has shut down; for SIGTERM (systemd,
+    # docker stop, kill) that would end the process before the clean-up below, leaving the worker
+    # and the embedded PostgreSQL running. Turn it into a normal exit instead.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         uvicorn.run(
             "app.main:create_app",

@@ -6,6 +6,11 @@ missing is inserted, with ``INSERT … ON CONFLICT DO NOTHING`` so that two seed
 same database cannot duplicate a row either. Rows an operator has since edited are left as they are.
 The loader only flushes; the caller commits.
 
+Stock is loaded the way a warehouse would: harvest lots are received into the county warehouse
+through the supply service (one ledger row each, dates relative to the day of loading, so the lots
+page always shows one lot about to expire and one already expired), and a first delivery goes to
+the brand store as a real transfer. A variant that already has a lot gets no demo lots.
+
 What is invented is labelled: supplier and company names end in （演示）, addresses in （演示地址）,
 certificate numbers start with ``DEMO-``, user display names end in （演示）. Coordinates are
 approximate positions around each township, not surveyed station sites.
@@ -15,11 +20,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum import ean
@@ -42,7 +47,7 @@ from app.kit.models import IdMixin
 from app.kit.quantities import Unit
 from app.pos.models import Store
 from app.stations.models import Station
-from app.supply.models import Supplier, SupplierKind
+from app.supply.models import Location, LocationKind, Lot, StockLevel, Supplier, SupplierKind, Transfer
 
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - the documented demo password (DESIGN §7)
 COMPANY_LIST_CODE = "company-gz-jiangnan"
@@ -60,6 +65,9 @@ KINDS = (
     "price_tiers",
     "buyer_companies",
     "users",
+    "locations",
+    "lots",
+    "transfers",
 )
 
 Cert = dict[str, str]
@@ -892,6 +900,60 @@ USERS = (
     UserSeed("customer", Role.customer, "张丽娟（演示）", "+8613902208006"),
 )
 
+# ---- stock --------------------------------------------------------------------------------------
+
+WAREHOUSE = {"code": "WH-SX", "name": "始兴县电商公共服务中心仓库", "kind": LocationKind.warehouse}
+
+
+class LotSeed(NamedTuple):
+    sku: str
+    harvested_days_ago: int  # for processed goods: the production date
+    quantity: str
+    quality_notes: str
+
+
+# 1–3 lots per variant. Loquat and bayberry keep only days: one bayberry lot is about to expire and
+# one loquat lot is already past its best-before (left on hand, waiting to be written off).
+LOTS = (
+    LotSeed("NLP-LOQ-S-2500G", 2, "40", "果径 ≥ 4.5 cm，色泽金黄，抽检糖度 13°Bx"),
+    LotSeed("NLP-LOQ-S-5KG", 2, "25", "果径 ≥ 4.5 cm，抽检糖度 13°Bx"),
+    LotSeed("NLP-LOQ-A-2500G", 9, "18", "上周到货余量，已过保质期，待报损"),
+    LotSeed("NLP-LOQ-A-2500G", 1, "60", "农残快检合格，无机械损伤"),
+    LotSeed("NLP-LOQ-A-5KG", 4, "80", "农残快检合格"),
+    LotSeed("NLP-LOQ-A-5KG", 1, "120", "农残快检合格，预冷 4 小时"),
+    LotSeed("NLP-LOQ-A-JIN", 1, "86.5", "散装周转筐，每筐约 20 斤"),
+    LotSeed("NLP-BAY-2500G", 2, "50", "当天采摘预冷，冰袋冷链箱；明天到期，请优先发货"),
+    LotSeed("NLP-BAY-2500G", 0, "100", "凌晨采摘，预冷后入冷库"),
+    LotSeed("NLP-BAY-JIN", 2, "64", "散装，明天到期，门店优先销售"),
+    LotSeed("NLP-PEAR-KG", 20, "182.350", "过磅称重"),
+    LotSeed("NLP-PEAR-KG", 6, "240.000", "过磅称重，单果 300–400 克"),
+    LotSeed("NLP-PEAR-10KG", 12, "90", "套袋果，无病斑"),
+    LotSeed("NLP-PEAR-10KG", 3, "150", "套袋果，无病斑"),
+    LotSeed("NLP-TARO-KG", 10, "356.780", "过磅称重，已晾干表皮"),
+    LotSeed("NLP-TARO-10KG", 30, "40", "单个 0.8–1.5 千克"),
+    LotSeed("NLP-TARO-10KG", 8, "120", "单个 0.8–1.5 千克"),
+    LotSeed("NLP-SWP-KG", 14, "268.450", "过磅称重"),
+    LotSeed("NLP-SWP-5KG", 40, "60", "已回软糖化"),
+    LotSeed("NLP-SWP-5KG", 9, "200", "新挖，需摊晾 3 天"),
+    LotSeed("NLP-SAUS-500G", 95, "240", "冬至前一批，真空包装完好"),
+    LotSeed("NLP-SAUS-500G", 35, "400", "北风晾晒 15 天，真空包装完好"),
+    LotSeed("NLP-BACON-500G", 60, "160", "真空包装完好"),
+    LotSeed("NLP-RICE-5KG", 50, "120", "晚造新米，低温碾磨"),
+    LotSeed("NLP-RICE-10KG", 150, "80", "早造米，含水率 13.5%"),
+    LotSeed("NLP-RICE-10KG", 50, "200", "晚造新米，低温碾磨"),
+    LotSeed("NLP-TEA-250G", 210, "96", "春茶，炒青，罐装密封"),
+    LotSeed("NLP-TEA-250G", 40, "144", "秋茶，炒青，罐装密封"),
+    LotSeed("NLP-HONEY-500G", 120, "144", "波美度 42°，玻璃瓶装"),
+    LotSeed("NLP-BSH-500G", 200, "100", "晒干笋片，含水率 ≤ 15%"),
+    LotSeed("NLP-BSH-500G", 60, "200", "晒干笋片，含水率 ≤ 15%"),
+)
+
+# The brand store's first delivery; one jar of honey broke on the way (shows a difference reason).
+STORE_DELIVERY_NOTE = "门店首批铺货（演示）"
+STORE_DELIVERY = (("NLP-LOQ-A-JIN", "20"), ("NLP-SAUS-500G", "20"), ("NLP-TEA-250G", "12"), ("NLP-HONEY-500G", "12"))
+STORE_DELIVERY_SHORT = {"NLP-HONEY-500G": (Decimal(11), "运输途中破损 1 瓶（演示）")}
+
+
 # ---- loading ------------------------------------------------------------------------------------
 
 M = TypeVar("M", bound=IdMixin)
@@ -1011,6 +1073,108 @@ async def _user(
     )
 
 
+async def _locations(
+    session: AsyncSession, tally: _Tally, stores: Mapping[str, int], stations: Mapping[str, int]
+) -> None:
+    """The county warehouse, one location per brand store and per village station."""
+    await _ensure(session, tally, "locations", Location, *_split(WAREHOUSE, "code"))
+    store_names = {s["code"]: s["name"] for s in STORES}
+    for code, store_id in stores.items():
+        values = {"name": store_names[code], "kind": LocationKind.store, "store_id": store_id}
+        await _ensure(session, tally, "locations", Location, {"code": code}, values)
+    station_names = {row["code"]: row["name"] for row in station_rows()}
+    for code, station_id in stations.items():
+        values = {"name": station_names[code], "kind": LocationKind.station, "station_id": station_id}
+        await _ensure(session, tally, "locations", Location, {"code": code}, values)
+
+
+async def _lots(session: AsyncSession, tally: _Tally, variants: Mapping[str, int], actor_user_id: int) -> None:
+    """Receive the demo harvest lots into the warehouse, for variants that have no lot yet."""
+    from app.supply import service
+
+    today = date.today()
+    supplier_of = {p["slug"]: p["supplier"] for p in PRODUCTS}
+    product_of = {v.sku: v.product for v in VARIANTS}
+    for sku in dict.fromkeys(seed.sku for seed in LOTS):
+        existing = await session.scalar(select(func.count()).select_from(Lot).where(Lot.variant_id == variants[sku]))
+        if existing:
+            tally.present["lots"] += existing
+            continue
+        for number, seed in enumerate(LOTS, start=1):
+            if seed.sku != sku:
+                continue
+            harvested = today - timedelta(days=seed.harvested_days_ago)
+            await service.receive_lot(
+                session,
+                service.ReceiptInput(
+                    sku=sku,
+                    supplier_code=supplier_of[product_of[sku]],
+                    quantity=Decimal(seed.quantity),
+                    harvest_date=harvested,
+                    certificate_no=f"DEMO-HG-{harvested:%Y%m%d}-{number:03d}",
+                    quality_notes=seed.quality_notes,
+                    location_code=WAREHOUSE["code"],
+                ),
+                actor_user_id=actor_user_id,
+                # Received the day it was picked, so the lot code carries that date and the lot
+                # that has since expired was still good when it came in.
+                today=harvested,
+            )
+            tally.created["lots"] += 1
+
+
+async def _store_delivery(
+    session: AsyncSession, tally: _Tally, variants: Mapping[str, int], actor_user_id: int
+) -> None:
+    """Ship a few units to STORE-01 and receive them there, once."""
+    from app.supply import transfers
+
+    store = await session.scalar(select(Location.id).where(Location.code == "STORE-01"))
+    found = await session.scalar(
+        select(func.count())
+        .select_from(Transfer)
+        .where(Transfer.to_location_id == store, Transfer.note == STORE_DELIVERY_NOTE)
+    )
+    if found:
+        tally.present["transfers"] += found
+        return
+    warehouse_id = await session.scalar(select(Location.id).where(Location.code == WAREHOUSE["code"]))
+    lines = []
+    for sku, quantity in STORE_DELIVERY:
+        # The lot a picker would take: sellable, enough left, earliest best-before first.
+        code = await session.scalar(
+            select(Lot.code)
+            .join(StockLevel, StockLevel.lot_id == Lot.id)
+            .where(
+                StockLevel.location_id == warehouse_id,
+                StockLevel.variant_id == variants[sku],
+                StockLevel.best_before >= date.today(),
+                StockLevel.on_hand - StockLevel.reserved >= Decimal(quantity),
+            )
+            .order_by(StockLevel.best_before, StockLevel.id)
+            .limit(1)
+        )
+        if code is not None:
+            lines.append((sku, transfers.ShipLine(code, Decimal(quantity))))
+    if not lines:
+        return
+    shipped = await transfers.ship(
+        session,
+        from_code=WAREHOUSE["code"],
+        to_code="STORE-01",
+        lines=[line for _, line in lines],
+        note=STORE_DELIVERY_NOTE,
+        actor_user_id=actor_user_id,
+    )
+    received = [
+        transfers.ReceivedLine(line.lot_code, *STORE_DELIVERY_SHORT[sku])
+        for sku, line in lines
+        if sku in STORE_DELIVERY_SHORT
+    ]
+    await transfers.receive(session, shipped.number, received=received, actor_user_id=actor_user_id)
+    tally.created["transfers"] += 1
+
+
 async def database_is_empty(session: AsyncSession) -> bool:
     """True when no user exists yet: the signal that a fresh demo database wants its data."""
     return await session.scalar(select(User.id).limit(1)) is None
@@ -1122,11 +1286,16 @@ async def seed_demo(session: AsyncSession) -> str:
             )
 
     by_name = {u.username: u for u in USERS}
-    await _user(session, tally, by_name["warehouse"])
+    warehouse_user = await _user(session, tally, by_name["warehouse"])
     await _user(session, tally, by_name["clerk"], store_id=stores["STORE-01"])
     await _user(session, tally, by_name["operator"], station_id=stations[OPERATOR_STATION])
     await _user(session, tally, by_name["buyer"], company_id=companies[JIANGNAN])
     await _user(session, tally, by_name["customer"])
+
+    await _locations(session, tally, stores, stations)
+    await session.flush()
+    await _lots(session, tally, variants, warehouse_user)
+    await _store_delivery(session, tally, variants, warehouse_user)
 
     await session.flush()
     return tally.report()

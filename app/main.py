@@ -21,10 +21,13 @@ from app.health import BrokerProbe, kombu_probe
 from app.health import router as health_router
 from app.kit.http import BodySizeLimit, install_error_handlers
 from app.kit.outbox import TaskSender
+from app.supply import documents as supply_documents
 from app.supply import endpoints as supply_endpoints
 from app.web import admin as admin_pages
 from app.web import auth as auth_pages
 from app.web import shop as shop_pages
+from app.web import stock as stock_pages
+from app.web import trace as trace_pages
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "storefront" / "static"
 
@@ -81,9 +84,12 @@ def create_app(
     app.include_router(catalog_endpoints.router)
     app.include_router(catalog_endpoints.admin)
     app.include_router(supply_endpoints.router)
+    app.include_router(supply_documents.router)
     app.include_router(auth_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(stock_pages.router)
     app.include_router(shop_pages.router)
+    app.include_router(trace_pages.router)
 
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

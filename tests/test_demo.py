@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from decimal import Decimal
 
 import phonenumbers
@@ -22,7 +23,18 @@ from app.kit.models import Base
 from app.kit.quantities import Unit
 from app.pos.models import Store
 from app.stations.models import Station
-from app.supply.models import Supplier
+from app.supply import repository as supply_repository
+from app.supply.models import (
+    LedgerKind,
+    Location,
+    LocationKind,
+    Lot,
+    StockLedgerEntry,
+    StockLevel,
+    Supplier,
+    Transfer,
+    TransferLine,
+)
 
 SUPPLY_SKUS = {
     "NLP-LOQ-A-5KG",
@@ -38,7 +50,7 @@ SUPPLY_SKUS = {
 }
 COUNTS = (
     "stations 36, stores 2, suppliers 9, categories 7, products 11, variants 20, price_lists 3, "
-    "price_items 33, price_tiers 24, buyer_companies 4, users 6"
+    "price_items 33, price_tiers 24, buyer_companies 4, users 6, locations 39, lots 31, transfers 1"
 )
 TOWNSHIPS = {"太平镇", "马市镇", "澄江镇", "顿岗镇", "罗坝镇", "司前镇", "隘子镇", "城南镇", "沈所镇", "深渡水瑶族乡"}
 
@@ -64,6 +76,11 @@ async def _counts(session: AsyncSession) -> dict[str, int]:
         "approved": await _count(session, BuyerCompany, BuyerCompany.status == CompanyStatus.approved),
         "pending": await _count(session, BuyerCompany, BuyerCompany.status == CompanyStatus.pending),
         "users": await _count(session, User),
+        "locations": await _count(session, Location),
+        "lots": await _count(session, Lot),
+        "stock_levels": await _count(session, StockLevel),
+        "ledger": await _count(session, StockLedgerEntry),
+        "transfers": await _count(session, Transfer),
     }
 
 
@@ -83,6 +100,14 @@ EXPECTED_COUNTS = {
     "approved": 3,
     "pending": 1,
     "users": 6,
+    # WH-SX, 2 stores, 36 stations, plus IN-TRANSIT from the migration.
+    "locations": 40,
+    "lots": 31,
+    # 31 lots in the warehouse; 4 delivered to STORE-01, whose in-transit rows remain at zero.
+    "stock_levels": 39,
+    # 31 receipts; shipping 4 lines = 8 rows, receiving them 8 more, plus 1 for the broken jar.
+    "ledger": 48,
+    "transfers": 1,
 }
 
 
@@ -219,3 +244,49 @@ async def test_demo_prices_are_consistent(db_session: AsyncSession) -> None:
     company_id = await db_session.scalar(select(BuyerCompany.id).where(BuyerCompany.name == JIANGNAN))
     agreed = await price_line(db_session, "NLP-LOQ-A-5KG", "100", channel=Channel.wholesale, company_id=company_id)
     assert (agreed.unit_price_minor, agreed.rule.price_list_code) == (11200, "company-gz-jiangnan")
+
+
+async def test_demo_stock_is_received_as_lots(db_session: AsyncSession) -> None:
+    from datetime import date, timedelta
+
+    await seed_demo(db_session)
+
+    locations = {loc.code: loc for loc in await db_session.scalars(select(Location))}
+    assert locations["WH-SX"].kind is LocationKind.warehouse
+    assert locations["WH-SX"].name == "始兴县电商公共服务中心仓库"
+    store = await db_session.scalar(select(Store).where(Store.code == "STORE-01"))
+    assert store is not None and locations["STORE-01"].store_id == store.id
+    station = await db_session.scalar(select(Station).where(Station.code == "ST-TP-01"))
+    assert station is not None
+    assert (locations["ST-TP-01"].kind, locations["ST-TP-01"].station_id) == (LocationKind.station, station.id)
+    assert sum(1 for loc in locations.values() if loc.kind is LocationKind.station) == 36
+
+    # Every variant has 1–3 lots in the warehouse, each with a demo certificate number.
+    lots = list(await db_session.scalars(select(Lot)))
+    per_variant = Counter(lot.variant_id for lot in lots)
+    assert len(per_variant) == 20 and set(per_variant.values()) <= {1, 2, 3}
+    assert all(lot.certificate_no.startswith("DEMO-HG-") for lot in lots)
+    assert all(lot.received_location_id == locations["WH-SX"].id for lot in lots)
+    today = date.today()
+    assert sum(1 for lot in lots if lot.best_before < today) == 1  # the lots page shows one expired
+    assert sum(1 for lot in lots if today <= lot.best_before <= today + timedelta(days=1)) == 2  # bayberry
+
+    # The store delivery: shipped and received, the honey line one jar short with its reason.
+    transfer = await db_session.scalar(select(Transfer))
+    assert transfer is not None and transfer.status.value == "received"
+    lines = list(await db_session.scalars(select(TransferLine).where(TransferLine.transfer_id == transfer.id)))
+    short = [
+        (line.quantity_shipped, line.quantity_received, line.difference_reason)
+        for line in lines
+        if line.difference_reason
+    ]
+    assert short == [(Decimal(12), Decimal(11), "运输途中破损 1 瓶（演示）")]
+    spoiled = list(
+        await db_session.scalars(select(StockLedgerEntry).where(StockLedgerEntry.kind == LedgerKind.spoilage))
+    )
+    assert [e.on_hand_delta for e in spoiled] == [Decimal(-1)]
+
+    # On hand figures are the ledger summed (invariant 4), including the demo's own movements.
+    assert await supply_repository.rebuilt_levels(db_session) == await supply_repository.stored_levels(db_session)
+    store_stock = await supply_repository.stock_rows(db_session, location_id=locations["STORE-01"].id)
+    assert sorted(level.on_hand for level, _, _ in store_stock) == [Decimal(11), Decimal(12), Decimal(20), Decimal(20)]

@@ -1,5 +1,10 @@
-"""Stock counts: a count sheet freezes what the books expect at a location, counted quantities are
-entered, and posting writes each difference to the ledger (kind ``count``)."""
+"""Stock counts: a count sheet lists what the books expect at a location, counted quantities are
+entered, and posting writes each difference to the ledger (kind ``count``).
+
+When a counted figure is entered the book quantity of that moment is kept beside it; posting
+applies ``counted − book_at_count``. Stock keeps moving while a sheet is open (the shop sells, a
+transfer arrives), and this way those movements are neither lost nor corrected a second time.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.kit.errors import InvalidInput
+from app.kit.quantities import format_quantity
 from app.supply import errors, repository
 from app.supply.models import LedgerKind, Lot, StockCount, StockCountLine, StockCountStatus
 from app.supply.service import location_or_404
@@ -56,6 +62,10 @@ async def record_counts(session: AsyncSession, number: str, counted: Mapping[str
     if missing:
         raise errors.LotNotFound(detail={"lots": missing})
     lines = {line.lot_id: line for line in count.lines}
+    books = {
+        level.lot_id: level.on_hand
+        for level, _, _ in await repository.stock_rows(session, location_id=count.location_id, only_nonzero=False)
+    }
     for code, quantity in counted.items():
         if quantity < 0:
             raise errors.InvalidStockQuantity("盘点数量不能为负", detail={"lot": code})
@@ -65,13 +75,19 @@ async def record_counts(session: AsyncSession, number: str, counted: Mapping[str
             line = StockCountLine(count_id=count.id, lot_id=lot.id, variant_id=lot.variant_id, expected=Decimal(0))
             session.add(line)
         line.counted = quantity
+        line.book_at_count = books.get(lot.id, Decimal(0))
     await session.flush()
     return await get_count(session, number)
 
 
 async def post_count(session: AsyncSession, number: str, *, actor_user_id: int) -> StockCount:
-    """Write every difference (counted − expected) to the ledger; unposted sheets change nothing."""
+    """Write every difference (counted − book at counting time) to the ledger, once."""
     count = await get_count(session, number)
+    if count.status is not StockCountStatus.open:
+        raise errors.CountNotOpen()
+    uncounted = sum(1 for line in count.lines if line.counted is None)
+    if uncounted:
+        raise InvalidInput("还有批次未录入盘点数量", detail={"uncounted": uncounted})
     won = await session.execute(
         update(StockCount)
         .where(StockCount.id == count.id, StockCount.status == StockCountStatus.open)
@@ -80,13 +96,9 @@ async def post_count(session: AsyncSession, number: str, *, actor_user_id: int) 
     )
     if won.scalar_one_or_none() is None:
         raise errors.CountNotOpen()
-    if any(line.counted is None for line in count.lines):
-        raise InvalidInput(
-            "还有批次未录入盘点数量", detail={"uncounted": sum(1 for x in count.lines if x.counted is None)}
-        )
     for line in sorted(count.lines, key=lambda item: item.lot_id):
-        assert line.counted is not None
-        difference = line.counted - line.expected
+        assert line.counted is not None and line.book_at_count is not None
+        difference = line.counted - line.book_at_count
         if difference == 0:
             continue
         lot = await session.get(Lot, line.lot_id)
@@ -96,7 +108,7 @@ async def post_count(session: AsyncSession, number: str, *, actor_user_id: int) 
             "count",
             count.number,
             actor_user_id,
-            f"盘点差异：账面 {line.expected}，实盘 {line.counted}",
+            f"盘点差异：账面 {format_quantity(line.book_at_count)}，实盘 {format_quantity(line.counted)}",
         )
         if difference > 0:
             await add_on_hand(session, location_id=count.location_id, lot=lot, quantity=difference, movement=movement)

@@ -1,4 +1,4 @@
-from app.kit.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
+from app.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 class InsufficientStock(Conflict):
@@ -56,12 +56,6 @@ class CountNotFound(NotFound):
 class CountNotOpen(Conflict):
     code = "count_not_open"
     message = "该盘点单已过账"
-
-
-class LotExpired(AppError):
-    code = "lot_expired"
-    status_code = 422
-    message = "该批次已过保质期，不可销售或调拨"
 
 
 class InvalidStockQuantity(InvalidInput):

@@ -307,6 +307,9 @@ class StockCountLine(IdMixin, Base):
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"), nullable=False)
     expected: Mapped[Decimal] = mapped_column(Quantity, nullable=False)
     counted: Mapped[Decimal | None] = mapped_column(Quantity)
+    # What the books said when the counted figure was entered: the difference posted is
+    # counted − book_at_count, so sales between counting and posting are not corrected twice.
+    book_at_count: Mapped[Decimal | None] = mapped_column(Quantity)
 
     __table_args__ = (
         UniqueConstraint("count_id", "lot_id", name="uq_stock_count_lines_count_lot"),

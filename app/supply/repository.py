@@ -9,14 +9,17 @@ from decimal import Decimal
 from sqlalchemy import Integer, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog.models import Category, Product, Variant
 from app.supply.models import (
     LedgerKind,
     Location,
     LocationKind,
     Lot,
+    StockCount,
     StockLedgerEntry,
     StockLevel,
     Supplier,
+    Transfer,
 )
 
 
@@ -88,7 +91,7 @@ async def list_lots(
         stmt = stmt.where(Lot.variant_id == variant_id)
     if with_stock_only:
         stmt = stmt.having(on_hand > 0)
-    return [(lot, Decimal(qty)) for lot, qty in (await session.execute(stmt)).tuples().all()]
+    return [(lot, Decimal(qty)) for lot, qty in (await session.execute(stmt)).all()]
 
 
 async def stock_rows(
@@ -113,7 +116,7 @@ async def stock_rows(
         stmt = stmt.where(StockLevel.lot_id == lot_id)
     if only_nonzero:
         stmt = stmt.where(StockLevel.on_hand > 0)
-    return (await session.execute(stmt)).tuples().all()
+    return (await session.execute(stmt)).all()
 
 
 async def ledger_entries(
@@ -152,17 +155,13 @@ async def ledger_entries(
 
 async def lot_journey(session: AsyncSession, lot_id: int) -> Sequence[tuple[StockLedgerEntry, Location]]:
     return (
-        (
-            await session.execute(
-                select(StockLedgerEntry, Location)
-                .join(Location, Location.id == StockLedgerEntry.location_id)
-                .where(StockLedgerEntry.lot_id == lot_id)
-                .order_by(StockLedgerEntry.id)
-            )
+        await session.execute(
+            select(StockLedgerEntry, Location)
+            .join(Location, Location.id == StockLedgerEntry.location_id)
+            .where(StockLedgerEntry.lot_id == lot_id)
+            .order_by(StockLedgerEntry.id)
         )
-        .tuples()
-        .all()
-    )
+    ).all()
 
 
 async def rebuilt_levels(session: AsyncSession) -> dict[tuple[int, int], tuple[Decimal, Decimal]]:
@@ -175,14 +174,14 @@ async def rebuilt_levels(session: AsyncSession) -> dict[tuple[int, int], tuple[D
             func.sum(StockLedgerEntry.reserved_delta),
         ).group_by(StockLedgerEntry.location_id, StockLedgerEntry.lot_id)
     )
-    return {(loc, lot): (Decimal(on_hand), Decimal(reserved)) for loc, lot, on_hand, reserved in rows.tuples()}
+    return {(loc, lot): (Decimal(on_hand), Decimal(reserved)) for loc, lot, on_hand, reserved in rows}
 
 
 async def stored_levels(session: AsyncSession) -> dict[tuple[int, int], tuple[Decimal, Decimal]]:
     rows = await session.execute(
         select(StockLevel.location_id, StockLevel.lot_id, StockLevel.on_hand, StockLevel.reserved)
     )
-    return {(loc, lot): (Decimal(on_hand), Decimal(reserved)) for loc, lot, on_hand, reserved in rows.tuples()}
+    return {(loc, lot): (Decimal(on_hand), Decimal(reserved)) for loc, lot, on_hand, reserved in rows}
 
 
 async def available_by_variant(
@@ -211,4 +210,46 @@ async def available_by_variant(
         )
         .group_by(StockLevel.variant_id)
     )
-    return {variant_id: Decimal(qty) for variant_id, qty in rows.tuples()}
+    return {variant_id: Decimal(qty) for variant_id, qty in rows}
+
+
+async def lot_with_context(session: AsyncSession, code: str) -> tuple[Lot, Variant, Product, Category, Supplier] | None:
+    """A lot with what its label and trace page show: SKU, product, category and grower, in one query."""
+    row = (
+        await session.execute(
+            select(Lot, Variant, Product, Category, Supplier)
+            .join(Variant, Variant.id == Lot.variant_id)
+            .join(Product, Product.id == Variant.product_id)
+            .join(Category, Category.id == Product.category_id)
+            .join(Supplier, Supplier.id == Lot.supplier_id)
+            .where(Lot.code == code)
+        )
+    ).first()
+    if row is None:
+        return None
+    lot, variant, product, category, supplier = row
+    return lot, variant, product, category, supplier
+
+
+async def transfers_by_numbers(session: AsyncSession, numbers: Sequence[str]) -> dict[str, Transfer]:
+    """Transfer headers (no lines) by number."""
+    if not numbers:
+        return {}
+    return {t.number: t for t in await session.scalars(select(Transfer).where(Transfer.number.in_(set(numbers))))}
+
+
+async def locations_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Location]:
+    if not ids:
+        return {}
+    return {loc.id: loc for loc in await session.scalars(select(Location).where(Location.id.in_(set(ids))))}
+
+
+async def recent_counts(session: AsyncSession, *, limit: int = 20) -> list[tuple[StockCount, Location]]:
+    """Count sheets, newest first, with their location (the ops console lists open and posted ones)."""
+    rows = await session.execute(
+        select(StockCount, Location)
+        .join(Location, Location.id == StockCount.location_id)
+        .order_by(StockCount.id.desc())
+        .limit(limit)
+    )
+    return [(count, location) for count, location in rows]

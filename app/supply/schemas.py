@@ -59,7 +59,9 @@ class StockRowOut(BaseModel):
 class StockOut(BaseModel):
     sku: str | None
     rows: list[StockRowOut]
-    totals: dict[str, dict[str, QuantityValue]] = Field(description="按库位汇总：on_hand / reserved / available")
+    totals: dict[str, dict[str, dict[str, QuantityValue]]] = Field(
+        description="按库位、SKU 汇总（不同 SKU 的单位不同，不相加）：{库位: {SKU: {on_hand, reserved, available}}}"
+    )
 
 
 class AdjustmentIn(InputModel):

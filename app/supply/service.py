@@ -116,6 +116,8 @@ async def receive_lot(
     best_before = data.best_before or data.harvest_date + timedelta(days=variant.product.shelf_life_days)
     if best_before < data.harvest_date:
         raise InvalidInput("保质期截止日不能早于采收日期")
+    if best_before < today:
+        raise InvalidInput("该批次已过保质期，不能入库", detail={"best_before": best_before.isoformat()})
     location = await (location_or_404(session, data.location_code) if data.location_code else warehouse(session))
     if location.kind is LocationKind.in_transit and data.origin is not LotOrigin.upstream:
         raise InvalidInput("入库库位不能是在途库位")
@@ -180,7 +182,13 @@ async def adjust(
     variant = await catalog_repository.variant_by_id(session, lot.variant_id)
     assert variant is not None
     check_quantity_for_unit(abs(quantity), Unit(variant.unit))
-    movement = Movement(ADJUSTMENT_KINDS[kind], "adjustment", f"ADJ-{lot.code}", actor_user_id, reason.strip())
+    movement = Movement(
+        ADJUSTMENT_KINDS[kind],
+        "adjustment",
+        f"ADJ{date.today():%y%m%d}-{secrets.token_hex(3).upper()}",
+        actor_user_id,
+        reason.strip(),
+    )
     adds = kind == "return" or (kind == "adjustment" and quantity > 0)
     if adds:
         await add_on_hand(session, location_id=location.id, lot=lot, quantity=abs(quantity), movement=movement)

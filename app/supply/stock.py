@@ -9,7 +9,6 @@ writer can never push a level below what is reserved; the table's CHECK constrai
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select, update
@@ -104,7 +103,13 @@ async def remove_on_hand(
         raise errors.InsufficientStock(
             detail={
                 "lines": [
-                    {"lot": lot.code, "requested": format_quantity(quantity), "available": format_quantity(available)}
+                    {
+                        "lot": lot.code,
+                        "requested": format_quantity(quantity),
+                        "available": format_quantity(available),
+                        "message": f"批次 {lot.code} 可用 {format_quantity(available)}，"
+                        f"需要 {format_quantity(quantity)}",
+                    }
                 ]
             }
         )
@@ -120,12 +125,3 @@ async def available_in_level(session: AsyncSession, location_id: int, lot_id: in
         )
     )
     return Decimal(value or 0)
-
-
-def sellable_from(today: date, shelf_life_days: int, min_remaining_fraction: Decimal) -> date:
-    """The earliest best-before a channel accepts: never expired (best-before today still sells),
-    and with at least ``min_remaining_fraction`` of the shelf life left (wholesale: 60 %)."""
-    from datetime import timedelta
-    from math import ceil
-
-    return today + timedelta(days=ceil(shelf_life_days * min_remaining_fraction))

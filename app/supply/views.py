@@ -58,7 +58,7 @@ async def stock_out(
     rows = await repository.stock_rows(session, variant_id=variant_id, location_id=location_id)
     skus = await _skus(session, (level.variant_id for level, _, _ in rows))
     out = []
-    totals: dict[str, dict[str, Decimal]] = {}
+    totals: dict[str, dict[str, dict[str, Decimal]]] = {}
     for level, lot, location in rows:
         available = level.on_hand - level.reserved
         out.append(
@@ -74,8 +74,8 @@ async def stock_out(
                 available=available,
             )
         )
-        bucket = totals.setdefault(
-            location.code, {"on_hand": Decimal(0), "reserved": Decimal(0), "available": Decimal(0)}
+        bucket = totals.setdefault(location.code, {}).setdefault(
+            skus[level.variant_id], {"on_hand": Decimal(0), "reserved": Decimal(0), "available": Decimal(0)}
         )
         bucket["on_hand"] += level.on_hand
         bucket["reserved"] += level.reserved

@@ -66,7 +66,7 @@ def form_errors(exc: ValidationError | AppError | ValueError) -> list[str]:
         return [f"{FIELD_LABELS.get(field_name(e), field_name(e))}：{zh_message(e)}" for e in exc.errors()]
     if isinstance(exc, AppError):
         lines = exc.detail.get("lines") if isinstance(exc.detail, dict) else None
-        return [exc.text] + [str(line["message"]) for line in lines or []]
+        return [exc.text] + [str(line.get("message") or line) for line in lines or [] if isinstance(line, dict)]
     return [str(exc)]
 
 

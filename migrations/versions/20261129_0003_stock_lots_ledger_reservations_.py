@@ -131,6 +131,7 @@ def upgrade() -> None:
     sa.Column('variant_id', sa.BigInteger(), nullable=False),
     sa.Column('expected', sa.Numeric(precision=12, scale=3), nullable=False),
     sa.Column('counted', sa.Numeric(precision=12, scale=3), nullable=True),
+    sa.Column('book_at_count', sa.Numeric(precision=12, scale=3), nullable=True),
     sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
     sa.CheckConstraint('counted IS NULL OR counted >= 0', name=op.f('ck_stock_count_lines_counted_non_negative')),
     sa.ForeignKeyConstraint(['count_id'], ['stock_counts.id'], name=op.f('fk_stock_count_lines_count_id_stock_counts')),

@@ -59,9 +59,8 @@ async def test_viewers_do_not_share_cached_prices(client: httpx.AsyncClient, db_
 async def test_stock_state_follows_stock_without_a_catalog_change(
     client: httpx.AsyncClient, db_session: AsyncSession
 ) -> None:
-    from datetime import date, timedelta
 
-    from tests.fixtures.builders import receive
+    from tests.fixtures.builders import receive, receive_expired
 
     await ensure_price_list(db_session, "retail", PriceListKind.retail)
     product = await make_product(db_session, slug="stock-taro", shelf_life_days=30)
@@ -82,6 +81,6 @@ async def test_stock_state_follows_stock_without_a_catalog_change(
     # An expired lot is on hand but not for sale.
     expired = await make_variant(db_session, product=product)
     await set_price(db_session, "retail", expired, 3000)
-    await receive(db_session, expired, "50", harvest_days_ago=40, best_before=date.today() - timedelta(days=1))
+    await receive_expired(db_session, expired, "50")
     body = (await client.get("/api/v1/products/stock-taro")).json()
     assert [v["stock_state"] for v in body["variants"]] == ["in_stock", "out_of_stock"]

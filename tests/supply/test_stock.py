@@ -24,6 +24,7 @@ from tests.fixtures.builders import (
     make_user,
     make_variant,
     receive,
+    receive_expired,
     token_for,
 )
 
@@ -68,7 +69,7 @@ async def test_fefo_picks_earliest_best_before_and_skips_expired(db_session: Asy
     product = await make_product(db_session, shelf_life_days=20)
     variant = await make_variant(db_session, product=product)
     warehouse = await ensure_warehouse(db_session)
-    expired = await receive(db_session, variant, "10", harvest_days_ago=30, best_before=TODAY - timedelta(days=1))
+    expired = await receive_expired(db_session, variant, "10")
     late = await receive(db_session, variant, "10", best_before=TODAY + timedelta(days=15))
     early = await receive(db_session, variant, "4", best_before=TODAY + timedelta(days=3))
     held = await reservations.reserve(
@@ -413,7 +414,8 @@ async def test_idempotent_receipt_and_transfer(client: httpx.AsyncClient, db_ses
     )
     assert outs == 1
     stock = (await client.get("/api/v1/admin/stock?sku=IDEM-1", headers=keeper)).json()
-    assert stock["totals"][warehouse.code]["on_hand"] == "7" and stock["totals"]["IN-TRANSIT"]["on_hand"] == "5"
+    assert stock["totals"][warehouse.code]["IDEM-1"]["on_hand"] == "7"
+    assert stock["totals"]["IN-TRANSIT"]["IDEM-1"]["on_hand"] == "5"
     await assert_ledger_matches_levels(db_session)
 
 
@@ -461,3 +463,34 @@ async def test_admin_registers_a_supplier(client: httpx.AsyncClient, db_session:
     assert (
         await client.post("/api/v1/admin/suppliers", headers=keeper, json={**body, "code": "SUP-Y"})
     ).status_code == 403
+
+
+async def test_count_keeps_sales_made_while_the_sheet_was_open(db_session: AsyncSession) -> None:
+    variant = await make_variant(db_session)
+    warehouse = await ensure_warehouse(db_session)
+    lot = await receive(db_session, variant, "10")
+    user = await make_user(db_session, Role.warehouse)
+    sheet = await counts.open_count(db_session, location_code=warehouse.code, actor_user_id=user.id)
+    number, user_id, lot_code = sheet.number, user.id, lot.code
+    # Counted 9 on the shelf (one box went missing) ...
+    await counts.record_counts(db_session, number, {lot_code: Decimal(9)})
+    # ... then 3 are sold before the sheet is posted.
+    held = await reservations.reserve(
+        db_session,
+        reference="R-COUNT",
+        channel="pos",
+        location_id=warehouse.id,
+        expires_at=None,
+        lines=[ReserveLine(variant.id, Decimal(3), TODAY)],
+    )
+    await reservations.convert_to_sale(db_session, held.id, document_type="pos_sale", document_ref="S-1")
+    await counts.post_count(db_session, number, actor_user_id=user_id)
+    # 9 counted − 3 sold since = 6 on the shelf: the missing box is written off once, the sale kept.
+    assert await level(db_session, lot, warehouse.id) == (Decimal(6), Decimal(0))
+    await assert_ledger_matches_levels(db_session)
+
+
+async def test_an_expired_lot_cannot_be_received(db_session: AsyncSession) -> None:
+    variant = await make_variant(db_session)
+    with pytest.raises(Exception, match="已过保质期"):
+        await receive(db_session, variant, "5", harvest_days_ago=20, best_before=TODAY - timedelta(days=1))

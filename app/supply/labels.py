@@ -1,0 +1,251 @@
+"""Lot labels for the thermal label printer: one 70 mm × 50 mm page per lot, PDF, black only.
+
+What a label carries: the brand 南岭明珠, the product name (zh), the SKU's name and grade, the grower
+with its township and village, harvest date, best-before, the compliance certificate number
+(承诺达标合格证), and the lot code three ways — as text for people, as a Code128 barcode for the
+warehouse scanners, and inside a QR code of the absolute trace URL ``{PUBLIC_BASE_URL}/t/{code}``
+that consumers scan (DESIGN.md §7: the path is fixed because printed labels outlive deployments).
+
+Font: reportlab's CID font ``STSong-Light`` (Adobe-GB1), not an embedded TrueType font. The
+system's CJK fonts here are Noto CJK *OpenType/CFF* collections, which reportlab cannot embed, and a
+CID font costs nothing in file size: the label printer's driver (and every PDF viewer) supplies a
+Song/Ming face for Adobe-GB1, so Chinese prints on any printer without shipping a font. CID fonts
+have no bold; headings are thickened with fill+stroke text rendering instead.
+
+Barcode sizing: the Code128 module is 0.25 mm — exactly two dots on a 203 dpi thermal head, so
+every bar prints at the same width — and the whole code fits the page with a quiet zone of at
+least ten modules on each side; the QR code uses error correction level M (a smudged label still
+scans) and a two-module border plus the label's white margin.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date
+
+from reportlab.graphics import renderPDF
+from reportlab.graphics.barcode.code128 import Code128
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen.canvas import Canvas
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import get_settings
+from app.supply import errors, repository
+
+PAGE_WIDTH = 70 * mm
+PAGE_HEIGHT = 50 * mm
+MARGIN = 2.5 * mm
+FONT = "STSong-Light"
+BRAND = "南岭明珠"
+
+QR_SIZE = 23 * mm
+BAR_MODULE = 0.25 * mm
+BAR_HEIGHT = 8 * mm
+
+
+@dataclass(frozen=True)
+class LotLabel:
+    """Everything printed on one lot label (plain values: the renderer never touches the database)."""
+
+    code: str
+    product_name_zh: str
+    variant_name_zh: str
+    grade: str
+    supplier_name: str
+    township: str
+    village: str
+    harvest_date: date
+    best_before: date
+    certificate_no: str
+    trace_url: str
+
+
+def trace_url(code: str, base_url: str | None = None) -> str:
+    """The absolute URL a lot's QR code encodes (the public trace page, DESIGN.md §7)."""
+    base = (base_url if base_url is not None else get_settings().public_base_url).rstrip("/")
+    return f"{base}/t/{code}"
+
+
+async def lot_label(session: AsyncSession, code: str, *, base_url: str | None = None) -> LotLabel:
+    """Assemble a lot's label. ``base_url`` defaults to the ``PUBLIC_BASE_URL`` setting; a request
+    passes its app's settings so a test app with its own settings prints its own URL."""
+    found = await repository.lot_with_context(session, code)
+    if found is None:
+        raise errors.LotNotFound(detail={"lot": code})
+    lot, variant, product, _category, supplier = found
+    return LotLabel(
+        code=lot.code,
+        product_name_zh=product.name_zh,
+        variant_name_zh=variant.name_zh,
+        grade=lot.grade,
+        supplier_name=supplier.name,
+        township=supplier.township,
+        village=supplier.village,
+        harvest_date=lot.harvest_date,
+        best_before=lot.best_before,
+        certificate_no=lot.certificate_no,
+        trace_url=trace_url(lot.code, base_url),
+    )
+
+
+def _register_font() -> None:
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+
+
+def _width(text: str, size: float) -> float:
+    return float(pdfmetrics.stringWidth(text, FONT, size))
+
+
+def _fit(text: str, size: float, max_width: float, min_size: float) -> float:
+    """The largest font size ≤ ``size`` (down to ``min_size``) at which ``text`` fits."""
+    while size > min_size and _width(text, size) > max_width:
+        size -= 0.25
+    return size
+
+
+def _cut(text: str, size: float, max_width: float) -> str:
+    """``text`` as it fits ``max_width``, ellipsised when it does not: nothing may run into the QR."""
+    if _width(text, size) <= max_width:
+        return text
+    while text and _width(text + "…", size) > max_width:
+        text = text[:-1]
+    return text + "…"
+
+
+def _wrap(text: str, size: float, max_width: float, max_lines: int) -> list[str]:
+    """Break by character (Chinese has no spaces); the last line is ellipsised if it overflows."""
+    lines: list[str] = []
+    current = ""
+    for char in text:
+        if current and _width(current + char, size) > max_width:
+            lines.append(current)
+            current = ""
+        current += char
+    if current:
+        lines.append(current)
+    if len(lines) > max_lines:
+        lines = [*lines[: max_lines - 1], _cut("".join(lines[max_lines - 1 :]), size, max_width)]
+    return lines
+
+
+def _draw(canvas: Canvas, x: float, y: float, text: str, size: float, *, bold: bool = False) -> None:
+    body = canvas.beginText(x, y)
+    body.setFont(FONT, size)
+    if not bold:
+        body.textOut(text)
+        canvas.drawText(body)
+        return
+    # Fill and stroke: a thin outline thickens the strokes of a face that has no bold. The text
+    # render mode is graphics state that outlives the text object (and reportlab does not write
+    # "0 Tr" back), so the bold run is fenced in save/restore.
+    canvas.saveState()
+    canvas.setLineWidth(size * 0.045)
+    body.setTextRenderMode(2)
+    body.textOut(text)
+    canvas.drawText(body)
+    canvas.restoreState()
+
+
+@dataclass(frozen=True)
+class _Line:
+    label: str
+    value: str
+
+
+def _field(canvas: Canvas, x: float, y: float, line: _Line, size: float, max_width: float) -> None:
+    """``label`` then ``value`` on one line; the value shrinks a little, then is ellipsised."""
+    _draw(canvas, x, y, line.label, size)
+    offset = _width(line.label, size)
+    room = max_width - offset
+    value_size = _fit(line.value, size, room, size * 0.8)
+    _draw(canvas, x + offset, y, _cut(line.value, value_size, room), value_size)
+
+
+def _date(value: date) -> str:
+    return value.isoformat()
+
+
+def lot_label_pdf(info: LotLabel) -> bytes:
+    """Render one label as a one-page PDF (70 mm × 50 mm)."""
+    _register_font()
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), pageCompression=1)
+    canvas.setTitle(f"{BRAND} 批次标签 {info.code}")
+    canvas.setAuthor(BRAND)
+    canvas.setFillGray(0)
+    canvas.setStrokeGray(0)
+
+    left = MARGIN
+    right = PAGE_WIDTH - MARGIN
+    top = PAGE_HEIGHT - MARGIN
+
+    # Header: brand on the left, what the QR is for on the right, a rule under both.
+    _draw(canvas, left, top - 3.4 * mm, BRAND, 10, bold=True)
+    hint = "扫码查看产地与流转"
+    _draw(canvas, right - _width(hint, 6), top - 3.1 * mm, hint, 6)
+    canvas.setLineWidth(0.5)
+    canvas.line(left, top - 4.6 * mm, right, top - 4.6 * mm)
+
+    # QR code, top right under the rule.
+    qr_x = right - QR_SIZE
+    qr_top = top - 5.1 * mm
+    qr = QrCodeWidget(info.trace_url, barLevel="M", barBorder=2, barWidth=QR_SIZE, barHeight=QR_SIZE)
+    drawing = Drawing(QR_SIZE, QR_SIZE)
+    drawing.add(qr)
+    renderPDF.draw(drawing, canvas, qr_x, qr_top - QR_SIZE)
+
+    # Text column left of the QR code: the product name (one line, or two when long), then the
+    # facts. Leading tightens when a long name or grower needs more lines, so nothing reaches the
+    # barcode below.
+    bar_y = MARGIN + 3.6 * mm
+    column = qr_x - left - 1 * mm
+    name = info.product_name_zh
+    name_size = _fit(name, 12, column, 9)
+    names = [name] if _width(name, name_size) <= column else _wrap(name, 9, column, 2)
+    y = top - 9.4 * mm
+    for i, part in enumerate(names):
+        _draw(canvas, left, y - i * name_size * 1.15, part, name_size, bold=True)
+    y -= (len(names) - 1) * name_size * 1.15
+
+    size = 7.0
+    spec = info.variant_name_zh
+    if info.grade and info.grade not in spec:
+        spec = f"{spec} · {info.grade}"
+    grower = _wrap(f"生产者：{info.supplier_name}", size, column, 2 if len(names) == 1 else 1)
+    lines = [
+        _Line("规格：", spec),
+        *(_Line("", part) for part in grower),
+        _Line("产地：", f"始兴县{info.township}{info.village}"),
+        _Line("采收：", _date(info.harvest_date)),
+        _Line("保质期至：", _date(info.best_before)),
+        _Line("合格证：", info.certificate_no or "—"),
+    ]
+    first = y - 4.0 * mm
+    lowest = bar_y + BAR_HEIGHT + 1.4 * mm
+    leading = min(3.05 * mm, (first - lowest) / (len(lines) - 1))
+    for i, line in enumerate(lines):
+        _field(canvas, left, first - i * leading, line, size, column)
+
+    # Code128 of the lot code across the bottom, its text centred under it.
+    barcode = Code128(info.code, barWidth=BAR_MODULE, barHeight=BAR_HEIGHT, quiet=0)
+    bar_width = float(barcode.width)
+    if bar_width > PAGE_WIDTH - 2 * 10 * BAR_MODULE:
+        # A longer code than ours: narrow the module rather than lose the quiet zones.
+        module = BAR_MODULE * (PAGE_WIDTH - 2 * 10 * BAR_MODULE) / bar_width
+        barcode = Code128(info.code, barWidth=module, barHeight=BAR_HEIGHT, quiet=0)
+        bar_width = float(barcode.width)
+    barcode.drawOn(canvas, (PAGE_WIDTH - bar_width) / 2, bar_y)
+    code_text = f"批次 {info.code}"
+    code_size = 8.0
+    code_x = (PAGE_WIDTH - _width(code_text, code_size)) / 2
+    _draw(canvas, code_x, MARGIN + 0.6 * mm, code_text, code_size, bold=True)
+
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
