@@ -23,6 +23,11 @@ class AppEnv(StrEnum):
     production = "production"
 
 
+class SmsProviderKind(StrEnum):
+    outbox = "outbox"  # no provider: messages stay in the notification_messages table (/admin/notifications)
+    http = "http"  # a JSON-over-HTTPS SMS gateway (SMS_API_URL, SMS_API_KEY)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
 
@@ -39,11 +44,32 @@ class Settings(BaseSettings):
     rate_limit_storage_url: str = "memory://"
     max_body_bytes: int = 1_048_576
     max_image_bytes: int = 5_242_880
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str | None = None
+    order_lookup_rate_limit: str = "10/minute"
     wholesale_min_shelf_life_percent: int = Field(default=60, ge=0, le=100)
     reservation_ttl_minutes: int = Field(default=15, ge=1)
     session_cookie_secure: bool = False
     db_pool_size: int = Field(default=10, ge=1)
     log_level: str = "INFO"
+    sms_provider: SmsProviderKind = SmsProviderKind.outbox
+    sms_api_url: str | None = None
+    sms_api_key: SecretStr | None = None
+    sms_sign_name: str = Field(default="南岭明珠", min_length=1, max_length=20)
+    sms_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _sms_gateway_is_complete(self) -> Settings:
+        if self.sms_provider is SmsProviderKind.http:
+            if not self.sms_api_url or not self.sms_api_key or not self.sms_api_key.get_secret_value():
+                raise ValueError("SMS_PROVIDER=http 需要设置 SMS_API_URL 和 SMS_API_KEY")
+            scheme = self.sms_api_url.split("://", 1)[0].lower()
+            if scheme not in ("http", "https"):
+                raise ValueError("SMS_API_URL 必须是 http(s):// 地址")
+            if self.app_env is AppEnv.production and scheme != "https":
+                raise ValueError("APP_ENV=production 时 SMS_API_URL 必须使用 https（API 密钥不能明文传输）")
+        return self
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:
@@ -55,6 +81,10 @@ class Settings(BaseSettings):
             if not self.database_url:
                 raise ValueError("APP_ENV=production 需要设置 DATABASE_URL（生产环境不启动内嵌数据库）")
         return self
+
+    @property
+    def stripe_enabled(self) -> bool:
+        return bool(self.stripe_secret_key and self.stripe_webhook_secret)
 
     @property
     def uploads_dir(self) -> Path:

@@ -21,10 +21,13 @@ from app.health import BrokerProbe, kombu_probe
 from app.health import router as health_router
 from app.kit.http import BodySizeLimit, install_error_handlers
 from app.kit.outbox import TaskSender
+from app.orders import endpoints as orders_endpoints
+from app.orders.providers import OnlinePaymentProvider, provider_from_settings
 from app.supply import documents as supply_documents
 from app.supply import endpoints as supply_endpoints
 from app.web import admin as admin_pages
 from app.web import auth as auth_pages
+from app.web import notifications as notification_pages
 from app.web import shop as shop_pages
 from app.web import stock as stock_pages
 from app.web import trace as trace_pages
@@ -47,6 +50,7 @@ def create_app(
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     task_sender: TaskSender | None = None,
     broker_probe: BrokerProbe | None = None,
+    payment_provider: OnlinePaymentProvider | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
 
@@ -61,14 +65,19 @@ def create_app(
             celery = configure_celery(settings)
             app.state.task_sender = task_sender or CelerySender(celery)
             app.state.broker_probe = broker_probe or kombu_probe(broker_url(settings))
+            app.state.payment_provider = payment_provider or provider_from_settings(settings)
         yield
         if own_engine:
+            if app.state.payment_provider is not None:
+                await app.state.payment_provider.close()
             await app.state.engine.dispose()
 
     app = FastAPI(title="南岭明珠 Nanling Pearl", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.listing_cache = ListingCache()
     app.state.login_limiter = LoginLimiter(settings.login_rate_limit, settings.rate_limit_storage_url)
+    app.state.lookup_limiter = LoginLimiter(settings.order_lookup_rate_limit, settings.rate_limit_storage_url)
+    app.state.payment_provider = payment_provider
     if engine is not None:
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker or create_sessionmaker(engine)
@@ -85,9 +94,13 @@ def create_app(
     app.include_router(catalog_endpoints.admin)
     app.include_router(supply_endpoints.router)
     app.include_router(supply_documents.router)
+    app.include_router(orders_endpoints.router)
+    app.include_router(orders_endpoints.admin)
+    app.include_router(orders_endpoints.hooks)
     app.include_router(auth_pages.router)
     app.include_router(admin_pages.router)
     app.include_router(stock_pages.router)
+    app.include_router(notification_pages.router)
     app.include_router(shop_pages.router)
     app.include_router(trace_pages.router)
 

@@ -4,6 +4,8 @@ from app.accounts import models as accounts_models
 from app.catalog import models as catalog_models
 from app.kit import idempotency, outbox
 from app.kit.models import Base
+from app.notifications import models as notifications_models
+from app.orders import models as orders_models
 from app.pos import models as pos_models
 from app.stations import models as stations_models
 from app.supply import models as supply_models
@@ -13,6 +15,8 @@ __all__ = [
     "accounts_models",
     "catalog_models",
     "idempotency",
+    "notifications_models",
+    "orders_models",
     "outbox",
     "pos_models",
     "stations_models",

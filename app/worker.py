@@ -11,19 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from celery import Celery
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings, get_settings
 from app.db import as_psycopg_url, create_engine, create_sessionmaker, resolve_database_url
 from app.kit import outbox
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-TASK_MODULES = ["app.worker", "app.catalog.tasks", "app.supply.tasks"]
+TASK_MODULES = ["app.worker", "app.catalog.tasks", "app.supply.tasks", "app.notifications.tasks", "app.orders.tasks"]
 RELAY_INTERVAL_SECONDS = 30.0
 
 
@@ -56,6 +57,7 @@ def configure_celery(settings: Settings | None = None, *, broker: str | None = N
         beat_schedule={
             "outbox-relay": {"task": "outbox.relay", "schedule": RELAY_INTERVAL_SECONDS},
             "release-expired-reservations": {"task": "supply.release_expired_reservations", "schedule": 60.0},
+            "expire-unpaid-orders": {"task": "orders.expire_unpaid", "schedule": 30.0},
         },
         beat_schedule_filename=str(settings.app_data_dir / "celerybeat-schedule"),
     )
@@ -80,35 +82,91 @@ class CelerySender:
         await anyio.to_thread.run_sync(publish)
 
 
-def run_async(coro_factory: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
-    """Run one unit of work for a task: a fresh engine (no pool shared across event loops),
-    one transaction, commit, relay what it enqueued."""
+def run_with_sessionmaker(main: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
+    """Run ``main`` on a fresh engine (no pool shared across event loops) and dispose of it."""
 
-    async def main() -> Any:
+    async def runner() -> T:
         engine = create_engine(resolve_database_url(get_settings()), null_pool=True)
         try:
-            async with outbox.unit_of_work(create_sessionmaker(engine), CelerySender(celery_app)) as session:
-                return await coro_factory(session)
+            return await main(create_sessionmaker(engine))
         finally:
             await engine.dispose()
 
-    return asyncio.run(main())
+    return asyncio.run(runner())
 
 
-def outbox_task(name: str) -> Callable[[Callable[..., Awaitable[None]]], Any]:
-    """Register ``fn(session, **payload)`` as a Celery task run exactly once per outbox message."""
+def run_async(coro_factory: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+    """Run one unit of work for a task: one transaction, commit, relay what it enqueued."""
+
+    async def main(sessionmaker: async_sessionmaker[AsyncSession]) -> Any:
+        async with outbox.unit_of_work(sessionmaker, CelerySender(celery_app)) as session:
+            return await coro_factory(session)
+
+    return run_with_sessionmaker(main)
+
+
+# ``on_failure(session, exc, **payload)``: records why an attempt failed (see process_outbox_message).
+FailureHook = Callable[..., Awaitable[None]]
+
+
+async def process_outbox_message(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    sender: outbox.TaskSender | None,
+    *,
+    name: str,
+    outbox_id: int,
+    fn: Callable[..., Awaitable[None]],
+    payload: dict[str, Any],
+    on_failure: FailureHook | None = None,
+) -> bool:
+    """One delivery of an outbox message: claim it and run ``fn(session, **payload)`` in one
+    transaction. False when the message was already processed (a duplicate delivery).
+
+    When ``fn`` raises, that transaction rolls back, claim included, so the retry finds the message
+    unclaimed and does the work again. Anything ``fn`` wrote about the failure would roll back
+    with it; ``on_failure(session, exc, **payload)`` therefore runs afterwards in a transaction of
+    its own (a failure to record is logged, never hides the original error), then the error
+    propagates for the caller to retry.
+    """
+    try:
+        async with outbox.unit_of_work(sessionmaker, sender) as session:
+            if not await outbox.claim(session, outbox_id):
+                log.info("%s: outbox message %s already processed", name, outbox_id)
+                return False
+            await fn(session, **payload)
+    except Exception as exc:
+        if on_failure is not None:
+            try:
+                async with outbox.unit_of_work(sessionmaker, sender) as session:
+                    await on_failure(session, exc, **payload)
+            except Exception:
+                log.exception("%s: could not record the failure of outbox message %s", name, outbox_id)
+        raise
+    return True
+
+
+def outbox_task(
+    name: str, *, on_failure: FailureHook | None = None
+) -> Callable[[Callable[..., Awaitable[None]]], Any]:
+    """Register ``fn(session, **payload)`` as a Celery task run exactly once per outbox message;
+    a failed attempt is retried (and reported to ``on_failure`` first, see process_outbox_message)."""
 
     def decorate(fn: Callable[..., Awaitable[None]]) -> Any:
         @celery_app.task(name=name, bind=True, acks_late=True, max_retries=10, default_retry_delay=5)
         def task(self: Any, outbox_id: int, **payload: Any) -> None:
-            async def work(session: AsyncSession) -> None:
-                if not await outbox.claim(session, outbox_id):
-                    log.info("%s: outbox message %s already processed", name, outbox_id)
-                    return
-                await fn(session, **payload)
+            async def deliver(sessionmaker: async_sessionmaker[AsyncSession]) -> bool:
+                return await process_outbox_message(
+                    sessionmaker,
+                    CelerySender(celery_app),
+                    name=name,
+                    outbox_id=outbox_id,
+                    fn=fn,
+                    payload=payload,
+                    on_failure=on_failure,
+                )
 
             try:
-                run_async(work)
+                run_with_sessionmaker(deliver)
             except Exception as exc:
                 log.exception("%s failed for outbox message %s; retrying", name, outbox_id)
                 raise self.retry(exc=exc) from exc

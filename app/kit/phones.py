@@ -21,3 +21,18 @@ def normalise_cn_phone(raw: str) -> str:
 
 def last_four(e164: str) -> str:
     return e164[-4:]
+
+
+def mask_phone(e164: str) -> str:
+    """How pages show a stored number: country code, first three and last four digits
+    (``+86 138****8000``), so staff can match a caller without the page exposing the number."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return "****" + e164[-4:]
+    national = phonenumbers.national_significant_number(number)
+    if len(national) <= 7:
+        masked = "*" * max(len(national) - 4, 0) + national[-4:]
+    else:
+        masked = national[:3] + "*" * (len(national) - 7) + national[-4:]
+    return f"+{number.country_code} {masked}"

@@ -1,0 +1,81 @@
+"""All SQL of the notifications domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.notifications.models import NotificationMessage, NotificationStatus
+
+# States a delivery may still be attempted from; ``sent`` and ``outbox_only`` are final.
+OPEN_STATUSES = (NotificationStatus.queued, NotificationStatus.failed)
+
+
+async def add(session: AsyncSession, message: NotificationMessage) -> NotificationMessage:
+    session.add(message)
+    await session.flush()
+    return message
+
+
+async def get(session: AsyncSession, message_id: int) -> NotificationMessage | None:
+    return await session.get(NotificationMessage, message_id)
+
+
+async def get_for_update(session: AsyncSession, message_id: int) -> NotificationMessage | None:
+    """The message, row-locked for this transaction (and re-read: another delivery may have just
+    committed it as sent)."""
+    stmt = (
+        select(NotificationMessage)
+        .where(NotificationMessage.id == message_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def mark_failed(
+    session: AsyncSession, message_id: int, *, error: str, provider: str | None, at: datetime
+) -> bool:
+    """Record a failed attempt unless the message meanwhile reached a final state (a concurrent
+    delivery of the same message may have sent it: that success must not be overwritten)."""
+    result = await session.execute(
+        update(NotificationMessage)
+        .where(NotificationMessage.id == message_id, NotificationMessage.status.in_(OPEN_STATUSES))
+        .values(
+            status=NotificationStatus.failed,
+            attempts=NotificationMessage.attempts + 1,
+            last_error=error,
+            last_attempt_at=at,
+            provider=provider,
+        )
+        .returning(NotificationMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def list_messages(
+    session: AsyncSession,
+    *,
+    status: NotificationStatus | None = None,
+    template: str | None = None,
+    reference: str | None = None,
+    phone_last4: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[NotificationMessage]:
+    """Newest first, keyset-paged by id."""
+    stmt = select(NotificationMessage).order_by(NotificationMessage.id.desc()).limit(limit)
+    if status is not None:
+        stmt = stmt.where(NotificationMessage.status == status)
+    if template:
+        stmt = stmt.where(NotificationMessage.template == template)
+    if reference:
+        stmt = stmt.where(NotificationMessage.reference == reference)
+    if phone_last4:
+        stmt = stmt.where(NotificationMessage.recipient.endswith(phone_last4, autoescape=True))
+    if before_id is not None:
+        stmt = stmt.where(NotificationMessage.id < before_id)
+    return list((await session.scalars(stmt)).all())

@@ -1,0 +1,165 @@
+"""The Chinese message templates: short SMS texts signed 【南岭明珠】.
+
+A template names its parameters and their kinds; rendering refuses a missing, empty, unknown or
+mistyped parameter (a notice reading "取货码None" is worse than no notice: the caller's transaction
+fails and the bug shows). The body holds only what the template puts in it: order number, station,
+amounts, pickup code and times — never an address or the recipient's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.kit.money import format_minor
+from app.notifications.models import BODY_MAX_CHARS
+
+SIGNATURE = "【南岭明珠】"
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+TEXT_PARAM_MAX_CHARS = 60
+
+
+class TemplateError(ValueError):
+    """A programming error in a caller: unknown template or wrong parameters."""
+
+
+class ParamKind(StrEnum):
+    text = "text"  # a non-empty single-line string (order number, station name, pickup code)
+    money = "money"  # an int in fen (CNY minor units), >= 0
+    number = "number"  # an int > 0 (minutes)
+    time = "time"  # an aware datetime (or its ISO string), shown in China time
+
+
+@dataclass(frozen=True)
+class Rendered:
+    body: str
+    params: dict[str, Any]  # JSON-ready copy of what was rendered (times as ISO strings)
+
+
+def _text(name: str, value: Any) -> tuple[str, Any]:
+    if not isinstance(value, str):
+        raise TemplateError(f"参数 {name} 应为文本")
+    cleaned = " ".join(value.split())
+    if not cleaned:
+        raise TemplateError(f"参数 {name} 不能为空")
+    if len(cleaned) > TEXT_PARAM_MAX_CHARS:
+        raise TemplateError(f"参数 {name} 过长（最多 {TEXT_PARAM_MAX_CHARS} 字）")
+    return cleaned, cleaned
+
+
+def _int(name: str, value: Any, minimum: int) -> int:
+    # bool is an int subclass; True is not an amount.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TemplateError(f"参数 {name} 应为整数")
+    if value < minimum:
+        raise TemplateError(f"参数 {name} 不能小于 {minimum}")
+    return value
+
+
+def _money(name: str, value: Any) -> tuple[str, Any]:
+    amount = _int(name, value, 0)
+    return format_minor(amount), amount
+
+
+def _number(name: str, value: Any) -> tuple[str, Any]:
+    n = _int(name, value, 1)
+    return str(n), n
+
+
+def _time(name: str, value: Any) -> tuple[str, Any]:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise TemplateError(f"参数 {name} 不是有效的时间") from exc
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise TemplateError(f"参数 {name} 应为带时区的时间")
+    local = value.astimezone(CHINA_TZ)
+    return f"{local.month}月{local.day}日{local:%H:%M}", value.isoformat()
+
+
+FORMATTERS: dict[ParamKind, Callable[[str, Any], tuple[str, Any]]] = {
+    ParamKind.text: _text,
+    ParamKind.money: _money,
+    ParamKind.number: _number,
+    ParamKind.time: _time,
+}
+
+T, M, N, TIME = ParamKind.text, ParamKind.money, ParamKind.number, ParamKind.time
+
+
+def _placed(p: Mapping[str, str], raw: Mapping[str, Any]) -> str:
+    pay = f"取货时付款{p['amount_due_minor']}。" if raw["amount_due_minor"] > 0 else ""
+    return f"订单{p['order_number']}已提交，自提点：{p['station_name']}，{pay}到站后将短信通知取货码。"
+
+
+def _cancelled(p: Mapping[str, str], raw: Mapping[str, Any]) -> str:
+    refund = f"已付款项{p['refund_minor']}将原路退回。" if raw["refund_minor"] > 0 else ""
+    return f"订单{p['order_number']}已取消。{refund}"
+
+
+_TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], Mapping[str, Any]], str]]] = {
+    "order_placed": (
+        "下单成功",
+        {"order_number": T, "station_name": T, "amount_due_minor": M},
+        _placed,
+    ),
+    "order_paid": (
+        "支付成功",
+        {"order_number": T, "amount_minor": M},
+        lambda p, _: f"订单{p['order_number']}已付款{p['amount_minor']}，我们正在备货，到货后会再短信通知您。",
+    ),
+    "order_cancelled": ("订单取消", {"order_number": T, "refund_minor": M}, _cancelled),
+    "order_ready_for_pickup": (
+        "到站待取",
+        {"order_number": T, "pickup_code": T, "station_name": T, "pickup_deadline": TIME},
+        lambda p, _: (
+            f"订单{p['order_number']}已到{p['station_name']}，取货码{p['pickup_code']}，"
+            f"请于{p['pickup_deadline']}前取货，逾期将退回。"
+        ),
+    ),
+    "order_expiring": (
+        "即将超时",
+        {"order_number": T, "minutes": N},
+        lambda p, _: f"订单{p['order_number']}尚未支付，订单将在{p['minutes']}分钟后因未支付自动取消。",
+    ),
+    "order_expired": (
+        "超时取消",
+        {"order_number": T},
+        lambda p, _: f"订单{p['order_number']}因超时未支付已自动取消。如仍需要，欢迎重新下单。",
+    ),
+    "refund_issued": (
+        "退款办理",
+        {"order_number": T, "amount_minor": M},
+        lambda p, _: f"订单{p['order_number']}的退款{p['amount_minor']}已办理，将原路退回，到账时间以支付渠道为准。",
+    ),
+}
+
+TEMPLATE_LABELS: dict[str, str] = {code: label for code, (label, _, _) in _TEXTS.items()}
+TEMPLATE_PARAMS: dict[str, dict[str, ParamKind]] = {code: params for code, (_, params, _) in _TEXTS.items()}
+
+
+def render(template: str, params: Mapping[str, Any]) -> Rendered:
+    """The signed body for ``template`` with ``params``, and the JSON-ready parameters to store."""
+    try:
+        _, kinds, text = _TEXTS[template]
+    except KeyError:
+        raise TemplateError(f"未知的消息模板：{template}") from None
+    missing = sorted(name for name in kinds if params.get(name) is None)
+    if missing:
+        raise TemplateError(f"消息模板 {template} 缺少参数：{', '.join(missing)}")
+    unknown = sorted(set(params) - set(kinds))
+    if unknown:
+        raise TemplateError(f"消息模板 {template} 不认识参数：{', '.join(unknown)}")
+    shown: dict[str, str] = {}
+    stored: dict[str, Any] = {}
+    for name, kind in kinds.items():
+        shown[name], stored[name] = FORMATTERS[kind](name, params[name])
+    body = SIGNATURE + text(shown, stored)
+    if len(body) > BODY_MAX_CHARS:
+        raise TemplateError(f"消息过长（{len(body)} 字，最多 {BODY_MAX_CHARS} 字）")
+    return Rendered(body=body, params=stored)

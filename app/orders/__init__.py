@@ -1,0 +1,1 @@
+"""Orders of every channel, checkout, payments (provider layer), refunds, the webhook inbox."""

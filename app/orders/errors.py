@@ -1,0 +1,72 @@
+from app.kit.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    message = "找不到该订单"
+
+
+class OrderStateConflict(Conflict):
+    """A compare-and-set transition lost: the order moved on in the meantime."""
+
+    code = "order_state_conflict"
+    message = "订单状态已变化，请刷新后重试"
+
+
+class TransitionNotAllowed(Conflict):
+    code = "transition_not_allowed"
+    message = "当前订单状态不允许此操作"
+
+
+class StationUnavailable(InvalidInput):
+    code = "station_unavailable"
+    message = "没有可用的自提村站"
+
+
+class DeliveryAreaNotServed(InvalidInput):
+    code = "delivery_area_not_served"
+    message = "该地址暂不支持送货上门"
+
+
+class PaymentProviderUnavailable(AppError):
+    code = "payment_provider_unavailable"
+    status_code = 422
+    message = "在线支付暂未开通，请选择到站付款"
+
+
+class PaymentNotAllowed(Conflict):
+    code = "payment_not_allowed"
+    message = "该订单当前无需或不能在线支付"
+
+
+class PaymentDeclined(AppError):
+    code = "payment_declined"
+    status_code = 402
+    message = "支付被拒绝，请更换支付方式"
+
+
+class PaymentProviderError(AppError):
+    code = "payment_provider_error"
+    status_code = 502
+    message = "支付服务暂时不可用，请稍后重试"
+
+
+class RefundTooLarge(InvalidInput):
+    code = "refund_too_large"
+    message = "退款金额超过可退金额"
+
+
+class WebhookSignatureInvalid(AppError):
+    code = "invalid_signature"
+    status_code = 400
+    message = "签名校验失败"
+
+
+class WebhookNotConfigured(NotFound):
+    code = "webhook_not_configured"
+    message = "未配置该支付回调"
+
+
+class OrderAccessDenied(Forbidden):
+    code = "order_access_denied"
+    message = "无权操作该订单"

@@ -1,0 +1,28 @@
+"""Unpaid online orders expire with their stock hold, and the customer is told."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.orders import repository, states
+from app.orders.checkout import _release
+from app.orders.models import OrderStatus
+from app.orders.notices import send_order_notice
+
+
+async def expire_unpaid(session: AsyncSession, *, now: datetime | None = None, limit: int = 200) -> list[str]:
+    """Expire pending-payment orders past their deadline and release their stock. Locked rows are
+    skipped and each order moves by compare-and-set, so a racing payment wins or loses cleanly:
+    a payment that lands afterwards goes down the late-payment path."""
+    now = now or datetime.now(UTC)
+    expired = []
+    for order in await repository.overdue_orders(session, now, limit):
+        await states.transition(
+            session, order, OrderStatus.expired, kind="expired", message_zh="超时未支付，订单已自动取消，库存已释放"
+        )
+        await _release(session, order, reason="订单超时未支付", actor_user_id=None)
+        await send_order_notice(session, order, "order_expired")
+        expired.append(order.number)
+    return expired

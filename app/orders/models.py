@@ -1,0 +1,258 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import enum_column
+from app.kit.models import Base, IdMixin, TimestampMixin
+from app.kit.quantities import Quantity
+
+
+class OrderChannel(StrEnum):
+    shop = "shop"
+    pos = "pos"
+    wholesale = "wholesale"
+    crossborder = "crossborder"
+
+
+class OrderStatus(StrEnum):
+    """Where the order stands; payment and fulfilment have their own statuses."""
+
+    pending_payment = "pending_payment"  # placed, waiting for an online payment (stock held with a deadline)
+    confirmed = "confirmed"  # paid, or accepted to be paid at pickup
+    ready_for_pickup = "ready_for_pickup"  # on a station shelf
+    completed = "completed"  # handed over or delivered
+    cancelled = "cancelled"
+    expired = "expired"  # not paid in time: stock released
+
+    @property
+    def label_zh(self) -> str:
+        return ORDER_STATUS_ZH[self]
+
+
+ORDER_STATUS_ZH = {
+    OrderStatus.pending_payment: "待支付",
+    OrderStatus.confirmed: "已确认",
+    OrderStatus.ready_for_pickup: "待取货",
+    OrderStatus.completed: "已完成",
+    OrderStatus.cancelled: "已取消",
+    OrderStatus.expired: "已过期",
+}
+
+
+class PaymentStatus(StrEnum):
+    unpaid = "unpaid"
+    pending = "pending"  # an online payment is under way
+    paid = "paid"
+    partially_refunded = "partially_refunded"
+    refunded = "refunded"
+
+    @property
+    def label_zh(self) -> str:
+        return {
+            "unpaid": "未付款",
+            "pending": "支付中",
+            "paid": "已付款",
+            "partially_refunded": "部分退款",
+            "refunded": "已退款",
+        }[self.value]
+
+
+class FulfilmentStatus(StrEnum):
+    unfulfilled = "unfulfilled"
+    dispatched = "dispatched"
+    at_station = "at_station"
+    handed_over = "handed_over"
+    delivered = "delivered"
+    returned = "returned"
+
+    @property
+    def label_zh(self) -> str:
+        return {
+            "unfulfilled": "待发货",
+            "dispatched": "已发出",
+            "at_station": "已到站",
+            "handed_over": "已取货",
+            "delivered": "已送达",
+            "returned": "已退回",
+        }[self.value]
+
+
+class DeliveryMethod(StrEnum):
+    station_pickup = "station_pickup"
+    home_delivery = "home_delivery"
+    counter = "counter"  # sold over a store's counter
+
+
+class PaymentMethod(StrEnum):
+    pay_at_pickup = "pay_at_pickup"
+    stripe = "stripe"
+    pos_cash = "pos_cash"
+    pos_qr = "pos_qr"
+    bank_transfer = "bank_transfer"
+
+
+class Order(IdMixin, TimestampMixin, Base):
+    """One model for every channel: lines, amounts, an explicit status with its own transition table,
+    separate payment and fulfilment statuses, and an append-only event log."""
+
+    __tablename__ = "orders"
+
+    number: Mapped[str] = mapped_column(String(20), nullable=False, unique=True)
+    channel: Mapped[OrderChannel] = mapped_column(enum_column(OrderChannel, "order_channel"), nullable=False)
+    status: Mapped[OrderStatus] = mapped_column(enum_column(OrderStatus, "order_status"), nullable=False)
+    payment_status: Mapped[PaymentStatus] = mapped_column(
+        enum_column(PaymentStatus, "order_payment_status"), nullable=False, default=PaymentStatus.unpaid
+    )
+    fulfilment_status: Mapped[FulfilmentStatus] = mapped_column(
+        enum_column(FulfilmentStatus, "fulfilment_status"), nullable=False, default=FulfilmentStatus.unfulfilled
+    )
+    customer_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("buyer_companies.id"), index=True)
+    contact_name: Mapped[str] = mapped_column(String(50), nullable=False)
+    contact_phone: Mapped[str] = mapped_column(String(20), nullable=False)
+    delivery_method: Mapped[DeliveryMethod] = mapped_column(
+        enum_column(DeliveryMethod, "delivery_method"), nullable=False
+    )
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), index=True)
+    station_reason: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    # {"township", "village", "detail", "area"} for home delivery.
+    delivery_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    payment_method: Mapped[PaymentMethod] = mapped_column(enum_column(PaymentMethod, "payment_method"), nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="CNY")
+    subtotal_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    delivery_fee_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    total_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    paid_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), nullable=False)
+    reservation_reference: Mapped[str | None] = mapped_column(String(60))
+    payment_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    note: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+
+    lines: Mapped[list[OrderLine]] = relationship(lazy="raise", order_by="OrderLine.id")
+    events: Mapped[list[OrderEvent]] = relationship(lazy="raise", order_by="OrderEvent.id")
+
+    __table_args__ = (
+        CheckConstraint("subtotal_minor >= 0 AND delivery_fee_minor >= 0", name="amounts_non_negative"),
+        CheckConstraint("total_minor = subtotal_minor + delivery_fee_minor", name="total_adds_up"),
+        CheckConstraint("refunded_minor >= 0 AND refunded_minor <= paid_minor", name="refund_within_paid"),
+        CheckConstraint("delivery_method <> 'station_pickup' OR station_id IS NOT NULL", name="pickup_has_station"),
+        # The expiry task looks only at unpaid orders with a deadline.
+        Index("ix_orders_payment_due", "payment_due_at", postgresql_where=text("status = 'pending_payment'")),
+    )
+
+
+class OrderLine(IdMixin, Base):
+    """A priced line, snapshotted: later catalog edits do not change what was bought."""
+
+    __tablename__ = "order_lines"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), nullable=False, index=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"), nullable=False)
+    sku: Mapped[str] = mapped_column(String(40), nullable=False)
+    name_zh: Mapped[str] = mapped_column(String(200), nullable=False)
+    unit: Mapped[str] = mapped_column(String(10), nullable=False)
+    quantity: Mapped[Decimal] = mapped_column(Quantity, nullable=False)
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    line_total_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    price_list: Mapped[str] = mapped_column(String(40), nullable=False)
+    price_rule: Mapped[str] = mapped_column(String(100), nullable=False)
+
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+
+class OrderEvent(IdMixin, Base):
+    """Append-only history of an order: every transition and every payment step."""
+
+    __tablename__ = "order_events"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    from_status: Mapped[str | None] = mapped_column(String(30))
+    to_status: Mapped[str | None] = mapped_column(String(30))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    message_zh: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+
+
+class PaymentState(StrEnum):
+    pending = "pending"
+    requires_action = "requires_action"
+    processing = "processing"
+    succeeded = "succeeded"
+    failed = "failed"
+    canceled = "canceled"
+
+
+class Payment(IdMixin, TimestampMixin, Base):
+    """One attempt to collect money for an order, through one provider."""
+
+    __tablename__ = "payments"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), nullable=False, index=True)
+    provider: Mapped[str] = mapped_column(String(20), nullable=False)
+    method: Mapped[str] = mapped_column(String(20), nullable=False)  # card, alipay, wechat_pay, cash, qr
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    state: Mapped[PaymentState] = mapped_column(enum_column(PaymentState, "payment_state"), nullable=False)
+    amount_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(120), nullable=False, unique=True)
+    # What the buyer must do next: {"type": "redirect", "url"} / {"type": "qr", "data", "image_data_url"} /
+    # {"type": "client_secret", "client_secret"}.
+    next_action: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    failure_message: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    collected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    succeeded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        Index("uq_payments_order_attempt", "order_id", "provider", "attempt", unique=True),
+    )
+
+
+class RefundState(StrEnum):
+    pending = "pending"  # asked for, not yet sent to the provider
+    submitted = "submitted"  # the provider accepted it; wallets settle later
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class Refund(IdMixin, TimestampMixin, Base):
+    __tablename__ = "refunds"
+
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), nullable=False, index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), nullable=False, index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    state: Mapped[RefundState] = mapped_column(enum_column(RefundState, "refund_state"), nullable=False)
+    reason: Mapped[str] = mapped_column(String(200), nullable=False)
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    failure_message: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="refund_amount_positive"),)
+
+
+class WebhookEvent(IdMixin, Base):
+    """Inbox of provider events: unique on the provider's event id, so a redelivery is a no-op."""
+
+    __tablename__ = "webhook_events"
+
+    provider: Mapped[str] = mapped_column(String(20), nullable=False)
+    event_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(80), nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+    __table_args__ = (Index("uq_webhook_events_provider_event", "provider", "event_id", unique=True),)

@@ -1,0 +1,33 @@
+"""Customer notices for order events, through the notifications outbox (an SMS goes out only if
+the change that caused it commits)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.notifications.service import notify
+from app.orders.models import DeliveryMethod, Order, PaymentMethod
+from app.stations.models import Station
+
+
+async def send_order_notice(session: AsyncSession, order: Order, template: str, **extra: Any) -> None:
+    params: dict[str, Any] = {"order_number": order.number}
+    if template == "order_placed":
+        station = await session.get(Station, order.station_id) if order.station_id else None
+        params["station_name"] = station.name if station else "送货上门"
+        params["amount_due_minor"] = (
+            order.total_minor - order.paid_minor
+            if order.payment_method is PaymentMethod.pay_at_pickup
+            and order.delivery_method is DeliveryMethod.station_pickup
+            else 0
+        )
+        if order.payment_method is PaymentMethod.stripe:
+            return  # an online order is announced once it is paid (order_paid), not while unpaid
+    elif template == "order_paid":
+        params["amount_minor"] = order.paid_minor
+    elif template == "order_cancelled":
+        params["refund_minor"] = order.paid_minor - order.refunded_minor
+    params.update(extra)
+    await notify(session, template=template, recipient=order.contact_phone, params=params, reference=order.number)

@@ -1,0 +1,207 @@
+"""Payment providers behind one small interface. Only ``StripeProvider`` imports ``stripe``.
+
+Stripe (cards and cross-border wallets: Alipay, WeChat Pay) is one provider; pay at pickup, POS
+cash/QR and bank transfer need no outside call and are recorded by staff. Money in the
+provider calls is integer minor units, CNY by default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import stripe
+
+
+@dataclass(frozen=True)
+class IntentResult:
+    external_id: str
+    status: str  # the provider's own status word (Stripe: requires_action, succeeded, …)
+    amount_minor: int
+    currency: str
+    next_action: dict[str, Any] | None
+    failure_message: str = ""
+    metadata: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    external_id: str
+    status: str  # pending | succeeded | failed | canceled | requires_action
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    event_id: str
+    event_type: str
+    object_id: str | None
+    payload: dict[str, Any]
+
+
+class Declined(Exception):
+    def __init__(self, message: str, result: IntentResult | None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class ProviderUnavailable(Exception):
+    """Network trouble or a provider-side error: the outcome is unknown; retry with the same key."""
+
+
+class BadSignature(Exception):
+    pass
+
+
+class OnlinePaymentProvider(Protocol):
+    async def create_intent(
+        self,
+        *,
+        amount_minor: int,
+        currency: str,
+        method: str,
+        order_number: str,
+        idempotency_key: str,
+        payment_method_id: str | None,
+        return_url: str | None,
+    ) -> IntentResult: ...
+
+    async def retrieve_intent(self, external_id: str) -> IntentResult: ...
+
+    async def refund(self, *, external_id: str, amount_minor: int, idempotency_key: str) -> RefundResult: ...
+
+    def parse_webhook(self, body: bytes, signature: str | None) -> ProviderEvent: ...
+
+    async def close(self) -> None: ...
+
+
+def _next_action(intent: Any) -> dict[str, Any] | None:
+    action = getattr(intent, "next_action", None)
+    if not action:
+        return None
+    kind = getattr(action, "type", None)
+    if kind == "alipay_handle_redirect":
+        return {"type": "redirect", "url": action.alipay_handle_redirect.url}
+    if kind == "redirect_to_url":
+        return {"type": "redirect", "url": action.redirect_to_url.url}
+    if kind == "wechat_pay_display_qr_code":
+        qr = action.wechat_pay_display_qr_code
+        return {"type": "qr", "data": qr.data, "image_data_url": getattr(qr, "image_data_url", None)}
+    return {"type": "client_secret", "client_secret": getattr(intent, "client_secret", None)}
+
+
+def _result(intent: Any) -> IntentResult:
+    error = getattr(intent, "last_payment_error", None)
+    metadata = getattr(intent, "metadata", None)
+    return IntentResult(
+        external_id=intent.id,
+        status=intent.status,
+        amount_minor=int(intent.amount),
+        currency=intent.currency.upper(),
+        next_action=_next_action(intent) if intent.status == "requires_action" else None,
+        failure_message=getattr(error, "message", "") or "" if error else "",
+        metadata=metadata.to_dict() if metadata is not None and hasattr(metadata, "to_dict") else None,
+    )
+
+
+class StripeProvider:
+    """PaymentIntents through stripe-python's async client (HTTPX, retries with the same
+    idempotency key). Card payments are confirmed with a payment method the client tokenised with
+    Stripe's SDK; Alipay answers with a redirect, WeChat Pay with a QR code."""
+
+    def __init__(
+        self, secret_key: str, webhook_secret: str, *, api_base: str | None = None, max_network_retries: int = 2
+    ) -> None:
+        self.http = stripe.HTTPXClient()
+        options: dict[str, Any] = {"http_client": self.http, "max_network_retries": max_network_retries}
+        if api_base:
+            options["base_addresses"] = {"api": api_base}
+        self.client = stripe.StripeClient(secret_key, **options)
+        # A trailing newline in the environment is the classic cause of "no signatures found".
+        self.webhook_secret = webhook_secret.strip()
+
+    async def create_intent(
+        self,
+        *,
+        amount_minor: int,
+        currency: str,
+        method: str,
+        order_number: str,
+        idempotency_key: str,
+        payment_method_id: str | None,
+        return_url: str | None,
+    ) -> IntentResult:
+        params: dict[str, Any] = {
+            "amount": amount_minor,
+            "currency": currency.lower(),
+            "metadata": {"order_number": order_number},
+            "allowed_payment_method_types": [method],
+        }
+        if method == "card":
+            if payment_method_id:
+                params.update(payment_method=payment_method_id, confirm=True)
+                if return_url:
+                    params["return_url"] = return_url
+        elif method == "alipay":
+            params.update(payment_method_data={"type": "alipay"}, confirm=True, return_url=return_url)
+        elif method == "wechat_pay":
+            params.update(
+                payment_method_data={"type": "wechat_pay"},
+                confirm=True,
+                payment_method_options={"wechat_pay": {"client": "web"}},
+            )
+        try:
+            intent = await self.client.v1.payment_intents.create_async(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.CardError as exc:
+            intent_obj = getattr(exc.error, "payment_intent", None) if exc.error else None
+            raise Declined(
+                exc.user_message or "card_declined", _result(intent_obj) if intent_obj is not None else None
+            ) from exc
+        except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
+            raise ProviderUnavailable(str(exc)) from exc
+        return _result(intent)
+
+    async def retrieve_intent(self, external_id: str) -> IntentResult:
+        try:
+            return _result(await self.client.v1.payment_intents.retrieve_async(external_id))
+        except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
+            raise ProviderUnavailable(str(exc)) from exc
+
+    async def refund(self, *, external_id: str, amount_minor: int, idempotency_key: str) -> RefundResult:
+        try:
+            refund = await self.client.v1.refunds.create_async(
+                params={"payment_intent": external_id, "amount": amount_minor},
+                options={"idempotency_key": idempotency_key},
+            )
+        except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
+            raise ProviderUnavailable(str(exc)) from exc
+        return RefundResult(refund.id, refund.status or "pending")
+
+    def parse_webhook(self, body: bytes, signature: str | None) -> ProviderEvent:
+        if not signature:
+            raise BadSignature("missing Stripe-Signature header")
+        try:
+            event = stripe.Webhook.construct_event(body, signature, self.webhook_secret)
+        except stripe.SignatureVerificationError as exc:
+            raise BadSignature(str(exc)) from exc
+        obj = event.data.object if event.data else None
+        return ProviderEvent(
+            event_id=event.id, event_type=event.type, object_id=getattr(obj, "id", None), payload=event.to_dict()
+        )
+
+    async def close(self) -> None:
+        await self.http.close_async()  # type: ignore[no-untyped-call]
+
+
+def provider_from_settings(settings: Any) -> OnlinePaymentProvider | None:
+    """Stripe when both its keys are set (``STRIPE_SECRET_KEY``, ``STRIPE_WEBHOOK_SECRET``), else
+    none: online checkout is then hidden and pay-at-pickup still works."""
+    if not settings.stripe_enabled:
+        return None
+    return StripeProvider(
+        settings.stripe_secret_key.get_secret_value(),
+        settings.stripe_webhook_secret.get_secret_value(),
+        api_base=settings.stripe_api_base,
+    )

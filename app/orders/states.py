@@ -1,0 +1,90 @@
+"""The order status machine: an explicit transition table, one compare-and-set per transition,
+and an event row for every step.
+
+A transition is ``UPDATE orders SET status = :to … WHERE id = :id AND status = :from``: two
+concurrent transitions of one order (a payment webhook and the expiry task, say) cannot both win;
+the loser gets 409 ``order_state_conflict`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.orders import errors
+from app.orders.models import Order, OrderEvent, OrderStatus
+
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.pending_payment: frozenset({OrderStatus.confirmed, OrderStatus.cancelled, OrderStatus.expired}),
+    OrderStatus.confirmed: frozenset({OrderStatus.ready_for_pickup, OrderStatus.completed, OrderStatus.cancelled}),
+    OrderStatus.ready_for_pickup: frozenset({OrderStatus.completed, OrderStatus.cancelled}),
+    # A payment that lands after expiry re-reserves the stock and revives the order.
+    OrderStatus.expired: frozenset({OrderStatus.confirmed}),
+    OrderStatus.completed: frozenset(),
+    OrderStatus.cancelled: frozenset(),
+}
+
+
+def can_transition(current: OrderStatus, to: OrderStatus) -> bool:
+    return to in TRANSITIONS[current]
+
+
+async def transition(
+    session: AsyncSession,
+    order: Order,
+    to: OrderStatus,
+    *,
+    kind: str,
+    message_zh: str,
+    actor_user_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+    **values: Any,
+) -> Order:
+    """Move ``order`` from its current status to ``to`` (plus any other column ``values``)."""
+    current = OrderStatus(order.status)
+    if not can_transition(current, to):
+        raise errors.TransitionNotAllowed(
+            f"订单{current.label_zh}，不能变为{to.label_zh}", detail={"from": current.value, "to": to.value}
+        )
+    won = await session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == current)
+        .values(status=to, **values)
+        .returning(Order.id)
+    )
+    if won.scalar_one_or_none() is None:
+        raise errors.OrderStateConflict(detail={"expected": current.value})
+    session.add(
+        OrderEvent(
+            order_id=order.id,
+            kind=kind,
+            from_status=current.value,
+            to_status=to.value,
+            actor_user_id=actor_user_id,
+            message_zh=message_zh,
+            detail=detail or {},
+        )
+    )
+    await session.flush()
+    await session.refresh(order)
+    return order
+
+
+async def record(
+    session: AsyncSession,
+    order: Order,
+    *,
+    kind: str,
+    message_zh: str,
+    actor_user_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """An event without a status change (a payment step, a notice sent)."""
+    session.add(
+        OrderEvent(
+            order_id=order.id, kind=kind, actor_user_id=actor_user_id, message_zh=message_zh, detail=detail or {}
+        )
+    )
+    await session.flush()

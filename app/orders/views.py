@@ -1,0 +1,86 @@
+"""Read models of orders for the API and the pages."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.orders import repository, schemas
+from app.orders.models import Order, OrderStatus
+from app.stations.models import Station
+
+
+def mask_phone(e164: str) -> str:
+    """``+8613812345678`` → ``138****5678``."""
+    digits = e164.removeprefix("+86")
+    return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else "****"
+
+
+async def order_out(session: AsyncSession, order: Order) -> schemas.OrderOut:
+    """The order as the API shows it; reloaded with its lines and events, since transitions refresh
+    the row and leave its relations unloaded."""
+    reloaded = await repository.order_by_number(session, order.number)
+    assert reloaded is not None
+    order = reloaded
+    station = await session.get(Station, order.station_id) if order.station_id else None
+    payments = await repository.payments_for(session, order.id)
+    return schemas.OrderOut(
+        number=order.number,
+        channel=order.channel.value,
+        status=order.status.value,
+        status_zh=OrderStatus(order.status).label_zh,
+        payment_status=order.payment_status.value,
+        fulfilment_status=order.fulfilment_status.value,
+        currency=order.currency,
+        subtotal_minor=order.subtotal_minor,
+        delivery_fee_minor=order.delivery_fee_minor,
+        total_minor=order.total_minor,
+        paid_minor=order.paid_minor,
+        refunded_minor=order.refunded_minor,
+        payment_method=order.payment_method.value,
+        payment_due_at=order.payment_due_at,
+        delivery_method=order.delivery_method.value,
+        station=schemas.StationOut(
+            code=station.code,
+            name=station.name,
+            township=station.township,
+            village=station.village,
+            address=station.address,
+            opening_hours=station.opening_hours,
+        )
+        if station
+        else None,
+        station_reason=order.station_reason,
+        delivery_address=order.delivery_address,
+        contact_name=order.contact_name,
+        contact_phone_masked=mask_phone(order.contact_phone),
+        placed_at=order.placed_at,
+        lines=[
+            schemas.OrderLineOut(
+                sku=line.sku,
+                name_zh=line.name_zh,
+                unit=line.unit,
+                quantity=line.quantity,
+                unit_price_minor=line.unit_price_minor,
+                line_total_minor=line.line_total_minor,
+                price_rule=line.price_rule,
+            )
+            for line in order.lines
+        ],
+        payments=[
+            schemas.PaymentOut(
+                id=p.id,
+                provider=p.provider,
+                method=p.method,
+                state=p.state.value,
+                amount_minor=p.amount_minor,
+                currency=p.currency,
+                next_action=p.next_action,
+                failure_message=p.failure_message,
+            )
+            for p in payments
+        ],
+        events=[
+            schemas.EventOut(at=e.created_at, kind=e.kind, status=e.to_status, message_zh=e.message_zh)
+            for e in order.events
+        ],
+    )

@@ -1,0 +1,120 @@
+"""Every template renders signed, short Chinese text; a missing or mistyped parameter refuses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from app.kit.phones import mask_phone
+from app.notifications.templates import TEMPLATE_LABELS, TEMPLATE_PARAMS, TemplateError, render
+
+DEADLINE = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)  # 18:00 in Shixing
+SAMPLES: dict[str, dict[str, Any]] = {
+    "order_placed": {"order_number": "NP2611290001", "station_name": "太平镇东湖坪村站", "amount_due_minor": 3650},
+    "order_paid": {"order_number": "NP2611290001", "amount_minor": 3650},
+    "order_cancelled": {"order_number": "NP2611290001", "refund_minor": 3650},
+    "order_ready_for_pickup": {
+        "order_number": "NP2611290001",
+        "pickup_code": "483920",
+        "station_name": "太平镇东湖坪村站",
+        "pickup_deadline": DEADLINE,
+    },
+    "order_expiring": {"order_number": "NP2611290001", "minutes": 5},
+    "order_expired": {"order_number": "NP2611290001"},
+    "refund_issued": {"order_number": "NP2611290001", "amount_minor": 1200},
+}
+
+
+def test_the_samples_cover_every_template() -> None:
+    assert set(SAMPLES) == set(TEMPLATE_PARAMS) == set(TEMPLATE_LABELS)
+    assert set(SAMPLES) >= {
+        "order_placed",
+        "order_paid",
+        "order_cancelled",
+        "order_ready_for_pickup",
+        "order_expiring",
+        "order_expired",
+        "refund_issued",
+    }
+
+
+@pytest.mark.parametrize("template", sorted(SAMPLES))
+def test_every_template_renders_signed_and_short(template: str) -> None:
+    rendered = render(template, SAMPLES[template])
+    assert rendered.body.startswith("【南岭明珠】订单NP2611290001")
+    assert len(rendered.body) <= 70  # one or two SMS segments, far under the 500-character column
+    assert "None" not in rendered.body and "{" not in rendered.body
+    assert set(rendered.params) == set(TEMPLATE_PARAMS[template])
+
+
+def test_ready_for_pickup_text() -> None:
+    assert render("order_ready_for_pickup", SAMPLES["order_ready_for_pickup"]).body == (
+        "【南岭明珠】订单NP2611290001已到太平镇东湖坪村站，取货码483920，请于12月2日18:00前取货，逾期将退回。"
+    )
+
+
+def test_expiring_text() -> None:
+    assert render("order_expiring", SAMPLES["order_expiring"]).body == (
+        "【南岭明珠】订单NP2611290001尚未支付，订单将在5分钟后因未支付自动取消。"
+    )
+
+
+def test_amounts_appear_only_when_there_is_one() -> None:
+    assert render("order_placed", SAMPLES["order_placed"]).body == (
+        "【南岭明珠】订单NP2611290001已提交，自提点：太平镇东湖坪村站，取货时付款¥36.50。到站后将短信通知取货码。"
+    )
+    prepaid = render("order_placed", {**SAMPLES["order_placed"], "amount_due_minor": 0}).body
+    assert "付款" not in prepaid and "¥" not in prepaid
+    assert render("order_cancelled", SAMPLES["order_cancelled"]).body == (
+        "【南岭明珠】订单NP2611290001已取消。已付款项¥36.50将原路退回。"
+    )
+    assert render("order_cancelled", {**SAMPLES["order_cancelled"], "refund_minor": 0}).body == (
+        "【南岭明珠】订单NP2611290001已取消。"
+    )
+
+
+def test_params_are_stored_json_ready() -> None:
+    stored = render("order_ready_for_pickup", SAMPLES["order_ready_for_pickup"]).params
+    assert stored["pickup_deadline"] == "2026-12-02T10:00:00+00:00"
+    # A stored ISO time renders the same text again.
+    again = render("order_ready_for_pickup", stored)
+    assert again.body == render("order_ready_for_pickup", SAMPLES["order_ready_for_pickup"]).body
+
+
+@pytest.mark.parametrize(
+    ("template", "missing"), [(t, p) for t in sorted(SAMPLES) for p in sorted(TEMPLATE_PARAMS[t])]
+)
+def test_a_missing_param_raises(template: str, missing: str) -> None:
+    params = {k: v for k, v in SAMPLES[template].items() if k != missing}
+    with pytest.raises(TemplateError, match=missing):
+        render(template, params)
+    with pytest.raises(TemplateError, match=missing):
+        render(template, {**params, missing: None})
+
+
+@pytest.mark.parametrize(
+    ("template", "params"),
+    [
+        ("order_paid", {"order_number": "NP1", "amount_minor": 36.5}),  # float money
+        ("order_paid", {"order_number": "NP1", "amount_minor": True}),
+        ("order_paid", {"order_number": "NP1", "amount_minor": -1}),
+        ("order_paid", {"order_number": "  ", "amount_minor": 1}),
+        ("order_paid", {"order_number": 123, "amount_minor": 1}),
+        ("order_expiring", {"order_number": "NP1", "minutes": 0}),
+        ("order_expired", {"order_number": "NP1", "station_name": "多余的参数"}),
+        ("order_ready_for_pickup", {**SAMPLES["order_ready_for_pickup"], "pickup_deadline": datetime(2026, 12, 2)}),
+        ("order_ready_for_pickup", {**SAMPLES["order_ready_for_pickup"], "pickup_deadline": "明天"}),
+        ("order_expired", {"order_number": "N" * 61}),
+        ("no_such_template", {"order_number": "NP1"}),
+    ],
+)
+def test_bad_params_raise(template: str, params: dict[str, Any]) -> None:
+    with pytest.raises(TemplateError):
+        render(template, params)
+
+
+def test_masked_phone() -> None:
+    assert mask_phone("+8613800138000") == "+86 138****8000"
+    assert mask_phone("+85261234567") == "+852 612*4567"
