@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import catalog, stock
+from bench import catalog, shop, stock
 
-BENCHES = {"catalog": catalog.main, "stock": stock.main}
+BENCHES = {"catalog": catalog.main, "stock": stock.main, "shop": shop.main}
 
 
 def main() -> None:

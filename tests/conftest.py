@@ -19,6 +19,9 @@ from tests.fixtures.database import create_database, drop_database
 
 os.environ.setdefault("APP_ENV", "test")
 
+# One fake Stripe server (real HTTP on 127.0.0.1) for the whole run; see tests/fixtures/fake_stripe.py.
+pytest_plugins = ["tests.fixtures.fake_stripe", "tests.fixtures.shop"]
+
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -13,8 +11,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
-from app.catalog.models import PriceListKind
-from app.kit.quantities import Unit
 from app.notifications.models import NotificationMessage
 from app.orders import expiry
 from app.orders.models import Order, OrderEvent, OrderStatus
@@ -22,53 +18,10 @@ from app.supply import repository as supply_repository
 from app.supply.models import Reservation, ReservationStatus
 from tests.fixtures.builders import (
     auth,
-    ensure_price_list,
-    ensure_warehouse,
-    make_product,
-    make_station,
     make_user,
-    make_variant,
-    receive,
-    set_price,
     token_for,
 )
-
-
-@dataclass
-class Shop:
-    box_sku: str
-    taro_sku: str
-    station_code: str
-    other_station_code: str
-
-
-@pytest.fixture
-async def shop(db_session: AsyncSession) -> Shop:
-    await ensure_price_list(db_session, "retail", PriceListKind.retail)
-    await ensure_warehouse(db_session)
-    product = await make_product(db_session, shelf_life_days=20)
-    box = await make_variant(db_session, product=product, unit=Unit.box, sku="SHOP-BOX")
-    taro = await make_variant(db_session, product=product, unit=Unit.kg, sku="SHOP-TARO")
-    await set_price(db_session, "retail", box, 6800)
-    await set_price(db_session, "retail", taro, 1850, min_quantity="0.5", increment="0.001")
-    await receive(db_session, box, "10")
-    await receive(db_session, taro, "50")
-    station = await make_station(db_session, code="ST-SHOP-1", village="东湖坪村", villages_served=["东湖坪村", "新村"],
-                                 latitude=Decimal("24.95"), longitude=Decimal("114.07"))
-    other = await make_station(db_session, code="ST-SHOP-2", village="红梨村", township="马市镇",
-                               latitude=Decimal("25.05"), longitude=Decimal("114.20"))
-    return Shop(box.sku, taro.sku, station.code, other.code)
-
-
-def order_body(shop: Shop, **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "lines": [{"sku": shop.box_sku, "quantity": "2"}, {"sku": shop.taro_sku, "quantity": "1.235"}],
-        "delivery": {"method": "station_pickup", "station_code": shop.station_code},
-        "contact": {"name": "李阿姨", "phone": "13800138000"},
-        "payment_method": "pay_at_pickup",
-    }
-    body.update(overrides)
-    return body
+from tests.fixtures.shop import Shop, order_body
 
 
 async def test_pay_at_pickup_order(client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop) -> None:
@@ -77,22 +30,29 @@ async def test_pay_at_pickup_order(client: httpx.AsyncClient, db_session: AsyncS
     order = response.json()
     # 2 × 68.00 + 1.235 kg × 18.50 = 136.00 + 22.85 (22.8475 → 22.85)
     assert (order["subtotal_minor"], order["delivery_fee_minor"], order["total_minor"]) == (15885, 0, 15885)
-    assert (order["status"], order["payment_status"], order["payment_method"]) == ("confirmed", "unpaid",
-                                                                                   "pay_at_pickup")
+    assert (order["status"], order["payment_status"], order["payment_method"]) == (
+        "confirmed",
+        "unpaid",
+        "pay_at_pickup",
+    )
     assert order["station"]["code"] == shop.station_code and order["station_reason"] == "顾客选择的自提点"
     assert order["contact_phone_masked"] == "138****8000"
     assert [(line["sku"], line["quantity"], line["line_total_minor"]) for line in order["lines"]] == [
-        (shop.box_sku, "2", 13600), (shop.taro_sku, "1.235", 2285)]
+        (shop.box_sku, "2", 13600),
+        (shop.taro_sku, "1.235", 2285),
+    ]
     held = await db_session.scalar(select(Reservation).where(Reservation.reference == f"order:{order['number']}"))
     assert held is not None and held.status is ReservationStatus.active and held.expires_at is None
-    notices = (await db_session.scalars(select(NotificationMessage).where(
-        NotificationMessage.reference == order["number"]))).all()
+    notices = (
+        await db_session.scalars(select(NotificationMessage).where(NotificationMessage.reference == order["number"]))
+    ).all()
     assert [(n.template, n.recipient) for n in notices] == [("order_placed", "+8613800138000")]
     assert "158.85" in notices[0].body
 
 
-async def test_station_routing_falls_back_to_the_village(client: httpx.AsyncClient, db_session: AsyncSession,
-                                                         shop: Shop) -> None:
+async def test_station_routing_falls_back_to_the_village(
+    client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop
+) -> None:
     body = order_body(shop, delivery={"method": "station_pickup", "station_code": "ST-NOPE", "village": "新村"})
     response = await client.post("/api/v1/orders", json=body)
     assert response.status_code == 201, response.text
@@ -105,8 +65,11 @@ async def test_station_routing_falls_back_to_the_village(client: httpx.AsyncClie
 
 
 async def test_online_payment_needs_stripe(client: httpx.AsyncClient, shop: Shop) -> None:
-    small = {"lines": [{"sku": shop.taro_sku, "quantity": "0.5"}], "payment_method": "stripe",
-             "delivery": {"method": "home_delivery", "address": {"township": "马市镇", "detail": "红梨村 12 号"}}}
+    small = {
+        "lines": [{"sku": shop.taro_sku, "quantity": "0.5"}],
+        "payment_method": "stripe",
+        "delivery": {"method": "home_delivery", "address": {"township": "马市镇", "detail": "红梨村 12 号"}},
+    }
     # Stripe is not configured in this app: online payment is refused, nothing is created.
     refused = await client.post("/api/v1/orders", json=order_body(shop, **small))
     assert refused.status_code == 422 and refused.json()["error"] == "payment_provider_unavailable"
@@ -114,8 +77,9 @@ async def test_online_payment_needs_stripe(client: httpx.AsyncClient, shop: Shop
     assert (await client.post("/api/v1/orders", json=cash_home)).json()["error"] == "payment_not_allowed"
 
 
-async def test_same_key_one_order_different_body_422(client: httpx.AsyncClient, db_session: AsyncSession,
-                                                     shop: Shop) -> None:
+async def test_same_key_one_order_different_body_422(
+    client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop
+) -> None:
     headers = {"Idempotency-Key": "checkout-abc"}
     first = await client.post("/api/v1/orders", json=order_body(shop), headers=headers)
     again = await client.post("/api/v1/orders", json=order_body(shop), headers=headers)
@@ -139,8 +103,9 @@ BAD_LINES: list[tuple[str, list[dict[str, Any]], str]] = [
 
 
 @pytest.mark.parametrize("case", BAD_LINES, ids=[c[0] for c in BAD_LINES])
-async def test_bad_lines_change_nothing(client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop,
-                                        case: tuple[str, list[dict[str, Any]], str]) -> None:
+async def test_bad_lines_change_nothing(
+    client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop, case: tuple[str, list[dict[str, Any]], str]
+) -> None:
     _, lines, error = case
     before = await supply_repository.stored_levels(db_session)
     response = await client.post("/api/v1/orders", json=order_body(shop, lines=lines))
@@ -150,8 +115,12 @@ async def test_bad_lines_change_nothing(client: httpx.AsyncClient, db_session: A
 
 
 async def test_client_prices_are_ignored(client: httpx.AsyncClient, shop: Shop) -> None:
-    body = order_body(shop, lines=[{"sku": shop.box_sku, "quantity": "1", "unit_price_minor": 1, "price": "0.01"}],
-                      total_minor=1, subtotal_minor=1)
+    body = order_body(
+        shop,
+        lines=[{"sku": shop.box_sku, "quantity": "1", "unit_price_minor": 1, "price": "0.01"}],
+        total_minor=1,
+        subtotal_minor=1,
+    )
     response = await client.post("/api/v1/orders", json=body)
     assert response.status_code == 201 and response.json()["total_minor"] == 6800
 
@@ -168,18 +137,24 @@ async def test_malformed_orders(client: httpx.AsyncClient, shop: Shop) -> None:
     for body in cases:
         response = await client.post("/api/v1/orders", json=body)
         assert response.status_code == 422 and response.json()["error"] == "validation_error", body
-    huge = await client.post("/api/v1/orders", content=b'{"lines": [' + b'{"sku":"X","quantity":"1"},' * 80000 + b"]}",
-                             headers={"content-type": "application/json"})
+    huge = await client.post(
+        "/api/v1/orders",
+        content=b'{"lines": [' + b'{"sku":"X","quantity":"1"},' * 80000 + b"]}",
+        headers={"content-type": "application/json"},
+    )
     assert huge.status_code == 413 and huge.json()["error"] == "payload_too_large"
 
 
-async def test_out_of_stock_names_the_short_lines(client: httpx.AsyncClient, db_session: AsyncSession,
-                                                  shop: Shop) -> None:
+async def test_out_of_stock_names_the_short_lines(
+    client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop
+) -> None:
     body = order_body(shop, lines=[{"sku": shop.box_sku, "quantity": "11"}, {"sku": shop.taro_sku, "quantity": "60"}])
     response = await client.post("/api/v1/orders", json=body)
     assert response.status_code == 409 and response.json()["error"] == "insufficient_stock"
     assert [(line["sku"], line["available"]) for line in response.json()["detail"]["lines"]] == [
-        (shop.box_sku, "10"), (shop.taro_sku, "50")]
+        (shop.box_sku, "10"),
+        (shop.taro_sku, "50"),
+    ]
     assert await db_session.scalar(select(func.count()).select_from(Order)) == 0
 
 
@@ -225,10 +200,18 @@ async def test_unpaid_online_orders_expire(db_session: AsyncSession, shop: Shop)
     from app.orders import checkout
     from app.orders.models import DeliveryMethod, PaymentMethod
 
-    order = await checkout.place_order(db_session, checkout.PlaceOrder(
-        lines=[LineRequest(shop.box_sku, "3")], delivery_method=DeliveryMethod.station_pickup, contact_name="张",
-        contact_phone="+8613800138001", payment_method=PaymentMethod.stripe, station_code=shop.station_code,
-    ), stripe_enabled=True)
+    order = await checkout.place_order(
+        db_session,
+        checkout.PlaceOrder(
+            lines=[LineRequest(shop.box_sku, "3")],
+            delivery_method=DeliveryMethod.station_pickup,
+            contact_name="张",
+            contact_phone="+8613800138001",
+            payment_method=PaymentMethod.stripe,
+            station_code=shop.station_code,
+        ),
+        stripe_enabled=True,
+    )
     assert order.status is OrderStatus.pending_payment and order.payment_due_at is not None
     assert await expiry.expire_unpaid(db_session, now=datetime.now(UTC)) == []
     later = datetime.now(UTC) + timedelta(minutes=16)
@@ -238,9 +221,11 @@ async def test_unpaid_online_orders_expire(db_session: AsyncSession, shop: Shop)
     assert order.status is OrderStatus.expired
     held = await db_session.scalar(select(Reservation).where(Reservation.reference == f"order:{order.number}"))
     assert held is not None and held.status is ReservationStatus.released
-    kinds = (await db_session.scalars(select(OrderEvent.kind).where(OrderEvent.order_id == order.id)
-                                      .order_by(OrderEvent.id))).all()
+    kinds = (
+        await db_session.scalars(select(OrderEvent.kind).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id))
+    ).all()
     assert list(kinds) == ["placed", "expired"]
-    told = await db_session.scalar(select(NotificationMessage.template).where(
-        NotificationMessage.reference == order.number))
+    told = await db_session.scalar(
+        select(NotificationMessage.template).where(NotificationMessage.reference == order.number)
+    )
     assert told == "order_expired"
