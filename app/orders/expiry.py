@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,3 +26,21 @@ async def expire_unpaid(session: AsyncSession, *, now: datetime | None = None, l
         await send_order_notice(session, order, "order_expired")
         expired.append(order.number)
     return expired
+
+
+REMINDER_LEAD = timedelta(minutes=5)
+
+
+async def remind_expiring(session: AsyncSession, *, now: datetime | None = None, limit: int = 200) -> list[str]:
+    """Tell customers whose online order will be cancelled within ``REMINDER_LEAD`` — once per order
+    (the reminder is an order event, and orders that already have one are not picked again)."""
+    now = now or datetime.now(UTC)
+    reminded = []
+    for order in await repository.orders_due_soon(session, now, now + REMINDER_LEAD, limit):
+        minutes = max(1, int((order.payment_due_at - now).total_seconds() // 60)) if order.payment_due_at else 1
+        await states.record(
+            session, order, kind="expiry_reminder", message_zh=f"提醒顾客：{minutes} 分钟后未支付将自动取消"
+        )
+        await send_order_notice(session, order, "order_expiring", minutes=minutes)
+        reminded.append(order.number)
+    return reminded

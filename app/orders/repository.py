@@ -90,3 +90,26 @@ async def overdue_orders(session: AsyncSession, now: datetime, limit: int) -> Se
 
 async def webhook_event(session: AsyncSession, event_id: int) -> WebhookEvent | None:
     return await session.get(WebhookEvent, event_id)
+
+
+async def orders_due_soon(session: AsyncSession, start: datetime, end: datetime, limit: int) -> Sequence[Order]:
+    """Unpaid orders whose deadline falls in [start, end) and that have not been reminded yet."""
+    from sqlalchemy import exists
+
+    from app.orders.models import OrderEvent
+
+    reminded = exists().where(OrderEvent.order_id == Order.id, OrderEvent.kind == "expiry_reminder")
+    return (
+        await session.scalars(
+            select(Order)
+            .where(
+                Order.status == OrderStatus.pending_payment,
+                Order.payment_due_at >= start,
+                Order.payment_due_at < end,
+                ~reminded,
+            )
+            .order_by(Order.payment_due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()

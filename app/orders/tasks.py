@@ -103,6 +103,7 @@ def expire_unpaid() -> int:
     """Periodic: expire unpaid online orders past their deadline (idempotent)."""
 
     async def work(session: AsyncSession) -> int:
+        await expiry.remind_expiring(session)
         expired = await expiry.expire_unpaid(session)
         if expired:
             log.info("expired %d unpaid orders: %s", len(expired), ", ".join(expired[:20]))

@@ -214,6 +214,10 @@ async def test_unpaid_online_orders_expire(db_session: AsyncSession, shop: Shop)
     )
     assert order.status is OrderStatus.pending_payment and order.payment_due_at is not None
     assert await expiry.expire_unpaid(db_session, now=datetime.now(UTC)) == []
+    assert await expiry.remind_expiring(db_session, now=datetime.now(UTC)) == []
+    soon = datetime.now(UTC) + timedelta(minutes=12)
+    assert await expiry.remind_expiring(db_session, now=soon) == [order.number]
+    assert await expiry.remind_expiring(db_session, now=soon) == []
     later = datetime.now(UTC) + timedelta(minutes=16)
     assert await expiry.expire_unpaid(db_session, now=later) == [order.number]
     assert await expiry.expire_unpaid(db_session, now=later) == []
@@ -224,8 +228,12 @@ async def test_unpaid_online_orders_expire(db_session: AsyncSession, shop: Shop)
     kinds = (
         await db_session.scalars(select(OrderEvent.kind).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id))
     ).all()
-    assert list(kinds) == ["placed", "expired"]
-    told = await db_session.scalar(
-        select(NotificationMessage.template).where(NotificationMessage.reference == order.number)
-    )
-    assert told == "order_expired"
+    assert list(kinds) == ["placed", "expiry_reminder", "expired"]
+    told = (
+        await db_session.scalars(
+            select(NotificationMessage.template)
+            .where(NotificationMessage.reference == order.number)
+            .order_by(NotificationMessage.id)
+        )
+    ).all()
+    assert list(told) == ["order_expiring", "order_expired"]
