@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     sms_api_key: SecretStr | None = None
     sms_sign_name: str = Field(default="南岭明珠", min_length=1, max_length=20)
     sms_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Station subsidy statement (村站补贴): fen per parcel scanned in, fen per kg carried upstream.
+    subsidy_per_parcel_in_minor: int = Field(default=50, ge=0)
+    subsidy_per_upstream_kg_minor: int = Field(default=20, ge=0)
 
     @model_validator(mode="after")
     def _sms_gateway_is_complete(self) -> Settings:

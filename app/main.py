@@ -23,11 +23,14 @@ from app.kit.http import BodySizeLimit, install_error_handlers
 from app.kit.outbox import TaskSender
 from app.orders import endpoints as orders_endpoints
 from app.orders.providers import OnlinePaymentProvider, provider_from_settings
+from app.stations import pda as station_pda
 from app.supply import documents as supply_documents
 from app.supply import endpoints as supply_endpoints
 from app.web import admin as admin_pages
+from app.web import admin_orders as admin_order_pages
 from app.web import auth as auth_pages
 from app.web import notifications as notification_pages
+from app.web import orders as order_pages
 from app.web import shop as shop_pages
 from app.web import stock as stock_pages
 from app.web import trace as trace_pages
@@ -97,11 +100,15 @@ def create_app(
     app.include_router(orders_endpoints.router)
     app.include_router(orders_endpoints.admin)
     app.include_router(orders_endpoints.hooks)
+    app.include_router(station_pda.pda)
+    app.include_router(station_pda.runs)
     app.include_router(auth_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(admin_order_pages.router)
     app.include_router(stock_pages.router)
     app.include_router(notification_pages.router)
     app.include_router(shop_pages.router)
+    app.include_router(order_pages.router)
     app.include_router(trace_pages.router)
 
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,10 @@ from app.kit import outbox
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-TASK_MODULES = ["app.worker", "app.catalog.tasks", "app.supply.tasks", "app.notifications.tasks", "app.orders.tasks"]
+TASK_MODULES = [
+    "app.worker", "app.catalog.tasks", "app.supply.tasks", "app.notifications.tasks", "app.orders.tasks",
+    "app.stations.tasks",
+]
 RELAY_INTERVAL_SECONDS = 30.0
 
 
@@ -58,6 +61,7 @@ def configure_celery(settings: Settings | None = None, *, broker: str | None = N
             "outbox-relay": {"task": "outbox.relay", "schedule": RELAY_INTERVAL_SECONDS},
             "release-expired-reservations": {"task": "supply.release_expired_reservations", "schedule": 60.0},
             "expire-unpaid-orders": {"task": "orders.expire_unpaid", "schedule": 30.0},
+            "return-overdue-parcels": {"task": "stations.return_overdue_parcels", "schedule": 3600.0},
         },
         beat_schedule_filename=str(settings.app_data_dir / "celerybeat-schedule"),
     )

@@ -186,3 +186,17 @@ async def slug_exists(
     if exclude_id is not None:
         stmt = stmt.where(model.id != exclude_id)
     return await session.scalar(stmt) is not None
+
+
+async def active_variants_with_products(session: AsyncSession, skus: Sequence[str]) -> dict[str, Variant]:
+    """Active variants of active products by SKU, each with its product loaded (cart and checkout
+    pages name the product next to the variant)."""
+    if not skus:
+        return {}
+    rows = await session.scalars(
+        select(Variant)
+        .join(Variant.product)
+        .where(Variant.sku.in_(set(skus)), Variant.is_active.is_(True), Product.is_active.is_(True))
+        .options(selectinload(Variant.product))
+    )
+    return {v.sku: v for v in rows}

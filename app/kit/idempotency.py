@@ -105,5 +105,16 @@ async def run_idempotent(
     if replay is not None:
         return replay.status_code, replay.body
     result = await work()
+    if isinstance(result, Outcome):
+        status_code, result = result.status_code, result.body
     await call.finish(status_code, result)
     return status_code, result
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A result whose status differs from the usual one but which must still be committed and
+    replayed as is (e.g. a wrong pickup code: the failed attempt is counted)."""
+
+    status_code: int
+    body: Any

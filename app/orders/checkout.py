@@ -210,7 +210,7 @@ async def cancel(session: AsyncSession, order: Order, *, reason: str, actor_user
         message_zh=f"订单已取消：{reason}",
         actor_user_id=actor_user_id,
     )
-    await _release(session, order, reason=f"订单取消：{reason}", actor_user_id=actor_user_id)
+    await release_held_stock(session, order, reason=f"订单取消：{reason}", actor_user_id=actor_user_id)
     if order.paid_minor > order.refunded_minor:
         await payments.request_refund(
             session,
@@ -222,7 +222,7 @@ async def cancel(session: AsyncSession, order: Order, *, reason: str, actor_user
     return order
 
 
-async def _release(session: AsyncSession, order: Order, *, reason: str, actor_user_id: int | None) -> None:
+async def release_held_stock(session: AsyncSession, order: Order, *, reason: str, actor_user_id: int | None) -> None:
     from app.supply.errors import ReservationNotActive
 
     held = await reservations.by_reference(session, order.reservation_reference or "")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.orders import repository, states
-from app.orders.checkout import _release
+from app.orders.checkout import release_held_stock
 from app.orders.models import OrderStatus
 from app.orders.notices import send_order_notice
 
@@ -22,7 +22,7 @@ async def expire_unpaid(session: AsyncSession, *, now: datetime | None = None, l
         await states.transition(
             session, order, OrderStatus.expired, kind="expired", message_zh="超时未支付，订单已自动取消，库存已释放"
         )
-        await _release(session, order, reason="订单超时未支付", actor_user_id=None)
+        await release_held_stock(session, order, reason="订单超时未支付", actor_user_id=None)
         await send_order_notice(session, order, "order_expired")
         expired.append(order.number)
     return expired

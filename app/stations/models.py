@@ -88,8 +88,9 @@ class DispatchRun(IdMixin, Base):
     number: Mapped[str] = mapped_column(String(30), nullable=False, unique=True)
     route_id: Mapped[int] = mapped_column(ForeignKey("delivery_routes.id"), nullable=False)
     run_date: Mapped[date] = mapped_column(Date, nullable=False)
-    status: Mapped[RunStatus] = mapped_column(enum_column(RunStatus, "run_status"), nullable=False,
-                                              default=RunStatus.packing)
+    status: Mapped[RunStatus] = mapped_column(
+        enum_column(RunStatus, "run_status"), nullable=False, default=RunStatus.packing
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -106,8 +107,14 @@ class ParcelStatus(StrEnum):
 
     @property
     def label_zh(self) -> str:
-        return {"packed": "已打包", "dispatched": "运输中", "at_station": "在架待取", "handed_over": "已取件",
-                "returning": "退回途中", "returned": "已退回仓库"}[self.value]
+        return {
+            "packed": "已打包",
+            "dispatched": "运输中",
+            "at_station": "在架待取",
+            "handed_over": "已取件",
+            "returning": "退回途中",
+            "returned": "已退回仓库",
+        }[self.value]
 
 
 class Parcel(IdMixin, TimestampMixin, Base):
@@ -134,8 +141,13 @@ class Parcel(IdMixin, TimestampMixin, Base):
 
     __table_args__ = (
         # A pickup code identifies one parcel on one station's shelf while it is held there.
-        Index("uq_parcels_station_code_on_shelf", "station_id", "pickup_code", unique=True,
-              postgresql_where=text("status = 'at_station'")),
+        Index(
+            "uq_parcels_station_code_on_shelf",
+            "station_id",
+            "pickup_code",
+            unique=True,
+            postgresql_where=text("status = 'at_station'"),
+        ),
         Index("ix_parcels_retention", "retention_until", postgresql_where=text("status = 'at_station'")),
     )
 

@@ -8,6 +8,7 @@ of every form; a form post is accepted only when both are present, equal and cor
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,9 +31,21 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(CHINA_TZ).strftime(fmt) if value else ""
 
 
+def quantity_text(value: Decimal | str | int) -> str:
+    """``qty()`` in templates: listing dicts carry quantities as JSON strings, models as Decimals."""
+    return format_quantity(value if isinstance(value, Decimal) else Decimal(str(value)))
+
+
+def cart_count(request: Request) -> int:
+    """Lines in the visitor's cart cookie, for the header link (no database read)."""
+    from app.web.cart import read_cart
+
+    return len(read_cart(request))
+
+
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "storefront" / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-templates.env.globals.update(money=format_minor, qty=format_quantity)
+templates.env.globals.update(money=format_minor, qty=quantity_text, cart_count=cart_count)
 templates.env.filters["local_time"] = local_time
 templates.env.filters["unit_zh"] = lambda u: UNIT_LABELS_ZH.get(Unit(u), str(u)) if u else ""
 

@@ -1,0 +1,58 @@
+from app.kit.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
+
+
+class ParcelNotFound(NotFound):
+    code = "parcel_not_found"
+    message = "找不到该包裹"
+
+
+class ParcelWrongStation(Forbidden):
+    code = "parcel_wrong_station"
+    message = "该包裹不属于本站"
+
+
+class ParcelWrongState(Conflict):
+    code = "parcel_wrong_state"
+    message = "包裹当前状态不允许此操作"
+
+
+class WrongPickupCode(AppError):
+    code = "wrong_pickup_code"
+    status_code = 422
+    message = "取货码不正确"
+
+
+class PickupLocked(AppError):
+    code = "pickup_locked"
+    status_code = 423
+    message = "取货码错误次数过多，已锁定，请联系站长核实身份"
+
+
+class PaymentRequired(InvalidInput):
+    code = "payment_required"
+    message = "到站付款订单需先收款（现金或扫码）"
+
+
+class StationNotFound(NotFound):
+    code = "station_not_found"
+    message = "找不到该村站"
+
+
+class RouteNotFound(NotFound):
+    code = "route_not_found"
+    message = "找不到该配送路线"
+
+
+class RunNotFound(NotFound):
+    code = "run_not_found"
+    message = "找不到该配送批次"
+
+
+class RunAlreadyDispatched(Conflict):
+    code = "run_already_dispatched"
+    message = "该批次已发车"
+
+
+class ShelfFull(Conflict):
+    code = "shelf_full"
+    message = "本站货架已满"

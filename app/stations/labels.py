@@ -1,0 +1,655 @@
+"""Parcel labels (100 × 150 mm, thermal) and the dispatch manifest of a run (A4).
+
+A parcel label tells the packer, the driver and the station operator where a box goes, at a
+glance from a metre away: the destination station (name, code, township and village) and the
+route with the stop's place on it are the biggest things on the label. The tracking number is
+printed three ways — as text, as a Code128 for the PDA scanners and inside a QR code for phone
+cameras. The recipient is on the label only as much as the station needs to hand over the box:
+the name masked to its first character (``李**``) and the phone's last four digits (``尾号 8000``);
+the full name and number stay in the order, never on a box left on a truck or a shelf.
+
+Thermal printing: black only — no greys, which a thermal head dithers into speckle. Headings are
+thickened with fill + stroke (the CID font has no bold face) and the station code is printed white
+on a solid black bar, which thermal heads print cleanly. The Code128 module is a whole number of
+dots of a 203 dpi head (0.125 mm a dot; 0.5, 0.375 or at least 0.25 mm a module, the widest that
+fits with a ten-module quiet zone each side), and the barcode starts on the dot grid, so every bar
+prints at the same width. The QR code (error correction M, four-module quiet zone) is drawn from
+its module matrix as one filled path, its module also a whole number of dots.
+
+Font: reportlab's CID font ``STSong-Light`` (Adobe-GB1), as for the lot labels
+(``app.supply.labels``): the printer driver or viewer supplies the face, so Chinese prints on any
+printer without embedding a font. It is registered once per process.
+
+Speed: a batch is one canvas, one page per label; the barcode and the QR code are drawn straight
+onto the page (no per-label PDF to merge), so a run of a few hundred labels renders in well under
+a second or two of pure-Python time. Rendering is CPU work: endpoints run it in a thread.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from reportlab.graphics.barcode import qrencoder
+from reportlab.graphics.barcode.code128 import Code128
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.kit.errors import InvalidInput
+from app.kit.money import format_minor
+from app.kit.quantities import UNIT_LABELS_ZH, Unit, format_quantity
+from app.orders.models import Order, OrderLine, PaymentMethod
+from app.stations import errors, label_queries
+from app.stations.label_queries import ParcelRow
+
+FONT = "STSong-Light"
+BRAND = "南岭明珠"
+
+LABEL_WIDTH = 100 * mm
+LABEL_HEIGHT = 150 * mm
+MARGIN = 4 * mm
+DOT = 25.4 / 203 * mm  # one dot of a 203 dpi thermal head (0.125 mm)
+BAR_MODULES = (4 * DOT, 3 * DOT, 2 * DOT)  # preferred Code128 module widths, widest first
+BAR_HEIGHT = 18 * mm
+QUIET_MODULES = 10
+QR_BOX = 34 * mm  # the square the QR code and its quiet zone fit in
+QR_QUIET = 4
+MAX_BATCH = 1000  # labels per request; a day's run on one route is a few hundred at most
+ITEM_LINES = 3  # item lines printed on a label before "等 N 种"
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+
+
+# ---- what is printed ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParcelLabel:
+    """Everything printed on one parcel label: plain values, already masked (the renderer never
+    sees a full name or phone number, so it cannot print one)."""
+
+    tracking_number: str
+    order_number: str
+    station_code: str
+    station_name: str
+    township: str
+    village: str
+    route_code: str | None
+    route_name: str | None
+    stop_position: int | None
+    stop_count: int
+    recipient: str  # masked: 李**
+    phone_last4: str  # 8000
+    line_count: int
+    items: tuple[str, ...]  # the first few lines, short: "始兴枇杷 一级 5 千克 ×2 箱"
+    amount_due_minor: int  # to collect at pickup; 0 when paid online
+    currency: str
+    dispatch_date: date
+
+
+@dataclass(frozen=True)
+class ManifestParcel:
+    tracking_number: str
+    order_number: str
+    recipient: str
+    phone_last4: str
+    line_count: int
+    amount_due_minor: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class ManifestStop:
+    position: int | None  # None: a station that is not (or no longer) on the run's route
+    station_code: str
+    station_name: str
+    township: str
+    village: str
+    parcels: tuple[ManifestParcel, ...]
+
+
+@dataclass(frozen=True)
+class RunManifest:
+    run_number: str
+    run_date: date
+    status: str
+    route_code: str
+    route_name: str
+    stops: tuple[ManifestStop, ...]  # route order; stations off the route last
+    printed_at: datetime | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def total_parcels(self) -> int:
+        return sum(len(stop.parcels) for stop in self.stops)
+
+    @property
+    def total_due_minor(self) -> int:
+        return sum(p.amount_due_minor for stop in self.stops for p in stop.parcels)
+
+
+def mask_name(name: str) -> str:
+    """``李小红`` → ``李**``: the first character, then one asterisk per further character (at most
+    three, so a long name does not print a row of stars)."""
+    name = name.strip()
+    if not name:
+        return "—"
+    return name[0] + "*" * min(max(len(name) - 1, 1), 3)
+
+
+def phone_last4(phone: str) -> str:
+    digits = re.sub(r"\D", "", phone or "")
+    return digits[-4:] if len(digits) >= 4 else "—"
+
+
+def amount_due(order: Order) -> int:
+    """What the station collects at handover: the unpaid rest of a pay-at-pickup order."""
+    if order.payment_method != PaymentMethod.pay_at_pickup:
+        return 0
+    return max(order.total_minor - order.paid_minor, 0)
+
+
+def item_text(line: OrderLine) -> str:
+    try:
+        unit = UNIT_LABELS_ZH[Unit(line.unit)]
+    except ValueError:
+        unit = line.unit
+    return f"{line.name_zh} ×{format_quantity(line.quantity)}{unit}"
+
+
+def _normalise(tracking: str) -> str:
+    return tracking.strip().upper()
+
+
+# ---- assembling from the database ------------------------------------------------------------------
+
+
+def _china_date(value: datetime) -> date:
+    return value.astimezone(CHINA_TZ).date()
+
+
+def _label(row: ParcelRow, lines: Sequence[OrderLine]) -> ParcelLabel:
+    order = row.order
+    when = row.run.run_date if row.run is not None else _china_date(row.parcel.created_at)
+    return ParcelLabel(
+        tracking_number=row.parcel.tracking_number,
+        order_number=order.number,
+        station_code=row.station.code,
+        station_name=row.station.name,
+        township=row.station.township,
+        village=row.station.village,
+        route_code=row.route.code if row.route else None,
+        route_name=row.route.name if row.route else None,
+        stop_position=row.stop_position,
+        stop_count=row.stop_count,
+        recipient=mask_name(order.contact_name),
+        phone_last4=phone_last4(order.contact_phone),
+        line_count=len(lines),
+        items=tuple(item_text(line) for line in lines[:ITEM_LINES]),
+        amount_due_minor=amount_due(order),
+        currency=order.currency,
+        dispatch_date=when,
+    )
+
+
+async def parcel_labels(
+    session: AsyncSession, *, tracking_numbers: Sequence[str] | None = None, run_number: str | None = None
+) -> list[ParcelLabel]:
+    """The labels of the named parcels (in the order asked), or of every parcel of a run (in route
+    order, then tracking number, so the packer's pile matches the truck's stops)."""
+    if (tracking_numbers is None) == (run_number is None):
+        raise InvalidInput("请指定配送批次或运单号（二选一）", detail={"params": ["run", "tracking"]})
+    if run_number is not None:
+        run = await label_queries.run_by_number(session, run_number.strip())
+        if run is None:
+            raise errors.RunNotFound(detail={"run": run_number})
+        parcels = await label_queries.parcels_of_run(session, run.id)
+        if not parcels:
+            raise errors.ParcelNotFound("该批次还没有包裹", detail={"run": run.number})
+    else:
+        wanted = [_normalise(t) for t in tracking_numbers or () if t.strip()]
+        if not wanted:
+            raise InvalidInput("请填写运单号", detail={"params": ["tracking"]})
+        if len(wanted) > MAX_BATCH:
+            raise InvalidInput(f"一次最多打印 {MAX_BATCH} 张面单", detail={"max": MAX_BATCH})
+        parcels = await label_queries.parcels_by_tracking(session, wanted)
+        missing = sorted(set(wanted) - {p.tracking_number for p in parcels})
+        if missing:
+            raise errors.ParcelNotFound(detail={"tracking_numbers": missing})
+    rows = await label_queries.parcel_rows(session, parcels)
+    if run_number is not None:
+        rows.sort(key=lambda r: (r.stop_position is None, r.stop_position or 0, r.parcel.tracking_number))
+    lines = await label_queries.lines_by_order(session, [r.order.id for r in rows])
+    return [_label(row, lines.get(row.order.id, [])) for row in rows]
+
+
+async def run_manifest(session: AsyncSession, run_number: str) -> RunManifest:
+    """The run's manifest: every stop of its route in order, with the parcels for that station."""
+    run = await label_queries.run_by_number(session, run_number.strip())
+    if run is None:
+        raise errors.RunNotFound(detail={"run": run_number})
+    route = await label_queries.route_with_stops(session, run.route_id)
+    if route is None:  # pragma: no cover - a foreign key guarantees the route
+        raise errors.RouteNotFound(detail={"run": run.number})
+    parcels = await label_queries.parcels_of_run(session, run.id)
+    rows = await label_queries.parcel_rows(session, parcels)
+    lines = await label_queries.lines_by_order(session, [r.order.id for r in rows])
+    by_station: dict[int, list[ManifestParcel]] = {}
+    for row in sorted(rows, key=lambda r: r.parcel.tracking_number):
+        by_station.setdefault(row.station.id, []).append(
+            ManifestParcel(
+                tracking_number=row.parcel.tracking_number,
+                order_number=row.order.number,
+                recipient=mask_name(row.order.contact_name),
+                phone_last4=phone_last4(row.order.contact_phone),
+                line_count=len(lines.get(row.order.id, [])),
+                amount_due_minor=amount_due(row.order),
+                currency=row.order.currency,
+            )
+        )
+    stop_stations = await label_queries.stations_by_ids(session, [s.station_id for s in route.stops])
+    stops = [
+        ManifestStop(
+            position=stop.position,
+            station_code=stop_stations[stop.station_id].code,
+            station_name=stop_stations[stop.station_id].name,
+            township=stop_stations[stop.station_id].township,
+            village=stop_stations[stop.station_id].village,
+            parcels=tuple(by_station.pop(stop.station_id, [])),
+        )
+        for stop in route.stops
+    ]
+    # Parcels for a station that has left the route since they were packed still ride this run.
+    stations = {row.station.id: row.station for row in rows}
+    for station_id in sorted(by_station, key=lambda i: stations[i].code):
+        station = stations[station_id]
+        stops.append(
+            ManifestStop(None, station.code, station.name, station.township, station.village,
+                         tuple(by_station[station_id]))
+        )
+    return RunManifest(
+        run_number=run.number,
+        run_date=run.run_date,
+        status=str(run.status),
+        route_code=route.code,
+        route_name=route.name,
+        stops=tuple(stops),
+        printed_at=datetime.now(UTC),
+    )
+
+
+# ---- drawing helpers ------------------------------------------------------------------------------
+
+
+def register_font() -> None:
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+
+
+def _width(text: str, size: float) -> float:
+    return float(pdfmetrics.stringWidth(text, FONT, size))
+
+
+def _fit(text: str, size: float, max_width: float, min_size: float) -> float:
+    """The largest size ≤ ``size`` (down to ``min_size``) at which ``text`` fits ``max_width``."""
+    width = _width(text, size)
+    if width <= max_width:
+        return size
+    return max(min_size, size * max_width / width)
+
+
+def _cut(text: str, size: float, max_width: float) -> str:
+    if _width(text, size) <= max_width:
+        return text
+    while text and _width(text + "…", size) > max_width:
+        text = text[:-1]
+    return text + "…"
+
+
+def _text(canvas: Canvas, x: float, y: float, text: str, size: float, *, bold: bool = False,
+          max_width: float | None = None, min_size: float | None = None) -> float:
+    """Draw ``text`` with its baseline at ``y``; shrink (to ``min_size``) then cut to ``max_width``.
+    Returns the width drawn."""
+    if max_width is not None:
+        size = _fit(text, size, max_width, min_size or size)
+        text = _cut(text, size, max_width)
+    body = canvas.beginText(x, y)
+    body.setFont(FONT, size)
+    if bold:
+        # Fill + stroke thickens a face without bold; the render mode is fenced in save/restore
+        # because reportlab does not reset it after the text object.
+        canvas.saveState()
+        canvas.setLineWidth(size * 0.05)
+        body.setTextRenderMode(2)
+        body.textOut(text)
+        canvas.drawText(body)
+        canvas.restoreState()
+    else:
+        body.textOut(text)
+        canvas.drawText(body)
+    return _width(text, size)
+
+
+def _snap(value: float) -> float:
+    """``value`` (points) moved down onto the thermal head's dot grid."""
+    return int(value / DOT) * DOT
+
+
+def _code128(value: str, max_width: float) -> tuple[Code128, float]:
+    """The Code128 of ``value`` with the widest whole-dot module that fits ``max_width`` with its
+    quiet zones; never narrower than two dots (a narrower bar is lost on a 203 dpi head)."""
+    for module in BAR_MODULES:
+        barcode = Code128(value, barWidth=module, barHeight=BAR_HEIGHT, quiet=0)
+        if float(barcode.width) + 2 * QUIET_MODULES * module <= max_width:
+            return barcode, module
+    return Code128(value, barWidth=BAR_MODULES[-1], barHeight=BAR_HEIGHT, quiet=0), BAR_MODULES[-1]
+
+
+def _qr(canvas: Canvas, value: str, x: float, y: float, box: float) -> None:
+    """A QR code of ``value`` in the ``box``-wide square whose lower-left corner is (x, y), quiet
+    zone included, as a single filled path of its dark runs."""
+    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    code.addData(value)
+    code.make()
+    count = code.getModuleCount()
+    module = max(_snap(box / (count + 2 * QR_QUIET)), DOT)
+    size = module * (count + 2 * QR_QUIET)
+    left = _snap(x + (box - size) / 2) + QR_QUIET * module
+    top = y + (box + size) / 2 - QR_QUIET * module
+    path = canvas.beginPath()
+    for r, row in enumerate(code.modules):
+        c = 0
+        while c < count:
+            if row[c]:
+                start = c
+                while c < count and row[c]:
+                    c += 1
+                path.rect(left + start * module, top - (r + 1) * module, (c - start) * module, module)
+            else:
+                c += 1
+    canvas.drawPath(path, stroke=0, fill=1)
+
+
+# ---- the parcel label -----------------------------------------------------------------------------
+
+
+def _draw_label(canvas: Canvas, info: ParcelLabel) -> None:
+    left, right = MARGIN, LABEL_WIDTH - MARGIN
+    width = right - left
+    top = LABEL_HEIGHT - MARGIN
+    canvas.setFillColor(colors.black)
+    canvas.setStrokeColor(colors.black)
+
+    def rule(y: float, weight: float = 1.0) -> None:
+        canvas.setLineWidth(weight)
+        canvas.line(left, y, right, y)
+
+    # Header: brand, what this is, the dispatch date.
+    _text(canvas, left, top - 6 * mm, BRAND, 16, bold=True)
+    kind = "村站自提包裹"
+    _text(canvas, right - _width(kind, 11), top - 5.6 * mm, kind, 11, bold=True)
+    rule(top - 8.5 * mm, 1.5)
+
+    # Destination: station name, then its code white on black beside the township and village.
+    _text(canvas, left, top - 12.5 * mm, "送达村站", 8)
+    _text(canvas, left, top - 21.5 * mm, info.station_name, 20, bold=True, max_width=width, min_size=12)
+    bar_top, bar_h = top - 24.5 * mm, 13 * mm
+    code_size = _fit(info.station_code, 26, width * 0.55, 14)
+    code_w = _width(info.station_code, code_size) + 4 * mm
+    canvas.rect(left, bar_top - bar_h, code_w, bar_h, stroke=0, fill=1)
+    canvas.saveState()
+    canvas.setFillColor(colors.white)
+    canvas.setStrokeColor(colors.white)
+    _text(canvas, left + 2 * mm, bar_top - bar_h + 3.6 * mm, info.station_code, code_size, bold=True)
+    canvas.restoreState()
+    place_x = left + code_w + 3 * mm
+    place_w = right - place_x
+    _text(canvas, place_x, bar_top - 5.6 * mm, info.township, 15, bold=True, max_width=place_w, min_size=9)
+    _text(canvas, place_x, bar_top - 11.6 * mm, info.village, 15, bold=True, max_width=place_w, min_size=9)
+    rule(bar_top - bar_h - 3 * mm, 1.5)
+
+    # Route and stop: what the sorter reads to put the box on the right truck, in the right order.
+    route_top = bar_top - bar_h - 3 * mm
+    _text(canvas, left, route_top - 4.2 * mm, "配送路线", 8)
+    route_code = info.route_code or "未排线"
+    code_drawn = _text(canvas, left, route_top - 13 * mm, route_code, 24, bold=True, max_width=width * 0.45,
+                       min_size=14)
+    if info.stop_position is not None:
+        stop = f"第 {info.stop_position} 站 / 共 {info.stop_count} 站"
+        _text(canvas, left + code_drawn + 4 * mm, route_top - 12.6 * mm, stop, 15, bold=True,
+              max_width=width - code_drawn - 4 * mm, min_size=9)
+    elif info.route_code:
+        _text(canvas, left + code_drawn + 4 * mm, route_top - 12.6 * mm, "不在本路线上，请核对", 11,
+              max_width=width - code_drawn - 4 * mm, min_size=8)
+    if info.route_name:
+        _text(canvas, left, route_top - 17.6 * mm, info.route_name, 9, max_width=width, min_size=7)
+    rule(route_top - 20 * mm, 1.5)
+
+    # The tracking number: Code128 across the label, the number in text under it.
+    bars_top = route_top - 23 * mm
+    barcode, _ = _code128(info.tracking_number, width)
+    bar_w = float(barcode.width)
+    barcode.drawOn(canvas, _snap(left + (width - bar_w) / 2), bars_top - BAR_HEIGHT)
+    number = info.tracking_number
+    number_size = _fit(number, 14, width, 9)
+    _text(canvas, left + (width - _width(number, number_size)) / 2, bars_top - BAR_HEIGHT - 5.2 * mm, number,
+          number_size, bold=True)
+    details_top = bars_top - BAR_HEIGHT - 7.5 * mm
+    rule(details_top, 1.5)
+
+    # Details on the left, the QR code of the tracking number on the right.
+    qr_x = right - QR_BOX
+    _qr(canvas, info.tracking_number, qr_x, details_top - 1.5 * mm - QR_BOX, QR_BOX)
+    hint = "扫码查件"
+    _text(canvas, qr_x + (QR_BOX - _width(hint, 8)) / 2, details_top - 4.2 * mm - QR_BOX, hint, 8)
+
+    column = qr_x - left - 2 * mm
+    y = details_top - 5.5 * mm
+    _text(canvas, left, y, f"订单 {info.order_number}", 10, max_width=column, min_size=7)
+    y -= 6.5 * mm
+    _text(canvas, left, y, f"收件人 {info.recipient}  尾号 {info.phone_last4}", 12, bold=True, max_width=column,
+          min_size=8)
+    y -= 5.5 * mm
+    _text(canvas, left, y, f"商品 {info.line_count} 种", 9, bold=True)
+    for item in info.items:
+        y -= 4.2 * mm
+        _text(canvas, left, y, item, 8.5, max_width=column, min_size=7)
+    if info.line_count > len(info.items):
+        y -= 4.2 * mm
+        _text(canvas, left, y, f"…等共 {info.line_count} 种", 8.5)
+
+    # Pay at pickup: framed, so the operator cannot miss that money is to be collected.
+    bottom = MARGIN + 7 * mm
+    if info.amount_due_minor > 0:
+        due = f"到付 {format_minor(info.amount_due_minor, info.currency)}"
+        box_h = 10 * mm
+        box_w = min(_width(due, 16) + 5 * mm, column)
+        canvas.setLineWidth(2)
+        canvas.rect(left, bottom + 6 * mm, box_w, box_h, stroke=1, fill=0)
+        _text(canvas, left + 2.5 * mm, bottom + 9.3 * mm, due, 16, bold=True, max_width=box_w - 5 * mm, min_size=10)
+    else:
+        _text(canvas, left, bottom + 8.5 * mm, "已付款 · 无需到付", 10, bold=True, max_width=column, min_size=8)
+    _text(canvas, left, bottom + 1.5 * mm, f"发车日期 {info.dispatch_date.isoformat()}", 10, max_width=column,
+          min_size=8)
+
+    rule(bottom - 0.5 * mm, 0.75)
+    note = "凭取件码到村站领取 · 请当面核对包裹完好"
+    _text(canvas, left, MARGIN + 2 * mm, note, 8, max_width=width, min_size=6)
+
+
+def parcel_label_pdf(labels: Sequence[ParcelLabel]) -> bytes:
+    """All ``labels`` as one PDF, one 100 × 150 mm page each, in the order given."""
+    if not labels:
+        raise InvalidInput("没有要打印的面单")
+    register_font()
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=(LABEL_WIDTH, LABEL_HEIGHT), pageCompression=1)
+    canvas.setTitle(f"{BRAND} 包裹面单 {labels[0].tracking_number}" + (f" 等 {len(labels)} 张" if len(labels) > 1 else ""))
+    canvas.setAuthor(BRAND)
+    for info in labels:
+        _draw_label(canvas, info)
+        canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+# ---- the manifest -------------------------------------------------------------------------------
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("base", fontName=FONT, fontSize=9, leading=12, wordWrap="CJK", alignment=TA_LEFT)
+    return {
+        "base": base,
+        "title": ParagraphStyle("title", parent=base, fontSize=16, leading=22),
+        "meta": ParagraphStyle("meta", parent=base, fontSize=10, leading=14),
+        "stop": ParagraphStyle("stop", parent=base, fontSize=11, leading=15, spaceBefore=4),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=8.5, leading=11),
+        "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10),
+    }
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class _NumberedCanvas(Canvas):
+    """Defers pages so each footer can say "第 n 页 / 共 N 页"."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: list[dict[str, Any]] = []
+        self.footer = ""
+
+    def showPage(self) -> None:  # noqa: N802 - reportlab's name
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._pages)
+        for number, state in enumerate(self._pages, start=1):
+            self.__dict__.update(state)
+            self.setFont(FONT, 8)
+            self.setFillColor(colors.black)
+            self.drawString(18 * mm, 10 * mm, self.footer)
+            self.drawRightString(A4[0] - 18 * mm, 10 * mm, f"第 {number} 页 / 共 {total} 页")
+            super().showPage()
+        super().save()
+
+
+def manifest_pdf(run: RunManifest) -> bytes:
+    """The A4 manifest of a run: header, one table per stop in route order with a signature line
+    for the station, totals and the driver's and warehouse's signatures; numbered pages."""
+    register_font()
+    styles = _styles()
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=16 * mm,
+        bottomMargin=18 * mm,
+        title=f"{BRAND} 发车清单 {run.run_number}",
+        author=BRAND,
+    )
+    usable = A4[0] - 36 * mm
+    status = {"packing": "打包中", "dispatched": "已发车"}.get(run.status, run.status)
+    printed = run.printed_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if run.printed_at else ""
+    story: list[Any] = [
+        Paragraph(f"{BRAND} 配送发车清单", styles["title"]),
+        Paragraph(
+            f"批次 <b>{_esc(run.run_number)}</b>　路线 <b>{_esc(run.route_code)}</b> {_esc(run.route_name)}　"
+            f"发车日期 <b>{run.run_date.isoformat()}</b>　状态 {status}",
+            styles["meta"],
+        ),
+        Paragraph(
+            f"共 {sum(1 for s in run.stops if s.position is not None)} 个站点，"
+            f"包裹合计 <b>{run.total_parcels}</b> 件"
+            + (f"，到付合计 {format_minor(run.total_due_minor)}" if run.total_due_minor else "")
+            + (f"　打印于 {printed}" if printed else ""),
+            styles["meta"],
+        ),
+        Spacer(1, 3 * mm),
+    ]
+    widths = [10 * mm, 38 * mm, 36 * mm, 30 * mm, 16 * mm, usable - 130 * mm]
+    for stop in run.stops:
+        place = f"{stop.township} {stop.village}"
+        heading = (
+            f"第 {stop.position} 站　" if stop.position is not None else "不在本路线上　"
+        ) + f"<b>{_esc(stop.station_code)}</b> {_esc(stop.station_name)}（{_esc(place)}）　{len(stop.parcels)} 件"
+        block: list[Any] = [Paragraph(heading, styles["stop"])]
+        if stop.parcels:
+            header = ["#", "运单号", "订单号", "收件人", "商品", "到付"]
+            data: list[list[Any]] = [header]
+            for i, p in enumerate(stop.parcels, start=1):
+                data.append([
+                    str(i),
+                    p.tracking_number,
+                    p.order_number,
+                    f"{p.recipient} 尾号{p.phone_last4}",
+                    f"{p.line_count} 种",
+                    format_minor(p.amount_due_minor, p.currency) if p.amount_due_minor else "—",
+                ])
+            table = Table(data, colWidths=widths, repeatRows=1)
+            table.setStyle(TableStyle([
+                ("FONT", (0, 0), (-1, -1), FONT, 8.5),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+                ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.black),
+                ("BOX", (0, 0), (-1, -1), 0.8, colors.black),
+                ("ALIGN", (4, 0), (-1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ]))
+            block.append(table)
+            sign = Table(
+                [[f"签收：本站实收 ______ 件　　签收人（签字）：________________　　时间：____月____日 ____:____"]],
+                colWidths=[usable],
+            )
+            sign.setStyle(TableStyle([
+                ("FONT", (0, 0), (-1, -1), FONT, 9),
+                ("TOPPADDING", (0, 0), (-1, -1), 7),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+            ]))
+            block.append(sign)
+        else:
+            block.append(Paragraph("本次无包裹，不需停靠。", styles["small"]))
+        block.append(Spacer(1, 2.5 * mm))
+        story.append(KeepTogether(block))
+    totals = Table(
+        [
+            [f"合计 {run.total_parcels} 件"
+             + (f"，到付 {format_minor(run.total_due_minor)}" if run.total_due_minor else "")],
+            ["仓库发车（签字）：________________　　司机（签字）：________________　　车牌：____________"],
+        ],
+        colWidths=[usable],
+    )
+    totals.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), FONT, 10),
+        ("LINEABOVE", (0, 0), (-1, 0), 1, colors.black),
+        ("TOPPADDING", (0, 0), (-1, -1), 6),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+    ]))
+    story.append(totals)
+
+    footer = f"{BRAND} · 发车清单 {run.run_number} · {run.route_code}"
+
+    def make_canvas(*args: Any, **kwargs: Any) -> _NumberedCanvas:
+        canvas = _NumberedCanvas(*args, **kwargs)
+        canvas.footer = footer
+        return canvas
+
+    doc.build(story, canvasmaker=make_canvas)
+    return buffer.getvalue()

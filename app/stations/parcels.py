@@ -1,0 +1,388 @@
+"""Parcels from the county warehouse to the village stations (下行), and their handover.
+
+Plan a day's run per route (every confirmed pickup order for the route's stations gets a parcel
+with a tracking number), dispatch it, scan each parcel in at its station (it gets a shelf slot and
+a pickup code, the customer is told), hand it over against the pickup code or the order's QR,
+collecting the money of pay-at-pickup orders, and send back what nobody collected in time.
+
+Stock: an order paid online was sold when it was paid; a pay-at-pickup order's stock stays
+reserved in the warehouse's books until the handover sells it (or a return releases it). The box
+is physically at the station meanwhile — the books follow the money, not the truck.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.config import get_settings
+from app.kit.errors import AppError
+from app.orders import checkout, payments, states
+from app.orders.models import DeliveryMethod, FulfilmentStatus, Order, OrderStatus, PaymentMethod, PaymentStatus
+from app.orders.notices import send_order_notice
+from app.stations import errors
+from app.stations.models import DeliveryRoute, DispatchRun, Parcel, ParcelStatus, RunStatus, Station
+from app.supply import service as supply_service
+from app.supply.models import LedgerKind, Lot, StockLedgerEntry
+from app.supply.stock import Movement, add_on_hand
+
+MAX_CODE_ATTEMPTS = 5
+QR_PREFIX = "NPO"
+
+
+def new_tracking_number(today: date) -> str:
+    return f"NPP{today:%y%m%d}{secrets.randbelow(10**7):07d}"
+
+
+def pickup_qr(order_number: str) -> str:
+    """What the customer's order page shows as a QR code: the order number and a signature, so a
+    screenshot of someone else's order number alone does not open a parcel."""
+    return f"{QR_PREFIX}:{order_number}:{_sign(order_number)}"
+
+
+def _sign(order_number: str) -> str:
+    key = get_settings().secret_key.get_secret_value().encode()
+    return hmac.new(key, f"pickup:{order_number}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def qr_matches(qr: str, order_number: str) -> bool:
+    parts = qr.strip().split(":")
+    return (
+        len(parts) == 3
+        and parts[0] == QR_PREFIX
+        and parts[1] == order_number
+        and hmac.compare_digest(parts[2], _sign(order_number))
+    )
+
+
+# ---- runs -----------------------------------------------------------------------------------------
+
+
+async def plan_run(session: AsyncSession, *, route_code: str, run_date: date, actor_user_id: int | None) -> DispatchRun:
+    """Pack every confirmed, unfulfilled pickup order bound for the route's stations into the day's
+    run (creating the run the first time). Running it again adds only orders not yet packed."""
+    route = await session.scalar(
+        select(DeliveryRoute).where(DeliveryRoute.code == route_code).options(selectinload(DeliveryRoute.stops))
+    )
+    if route is None:
+        raise errors.RouteNotFound(detail={"route": route_code})
+    run = await session.scalar(
+        select(DispatchRun).where(DispatchRun.route_id == route.id, DispatchRun.run_date == run_date)
+    )
+    if run is None:
+        run = DispatchRun(number=f"RUN{run_date:%y%m%d}-{route.code}", route_id=route.id, run_date=run_date)
+        session.add(run)
+        await session.flush()
+    elif run.status is RunStatus.dispatched:
+        raise errors.RunAlreadyDispatched()
+    station_ids = [stop.station_id for stop in route.stops]
+    packed = select(Parcel.order_id)
+    orders = (
+        await session.scalars(
+            select(Order)
+            .where(
+                Order.status == OrderStatus.confirmed,
+                Order.delivery_method == DeliveryMethod.station_pickup,
+                Order.fulfilment_status == FulfilmentStatus.unfulfilled,
+                Order.station_id.in_(station_ids),
+                Order.id.not_in(packed),
+            )
+            .order_by(Order.id)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for order in orders:
+        assert order.station_id is not None
+        session.add(
+            Parcel(
+                tracking_number=new_tracking_number(run_date),
+                order_id=order.id,
+                station_id=order.station_id,
+                route_id=route.id,
+                run_id=run.id,
+                status=ParcelStatus.packed,
+            )
+        )
+        await states.record(
+            session, order, kind="packed", message_zh=f"已打包，随 {run.number} 配送", actor_user_id=actor_user_id
+        )
+    await session.flush()
+    return run
+
+
+async def dispatch_run(session: AsyncSession, run_number: str, *, actor_user_id: int | None) -> DispatchRun:
+    run = await session.scalar(select(DispatchRun).where(DispatchRun.number == run_number))
+    if run is None:
+        raise errors.RunNotFound()
+    won = await session.execute(
+        update(DispatchRun)
+        .where(DispatchRun.id == run.id, DispatchRun.status == RunStatus.packing)
+        .values(status=RunStatus.dispatched, dispatched_at=func.now())
+        .returning(DispatchRun.id)
+    )
+    if won.scalar_one_or_none() is None:
+        raise errors.RunAlreadyDispatched()
+    parcels = (
+        await session.scalars(select(Parcel).where(Parcel.run_id == run.id, Parcel.status == ParcelStatus.packed))
+    ).all()
+    for parcel in parcels:
+        parcel.status = ParcelStatus.dispatched
+        order = await session.get(Order, parcel.order_id)
+        assert order is not None
+        order.fulfilment_status = FulfilmentStatus.dispatched
+        await states.record(
+            session, order, kind="dispatched", message_zh="已发车，正在送往村站", actor_user_id=actor_user_id
+        )
+    await session.flush()
+    await session.refresh(run)
+    return run
+
+
+# ---- at the station -------------------------------------------------------------------------------
+
+
+async def _parcel_for_update(session: AsyncSession, tracking_number: str) -> Parcel:
+    parcel = await session.scalar(
+        select(Parcel)
+        .where(Parcel.tracking_number == tracking_number.strip().upper())
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if parcel is None:
+        raise errors.ParcelNotFound(detail={"tracking_number": tracking_number})
+    return parcel
+
+
+def _slot(station: Station, held_codes: Sequence[str]) -> tuple[int, int]:
+    """The shelf-layer slot holding the fewest parcels (lowest shelf, then layer, on ties)."""
+    load = Counter("-".join(code.split("-")[:2]) for code in held_codes)
+    slots = [
+        (shelf, layer) for shelf in range(1, station.shelves + 1) for layer in range(1, station.layers_per_shelf + 1)
+    ]
+    return min(slots, key=lambda s: (load.get(f"{s[0]}-{s[1]}", 0), s))
+
+
+async def scan_in(session: AsyncSession, *, station_id: int, tracking_number: str, actor_user_id: int | None) -> Parcel:
+    """The parcel arrives at its station: a shelf slot and a pickup code, the order is ready for
+    pickup and the customer is told. Scanning it again changes nothing."""
+    parcel = await _parcel_for_update(session, tracking_number)
+    if parcel.station_id != station_id:
+        raise errors.ParcelWrongStation()
+    if parcel.status is ParcelStatus.at_station:
+        return parcel
+    if parcel.status is not ParcelStatus.dispatched:
+        raise errors.ParcelWrongState(f"包裹{parcel.status.label_zh}，不能入站")
+    # Locking the station row serialises scan-ins at one station: the serial and the slot loads
+    # are then read and taken by one scan at a time.
+    serial = await session.scalar(
+        update(Station)
+        .where(Station.id == station_id)
+        .values(pickup_serial=Station.pickup_serial + 1)
+        .returning(Station.pickup_serial)
+    )
+    station = await session.get(Station, station_id, populate_existing=True)
+    assert station is not None and serial is not None
+    held = (
+        await session.scalars(
+            select(Parcel.pickup_code).where(Parcel.station_id == station_id, Parcel.status == ParcelStatus.at_station)
+        )
+    ).all()
+    if len(held) >= station.shelf_capacity:
+        raise errors.ShelfFull()
+    shelf, layer = _slot(station, [c for c in held if c])
+    now = datetime.now(UTC)
+    parcel.status = ParcelStatus.at_station
+    parcel.pickup_code = f"{shelf}-{layer}-{serial}"
+    parcel.arrived_at = now
+    parcel.retention_until = now + timedelta(days=station.retention_days)
+    parcel.failed_code_attempts = 0
+    await session.flush()
+    order = await session.get(Order, parcel.order_id)
+    assert order is not None
+    order = await states.transition(
+        session,
+        order,
+        OrderStatus.ready_for_pickup,
+        kind="ready_for_pickup",
+        message_zh=f"已到{station.name}，取货码 {parcel.pickup_code}",
+        actor_user_id=actor_user_id,
+        fulfilment_status=FulfilmentStatus.at_station,
+    )
+    await send_order_notice(
+        session,
+        order,
+        "order_ready_for_pickup",
+        pickup_code=parcel.pickup_code,
+        station_name=station.name,
+        pickup_deadline=parcel.retention_until,
+    )
+    return parcel
+
+
+@dataclass(frozen=True)
+class Handover:
+    parcel: Parcel
+    error: AppError | None = None  # a wrong code: the attempt is counted, so the caller commits
+
+
+async def hand_over(
+    session: AsyncSession,
+    *,
+    station_id: int,
+    tracking_number: str,
+    pickup_code: str | None = None,
+    order_qr: str | None = None,
+    collect_method: str | None = None,
+    collected_by_name: str = "",
+    proxy: bool = False,
+    actor_user_id: int,
+) -> Handover:
+    """Give the parcel to the customer (or someone collecting for them, 代取) against its pickup
+    code or the order's QR. Wrong codes are counted on the parcel; after ``MAX_CODE_ATTEMPTS`` it
+    is locked until staff check the collector's identity. Pay-at-pickup money is recorded as the
+    order's payment and the held stock becomes a sale."""
+    parcel = await _parcel_for_update(session, tracking_number)
+    if parcel.station_id != station_id:
+        raise errors.ParcelWrongStation()
+    if parcel.status is ParcelStatus.handed_over:
+        return Handover(parcel)  # a retried scan: already done
+    if parcel.status is not ParcelStatus.at_station:
+        raise errors.ParcelWrongState(f"包裹{parcel.status.label_zh}，不能交付")
+    if parcel.failed_code_attempts >= MAX_CODE_ATTEMPTS:
+        raise errors.PickupLocked()
+    order = await session.get(Order, parcel.order_id, populate_existing=True)
+    assert order is not None
+    code_ok = bool(pickup_code) and hmac.compare_digest((pickup_code or "").strip(), parcel.pickup_code or "")
+    qr_ok = bool(order_qr) and qr_matches(order_qr or "", order.number)
+    if not (code_ok or qr_ok):
+        parcel.failed_code_attempts += 1
+        await session.flush()
+        left = MAX_CODE_ATTEMPTS - parcel.failed_code_attempts
+        error: AppError = (
+            errors.PickupLocked()
+            if left <= 0
+            else errors.WrongPickupCode(f"取货码不正确，还可尝试 {left} 次", detail={"attempts_left": left})
+        )
+        return Handover(parcel, error)
+    if order.payment_method is PaymentMethod.pay_at_pickup and order.payment_status is PaymentStatus.unpaid:
+        if collect_method not in ("cash", "qr"):
+            raise errors.PaymentRequired(detail={"amount_due_minor": order.total_minor - order.paid_minor})
+        await payments.collect_at_pickup(session, order, method=collect_method, actor_user_id=actor_user_id)
+    now = datetime.now(UTC)
+    parcel.status = ParcelStatus.handed_over
+    parcel.handed_over_at = now
+    parcel.handed_over_by_id = actor_user_id
+    parcel.collected_by_name = collected_by_name.strip()[:50]
+    parcel.proxy_pickup = proxy
+    await session.flush()
+    order = await session.get(Order, parcel.order_id, populate_existing=True)
+    assert order is not None
+    who = f"由 {parcel.collected_by_name} 代取" if proxy and parcel.collected_by_name else "顾客本人取件"
+    await states.transition(
+        session,
+        order,
+        OrderStatus.completed,
+        kind="handed_over",
+        message_zh=f"已取件（{who}）",
+        actor_user_id=actor_user_id,
+        fulfilment_status=FulfilmentStatus.handed_over,
+    )
+    return Handover(parcel)
+
+
+async def on_shelf(session: AsyncSession, station_id: int) -> Sequence[tuple[Parcel, Order]]:
+    return (
+        await session.execute(
+            select(Parcel, Order)
+            .join(Order, Order.id == Parcel.order_id)
+            .where(Parcel.station_id == station_id, Parcel.status == ParcelStatus.at_station)
+            .order_by(Parcel.pickup_code)
+        )
+    ).all()
+
+
+# ---- retention ------------------------------------------------------------------------------------
+
+
+async def return_overdue(session: AsyncSession, *, now: datetime | None = None, limit: int = 200) -> list[str]:
+    """Parcels left past their station's retention days go back to the warehouse: the order is
+    cancelled — its held stock released, or its payment refunded. Locked rows are skipped and a
+    parcel leaves ``at_station`` once, so running this twice returns nothing twice."""
+    now = now or datetime.now(UTC)
+    overdue = (
+        await session.scalars(
+            select(Parcel)
+            .where(Parcel.status == ParcelStatus.at_station, Parcel.retention_until <= now)
+            .order_by(Parcel.retention_until)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    returned = []
+    for parcel in overdue:
+        parcel.status = ParcelStatus.returning
+        await session.flush()
+        order = await session.get(Order, parcel.order_id, populate_existing=True)
+        assert order is not None
+        order = await states.transition(
+            session,
+            order,
+            OrderStatus.cancelled,
+            kind="returned",
+            message_zh="超过保留期未取，包裹退回仓库，订单取消",
+            fulfilment_status=FulfilmentStatus.returned,
+        )
+        await checkout.release_held_stock(session, order, reason="超期未取退回", actor_user_id=None)
+        refundable = await payments.refundable_minor(session, order)
+        if refundable > 0:
+            await payments.request_refund(
+                session, order, amount_minor=refundable, reason="超期未取退回", actor_user_id=None
+            )
+        await send_order_notice(session, order, "order_cancelled")
+        returned.append(parcel.tracking_number)
+    return returned
+
+
+async def receive_return(session: AsyncSession, *, tracking_number: str, actor_user_id: int) -> Parcel:
+    """A returned parcel is back at the warehouse: goods that were sold (paid online) go back into
+    stock as returns; goods of a pay-at-pickup order never left the books (their hold was released)."""
+    parcel = await _parcel_for_update(session, tracking_number)
+    if parcel.status is ParcelStatus.returned:
+        return parcel
+    if parcel.status is not ParcelStatus.returning:
+        raise errors.ParcelWrongState("包裹不在退回途中")
+    order = await session.get(Order, parcel.order_id)
+    assert order is not None
+    warehouse = await supply_service.warehouse(session)
+    sold = (
+        await session.execute(
+            select(StockLedgerEntry.lot_id, func.sum(StockLedgerEntry.on_hand_delta))
+            .where(StockLedgerEntry.kind == LedgerKind.sale, StockLedgerEntry.document_ref == order.number)
+            .group_by(StockLedgerEntry.lot_id)
+        )
+    ).all()
+    for lot_id, delta in sold:
+        lot = await session.get(Lot, lot_id)
+        assert lot is not None
+        await add_on_hand(
+            session,
+            location_id=warehouse.id,
+            lot=lot,
+            quantity=-delta,
+            movement=Movement(
+                LedgerKind.return_, "parcel", parcel.tracking_number, actor_user_id, f"订单 {order.number} 超期退回"
+            ),
+        )
+    parcel.status = ParcelStatus.returned
+    parcel.returned_at = datetime.now(UTC)
+    await session.flush()
+    return parcel

@@ -1,0 +1,191 @@
+"""The PDA API of village stations (device tokens bound to one station) and the warehouse's
+run endpoints. Every PDA call carries an ``Idempotency-Key``: a retried scan replays the first
+answer and changes nothing."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.access import Principal, StationOperator, WarehouseUser
+from app.db import DbSession
+from app.kit.errors import InvalidInput
+from app.kit.idempotency import Outcome, run_idempotent
+from app.orders.models import Order, PaymentMethod, PaymentStatus
+from app.stations import parcels, schemas
+from app.stations.models import DeliveryRoute, DispatchRun, Parcel, ParcelStatus, Station
+
+pda = APIRouter(prefix="/api/v1/pda", tags=["station PDA"])
+runs = APIRouter(prefix="/api/v1/admin", tags=["delivery runs"])
+
+RequiredKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key", min_length=1, max_length=100, description="PDA 每次调用必带；重试同一扫描用同一个键"
+    ),
+]
+PDA_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "parcel_wrong_station"},
+    404: {"description": "parcel_not_found"},
+    409: {"description": "parcel_wrong_state / shelf_full"},
+    422: {"description": "wrong_pickup_code（detail.attempts_left）/ payment_required"},
+    423: {"description": "pickup_locked"},
+}
+
+
+def masked_name(name: str) -> str:
+    return (name[0] + "*" * max(1, len(name) - 1)) if name else ""
+
+
+async def parcel_out(session: AsyncSession, parcel: Parcel) -> schemas.ParcelOut:
+    order = await session.get(Order, parcel.order_id)
+    station = await session.get(Station, parcel.station_id)
+    assert order is not None and station is not None
+    due = (
+        order.total_minor - order.paid_minor
+        if order.payment_method is PaymentMethod.pay_at_pickup and order.payment_status is PaymentStatus.unpaid
+        else 0
+    )
+    return schemas.ParcelOut(
+        tracking_number=parcel.tracking_number,
+        order_number=order.number,
+        status=parcel.status.value,
+        status_zh=ParcelStatus(parcel.status).label_zh,
+        station_code=station.code,
+        pickup_code=parcel.pickup_code,
+        recipient_masked=masked_name(order.contact_name),
+        phone_last4=order.contact_phone[-4:],
+        amount_due_minor=due,
+        arrived_at=parcel.arrived_at,
+        retention_until=parcel.retention_until,
+    )
+
+
+def _station(principal: Principal) -> int:
+    if principal.station_id is None:
+        raise InvalidInput("该账号未绑定村站")
+    return principal.station_id
+
+
+async def _idempotent(
+    session: AsyncSession,
+    request: Request,
+    principal: Principal,
+    key: str,
+    body: BaseModel,
+    work: Any,
+    status_code: int = 200,
+) -> JSONResponse:
+    code, payload = await run_idempotent(
+        session,
+        scope=f"station:{principal.station_id}:user:{principal.user_id}",
+        key=key,
+        method=request.method,
+        path=request.url.path,
+        body=body.model_dump(mode="json"),
+        work=work,
+        status_code=status_code,
+    )
+    return JSONResponse(payload, status_code=code)
+
+
+@pda.post("/scan-in", response_model=schemas.ParcelOut, responses=PDA_ERRORS)
+async def scan_in(
+    body: schemas.ScanIn, request: Request, session: DbSession, principal: StationOperator, idempotency_key: RequiredKey
+) -> JSONResponse:
+    """A parcel arrives: it gets a shelf slot and a pickup code; the customer gets an SMS."""
+
+    async def work() -> Any:
+        parcel = await parcels.scan_in(
+            session,
+            station_id=_station(principal),
+            tracking_number=body.tracking_number,
+            actor_user_id=principal.user_id,
+        )
+        return (await parcel_out(session, parcel)).model_dump(mode="json")
+
+    return await _idempotent(session, request, principal, idempotency_key, body, work)
+
+
+@pda.get("/shelf", response_model=list[schemas.ParcelOut])
+async def shelf(session: DbSession, principal: StationOperator) -> list[schemas.ParcelOut]:
+    """Parcels on this station's shelf, by pickup code."""
+    return [await parcel_out(session, p) for p, _ in await parcels.on_shelf(session, _station(principal))]
+
+
+@pda.post("/handover", response_model=schemas.ParcelOut, responses=PDA_ERRORS)
+async def handover(
+    body: schemas.HandoverIn,
+    request: Request,
+    session: DbSession,
+    principal: StationOperator,
+    idempotency_key: RequiredKey,
+) -> JSONResponse:
+    """Hand a parcel over against its pickup code (or the order's QR); collect pay-at-pickup money.
+    A wrong code is counted (and the count kept) before the 422 is returned."""
+
+    async def work() -> Any:
+        result = await parcels.hand_over(
+            session,
+            station_id=_station(principal),
+            tracking_number=body.tracking_number,
+            pickup_code=body.pickup_code,
+            order_qr=body.order_qr,
+            collect_method=body.collect_method,
+            collected_by_name=body.collected_by_name,
+            proxy=body.proxy,
+            actor_user_id=principal.user_id,
+        )
+        if result.error is not None:
+            return Outcome(result.error.status_code, result.error.to_body())
+        return (await parcel_out(session, result.parcel)).model_dump(mode="json")
+
+    return await _idempotent(session, request, principal, idempotency_key, body, work)
+
+
+@runs.post(
+    "/runs",
+    response_model=schemas.RunOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={404: {"description": "route_not_found"}, 409: {"description": "run_already_dispatched"}},
+)
+async def plan_run(body: schemas.RunIn, session: DbSession, principal: WarehouseUser) -> schemas.RunOut:
+    """Pack the day's pickup orders of a route into its run (again: adds only new orders)."""
+    run = await parcels.plan_run(
+        session, route_code=body.route_code, run_date=body.run_date, actor_user_id=principal.user_id
+    )
+    return await run_out(session, run)
+
+
+@runs.post(
+    "/runs/{number}/dispatch",
+    response_model=schemas.RunOut,
+    responses={404: {"description": "run_not_found"}, 409: {"description": "run_already_dispatched"}},
+)
+async def dispatch(number: str, session: DbSession, principal: WarehouseUser) -> schemas.RunOut:
+    return await run_out(session, await parcels.dispatch_run(session, number, actor_user_id=principal.user_id))
+
+
+@runs.post("/parcels/{tracking_number}/receive-return", response_model=schemas.ParcelOut)
+async def receive_return(tracking_number: str, session: DbSession, principal: WarehouseUser) -> schemas.ParcelOut:
+    """A parcel sent back from a station is in the warehouse again."""
+    parcel = await parcels.receive_return(session, tracking_number=tracking_number, actor_user_id=principal.user_id)
+    return await parcel_out(session, parcel)
+
+
+async def run_out(session: AsyncSession, run: DispatchRun) -> schemas.RunOut:
+    route = await session.get(DeliveryRoute, run.route_id)
+    assert route is not None
+    items = (await session.scalars(select(Parcel).where(Parcel.run_id == run.id).order_by(Parcel.id))).all()
+    return schemas.RunOut(
+        number=run.number,
+        route_code=route.code,
+        run_date=run.run_date,
+        status=run.status.value,
+        parcels=[await parcel_out(session, p) for p in items],
+    )

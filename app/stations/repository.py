@@ -1,0 +1,169 @@
+"""All SQL of the stations domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, union
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.catalog.models import Variant
+from app.orders.models import Order
+from app.stations.models import CaseKind, Consignment, Parcel, ServiceCase, Station
+from app.supply.models import Location, LocationKind, Lot, Supplier, SupplierKind, Transfer
+
+# ---- stations and their stock location ----------------------------------------------------------
+
+
+async def station_by_id(session: AsyncSession, station_id: int) -> Station | None:
+    return await session.get(Station, station_id)
+
+
+async def station_by_code(session: AsyncSession, code: str) -> Station | None:
+    return await session.scalar(select(Station).where(Station.code == code))
+
+
+async def all_stations(session: AsyncSession) -> Sequence[Station]:
+    return (await session.scalars(select(Station).order_by(Station.code))).all()
+
+
+async def ensure_station_location(session: AsyncSession, station: Station) -> Location | None:
+    """The station's stock location, created (kind station, code = station code) when missing.
+
+    ``ON CONFLICT DO NOTHING`` so two first consignments at one station racing each other both end
+    up with the one location instead of one of them failing on the unique ``station_id``. None when
+    another location already holds the station's code."""
+    await session.execute(
+        insert(Location)
+        .values(code=station.code, name=station.name, kind=LocationKind.station, station_id=station.id, is_active=True)
+        .on_conflict_do_nothing()
+    )
+    return await session.scalar(select(Location).where(Location.station_id == station.id))
+
+
+# ---- upstream consignments ----------------------------------------------------------------------
+
+
+async def household_supplier_by_phone(session: AsyncSession, phone: str) -> Supplier | None:
+    """A farmer household already registered with this phone (E.164), so a second delivery by the
+    same family does not create a second grower."""
+    return await session.scalar(
+        select(Supplier)
+        .where(Supplier.kind == SupplierKind.household, Supplier.contact_phone == phone)
+        .order_by(Supplier.id)
+        .limit(1)
+    )
+
+
+ConsignmentRow = tuple[Consignment, Lot, Variant, Supplier, Transfer | None]
+
+
+async def consignment_rows(
+    session: AsyncSession, *, ids: Sequence[int] | None = None, station_id: int | None = None, limit: int = 100
+) -> list[ConsignmentRow]:
+    """Consignments with their lot, SKU, grower and transfer, newest first."""
+    stmt = (
+        select(Consignment, Lot, Variant, Supplier, Transfer)
+        .join(Lot, Lot.id == Consignment.lot_id)
+        .join(Variant, Variant.id == Lot.variant_id)
+        .join(Supplier, Supplier.id == Consignment.supplier_id)
+        .outerjoin(Transfer, Transfer.id == Consignment.transfer_id)
+        .order_by(Consignment.id.desc())
+        .limit(limit)
+    )
+    if ids is not None:
+        stmt = stmt.where(Consignment.id.in_(list(ids)))
+    if station_id is not None:
+        stmt = stmt.where(Consignment.station_id == station_id)
+    rows = await session.execute(stmt)
+    return [(c, lot, variant, supplier, transfer) for c, lot, variant, supplier, transfer in rows]
+
+
+# ---- service cases ------------------------------------------------------------------------------
+
+
+async def cases_of_station(session: AsyncSession, station_id: int, *, limit: int = 100) -> Sequence[ServiceCase]:
+    return (
+        await session.scalars(
+            select(ServiceCase)
+            .where(ServiceCase.station_id == station_id)
+            .order_by(ServiceCase.created_at.desc(), ServiceCase.id.desc())
+            .limit(limit)
+        )
+    ).all()
+
+
+# ---- monthly report -----------------------------------------------------------------------------
+
+
+def _within(column: InstrumentedAttribute[datetime | None], start: datetime, end: datetime) -> ColumnElement[bool]:
+    return and_(column >= start, column < end)
+
+
+async def parcel_counts(session: AsyncSession, start: datetime, end: datetime) -> dict[int, tuple[int, int, int]]:
+    """Per station: parcels scanned in (``arrived_at``), handed over and returned in [start, end)."""
+    arrived = _within(Parcel.arrived_at, start, end)
+    handed = _within(Parcel.handed_over_at, start, end)
+    returned = _within(Parcel.returned_at, start, end)
+    rows = await session.execute(
+        select(
+            Parcel.station_id,
+            func.count().filter(arrived),
+            func.count().filter(handed),
+            func.count().filter(returned),
+        )
+        .where(or_(arrived, handed, returned))
+        .group_by(Parcel.station_id)
+    )
+    return {station_id: (int(a), int(h), int(r)) for station_id, a, h, r in rows}
+
+
+async def upstream_totals(session: AsyncSession, start: datetime, end: datetime) -> dict[int, tuple[Decimal, int]]:
+    """Per station: kg and value (fen) of the consignments recorded in [start, end)."""
+    rows = await session.execute(
+        select(Consignment.station_id, func.sum(Consignment.weight_kg), func.sum(Consignment.value_minor))
+        .where(Consignment.created_at >= start, Consignment.created_at < end)
+        .group_by(Consignment.station_id)
+    )
+    return {station_id: (Decimal(kg), int(value)) for station_id, kg, value in rows}
+
+
+async def case_counts(session: AsyncSession, start: datetime | None, end: datetime) -> dict[tuple[int, CaseKind], int]:
+    """Per station and kind: service cases recorded before ``end`` (and from ``start`` when given)."""
+    stmt = select(ServiceCase.station_id, ServiceCase.kind, func.count()).where(ServiceCase.created_at < end)
+    if start is not None:
+        stmt = stmt.where(ServiceCase.created_at >= start)
+    rows = await session.execute(stmt.group_by(ServiceCase.station_id, ServiceCase.kind))
+    return {(station_id, CaseKind(kind)): int(n) for station_id, kind, n in rows}
+
+
+async def served_phones(session: AsyncSession, start: datetime | None, end: datetime) -> list[tuple[int, str]]:
+    """(station, phone) pairs of the people a station served before ``end`` (from ``start`` when
+    given), without duplicates as stored: the contact phone of each order handed over there, the
+    grower's phone of each consignment, the person's phone of each service case."""
+    handed = (
+        select(Parcel.station_id.label("station_id"), Order.contact_phone.label("phone"))
+        .join(Order, Order.id == Parcel.order_id)
+        .where(Parcel.handed_over_at < end)
+    )
+    consigned = (
+        select(Consignment.station_id.label("station_id"), Supplier.contact_phone.label("phone"))
+        .join(Supplier, Supplier.id == Consignment.supplier_id)
+        .where(Consignment.created_at < end, Supplier.contact_phone.is_not(None), Supplier.contact_phone != "")
+    )
+    cases = select(ServiceCase.station_id.label("station_id"), ServiceCase.person_phone.label("phone")).where(
+        ServiceCase.created_at < end, ServiceCase.person_phone.is_not(None), ServiceCase.person_phone != ""
+    )
+    if start is not None:
+        handed = handed.where(Parcel.handed_over_at >= start)
+        consigned = consigned.where(Consignment.created_at >= start)
+        cases = cases.where(ServiceCase.created_at >= start)
+    everyone = union(handed, consigned, cases).subquery()
+    rows = await session.execute(
+        select(everyone.c.station_id, everyone.c.phone).order_by(literal_column("1"), literal_column("2"))
+    )
+    return [(station_id, phone) for station_id, phone in rows]

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ScanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    tracking_number: str = Field(min_length=6, max_length=20)
+
+
+class HandoverIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    tracking_number: str = Field(min_length=6, max_length=20)
+    pickup_code: str | None = Field(default=None, max_length=20)
+    order_qr: str | None = Field(default=None, max_length=80, description="顾客订单页上的取货二维码内容")
+    collect_method: Literal["cash", "qr"] | None = Field(default=None, description="到站付款订单：现金或扫码")
+    collected_by_name: str = Field(default="", max_length=50, description="代取人姓名")
+    proxy: bool = False
+
+
+class ParcelOut(BaseModel):
+    tracking_number: str
+    order_number: str
+    status: str
+    status_zh: str
+    station_code: str
+    pickup_code: str | None
+    recipient_masked: str
+    phone_last4: str
+    amount_due_minor: int
+    arrived_at: datetime | None
+    retention_until: datetime | None
+
+
+class RunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    route_code: str = Field(min_length=2, max_length=20)
+    run_date: date
+
+
+class RunOut(BaseModel):
+    number: str
+    route_code: str
+    run_date: date
+    status: str
+    parcels: list[ParcelOut]

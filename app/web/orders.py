@@ -1,0 +1,624 @@
+"""Consumer order pages: checkout, the order page, online payment, guest lookup, my orders.
+
+Thin: the checkout form becomes the API's ``OrderIn`` and goes through the same
+``to_place_order`` → ``checkout.place_order`` path as ``POST /api/v1/orders``, under the same
+idempotency scope; the payment form calls the API's ``start_payment``. Nothing here prices, routes
+or reserves by itself.
+
+A guest sees an order by its number and the phone it was placed with. Once that pair is proven
+(at checkout or on the lookup page) the phone is kept in a signed cookie scoped to that order's
+path, so the guest need not type it again; the cookie names the order it was issued for and is
+worthless for any other.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import uuid4
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from itsdangerous import BadData, URLSafeSerializer
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from app.accounts.access import CustomerUser, MaybeUser, Principal, PublicAccess
+from app.db import DbSession
+from app.kit.errors import AppError, IdempotencyKeyReused, TooManyRequests
+from app.kit.idempotency import run_idempotent
+from app.kit.validation import field_name, zh_message
+from app.orders import access, checkout, delivery, endpoints, repository, schemas, views
+from app.orders.errors import OrderNotFound
+from app.orders.models import FulfilmentStatus, Order, OrderStatus, PaymentStatus
+from app.orders.notices import send_order_notice
+from app.stations import routing
+from app.supply.errors import InsufficientStock
+from app.web import cart
+from app.web.templating import CsrfProtected, render
+
+router = APIRouter(include_in_schema=False)
+
+ORDER_NUMBER = re.compile(r"^NP[0-9]{6,18}$")
+NEAR = re.compile(r"^(-?\d{1,2}(?:\.\d{1,7})?),(-?\d{1,3}(?:\.\d{1,7})?)$")
+ORDER_COOKIE_PREFIX = "np_o_"
+ORDER_COOKIE_MAX_AGE = 90 * 24 * 3600
+STATIONS_SHOWN = 8
+IDEMPOTENCY_FIELD = "idempotency_key"
+ONLINE_METHODS = {"alipay": "支付宝", "wechat_pay": "微信支付"}
+
+FIELD_LABELS = {
+    "contact.name": "收货人姓名",
+    "contact.phone": "手机号",
+    "lines": "商品",
+    "delivery": "收货方式",
+    "delivery.method": "收货方式",
+    "delivery.station_code": "自提村站",
+    "delivery.address.province": "省份",
+    "delivery.address.city": "城市",
+    "delivery.address.township": "乡镇 / 区县",
+    "delivery.address.village": "村 / 小区",
+    "delivery.address.detail": "详细地址",
+    "payment_method": "付款方式",
+    "note": "备注",
+}
+PAYMENT_METHOD_ZH = {"pay_at_pickup": "到站付款", "stripe": "在线支付"}
+PAYMENT_KIND_ZH = {"card": "银行卡", "alipay": "支付宝", "wechat_pay": "微信支付", "cash": "现金", "qr": "扫码"}
+PAYMENT_STATE_ZH = {
+    "pending": "待支付",
+    "requires_action": "待完成支付",
+    "processing": "处理中",
+    "succeeded": "已支付",
+    "failed": "失败",
+    "canceled": "已撤销",
+}
+DELIVERY_ZH = {"station_pickup": "村站自提", "home_delivery": "送货上门"}
+DONE_NOTICES = {"cancelled": "订单已取消。已付款项会原路退回。", "placed": "下单成功！"}
+
+
+def _ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# ---- the guest's proven phone, per order --------------------------------------------------------
+
+
+def _phone_signer(request: Request) -> URLSafeSerializer:
+    return URLSafeSerializer(request.app.state.settings.secret_key.get_secret_value(), salt="np-order-phone")
+
+
+def remember_phone(request: Request, response: Response, number: str, phone: str) -> None:
+    response.set_cookie(
+        ORDER_COOKIE_PREFIX + number,
+        _phone_signer(request).dumps([number, phone]),
+        path=f"/orders/{number}",
+        max_age=ORDER_COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=bool(request.app.state.settings.session_cookie_secure),
+    )
+
+
+def remembered_phone(request: Request, number: str) -> str | None:
+    raw = request.cookies.get(ORDER_COOKIE_PREFIX + number)
+    if not raw:
+        return None
+    try:
+        issued_for, phone = _phone_signer(request).loads(raw)
+    except (BadData, ValueError, TypeError):
+        return None
+    return phone if issued_for == number and isinstance(phone, str) else None
+
+
+async def _visible(
+    request: Request, session: DbSession, number: str, principal: Principal | None, phone: str | None = None
+) -> Order:
+    """The order if this caller may see it (owner, staff, or the guest's proven phone), else 404."""
+    number = number.strip().upper()
+    if not ORDER_NUMBER.match(number):
+        raise OrderNotFound()
+    return await access.visible_order(
+        session,
+        number,
+        principal,
+        phone or remembered_phone(request, number),
+        limiter=request.app.state.lookup_limiter,
+        client_ip=_ip(request),
+    )
+
+
+# ---- checkout -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StationChoice:
+    code: str
+    name: str
+    township: str
+    village: str
+    address: str
+    opening_hours: str
+    km: float | None
+    has_room: bool
+
+
+def _near(raw: str | None) -> tuple[float, float] | None:
+    found = NEAR.match((raw or "").strip())
+    if not found:
+        return None
+    lat, lng = float(found.group(1)), float(found.group(2))
+    return (lat, lng) if -90 <= lat <= 90 and -180 <= lng <= 180 else None
+
+
+def _text(form: FormData | dict[str, Any], name: str, limit: int = 300) -> str:
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+async def _station_choices(
+    session: DbSession, *, near: tuple[float, float] | None, township: str, village: str
+) -> tuple[list[StationChoice], list[str], list[str]]:
+    """Nearest open stations first, the townships that have one, and the villages they serve."""
+    ranked = await routing.nearest_first(session, near=near, township=township or None, village=village or None)
+    townships = sorted({r.station.township for r in ranked}, key=_township_order)
+    villages = sorted(
+        {
+            name
+            for r in ranked
+            if not township or r.station.township == township
+            for name in (r.station.village, *(r.station.villages_served or []))
+        }
+    )
+    shown = [
+        StationChoice(
+            code=r.station.code,
+            name=r.station.name,
+            township=r.station.township,
+            village=r.station.village,
+            address=r.station.address,
+            opening_hours=r.station.opening_hours,
+            km=round(r.km, 1) if r.km is not None else None,
+            has_room=r.has_room,
+        )
+        for r in ranked
+        if near or not township or r.station.township == township
+    ][:STATIONS_SHOWN]
+    return shown, townships, villages
+
+
+def _township_order(name: str) -> tuple[int, str]:
+    known = delivery.SHIXING_TOWNSHIPS
+    return (known.index(name), name) if name in known else (len(known), name)
+
+
+def _fee_table(subtotal_minor: int) -> list[tuple[str, int]]:
+    """Home-delivery fee per area for this subtotal, from the published rate card."""
+    samples = {
+        "county_seat": ("广东省", "韶关市", delivery.COUNTY_SEAT),
+        "county": ("广东省", "韶关市", "马市镇"),
+        "guangdong": ("广东省", "广州市", ""),
+        "mainland": ("湖南省", "长沙市", ""),
+    }
+    return [
+        (delivery.AREA_LABELS_ZH[area], delivery.quote(*where, subtotal_minor).fee_minor)
+        for area, where in samples.items()
+    ]
+
+
+async def _render_checkout(
+    request: Request,
+    session: DbSession,
+    values: dict[str, Any],
+    *,
+    errors: list[str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    view = await cart.cart_view(session, cart.read_cart(request))
+    near = _near(values.get("near"))
+    stations, townships, villages = await _station_choices(
+        session, near=near, township=values.get("township", ""), village=values.get("village", "")
+    )
+    if not values.get("station_code"):
+        values["station_code"] = next((s.code for s in stations if s.has_room), "")
+    home_quote = None
+    if values.get("home_township") and values.get("delivery_method") == "home_delivery":
+        home_quote = delivery.quote(
+            values.get("province") or "广东省",
+            values.get("city") or "韶关市",
+            values["home_township"],
+            view.subtotal_minor,
+        )
+    return render(
+        request,
+        "shop/checkout.html",
+        {
+            "cart": view,
+            "values": values,
+            "errors": errors or [],
+            "stations": stations,
+            "townships": townships,
+            "villages": villages,
+            "near": near,
+            "fees": _fee_table(view.subtotal_minor),
+            "free_from_minor": delivery.FREE_IN_COUNTY_FROM_MINOR,
+            "home_quote": home_quote,
+            "shixing_townships": delivery.SHIXING_TOWNSHIPS,
+            "online": request.app.state.payment_provider is not None,
+            "online_methods": ONLINE_METHODS,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/checkout", dependencies=[PublicAccess])
+async def checkout_page(
+    request: Request,
+    session: DbSession,
+    township: str = "",
+    village: str = "",
+    near: str = "",
+    method: str = "",
+) -> Response:
+    values = {
+        "township": township.strip()[:30],
+        "village": village.strip()[:50],
+        "near": near.strip()[:40] if _near(near) else "",
+        "delivery_method": method if method in DELIVERY_ZH else "station_pickup",
+        "payment_method": "pay_at_pickup",
+        "online_method": "alipay",
+        "province": "广东省",
+        "city": "韶关市",
+        IDEMPOTENCY_FIELD: uuid4().hex,
+    }
+    return await _render_checkout(request, session, values)
+
+
+CHECKOUT_FIELDS = (
+    "contact_name",
+    "contact_phone",
+    "delivery_method",
+    "station_code",
+    "township",
+    "village",
+    "near",
+    "province",
+    "city",
+    "home_township",
+    "home_village",
+    "detail",
+    "payment_method",
+    "online_method",
+    "note",
+    IDEMPOTENCY_FIELD,
+)
+
+
+def order_in_from_form(form: FormData, values: dict[str, str]) -> schemas.OrderIn:
+    """The checkout form as the API's order body: lines are the SKUs and quantities the checkout
+    page showed (never a price), the rest the buyer's choices."""
+    skus, quantities = form.getlist("sku"), form.getlist("quantity")
+    lines = [
+        {"sku": str(sku)[:40], "quantity": str(quantity)[:20]} for sku, quantity in zip(skus, quantities, strict=False)
+    ][: cart.MAX_LINES]
+    method = values["delivery_method"]
+    delivery_body: dict[str, Any] = {"method": method}
+    if method == "station_pickup":
+        near = _near(values["near"])
+        delivery_body.update(
+            station_code=values["station_code"] or None,
+            township=values["township"] or None,
+            village=values["village"] or None,
+        )
+        if near is not None:
+            delivery_body.update(latitude=str(near[0]), longitude=str(near[1]))
+    elif method == "home_delivery":
+        delivery_body["address"] = {
+            "province": values["province"] or "广东省",
+            "city": values["city"] or "韶关市",
+            "township": values["home_township"],
+            "village": values["home_village"],
+            "detail": values["detail"],
+        }
+    return schemas.OrderIn.model_validate(
+        {
+            "lines": lines,
+            "delivery": delivery_body,
+            "contact": {"name": values["contact_name"], "phone": values["contact_phone"]},
+            "payment_method": values["payment_method"],
+            "note": values["note"],
+        }
+    )
+
+
+def checkout_errors(exc: Exception, names: dict[str, str]) -> list[str]:
+    """Chinese lines for the checkout page; short stock names each product that is short."""
+    if isinstance(exc, ValidationError):
+        messages = []
+        for error in exc.errors():
+            name = field_name(error)
+            label = FIELD_LABELS.get(name) or FIELD_LABELS.get(name.split(".")[0], "")
+            messages.append(f"{label}：{zh_message(error)}" if label else zh_message(error))
+        return messages
+    if isinstance(exc, InsufficientStock):
+        lines = exc.detail.get("lines", []) if isinstance(exc.detail, dict) else []
+        return [f"{exc.text}，请减少数量或移除后再提交："] + [
+            f"{names.get(str(line.get('sku')), line.get('sku'))}：需要 {line.get('requested')}，"
+            f"现有 {line.get('available')}"
+            for line in lines
+        ]
+    if isinstance(exc, IdempotencyKeyReused):
+        return ["这张订单表单已经提交过，内容又被改动了。请刷新结算页后重新提交。"]
+    if isinstance(exc, AppError):
+        lines = exc.detail.get("lines") if isinstance(exc.detail, dict) else None
+        extra = [str(line["message"]) for line in lines or [] if isinstance(line, dict) and line.get("message")]
+        return [exc.text, *extra]
+    return [str(exc)]
+
+
+@router.post("/checkout", dependencies=[CsrfProtected])
+async def place_order(request: Request, session: DbSession, principal: MaybeUser) -> Response:
+    form = await request.form()
+    values = {name: _text(form, name) for name in CHECKOUT_FIELDS}
+    key = values[IDEMPOTENCY_FIELD] or None
+    view_names: dict[str, str] = {}
+    try:
+        body = order_in_from_form(form, values)
+        if values["payment_method"] == "stripe" and values["online_method"] not in ONLINE_METHODS:
+            raise ValueError("请选择支付宝或微信支付")
+
+        async def work() -> Any:
+            order = await checkout.place_order(
+                session,
+                endpoints.to_place_order(body, principal),
+                stripe_enabled=request.app.state.payment_provider is not None,
+            )
+            await send_order_notice(session, order, "order_placed")
+            return (await views.order_out(session, order)).model_dump(mode="json")
+
+        # The same scope, path and body as POST /api/v1/orders: one order per rendered form.
+        _, payload = await run_idempotent(
+            session,
+            scope=f"user:{principal.user_id}" if principal else "guest",
+            key=key,
+            method="POST",
+            path="/api/v1/orders",
+            body=body.model_dump(mode="json"),
+            work=work,
+        )
+    except (ValidationError, AppError, ValueError) as exc:
+        await session.rollback()
+        if isinstance(exc, InsufficientStock):
+            rows = (await cart.cart_view(session, cart.read_cart(request), with_stock=False)).rows
+            view_names = {row.sku: f"{row.product_name} {row.name}" for row in rows}
+        status_code = exc.status_code if isinstance(exc, AppError) else 422
+        return await _render_checkout(
+            request, session, values, errors=checkout_errors(exc, view_names), status_code=status_code
+        )
+    number = str(payload["number"])
+    if payload.get("status") == OrderStatus.pending_payment.value:
+        target = f"/orders/{number}/pay?method={values['online_method']}"
+    else:
+        target = f"/orders/{number}?done=placed"
+    response = RedirectResponse(target, status_code=303)
+    remember_phone(request, response, number, body.contact.phone)
+    cart.clear_cart(response)
+    return response
+
+
+# ---- guest lookup -------------------------------------------------------------------------------
+
+LOOKUP_FAILED = "没有找到与该手机号匹配的订单，请核对订单号和下单手机号。"
+
+
+@router.get("/orders/lookup", dependencies=[PublicAccess])
+async def lookup_page(request: Request) -> Response:
+    return render(request, "shop/lookup.html", {"number": "", "error": None})
+
+
+@router.post("/orders/lookup", dependencies=[CsrfProtected])
+async def lookup(
+    request: Request,
+    session: DbSession,
+    principal: MaybeUser,
+    number: Annotated[str, Form(max_length=40)] = "",
+    phone: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    number = number.strip().upper()
+    try:
+        if not phone.strip():
+            raise OrderNotFound()
+        # The phone must match even for a signed-in visitor: this page proves the pair.
+        order = await _visible(request, session, number, None, phone.strip())
+    except OrderNotFound:
+        return render(request, "shop/lookup.html", {"number": number, "error": LOOKUP_FAILED}, status_code=404)
+    except TooManyRequests as exc:
+        return render(request, "shop/lookup.html", {"number": number, "error": exc.text}, status_code=429)
+    response = RedirectResponse(f"/orders/{order.number}", status_code=303)
+    remember_phone(request, response, order.number, order.contact_phone)
+    return response
+
+
+# ---- the order page -----------------------------------------------------------------------------
+
+
+def cancellable(order: schemas.OrderOut) -> bool:
+    return order.status in (OrderStatus.confirmed, OrderStatus.pending_payment) and (
+        order.fulfilment_status == FulfilmentStatus.unfulfilled
+    )
+
+
+def order_labels() -> dict[str, Any]:
+    return {
+        "payment_status_zh": {s.value: s.label_zh for s in PaymentStatus},
+        "fulfilment_zh": {s.value: s.label_zh for s in FulfilmentStatus},
+        "status_zh": {s.value: s.label_zh for s in OrderStatus},
+        "payment_method_zh": PAYMENT_METHOD_ZH,
+        "payment_kind_zh": PAYMENT_KIND_ZH,
+        "payment_state_zh": PAYMENT_STATE_ZH,
+        "delivery_zh": DELIVERY_ZH,
+    }
+
+
+async def _render_order(
+    request: Request,
+    session: DbSession,
+    order: Order,
+    *,
+    notice: str = "",
+    errors: list[str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    out = await views.order_out(session, order)
+    return render(
+        request,
+        "shop/order.html",
+        {
+            "order": out,
+            "cancellable": cancellable(out),
+            "notice": notice,
+            "errors": errors or [],
+            **order_labels(),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/orders/{number}")
+async def order_page(
+    request: Request,
+    number: str,
+    session: DbSession,
+    principal: MaybeUser,
+    phone: str | None = None,
+    done: str = "",
+) -> Response:
+    typed = (phone or "").strip()[:40] or None
+    order = await _visible(request, session, number, principal, typed)
+    if typed:
+        # Proven once: keep it in the order's cookie and drop it from the address bar and history.
+        response: Response = RedirectResponse(f"/orders/{order.number}", status_code=303)
+        remember_phone(request, response, order.number, order.contact_phone)
+        return response
+    return await _render_order(request, session, order, notice=DONE_NOTICES.get(done, ""))
+
+
+@router.get("/orders/{number}/status")
+async def order_status(request: Request, number: str, session: DbSession, principal: MaybeUser) -> JSONResponse:
+    """What the payment page polls while a QR code is shown: the order's status, nothing more."""
+    order = await _visible(request, session, number, principal)
+    return JSONResponse(
+        {"status": order.status.value, "payment_status": order.payment_status.value},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.post("/orders/{number}/cancel", dependencies=[CsrfProtected])
+async def cancel_order(request: Request, number: str, session: DbSession, principal: MaybeUser) -> Response:
+    order = await _visible(request, session, number, principal)
+    if not cancellable(await views.order_out(session, order)):
+        return await _render_order(request, session, order, errors=["订单已发货或已结束，不能取消"], status_code=409)
+    try:
+        order = await checkout.cancel(
+            session, order, reason="顾客取消", actor_user_id=principal.user_id if principal else None
+        )
+        await send_order_notice(session, order, "order_cancelled")
+    except AppError as exc:
+        await session.rollback()
+        order = await _visible(request, session, number, principal)
+        return await _render_order(request, session, order, errors=[exc.text], status_code=exc.status_code)
+    return RedirectResponse(f"/orders/{order.number}?done=cancelled", status_code=303)
+
+
+# ---- online payment -----------------------------------------------------------------------------
+
+
+async def _render_pay(
+    request: Request,
+    session: DbSession,
+    order: Order,
+    *,
+    method: str = "",
+    errors: list[str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    out = await views.order_out(session, order)
+    latest = out.payments[-1] if out.payments else None
+    qr = (
+        latest.next_action
+        if latest and latest.next_action and latest.next_action.get("type") == "qr" and latest.state != "failed"
+        else None
+    )
+    return render(
+        request,
+        "shop/pay.html",
+        {
+            "order": out,
+            "method": method if method in ONLINE_METHODS else (latest.method if latest else "alipay"),
+            "online": request.app.state.payment_provider is not None,
+            "online_methods": ONLINE_METHODS,
+            "qr": qr,
+            "errors": errors or [],
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/orders/{number}/pay")
+async def pay_page(
+    request: Request, number: str, session: DbSession, principal: MaybeUser, method: str = ""
+) -> Response:
+    order = await _visible(request, session, number, principal)
+    if order.status is not OrderStatus.pending_payment:
+        return RedirectResponse(f"/orders/{order.number}", status_code=303)
+    return await _render_pay(request, session, order, method=method)
+
+
+@router.post("/orders/{number}/pay", dependencies=[CsrfProtected])
+async def pay(
+    request: Request,
+    number: str,
+    session: DbSession,
+    principal: MaybeUser,
+    method: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    order = await _visible(request, session, number, principal)
+    if method not in ONLINE_METHODS:
+        return await _render_pay(request, session, order, errors=["请选择支付宝或微信支付"], status_code=422)
+    try:
+        answer = await endpoints.start_payment(
+            order.number,
+            schemas.PaymentIn(method=method),
+            request,
+            session,
+            principal,
+            remembered_phone(request, order.number),
+        )
+    except AppError as exc:
+        await session.rollback()
+        order = await _visible(request, session, number, principal)
+        return await _render_pay(request, session, order, method=method, errors=[exc.text], status_code=exc.status_code)
+    payload = json.loads(bytes(answer.body))
+    if answer.status_code >= 400:
+        order = await _visible(request, session, number, principal)
+        return await _render_pay(
+            request, session, order, method=method, errors=[str(payload.get("message"))], status_code=answer.status_code
+        )
+    latest = (payload.get("payments") or [{}])[-1]
+    action = latest.get("next_action") or {}
+    if action.get("type") == "redirect" and str(action.get("url", "")).startswith(("https://", "http://")):
+        return RedirectResponse(str(action["url"]), status_code=303)
+    # A QR code (WeChat Pay) is shown by the payment page; a confirmed payment lands on the order.
+    if payload.get("status") == OrderStatus.pending_payment.value:
+        return RedirectResponse(f"/orders/{order.number}/pay?method={method}", status_code=303)
+    return RedirectResponse(f"/orders/{order.number}", status_code=303)
+
+
+# ---- my orders ----------------------------------------------------------------------------------
+
+
+@router.get("/account/orders")
+async def my_orders(request: Request, session: DbSession, principal: CustomerUser) -> Response:
+    orders = await repository.list_orders(session, customer_user_id=principal.user_id, limit=100)
+    return render(request, "shop/my_orders.html", {"orders": orders, **order_labels()})

@@ -1,0 +1,487 @@
+"""The consumer shop pages driven like a browser: the cookie cart priced by the server, checkout
+through the same path as the API, the order page for its owner or a guest who proves the phone,
+guest lookup, and the ops console's order pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Role
+from app.catalog.models import PriceListKind, Variant
+from app.kit.quantities import Unit
+from app.notifications.models import NotificationMessage
+from app.orders import payments
+from app.orders import repository as orders_repository
+from app.orders.models import Order, OrderStatus, PaymentStatus, Refund, RefundState
+from app.supply.models import Reservation
+from app.web.cart import CART_COOKIE
+from tests.fixtures.builders import (
+    ensure_price_list,
+    ensure_warehouse,
+    make_category,
+    make_product,
+    make_station,
+    make_variant,
+    receive,
+    set_price,
+)
+from tests.web.test_stock_pages import HTML, field, log_in
+
+
+@dataclass
+class Storefront:
+    loquat_slug: str
+    box_sku: str
+    taro_slug: str
+    taro_sku: str
+    station_code: str
+    station_name: str
+
+
+@pytest.fixture
+async def storefront(db_session: AsyncSession) -> Storefront:
+    await ensure_price_list(db_session, "retail", PriceListKind.retail)
+    await ensure_warehouse(db_session)
+    fruit = await make_category(db_session, name_zh="鲜果")
+    loquat = await make_product(db_session, category=fruit, name_zh="始兴枇杷", shelf_life_days=20)
+    taro = await make_product(db_session, category=fruit, name_zh="始兴香芋", shelf_life_days=30)
+    box = await make_variant(db_session, product=loquat, unit=Unit.box, name_zh="特级 5斤装")
+    kg = await make_variant(db_session, product=taro, unit=Unit.kg, name_zh="散装 按斤称")
+    await set_price(db_session, "retail", box, 6800)
+    await set_price(db_session, "retail", kg, 1850, min_quantity="0.5", increment="0.001")
+    await receive(db_session, box, "10")
+    await receive(db_session, kg, "50")
+    station = await make_station(
+        db_session, name="东湖坪村服务站", village="东湖坪村", latitude=Decimal("24.95"), longitude=Decimal("114.07")
+    )
+    return Storefront(loquat.slug, box.sku, taro.slug, kg.sku, station.code, station.name)
+
+
+@pytest.fixture
+async def second_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Another browser: its own cookies (no cart, no session, no proven phone)."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+        yield other
+
+
+HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"')
+
+
+def hidden_fields(page: httpx.Response, form_action: str) -> dict[str, list[str]]:
+    """Every hidden field of the form that posts to ``form_action``."""
+    start = page.text.index(f'action="{form_action}"')
+    end = page.text.index("</form>", start)
+    found: dict[str, list[str]] = {}
+    for name, value in HIDDEN.findall(page.text[start:end]):
+        found.setdefault(name, []).append(value)
+    return found
+
+
+async def add(
+    client: httpx.AsyncClient, slug: str, sku: str, quantity: str = "", other: str = "", **extra: str
+) -> httpx.Response:
+    page = await client.get(f"/products/{slug}", headers=HTML)
+    assert page.status_code == 200, page.text
+    data = {"csrf_token": field(page, "csrf_token"), "sku": sku, "quantity": quantity, "quantity_other": other}
+    return await client.post("/cart/add", data={**data, "next": f"/products/{slug}", **extra}, headers=HTML)
+
+
+async def fill_cart(client: httpx.AsyncClient, shop: Storefront, boxes: str = "2", taro: str = "1.235") -> None:
+    assert (await add(client, shop.loquat_slug, shop.box_sku, boxes)).status_code == 303
+    assert (await add(client, shop.taro_slug, shop.taro_sku, "1", other=taro)).status_code == 303
+
+
+def checkout_form(page: httpx.Response, shop: Storefront, **overrides: str) -> dict[str, str | list[str]]:
+    data: dict[str, str | list[str]] = {
+        **hidden_fields(page, "/checkout"),
+        "contact_name": "李阿姨",
+        "contact_phone": "138 0013 8000",
+        "delivery_method": "station_pickup",
+        "station_code": shop.station_code,
+        "payment_method": "pay_at_pickup",
+    }
+    data.update(overrides)
+    return data
+
+
+async def check_out(client: httpx.AsyncClient, shop: Storefront, **overrides: str) -> httpx.Response:
+    page = await client.get("/checkout", headers=HTML)
+    assert page.status_code == 200, page.text
+    return await client.post("/checkout", data=checkout_form(page, shop, **overrides), headers=HTML)
+
+
+async def order_count(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Order)) or 0)
+
+
+def number_of(response: httpx.Response) -> str:
+    found = re.match(r"^/orders/(NP\d+)", response.headers["location"])
+    assert found is not None, response.headers.get("location")
+    return found.group(1)
+
+
+# ---- cart ---------------------------------------------------------------------------------------
+
+
+async def test_the_cart_shows_server_prices(client: httpx.AsyncClient, storefront: Storefront) -> None:
+    added = await add(client, storefront.loquat_slug, storefront.box_sku, "2", price="0.01", unit_price_minor="1")
+    assert added.status_code == 303
+    assert added.headers["location"] == f"/products/{storefront.loquat_slug}?added={storefront.box_sku}"
+    back = await client.get(added.headers["location"], headers=HTML)
+    assert "已加入购物车：始兴枇杷 特级 5斤装，购物车中共 2 箱" in back.text
+    # A weighed line: the free weight field wins over the ready-made choice.
+    weighed = await add(client, storefront.taro_slug, storefront.taro_sku, "1", other="1.235")
+    assert weighed.status_code == 303
+
+    cart = await client.get("/cart", headers=HTML)
+
+    assert cart.status_code == 200
+    text = cart.text
+    assert "始兴枇杷" in text and "¥136.00" in text  # 2 × ¥68.00
+    assert "始兴香芋" in text and 'value="1.235"' in text and "¥22.85" in text  # 1.235 kg × ¥18.50 = 22.8475
+    assert "商品合计 <strong class=\"price\">¥158.85</strong>" in text
+    assert '<span class="count" aria-label="2 种商品">2</span>' in text
+
+
+async def test_adding_again_adds_up_and_bad_quantities_are_refused(
+    client: httpx.AsyncClient, storefront: Storefront
+) -> None:
+    below = await add(client, storefront.taro_slug, storefront.taro_sku, "", other="0.2")
+    assert below.status_code == 422 and "最小起订量为 0.5 千克" in below.text
+    await fill_cart(client, storefront)
+    # What counts is the cart's total for the SKU: 0.2 kg more on top of 1.235 kg is fine.
+    assert (await add(client, storefront.taro_slug, storefront.taro_sku, "", other="0.2")).status_code == 303
+    assert (await add(client, storefront.taro_slug, storefront.taro_sku, "0.5")).status_code == 303
+    precise = await add(client, storefront.taro_slug, storefront.taro_sku, "", other="1.2345")
+    assert precise.status_code == 422 and "数量最多三位小数" in precise.text
+    half_box = await add(client, storefront.loquat_slug, storefront.box_sku, "1.5")
+    assert half_box.status_code == 422 and "整数倍" in half_box.text
+
+    cart = await client.get("/cart", headers=HTML)
+    assert 'value="1.935"' in cart.text and "¥35.80" in cart.text  # 1.935 × 18.50 = 35.7975
+
+
+async def test_update_and_remove(client: httpx.AsyncClient, storefront: Storefront) -> None:
+    await fill_cart(client, storefront)
+    page = await client.get("/cart", headers=HTML)
+    token = field(page, "csrf_token")
+    updated = await client.post("/cart/update", data={"csrf_token": token, "sku": storefront.box_sku, "quantity": "3"})
+    assert updated.status_code == 303
+    assert "¥204.00" in (await client.get("/cart", headers=HTML)).text
+    bad = await client.post("/cart/update", data={"csrf_token": token, "sku": storefront.box_sku, "quantity": "-1"})
+    assert bad.status_code == 422 and "数量必须大于 0" in bad.text
+    removed = await client.post("/cart/remove", data={"csrf_token": token, "sku": storefront.box_sku})
+    assert removed.status_code == 303
+    cart = await client.get("/cart", headers=HTML)
+    assert "始兴枇杷" not in cart.text and "¥22.85" in cart.text
+    no_csrf = await client.post("/cart/remove", data={"sku": storefront.taro_sku})
+    assert no_csrf.status_code == 403
+
+
+async def test_a_tampered_cart_cookie_is_ignored(client: httpx.AsyncClient, storefront: Storefront) -> None:
+    await fill_cart(client, storefront)
+    genuine = client.cookies[CART_COOKIE]
+    payload, _, signature = genuine.rpartition(".")
+
+    for forged in (
+        payload + "." + ("A" if signature[0] != "A" else "B") + signature[1:],  # signature changed
+        '[{"sku":"' + storefront.box_sku + '","quantity":"2"}]',  # unsigned JSON
+        "garbage",
+    ):
+        client.cookies.set(CART_COOKIE, forged)
+        cart = await client.get("/cart", headers=HTML)
+        assert cart.status_code == 200
+        assert "购物车是空的" in cart.text and "始兴枇杷" not in cart.text
+        assert 'class="count"' not in cart.text
+
+    client.cookies.set(CART_COOKIE, genuine)
+    assert "¥158.85" in (await client.get("/cart", headers=HTML)).text
+
+
+async def test_a_line_that_no_longer_prices_is_shown_apart(
+    client: httpx.AsyncClient, db_session: AsyncSession, storefront: Storefront
+) -> None:
+    await fill_cart(client, storefront)
+    # The minimum goes up after the line was added: the line stays, shown with its reason.
+    kg = await db_session.scalar(select(Variant).where(Variant.sku == storefront.taro_sku))
+    assert kg is not None
+    await set_price(db_session, "retail", kg, 1850, min_quantity="2", increment="0.001")
+
+    cart = await client.get("/cart", headers=HTML)
+
+    assert "最小起订量为 2 千克" in cart.text and "此商品不计入合计" in cart.text
+    assert "商品合计 <strong class=\"price\">¥136.00</strong>" in cart.text
+
+
+# ---- product and home pages ----------------------------------------------------------------------
+
+
+async def test_stock_states_and_add_forms(
+    client: httpx.AsyncClient, db_session: AsyncSession, storefront: Storefront
+) -> None:
+    product = await client.get(f"/products/{storefront.loquat_slug}", headers=HTML)
+    assert product.status_code == 200
+    assert "现货" in product.text and "加入购物车" in product.text
+    weighed = await client.get(f"/products/{storefront.taro_slug}", headers=HTML)
+    for option in ("0.5", "1", "1.5", "2"):
+        assert f'name="quantity" value="{option}"' in weighed.text
+    assert "其他重量" in weighed.text
+
+    empty = await make_variant(db_session, product=None, unit=Unit.box, name_zh="空箱")
+    await set_price(db_session, "retail", empty, 1000)
+    await db_session.refresh(empty, ["product"])
+    sold_out = await client.get(f"/products/{empty.product.slug}", headers=HTML)
+    assert "售罄" in sold_out.text and "已售罄</button>" in sold_out.text and "disabled" in sold_out.text
+
+    home = await client.get("/", headers=HTML)
+    assert home.status_code == 200
+    assert "始兴枇杷" in home.text and "售罄" in home.text and "现货" in home.text
+
+
+# ---- checkout -----------------------------------------------------------------------------------
+
+
+async def test_checkout_with_station_pickup_and_pay_at_pickup(
+    client: httpx.AsyncClient, db_session: AsyncSession, storefront: Storefront
+) -> None:
+    await fill_cart(client, storefront)
+    page = await client.get("/checkout", headers=HTML)
+    assert page.status_code == 200
+    assert storefront.station_name in page.text and "到站付款" in page.text
+    assert "在线支付暂未开通" in page.text  # no payment provider in this app
+
+    placed = await client.post("/checkout", data=checkout_form(page, storefront), headers=HTML)
+
+    assert placed.status_code == 303, placed.text
+    number = number_of(placed)
+    assert placed.headers["location"] == f"/orders/{number}?done=placed"
+    assert CART_COOKIE not in client.cookies  # the cart is emptied
+    order = await orders_repository.order_by_number(db_session, number)
+    assert order is not None
+    assert (order.status, order.payment_status, order.total_minor) == (
+        OrderStatus.confirmed,
+        PaymentStatus.unpaid,
+        15885,
+    )
+    assert order.contact_phone == "+8613800138000" and order.customer_user_id is None
+    assert [(line.sku, line.quantity) for line in order.lines] == [
+        (storefront.box_sku, Decimal("2.000")),
+        (storefront.taro_sku, Decimal("1.235")),
+    ]
+    notices = (
+        await db_session.scalars(select(NotificationMessage.template).where(NotificationMessage.reference == number))
+    ).all()
+    assert notices == ["order_placed"]
+
+    shown = await client.get(placed.headers["location"], headers=HTML)
+    assert shown.status_code == 200
+    for text in (number, "下单成功", "已确认", storefront.station_name, "顾客选择的自提点", "¥158.85", "订单已提交"):
+        assert text in shown.text, text
+    assert "取消订单" in shown.text
+
+
+async def test_a_double_submitted_checkout_makes_one_order(
+    client: httpx.AsyncClient, db_session: AsyncSession, storefront: Storefront
+) -> None:
+    await fill_cart(client, storefront)
+    page = await client.get("/checkout", headers=HTML)
+    data = checkout_form(page, storefront)
+
+    first = await client.post("/checkout", data=data, headers=HTML)
+    second = await client.post("/checkout", data=data, headers=HTML)  # the cart cookie is gone by now
+
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
+    assert await order_count(db_session) == 1
+    assert await db_session.scalar(select(func.count()).select_from(Reservation)) == 1
+
+
+async def test_insufficient_stock_names_the_short_line_and_creates_nothing(
+    client: httpx.AsyncClient, db_session: AsyncSession, storefront: Storefront
+) -> None:
+    await fill_cart(client, storefront, boxes="11")
+
+    refused = await check_out(client, storefront)
+
+    assert refused.status_code == 409
+    assert "库存不足" in refused.text and "始兴枇杷 特级 5斤装：需要 11，现有 10" in refused.text
+    assert 'value="李阿姨"' in refused.text  # what was typed is kept
+    assert await order_count(db_session) == 0
+    assert await db_session.scalar(select(func.count()).select_from(Reservation)) == 0
+    assert CART_COOKIE in client.cookies
+
+
+async def test_bad_checkout_input_is_explained(
+    client: httpx.AsyncClient, db_session: AsyncSession, storefront: Storefront
+) -> None:
+    await fill_cart(client, storefront)
+    bad_phone = await check_out(client, storefront, contact_phone="12345")
+    assert bad_phone.status_code == 422 and "手机号：手机号码无效" in bad_phone.text
+    online = await check_out(client, storefront, payment_method="stripe", online_method="alipay")
+    assert online.status_code == 422 and "在线支付暂未开通" in online.text
+    assert await order_count(db_session) == 0
+
+
+# ---- order page, lookup, access -----------------------------------------------------------------
+
+
+async def test_guest_lookup(
+    client: httpx.AsyncClient, second_client: httpx.AsyncClient, storefront: Storefront
+) -> None:
+    await fill_cart(client, storefront)
+    number = number_of(await check_out(client, storefront))
+    # Another browser knows only the number: the order does not exist for it.
+    assert (await second_client.get(f"/orders/{number}", headers=HTML)).status_code == 404
+
+    page = await second_client.get("/orders/lookup", headers=HTML)
+    token = field(page, "csrf_token")
+    wrong = await second_client.post(
+        "/orders/lookup", data={"csrf_token": token, "number": number, "phone": "13900000000"}, headers=HTML
+    )
+    assert wrong.status_code == 404 and "没有找到与该手机号匹配的订单" in wrong.text
+    unknown = await second_client.post(
+        "/orders/lookup", data={"csrf_token": token, "number": "NP000000000000", "phone": "13800138000"}, headers=HTML
+    )
+    assert unknown.status_code == 404 and unknown.text.count("没有找到与该手机号匹配的订单") == 1
+
+    right = await second_client.post(
+        "/orders/lookup", data={"csrf_token": token, "number": number.lower(), "phone": "13800138000"}, headers=HTML
+    )
+    assert right.status_code == 303 and right.headers["location"] == f"/orders/{number}"
+    shown = await second_client.get(f"/orders/{number}", headers=HTML)
+    assert shown.status_code == 200 and number in shown.text and "138****8000" in shown.text
+
+
+async def test_the_phone_in_the_address_is_proven_once(
+    client: httpx.AsyncClient, second_client: httpx.AsyncClient, storefront: Storefront
+) -> None:
+    await fill_cart(client, storefront)
+    number = number_of(await check_out(client, storefront))
+    proven = await second_client.get(f"/orders/{number}", params={"phone": "13800138000"}, headers=HTML)
+    assert proven.status_code == 303 and proven.headers["location"] == f"/orders/{number}"
+    assert (await second_client.get(f"/orders/{number}", headers=HTML)).status_code == 200
+    # The cookie proves this order only.
+    cookie = second_client.cookies.get(f"np_o_{number}")
+    assert cookie is not None
+    wrong = await second_client.get(f"/orders/{number}", params={"phone": "13900000000"}, headers=HTML)
+    assert wrong.status_code == 404
+
+
+async def test_a_customer_sees_only_their_own_orders(
+    client: httpx.AsyncClient,
+    second_client: httpx.AsyncClient,
+    db_session: AsyncSession,
+    storefront: Storefront,
+) -> None:
+    owner_id = await log_in(client, db_session, Role.customer)
+    await fill_cart(client, storefront)
+    number = number_of(await check_out(client, storefront))
+    order = await orders_repository.order_by_number(db_session, number)
+    assert order is not None and order.customer_user_id == owner_id
+    mine = await client.get("/account/orders", headers=HTML)
+    assert mine.status_code == 200 and number in mine.text and "已确认" in mine.text
+
+    await log_in(second_client, db_session, Role.customer)
+    assert (await second_client.get(f"/orders/{number}", headers=HTML)).status_code == 404
+    theirs = await second_client.get("/account/orders", headers=HTML)
+    assert number not in theirs.text and "还没有订单" in theirs.text
+
+
+async def test_the_customer_cancels(
+    client: httpx.AsyncClient, db_session: AsyncSession, storefront: Storefront
+) -> None:
+    await fill_cart(client, storefront)
+    number = number_of(await check_out(client, storefront))
+    page = await client.get(f"/orders/{number}", headers=HTML)
+
+    cancelled = await client.post(f"/orders/{number}/cancel", data={"csrf_token": field(page, "csrf_token")})
+
+    assert cancelled.status_code == 303
+    shown = await client.get(cancelled.headers["location"], headers=HTML)
+    assert "订单已取消" in shown.text and "已取消" in shown.text and "取消订单</button>" not in shown.text
+    order = await orders_repository.order_by_number(db_session, number)
+    assert order is not None and order.status is OrderStatus.cancelled
+    again = await client.post(f"/orders/{number}/cancel", data={"csrf_token": field(page, "csrf_token")})
+    assert again.status_code == 409
+
+
+# ---- ops console --------------------------------------------------------------------------------
+
+
+async def test_admin_order_pages_cancel_and_refund(
+    client: httpx.AsyncClient,
+    second_client: httpx.AsyncClient,
+    db_session: AsyncSession,
+    storefront: Storefront,
+) -> None:
+    await fill_cart(second_client, storefront)
+    number = number_of(await check_out(second_client, storefront))
+    admin_id = await log_in(client, db_session, Role.admin)
+    order = await orders_repository.order_by_number(db_session, number)
+    assert order is not None
+    await payments.collect_at_pickup(db_session, order, method="cash", actor_user_id=admin_id)  # ¥158.85 in cash
+
+    listing = await client.get("/admin/orders", params={"q": "8000"}, headers=HTML)
+    assert listing.status_code == 200 and number in listing.text and "+86 138****8000" in listing.text
+    assert number not in (await client.get("/admin/orders", params={"status": "cancelled"}, headers=HTML)).text
+    detail = await client.get(f"/admin/orders/{number}", headers=HTML)
+    assert detail.status_code == 200 and "可退 ¥158.85" in detail.text and "订单已提交" in detail.text
+
+    too_much = await client.post(
+        f"/admin/orders/{number}/refund",
+        data={**hidden_fields(detail, f"/admin/orders/{number}/refund"), "amount": "200", "reason": "测试"},
+        headers=HTML,
+    )
+    assert too_much.status_code == 422 and "最多可退 158.85 元" in too_much.text
+
+    detail = await client.get(f"/admin/orders/{number}", headers=HTML)
+    refund_form = {**hidden_fields(detail, f"/admin/orders/{number}/refund"), "amount": "10.50", "reason": "果品有损"}
+    refunded = await client.post(f"/admin/orders/{number}/refund", data=refund_form, headers=HTML)
+    twice = await client.post(f"/admin/orders/{number}/refund", data=refund_form, headers=HTML)
+    assert refunded.status_code == twice.status_code == 303
+    refunds = (await db_session.scalars(select(Refund).where(Refund.order_id == order.id))).all()
+    assert [(r.amount_minor, r.state) for r in refunds] == [(1050, RefundState.succeeded)]
+
+    detail = await client.get(f"/admin/orders/{number}", headers=HTML)
+    assert "退款已登记" not in detail.text and "可退 ¥148.35" in detail.text
+    cancelled = await client.post(
+        f"/admin/orders/{number}/cancel",
+        data={**hidden_fields(detail, f"/admin/orders/{number}/cancel"), "reason": "顾客电话要求取消"},
+        headers=HTML,
+    )
+    assert cancelled.status_code == 303
+    shown = await client.get(cancelled.headers["location"], headers=HTML)
+    assert "订单已取消，已通知顾客" in shown.text and "订单已取消：顾客电话要求取消" in shown.text
+    order = await orders_repository.order_by_number(db_session, number)
+    assert order is not None
+    assert (order.status, order.refunded_minor, order.payment_status) == (
+        OrderStatus.cancelled,
+        15885,
+        PaymentStatus.refunded,
+    )
+    templates = (
+        await db_session.scalars(
+            select(NotificationMessage.template)
+            .where(NotificationMessage.reference == number)
+            .order_by(NotificationMessage.id)
+        )
+    ).all()
+    assert "order_cancelled" in templates and templates.count("refund_issued") == 2
+
+
+@pytest.mark.parametrize("path", ["/admin/orders", "/admin/orders/NP000000000000"])
+async def test_order_console_is_for_admins(client: httpx.AsyncClient, db_session: AsyncSession, path: str) -> None:
+    anonymous = await client.get(path, headers=HTML)
+    assert anonymous.status_code == 303 and anonymous.headers["location"] == f"/login?next={path}"
+    await log_in(client, db_session, Role.customer)
+    assert (await client.get(path, headers=HTML)).status_code == 403
