@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import catalog, shop, stock
+from bench import catalog, shop, stations, stock
 
-BENCHES = {"catalog": catalog.main, "stock": stock.main, "shop": shop.main}
+BENCHES = {"catalog": catalog.main, "stock": stock.main, "shop": shop.main, "stations": stations.main}
 
 
 def main() -> None:

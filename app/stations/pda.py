@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.access import Principal, StationOperator, WarehouseUser
+from app.accounts.access import Principal, StaffUser, StationOperator, WarehouseUser
 from app.db import DbSession
 from app.kit.errors import InvalidInput
 from app.kit.idempotency import Outcome, run_idempotent
@@ -189,3 +189,27 @@ async def run_out(session: AsyncSession, run: DispatchRun) -> schemas.RunOut:
         status=run.status.value,
         parcels=[await parcel_out(session, p) for p in items],
     )
+
+
+class RouteOut(BaseModel):
+    code: str
+    name: str
+    is_active: bool
+    stops: list[str]
+
+
+@runs.get("/routes", response_model=list[RouteOut])
+async def list_routes(session: DbSession, _: StaffUser) -> list[RouteOut]:
+    """Delivery routes with their stations in stop order."""
+    from sqlalchemy.orm import selectinload
+
+    routes = (
+        await session.scalars(
+            select(DeliveryRoute).options(selectinload(DeliveryRoute.stops)).order_by(DeliveryRoute.code)
+        )
+    ).all()
+    codes = dict((await session.execute(select(Station.id, Station.code))).all())
+    return [
+        RouteOut(code=r.code, name=r.name, is_active=r.is_active, stops=[codes[s.station_id] for s in r.stops])
+        for r in routes
+    ]
