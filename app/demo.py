@@ -46,7 +46,7 @@ from app.catalog.pricing import RETAIL_LIST, WHOLESALE_LIST
 from app.kit.models import IdMixin
 from app.kit.quantities import Unit
 from app.pos.models import Store
-from app.stations.models import Station
+from app.stations.models import DeliveryRoute, RouteStop, Station
 from app.supply.models import Location, LocationKind, Lot, StockLevel, Supplier, SupplierKind, Transfer
 
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - the documented demo password (DESIGN §7)
@@ -55,6 +55,8 @@ COMPANY_LIST_CODE = "company-gz-jiangnan"
 # Fixed order of the report, so the same data always reads the same.
 KINDS = (
     "stations",
+    "routes",
+    "route_stops",
     "stores",
     "suppliers",
     "categories",
@@ -192,6 +194,50 @@ def station_rows() -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+# Delivery routes (下行路线) out of the county warehouse in 太平镇: each township's stations belong
+# to one route, every station to exactly one. Stops are ordered nearest-neighbour from the
+# warehouse — a fair stand-in for "along the road" with approximate coordinates.
+ROUTE_START = (Decimal("24.95"), Decimal("114.07"))
+
+
+class RouteSeed(NamedTuple):
+    code: str
+    name: str
+    townships: tuple[str, ...]  # township codes
+
+
+ROUTES = (
+    RouteSeed("RT-01", "北线 顿岗—澄江", ("DG", "CJ")),
+    RouteSeed("RT-02", "东南线 罗坝—司前—隘子", ("LB", "SQ", "AZ")),
+    RouteSeed("RT-03", "西南线 马市—深渡水", ("MS", "SDS")),
+    RouteSeed("RT-04", "西北线 沈所", ("SS",)),
+    RouteSeed("RT-05", "城区线 太平—城南", ("TP", "CN")),
+)
+
+
+def route_stop_codes() -> dict[str, list[str]]:
+    """Each demo route's station codes in stop order (nearest neighbour from the warehouse)."""
+    from app.stations.routing import haversine_km
+
+    rows = station_rows()
+    towns = {t.name: t.code for t in TOWNSHIPS}
+    result: dict[str, list[str]] = {}
+    for seed in ROUTES:
+        left = [r for r in rows if towns[r["township"]] in seed.townships]
+        here = (float(ROUTE_START[0]), float(ROUTE_START[1]))
+        order: list[str] = []
+        while left:
+            nearest = min(
+                left,
+                key=lambda r: (haversine_km(*here, float(r["latitude"]), float(r["longitude"])), r["code"]),
+            )
+            order.append(nearest["code"])
+            here = (float(nearest["latitude"]), float(nearest["longitude"]))
+            left.remove(nearest)
+        result[seed.code] = order
+    return result
 
 
 STORES: tuple[dict[str, Any], ...] = (
@@ -1175,6 +1221,37 @@ async def _store_delivery(
     tally.created["transfers"] += 1
 
 
+async def _routes(session: AsyncSession, tally: _Tally, stations: Mapping[str, int]) -> None:
+    """The demo routes and their stops. A route that already has stops is left as the operators
+    arranged it; a station already on some route is not moved (one route per station)."""
+    stops = route_stop_codes()
+    for seed in ROUTES:
+        route_id = await _ensure(
+            session, tally, "routes", DeliveryRoute, {"code": seed.code}, {"name": seed.name, "is_active": True}
+        )
+        existing = await session.scalar(
+            select(func.count()).select_from(RouteStop).where(RouteStop.route_id == route_id)
+        )
+        if existing:
+            tally.present["route_stops"] += existing
+            continue
+        placed = set(await session.scalars(select(RouteStop.station_id)))
+        position = 0
+        for code in stops[seed.code]:
+            if stations[code] in placed:
+                continue
+            position += 1
+            # Any unique violation (a concurrent seeder placed this station or position) is a no-op.
+            stmt = (
+                pg_insert(RouteStop)
+                .values(route_id=route_id, station_id=stations[code], position=position)
+                .on_conflict_do_nothing()
+                .returning(RouteStop.id)
+            )
+            if await session.scalar(stmt) is not None:
+                tally.created["route_stops"] += 1
+
+
 async def database_is_empty(session: AsyncSession) -> bool:
     """True when no user exists yet: the signal that a fresh demo database wants its data."""
     return await session.scalar(select(User.id).limit(1)) is None
@@ -1187,6 +1264,7 @@ async def seed_demo(session: AsyncSession) -> str:
     stations: dict[str, int] = {}
     for row in station_rows():
         stations[row["code"]] = await _ensure(session, tally, "stations", Station, *_split(row, "code"))
+    await _routes(session, tally, stations)
     stores: dict[str, int] = {}
     for store in STORES:
         stores[store["code"]] = await _ensure(session, tally, "stores", Store, *_split(store, "code"))

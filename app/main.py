@@ -23,7 +23,9 @@ from app.kit.http import BodySizeLimit, install_error_handlers
 from app.kit.outbox import TaskSender
 from app.orders import endpoints as orders_endpoints
 from app.orders.providers import OnlinePaymentProvider, provider_from_settings
+from app.stations import document_endpoints as station_documents
 from app.stations import pda as station_pda
+from app.stations import report_endpoints as station_reports
 from app.supply import documents as supply_documents
 from app.supply import endpoints as supply_endpoints
 from app.web import admin as admin_pages
@@ -32,6 +34,8 @@ from app.web import auth as auth_pages
 from app.web import notifications as notification_pages
 from app.web import orders as order_pages
 from app.web import shop as shop_pages
+from app.web import station as station_pages
+from app.web import stations_admin as station_admin_pages
 from app.web import stock as stock_pages
 from app.web import trace as trace_pages
 
@@ -97,18 +101,23 @@ def create_app(
     app.include_router(catalog_endpoints.admin)
     app.include_router(supply_endpoints.router)
     app.include_router(supply_documents.router)
+    # Before any /api/v1/stations/{code} route, so map.svg is not taken for a station code.
+    app.include_router(station_documents.router)
     app.include_router(orders_endpoints.router)
     app.include_router(orders_endpoints.admin)
     app.include_router(orders_endpoints.hooks)
+    app.include_router(station_reports.router)
     app.include_router(station_pda.pda)
     app.include_router(station_pda.runs)
     app.include_router(auth_pages.router)
     app.include_router(admin_pages.router)
     app.include_router(admin_order_pages.router)
     app.include_router(stock_pages.router)
+    app.include_router(station_admin_pages.router)
     app.include_router(notification_pages.router)
     app.include_router(shop_pages.router)
     app.include_router(order_pages.router)
+    app.include_router(station_pages.router)
     app.include_router(trace_pages.router)
 
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)

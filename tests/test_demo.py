@@ -22,7 +22,7 @@ from app.demo import DEMO_PASSWORD, JIANGNAN, database_is_empty, seed_demo
 from app.kit.models import Base
 from app.kit.quantities import Unit
 from app.pos.models import Store
-from app.stations.models import Station
+from app.stations.models import DeliveryRoute, RouteStop, Station
 from app.supply import repository as supply_repository
 from app.supply.models import (
     LedgerKind,
@@ -49,8 +49,8 @@ SUPPLY_SKUS = {
     "NLP-BSH-500G",
 }
 COUNTS = (
-    "stations 36, stores 2, suppliers 9, categories 7, products 11, variants 20, price_lists 3, "
-    "price_items 33, price_tiers 24, buyer_companies 4, users 6, locations 39, lots 31, transfers 1"
+    "stations 36, routes 5, route_stops 36, stores 2, suppliers 9, categories 7, products 11, variants 20, "
+    "price_lists 3, price_items 33, price_tiers 24, buyer_companies 4, users 6, locations 39, lots 31, transfers 1"
 )
 TOWNSHIPS = {"太平镇", "马市镇", "澄江镇", "顿岗镇", "罗坝镇", "司前镇", "隘子镇", "城南镇", "沈所镇", "深渡水瑶族乡"}
 
@@ -63,6 +63,8 @@ async def _counts(session: AsyncSession) -> dict[str, int]:
     return {
         "stations": await _count(session, Station),
         "demonstration": await _count(session, Station, Station.is_demonstration.is_(True)),
+        "routes": await _count(session, DeliveryRoute),
+        "route_stops": await _count(session, RouteStop),
         "stores": await _count(session, Store),
         "suppliers": await _count(session, Supplier),
         "categories": await _count(session, Category),
@@ -87,6 +89,9 @@ async def _counts(session: AsyncSession) -> dict[str, int]:
 EXPECTED_COUNTS = {
     "stations": 36,
     "demonstration": 6,
+    # Five delivery routes cover the 36 stations, each station once.
+    "routes": 5,
+    "route_stops": 36,
     "stores": 2,
     "suppliers": 9,
     "categories": 7,
@@ -209,6 +214,35 @@ async def test_demo_stations_and_accounts_are_plausible(db_session: AsyncSession
     ]:
         for cert in certs:
             assert Certification.model_validate(cert).number.startswith("DEMO-")
+
+
+async def test_demo_routes_cover_every_station_once(db_session: AsyncSession) -> None:
+    """Five routes from the county warehouse; every station on exactly one, stops numbered 1..n
+    and each route's stops nearest-neighbour from the warehouse (each hop is to the closest
+    station of that route not yet visited)."""
+    from app.stations.routing import haversine_km
+
+    await seed_demo(db_session)
+
+    stations = {s.id: s for s in await db_session.scalars(select(Station))}
+    routes = {r.id: r for r in await db_session.scalars(select(DeliveryRoute))}
+    assert sorted(r.code for r in routes.values()) == ["RT-01", "RT-02", "RT-03", "RT-04", "RT-05"]
+    stops = list(await db_session.scalars(select(RouteStop).order_by(RouteStop.route_id, RouteStop.position)))
+    assert sorted(s.station_id for s in stops) == sorted(stations)
+    by_route: dict[str, list[Station]] = {}
+    for stop in stops:
+        by_route.setdefault(routes[stop.route_id].code, []).append(stations[stop.station_id])
+    for code, ordered in by_route.items():
+        positions = [s.position for s in stops if routes[s.route_id].code == code]
+        assert positions == list(range(1, len(ordered) + 1))
+        here = (24.95, 114.07)
+        for i, station in enumerate(ordered):
+            rest = ordered[i:]
+            nearest = min(haversine_km(*here, float(s.latitude), float(s.longitude)) for s in rest)
+            assert haversine_km(*here, float(station.latitude), float(station.longitude)) == nearest
+            here = (float(station.latitude), float(station.longitude))
+    assert {s.township for s in by_route["RT-05"]} == {"太平镇", "城南镇"}
+    assert len(by_route["RT-02"]) == 11
 
 
 async def test_demo_prices_are_consistent(db_session: AsyncSession) -> None:

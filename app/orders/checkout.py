@@ -132,10 +132,7 @@ async def place_order(session: AsyncSession, data: PlaceOrder, *, stripe_enabled
     )
     session.add(order)
     await session.flush()
-    variants = {
-        v.sku: v
-        for v in (await catalog_repository.active_variants_by_sku(session, [line.sku for line in priced])).values()
-    }
+    variants = await catalog_repository.active_variants_with_products(session, [line.sku for line in priced])
     for line in priced:
         variant = variants[line.sku]
         session.add(
@@ -143,7 +140,8 @@ async def place_order(session: AsyncSession, data: PlaceOrder, *, stripe_enabled
                 order_id=order.id,
                 variant_id=line.variant_id,
                 sku=line.sku,
-                name_zh=variant.name_zh,
+                # Snapshot what was bought as people say it: product and variant (始兴枇杷 一级 5 千克箱装).
+                name_zh=f"{variant.product.name_zh} {variant.name_zh}"[:200],
                 unit=line.unit.value,
                 quantity=line.quantity,
                 unit_price_minor=line.unit_price_minor,

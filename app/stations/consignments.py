@@ -175,6 +175,8 @@ async def record_consignment(
     weight_kg = check_weight(weight_kg)
     if isinstance(value_minor, bool) or value_minor < 0:
         raise InvalidInput("货值须为不小于 0 的整数（分）", detail={"value_minor": value_minor})
+    if harvest_date > today:
+        raise InvalidInput("采收日期不能晚于今天", detail={"harvest_date": harvest_date.isoformat()})
     station = await station_or_404(session, station_id)
     variant = await catalog_repository.variant_by_sku(session, sku)
     if variant is None:

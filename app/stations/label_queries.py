@@ -71,11 +71,10 @@ async def parcel_rows(session: AsyncSession, parcels: Sequence[Parcel]) -> list[
     )
     # Every stop of every route that serves one of these stations (the station's own route), and
     # of every route named on a parcel or its run.
-    station_route = dict(
-        (await session.execute(select(RouteStop.station_id, RouteStop.route_id).where(
-            RouteStop.station_id.in_(stations)
-        ))).tuples().all()
+    stop_rows = await session.execute(
+        select(RouteStop.station_id, RouteStop.route_id).where(RouteStop.station_id.in_(stations))
     )
+    station_route = {station_id: route_id for station_id, route_id in stop_rows}
     route_ids = (
         set(station_route.values())
         | {p.route_id for p in parcels if p.route_id is not None}

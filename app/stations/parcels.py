@@ -386,3 +386,45 @@ async def receive_return(session: AsyncSession, *, tracking_number: str, actor_u
     parcel.returned_at = datetime.now(UTC)
     await session.flush()
     return parcel
+
+
+# ---- reads for the station console -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StationDay:
+    """A station's figures at a glance: what is on its shelf now, what came in and went out since
+    the start of the local day, and what has stayed past its retention (due to go back)."""
+
+    on_shelf: int
+    arrived: int
+    handed_over: int
+    overdue: int
+
+
+async def station_day(session: AsyncSession, station_id: int, *, since: datetime, now: datetime) -> StationDay:
+    held = Parcel.status == ParcelStatus.at_station
+    on_shelf_, arrived, handed, overdue = (
+        await session.execute(
+            select(
+                func.count().filter(held),
+                func.count().filter(Parcel.arrived_at >= since),
+                func.count().filter(Parcel.handed_over_at >= since),
+                func.count().filter(held, Parcel.retention_until <= now),
+            ).where(Parcel.station_id == station_id)
+        )
+    ).one()
+    return StationDay(int(on_shelf_), int(arrived), int(handed), int(overdue))
+
+
+async def find_parcel(session: AsyncSession, tracking_number: str) -> tuple[Parcel, Order] | None:
+    """A parcel and its order by tracking number, unlocked: for showing, never for changing (the
+    caller checks the station)."""
+    row = (
+        await session.execute(
+            select(Parcel, Order)
+            .join(Order, Order.id == Parcel.order_id)
+            .where(Parcel.tracking_number == tracking_number.strip().upper())
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None

@@ -73,6 +73,8 @@ class StationMonthOut(BaseModel):
     upstream_kg: QuantityValue
     upstream_value_minor: int
     people_served: int
+    assist_farmer_cases: int = Field(description="本月助农案例")
+    convenience_cases: int = Field(description="本月便民案例")
     cases_by_kind: dict[str, int] = Field(description="本月案例数：assist_farmer 助农、convenience 便民")
     total_assist_farmer_cases: int
     total_people_served: int

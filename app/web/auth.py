@@ -15,7 +15,7 @@ from app.web.templating import CsrfProtected, render
 
 router = APIRouter(include_in_schema=False)
 
-ROLE_HOME = {Role.admin: "/admin", Role.warehouse: "/admin/stock"}
+ROLE_HOME = {Role.admin: "/admin", Role.warehouse: "/admin/stock", Role.station_operator: "/station"}
 
 
 def safe_next(next_url: str | None) -> str | None:

@@ -13,15 +13,19 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.accounts.models import Role
 from app.catalog.models import PriceListKind, Variant
+from app.config import Settings
+from app.kit.outbox import RecordingSender
 from app.kit.quantities import Unit
+from app.main import create_app
 from app.notifications.models import NotificationMessage
 from app.orders import payments
 from app.orders import repository as orders_repository
-from app.orders.models import Order, OrderStatus, PaymentStatus, Refund, RefundState
+from app.orders.models import Order, OrderStatus, Payment, PaymentStatus, Refund, RefundState
+from app.orders.providers import StripeProvider
 from app.supply.models import Reservation
 from app.web.cart import CART_COOKIE
 from tests.fixtures.builders import (
@@ -34,6 +38,7 @@ from tests.fixtures.builders import (
     receive,
     set_price,
 )
+from tests.fixtures.fake_stripe import FakeStripeServer
 from tests.web.test_stock_pages import HTML, field, log_in
 
 
@@ -149,8 +154,8 @@ async def test_the_cart_shows_server_prices(client: httpx.AsyncClient, storefron
     text = cart.text
     assert "始兴枇杷" in text and "¥136.00" in text  # 2 × ¥68.00
     assert "始兴香芋" in text and 'value="1.235"' in text and "¥22.85" in text  # 1.235 kg × ¥18.50 = 22.8475
-    assert "商品合计 <strong class=\"price\">¥158.85</strong>" in text
-    assert '<span class="count" aria-label="2 种商品">2</span>' in text
+    assert '商品合计 <strong class="price">¥158.85</strong>' in text
+    assert '<span class="count" aria-hidden="true">2</span><span class="visually-hidden">（2 种商品）</span>' in text
 
 
 async def test_adding_again_adds_up_and_bad_quantities_are_refused(
@@ -220,7 +225,7 @@ async def test_a_line_that_no_longer_prices_is_shown_apart(
     cart = await client.get("/cart", headers=HTML)
 
     assert "最小起订量为 2 千克" in cart.text and "此商品不计入合计" in cart.text
-    assert "商品合计 <strong class=\"price\">¥136.00</strong>" in cart.text
+    assert '商品合计 <strong class="price">¥136.00</strong>' in cart.text
 
 
 # ---- product and home pages ----------------------------------------------------------------------
@@ -485,3 +490,92 @@ async def test_order_console_is_for_admins(client: httpx.AsyncClient, db_session
     assert anonymous.status_code == 303 and anonymous.headers["location"] == f"/login?next={path}"
     await log_in(client, db_session, Role.customer)
     assert (await client.get(path, headers=HTML)).status_code == 403
+
+
+# ---- online payment (Stripe through the local fake) ---------------------------------------------
+
+
+@pytest.fixture
+async def online_client(
+    settings: Settings,
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    task_sender: RecordingSender,
+    fake_stripe: FakeStripeServer,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser on a shop whose online payment is switched on."""
+    provider = StripeProvider(fake_stripe.api_key, "whsec_pages", api_base=fake_stripe.base_url)
+    app = create_app(
+        settings, engine=engine, sessionmaker=sessionmaker, task_sender=task_sender, payment_provider=provider
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as online:
+        yield online
+    await provider.close()
+
+
+async def test_online_payment_pages(
+    online_client: httpx.AsyncClient, db_session: AsyncSession, fake_stripe: FakeStripeServer, storefront: Storefront
+) -> None:
+    client = online_client
+    await fill_cart(client, storefront)
+    checkout = await client.get("/checkout", headers=HTML)
+    assert "在线支付" in checkout.text and "微信支付" in checkout.text and "送货上门" in checkout.text
+    placed = await client.post(
+        "/checkout",
+        data=checkout_form(checkout, storefront, payment_method="stripe", online_method="wechat_pay"),
+        headers=HTML,
+    )
+    assert placed.status_code == 303, placed.text
+    number = number_of(placed)
+    assert placed.headers["location"] == f"/orders/{number}/pay?method=wechat_pay"
+    page = await client.get(placed.headers["location"], headers=HTML)
+    assert page.status_code == 200 and "¥158.85" in page.text and 'value="wechat_pay" checked' in page.text
+
+    qr = await client.post(
+        f"/orders/{number}/pay", data={"csrf_token": field(page, "csrf_token"), "method": "wechat_pay"}, headers=HTML
+    )
+    assert qr.status_code == 303 and qr.headers["location"] == f"/orders/{number}/pay?method=wechat_pay"
+    shown = await client.get(qr.headers["location"], headers=HTML)
+    assert 'src="data:image/png;base64,' in shown.text and "请用微信扫一扫完成支付" in shown.text
+    assert f'data-poll="/orders/{number}/status"' in shown.text
+    status = await client.get(f"/orders/{number}/status")
+    assert status.json() == {"status": "pending_payment", "payment_status": "unpaid"}
+
+    alipay = await client.post(
+        f"/orders/{number}/pay", data={"csrf_token": field(page, "csrf_token"), "method": "alipay"}, headers=HTML
+    )
+    assert alipay.status_code == 303 and alipay.headers["location"].startswith(fake_stripe.base_url.rsplit("/v1", 1)[0])
+    methods = (await db_session.scalars(select(Payment.method).join(Order).where(Order.number == number))).all()
+    assert sorted(methods) == ["alipay", "wechat_pay"]
+    # The order page offers the payment while it is pending; nobody else can poll it.
+    assert "去支付 ¥158.85" in (await client.get(f"/orders/{number}", headers=HTML)).text
+    client.cookies.clear()
+    assert (await client.get(f"/orders/{number}/status")).status_code == 404
+
+
+async def test_home_delivery_adds_the_fee(
+    online_client: httpx.AsyncClient, db_session: AsyncSession, storefront: Storefront
+) -> None:
+    assert (await add(online_client, storefront.taro_slug, storefront.taro_sku, "", other="1.235")).status_code == 303
+    page = await online_client.get("/checkout", headers=HTML)
+    assert "始兴县乡镇" in page.text and "¥8.00" in page.text  # the rate card for this subtotal
+    cash_home = checkout_form(page, storefront, delivery_method="home_delivery", home_township="马市镇", detail="12 号")
+    refused = await online_client.post("/checkout", data=cash_home, headers=HTML)
+    assert refused.status_code == 409 and "到站付款只适用于村站自提" in refused.text
+    assert await order_count(db_session) == 0
+    data = checkout_form(
+        page,
+        storefront,
+        delivery_method="home_delivery",
+        home_township="马市镇",
+        home_village="红梨村",
+        detail="红梨村 12 号",
+        payment_method="stripe",
+        online_method="alipay",
+    )
+    placed = await online_client.post("/checkout", data=data, headers=HTML)
+    assert placed.status_code == 303, placed.text
+    order = await orders_repository.order_by_number(db_session, number_of(placed))
+    assert order is not None
+    assert (order.subtotal_minor, order.delivery_fee_minor, order.total_minor) == (2285, 800, 3085)
+    assert order.delivery_address is not None and order.delivery_address["detail"] == "红梨村 12 号"

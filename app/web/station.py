@@ -1,0 +1,762 @@
+"""The village station console (/station): the signed-in operator's own station, nothing else.
+
+Thin: each page reads through ``app.stations`` and each form post is one service call — the same
+calls the PDA API makes (``app.stations.pda``), with the station taken from the operator's account,
+never from the form. Every post carries an idempotency key generated when the form was rendered
+(as the PDA sends one per scan): a double-clicked or re-sent form acts once and shows the first
+answer again. A refused form is rolled back and shown again with the reason in Chinese — except a
+wrong pickup code, whose attempt is counted and committed, exactly as on the PDA.
+
+Scanning: the USB scanner is a keyboard wedge — it types the code and presses Enter. On the scan-in
+page Enter submits (one field); on the handover page it moves on to the next field instead of
+sending half a form (``static/station.js``), and the server never counts a code attempt for a form
+that came without a code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from uuid import uuid4
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData, UploadFile
+
+from app.accounts.access import Principal, StationOperator
+from app.catalog import repository as catalog_repository
+from app.catalog.listing import MEDIA_PREFIX
+from app.db import DbSession
+from app.kit.errors import AppError, IdempotencyKeyReused, InvalidInput
+from app.kit.idempotency import Outcome, run_idempotent
+from app.kit.money import parse_major
+from app.kit.quantities import QuantityError, Unit, parse_quantity
+from app.stations import cases, consignments, errors, parcels, pda, reports, repository, schemas
+from app.stations.models import CaseKind, ParcelStatus, Station
+from app.supply import repository as supply_repository
+from app.web.templating import CHINA_TZ, CsrfProtected, local_time, render
+
+router = APIRouter(prefix="/station", include_in_schema=False)
+
+IDEMPOTENCY_FIELD = "idempotency_key"
+NOT_FINGERPRINTED = ("csrf_token", IDEMPOTENCY_FIELD)
+QR_PREFIX = parcels.QR_PREFIX + ":"
+COLLECT_METHODS = {"cash": "现金", "qr": "扫码"}
+MAX_TRACKING = 20
+
+
+# ---- shared helpers -----------------------------------------------------------------------------
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _new_key() -> str:
+    return uuid4().hex
+
+
+def _scope(principal: Principal) -> str:
+    # The PDA's scope: a key is one operator's at one station, whichever door it came through.
+    return f"station:{principal.station_id}:user:{principal.user_id}"
+
+
+def _url(path: str, **params: Any) -> str:
+    query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
+    return f"{path}?{query}" if query else path
+
+
+async def _station(session: DbSession, principal: Principal) -> Station:
+    if principal.station_id is None:
+        raise InvalidInput("该账号未绑定村站，请联系县电商公共服务中心")
+    return await consignments.station_or_404(session, principal.station_id)
+
+
+def _messages(exc: Exception) -> list[str]:
+    if isinstance(exc, IdempotencyKeyReused):
+        # The same rendered form sent again with other values (back button, edit, resend).
+        return ["这张表单已经提交过，内容又被改动了。请核对后重新提交一次。"]
+    if isinstance(exc, AppError):
+        return [exc.text]
+    return [str(exc)]
+
+
+def _status(exc: Exception) -> int:
+    return exc.status_code if isinstance(exc, AppError) else 422
+
+
+async def _once(
+    session: DbSession,
+    request: Request,
+    principal: Principal,
+    form: FormData,
+    work: Callable[[], Awaitable[Any]],
+    *,
+    body: dict[str, Any] | None = None,
+) -> Any:
+    """Run ``work`` once per rendered form (its hidden key); a repeat returns the first payload."""
+    if body is None:
+        body = {k: form.getlist(k) for k in sorted(set(form.keys())) if k not in NOT_FINGERPRINTED}
+    _, payload = await run_idempotent(
+        session,
+        scope=_scope(principal),
+        key=_text(form, IDEMPOTENCY_FIELD) or None,
+        method=request.method,
+        path=request.url.path,
+        body=body,
+        work=work,
+        status_code=200,
+    )
+    return payload
+
+
+def _day_start(now: datetime) -> datetime:
+    """The start of today in Shixing (China time), as an aware datetime."""
+    return datetime.combine(now.astimezone(CHINA_TZ).date(), time.min, CHINA_TZ)
+
+
+def _days_left(retention_until: datetime | None, now: datetime) -> int | None:
+    if retention_until is None:
+        return None
+    return (retention_until.astimezone(CHINA_TZ).date() - now.astimezone(CHINA_TZ).date()).days
+
+
+def _slot(pickup_code: str | None) -> tuple[str, str]:
+    """Shelf and layer of a pickup code (shelf-layer-serial)."""
+    parts = (pickup_code or "").split("-")
+    return (parts[0], parts[1]) if len(parts) == 3 else ("", "")
+
+
+# ---- home ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShelfRow:
+    parcel: schemas.ParcelOut
+    days_left: int | None
+    overdue: bool
+
+
+@router.get("")
+async def home(request: Request, session: DbSession, principal: StationOperator) -> Response:
+    """Today's figures, the actions, and every parcel on the shelf by pickup code."""
+    station = await _station(session, principal)
+    now = datetime.now(UTC)
+    day = await parcels.station_day(session, station.id, since=_day_start(now), now=now)
+    shelf = []
+    for parcel, _ in await parcels.on_shelf(session, station.id):
+        out = await pda.parcel_out(session, parcel)
+        overdue = out.retention_until is not None and out.retention_until <= now
+        shelf.append(ShelfRow(out, _days_left(out.retention_until, now), overdue))
+    return render(
+        request,
+        "station/home.html",
+        {"station": station, "day": day, "shelf": shelf, "today": now.astimezone(CHINA_TZ).date()},
+    )
+
+
+# ---- scan-in ------------------------------------------------------------------------------------
+
+
+async def _render_scan(
+    request: Request,
+    session: DbSession,
+    principal: Principal,
+    *,
+    result: dict[str, Any] | None = None,
+    tracking: str = "",
+    errors: list[str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    station = await _station(session, principal)
+    now = datetime.now(UTC)
+    day = await parcels.station_day(session, station.id, since=_day_start(now), now=now)
+    scanned = schemas.ParcelOut.model_validate(result["parcel"]) if result else None
+    return render(
+        request,
+        "station/scan.html",
+        {
+            "station": station,
+            "day": day,
+            "scanned": scanned,
+            "repeat": bool(result and result.get("repeat")),
+            "slot": _slot(scanned.pickup_code if scanned else None),
+            "tracking": tracking,
+            "idempotency_key": _new_key(),
+            "errors": errors or [],
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/scan")
+async def scan_page(request: Request, session: DbSession, principal: StationOperator) -> Response:
+    return await _render_scan(request, session, principal)
+
+
+@router.post("/scan", dependencies=[CsrfProtected])
+async def scan_in(request: Request, session: DbSession, principal: StationOperator) -> Response:
+    """A parcel arrives: its pickup code in large type, and the field ready for the next one."""
+    form = await request.form()
+    tracking = _text(form, "tracking_number").upper()
+    started = datetime.now(UTC)
+
+    async def work() -> dict[str, Any]:
+        if not tracking:
+            raise InvalidInput("请扫描包裹上的单号条码，或手动输入单号")
+        if len(tracking) > MAX_TRACKING:
+            raise errors.ParcelNotFound(detail={"tracking_number": tracking})
+        station = await _station(session, principal)
+        parcel = await parcels.scan_in(
+            session, station_id=station.id, tracking_number=tracking, actor_user_id=principal.user_id
+        )
+        # scan_in answers a repeated scan with the parcel as it was: an arrival older than this
+        # request means the parcel was already on the shelf and nothing changed.
+        repeat = parcel.arrived_at is None or parcel.arrived_at < started
+        return {"parcel": (await pda.parcel_out(session, parcel)).model_dump(mode="json"), "repeat": repeat}
+
+    try:
+        result = await _once(session, request, principal, form, work)
+    except (AppError, ValueError) as exc:
+        await session.rollback()
+        message = _messages(exc)
+        if isinstance(exc, AppError) and tracking:
+            message = [f"单号 {tracking}：{message[0]}"]
+        return await _render_scan(
+            request, session, principal, tracking=tracking, errors=message, status_code=_status(exc)
+        )
+    return await _render_scan(request, session, principal, result=result)
+
+
+# ---- handover -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParcelSummary:
+    """What the operator sees after scanning a parcel at the counter (never its pickup code)."""
+
+    tracking_number: str
+    parcel: schemas.ParcelOut | None = None
+    problem: str = ""  # why it cannot be handed over now
+    attempts_left: int = parcels.MAX_CODE_ATTEMPTS
+    locked: bool = False
+    handed_over_at: datetime | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.parcel is not None and not self.problem and not self.locked
+
+    @property
+    def amount_due_minor(self) -> int:
+        return self.parcel.amount_due_minor if self.parcel else 0
+
+
+async def _summary(session: DbSession, station_id: int, tracking: str) -> ParcelSummary:
+    tracking = tracking.strip().upper()
+    found = await parcels.find_parcel(session, tracking) if 0 < len(tracking) <= MAX_TRACKING else None
+    if found is None:
+        return ParcelSummary(tracking, problem=errors.ParcelNotFound.message)
+    parcel, _ = found
+    if parcel.station_id != station_id:
+        return ParcelSummary(tracking, problem=errors.ParcelWrongStation.message)
+    out = await pda.parcel_out(session, parcel)
+    status = ParcelStatus(parcel.status)
+    problem = ""
+    if status is ParcelStatus.handed_over:
+        problem = f"该包裹已于 {local_time(parcel.handed_over_at)} 取件，不能再次交付"
+    elif status is not ParcelStatus.at_station:
+        problem = f"包裹{status.label_zh}，不能交付"
+    left = max(parcels.MAX_CODE_ATTEMPTS - parcel.failed_code_attempts, 0)
+    return ParcelSummary(
+        tracking, out, problem, left, status is ParcelStatus.at_station and left == 0, parcel.handed_over_at
+    )
+
+
+HANDOVER_FIELDS = ("tracking_number", "code", "collect_method", "proxy", "collected_by_name")
+
+
+async def _render_handover(
+    request: Request,
+    session: DbSession,
+    principal: Principal,
+    values: dict[str, str],
+    *,
+    done: dict[str, Any] | None = None,
+    errors: list[str] | None = None,
+    locked: bool = False,
+    status_code: int = 200,
+) -> Response:
+    station = await _station(session, principal)
+    tracking = values.get("tracking_number", "")
+    summary = await _summary(session, station.id, tracking) if tracking and not done else None
+    return render(
+        request,
+        "station/handover.html",
+        {
+            "station": station,
+            "values": values,
+            "summary": summary,
+            "done": schemas.ParcelOut.model_validate(done["parcel"]) if done else None,
+            "done_info": done or {},
+            "methods": COLLECT_METHODS,
+            "idempotency_key": _new_key(),
+            "errors": errors or [],
+            "locked": locked,
+            "max_attempts": parcels.MAX_CODE_ATTEMPTS,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/handover")
+async def handover_page(
+    request: Request,
+    session: DbSession,
+    principal: StationOperator,
+    tracking: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
+    return await _render_handover(request, session, principal, {"tracking_number": tracking.strip().upper()})
+
+
+@router.get("/handover/parcel")
+async def handover_parcel(
+    request: Request,
+    session: DbSession,
+    principal: StationOperator,
+    tracking: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
+    """The summary part of the handover form, fetched by the page's script right after a scan."""
+    station = await _station(session, principal)
+    return render(
+        request,
+        "station/_parcel.html",
+        {
+            "summary": await _summary(session, station.id, tracking),
+            "values": {},
+            "methods": COLLECT_METHODS,
+            "max_attempts": parcels.MAX_CODE_ATTEMPTS,
+        },
+    )
+
+
+@router.post("/handover", dependencies=[CsrfProtected])
+async def hand_over(request: Request, session: DbSession, principal: StationOperator) -> Response:
+    """Hand the parcel over against the code the customer says (or their order QR), collecting
+    the money of a pay-at-pickup order; a wrong code is counted and the attempts left shown."""
+    form = await request.form()
+    values = {name: _text(form, name) for name in HANDOVER_FIELDS}
+    values["tracking_number"] = values["tracking_number"].upper()
+    code = values["code"]
+    proxy = values["proxy"] == "1"
+
+    async def work() -> Any:
+        if not values["tracking_number"]:
+            raise InvalidInput("请先扫描包裹上的单号")
+        if not code:
+            # Not a wrong code — no code at all: nothing is counted.
+            raise InvalidInput("请输入顾客报的取货码，或扫描顾客订单页上的取货二维码")
+        if values["collect_method"] and values["collect_method"] not in COLLECT_METHODS:
+            raise InvalidInput("收款方式只能是现金或扫码")
+        if proxy and not values["collected_by_name"]:
+            raise InvalidInput("代取时请填写代取人姓名")
+        station = await _station(session, principal)
+        before = await _summary(session, station.id, values["tracking_number"])
+        is_qr = code.upper().startswith(QR_PREFIX)
+        result = await parcels.hand_over(
+            session,
+            station_id=station.id,
+            tracking_number=values["tracking_number"],
+            pickup_code=None if is_qr else code,
+            order_qr=code if is_qr else None,
+            collect_method=values["collect_method"] or None,
+            collected_by_name=values["collected_by_name"] if proxy else "",
+            proxy=proxy,
+            actor_user_id=principal.user_id,
+        )
+        if result.error is not None:
+            return Outcome(result.error.status_code, {"error": result.error.to_body()})
+        return {
+            "parcel": (await pda.parcel_out(session, result.parcel)).model_dump(mode="json"),
+            "already": before.parcel is not None and before.parcel.status == ParcelStatus.handed_over.value,
+            "collected_minor": before.amount_due_minor,
+            "method": values["collect_method"],
+            "proxy": proxy,
+            "collected_by_name": values["collected_by_name"] if proxy else "",
+            "by_qr": is_qr,
+        }
+
+    try:
+        payload = await _once(session, request, principal, form, work)
+    except (AppError, ValueError) as exc:
+        await session.rollback()
+        if isinstance(exc, errors.PaymentRequired):
+            values["code"] = code  # the code was right: keep it, only the payment is missing
+        else:
+            values["code"] = ""
+        return await _render_handover(
+            request,
+            session,
+            principal,
+            values,
+            errors=_messages(exc),
+            locked=isinstance(exc, errors.PickupLocked),
+            status_code=_status(exc),
+        )
+    if "error" in payload:
+        # A wrong code (counted and committed) or the lock it led to.
+        body = payload["error"]
+        values["code"] = ""
+        return await _render_handover(
+            request,
+            session,
+            principal,
+            values,
+            errors=[str(body.get("message", ""))],
+            locked=body.get("error") == errors.PickupLocked.code,
+            status_code=errors.PickupLocked.status_code
+            if body.get("error") == errors.PickupLocked.code
+            else errors.WrongPickupCode.status_code,
+        )
+    return await _render_handover(request, session, principal, {}, done=payload)
+
+
+# ---- upstream (上行) ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VariantChoice:
+    sku: str
+    barcode: str
+    label: str
+    unit: str
+    unit_zh: str
+    is_weight: bool
+
+
+async def _variant_choices(session: DbSession) -> list[VariantChoice]:
+    choices = []
+    for product in await catalog_repository.list_products(session):
+        for variant in sorted(product.variants, key=lambda v: (v.sort_order, v.id)):
+            if not variant.is_active:
+                continue
+            unit = Unit(variant.unit)
+            choices.append(
+                VariantChoice(
+                    sku=variant.sku,
+                    barcode=variant.barcode or "",
+                    label=f"{product.name_zh} · {variant.name_zh}",
+                    unit=unit.value,
+                    unit_zh=unit.label_zh,
+                    is_weight=unit.is_weight,
+                )
+            )
+    return choices
+
+
+async def _resolve_variant(session: DbSession, code: str) -> str:
+    """What the scanner typed (an EAN-13 barcode) or a person typed (a SKU) → the SKU."""
+    variant = await catalog_repository.variant_by_barcode(session, code) if code.isdigit() else None
+    if variant is None:
+        variant = await catalog_repository.variant_by_sku(session, code.upper())
+    if variant is None:
+        raise InvalidInput(f"没有找到条码或 SKU 为 {code} 的商品规格")
+    if not variant.is_active:
+        raise InvalidInput(f"规格 {variant.sku} 已停用，不能登记")
+    return variant.sku
+
+
+UPSTREAM_FIELDS = (
+    "supplier_mode",
+    "supplier_code",
+    "hh_name",
+    "hh_village",
+    "hh_phone",
+    "scan",
+    "sku",
+    "weight_kg",
+    "quantity",
+    "grade",
+    "harvest_date",
+    "certificate_no",
+    "value_yuan",
+)
+
+
+def _decimal(raw: str, label: str) -> Decimal:
+    if not raw:
+        raise ValueError(f"{label}：请填写")
+    try:
+        return parse_quantity(raw)
+    except QuantityError as exc:
+        raise ValueError(f"{label}：{exc}") from exc
+
+
+def _date(raw: str, label: str) -> date:
+    if not raw:
+        raise ValueError(f"{label}：请填写")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise ValueError(f"{label}：日期格式应为 年-月-日，例如 {date.today().isoformat()}") from exc
+
+
+def _fen(raw: str, label: str) -> int:
+    if not raw:
+        raise ValueError(f"{label}：请填写（没有货值填 0）")
+    try:
+        return parse_major(raw.replace("¥", "").replace(",", ""))
+    except (ValueError, ArithmeticError) as exc:
+        reason = str(exc) if isinstance(exc, ValueError) and str(exc) else "请填写金额，如 86.50"
+        raise ValueError(f"{label}：{reason}") from exc
+
+
+async def _render_upstream(
+    request: Request,
+    session: DbSession,
+    principal: Principal,
+    values: dict[str, str],
+    *,
+    done: str = "",
+    errors: list[str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    station = await _station(session, principal)
+    choices = await _variant_choices(session)
+    suppliers = sorted(
+        await supply_repository.list_suppliers(session),
+        key=lambda s: (s.village != station.village, s.township != station.township, s.code),
+    )
+    rows = await repository.consignment_rows(session, station_id=station.id, limit=20)
+    names = {c.sku: c.label for c in choices}
+    just_done = next((row for row in rows if row[0].number == done), None) if done else None
+    return render(
+        request,
+        "station/upstream.html",
+        {
+            "station": station,
+            "values": values,
+            "variants": choices,
+            "suppliers": suppliers,
+            "rows": rows,
+            "names": names,
+            "done": just_done,
+            "today": date.today().isoformat(),
+            "idempotency_key": _new_key(),
+            "errors": errors or [],
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/upstream")
+async def upstream_page(
+    request: Request,
+    session: DbSession,
+    principal: StationOperator,
+    done: Annotated[str, Query(max_length=30)] = "",
+) -> Response:
+    values = {"supplier_mode": "existing", "harvest_date": date.today().isoformat()}
+    return await _render_upstream(request, session, principal, values, done=done.strip())
+
+
+@router.post("/upstream", dependencies=[CsrfProtected])
+async def record_upstream(request: Request, session: DbSession, principal: StationOperator) -> Response:
+    """A farmer's produce weighed in: a lot at this station, shipped on to the county warehouse."""
+    form = await request.form()
+    values = {name: _text(form, name) for name in UPSTREAM_FIELDS}
+    values["supplier_mode"] = "new" if values["supplier_mode"] == "new" else "existing"
+
+    async def work() -> dict[str, str]:
+        code = values["scan"] or values["sku"]
+        if not code:
+            raise ValueError("商品：请选择规格，或扫描条码 / 输入 SKU")
+        sku = await _resolve_variant(session, code)
+        household = None
+        supplier_code = None
+        if values["supplier_mode"] == "new":
+            if not values["hh_name"] or not values["hh_phone"]:
+                raise ValueError("新农户：请填写姓名和手机号")
+            household = consignments.NewHousehold(values["hh_name"], values["hh_phone"], values["hh_village"])
+        else:
+            if not values["supplier_code"]:
+                raise ValueError("供应商：请选择已登记的供应商，或改选“新农户”")
+            supplier_code = values["supplier_code"]
+        station = await _station(session, principal)
+        consignment = await consignments.record_consignment(
+            session,
+            station_id=station.id,
+            sku=sku,
+            weight_kg=_decimal(values["weight_kg"], "重量（千克）"),
+            quantity=_decimal(values["quantity"], "数量") if values["quantity"] else None,
+            harvest_date=_date(values["harvest_date"], "采收日期"),
+            value_minor=_fen(values["value_yuan"], "货值（元）"),
+            grade=values["grade"],
+            certificate_no=values["certificate_no"],
+            supplier_code=supplier_code,
+            household=household,
+            actor_user_id=principal.user_id,
+        )
+        return {"redirect": _url("/station/upstream", done=consignment.number)}
+
+    try:
+        payload = await _once(session, request, principal, form, work)
+    except (AppError, ValueError) as exc:
+        await session.rollback()
+        if values["scan"] and not values["sku"]:
+            try:
+                values["sku"] = await _resolve_variant(session, values["scan"])
+            except AppError:
+                pass
+        return await _render_upstream(
+            request, session, principal, values, errors=_messages(exc), status_code=_status(exc)
+        )
+    return RedirectResponse(str(payload["redirect"]), status_code=303)
+
+
+# ---- service cases (助农 / 便民) ------------------------------------------------------------------
+
+
+async def _render_cases(
+    request: Request,
+    session: DbSession,
+    principal: Principal,
+    values: dict[str, str],
+    *,
+    notice: str = "",
+    errors: list[str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    station = await _station(session, principal)
+    return render(
+        request,
+        "station/cases.html",
+        {
+            "station": station,
+            "values": values,
+            "kinds": list(CaseKind),
+            "cases": await cases.station_cases(session, station.id, limit=50),
+            "media_prefix": MEDIA_PREFIX,
+            "idempotency_key": _new_key(),
+            "notice": notice,
+            "errors": errors or [],
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/cases")
+async def cases_page(
+    request: Request,
+    session: DbSession,
+    principal: StationOperator,
+    notice: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    return await _render_cases(request, session, principal, {"kind": CaseKind.assist_farmer.value}, notice=notice)
+
+
+@router.post("/cases", dependencies=[CsrfProtected])
+async def record_case(request: Request, session: DbSession, principal: StationOperator) -> Response:
+    """A 助农 or 便民 case with an optional photo from the phone's camera."""
+    form = await request.form()
+    values = {name: _text(form, name) for name in ("kind", "title", "note", "person_phone")}
+    settings = request.app.state.settings
+    upload = form.get("photo")
+    photo: bytes | None = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        photo = await upload.read(settings.max_image_bytes + 1)
+
+    async def work() -> dict[str, str]:
+        try:
+            kind = CaseKind(values["kind"])
+        except ValueError as exc:
+            raise ValueError("类型：请选择 助农 或 便民") from exc
+        station = await _station(session, principal)
+        case = await cases.record_case(
+            session,
+            station_id=station.id,
+            kind=kind,
+            title=values["title"],
+            note=values["note"],
+            person_phone=values["person_phone"] or None,
+            photo=photo,
+            uploads_dir=settings.uploads_dir,
+            max_bytes=settings.max_image_bytes,
+            actor_user_id=principal.user_id,
+        )
+        notice = f"已登记{kind.label_zh}案例：{case.title}" + ("（含照片）" if case.photo_path else "")
+        return {"redirect": _url("/station/cases", notice=notice)}
+
+    body = {**values, "photo_sha256": hashlib.sha256(photo).hexdigest() if photo is not None else None}
+    try:
+        payload = await _once(session, request, principal, form, work, body=body)
+    except (AppError, ValueError) as exc:
+        await session.rollback()
+        return await _render_cases(request, session, principal, values, errors=_messages(exc), status_code=_status(exc))
+    return RedirectResponse(str(payload["redirect"]), status_code=303)
+
+
+# ---- monthly figures ----------------------------------------------------------------------------
+
+
+def _month(raw: str, today: date) -> tuple[int, int]:
+    if not raw:
+        return today.year, today.month
+    try:
+        year, month = (int(part) for part in raw.split("-"))
+    except ValueError as exc:
+        raise InvalidInput("月份格式应为 年-月，例如 2025-06") from exc
+    reports.month_bounds(year, month)  # refuses a year or month out of range
+    return year, month
+
+
+def _shift(year: int, month: int, by: int) -> str:
+    index = year * 12 + month - 1 + by
+    return f"{index // 12}-{index % 12 + 1:02d}"
+
+
+@router.get("/report")
+async def report_page(
+    request: Request,
+    session: DbSession,
+    principal: StationOperator,
+    month: Annotated[str, Query(max_length=7)] = "",
+) -> Response:
+    """This station's row of the monthly report: its figures and the demonstration criteria."""
+    station = await _station(session, principal)
+    today = datetime.now(CHINA_TZ).date()
+    problems: list[str] = []
+    status_code = 200
+    try:
+        year, number = _month(month.strip(), today)
+    except AppError as exc:
+        problems, status_code = [exc.text], exc.status_code
+        year, number = today.year, today.month
+    settings = request.app.state.settings
+    rates = reports.SubsidyRates(settings.subsidy_per_parcel_in_minor, settings.subsidy_per_upstream_kg_minor)
+    rows = await reports.station_month_report(session, year, number, rates=rates)
+    mine = next(row for row in rows if row.station_id == station.id)
+    return render(
+        request,
+        "station/report.html",
+        {
+            "station": station,
+            "row": mine,
+            "month": f"{year}-{number:02d}",
+            "previous": _shift(year, number, -1),
+            "next": _shift(year, number, 1) if (year, number) < (today.year, today.month) else "",
+            "rates": rates,
+            "criteria": {
+                "assist": reports.MIN_ASSIST_FARMER_CASES,
+                "people": reports.MIN_PEOPLE_SERVED,
+                "convenience": reports.MIN_CONVENIENCE_CASES,
+            },
+            "errors": problems,
+        },
+        status_code=status_code,
+    )
