@@ -278,8 +278,9 @@ async def run_manifest(session: AsyncSession, run_number: str) -> RunManifest:
     for station_id in sorted(by_station, key=lambda i: stations[i].code):
         station = stations[station_id]
         stops.append(
-            ManifestStop(None, station.code, station.name, station.township, station.village,
-                         tuple(by_station[station_id]))
+            ManifestStop(
+                None, station.code, station.name, station.township, station.village, tuple(by_station[station_id])
+            )
         )
     return RunManifest(
         run_number=run.number,
@@ -328,8 +329,17 @@ def _split_line(text: str, size: float, max_width: float) -> tuple[str, str]:
     return text[:end], text[end:]
 
 
-def _text(canvas: Canvas, x: float, y: float, text: str, size: float, *, bold: bool = False,
-          max_width: float | None = None, min_size: float | None = None) -> float:
+def _text(
+    canvas: Canvas,
+    x: float,
+    y: float,
+    text: str,
+    size: float,
+    *,
+    bold: bool = False,
+    max_width: float | None = None,
+    min_size: float | None = None,
+) -> float:
     """Draw ``text`` with its baseline at ``y``; shrink (to ``min_size``) then cut to ``max_width``.
     Returns the width drawn."""
     if max_width is not None:
@@ -504,15 +514,31 @@ def _draw_label(canvas: Canvas, info: ParcelLabel) -> None:
     route_top = bar_top - bar_h - 3 * mm
     _text(canvas, left, route_top - 4.2 * mm, "配送路线", 8)
     route_code = info.route_code or "未排线"
-    code_drawn = _text(canvas, left, route_top - 13 * mm, route_code, 24, bold=True, max_width=width * 0.45,
-                       min_size=14)
+    code_drawn = _text(
+        canvas, left, route_top - 13 * mm, route_code, 24, bold=True, max_width=width * 0.45, min_size=14
+    )
     if info.stop_position is not None:
         stop = f"第 {info.stop_position} 站 / 共 {info.stop_count} 站"
-        _text(canvas, left + code_drawn + 4 * mm, route_top - 12.6 * mm, stop, 15, bold=True,
-              max_width=width - code_drawn - 4 * mm, min_size=9)
+        _text(
+            canvas,
+            left + code_drawn + 4 * mm,
+            route_top - 12.6 * mm,
+            stop,
+            15,
+            bold=True,
+            max_width=width - code_drawn - 4 * mm,
+            min_size=9,
+        )
     elif info.route_code:
-        _text(canvas, left + code_drawn + 4 * mm, route_top - 12.6 * mm, "不在本路线上，请核对", 11,
-              max_width=width - code_drawn - 4 * mm, min_size=8)
+        _text(
+            canvas,
+            left + code_drawn + 4 * mm,
+            route_top - 12.6 * mm,
+            "不在本路线上，请核对",
+            11,
+            max_width=width - code_drawn - 4 * mm,
+            min_size=8,
+        )
     if info.route_name:
         _text(canvas, left, route_top - 17.6 * mm, info.route_name, 9, max_width=width, min_size=7)
     rule(route_top - 20 * mm, 1.5)
@@ -523,8 +549,14 @@ def _draw_label(canvas: Canvas, info: ParcelLabel) -> None:
     _bars(canvas, runs, _snap(left + (width - modules * module) / 2), bars_top - BAR_HEIGHT, module, BAR_HEIGHT)
     number = info.tracking_number
     number_size = _fit(number, 14, width, 9)
-    _text(canvas, left + (width - _width(number, number_size)) / 2, bars_top - BAR_HEIGHT - 5.2 * mm, number,
-          number_size, bold=True)
+    _text(
+        canvas,
+        left + (width - _width(number, number_size)) / 2,
+        bars_top - BAR_HEIGHT - 5.2 * mm,
+        number,
+        number_size,
+        bold=True,
+    )
     details_top = bars_top - BAR_HEIGHT - 7.5 * mm
     rule(details_top, 1.5)
 
@@ -559,8 +591,16 @@ def _draw_label(canvas: Canvas, info: ParcelLabel) -> None:
     y = details_top - 5.5 * mm
     _text(canvas, left, y, f"订单 {info.order_number}", 10, max_width=column, min_size=7)
     y -= 6.5 * mm
-    _text(canvas, left, y, f"收件人 {info.recipient}  尾号 {info.phone_last4}", 13, bold=True, max_width=column,
-          min_size=8)
+    _text(
+        canvas,
+        left,
+        y,
+        f"收件人 {info.recipient}  尾号 {info.phone_last4}",
+        13,
+        bold=True,
+        max_width=column,
+        min_size=8,
+    )
     y -= 5.8 * mm
     _text(canvas, left, y, f"商品 共 {info.line_count} 种", 9, bold=True)
     step = 4.2 * mm
@@ -684,35 +724,45 @@ def manifest_pdf(run: RunManifest) -> bytes:
             header = ["#", "运单号", "订单号", "收件人", "商品", "到付"]
             data: list[list[Any]] = [header]
             for i, p in enumerate(stop.parcels, start=1):
-                data.append([
-                    str(i),
-                    p.tracking_number,
-                    p.order_number,
-                    f"{p.recipient} 尾号{p.phone_last4}",
-                    f"{p.line_count} 种",
-                    format_minor(p.amount_due_minor, p.currency) if p.amount_due_minor else "—",
-                ])
+                data.append(
+                    [
+                        str(i),
+                        p.tracking_number,
+                        p.order_number,
+                        f"{p.recipient} 尾号{p.phone_last4}",
+                        f"{p.line_count} 种",
+                        format_minor(p.amount_due_minor, p.currency) if p.amount_due_minor else "—",
+                    ]
+                )
             table = Table(data, colWidths=widths, repeatRows=1)
-            table.setStyle(TableStyle([
-                ("FONT", (0, 0), (-1, -1), FONT, 8.5),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
-                ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.black),
-                ("BOX", (0, 0), (-1, -1), 0.8, colors.black),
-                ("ALIGN", (4, 0), (-1, -1), "RIGHT"),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ("TOPPADDING", (0, 0), (-1, -1), 2),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-            ]))
+            table.setStyle(
+                TableStyle(
+                    [
+                        ("FONT", (0, 0), (-1, -1), FONT, 8.5),
+                        ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+                        ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.black),
+                        ("BOX", (0, 0), (-1, -1), 0.8, colors.black),
+                        ("ALIGN", (4, 0), (-1, -1), "RIGHT"),
+                        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                        ("TOPPADDING", (0, 0), (-1, -1), 2),
+                        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                    ]
+                )
+            )
             block.append(table)
             sign = Table(
                 [["签收：本站实收 ______ 件　　签收人（签字）：________________　　时间：____月____日 ____:____"]],
                 colWidths=[usable],
             )
-            sign.setStyle(TableStyle([
-                ("FONT", (0, 0), (-1, -1), FONT, 9),
-                ("TOPPADDING", (0, 0), (-1, -1), 7),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
-            ]))
+            sign.setStyle(
+                TableStyle(
+                    [
+                        ("FONT", (0, 0), (-1, -1), FONT, 9),
+                        ("TOPPADDING", (0, 0), (-1, -1), 7),
+                        ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+                    ]
+                )
+            )
             block.append(sign)
         else:
             block.append(Paragraph("本次无包裹，不需停靠。", styles["small"]))
@@ -720,18 +770,24 @@ def manifest_pdf(run: RunManifest) -> bytes:
         story.append(KeepTogether(block))
     totals = Table(
         [
-            [f"合计 {run.total_parcels} 件"
-             + (f"，到付 {format_minor(run.total_due_minor)}" if run.total_due_minor else "")],
+            [
+                f"合计 {run.total_parcels} 件"
+                + (f"，到付 {format_minor(run.total_due_minor)}" if run.total_due_minor else "")
+            ],
             ["仓库发车（签字）：________________　　司机（签字）：________________　　车牌：____________"],
         ],
         colWidths=[usable],
     )
-    totals.setStyle(TableStyle([
-        ("FONT", (0, 0), (-1, -1), FONT, 10),
-        ("LINEABOVE", (0, 0), (-1, 0), 1, colors.black),
-        ("TOPPADDING", (0, 0), (-1, -1), 6),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-    ]))
+    totals.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), FONT, 10),
+                ("LINEABOVE", (0, 0), (-1, 0), 1, colors.black),
+                ("TOPPADDING", (0, 0), (-1, -1), 6),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+            ]
+        )
+    )
     story.append(totals)
 
     footer = f"{BRAND} · 发车清单 {run.run_number} · {run.route_code}"

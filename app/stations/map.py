@@ -162,6 +162,7 @@ def render_svg(stations: Sequence[Station], routes: Sequence[tuple[DeliveryRoute
             f'stroke-width="3"{dash}/><text x="{_n(MARGIN + 38)}" y="{_n(y + 4)}">{escape(text)}</text>'
         )
         y += LEGEND_ROW
+
     # Station marks in the legend are arc paths, not circles, so every <circle> is a station.
     def dot(cx: float, cy: float, r: float, fill: str, stroke: str = "none", width: float = 0) -> str:
         return (

@@ -259,6 +259,8 @@ async def hand_over(
         raise errors.ParcelWrongState(f"包裹{parcel.status.label_zh}，不能交付")
     if parcel.failed_code_attempts >= MAX_CODE_ATTEMPTS:
         raise errors.PickupLocked()
+    if not (pickup_code or "").strip() and not (order_qr or "").strip():
+        raise errors.WrongPickupCode("请输入取货码或扫描订单二维码")  # nothing tried: not counted
     order = await session.get(Order, parcel.order_id, populate_existing=True)
     assert order is not None
     code_ok = bool(pickup_code) and hmac.compare_digest((pickup_code or "").strip(), parcel.pickup_code or "")
@@ -428,3 +430,18 @@ async def find_parcel(session: AsyncSession, tracking_number: str) -> tuple[Parc
         )
     ).first()
     return (row[0], row[1]) if row is not None else None
+
+
+async def unlock(session: AsyncSession, *, tracking_number: str, actor_user_id: int, note: str) -> Parcel:
+    """After checking the collector's identity, county-centre staff clear the wrong-code count."""
+    parcel = await _parcel_for_update(session, tracking_number)
+    if parcel.status is not ParcelStatus.at_station:
+        raise errors.ParcelWrongState("包裹不在架上")
+    parcel.failed_code_attempts = 0
+    await session.flush()
+    order = await session.get(Order, parcel.order_id)
+    assert order is not None
+    await states.record(
+        session, order, kind="pickup_unlocked", message_zh=f"核实身份后解锁取件：{note}", actor_user_id=actor_user_id
+    )
+    return parcel

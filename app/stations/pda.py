@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.access import Principal, StaffUser, StationOperator, WarehouseUser
+from app.accounts.access import AdminUser, Principal, StaffUser, StationOperator, WarehouseUser
 from app.db import DbSession
 from app.kit.errors import InvalidInput
 from app.kit.idempotency import Outcome, run_idempotent
@@ -213,3 +213,22 @@ async def list_routes(session: DbSession, _: StaffUser) -> list[RouteOut]:
         RouteOut(code=r.code, name=r.name, is_active=r.is_active, stops=[codes[s.station_id] for s in r.stops])
         for r in routes
     ]
+
+
+class UnlockIn(BaseModel):
+    note: str = Field(min_length=2, max_length=100, description="如何核实的身份")
+
+
+@runs.post(
+    "/parcels/{tracking_number}/unlock",
+    response_model=schemas.ParcelOut,
+    responses={404: {"description": "parcel_not_found"}, 409: {"description": "parcel_wrong_state"}},
+)
+async def unlock_parcel(
+    tracking_number: str, body: UnlockIn, session: DbSession, principal: AdminUser
+) -> schemas.ParcelOut:
+    """Clear a parcel locked by wrong pickup codes, after the collector's identity was checked."""
+    parcel = await parcels.unlock(
+        session, tracking_number=tracking_number, actor_user_id=principal.user_id, note=body.note
+    )
+    return await parcel_out(session, parcel)

@@ -53,8 +53,7 @@ PDA_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "not_authenticated / token_invalid"},
     403: {"description": "role_not_allowed / scope_missing / station_forbidden（不是本设备绑定的村站）"},
     404: {
-        "description": "station_not_found / variant_not_found / supplier_not_found / "
-        "location_not_found（未设县级仓库）"
+        "description": "station_not_found / variant_not_found / supplier_not_found / location_not_found（未设县级仓库）"
     },
     409: {"description": "station_location_taken"},
     422: {

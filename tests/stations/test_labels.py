@@ -92,8 +92,9 @@ async def make_order(
 async def make_world(session: AsyncSession) -> World:
     n = seq()
     stations = [
-        await make_station(session, code=f"ST-L{n}-{i}", name=f"{village}电商物流服务站", village=village,
-                           township=town)
+        await make_station(
+            session, code=f"ST-L{n}-{i}", name=f"{village}电商物流服务站", village=village, township=town
+        )
         for i, (town, village) in enumerate((("太平镇", "东湖坪村"), ("城南镇", "东风村"), ("城南镇", "石下村")), 1)
     ]
     route = DeliveryRoute(code=f"RT-L{n}", name="城区线 太平—城南")
@@ -105,14 +106,18 @@ async def make_world(session: AsyncSession) -> World:
     session.add(run)
     await session.flush()
     warehouse = await ensure_warehouse(session)
-    people = (("李小红", "+8613800138000", 15885, True, 4), ("王五", "+8613900001234", 5000, False, 1),
-              ("欧阳明月", "+8613711112222", 9900, True, 2))
+    people = (
+        ("李小红", "+8613800138000", 15885, True, 4),
+        ("王五", "+8613900001234", 5000, False, 1),
+        ("欧阳明月", "+8613711112222", 9900, True, 2),
+    )
     orders, parcels = [], []
     # Parcels are packed in reverse stop order; the run's labels and manifest come out in stop order.
     for index in reversed(range(3)):
         name, phone, total, cod, lines = people[index]
-        order = await make_order(session, stations[index], warehouse, name=name, phone=phone, total=total,
-                                 pay_at_pickup=cod, lines=lines)
+        order = await make_order(
+            session, stations[index], warehouse, name=name, phone=phone, total=total, pay_at_pickup=cod, lines=lines
+        )
         parcel = Parcel(
             tracking_number=f"NPP261129{n % 1000:03d}{index:04d}",
             order_id=order.id,
@@ -174,14 +179,30 @@ async def test_label_scans_as_the_tracking_number_and_masks_the_recipient(db_ses
     info = found[0]
     assert (info.recipient, info.phone_last4, info.amount_due_minor, info.line_count) == ("李**", "8000", 15885, 4)
     assert (info.route_code, info.stop_position, info.stop_count, info.dispatch_date) == (
-        world.route.code, 1, 3, RUN_DATE
+        world.route.code,
+        1,
+        3,
+        RUN_DATE,
     )
     [page] = read_pdf(labels.parcel_label_pdf(found), "parcel-label")
     assert page.size[0] == pytest.approx(100 * MM, abs=0.01) and page.size[1] == pytest.approx(150 * MM, abs=0.01)
     assert page.codes == {CODE128: [first.tracking_number], QR: [first.tracking_number]}
-    for shown in ("南岭明珠", "东湖坪村电商物流服务站", world.stations[0].code, "太平镇", "东湖坪村",
-                  world.route.code, "第 1 站 / 共 3 站", first.tracking_number, world.orders[0].number,
-                  "李**", "尾号 8000", "共 4 种", "到付 ¥158.85", "发车 2026-11-29"):
+    for shown in (
+        "南岭明珠",
+        "东湖坪村电商物流服务站",
+        world.stations[0].code,
+        "太平镇",
+        "东湖坪村",
+        world.route.code,
+        "第 1 站 / 共 3 站",
+        first.tracking_number,
+        world.orders[0].number,
+        "李**",
+        "尾号 8000",
+        "共 4 种",
+        "到付 ¥158.85",
+        "发车 2026-11-29",
+    ):
         assert shown in page.text, shown
     # Four lines, three printed: the rest is counted, not dropped silently.
     assert "另有 1 种" in page.text
@@ -320,8 +341,10 @@ async def test_document_routes(client: httpx.AsyncClient, db_session: AsyncSessi
     assert unknown.status_code == 404 and unknown.json()["detail"] == {"tracking_numbers": ["NPP0000000000001"]}
     no_run = await client.get("/api/v1/admin/runs/RUN-NOSUCH/manifest.pdf", headers=keeper)
     assert no_run.status_code == 404 and no_run.json()["error"] == "run_not_found"
-    for url in (f"/api/v1/admin/parcels/labels.pdf?run={world.run.number}",
-                f"/api/v1/admin/runs/{world.run.number}/manifest.pdf"):
+    for url in (
+        f"/api/v1/admin/parcels/labels.pdf?run={world.run.number}",
+        f"/api/v1/admin/runs/{world.run.number}/manifest.pdf",
+    ):
         assert (await client.get(url)).status_code == 401
         for headers in (customer, operator):
             refused = await client.get(url, headers=headers)

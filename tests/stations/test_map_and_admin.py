@@ -107,8 +107,9 @@ async def test_sand_table_is_valid_svg_with_a_mark_per_station_and_a_line_per_ro
     assert north is not None and south is not None and north.get("stroke") != south.get("stroke")
     assert plain.get("fill") == north.get("stroke")
     points = [tuple(map(float, p.split(","))) for p in (north.get("points") or "").split()]
-    assert points[1:] == [(float(by_code[s.code].get("cx", 0)), float(by_code[s.code].get("cy", 0)))
-                          for s in net.stations[:2]]
+    assert points[1:] == [
+        (float(by_code[s.code].get("cx", 0)), float(by_code[s.code].get("cy", 0))) for s in net.stations[:2]
+    ]
     texts = "".join(root.itertext())
     for shown in ("县级仓库", "顿岗镇", "澄江镇", "隘子镇", net.north.code, "北线 顿岗—澄江"):
         assert shown in texts
@@ -187,11 +188,28 @@ async def test_station_edit_saves_and_refuses_bad_input(client: httpx.AsyncClien
 
     assert saved.status_code == 303 and saved.headers["location"].startswith(url)
     await db_session.refresh(station)
-    after = (station.name, station.villages_served, station.opening_hours, station.shelf_capacity,
-             station.retention_days, station.shelves, station.layers_per_shelf, station.is_demonstration,
-             station.is_open)
-    assert after == ("周所村电商服务站", ["周所村", "周所围", "杨梅坑"], "08:00-12:00, 14:00-20:30", 180, 6, 6, 5,
-                     False, False)
+    after = (
+        station.name,
+        station.villages_served,
+        station.opening_hours,
+        station.shelf_capacity,
+        station.retention_days,
+        station.shelves,
+        station.layers_per_shelf,
+        station.is_demonstration,
+        station.is_open,
+    )
+    assert after == (
+        "周所村电商服务站",
+        ["周所村", "周所围", "杨梅坑"],
+        "08:00-12:00, 14:00-20:30",
+        180,
+        6,
+        6,
+        5,
+        False,
+        False,
+    )
 
     for changes in (
         {"shelf_capacity": "0"},
@@ -208,17 +226,28 @@ async def test_station_edit_saves_and_refuses_bad_input(client: httpx.AsyncClien
         assert "提交未成功" in refused.text
         await db_session.refresh(station)
         assert (station.name, station.shelf_capacity, station.retention_days, station.opening_hours) == (
-            "周所村电商服务站", 180, 6, "08:00-12:00, 14:00-20:30"
+            "周所村电商服务站",
+            180,
+            6,
+            "08:00-12:00, 14:00-20:30",
         ), changes
     assert "货架容量" in refused.text or "服务村组" in refused.text
 
     # Capacity may not drop below what is on the shelf now.
     warehouse = await ensure_warehouse(db_session)
     for i in range(3):
-        order = await make_order(db_session, station, warehouse, name="张三", phone="+8613800138000", total=100,
-                                 pay_at_pickup=False)
-        db_session.add(Parcel(tracking_number=f"NPP{seq():013d}", order_id=order.id, station_id=station.id,
-                              status=ParcelStatus.at_station, pickup_code=f"1-1-{1000 + i}"))
+        order = await make_order(
+            db_session, station, warehouse, name="张三", phone="+8613800138000", total=100, pay_at_pickup=False
+        )
+        db_session.add(
+            Parcel(
+                tracking_number=f"NPP{seq():013d}",
+                order_id=order.id,
+                station_id=station.id,
+                status=ParcelStatus.at_station,
+                pickup_code=f"1-1-{1000 + i}",
+            )
+        )
     await db_session.flush()
     below = await form_post(client, url, url, station_form(station, shelf_capacity="2"))
     assert below.status_code == 409 and "当前在架包裹数（3 件）" in below.text
@@ -272,16 +301,21 @@ async def test_route_edit_reorders_and_refuses_a_station_on_another_route(
 
     # Reorder, add an unrouted station, rename; codes typed in lower case with blank lines.
     url = f"/admin/routes/{north.code}"
-    saved = await form_post(client, "/admin/routes", url, {"name": "北线（调整）", "is_active": "on",
-                                                          "stations": f"{s[1]}\n\n{s[0].lower()}\n{s[3]}\n"})
+    saved = await form_post(
+        client,
+        "/admin/routes",
+        url,
+        {"name": "北线（调整）", "is_active": "on", "stations": f"{s[1]}\n\n{s[0].lower()}\n{s[3]}\n"},
+    )
     assert saved.status_code == 303
     assert await stops(db_session, north) == [s[1], s[0], s[3]]
     await db_session.refresh(north)
     assert (north.name, north.is_active) == ("北线（调整）", True)
 
     # The south route's station cannot join the north route while it is on the south route.
-    taken = await form_post(client, "/admin/routes", url, {"name": "北线", "is_active": "on",
-                                                          "stations": f"{s[1]}\n{s[2]}"})
+    taken = await form_post(
+        client, "/admin/routes", url, {"name": "北线", "is_active": "on", "stations": f"{s[1]}\n{s[2]}"}
+    )
     assert taken.status_code == 409
     assert f"这些村站已在其他路线上，请先从原路线移除：{s[2]}（{south.code}）" in taken.text
     assert await stops(db_session, north) == [s[1], s[0], s[3]]
@@ -299,11 +333,13 @@ async def test_route_edit_reorders_and_refuses_a_station_on_another_route(
         assert await stops(db_session, north) == [s[1], s[0], s[3]]
 
     # Taking a station off the south route frees it for the north route.
-    freed = await form_post(client, "/admin/routes", f"/admin/routes/{south.code}",
-                            {"name": south.name, "is_active": "on", "stations": ""})
+    freed = await form_post(
+        client, "/admin/routes", f"/admin/routes/{south.code}", {"name": south.name, "is_active": "on", "stations": ""}
+    )
     assert freed.status_code == 303 and await stops(db_session, south) == []
-    moved = await form_post(client, "/admin/routes", url, {"name": "北线", "is_active": "on",
-                                                          "stations": f"{s[2]}\n{s[1]}"})
+    moved = await form_post(
+        client, "/admin/routes", url, {"name": "北线", "is_active": "on", "stations": f"{s[2]}\n{s[1]}"}
+    )
     assert moved.status_code == 303 and await stops(db_session, north) == [s[2], s[1]]
 
 

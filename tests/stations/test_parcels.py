@@ -140,6 +140,26 @@ async def test_wrong_codes_are_counted_once_per_key_and_lock(
     assert right.status_code == 423
     parcel = await db_session.scalar(select(Parcel).where(Parcel.tracking_number == box["tracking_number"]))
     assert parcel is not None and parcel.status is ParcelStatus.at_station and parcel.failed_code_attempts == 5
+    empty = await hand(client, desk.headers, "empty", tracking_number=box["tracking_number"])
+    assert empty.status_code == 423  # still locked; and an empty try is never counted
+    admin = auth(await token_for(db_session, await make_user(db_session, Role.admin)))
+    unlocked = await client.post(
+        f"/api/v1/admin/parcels/{box['tracking_number']}/unlock", headers=admin, json={"note": "核对身份证"}
+    )
+    assert unlocked.status_code == 200
+    blank = await hand(client, desk.headers, "blank", tracking_number=box["tracking_number"], pickup_code=" ")
+    assert blank.status_code == 422
+    await db_session.refresh(parcel)
+    assert parcel.failed_code_attempts == 0
+    opened = await hand(
+        client,
+        desk.headers,
+        "after-unlock",
+        tracking_number=box["tracking_number"],
+        pickup_code=code,
+        collect_method="cash",
+    )
+    assert opened.status_code == 200 and opened.json()["status"] == "handed_over"
 
 
 async def test_handover_collects_pay_at_pickup_and_sells_the_stock(

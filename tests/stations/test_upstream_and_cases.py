@@ -170,9 +170,7 @@ async def test_a_kg_consignment_is_a_lot_of_exactly_that_weight_in_transit_to_th
     assert await supply_repository.rebuilt_levels(db_session) == await supply_repository.stored_levels(db_session)
 
 
-async def test_jin_variants_get_twice_the_kg_and_boxes_need_a_whole_count(
-    db_session: AsyncSession, desk: Desk
-) -> None:
+async def test_jin_variants_get_twice_the_kg_and_boxes_need_a_whole_count(db_session: AsyncSession, desk: Desk) -> None:
     grower = await make_supplier(db_session)
     bayberry = await make_variant(db_session, unit=Unit.jin)
     rice = await make_variant(db_session, unit=Unit.box)
@@ -183,9 +181,7 @@ async def test_jin_variants_get_twice_the_kg_and_boxes_need_a_whole_count(
         "value_minor": 1000,
         "actor_user_id": desk.operator.id,
     }
-    jin = await consignments.record_consignment(
-        db_session, sku=bayberry.sku, weight_kg=Decimal("1.234"), **common
-    )
+    jin = await consignments.record_consignment(db_session, sku=bayberry.sku, weight_kg=Decimal("1.234"), **common)
     jin_lot = await db_session.get(Lot, jin.lot_id)
     assert jin_lot is not None and jin_lot.quantity_received == Decimal("2.468")  # 1.234 kg × 2 斤/kg
     assert jin.weight_kg == Decimal("1.234")
@@ -337,9 +333,7 @@ async def test_a_retried_consignment_creates_one_lot_and_one_transfer(
     label = await client.get(out["label_url"], headers=desk.headers)
     assert label.status_code == 200 and label.content.startswith(b"%PDF")
 
-    reused = await client.post(
-        "/api/v1/pda/consignments", json={**body, "weight_kg": "1.000"}, headers=headers
-    )
+    reused = await client.post("/api/v1/pda/consignments", json={**body, "weight_kg": "1.000"}, headers=headers)
     assert reused.status_code == 422 and reused.json()["error"] == "idempotency_key_reused"
 
 
