@@ -76,18 +76,20 @@ WITH candidates AS (
 ), upd AS (
     UPDATE stock_levels s SET reserved = s.reserved + take.q
     FROM take WHERE s.id = take.id
-    RETURNING s.id, s.lot_id, s.variant_id, s.location_id, take.q
+    RETURNING s.id, s.lot_id, s.variant_id, s.location_id, s.best_before, take.q
 ), ledger AS (
     INSERT INTO stock_ledger (kind, variant_id, location_id, lot_id, on_hand_delta, reserved_delta,
                               actor_user_id, reason, document_type, document_ref, channel)
     SELECT 'reservation', variant_id, location_id, lot_id, 0, q, :actor_user_id, '', 'reservation',
            :reference, :channel
-    FROM upd
+    FROM upd ORDER BY best_before, id
 ), lines AS (
     INSERT INTO reservation_lines (reservation_id, stock_level_id, variant_id, lot_id, quantity)
-    SELECT :reservation_id, id, variant_id, lot_id, q FROM upd
+    -- In FEFO order, so line ids follow the order the rows were locked in (release and sale
+    -- lock by line id: the same order, hence no deadlock between them).
+    SELECT :reservation_id, id, variant_id, lot_id, q FROM upd ORDER BY best_before, id
 )
-SELECT upd.lot_id, lots.code, upd.q FROM upd JOIN lots ON lots.id = upd.lot_id
+SELECT upd.lot_id, lots.code, upd.q FROM upd JOIN lots ON lots.id = upd.lot_id ORDER BY upd.best_before, upd.id
 """).bindparams(bindparam("need", type_=Numeric(12, 3)))
 
 # Release or sell a whole reservation in one statement; rows are locked in the order the
