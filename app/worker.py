@@ -25,7 +25,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 TASK_MODULES = [
-    "app.worker", "app.catalog.tasks", "app.supply.tasks", "app.notifications.tasks", "app.orders.tasks",
+    "app.worker",
+    "app.catalog.tasks",
+    "app.supply.tasks",
+    "app.notifications.tasks",
+    "app.orders.tasks",
     "app.stations.tasks",
 ]
 RELAY_INTERVAL_SECONDS = 30.0
@@ -149,9 +153,7 @@ async def process_outbox_message(
     return True
 
 
-def outbox_task(
-    name: str, *, on_failure: FailureHook | None = None
-) -> Callable[[Callable[..., Awaitable[None]]], Any]:
+def outbox_task(name: str, *, on_failure: FailureHook | None = None) -> Callable[[Callable[..., Awaitable[None]]], Any]:
     """Register ``fn(session, **payload)`` as a Celery task run exactly once per outbox message;
     a failed attempt is retried (and reported to ``on_failure`` first, see process_outbox_message)."""
 
@@ -188,3 +190,27 @@ def relay_outbox() -> int:
         return await outbox.relay(session, CelerySender(celery_app), older_than_seconds=10)
 
     return int(run_async(work))
+
+
+def run_each(step: Callable[[AsyncSession], Awaitable[list[str]]], *, max_items: int = 1000) -> list[str]:
+    """Run ``step`` (which handles at most one item) in a transaction of its own, again and again
+    until it finds nothing. Sweeps such as expiry touch one order's stock rows per transaction, so
+    they never hold many rows locked in an order a checkout could cross (no deadlock), and one bad
+    item does not roll back the others."""
+
+    async def main() -> list[str]:
+        engine = create_engine(resolve_database_url(get_settings()), null_pool=True)
+        sessionmaker = create_sessionmaker(engine)
+        done: list[str] = []
+        try:
+            while len(done) < max_items:
+                async with outbox.unit_of_work(sessionmaker, CelerySender(celery_app)) as session:
+                    items = await step(session)
+                if not items:
+                    break
+                done.extend(items)
+        finally:
+            await engine.dispose()
+        return done
+
+    return asyncio.run(main())

@@ -88,6 +88,9 @@ STATION_OPERATOR = AccessRule("station_operator", frozenset({Role.station_operat
 WAREHOUSE = AccessRule("warehouse", frozenset({Role.warehouse, Role.admin}), Scope.stock)
 STAFF = AccessRule("staff", frozenset({Role.admin, Role.warehouse, Role.clerk, Role.station_operator}))
 ADMIN = AccessRule("admin", frozenset({Role.admin}), Scope.admin)
+# County-centre staff who handle orders of any customer (not station operators: they see their own
+# station's parcels only).
+BACK_OFFICE = AccessRule("back_office", frozenset({Role.admin, Role.warehouse, Role.clerk}))
 
 
 async def resolve_principal(request: Request, session: DbSession) -> Principal | None:
@@ -168,6 +171,7 @@ StationOperator = Annotated[Principal, Depends(require(STATION_OPERATOR))]
 WarehouseUser = Annotated[Principal, Depends(require(WAREHOUSE))]
 StaffUser = Annotated[Principal, Depends(require(STAFF))]
 AdminUser = Annotated[Principal, Depends(require(ADMIN))]
+BackOfficeUser = Annotated[Principal, Depends(require(BACK_OFFICE))]
 # Public routes that personalise (a buyer sees its own prices) take the caller when there is one.
 MaybeUser = Annotated[Principal | None, Depends(_public_dependency)]
 

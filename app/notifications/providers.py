@@ -105,9 +105,7 @@ class HttpSmsProvider:
         if not response.is_success:
             status = response.status_code
             log.warning("SMS %s to …%s: gateway answered HTTP %s", reference, last_four(recipient), status)
-            raise ProviderError(
-                f"短信网关返回 HTTP {status}{_gateway_error(response)}", status_code=status
-            )
+            raise ProviderError(f"短信网关返回 HTTP {status}{_gateway_error(response)}", status_code=status)
         try:
             data: Any = response.json()
         except ValueError as exc:

@@ -80,9 +80,7 @@ def client_reference(message: NotificationMessage) -> str:
     return f"np-msg-{message.id}"
 
 
-async def send_message(
-    session: AsyncSession, message_id: int, provider: MessageProvider
-) -> NotificationMessage | None:
+async def send_message(session: AsyncSession, message_id: int, provider: MessageProvider) -> NotificationMessage | None:
     """Deliver one stored message through ``provider``; only flushes.
 
     A message already ``sent`` (or kept ``outbox_only``) is left alone, so a second delivery of
@@ -98,9 +96,7 @@ async def send_message(
     if message.status not in repository.OPEN_STATUSES:
         log.info("notification %s is already %s; not sent again", message_id, message.status.value)
         return message
-    provider_message_id = await provider.send(
-        message.recipient, message.body, reference=client_reference(message)
-    )
+    provider_message_id = await provider.send(message.recipient, message.body, reference=client_reference(message))
     now = datetime.now(UTC)
     message.attempts += 1
     message.last_attempt_at = now
@@ -126,9 +122,7 @@ def describe_failure(exc: BaseException) -> str:
     return text[:ERROR_MAX_CHARS]
 
 
-async def record_failure(
-    session: AsyncSession, message_id: int, exc: BaseException, *, provider: str | None
-) -> bool:
+async def record_failure(session: AsyncSession, message_id: int, exc: BaseException, *, provider: str | None) -> bool:
     """Mark a failed attempt (``failed``, attempts + 1, the error) in a transaction that commits
     even though the attempt's own rolled back. False when the message had meanwhile been sent."""
     return await repository.mark_failed(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import pricing
@@ -130,8 +131,7 @@ async def place_order(session: AsyncSession, data: PlaceOrder, *, stripe_enabled
         payment_due_at=due,
         note=data.note[:300],
     )
-    session.add(order)
-    await session.flush()
+    await _insert_with_unique_number(session, order, now.date())
     variants = await catalog_repository.active_variants_with_products(session, [line.sku for line in priced])
     for line in priced:
         variant = variants[line.sku]
@@ -181,8 +181,6 @@ async def place_order(session: AsyncSession, data: PlaceOrder, *, stripe_enabled
 
 
 async def _shelf_lives(session: AsyncSession, variant_ids: list[int]) -> dict[int, int]:
-    from sqlalchemy import select
-
     from app.catalog.models import Product, Variant
 
     rows = await session.execute(
@@ -200,6 +198,10 @@ async def cancel(session: AsyncSession, order: Order, *, reason: str, actor_user
 
     if order.fulfilment_status not in (FulfilmentStatus.unfulfilled,):
         raise errors.TransitionNotAllowed("订单已发货，不能取消")
+    from app.stations.models import Parcel  # the parcel belongs to the stations domain
+
+    if await session.scalar(select(Parcel.id).where(Parcel.order_id == order.id)) is not None:
+        raise errors.TransitionNotAllowed("订单已打包待发车，不能取消；请联系客服")
     order = await states.transition(
         session,
         order,
@@ -230,3 +232,20 @@ async def release_held_stock(session: AsyncSession, order: Order, *, reason: str
         await reservations.release(session, held.id, reason=reason, actor_user_id=actor_user_id)
     except ReservationNotActive:
         pass  # already released (expiry task) or sold: nothing is held any more
+
+
+async def _insert_with_unique_number(session: AsyncSession, order: Order, today: date) -> None:
+    """Order numbers are random (not guessable from one another); on the rare clash with an
+    existing number, draw again inside a savepoint instead of failing the checkout."""
+    from sqlalchemy.exc import IntegrityError
+
+    for _ in range(5):
+        try:
+            async with session.begin_nested():
+                session.add(order)
+                await session.flush()
+            return
+        except IntegrityError:
+            order.number = new_order_number(today)
+            order.reservation_reference = f"order:{order.number}"
+    raise errors.OrderStateConflict("订单号生成冲突，请重试")

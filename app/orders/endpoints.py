@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from app.accounts.access import AdminUser, CustomerUser, MaybeUser, Principal, PublicAccess, StaffUser
+from app.accounts.access import AdminUser, BackOfficeUser, CustomerUser, MaybeUser, Principal, PublicAccess, Role
 from app.catalog.pricing import LineRequest
 from app.db import DbSession
 from app.kit.idempotency import run_idempotent
@@ -123,8 +123,15 @@ async def start_payment(
     if provider is None:
         raise errors.PaymentProviderUnavailable()
     order = await access.visible_order(
-        session, number, principal, phone, limiter=request.app.state.lookup_limiter, client_ip=_ip(request)
+        session,
+        number,
+        principal,
+        phone,
+        limiter=request.app.state.lookup_limiter,
+        client_ip=_ip(request),
+        for_update=True,
     )
+    # The order row stays locked until the commit below: two payment starts at once take turns.
     payment = await payments.prepare_online_payment(session, order, method=body.method)
     # A recovery point: the attempt (and its idempotency key) is stored before Stripe hears of it,
     # and no transaction stays open while we wait for Stripe.
@@ -169,7 +176,10 @@ async def _reload(session: DbSession, number: str) -> Any:
 async def cancel_order(
     number: str, body: schemas.CancelIn, request: Request, session: DbSession, principal: MaybeUser, phone: Phone = None
 ) -> schemas.OrderOut:
-    """The customer cancels before the parcel leaves the warehouse; paid money is refunded."""
+    """The customer cancels before the parcel leaves the warehouse; paid money is refunded. Staff
+    cancel through the admin API (admins only), never through this route."""
+    if principal is not None and principal.role is not Role.customer:
+        raise errors.OrderAccessDenied("员工请在运营后台取消订单")
     order = await access.visible_order(
         session, number, principal, phone, limiter=request.app.state.lookup_limiter, client_ip=_ip(request)
     )
@@ -248,7 +258,7 @@ async def stripe_webhook(request: Request, session: DbSession) -> dict[str, bool
 @admin.get("/orders", response_model=list[schemas.OrderOut])
 async def staff_orders(
     session: DbSession,
-    _: StaffUser,
+    _: BackOfficeUser,
     status_filter: Annotated[OrderStatus | None, Query(alias="status")] = None,
     channel: str | None = None,
     q: Annotated[str | None, Query(max_length=30)] = None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.outbox import enqueue
@@ -31,6 +31,7 @@ from app.orders.providers import IntentResult, RefundResult
 from app.supply import reservations
 from app.supply import service as supply_service
 from app.supply.errors import InsufficientStock, ReservationNotActive
+from app.supply.models import ReservationStatus
 
 EXECUTE_REFUND_TASK = "payments.execute_refund"
 ONLINE_METHODS = ("card", "alipay", "wechat_pay")
@@ -167,8 +168,10 @@ async def mark_paid(
             payment=payment,
         )
         return True
-    if status is OrderStatus.pending_payment:
-        await _sell_held_stock(session, order, actor_user_id)
+    if status is OrderStatus.pending_payment and not await _sell_held_stock(session, order, actor_user_id):
+        # The hold lapsed (a stock-expiry sweep got there first) though the order had not expired yet.
+        await _late_payment(session, order, payment, amount_minor)
+    elif status is OrderStatus.pending_payment:
         await states.transition(
             session,
             order,
@@ -202,16 +205,22 @@ async def _number(session: AsyncSession, order_id: int) -> str:
     return number
 
 
-async def _sell_held_stock(session: AsyncSession, order: Order, actor_user_id: int | None) -> None:
+async def _sell_held_stock(session: AsyncSession, order: Order, actor_user_id: int | None) -> bool:
+    """Turn the order's held stock into a sale. False when there is no hold to sell any more (it
+    expired or was released meanwhile): the caller must hold the stock again or refund."""
     held = await reservations.by_reference(session, order.reservation_reference or "")
     if held is None:
-        return
+        return False
+    if held.status is ReservationStatus.converted:
+        return True  # sold already (a second payment): nothing more to move
     try:
         await reservations.convert_to_sale(
             session, held.id, document_type="order", document_ref=order.number, actor_user_id=actor_user_id
         )
     except ReservationNotActive:
-        pass  # sold already (a second payment) — nothing more to move
+        refreshed = await reservations.by_reference(session, order.reservation_reference or "")
+        return refreshed is not None and refreshed.status is ReservationStatus.converted
+    return True
 
 
 async def _late_payment(session: AsyncSession, order: Order, payment: Payment, amount_minor: int) -> None:
@@ -238,6 +247,10 @@ async def _late_payment(session: AsyncSession, order: Order, payment: Payment, a
                 ],
             )
     except InsufficientStock as exc:
+        if order.status is OrderStatus.pending_payment:
+            await states.transition(
+                session, order, OrderStatus.expired, kind="expired", message_zh="库存保留已失效，订单取消"
+            )
         await states.record(
             session,
             order,
@@ -289,6 +302,9 @@ async def request_refund(
     collected at a station is handed back by staff, so it is recorded as done at once."""
     if amount_minor <= 0:
         raise errors.RefundTooLarge("退款金额必须大于 0")
+    # Two refunds of one order at once must see each other: the order row is the lock.
+    await session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
+    await session.refresh(order)
     if amount_minor > await refundable_minor(session, order):
         raise errors.RefundTooLarge(detail={"refundable_minor": await refundable_minor(session, order)})
     if payment is None:
@@ -329,27 +345,32 @@ async def record_refund_result(session: AsyncSession, refund: Refund, result: Re
     won = await session.execute(
         update(Refund)
         .where(Refund.id == refund.id, Refund.state.in_([RefundState.pending, RefundState.submitted]))
-        .values(state=state, external_id=func.coalesce(Refund.external_id, result.external_id))
+        .values(
+            state=state,
+            external_id=func.coalesce(Refund.external_id, result.external_id),
+            failure_message=result.failure_message[:300],
+        )
         .returning(Refund.id)
     )
     if won.scalar_one_or_none() is None:
         return refund
     await session.refresh(refund)
     if state is RefundState.succeeded:
-        order = await repository.order_by_id(session, refund.order_id)
-        assert order is not None
-        refunded = order.refunded_minor + refund.amount_minor
+        # Increment in SQL: two refunds settling at once must both count.
+        refunded = Order.refunded_minor + refund.amount_minor
         await session.execute(
             update(Order)
-            .where(Order.id == order.id)
+            .where(Order.id == refund.order_id)
             .values(
                 refunded_minor=refunded,
-                payment_status=PaymentStatus.refunded
-                if refunded >= order.paid_minor
-                else PaymentStatus.partially_refunded,
+                payment_status=case(
+                    (refunded >= Order.paid_minor, PaymentStatus.refunded.value),
+                    else_=PaymentStatus.partially_refunded.value,
+                ).cast(Order.__table__.c.payment_status.type),
             )
         )
-        await session.refresh(order)
+        order = await repository.order_by_id(session, refund.order_id)
+        assert order is not None
         await states.record(
             session,
             order,

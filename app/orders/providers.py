@@ -28,6 +28,7 @@ class IntentResult:
 class RefundResult:
     external_id: str
     status: str  # pending | succeeded | failed | canceled | requires_action
+    failure_message: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,11 @@ class StripeProvider:
             raise Declined(
                 exc.user_message or "card_declined", _result(intent_obj) if intent_obj is not None else None
             ) from exc
+        except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
+            # Stripe refused this attempt (an unknown payment method, or the key of an attempt
+            # whose earlier answer was lost reused with other parameters): the attempt is over,
+            # and the next one gets a fresh key.
+            raise Declined(getattr(exc, "user_message", None) or "支付请求被拒绝", None) from exc
         except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
             raise ProviderUnavailable(str(exc)) from exc
         return _result(intent)
@@ -175,6 +181,9 @@ class StripeProvider:
                 params={"payment_intent": external_id, "amount": amount_minor},
                 options={"idempotency_key": idempotency_key},
             )
+        except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
+            # e.g. charge_already_refunded: nothing will change by retrying; staff see it failed.
+            return RefundResult(f"refused:{idempotency_key}", "failed", str(exc)[:200])
         except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
             raise ProviderUnavailable(str(exc)) from exc
         return RefundResult(refund.id, refund.status or "pending")

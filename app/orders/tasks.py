@@ -19,7 +19,7 @@ from app.kit import outbox
 from app.orders import expiry, payments, webhooks
 from app.orders.models import Payment, Refund, RefundState
 from app.orders.providers import OnlinePaymentProvider, ProviderUnavailable, provider_from_settings
-from app.worker import CelerySender, celery_app, run_async
+from app.worker import CelerySender, celery_app, run_each
 
 log = logging.getLogger(__name__)
 
@@ -100,13 +100,17 @@ def execute_refund_task(self: Any, outbox_id: int, refund_id: int) -> str:
 
 @celery_app.task(name="orders.expire_unpaid", acks_late=True)
 def expire_unpaid() -> int:
-    """Periodic: expire unpaid online orders past their deadline (idempotent)."""
+    """Periodic: remind customers whose unpaid order is about to lapse, then expire unpaid online
+    orders past their deadline — one order per transaction (idempotent)."""
 
-    async def work(session: AsyncSession) -> int:
-        await expiry.remind_expiring(session)
-        expired = await expiry.expire_unpaid(session)
-        if expired:
-            log.info("expired %d unpaid orders: %s", len(expired), ", ".join(expired[:20]))
-        return len(expired)
+    async def remind(session: AsyncSession) -> list[str]:
+        return await expiry.remind_expiring(session, limit=1)
 
-    return int(run_async(work))
+    async def expire(session: AsyncSession) -> list[str]:
+        return await expiry.expire_unpaid(session, limit=1)
+
+    run_each(remind)
+    expired = run_each(expire)
+    if expired:
+        log.info("expired %d unpaid orders: %s", len(expired), ", ".join(expired[:20]))
+    return len(expired)

@@ -88,6 +88,8 @@ async def _apply(session: AsyncSession, event_type: str, obj: dict[str, Any], in
     if intent is not None:
         payment = await repository.payment_by_external_id(session, intent.external_id)
         if payment is None:
+            payment = await _adopt(session, intent)
+        if payment is None:
             # Not one of ours (another integration on the account) or created by a request whose
             # response was lost: the metadata names the order; otherwise there is nothing to do.
             return f"ignored: unknown payment intent {intent.external_id}"
@@ -101,3 +103,33 @@ async def _apply(session: AsyncSession, event_type: str, obj: dict[str, Any], in
         await payments.record_refund_result(session, refund, RefundResult(str(obj["id"]), str(obj.get("status"))))
         return f"refund {refund.id}: {refund.state.value}"
     return f"ignored: {event_type}"
+
+
+async def _adopt(session: AsyncSession, intent: Any) -> Any:
+    """A PaymentIntent we created but never heard back about (the create timed out after Stripe
+    accepted it): find its order from the metadata and attach it to that order's open attempt."""
+    from app.orders.models import Payment
+
+    number = (intent.metadata or {}).get("order_number")
+    order = await repository.order_by_number(session, str(number)) if number else None
+    if order is None:
+        return None
+    adopted = await session.scalar(
+        update(Payment)
+        .where(
+            Payment.id
+            == select(Payment.id)
+            .where(
+                Payment.order_id == order.id,
+                Payment.provider == "stripe",
+                Payment.external_id.is_(None),
+                Payment.amount_minor == intent.amount_minor,
+            )
+            .order_by(Payment.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        .values(external_id=intent.external_id)
+        .returning(Payment.id)
+    )
+    return await session.get(Payment, adopted) if adopted is not None else None

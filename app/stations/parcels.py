@@ -135,9 +135,11 @@ async def dispatch_run(session: AsyncSession, run_number: str, *, actor_user_id:
         await session.scalars(select(Parcel).where(Parcel.run_id == run.id, Parcel.status == ParcelStatus.packed))
     ).all()
     for parcel in parcels:
-        parcel.status = ParcelStatus.dispatched
         order = await session.get(Order, parcel.order_id)
         assert order is not None
+        if order.status is not OrderStatus.confirmed:
+            continue  # no longer to be delivered: the box stays in the warehouse
+        parcel.status = ParcelStatus.dispatched
         order.fulfilment_status = FulfilmentStatus.dispatched
         await states.record(
             session, order, kind="dispatched", message_zh="已发车，正在送往村站", actor_user_id=actor_user_id

@@ -7,7 +7,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.stations import parcels
-from app.worker import celery_app, run_async
+from app.worker import celery_app, run_each
 
 log = logging.getLogger(__name__)
 
@@ -16,10 +16,10 @@ log = logging.getLogger(__name__)
 def return_overdue_parcels() -> int:
     """Periodic: parcels past their station's retention days go back; their orders are cancelled."""
 
-    async def work(session: AsyncSession) -> int:
-        returned = await parcels.return_overdue(session)
-        if returned:
-            log.info("returning %d overdue parcels: %s", len(returned), ", ".join(returned[:20]))
-        return len(returned)
+    async def step(session: AsyncSession) -> list[str]:
+        return await parcels.return_overdue(session, limit=1)
 
-    return int(run_async(work))
+    returned = run_each(step)
+    if returned:
+        log.info("returning %d overdue parcels: %s", len(returned), ", ".join(returned[:20]))
+    return len(returned)

@@ -20,9 +20,9 @@ from sqlalchemy.orm import selectinload
 from app.kit.errors import InvalidInput
 from app.kit.quantities import format_quantity
 from app.supply import errors, repository
-from app.supply.models import LedgerKind, Lot, StockCount, StockCountLine, StockCountStatus
+from app.supply.models import LedgerKind, Location, Lot, StockCount, StockCountLine, StockCountStatus
 from app.supply.service import location_or_404
-from app.supply.stock import Movement, add_on_hand, remove_on_hand
+from app.supply.stock import Movement, add_on_hand, lock_key, lock_order, remove_on_hand
 
 
 async def get_count(session: AsyncSession, number: str) -> StockCount:
@@ -39,6 +39,15 @@ async def get_count(session: AsyncSession, number: str) -> StockCount:
 
 async def open_count(session: AsyncSession, *, location_code: str, actor_user_id: int) -> StockCount:
     location = await location_or_404(session, location_code)
+    # One open sheet per location: two sheets would each post the same difference.
+    await session.execute(select(Location.id).where(Location.id == location.id).with_for_update())
+    already = await session.scalar(
+        select(StockCount.number).where(
+            StockCount.location_id == location.id, StockCount.status == StockCountStatus.open
+        )
+    )
+    if already is not None:
+        raise InvalidInput(f"该库位已有未过账的盘点单 {already}", detail={"count": already})
     count = StockCount(
         number=f"PD{date.today():%y%m%d}-{secrets.token_hex(3).upper()}",
         location_id=location.id,
@@ -96,7 +105,8 @@ async def post_count(session: AsyncSession, number: str, *, actor_user_id: int) 
     )
     if won.scalar_one_or_none() is None:
         raise errors.CountNotOpen()
-    for line in sorted(count.lines, key=lambda item: item.lot_id):
+    keys = await lock_order(session, count.location_id, [line.lot_id for line in count.lines])
+    for line in sorted(count.lines, key=lambda item: lock_key(keys, item.lot_id)):
         assert line.counted is not None and line.book_at_count is not None
         difference = line.counted - line.book_at_count
         if difference == 0:

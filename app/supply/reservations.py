@@ -285,7 +285,13 @@ async def release_expired(session: AsyncSession, *, now: datetime | None = None,
     now = now or datetime.now(UTC)
     rows = await session.execute(
         select(Reservation.id, Reservation.reference)
-        .where(Reservation.status == ReservationStatus.active, Reservation.expires_at <= now)
+        # Orders' holds are released by the orders' own expiry (which also expires the order and
+        # tells the customer); this sweep is for manual holds and other documents.
+        .where(
+            Reservation.status == ReservationStatus.active,
+            Reservation.expires_at <= now,
+            Reservation.reference.not_like("order:%"),
+        )
         .order_by(Reservation.expires_at)
         .limit(limit)
         .with_for_update(skip_locked=True)

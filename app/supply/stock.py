@@ -9,6 +9,7 @@ writer can never push a level below what is reserved; the table's CHECK constrai
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select, update
@@ -125,3 +126,19 @@ async def available_in_level(session: AsyncSession, location_id: int, lot_id: in
         )
     )
     return Decimal(value or 0)
+
+
+async def lock_order(session: AsyncSession, location_id: int, lot_ids: list[int]) -> dict[int, tuple[int, date, int]]:
+    """The key that orders a location's lot rows the way reservations lock them — variant, then
+    best-before, then level id — so transfers, counts and reservations never wait on each other
+    in a cycle. Lots without a level there sort last."""
+    rows = await session.execute(
+        select(StockLevel.lot_id, StockLevel.variant_id, StockLevel.best_before, StockLevel.id).where(
+            StockLevel.location_id == location_id, StockLevel.lot_id.in_(lot_ids)
+        )
+    )
+    return {lot_id: (variant_id, best_before, level_id) for lot_id, variant_id, best_before, level_id in rows}
+
+
+def lock_key(keys: dict[int, tuple[int, date, int]], lot_id: int) -> tuple[int, date, int]:
+    return keys.get(lot_id, (2**62, date.max, lot_id))

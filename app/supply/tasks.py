@@ -7,7 +7,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.supply import reservations
-from app.worker import celery_app, run_async
+from app.worker import celery_app, run_each
 
 log = logging.getLogger(__name__)
 
@@ -16,10 +16,10 @@ log = logging.getLogger(__name__)
 def release_expired_reservations() -> int:
     """Periodic: release reservations past their deadline (idempotent; safe on several workers)."""
 
-    async def work(session: AsyncSession) -> int:
-        released = await reservations.release_expired(session)
-        if released:
-            log.info("released %d expired reservations: %s", len(released), ", ".join(released[:20]))
-        return len(released)
+    async def step(session: AsyncSession) -> list[str]:
+        return await reservations.release_expired(session, limit=1)
 
-    return int(run_async(work))
+    released = run_each(step)
+    if released:
+        log.info("released %d expired reservations: %s", len(released), ", ".join(released[:20]))
+    return len(released)

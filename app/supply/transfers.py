@@ -17,7 +17,7 @@ from app.kit.errors import InvalidInput
 from app.supply import errors, repository
 from app.supply.models import LedgerKind, Transfer, TransferLine, TransferStatus
 from app.supply.service import in_transit, location_or_404
-from app.supply.stock import Movement, add_on_hand, remove_on_hand
+from app.supply.stock import Movement, add_on_hand, lock_key, lock_order, remove_on_hand
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,8 @@ async def ship(
     session.add(transfer)
     await session.flush()
     # Fixed order (by lot) so two transfers from one location never lock rows in opposite orders.
-    for line in sorted(lines, key=lambda item: lots[item.lot_code].id):
+    keys = await lock_order(session, source.id, [lot.id for lot in lots.values()])
+    for line in sorted(lines, key=lambda item: lock_key(keys, lots[item.lot_code].id)):
         lot = lots[line.lot_code]
         if line.quantity <= 0:
             raise errors.InvalidStockQuantity("调拨数量必须大于 0")
@@ -131,7 +132,8 @@ async def receive(
         raise InvalidInput("签收行的批次不在该调拨单中", detail={"lots": unknown})
     from app.supply.models import Lot
 
-    for line in sorted(transfer.lines, key=lambda item: item.lot_id):
+    keys = await lock_order(session, transit.id, [line.lot_id for line in transfer.lines])
+    for line in sorted(transfer.lines, key=lambda item: lock_key(keys, item.lot_id)):
         lot = await session.get(Lot, line.lot_id)
         assert lot is not None
         report = by_code.get(lot.code)

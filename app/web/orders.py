@@ -517,6 +517,9 @@ async def order_status(request: Request, number: str, session: DbSession, princi
 @router.post("/orders/{number}/cancel", dependencies=[CsrfProtected])
 async def cancel_order(request: Request, number: str, session: DbSession, principal: MaybeUser) -> Response:
     order = await _visible(request, session, number, principal)
+    if principal is not None and principal.role.value != "customer":
+        # Staff cancel from the ops console (admins only); this button is the customer's.
+        return await _render_order(request, session, order, errors=["员工请在运营后台取消订单"], status_code=403)
     if not cancellable(await views.order_out(session, order)):
         return await _render_order(request, session, order, errors=["订单已发货或已结束，不能取消"], status_code=409)
     try:

@@ -41,8 +41,7 @@ FIELD_LABELS = {
     "station_codes": "村站编号",
     "code": "路线编号",
 }
-STATION_FIELDS = ("name", "address", "opening_hours", "shelf_capacity", "retention_days", "shelves",
-                  "layers_per_shelf")
+STATION_FIELDS = ("name", "address", "opening_hours", "shelf_capacity", "retention_days", "shelves", "layers_per_shelf")
 
 
 def _errors(exc: ValidationError | AppError) -> list[str]:
@@ -200,9 +199,7 @@ async def create_route(request: Request, session: DbSession, _: AdminUser) -> Re
     except (ValidationError, AppError) as exc:
         await session.rollback()
         status = exc.status_code if isinstance(exc, AppError) else 422
-        return await _routes_page(
-            request, session, errors_=_errors(exc), edited="new", typed=typed, status_code=status
-        )
+        return await _routes_page(request, session, errors_=_errors(exc), edited="new", typed=typed, status_code=status)
     return _back("/admin/routes", f"路线 {route.code} 已创建，请在下方排入村站")
 
 
@@ -222,7 +219,5 @@ async def update_route(request: Request, code: str, session: DbSession, _: Admin
             raise
         await session.rollback()
         status = exc.status_code if isinstance(exc, AppError) else 422
-        return await _routes_page(
-            request, session, errors_=_errors(exc), edited=code, typed=typed, status_code=status
-        )
+        return await _routes_page(request, session, errors_=_errors(exc), edited=code, typed=typed, status_code=status)
     return _back("/admin/routes", f"路线 {route.code} 已保存")

@@ -29,13 +29,19 @@ async def log_in(client: httpx.AsyncClient, session: AsyncSession, role: Role) -
 
 async def test_admin_sees_messages_masked_and_filters_them(client: httpx.AsyncClient, db_session: AsyncSession) -> None:
     kept = await service.notify(
-        db_session, template="order_expired", recipient="13800138000",
-        params={"order_number": "NP2611290101"}, reference="NP2611290101",
+        db_session,
+        template="order_expired",
+        recipient="13800138000",
+        params={"order_number": "NP2611290101"},
+        reference="NP2611290101",
     )
     await service.send_message(db_session, kept.id, OutboxOnlyProvider())
     await service.notify(
-        db_session, template="order_paid", recipient="13912345678",
-        params={"order_number": "NP2611290102", "amount_minor": 990}, reference="NP2611290102",
+        db_session,
+        template="order_paid",
+        recipient="13912345678",
+        params={"order_number": "NP2611290102", "amount_minor": 990},
+        reference="NP2611290102",
     )
     await log_in(client, db_session, Role.admin)
 

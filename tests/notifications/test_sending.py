@@ -45,8 +45,11 @@ def http_provider(gateway: FakeSmsGateway, key: str = GATEWAY_KEY) -> HttpSmsPro
 
 async def queued(session: AsyncSession, reference: str = "NP2611290009") -> NotificationMessage:
     return await service.notify(
-        session, template="order_expiring", recipient="13800138000",
-        params={"order_number": reference, "minutes": 5}, reference=reference,
+        session,
+        template="order_expiring",
+        recipient="13800138000",
+        params={"order_number": reference, "minutes": 5},
+        reference=reference,
     )
 
 
@@ -204,14 +207,21 @@ async def test_an_unexpected_error_is_recorded_without_its_text(
     [(outbox_id, task_name, payload)] = sender.sent
     with pytest.raises(RuntimeError):
         await process_outbox_message(
-            sessionmaker, None, name=task_name, outbox_id=outbox_id,
-            fn=tasks.send_notification, payload=payload, on_failure=tasks.record_send_failure,
+            sessionmaker,
+            None,
+            name=task_name,
+            outbox_id=outbox_id,
+            fn=tasks.send_notification,
+            payload=payload,
+            on_failure=tasks.record_send_failure,
         )
     async with sessionmaker() as session:
         stored = await session.get(NotificationMessage, message.id)
         assert stored is not None
         assert (stored.status, stored.attempts, stored.last_error) == (
-            NotificationStatus.failed, 1, "内部错误：RuntimeError"
+            NotificationStatus.failed,
+            1,
+            "内部错误：RuntimeError",
         )
 
 

@@ -76,26 +76,38 @@ async def test_nothing_is_written_or_sent_after_a_rollback(committed_engine: Asy
     with pytest.raises(Boom):
         async with outbox.unit_of_work(sessionmaker, sender) as session:
             message = await service.notify(
-                session, template="order_expired", recipient="13800138000", params={"order_number": reference},
+                session,
+                template="order_expired",
+                recipient="13800138000",
+                params={"order_number": reference},
                 reference=reference,
             )
             assert message.id is not None
             raise Boom()  # the business change fails after asking for the notice
     assert sender.sent == []
     async with sessionmaker() as session:
-        assert await session.scalar(
-            select(func.count()).select_from(NotificationMessage).where(NotificationMessage.reference == reference)
-        ) == 0
-        assert await session.scalar(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.payload["message_id"].as_integer() == message.id)
-        ) == 0
+        assert (
+            await session.scalar(
+                select(func.count()).select_from(NotificationMessage).where(NotificationMessage.reference == reference)
+            )
+            == 0
+        )
+        assert (
+            await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.payload["message_id"].as_integer() == message.id)
+            )
+            == 0
+        )
 
     # The same notice in a transaction that commits is stored and handed to the broker once.
     async with outbox.unit_of_work(sessionmaker, sender) as session:
         kept = await service.notify(
-            session, template="order_expired", recipient="13800138000", params={"order_number": reference},
+            session,
+            template="order_expired",
+            recipient="13800138000",
+            params={"order_number": reference},
             reference=reference,
         )
     assert [(name, payload) for _, name, payload in sender.sent] == [(service.SEND_TASK, {"message_id": kept.id})]

@@ -83,9 +83,7 @@ def test_params_are_stored_json_ready() -> None:
     assert again.body == render("order_ready_for_pickup", SAMPLES["order_ready_for_pickup"]).body
 
 
-@pytest.mark.parametrize(
-    ("template", "missing"), [(t, p) for t in sorted(SAMPLES) for p in sorted(TEMPLATE_PARAMS[t])]
-)
+@pytest.mark.parametrize(("template", "missing"), [(t, p) for t in sorted(SAMPLES) for p in sorted(TEMPLATE_PARAMS[t])])
 def test_a_missing_param_raises(template: str, missing: str) -> None:
     params = {k: v for k, v in SAMPLES[template].items() if k != missing}
     with pytest.raises(TemplateError, match=missing):

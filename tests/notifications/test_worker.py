@@ -43,9 +43,7 @@ def worker_settings(tmp_path: Path, committed_database_url: str) -> Settings:
 
 
 @pytest.fixture
-def sms_worker(
-    worker_settings: Settings, gateway: FakeSmsGateway, tmp_path: Path
-) -> Iterator[subprocess.Popen[bytes]]:
+def sms_worker(worker_settings: Settings, gateway: FakeSmsGateway, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
         "APP_ENV": "test",
@@ -95,8 +93,11 @@ async def test_a_failed_send_is_retried_by_the_worker_and_sent_once(
     reference = f"NP-W-{uuid.uuid4().hex[:8]}"
     async with outbox.unit_of_work(sessionmaker, CelerySender(celery)) as session:
         message = await service.notify(
-            session, template="order_expired", recipient="13800138000",
-            params={"order_number": reference}, reference=reference,
+            session,
+            template="order_expired",
+            recipient="13800138000",
+            params={"order_number": reference},
+            reference=reference,
         )
 
     async def current() -> NotificationMessage:

@@ -364,3 +364,72 @@ async def test_late_payment_refunded_when_stock_is_gone(
     assert await sales(db_session, number) == 0
     refunds = [r for r in fake_stripe.state.requests if r.path == "/v1/refunds"]
     assert len(refunds) == 1 and refunds[0].params["payment_intent"] == pi_id
+
+
+async def test_payment_after_a_lapsed_hold_takes_stock_again(
+    client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop
+) -> None:
+    from app.supply import reservations
+    from app.supply.models import Reservation
+
+    number = await online_order(client, shop, "2")
+    held = await db_session.scalar(select(Reservation).where(Reservation.reference == f"order:{number}"))
+    assert held is not None
+    # The hold lapses while the order still waits for its payment.
+    await reservations.release(db_session, held.id, reason="超时", expired=True)
+    paid = await pay(client, number, method="card", payment_method_id="pm_card_visa")
+    assert paid.status_code == 200 and paid.json()["status"] == "confirmed"
+    assert "late_payment_rereserved" in [e["kind"] for e in paid.json()["events"]]
+    assert await sales(db_session, number) == 1  # the stock was taken again and sold: no oversell
+
+
+async def test_supply_sweep_leaves_order_holds_to_the_orders(
+    db_session: AsyncSession, client: httpx.AsyncClient, shop: Shop
+) -> None:
+    from app.supply import reservations
+
+    number = await online_order(client, shop, "1")
+    assert await reservations.release_expired(db_session, now=datetime.now(UTC) + timedelta(hours=1)) == []
+    assert await expiry.expire_unpaid(db_session, now=datetime.now(UTC) + timedelta(hours=1)) == [number]
+
+
+async def test_a_lost_create_answer_is_adopted_from_the_webhook(
+    client: httpx.AsyncClient,
+    db_session: AsyncSession,
+    shop: Shop,
+    fake_stripe: FakeStripeServer,
+    provider: StripeProvider,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    task_sender: RecordingSender,
+) -> None:
+    number = await online_order(client, shop)
+    # Stripe accepts the create but every answer is lost (retries included): we see an error.
+    fake_stripe.state.drop_response_next(3)
+    lost = await pay(client, number, method="alipay")
+    assert lost.status_code == 502 and lost.json()["error"] == "payment_provider_error"
+    (pi_id,) = fake_stripe.state.payment_intents
+    assert await db_session.scalar(select(Payment.external_id)) is None
+    task_sender.sent.clear()
+    await _webhook(
+        client, fake_stripe, fake_stripe.state.event("payment_intent.succeeded", fake_stripe.state.complete(pi_id))
+    )
+    await process_inbox(sessionmaker, provider, task_sender)
+    order = (await client.get(f"/api/v1/orders/{number}?phone=13800138000")).json()
+    assert (order["status"], order["payment_status"]) == ("confirmed", "paid")
+    assert await db_session.scalar(select(Payment.external_id)) == pi_id
+
+
+async def test_staff_cannot_cancel_through_the_customer_route(
+    client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop
+) -> None:
+    number = (await client.post("/api/v1/orders", json=order_body(shop))).json()["number"]
+    for role in (Role.clerk, Role.warehouse, Role.station_operator):
+        headers = auth(await token_for(db_session, await make_user(db_session, role)))
+        refused = await client.post(
+            f"/api/v1/orders/{number}/cancel?phone=13800138000", headers=headers, json={"reason": "x"}
+        )
+        assert refused.status_code == 403, role
+    operator = auth(await token_for(db_session, await make_user(db_session, Role.station_operator)))
+    assert (await client.get("/api/v1/admin/orders", headers=operator)).status_code == 403
+    clerk = auth(await token_for(db_session, await make_user(db_session, Role.clerk)))
+    assert (await client.get("/api/v1/admin/orders", headers=clerk)).status_code == 200

@@ -266,3 +266,12 @@ async def test_pda_requires_a_key_and_an_operator(
     assert refused.status_code == 403
     unknown = await scan(client, desk.headers, "NPP9999999999", "k2")
     assert unknown.status_code == 404 and unknown.json()["error"] == "parcel_not_found"
+
+
+async def test_a_packed_order_cannot_be_cancelled(client: httpx.AsyncClient, shop: Shop, desk: Desk) -> None:
+    number = await order(client, shop)
+    await client.post(
+        "/api/v1/admin/runs", headers=desk.keeper, json={"route_code": "RT-T1", "run_date": date.today().isoformat()}
+    )
+    refused = await client.post(f"/api/v1/orders/{number}/cancel?phone=13800138000", json={"reason": "不要了"})
+    assert refused.status_code == 409 and refused.json()["error"] == "transition_not_allowed"

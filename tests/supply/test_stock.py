@@ -494,3 +494,13 @@ async def test_an_expired_lot_cannot_be_received(db_session: AsyncSession) -> No
     variant = await make_variant(db_session)
     with pytest.raises(Exception, match="已过保质期"):
         await receive(db_session, variant, "5", harvest_days_ago=20, best_before=TODAY - timedelta(days=1))
+
+
+async def test_one_open_count_per_location(db_session: AsyncSession) -> None:
+    warehouse = await ensure_warehouse(db_session)
+    user = await make_user(db_session, Role.warehouse)
+    first = await counts.open_count(db_session, location_code=warehouse.code, actor_user_id=user.id)
+    number, code, user_id = first.number, warehouse.code, user.id
+    with pytest.raises(Exception, match=number):
+        async with db_session.begin_nested():
+            await counts.open_count(db_session, location_code=code, actor_user_id=user_id)
