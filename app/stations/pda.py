@@ -16,8 +16,9 @@ from app.accounts.access import AdminUser, Principal, StaffUser, StationOperator
 from app.db import DbSession
 from app.kit.errors import InvalidInput
 from app.kit.idempotency import Outcome, run_idempotent
-from app.orders.models import Order, PaymentMethod, PaymentStatus
+from app.orders.models import Order
 from app.stations import parcels, schemas
+from app.stations.labels import amount_due, mask_name
 from app.stations.models import DeliveryRoute, DispatchRun, Parcel, ParcelStatus, Station
 
 pda = APIRouter(prefix="/api/v1/pda", tags=["station PDA"])
@@ -38,19 +39,10 @@ PDA_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def masked_name(name: str) -> str:
-    return (name[0] + "*" * max(1, len(name) - 1)) if name else ""
-
-
 async def parcel_out(session: AsyncSession, parcel: Parcel) -> schemas.ParcelOut:
     order = await session.get(Order, parcel.order_id)
     station = await session.get(Station, parcel.station_id)
     assert order is not None and station is not None
-    due = (
-        order.total_minor - order.paid_minor
-        if order.payment_method is PaymentMethod.pay_at_pickup and order.payment_status is PaymentStatus.unpaid
-        else 0
-    )
     return schemas.ParcelOut(
         tracking_number=parcel.tracking_number,
         order_number=order.number,
@@ -58,9 +50,9 @@ async def parcel_out(session: AsyncSession, parcel: Parcel) -> schemas.ParcelOut
         status_zh=ParcelStatus(parcel.status).label_zh,
         station_code=station.code,
         pickup_code=parcel.pickup_code,
-        recipient_masked=masked_name(order.contact_name),
+        recipient_masked=mask_name(order.contact_name),
         phone_last4=order.contact_phone[-4:],
-        amount_due_minor=due,
+        amount_due_minor=amount_due(order),
         arrived_at=parcel.arrived_at,
         retention_until=parcel.retention_until,
     )
