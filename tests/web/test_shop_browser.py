@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +17,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -42,6 +38,7 @@ from tests.fixtures.builders import (
     receive,
     set_price,
 )
+from tests.fixtures.http_server import serve_in_thread
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parent.parent.parent / "test-output" / "shop-browser"
@@ -54,25 +51,8 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium (
 @contextmanager
 def serve(app: FastAPI) -> Iterator[str]:
     """Serve ``app`` over real HTTP from a background thread; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the shop server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serve_in_thread(app, name="shop server") as base:
+        yield base
 
 
 async def seed(engine: AsyncEngine) -> dict[str, str]:
