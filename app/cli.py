@@ -1,4 +1,4 @@
-"""The ``app`` command: serve | migrate | worker | seed-demo | createuser."""
+"""The ``app`` command: serve | migrate | worker | seed-demo | createuser | alibaba."""
 
 from __future__ import annotations
 
@@ -205,6 +205,47 @@ def _print_banner(host: str, port: int, *, embedded: bool, worker: bool) -> None
         lines.append(f"  演示账号 Demo logins  {', '.join(DEMO_USERS)} / 密码 password {DEMO_PASSWORD}")
     lines.append("  Ctrl-C 停止 / to stop")
     typer.echo("\n".join(lines) + "\n")
+
+
+alibaba = typer.Typer(help="阿里巴巴国际站 Alibaba.com (ICBU): seller authorisation and status", no_args_is_help=True)
+cli.add_typer(alibaba, name="alibaba")
+
+
+@alibaba.command("connect")
+def alibaba_connect(
+    code: Annotated[str, typer.Option("--code", help="the code from the seller's authorize redirect (valid 30 min)")],
+) -> None:
+    """Exchange an authorization code for the seller's tokens and store them encrypted."""
+    from app.crossborder import tokens
+    from app.crossborder.crypto import cipher_for
+    from app.crossborder.service import build_client, china_time
+    from app.kit.errors import AppError
+
+    settings = get_settings()
+
+    async def work(session: AsyncSession) -> tokens.ConnectionView:
+        async with build_client(settings) as client:
+            return await tokens.connect(session, client, code, cipher=cipher_for(settings))
+
+    try:
+        view = asyncio.run(_with_session(work))
+    except AppError as exc:
+        typer.echo(exc.text, err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(
+        f"已连接阿里巴巴国际站 / connected: {view.account_name} ({view.account_id})，"
+        f"令牌到期 {china_time(view.expires_at)}"
+    )
+
+
+@alibaba.command("status")
+def alibaba_status() -> None:
+    """Connection state, token expiry (China time) and listings by state; never a token or secret."""
+    from app.crossborder import tokens
+    from app.crossborder.service import status_lines
+
+    report = asyncio.run(_with_session(tokens.status))
+    typer.echo("\n".join(status_lines(report, get_settings())))
 
 
 def main() -> None:

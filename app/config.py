@@ -61,6 +61,16 @@ class Settings(BaseSettings):
     # Station subsidy statement (村站补贴): fen per parcel scanned in, fen per kg carried upstream.
     subsidy_per_parcel_in_minor: int = Field(default=50, ge=0)
     subsidy_per_upstream_kg_minor: int = Field(default=20, ge=0)
+    # Alibaba.com international station (ICBU Open Platform). Without an app key: "not connected".
+    alibaba_gateway_url: str = "https://openapi-api.alibaba.com"
+    alibaba_sync_url: str | None = None  # unset: ALIBABA_GATEWAY_URL + "/sync"
+    alibaba_authorize_url: str = "https://openapi-auth.alibaba.com/oauth/authorize"
+    alibaba_app_key: str | None = None
+    alibaba_app_secret: SecretStr | None = None
+    alibaba_redirect_uri: str | None = None  # unset: PUBLIC_BASE_URL + "/admin/crossborder/callback"
+    # Fernet key (urlsafe base64 of 32 bytes) encrypting seller tokens and the app secret at rest.
+    alibaba_token_key: SecretStr | None = None
+    alibaba_calls_per_second: float = Field(default=2.0, gt=0, le=50)
 
     @model_validator(mode="after")
     def _sms_gateway_is_complete(self) -> Settings:
@@ -83,11 +93,38 @@ class Settings(BaseSettings):
                 raise ValueError("SECRET_KEY 至少 32 个字符")
             if not self.database_url:
                 raise ValueError("APP_ENV=production 需要设置 DATABASE_URL（生产环境不启动内嵌数据库）")
+            if self.alibaba_app_key and not (
+                self.alibaba_token_key and self.alibaba_token_key.get_secret_value()
+            ):
+                raise ValueError("APP_ENV=production 设置了 ALIBABA_APP_KEY 时需要 ALIBABA_TOKEN_KEY（令牌加密密钥）")
+        return self
+
+    @model_validator(mode="after")
+    def _alibaba_token_key_is_fernet(self) -> Settings:
+        if self.alibaba_token_key and self.alibaba_token_key.get_secret_value():
+            from app.crossborder.crypto import check_key
+
+            check_key(self.alibaba_token_key.get_secret_value())
         return self
 
     @property
     def stripe_enabled(self) -> bool:
         return bool(self.stripe_secret_key and self.stripe_webhook_secret)
+
+    @property
+    def alibaba_configured(self) -> bool:
+        """An app key and secret are set: the platform may talk to Alibaba.com."""
+        return bool(
+            self.alibaba_app_key and self.alibaba_app_secret and self.alibaba_app_secret.get_secret_value()
+        )
+
+    @property
+    def alibaba_sync_endpoint(self) -> str:
+        return self.alibaba_sync_url or f"{self.alibaba_gateway_url.rstrip('/')}/sync"
+
+    @property
+    def alibaba_callback_url(self) -> str:
+        return self.alibaba_redirect_uri or f"{self.public_base_url.rstrip('/')}/admin/crossborder/callback"
 
     @property
     def uploads_dir(self) -> Path:

@@ -43,6 +43,8 @@ from app.catalog.models import (
     Variant,
 )
 from app.catalog.pricing import RETAIL_LIST, WHOLESALE_LIST
+from app.config import get_settings
+from app.crossborder.models import Listing, ListingState
 from app.kit.models import IdMixin
 from app.kit.quantities import Unit
 from app.pos.models import Store
@@ -70,6 +72,7 @@ KINDS = (
     "locations",
     "lots",
     "transfers",
+    "alibaba_listings",
 )
 
 Cert = dict[str, str]
@@ -1000,6 +1003,70 @@ STORE_DELIVERY = (("NLP-LOQ-A-JIN", "20"), ("NLP-SAUS-500G", "20"), ("NLP-TEA-25
 STORE_DELIVERY_SHORT = {"NLP-HONEY-500G": (Decimal(11), "运输途中破损 1 瓶（演示）")}
 
 
+# Alibaba.com international station: three listings in English with USD ladder prices. The photos
+# must still be uploaded and the ICBU category picked (from the category API once connected), so
+# the editor shows those two messages; no category id is invented here.
+_ORIGIN = {"attribute_name": "Place of Origin", "attribute_value": "Guangdong, China"}
+_BRAND = {"attribute_name": "Brand Name", "attribute_value": "Nanling Pearl"}
+CROSSBORDER_LISTINGS: tuple[dict[str, Any], ...] = (
+    {
+        "model_number": "NLP-XB-LOQ-A-5KG",
+        "product": "shixing-loquat",
+        "variant": "NLP-LOQ-A-5KG",
+        "title_en": "Fresh Chinese Loquat Grade A 5kg Box, Shixing Guangdong Orchard Direct, Sweet Eriobotrya Fruit",
+        "description_en": "Grade A loquats (Eriobotrya japonica) from the hill orchards of Taiping Town, Shixing "
+        "County, Guangdong. Picked ripe from late March to early May, graded by size, packed 5 kg per "
+        "ventilated carton and pre-cooled before dispatch. Compliance certificate with every lot.",
+        "keywords": ["fresh loquat", "chinese loquat fruit", "eriobotrya japonica"],
+        "attributes": [_ORIGIN, _BRAND, {"attribute_name": "Grade", "attribute_value": "Grade A"},
+                       {"attribute_name": "Storage Type", "attribute_value": "Cool 2-8 C"}],
+        "price_tiers": [{"min_quantity": 20, "price_cents": 1980}, {"min_quantity": 100, "price_cents": 1850},
+                        {"min_quantity": 300, "price_cents": 1720}],
+        "moq": 20,
+        "unit": "Box",
+        "lead_time_days": 3,
+        "weight_kg": Decimal("5.600"),
+        "size_cm": {"length": 40, "width": 30, "height": 18},
+    },
+    {
+        "model_number": "NLP-XB-HONEY-500G",
+        "product": "shixing-wildflower-honey",
+        "variant": "NLP-HONEY-500G",
+        "title_en": "Natural Wildflower Honey 500g Glass Jar, Raw Mountain Honey from Guangdong China",
+        "description_en": "Wildflower honey from beekeepers in the Yao mountains of Shixing County, Guangdong. "
+        "Filtered, not heat-treated, filled in 500 g glass jars; 12 jars per carton.",
+        "keywords": ["wildflower honey", "raw natural honey", "chinese mountain honey"],
+        "attributes": [_ORIGIN, _BRAND, {"attribute_name": "Packaging", "attribute_value": "Glass Jar"},
+                       {"attribute_name": "Shelf Life", "attribute_value": "24 months"}],
+        "price_tiers": [{"min_quantity": 120, "price_cents": 690}, {"min_quantity": 480, "price_cents": 640},
+                        {"min_quantity": 1200, "price_cents": 590}],
+        "moq": 120,
+        "unit": "Piece",
+        "lead_time_days": 7,
+        "weight_kg": Decimal("0.720"),
+        "size_cm": {"length": 9, "width": 9, "height": 13},
+    },
+    {
+        "model_number": "NLP-XB-TEA-250G",
+        "product": "shixing-green-tea",
+        "variant": "NLP-TEA-250G",
+        "title_en": "Chinese High Mountain Green Tea 250g Tin, Pan-Fired Loose Leaf from Chebaling Guangdong",
+        "description_en": "Pan-fired loose-leaf green tea from high-mountain gardens near Chebaling, Shixing County, "
+        "Guangdong. Spring and autumn pickings, sealed in 250 g tins; 24 tins per carton.",
+        "keywords": ["green tea", "chinese loose leaf tea", "high mountain tea"],
+        "attributes": [_ORIGIN, _BRAND, {"attribute_name": "Tea Type", "attribute_value": "Green Tea"},
+                       {"attribute_name": "Packaging", "attribute_value": "Tin"}],
+        "price_tiers": [{"min_quantity": 48, "price_cents": 1650}, {"min_quantity": 240, "price_cents": 1520},
+                        {"min_quantity": 960, "price_cents": 1390}],
+        "moq": 48,
+        "unit": "Piece",
+        "lead_time_days": 7,
+        "weight_kg": Decimal("0.350"),
+        "size_cm": {"length": 10, "width": 10, "height": 16},
+    },
+)
+
+
 # ---- loading ------------------------------------------------------------------------------------
 
 M = TypeVar("M", bound=IdMixin)
@@ -1374,6 +1441,35 @@ async def seed_demo(session: AsyncSession) -> str:
     await session.flush()
     await _lots(session, tally, variants, warehouse_user)
     await _store_delivery(session, tally, variants, warehouse_user)
+    await _crossborder_listings(session, tally, products, variants)
 
     await session.flush()
     return tally.report()
+
+
+async def _crossborder_listings(
+    session: AsyncSession, tally: _Tally, products: Mapping[str, int], variants: Mapping[str, int]
+) -> None:
+    """Without ALIBABA_APP_KEY / SECRET the listings are ``not_connected`` (kept locally, nothing sent);
+    with them, ``draft`` until the first sync."""
+    state = ListingState.draft if get_settings().alibaba_configured else ListingState.not_connected
+    for seed in CROSSBORDER_LISTINGS:
+        key, fields = _split(seed, "model_number")
+        fields["product_id"] = products[fields.pop("product")]
+        fields["variant_id"] = variants[fields.pop("variant")]
+        await _ensure(
+            session,
+            tally,
+            "alibaba_listings",
+            Listing,
+            key,
+            {
+                **fields,
+                "category_id": None,
+                "image_paths": [],
+                "shipping_template_id": None,
+                "state": state,
+                "state_message": "",
+                "desired_online": True,
+            },
+        )

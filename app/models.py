@@ -2,6 +2,7 @@
 
 from app.accounts import models as accounts_models
 from app.catalog import models as catalog_models
+from app.crossborder import models as crossborder_models
 from app.kit import idempotency, outbox
 from app.kit.models import Base
 from app.notifications import models as notifications_models
@@ -14,6 +15,7 @@ __all__ = [
     "Base",
     "accounts_models",
     "catalog_models",
+    "crossborder_models",
     "idempotency",
     "notifications_models",
     "orders_models",

@@ -18,6 +18,8 @@ from app.accounts.security import verify_password
 from app.catalog.models import Category, PriceList, PriceListItem, PriceListKind, PriceTier, Product, Variant
 from app.catalog.pricing import Channel, price_line
 from app.catalog.schemas import Certification
+from app.crossborder.models import Listing, ListingState
+from app.crossborder.validation import validate_listing
 from app.demo import DEMO_PASSWORD, JIANGNAN, database_is_empty, seed_demo
 from app.kit.models import Base
 from app.kit.quantities import Unit
@@ -50,7 +52,8 @@ SUPPLY_SKUS = {
 }
 COUNTS = (
     "stations 36, routes 5, route_stops 36, stores 2, suppliers 9, categories 7, products 11, variants 20, "
-    "price_lists 3, price_items 33, price_tiers 24, buyer_companies 4, users 6, locations 39, lots 31, transfers 1"
+    "price_lists 3, price_items 33, price_tiers 24, buyer_companies 4, users 6, locations 39, lots 31, transfers 1, "
+    "alibaba_listings 3"
 )
 TOWNSHIPS = {"太平镇", "马市镇", "澄江镇", "顿岗镇", "罗坝镇", "司前镇", "隘子镇", "城南镇", "沈所镇", "深渡水瑶族乡"}
 
@@ -83,6 +86,8 @@ async def _counts(session: AsyncSession) -> dict[str, int]:
         "stock_levels": await _count(session, StockLevel),
         "ledger": await _count(session, StockLedgerEntry),
         "transfers": await _count(session, Transfer),
+        "alibaba_listings": await _count(session, Listing),
+        "alibaba_not_connected": await _count(session, Listing, Listing.state == ListingState.not_connected),
     }
 
 
@@ -113,6 +118,9 @@ EXPECTED_COUNTS = {
     # 31 receipts; shipping 4 lines = 8 rows, receiving them 8 more, plus 1 for the broken jar.
     "ledger": 48,
     "transfers": 1,
+    # Loquat, honey and tea on Alibaba.com; no ALIBABA_APP_KEY in tests, so all "not connected".
+    "alibaba_listings": 3,
+    "alibaba_not_connected": 3,
 }
 
 
@@ -324,3 +332,20 @@ async def test_demo_stock_is_received_as_lots(db_session: AsyncSession) -> None:
     assert await supply_repository.rebuilt_levels(db_session) == await supply_repository.stored_levels(db_session)
     store_stock = await supply_repository.stock_rows(db_session, location_id=locations["STORE-01"].id)
     assert sorted(level.on_hand for level, _, _ in store_stock) == [Decimal(11), Decimal(12), Decimal(20), Decimal(20)]
+
+
+async def test_demo_crossborder_listings(db_session: AsyncSession) -> None:
+    await seed_demo(db_session)
+    rows = (await db_session.scalars(select(Listing).order_by(Listing.model_number))).all()
+    variants = {vid: sku for vid, sku in (await db_session.execute(select(Variant.id, Variant.sku))).all()}
+    assert [(r.model_number, variants[r.variant_id], r.state) for r in rows] == [
+        ("NLP-XB-HONEY-500G", "NLP-HONEY-500G", ListingState.not_connected),
+        ("NLP-XB-LOQ-A-5KG", "NLP-LOQ-A-5KG", ListingState.not_connected),
+        ("NLP-XB-TEA-250G", "NLP-TEA-250G", ListingState.not_connected),
+    ]
+    for row in rows:
+        assert row.remote_product_id is None and row.synced_content_version == 0
+        assert row.price_tiers[0]["min_quantity"] == row.moq
+        # Complete except what needs the seller's photo bank and the ICBU category tree.
+        assert validate_listing(row) == ["请选择阿里巴巴国际站类目（类目 ID）", "至少需要 1 张商品图片"]
+    assert [t["price_cents"] for t in rows[1].price_tiers] == [1980, 1850, 1720]
