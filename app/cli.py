@@ -238,6 +238,50 @@ def alibaba_connect(
     )
 
 
+@alibaba.command("sync")
+def alibaba_sync(
+    listing: Annotated[
+        list[int] | None, typer.Option("--listing", help="only this listing id (repeatable); default: all")
+    ] = None,
+) -> None:
+    """Push listings to Alibaba.com now (also those stopped on an error) and print each outcome."""
+    from app.crossborder import listings as listing_service
+    from app.crossborder.service import open_engine
+    from app.crossborder.sync import SyncReport
+    from app.db import create_engine, create_sessionmaker
+    from app.kit.errors import AppError
+
+    settings = get_settings()
+
+    async def work() -> SyncReport:
+        engine = create_engine(_database_url(), null_pool=True)
+        sessionmaker = create_sessionmaker(engine)
+        try:
+            async with open_engine(settings, sessionmaker) as sync_engine:
+                async with sessionmaker() as session, session.begin():
+                    await listing_service.request_sync(session, listing)
+                return await sync_engine.run(listing)
+        finally:
+            await engine.dispose()
+
+    try:
+        report = asyncio.run(work())
+    except AppError as exc:
+        typer.echo(exc.text, err=True)
+        raise typer.Exit(1) from exc
+    if report.skipped:
+        typer.echo(f"未同步 / skipped: {report.skipped}", err=True)
+        raise typer.Exit(1)
+    for result in report.listings:
+        line = f"{result.model_number}: {result.state.label_zh} / {result.state.value}"
+        typer.echo(f"{line} — {result.message}" if result.message else line)
+    calls = ", ".join(f"{key} {count}" for key, count in sorted(report.calls.items())) or "0"
+    typer.echo(f"调用 calls: {calls}")
+    if report.halted:
+        typer.echo(f"已停止 / halted: {report.halted}", err=True)
+        raise typer.Exit(2)
+
+
 @alibaba.command("status")
 def alibaba_status() -> None:
     """Connection state, token expiry (China time) and listings by state; never a token or secret."""

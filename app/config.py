@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     # Fernet key (urlsafe base64 of 32 bytes) encrypting seller tokens and the app secret at rest.
     alibaba_token_key: SecretStr | None = None
     alibaba_calls_per_second: float = Field(default=2.0, gt=0, le=50)
+    # A local edit is pushed this long after the last change (a burst of edits becomes one push).
+    alibaba_debounce_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # How often a listing under Alibaba.com's review is looked at again (and an edit refused with
+    # PUB_BIZCHECK_PRODUCT_IN_AUDITING retried).
+    alibaba_audit_poll_seconds: float = Field(default=600.0, ge=1, le=86400)
 
     @model_validator(mode="after")
     def _sms_gateway_is_complete(self) -> Settings:

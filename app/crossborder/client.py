@@ -58,6 +58,9 @@ _TOKEN_CODES: Final[frozenset[str]] = frozenset(
 _RATE_CODES: Final[frozenset[str]] = frozenset({"ApiCallLimit", "AppCallLimit", "7"})
 _UNAVAILABLE_CODES: Final[frozenset[str]] = frozenset({"ServiceUnavailable", "10"})
 _OK_MSG_CODES: Final[frozenset[str]] = frozenset({"", "0", "200", "SUCCESS", "success"})
+# Where APIs nest their business result below the envelope (V2: result; eco: value/data;
+# photobank: upload_image_response).
+_NESTED_RESULT_KEYS: Final[tuple[str, ...]] = ("result", "value", "data", "upload_image_response")
 _BAN_SECONDS = re.compile(r"ban will last (\d+(?:\.\d+)?) second", re.IGNORECASE)
 
 
@@ -483,7 +486,7 @@ def _business_failure(data: Any, depth: int = 0) -> tuple[str, str] | None:
         return msg_code or str(result_code), message
     if msg_code not in _OK_MSG_CODES and not any(flag is True or flag == "true" for flag in flags):
         return msg_code, message
-    for key in ("result", "value", "data"):
+    for key in _NESTED_RESULT_KEYS:
         found = _business_failure(data.get(key), depth + 1)
         if found is not None:
             return found
@@ -496,7 +499,7 @@ def _find_trace_id(data: Any, depth: int = 0) -> str:
     for key in ("trace_id", "_trace_id_"):
         if data.get(key):
             return str(data[key])
-    for key in ("result", "value", "data"):
+    for key in _NESTED_RESULT_KEYS:
         found = _find_trace_id(data.get(key), depth + 1)
         if found:
             return found

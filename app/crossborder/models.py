@@ -138,11 +138,25 @@ class Listing(IdMixin, TimestampMixin, Base):
     synced_content_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     synced_price_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     synced_inventory_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Stock available to the cross-border channel when last looked at (whole units); a change
+    # bumps ``inventory_version``. ``None`` until first computed.
+    inventory_quantity: Mapped[int | None] = mapped_column(Integer)
+    # Photo-bank copies of ``image_paths`` (local path -> {"file_id", "url"}), so an image is
+    # uploaded once, not on every content update.
+    photobank: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    # Alibaba.com's own view after the last read-back: online/offline and approved/pending/rejected.
+    remote_status: Mapped[str] = mapped_column(String(20), nullable=False, default="")
+    remote_audit_status: Mapped[str] = mapped_column(String(20), nullable=False, default="")
+    # Consecutive transient failures (timeouts, 5xx): the retry back-off grows with it.
+    failed_attempts: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=0)
     last_synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the sync engine should look at this listing next (NULL: nothing to do). Local edits set
+    # it a short debounce ahead, so a burst of edits becomes one push.
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         CheckConstraint("moq >= 1", name="moq_positive"),
+        CheckConstraint("inventory_quantity IS NULL OR inventory_quantity >= 0", name="inventory_not_negative"),
         CheckConstraint("lead_time_days >= 1", name="lead_time_positive"),
         CheckConstraint("weight_kg IS NULL OR weight_kg > 0", name="weight_positive"),
         CheckConstraint(
@@ -191,6 +205,7 @@ class AlibabaOrder(IdMixin, Base):
     buyer_country: Mapped[str] = mapped_column(String(60), nullable=False, default="")
     buyer_company: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     created_remote_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    modified_remote_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     raw: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     pulled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 

@@ -6,14 +6,20 @@ sent: listings stay local in state ``not_connected`` (DESIGN §5).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from app.config import Settings
 from app.crossborder.client import IcbuClient, OnCall
+from app.crossborder.crypto import cipher_for
 from app.crossborder.errors import AlibabaNotConfigured
-from app.crossborder.models import ConnectionStatus
+from app.crossborder.models import ConnectionStatus, ListingState
+from app.crossborder.sync import CallLog, SyncEngine, SyncOptions, pacer_for
 from app.crossborder.tokens import StatusReport
 
 CHINA_TZ: Final[ZoneInfo] = ZoneInfo("Asia/Shanghai")
@@ -59,3 +65,35 @@ def status_lines(report: StatusReport, settings: Settings) -> list[str]:
     for state, count in report.listings_by_state.items():
         lines.append(f"  {state.label_zh} {state.value}: {count}")
     return lines
+
+
+def display_state(state: ListingState, *, connected: bool) -> ListingState:
+    """What the console shows: "not connected" while no app is configured or no seller account is
+    authorised (nothing is sent then), "draft" for a listing the engine has not touched yet."""
+    if not connected:
+        return ListingState.not_connected
+    if state is ListingState.not_connected:
+        return ListingState.draft
+    return state
+
+
+@asynccontextmanager
+async def open_engine(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], *, call_timeout: float = 30.0
+) -> AsyncIterator[SyncEngine]:
+    """A sync engine on the configured gateway: its calls land in the sync log, paced by the
+    process-wide pacer at ``ALIBABA_CALLS_PER_SECOND``. :class:`AlibabaNotConfigured` without an app."""
+    log = CallLog()
+    async with build_client(settings, on_call=log, timeout=call_timeout) as client:
+        yield SyncEngine(
+            sessionmaker,
+            client,
+            log,
+            cipher=cipher_for(settings),
+            pacer=pacer_for(settings.alibaba_calls_per_second),
+            options=SyncOptions(
+                debounce_seconds=settings.alibaba_debounce_seconds,
+                audit_poll_seconds=settings.alibaba_audit_poll_seconds,
+                uploads_dir=settings.uploads_dir,
+            ),
+        )

@@ -132,8 +132,12 @@ async def access_token(
     cipher: TokenCipher,
     now: datetime | None = None,
     margin: timedelta = REFRESH_MARGIN,
+    rejected_token: str | None = None,
 ) -> str:
-    """A usable access token, refreshed (and the stored pair rotated) when it expires within ``margin``.
+    """A usable access token, refreshed (and the stored pair rotated) when it expires within ``margin``
+    or when it is ``rejected_token`` — the one the gateway just refused as expired although its
+    stored expiry said otherwise (a token revoked early). If another worker has already replaced
+    the rejected token, the new one is returned without refreshing again.
 
     Raises :class:`AlibabaNotConnected` without a connection and :class:`AlibabaReauthRequired` when
     the refresh token has run out or is refused (status ``needs_reauth`` is flushed first). A
@@ -146,15 +150,18 @@ async def access_token(
         raise AlibabaNotConnected()
     if row.status is ConnectionStatus.needs_reauth:
         raise AlibabaReauthRequired()
-    if now + margin < row.expires_at:
-        return cipher.decrypt(row.access_token_enc)
+    current = cipher.decrypt(row.access_token_enc)
+    if now + margin < row.expires_at and current != rejected_token:
+        return current
 
     # Due for refresh: take the row lock and look again (another worker may have just refreshed).
     await session.refresh(row, with_for_update=True)
     if row.status is not ConnectionStatus.connected:  # re-read: mypy cannot see the refresh
         raise AlibabaReauthRequired()
-    if now + margin < row.expires_at:
-        return cipher.decrypt(row.access_token_enc)
+    current = cipher.decrypt(row.access_token_enc)
+    stale = current == rejected_token
+    if now + margin < row.expires_at and not stale:
+        return current
     if not row.refresh_token_enc or row.refresh_expires_at is None:
         raise await _mark_needs_reauth(session, row, "令牌不可刷新（refresh_expires_in=0）")
     if row.refresh_expires_at <= now:
@@ -168,9 +175,9 @@ async def access_token(
     except (GatewayUnavailable, RateLimited) as exc:
         row.last_error = f"刷新令牌暂时失败：{exc.code}"
         await session.flush()
-        if now < row.expires_at:
+        if now < row.expires_at and not stale:
             logger.warning("alibaba token refresh failed transiently (%s); current token still valid", exc.code)
-            return cipher.decrypt(row.access_token_enc)
+            return current
         raise
     except IcbuError as exc:  # signature / permission: configuration problems, not the seller's
         row.last_error = f"刷新令牌失败：{exc.code}"

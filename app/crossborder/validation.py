@@ -38,17 +38,38 @@ _DIGITS = re.compile(r"^[1-9][0-9]{0,18}$")
 class ListingFields(Protocol):
     """What the checks read: a ``Listing`` row or any object with the same attributes."""
 
-    title_en: str
-    description_en: str
-    keywords: list[str]
-    category_id: str | None
-    image_paths: list[str]
-    price_tiers: list[dict[str, int]]
-    moq: int
-    unit: str
-    lead_time_days: int
-    weight_kg: Decimal | None
-    size_cm: dict[str, Any]
+    @property
+    def title_en(self) -> str: ...
+
+    @property
+    def description_en(self) -> str: ...
+
+    @property
+    def keywords(self) -> list[str]: ...
+
+    @property
+    def category_id(self) -> str | None: ...
+
+    @property
+    def image_paths(self) -> list[str]: ...
+
+    @property
+    def price_tiers(self) -> list[dict[str, int]]: ...
+
+    @property
+    def moq(self) -> int: ...
+
+    @property
+    def unit(self) -> str: ...
+
+    @property
+    def lead_time_days(self) -> int: ...
+
+    @property
+    def weight_kg(self) -> Decimal | None: ...
+
+    @property
+    def size_cm(self) -> dict[str, Any]: ...
 
 
 def _is_int(value: Any) -> bool:

@@ -21,11 +21,11 @@ from app.crossborder.client import (
     TokenExpired,
     iop_sign,
 )
-from tests.fixtures.fake_icbu import FakeIcbuServer
+from tests.fixtures.fake_icbu import SEEDED_PHOTOBANK_URL, FakeIcbuServer
 
 LISTING = {
     "basic_info": {"title": "Nanling Pearl Fresh Loquat 5kg", "language": "en_US", "keywords": "loquat fresh",
-                   "model_number": "NLP-LOQ-5", "product_image": [{"image_url": "https://sc04.alicdn.com/kf/a.jpg"}]},
+                   "model_number": "NLP-LOQ-5", "product_image": [{"image_url": SEEDED_PHOTOBANK_URL}]},
     "category_info": {"category_id": 100003},
     "trade_info": {"price": {"price_type": "TIERED", "currency": "USD",
                              "tiered_price": [{"quantity": 1, "price": "12.50"}]},
@@ -230,3 +230,29 @@ async def test_on_call_records_hold_no_secrets(fake_icbu: FakeIcbuServer) -> Non
     for secret in [fake_icbu.app_secret, code, token.access_token, token.refresh_token, refreshed.access_token,
                    refreshed.refresh_token, *signs]:
         assert secret not in text
+
+
+async def test_photobank_upload_and_external_images_refused(fake_icbu: FakeIcbuServer) -> None:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 200, 10)).save(buffer, "PNG")
+    async with fake_icbu.client() as client:
+        token = fake_icbu.state.issue_token()
+        result = await client.sync("alibaba.icbu.photobank.upload", {"file_name": "loquat1.png"}, session=token,
+                                   files={"image_bytes": ("loquat1.png", buffer.getvalue(), "image/png")})
+        upload = result.data["upload_image_response"]
+        assert upload["photobank_url"].startswith("//sc04.alicdn.com/kf/") and upload["file_id"]
+        # The file part is not signed, and the signature still matched.
+        assert fake_icbu.state.requests[-1].signature_ok
+        with pytest.raises(BusinessError) as info:
+            await client.sync("alibaba.icbu.photobank.upload", {"file_name": "bad-name!.png"}, session=token,
+                              files={"image_bytes": ("x.png", buffer.getvalue(), "image/png")})
+        assert info.value.code == "0" and info.value.msg_code == "EC_IMAGE_L_ARG_RQ"
+        external = {**LISTING, "basic_info": {**LISTING["basic_info"],  # type: ignore[dict-item]
+                                              "product_image": [{"image_url": "https://example.com/a.jpg"}]}}
+        with pytest.raises(BusinessError) as info:
+            await client.rest("/alibaba/icbu/product/listing/v2", {"product_info": external}, access_token=token)
+        assert info.value.msg_code == "B_CONTAINS_INVALID_IMAGE"

@@ -1,0 +1,862 @@
+"""The sync engine: keeps the listings on Alibaba.com in step with the platform.
+
+One run (a Celery beat task every minute, a nudge from the console, or ``app alibaba sync``):
+
+1. takes a PostgreSQL advisory lock, so one conversation with the gateway happens at a time and
+   the process-wide :class:`Pacer` really paces every call (``ALIBABA_CALLS_PER_SECOND``);
+2. gets the access token in a short unit of work (refreshed ahead of expiry, see ``tokens``);
+3. re-reads the stock available to the cross-border channel and bumps ``inventory_version`` of
+   listings whose figure changed (stock changes come from many places; this is their one door);
+4. handles every due listing (``next_attempt_at`` reached) on its own: reads a snapshot in one unit
+   of work, talks to the gateway with **no transaction open**, then writes the outcome and the call
+   records in a second unit of work.
+
+Per listing: without a remote id it first searches by model number (a create retried after a
+timeout finds the product the gateway did make, so there is never a duplicate), uploads images to
+the photo bank, creates with the V2 listing API (price and stock included); with one it pushes the
+content (V2 update), price (``edit-price``) and stock (``edit-inventory``) whose local version is
+ahead of what Alibaba.com acknowledged, then reads status and audit state back
+(``get/v2``); an approved product whose display differs from ``desired_online`` is switched with
+the batch status call and read back again.
+
+Failures: ``ApiCallLimit`` → the pacer waits as told and the call is repeated; an expired token →
+refreshed once and the call repeated; ``PUB_BIZCHECK_PRODUCT_IN_AUDITING`` → the listing waits
+``ALIBABA_AUDIT_POLL_SECONDS``; timeouts and 5xx → exponential back-off (the outcome of a write
+is unknown, which the model-number search and the version counters make safe); signature and
+permission errors → the run stops and every due listing shows the configuration problem without
+being retried (no retry storm: only an edit or "sync now" schedules it again); other business
+refusals → the listing shows Alibaba.com's message and waits for an edit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import math
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.crossborder import repository, tokens
+from app.crossborder.client import (
+    BusinessError,
+    CallRecord,
+    CallResult,
+    GatewayUnavailable,
+    IcbuClient,
+    InAudit,
+    PermissionDenied,
+    RateLimited,
+    SignatureError,
+    TokenExpired,
+)
+from app.crossborder.crypto import TokenCipher
+from app.crossborder.errors import AlibabaNotConnected, AlibabaReauthRequired
+from app.crossborder.listings import schedule
+from app.crossborder.models import Listing, ListingState, SyncLogEntry
+from app.crossborder.orders import ORDER_LIST_METHOD, fetch_orders, store_orders
+from app.crossborder.validation import validate_listing
+from app.supply.service import CROSSBORDER, available_to_sell
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+LISTING_PATH: Final[str] = "/alibaba/icbu/product/listing/v2"
+UPDATE_PATH: Final[str] = "/alibaba/icbu/product/update/v2"
+GET_PATH: Final[str] = "/alibaba/icbu/product/get/v2"
+SEARCH_PATH: Final[str] = "/alibaba/icbu/product/search/v2"
+STATUS_PATH: Final[str] = "/alibaba/icbu/product/batch/update/status"
+PRICE_PATH: Final[str] = "/icbu/product/edit-price"
+INVENTORY_PATH: Final[str] = "/icbu/product/edit-inventory"
+PHOTOBANK_METHOD: Final[str] = "alibaba.icbu.photobank.upload"
+
+# Key of the session-level advisory lock held by a run (any constant unique to this use).
+SYNC_LOCK_KEY: Final[int] = 0x4E4C5058  # "NLPX"
+MAX_RATE_LIMIT_WAITS: Final[int] = 5
+BACKOFF_BASE_SECONDS: Final[float] = 30.0
+BACKOFF_MAX_SECONDS: Final[float] = 3600.0
+FAILURES_BEFORE_ERROR: Final[int] = 5
+_NAME_UNSAFE = re.compile(r"[^0-9A-Za-z]")
+_IMAGE_TYPES: Final[dict[str, str]] = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+}
+
+
+SIGNATURE_MESSAGE: Final[str] = (
+    "签名被阿里巴巴国际站拒绝（IncompleteSignature）：请检查 ALIBABA_APP_SECRET 与 ALIBABA_APP_KEY 是否匹配。"
+    "同步已停止、不会自动重试；修正配置后在运营后台点“立即同步”。"
+)
+
+
+def _permission_message(exc: PermissionDenied) -> str:
+    return (
+        f"应用没有调用 {exc.api} 的权限（{exc.code}）：请在阿里巴巴开放平台控制台为应用开通相应权限包，"
+        "或把服务器 IP 加入白名单。同步已停止、不会自动重试。"
+    )
+
+
+class Pacer:
+    """Spaces call starts ``1 / calls_per_second`` apart (plus a small safety margin, because the
+    gateway counts arrivals and the network adds jitter), and holds every call back while the
+    gateway has banned us (``ApiCallLimit`` … "this ban will last N seconds")."""
+
+    def __init__(
+        self,
+        calls_per_second: float,
+        *,
+        margin: float = 0.03,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.calls_per_second = calls_per_second
+        self.interval = (1.0 / calls_per_second) * (1.0 + margin)
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+        self.waited_seconds = 0.0
+
+    async def wait(self) -> None:
+        async with self._lock:
+            now = self._clock()
+            if now < self._next:
+                self.waited_seconds += self._next - now
+                await self._sleep(self._next - now)
+                now = self._clock()
+            self._next = max(now, self._next) + self.interval
+
+    def ban(self, seconds: float) -> None:
+        self._next = max(self._next, self._clock() + seconds)
+
+
+_pacers: dict[float, Pacer] = {}
+
+
+def pacer_for(calls_per_second: float) -> Pacer:
+    """The process-wide pacer for this rate (runs in one process share it)."""
+    pacer = _pacers.get(calls_per_second)
+    if pacer is None:
+        pacer = _pacers[calls_per_second] = Pacer(calls_per_second)
+    return pacer
+
+
+class CallLog:
+    """Collects the client's call records (already free of secrets) per listing until they are
+    written with the listing's outcome. Hook it up as the client's ``on_call``."""
+
+    def __init__(self) -> None:
+        self.listing_id: int | None = None
+        self.pending: list[tuple[int | None, CallRecord]] = []
+        self.counts: dict[str, int] = {}
+
+    def __call__(self, record: CallRecord) -> None:
+        self.pending.append((self.listing_id, record))
+        key = "ok" if record.ok else (record.code or "error")
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def take(self) -> list[SyncLogEntry]:
+        entries = [
+            SyncLogEntry(
+                listing_id=listing_id,
+                api=r.api,
+                style=r.style,
+                params=r.params,
+                ok=r.ok,
+                code=r.code[:64],
+                msg_code=r.msg_code[:200],
+                message=r.message,
+                request_id=r.request_id[:100],
+                trace_id=r.trace_id[:100],
+                duration_ms=round(r.duration_ms),
+            )
+            for listing_id, r in self.pending
+        ]
+        self.pending = []
+        return entries
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    debounce_seconds: float = 30.0
+    audit_poll_seconds: float = 600.0
+    uploads_dir: Path = Path("var/uploads")
+
+
+@dataclass(frozen=True)
+class ListingSnapshot:
+    """What a pass reads of a listing before talking to the gateway (no ORM object crosses awaits)."""
+
+    id: int
+    model_number: str
+    title_en: str
+    description_en: str
+    keywords: list[str]
+    category_id: str | None
+    attributes: list[dict[str, Any]]
+    image_paths: list[str]
+    price_tiers: list[dict[str, int]]
+    moq: int
+    unit: str
+    lead_time_days: int
+    weight_kg: Decimal | None
+    size_cm: dict[str, Any]
+    shipping_template_id: str | None
+    desired_online: bool
+    inventory: int
+    remote_product_id: str | None
+    photobank: dict[str, Any]
+    content_version: int
+    price_version: int
+    inventory_version: int
+    content_due: bool
+    price_due: bool
+    inventory_due: bool
+
+    @classmethod
+    def of(cls, listing: Listing) -> ListingSnapshot:
+        return cls(
+            id=listing.id,
+            model_number=listing.model_number,
+            title_en=listing.title_en,
+            description_en=listing.description_en,
+            keywords=list(listing.keywords),
+            category_id=listing.category_id,
+            attributes=list(listing.attributes),
+            image_paths=list(listing.image_paths),
+            price_tiers=list(listing.price_tiers),
+            moq=listing.moq,
+            unit=listing.unit,
+            lead_time_days=listing.lead_time_days,
+            weight_kg=listing.weight_kg,
+            size_cm=dict(listing.size_cm),
+            shipping_template_id=listing.shipping_template_id,
+            desired_online=listing.desired_online,
+            inventory=listing.inventory_quantity or 0,
+            remote_product_id=listing.remote_product_id,
+            photobank=dict(listing.photobank),
+            content_version=listing.content_version,
+            price_version=listing.price_version,
+            inventory_version=listing.inventory_version,
+            content_due=listing.synced_content_version < listing.content_version,
+            price_due=listing.synced_price_version < listing.price_version,
+            inventory_due=listing.synced_inventory_version < listing.inventory_version,
+        )
+
+
+@dataclass
+class Outcome:
+    """What one pass learnt; written onto the listing in the second unit of work."""
+
+    remote_product_id: str | None = None
+    adopted: bool = False
+    photobank: dict[str, Any] = field(default_factory=dict)
+    synced_content: int | None = None
+    synced_price: int | None = None
+    synced_inventory: int | None = None
+    remote_status: str | None = None
+    remote_audit_status: str | None = None
+    audit_reason: str = ""
+    remote_deleted: bool = False
+    state: ListingState | None = None
+    message: str = ""
+    retry: str = "none"  # none | debounce | audit | backoff
+    calls: int = 0
+
+
+@dataclass
+class ListingResult:
+    listing_id: int
+    model_number: str
+    state: ListingState
+    message: str
+
+
+@dataclass
+class SyncReport:
+    skipped: str = ""  # why nothing ran (another run holds the lock, not connected, …)
+    halted: str = ""  # a configuration problem that stopped the run
+    listings: list[ListingResult] = field(default_factory=list)
+    calls: dict[str, int] = field(default_factory=dict)
+    inventory_changed: int = 0
+
+
+@dataclass
+class OrdersReport:
+    skipped: str = ""
+    pulled: int = 0
+    stored: int = 0
+
+
+class HaltRun(Exception):
+    """A problem no listing can get past (signature, permission, authorisation)."""
+
+    def __init__(self, message: str, state: ListingState = ListingState.error) -> None:
+        super().__init__(message)
+        self.message = message
+        self.state = state
+
+
+def _usd(cents: int) -> str:
+    return f"{Decimal(cents) / 100:.2f}"
+
+
+def _size(value: Any) -> Any:
+    number = Decimal(str(value))
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def price_payload(snapshot: ListingSnapshot) -> dict[str, Any]:
+    """The USD ladder as ``edit-price`` and the V2 listing take it (2 decimals, as strings)."""
+    return {
+        "price_type": "TIERED",
+        "currency": "USD",
+        "tiered_price": [
+            {"quantity": tier["min_quantity"], "price": _usd(tier["price_cents"])} for tier in snapshot.price_tiers
+        ],
+    }
+
+
+def product_info(snapshot: ListingSnapshot, images: Sequence[str], *, for_create: bool) -> dict[str, Any]:
+    """The V2 ``product_info``: everything on create; on update the content only (price and stock
+    have their own calls, so an update never overwrites a newer price pushed separately)."""
+    basic: dict[str, Any] = {
+        "title": snapshot.title_en,
+        "description": snapshot.description_en,
+        "keywords": " ".join(snapshot.keywords),
+        "language": "en_US",
+        "product_image": [{"image_url": url} for url in images],
+        "model_number": snapshot.model_number,
+    }
+    brand = next(
+        (a.get("attribute_value") for a in snapshot.attributes if a.get("attribute_name") == "Brand Name"), None
+    )
+    if brand:
+        basic["brand_name"] = brand
+    if not for_create:
+        basic["product_id"] = snapshot.remote_product_id
+    trade: dict[str, Any] = {"moq": snapshot.moq, "unit": snapshot.unit}
+    if for_create:
+        trade["price"] = price_payload(snapshot)
+        trade["inventory"] = snapshot.inventory
+    logistics: dict[str, Any] = {
+        "tiered_lead_time": [{"quantity": snapshot.moq, "lead_time": snapshot.lead_time_days}],
+    }
+    if snapshot.size_cm:
+        logistics["dimension"] = {
+            k: _size(snapshot.size_cm[k]) for k in ("length", "width", "height") if k in snapshot.size_cm
+        }
+    if snapshot.weight_kg is not None:
+        logistics["weight"] = float(snapshot.weight_kg)
+    if snapshot.shipping_template_id:
+        logistics["shipping_template_id"] = snapshot.shipping_template_id
+    return {
+        "basic_info": basic,
+        "category_info": {"category_id": snapshot.category_id},
+        "attributes": snapshot.attributes,
+        "trade_info": trade,
+        "logistics_info": logistics,
+    }
+
+
+def backoff_seconds(failures: int) -> float:
+    return float(min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, failures - 1)))
+
+
+def _product_id_of(result: CallResult) -> str:
+    """V2 create answers ``result.data`` = the plain product id (a string: 13+ digits)."""
+    inner = result.data.get("result")
+    value = inner.get("data") if isinstance(inner, dict) else None
+    if isinstance(value, dict):
+        value = value.get("product_id")
+    if value in (None, ""):
+        raise BusinessError("listing reply without a product id", code="0", api=result.api)
+    return str(value)
+
+
+def _result(result: CallResult) -> dict[str, Any]:
+    inner = result.data.get("result")
+    return inner if isinstance(inner, dict) else result.data
+
+
+class SyncEngine:
+    """One sync conversation. ``client`` must report to ``log`` (its ``on_call``)."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        client: IcbuClient,
+        log: CallLog,
+        *,
+        cipher: TokenCipher,
+        pacer: Pacer,
+        options: SyncOptions,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.client = client
+        self.log = log
+        self.cipher = cipher
+        self.pacer = pacer
+        self.options = options
+        self.clock = clock
+        self._token = ""
+
+    # ------------------------------------------------------------------ a run
+
+    async def run(self, listing_ids: Sequence[int] | None = None) -> SyncReport:
+        report = SyncReport()
+        if not await self._locked(lambda: self._run(report, listing_ids)):
+            report.skipped = "另一个同步正在进行 / another sync run holds the lock"
+        report.calls = dict(self.log.counts)
+        return report
+
+    async def pull_orders(self) -> OrdersReport:
+        """Read the newest seller orders into ``alibaba_orders`` (paced like every call)."""
+        report = OrdersReport()
+
+        async def pull() -> None:
+            try:
+                await self._refresh_token()
+            except (AlibabaNotConnected, HaltRun) as exc:
+                report.skipped = exc.text if isinstance(exc, AlibabaNotConnected) else exc.message
+                await self._write_log_only()
+                return
+            try:
+                rows = await fetch_orders(self._list_orders)
+            except (HaltRun, BusinessError, GatewayUnavailable) as exc:
+                report.skipped = exc.message if isinstance(exc, HaltRun) else str(exc)
+                await self._write_log_only()
+                return
+            async with self.sessionmaker() as session, session.begin():
+                await repository.add_log_entries(session, self.log.take())
+                report.stored = await store_orders(session, rows)
+            report.pulled = len(rows)
+
+        if not await self._locked(pull):
+            report.skipped = "另一个同步正在进行 / another sync run holds the lock"
+        return report
+
+    async def _list_orders(self, params: dict[str, Any]) -> CallResult:
+        return await self._call(lambda: self.client.sync(ORDER_LIST_METHOD, params, session=self._token))
+
+    async def _locked(self, work: Callable[[], Awaitable[None]]) -> bool:
+        """Run ``work`` holding the advisory lock; False (nothing run) when another run holds it."""
+        async with self.sessionmaker() as lock_session:
+            got = await lock_session.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": SYNC_LOCK_KEY})
+            if not got:
+                await lock_session.rollback()
+                return False
+            try:
+                await work()
+            finally:
+                await lock_session.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SYNC_LOCK_KEY})
+                await lock_session.commit()
+        return True
+
+    async def _run(self, report: SyncReport, listing_ids: Sequence[int] | None) -> None:
+        try:
+            await self._refresh_token()
+        except (AlibabaNotConnected, AlibabaReauthRequired) as exc:
+            report.skipped = exc.text
+            await self._write_log_only()
+            return
+        except HaltRun as exc:
+            report.halted = exc.message
+            await self._halt_due(exc, listing_ids)
+            return
+        report.inventory_changed = await self.refresh_inventory()
+        async with self.sessionmaker() as session:
+            due = await repository.due_listing_ids(session, now=self.clock(), listing_ids=listing_ids)
+        for listing_id in due:
+            try:
+                result = await self.sync_listing(listing_id)
+            except HaltRun as exc:
+                report.halted = exc.message
+                await self._halt_due(exc, listing_ids)
+                break
+            if result is not None:
+                report.listings.append(result)
+
+    async def refresh_inventory(self) -> int:
+        """Stock available to the cross-border channel, in whole units, onto each listing; a
+        changed figure bumps ``inventory_version`` and schedules a push after the debounce."""
+        changed = 0
+        async with self.sessionmaker() as session, session.begin():
+            pairs = await repository.variants_of_listings(session)
+            if not pairs:
+                return 0
+            available = await available_to_sell(session, sorted({v for _, v in pairs}), channel=CROSSBORDER)
+            listings = await repository.listings_for_update(session, [listing_id for listing_id, _ in pairs])
+            for listing in listings:
+                quantity = max(0, math.floor(available.get(listing.variant_id, Decimal(0))))
+                if listing.inventory_quantity != quantity:
+                    first = listing.inventory_quantity is None
+                    listing.inventory_quantity = quantity
+                    if not first or listing.remote_product_id is not None:
+                        listing.inventory_version += 1
+                        schedule(listing, delay_seconds=self.options.debounce_seconds, now=self.clock())
+                    changed += 1
+        return changed
+
+    # ------------------------------------------------------------------ one listing
+
+    async def sync_listing(self, listing_id: int) -> ListingResult | None:
+        async with self.sessionmaker() as session, session.begin():
+            listing = await repository.listing_for_update(session, listing_id)
+            if listing is None:
+                return None
+            problems = validate_listing(listing)
+            if problems:
+                listing.state = ListingState.error
+                listing.state_message = "本地校验未通过，未发送：" + "；".join(problems)
+                listing.next_attempt_at = None
+                return ListingResult(listing.id, listing.model_number, listing.state, listing.state_message)
+            if listing.state in (
+                ListingState.not_connected,
+                ListingState.draft,
+                ListingState.error,
+                ListingState.rejected,
+            ):
+                listing.state = ListingState.syncing
+            snapshot = ListingSnapshot.of(listing)
+
+        self.log.listing_id = listing_id
+        outcome = Outcome()
+        halt: HaltRun | None = None
+        try:
+            await self._push(snapshot, outcome)
+        except InAudit as exc:
+            outcome.state = ListingState.pending_audit
+            outcome.message = f"阿里巴巴国际站审核中，暂不能修改，稍后自动重试（{exc.msg_code}）"
+            outcome.retry = "audit"
+        except GatewayUnavailable as exc:
+            outcome.message = f"国际站网关暂时不可用（{exc.code or exc.message}），稍后自动重试"
+            outcome.retry = "backoff"
+        except HaltRun as exc:
+            halt = exc
+            outcome.state, outcome.message = exc.state, exc.message
+        except BusinessError as exc:
+            outcome.state = ListingState.error
+            outcome.message = f"阿里巴巴国际站拒绝：{exc.message}（{exc.msg_code or exc.code}）"
+        except LocalImageMissing as exc:
+            outcome.state = ListingState.error
+            outcome.message = str(exc)
+        finally:
+            self.log.listing_id = None
+        result = await self._record(listing_id, outcome)
+        if halt is not None:
+            raise halt
+        return result
+
+    async def _push(self, snap: ListingSnapshot, out: Outcome) -> None:
+        remote_id = snap.remote_product_id
+        content_due, price_due, inventory_due = snap.content_due, snap.price_due, snap.inventory_due
+        if remote_id is None:
+            found = await self._find_remote(snap)
+            if found is not None:
+                # A create whose answer was lost did land: adopt it and push only what differs
+                # from what it carried (an earlier edit may have been current then).
+                remote_id, remote_info = found
+                out.remote_product_id, out.adopted = remote_id, True
+                content_due, price_due, inventory_due = _differences(snap, remote_info)
+                out.synced_content = None if content_due else snap.content_version
+                out.synced_price = None if price_due else snap.price_version
+                out.synced_inventory = None if inventory_due else snap.inventory_version
+            else:
+                images = await self._images(snap, out)
+                result = await self._call(
+                    lambda: self.client.rest(
+                        LISTING_PATH,
+                        {"product_info": product_info(snap, images, for_create=True)},
+                        access_token=self._token,
+                    )
+                )
+                remote_id = out.remote_product_id = _product_id_of(result)
+                out.synced_content, out.synced_price = snap.content_version, snap.price_version
+                out.synced_inventory = snap.inventory_version
+                content_due = price_due = inventory_due = False
+        snap_remote = snap if snap.remote_product_id else _with_remote(snap, remote_id)
+        if content_due:
+            images = await self._images(snap, out)
+            await self._call(
+                lambda: self.client.rest(
+                    UPDATE_PATH,
+                    {"product_info": product_info(snap_remote, images, for_create=False)},
+                    access_token=self._token,
+                )
+            )
+            out.synced_content = snap.content_version
+        if price_due:
+            await self._call(
+                lambda: self.client.rest(
+                    PRICE_PATH, {"product_id": remote_id, "price": price_payload(snap)}, access_token=self._token
+                )
+            )
+            out.synced_price = snap.price_version
+        if inventory_due:
+            await self._call(
+                lambda: self.client.rest(
+                    INVENTORY_PATH, {"product_id": remote_id, "inventory": snap.inventory}, access_token=self._token
+                )
+            )
+            out.synced_inventory = snap.inventory_version
+        await self._read_back(remote_id, out)
+        if out.remote_audit_status == "approved" and not out.remote_deleted:
+            online = out.remote_status == "online"
+            if online != snap.desired_online:
+                action = "online" if snap.desired_online else "offline"
+                await self._call(
+                    lambda: self.client.rest(
+                        STATUS_PATH, {"product_id_list": [remote_id], "action": action}, access_token=self._token
+                    )
+                )
+                await self._read_back(remote_id, out)
+
+    async def _find_remote(self, snap: ListingSnapshot) -> tuple[str, dict[str, Any]] | None:
+        result = await self._call(
+            lambda: self.client.rest(
+                SEARCH_PATH,
+                {"model_number": snap.model_number, "page_index": 1, "page_size": 20},
+                access_token=self._token,
+            )
+        )
+        found = _result(result).get("product_info") or []
+        for item in found if isinstance(found, list) else []:
+            basic = item.get("basic_info") if isinstance(item, dict) else None
+            if isinstance(basic, dict) and basic.get("model_number") == snap.model_number:
+                if basic.get("status") == "deleted":
+                    continue
+                return str(basic.get("product_id")), item
+        return None
+
+    async def _images(self, snap: ListingSnapshot, out: Outcome) -> list[str]:
+        """Photo-bank URLs of the listing's images, uploading those not uploaded yet (an image is
+        uploaded once; a replaced image is a new path and so a new upload)."""
+        known = {**snap.photobank, **out.photobank}
+        urls: list[str] = []
+        for index, path in enumerate(snap.image_paths, start=1):
+            entry = known.get(path)
+            if entry is None:
+                file = self.options.uploads_dir / path
+                try:
+                    content = await asyncio.to_thread(file.read_bytes)
+                except OSError as exc:
+                    raise LocalImageMissing(f"商品图片文件不存在或无法读取：{path}") from exc
+                suffix = file.suffix.lower()
+                # Photo-bank names allow letters, digits and CJK only (reference §9.7).
+                name = f"{_NAME_UNSAFE.sub('', snap.model_number)}{index}{suffix}"
+                image = (name, content, _IMAGE_TYPES.get(suffix, "application/octet-stream"))
+                result = await self._call(functools.partial(self._upload, image))
+                upload = result.data.get("upload_image_response") or {}
+                entry = {"file_id": str(upload.get("file_id") or ""), "url": str(upload.get("photobank_url") or "")}
+                if not entry["url"]:
+                    raise BusinessError("photobank reply without a URL", code="0", api=PHOTOBANK_METHOD)
+                out.photobank[path] = entry
+            urls.append(str(entry["url"]))
+        return urls
+
+    async def _upload(self, image: tuple[str, bytes, str]) -> CallResult:
+        return await self.client.sync(
+            PHOTOBANK_METHOD, {"file_name": image[0]}, session=self._token, files={"image_bytes": image}
+        )
+
+    async def _read_back(self, remote_id: str, out: Outcome) -> None:
+        result = await self._call(
+            lambda: self.client.rest(GET_PATH, {"product_id": remote_id}, access_token=self._token)
+        )
+        info = _result(result).get("product_info") or {}
+        basic = info.get("basic_info") if isinstance(info, dict) else None
+        basic = basic if isinstance(basic, dict) else {}
+        out.remote_status = str(basic.get("status") or "")
+        out.remote_audit_status = str(basic.get("audit_status") or "")
+        out.audit_reason = str(basic.get("audit_reason") or "")
+        out.remote_deleted = out.remote_status == "deleted"
+
+    # ------------------------------------------------------------------ calls and their failures
+
+    async def _call(self, send: Callable[[], Awaitable[CallResult]]) -> CallResult:
+        """One paced call, repeated after an ``ApiCallLimit`` ban or a token refresh."""
+        rate_waits = 0
+        refreshed = False
+        while True:
+            await self.pacer.wait()
+            try:
+                return await send()
+            except RateLimited as exc:
+                rate_waits += 1
+                if rate_waits > MAX_RATE_LIMIT_WAITS:
+                    raise GatewayUnavailable(
+                        f"still throttled after {MAX_RATE_LIMIT_WAITS} waits", code=exc.code, api=exc.api
+                    ) from exc
+                wait = (exc.retry_after if exc.retry_after is not None else 1.0) + 0.1
+                logger.info("icbu throttled on %s; waiting %.1f s as told", exc.api, wait)
+                self.pacer.ban(wait)
+            except TokenExpired as exc:
+                if refreshed:
+                    raise HaltRun("阿里巴巴国际站拒绝了刚刷新的令牌，请在运营后台重新连接卖家账号") from exc
+                refreshed = True
+                await self._refresh_token(rejected=self._token)
+            except SignatureError as exc:
+                raise HaltRun(SIGNATURE_MESSAGE) from exc
+            except PermissionDenied as exc:
+                raise HaltRun(_permission_message(exc)) from exc
+
+    async def _refresh_token(self, *, rejected: str | None = None) -> None:
+        """Get (or, after a refusal of ``rejected``, refresh) the token in a short unit of work of
+        its own, which also commits a ``needs_reauth`` mark and the calls' log entries."""
+        failure: Exception | None = None
+        async with self.sessionmaker() as session, session.begin():
+            try:
+                self._token = await tokens.access_token(
+                    session, self.client, cipher=self.cipher, rejected_token=rejected
+                )
+            except AlibabaReauthRequired as exc:
+                failure = HaltRun(exc.text)
+            except SignatureError:
+                failure = HaltRun(SIGNATURE_MESSAGE)
+            except PermissionDenied as exc:
+                failure = HaltRun(_permission_message(exc))
+            entries = self.log.take()
+            if entries:
+                await repository.add_log_entries(session, entries)
+        if failure is not None:
+            raise failure
+
+    # ------------------------------------------------------------------ writing outcomes
+
+    async def _record(self, listing_id: int, out: Outcome) -> ListingResult | None:
+        now = self.clock()
+        async with self.sessionmaker() as session, session.begin():
+            await repository.add_log_entries(session, self.log.take())
+            listing = await repository.listing_for_update(session, listing_id)
+            if listing is None:
+                return None
+            if out.remote_product_id is not None:
+                listing.remote_product_id = out.remote_product_id
+            if out.photobank:
+                listing.photobank = {**listing.photobank, **out.photobank}
+            # Versions only move forward and never past what is local now (an edit during the push
+            # keeps the listing due).
+            if out.synced_content is not None:
+                listing.synced_content_version = max(listing.synced_content_version, out.synced_content)
+            if out.synced_price is not None:
+                listing.synced_price_version = max(listing.synced_price_version, out.synced_price)
+            if out.synced_inventory is not None:
+                listing.synced_inventory_version = max(listing.synced_inventory_version, out.synced_inventory)
+            if out.remote_status is not None:
+                listing.remote_status = out.remote_status
+                listing.remote_audit_status = out.remote_audit_status or ""
+            self._settle(listing, out, now)
+            return ListingResult(listing.id, listing.model_number, listing.state, listing.state_message)
+
+    def _settle(self, listing: Listing, out: Outcome, now: datetime) -> None:
+        if out.retry == "backoff":
+            listing.failed_attempts += 1
+            delay = backoff_seconds(listing.failed_attempts)
+            listing.next_attempt_at = now + timedelta(seconds=delay)
+            listing.state = (
+                ListingState.error if listing.failed_attempts >= FAILURES_BEFORE_ERROR else (ListingState.syncing)
+            )
+            listing.state_message = f"{out.message}（第 {listing.failed_attempts} 次，约 {int(delay)} 秒后）"
+            return
+        listing.failed_attempts = 0
+        if out.state is not None:  # a refusal, the audit window or a halt
+            listing.state, listing.state_message = out.state, out.message
+            listing.next_attempt_at = (
+                now + timedelta(seconds=self.options.audit_poll_seconds) if out.retry == "audit" else None
+            )
+            return
+        listing.last_synced_at = now
+        if out.remote_deleted:
+            listing.remote_product_id = None
+            listing.synced_content_version = listing.synced_price_version = listing.synced_inventory_version = 0
+            listing.remote_status = listing.remote_audit_status = ""
+            listing.state = ListingState.draft
+            listing.state_message = "该商品已在阿里巴巴国际站被删除；点“立即同步”将重新发布"
+            listing.next_attempt_at = None
+            return
+        audit = out.remote_audit_status
+        if audit == "rejected":
+            listing.state = ListingState.rejected
+            listing.state_message = out.audit_reason or "阿里巴巴国际站审核未通过（未给出原因）"
+            listing.next_attempt_at = None
+            return
+        if audit != "approved":
+            listing.state = ListingState.pending_audit
+            listing.state_message = "已提交，等待阿里巴巴国际站审核"
+            listing.next_attempt_at = now + timedelta(seconds=self.options.audit_poll_seconds)
+            return
+        listing.state = ListingState.online if out.remote_status == "online" else ListingState.offline
+        listing.state_message = (
+            ""
+            if (listing.state is ListingState.online) == listing.desired_online
+            else ("国际站显示状态与设定不一致，将再次尝试")
+        )
+        behind = (
+            listing.synced_content_version < listing.content_version
+            or listing.synced_price_version < listing.price_version
+            or listing.synced_inventory_version < listing.inventory_version
+        )
+        listing.next_attempt_at = None
+        if behind or listing.state_message:
+            schedule(listing, delay_seconds=self.options.debounce_seconds, now=now)
+
+    async def _halt_due(self, exc: HaltRun, listing_ids: Sequence[int] | None) -> None:
+        """Every due listing shows the configuration problem and is not retried on its own."""
+        async with self.sessionmaker() as session, session.begin():
+            await repository.add_log_entries(session, self.log.take())
+            due = await repository.due_listing_ids(session, now=self.clock(), listing_ids=listing_ids)
+            for listing in await repository.listings_for_update(session, due):
+                listing.state = exc.state
+                listing.state_message = exc.message
+                listing.next_attempt_at = None
+        logger.error("alibaba sync halted: %s", exc.message)
+
+    async def _write_log_only(self) -> None:
+        entries = self.log.take()
+        if entries:
+            async with self.sessionmaker() as session, session.begin():
+                await repository.add_log_entries(session, entries)
+
+
+class LocalImageMissing(Exception):
+    pass
+
+
+def _differences(snap: ListingSnapshot, remote: dict[str, Any]) -> tuple[bool, bool, bool]:
+    """(content, price, inventory) differ between the listing and an adopted remote product."""
+    basic = remote.get("basic_info") or {}
+    category = (remote.get("category_info") or {}).get("category_id")
+    trade = remote.get("trade_info") or {}
+    content = (
+        basic.get("title") != snap.title_en
+        or (basic.get("description") or "") != snap.description_en
+        or (basic.get("keywords") or "") != " ".join(snap.keywords)
+        or str(category or "") != str(snap.category_id or "")
+        or len(basic.get("product_image") or []) != len(snap.image_paths)
+        or trade.get("moq") != snap.moq
+    )
+    price = trade.get("price") != price_payload(snap)
+    try:
+        inventory = int(str(trade.get("inventory"))) != snap.inventory
+    except (TypeError, ValueError):
+        inventory = True
+    return content, price, inventory
+
+
+def _with_remote(snap: ListingSnapshot, remote_id: str) -> ListingSnapshot:
+    from dataclasses import replace
+
+    return replace(snap, remote_product_id=remote_id)
