@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from bench import catalog, shop, stations, stock
+from bench import catalog, crossborder, shop, stations, stock
 
-BENCHES = {"catalog": catalog.main, "stock": stock.main, "shop": shop.main, "stations": stations.main}
+BENCHES = {
+    "catalog": catalog.main,
+    "stock": stock.main,
+    "shop": shop.main,
+    "stations": stations.main,
+    "crossborder": crossborder.main,
+}
 
 
 def main() -> None:

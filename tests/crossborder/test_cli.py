@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete
@@ -83,5 +84,90 @@ def test_not_configured(committed_database_url: str, monkeypatch: pytest.MonkeyP
         status = runner.invoke(cli, ["alibaba", "status"])
         assert status.exit_code == 0
         assert "连接状态: 未配置应用，商品只保存在本地，不会发送任何数据 / not connected" in status.output
+    finally:
+        get_settings.cache_clear()
+
+
+async def _make_listing(url: str, uploads: Path, model: str) -> int:
+    """A publishable listing with a photo and stock, committed (the CLI runs its own sessions)."""
+    import io
+    from decimal import Decimal
+
+    from PIL import Image
+
+    from app.crossborder.models import Listing, ListingState
+    from app.db import create_sessionmaker
+    from tests.fixtures.builders import make_product, make_variant, receive
+
+    engine = create_engine(url, null_pool=True)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            product = await make_product(session)
+            variant = await make_variant(session, product=product)
+            await receive(session, variant, "30")
+            buffer = io.BytesIO()
+            Image.new("RGB", (32, 32), (10, 120, 30)).save(buffer, "JPEG")
+            (uploads / "xb").mkdir(parents=True, exist_ok=True)
+            (uploads / "xb" / f"{model}.jpg").write_bytes(buffer.getvalue())
+            listing = Listing(
+                product_id=product.id, variant_id=variant.id, model_number=model, title_en="Green Tea 250g Tin",
+                description_en="From Chebaling.", keywords=["green tea"], category_id="100010", attributes=[],
+                image_paths=[f"xb/{model}.jpg"], price_tiers=[{"min_quantity": 48, "price_cents": 1650}], moq=48,
+                unit="Piece", lead_time_days=7, weight_kg=Decimal("0.350"),
+                size_cm={"length": 10, "width": 10, "height": 16}, state=ListingState.not_connected,
+            )
+            session.add(listing)
+            await session.flush()
+            return listing.id
+    finally:
+        await engine.dispose()
+
+
+async def _drop_listings(url: str, ids: list[int]) -> None:
+    from app.crossborder.models import Listing, SyncLogEntry
+
+    engine = create_engine(url, null_pool=True)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(delete(SyncLogEntry))
+            await conn.execute(delete(Listing).where(Listing.id.in_(ids)))
+    finally:
+        await engine.dispose()
+
+
+def test_sync_command_pushes_the_listing(
+    cli_env: FakeIcbuServer, committed_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APP_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    listing_id = asyncio.run(_make_listing(committed_database_url, get_settings().uploads_dir, "T-CLI-TEA"))
+    try:
+        runner = CliRunner()
+        assert runner.invoke(cli, ["alibaba", "connect", "--code", cli_env.state.issue_code()]).exit_code == 0
+        result = runner.invoke(cli, ["alibaba", "sync", "--listing", str(listing_id)])
+        assert result.exit_code == 0, result.output
+        assert "T-CLI-TEA: 已上架 / online" in result.output
+        assert [p.model_number for p in cli_env.state.products] == ["T-CLI-TEA"]
+        assert cli_env.state.products[0].inventory == 30
+        again = runner.invoke(cli, ["alibaba", "sync", "--listing", str(listing_id)])
+        assert again.exit_code == 0 and len(cli_env.state.products) == 1  # found, not created twice
+        assert cli_env.app_secret not in result.output + again.output
+    finally:
+        asyncio.run(_drop_listings(committed_database_url, [listing_id]))
+
+
+def test_periodic_tasks_send_nothing_without_an_app(
+    committed_database_url: str, fake_icbu: FakeIcbuServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.crossborder.tasks import pull_orders, sync_due
+
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setenv("DATABASE_URL", committed_database_url)
+    monkeypatch.delenv("ALIBABA_APP_KEY", raising=False)
+    monkeypatch.setenv("ALIBABA_GATEWAY_URL", fake_icbu.base_url)
+    get_settings.cache_clear()
+    try:
+        assert sync_due() == 0 and pull_orders() == 0
+        assert fake_icbu.state.requests == []
     finally:
         get_settings.cache_clear()
