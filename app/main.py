@@ -31,6 +31,7 @@ from app.supply import endpoints as supply_endpoints
 from app.web import admin as admin_pages
 from app.web import admin_orders as admin_order_pages
 from app.web import auth as auth_pages
+from app.web import crossborder_admin as crossborder_admin_pages
 from app.web import notifications as notification_pages
 from app.web import orders as order_pages
 from app.web import shop as shop_pages
@@ -114,6 +115,7 @@ def create_app(
     app.include_router(admin_order_pages.router)
     app.include_router(stock_pages.router)
     app.include_router(station_admin_pages.router)
+    app.include_router(crossborder_admin_pages.router)
     app.include_router(notification_pages.router)
     app.include_router(shop_pages.router)
     app.include_router(order_pages.router)

@@ -61,7 +61,13 @@ _OK_MSG_CODES: Final[frozenset[str]] = frozenset({"", "0", "200", "SUCCESS", "su
 # Where APIs nest their business result below the envelope (V2: result; eco: value/data;
 # photobank: upload_image_response).
 _NESTED_RESULT_KEYS: Final[tuple[str, ...]] = ("result", "value", "data", "upload_image_response")
-_BAN_SECONDS = re.compile(r"ban will last (\d+(?:\.\d+)?) second", re.IGNORECASE)
+_BAN_SECONDS = re.compile(r"ban will last (\d+(?:\.\d+)?) (?:more )?second", re.IGNORECASE)
+# Business codes that mean "the platform had a problem, try again later" rather than "your data is
+# wrong" (reference §5: internal errors, image pipeline, translation limit, photo-bank "-2").
+_RETRYABLE_MSG_CODES: Final[frozenset[str]] = frozenset(
+    {"S_COMMON_INTERNAL_ERROR", "S_PRODUCT_SEARCH_ERROR", "B_IMAGE_UPLOAD_FAILED",
+     "B_PRODUCT_INFO_TRANSLATION_FAILED", "-2", "isp.system-service-error"}
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -117,8 +123,9 @@ class IcbuError(Exception):
     success envelope), ``msg_code`` the business code (``PUB_BIZCHECK_…``, ``B_…``, ``sub_code``)."""
 
     def __init__(self, message: str, *, code: str = "", msg_code: str = "", request_id: str = "",
-                 api: str = "", http_status: int | None = None) -> None:
+                 api: str = "", http_status: int | None = None, trace_id: str = "") -> None:
         super().__init__(message)
+        self.trace_id = trace_id
         self.message = message
         self.code = code
         self.msg_code = msg_code
@@ -160,6 +167,11 @@ class RateLimited(IcbuError):
 class BusinessError(IcbuError):
     """A business failure (``success:false`` / ``biz_success:false`` / ``msg_code``) or another
     gateway rejection of the request itself (``InvalidApiPath``, ``MissingParameter``, …)."""
+
+
+class RetryableBusinessError(BusinessError):
+    """A business failure the platform caused (internal error, image pipeline, translation
+    limit): the request itself is fine, try it again later."""
 
 
 class InAudit(BusinessError):
@@ -343,7 +355,7 @@ class IcbuClient:
             data, request_id, trace_id = self._unwrap(style, api, body, status)
         except IcbuError as exc:
             self._record(style, api, wire, started, ok=False, code=exc.code, msg_code=exc.msg_code,
-                         message=exc.message, request_id=exc.request_id, trace_id="", http_status=status)
+                         message=exc.message, request_id=exc.request_id, trace_id=exc.trace_id, http_status=status)
             raise
         duration = (time.perf_counter() - started) * 1000
         self._record(style, api, wire, started, ok=True, code=str(body.get("code", "0")), msg_code="",
@@ -372,12 +384,13 @@ class IcbuClient:
             sub_code = str(error.get("sub_code") or "")
             message = str(error.get("sub_msg") or error.get("msg") or error.get("message") or "")
             raise _gateway_error(str(error.get("code", "")), sub_code, message,
-                                 str(error.get("request_id") or ""), api, status)
+                                 str(error.get("request_id") or ""), api, status, str(error.get("type") or ""))
         code = str(body.get("code", "0"))
         request_id = str(body.get("request_id") or "")
         if code != "0":  # GOP flat error envelope
             message = str(body.get("message") or body.get("msg") or code)
-            raise _gateway_error(code, str(body.get("sub_code") or ""), message, request_id, api, status)
+            raise _gateway_error(code, str(body.get("sub_code") or ""), message, request_id, api, status,
+                                 str(body.get("type") or ""))
         data = body
         if style == "sync":
             wrapper = f"{api.replace('.', '_')}_response"
@@ -389,9 +402,15 @@ class IcbuClient:
         failure = _business_failure(data)
         if failure is not None:
             msg_code, message = failure
-            cls = InAudit if IN_AUDIT_CODE in msg_code.split(";") else BusinessError
+            codes = set(msg_code.split(";"))
+            cls: type[BusinessError] = (
+                InAudit if IN_AUDIT_CODE in codes else RetryableBusinessError if codes & _RETRYABLE_MSG_CODES
+                else BusinessError)
             raise cls(message or msg_code, code="0", msg_code=msg_code, request_id=request_id or trace_id,
-                      api=api, http_status=status)
+                      api=api, http_status=status, trace_id=trace_id)
+        if status == 429:
+            raise RateLimited(f"HTTP {status}", retry_after=None, code=str(status), request_id=request_id,
+                              api=api, http_status=status)
         if status >= 400:
             raise BusinessError(f"HTTP {status}", code=str(status), request_id=request_id, api=api,
                                 http_status=status)
@@ -444,19 +463,24 @@ def _seconds(value: Any) -> int:
 
 
 def _gateway_error(code: str, sub_code: str, message: str, request_id: str, api: str,
-                   status: int) -> IcbuError:
+                   status: int, type_: str = "") -> IcbuError:
     kwargs: dict[str, Any] = {"code": code, "msg_code": sub_code, "request_id": request_id, "api": api,
                               "http_status": status}
     if code in _SIGNATURE_CODES:
         return SignatureError(message, **kwargs)
-    if code in _PERMISSION_CODES:
+    # The IP whitelist error also arrives as code "15" with the name only in type/message (§5).
+    if code in _PERMISSION_CODES or "AppWhiteIpLimit" in (type_, message):
         return PermissionDenied(message, **kwargs)
     if code in _TOKEN_CODES or sub_code in _TOKEN_CODES:
         return TokenExpired(message, **kwargs)
-    if code in _RATE_CODES:
+    if code in _RATE_CODES or status == 429:
         match = _BAN_SECONDS.search(message)
         return RateLimited(message, retry_after=float(match.group(1)) if match else None, **kwargs)
-    if code in _UNAVAILABLE_CODES or status >= 500:
+    # The platform's own failures (ISP / SYSTEM, "isp.*") are transient; an "isv.*" sub-code blames
+    # the request even when the type says ISP.
+    platform_side = type_.upper() in ("SYSTEM", "ISP") and not sub_code.startswith("isv.")
+    if (code in _UNAVAILABLE_CODES or status >= 500 or platform_side or sub_code.startswith("isp.")
+            or code == "InternalError"):
         return GatewayUnavailable(message, **kwargs)
     if IN_AUDIT_CODE in sub_code:
         return InAudit(message, **kwargs)
@@ -481,6 +505,8 @@ def _business_failure(data: Any, depth: int = 0) -> tuple[str, str] | None:
     flags = [data[k] for k in ("success", "biz_success", "sub_success", "is_success") if k in data]
     if any(_is_false(flag) for flag in flags):
         return msg_code or "BUSINESS_FAILURE", message
+    if str(data.get("sub_error_code") or "") not in _OK_MSG_CODES:  # accepted only without an error code
+        return str(data["sub_error_code"]), message
     result_code = data.get("result_code")
     if result_code is not None and str(result_code) not in _OK_MSG_CODES:
         return msg_code or str(result_code), message

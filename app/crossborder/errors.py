@@ -30,3 +30,9 @@ class AlibabaStateInvalid(AppError):
     code = "alibaba_state_invalid"
     status_code = 400
     message = "授权回调无效或已过期，请从运营后台重新点击“连接阿里巴巴国际站”"
+
+
+class AlibabaAuthDeclined(AppError):
+    code = "alibaba_auth_declined"
+    status_code = 400
+    message = "卖家没有在阿里巴巴国际站同意授权，未保存任何内容；如需连接请重新点击“连接阿里巴巴国际站”"

@@ -444,18 +444,25 @@ async def test_orders_are_pulled_without_personal_data(world: World) -> None:
     assert world.requests("alibaba.seller.order.list") == 2
 
 
-async def test_pacer_spaces_calls() -> None:
+async def test_pacer_spaces_calls_and_counts_from_answers() -> None:
     now = [0.0]
-    slept: list[float] = []
+    starts: list[float] = []
 
     async def sleep(seconds: float) -> None:
-        slept.append(seconds)
         now[0] += seconds
 
-    pacer = Pacer(2.0, margin=0.0, clock=lambda: now[0], sleep=sleep)
-    for _ in range(5):
-        await pacer.wait()
-    assert slept == [0.5, 0.5, 0.5, 0.5]
+    pacer = Pacer(2.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(3):  # instant answers: starts 0.5 s apart
+        async with pacer.slot():
+            starts.append(now[0])
+    assert starts == [0.0, 0.5, 1.0]
+    for _ in range(3):  # answers take 0.3 s: a call waits 1 s after the answer two calls back
+        async with pacer.slot():
+            starts.append(now[0])
+            now[0] += 0.3
+    # The sixth waits for 1 s after the fourth's answer (1.8): the gateway had seen the fourth by then.
+    assert starts[3:] == pytest.approx([1.5, 2.0, 2.8])
     pacer.ban(3.0)
-    await pacer.wait()
-    assert slept[-1] == pytest.approx(3.0)
+    async with pacer.slot():
+        starts.append(now[0])
+    assert starts[-1] == pytest.approx(3.1 + 3.0)  # banned for 3 s from the last answer
