@@ -101,7 +101,9 @@ def apply_edit(listing: Listing, edit: ListingEdit, *, debounce_seconds: float, 
         if listing.state in (ListingState.error, ListingState.rejected):
             listing.state_message = ""
         listing.failed_attempts = 0
-        schedule(listing, delay_seconds=debounce_seconds, now=now)
+        # Trailing debounce: each edit moves the push to ``debounce`` after itself, so a burst of
+        # edits (each of which would open an audit window on Alibaba.com) goes out as one.
+        listing.next_attempt_at = (now or datetime.now(UTC)) + timedelta(seconds=debounce_seconds)
     return changed
 
 

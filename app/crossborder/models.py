@@ -144,6 +144,10 @@ class Listing(IdMixin, TimestampMixin, Base):
     # Photo-bank copies of ``image_paths`` (local path -> {"file_id", "url"}), so an image is
     # uploaded once, not on every content update.
     photobank: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    # Set just before a create is sent, cleared when its answer is known: {"content", "price",
+    # "inventory" (the versions it carried), "at" (ISO time)}. If the answer is lost and a later
+    # search by model number finds the product, these say what it already holds.
+    create_attempt: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     # Alibaba.com's own view after the last read-back: online/offline and approved/pending/rejected.
     remote_status: Mapped[str] = mapped_column(String(20), nullable=False, default="")
     remote_audit_status: Mapped[str] = mapped_column(String(20), nullable=False, default="")

@@ -39,14 +39,14 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.crossborder import repository, tokens
 from app.crossborder.client import (
@@ -58,6 +58,7 @@ from app.crossborder.client import (
     InAudit,
     PermissionDenied,
     RateLimited,
+    RetryableBusinessError,
     SignatureError,
     TokenExpired,
 )
@@ -88,6 +89,13 @@ MAX_RATE_LIMIT_WAITS: Final[int] = 5
 BACKOFF_BASE_SECONDS: Final[float] = 30.0
 BACKOFF_MAX_SECONDS: Final[float] = 3600.0
 FAILURES_BEFORE_ERROR: Final[int] = 5
+# A ban longer than this is not slept out inside a run: the run ends and due listings wait.
+MAX_BAN_WAIT_SECONDS: Final[float] = 60.0
+# After a create whose answer was lost, a search that finds nothing may be the search index lagging
+# behind the create: wait this long before creating again.
+CREATE_SETTLE_SECONDS: Final[float] = 120.0
+SEARCH_PAGE_SIZE: Final[int] = 20
+SEARCH_MAX_PAGES: Final[int] = 10
 _NAME_UNSAFE = re.compile(r"[^0-9A-Za-z]")
 _IMAGE_TYPES: Final[dict[str, str]] = {
     ".jpg": "image/jpeg",
@@ -249,6 +257,7 @@ class ListingSnapshot:
     content_due: bool
     price_due: bool
     inventory_due: bool
+    create_attempt: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, listing: Listing) -> ListingSnapshot:
@@ -278,6 +287,7 @@ class ListingSnapshot:
             content_due=listing.synced_content_version < listing.content_version,
             price_due=listing.synced_price_version < listing.price_version,
             inventory_due=listing.synced_inventory_version < listing.inventory_version,
+            create_attempt=dict(listing.create_attempt) if listing.create_attempt else None,
         )
 
 
@@ -297,8 +307,9 @@ class Outcome:
     remote_deleted: bool = False
     state: ListingState | None = None
     message: str = ""
-    retry: str = "none"  # none | debounce | audit | backoff
-    calls: int = 0
+    retry: str = "none"  # none | audit | backoff | pause
+    retry_after: float = 0.0  # for "pause": the gateway's ban
+    clear_create_attempt: bool = False
 
 
 @dataclass
@@ -323,6 +334,15 @@ class OrdersReport:
     skipped: str = ""
     pulled: int = 0
     stored: int = 0
+
+
+class PauseRun(Exception):
+    """The gateway banned us for longer than a run should sleep (a daily quota, say)."""
+
+    def __init__(self, seconds: float, message: str) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+        self.message = message
 
 
 class HaltRun(Exception):
@@ -355,8 +375,8 @@ def price_payload(snapshot: ListingSnapshot) -> dict[str, Any]:
 
 
 def product_info(snapshot: ListingSnapshot, images: Sequence[str], *, for_create: bool) -> dict[str, Any]:
-    """The V2 ``product_info``: everything on create; on update the content only (price and stock
-    have their own calls, so an update never overwrites a newer price pushed separately)."""
+    """The V2 ``product_info``: the whole listing, price and stock included, on create and on a
+    content update (``basic_info.product_id`` then names the product)."""
     basic: dict[str, Any] = {
         "title": snapshot.title_en,
         "description": snapshot.description_en,
@@ -370,12 +390,17 @@ def product_info(snapshot: ListingSnapshot, images: Sequence[str], *, for_create
     )
     if brand:
         basic["brand_name"] = brand
+    else:
+        basic["brand_name"] = ""  # V2 update keeps fields not sent: send the clear explicitly
     if not for_create:
         basic["product_id"] = snapshot.remote_product_id
-    trade: dict[str, Any] = {"moq": snapshot.moq, "unit": snapshot.unit}
-    if for_create:
-        trade["price"] = price_payload(snapshot)
-        trade["inventory"] = snapshot.inventory
+    # Price and stock travel with every create and content update: one write, one audit window.
+    trade: dict[str, Any] = {
+        "moq": snapshot.moq,
+        "unit": snapshot.unit,
+        "price": price_payload(snapshot),
+        "inventory": snapshot.inventory,
+    }
     logistics: dict[str, Any] = {
         "tiered_lead_time": [{"quantity": snapshot.moq, "lead_time": snapshot.lead_time_days}],
     }
@@ -385,8 +410,7 @@ def product_info(snapshot: ListingSnapshot, images: Sequence[str], *, for_create
         }
     if snapshot.weight_kg is not None:
         logistics["weight"] = float(snapshot.weight_kg)
-    if snapshot.shipping_template_id:
-        logistics["shipping_template_id"] = snapshot.shipping_template_id
+    logistics["shipping_template_id"] = snapshot.shipping_template_id  # None clears it
     return {
         "basic_info": basic,
         "category_info": {"category_id": snapshot.category_id},
@@ -478,10 +502,24 @@ class SyncEngine:
         return await self._call(lambda: self.client.sync(ORDER_LIST_METHOD, params, session=self._token))
 
     async def _locked(self, work: Callable[[], Awaitable[None]]) -> bool:
-        """Run ``work`` holding the advisory lock; False (nothing run) when another run holds it."""
+        """Run ``work`` holding the advisory lock; False (nothing run) when another run holds it.
+
+        The lock lives on a connection of its own in autocommit mode, so no transaction stays open
+        (and no snapshot is held) while the run talks to the gateway. Under the tests' one-connection
+        session factory it falls back to that connection."""
+        bind = self.sessionmaker.kw.get("bind")
+        if isinstance(bind, AsyncEngine):
+            async with bind.connect() as conn:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                if not await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": SYNC_LOCK_KEY}):
+                    return False
+                try:
+                    await work()
+                finally:
+                    await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SYNC_LOCK_KEY})
+            return True
         async with self.sessionmaker() as lock_session:
-            got = await lock_session.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": SYNC_LOCK_KEY})
-            if not got:
+            if not await lock_session.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": SYNC_LOCK_KEY}):
                 await lock_session.rollback()
                 return False
             try:
@@ -498,6 +536,9 @@ class SyncEngine:
             report.skipped = exc.text
             await self._write_log_only()
             return
+        except GatewayUnavailable as exc:
+            report.skipped = f"刷新令牌暂时失败，下次再试（{exc.code}）"
+            return
         except HaltRun as exc:
             report.halted = exc.message
             await self._halt_due(exc, listing_ids)
@@ -512,12 +553,18 @@ class SyncEngine:
                 report.halted = exc.message
                 await self._halt_due(exc, listing_ids)
                 break
+            except PauseRun as exc:
+                report.skipped = exc.message
+                await self._pause_due(exc, listing_ids)
+                break
             if result is not None:
                 report.listings.append(result)
 
     async def refresh_inventory(self) -> int:
         """Stock available to the cross-border channel, in whole units, onto each listing; a
-        changed figure bumps ``inventory_version`` and schedules a push after the debounce."""
+        changed figure bumps ``inventory_version`` and schedules a push after the debounce
+        (listings stopped on a refusal or a configuration error carry the new figure with their
+        next push, after an edit or "sync now"). Without a county warehouse nothing is touched."""
         changed = 0
         async with self.sessionmaker() as session, session.begin():
             pairs = await repository.variants_of_listings(session)
@@ -525,18 +572,26 @@ class SyncEngine:
                 return 0
             try:
                 available = await available_to_sell(session, sorted({v for _, v in pairs}), channel=CROSSBORDER)
-            except LocationNotFound:  # no county warehouse set up yet: nothing to sell abroad
-                available = {}
+            except LocationNotFound:  # no county warehouse yet: do not push a made-up zero
+                logger.warning("alibaba sync: no county warehouse, stock figures left as they are")
+                return 0
             listings = await repository.listings_for_update(session, [listing_id for listing_id, _ in pairs])
             for listing in listings:
                 quantity = max(0, math.floor(available.get(listing.variant_id, Decimal(0))))
-                if listing.inventory_quantity != quantity:
-                    first = listing.inventory_quantity is None
-                    listing.inventory_quantity = quantity
-                    if not first or listing.remote_product_id is not None:
-                        listing.inventory_version += 1
-                        schedule(listing, delay_seconds=self.options.debounce_seconds, now=self.clock())
-                    changed += 1
+                if listing.inventory_quantity == quantity:
+                    continue
+                first = listing.inventory_quantity is None
+                listing.inventory_quantity = quantity
+                changed += 1
+                if first and listing.remote_product_id is None:
+                    continue  # goes with the create
+                listing.inventory_version += 1
+                stopped = listing.next_attempt_at is None and listing.state in (
+                    ListingState.error,
+                    ListingState.rejected,
+                )
+                if not stopped:
+                    schedule(listing, delay_seconds=self.options.debounce_seconds, now=self.clock())
         return changed
 
     # ------------------------------------------------------------------ one listing
@@ -563,18 +618,21 @@ class SyncEngine:
 
         self.log.listing_id = listing_id
         outcome = Outcome()
-        halt: HaltRun | None = None
+        stop: HaltRun | PauseRun | None = None
         try:
             await self._push(snapshot, outcome)
         except InAudit as exc:
             outcome.state = ListingState.pending_audit
             outcome.message = f"阿里巴巴国际站审核中，暂不能修改，稍后自动重试（{exc.msg_code}）"
             outcome.retry = "audit"
-        except GatewayUnavailable as exc:
-            outcome.message = f"国际站网关暂时不可用（{exc.code or exc.message}），稍后自动重试"
+        except (GatewayUnavailable, RetryableBusinessError) as exc:
+            outcome.message = f"国际站暂时不可用（{exc.msg_code or exc.code or exc.message}），稍后自动重试"
             outcome.retry = "backoff"
+        except PauseRun as exc:
+            stop = exc
+            outcome.message, outcome.retry, outcome.retry_after = exc.message, "pause", exc.seconds
         except HaltRun as exc:
-            halt = exc
+            stop = exc
             outcome.state, outcome.message = exc.state, exc.message
         except BusinessError as exc:
             outcome.state = ListingState.error
@@ -582,55 +640,40 @@ class SyncEngine:
         except LocalImageMissing as exc:
             outcome.state = ListingState.error
             outcome.message = str(exc)
+        except Exception as exc:  # a bug or a reply we cannot read: keep the log, retry later
+            logger.exception("alibaba sync of listing %s failed unexpectedly", listing_id)
+            outcome.message = f"同步时出现意外错误（{type(exc).__name__}），稍后自动重试"
+            outcome.retry = "backoff"
         finally:
             self.log.listing_id = None
         result = await self._record(listing_id, outcome)
-        if halt is not None:
-            raise halt
+        if stop is not None:
+            raise stop
         return result
 
     async def _push(self, snap: ListingSnapshot, out: Outcome) -> None:
         remote_id = snap.remote_product_id
         content_due, price_due, inventory_due = snap.content_due, snap.price_due, snap.inventory_due
         if remote_id is None:
-            found = await self._find_remote(snap)
-            if found is not None:
-                # A create whose answer was lost did land: adopt it and push only what differs
-                # from what it carried (an earlier edit may have been current then).
-                remote_id, remote_info = found
-                out.remote_product_id, out.adopted = remote_id, True
-                content_due, price_due, inventory_due = _differences(snap, remote_info)
-                out.synced_content = None if content_due else snap.content_version
-                out.synced_price = None if price_due else snap.price_version
-                out.synced_inventory = None if inventory_due else snap.inventory_version
-            else:
-                images = await self._images(snap, out)
-                result = await self._call(
-                    lambda: self.client.rest(
-                        LISTING_PATH,
-                        {"product_info": product_info(snap, images, for_create=True)},
-                        access_token=self._token,
-                    )
-                )
-                remote_id = out.remote_product_id = _product_id_of(result)
-                out.synced_content, out.synced_price = snap.content_version, snap.price_version
-                out.synced_inventory = snap.inventory_version
-                content_due = price_due = inventory_due = False
-        snap_remote = snap if snap.remote_product_id else _with_remote(snap, remote_id)
+            remote_id = await self._adopt_or_create(snap, out)
+            if remote_id is None:
+                return
+            content_due = out.synced_content is None
+            price_due = out.synced_price is None
+            inventory_due = out.synced_inventory is None
         if content_due:
+            # The whole listing, price and stock included: one write, one audit window.
             images = await self._images(snap, out)
-            await self._call(
-                lambda: self.client.rest(
-                    UPDATE_PATH,
-                    {"product_info": product_info(snap_remote, images, for_create=False)},
-                    access_token=self._token,
-                )
-            )
-            out.synced_content = snap.content_version
+            update = product_info(replace(snap, remote_product_id=remote_id), images, for_create=False)
+            await self._call(lambda: self.client.rest(UPDATE_PATH, {"product_info": update}, access_token=self._token))
+            out.synced_content, out.synced_price = snap.content_version, snap.price_version
+            out.synced_inventory = snap.inventory_version
+            price_due = inventory_due = False
         if price_due:
+            price = price_payload(snap)
             await self._call(
                 lambda: self.client.rest(
-                    PRICE_PATH, {"product_id": remote_id, "price": price_payload(snap)}, access_token=self._token
+                    PRICE_PATH, {"product_id": remote_id, "price": price}, access_token=self._token
                 )
             )
             out.synced_price = snap.price_version
@@ -645,29 +688,105 @@ class SyncEngine:
         if out.remote_audit_status == "approved" and not out.remote_deleted:
             online = out.remote_status == "online"
             if online != snap.desired_online:
-                action = "online" if snap.desired_online else "offline"
-                await self._call(
-                    lambda: self.client.rest(
-                        STATUS_PATH, {"product_id_list": [remote_id], "action": action}, access_token=self._token
-                    )
-                )
+                await self._switch_display(remote_id, online=snap.desired_online)
                 await self._read_back(remote_id, out)
+                if (out.remote_status == "online") != snap.desired_online:
+                    out.retry, out.message = "backoff", "国际站未能切换上架/下架状态，稍后自动重试"
 
-    async def _find_remote(self, snap: ListingSnapshot) -> tuple[str, dict[str, Any]] | None:
+    async def _adopt_or_create(self, snap: ListingSnapshot, out: Outcome) -> str | None:
+        """The remote id: a product found by model number is adopted (a create whose answer was
+        lost), else the listing is created. None when it is too early to tell (see below)."""
+        attempt = snap.create_attempt
+        found = await self._find_remote(snap)
+        if found is not None:
+            out.remote_product_id, out.adopted, out.clear_create_attempt = found, True, True
+            # What the lost create carried is known from the attempt mark; without one (made by
+            # hand on Alibaba.com with our model number) everything is pushed once more.
+            if attempt is not None:
+                if attempt.get("content") == snap.content_version:
+                    out.synced_content = snap.content_version
+                if attempt.get("price") == snap.price_version:
+                    out.synced_price = snap.price_version
+                if attempt.get("inventory") == snap.inventory_version:
+                    out.synced_inventory = snap.inventory_version
+            return found
+        if attempt is not None:
+            sent_at = datetime.fromisoformat(str(attempt.get("at")))
+            if (self.clock() - sent_at).total_seconds() < CREATE_SETTLE_SECONDS:
+                # The earlier create may still be on its way into the search index: look again later
+                # rather than risk a second product.
+                raise GatewayUnavailable("earlier create not visible yet", code="create_settling", api=SEARCH_PATH)
+        images = await self._images(snap, out)
+        await self._mark_create_attempt(snap)
+        try:
+            result = await self._call(
+                lambda: self.client.rest(
+                    LISTING_PATH,
+                    {"product_info": product_info(snap, images, for_create=True)},
+                    access_token=self._token,
+                )
+            )
+        except BusinessError as exc:
+            if not isinstance(exc, RetryableBusinessError):
+                out.clear_create_attempt = True  # refused outright: nothing was created
+            raise
+        remote_id = out.remote_product_id = _product_id_of(result)
+        out.clear_create_attempt = True
+        out.synced_content, out.synced_price = snap.content_version, snap.price_version
+        out.synced_inventory = snap.inventory_version
+        return remote_id
+
+    async def _mark_create_attempt(self, snap: ListingSnapshot) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            listing = await repository.listing_for_update(session, snap.id)
+            if listing is not None:
+                listing.create_attempt = {
+                    "content": snap.content_version,
+                    "price": snap.price_version,
+                    "inventory": snap.inventory_version,
+                    "at": self.clock().isoformat(),
+                }
+
+    async def _switch_display(self, remote_id: str, *, online: bool) -> None:
+        action = "online" if online else "offline"
         result = await self._call(
             lambda: self.client.rest(
-                SEARCH_PATH,
-                {"model_number": snap.model_number, "page_index": 1, "page_size": 20},
-                access_token=self._token,
+                STATUS_PATH, {"product_id_list": [remote_id], "action": action}, access_token=self._token
             )
         )
-        found = _result(result).get("product_info") or []
-        for item in found if isinstance(found, list) else []:
-            basic = item.get("basic_info") if isinstance(item, dict) else None
-            if isinstance(basic, dict) and basic.get("model_number") == snap.model_number:
-                if basic.get("status") == "deleted":
+        body = _result(result)
+        updated = [str(x) for x in body.get("updated_product_ids") or []]
+        if remote_id not in updated:
+            errors = body.get("errors") or [{}]
+            first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+            raise BusinessError(
+                str(first.get("message") or "product not in updated_product_ids"),
+                code="0",
+                msg_code=str(first.get("msg_code") or ""),
+                api=STATUS_PATH,
+            )
+
+    async def _find_remote(self, snap: ListingSnapshot) -> str | None:
+        """The id of a live remote product with this model number, looking through every page."""
+        for page in range(1, SEARCH_MAX_PAGES + 1):
+            query = {"model_number": snap.model_number, "page_index": page, "page_size": SEARCH_PAGE_SIZE}
+            result = await self._call(functools.partial(self._search, query))
+            body = _result(result)
+            items = body.get("product_info") or []
+            for item in items if isinstance(items, list) else []:
+                basic = item.get("basic_info") if isinstance(item, dict) else None
+                if not isinstance(basic, dict) or basic.get("model_number") != snap.model_number:
                     continue
-                return str(basic.get("product_id")), item
+                if basic.get("status") == "deleted" or basic.get("product_id") in (None, ""):
+                    continue
+                return str(basic["product_id"])
+            total = (body.get("page") or {}).get("total_item") if isinstance(body.get("page"), dict) else None
+            if (
+                not isinstance(items, list)
+                or len(items) < SEARCH_PAGE_SIZE
+                or (isinstance(total, int) and page * SEARCH_PAGE_SIZE >= total)
+            ):
+                return None
         return None
 
     async def _images(self, snap: ListingSnapshot, out: Outcome) -> list[str]:
@@ -696,6 +815,9 @@ class SyncEngine:
             urls.append(str(entry["url"]))
         return urls
 
+    async def _search(self, query: dict[str, Any]) -> CallResult:
+        return await self.client.rest(SEARCH_PATH, query, access_token=self._token)
+
     async def _upload(self, image: tuple[str, bytes, str]) -> CallResult:
         return await self.client.sync(
             PHOTOBANK_METHOD, {"file_name": image[0]}, session=self._token, files={"image_bytes": image}
@@ -716,7 +838,8 @@ class SyncEngine:
     # ------------------------------------------------------------------ calls and their failures
 
     async def _call(self, send: Callable[[], Awaitable[CallResult]]) -> CallResult:
-        """One paced call, repeated after an ``ApiCallLimit`` ban or a token refresh."""
+        """One paced call, repeated after an ``ApiCallLimit`` ban or a token refresh. ``send`` reads
+        ``self._token`` when called, so a repeat carries the refreshed token."""
         rate_waits = 0
         refreshed = False
         while True:
@@ -725,18 +848,22 @@ class SyncEngine:
                     return await send()
             except RateLimited as exc:
                 rate_waits += 1
+                # Reference §5: sleep the stated ban plus one second.
+                wait = (exc.retry_after if exc.retry_after is not None else 1.0) + 1.0
+                if wait > MAX_BAN_WAIT_SECONDS:
+                    raise PauseRun(wait, f"阿里巴巴国际站限流（{exc.code}），约 {int(wait)} 秒后再同步") from exc
                 if rate_waits > MAX_RATE_LIMIT_WAITS:
                     raise GatewayUnavailable(
                         f"still throttled after {MAX_RATE_LIMIT_WAITS} waits", code=exc.code, api=exc.api
                     ) from exc
-                wait = (exc.retry_after if exc.retry_after is not None else 1.0) + 0.1
                 logger.info("icbu throttled on %s; waiting %.1f s as told", exc.api, wait)
                 self.pacer.ban(wait)
             except TokenExpired as exc:
                 if refreshed:
                     raise HaltRun("阿里巴巴国际站拒绝了刚刷新的令牌，请在运营后台重新连接卖家账号") from exc
                 refreshed = True
-                await self._refresh_token(rejected=self._token)
+                async with self.pacer.slot():
+                    await self._refresh_token(rejected=self._token)
             except SignatureError as exc:
                 raise HaltRun(SIGNATURE_MESSAGE) from exc
             except PermissionDenied as exc:
@@ -744,7 +871,9 @@ class SyncEngine:
 
     async def _refresh_token(self, *, rejected: str | None = None) -> None:
         """Get (or, after a refusal of ``rejected``, refresh) the token in a short unit of work of
-        its own, which also commits a ``needs_reauth`` mark and the calls' log entries."""
+        its own, which also commits a ``needs_reauth`` mark and the calls' log entries.
+        Transient refresh failures surface as :class:`GatewayUnavailable` (retry later);
+        configuration problems as :class:`HaltRun`."""
         failure: Exception | None = None
         async with self.sessionmaker() as session, session.begin():
             try:
@@ -757,6 +886,10 @@ class SyncEngine:
                 failure = HaltRun(SIGNATURE_MESSAGE)
             except PermissionDenied as exc:
                 failure = HaltRun(_permission_message(exc))
+            except (GatewayUnavailable, RateLimited) as exc:
+                failure = GatewayUnavailable(f"token refresh: {exc.message}", code=exc.code, api=exc.api)
+            except BusinessError as exc:
+                failure = HaltRun(f"刷新令牌被拒绝（{exc.code or exc.msg_code}：{exc.message}），请检查应用配置。")
             entries = self.log.take()
             if entries:
                 await repository.add_log_entries(session, entries)
@@ -774,6 +907,8 @@ class SyncEngine:
                 return None
             if out.remote_product_id is not None:
                 listing.remote_product_id = out.remote_product_id
+            if out.clear_create_attempt:
+                listing.create_attempt = None
             if out.photobank:
                 listing.photobank = {**listing.photobank, **out.photobank}
             # Versions only move forward and never past what is local now (an edit during the push
@@ -791,6 +926,10 @@ class SyncEngine:
             return ListingResult(listing.id, listing.model_number, listing.state, listing.state_message)
 
     def _settle(self, listing: Listing, out: Outcome, now: datetime) -> None:
+        if out.retry == "pause":
+            listing.next_attempt_at = now + timedelta(seconds=out.retry_after)
+            listing.state_message = out.message
+            return
         if out.retry == "backoff":
             listing.failed_attempts += 1
             delay = backoff_seconds(listing.failed_attempts)
@@ -853,6 +992,16 @@ class SyncEngine:
                 listing.next_attempt_at = None
         logger.error("alibaba sync halted: %s", exc.message)
 
+    async def _pause_due(self, exc: PauseRun, listing_ids: Sequence[int] | None) -> None:
+        """Every due listing waits out a long ban (no call is sent before it ends)."""
+        until = self.clock() + timedelta(seconds=exc.seconds)
+        async with self.sessionmaker() as session, session.begin():
+            await repository.add_log_entries(session, self.log.take())
+            due = await repository.due_listing_ids(session, now=self.clock(), listing_ids=listing_ids)
+            for listing in await repository.listings_for_update(session, due):
+                listing.next_attempt_at = until
+        logger.warning("alibaba sync paused for %.0f s: %s", exc.seconds, exc.message)
+
     async def _write_log_only(self) -> None:
         entries = self.log.take()
         if entries:
@@ -862,30 +1011,3 @@ class SyncEngine:
 
 class LocalImageMissing(Exception):
     pass
-
-
-def _differences(snap: ListingSnapshot, remote: dict[str, Any]) -> tuple[bool, bool, bool]:
-    """(content, price, inventory) differ between the listing and an adopted remote product."""
-    basic = remote.get("basic_info") or {}
-    category = (remote.get("category_info") or {}).get("category_id")
-    trade = remote.get("trade_info") or {}
-    content = (
-        basic.get("title") != snap.title_en
-        or (basic.get("description") or "") != snap.description_en
-        or (basic.get("keywords") or "") != " ".join(snap.keywords)
-        or str(category or "") != str(snap.category_id or "")
-        or len(basic.get("product_image") or []) != len(snap.image_paths)
-        or trade.get("moq") != snap.moq
-    )
-    price = trade.get("price") != price_payload(snap)
-    try:
-        inventory = int(str(trade.get("inventory"))) != snap.inventory
-    except (TypeError, ValueError):
-        inventory = True
-    return content, price, inventory
-
-
-def _with_remote(snap: ListingSnapshot, remote_id: str) -> ListingSnapshot:
-    from dataclasses import replace
-
-    return replace(snap, remote_product_id=remote_id)

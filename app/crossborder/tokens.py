@@ -26,7 +26,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crossborder.client import (
-    BusinessError,
     GatewayUnavailable,
     IcbuClient,
     IcbuError,
@@ -169,8 +168,10 @@ async def access_token(
 
     try:
         token = await client.refresh_token(cipher.decrypt(row.refresh_token_enc))
-    except (TokenExpired, BusinessError) as exc:
-        # InvalidRefreshToken and the like: only a new authorisation helps.
+    except TokenExpired as exc:
+        # InvalidRefreshToken and the like: only a new authorisation helps. Other refusals
+        # (InvalidTimestamp, InvalidAppKey, …) are the platform's configuration, not the seller's,
+        # and fall through to the generic branch below.
         raise await _mark_needs_reauth(session, row, f"刷新被拒绝：{exc.code or exc.msg_code}") from exc
     except (GatewayUnavailable, RateLimited) as exc:
         row.last_error = f"刷新令牌暂时失败：{exc.code}"
@@ -179,7 +180,7 @@ async def access_token(
             logger.warning("alibaba token refresh failed transiently (%s); current token still valid", exc.code)
             return current
         raise
-    except IcbuError as exc:  # signature / permission: configuration problems, not the seller's
+    except IcbuError as exc:  # signature, permission, clock, app key: configuration problems
         row.last_error = f"刷新令牌失败：{exc.code}"
         await session.flush()
         raise

@@ -123,6 +123,19 @@ async def _make_listing(url: str, uploads: Path, model: str) -> int:
         await engine.dispose()
 
 
+async def _forget_remote_id(url: str, listing_id: int) -> None:
+    from sqlalchemy import update
+
+    from app.crossborder.models import Listing
+
+    engine = create_engine(url, null_pool=True)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(update(Listing).where(Listing.id == listing_id).values(remote_product_id=None))
+    finally:
+        await engine.dispose()
+
+
 async def _drop_listings(url: str, ids: list[int]) -> None:
     from app.crossborder.models import Listing, SyncLogEntry
 
@@ -149,8 +162,13 @@ def test_sync_command_pushes_the_listing(
         assert "T-CLI-TEA: 已上架 / online" in result.output
         assert [p.model_number for p in cli_env.state.products] == ["T-CLI-TEA"]
         assert cli_env.state.products[0].inventory == 30
+        # As if the create's answer had been lost: the next sync searches by model number and adopts.
+        asyncio.run(_forget_remote_id(committed_database_url, listing_id))
         again = runner.invoke(cli, ["alibaba", "sync", "--listing", str(listing_id)])
-        assert again.exit_code == 0 and len(cli_env.state.products) == 1  # found, not created twice
+        assert again.exit_code == 0, again.output
+        assert "T-CLI-TEA: 已上架 / online" in again.output and len(cli_env.state.products) == 1
+        searches = [r for r in cli_env.state.requests if r.api == "/alibaba/icbu/product/search/v2"]
+        assert len(searches) == 2
         assert cli_env.app_secret not in result.output + again.output
     finally:
         asyncio.run(_drop_listings(committed_database_url, [listing_id]))

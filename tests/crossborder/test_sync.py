@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.crossborder import tokens
 from app.crossborder.client import IcbuClient
@@ -466,3 +466,91 @@ async def test_pacer_spaces_calls_and_counts_from_answers() -> None:
     async with pacer.slot():
         starts.append(now[0])
     assert starts[-1] == pytest.approx(3.1 + 3.0)  # banned for 3 s from the last answer
+
+
+async def test_an_edit_made_while_a_create_answer_was_lost_is_still_pushed(world: World) -> None:
+    world.fake.state.drop_response_next(api="/alibaba/icbu/product/listing/v2")
+    await world.run(ids=world.listing_ids[:1])
+    [listing] = [x for x in await world.listings() if x.id == world.listing_ids[0]]
+    assert listing.create_attempt is not None and listing.create_attempt["content"] == listing.content_version
+    await world.edit(listing.id, lambda e: replace(e, unit="Carton", shipping_template_id="7788"), at=5)
+
+    await world.run(at=40, ids=[listing.id])
+    [listing] = [x for x in await world.listings() if x.id == listing.id]
+    assert len(world.fake.state.products) == 1 and listing.remote_product_id == world.fake.state.products[0].id
+    assert listing.create_attempt is None and listing.state is ListingState.online
+    # The create carried the old unit: the edit went out as one content update (price and stock in it).
+    assert world.requests("/alibaba/icbu/product/update/v2") == 1
+    assert world.requests("/icbu/product/edit-price") == 0
+    info = world.fake.state.products[0].product_info
+    assert info["trade_info"]["unit"] == "Carton" and info["logistics_info"]["shipping_template_id"] == "7788"
+    assert listing.synced_content_version == listing.content_version
+
+
+async def test_a_lost_create_not_yet_searchable_is_not_repeated_at_once(world: World) -> None:
+    world.fake.state.drop_response_next(api="/alibaba/icbu/product/listing/v2")
+    await world.run(ids=world.listing_ids[:1])
+    # As if the search index had not caught up with the create yet.
+    lost = world.fake.state.products[0]
+    with world.fake.state._lock:
+        world.fake.state._products.pop(lost.id)
+    await world.run(at=31, ids=world.listing_ids[:1])
+    assert world.requests("/alibaba/icbu/product/listing/v2") == 1
+    [listing] = [x for x in await world.listings() if x.id == world.listing_ids[0]]
+    assert listing.state is ListingState.syncing and listing.remote_product_id is None
+    # Long after the create, nothing has appeared: it did not land, so it is created again.
+    await world.run(at=400, ids=world.listing_ids[:1])
+    [listing] = [x for x in await world.listings() if x.id == world.listing_ids[0]]
+    assert world.requests("/alibaba/icbu/product/listing/v2") == 2
+    assert listing.state is ListingState.online and len(world.fake.state.products) == 1
+
+
+async def test_missing_permission_stops_the_run(world: World) -> None:
+    world.fake.state.deny("/alibaba/icbu/product/search/v2")
+    report = await world.run()
+    assert "权限" in report.halted and "InsufficientPermission" in report.halted
+    assert len(world.fake.state.requests) == 1
+    listings = await world.listings()
+    assert all(x.state is ListingState.error and "InsufficientPermission" in x.state_message for x in listings)
+    await world.run(at=60)
+    await world.run(at=120)
+    assert len(world.fake.state.requests) == 1
+
+
+async def test_a_long_ban_pauses_the_run_instead_of_sleeping(world: World) -> None:
+    world.fake.state.rate_limit = 1
+    world.fake.state.ban_seconds = 300
+    report = await world.run(rate=50)
+    assert "限流" in report.skipped
+    sent = len(world.fake.state.requests)
+    assert sent <= 3
+    listings = await world.listings()
+    assert all(
+        x.next_attempt_at is not None and x.next_attempt_at >= world.now + timedelta(seconds=300) for x in listings
+    )
+    await world.run(rate=50, at=60)
+    assert len(world.fake.state.requests) == sent
+
+
+async def test_one_run_at_a_time(committed_engine: AsyncEngine, fake_icbu: FakeIcbuServer) -> None:
+    """The advisory lock on a dedicated autocommit connection: a second run is skipped."""
+    from sqlalchemy import text
+
+    from app.crossborder.sync import SYNC_LOCK_KEY
+    from app.db import create_sessionmaker
+
+    sessionmaker = create_sessionmaker(committed_engine)
+    async with sessionmaker() as session, session.begin():  # no seller account: the free run sends nothing
+        await session.execute(delete(AlibabaConnection))
+    log = CallLog()
+    async with fake_icbu.client(on_call=log) as client:
+        engine = SyncEngine(sessionmaker, client, log, cipher=CIPHER, pacer=Pacer(100), options=SyncOptions())
+        async with committed_engine.connect() as holder:
+            await holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SYNC_LOCK_KEY})
+            busy = await engine.run()
+            await holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SYNC_LOCK_KEY})
+            await holder.commit()
+        free = await engine.run()
+    assert "another sync run" in busy.skipped
+    assert "another sync run" not in free.skipped  # it ran (and found no seller account connected)
+    assert fake_icbu.state.requests == []
