@@ -195,6 +195,7 @@ def _print_banner(host: str, port: int, *, embedded: bool, worker: bool) -> None
         f"  网店 Shop            {base}/",
         f"  运营后台 Ops console  {base}/admin   (库存 stock {base}/admin/stock)",
         f"  村站工作台 Station    {base}/station",
+        f"  国际站 Alibaba.com    {base}/admin/crossborder",
         f"  登录 Sign in          {base}/login",
         f"  API 文档 API docs     {base}/docs",
         f"  健康检查 Health       {base}/healthz  {base}/readyz",
