@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import stripe
+from stripe.params import RefundCreateParams
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,9 @@ class OnlinePaymentProvider(Protocol):
 
     async def retrieve_intent(self, external_id: str) -> IntentResult: ...
 
-    async def refund(self, *, external_id: str, amount_minor: int, idempotency_key: str) -> RefundResult: ...
+    async def refund(
+        self, *, external_id: str, amount_minor: int, idempotency_key: str, refund_id: int | None = None
+    ) -> RefundResult: ...
 
     def parse_webhook(self, body: bytes, signature: str | None) -> ProviderEvent: ...
 
@@ -175,10 +178,17 @@ class StripeProvider:
         except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
             raise ProviderUnavailable(str(exc)) from exc
 
-    async def refund(self, *, external_id: str, amount_minor: int, idempotency_key: str) -> RefundResult:
+    async def refund(
+        self, *, external_id: str, amount_minor: int, idempotency_key: str, refund_id: int | None = None
+    ) -> RefundResult:
+        # Our refund id rides in the metadata: a refund webhook that arrives before the task has
+        # stored Stripe's refund id still finds its row (see webhooks._apply).
+        params: RefundCreateParams = {"payment_intent": external_id, "amount": amount_minor}
+        if refund_id is not None:
+            params["metadata"] = {"refund_id": str(refund_id)}
         try:
             refund = await self.client.v1.refunds.create_async(
-                params={"payment_intent": external_id, "amount": amount_minor},
+                params=params,
                 options={"idempotency_key": idempotency_key},
             )
         except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:

@@ -40,7 +40,9 @@ async def execute_refund(
         payment = await session.get(Payment, refund.payment_id)
         assert payment is not None and payment.external_id is not None
         external_id, amount = payment.external_id, refund.amount_minor
-    result = await provider.refund(external_id=external_id, amount_minor=amount, idempotency_key=f"refund:{refund_id}")
+    result = await provider.refund(
+        external_id=external_id, amount_minor=amount, idempotency_key=f"refund:{refund_id}", refund_id=refund_id
+    )
     async with outbox.unit_of_work(sessionmaker, sender) as session:
         if outbox_id is not None and not await outbox.claim(session, outbox_id):
             return "already processed"

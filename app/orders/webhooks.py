@@ -99,10 +99,31 @@ async def _apply(session: AsyncSession, event_type: str, obj: dict[str, Any], in
     if event_type in REFUND_EVENTS and obj.get("id"):
         refund = await session.scalar(select(Refund).where(Refund.external_id == str(obj["id"])))
         if refund is None:
+            refund = await _refund_from_metadata(session, obj)
+        if refund is None:
             return f"ignored: unknown refund {obj['id']}"
         await payments.record_refund_result(session, refund, RefundResult(str(obj["id"]), str(obj.get("status"))))
         return f"refund {refund.id}: {refund.state.value}"
     return f"ignored: {event_type}"
+
+
+async def _refund_from_metadata(session: AsyncSession, obj: dict[str, Any]) -> Refund | None:
+    """A refund webhook that beat the refund task's own write: our refund id is in the metadata.
+    Taken only while that row has no Stripe id yet and its payment is the refund's PaymentIntent."""
+    from app.orders.models import Payment
+
+    refund_id = str((obj.get("metadata") or {}).get("refund_id") or "")
+    if not refund_id.isdigit():
+        return None
+    return await session.scalar(
+        select(Refund)
+        .join(Payment, Payment.id == Refund.payment_id)
+        .where(
+            Refund.id == int(refund_id),
+            Refund.external_id.is_(None),
+            Payment.external_id == str(obj.get("payment_intent") or ""),
+        )
+    )
 
 
 async def _adopt(session: AsyncSession, intent: Any) -> Any:

@@ -200,6 +200,52 @@ async def test_staff_refunds_full_and_partial(
     )
 
 
+async def test_a_refund_webhook_that_beats_the_refund_task_still_finds_its_refund(
+    client: httpx.AsyncClient,
+    db_session: AsyncSession,
+    shop: Shop,
+    fake_stripe: FakeStripeServer,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    provider: StripeProvider,
+    task_sender: RecordingSender,
+) -> None:
+    number = await online_order(client, shop)
+    await pay(client, number, method="alipay")
+    pi_id = str(await db_session.scalar(select(Payment.external_id)))
+    await _webhook(
+        client, fake_stripe, fake_stripe.state.event("payment_intent.succeeded", fake_stripe.state.complete(pi_id))
+    )
+    await process_inbox(sessionmaker, provider, task_sender)
+    admin = auth(await token_for(db_session, await make_user(db_session, Role.admin)))
+    made = await client.post(
+        f"/api/v1/admin/orders/{number}/refunds", headers=admin, json={"amount_minor": 13600, "reason": "缺货"}
+    )
+    assert made.status_code == 201
+    refund_id = int(str(await db_session.scalar(select(Refund.id))))
+    task_sender.sent.clear()  # the refund task is slow: Stripe answers and its webhooks come first
+    sent = await provider.refund(
+        external_id=pi_id, amount_minor=13600, idempotency_key=f"refund:{refund_id}", refund_id=refund_id
+    )
+    assert fake_stripe.state.refund(sent.external_id)["metadata"] == {"refund_id": str(refund_id)}
+    await _webhook(
+        client, fake_stripe, fake_stripe.state.event("refund.created", fake_stripe.state.refund(sent.external_id))
+    )
+    await _webhook(
+        client,
+        fake_stripe,
+        fake_stripe.state.event("refund.updated", fake_stripe.state.settle_refund(sent.external_id)),
+    )
+    assert await process_inbox(sessionmaker, provider, task_sender) == [
+        f"refund {refund_id}: submitted",
+        f"refund {refund_id}: succeeded",
+    ]
+    # The task runs at last: nothing left to do, and Stripe was asked once.
+    assert await tasks.execute_refund(sessionmaker, provider, outbox_id=None, refund_id=refund_id) == "nothing to do"
+    order = (await client.get(f"/api/v1/orders/{number}", headers=admin)).json()
+    assert (order["refunded_minor"], order["payment_status"]) == (13600, "refunded")
+    assert len(fake_stripe.state.refunds) == 1
+
+
 async def _webhook(
     client: httpx.AsyncClient,
     fake_stripe: FakeStripeServer,
