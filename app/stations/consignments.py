@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog import repository as catalog_repository
 from app.catalog.errors import VariantNotFound
 from app.kit.errors import Conflict, InvalidInput
+from app.kit.numbers import NumberClash, add_with_unique_number
 from app.kit.phones import normalise_cn_phone
 from app.kit.quantities import QUANTITY_QUANTUM, Unit
 from app.stations import repository
@@ -68,6 +69,16 @@ class NewHousehold:
 
 def new_consignment_number(today: date) -> str:
     return f"UP{today:%y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+async def _unused_consignment_number(session: AsyncSession, today: date) -> str:
+    """The number is printed into the lot's notes and the transfer before the consignment row
+    exists, so a clash is avoided up front (the unique constraint still guards the race)."""
+    for _ in range(5):
+        number = new_consignment_number(today)
+        if not await repository.consignment_number_taken(session, number):
+            return number
+    raise NumberClash()
 
 
 def new_household_code(today: date) -> str:
@@ -145,8 +156,7 @@ async def _supplier(
         contact_phone=phone,
         certifications=[],
     )
-    session.add(supplier)
-    await session.flush()
+    await add_with_unique_number(session, supplier, field="code", draw=lambda: new_household_code(today))
     return supplier
 
 
@@ -185,7 +195,7 @@ async def record_consignment(
     supplier = await _supplier(session, station, supplier_code, household, today)
     source = await station_location(session, station)
     warehouse = await supply_service.warehouse(session)
-    number = new_consignment_number(today)
+    number = await _unused_consignment_number(session, today)
     lot = await supply_service.receive_lot(
         session,
         supply_service.ReceiptInput(

@@ -26,6 +26,7 @@ from sqlalchemy.orm import selectinload
 
 from app.config import get_settings
 from app.kit.errors import AppError
+from app.kit.numbers import add_with_unique_number
 from app.orders import checkout, payments, states
 from app.orders.models import DeliveryMethod, FulfilmentStatus, Order, OrderStatus, PaymentMethod, PaymentStatus
 from app.orders.notices import send_order_notice
@@ -102,15 +103,16 @@ async def plan_run(session: AsyncSession, *, route_code: str, run_date: date, ac
     ).all()
     for order in orders:
         assert order.station_id is not None
-        session.add(
-            Parcel(
-                tracking_number=new_tracking_number(run_date),
-                order_id=order.id,
-                station_id=order.station_id,
-                route_id=route.id,
-                run_id=run.id,
-                status=ParcelStatus.packed,
-            )
+        parcel = Parcel(
+            tracking_number=new_tracking_number(run_date),
+            order_id=order.id,
+            station_id=order.station_id,
+            route_id=route.id,
+            run_id=run.id,
+            status=ParcelStatus.packed,
+        )
+        await add_with_unique_number(
+            session, parcel, field="tracking_number", draw=lambda: new_tracking_number(run_date)
         )
         await states.record(
             session, order, kind="packed", message_zh=f"已打包，随 {run.number} 配送", actor_user_id=actor_user_id

@@ -167,3 +167,7 @@ async def served_phones(session: AsyncSession, start: datetime | None, end: date
         select(everyone.c.station_id, everyone.c.phone).order_by(literal_column("1"), literal_column("2"))
     )
     return [(station_id, phone) for station_id, phone in rows]
+
+
+async def consignment_number_taken(session: AsyncSession, number: str) -> bool:
+    return await session.scalar(select(Consignment.id).where(Consignment.number == number)) is not None

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.kit.errors import InvalidInput
+from app.kit.numbers import add_with_unique_number
 from app.kit.quantities import format_quantity
 from app.supply import errors, repository
 from app.supply.models import LedgerKind, Location, Lot, StockCount, StockCountLine, StockCountStatus
@@ -37,6 +38,10 @@ async def get_count(session: AsyncSession, number: str) -> StockCount:
     return count
 
 
+def new_count_number() -> str:
+    return f"PD{date.today():%y%m%d}-{secrets.token_hex(3).upper()}"
+
+
 async def open_count(session: AsyncSession, *, location_code: str, actor_user_id: int) -> StockCount:
     location = await location_or_404(session, location_code)
     # One open sheet per location: two sheets would each post the same difference.
@@ -48,13 +53,8 @@ async def open_count(session: AsyncSession, *, location_code: str, actor_user_id
     )
     if already is not None:
         raise InvalidInput(f"该库位已有未过账的盘点单 {already}", detail={"count": already})
-    count = StockCount(
-        number=f"PD{date.today():%y%m%d}-{secrets.token_hex(3).upper()}",
-        location_id=location.id,
-        created_by_id=actor_user_id,
-    )
-    session.add(count)
-    await session.flush()
+    count = StockCount(number=new_count_number(), location_id=location.id, created_by_id=actor_user_id)
+    await add_with_unique_number(session, count, field="number", draw=new_count_number)
     for level, lot, _ in await repository.stock_rows(session, location_id=location.id):
         session.add(StockCountLine(count_id=count.id, lot_id=lot.id, variant_id=lot.variant_id, expected=level.on_hand))
     await session.flush()

@@ -17,6 +17,7 @@ from app.catalog import repository as catalog_repository
 from app.catalog.errors import VariantNotFound
 from app.config import get_settings
 from app.kit.errors import InvalidInput
+from app.kit.numbers import add_with_unique_number
 from app.kit.quantities import Unit
 from app.supply import errors, repository
 from app.supply.models import LedgerKind, Location, LocationKind, Lot, LotOrigin, Supplier
@@ -135,8 +136,7 @@ async def receive_lot(
         received_location_id=location.id,
         received_by_id=actor_user_id,
     )
-    session.add(lot)
-    await session.flush()
+    await add_with_unique_number(session, lot, field="code", draw=lambda: new_lot_code(today))
     await add_on_hand(
         session,
         location_id=location.id,

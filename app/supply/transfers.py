@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.kit.errors import InvalidInput
+from app.kit.numbers import add_with_unique_number
 from app.supply import errors, repository
 from app.supply.models import LedgerKind, Transfer, TransferLine, TransferStatus
 from app.supply.service import in_transit, location_or_404
@@ -77,8 +78,7 @@ async def ship(
         note=note[:200],
         shipped_by_id=actor_user_id,
     )
-    session.add(transfer)
-    await session.flush()
+    await add_with_unique_number(session, transfer, field="number", draw=lambda: new_transfer_number(date.today()))
     # Fixed order (by lot) so two transfers from one location never lock rows in opposite orders.
     keys = await lock_order(session, source.id, [lot.id for lot in lots.values()])
     for line in sorted(lines, key=lambda item: lock_key(keys, lots[item.lot_code].id)):
