@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, func, select, update
+from sqlalchemy import BigInteger, DateTime, Integer, String, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
@@ -26,6 +26,8 @@ from app.kit.models import Base
 log = logging.getLogger(__name__)
 
 PENDING_KEY = "outbox_pending"
+RESEND_AFTER_SECONDS = 900
+MAX_SEND_ATTEMPTS = 5
 SENDER_KEY = "task_sender"
 
 
@@ -93,21 +95,32 @@ async def relay(
 ) -> int:
     """Send unsent messages (the given ``ids``, or any older than the age given) and mark them sent.
 
+    The periodic relay (``older_than_seconds`` without ``ids``) also sends again a message that was
+    sent ``RESEND_AFTER_SECONDS`` ago and is still not processed — its task lost in the broker or
+    out of retries — up to ``MAX_SEND_ATTEMPTS`` sends in all; tasks claim their message, so a
+    second delivery of one that did run is a no-op.
+
     ``FOR UPDATE SKIP LOCKED`` lets several relays run at once without sending a row twice.
     """
     stmt = (
         select(OutboxMessage)
-        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.processed_at.is_(None))
+        .where(OutboxMessage.processed_at.is_(None))
         .order_by(OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    unsent = OutboxMessage.sent_at.is_(None)
     if ids is not None:
-        stmt = stmt.where(OutboxMessage.id.in_(ids))
-    if older_than_seconds:
-        stmt = stmt.where(
-            OutboxMessage.created_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, older_than_seconds)
+        stmt = stmt.where(unsent, OutboxMessage.id.in_(ids))
+    elif older_than_seconds:
+        age = OutboxMessage.created_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, older_than_seconds)
+        stale = and_(
+            OutboxMessage.sent_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, RESEND_AFTER_SECONDS),
+            OutboxMessage.send_attempts < MAX_SEND_ATTEMPTS,
         )
+        stmt = stmt.where(or_(and_(unsent, age), stale))
+    else:
+        stmt = stmt.where(unsent)
     messages = list((await session.scalars(stmt)).all())
     sent = 0
     for message in messages:
@@ -117,6 +130,13 @@ async def relay(
             log.exception("outbox message %s (%s) not sent; the relay will retry", message.id, message.task_name)
             message.send_attempts += 1
             continue
+        if message.sent_at is not None:
+            log.warning(
+                "outbox message %s (%s) sent again: not processed since %s",
+                message.id,
+                message.task_name,
+                message.sent_at.isoformat(),
+            )
         message.sent_at = func.now()
         message.send_attempts += 1
         sent += 1

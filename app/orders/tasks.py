@@ -36,6 +36,9 @@ async def execute_refund(
     async with sessionmaker() as session:
         refund = await session.get(Refund, refund_id)
         if refund is None or refund.state is not RefundState.pending:
+            if outbox_id is not None:  # settled meanwhile (webhook): the message is done with
+                await outbox.claim(session, outbox_id)
+                await session.commit()
             return "nothing to do"
         payment = await session.get(Payment, refund.payment_id)
         assert payment is not None and payment.external_id is not None

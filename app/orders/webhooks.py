@@ -62,6 +62,9 @@ async def process_event(
     async with sessionmaker() as session:
         event = await repository.webhook_event(session, webhook_event_id)
         if event is None or event.processed_at is not None:
+            if outbox_id is not None:  # a second delivery: mark the message done so it is not re-sent
+                await outbox.claim(session, outbox_id)
+                await session.commit()
             return "already processed"
         event_type, obj = event.event_type, _object(event.payload)
     intent = None

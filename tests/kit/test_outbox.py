@@ -87,3 +87,39 @@ async def test_claim_is_once(db_session: AsyncSession) -> None:
     message = await outbox.enqueue(db_session, "demo.claim")
     assert await outbox.claim(db_session, message.id) is True
     assert await outbox.claim(db_session, message.id) is False
+
+
+async def test_a_sent_but_never_processed_message_is_sent_again_a_few_times(committed_engine: AsyncEngine) -> None:
+    sessionmaker = create_sessionmaker(committed_engine)
+    async with outbox.unit_of_work(sessionmaker, RecordingSender()) as session:
+        lost = await outbox.enqueue(session, "demo.lost", k=1)
+        done = await outbox.enqueue(session, "demo.done", k=2)
+    async with sessionmaker() as session:
+        assert await outbox.claim(session, done.id)
+        # Both were sent 20 minutes ago; only ``done`` was processed since.
+        await session.execute(
+            text("UPDATE outbox_messages SET sent_at = now() - interval '20 minutes' WHERE id IN (:a, :b)"),
+            {"a": lost.id, "b": done.id},
+        )
+        await session.commit()
+    again = RecordingSender()
+    async with sessionmaker() as session:
+        await outbox.relay(session, again, older_than_seconds=10)
+    ids = [sent[0] for sent in again.sent]
+    assert lost.id in ids and done.id not in ids
+    # Sent just now: not again on the next tick.
+    soon = RecordingSender()
+    async with sessionmaker() as session:
+        await outbox.relay(session, soon, older_than_seconds=10)
+    assert lost.id not in [sent[0] for sent in soon.sent]
+    # Out of sends: left for someone to look at.
+    async with sessionmaker() as session:
+        await session.execute(
+            text("UPDATE outbox_messages SET sent_at = now() - interval '1 hour', send_attempts = :n WHERE id = :id"),
+            {"n": outbox.MAX_SEND_ATTEMPTS, "id": lost.id},
+        )
+        await session.commit()
+    last = RecordingSender()
+    async with sessionmaker() as session:
+        await outbox.relay(session, last, older_than_seconds=10)
+    assert lost.id not in [sent[0] for sent in last.sent]
