@@ -62,6 +62,8 @@ class AlibabaConnection(Base):
         enum_column(ConnectionStatus, "alibaba_connection_status"), nullable=False
     )
     last_error: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # A gateway ban longer than a run should sleep (a daily quota): no run or pull calls before it.
+    paused_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     connected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False

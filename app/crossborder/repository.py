@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.models import Product, ProductImage, Variant
-from app.crossborder.models import AlibabaOrder, Listing, SyncLogEntry
+from app.crossborder.models import AlibabaConnection, AlibabaOrder, Listing, SyncLogEntry
 
 
 async def listing(session: AsyncSession, listing_id: int) -> Listing | None:
@@ -139,3 +139,15 @@ async def product_images(session: AsyncSession, product_id: int) -> list[Product
         .order_by(ProductImage.sort_order, ProductImage.id)
     )
     return list((await session.scalars(query)).all())
+
+
+async def paused_until(session: AsyncSession) -> datetime | None:
+    return await session.scalar(select(AlibabaConnection.paused_until).where(AlibabaConnection.id == 1))
+
+
+async def set_paused_until(session: AsyncSession, until: datetime) -> None:
+    await session.execute(
+        update(AlibabaConnection)
+        .where(AlibabaConnection.id == 1)
+        .values(paused_until=func.greatest(func.coalesce(AlibabaConnection.paused_until, until), until))
+    )

@@ -248,7 +248,7 @@ class ListingSnapshot:
     size_cm: dict[str, Any]
     shipping_template_id: str | None
     desired_online: bool
-    inventory: int
+    inventory: int | None  # None: no stock figure yet (no county warehouse): not sent
     remote_product_id: str | None
     photobank: dict[str, Any]
     content_version: int
@@ -278,7 +278,7 @@ class ListingSnapshot:
             size_cm=dict(listing.size_cm),
             shipping_template_id=listing.shipping_template_id,
             desired_online=listing.desired_online,
-            inventory=listing.inventory_quantity or 0,
+            inventory=listing.inventory_quantity,
             remote_product_id=listing.remote_product_id,
             photobank=dict(listing.photobank),
             content_version=listing.content_version,
@@ -334,6 +334,10 @@ class OrdersReport:
     skipped: str = ""
     pulled: int = 0
     stored: int = 0
+
+
+class CreateSettling(Exception):
+    """A create whose answer was lost is not searchable yet: look again soon, do not create."""
 
 
 class PauseRun(Exception):
@@ -399,8 +403,9 @@ def product_info(snapshot: ListingSnapshot, images: Sequence[str], *, for_create
         "moq": snapshot.moq,
         "unit": snapshot.unit,
         "price": price_payload(snapshot),
-        "inventory": snapshot.inventory,
     }
+    if snapshot.inventory is not None:
+        trade["inventory"] = snapshot.inventory
     logistics: dict[str, Any] = {
         "tiered_lead_time": [{"quantity": snapshot.moq, "lead_time": snapshot.lead_time_days}],
     }
@@ -477,14 +482,21 @@ class SyncEngine:
         report = OrdersReport()
 
         async def pull() -> None:
-            try:
-                await self._refresh_token()
-            except (AlibabaNotConnected, HaltRun) as exc:
-                report.skipped = exc.text if isinstance(exc, AlibabaNotConnected) else exc.message
-                await self._write_log_only()
+            paused = await self._paused_until()
+            if paused is not None:
+                report.skipped = f"阿里巴巴国际站限流，{paused.isoformat()} 前不调用"
                 return
             try:
+                await self._refresh_token()
                 rows = await fetch_orders(self._list_orders)
+            except AlibabaNotConnected as exc:
+                report.skipped = exc.text
+                await self._write_log_only()
+                return
+            except PauseRun as exc:
+                report.skipped = exc.message
+                await self._pause(exc, [])
+                return
             except (HaltRun, BusinessError, GatewayUnavailable) as exc:
                 report.skipped = exc.message if isinstance(exc, HaltRun) else str(exc)
                 await self._write_log_only()
@@ -530,6 +542,10 @@ class SyncEngine:
         return True
 
     async def _run(self, report: SyncReport, listing_ids: Sequence[int] | None) -> None:
+        paused = await self._paused_until()
+        if paused is not None:
+            report.skipped = f"阿里巴巴国际站限流，{paused.isoformat()} 前不调用"
+            return
         try:
             await self._refresh_token()
         except (AlibabaNotConnected, AlibabaReauthRequired) as exc:
@@ -555,7 +571,7 @@ class SyncEngine:
                 break
             except PauseRun as exc:
                 report.skipped = exc.message
-                await self._pause_due(exc, listing_ids)
+                await self._pause(exc, listing_ids)
                 break
             if result is not None:
                 report.listings.append(result)
@@ -580,11 +596,12 @@ class SyncEngine:
                 quantity = max(0, math.floor(available.get(listing.variant_id, Decimal(0))))
                 if listing.inventory_quantity == quantity:
                     continue
-                first = listing.inventory_quantity is None
                 listing.inventory_quantity = quantity
                 changed += 1
-                if first and listing.remote_product_id is None:
-                    continue  # goes with the create
+                if listing.remote_product_id is None and listing.create_attempt is None:
+                    # Not on Alibaba.com (never published, or deleted there): the figure goes with
+                    # the create, which only an edit or "sync now" starts.
+                    continue
                 listing.inventory_version += 1
                 stopped = listing.next_attempt_at is None and listing.state in (
                     ListingState.error,
@@ -631,6 +648,9 @@ class SyncEngine:
         except PauseRun as exc:
             stop = exc
             outcome.message, outcome.retry, outcome.retry_after = exc.message, "pause", exc.seconds
+        except CreateSettling:
+            outcome.message = "上次发布的结果还未在国际站查到，稍后再查（不会重复发布）"
+            outcome.retry, outcome.retry_after = "pause", BACKOFF_BASE_SECONDS
         except HaltRun as exc:
             stop = exc
             outcome.state, outcome.message = exc.state, exc.message
@@ -669,6 +689,14 @@ class SyncEngine:
             out.synced_content, out.synced_price = snap.content_version, snap.price_version
             out.synced_inventory = snap.inventory_version
             price_due = inventory_due = False
+        # Stock first: a price edit opens an audit window that would refuse the stock edit after it.
+        if inventory_due and snap.inventory is not None:
+            await self._call(
+                lambda: self.client.rest(
+                    INVENTORY_PATH, {"product_id": remote_id, "inventory": snap.inventory}, access_token=self._token
+                )
+            )
+            out.synced_inventory = snap.inventory_version
         if price_due:
             price = price_payload(snap)
             await self._call(
@@ -677,13 +705,6 @@ class SyncEngine:
                 )
             )
             out.synced_price = snap.price_version
-        if inventory_due:
-            await self._call(
-                lambda: self.client.rest(
-                    INVENTORY_PATH, {"product_id": remote_id, "inventory": snap.inventory}, access_token=self._token
-                )
-            )
-            out.synced_inventory = snap.inventory_version
         await self._read_back(remote_id, out)
         if out.remote_audit_status == "approved" and not out.remote_deleted:
             online = out.remote_status == "online"
@@ -715,7 +736,7 @@ class SyncEngine:
             if (self.clock() - sent_at).total_seconds() < CREATE_SETTLE_SECONDS:
                 # The earlier create may still be on its way into the search index: look again later
                 # rather than risk a second product.
-                raise GatewayUnavailable("earlier create not visible yet", code="create_settling", api=SEARCH_PATH)
+                raise CreateSettling()
         images = await self._images(snap, out)
         await self._mark_create_attempt(snap)
         try:
@@ -992,15 +1013,23 @@ class SyncEngine:
                 listing.next_attempt_at = None
         logger.error("alibaba sync halted: %s", exc.message)
 
-    async def _pause_due(self, exc: PauseRun, listing_ids: Sequence[int] | None) -> None:
-        """Every due listing waits out a long ban (no call is sent before it ends)."""
+    async def _pause(self, exc: PauseRun, listing_ids: Sequence[int] | None) -> None:
+        """A long ban: the connection records until when no call may go out (every run and pull
+        checks it first), and the listings due now wait for its end."""
         until = self.clock() + timedelta(seconds=exc.seconds)
+        self.pacer.ban(exc.seconds)
         async with self.sessionmaker() as session, session.begin():
             await repository.add_log_entries(session, self.log.take())
+            await repository.set_paused_until(session, until)
             due = await repository.due_listing_ids(session, now=self.clock(), listing_ids=listing_ids)
             for listing in await repository.listings_for_update(session, due):
-                listing.next_attempt_at = until
+                listing.next_attempt_at = max(until, listing.next_attempt_at or until)
         logger.warning("alibaba sync paused for %.0f s: %s", exc.seconds, exc.message)
+
+    async def _paused_until(self) -> datetime | None:
+        async with self.sessionmaker() as session:
+            until = await repository.paused_until(session)
+        return until if until is not None and until > self.clock() else None
 
     async def _write_log_only(self) -> None:
         entries = self.log.take()

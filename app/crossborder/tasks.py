@@ -28,7 +28,8 @@ def sync_due(outbox_id: int | None = None) -> int:
     async def main(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
         if outbox_id is not None:
             async with sessionmaker() as session, session.begin():
-                await outbox.claim(session, outbox_id)
+                if not await outbox.claim(session, outbox_id):
+                    return 0  # a second copy of a nudge that already ran
         if not settings.alibaba_configured:
             return 0
         async with open_engine(settings, sessionmaker) as engine:

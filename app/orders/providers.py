@@ -187,10 +187,19 @@ class StripeProvider:
         if refund_id is not None:
             params["metadata"] = {"refund_id": str(refund_id)}
         try:
-            refund = await self.client.v1.refunds.create_async(
-                params=params,
-                options={"idempotency_key": idempotency_key},
-            )
+            try:
+                refund = await self.client.v1.refunds.create_async(
+                    params=params, options={"idempotency_key": idempotency_key}
+                )
+            except stripe.IdempotencyError:
+                if "metadata" not in params:
+                    raise
+                # The first attempt under this key was sent before refunds carried metadata: the
+                # same request without it replays that refund instead of "failing" a refund Stripe made.
+                refund = await self.client.v1.refunds.create_async(
+                    params={"payment_intent": external_id, "amount": amount_minor},
+                    options={"idempotency_key": idempotency_key},
+                )
         except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
             # e.g. charge_already_refunded: nothing will change by retrying; staff see it failed.
             return RefundResult(f"refused:{idempotency_key}", "failed", str(exc)[:200])

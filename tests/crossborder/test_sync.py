@@ -498,6 +498,7 @@ async def test_a_lost_create_not_yet_searchable_is_not_repeated_at_once(world: W
     assert world.requests("/alibaba/icbu/product/listing/v2") == 1
     [listing] = [x for x in await world.listings() if x.id == world.listing_ids[0]]
     assert listing.state is ListingState.syncing and listing.remote_product_id is None
+    assert "不会重复发布" in listing.state_message and listing.failed_attempts == 1
     # Long after the create, nothing has appeared: it did not land, so it is created again.
     await world.run(at=400, ids=world.listing_ids[:1])
     [listing] = [x for x in await world.listings() if x.id == world.listing_ids[0]]
@@ -554,3 +555,63 @@ async def test_one_run_at_a_time(committed_engine: AsyncEngine, fake_icbu: FakeI
     assert "another sync run" in busy.skipped
     assert "another sync run" not in free.skipped  # it ran (and found no seller account connected)
     assert fake_icbu.state.requests == []
+
+
+async def test_stock_changes_do_not_publish_what_is_not_on_alibaba(world: World) -> None:
+    """Drafts never sent, and a product deleted on Alibaba.com (the engine then drops its remote id
+    and waits), are not published by a stock movement: only an edit or "sync now" does that."""
+    from app.catalog.models import Variant
+
+    async with world.sessionmaker() as session, session.begin():
+        for listing in await session.scalars(select(Listing).where(Listing.id.in_(world.listing_ids))):
+            listing.next_attempt_at = None
+            listing.inventory_quantity = 1  # an earlier figure: the next run sees a change
+    for at in (0, 120):
+        async with world.sessionmaker() as session, session.begin():
+            for listing in await session.scalars(select(Listing).where(Listing.id.in_(world.listing_ids))):
+                variant = await session.get(Variant, listing.variant_id)
+                assert variant is not None
+                await receive(session, variant, "5")
+        await world.run(at=at)
+    assert world.fake.state.requests == []
+    listings = await world.listings()
+    assert all(x.next_attempt_at is None and x.remote_product_id is None for x in listings)
+    assert sorted(x.inventory_quantity or 0 for x in listings) == [50, 60, 70]
+
+
+async def test_price_and_stock_due_together_both_go_through_an_audit_window(world: World) -> None:
+    await world.run(ids=world.listing_ids[:1])
+    world.fake.state.audit_seconds = 300  # from now on every price or content write is audited
+    [listing] = [x for x in await world.listings() if x.id == world.listing_ids[0]]
+    await world.edit(listing.id, lambda e: replace(e, price_tiers=[{"min_quantity": 10, "price_cents": 1500}]), at=1)
+    async with world.sessionmaker() as session, session.begin():
+        from app.catalog.models import Variant
+
+        variant = await session.get(Variant, listing.variant_id)
+        assert variant is not None
+        await receive(session, variant, "7")
+    await world.run(at=60, ids=[listing.id])
+    [listing] = [x for x in await world.listings() if x.id == listing.id]
+    remote = world.fake.state.product(str(listing.remote_product_id))
+    assert remote.inventory == 47 and remote.price["tiered_price"] == [{"quantity": 10, "price": "15.00"}]
+    assert listing.synced_price_version == listing.price_version
+    assert listing.synced_inventory_version == listing.inventory_version
+    assert listing.state is ListingState.pending_audit  # the price edit is under review now
+
+
+async def test_a_long_ban_pauses_order_pulls_and_later_runs(world: World) -> None:
+    world.fake.state.rate_limit = 1
+    world.fake.state.ban_seconds = 300
+    world.fake.state.add_order("300000000000009")
+    log = CallLog()
+    async with world.fake.client(on_call=log) as client:
+        engine = world.engine(client, log, rate=50)
+        first = await engine.pull_orders()
+        report = await engine.pull_orders()  # the second call in a second trips the ban
+        sent = len(world.fake.state.requests)
+        again = await engine.pull_orders()
+    assert first.pulled == 1
+    assert "限流" in report.skipped and "限流" in again.skipped
+    assert len(world.fake.state.requests) == sent  # nothing sent while paused
+    run = await world.run(rate=50, at=30)
+    assert "限流" in run.skipped and len(world.fake.state.requests) == sent

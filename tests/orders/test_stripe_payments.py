@@ -246,6 +246,37 @@ async def test_a_refund_webhook_that_beats_the_refund_task_still_finds_its_refun
     assert len(fake_stripe.state.refunds) == 1
 
 
+async def test_a_refund_first_sent_without_metadata_is_replayed_not_failed(
+    client: httpx.AsyncClient,
+    db_session: AsyncSession,
+    shop: Shop,
+    fake_stripe: FakeStripeServer,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    provider: StripeProvider,
+    task_sender: RecordingSender,
+) -> None:
+    """A refund attempted before refunds carried metadata and retried after: same key, other params."""
+    number = await online_order(client, shop)
+    await pay(client, number, method="card", payment_method_id="pm_card_visa")
+    pi_id = str(await db_session.scalar(select(Payment.external_id)))
+    admin = auth(await token_for(db_session, await make_user(db_session, Role.admin)))
+    made = await client.post(
+        f"/api/v1/admin/orders/{number}/refunds", headers=admin, json={"amount_minor": 5000, "reason": "少发"}
+    )
+    assert made.status_code == 201
+    refund_id = int(str(await db_session.scalar(select(Refund.id))))
+    task_sender.sent.clear()
+    old_style = await provider.refund(external_id=pi_id, amount_minor=5000, idempotency_key=f"refund:{refund_id}")
+    assert await tasks.execute_refund(sessionmaker, provider, outbox_id=None, refund_id=refund_id) == (
+        f"refund {refund_id}: succeeded"
+    )
+    stored = await db_session.scalar(
+        select(Refund).where(Refund.id == refund_id).execution_options(populate_existing=True)
+    )
+    assert stored is not None and stored.external_id == old_style.external_id
+    assert len(fake_stripe.state.refunds) == 1
+
+
 async def _webhook(
     client: httpx.AsyncClient,
     fake_stripe: FakeStripeServer,
