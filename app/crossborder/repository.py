@@ -151,3 +151,9 @@ async def set_paused_until(session: AsyncSession, until: datetime) -> None:
         .where(AlibabaConnection.id == 1)
         .values(paused_until=func.greatest(func.coalesce(AlibabaConnection.paused_until, until), until))
     )
+
+
+async def model_numbers(session: AsyncSession) -> dict[int, str]:
+    """Listing id → model number (names the listing of a sync-log row)."""
+    rows = await session.execute(select(Listing.id, Listing.model_number))
+    return {int(listing_id): str(model) for listing_id, model in rows.all()}

@@ -54,6 +54,7 @@ CONNECT_MAX_AGE_SECONDS: Final[int] = 1800
 SYNC_TASK: Final[str] = "alibaba.sync_due"
 ORDERS_PAGE_SIZE: Final[int] = 50
 SYNC_LOG_LIMIT: Final[int] = 100
+ALL_LOG_LIMIT: Final[int] = 300
 PARAMS_SHOWN_CHARS: Final[int] = 300
 MEDIA_PREFIX: Final[str] = "/media/"
 
@@ -261,6 +262,7 @@ class LogRow:
     entry: SyncLogEntry
     time: str
     params: str
+    listing: str = ""  # the listing's model number, on the all-calls page
 
 
 def _image_choices(listing: Listing, catalog: list[ProductImage], selected: list[str]) -> list[ImageChoice]:
@@ -406,4 +408,19 @@ async def orders_page(
             "amount": order_amount,
             "china_time": china_time,
         },
+    )
+
+
+@router.get("/crossborder/log")
+async def sync_log_page(request: Request, session: DbSession, _: AdminUser) -> Response:
+    """Every recent ICBU call, token and order calls included (those belong to no listing)."""
+    models = await repository.model_numbers(session)
+    log = [
+        LogRow(entry, china_time(entry.created_at), compact_params(entry.params), models.get(entry.listing_id or 0, ""))
+        for entry in await repository.sync_log(session, listing_id=None, limit=ALL_LOG_LIMIT)
+    ]
+    return render(
+        request,
+        "admin/crossborder/log.html",
+        {"log": log, "configured": _settings(request).alibaba_configured},
     )

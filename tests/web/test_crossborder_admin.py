@@ -291,6 +291,7 @@ async def test_other_roles_are_refused_and_visitors_sent_to_login(
         "/admin/crossborder",
         f"/admin/crossborder/listings/{listing.id}",
         "/admin/crossborder/orders",
+        "/admin/crossborder/log",
         "/admin/crossborder/callback?code=x&state=y",
     ]
     for path in pages:
@@ -573,6 +574,48 @@ async def test_the_editor_shows_the_sync_log_and_alibabas_refusal(
     assert params.endswith("…") and params.count("x") == 300 - len(
         '{"product_id":"1601000000001","product_info":{"basic_info":{"title":"'
     )
+
+
+async def test_the_all_calls_log_names_listings_and_shows_token_calls(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    listing = await make_listing(db_session)
+    when = datetime(2026, 3, 2, 1, 5, tzinfo=UTC)
+    db_session.add_all(
+        [
+            SyncLogEntry(
+                listing_id=None,
+                created_at=when,
+                api="/auth/token/refresh",
+                style="rest",
+                params={},
+                ok=True,
+                request_id="req-1",
+                duration_ms=80,
+            ),
+            SyncLogEntry(
+                listing_id=listing.id,
+                created_at=when - timedelta(minutes=1),
+                api="/alibaba/icbu/product/get/v2",
+                style="rest",
+                params={"product_id": "1601000000001"},
+                ok=True,
+                request_id="req-0",
+                duration_ms=40,
+            ),
+        ]
+    )
+    await db_session.flush()
+    await log_in(client, db_session, Role.admin)
+    index = await client.get("/admin/crossborder", headers=HTML)
+    assert 'href="/admin/crossborder/log"' in index.text
+    page = await client.get("/admin/crossborder/log", headers=HTML)
+    assert page.status_code == 200
+    log = page.text.split('id="h-all-log"')[1]
+    assert log.index("/auth/token/refresh") < log.index("/alibaba/icbu/product/get/v2")
+    assert "授权 / 订单" in log
+    assert f'<a href="/admin/crossborder/listings/{listing.id}">{listing.model_number}</a>' in log
+    assert "2026-03-02 09:05（北京时间）" in text_of(log)
 
 
 # ---- connecting ---------------------------------------------------------------------------------
@@ -1010,6 +1053,13 @@ async def test_an_admin_edits_a_ladder_price_in_a_real_browser(
                 await shot(page, "orders-phone")
                 await page.set_viewport_size(PC)
                 await shot(page, "orders-pc")
+
+                # 6. Every call, token and order calls included, each row naming its listing.
+                await page.goto(f"{base}/admin/crossborder")
+                await page.get_by_role("link", name="全部同步记录（含授权与订单拉取）→").click()
+                await expect(page.get_by_role("heading", level=1)).to_contain_text("同步记录")
+                await expect(page.locator(".log-table")).to_contain_text(model)
+                await shot(page, "log-pc")
                 await browser.close()
 
         async with create_sessionmaker(committed_engine)() as session:
@@ -1035,4 +1085,5 @@ async def test_an_admin_edits_a_ladder_price_in_a_real_browser(
         "07-invalid-phone.png",
         "08-orders-phone.png",
         "09-orders-pc.png",
+        "10-log-pc.png",
     ]
