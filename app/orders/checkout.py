@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog import pricing
 from app.catalog import repository as catalog_repository
 from app.config import get_settings
+from app.kit.numbers import NumberClash, add_with_unique_number
 from app.orders import delivery, errors, states
 from app.orders.models import (
     DeliveryMethod,
@@ -236,16 +237,14 @@ async def release_held_stock(session: AsyncSession, order: Order, *, reason: str
 
 async def _insert_with_unique_number(session: AsyncSession, order: Order, today: date) -> None:
     """Order numbers are random (not guessable from one another); on the rare clash with an
-    existing number, draw again inside a savepoint instead of failing the checkout."""
-    from sqlalchemy.exc import IntegrityError
+    existing number another is drawn (``add_with_unique_number``), its reservation reference with it."""
 
-    for _ in range(5):
-        try:
-            async with session.begin_nested():
-                session.add(order)
-                await session.flush()
-            return
-        except IntegrityError:
-            order.number = new_order_number(today)
-            order.reservation_reference = f"order:{order.number}"
-    raise errors.OrderStateConflict("订单号生成冲突，请重试")
+    def redraw() -> str:
+        number = new_order_number(today)
+        order.reservation_reference = f"order:{number}"
+        return number
+
+    try:
+        await add_with_unique_number(session, order, field="number", draw=redraw)
+    except NumberClash as exc:
+        raise errors.OrderStateConflict("订单号生成冲突，请重试") from exc

@@ -237,3 +237,18 @@ async def test_unpaid_online_orders_expire(db_session: AsyncSession, shop: Shop)
         )
     ).all()
     assert list(told) == ["order_expiring", "order_expired"]
+
+
+async def test_an_order_number_clash_is_drawn_again(
+    client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.orders import checkout
+
+    first = (await client.post("/api/v1/orders", json=order_body(shop))).json()["number"]
+    draws = iter([first, "NP991231000001"])
+    monkeypatch.setattr(checkout, "new_order_number", lambda _today: next(draws))
+    second = await client.post("/api/v1/orders", json=order_body(shop))
+    assert second.status_code == 201, second.text
+    assert second.json()["number"] == "NP991231000001"
+    held = await db_session.scalar(select(Reservation).where(Reservation.reference == "order:NP991231000001"))
+    assert held is not None and held.status is ReservationStatus.active
