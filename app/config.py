@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     session_cookie_secure: bool = False
     db_pool_size: int = Field(default=10, ge=1)
     log_level: str = "INFO"
+    # Business dates (today, document numbers, cut-offs, report months) are dates in this zone.
+    business_timezone: str = "Asia/Shanghai"
     sms_provider: SmsProviderKind = SmsProviderKind.outbox
     sms_api_url: str | None = None
     sms_api_key: SecretStr | None = None

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
@@ -45,6 +45,7 @@ from app.catalog.models import (
 from app.catalog.pricing import RETAIL_LIST, WHOLESALE_LIST
 from app.config import get_settings
 from app.crossborder.models import Listing, ListingState
+from app.kit import clock
 from app.kit.models import IdMixin
 from app.kit.quantities import Unit
 from app.pos.models import Store
@@ -1205,7 +1206,7 @@ async def _lots(session: AsyncSession, tally: _Tally, variants: Mapping[str, int
     """Receive the demo harvest lots into the warehouse, for variants that have no lot yet."""
     from app.supply import service
 
-    today = date.today()
+    today = clock.today()
     supplier_of = {p["slug"]: p["supplier"] for p in PRODUCTS}
     product_of = {v.sku: v.product for v in VARIANTS}
     for sku in dict.fromkeys(seed.sku for seed in LOTS):
@@ -1261,7 +1262,7 @@ async def _store_delivery(
             .where(
                 StockLevel.location_id == warehouse_id,
                 StockLevel.variant_id == variants[sku],
-                StockLevel.best_before >= date.today(),
+                StockLevel.best_before >= clock.today(),
                 StockLevel.on_hand - StockLevel.reserved >= Decimal(quantity),
             )
             .order_by(StockLevel.best_before, StockLevel.id)
@@ -1378,7 +1379,7 @@ async def seed_demo(session: AsyncSession) -> str:
     for company in COMPANIES:
         key, fields = _split(company, "name")
         if fields["status"] is CompanyStatus.approved:
-            fields.update(approved_at=datetime.now(UTC), approved_by_id=admin_id)
+            fields.update(approved_at=clock.now(), approved_by_id=admin_id)
         companies[company["name"]] = await _ensure(session, tally, "buyer_companies", BuyerCompany, key, fields)
 
     retail = await _ensure(

@@ -21,6 +21,7 @@ from app.catalog.schemas import Certification
 from app.crossborder.models import Listing, ListingState
 from app.crossborder.validation import validate_listing
 from app.demo import DEMO_PASSWORD, JIANGNAN, database_is_empty, seed_demo
+from app.kit import clock
 from app.kit.models import Base
 from app.kit.quantities import Unit
 from app.pos.models import Store
@@ -289,7 +290,7 @@ async def test_demo_prices_are_consistent(db_session: AsyncSession) -> None:
 
 
 async def test_demo_stock_is_received_as_lots(db_session: AsyncSession) -> None:
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     await seed_demo(db_session)
 
@@ -309,7 +310,7 @@ async def test_demo_stock_is_received_as_lots(db_session: AsyncSession) -> None:
     assert len(per_variant) == 20 and set(per_variant.values()) <= {1, 2, 3}
     assert all(lot.certificate_no.startswith("DEMO-HG-") for lot in lots)
     assert all(lot.received_location_id == locations["WH-SX"].id for lot in lots)
-    today = date.today()
+    today = clock.today()
     assert sum(1 for lot in lots if lot.best_before < today) == 1  # the lots page shows one expired
     assert sum(1 for lot in lots if today <= lot.best_before <= today + timedelta(days=1)) == 2  # bayberry
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +14,7 @@ from app.accounts.models import ApiToken, BuyerCompany, CompanyStatus, Role, Tok
 from app.accounts.ratelimit import LoginLimiter
 from app.accounts.security import hash_password, needs_rehash, new_token, token_hash, verify_password
 from app.config import get_settings
+from app.kit import clock
 from app.kit.errors import InvalidInput
 
 TOKEN_PREFIX = {TokenKind.user: "npu", TokenKind.station_pda: "npd", TokenKind.pos_till: "npp"}
@@ -23,7 +24,7 @@ TOUCH_INTERVAL = timedelta(minutes=5)
 
 
 def now_utc() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 @dataclass(frozen=True)

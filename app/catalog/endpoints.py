@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
@@ -13,6 +12,7 @@ from app.accounts.access import AdminUser, MaybeUser, Principal, PublicAccess, R
 from app.catalog import errors, listing, pricing, repository, schemas, service
 from app.catalog.cache import ListingCache
 from app.db import DbSession
+from app.kit import clock
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
@@ -55,7 +55,7 @@ async def list_products(
         return PRODUCTS_ADAPTER.dump_python(await listing.products_out(session, products, viewer), mode="json")
 
     cache: ListingCache = request.app.state.listing_cache
-    cached = await cache.get_or_build(session, ("products", viewer, q, category, supply, date.today()), build)
+    cached = await cache.get_or_build(session, ("products", viewer, q, category, supply, clock.today()), build)
     return Response(to_json(await listing.with_stock(session, cached, viewer)), media_type="application/json")
 
 
@@ -72,7 +72,7 @@ async def get_product(slug: str, request: Request, session: DbSession, principal
         return [PRODUCT_ADAPTER.dump_python((await listing.products_out(session, [product], viewer))[0], mode="json")]
 
     cache: ListingCache = request.app.state.listing_cache
-    cached = await cache.get_or_build(session, ("product", viewer, slug, date.today()), build)
+    cached = await cache.get_or_build(session, ("product", viewer, slug, clock.today()), build)
     return Response(to_json((await listing.with_stock(session, cached, viewer))[0]), media_type="application/json")
 
 

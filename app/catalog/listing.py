@@ -20,6 +20,7 @@ from app.catalog.models import PriceListKind, Product, Variant
 from app.catalog.pricing import RETAIL_LIST, WHOLESALE_LIST
 from app.catalog.repository import PriceCandidate
 from app.catalog.service import in_season
+from app.kit import clock
 from app.kit.money import format_minor
 from app.kit.quantities import Unit, format_quantity
 from app.supply.repository import suppliers_by_ids
@@ -101,7 +102,7 @@ async def products_out(
     codes = [RETAIL_LIST, WHOLESALE_LIST] if viewer.sees_wholesale else [RETAIL_LIST]
     prices = await repository.price_items_for(session, variant_ids, list_codes=codes, company_id=viewer.company_id)
     suppliers = await suppliers_by_ids(session, [p.supplier_id for p in products if p.supplier_id])
-    today = today or date.today()
+    today = today or clock.today()
     result = []
     for product in products:
         supplier = suppliers.get(product.supplier_id) if product.supplier_id else None

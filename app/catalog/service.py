@@ -25,6 +25,7 @@ from app.catalog.models import (
     ProductImage,
     Variant,
 )
+from app.kit import clock
 from app.kit.errors import InvalidInput
 from app.kit.outbox import enqueue
 from app.kit.quantities import Unit
@@ -36,7 +37,7 @@ THUMBNAIL_TASK = "catalog.make_thumbnail"
 
 
 def in_season(product: Product, today: date | None = None) -> bool:
-    return (today or date.today()).month in (product.season_months or [])
+    return (today or clock.today()).month in (product.season_months or [])
 
 
 # ---- categories ---------------------------------------------------------------------------------

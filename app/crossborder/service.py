@@ -21,8 +21,9 @@ from app.crossborder.errors import AlibabaNotConfigured
 from app.crossborder.models import ConnectionStatus, ListingState
 from app.crossborder.sync import CallLog, SyncEngine, SyncOptions, pacer_for
 from app.crossborder.tokens import StatusReport
+from app.kit import clock
 
-CHINA_TZ: Final[ZoneInfo] = ZoneInfo("Asia/Shanghai")
+CHINA_TZ: Final[ZoneInfo] = clock.business_tz()
 
 
 def build_client(settings: Settings, *, on_call: OnCall | None = None, timeout: float = 30.0) -> IcbuClient:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit import clock
 from app.kit.outbox import enqueue
 from app.kit.phones import last_four, normalise_cn_phone
 from app.notifications import errors, repository
@@ -97,7 +97,7 @@ async def send_message(session: AsyncSession, message_id: int, provider: Message
         log.info("notification %s is already %s; not sent again", message_id, message.status.value)
         return message
     provider_message_id = await provider.send(message.recipient, message.body, reference=client_reference(message))
-    now = datetime.now(UTC)
+    now = clock.now()
     message.attempts += 1
     message.last_attempt_at = now
     message.provider = provider.name
@@ -126,7 +126,7 @@ async def record_failure(session: AsyncSession, message_id: int, exc: BaseExcept
     """Mark a failed attempt (``failed``, attempts + 1, the error) in a transaction that commits
     even though the attempt's own rolled back. False when the message had meanwhile been sent."""
     return await repository.mark_failed(
-        session, message_id, error=describe_failure(exc), provider=provider, at=datetime.now(UTC)
+        session, message_id, error=describe_failure(exc), provider=provider, at=clock.now()
     )
 
 

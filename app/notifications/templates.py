@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from app.kit import clock
 from app.kit.money import format_minor
 from app.notifications.models import BODY_MAX_CHARS
 
 SIGNATURE = "【南岭明珠】"
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
+CHINA_TZ = clock.business_tz()
 TEXT_PARAM_MAX_CHARS = 60
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog import pricing
 from app.catalog import repository as catalog_repository
 from app.config import get_settings
+from app.kit import clock
 from app.kit.numbers import NumberClash, add_with_unique_number
 from app.orders import delivery, errors, states
 from app.orders.models import (
@@ -106,9 +107,9 @@ async def place_order(session: AsyncSession, data: PlaceOrder, *, stripe_enabled
 
     warehouse = await supply_service.warehouse(session)
     online = data.payment_method is PaymentMethod.stripe
-    now = datetime.now(UTC)
+    now = clock.now()
     due = now + timedelta(minutes=get_settings().reservation_ttl_minutes) if online else None
-    number = new_order_number(now.date())
+    number = new_order_number(clock.local_date(now))
     order = Order(
         number=number,
         channel=OrderChannel.shop,
@@ -132,7 +133,7 @@ async def place_order(session: AsyncSession, data: PlaceOrder, *, stripe_enabled
         payment_due_at=due,
         note=data.note[:300],
     )
-    await _insert_with_unique_number(session, order, now.date())
+    await _insert_with_unique_number(session, order, clock.local_date(now))
     variants = await catalog_repository.active_variants_with_products(session, [line.sku for line in priced])
     for line in priced:
         variant = variants[line.sku]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit import clock
 from app.orders import repository, states
 from app.orders.checkout import release_held_stock
 from app.orders.models import OrderStatus
@@ -16,7 +17,7 @@ async def expire_unpaid(session: AsyncSession, *, now: datetime | None = None, l
     """Expire pending-payment orders past their deadline and release their stock. Locked rows are
     skipped and each order moves by compare-and-set, so a racing payment wins or loses cleanly:
     a payment that lands afterwards goes down the late-payment path."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     expired = []
     for order in await repository.overdue_orders(session, now, limit):
         await states.transition(
@@ -34,7 +35,7 @@ REMINDER_LEAD = timedelta(minutes=5)
 async def remind_expiring(session: AsyncSession, *, now: datetime | None = None, limit: int = 200) -> list[str]:
     """Tell customers whose online order will be cancelled within ``REMINDER_LEAD`` — once per order
     (the reminder is an order event, and orders that already have one are not picked again)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     reminded = []
     for order in await repository.orders_due_soon(session, now, now + REMINDER_LEAD, limit):
         minutes = max(1, int((order.payment_due_at - now).total_seconds() // 60)) if order.payment_due_at else 1

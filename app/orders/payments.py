@@ -9,11 +9,10 @@ talk to Stripe outside any transaction and bring the result here.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit import clock
 from app.kit.outbox import enqueue
 from app.orders import errors, repository, states
 from app.orders.models import (
@@ -133,7 +132,7 @@ async def mark_paid(
         .where(Payment.id == payment.id, Payment.state != PaymentState.succeeded)
         .values(
             state=PaymentState.succeeded,
-            succeeded_at=datetime.now(UTC),
+            succeeded_at=clock.now(),
             next_action=None,
             collected_by_id=actor_user_id,
         )

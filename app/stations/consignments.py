@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import repository as catalog_repository
 from app.catalog.errors import VariantNotFound
+from app.kit import clock
 from app.kit.errors import Conflict, InvalidInput
 from app.kit.numbers import NumberClash, add_with_unique_number
 from app.kit.phones import normalise_cn_phone
@@ -181,7 +182,7 @@ async def record_consignment(
     phone on later deliveries). ``value_minor`` is what the farmer is paid or the produce is valued
     at, in fen. The returned consignment names its lot (the code the station prints on the label)
     and its transfer (what the warehouse receives)."""
-    today = today or date.today()
+    today = today or clock.today()
     weight_kg = check_weight(weight_kg)
     if isinstance(value_minor, bool) or value_minor < 0:
         raise InvalidInput("货值须为不小于 0 的整数（分）", detail={"value_minor": value_minor})

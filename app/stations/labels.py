@@ -34,9 +34,8 @@ import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from reportlab.graphics.barcode import qrencoder
 from reportlab.graphics.barcode.code128 import Code128
@@ -51,6 +50,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit import clock
 from app.kit.errors import InvalidInput
 from app.kit.money import format_minor
 from app.kit.quantities import UNIT_LABELS_ZH, Unit, format_quantity
@@ -72,7 +72,7 @@ QR_BOX = 30 * mm  # the square the QR code and its quiet zone fit in
 QR_QUIET = 4
 MAX_BATCH = 1000  # labels per request; a day's run on one route is a few hundred at most
 ITEM_LINES = 3  # item lines printed on a label before "等 N 种"
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
+CHINA_TZ = clock.business_tz()
 
 
 # ---- what is printed ------------------------------------------------------------------------------
@@ -289,7 +289,7 @@ async def run_manifest(session: AsyncSession, run_number: str) -> RunManifest:
         route_code=route.code,
         route_name=route.name,
         stops=tuple(stops),
-        printed_at=datetime.now(UTC),
+        printed_at=clock.now(),
     )
 
 

@@ -18,13 +18,14 @@ import secrets
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.config import get_settings
+from app.kit import clock
 from app.kit.errors import AppError
 from app.kit.numbers import add_with_unique_number
 from app.orders import checkout, payments, states
@@ -203,7 +204,7 @@ async def scan_in(session: AsyncSession, *, station_id: int, tracking_number: st
     if len(held) >= station.shelf_capacity:
         raise errors.ShelfFull()
     shelf, layer = _slot(station, [c for c in held if c])
-    now = datetime.now(UTC)
+    now = clock.now()
     parcel.status = ParcelStatus.at_station
     parcel.pickup_code = f"{shelf}-{layer}-{serial}"
     parcel.arrived_at = now
@@ -283,7 +284,7 @@ async def hand_over(
         if collect_method not in ("cash", "qr"):
             raise errors.PaymentRequired(detail={"amount_due_minor": order.total_minor - order.paid_minor})
         await payments.collect_at_pickup(session, order, method=collect_method, actor_user_id=actor_user_id)
-    now = datetime.now(UTC)
+    now = clock.now()
     parcel.status = ParcelStatus.handed_over
     parcel.handed_over_at = now
     parcel.handed_over_by_id = actor_user_id
@@ -323,7 +324,7 @@ async def return_overdue(session: AsyncSession, *, now: datetime | None = None, 
     """Parcels left past their station's retention days go back to the warehouse: the order is
     cancelled — its held stock released, or its payment refunded. Locked rows are skipped and a
     parcel leaves ``at_station`` once, so running this twice returns nothing twice."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     overdue = (
         await session.scalars(
             select(Parcel)
@@ -389,7 +390,7 @@ async def receive_return(session: AsyncSession, *, tracking_number: str, actor_u
             ),
         )
     parcel.status = ParcelStatus.returned
-    parcel.returned_at = datetime.now(UTC)
+    parcel.returned_at = clock.now()
     await session.flush()
     return parcel
 

@@ -9,7 +9,6 @@ receives and ships nothing twice. The station always comes from the caller's tok
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -21,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from app.accounts.access import Principal, StaffUser, StationOperator
 from app.catalog.listing import MEDIA_PREFIX
 from app.db import DbSession
+from app.kit import clock
 from app.kit.errors import Forbidden, InvalidInput
 from app.kit.idempotency import run_idempotent
 from app.stations import cases, consignments, reports, repository
@@ -260,7 +260,7 @@ def _period(year: int | None, month: int | None) -> tuple[int, int]:
     if (year is None) != (month is None):
         raise InvalidInput("year 与 month 须同时填写，或都留空（本月）")
     if year is None or month is None:
-        now = datetime.now(reports.CHINA)
+        now = clock.local_now()
         return now.year, now.month
     return year, month
 

@@ -12,7 +12,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -20,13 +19,14 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
+from app.kit import clock
 from app.kit.errors import InvalidInput
 from app.kit.money import round_minor
 from app.kit.phones import normalise_cn_phone
 from app.stations import repository
 from app.stations.models import CaseKind
 
-CHINA = ZoneInfo("Asia/Shanghai")
+CHINA = clock.business_tz()
 
 # 始兴县电子商务进农村示范工作实施方案: a demonstration station has at least 5 助农/兴农 cases,
 # serves at least 100 people in its village and has at least 10 便民 cases.
@@ -106,9 +106,7 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     """[first instant of the month, first instant of the next) in China time."""
     if not (2000 <= year <= 2100) or not (1 <= month <= 12):
         raise InvalidInput("年份须在 2000–2100 之间，月份须在 1–12 之间", detail={"year": year, "month": month})
-    start = datetime(year, month, 1, tzinfo=CHINA)
-    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=CHINA)
-    return start, end
+    return clock.month_bounds(year, month)
 
 
 def subsidy(parcels_in: int, upstream_kg: Decimal, rates: SubsidyRates) -> tuple[int, int]:

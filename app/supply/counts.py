@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.kit import clock
 from app.kit.errors import InvalidInput
 from app.kit.numbers import add_with_unique_number
 from app.kit.quantities import format_quantity
@@ -39,7 +39,7 @@ async def get_count(session: AsyncSession, number: str) -> StockCount:
 
 
 def new_count_number() -> str:
-    return f"PD{date.today():%y%m%d}-{secrets.token_hex(3).upper()}"
+    return f"PD{clock.today():%y%m%d}-{secrets.token_hex(3).upper()}"
 
 
 async def open_count(session: AsyncSession, *, location_code: str, actor_user_id: int) -> StockCount:
@@ -100,7 +100,7 @@ async def post_count(session: AsyncSession, number: str, *, actor_user_id: int) 
     won = await session.execute(
         update(StockCount)
         .where(StockCount.id == count.id, StockCount.status == StockCountStatus.open)
-        .values(status=StockCountStatus.posted, posted_at=datetime.now(UTC), posted_by_id=actor_user_id)
+        .values(status=StockCountStatus.posted, posted_at=clock.now(), posted_by_id=actor_user_id)
         .returning(StockCount.id)
     )
     if won.scalar_one_or_none() is None:

@@ -15,6 +15,7 @@ from app.accounts.access import AdminUser, Principal, StaffUser, WarehouseUser
 from app.catalog import repository as catalog_repository
 from app.catalog.errors import VariantNotFound
 from app.db import DbSession
+from app.kit import clock
 from app.kit.idempotency import run_idempotent
 from app.supply import counts, errors, repository, reservations, schemas, service, transfers, views
 from app.supply.models import LedgerKind, Supplier, SupplierKind
@@ -300,7 +301,7 @@ async def hold_stock(
             reference=body.reference,
             channel=body.channel,
             location_id=location.id,
-            expires_at=datetime.now(UTC) + ttl,
+            expires_at=clock.now() + ttl,
             actor_user_id=principal.user_id,
             lines=[
                 reservations.ReserveLine(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Numeric, bindparam, select, text, update
@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.models import Variant
+from app.kit import clock
 from app.kit.quantities import format_quantity
 from app.supply import errors
 from app.supply.models import Reservation, ReservationStatus
@@ -211,7 +212,7 @@ async def _close(
     won = await session.execute(
         update(Reservation)
         .where(Reservation.id == reservation_id, Reservation.status == ReservationStatus.active)
-        .values(status=new_status, closed_at=datetime.now(UTC))
+        .values(status=new_status, closed_at=clock.now())
         .returning(Reservation.channel)
     )
     channel = won.scalar_one_or_none()
@@ -282,7 +283,7 @@ async def convert_to_sale(
 async def release_expired(session: AsyncSession, *, now: datetime | None = None, limit: int = 200) -> list[str]:
     """Release active reservations past their deadline. ``SKIP LOCKED`` lets several workers run
     this at once; the status compare-and-set makes a second run (or a racing payment) a no-op."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     rows = await session.execute(
         select(Reservation.id, Reservation.reference)
         # Orders' holds are released by the orders' own expiry (which also expires the order and

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog import repository as catalog_repository
 from app.catalog.errors import VariantNotFound
 from app.config import get_settings
+from app.kit import clock
 from app.kit.errors import InvalidInput
 from app.kit.numbers import add_with_unique_number
 from app.kit.quantities import Unit
@@ -40,7 +41,7 @@ def min_remaining_fraction(channel: str) -> Decimal:
 def min_best_before(channel: str, shelf_life_days: int, today: date | None = None) -> date:
     from math import ceil
 
-    today = today or date.today()
+    today = today or clock.today()
     return today + timedelta(days=ceil(shelf_life_days * min_remaining_fraction(channel)))
 
 
@@ -104,7 +105,7 @@ async def receive_lot(
 ) -> Lot:
     """Produce enters stock as a lot: supplier, harvest date, grade, best-before (from the
     product's shelf life unless given), compliance certificate (承诺达标合格证) number."""
-    today = today or date.today()
+    today = today or clock.today()
     variant = await catalog_repository.variant_by_sku(session, data.sku)
     if variant is None:
         raise VariantNotFound(detail={"sku": data.sku})
@@ -185,7 +186,7 @@ async def adjust(
     movement = Movement(
         ADJUSTMENT_KINDS[kind],
         "adjustment",
-        f"ADJ{date.today():%y%m%d}-{secrets.token_hex(3).upper()}",
+        f"ADJ{clock.today():%y%m%d}-{secrets.token_hex(3).upper()}",
         actor_user_id,
         reason.strip(),
     )
@@ -213,7 +214,7 @@ async def available_to_sell(
         session,
         variant_ids=variant_ids,
         location_ids=location_ids,
-        today=today or date.today(),
+        today=today or clock.today(),
         min_remaining_fraction=min_remaining_fraction(channel),
     )
 

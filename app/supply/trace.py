@@ -19,11 +19,11 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.models import StorageClass
+from app.kit import clock
 from app.kit.quantities import UNIT_LABELS_ZH, Unit
 from app.supply import errors, repository
 from app.supply.models import (
@@ -37,7 +37,7 @@ from app.supply.models import (
 )
 
 # Ledger times are UTC; a day on the page is a day in Shixing.
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
+CHINA_TZ = clock.business_tz()
 
 CHANNEL_LABELS_ZH = {"shop": "网店", "pos": "门店", "wholesale": "批发", "crossborder": "跨境"}
 ORIGIN_LABELS_ZH = {LotOrigin.receipt: "生产者交售入库", LotOrigin.upstream: "村级服务站上行收购"}
@@ -122,7 +122,7 @@ async def lot_trace(session: AsyncSession, code: str, *, today: date | None = No
     if found is None:
         raise errors.LotNotFound(detail={"lot": code})
     lot, variant, product, category, supplier = found
-    today = today or date.today()
+    today = today or clock.today()
     rows = await repository.lot_journey(session, lot.id)
     journey = await _journey(session, rows)
     return LotTrace(

@@ -6,13 +6,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.kit import clock
 from app.kit.errors import InvalidInput
 from app.kit.numbers import add_with_unique_number
 from app.supply import errors, repository
@@ -71,14 +72,14 @@ async def ship(
     if missing:
         raise errors.LotNotFound(detail={"lots": missing})
     transfer = Transfer(
-        number=new_transfer_number(date.today()),
+        number=new_transfer_number(clock.today()),
         from_location_id=source.id,
         to_location_id=destination.id,
         status=TransferStatus.in_transit,
         note=note[:200],
         shipped_by_id=actor_user_id,
     )
-    await add_with_unique_number(session, transfer, field="number", draw=lambda: new_transfer_number(date.today()))
+    await add_with_unique_number(session, transfer, field="number", draw=lambda: new_transfer_number(clock.today()))
     # Fixed order (by lot) so two transfers from one location never lock rows in opposite orders.
     keys = await lock_order(session, source.id, [lot.id for lot in lots.values()])
     for line in sorted(lines, key=lambda item: lock_key(keys, lots[item.lot_code].id)):
@@ -118,7 +119,7 @@ async def receive(
     won = await session.execute(
         update(Transfer)
         .where(Transfer.id == transfer.id, Transfer.status == TransferStatus.in_transit)
-        .values(status=TransferStatus.received, received_at=datetime.now(UTC), received_by_id=actor_user_id)
+        .values(status=TransferStatus.received, received_at=clock.now(), received_by_id=actor_user_id)
         .returning(Transfer.id)
     )
     if won.scalar_one_or_none() is None:

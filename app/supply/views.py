@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.catalog.models import Product, Variant
+from app.kit import clock
 from app.supply import repository, schemas
 from app.supply.models import (
     LedgerKind,
@@ -54,7 +55,7 @@ async def stock_out(
     location_id: int | None = None,
     today: date | None = None,
 ) -> schemas.StockOut:
-    today = today or date.today()
+    today = today or clock.today()
     rows = await repository.stock_rows(session, variant_id=variant_id, location_id=location_id)
     skus = await _skus(session, (level.variant_id for level, _, _ in rows))
     out = []
@@ -88,7 +89,7 @@ async def stock_out(
 async def lots_out(
     session: AsyncSession, lots: Sequence[tuple[Lot, Decimal]], *, today: date | None = None
 ) -> list[schemas.LotOut]:
-    today = today or date.today()
+    today = today or clock.today()
     variant_ids = {lot.variant_id for lot, _ in lots}
     variants: dict[int, tuple[str, str]] = {}
     if variant_ids:

@@ -6,7 +6,6 @@ quantities, and every amount shown is priced by the server.
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -20,6 +19,7 @@ from app.catalog import errors, listing, pricing, repository, schemas
 from app.catalog.cache import ListingCache
 from app.catalog.endpoints import viewer_for
 from app.db import DbSession
+from app.kit import clock
 from app.kit.errors import AppError
 from app.kit.quantities import QuantityError, Unit, format_quantity, parse_quantity
 from app.web import cart
@@ -65,7 +65,7 @@ async def _listing(
         return PRODUCTS.dump_python(await listing.products_out(session, products, viewer), mode="json")
 
     cache: ListingCache = request.app.state.listing_cache
-    cached = await cache.get_or_build(session, ("shop-home", viewer, q, category, date.today()), build)
+    cached = await cache.get_or_build(session, ("shop-home", viewer, q, category, clock.today()), build)
     return await listing.with_stock(session, cached, viewer)
 
 
@@ -79,7 +79,7 @@ async def home(
     views = await _listing(request, session, principal, q, category)
     for view in views:
         view["stock_state"] = product_stock_state(view)
-    month = date.today().month
+    month = clock.today().month
     in_season = [p for p in views if p["in_season"]]
     coming = sorted(
         (p for p in views if not p["in_season"] and p["season_months"]),
@@ -114,7 +114,7 @@ async def _product(request: Request, session: DbSession, principal: Principal | 
         return PRODUCTS.dump_python(await listing.products_out(session, [product], viewer), mode="json")
 
     cache: ListingCache = request.app.state.listing_cache
-    cached = await cache.get_or_build(session, ("shop-product", viewer, slug, date.today()), build)
+    cached = await cache.get_or_build(session, ("shop-product", viewer, slug, clock.today()), build)
     view = (await listing.with_stock(session, cached, viewer))[0]
     for variant in view["variants"]:
         variant["weight_options"] = weight_options(variant)

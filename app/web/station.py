@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -32,6 +32,7 @@ from app.accounts.access import Principal, StationOperator
 from app.catalog import repository as catalog_repository
 from app.catalog.listing import MEDIA_PREFIX
 from app.db import DbSession
+from app.kit import clock
 from app.kit.errors import AppError, IdempotencyKeyReused, InvalidInput
 from app.kit.idempotency import Outcome, run_idempotent
 from app.kit.money import parse_major
@@ -147,7 +148,7 @@ class ShelfRow:
 async def home(request: Request, session: DbSession, principal: StationOperator) -> Response:
     """Today's figures, the actions, and every parcel on the shelf by pickup code."""
     station = await _station(session, principal)
-    now = datetime.now(UTC)
+    now = clock.now()
     day = await parcels.station_day(session, station.id, since=_day_start(now), now=now)
     shelf = []
     for parcel, _ in await parcels.on_shelf(session, station.id):
@@ -175,7 +176,7 @@ async def _render_scan(
     status_code: int = 200,
 ) -> Response:
     station = await _station(session, principal)
-    now = datetime.now(UTC)
+    now = clock.now()
     day = await parcels.station_day(session, station.id, since=_day_start(now), now=now)
     scanned = schemas.ParcelOut.model_validate(result["parcel"]) if result else None
     return render(
@@ -205,7 +206,7 @@ async def scan_in(request: Request, session: DbSession, principal: StationOperat
     """A parcel arrives: its pickup code in large type, and the field ready for the next one."""
     form = await request.form()
     tracking = _text(form, "tracking_number").upper()
-    started = datetime.now(UTC)
+    started = clock.now()
 
     async def work() -> dict[str, Any]:
         if not tracking:
@@ -503,7 +504,7 @@ def _date(raw: str, label: str) -> date:
     try:
         return date.fromisoformat(raw)
     except ValueError as exc:
-        raise ValueError(f"{label}：日期格式应为 年-月-日，例如 {date.today().isoformat()}") from exc
+        raise ValueError(f"{label}：日期格式应为 年-月-日，例如 {clock.today().isoformat()}") from exc
 
 
 def _fen(raw: str, label: str) -> int:
@@ -546,7 +547,7 @@ async def _render_upstream(
             "rows": rows,
             "names": names,
             "done": just_done,
-            "today": date.today().isoformat(),
+            "today": clock.today().isoformat(),
             "idempotency_key": _new_key(),
             "errors": errors or [],
         },
@@ -561,7 +562,7 @@ async def upstream_page(
     principal: StationOperator,
     done: Annotated[str, Query(max_length=30)] = "",
 ) -> Response:
-    values = {"supplier_mode": "existing", "harvest_date": date.today().isoformat()}
+    values = {"supplier_mode": "existing", "harvest_date": clock.today().isoformat()}
     return await _render_upstream(request, session, principal, values, done=done.strip())
 
 
@@ -729,7 +730,7 @@ async def report_page(
 ) -> Response:
     """This station's row of the monthly report: its figures and the demonstration criteria."""
     station = await _station(session, principal)
-    today = datetime.now(CHINA_TZ).date()
+    today = clock.today()
     problems: list[str] = []
     status_code = 200
     try:

@@ -25,6 +25,7 @@ from app.accounts.access import Principal, WarehouseUser
 from app.catalog import repository as catalog_repository
 from app.catalog.errors import VariantNotFound
 from app.db import DbSession
+from app.kit import clock
 from app.kit.errors import AppError, IdempotencyKeyReused, InvalidInput
 from app.kit.idempotency import run_idempotent
 from app.kit.quantities import QuantityError, Unit, format_quantity, parse_quantity
@@ -143,7 +144,7 @@ def _date(raw: str, label: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError as exc:
-        raise ValueError(f"{label}：日期格式应为 年-月-日，例如 {date.today().isoformat()}") from exc
+        raise ValueError(f"{label}：日期格式应为 年-月-日，例如 {clock.today().isoformat()}") from exc
 
 
 def _url(path: str, **params: Any) -> str:
@@ -317,7 +318,7 @@ async def stock_levels(
             "variants": choices,
             "names": {c.sku: c.label for c in choices},
             "unit_names": {u.value: u.label_zh for u in Unit},
-            "soon_until": date.today() + timedelta(days=2),
+            "soon_until": clock.today() + timedelta(days=2),
             "location_groups": _grouped(locations),
             "sku": sku,
             "location": location,
@@ -495,7 +496,7 @@ async def _render_receive(
             "variants": [c for c in choices if c.active],
             "suppliers": await repository.list_suppliers(session),
             "location_groups": _grouped(await _locations(session)),
-            "today": date.today().isoformat(),
+            "today": clock.today().isoformat(),
             "idempotency_key": key or _new_key(),
             "errors": errors or [],
             "notice": "",
@@ -506,7 +507,7 @@ async def _render_receive(
 
 @router.get("/lots/receive")
 async def receive_page(request: Request, session: DbSession, _: WarehouseUser) -> Response:
-    values = {"harvest_date": date.today().isoformat(), "location_code": await _default_location(session)}
+    values = {"harvest_date": clock.today().isoformat(), "location_code": await _default_location(session)}
     return await _render_receive(request, session, values)
 
 

@@ -11,7 +11,6 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -19,11 +18,12 @@ from fastapi.templating import Jinja2Templates
 
 from app.accounts.access import CSRF_COOKIE, CSRF_FORM_FIELD
 from app.accounts.security import csrf_token_valid, new_csrf_token
+from app.kit import clock
 from app.kit.errors import CsrfFailed
 from app.kit.money import format_minor
 from app.kit.quantities import UNIT_LABELS_ZH, Unit, format_quantity
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
+CHINA_TZ = clock.business_tz()
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
+from app.kit import clock
 from app.notifications.models import NotificationMessage
 from app.stations import parcels
 from app.stations.models import DeliveryRoute, Parcel, ParcelStatus, RouteStop, Station
@@ -57,7 +58,7 @@ async def order(client: httpx.AsyncClient, shop: Shop, quantity: str = "1") -> s
 async def dispatched(client: httpx.AsyncClient, desk: Desk, count: int, shop: Shop) -> list[dict[str, str]]:
     numbers = [await order(client, shop) for _ in range(count)]
     run = await client.post(
-        "/api/v1/admin/runs", headers=desk.keeper, json={"route_code": "RT-T1", "run_date": date.today().isoformat()}
+        "/api/v1/admin/runs", headers=desk.keeper, json={"route_code": "RT-T1", "run_date": clock.today().isoformat()}
     )
     assert run.status_code == 201, run.text
     assert sorted(p["order_number"] for p in run.json()["parcels"]) == sorted(numbers)
@@ -271,7 +272,7 @@ async def test_pda_requires_a_key_and_an_operator(
 async def test_a_packed_order_cannot_be_cancelled(client: httpx.AsyncClient, shop: Shop, desk: Desk) -> None:
     number = await order(client, shop)
     await client.post(
-        "/api/v1/admin/runs", headers=desk.keeper, json={"route_code": "RT-T1", "run_date": date.today().isoformat()}
+        "/api/v1/admin/runs", headers=desk.keeper, json={"route_code": "RT-T1", "run_date": clock.today().isoformat()}
     )
     refused = await client.post(f"/api/v1/orders/{number}/cancel?phone=13800138000", json={"reason": "不要了"})
     assert refused.status_code == 409 and refused.json()["error"] == "transition_not_allowed"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import Role, User
 from app.catalog.errors import ImageTooLarge, InvalidImage
 from app.config import Settings
+from app.kit import clock
 from app.kit.errors import InvalidInput
 from app.kit.quantities import Unit
 from app.stations import cases, consignments
@@ -47,7 +48,7 @@ from tests.fixtures.builders import (
     token_for,
 )
 
-TODAY = date.today()
+TODAY = clock.today()
 
 # Every table an upstream consignment or a case may write to: "nothing changed" compares content.
 TABLES = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
+from app.kit import clock
 from app.kit.quantities import Unit
 from app.supply import counts, errors, repository, reservations, service, transfers
 from app.supply.models import LedgerKind, Lot, ReservationStatus, StockLedgerEntry, StockLevel
@@ -28,7 +29,7 @@ from tests.fixtures.builders import (
     token_for,
 )
 
-TODAY = date.today()
+TODAY = clock.today()
 
 
 async def level(session: AsyncSession, lot: Lot, location_id: int) -> tuple[Decimal, Decimal]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, User
+from app.kit import clock
 from app.supply import reservations, service, transfers
 from app.supply.models import Location, Lot, Supplier
 from app.supply.reservations import ReserveLine
@@ -27,7 +27,6 @@ from tests.fixtures.builders import (
     receive_expired,
 )
 
-TODAY = date.today()
 HTML = {"accept": "text/html"}
 ORDER_REFS = ("NP-SECRET-ORDER-1", "NP-SECRET-ORDER-2")
 REASON = "张三打翻了一箱"
@@ -86,7 +85,7 @@ async def travelled_lot(session: AsyncSession) -> Story:
             channel="shop",
             location_id=warehouse.id,
             expires_at=None,
-            lines=[ReserveLine(variant.id, Decimal(quantity), TODAY)],
+            lines=[ReserveLine(variant.id, Decimal(quantity), clock.today())],
             actor_user_id=actor.id,
         )
         await reservations.convert_to_sale(
@@ -98,7 +97,7 @@ async def travelled_lot(session: AsyncSession) -> Story:
         channel="wholesale",
         location_id=warehouse.id,
         expires_at=None,
-        lines=[ReserveLine(variant.id, Decimal(1), TODAY)],
+        lines=[ReserveLine(variant.id, Decimal(1), clock.today())],
     )
     await reservations.release(session, hold.id, reason="客户取消")
 
@@ -152,7 +151,8 @@ async def test_trace_page_shows_origin_and_journey(client: httpx.AsyncClient, db
     assert "该批次已过保质期" not in page
 
     steps = [text_of(li) for li in re.findall(r"<li[^>]*>(.*?)</li>", journey_html(page), re.S)]
-    day = f"{TODAY.month}月{TODAY.day}日"
+    today = clock.today()
+    day = f"{today.month}月{today.day}日"
     assert steps == [
         f"{day} 入库 · 测试仓（40 箱）",
         f"{day} 调拨发出 · 测试仓 · 发往 南岭明珠始兴旗舰店（6 箱）",

@@ -15,7 +15,6 @@ import re
 import shutil
 import uuid
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from app.catalog.models import PriceListKind
 from app.catalog.pricing import LineRequest
 from app.config import AppEnv, Settings
 from app.db import create_engine, create_sessionmaker
+from app.kit import clock
 from app.kit.outbox import RecordingSender
 from app.kit.quantities import Unit
 from app.main import create_app
@@ -103,7 +103,7 @@ async def seed(engine: AsyncEngine) -> Seeded:
             ),
             stripe_enabled=False,
         )
-        run = await parcels.plan_run(session, route_code=route.code, run_date=date.today(), actor_user_id=None)
+        run = await parcels.plan_run(session, route_code=route.code, run_date=clock.today(), actor_user_id=None)
         await parcels.dispatch_run(session, run.number, actor_user_id=None)
         parcel = await session.scalar(select(Parcel).where(Parcel.order_id == order.id))
         assert parcel is not None and parcel.status is ParcelStatus.dispatched

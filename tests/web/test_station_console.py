@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 import httpx
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, User
 from app.catalog.pricing import LineRequest
+from app.kit import clock
 from app.kit.quantities import Unit
 from app.notifications.models import NotificationMessage
 from app.orders.checkout import PlaceOrder, place_order
@@ -70,7 +70,7 @@ async def dispatched(session: AsyncSession, shop: Shop, count: int = 1) -> list[
             ),
             stripe_enabled=False,
         )
-    run = await parcels.plan_run(session, route_code="RT-WEB", run_date=date.today(), actor_user_id=None)
+    run = await parcels.plan_run(session, route_code="RT-WEB", run_date=clock.today(), actor_user_id=None)
     await parcels.dispatch_run(session, run.number, actor_user_id=None)
     return list((await session.scalars(select(Parcel).where(Parcel.run_id == run.id).order_by(Parcel.id))).all())
 
@@ -397,7 +397,7 @@ async def test_the_upstream_form_records_a_consignment_with_its_label(
         "weight_kg": "25.350",
         "quantity": "",
         "grade": "一级",
-        "harvest_date": date.today().isoformat(),
+        "harvest_date": clock.today().isoformat(),
         "certificate_no": "HG-2025-0042",
         "value_yuan": "186.50",
     }
@@ -458,7 +458,7 @@ async def test_an_upstream_form_with_mistakes_is_refused_and_kept(
         "hh_phone": "139 2222 3333",
         "sku": variant.sku,
         "weight_kg": "1.2345",
-        "harvest_date": date.today().isoformat(),
+        "harvest_date": clock.today().isoformat(),
         "value_yuan": "10",
     }
 

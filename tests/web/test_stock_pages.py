@@ -4,7 +4,7 @@ CSRF token and the idempotency key from each rendered form, post it, and check w
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
@@ -15,6 +15,7 @@ from stdnum import ean
 
 from app.accounts.models import Role
 from app.catalog.models import Variant
+from app.kit import clock
 from app.kit.quantities import Unit
 from app.supply.models import (
     LedgerKind,
@@ -119,7 +120,7 @@ def receipt_form(variant: Variant, supplier: Supplier, location: Location, **kw:
         "sku": variant.sku,
         "supplier_code": supplier.code,
         "quantity": "125.350",
-        "harvest_date": (date.today() - timedelta(days=1)).isoformat(),
+        "harvest_date": (clock.today() - timedelta(days=1)).isoformat(),
         "best_before": "",
         "grade": "一级",
         "certificate_no": "HG-2025-0042",
@@ -204,7 +205,7 @@ async def test_receive_a_lot_by_scanning_its_barcode(client: httpx.AsyncClient, 
     )
     assert lot is not None
     assert response.headers["location"].startswith(f"/admin/lots?lot={lot.code}&notice=")
-    harvest = date.today() - timedelta(days=1)
+    harvest = clock.today() - timedelta(days=1)
     assert (lot.supplier_id, lot.quantity_received, lot.harvest_date, lot.best_before) == (
         supplier.id,
         Decimal("125.350"),
@@ -277,8 +278,8 @@ async def test_a_resent_form_with_changed_values_moves_nothing_more(
         ({"quantity": "1.2345"}, 422, "数量：数量最多三位小数"),
         ({"quantity": ""}, 422, "数量：请填写"),
         ({"quantity": "0"}, 422, "数量必须大于 0"),
-        ({"harvest_date": (date.today() + timedelta(days=1)).isoformat()}, 422, "采收日期不能晚于今天"),
-        ({"harvest_date": (date.today() - timedelta(days=20)).isoformat()}, 422, "该批次已过保质期，不能入库"),
+        ({"harvest_date": (clock.today() + timedelta(days=1)).isoformat()}, 422, "采收日期不能晚于今天"),
+        ({"harvest_date": (clock.today() - timedelta(days=20)).isoformat()}, 422, "该批次已过保质期，不能入库"),
         ({"sku": "", "scan": "6900000000000"}, 422, "没有找到条码或 SKU 为 6900000000000 的商品规格"),
         ({"supplier_code": "NO-SUCH"}, 404, "找不到该供应商"),
     ],
