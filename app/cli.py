@@ -170,7 +170,8 @@ def serve(
             port=port,
             workers=workers,
             log_level=settings.log_level.lower(),
-            proxy_headers=True,
+            # The app reads X-Forwarded-For itself, from TRUSTED_PROXIES only (app.kit.http.client_address).
+            proxy_headers=False,
         )
     finally:
         if child is not None and child.poll() is None:

@@ -40,8 +40,14 @@ class Settings(BaseSettings):
     session_ttl_hours: int = 12
     api_token_ttl_days: int = 30
     device_token_ttl_days: int = 365
-    login_rate_limit: str = "5/minute"
-    rate_limit_storage_url: str = "memory://"
+    login_rate_limit: str = "5/minute"  # sign-in attempts per username
+    login_address_rate_limit: str = "20/minute"  # sign-in attempts per client address
+    # Where attempt counters live: "database" (shared by every worker), "redis://…", or "memory://"
+    # (one process only: tests).
+    rate_limit_storage_url: str = "database"
+    # Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated): the client
+    # address of a request from one of them is the last address in that header not itself a proxy.
+    trusted_proxies: str = ""
     max_body_bytes: int = 1_048_576
     max_image_bytes: int = 5_242_880
     stripe_secret_key: SecretStr | None = None
@@ -104,6 +110,25 @@ class Settings(BaseSettings):
                 self.alibaba_token_key and self.alibaba_token_key.get_secret_value()
             ):
                 raise ValueError("APP_ENV=production 设置了 ALIBABA_APP_KEY 时需要 ALIBABA_TOKEN_KEY（令牌加密密钥）")
+        return self
+
+    @model_validator(mode="after")
+    def _limits_are_readable(self) -> Settings:
+        from ipaddress import ip_network
+
+        from limits import parse
+
+        for name in ("login_rate_limit", "login_address_rate_limit", "order_lookup_rate_limit"):
+            try:
+                parse(getattr(self, name))
+            except ValueError as exc:
+                raise ValueError(f"{name.upper()} 格式应为 次数/时间，例如 5/minute") from exc
+        for part in self.trusted_proxies.split(","):
+            if part.strip():
+                try:
+                    ip_network(part.strip(), strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"TRUSTED_PROXIES 中的地址无法识别：{part.strip()}") from exc
         return self
 
     @model_validator(mode="after")

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.accounts import endpoints as accounts_endpoints
-from app.accounts.ratelimit import LoginLimiter
+from app.accounts.ratelimit import build_limiters
 from app.catalog import endpoints as catalog_endpoints
 from app.catalog.cache import ListingCache
 from app.config import Settings, get_settings
@@ -83,8 +83,7 @@ def create_app(
     app = FastAPI(title="南岭明珠 Nanling Pearl", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.listing_cache = ListingCache()
-    app.state.login_limiter = LoginLimiter(settings.login_rate_limit, settings.rate_limit_storage_url)
-    app.state.lookup_limiter = LoginLimiter(settings.order_lookup_rate_limit, settings.rate_limit_storage_url)
+    app.state.login_limiter, app.state.lookup_limiter = build_limiters(settings, lambda: app.state.engine)
     app.state.payment_provider = payment_provider
     if engine is not None:
         app.state.engine = engine

@@ -63,7 +63,14 @@ async def db_session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIte
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(app_env=AppEnv.test, app_data_dir=tmp_path / "data", database_url=database_url)
+    # Attempt counters in memory: a fresh app per test starts from zero (the database store is
+    # tested on its own in tests/kit/test_ratelimit.py).
+    return Settings(
+        app_env=AppEnv.test,
+        app_data_dir=tmp_path / "data",
+        database_url=database_url,
+        rate_limit_storage_url="memory://",
+    )
 
 
 @pytest.fixture

@@ -72,25 +72,49 @@ class Principal:
 
 @dataclass(frozen=True)
 class AccessRule:
+    """Who may call a route: the (role, scope) pairs that grant it.
+
+    A caller passes when its role is one of the grants' roles *and* it holds that grant's scope, so
+    a token narrowed to ``pos`` or a device token (``pda`` / ``pos``) never reads what only its
+    role's other scopes allow. ``grants=None``: anyone (public) or any signed-in user."""
+
     name: str
-    roles: frozenset[Role] | None  # None: anyone (public) or any signed-in user
-    scope: Scope | None = None
+    grants: frozenset[tuple[Role, Scope]] | None
     authenticated: bool = True
     approved_company: bool = False
+
+    @property
+    def roles(self) -> frozenset[Role] | None:
+        return None if self.grants is None else frozenset(role for role, _ in self.grants)
+
+    def admits(self, principal: Principal) -> bool:
+        return self.grants is None or any(
+            principal.role is role and principal.has_scope(scope) for role, scope in self.grants
+        )
+
+
+def _grants(*pairs: tuple[Role, Scope]) -> frozenset[tuple[Role, Scope]]:
+    return frozenset(pairs)
 
 
 PUBLIC = AccessRule("public", None, authenticated=False)
 SIGNED_IN = AccessRule("signed_in", None)
-CUSTOMER = AccessRule("customer", frozenset({Role.customer}), Scope.shop)
-BUYER = AccessRule("buyer", frozenset({Role.buyer}), Scope.wholesale, approved_company=True)
-CLERK = AccessRule("clerk", frozenset({Role.clerk, Role.admin}), Scope.pos)
-STATION_OPERATOR = AccessRule("station_operator", frozenset({Role.station_operator}), Scope.pda)
-WAREHOUSE = AccessRule("warehouse", frozenset({Role.warehouse, Role.admin}), Scope.stock)
-STAFF = AccessRule("staff", frozenset({Role.admin, Role.warehouse, Role.clerk, Role.station_operator}))
-ADMIN = AccessRule("admin", frozenset({Role.admin}), Scope.admin)
-# County-centre staff who handle orders of any customer (not station operators: they see their own
-# station's parcels only).
-BACK_OFFICE = AccessRule("back_office", frozenset({Role.admin, Role.warehouse, Role.clerk}))
+CUSTOMER = AccessRule("customer", _grants((Role.customer, Scope.shop)))
+BUYER = AccessRule("buyer", _grants((Role.buyer, Scope.wholesale)), approved_company=True)
+CLERK = AccessRule("clerk", _grants((Role.clerk, Scope.pos), (Role.admin, Scope.pos)))
+STATION_OPERATOR = AccessRule("station_operator", _grants((Role.station_operator, Scope.pda)))
+WAREHOUSE = AccessRule("warehouse", _grants((Role.warehouse, Scope.stock), (Role.admin, Scope.stock)))
+ADMIN = AccessRule("admin", _grants((Role.admin, Scope.admin)))
+# Reading stock, lots, locations, suppliers, transfers, counts, routes and every station's report:
+# the county centre's back office with its stock or admin scope. Not clerks' tills nor station PDAs
+# (their own station's figures have routes of their own).
+STAFF_GRANTS = _grants((Role.admin, Scope.admin), (Role.admin, Scope.stock), (Role.warehouse, Scope.stock))
+STAFF = AccessRule("staff", STAFF_GRANTS)
+# Printing a lot's label: the back office, and station operators for the lots of their upstream
+# consignments (the label shows product, grade and lot code: nothing personal).
+LOT_LABEL = AccessRule("lot_label", STAFF_GRANTS | _grants((Role.station_operator, Scope.pda)))
+# Orders of any customer (names, phones, addresses): admins and the warehouse that packs them.
+BACK_OFFICE = AccessRule("back_office", _grants((Role.admin, Scope.admin), (Role.warehouse, Scope.stock)))
 
 
 async def resolve_principal(request: Request, session: DbSession) -> Principal | None:
@@ -142,9 +166,10 @@ def check_rule(rule: AccessRule, principal: Principal | None) -> Principal | Non
         return principal
     if principal is None:
         raise NotAuthenticated()
-    if rule.roles is not None and principal.role not in rule.roles:
+    roles = rule.roles
+    if roles is not None and principal.role not in roles:
         raise errors.RoleNotAllowed()
-    if rule.scope is not None and not principal.has_scope(rule.scope):
+    if not rule.admits(principal):
         raise errors.ScopeMissing()
     if rule.approved_company and not principal.company_approved:
         raise errors.CompanyNotApproved()
@@ -172,6 +197,7 @@ WarehouseUser = Annotated[Principal, Depends(require(WAREHOUSE))]
 StaffUser = Annotated[Principal, Depends(require(STAFF))]
 AdminUser = Annotated[Principal, Depends(require(ADMIN))]
 BackOfficeUser = Annotated[Principal, Depends(require(BACK_OFFICE))]
+LotLabelReader = Annotated[Principal, Depends(require(LOT_LABEL))]
 # Public routes that personalise (a buyer sees its own prices) take the caller when there is one.
 MaybeUser = Annotated[Principal | None, Depends(_public_dependency)]
 

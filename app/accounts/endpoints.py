@@ -11,12 +11,13 @@ from app.accounts import repository, schemas, service
 from app.accounts.access import AdminUser, AnyUser, PublicAccess, Role
 from app.accounts.models import CompanyStatus
 from app.db import DbSession
+from app.kit.http import client_address
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_address(request)
 
 
 @router.post(

@@ -1,31 +1,57 @@
-"""Login attempt limiting with the ``limits`` library.
+"""The attempt limits of sign-in and of guest order look-ups (see ``app/kit/ratelimit.py``).
 
-Failed attempts are counted per username and per client address in a moving window
-(``LOGIN_RATE_LIMIT``, default 5/minute). The storage is in-process by default; with several web
-workers set ``RATE_LIMIT_STORAGE_URL`` (e.g. ``redis://127.0.0.1:6379``) so they share counts.
+Every attempt is counted before the credential is checked, per key:
+
+- sign-in: per username (``LOGIN_RATE_LIMIT``, 5/minute) and per client address
+  (``LOGIN_ADDRESS_RATE_LIMIT``, 20/minute: a station office or a market behind one NAT address
+  signs in several people);
+- guest look-up (order number + phone): per order number and per client address
+  (``ORDER_LOOKUP_RATE_LIMIT``, 10/minute each). A guest who already proved the phone holds a
+  signed cookie for that order and is not counted on it, so one visitor's failures never lock
+  another guest out of their own order.
+
+A successful attempt counts too: refunding it would need a decrement that a burst could race.
 """
 
 from __future__ import annotations
 
-from limits import RateLimitItem, parse
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.config import Settings
+from app.kit.ratelimit import Rate, RateLimiter, counter_store
 
 
 class LoginLimiter:
-    def __init__(self, rate: str, storage_url: str) -> None:
-        self.item: RateLimitItem = parse(rate)
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage_url))
+    def __init__(self, limiter: RateLimiter, per_username: Rate, per_address: Rate) -> None:
+        self.limiter = limiter
+        self.per_username = per_username
+        self.per_address = per_address
 
-    def _keys(self, username: str, client_ip: str) -> list[tuple[str, str]]:
-        return [("login-user", username.lower()), ("login-ip", client_ip)]
+    async def attempt(self, username: str, client_ip: str) -> bool:
+        """Count one sign-in attempt; False when the username or the address is over its limit."""
+        return await self.limiter.hit(
+            (f"login-user:{username.strip().lower()}", self.per_username),
+            (f"login-ip:{client_ip}", self.per_address),
+        )
 
-    def allowed(self, username: str, client_ip: str) -> bool:
-        return all(self.limiter.test(self.item, *key) for key in self._keys(username, client_ip))
 
-    def record_failure(self, username: str, client_ip: str) -> None:
-        for key in self._keys(username, client_ip):
-            self.limiter.hit(self.item, *key)
+class LookupLimiter:
+    def __init__(self, limiter: RateLimiter, rate: Rate) -> None:
+        self.limiter = limiter
+        self.rate = rate
 
-    def reset(self) -> None:
-        self.limiter.storage.reset()
+    async def attempt(self, order_number: str, client_ip: str) -> bool:
+        """Count one guest look-up (number + phone); False when the order or the address is over."""
+        return await self.limiter.hit(
+            (f"lookup-order:{order_number.strip().upper()}", self.rate), (f"lookup-ip:{client_ip}", self.rate)
+        )
+
+
+def build_limiters(settings: Settings, engine: Callable[[], AsyncEngine]) -> tuple[LoginLimiter, LookupLimiter]:
+    limiter = RateLimiter(counter_store(settings.rate_limit_storage_url, engine))
+    login = LoginLimiter(
+        limiter, Rate.parse(settings.login_rate_limit), Rate.parse(settings.login_address_rate_limit)
+    )
+    return login, LookupLimiter(limiter, Rate.parse(settings.order_lookup_rate_limit))

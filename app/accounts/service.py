@@ -36,14 +36,14 @@ class IssuedToken:
 async def authenticate(
     session: AsyncSession, limiter: LoginLimiter, *, username: str, password: str, client_ip: str
 ) -> User:
-    """Check a password, counting failures per username and per address."""
+    """Check a password. The attempt is counted (per username and per address) before the password
+    is looked at, so a burst of guesses sent at once gets no more checks than the limit."""
     username = username.strip()
-    if not limiter.allowed(username, client_ip):
+    if not await limiter.attempt(username, client_ip):
         raise errors.LoginRateLimited()
     user = await repository.user_by_username(session, username)
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
-        limiter.record_failure(username, client_ip)
         raise errors.InvalidCredentials()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -81,13 +81,10 @@ async def issue_device_token(
     if kind is TokenKind.station_pda:
         if user.role is not Role.station_operator or station_id is None or user.station_id != station_id:
             raise errors.AffiliationMissing("村站 PDA 令牌必须属于该村站的站长账号")
-    else:
-        if (
-            user.role not in (Role.clerk, Role.admin)
-            or store_id is None
-            or (user.role is Role.clerk and user.store_id != store_id)
-        ):
-            raise errors.AffiliationMissing("收银机令牌必须属于该门店的店员账号")
+    elif user.role is not Role.clerk or store_id is None or user.store_id != store_id:
+        # Only a clerk of that store: an admin account's till token would carry an admin's reach
+        # onto a shop counter.
+        raise errors.AffiliationMissing("收银机令牌必须属于该门店的店员账号")
     ttl = timedelta(days=get_settings().device_token_ttl_days)
     return await _issue(
         session, user, kind, sorted(DEVICE_SCOPES[kind]), ttl, label=label, station_id=station_id, store_id=store_id
@@ -126,6 +123,11 @@ async def principal_from_token(session: AsyncSession, raw: str) -> Principal | N
     now = now_utc()
     record = await repository.live_token(session, token_hash(raw), now)
     if record is None:
+        return None
+    if record.kind is TokenKind.station_pda and record.station_id != record.user.station_id:
+        # The operator moved to another station (or left): the PDA enrolled for the old one stops.
+        return None
+    if record.kind is TokenKind.pos_till and record.store_id != record.user.store_id:
         return None
     if record.last_used_at is None or now - record.last_used_at > TOUCH_INTERVAL:
         await repository.touch_token(session, record.id, now)

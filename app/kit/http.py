@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -162,3 +164,33 @@ class BodySizeLimit:
         response = JSONResponse(error.to_body(), status_code=error.status_code)
         await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
         await send({"type": "http.response.body", "body": response.body})
+
+
+@lru_cache(maxsize=16)
+def _proxy_networks(trusted: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    return tuple(ip_network(part.strip(), strict=False) for part in trusted.split(",") if part.strip())
+
+
+def _is_proxy(address: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(request: Request) -> str:
+    """The address of the client behind this request, for attempt limits and logs.
+
+    ``X-Forwarded-For`` is believed only when the direct peer is one of ``TRUSTED_PROXIES``; then
+    the client is the right-most address in it that is not itself a trusted proxy (a client can
+    put anything at the left of the header, only what our proxies appended is known)."""
+    peer = request.client.host if request.client else "unknown"
+    networks = _proxy_networks(request.app.state.settings.trusted_proxies)
+    if not networks or not _is_proxy(peer, networks):
+        return peer
+    forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",") if part.strip()]
+    for address in reversed(forwarded):
+        if not _is_proxy(address, networks):
+            return address
+    return forwarded[0] if forwarded else peer

@@ -6,22 +6,21 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.access import Principal, Role
-from app.accounts.ratelimit import LoginLimiter
+from app.accounts.access import BACK_OFFICE, Principal, Role, Scope
+from app.accounts.ratelimit import LookupLimiter
 from app.kit.errors import TooManyRequests
 from app.kit.phones import normalise_cn_phone
 from app.orders import errors, repository
 from app.orders.models import Order
 
-STAFF = (Role.admin, Role.warehouse, Role.clerk)
-
 
 def may_see(order: Order, principal: Principal | None, phone: str | None) -> bool:
     if principal is not None:
-        if principal.role in STAFF:
-            return True
+        if BACK_OFFICE.admits(principal):
+            return True  # admins and the warehouse, with their admin / stock scope
         if principal.role is Role.station_operator:
-            return order.station_id is not None and order.station_id == principal.station_id
+            at_station = order.station_id is not None and order.station_id == principal.station_id
+            return principal.has_scope(Scope.pda) and at_station
         if principal.role is Role.buyer and order.company_id is not None:
             return order.company_id == principal.company_id
         if order.customer_user_id is not None and order.customer_user_id == principal.user_id:
@@ -34,21 +33,42 @@ def may_see(order: Order, principal: Principal | None, phone: str | None) -> boo
     return False
 
 
+def is_customer_view(order: Order, principal: Principal | None, phone: str | None) -> bool:
+    """The caller sees the order as its customer (its signed-in owner, or a guest who proved the
+    phone) and not as staff: only then are customer secrets such as the pickup code shown."""
+    if principal is not None and principal.role is not Role.customer:
+        return False
+    if principal is not None and order.customer_user_id == principal.user_id:
+        return True
+    if not phone:
+        return False
+    try:
+        return normalise_cn_phone(phone) == order.contact_phone
+    except ValueError:
+        return False
+
+
 async def visible_order(
     session: AsyncSession,
     number: str,
     principal: Principal | None,
     phone: str | None,
     *,
-    limiter: LoginLimiter,
+    limiter: LookupLimiter,
     client_ip: str,
+    phone_proven: bool = False,
     for_update: bool = False,
 ) -> Order:
-    if phone and not limiter.allowed("order-lookup", client_ip):
+    """The order if this caller may see it, else ``OrderNotFound``.
+
+    A typed phone is a guess until it matches: the attempt is counted per order number and per
+    client address *before* the order is read, so a burst of concurrent guesses gets no more
+    checks than the limit. A phone from the guest's signed cookie (``phone_proven``) was proven
+    earlier for this very order and is not counted."""
+    number = number.strip().upper()
+    if phone and not phone_proven and not await limiter.attempt(number, client_ip):
         raise TooManyRequests("查询过于频繁，请稍后再试")
-    order = await repository.order_by_number(session, number.strip().upper(), for_update=for_update)
+    order = await repository.order_by_number(session, number, for_update=for_update)
     if order is None or not may_see(order, principal, phone):
-        if phone:
-            limiter.record_failure("order-lookup", client_ip)
         raise errors.OrderNotFound()
     return order

@@ -11,9 +11,10 @@ from fastapi.responses import JSONResponse
 from app.accounts.access import AdminUser, BackOfficeUser, CustomerUser, MaybeUser, Principal, PublicAccess, Role
 from app.catalog.pricing import LineRequest
 from app.db import DbSession
+from app.kit.http import client_address
 from app.kit.idempotency import run_idempotent
 from app.orders import access, checkout, errors, payments, repository, schemas, views, webhooks
-from app.orders.models import DeliveryMethod, OrderStatus, PaymentMethod
+from app.orders.models import DeliveryMethod, Order, OrderStatus, PaymentMethod
 from app.orders.notices import send_order_notice
 from app.orders.providers import BadSignature, Declined, OnlinePaymentProvider, ProviderUnavailable
 from app.stations import routing
@@ -25,7 +26,10 @@ hooks = APIRouter(tags=["webhooks"])
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", description="重试下单时带上同一个键，只会生成一个订单")
 ]
-Phone = Annotated[str | None, Query(max_length=20, description="游客查询：下单手机号")]
+# A header, not a query parameter: query strings end up in access logs, proxies and browser history.
+Phone = Annotated[
+    str | None, Header(alias="X-Order-Phone", max_length=20, description="游客查询：下单手机号（请求头，不放在网址里）")
+]
 ORDER_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"description": "insufficient_stock（detail.lines 列出每一条缺货行）"},
     422: {"description": "validation_error / quantity_not_positive / unknown_sku / below_minimum_order / ..."},
@@ -33,7 +37,7 @@ ORDER_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_address(request)
 
 
 def to_place_order(body: schemas.OrderIn, principal: Principal | None) -> checkout.PlaceOrder:
@@ -95,7 +99,7 @@ async def get_order(
     order = await access.visible_order(
         session, number, principal, phone, limiter=request.app.state.lookup_limiter, client_ip=_ip(request)
     )
-    return await views.order_out(session, order)
+    return await views.order_out(session, order, reveal_pickup=access.is_customer_view(order, principal, phone))
 
 
 @router.post(
@@ -119,8 +123,7 @@ async def start_payment(
     """Start (or resume) the online payment of a pending order. The answer's latest payment carries
     what the buyer does next: a redirect URL (Alipay), a QR code (WeChat Pay), or nothing (card
     confirmed). Safe to retry: the same attempt reuses the same Stripe idempotency key."""
-    provider: OnlinePaymentProvider | None = request.app.state.payment_provider
-    if provider is None:
+    if request.app.state.payment_provider is None:
         raise errors.PaymentProviderUnavailable()
     order = await access.visible_order(
         session,
@@ -131,6 +134,14 @@ async def start_payment(
         client_ip=_ip(request),
         for_update=True,
     )
+    return await pay_order(order, body, request, session)
+
+
+async def pay_order(order: Order, body: schemas.PaymentIn, request: Request, session: DbSession) -> JSONResponse:
+    """Start the online payment of an order the caller was shown to see, locked ``FOR UPDATE``."""
+    provider: OnlinePaymentProvider | None = request.app.state.payment_provider
+    if provider is None:
+        raise errors.PaymentProviderUnavailable()
     # The order row stays locked until the commit below: two payment starts at once take turns.
     payment = await payments.prepare_online_payment(session, order, method=body.method)
     # A recovery point: the attempt (and its idempotency key) is stored before Stripe hears of it,

@@ -124,6 +124,13 @@ class EventOut(BaseModel):
     message_zh: str
 
 
+class PickupOut(BaseModel):
+    """What the customer shows at the station: only in the customer's own view of the order."""
+
+    code: str = Field(description="取货码（货位-密码），顾客在村站报出")
+    qr: str = Field(description="取货二维码内容（签名），村站扫码即可交付")
+
+
 class OrderOut(BaseModel):
     number: str
     channel: str
@@ -149,6 +156,7 @@ class OrderOut(BaseModel):
     lines: list[OrderLineOut]
     payments: list[PaymentOut]
     events: list[EventOut]
+    pickup: PickupOut | None = None
 
 
 OrderNumber = Annotated[str, Field(min_length=8, max_length=20, pattern=r"^NP[0-9]+$")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.orders import repository, schemas
@@ -15,9 +16,10 @@ def mask_phone(e164: str) -> str:
     return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else "****"
 
 
-async def order_out(session: AsyncSession, order: Order) -> schemas.OrderOut:
+async def order_out(session: AsyncSession, order: Order, *, reveal_pickup: bool = False) -> schemas.OrderOut:
     """The order as the API shows it; reloaded with its lines and events, since transitions refresh
-    the row and leave its relations unloaded."""
+    the row and leave its relations unloaded. ``reveal_pickup``: the caller is the customer, who is
+    shown the pickup code and QR while the parcel waits at the station (staff never are)."""
     reloaded = await repository.order_by_number(session, order.number)
     assert reloaded is not None
     order = reloaded
@@ -83,4 +85,16 @@ async def order_out(session: AsyncSession, order: Order) -> schemas.OrderOut:
             schemas.EventOut(at=e.created_at, kind=e.kind, status=e.to_status, message_zh=e.message_zh)
             for e in order.events
         ],
+        pickup=await _pickup(session, order) if reveal_pickup else None,
     )
+
+
+async def _pickup(session: AsyncSession, order: Order) -> schemas.PickupOut | None:
+    from app.stations.models import Parcel, ParcelStatus
+    from app.stations.parcels import customer_pickup_code, pickup_qr
+
+    parcel = await session.scalar(select(Parcel).where(Parcel.order_id == order.id))
+    if parcel is None or parcel.status is not ParcelStatus.at_station:
+        return None
+    code = customer_pickup_code(parcel)
+    return schemas.PickupOut(code=code, qr=pickup_qr(order.number)) if code else None

@@ -46,11 +46,9 @@ class Station(IdMixin, TimestampMixin, Base):
     is_demonstration: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     is_open: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     phone: Mapped[str | None] = mapped_column(String(20))
-    # Shelf layout for pickup codes (shelf-layer-serial): shelves × layers slots, and the serial
-    # counter each scan-in takes the next value of.
+    # Shelf layout: shelves × layers slots; a parcel scanned in goes to the least loaded slot.
     shelves: Mapped[int] = mapped_column(Integer, nullable=False, default=5, server_default="5")
     layers_per_shelf: Mapped[int] = mapped_column(Integer, nullable=False, default=4, server_default="4")
-    pickup_serial: Mapped[int] = mapped_column(Integer, nullable=False, default=1000, server_default="1000")
 
 
 class DeliveryRoute(IdMixin, TimestampMixin, Base):
@@ -128,7 +126,10 @@ class Parcel(IdMixin, TimestampMixin, Base):
     route_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_routes.id"))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("dispatch_runs.id"), index=True)
     status: Mapped[ParcelStatus] = mapped_column(enum_column(ParcelStatus, "parcel_status"), nullable=False)
-    # Shelf-layer-serial, e.g. 3-1-3001: where it sits and what the customer says at the counter.
+    # Where it sits ("shelf-layer", e.g. 3-1): for the operator, not a secret.
+    shelf_slot: Mapped[str | None] = mapped_column(String(10))
+    # The random secret the customer proves at the counter (digits from ``secrets``, unique among
+    # the parcels held at the station). Customers see it as "<slot>-<secret>"; staff views never show it.
     pickup_code: Mapped[str | None] = mapped_column(String(20))
     arrived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     retention_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

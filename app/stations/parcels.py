@@ -38,6 +38,7 @@ from app.supply.models import LedgerKind, Lot, StockLedgerEntry
 from app.supply.stock import Movement, add_on_hand
 
 MAX_CODE_ATTEMPTS = 5
+PICKUP_SECRET_DIGITS = 6
 QR_PREFIX = "NPO"
 
 
@@ -167,13 +168,48 @@ async def _parcel_for_update(session: AsyncSession, tracking_number: str) -> Par
     return parcel
 
 
-def _slot(station: Station, held_codes: Sequence[str]) -> tuple[int, int]:
+def _slot(station: Station, held_slots: Sequence[str]) -> str:
     """The shelf-layer slot holding the fewest parcels (lowest shelf, then layer, on ties)."""
-    load = Counter("-".join(code.split("-")[:2]) for code in held_codes)
+    load = Counter(held_slots)
     slots = [
-        (shelf, layer) for shelf in range(1, station.shelves + 1) for layer in range(1, station.layers_per_shelf + 1)
+        f"{shelf}-{layer}"
+        for shelf in range(1, station.shelves + 1)
+        for layer in range(1, station.layers_per_shelf + 1)
     ]
-    return min(slots, key=lambda s: (load.get(f"{s[0]}-{s[1]}", 0), s))
+    return min(slots, key=lambda slot: (load.get(slot, 0), [int(n) for n in slot.split("-")]))
+
+
+def new_pickup_secret(held_secrets: set[str]) -> str:
+    """A random secret of ``PICKUP_SECRET_DIGITS`` digits, unused among the station's held parcels.
+
+    It is what the customer proves, so it comes from ``secrets`` and says nothing about the shelf
+    or the order of arrival: a neighbour's code gives no clue to another's."""
+    while True:
+        secret = f"{secrets.randbelow(10**PICKUP_SECRET_DIGITS):0{PICKUP_SECRET_DIGITS}d}"
+        if secret not in held_secrets:
+            return secret
+
+
+def customer_pickup_code(parcel: Parcel) -> str | None:
+    """The code the customer is given and says at the counter: the shelf slot (so the operator
+    finds the box) and the secret, e.g. ``2-3-480915``."""
+    if not parcel.pickup_code:
+        return None
+    if parcel.pickup_code.count("-") == 2 or not parcel.shelf_slot:  # a code issued before secrets
+        return parcel.pickup_code
+    return f"{parcel.shelf_slot}-{parcel.pickup_code}"
+
+
+def _secret_part(code: str) -> str:
+    """What is checked of a typed code: the part after the last dash, spaces ignored, so a customer
+    may say the whole code or only the secret."""
+    return "".join(code.split()).rsplit("-", 1)[-1]
+
+
+def pickup_code_matches(typed: str | None, parcel: Parcel) -> bool:
+    if not typed or not parcel.pickup_code:
+        return False
+    return hmac.compare_digest(_secret_part(typed).encode(), _secret_part(parcel.pickup_code).encode())
 
 
 async def scan_in(session: AsyncSession, *, station_id: int, tracking_number: str, actor_user_id: int | None) -> Parcel:
@@ -186,27 +222,25 @@ async def scan_in(session: AsyncSession, *, station_id: int, tracking_number: st
         return parcel
     if parcel.status is not ParcelStatus.dispatched:
         raise errors.ParcelWrongState(f"包裹{parcel.status.label_zh}，不能入站")
-    # Locking the station row serialises scan-ins at one station: the serial and the slot loads
-    # are then read and taken by one scan at a time.
-    serial = await session.scalar(
-        update(Station)
-        .where(Station.id == station_id)
-        .values(pickup_serial=Station.pickup_serial + 1)
-        .returning(Station.pickup_serial)
+    # Locking the station row serialises scan-ins at one station: the slot loads and the secrets
+    # in use are then read and taken by one scan at a time.
+    station = await session.scalar(
+        select(Station).where(Station.id == station_id).with_for_update().execution_options(populate_existing=True)
     )
-    station = await session.get(Station, station_id, populate_existing=True)
-    assert station is not None and serial is not None
+    assert station is not None
     held = (
-        await session.scalars(
-            select(Parcel.pickup_code).where(Parcel.station_id == station_id, Parcel.status == ParcelStatus.at_station)
+        await session.execute(
+            select(Parcel.shelf_slot, Parcel.pickup_code).where(
+                Parcel.station_id == station_id, Parcel.status == ParcelStatus.at_station
+            )
         )
     ).all()
     if len(held) >= station.shelf_capacity:
         raise errors.ShelfFull()
-    shelf, layer = _slot(station, [c for c in held if c])
     now = clock.now()
     parcel.status = ParcelStatus.at_station
-    parcel.pickup_code = f"{shelf}-{layer}-{serial}"
+    parcel.shelf_slot = _slot(station, [slot for slot, _ in held if slot])
+    parcel.pickup_code = new_pickup_secret({code for _, code in held if code})
     parcel.arrived_at = now
     parcel.retention_until = now + timedelta(days=station.retention_days)
     parcel.failed_code_attempts = 0
@@ -218,7 +252,8 @@ async def scan_in(session: AsyncSession, *, station_id: int, tracking_number: st
         order,
         OrderStatus.ready_for_pickup,
         kind="ready_for_pickup",
-        message_zh=f"已到{station.name}，取货码 {parcel.pickup_code}",
+        # The timeline is read by staff too: the slot, never the secret.
+        message_zh=f"已到{station.name}（货架 {parcel.shelf_slot}），凭取货码取件",
         actor_user_id=actor_user_id,
         fulfilment_status=FulfilmentStatus.at_station,
     )
@@ -226,7 +261,7 @@ async def scan_in(session: AsyncSession, *, station_id: int, tracking_number: st
         session,
         order,
         "order_ready_for_pickup",
-        pickup_code=parcel.pickup_code,
+        pickup_code=customer_pickup_code(parcel),
         station_name=station.name,
         pickup_deadline=parcel.retention_until,
     )
@@ -268,7 +303,7 @@ async def hand_over(
         raise errors.WrongPickupCode("请输入取货码或扫描订单二维码")  # nothing tried: not counted
     order = await session.get(Order, parcel.order_id, populate_existing=True)
     assert order is not None
-    code_ok = bool(pickup_code) and hmac.compare_digest((pickup_code or "").strip(), parcel.pickup_code or "")
+    code_ok = pickup_code_matches(pickup_code, parcel)
     qr_ok = bool(order_qr) and qr_matches(order_qr or "", order.number)
     if not (code_ok or qr_ok):
         parcel.failed_code_attempts += 1
@@ -312,7 +347,7 @@ async def on_shelf(session: AsyncSession, station_id: int) -> Sequence[tuple[Par
             select(Parcel, Order)
             .join(Order, Order.id == Parcel.order_id)
             .where(Parcel.station_id == station_id, Parcel.status == ParcelStatus.at_station)
-            .order_by(Parcel.pickup_code)
+            .order_by(Parcel.shelf_slot, Parcel.arrived_at)
         )
     ).all()
 

@@ -49,7 +49,7 @@ async def parcel_out(session: AsyncSession, parcel: Parcel) -> schemas.ParcelOut
         status=parcel.status.value,
         status_zh=ParcelStatus(parcel.status).label_zh,
         station_code=station.code,
-        pickup_code=parcel.pickup_code,
+        shelf_slot=parcel.shelf_slot,
         recipient_masked=mask_name(order.contact_name),
         phone_last4=order.contact_phone[-4:],
         amount_due_minor=amount_due(order),

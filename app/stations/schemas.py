@@ -27,7 +27,7 @@ class ParcelOut(BaseModel):
     status: str
     status_zh: str
     station_code: str
-    pickup_code: str | None
+    shelf_slot: str | None = Field(description="货位（货架-层）；取货码是顾客的凭证，不在站点接口中返回")
     recipient_masked: str
     phone_last4: str
     amount_due_minor: int

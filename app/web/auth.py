@@ -11,6 +11,7 @@ from app.accounts import service
 from app.accounts.access import SESSION_COOKIE, AnyUser, MaybeUser, PublicAccess, Role
 from app.accounts.errors import InvalidCredentials, LoginRateLimited
 from app.db import DbSession
+from app.kit.http import client_address
 from app.web.templating import CsrfProtected, render
 
 router = APIRouter(include_in_schema=False)
@@ -38,7 +39,7 @@ async def login(
     password: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request)
     try:
         user = await service.authenticate(
             session, request.app.state.login_limiter, username=username, password=password, client_ip=client

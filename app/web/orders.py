@@ -25,9 +25,10 @@ from itsdangerous import BadData, URLSafeSerializer
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from app.accounts.access import CustomerUser, MaybeUser, Principal, PublicAccess
+from app.accounts.access import CustomerUser, MaybeUser, Principal, PublicAccess, resolve_principal
 from app.db import DbSession
 from app.kit.errors import AppError, IdempotencyKeyReused, TooManyRequests
+from app.kit.http import client_address
 from app.kit.idempotency import run_idempotent
 from app.kit.validation import field_name, zh_message
 from app.orders import access, checkout, delivery, endpoints, repository, schemas, views
@@ -79,7 +80,7 @@ DONE_NOTICES = {"cancelled": "订单已取消。已付款项会原路退回。",
 
 
 def _ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_address(request)
 
 
 # ---- the guest's proven phone, per order --------------------------------------------------------
@@ -113,19 +114,28 @@ def remembered_phone(request: Request, number: str) -> str | None:
 
 
 async def _visible(
-    request: Request, session: DbSession, number: str, principal: Principal | None, phone: str | None = None
+    request: Request,
+    session: DbSession,
+    number: str,
+    principal: Principal | None,
+    phone: str | None = None,
+    *,
+    for_update: bool = False,
 ) -> Order:
     """The order if this caller may see it (owner, staff, or the guest's proven phone), else 404."""
     number = number.strip().upper()
     if not ORDER_NUMBER.match(number):
         raise OrderNotFound()
+    proven = None if phone else remembered_phone(request, number)
     return await access.visible_order(
         session,
         number,
         principal,
-        phone or remembered_phone(request, number),
+        phone or proven,
         limiter=request.app.state.lookup_limiter,
         client_ip=_ip(request),
+        phone_proven=proven is not None,
+        for_update=for_update,
     )
 
 
@@ -470,7 +480,9 @@ async def _render_order(
     errors: list[str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    out = await views.order_out(session, order)
+    principal = await resolve_principal(request, session)
+    reveal = access.is_customer_view(order, principal, remembered_phone(request, order.number))
+    out = await views.order_out(session, order, reveal_pickup=reveal)
     return render(
         request,
         "shop/order.html",
@@ -491,16 +503,11 @@ async def order_page(
     number: str,
     session: DbSession,
     principal: MaybeUser,
-    phone: str | None = None,
     done: str = "",
 ) -> Response:
-    typed = (phone or "").strip()[:40] or None
-    order = await _visible(request, session, number, principal, typed)
-    if typed:
-        # Proven once: keep it in the order's cookie and drop it from the address bar and history.
-        response: Response = RedirectResponse(f"/orders/{order.number}", status_code=303)
-        remember_phone(request, response, order.number, order.contact_phone)
-        return response
+    # A guest proves the phone on the look-up form (a POST): never in the address, which ends up in
+    # access logs and browser history.
+    order = await _visible(request, session, number, principal)
     return await _render_order(request, session, order, notice=DONE_NOTICES.get(done, ""))
 
 
@@ -586,18 +593,12 @@ async def pay(
     principal: MaybeUser,
     method: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    order = await _visible(request, session, number, principal)
+    # Locked until the payment attempt is stored: two payment starts at once take turns.
+    order = await _visible(request, session, number, principal, for_update=True)
     if method not in ONLINE_METHODS:
         return await _render_pay(request, session, order, errors=["请选择支付宝或微信支付"], status_code=422)
     try:
-        answer = await endpoints.start_payment(
-            order.number,
-            schemas.PaymentIn(method=method),
-            request,
-            session,
-            principal,
-            remembered_phone(request, order.number),
-        )
+        answer = await endpoints.pay_order(order, schemas.PaymentIn(method=method), request, session)
     except AppError as exc:
         await session.rollback()
         order = await _visible(request, session, number, principal)

@@ -128,10 +128,10 @@ def _days_left(retention_until: datetime | None, now: datetime) -> int | None:
     return (retention_until.astimezone(CHINA_TZ).date() - now.astimezone(CHINA_TZ).date()).days
 
 
-def _slot(pickup_code: str | None) -> tuple[str, str]:
-    """Shelf and layer of a pickup code (shelf-layer-serial)."""
-    parts = (pickup_code or "").split("-")
-    return (parts[0], parts[1]) if len(parts) == 3 else ("", "")
+def _slot(shelf_slot: str | None) -> tuple[str, str]:
+    """Shelf and layer of a slot ("shelf-layer")."""
+    parts = (shelf_slot or "").split("-")
+    return (parts[0], parts[1]) if len(parts) == 2 else ("", "")
 
 
 # ---- home ---------------------------------------------------------------------------------------
@@ -187,7 +187,7 @@ async def _render_scan(
             "day": day,
             "scanned": scanned,
             "repeat": bool(result and result.get("repeat")),
-            "slot": _slot(scanned.pickup_code if scanned else None),
+            "slot": _slot(scanned.shelf_slot if scanned else None),
             "tracking": tracking,
             "idempotency_key": _new_key(),
             "errors": errors or [],

@@ -167,8 +167,8 @@ async def test_who_may_read_an_order(client: httpx.AsyncClient, db_session: Asyn
     assert (await client.get(f"/api/v1/orders/{number}", headers=alice_h)).status_code == 200
     assert (await client.get(f"/api/v1/orders/{number}", headers=bob_h)).status_code == 404
     assert (await client.get(f"/api/v1/orders/{number}")).status_code == 404
-    assert (await client.get(f"/api/v1/orders/{number}?phone=13900000000")).status_code == 404
-    guest = await client.get(f"/api/v1/orders/{number}", params={"phone": "138 0013 8000"})
+    assert (await client.get(f"/api/v1/orders/{number}", headers={"X-Order-Phone": "13900000000"})).status_code == 404
+    guest = await client.get(f"/api/v1/orders/{number}", headers={"X-Order-Phone": "138 0013 8000"})
     assert guest.status_code == 200 and guest.json()["number"] == number
     staff = auth(await token_for(db_session, await make_user(db_session, Role.admin)))
     assert (await client.get(f"/api/v1/orders/{number}", headers=staff)).status_code == 200
@@ -179,18 +179,25 @@ async def test_who_may_read_an_order(client: httpx.AsyncClient, db_session: Asyn
 
 async def test_guest_lookups_are_limited(client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop) -> None:
     number = (await client.post("/api/v1/orders", json=order_body(shop))).json()["number"]
-    statuses = [(await client.get(f"/api/v1/orders/{number}?phone=1390000000{i}")).status_code for i in range(10)]
+    statuses = [
+        (await client.get(f"/api/v1/orders/{number}", headers={"X-Order-Phone": f"1390000000{i}"})).status_code
+        for i in range(10)
+    ]
     assert statuses == [404] * 10
-    assert (await client.get(f"/api/v1/orders/{number}?phone=13800138000")).status_code == 429
+    assert (await client.get(f"/api/v1/orders/{number}", headers={"X-Order-Phone": "13800138000"})).status_code == 429
 
 
 async def test_cancel_releases_the_stock(client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop) -> None:
     number = (await client.post("/api/v1/orders", json=order_body(shop))).json()["number"]
-    cancelled = await client.post(f"/api/v1/orders/{number}/cancel?phone=13800138000", json={"reason": "买错了"})
+    cancelled = await client.post(
+        f"/api/v1/orders/{number}/cancel", headers={"X-Order-Phone": "13800138000"}, json={"reason": "买错了"}
+    )
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     held = await db_session.scalar(select(Reservation).where(Reservation.reference == f"order:{number}"))
     assert held is not None and held.status is ReservationStatus.released
-    again = await client.post(f"/api/v1/orders/{number}/cancel?phone=13800138000", json={"reason": "再取消"})
+    again = await client.post(
+        f"/api/v1/orders/{number}/cancel", headers={"X-Order-Phone": "13800138000"}, json={"reason": "再取消"}
+    )
     assert again.status_code == 409
     assert await supply_repository.rebuilt_levels(db_session) == await supply_repository.stored_levels(db_session)
 

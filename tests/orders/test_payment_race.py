@@ -69,7 +69,9 @@ async def test_webhook_and_return_page_race(
             },
         )
         number = placed.json()["number"]
-        await client.post(f"/api/v1/orders/{number}/payments?phone=13800138000", json={"method": "alipay"})
+        await client.post(
+            f"/api/v1/orders/{number}/payments", headers={"X-Order-Phone": "13800138000"}, json={"method": "alipay"}
+        )
         async with committed_engine.connect() as conn:
             pi_id = (
                 await conn.execute(
@@ -95,7 +97,7 @@ async def test_webhook_and_return_page_race(
             )
 
         async def return_page() -> int:
-            return (await client.get(f"/api/v1/orders/{number}?phone=13800138000")).status_code
+            return (await client.get(f"/api/v1/orders/{number}", headers={"X-Order-Phone": "13800138000"})).status_code
 
         results = await asyncio.gather(
             *(worker(o, p["webhook_event_id"]) for o, _, p in sender.sent),

@@ -73,25 +73,42 @@ async def scan(client: httpx.AsyncClient, headers: dict[str, str], tracking: str
     )
 
 
+async def customer_code(client: httpx.AsyncClient, order_number: str) -> str:
+    """The pickup code as its customer sees it (the guest's view with the order's phone)."""
+    view = await client.get(f"/api/v1/orders/{order_number}", headers={"X-Order-Phone": "13800138000"})
+    assert view.status_code == 200 and view.json()["pickup"] is not None, view.text
+    return str(view.json()["pickup"]["code"])
+
+
+async def scanned_code(client: httpx.AsyncClient, desk: Desk, box: dict[str, str], key: str) -> str:
+    response = await scan(client, desk.headers, box["tracking_number"], key)
+    assert response.status_code == 200, response.text
+    return await customer_code(client, box["order_number"])
+
+
 async def hand(client: httpx.AsyncClient, headers: dict[str, str], key: str, **body: object) -> httpx.Response:
     return await client.post("/api/v1/pda/handover", headers={**headers, "Idempotency-Key": key}, json=body)
 
 
-async def test_scan_in_gives_unique_codes_and_tells_the_customer(
+async def test_scan_in_gives_a_slot_and_a_random_secret_and_tells_the_customer(
     client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop, desk: Desk
 ) -> None:
     boxes = await dispatched(client, desk, 3, shop)
-    codes = []
+    slots = []
     for i, box in enumerate(boxes):
         response = await scan(client, desk.headers, box["tracking_number"], f"scan-{i}")
         assert response.status_code == 200, response.text
-        codes.append(response.json()["pickup_code"])
-    assert len(set(codes)) == 3
-    assert [c.split("-")[:2] for c in codes] == [["1", "1"], ["1", "2"], ["1", "3"]]  # least-loaded slots first
-    assert [int(c.split("-")[2]) for c in codes] == [1001, 1002, 1003]
+        assert "pickup_code" not in response.json()  # the operator's device never gets the secret
+        slots.append(response.json()["shelf_slot"])
+    assert slots == ["1-1", "1-2", "1-3"]  # least-loaded slots first
+    codes = [await customer_code(client, box["order_number"]) for box in boxes]
+    assert [c.rsplit("-", 1)[0] for c in codes] == slots
+    secrets_ = [c.rsplit("-", 1)[1] for c in codes]
+    assert all(len(x) == parcels.PICKUP_SECRET_DIGITS and x.isdigit() for x in secrets_)
+    assert len(set(secrets_)) == 3
     again = await scan(client, desk.headers, boxes[0]["tracking_number"], "scan-0")
     assert again.json() == (await scan(client, desk.headers, boxes[0]["tracking_number"], "scan-0")).json()
-    assert again.json()["pickup_code"] == codes[0]
+    assert await customer_code(client, boxes[0]["order_number"]) == codes[0]
     notice = await db_session.scalar(
         select(NotificationMessage).where(
             NotificationMessage.template == "order_ready_for_pickup",
@@ -100,9 +117,53 @@ async def test_scan_in_gives_unique_codes_and_tells_the_customer(
     )
     assert notice is not None and codes[0] in notice.body
     shelf = await client.get("/api/v1/pda/shelf", headers=desk.headers)
-    assert sorted(p["pickup_code"] for p in shelf.json()) == sorted(codes)
-    order_view = (await client.get(f"/api/v1/orders/{boxes[0]['order_number']}?phone=13800138000")).json()
+    assert sorted(p["shelf_slot"] for p in shelf.json()) == slots
+    assert not any(x in shelf.text for x in secrets_)
+    order_view = (
+        await client.get(f"/api/v1/orders/{boxes[0]['order_number']}", headers={"X-Order-Phone": "13800138000"})
+    ).json()
     assert (order_view["status"], order_view["fulfilment_status"]) == ("ready_for_pickup", "at_station")
+    assert order_view["pickup"]["qr"] == parcels.pickup_qr(boxes[0]["order_number"])
+    # Staff read the order without the secret: not as a field, not in the timeline.
+    admin = auth(await token_for(db_session, await make_user(db_session, Role.admin)))
+    staff_view = await client.get(f"/api/v1/orders/{boxes[0]['order_number']}", headers=admin)
+    assert staff_view.status_code == 200 and staff_view.json()["pickup"] is None
+    assert secrets_[0] not in staff_view.text
+    assert "货架 1-1" in staff_view.json()["events"][-1]["message_zh"]
+
+
+async def test_a_neighbours_code_does_not_open_another_parcel(
+    client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop, desk: Desk
+) -> None:
+    """The attack of the review: holding 1-3-1003, try 1-1-1001 on the neighbour's parcel. Codes
+    now share nothing but the public slot, so guessing from one's own code fails."""
+    boxes = await dispatched(client, desk, 3, shop)
+    codes = [await scanned_code(client, desk, box, f"scan-{i}") for i, box in enumerate(boxes)]
+    mine = codes[2]
+    secret = int(mine.rsplit("-", 1)[1])
+    guesses = [f"1-1-{(secret + d) % 10**6:06d}" for d in (-2, -1, 1, 2)] + ["1-1-1001"]
+    results = [
+        await hand(
+            client,
+            desk.headers,
+            f"guess-{i}",
+            tracking_number=boxes[0]["tracking_number"],
+            pickup_code=guess,
+            collect_method="cash",
+        )
+        for i, guess in enumerate(guesses)
+        if guess != codes[0]
+    ]
+    assert [r.status_code for r in results][:4] == [422, 422, 422, 422]
+    parcel = await db_session.scalar(select(Parcel).where(Parcel.tracking_number == boxes[0]["tracking_number"]))
+    assert parcel is not None and parcel.status is ParcelStatus.at_station
+
+
+def test_secrets_come_from_secrets_and_avoid_the_ones_held() -> None:
+    held = {f"{n:06d}" for n in range(0, 10**6, 2)}  # every even secret in use
+    drawn = {parcels.new_pickup_secret(held) for _ in range(200)}
+    assert all(int(x) % 2 == 1 and len(x) == 6 for x in drawn)
+    assert len(drawn) > 150  # spread over the space, not a counter
 
 
 async def test_another_stations_parcel_is_refused(client: httpx.AsyncClient, shop: Shop, desk: Desk) -> None:
@@ -125,7 +186,7 @@ async def test_wrong_codes_are_counted_once_per_key_and_lock(
     client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop, desk: Desk
 ) -> None:
     (box,) = await dispatched(client, desk, 1, shop)
-    code = (await scan(client, desk.headers, box["tracking_number"], "s1")).json()["pickup_code"]
+    code = await scanned_code(client, desk, box, "s1")
     first = await hand(client, desk.headers, "bad-1", tracking_number=box["tracking_number"], pickup_code="9-9-9999")
     retried = await hand(client, desk.headers, "bad-1", tracking_number=box["tracking_number"], pickup_code="9-9-9999")
     assert first.status_code == retried.status_code == 422
@@ -167,7 +228,7 @@ async def test_handover_collects_pay_at_pickup_and_sells_the_stock(
     client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop, desk: Desk
 ) -> None:
     (box,) = await dispatched(client, desk, 1, shop)
-    code = (await scan(client, desk.headers, box["tracking_number"], "s1")).json()["pickup_code"]
+    code = await scanned_code(client, desk, box, "s1")
     unpaid = await hand(client, desk.headers, "h0", tracking_number=box["tracking_number"], pickup_code=code)
     assert unpaid.status_code == 422 and unpaid.json()["error"] == "payment_required"
     done = await hand(
@@ -181,7 +242,7 @@ async def test_handover_collects_pay_at_pickup_and_sells_the_stock(
         proxy=True,
     )
     assert done.status_code == 200 and done.json()["status"] == "handed_over"
-    view = (await client.get(f"/api/v1/orders/{box['order_number']}?phone=13800138000")).json()
+    view = (await client.get(f"/api/v1/orders/{box['order_number']}", headers={"X-Order-Phone": "13800138000"})).json()
     assert (view["status"], view["payment_status"], view["paid_minor"]) == ("completed", "paid", 6800)
     assert view["payments"][0]["provider"] == "pay_at_pickup" and view["payments"][0]["method"] == "cash"
     assert "由 王小明 代取" in view["events"][-1]["message_zh"]
@@ -242,13 +303,17 @@ async def test_retention_returns_exactly_the_overdue(
     )
     assert await parcels.return_overdue(db_session) == [overdue]
     assert await parcels.return_overdue(db_session) == []
-    view = (await client.get(f"/api/v1/orders/{boxes[0]['order_number']}?phone=13800138000")).json()
+    view = (
+        await client.get(f"/api/v1/orders/{boxes[0]['order_number']}", headers={"X-Order-Phone": "13800138000"})
+    ).json()
     assert (view["status"], view["fulfilment_status"]) == ("cancelled", "returned")
     held = await db_session.scalar(
         select(Reservation).where(Reservation.reference == f"order:{boxes[0]['order_number']}")
     )
     assert held is not None and held.status is ReservationStatus.released
-    kept = (await client.get(f"/api/v1/orders/{boxes[1]['order_number']}?phone=13800138000")).json()
+    kept = (
+        await client.get(f"/api/v1/orders/{boxes[1]['order_number']}", headers={"X-Order-Phone": "13800138000"})
+    ).json()
     assert kept["status"] == "ready_for_pickup"
     back = await client.post(f"/api/v1/admin/parcels/{overdue}/receive-return", headers=desk.keeper)
     assert back.status_code == 200 and back.json()["status"] == "returned"
@@ -274,5 +339,7 @@ async def test_a_packed_order_cannot_be_cancelled(client: httpx.AsyncClient, sho
     await client.post(
         "/api/v1/admin/runs", headers=desk.keeper, json={"route_code": "RT-T1", "run_date": clock.today().isoformat()}
     )
-    refused = await client.post(f"/api/v1/orders/{number}/cancel?phone=13800138000", json={"reason": "不要了"})
+    refused = await client.post(
+        f"/api/v1/orders/{number}/cancel", headers={"X-Order-Phone": "13800138000"}, json={"reason": "不要了"}
+    )
     assert refused.status_code == 409 and refused.json()["error"] == "transition_not_allowed"

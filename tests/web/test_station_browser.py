@@ -161,10 +161,17 @@ async def test_an_operator_scans_in_and_hands_over_in_a_real_browser(
                 await shot(page, "scan-empty")
                 await page.keyboard.type(seeded.tracking_number, delay=15)
                 await page.keyboard.press("Enter")
-                await expect(page.get_by_text("入站成功：请把取货码写在包裹上")).to_be_visible()
-                code_box = page.locator("#pickup-code")
-                await expect(code_box).to_have_text(re.compile(r"\d+-\d+-\d+"))
-                pickup_code = (await code_box.inner_text()).replace("取货码", "").strip()
+                await expect(page.get_by_text("入站成功：请放到下面的货位")).to_be_visible()
+                await expect(page.locator("#shelf-slot")).to_have_text(re.compile(r"1-1"))
+                # The console never shows the secret: the customer has it (SMS and order page).
+                async with create_sessionmaker(committed_engine)() as session:
+                    shelved = await session.scalar(
+                        select(Parcel).where(Parcel.tracking_number == seeded.tracking_number)
+                    )
+                    assert shelved is not None
+                    pickup_code = parcels.customer_pickup_code(shelved) or ""
+                assert re.fullmatch(r"1-1-\d{6}", pickup_code)
+                await expect(page.locator("main")).not_to_contain_text(pickup_code.rsplit("-", 1)[1])
                 await expect(page.get_by_text("1 号货架 · 第 1 层")).to_be_visible()
                 # Ready for the next parcel: the field is empty and focused again.
                 next_field = page.get_by_label("扫描下一件包裹")
@@ -175,7 +182,7 @@ async def test_an_operator_scans_in_and_hands_over_in_a_real_browser(
                 # 3. The console now shows it on the shelf.
                 await page.get_by_role("navigation", name="村站工作台").get_by_role("link", name="工作台").click()
                 shelf_row = page.locator(".shelf-table tbody tr").first
-                await expect(shelf_row).to_contain_text(pickup_code)
+                await expect(shelf_row).to_contain_text("1-1")
                 await expect(shelf_row).to_contain_text("李**")
                 await expect(shelf_row).to_contain_text("¥68.00")
                 await shot(page, "home-shelf")
@@ -257,7 +264,10 @@ async def test_an_operator_scans_in_and_hands_over_in_a_real_browser(
             6800,
         )
         parcel = await session.scalar(select(Parcel).where(Parcel.tracking_number == seeded.tracking_number))
-        assert parcel is not None and (parcel.status, parcel.pickup_code) == (ParcelStatus.handed_over, pickup_code)
+        assert parcel is not None and (parcel.status, parcels.customer_pickup_code(parcel)) == (
+            ParcelStatus.handed_over,
+            pickup_code,
+        )
     assert sorted(p.name for p in SHOTS.glob("*.png")) == [
         "01-login.png",
         "02-home.png",

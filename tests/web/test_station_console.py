@@ -106,10 +106,17 @@ async def submit(
     return await client.post(action, data=sent, files=files, headers=HTML), sent
 
 
-def pickup_code_shown(page: httpx.Response) -> str:
-    found = re.search(r'id="pickup-code"><span class="visually-hidden">取货码 </span>([0-9-]+)</p>', page.text)
+def slot_shown(page: httpx.Response) -> str:
+    found = re.search(r'id="shelf-slot"><span class="visually-hidden">货位 </span>([0-9-]+)</p>', page.text)
     assert found is not None, page.text
     return found.group(1)
+
+
+async def code_of(session: AsyncSession, parcel: Parcel) -> str:
+    """The code its customer was given (the console never shows it)."""
+    code = parcels.customer_pickup_code(await reload(session, parcel))
+    assert code is not None
+    return code
 
 
 async def reload(session: AsyncSession, parcel: Parcel) -> Parcel:
@@ -141,7 +148,9 @@ async def test_an_operator_lands_on_the_console_of_its_station(
     # One parcel on the shelf, arrived today: its code, the masked recipient, the phone's last four.
     assert re.search(r'<span class="stat-num">1</span><span class="stat-label">在架待取', home.text)
     assert re.search(r'<span class="stat-num">1</span><span class="stat-label">今日到站', home.text)
-    assert '<span class="shelf-code">1-1-1001</span>' in home.text
+    assert '<span class="shelf-code">1-1</span>' in home.text
+    shelved = await db_session.scalar(select(Parcel).where(Parcel.status == ParcelStatus.at_station))
+    assert shelved is not None and shelved.pickup_code is not None and shelved.pickup_code not in home.text
     assert "李**" in home.text and ">8000<" in home.text and "¥68.00" in home.text and "剩 7 天" in home.text
     assert "李阿姨" not in home.text and "13800138000" not in home.text
 
@@ -187,14 +196,15 @@ async def test_scan_in_shows_the_pickup_code_and_a_second_scan_changes_nothing(
     first, sent = await submit(client, "/station/scan", "/station/scan", {"tracking_number": parcel.tracking_number})
 
     assert first.status_code == 200
-    assert pickup_code_shown(first) == "1-1-1001"
+    assert slot_shown(first) == "1-1"
     assert "入站成功" in first.text and "1 号货架 · 第 1 层" in first.text
     assert "到站付款 <strong>¥68.00</strong>" in first.text
     # The field is empty and focused again for the next parcel, with a new form key.
     assert re.search(r'<input id="s-tracking" name="tracking_number"[^>]*autofocus', first.text)
     assert field(first, "idempotency_key") != sent["idempotency_key"]
     scanned = await reload(db_session, parcel)
-    assert (scanned.status, scanned.pickup_code) == (ParcelStatus.at_station, "1-1-1001")
+    assert (scanned.status, scanned.shelf_slot) == (ParcelStatus.at_station, "1-1")
+    assert scanned.pickup_code is not None and scanned.pickup_code not in first.text
     order = await db_session.get(Order, parcel.order_id, populate_existing=True)
     assert order is not None and order.status is OrderStatus.ready_for_pickup
     events = await count(db_session, OrderEvent, OrderEvent.order_id == order.id)
@@ -203,16 +213,15 @@ async def test_scan_in_shows_the_pickup_code_and_a_second_scan_changes_nothing(
 
     # The same form sent twice (a double press): the first answer again.
     double = await client.post("/station/scan", data=sent, headers=HTML)
-    assert double.status_code == 200 and pickup_code_shown(double) == "1-1-1001" and "入站成功" in double.text
+    assert double.status_code == 200 and slot_shown(double) == "1-1" and "入站成功" in double.text
 
     # The parcel scanned again later (a new form): it says so, and nothing changes.
     again, _ = await submit(
         client, "/station/scan", "/station/scan", {"tracking_number": parcel.tracking_number.lower()}
     )
     assert again.status_code == 200
-    assert pickup_code_shown(again) == "1-1-1001" and "重复扫描，没有改动" in again.text
-    station = await db_session.get(Station, counter.station.id, populate_existing=True)
-    assert station is not None and station.pickup_serial == 1001
+    assert slot_shown(again) == "1-1" and "重复扫描，没有改动" in again.text
+    assert (await reload(db_session, parcel)).pickup_code == scanned.pickup_code
     assert await count(db_session, OrderEvent, OrderEvent.order_id == order.id) == events
     assert await count(db_session, NotificationMessage, NotificationMessage.reference == order.number) == notices
 
@@ -235,7 +244,7 @@ async def test_scan_in_errors_are_shown_in_chinese(
         db_session,
         station_id=counter.station.id,
         tracking_number=parcel.tracking_number,
-        pickup_code="1-1-1001",
+        pickup_code=await code_of(db_session, parcel),
         collect_method="cash",
         actor_user_id=counter.operator.id,
     )
@@ -252,11 +261,9 @@ async def test_another_stations_operator_cannot_scan_this_stations_parcel(
     refused, _ = await submit(client, "/station/scan", "/station/scan", {"tracking_number": parcel.tracking_number})
 
     assert refused.status_code == 403
-    assert "未能入站" in refused.text and "该包裹不属于本站" in refused.text and 'id="pickup-code"' not in refused.text
+    assert "未能入站" in refused.text and "该包裹不属于本站" in refused.text and 'id="shelf-slot"' not in refused.text
     scanned = await reload(db_session, parcel)
     assert (scanned.status, scanned.pickup_code) == (ParcelStatus.dispatched, None)
-    other = await db_session.get(Station, counter.other_station.id, populate_existing=True)
-    assert other is not None and other.pickup_serial == 1000
     # Nor see it at its counter.
     summary = await client.get(f"/station/handover/parcel?tracking={parcel.tracking_number}", headers=HTML)
     assert "该包裹不属于本站" in summary.text and "李**" not in summary.text
@@ -299,7 +306,8 @@ async def test_a_wrong_code_is_counted_once_and_the_attempts_left_shown(
     assert locked.status_code == 423
     assert "此包裹已锁定，不能交付" in locked.text and "身份证件" in locked.text
     # Locked: even the right code is refused, and the parcel stays on the shelf.
-    right, _ = await submit(client, page, "/station/handover", handover_form(parcel, "1-1-1001", collect_method="cash"))
+    code = await code_of(db_session, parcel)
+    right, _ = await submit(client, page, "/station/handover", handover_form(parcel, code, collect_method="cash"))
     assert right.status_code == 423 and "已锁定" in right.text
     held = await reload(db_session, parcel)
     assert (held.status, held.failed_code_attempts) == (ParcelStatus.at_station, 5)
@@ -316,19 +324,20 @@ async def test_the_right_code_and_cash_complete_the_order(
     assert summary.status_code == 200
     assert "李**" in summary.text and "手机尾号 <strong>8000</strong>" in summary.text
     assert "到站付款 ¥68.00" in summary.text and "现金收款 ¥68.00" in summary.text and "扫码收款 ¥68.00" in summary.text
-    assert "1-1-1001" not in summary.text  # the customer says the code; the page does not
+    code = await code_of(db_session, parcel)
+    assert code.rsplit("-", 1)[1] not in summary.text  # the customer says the code; the page does not
 
     # The right code without saying how the money was taken: refused, nothing changes.
-    unpaid, _ = await submit(client, page, "/station/handover", handover_form(parcel, "1-1-1001"))
+    unpaid, _ = await submit(client, page, "/station/handover", handover_form(parcel, code))
     assert unpaid.status_code == 422 and "到站付款订单需先收款" in unpaid.text
-    assert 'value="1-1-1001"' in unpaid.text  # the right code is kept for the second try
+    assert f'value="{code}"' in unpaid.text  # the right code is kept for the second try
     assert (await reload(db_session, parcel)).status is ParcelStatus.at_station
 
     done, sent = await submit(
         client,
         page,
         "/station/handover",
-        handover_form(parcel, "1-1-1001", collect_method="cash", proxy="1", collected_by_name="王小明"),
+        handover_form(parcel, code, collect_method="cash", proxy="1", collected_by_name="王小明"),
     )
 
     assert done.status_code == 200
