@@ -85,6 +85,9 @@ def create_app(
     app.state.listing_cache = ListingCache()
     app.state.login_limiter = LoginLimiter(settings.login_rate_limit, settings.rate_limit_storage_url)
     app.state.lookup_limiter = LoginLimiter(settings.order_lookup_rate_limit, settings.rate_limit_storage_url)
+    app.state.application_limiter = LoginLimiter(
+        settings.wholesale_application_rate_limit, settings.rate_limit_storage_url
+    )
     app.state.payment_provider = payment_provider
     if engine is not None:
         app.state.engine = engine
