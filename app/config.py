@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = None
     stripe_api_base: str | None = None
     order_lookup_rate_limit: str = "10/minute"
+    wholesale_application_rate_limit: str = "5/hour"
     wholesale_min_shelf_life_percent: int = Field(default=60, ge=0, le=100)
     reservation_ttl_minutes: int = Field(default=15, ge=1)
     session_cookie_secure: bool = False
@@ -118,7 +119,12 @@ class Settings(BaseSettings):
 
         from limits import parse
 
-        for name in ("login_rate_limit", "login_address_rate_limit", "order_lookup_rate_limit"):
+        for name in (
+            "login_rate_limit",
+            "login_address_rate_limit",
+            "order_lookup_rate_limit",
+            "wholesale_application_rate_limit",
+        ):
             try:
                 parse(getattr(self, name))
             except ValueError as exc:

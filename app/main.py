@@ -83,7 +83,9 @@ def create_app(
     app = FastAPI(title="南岭明珠 Nanling Pearl", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.listing_cache = ListingCache()
-    app.state.login_limiter, app.state.lookup_limiter = build_limiters(settings, lambda: app.state.engine)
+    app.state.login_limiter, app.state.lookup_limiter, app.state.application_limiter = build_limiters(
+        settings, lambda: app.state.engine
+    )
     app.state.payment_provider = payment_provider
     if engine is not None:
         app.state.engine = engine
@@ -107,6 +109,7 @@ def create_app(
     app.include_router(orders_endpoints.admin)
     app.include_router(orders_endpoints.hooks)
     app.include_router(station_reports.router)
+    app.include_router(station_reports.media)
     app.include_router(station_pda.pda)
     app.include_router(station_pda.runs)
     app.include_router(auth_pages.router)
@@ -121,8 +124,10 @@ def create_app(
     app.include_router(station_pages.router)
     app.include_router(trace_pages.router)
 
-    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    # Only product photos are public files; station case photos (uploads/cases/) are served by
+    # station_reports.media to the staff who may see them.
+    (settings.uploads_dir / "products").mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.mount("/media", StaticFiles(directory=settings.uploads_dir), name="media")
+    app.mount("/media/products", StaticFiles(directory=settings.uploads_dir / "products"), name="media")
     logging.getLogger("app").setLevel(settings.log_level)
     return app

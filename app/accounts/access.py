@@ -110,9 +110,9 @@ ADMIN = AccessRule("admin", _grants((Role.admin, Scope.admin)))
 # (their own station's figures have routes of their own).
 STAFF_GRANTS = _grants((Role.admin, Scope.admin), (Role.admin, Scope.stock), (Role.warehouse, Scope.stock))
 STAFF = AccessRule("staff", STAFF_GRANTS)
-# Printing a lot's label: the back office, and station operators for the lots of their upstream
-# consignments (the label shows product, grade and lot code: nothing personal).
-LOT_LABEL = AccessRule("lot_label", STAFF_GRANTS | _grants((Role.station_operator, Scope.pda)))
+# The back office, and station operators with their PDA scope for what belongs to their station
+# (the route checks the object): lot labels of their upstream consignments, their case photos.
+STAFF_OR_STATION = AccessRule("staff_or_station", STAFF_GRANTS | _grants((Role.station_operator, Scope.pda)))
 # Orders of any customer (names, phones, addresses): admins and the warehouse that packs them.
 BACK_OFFICE = AccessRule("back_office", _grants((Role.admin, Scope.admin), (Role.warehouse, Scope.stock)))
 
@@ -197,7 +197,7 @@ WarehouseUser = Annotated[Principal, Depends(require(WAREHOUSE))]
 StaffUser = Annotated[Principal, Depends(require(STAFF))]
 AdminUser = Annotated[Principal, Depends(require(ADMIN))]
 BackOfficeUser = Annotated[Principal, Depends(require(BACK_OFFICE))]
-LotLabelReader = Annotated[Principal, Depends(require(LOT_LABEL))]
+StaffOrStationUser = Annotated[Principal, Depends(require(STAFF_OR_STATION))]
 # Public routes that personalise (a buyer sees its own prices) take the caller when there is one.
 MaybeUser = Annotated[Principal | None, Depends(_public_dependency)]
 

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.accounts import repository, schemas, service
+from app.accounts import errors, repository, schemas, service
 from app.accounts.access import AdminUser, AnyUser, PublicAccess, Role
 from app.accounts.models import CompanyStatus
+from app.accounts.ratelimit import ApplicationLimiter
 from app.db import DbSession
 from app.kit.http import client_address
 
@@ -73,10 +74,22 @@ async def revoke_current_token(session: DbSession, principal: AnyUser) -> None:
     response_model=schemas.CompanyOut,
     status_code=status.HTTP_201_CREATED,
     dependencies=[PublicAccess],
-    responses={409: {"description": "company_name_taken / username_taken"}},
+    responses={
+        409: {"description": "company_name_taken / credit_code_taken"},
+        429: {"description": "application_rate_limited"},
+    },
 )
-async def apply_as_buyer(body: schemas.CompanyApplicationIn, session: DbSession) -> schemas.CompanyOut:
-    """A PRD wholesaler registers its company and first buyer account; an admin approves it."""
+async def apply_as_buyer(
+    body: schemas.CompanyApplicationIn, request: Request, session: DbSession
+) -> schemas.CompanyOut:
+    """A PRD wholesaler applies with its company and the username and password of its first buyer
+    account. The account opens when an admin approves the company (an SMS to the contact phone
+    names the username); until then nobody signs in with it, and the answer does not depend on
+    whether the username is free. Applications are limited per client address
+    (``WHOLESALE_APPLICATION_RATE_LIMIT``)."""
+    limiter: ApplicationLimiter = request.app.state.application_limiter
+    if not await limiter.attempt(client_ip(request)):
+        raise errors.ApplicationRateLimited()
     company = await service.register_buyer_company(
         session,
         name=body.name,
@@ -85,15 +98,8 @@ async def apply_as_buyer(body: schemas.CompanyApplicationIn, session: DbSession)
         contact_phone=body.contact_phone,
         address=body.address,
         credit_code=body.credit_code,
-    )
-    await service.create_user(
-        session,
         username=body.username,
         password=body.password,
-        role=Role.buyer,
-        display_name=body.contact_name,
-        phone=body.contact_phone,
-        company_id=company.id,
     )
     return schemas.CompanyOut.model_validate(company)
 
@@ -169,10 +175,20 @@ async def list_companies(
 @admin.post(
     "/companies/{company_id}/approve",
     response_model=schemas.CompanyOut,
-    responses={404: {"description": "company_not_found"}, 409: {"description": "company_status_conflict"}},
+    responses={
+        404: {"description": "company_not_found"},
+        409: {"description": "company_status_conflict / applicant_username_taken（请在 username 中另设用户名）"},
+    },
 )
-async def approve_company(company_id: int, session: DbSession, principal: AdminUser) -> schemas.CompanyOut:
-    return schemas.CompanyOut.model_validate(await service.decide_company(session, principal, company_id, approve=True))
+async def approve_company(
+    company_id: int, session: DbSession, principal: AdminUser, body: schemas.CompanyApprovalIn | None = None
+) -> schemas.CompanyOut:
+    """Approve a buyer company; its applicant's account opens now (``username`` overrides the one
+    applied for when that one is taken)."""
+    company = await service.decide_company(
+        session, principal, company_id, approve=True, username=body.username if body else None
+    )
+    return schemas.CompanyOut.model_validate(company)
 
 
 @admin.post(

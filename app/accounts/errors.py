@@ -41,6 +41,23 @@ class CompanyNameTaken(Conflict):
     message = "企业名称已登记"
 
 
+class CreditCodeTaken(Conflict):
+    code = "credit_code_taken"
+    message = "该统一社会信用代码已登记"
+
+
+class ApplicantUsernameTaken(Conflict):
+    """Shown to the admin approving an application, never to the applicant."""
+
+    code = "applicant_username_taken"
+    message = "申请的用户名已被占用：请与采购商联系，另填一个用户名后再通过审核"
+
+
+class ApplicationRateLimited(TooManyRequests):
+    code = "application_rate_limited"
+    message = "提交申请过于频繁，请稍后再试"
+
+
 class UserNotFound(NotFound):
     code = "user_not_found"
     message = "找不到该用户"

@@ -70,6 +70,11 @@ class BuyerCompany(IdMixin, TimestampMixin, Base):
     currency: Mapped[str] = mapped_column(String(3), nullable=False, default="CNY")
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True))
+    # The first buyer account an application asks for. The user row is made only when an admin
+    # approves the company (so applying never reveals whether a username exists); the password hash
+    # is then cleared, and on rejection too.
+    applicant_username: Mapped[str | None] = mapped_column(String(50))
+    applicant_password_hash: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (CheckConstraint("credit_limit_minor >= 0", name="credit_limit_non_negative"),)
 

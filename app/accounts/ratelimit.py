@@ -5,6 +5,7 @@ Every attempt is counted before the credential is checked, per key:
 - sign-in: per username (``LOGIN_RATE_LIMIT``, 5/minute) and per client address
   (``LOGIN_ADDRESS_RATE_LIMIT``, 20/minute: a station office or a market behind one NAT address
   signs in several people);
+- wholesale applications: per client address (``WHOLESALE_APPLICATION_RATE_LIMIT``);
 - guest look-up (order number + phone): per order number and per client address
   (``ORDER_LOOKUP_RATE_LIMIT``, 10/minute each). A guest who already proved the phone holds a
   signed cookie for that order and is not counted on it, so one visitor's failures never lock
@@ -49,9 +50,25 @@ class LookupLimiter:
         )
 
 
-def build_limiters(settings: Settings, engine: Callable[[], AsyncEngine]) -> tuple[LoginLimiter, LookupLimiter]:
+class ApplicationLimiter:
+    def __init__(self, limiter: RateLimiter, rate: Rate) -> None:
+        self.limiter = limiter
+        self.rate = rate
+
+    async def attempt(self, client_ip: str) -> bool:
+        """Count one wholesale application from this address; False when over the limit."""
+        return await self.limiter.hit((f"apply-ip:{client_ip}", self.rate))
+
+
+def build_limiters(
+    settings: Settings, engine: Callable[[], AsyncEngine]
+) -> tuple[LoginLimiter, LookupLimiter, ApplicationLimiter]:
     limiter = RateLimiter(counter_store(settings.rate_limit_storage_url, engine))
     login = LoginLimiter(
         limiter, Rate.parse(settings.login_rate_limit), Rate.parse(settings.login_address_rate_limit)
     )
-    return login, LookupLimiter(limiter, Rate.parse(settings.order_lookup_rate_limit))
+    return (
+        login,
+        LookupLimiter(limiter, Rate.parse(settings.order_lookup_rate_limit)),
+        ApplicationLimiter(limiter, Rate.parse(settings.wholesale_application_rate_limit)),
+    )

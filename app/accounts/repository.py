@@ -102,6 +102,17 @@ async def company_by_name(session: AsyncSession, name: str) -> BuyerCompany | No
     return await session.scalar(select(BuyerCompany).where(BuyerCompany.name == name))
 
 
+async def company_by_credit_code(session: AsyncSession, credit_code: str) -> BuyerCompany | None:
+    return await session.scalar(select(BuyerCompany).where(BuyerCompany.credit_code == credit_code))
+
+
+async def taken_usernames(session: AsyncSession, usernames: Sequence[str]) -> set[str]:
+    """Which of ``usernames`` already belong to a user."""
+    if not usernames:
+        return set()
+    return set((await session.scalars(select(User.username).where(User.username.in_(list(usernames))))).all())
+
+
 async def list_companies(session: AsyncSession, *, status: CompanyStatus | None = None) -> Sequence[BuyerCompany]:
     stmt = select(BuyerCompany).order_by(BuyerCompany.status, BuyerCompany.name)
     if status is not None:

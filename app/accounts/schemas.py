@@ -9,6 +9,8 @@ from app.accounts.models import CompanyStatus, Role, TokenKind
 from app.kit.phones import normalise_cn_phone
 from app.kit.schemas import InputModel, OutputModel
 
+Username = Annotated[str, Field(min_length=2, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")]
+
 
 class TokenOut(BaseModel):
     access_token: str
@@ -31,7 +33,7 @@ class MeOut(BaseModel):
 
 
 class UserIn(InputModel):
-    username: Annotated[str, Field(min_length=2, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")]
+    username: Username
     password: str = Field(min_length=8, max_length=200)
     role: Role
     display_name: str = Field(default="", max_length=50)
@@ -97,7 +99,7 @@ class CompanyApplicationIn(InputModel):
     contact_phone: str = Field(min_length=5, max_length=20)
     address: str = Field(default="", max_length=300)
     credit_code: Annotated[str | None, Field(default=None, pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")] = None
-    username: Annotated[str, Field(min_length=2, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")]
+    username: Username = Field(description="审核通过后开通的采购商账号用户名")
     password: str = Field(min_length=8, max_length=200)
 
     @field_validator("contact_phone")
@@ -118,3 +120,10 @@ class CompanyOut(OutputModel):
     payment_terms_days: int
     credit_limit_minor: int
     approved_at: datetime | None
+    applicant_username: str | None = Field(description="申请开通的账号用户名（审核通过后开通）")
+
+
+class CompanyApprovalIn(InputModel):
+    username: Username | None = Field(
+        default=None, description="申请的用户名已被占用时，为该采购商另设的用户名；不填则用申请的用户名"
+    )

@@ -16,6 +16,7 @@ from app.accounts.security import hash_password, needs_rehash, new_token, token_
 from app.config import get_settings
 from app.kit import clock
 from app.kit.errors import InvalidInput
+from app.notifications.service import notify
 
 TOKEN_PREFIX = {TokenKind.user: "npu", TokenKind.station_pda: "npd", TokenKind.pos_till: "npp"}
 DEVICE_SCOPES = {TokenKind.station_pda: frozenset({Scope.pda.value}), TokenKind.pos_till: frozenset({Scope.pos.value})}
@@ -183,11 +184,8 @@ async def create_user(
     station_id: int | None = None,
     store_id: int | None = None,
 ) -> User:
-    username = username.strip()
-    if not username or len(username) > 50:
-        raise InvalidInput("用户名长度需为 1–50 个字符")
-    if len(password) < 8:
-        raise InvalidInput("密码至少 8 位")
+    username = _checked_username(username)
+    _check_password(password)
     needed = {Role.buyer: company_id, Role.station_operator: station_id, Role.clerk: store_id}
     if role in needed and needed[role] is None:
         raise errors.AffiliationMissing()
@@ -218,12 +216,29 @@ async def register_buyer_company(
     city: str,
     contact_name: str,
     contact_phone: str,
+    username: str,
+    password: str,
     address: str = "",
     credit_code: str | None = None,
 ) -> BuyerCompany:
-    """A PRD wholesaler applies; its members can order once an admin approves the company."""
+    """A PRD wholesaler applies with its company and the username and password of its first buyer
+    account; the company waits (``pending``) for an admin.
+
+    The account is only *asked for* here: the username and the password's hash are kept on the
+    application, and the user is made when an admin approves the company (:func:`decide_company`).
+    The users table is not read, so the answer — and the time it takes, the password is always
+    hashed — is the same whether the username exists or not (a public form that said
+    "username taken" let anyone test which accounts exist, ``admin`` first). A buyer could not
+    order before approval anyway; with this it signs in from approval on, and the approval SMS
+    names the username to use. A username that is taken by then is the admin's to settle at review
+    (another one is given with the approval), not the applicant's to discover.
+    """
+    username = _checked_username(username)
+    _check_password(password)
     if await repository.company_by_name(session, name) is not None:
         raise errors.CompanyNameTaken()
+    if credit_code is not None and await repository.company_by_credit_code(session, credit_code) is not None:
+        raise errors.CreditCodeTaken()
     company = BuyerCompany(
         name=name,
         city=city,
@@ -232,16 +247,37 @@ async def register_buyer_company(
         address=address,
         credit_code=credit_code,
         status=CompanyStatus.pending,
+        applicant_username=username,
+        applicant_password_hash=hash_password(password),
     )
     session.add(company)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:  # the same company applying twice at once
+        raise errors.CompanyNameTaken() from exc
     return company
 
 
-async def decide_company(session: AsyncSession, actor: Principal, company_id: int, *, approve: bool) -> BuyerCompany:
+async def decide_company(
+    session: AsyncSession, actor: Principal, company_id: int, *, approve: bool, username: str | None = None
+) -> BuyerCompany:
+    """Approve or reject an application (approve also lifts a suspension); a compare-and-set, so
+    two admins deciding at once cannot both win.
+
+    Approving an application that asked for an account opens it: a buyer user with the applicant's
+    password, under ``username`` when the admin gives one (the one applied for is taken), else the
+    one applied for, and an SMS tells the contact phone which username to sign in with. A taken
+    username refuses the approval (409 ``applicant_username_taken``) and nothing changes."""
     company = await repository.company_by_id(session, company_id)
     if company is None:
         raise errors.CompanyNotFound()
+    password_hash = company.applicant_password_hash if approve else None
+    if username is not None and password_hash is None:
+        raise InvalidInput("该企业没有待开通的采购商账号，无需指定用户名")
+    login = _checked_username(username or company.applicant_username or "") if password_hash else ""
+    if password_hash and await repository.user_by_username(session, login) is not None:
+        raise errors.ApplicantUsernameTaken(detail={"username": login})
     new = CompanyStatus.approved if approve else CompanyStatus.rejected
     won = await repository.set_company_status(
         session,
@@ -254,4 +290,45 @@ async def decide_company(session: AsyncSession, actor: Principal, company_id: in
     if not won:
         raise errors.CompanyStatusConflict()
     await session.refresh(company)
+    if password_hash:
+        await _open_applicant_account(session, company, login, password_hash)
+    company.applicant_password_hash = None
+    await session.flush()
     return company
+
+
+async def _open_applicant_account(session: AsyncSession, company: BuyerCompany, login: str, password_hash: str) -> None:
+    user = User(
+        username=login,
+        password_hash=password_hash,
+        role=Role.buyer,
+        display_name=company.contact_name,
+        phone=company.contact_phone,
+        company_id=company.id,
+    )
+    session.add(user)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:  # another approval took the username since the check above
+        raise errors.ApplicantUsernameTaken(detail={"username": login}) from exc
+    company.applicant_username = login
+    await notify(
+        session,
+        template="buyer_approved",
+        recipient=company.contact_phone,
+        params={"username": login},
+        reference=f"company:{company.id}",
+    )
+
+
+def _checked_username(username: str) -> str:
+    username = username.strip()
+    if not username or len(username) > 50:
+        raise InvalidInput("用户名长度需为 1–50 个字符")
+    return username
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 8:
+        raise InvalidInput("密码至少 8 位")

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import io
+import asyncio
 import uuid
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum import ean
 
 from app.accounts.repository import company_by_id
-from app.catalog import errors, repository, schemas
+from app.catalog import errors, images, repository, schemas
 from app.catalog.models import (
     Category,
     PriceList,
@@ -31,8 +31,6 @@ from app.kit.outbox import enqueue
 from app.kit.quantities import Unit
 from app.supply.repository import supplier_by_code
 
-IMAGE_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
-MAX_IMAGE_PIXELS = 40_000_000
 THUMBNAIL_TASK = "catalog.make_thumbnail"
 
 
@@ -248,38 +246,25 @@ async def add_image(
     max_bytes: int,
     alt_zh: str = "",
 ) -> ProductImage:
-    """Store an uploaded product photo after checking its real type and size; thumbnails follow
-    in a background task (asked for in this transaction through the outbox)."""
+    """Store an uploaded product photo, re-encoded without metadata (``images.clean_upload``: real
+    type, size and pixel count checked, EXIF orientation applied, GPS and the rest dropped);
+    thumbnails follow in a background task (asked for in this transaction through the outbox)."""
     product = await repository.product_by_id(session, product_id)
     if product is None:
         raise errors.ProductNotFound()
-    if len(content) > max_bytes:
-        raise errors.ImageTooLarge(f"图片不能超过 {max_bytes // 1_048_576} MB", detail={"bytes": len(content)})
-    if not content:
-        raise errors.InvalidImage("图片文件为空")
-    try:
-        with Image.open(io.BytesIO(content)) as probe:
-            fmt = probe.format or ""
-            width, height = probe.size
-            probe.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise errors.InvalidImage() from exc
-    if fmt not in IMAGE_FORMATS:
-        raise errors.InvalidImage()
-    if width * height > MAX_IMAGE_PIXELS:
-        raise errors.ImageTooLarge("图片像素过多")
-    content_type, ext = IMAGE_FORMATS[fmt]
-    relative = Path("products") / str(product_id) / f"{uuid.uuid4().hex}.{ext}"
+    # Decoding and encoding a large photo takes a while: off the event loop.
+    clean = await asyncio.to_thread(images.clean_upload, content, max_bytes)
+    relative = Path("products") / str(product_id) / f"{uuid.uuid4().hex}.{clean.ext}"
     target = uploads_dir / relative
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(content)
+    target.write_bytes(clean.data)
     image = ProductImage(
         product_id=product_id,
         path=relative.as_posix(),
-        content_type=content_type,
-        width=width,
-        height=height,
-        byte_size=len(content),
+        content_type=clean.content_type,
+        width=clean.width,
+        height=clean.height,
+        byte_size=len(clean.data),
         alt_zh=alt_zh[:100],
         sort_order=len(product.images),
     )

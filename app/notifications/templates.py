@@ -132,6 +132,11 @@ _TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], 
         {"order_number": T},
         lambda p, _: f"订单{p['order_number']}因超时未支付已自动取消。如仍需要，欢迎重新下单。",
     ),
+    "buyer_approved": (
+        "采购商审核通过",
+        {"username": T},
+        lambda p, _: f"批发采购商审核已通过，请用用户名{p['username']}和申请时设的密码登录。",
+    ),
     "refund_issued": (
         "退款办理",
         {"order_number": T, "amount_minor": M},

@@ -13,6 +13,7 @@ from app.catalog.pricing import LineRequest
 from app.db import DbSession
 from app.kit.http import client_address
 from app.kit.idempotency import run_idempotent
+from app.kit.urls import same_site_url
 from app.orders import access, checkout, errors, payments, repository, schemas, views, webhooks
 from app.orders.models import DeliveryMethod, Order, OrderStatus, PaymentMethod
 from app.orders.notices import send_order_notice
@@ -108,7 +109,7 @@ async def get_order(
     responses={
         402: {"description": "payment_declined"},
         409: {"description": "payment_not_allowed"},
-        422: {"description": "payment_provider_unavailable"},
+        422: {"description": "payment_provider_unavailable / return_url_not_allowed"},
         502: {"description": "payment_provider_error"},
     },
 )
@@ -122,9 +123,14 @@ async def start_payment(
 ) -> JSONResponse:
     """Start (or resume) the online payment of a pending order. The answer's latest payment carries
     what the buyer does next: a redirect URL (Alipay), a QR code (WeChat Pay), or nothing (card
-    confirmed). Safe to retry: the same attempt reuses the same Stripe idempotency key."""
+    confirmed). Safe to retry: the same attempt reuses the same Stripe idempotency key.
+
+    ``return_url`` (where Stripe sends the payer back, with the payment's client secret in the
+    query) must be on ``PUBLIC_BASE_URL``; it is checked before anything is stored."""
     if request.app.state.payment_provider is None:
         raise errors.PaymentProviderUnavailable()
+    if body.return_url and same_site_url(body.return_url, request.app.state.settings.public_base_url) is None:
+        raise errors.ReturnUrlNotAllowed(detail={"field": "return_url"})
     order = await access.visible_order(
         session,
         number,
@@ -142,12 +148,16 @@ async def pay_order(order: Order, body: schemas.PaymentIn, request: Request, ses
     provider: OnlinePaymentProvider | None = request.app.state.payment_provider
     if provider is None:
         raise errors.PaymentProviderUnavailable()
+    base_url: str = request.app.state.settings.public_base_url
+    return_url = same_site_url(body.return_url, base_url) if body.return_url else None
+    if body.return_url and return_url is None:
+        raise errors.ReturnUrlNotAllowed(detail={"field": "return_url"})
     # The order row stays locked until the commit below: two payment starts at once take turns.
     payment = await payments.prepare_online_payment(session, order, method=body.method)
     # A recovery point: the attempt (and its idempotency key) is stored before Stripe hears of it,
     # and no transaction stays open while we wait for Stripe.
     await session.commit()
-    return_url = body.return_url or f"{request.app.state.settings.public_base_url}/orders/{order.number}"
+    return_url = return_url or f"{base_url.rstrip('/')}/orders/{order.number}"
     try:
         result = await provider.create_intent(
             amount_minor=payment.amount_minor,

@@ -70,3 +70,11 @@ class WebhookNotConfigured(NotFound):
 class OrderAccessDenied(Forbidden):
     code = "order_access_denied"
     message = "无权操作该订单"
+
+
+class ReturnUrlNotAllowed(InvalidInput):
+    """A return_url off this site would send the payer (and the payment's client secret Stripe
+    appends to it) to someone else's page."""
+
+    code = "return_url_not_allowed"
+    message = "支付完成后的返回地址必须是本站地址"

@@ -1,23 +1,26 @@
 """Service cases (助农 / 便民) a station records for the county's demonstration reporting.
 
 A case has a title, a note, optionally the phone of the person served (counted in the monthly
-"people served", never shown) and a photo as evidence. The photo is checked like a product image —
-its real format read by Pillow, JPEG / PNG / WebP only, within the size limit — and is written only
-after every other field has passed, so refused input leaves no file behind.
+"people served", never shown) and a photo as evidence. The photo is handled like a product image
+(``app.catalog.images.clean_upload``: real format JPEG / PNG / WebP, size and pixels bounded,
+re-encoded without EXIF/GPS or trailing bytes) and is written only after every other field has
+passed, so refused input leaves no file behind. Case photos are not public: they are served by
+``GET /media/cases/{station_id}/{file}`` to the county staff and that station's operator only.
 """
 
 from __future__ import annotations
 
-import io
+import asyncio
+import re
 import uuid
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog.errors import ImageTooLarge, InvalidImage
-from app.catalog.service import IMAGE_FORMATS, MAX_IMAGE_PIXELS
-from app.kit.errors import InvalidInput
+from app.accounts.access import Principal
+from app.accounts.models import Role
+from app.catalog.images import clean_upload
+from app.kit.errors import InvalidInput, NotFound
 from app.kit.phones import normalise_cn_phone
 from app.stations import repository
 from app.stations.consignments import station_or_404
@@ -25,26 +28,16 @@ from app.stations.models import CaseKind, ServiceCase
 
 MAX_TITLE = 100
 MAX_NOTE = 2000
+PHOTO_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+# The names record_case gives photos: a uuid4 hex and the extension of the re-encoded format.
+_PHOTO_NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp)$")
+# Who sees every station's case photos; a station operator sees its own station's.
+_ALL_STATIONS = frozenset({Role.admin, Role.warehouse})
 
 
-def check_photo(photo: bytes, max_bytes: int) -> str:
-    """The file extension of an acceptable photo; raises ``image_too_large`` / ``invalid_image``."""
-    if len(photo) > max_bytes:
-        raise ImageTooLarge(f"图片不能超过 {max_bytes // 1_048_576} MB", detail={"bytes": len(photo)})
-    if not photo:
-        raise InvalidImage("图片文件为空")
-    try:
-        with Image.open(io.BytesIO(photo)) as probe:
-            fmt = probe.format or ""
-            width, height = probe.size
-            probe.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise InvalidImage() from exc
-    if fmt not in IMAGE_FORMATS:
-        raise InvalidImage()
-    if width * height > MAX_IMAGE_PIXELS:
-        raise ImageTooLarge("图片像素过多")
-    return IMAGE_FORMATS[fmt][1]
+class CasePhotoNotFound(NotFound):
+    code = "case_photo_not_found"
+    message = "找不到该照片"
 
 
 async def record_case(
@@ -76,11 +69,11 @@ async def record_case(
             raise InvalidInput(str(exc), detail={"field": "person_phone"}) from exc
     relative: Path | None = None
     if photo is not None:
-        ext = check_photo(photo, max_bytes)
-        relative = Path("cases") / str(station.id) / f"{uuid.uuid4().hex}.{ext}"
+        clean = await asyncio.to_thread(clean_upload, photo, max_bytes)  # CPU work: off the event loop
+        relative = Path("cases") / str(station.id) / f"{uuid.uuid4().hex}.{clean.ext}"
         target = uploads_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(photo)
+        target.write_bytes(clean.data)
     case = ServiceCase(
         station_id=station.id,
         kind=kind,
@@ -93,6 +86,26 @@ async def record_case(
     session.add(case)
     await session.flush()
     return case
+
+
+def case_photo_file(uploads_dir: Path, *, station_id: int, name: str, viewer: Principal) -> tuple[Path, str]:
+    """The file and content type of a case photo (``cases/{station_id}/{name}`` under the uploads)
+    that ``viewer`` may see: county staff (admin, warehouse) any station's, a station operator only
+    its own station's. Anything else — another station, another role, a name record_case never
+    gives, a missing file — is the same 404, so a photo's existence is not told either.
+
+    The station in the path is the case's station: record_case writes each photo under its case's
+    station, and the name pattern keeps the path inside that folder."""
+    allowed = viewer.role in _ALL_STATIONS or (
+        viewer.role is Role.station_operator and viewer.station_id is not None and viewer.station_id == station_id
+    )
+    match = _PHOTO_NAME.fullmatch(name)
+    if not allowed or match is None:
+        raise CasePhotoNotFound()
+    path = uploads_dir / "cases" / str(station_id) / name
+    if not path.is_file():
+        raise CasePhotoNotFound()
+    return path, PHOTO_TYPES[match.group(1)]
 
 
 async def station_cases(session: AsyncSession, station_id: int, *, limit: int = 100) -> list[ServiceCase]:

@@ -13,11 +13,11 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile, status
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
-from app.accounts.access import Principal, StaffUser, StationOperator
+from app.accounts.access import Principal, StaffOrStationUser, StaffUser, StationOperator
 from app.catalog.listing import MEDIA_PREFIX
 from app.db import DbSession
 from app.kit import clock
@@ -37,6 +37,8 @@ from app.stations.report_schemas import (
 from app.supply.labels import trace_url
 
 router = APIRouter(prefix="/api/v1", tags=["station upstream, cases and reports"])
+# Case photos keep the address they had under the public /media mount; only the serving changed.
+media = APIRouter(prefix=MEDIA_PREFIX.rstrip("/"), tags=["station upstream, cases and reports"])
 
 RequiredKey = Annotated[
     str,
@@ -254,6 +256,29 @@ async def list_cases(
     """This station's own service cases, newest first."""
     station = await _own_station(session, principal, None)
     return [_case_out(case, station) for case in await cases.station_cases(session, station.id, limit=limit)]
+
+
+@media.get(
+    "/cases/{station_id}/{name}",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {t: {} for t in cases.PHOTO_TYPES.values()}, "description": "案例现场照片"},
+        401: {"description": "not_authenticated / token_invalid"},
+        403: {"description": "role_not_allowed"},
+        404: {"description": "case_photo_not_found（包括无权查看的照片）"},
+    },
+)
+async def case_photo(request: Request, station_id: int, name: str, principal: StaffOrStationUser) -> FileResponse:
+    """A service case's photo, for the county centre (admin, warehouse) and the case's own station.
+    Case photos show people and places, so unlike product photos they are not in a public mount."""
+    path, media_type = cases.case_photo_file(
+        request.app.state.settings.uploads_dir, station_id=station_id, name=name, viewer=principal
+    )
+    return FileResponse(
+        path,
+        media_type=media_type,
+        headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 def _period(year: int | None, month: int | None) -> tuple[int, int]:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from app.accounts.access import LotLabelReader
+from app.accounts.access import StaffOrStationUser
 from app.db import DbSession
 from app.supply import labels
 
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/v1/admin", tags=["stock"])
         404: {"description": "lot_not_found"},
     },
 )
-async def lot_label(code: str, request: Request, session: DbSession, _: LotLabelReader) -> Response:
+async def lot_label(code: str, request: Request, session: DbSession, _: StaffOrStationUser) -> Response:
     """A lot's label: product, grower, harvest date, best-before, certificate number, the lot code
     as text and Code128, and a QR code of the public trace page."""
     info = await labels.lot_label(session, code, base_url=request.app.state.settings.public_base_url)

@@ -24,6 +24,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "order_expiring": {"order_number": "NP2611290001", "minutes": 5},
     "order_expired": {"order_number": "NP2611290001"},
     "refund_issued": {"order_number": "NP2611290001", "amount_minor": 1200},
+    "buyer_approved": {"username": "dg-buyer"},
 }
 
 
@@ -43,7 +44,8 @@ def test_the_samples_cover_every_template() -> None:
 @pytest.mark.parametrize("template", sorted(SAMPLES))
 def test_every_template_renders_signed_and_short(template: str) -> None:
     rendered = render(template, SAMPLES[template])
-    assert rendered.body.startswith("【南岭明珠】订单NP2611290001")
+    about = "订单NP2611290001" if "order_number" in SAMPLES[template] else "批发采购商"
+    assert rendered.body.startswith("【南岭明珠】" + about)
     assert len(rendered.body) <= 70  # one or two SMS segments, far under the 500-character column
     assert "None" not in rendered.body and "{" not in rendered.body
     assert set(rendered.params) == set(TEMPLATE_PARAMS[template])
@@ -53,6 +55,14 @@ def test_ready_for_pickup_text() -> None:
     assert render("order_ready_for_pickup", SAMPLES["order_ready_for_pickup"]).body == (
         "【南岭明珠】订单NP2611290001已到太平镇东湖坪村站，取货码483920，请于12月2日18:00前取货，逾期将退回。"
     )
+
+
+def test_buyer_approved_text() -> None:
+    assert render("buyer_approved", SAMPLES["buyer_approved"]).body == (
+        "【南岭明珠】批发采购商审核已通过，请用用户名dg-buyer和申请时设的密码登录。"
+    )
+    longest = render("buyer_approved", {"username": "u" * 50})  # the longest username an application takes
+    assert "u" * 50 in longest.body
 
 
 def test_expiring_text() -> None:

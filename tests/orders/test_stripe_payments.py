@@ -136,7 +136,7 @@ async def test_card_decline_then_another_card(client: httpx.AsyncClient, db_sess
 
 async def test_wallets_need_a_redirect_or_a_qr_code(client: httpx.AsyncClient, shop: Shop) -> None:
     alipay = await pay(
-        client, await online_order(client, shop, "1"), method="alipay", return_url="https://shop.example/return"
+        client, await online_order(client, shop, "1"), method="alipay", return_url="http://127.0.0.1:8000/orders/back"
     )
     action = alipay.json()["payments"][0]["next_action"]
     assert alipay.json()["status"] == "pending_payment" and action["type"] == "redirect"
@@ -144,6 +144,71 @@ async def test_wallets_need_a_redirect_or_a_qr_code(client: httpx.AsyncClient, s
     wechat = await pay(client, await online_order(client, shop, "1"), method="wechat_pay")
     qr = wechat.json()["payments"][0]["next_action"]
     assert qr["type"] == "qr" and qr["data"] and qr["image_data_url"].startswith("data:image/png;base64,")
+
+
+OFF_SITE_RETURN_URLS = [
+    "https://evil.example/phish",
+    "//evil.example/phish",
+    "https://127.0.0.1:8000@evil.example/phish",
+    "http://127.0.0.1:8000@evil.example/phish",
+    "http://127.0.0.1:8000.evil.example/phish",
+    "/\\evil.example/phish",
+    "/\t/evil.example/phish",
+    "javascript:alert(document.cookie)",
+    "JavaScript://127.0.0.1:8000/%0aalert(1)",
+    "HTTPS://evil.example/phish",
+    "http://127.0.0.1:8000\n@evil.example/",
+    "https://127.0.0.1:8000/orders/back",  # our host, other scheme
+    "orders/back",
+]
+
+
+@pytest.mark.parametrize("return_url", OFF_SITE_RETURN_URLS)
+async def test_payment_refuses_a_return_url_off_this_site(
+    client: httpx.AsyncClient,
+    db_session: AsyncSession,
+    shop: Shop,
+    fake_stripe: FakeStripeServer,
+    return_url: str,
+) -> None:
+    """Stripe sends the payer to return_url with the payment's client secret in the query: an
+    address off PUBLIC_BASE_URL would hand both to someone else."""
+    number = await online_order(client, shop, "1")
+    stripe_calls = len(fake_stripe.state.requests)
+    refused = await pay(client, number, method="alipay", return_url=return_url)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"] == "return_url_not_allowed"
+    assert refused.json()["message"] == "支付完成后的返回地址必须是本站地址"
+    assert await db_session.scalar(select(func.count()).select_from(Payment)) == 0
+    assert len(fake_stripe.state.requests) == stripe_calls
+    order = (await client.get(f"/api/v1/orders/{number}", headers={"X-Order-Phone": "13800138000"})).json()
+    assert (order["status"], order["payments"]) == ("pending_payment", [])
+
+
+async def test_a_same_site_return_url_reaches_stripe(
+    client: httpx.AsyncClient, shop: Shop, fake_stripe: FakeStripeServer
+) -> None:
+    def sent_return_urls() -> list[str]:
+        return [
+            r.params["return_url"]
+            for r in fake_stripe.state.requests
+            if r.method == "POST" and r.path == "/v1/payment_intents"
+        ]
+
+    absolute = "http://127.0.0.1:8000/orders/back?from=app"
+    first = await pay(client, await online_order(client, shop, "1"), method="alipay", return_url=absolute)
+    assert first.status_code == 200, first.text
+    assert first.json()["payments"][0]["next_action"]["type"] == "redirect"
+    relative = await pay(client, await online_order(client, shop, "1"), method="alipay", return_url="/account/orders")
+    assert relative.status_code == 200, relative.text
+    number = await online_order(client, shop, "1")
+    default = await pay(client, number, method="alipay")
+    assert default.status_code == 200, default.text
+    assert sent_return_urls() == [
+        absolute,
+        "http://127.0.0.1:8000/account/orders",
+        f"http://127.0.0.1:8000/orders/{number}",
+    ]
 
 
 async def test_network_retry_reuses_the_idempotency_key(

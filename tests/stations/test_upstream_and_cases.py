@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -47,6 +49,7 @@ from tests.fixtures.builders import (
     make_variant,
     token_for,
 )
+from tests.fixtures.images import assert_clean_jpeg, phone_jpeg
 
 TODAY = clock.today()
 
@@ -495,3 +498,96 @@ async def test_an_operator_records_cases_only_for_its_own_station(
     theirs = await client.get("/api/v1/pda/cases", headers=desk.other_headers)
     assert [c["id"] for c in mine.json()] == [out["id"]]
     assert theirs.status_code == 200 and theirs.json() == []
+
+
+# ---- case photos: re-encoded on upload, served to the staff and the case's own station only ------
+
+
+async def post_case_photo(client: httpx.AsyncClient, headers: dict[str, str], photo: bytes, key: str) -> httpx.Response:
+    return await client.post(
+        "/api/v1/pda/cases",
+        data={"kind": "assist_farmer", "title": "帮农户拍照上架香芋"},
+        files={"photo": ("field.jpg", photo, "image/jpeg")},
+        headers={**headers, "Idempotency-Key": key},
+    )
+
+
+async def test_a_case_photo_is_stored_without_gps_or_trailing_bytes(
+    client: httpx.AsyncClient, db_session: AsyncSession, desk: Desk, settings: Settings
+) -> None:
+    posted = await post_case_photo(client, desk.headers, phone_jpeg((40, 20), orientation=6), "photo-1")
+    assert posted.status_code == 201, posted.text
+    case = await db_session.scalar(select(ServiceCase).where(ServiceCase.id == posted.json()["id"]))
+    assert case is not None and case.photo_path is not None
+    assert re.fullmatch(rf"cases/{desk.station.id}/[0-9a-f]{{32}}\.jpg", case.photo_path)
+    assert posted.json()["photo_url"] == f"/media/{case.photo_path}"
+    assert_clean_jpeg((settings.uploads_dir / case.photo_path).read_bytes(), (20, 40))
+
+    not_image = await post_case_photo(client, desk.headers, b"GIF89a<script>alert(1)</script>", "photo-2")
+    assert (not_image.status_code, not_image.json()["error"]) == (422, "invalid_image")
+    assert len(list((settings.uploads_dir / "cases" / str(desk.station.id)).iterdir())) == 1
+
+
+async def test_case_photos_are_for_staff_and_their_own_station_only(
+    client: httpx.AsyncClient, db_session: AsyncSession, desk: Desk, settings: Settings
+) -> None:
+    posted = await post_case_photo(client, desk.headers, phone_jpeg(), "photo-3")
+    url = posted.json()["photo_url"]
+    stored = (settings.uploads_dir / url.removeprefix("/media/")).read_bytes()
+
+    anonymous = await client.get(url)
+    assert (anonymous.status_code, anonymous.json()["error"]) == (401, "not_authenticated")
+    browser = await client.get(url, headers={"accept": "text/html"})
+    assert browser.status_code == 303 and browser.headers["location"] == f"/login?next={url}"
+    theirs = await client.get(url, headers=desk.other_headers)
+    assert (theirs.status_code, theirs.json()["error"]) == (404, "case_photo_not_found")
+    clerk = await client.get(url, headers=auth(await token_for(db_session, await make_user(db_session, Role.clerk))))
+    assert clerk.status_code == 403  # not a role that sees station photos at all
+    customer = await client.get(url, headers=auth(await token_for(db_session, await make_user(db_session))))
+    assert customer.status_code == 403
+
+    for role in (Role.admin, Role.warehouse):
+        staff = await client.get(url, headers=auth(await token_for(db_session, await make_user(db_session, role))))
+        assert staff.status_code == 200 and staff.content == stored
+        assert staff.headers["content-type"] == "image/jpeg"
+        assert staff.headers["cache-control"] == "private, max-age=3600"
+    own = await client.get(url, headers=desk.headers)
+    assert own.status_code == 200 and own.content == stored
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/media/products/../cases/{station}/{name}",
+        "/media/products/%2e%2e/cases/{station}/{name}",
+        "/media/products/..%2fcases/{station}/{name}",
+        "/media/cases/{station}/../{station}/{name}",
+        "/media/cases/{station}/{name}.png",
+        "/media/cases/{station}/%2e%2e%2f{name}",
+    ],
+)
+async def test_no_other_address_reaches_a_case_photo(
+    client: httpx.AsyncClient, desk: Desk, settings: Settings, path: str
+) -> None:
+    posted = await post_case_photo(client, desk.headers, phone_jpeg(), "photo-4")
+    station, name = posted.json()["photo_url"].split("/")[-2:]
+    raw = path.format(station=station, name=name)
+    response = await client.get(httpx.URL("http://testserver").copy_with(raw_path=raw.encode()))
+    assert response.status_code in (401, 404), (raw, response.status_code)
+    assert not response.content.startswith(b"\xff\xd8")
+
+
+async def test_a_photo_stored_before_this_change_is_served_by_the_new_route(
+    client: httpx.AsyncClient, db_session: AsyncSession, desk: Desk, settings: Settings
+) -> None:
+    """Photos already on disk keep their path; only who may fetch them changed."""
+    relative = f"cases/{desk.station.id}/{uuid.uuid4().hex}.png"
+    legacy = io.BytesIO()
+    Image.new("RGB", (8, 6), (47, 93, 58)).save(legacy, "PNG")
+    (settings.uploads_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+    (settings.uploads_dir / relative).write_bytes(legacy.getvalue())
+    admin = auth(await token_for(db_session, await make_user(db_session, Role.admin)))
+    served = await client.get(f"/media/{relative}", headers=admin)
+    assert served.status_code == 200 and served.content == legacy.getvalue()
+    assert served.headers["content-type"] == "image/png"
+    assert (await client.get(f"/media/{relative}")).status_code == 401

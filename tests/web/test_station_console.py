@@ -515,6 +515,8 @@ async def test_a_case_with_a_photo_is_stored_and_counted(
     listed = await client.get(posted.headers["location"], headers=HTML)
     assert "已登记助农案例：帮张大叔网上卖出 200 斤沙梨（含照片）" in listed.text
     assert f'src="/media/{case.photo_path}"' in listed.text and "13922223333" not in listed.text
+    shown = await client.get(f"/media/{case.photo_path}")  # the page's <img>, with the operator's cookie
+    assert shown.status_code == 200 and shown.content == stored.read_bytes()
 
     # Sent twice (the photo too): one case.
     double = await client.post(
