@@ -40,6 +40,21 @@ class Rendered:
     params: dict[str, Any]  # JSON-ready copy of what was rendered (times as ISO strings)
 
 
+# Params that are the customer's secret (the SMS carries them to the customer only): staff reading
+# the outbox see them masked outside demo.
+SECRET_PARAMS = ("pickup_code",)
+
+
+def mask_secrets(body: str, params: Mapping[str, Any]) -> str:
+    """``…取货码2-3-480915…`` → ``…取货码2-3-******…``: the shelf slot stays, the secret goes."""
+    for name in SECRET_PARAMS:
+        value = str(params.get(name) or "")
+        if value:
+            head, _, secret = value.rpartition("-")
+            body = body.replace(value, (f"{head}-" if head else "") + "*" * len(secret))
+    return body
+
+
 def _text(name: str, value: Any) -> tuple[str, Any]:
     if not isinstance(value, str):
         raise TemplateError(f"参数 {name} 应为文本")

@@ -88,3 +88,33 @@ async def test_warehouse_staff_do_not_see_the_link_or_the_page(
     stock = await client.get("/admin/stock", headers=HTML)
     assert stock.status_code == 200 and PAGE not in stock.text
     assert (await client.get(PAGE, headers=HTML)).status_code == 403
+
+
+async def test_pickup_codes_are_masked_outside_demo(client: httpx.AsyncClient, db_session: AsyncSession) -> None:
+    from datetime import UTC, datetime
+
+    await service.notify(
+        db_session,
+        template="order_ready_for_pickup",
+        recipient="13800138000",
+        params={
+            "order_number": "NP2612050101",
+            "pickup_code": "2-3-480915",
+            "station_name": "东湖坪村服务站",
+            "pickup_deadline": datetime(2026, 12, 12, 4, 0, tzinfo=UTC),
+        },
+        reference="NP2612050101",
+    )
+    await log_in(client, db_session, Role.admin)
+
+    page = await client.get(PAGE, headers=HTML)
+
+    assert page.status_code == 200
+    assert "取货码2-3-******" in page.text and "480915" not in page.text
+
+
+def test_the_mask_keeps_the_slot_only() -> None:
+    from app.notifications.templates import mask_secrets
+
+    assert mask_secrets("取货码2-3-480915，请取件", {"pickup_code": "2-3-480915"}) == "取货码2-3-******，请取件"
+    assert mask_secrets("没有密码", {"order_number": "NP1"}) == "没有密码"
