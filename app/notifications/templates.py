@@ -32,6 +32,7 @@ class ParamKind(StrEnum):
     money = "money"  # an int in fen (CNY minor units), >= 0
     number = "number"  # an int > 0 (minutes)
     time = "time"  # an aware datetime (or its ISO string), shown in China time
+    url = "url"  # an absolute http(s) address on one line (a link to our own site)
 
 
 @dataclass(frozen=True)
@@ -40,19 +41,39 @@ class Rendered:
     params: dict[str, Any]  # JSON-ready copy of what was rendered (times as ISO strings)
 
 
+def _mask_code(value: str) -> str:
+    head, _, secret = value.rpartition("-")
+    return (f"{head}-" if head else "") + "*" * len(secret)
+
+
+def _mask_link(value: str) -> str:
+    address, _, _ = value.partition("?")
+    return f"{address}?***"
+
+
 # Params that are the customer's secret (the SMS carries them to the customer only): staff reading
-# the outbox see them masked outside demo.
-SECRET_PARAMS = ("pickup_code",)
+# the outbox see them masked outside demo. A pickup code keeps its shelf slot, a link its page.
+SECRET_PARAMS: dict[str, Callable[[str], str]] = {"pickup_code": _mask_code, "order_url": _mask_link}
 
 
 def mask_secrets(body: str, params: Mapping[str, Any]) -> str:
-    """``…取货码2-3-480915…`` → ``…取货码2-3-******…``: the shelf slot stays, the secret goes."""
-    for name in SECRET_PARAMS:
+    """``…取货码2-3-480915…`` → ``…取货码2-3-******…``; ``…/orders/NP1?t=…`` → ``…/orders/NP1?***``."""
+    for name, mask in SECRET_PARAMS.items():
         value = str(params.get(name) or "")
         if value:
-            head, _, secret = value.rpartition("-")
-            body = body.replace(value, (f"{head}-" if head else "") + "*" * len(secret))
+            body = body.replace(value, mask(value))
     return body
+
+
+URL_PARAM_MAX_CHARS = 200
+
+
+def _url(name: str, value: Any) -> tuple[str, Any]:
+    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
+        raise TemplateError(f"参数 {name} 应为 http(s) 地址")
+    if len(value) > URL_PARAM_MAX_CHARS or any(c.isspace() for c in value):
+        raise TemplateError(f"参数 {name} 不是有效的链接")
+    return value, value
 
 
 def _text(name: str, value: Any) -> tuple[str, Any]:
@@ -102,9 +123,10 @@ FORMATTERS: dict[ParamKind, Callable[[str, Any], tuple[str, Any]]] = {
     ParamKind.money: _money,
     ParamKind.number: _number,
     ParamKind.time: _time,
+    ParamKind.url: _url,
 }
 
-T, M, N, TIME = ParamKind.text, ParamKind.money, ParamKind.number, ParamKind.time
+T, M, N, TIME, URL = ParamKind.text, ParamKind.money, ParamKind.number, ParamKind.time, ParamKind.url
 
 
 def _placed(p: Mapping[str, str], raw: Mapping[str, Any]) -> str:
@@ -131,10 +153,10 @@ _TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], 
     "order_cancelled": ("订单取消", {"order_number": T, "refund_minor": M}, _cancelled),
     "order_ready_for_pickup": (
         "到站待取",
-        {"order_number": T, "pickup_code": T, "station_name": T, "pickup_deadline": TIME},
+        {"order_number": T, "pickup_code": T, "station_name": T, "pickup_deadline": TIME, "order_url": URL},
         lambda p, _: (
             f"订单{p['order_number']}已到{p['station_name']}，取货码{p['pickup_code']}，"
-            f"请于{p['pickup_deadline']}前取货，逾期将退回。"
+            f"请于{p['pickup_deadline']}前取货，逾期将退回。取货二维码：{p['order_url']}"
         ),
     ),
     "order_expiring": (

@@ -4,10 +4,14 @@ exist (so order numbers cannot be probed)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from itsdangerous import BadSignature, TimestampSigner
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.access import BACK_OFFICE, Principal, Role, Scope
 from app.accounts.ratelimit import LookupLimiter
+from app.config import get_settings
 from app.kit.errors import TooManyRequests
 from app.kit.phones import normalise_cn_phone
 from app.orders import errors, repository
@@ -31,6 +35,30 @@ def may_see(order: Order, principal: Principal | None, phone: str | None) -> boo
         except ValueError:
             return False
     return False
+
+
+# How long the link in a notice opens its order without the phone being typed again: longer than
+# any parcel waits at a station.
+ORDER_LINK_MAX_AGE = timedelta(days=30)
+
+
+def _link_signer() -> TimestampSigner:
+    return TimestampSigner(get_settings().secret_key.get_secret_value(), salt="np-order-link")
+
+
+def order_link(number: str) -> str:
+    """The address sent in a notice: the order page with a signature that proves the customer got
+    it from us (in place of typing the phone). Only the part after the number travels."""
+    token = _link_signer().sign(number).decode().split(".", 1)[1]
+    return f"{get_settings().public_base_url.rstrip('/')}/orders/{number}?t={token}"
+
+
+def order_link_valid(number: str, token: str) -> bool:
+    try:
+        _link_signer().unsign(f"{number}.{token}", max_age=int(ORDER_LINK_MAX_AGE.total_seconds()))
+    except BadSignature:
+        return False
+    return True
 
 
 def is_customer_view(order: Order, principal: Principal | None, phone: str | None) -> bool:

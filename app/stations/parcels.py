@@ -29,6 +29,7 @@ from app.kit import clock
 from app.kit.errors import AppError
 from app.kit.numbers import add_with_unique_number
 from app.orders import checkout, payments, states
+from app.orders.access import order_link
 from app.orders.models import DeliveryMethod, FulfilmentStatus, Order, OrderStatus, PaymentMethod, PaymentStatus
 from app.orders.notices import send_order_notice
 from app.stations import errors
@@ -262,6 +263,7 @@ async def scan_in(session: AsyncSession, *, station_id: int, tracking_number: st
         order,
         "order_ready_for_pickup",
         pickup_code=customer_pickup_code(parcel),
+        order_url=order_link(order.number),
         station_name=station.name,
         pickup_deadline=parcel.retention_until,
     )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import uuid4
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from itsdangerous import BadData, URLSafeSerializer
 from pydantic import ValidationError
@@ -504,9 +504,18 @@ async def order_page(
     session: DbSession,
     principal: MaybeUser,
     done: str = "",
+    t: Annotated[str, Query(max_length=80, description="通知短信里的订单链接签名")] = "",
 ) -> Response:
-    # A guest proves the phone on the look-up form (a POST): never in the address, which ends up in
-    # access logs and browser history.
+    # A guest proves the phone on the look-up form (a POST) or by the signed link of a notice —
+    # never by a phone in the address, which ends up in access logs and browser history.
+    if t and ORDER_NUMBER.match(number.strip().upper()):
+        number = number.strip().upper()
+        if access.order_link_valid(number, t):
+            linked = await repository.order_by_number(session, number)
+            if linked is not None:
+                response: Response = RedirectResponse(f"/orders/{number}", status_code=303)
+                remember_phone(request, response, number, linked.contact_phone)
+                return response
     order = await _visible(request, session, number, principal)
     return await _render_order(request, session, order, notice=DONE_NOTICES.get(done, ""))
 

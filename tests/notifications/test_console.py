@@ -102,6 +102,7 @@ async def test_pickup_codes_are_masked_outside_demo(client: httpx.AsyncClient, d
             "pickup_code": "2-3-480915",
             "station_name": "东湖坪村服务站",
             "pickup_deadline": datetime(2026, 12, 12, 4, 0, tzinfo=UTC),
+            "order_url": "https://shop.example.cn/orders/NP2612050101?t=Zx1.secret-signature",
         },
         reference="NP2612050101",
     )
@@ -111,6 +112,7 @@ async def test_pickup_codes_are_masked_outside_demo(client: httpx.AsyncClient, d
 
     assert page.status_code == 200
     assert "取货码2-3-******" in page.text and "480915" not in page.text
+    assert "/orders/NP2612050101?***" in page.text and "secret-signature" not in page.text
 
 
 def test_the_mask_keeps_the_slot_only() -> None:

@@ -17,9 +17,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "order_cancelled": {"order_number": "NP2611290001", "refund_minor": 3650},
     "order_ready_for_pickup": {
         "order_number": "NP2611290001",
-        "pickup_code": "483920",
+        "pickup_code": "2-3-483920",
         "station_name": "太平镇东湖坪村站",
         "pickup_deadline": DEADLINE,
+        "order_url": "https://shop.example.cn/orders/NP2611290001?t=Zx1.abc",
     },
     "order_expiring": {"order_number": "NP2611290001", "minutes": 5},
     "order_expired": {"order_number": "NP2611290001"},
@@ -46,14 +47,18 @@ def test_every_template_renders_signed_and_short(template: str) -> None:
     rendered = render(template, SAMPLES[template])
     about = "订单NP2611290001" if "order_number" in SAMPLES[template] else "批发采购商"
     assert rendered.body.startswith("【南岭明珠】" + about)
-    assert len(rendered.body) <= 70  # one or two SMS segments, far under the 500-character column
+    # One SMS segment (70 characters of Chinese); a notice carrying the order's link up to three
+    # (3 × 67 in a concatenated message), far under the 500-character column.
+    has_link = "url" in TEMPLATE_PARAMS[template].values()
+    assert len(rendered.body) <= (201 if has_link else 70)
     assert "None" not in rendered.body and "{" not in rendered.body
     assert set(rendered.params) == set(TEMPLATE_PARAMS[template])
 
 
 def test_ready_for_pickup_text() -> None:
     assert render("order_ready_for_pickup", SAMPLES["order_ready_for_pickup"]).body == (
-        "【南岭明珠】订单NP2611290001已到太平镇东湖坪村站，取货码483920，请于12月2日18:00前取货，逾期将退回。"
+        "【南岭明珠】订单NP2611290001已到太平镇东湖坪村站，取货码2-3-483920，请于12月2日18:00前取货，逾期将退回。"
+        "取货二维码：https://shop.example.cn/orders/NP2611290001?t=Zx1.abc"
     )
 
 
@@ -115,6 +120,8 @@ def test_a_missing_param_raises(template: str, missing: str) -> None:
         ("order_ready_for_pickup", {**SAMPLES["order_ready_for_pickup"], "pickup_deadline": datetime(2026, 12, 2)}),
         ("order_ready_for_pickup", {**SAMPLES["order_ready_for_pickup"], "pickup_deadline": "明天"}),
         ("order_expired", {"order_number": "N" * 61}),
+        ("order_ready_for_pickup", {**SAMPLES["order_ready_for_pickup"], "order_url": "javascript:alert(1)"}),
+        ("order_ready_for_pickup", {**SAMPLES["order_ready_for_pickup"], "order_url": "https://a.cn/x y"}),
         ("no_such_template", {"order_number": "NP1"}),
     ],
 )
