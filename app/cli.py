@@ -137,6 +137,8 @@ def serve(
     and serve pages and API. Ctrl-C stops everything, the embedded PostgreSQL included."""
     import uvicorn
 
+    from app.kit.access_log import uvicorn_log_config
+
     settings = get_settings()
     embedded = not settings.database_url
     url = _database_url()
@@ -170,6 +172,7 @@ def serve(
             port=port,
             workers=workers,
             log_level=settings.log_level.lower(),
+            log_config=uvicorn_log_config(),  # query-string values masked in the access log
             # The app reads X-Forwarded-For itself, from TRUSTED_PROXIES only (app.kit.http.client_address).
             proxy_headers=False,
         )

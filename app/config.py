@@ -57,7 +57,10 @@ class Settings(BaseSettings):
     wholesale_application_rate_limit: str = "5/hour"
     wholesale_min_shelf_life_percent: int = Field(default=60, ge=0, le=100)
     reservation_ttl_minutes: int = Field(default=15, ge=1)
+    # Unset in production: on when PUBLIC_BASE_URL is https:// (see _production_cookies_are_secure).
     session_cookie_secure: bool = False
+    # Production refuses cookies without Secure unless this says plain HTTP is meant.
+    allow_insecure_http: bool = False
     db_pool_size: int = Field(default=10, ge=1)
     log_level: str = "INFO"
     # Business dates (today, document numbers, cut-offs, report months) are dates in this zone.
@@ -138,12 +141,34 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _production_cookies_are_secure(self) -> Settings:
+        """In production the session and CSRF cookies must not travel over plain HTTP, where anyone
+        on the path (a village's shared Wi-Fi) could lift a staff session. A site whose
+        PUBLIC_BASE_URL is https:// gets Secure cookies without saying so; any other production
+        set-up must either turn SESSION_COOKIE_SECURE on or declare ALLOW_INSECURE_HTTP."""
+        if self.app_env is not AppEnv.production:
+            return self
+        if "session_cookie_secure" not in self.model_fields_set and self.public_base_url.lower().startswith("https://"):
+            self.session_cookie_secure = True
+        if not self.session_cookie_secure and not self.allow_insecure_http:
+            raise ValueError(
+                "APP_ENV=production 需要 SESSION_COOKIE_SECURE=true（经 HTTPS 提供网站，Cookie 带 Secure）；"
+                "确实只用 HTTP 时请设置 ALLOW_INSECURE_HTTP=true"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _alibaba_token_key_is_fernet(self) -> Settings:
         if self.alibaba_token_key and self.alibaba_token_key.get_secret_value():
             from app.crossborder.crypto import check_key
 
             check_key(self.alibaba_token_key.get_secret_value())
         return self
+
+    @property
+    def served_over_https(self) -> bool:
+        """The site is reached over HTTPS: browsers may be told to insist on it (HSTS)."""
+        return self.session_cookie_secure or self.public_base_url.lower().startswith("https://")
 
     @property
     def stripe_enabled(self) -> bool:

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.accounts import endpoints as accounts_endpoints
+from app.accounts.access import SESSION_COOKIE
 from app.accounts.ratelimit import build_limiters
 from app.catalog import endpoints as catalog_endpoints
 from app.catalog.cache import ListingCache
@@ -21,6 +22,7 @@ from app.health import BrokerProbe, kombu_probe
 from app.health import router as health_router
 from app.kit.http import BodySizeLimit, install_error_handlers
 from app.kit.outbox import TaskSender
+from app.kit.security_headers import SecurityHeaders
 from app.orders import endpoints as orders_endpoints
 from app.orders.providers import OnlinePaymentProvider, provider_from_settings
 from app.stations import document_endpoints as station_documents
@@ -95,6 +97,15 @@ def create_app(
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, upload_max_bytes=settings.max_image_bytes)
+    # Added last, so outermost: the 413 of BodySizeLimit gets the headers too.
+    app.add_middleware(
+        SecurityHeaders,
+        session_cookie=SESSION_COOKIE,
+        hsts=settings.served_over_https,
+        online_payment=settings.stripe_enabled or payment_provider is not None,
+        payment_stand_in=settings.stripe_api_base,
+        alibaba_connect=settings.alibaba_configured,
+    )
 
     app.include_router(health_router)
     app.include_router(accounts_endpoints.router)

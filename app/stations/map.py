@@ -33,6 +33,10 @@ LEGEND_ROW = 22.0
 # Distinct on screen and still apart when printed in greys; cycles for more routes than colours.
 ROUTE_COLOURS = ("#c0392b", "#1f6fb2", "#2e8b57", "#8e44ad", "#d4780b", "#16a0a0", "#7a5c2e", "#c2185b")
 UNROUTED = "#8a8a8a"
+# Presentation attributes, not a <style> element: the page that embeds the SVG (and the SVG served
+# alone) carry a CSP without inline styles. The hover effect of the ops console is in site.css.
+TOWN_TEXT = 'font-size="15" font-weight="700" fill="#5b5548" paint-order="stroke" stroke="#fff" stroke-width="4"'
+LABEL_TEXT = 'font-size="12" fill="#222"'
 
 
 @dataclass(frozen=True)
@@ -84,12 +88,6 @@ def render_svg(stations: Sequence[Station], routes: Sequence[tuple[DeliveryRoute
         f'width="{_n(WIDTH)}" height="{_n(height)}" role="img" aria-labelledby="np-map-title" '
         'font-family="Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, sans-serif">',
         '<title id="np-map-title">始兴县物流路线沙盘：县级仓库、配送路线与村级服务站</title>',
-        "<style>"
-        ".np-town{font-size:15px;font-weight:700;fill:#5b5548;paint-order:stroke;stroke:#fff;stroke-width:4px}"
-        ".np-label{font-size:12px;fill:#222}"
-        ".np-legend{font-size:12px;fill:#222}"
-        ".np-station:hover{stroke-width:4px}"
-        "</style>",
         f'<rect x="0" y="0" width="{_n(WIDTH)}" height="{_n(height)}" fill="#fbfaf6"/>',
     ]
 
@@ -113,7 +111,7 @@ def render_svg(stations: Sequence[Station], routes: Sequence[tuple[DeliveryRoute
     towns: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for station in stations:
         towns[station.township].append(project(float(station.latitude), float(station.longitude)))
-    out.append('<g class="np-towns" text-anchor="middle">')
+    out.append(f'<g class="np-towns" text-anchor="middle" {TOWN_TEXT}>')
     for town, points in sorted(towns.items()):
         cx = sum(p[0] for p in points) / len(points)
         cy = sum(p[1] for p in points) / len(points)
@@ -147,12 +145,13 @@ def render_svg(stations: Sequence[Station], routes: Sequence[tuple[DeliveryRoute
     out.append(
         f'<g class="np-warehouse"><rect x="{_n(wx - 8)}" y="{_n(wy - 8)}" width="16" height="16" fill="#1d1d1d">'
         f"<title>{WAREHOUSE_LABEL}（始兴县电商公共服务中心仓库）</title></rect>"
-        f'<text class="np-label" x="{_n(wx + 12)}" y="{_n(wy + 18)}" font-weight="700">{WAREHOUSE_LABEL}</text></g>'
+        f'<text class="np-label" x="{_n(wx + 12)}" y="{_n(wy + 18)}" {LABEL_TEXT} font-weight="700">'
+        f"{WAREHOUSE_LABEL}</text></g>"
     )
 
     # Legend: one line per route, then what the station marks mean.
     y = map_height + 8
-    out.append('<g class="np-legend">')
+    out.append(f'<g class="np-legend" {LABEL_TEXT}>')
     for route, codes in routes:
         colour = colour_of_route[route.code]
         dash = "" if route.is_active else ' stroke-dasharray="6 5"'

@@ -71,7 +71,9 @@ async def logout(request: Request, session: DbSession) -> Response:
     if raw:
         await service.end_web_session(session, raw)
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(
+        SESSION_COOKIE, httponly=True, samesite="lax", secure=bool(request.app.state.settings.session_cookie_secure)
+    )
     return response
 
 

@@ -92,7 +92,7 @@ def read_cart(request: Request) -> list[CartLine]:
 def write_cart(request: Request, response: Response, lines: list[CartLine]) -> None:
     request.scope["np.cart"] = lines
     if not lines:
-        clear_cart(response)
+        clear_cart(request, response)
         return
     payload = [{"sku": line.sku, "quantity": format_quantity(line.quantity)} for line in lines[:MAX_LINES]]
     response.set_cookie(
@@ -105,8 +105,10 @@ def write_cart(request: Request, response: Response, lines: list[CartLine]) -> N
     )
 
 
-def clear_cart(response: Response) -> None:
-    response.delete_cookie(CART_COOKIE)
+def clear_cart(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        CART_COOKIE, httponly=True, samesite="lax", secure=bool(request.app.state.settings.session_cookie_secure)
+    )
 
 
 def with_added(lines: list[CartLine], sku: str, quantity: Decimal) -> list[CartLine]:

@@ -413,7 +413,7 @@ async def place_order(request: Request, session: DbSession, principal: MaybeUser
         target = f"/orders/{number}?done=placed"
     response = RedirectResponse(target, status_code=303)
     remember_phone(request, response, number, body.contact.phone)
-    cart.clear_cart(response)
+    cart.clear_cart(request, response)
     return response
 
 

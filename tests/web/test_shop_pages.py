@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from decimal import Decimal
 
 import httpx
@@ -16,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.accounts.models import Role
-from app.catalog.models import PriceListKind, Variant
+from app.catalog.models import Variant
 from app.config import Settings
 from app.kit.outbox import RecordingSender
 from app.kit.quantities import Unit
@@ -28,47 +27,10 @@ from app.orders.models import Order, OrderStatus, Payment, PaymentStatus, Refund
 from app.orders.providers import StripeProvider
 from app.supply.models import Reservation
 from app.web.cart import CART_COOKIE
-from tests.fixtures.builders import (
-    ensure_price_list,
-    ensure_warehouse,
-    make_category,
-    make_product,
-    make_station,
-    make_variant,
-    receive,
-    set_price,
-)
+from tests.fixtures.builders import make_variant, set_price
 from tests.fixtures.fake_stripe import FakeStripeServer
+from tests.fixtures.shop import Storefront
 from tests.web.test_stock_pages import HTML, field, log_in
-
-
-@dataclass
-class Storefront:
-    loquat_slug: str
-    box_sku: str
-    taro_slug: str
-    taro_sku: str
-    station_code: str
-    station_name: str
-
-
-@pytest.fixture
-async def storefront(db_session: AsyncSession) -> Storefront:
-    await ensure_price_list(db_session, "retail", PriceListKind.retail)
-    await ensure_warehouse(db_session)
-    fruit = await make_category(db_session, name_zh="鲜果")
-    loquat = await make_product(db_session, category=fruit, name_zh="始兴枇杷", shelf_life_days=20)
-    taro = await make_product(db_session, category=fruit, name_zh="始兴香芋", shelf_life_days=30)
-    box = await make_variant(db_session, product=loquat, unit=Unit.box, name_zh="特级 5斤装")
-    kg = await make_variant(db_session, product=taro, unit=Unit.kg, name_zh="散装 按斤称")
-    await set_price(db_session, "retail", box, 6800)
-    await set_price(db_session, "retail", kg, 1850, min_quantity="0.5", increment="0.001")
-    await receive(db_session, box, "10")
-    await receive(db_session, kg, "50")
-    station = await make_station(
-        db_session, name="东湖坪村服务站", village="东湖坪村", latitude=Decimal("24.95"), longitude=Decimal("114.07")
-    )
-    return Storefront(loquat.slug, box.sku, taro.slug, kg.sku, station.code, station.name)
 
 
 @pytest.fixture
