@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = None
     stripe_api_base: str | None = None
     order_lookup_rate_limit: str = "10/minute"
+    # Customers' sign-in by SMS code: code lifetime, sends per phone and per address, checks per phone.
+    sms_login_code_ttl_minutes: int = Field(default=5, ge=1, le=30)
+    sms_code_send_rate_limit: str = "5/hour"
+    sms_code_address_rate_limit: str = "20/hour"
+    sms_code_verify_rate_limit: str = "5/10 minutes"
     wholesale_application_rate_limit: str = "5/hour"
     wholesale_min_shelf_life_percent: int = Field(default=60, ge=0, le=100)
     reservation_ttl_minutes: int = Field(default=15, ge=1)
@@ -127,6 +132,9 @@ class Settings(BaseSettings):
             "login_address_rate_limit",
             "order_lookup_rate_limit",
             "wholesale_application_rate_limit",
+            "sms_code_send_rate_limit",
+            "sms_code_address_rate_limit",
+            "sms_code_verify_rate_limit",
         ):
             try:
                 parse(getattr(self, name))

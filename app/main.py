@@ -85,9 +85,11 @@ def create_app(
     app = FastAPI(title="南岭明珠 Nanling Pearl", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.listing_cache = ListingCache()
-    app.state.login_limiter, app.state.lookup_limiter, app.state.application_limiter = build_limiters(
-        settings, lambda: app.state.engine
-    )
+    limiters = build_limiters(settings, lambda: app.state.engine)
+    app.state.login_limiter = limiters.login
+    app.state.lookup_limiter = limiters.lookup
+    app.state.application_limiter = limiters.application
+    app.state.sms_login_limiter = limiters.sms_login
     app.state.payment_provider = payment_provider
     if engine is not None:
         app.state.engine = engine

@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.accounts import errors, repository, schemas, service
+from app.accounts import errors, repository, schemas, service, sms_login
 from app.accounts.access import AdminUser, AnyUser, PublicAccess, Role
 from app.accounts.models import CompanyStatus
 from app.accounts.ratelimit import ApplicationLimiter
 from app.db import DbSession
 from app.kit.http import client_address
+from app.kit.phones import mask_phone
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -41,6 +42,46 @@ async def issue_token(
         client_ip=client_ip(request),
     )
     issued = await service.issue_user_token(session, user, form.scopes or None)
+    return schemas.TokenOut(
+        access_token=issued.token, expires_at=issued.record.expires_at, scope=" ".join(issued.record.scopes)
+    )
+
+
+@router.post(
+    "/auth/sms/code",
+    response_model=schemas.SmsCodeOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[PublicAccess],
+    responses={422: {"description": "not_a_mainland_mobile"}, 429: {"description": "sms_code_rate_limited"}},
+)
+async def send_sms_code(body: schemas.SmsCodeIn, request: Request, session: DbSession) -> schemas.SmsCodeOut:
+    """Send a one-time sign-in code to a mainland mobile number (a customer's first sign-in creates
+    the account). The answer is the same whether the number has an account or not."""
+    sent = await sms_login.send_code(
+        session, request.app.state.sms_login_limiter, phone=body.phone, client_ip=client_ip(request)
+    )
+    return schemas.SmsCodeOut(
+        phone_masked=mask_phone(sent.phone),
+        ttl_minutes=sent.ttl_minutes,
+        resend_after_seconds=int(sms_login.RESEND_INTERVAL.total_seconds()),
+    )
+
+
+@router.post(
+    "/auth/sms/token",
+    response_model=schemas.TokenOut,
+    dependencies=[PublicAccess],
+    responses={
+        422: {"description": "sms_code_invalid / sms_code_expired / not_a_mainland_mobile"},
+        429: {"description": "sms_code_rate_limited"},
+    },
+)
+async def sms_token(body: schemas.SmsSignInIn, request: Request, session: DbSession) -> schemas.TokenOut:
+    """Exchange the SMS code for a customer's bearer token (scope ``shop``)."""
+    user = await sms_login.sign_in_with_code(
+        session, request.app.state.sms_login_limiter, phone=body.phone, code=body.code, client_ip=client_ip(request)
+    )
+    issued = await service.issue_user_token(session, user)
     return schemas.TokenOut(
         access_token=issued.token, expires_at=issued.record.expires_at, scope=" ".join(issued.record.scopes)
     )

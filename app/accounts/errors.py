@@ -82,3 +82,26 @@ class AffiliationMissing(AppError):
 class CompanyStatusConflict(Conflict):
     code = "company_status_conflict"
     message = "企业当前状态不允许此操作"
+
+
+class SmsCodeRateLimited(TooManyRequests):
+    code = "sms_code_rate_limited"
+    message = "验证码请求过于频繁，请稍后再试"
+
+
+class SmsCodeInvalid(AppError):
+    code = "sms_code_invalid"
+    status_code = 422
+    message = "验证码不正确，或已使用，请重新获取"
+
+
+class SmsCodeExpired(AppError):
+    code = "sms_code_expired"
+    status_code = 422
+    message = "验证码已过期，请重新获取"
+
+
+class NotAMainlandMobile(AppError):
+    code = "not_a_mainland_mobile"
+    status_code = 422
+    message = "请填写中国大陆手机号（11 位，1 开头），验证码通过短信发送"

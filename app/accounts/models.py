@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Enum, ForeignKey, String, func
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Enum, ForeignKey, Index, String, func
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -136,3 +136,20 @@ class WebSession(IdMixin, Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship(lazy="raise")
+
+
+class LoginCode(IdMixin, TimestampMixin, Base):
+    """A one-time code sent by SMS to sign a customer in by mobile number (``sms_login.py``).
+
+    Only its HMAC is kept; it lasts a few minutes, is used once (``used_at`` set by compare-and-set)
+    and a newer code for the same phone replaces it."""
+
+    __tablename__ = "login_codes"
+
+    phone: Mapped[str] = mapped_column(String(20), nullable=False)  # E.164
+    code_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    superseded: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    __table_args__ = (Index("ix_login_codes_phone_live", "phone", "created_at"),)

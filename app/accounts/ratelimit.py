@@ -17,6 +17,7 @@ A successful attempt counts too: refunding it would need a decrement that a burs
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -60,15 +61,48 @@ class ApplicationLimiter:
         return await self.limiter.hit((f"apply-ip:{client_ip}", self.rate))
 
 
-def build_limiters(
-    settings: Settings, engine: Callable[[], AsyncEngine]
-) -> tuple[LoginLimiter, LookupLimiter, ApplicationLimiter]:
+class SmsLoginLimiter:
+    """Sign-in codes by SMS: sending costs money and a guess is a guess, so both are limited."""
+
+    def __init__(self, limiter: RateLimiter, send_per_phone: Rate, send_per_address: Rate, verify_per_phone: Rate):
+        self.limiter = limiter
+        self.send_per_phone = send_per_phone
+        self.send_per_address = send_per_address
+        self.verify_per_phone = verify_per_phone
+
+    async def send_attempt(self, phone: str, client_ip: str) -> bool:
+        return await self.limiter.hit(
+            (f"sms-send:{phone}", self.send_per_phone),
+            (f"sms-send-ip:{client_ip}", self.send_per_address),
+        )
+
+    async def verify_attempt(self, phone: str, client_ip: str) -> bool:
+        return await self.limiter.hit(
+            (f"sms-verify:{phone}", self.verify_per_phone),
+            (f"sms-verify-ip:{client_ip}", self.send_per_address),
+        )
+
+
+@dataclass(frozen=True)
+class Limiters:
+    login: LoginLimiter
+    lookup: LookupLimiter
+    application: ApplicationLimiter
+    sms_login: SmsLoginLimiter
+
+
+def build_limiters(settings: Settings, engine: Callable[[], AsyncEngine]) -> Limiters:
     limiter = RateLimiter(counter_store(settings.rate_limit_storage_url, engine))
-    login = LoginLimiter(
-        limiter, Rate.parse(settings.login_rate_limit), Rate.parse(settings.login_address_rate_limit)
-    )
-    return (
-        login,
-        LookupLimiter(limiter, Rate.parse(settings.order_lookup_rate_limit)),
-        ApplicationLimiter(limiter, Rate.parse(settings.wholesale_application_rate_limit)),
+    return Limiters(
+        login=LoginLimiter(
+            limiter, Rate.parse(settings.login_rate_limit), Rate.parse(settings.login_address_rate_limit)
+        ),
+        lookup=LookupLimiter(limiter, Rate.parse(settings.order_lookup_rate_limit)),
+        application=ApplicationLimiter(limiter, Rate.parse(settings.wholesale_application_rate_limit)),
+        sms_login=SmsLoginLimiter(
+            limiter,
+            Rate.parse(settings.sms_code_send_rate_limit),
+            Rate.parse(settings.sms_code_address_rate_limit),
+            Rate.parse(settings.sms_code_verify_rate_limit),
+        ),
     )

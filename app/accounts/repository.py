@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.accounts.models import ApiToken, BuyerCompany, CompanyStatus, User, WebSession
+from app.accounts.models import ApiToken, BuyerCompany, CompanyStatus, LoginCode, User, WebSession
 
 
 async def user_by_username(session: AsyncSession, username: str) -> User | None:
@@ -140,3 +140,42 @@ async def set_company_status(
         .returning(BuyerCompany.id)
     )
     return result.scalar_one_or_none() is not None
+
+
+async def users_by_phone(session: AsyncSession, phone: str) -> list[User]:
+    """Every account with this phone (E.164), oldest first."""
+    rows = await session.scalars(
+        select(User).where(User.phone == phone).order_by(User.id).options(selectinload(User.company))
+    )
+    return list(rows.all())
+
+
+async def latest_login_code(session: AsyncSession, phone: str) -> LoginCode | None:
+    """The newest code sent to this phone that no newer one replaced."""
+    return await session.scalar(
+        select(LoginCode)
+        .where(LoginCode.phone == phone, LoginCode.superseded.is_(False))
+        .order_by(LoginCode.created_at.desc(), LoginCode.id.desc())
+        .limit(1)
+    )
+
+
+async def supersede_login_codes(session: AsyncSession, phone: str) -> None:
+    await session.execute(
+        update(LoginCode)
+        .where(LoginCode.phone == phone, LoginCode.used_at.is_(None), LoginCode.superseded.is_(False))
+        .values(superseded=True)
+    )
+
+
+async def use_login_code(session: AsyncSession, code_id: int, now: datetime) -> bool:
+    """Compare-and-set: only the first of two concurrent sign-ins with one code wins."""
+    result = await session.execute(
+        update(LoginCode).where(LoginCode.id == code_id, LoginCode.used_at.is_(None)).values(used_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def lock_phone(session: AsyncSession, phone: str) -> None:
+    """Serialise sign-ins of one phone (a first sign-in creates the account exactly once)."""
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"login-phone:{phone}"))))

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.accounts.models import CompanyStatus, Role, TokenKind
 from app.kit.phones import normalise_cn_phone
@@ -17,6 +17,23 @@ class TokenOut(BaseModel):
     token_type: str = "bearer"  # noqa: S105 - OAuth2 token type, not a secret
     expires_at: datetime
     scope: str
+
+
+class SmsCodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    phone: str = Field(min_length=5, max_length=20, description="中国大陆手机号")
+
+
+class SmsCodeOut(BaseModel):
+    phone_masked: str
+    ttl_minutes: int
+    resend_after_seconds: int
+
+
+class SmsSignInIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    phone: str = Field(min_length=5, max_length=20)
+    code: str = Field(min_length=4, max_length=10, description="短信验证码")
 
 
 class MeOut(BaseModel):

@@ -36,6 +36,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.kit import clock as app_clock
 from app.kit.models import RateLimitCounter
 
 
@@ -73,9 +74,10 @@ class Rate:
 class RateLimiter:
     """Counts attempts against ``(key, rate)`` rules in one store."""
 
-    def __init__(self, store: CounterStore, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: CounterStore, *, clock: Callable[[], float] | None = None) -> None:
         self.store = store
-        self.clock = clock
+        # The app's clock (pinned in tests), as epoch seconds.
+        self.clock = clock or (lambda: app_clock.now().timestamp())
 
     async def hit(self, *rules: tuple[str, Rate]) -> bool:
         """Count one attempt on every rule's key (all of them, even when one is already over: a

@@ -53,7 +53,11 @@ def _mask_link(value: str) -> str:
 
 # Params that are the customer's secret (the SMS carries them to the customer only): staff reading
 # the outbox see them masked outside demo. A pickup code keeps its shelf slot, a link its page.
-SECRET_PARAMS: dict[str, Callable[[str], str]] = {"pickup_code": _mask_code, "order_url": _mask_link}
+SECRET_PARAMS: dict[str, Callable[[str], str]] = {
+    "pickup_code": _mask_code,
+    "order_url": _mask_link,
+    "code": _mask_code,
+}
 
 
 def mask_secrets(body: str, params: Mapping[str, Any]) -> str:
@@ -158,6 +162,11 @@ _TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], 
             f"订单{p['order_number']}已到{p['station_name']}，取货码{p['pickup_code']}，"
             f"请于{p['pickup_deadline']}前取货，逾期将退回。取货二维码：{p['order_url']}"
         ),
+    ),
+    "login_code": (
+        "登录验证码",
+        {"code": T, "minutes": N},
+        lambda p, _: f"您的登录验证码是{p['code']}，{p['minutes']}分钟内有效。如非本人操作，请忽略本短信。",
     ),
     "order_expiring": (
         "即将超时",

@@ -23,6 +23,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "order_url": "https://shop.example.cn/orders/NP2611290001?t=Zx1.abc",
     },
     "order_expiring": {"order_number": "NP2611290001", "minutes": 5},
+    "login_code": {"code": "480915", "minutes": 5},
     "order_expired": {"order_number": "NP2611290001"},
     "refund_issued": {"order_number": "NP2611290001", "amount_minor": 1200},
     "buyer_approved": {"username": "dg-buyer"},
@@ -45,7 +46,7 @@ def test_the_samples_cover_every_template() -> None:
 @pytest.mark.parametrize("template", sorted(SAMPLES))
 def test_every_template_renders_signed_and_short(template: str) -> None:
     rendered = render(template, SAMPLES[template])
-    about = "订单NP2611290001" if "order_number" in SAMPLES[template] else "批发采购商"
+    about = {"buyer_approved": "批发采购商", "login_code": "您的登录验证码是480915"}.get(template, "订单NP2611290001")
     assert rendered.body.startswith("【南岭明珠】" + about)
     # One SMS segment (70 characters of Chinese); a notice carrying the order's link up to three
     # (3 × 67 in a concatenated message), far under the 500-character column.
