@@ -120,4 +120,5 @@ def test_the_mask_keeps_the_slot_only() -> None:
 
     assert mask_secrets("取货码2-3-480915，请取件", {"pickup_code": "2-3-480915"}) == "取货码2-3-******，请取件"
     assert mask_secrets("没有密码", {"order_number": "NP1"}) == "没有密码"
-    assert mask_secrets("您的登录验证码是480915，5分钟内有效", {"code": "480915"}) == "您的登录验证码是******，5分钟内有效"
+    login = mask_secrets("您的登录验证码是480915，5分钟内有效", {"code": "480915"})
+    assert login == "您的登录验证码是******，5分钟内有效"
