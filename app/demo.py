@@ -50,7 +50,16 @@ from app.kit.models import IdMixin
 from app.kit.quantities import Unit
 from app.pos.models import Store
 from app.stations.models import DeliveryRoute, RouteStop, Station
-from app.supply.models import Location, LocationKind, Lot, StockLevel, Supplier, SupplierKind, Transfer
+from app.supply.models import (
+    Location,
+    LocationKind,
+    Lot,
+    StockLevel,
+    Supplier,
+    SupplierKind,
+    SupplierProduct,
+    Transfer,
+)
 
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - the documented demo password (DESIGN §7)
 COMPANY_LIST_CODE = "company-gz-jiangnan"
@@ -64,6 +73,7 @@ KINDS = (
     "suppliers",
     "categories",
     "products",
+    "supplier_products",
     "variants",
     "price_lists",
     "price_items",
@@ -1187,6 +1197,24 @@ async def _user(
     )
 
 
+async def _growers(
+    session: AsyncSession, tally: _Tally, suppliers: Mapping[str, int], products: Mapping[str, int]
+) -> None:
+    """Each demo product's supplier is registered as its grower, so receiving works as shipped
+    (and receiving honey from the bamboo-shoot co-operative is refused, as it should be)."""
+    for product in PRODUCTS:
+        stmt = (
+            pg_insert(SupplierProduct)
+            .values(supplier_id=suppliers[product["supplier"]], product_id=products[product["slug"]])
+            .on_conflict_do_nothing()
+            .returning(SupplierProduct.product_id)
+        )
+        if await session.scalar(stmt) is not None:
+            tally.created["supplier_products"] += 1
+        else:
+            tally.present["supplier_products"] += 1
+
+
 async def _locations(
     session: AsyncSession, tally: _Tally, stores: Mapping[str, int], stations: Mapping[str, int]
 ) -> None:
@@ -1351,6 +1379,7 @@ async def seed_demo(session: AsyncSession) -> str:
         products[product["slug"]] = await _ensure(
             session, tally, "products", Product, key, {**fields, "is_active": True}
         )
+    await _growers(session, tally, suppliers, products)
     variants: dict[str, int] = {}
     for v in VARIANTS:
         variants[v.sku] = await _ensure(

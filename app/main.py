@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app import models as _every_table  # noqa: F401 - all mappers resolvable in every worker (see app/models.py)
 from app.accounts import endpoints as accounts_endpoints
 from app.accounts.access import SESSION_COOKIE
 from app.accounts.ratelimit import build_limiters

@@ -1,4 +1,12 @@
-"""Imports every domain's models so that metadata (Alembic, tests) sees all tables."""
+"""Imports every domain's models so that metadata and the mappers see all tables.
+
+The one place the app loads its tables from: ``app.main`` (every web worker, including the ones
+uvicorn spawns for ``--workers N``), ``app.worker`` (Celery), Alembic and the tests import it. A
+process that imported only some domains could not resolve a foreign key into a missing one
+(``users.store_id → stores`` when nothing imported ``app.pos.models``) and every flush touching
+that table would fail with ``NoReferencedTableError``. A new domain's ``models.py`` goes here too
+(``tests/test_model_registry.py`` fails otherwise).
+"""
 
 from app.accounts import models as accounts_models
 from app.catalog import models as catalog_models

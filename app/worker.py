@@ -17,6 +17,7 @@ import anyio
 from celery import Celery
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app import models as _every_table  # noqa: F401 - tasks flush rows whose foreign keys span domains
 from app.config import Settings, get_settings
 from app.db import as_psycopg_url, create_engine, create_sessionmaker, resolve_database_url
 from app.kit import outbox

@@ -26,6 +26,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def grower_of(client: httpx.AsyncClient, headers: dict[str, str], product_slug: str) -> str:
+    """The code of a supplier registered as a grower of the product: lots come only from one."""
+    suppliers = (await client.get("/api/v1/admin/suppliers", headers=headers)).json()
+    return next(s["code"] for s in suppliers if product_slug in s["grows"])
+
+
 @dataclass
 class Server:
     base_url: str

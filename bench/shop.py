@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.harness import load, running_server
+from bench.harness import grower_of, load, running_server
 
 CONCURRENCY = 16
 
@@ -54,8 +54,10 @@ async def run(base_url: str) -> None:
         # Orders: pay-at-pickup, one boxed unit each, from well-stocked demo-like stock.
         token = (await client.post("/api/v1/auth/token", data={"username": "admin", "password": "demo1234"})).json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
-        variant = next(v for p in products for v in p["variants"] if v["unit"] in ("box", "piece") and v["price"])
-        supplier = (await client.get("/api/v1/admin/suppliers", headers=headers)).json()[0]["code"]
+        product, variant = next(
+            (p, v) for p in products for v in p["variants"] if v["unit"] in ("box", "piece") and v["price"]
+        )
+        supplier = await grower_of(client, headers, product["slug"])
         received = await client.post(
             "/api/v1/admin/lots",
             headers=headers,

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from app.stations.labels import ParcelLabel, parcel_label_pdf
-from bench.harness import running_server
+from bench.harness import grower_of, running_server
 
 CONCURRENCY = 8
 PARCELS = 300
@@ -64,8 +64,10 @@ async def run(base_url: str) -> None:
             else stations[0]["code"]
         )
         products = (await client.get("/api/v1/products")).json()
-        variant = next(v for p in products for v in p["variants"] if v["unit"] in ("box", "piece") and v["price"])
-        supplier = (await client.get("/api/v1/admin/suppliers", headers=admin)).json()[0]["code"]
+        product, variant = next(
+            (p, v) for p in products for v in p["variants"] if v["unit"] in ("box", "piece") and v["price"]
+        )
+        supplier = await grower_of(client, admin, product["slug"])
         (
             await client.post(
                 "/api/v1/admin/lots",

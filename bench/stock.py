@@ -26,7 +26,9 @@ async def token(client: httpx.AsyncClient, username: str = "admin") -> dict[str,
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-async def make_variants(client: httpx.AsyncClient, headers: dict[str, str], tag: str, count: int) -> list[str]:
+async def make_variants(
+    client: httpx.AsyncClient, headers: dict[str, str], tag: str, count: int, supplier: str
+) -> list[str]:
     category = (await client.get("/api/v1/categories")).json()[0]["slug"]
     product = await client.post(
         "/api/v1/admin/products",
@@ -38,6 +40,7 @@ async def make_variants(client: httpx.AsyncClient, headers: dict[str, str], tag:
             "name_en": "Bench product",
             "origin_township": "太平镇",
             "shelf_life_days": 60,
+            "supplier_code": supplier,  # its usual supplier, so registered as its grower
         },
     )
     product.raise_for_status()
@@ -114,8 +117,8 @@ async def run(base_url: str) -> None:
         headers = await token(client)
         supplier = (await client.get("/api/v1/admin/suppliers", headers=headers)).json()[0]["code"]
         tag = uuid.uuid4().hex[:5]
-        hot = await make_variants(client, headers, tag + "h", 1)
-        spread = await make_variants(client, headers, tag + "s", 50)
+        hot = await make_variants(client, headers, tag + "h", 1, supplier)
+        spread = await make_variants(client, headers, tag + "s", 50, supplier)
         far = date.today() + timedelta(days=50)
         await receive(client, headers, hot[0], supplier, 1_000_000, far)
         for sku in spread:

@@ -52,9 +52,9 @@ SUPPLY_SKUS = {
     "NLP-BSH-500G",
 }
 COUNTS = (
-    "stations 36, routes 5, route_stops 36, stores 2, suppliers 9, categories 7, products 11, variants 20, "
-    "price_lists 3, price_items 33, price_tiers 24, buyer_companies 4, users 6, locations 39, lots 31, transfers 1, "
-    "alibaba_listings 3"
+    "stations 36, routes 5, route_stops 36, stores 2, suppliers 9, categories 7, products 11, supplier_products 11, "
+    "variants 20, price_lists 3, price_items 33, price_tiers 24, buyer_companies 4, users 6, locations 39, lots 31, "
+    "transfers 1, alibaba_listings 3"
 )
 TOWNSHIPS = {"太平镇", "马市镇", "澄江镇", "顿岗镇", "罗坝镇", "司前镇", "隘子镇", "城南镇", "沈所镇", "深渡水瑶族乡"}
 

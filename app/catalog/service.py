@@ -29,7 +29,7 @@ from app.kit import clock
 from app.kit.errors import InvalidInput
 from app.kit.outbox import enqueue
 from app.kit.quantities import Unit
-from app.supply.repository import supplier_by_code
+from app.supply.repository import register_growers, supplier_by_code
 
 THUMBNAIL_TASK = "catalog.make_thumbnail"
 
@@ -92,7 +92,15 @@ async def create_product(session: AsyncSession, data: schemas.ProductIn) -> Prod
     product = Product(**values)
     session.add(product)
     await session.flush()
+    await _register_usual_supplier(session, product)
     return await get_product(session, product.id)
+
+
+async def _register_usual_supplier(session: AsyncSession, product: Product) -> None:
+    """The supplier a product names as its usual one grows it: lots of it may be received from
+    that supplier (``app.supply.service.grower_exception``)."""
+    if product.supplier_id is not None:
+        await register_growers(session, product.supplier_id, [product.id])
 
 
 async def update_product(session: AsyncSession, product_id: int, data: schemas.ProductPatch) -> Product:
@@ -105,6 +113,7 @@ async def update_product(session: AsyncSession, product_id: int, data: schemas.P
             continue
         setattr(product, key, value)
     await session.flush()
+    await _register_usual_supplier(session, product)
     return await get_product(session, product_id)
 
 

@@ -4,7 +4,9 @@ The station weighs it and records it; the produce enters stock as a lot (origin 
 the station's own stock location and leaves at once on a transfer to the county warehouse, so it
 travels as an inbound lot in transit and the warehouse receives it with the ordinary transfer
 receive flow (shortfalls written off with their reason there). The lot label the station prints
-carries the lot code, whose QR opens the trace page naming the grower.
+carries the lot code, whose QR opens the trace page naming the grower. A household becomes a
+registered grower of what it brings; a co-operative or farm chosen by code must already be one
+(a station cannot confirm a grower exception: that is the warehouse's call).
 
 Quantities stay exact: the weight is Decimal kg to the gram; a kg variant's lot holds that weight,
 a 斤 variant's lot twice it (1 kg = 2 斤, so still exact); piece and box variants need the whole
@@ -194,6 +196,11 @@ async def record_consignment(
         raise VariantNotFound(detail={"sku": sku})
     lot_qty = lot_quantity(Unit(variant.unit), weight_kg, quantity)
     supplier = await _supplier(session, station, supplier_code, household, today)
+    if SupplierKind(supplier.kind) is SupplierKind.household:
+        # A household brings its own harvest to its village station, where the operator sees
+        # the produce and registers the household: it is the grower of what it brings. Other
+        # suppliers must already be registered growers of the product (supply_service.receive_lot).
+        await supply_repository.register_growers(session, supplier.id, [variant.product_id])
     source = await station_location(session, station)
     warehouse = await supply_service.warehouse(session)
     number = await _unused_consignment_number(session, today)

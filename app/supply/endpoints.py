@@ -30,6 +30,15 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"description": "insufficient_stock（detail.lines 列出每一行的需求与可用量）"},
     422: {"description": "validation_error / invalid_stock_quantity / idempotency_key_reused"},
 }
+RECEIPT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **WRITE_ERRORS,
+    404: {"description": "variant_not_found / supplier_not_found / location_not_found"},
+    422: {
+        "description": "validation_error（如缺少 harvest_date）/ invalid_stock_quantity / idempotency_key_reused / "
+        "supplier_not_grower（供应商未登记为该商品的生产者，detail 列出供应商与商品）/ "
+        "grower_exception_reason_required"
+    },
+}
 
 
 async def idempotent_json(
@@ -104,7 +113,7 @@ async def get_lot(code: str, session: DbSession, _: StaffUser) -> schemas.LotOut
     return (await views.lots_out(session, [(lot, on_hand)]))[0]
 
 
-@router.post("/lots", response_model=schemas.LotOut, status_code=status.HTTP_201_CREATED, responses=WRITE_ERRORS)
+@router.post("/lots", response_model=schemas.LotOut, status_code=status.HTTP_201_CREATED, responses=RECEIPT_ERRORS)
 async def receive_lot(
     body: schemas.LotReceiptIn,
     request: Request,
@@ -112,7 +121,10 @@ async def receive_lot(
     principal: WarehouseUser,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Receive a harvest lot into stock (default: the county warehouse)."""
+    """Receive a harvest lot into stock (default: the county warehouse). The harvest date is
+    required; the supplier must be a registered grower of the product (``GET /suppliers`` →
+    ``grows``), or the caller confirms an exception with ``grower_exception`` and a reason, which
+    is recorded on the lot (the trace page then names the supplier as the source, not the grower)."""
 
     async def work() -> Any:
         lot = await service.receive_lot(
@@ -346,17 +358,33 @@ async def release_hold(reference: str, session: DbSession, principal: WarehouseU
 
 @router.get("/suppliers", response_model=list[schemas.SupplierOut])
 async def list_suppliers(session: DbSession, _: StaffUser) -> list[schemas.SupplierOut]:
-    return [schemas.SupplierOut.model_validate(s) for s in await repository.list_suppliers(session)]
+    """Suppliers with the products each is a registered grower of (``grows``)."""
+    return await views.suppliers_out(session, await repository.list_suppliers(session))
 
 
 @router.post(
     "/suppliers",
     response_model=schemas.SupplierOut,
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"description": "conflict: 供应商编码已存在"}},
+    responses={409: {"description": "conflict: 供应商编码已存在"}, 422: {"description": "products_not_found"}},
 )
 async def create_supplier(body: schemas.SupplierIn, session: DbSession, _: AdminUser) -> schemas.SupplierOut:
+    fields = body.model_dump(mode="json", exclude={"grows"})
     supplier = await service.create_supplier(
-        session, Supplier(**{**body.model_dump(mode="json"), "kind": SupplierKind(body.kind)})
+        session, Supplier(**{**fields, "kind": SupplierKind(body.kind)}), grows=body.grows
     )
-    return schemas.SupplierOut.model_validate(supplier)
+    return (await views.suppliers_out(session, [supplier]))[0]
+
+
+@router.put(
+    "/suppliers/{code}/grows",
+    response_model=schemas.SupplierOut,
+    responses={404: {"description": "supplier_not_found"}, 422: {"description": "products_not_found"}},
+)
+async def set_supplier_grows(
+    code: str, body: schemas.SupplierGrowsIn, session: DbSession, _: AdminUser
+) -> schemas.SupplierOut:
+    """Register what a supplier grows (replaces the list). Lots are received only from a registered
+    grower of their product, unless a warehouse user confirms an exception with a reason."""
+    supplier = await service.set_grown_products(session, code, body.grows)
+    return (await views.suppliers_out(session, [supplier]))[0]

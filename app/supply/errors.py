@@ -23,6 +23,23 @@ class SupplierNotFound(NotFound):
     message = "找不到该供应商"
 
 
+class SupplierNotGrower(InvalidInput):
+    """The supplier is not registered as a grower of the lot's product; the text names both."""
+
+    code = "supplier_not_grower"
+    message = "该供应商未登记为此商品的生产者"
+
+
+class GrowerExceptionReasonRequired(InvalidInput):
+    code = "grower_exception_reason_required"
+    message = "按例外收货须填写原因（例如：经销商供货、代收农户产品）"
+
+
+class ProductsNotFound(InvalidInput):
+    code = "products_not_found"
+    message = "找不到这些商品"
+
+
 class ReservationNotFound(NotFound):
     code = "reservation_not_found"
     message = "找不到该库存预留"

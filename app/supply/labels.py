@@ -63,6 +63,8 @@ class LotLabel:
     best_before: date
     certificate_no: str
     trace_url: str
+    # False for a lot received under a grower exception: the label names a source, not a grower.
+    supplier_grew_it: bool = True
 
 
 def trace_url(code: str, base_url: str | None = None) -> str:
@@ -90,6 +92,7 @@ async def lot_label(session: AsyncSession, code: str, *, base_url: str | None = 
         best_before=lot.best_before,
         certificate_no=lot.certificate_no,
         trace_url=trace_url(lot.code, base_url),
+        supplier_grew_it=lot.supplier_grew_it,
     )
 
 
@@ -217,11 +220,16 @@ def lot_label_pdf(info: LotLabel) -> bytes:
     spec = info.variant_name_zh
     if info.grade and info.grade not in spec:
         spec = f"{spec} · {info.grade}"
-    grower = _wrap(f"生产者：{info.supplier_name}", size, column, 2 if len(names) == 1 else 1)
+    # A dealer's or collector's place is where the lot came from, not where it grew.
+    if info.supplier_grew_it:
+        source, place = f"生产者：{info.supplier_name}", "产地："
+    else:
+        source, place = f"供货方（经销/代收）：{info.supplier_name}", "所在地："
+    grower = _wrap(source, size, column, 2 if len(names) == 1 else 1)
     lines = [
         _Line("规格：", spec),
         *(_Line("", part) for part in grower),
-        _Line("产地：", f"始兴县{info.township}{info.village}"),
+        _Line(place, f"始兴县{info.township}{info.village}"),
         _Line("采收：", _date(info.harvest_date)),
         _Line("保质期至：", _date(info.best_before)),
         _Line("合格证：", info.certificate_no or "—"),

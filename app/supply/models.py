@@ -60,6 +60,23 @@ class Supplier(IdMixin, TimestampMixin, Base):
     certifications: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)
 
 
+class SupplierProduct(Base):
+    """A supplier registered as a grower (or maker) of a product: what the supplier produces.
+
+    Per product, not per SKU (a grower of loquats grows every grade and pack of them) and not per
+    category (the loquat co-operative shares "时令鲜果" with the bayberry base, yet grows no
+    bayberries). A lot is received only from a registered grower of its product, unless a warehouse
+    user records an exception on the lot (``Lot.grower_exception_reason``): the trace page then
+    names the supplier as the source, not as the producer.
+    """
+
+    __tablename__ = "supplier_products"
+
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"), primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
 class LocationKind(StrEnum):
     warehouse = "warehouse"
     store = "store"
@@ -108,11 +125,24 @@ class Lot(IdMixin, TimestampMixin, Base):
     )
     received_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), nullable=False)
     received_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Set when the supplier is not a registered grower of the product and a warehouse user took the
+    # lot in anyway (a dealer, produce collected for someone else): why, and who confirmed it (the
+    # service requires one; lots received before growers were registered have none). NULL: the
+    # supplier grew it.
+    grower_exception_reason: Mapped[str | None] = mapped_column(String(200))
+    grower_exception_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     __table_args__ = (
         CheckConstraint("best_before >= harvest_date", name="best_before_after_harvest"),
         CheckConstraint("quantity_received > 0", name="quantity_received_positive"),
+        CheckConstraint(
+            "grower_exception_reason IS NULL OR btrim(grower_exception_reason) <> ''", name="grower_exception_reason"
+        ),
     )
+
+    @property
+    def supplier_grew_it(self) -> bool:
+        return self.grower_exception_reason is None
 
 
 class StockLevel(IdMixin, Base):

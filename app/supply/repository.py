@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Integer, func, select
+from sqlalchemy import Integer, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.models import Category, Product, Variant
@@ -19,6 +20,7 @@ from app.supply.models import (
     StockLedgerEntry,
     StockLevel,
     Supplier,
+    SupplierProduct,
     Transfer,
 )
 
@@ -35,6 +37,56 @@ async def suppliers_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[in
 
 async def list_suppliers(session: AsyncSession) -> Sequence[Supplier]:
     return (await session.scalars(select(Supplier).order_by(Supplier.code))).all()
+
+
+async def is_registered_grower(session: AsyncSession, supplier_id: int, product_id: int) -> bool:
+    found = await session.scalar(
+        select(SupplierProduct.supplier_id).where(
+            SupplierProduct.supplier_id == supplier_id, SupplierProduct.product_id == product_id
+        )
+    )
+    return found is not None
+
+
+async def register_growers(session: AsyncSession, supplier_id: int, product_ids: Sequence[int]) -> None:
+    """Record that the supplier grows these products (already registered ones are left as they are)."""
+    if product_ids:
+        await session.execute(
+            pg_insert(SupplierProduct)
+            .values([{"supplier_id": supplier_id, "product_id": pid} for pid in sorted(set(product_ids))])
+            .on_conflict_do_nothing()
+        )
+
+
+async def set_grown_products(session: AsyncSession, supplier_id: int, product_ids: Sequence[int]) -> None:
+    """Make exactly these products the supplier's registered ones."""
+    await session.execute(
+        delete(SupplierProduct).where(
+            SupplierProduct.supplier_id == supplier_id, SupplierProduct.product_id.not_in(set(product_ids))
+        )
+    )
+    await register_growers(session, supplier_id, product_ids)
+
+
+async def product_ids_by_slugs(session: AsyncSession, slugs: Sequence[str]) -> dict[str, int]:
+    if not slugs:
+        return {}
+    return dict((await session.execute(select(Product.slug, Product.id).where(Product.slug.in_(set(slugs))))).all())
+
+
+async def grown_product_slugs(session: AsyncSession, supplier_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Slugs of the products each supplier is registered for, in slug order."""
+    result: dict[int, list[str]] = {supplier_id: [] for supplier_id in supplier_ids}
+    if supplier_ids:
+        rows = await session.execute(
+            select(SupplierProduct.supplier_id, Product.slug)
+            .join(Product, Product.id == SupplierProduct.product_id)
+            .where(SupplierProduct.supplier_id.in_(set(supplier_ids)))
+            .order_by(Product.slug)
+        )
+        for supplier_id, slug in rows:
+            result[supplier_id].append(slug)
+    return result
 
 
 async def location_by_id(session: AsyncSession, location_id: int) -> Location | None:

@@ -10,6 +10,7 @@ from app.kit.phones import normalise_cn_phone
 from app.kit.schemas import InputModel, OutputModel, QuantityValue
 
 Code = Annotated[str, Field(min_length=1, max_length=60)]
+Slug = Annotated[str, Field(min_length=1, max_length=80)]
 
 
 class LotReceiptIn(InputModel):
@@ -22,6 +23,12 @@ class LotReceiptIn(InputModel):
     certificate_no: str = Field(default="", max_length=60, description="承诺达标合格证编号")
     quality_notes: str = Field(default="", max_length=1000)
     location_code: str | None = Field(default=None, max_length=30, description="留空则入县级仓库")
+    grower_exception: bool = Field(
+        default=False,
+        description="供应商未登记为该商品的生产者时（经销、代收），由仓库人员确认按例外收货；须同时填写原因。"
+        "否则这种收货以 422 supplier_not_grower 拒绝",
+    )
+    grower_exception_reason: str = Field(default="", max_length=200, description="按例外收货的原因，记录在批次上")
 
 
 class LotOut(OutputModel):
@@ -38,6 +45,9 @@ class LotOut(OutputModel):
     quantity_received: QuantityValue
     on_hand: QuantityValue
     origin: str
+    supplier_is_grower: bool = Field(description="供应商是该商品的登记生产者；否则为例外收货（经销/代收）")
+    grower_exception_reason: str | None
+    grower_exception_by: str | None = Field(description="确认例外收货的用户名")
     expired: bool
     days_left: int
     trace_url: str
@@ -192,11 +202,16 @@ class SupplierIn(InputModel):
     contact_name: str = Field(default="", max_length=50)
     contact_phone: str | None = Field(default=None, max_length=20)
     certifications: list[Certification] = Field(default_factory=list, max_length=10)
+    grows: list[Slug] = Field(default_factory=list, max_length=100, description="该供应商生产的商品（商品 slug）")
 
     @field_validator("contact_phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
         return normalise_cn_phone(value) if value else None
+
+
+class SupplierGrowsIn(InputModel):
+    grows: list[Slug] = Field(max_length=100, description="该供应商生产的全部商品（商品 slug）；替换原有登记")
 
 
 class SupplierOut(OutputModel):
@@ -208,6 +223,7 @@ class SupplierOut(OutputModel):
     contact_name: str
     contact_phone: str | None
     certifications: list[dict[str, str]]
+    grows: list[str] = Field(description="登记为其生产者的商品（slug）；只能从登记生产者收货，例外须确认并记录原因")
 
 
 class LocationOut(OutputModel):

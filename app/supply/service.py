@@ -7,6 +7,7 @@ Reservations, transfers and counts have their own modules; every stock change go
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import repository as catalog_repository
 from app.catalog.errors import VariantNotFound
+from app.catalog.models import Product
 from app.config import get_settings
 from app.kit import clock
 from app.kit.errors import InvalidInput
@@ -98,6 +100,40 @@ class ReceiptInput:
     quality_notes: str = ""
     location_code: str | None = None
     origin: LotOrigin = LotOrigin.receipt
+    # The supplier is not a registered grower of the product and the receiving warehouse user
+    # takes the lot in anyway (dealer, produce collected for others), with the reason.
+    grower_exception: bool = False
+    grower_exception_reason: str = ""
+
+
+async def grower_exception(
+    session: AsyncSession, supplier: Supplier, product: Product, data: ReceiptInput, actor_user_id: int | None
+) -> str | None:
+    """The exception reason to record on the lot, or None when the supplier grows the product.
+
+    A lot names its supplier as the producer on the public trace page, so produce is received only
+    from a registered grower of it (``supplier_products``). Otherwise a person has to confirm the
+    exception and say why; without a confirming user (the demo seeder, a task) there is none.
+    A confirmation sent for a registered grower is not needed and not recorded: the lot is an
+    ordinary one and its page names the grower.
+    """
+    if await repository.is_registered_grower(session, supplier.id, product.id):
+        return None
+    if not data.grower_exception or actor_user_id is None:
+        raise errors.SupplierNotGrower(
+            f"供应商“{supplier.name}”（{supplier.code}）未登记为“{product.name_zh}”的生产者。"
+            "请选择该商品的登记生产者；如确为经销或代收，请勾选“按例外收货”并填写原因",
+            detail={
+                "supplier_code": supplier.code,
+                "supplier_name": supplier.name,
+                "product": product.slug,
+                "product_name_zh": product.name_zh,
+            },
+        )
+    reason = data.grower_exception_reason.strip()
+    if not reason:
+        raise errors.GrowerExceptionReasonRequired(detail={"field": "grower_exception_reason"})
+    return reason
 
 
 async def receive_lot(
@@ -123,6 +159,7 @@ async def receive_lot(
     location = await (location_or_404(session, data.location_code) if data.location_code else warehouse(session))
     if location.kind is LocationKind.in_transit and data.origin is not LotOrigin.upstream:
         raise InvalidInput("入库库位不能是在途库位")
+    exception_reason = await grower_exception(session, supplier, variant.product, data, actor_user_id)
     lot = Lot(
         code=new_lot_code(today),
         variant_id=variant.id,
@@ -136,6 +173,8 @@ async def receive_lot(
         origin=data.origin,
         received_location_id=location.id,
         received_by_id=actor_user_id,
+        grower_exception_reason=exception_reason,
+        grower_exception_by_id=actor_user_id if exception_reason is not None else None,
     )
     await add_with_unique_number(session, lot, field="code", draw=lambda: new_lot_code(today))
     await add_on_hand(
@@ -148,7 +187,9 @@ async def receive_lot(
             "lot",
             lot.code,
             actor_user_id,
-            f"收货：{supplier.name}" + (f"，合格证 {data.certificate_no}" if data.certificate_no else ""),
+            f"收货：{supplier.name}"
+            + (f"，合格证 {data.certificate_no}" if data.certificate_no else "")
+            + (f"，非登记生产者（{exception_reason}）" if exception_reason else ""),
         ),
     )
     await session.flush()
@@ -219,11 +260,33 @@ async def available_to_sell(
     )
 
 
-async def create_supplier(session: AsyncSession, supplier: Supplier) -> Supplier:
+async def create_supplier(session: AsyncSession, supplier: Supplier, grows: Sequence[str] = ()) -> Supplier:
+    """A new supplier, registered as a grower of the products whose slugs are in ``grows``."""
     if await repository.supplier_by_code(session, supplier.code) is not None:
         from app.kit.errors import Conflict
 
         raise Conflict("供应商编码已存在")
+    product_ids = await _product_ids(session, grows)
     session.add(supplier)
     await session.flush()
+    await repository.register_growers(session, supplier.id, product_ids)
     return supplier
+
+
+async def set_grown_products(session: AsyncSession, supplier_code: str, grows: Sequence[str]) -> Supplier:
+    """Replace what the supplier is registered to grow. Lots already received keep what was
+    recorded on them when they came in."""
+    supplier = await repository.supplier_by_code(session, supplier_code)
+    if supplier is None:
+        raise errors.SupplierNotFound(detail={"supplier_code": supplier_code})
+    await repository.set_grown_products(session, supplier.id, await _product_ids(session, grows))
+    await session.flush()
+    return supplier
+
+
+async def _product_ids(session: AsyncSession, slugs: Sequence[str]) -> list[int]:
+    found = await repository.product_ids_by_slugs(session, slugs)
+    missing = sorted(set(slugs) - found.keys())
+    if missing:
+        raise errors.ProductsNotFound(f"找不到这些商品：{'、'.join(missing)}", detail={"products": missing})
+    return list(found.values())

@@ -2,13 +2,14 @@
 
 Anyone can read this, so it is built from an allow-list of facts, never from whole rows: product,
 grower (an organisation's public name, kind, township, village and certifications — never its
-contact person or phone), harvest date, best-before, grade, compliance certificate number, and a
-journey derived from the stock ledger. The ledger also holds who did each move, why, and for
-which order; none of that leaves this module: no user, no reason text, no document reference
-(order or transfer number), no customer. Sales are summed per day, channel and place, so a page
-never reveals one buyer's order. Reservations and releases are bookkeeping, not movements of the
-produce, and are left out; corrections (spoilage, adjustments, counts, returns) appear only as a
-generic 损耗/盘点 line.
+contact person or phone; a lot received under a grower exception names its supplier as the source,
+never as the producer, without its certifications or the exception's reason), harvest date,
+best-before, grade, compliance certificate number, and a journey derived from the stock ledger.
+The ledger also holds who did each move, why, and for which order; none of that leaves this
+module: no user, no reason text, no document reference (order or transfer number), no customer.
+Sales are summed per day, channel and place, so a page never reveals one buyer's order.
+Reservations and releases are bookkeeping, not movements of the produce, and are left out;
+corrections (spoilage, adjustments, counts, returns) appear only as a generic 损耗/盘点 line.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ CHINA_TZ = clock.business_tz()
 
 CHANNEL_LABELS_ZH = {"shop": "网店", "pos": "门店", "wholesale": "批发", "crossborder": "跨境"}
 ORIGIN_LABELS_ZH = {LotOrigin.receipt: "生产者交售入库", LotOrigin.upstream: "村级服务站上行收购"}
+NOT_GROWN_ORIGIN_ZH = "经销/代收入库（非供货方自产）"
 LOSS_KINDS = frozenset({LedgerKind.adjustment, LedgerKind.spoilage, LedgerKind.stock_count, LedgerKind.return_})
 NOT_STEPS = frozenset({LedgerKind.reservation, LedgerKind.release})
 
@@ -63,11 +65,16 @@ class Certification:
 
 @dataclass(frozen=True)
 class Grower:
+    """Who the lot came from. ``grew_it`` is False for a lot received under a grower exception
+    (a dealer, produce collected for others): the page then calls the supplier the source and
+    shows none of its certifications, which are about what it produces itself."""
+
     name: str
     kind_label: str
     township: str
     village: str
     certifications: list[Certification]
+    grew_it: bool = True
 
 
 @dataclass
@@ -141,13 +148,14 @@ async def lot_trace(session: AsyncSession, code: str, *, today: date | None = No
             kind_label=SupplierKind(supplier.kind).label_zh,
             township=supplier.township,
             village=supplier.village,
-            certifications=_certifications(supplier.certifications),
+            certifications=_certifications(supplier.certifications) if lot.supplier_grew_it else [],
+            grew_it=lot.supplier_grew_it,
         ),
         harvest_date=lot.harvest_date,
         best_before=lot.best_before,
         certificate_no=lot.certificate_no,
         origin=LotOrigin(lot.origin).value,
-        origin_label_zh=ORIGIN_LABELS_ZH[LotOrigin(lot.origin)],
+        origin_label_zh=ORIGIN_LABELS_ZH[LotOrigin(lot.origin)] if lot.supplier_grew_it else NOT_GROWN_ORIGIN_ZH,
         product_certifications=_certifications(product.certifications),
         journey=journey,
         expired=lot.best_before < today,

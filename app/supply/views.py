@@ -101,6 +101,12 @@ async def lots_out(
         variants = {variant_id: (sku, name) for variant_id, sku, name in rows}
     supplier_ids = {lot.supplier_id for lot, _ in lots}
     suppliers = {s.id: s for s in await session.scalars(select(Supplier).where(Supplier.id.in_(supplier_ids)))}
+    confirmer_ids = {lot.grower_exception_by_id for lot, _ in lots if lot.grower_exception_by_id}
+    confirmers = (
+        dict((await session.execute(select(User.id, User.username).where(User.id.in_(confirmer_ids)))).all())
+        if confirmer_ids
+        else {}
+    )
     result = []
     for lot, on_hand in lots:
         sku, name = variants[lot.variant_id]
@@ -120,6 +126,9 @@ async def lots_out(
                 quantity_received=lot.quantity_received,
                 on_hand=on_hand,
                 origin=lot.origin.value,
+                supplier_is_grower=lot.supplier_grew_it,
+                grower_exception_reason=lot.grower_exception_reason,
+                grower_exception_by=confirmers.get(lot.grower_exception_by_id) if lot.grower_exception_by_id else None,
                 expired=lot.best_before < today,
                 days_left=(lot.best_before - today).days,
                 trace_url=f"/t/{lot.code}",
@@ -127,6 +136,15 @@ async def lots_out(
             )
         )
     return result
+
+
+async def suppliers_out(session: AsyncSession, suppliers: Sequence[Supplier]) -> list[schemas.SupplierOut]:
+    grows = await repository.grown_product_slugs(session, [s.id for s in suppliers])
+    stored = [name for name in schemas.SupplierOut.model_fields if name != "grows"]
+    return [
+        schemas.SupplierOut.model_validate({**{name: getattr(s, name) for name in stored}, "grows": grows[s.id]})
+        for s in suppliers
+    ]
 
 
 async def ledger_out(session: AsyncSession, entries: Sequence[StockLedgerEntry]) -> list[schemas.LedgerEntryOut]:

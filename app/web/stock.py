@@ -31,7 +31,7 @@ from app.kit.idempotency import run_idempotent
 from app.kit.quantities import QuantityError, Unit, format_quantity, parse_quantity
 from app.kit.validation import field_name, zh_message
 from app.supply import counts, repository, schemas, service, transfers, views
-from app.supply.errors import InsufficientStock
+from app.supply.errors import InsufficientStock, SupplierNotGrower
 from app.supply.models import LedgerKind, Location, LocationKind
 from app.web.admin import form_errors
 from app.web.templating import CHINA_TZ, CsrfProtected, render
@@ -54,6 +54,7 @@ FIELD_LABELS = {
     "certificate_no": "承诺达标合格证编号",
     "quality_notes": "质量备注",
     "location_code": "库位",
+    "grower_exception_reason": "例外原因",
     "lot_code": "批次号",
     "kind": "类型",
     "reason": "原因",
@@ -82,6 +83,8 @@ def page_errors(exc: ValidationError | AppError | ValueError) -> list[str]:
         return [exc.text] + [
             f"批次 {line['lot']}：需要 {_plain(line['requested'])}，可用 {_plain(line['available'])}" for line in lines
         ]
+    if isinstance(exc, SupplierNotGrower):
+        return [exc.text]  # already names the supplier and the product
     if isinstance(exc, AppError) and isinstance(exc.detail, dict):
         named = [_named(exc.detail[key]) for key in NAMED_DETAIL if key in exc.detail]
         if named:
@@ -190,6 +193,7 @@ class VariantChoice:
     is_weight: bool
     supplier_code: str
     active: bool
+    product_slug: str = ""
 
 
 async def _variant_choices(session: DbSession) -> list[VariantChoice]:
@@ -212,6 +216,7 @@ async def _variant_choices(session: DbSession) -> list[VariantChoice]:
                     is_weight=unit.is_weight,
                     supplier_code=supplier.code if supplier else "",
                     active=variant.is_active and product.is_active,
+                    product_slug=product.slug,
                 )
             )
     return choices
@@ -475,6 +480,8 @@ RECEIPT_FIELDS = (
     "certificate_no",
     "quality_notes",
     "location_code",
+    "grower_exception",
+    "grower_exception_reason",
 )
 
 
@@ -486,15 +493,23 @@ async def _render_receive(
     errors: list[str] | None = None,
     status_code: int = 200,
     key: str | None = None,
+    exception_open: bool = False,
 ) -> Response:
     choices = await _variant_choices(session)
+    suppliers = await repository.list_suppliers(session)
     return render(
         request,
         "admin/stock_receive.html",
         {
             "values": values,
             "variants": [c for c in choices if c.active],
-            "suppliers": await repository.list_suppliers(session),
+            "suppliers": suppliers,
+            # Product slugs each supplier is a registered grower of: the page says who grows the
+            # chosen product (stock.js); the server checks it again on receipt.
+            "grows": await repository.grown_product_slugs(session, [s.id for s in suppliers]),
+            "exception_open": exception_open
+            or values.get("grower_exception") == "1"
+            or bool(values.get("grower_exception_reason")),
             "location_groups": _grouped(await _locations(session)),
             "today": clock.today().isoformat(),
             "idempotency_key": key or _new_key(),
@@ -551,6 +566,8 @@ async def receive_lot(request: Request, session: DbSession, principal: Warehouse
                 "certificate_no": values["certificate_no"],
                 "quality_notes": values["quality_notes"],
                 "location_code": values["location_code"] or None,
+                "grower_exception": values["grower_exception"] == "1",
+                "grower_exception_reason": values["grower_exception_reason"],
             }
         )
         lot = await service.receive_lot(
@@ -561,6 +578,8 @@ async def receive_lot(request: Request, session: DbSession, principal: Warehouse
         what = f"{variant.product.name_zh} {variant.name_zh}"
         amount = f"{format_quantity(lot.quantity_received)} {Unit(variant.unit).label_zh}"
         notice = f"已收货入库：{what} {amount}，批次 {lot.code}"
+        if lot.grower_exception_reason:
+            notice += f"（例外收货：{lot.grower_exception_reason}）"
         return _url("/admin/lots", lot=lot.code, notice=notice)
 
     try:
@@ -573,7 +592,14 @@ async def receive_lot(request: Request, session: DbSession, principal: Warehouse
                 values["sku"] = await _resolve_variant(session, values["scan"])
             except AppError:
                 pass
-        return await _render_receive(request, session, values, errors=page_errors(exc), status_code=_status(exc))
+        return await _render_receive(
+            request,
+            session,
+            values,
+            errors=page_errors(exc),
+            status_code=_status(exc),
+            exception_open=isinstance(exc, SupplierNotGrower),
+        )
 
 
 # ---- transfers ----------------------------------------------------------------------------------

@@ -6,6 +6,46 @@
     return id ? document.getElementById(id) : null;
   }
 
+  // Say who is registered as a grower of the chosen product, and whether the chosen supplier is
+  // one; when it is not, open the exception panel (the server refuses it without a confirmed
+  // exception and a reason).
+  function checkGrower(supplier, product) {
+    var hint = byId(supplier.getAttribute("data-grower-hint"));
+    if (!hint || !product) {
+      return;
+    }
+    var growers = [];
+    var chosenGrows = null;
+    for (var i = 0; i < supplier.options.length; i += 1) {
+      var option = supplier.options[i];
+      if (!option.value) {
+        continue;
+      }
+      var grows = (option.getAttribute("data-grows") || "").split(" ").indexOf(product) >= 0;
+      if (grows) {
+        growers.push(option.textContent.trim());
+      }
+      if (option.value === supplier.value) {
+        chosenGrows = grows;
+      }
+    }
+    var text = growers.length ? "该商品的登记生产者：" + growers.join("、") : "该商品还没有登记生产者";
+    if (chosenGrows === false) {
+      text += "。所选供应商未登记为该商品的生产者：确属经销或代收，请在下面“按例外收货”并填写原因";
+      var panel = byId(supplier.getAttribute("data-exception"));
+      if (panel) {
+        panel.open = true;
+      }
+    }
+    hint.textContent = text;
+    hint.className = "hint" + (chosenGrows === false ? " bad" : "");
+  }
+
+  function productOf(select) {
+    var option = select.options[select.selectedIndex];
+    return option ? option.getAttribute("data-product") : "";
+  }
+
   // After a product is picked: show its unit next to the quantity, and suggest its usual supplier.
   function variantPicked(select) {
     var option = select.options[select.selectedIndex];
@@ -24,7 +64,19 @@
         supplier.removeAttribute("data-auto");
       }, { once: true });
     }
+    if (supplier) {
+      checkGrower(supplier, productOf(select));
+    }
   }
+
+  Array.prototype.forEach.call(document.querySelectorAll("select[data-grower-hint]"), function (supplier) {
+    supplier.addEventListener("change", function () {
+      var product = byId(supplier.getAttribute("data-product-select"));
+      if (product) {
+        checkGrower(supplier, productOf(product));
+      }
+    });
+  });
 
   // A keyboard-wedge scanner types the EAN-13 barcode (or someone types a SKU) and presses Enter.
   // Enter here must not submit a half-filled form: resolve the code to the product list and move

@@ -80,7 +80,7 @@ async def test_order_numbers_carry_the_china_date(client: httpx.AsyncClient, sho
 
 async def test_lot_codes_and_document_numbers_carry_the_china_date(db_session: AsyncSession, moment: Moment) -> None:
     variant = await make_variant(db_session)
-    supplier = await make_supplier(db_session)
+    supplier = await make_supplier(db_session, grows=[variant])
     lot = await supply_service.receive_lot(
         db_session,
         supply_service.ReceiptInput(

@@ -122,7 +122,7 @@ async def test_a_kg_consignment_is_a_lot_of_exactly_that_weight_in_transit_to_th
     db_session: AsyncSession, desk: Desk
 ) -> None:
     taro = await make_variant(db_session, unit=Unit.kg)
-    grower = await make_supplier(db_session, contact_phone="+8613900000001")
+    grower = await make_supplier(db_session, contact_phone="+8613900000001", grows=[taro])
     assert await supply_repository.location_for_station(db_session, desk.station.id) is None
 
     consignment = await consignments.record_consignment(
@@ -175,9 +175,9 @@ async def test_a_kg_consignment_is_a_lot_of_exactly_that_weight_in_transit_to_th
 
 
 async def test_jin_variants_get_twice_the_kg_and_boxes_need_a_whole_count(db_session: AsyncSession, desk: Desk) -> None:
-    grower = await make_supplier(db_session)
     bayberry = await make_variant(db_session, unit=Unit.jin)
     rice = await make_variant(db_session, unit=Unit.box)
+    grower = await make_supplier(db_session, grows=[bayberry, rice])
     common: dict[str, Any] = {
         "station_id": desk.station.id,
         "supplier_code": grower.code,
@@ -286,6 +286,36 @@ async def test_a_new_household_supplier_is_registered_once_by_phone(db_session: 
     assert await snapshot(db_session) == before
 
 
+async def test_a_household_becomes_the_registered_grower_of_what_it_brings(
+    db_session: AsyncSession, desk: Desk
+) -> None:
+    """Households are registered at their station's door: each product a household brings makes
+    it a registered grower of that product (a co-operative must be one beforehand)."""
+    pear = await make_variant(db_session, unit=Unit.kg)
+    taro = await make_variant(db_session, unit=Unit.kg)
+    common: dict[str, Any] = {
+        "station_id": desk.station.id,
+        "household": consignments.NewHousehold(name="黄伯", phone="139 0000 0456"),
+        "weight_kg": Decimal("5"),
+        "harvest_date": TODAY,
+        "value_minor": 1000,
+        "actor_user_id": desk.operator.id,
+    }
+    first = await consignments.record_consignment(db_session, sku=pear.sku, **common)
+    second = await consignments.record_consignment(db_session, sku=taro.sku, **common)
+
+    assert first.supplier_id == second.supplier_id
+    grown = await supply_repository.grown_product_slugs(db_session, [first.supplier_id])
+    products = {v.product_id: v for v in (pear, taro)}
+    slugs = set(
+        await db_session.scalars(text("SELECT slug FROM products WHERE id = ANY(:ids)"), {"ids": list(products)})
+    )
+    assert set(grown[first.supplier_id]) == slugs
+    for consignment in (first, second):
+        lot = await db_session.get(Lot, consignment.lot_id)
+        assert lot is not None and lot.supplier_grew_it and lot.grower_exception_reason is None
+
+
 # ---- API: consignments --------------------------------------------------------------------------
 
 
@@ -306,7 +336,7 @@ async def test_a_retried_consignment_creates_one_lot_and_one_transfer(
     client: httpx.AsyncClient, db_session: AsyncSession, desk: Desk
 ) -> None:
     taro = await make_variant(db_session, unit=Unit.kg)
-    grower = await make_supplier(db_session)
+    grower = await make_supplier(db_session, grows=[taro])
     body = consignment_body(taro.sku, grower.code)
     headers = {**desk.headers, "Idempotency-Key": "up-0001"}
     first = await client.post("/api/v1/pda/consignments", json=body, headers=headers)
@@ -346,7 +376,11 @@ async def test_consignment_bad_input_and_wrong_station_change_nothing(
 ) -> None:
     taro = await make_variant(db_session, unit=Unit.kg)
     box = await make_variant(db_session, unit=Unit.box)
-    grower = await make_supplier(db_session)
+    grower = await make_supplier(db_session, grows=[taro, box])
+    # A co-operative that is not a registered grower of taro: a station cannot take it in as one.
+    stranger = await make_supplier(db_session)
+    no_harvest_date = consignment_body(taro.sku, grower.code)
+    del no_harvest_date["harvest_date"]
     before = await snapshot(db_session)
     cases_: list[tuple[dict[str, Any], int, str]] = [
         (consignment_body(taro.sku, grower.code, station_code=desk.other.code), 403, "station_forbidden"),
@@ -367,6 +401,9 @@ async def test_consignment_bad_input_and_wrong_station_change_nothing(
             422,
             "invalid_input",
         ),
+        (no_harvest_date, 422, "validation_error"),
+        (consignment_body(taro.sku, grower.code, harvest_date=""), 422, "validation_error"),
+        (consignment_body(taro.sku, stranger.code), 422, "supplier_not_grower"),
     ]
     for n, (body, status_code, code) in enumerate(cases_):
         response = await client.post(

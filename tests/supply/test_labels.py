@@ -4,6 +4,7 @@ checked by rendering the page and decoding it as a scanner would."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -14,9 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
 from app.config import Settings
-from app.supply import errors, labels
+from app.kit import clock
+from app.supply import errors, labels, service
 from app.supply.models import Lot
-from tests.fixtures.builders import auth, make_product, make_supplier, make_user, make_variant, receive, token_for
+from tests.fixtures.builders import (
+    auth,
+    ensure_warehouse,
+    make_product,
+    make_supplier,
+    make_user,
+    make_variant,
+    receive,
+    token_for,
+)
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 MM = 72 / 25.4
@@ -97,6 +108,38 @@ def test_long_names_stay_clear_of_the_codes() -> None:
     _, _, found = decode(labels.lot_label_pdf(info), "lot-label-long.png")
     assert found.get(str(zxingcpp.BarcodeFormat.QRCode)) == [info.trace_url]
     assert found.get(str(zxingcpp.BarcodeFormat.Code128)) == [info.code]
+
+
+async def test_the_label_of_a_grower_exception_lot_names_a_source_not_a_grower(db_session: AsyncSession) -> None:
+    product = await make_product(db_session, name_zh="瑶山百花蜜", shelf_life_days=540)
+    variant = await make_variant(db_session, product=product, name_zh="500 克瓶装")
+    dealer = await make_supplier(db_session, name="满堂竹笋专业合作社", township="隘子镇", village="满堂村")
+    keeper = await make_user(db_session, Role.warehouse)
+    await ensure_warehouse(db_session)
+    lot = await service.receive_lot(
+        db_session,
+        service.ReceiptInput(
+            sku=variant.sku,
+            supplier_code=dealer.code,
+            quantity=Decimal(12),
+            harvest_date=clock.today(),
+            grower_exception=True,
+            grower_exception_reason="邻村蜂农托收",
+        ),
+        actor_user_id=keeper.id,
+    )
+    grown = await loquat_lot(db_session)
+
+    info = await labels.lot_label(db_session, lot.code, base_url="https://trace.example.cn")
+    _, text, _ = decode(labels.lot_label_pdf(info), "lot-label-exception.png")
+    _, grown_text, _ = decode(labels.lot_label_pdf(await labels.lot_label(db_session, grown.code)), "lot-label-2.png")
+
+    flat = text.replace("\r", "").replace("\n", "")
+    assert "供货方（经销/代收）：满堂竹笋专业合作社" in flat and "所在地：始兴县隘子镇满堂村" in flat
+    # Not called the grower; the reason is for the warehouse, not for the package.
+    assert "生产者" not in flat and "产地：" not in flat and "邻村蜂农托收" not in flat
+    grown_flat = grown_text.replace("\r", "").replace("\n", "")
+    assert "生产者：" in grown_flat and "产地：" in grown_flat and "供货方" not in grown_flat
 
 
 async def test_label_of_unknown_lot(db_session: AsyncSession) -> None:

@@ -373,7 +373,7 @@ async def test_adjustments_need_a_reason_and_the_role(client: httpx.AsyncClient,
 
 async def test_idempotent_receipt_and_transfer(client: httpx.AsyncClient, db_session: AsyncSession) -> None:
     variant = await make_variant(db_session, sku="IDEM-1")
-    await make_supplier(db_session, code="SUP-IDEM")
+    await make_supplier(db_session, code="SUP-IDEM", grows=[variant])
     warehouse = await ensure_warehouse(db_session)
     store = await make_location(db_session, "store", code="STORE-IDEM")
     keeper = auth(await token_for(db_session, await make_user(db_session, Role.warehouse)))

@@ -396,7 +396,7 @@ async def test_the_upstream_form_records_a_consignment_with_its_label(
     client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop, counter: Counter
 ) -> None:
     variant = await make_variant(db_session, unit=Unit.kg, barcode="6901234567892")
-    supplier = await make_supplier(db_session, name="东湖坪枇杷合作社")
+    supplier = await make_supplier(db_session, name="东湖坪枇杷合作社", grows=[variant])
     await sign_in(client, counter.operator)
     form = {
         "supplier_mode": "existing",

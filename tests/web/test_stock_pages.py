@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum import ean
 
-from app.accounts.models import Role
+from app.accounts.models import Role, User
 from app.catalog.models import Variant
 from app.kit import clock
 from app.kit.quantities import Unit
@@ -111,7 +111,7 @@ def barcode() -> str:
 
 async def receipt_setup(session: AsyncSession) -> tuple[Variant, Supplier, Location]:
     variant = await make_variant(session, unit=Unit.kg, barcode=barcode())
-    return variant, await make_supplier(session), await ensure_warehouse(session)
+    return variant, await make_supplier(session, grows=[variant]), await ensure_warehouse(session)
 
 
 def receipt_form(variant: Variant, supplier: Supplier, location: Location, **kw: str) -> dict[str, str]:
@@ -278,6 +278,9 @@ async def test_a_resent_form_with_changed_values_moves_nothing_more(
         ({"quantity": "1.2345"}, 422, "数量：数量最多三位小数"),
         ({"quantity": ""}, 422, "数量：请填写"),
         ({"quantity": "0"}, 422, "数量必须大于 0"),
+        # An emptied harvest date is refused, never taken as today.
+        ({"harvest_date": ""}, 422, "采收日期：请填写"),
+        ({"harvest_date": "2026-13-45"}, 422, "采收日期：日期格式应为 年-月-日"),
         ({"harvest_date": (clock.today() + timedelta(days=1)).isoformat()}, 422, "采收日期不能晚于今天"),
         ({"harvest_date": (clock.today() - timedelta(days=20)).isoformat()}, 422, "该批次已过保质期，不能入库"),
         ({"sku": "", "scan": "6900000000000"}, 422, "没有找到条码或 SKU 为 6900000000000 的商品规格"),
@@ -298,6 +301,84 @@ async def test_a_bad_receipt_is_shown_in_chinese_and_changes_nothing(
     assert message in response.text
     assert 'name="quality_notes"' in response.text and "农残快检合格" in response.text  # the form keeps its values
     assert await db_session.scalar(select(func.count()).select_from(Lot).where(Lot.variant_id == variant.id)) == 0
+
+
+# ---- receiving from a supplier that is not a registered grower ------------------------------------
+
+EXCEPTION_REASON = "经销：代收邻村农户的货"
+
+
+async def test_the_form_says_who_grows_each_product(client: httpx.AsyncClient, db_session: AsyncSession) -> None:
+    variant, grower, _ = await receipt_setup(db_session)
+    other = await make_supplier(db_session)
+    await log_in(client, db_session)
+
+    page = await client.get("/admin/lots/receive", headers=HTML)
+
+    product_slug = await db_session.scalar(text("SELECT slug FROM products WHERE id = :id"), {"id": variant.product_id})
+    assert f'value="{variant.sku}"' in page.text and f'data-product="{product_slug}"' in page.text
+    assert f'<option value="{grower.code}" data-grows="{product_slug}">' in page.text
+    assert f'<option value="{other.code}" data-grows="">' in page.text
+    assert '<details class="panel" id="r-exception">' in page.text  # closed until needed
+
+
+async def test_a_non_grower_is_refused_on_the_form_with_the_exception_offered(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    variant, _, location = await receipt_setup(db_session)
+    dealer = await make_supplier(db_session, name="县城干货经销部")
+    await log_in(client, db_session)
+
+    refused = await form_post(
+        client, "/admin/lots/receive", "/admin/lots/receive", receipt_form(variant, dealer, location)
+    )
+    unexplained = await form_post(
+        client,
+        "/admin/lots/receive",
+        "/admin/lots/receive",
+        receipt_form(variant, dealer, location, grower_exception="1", grower_exception_reason=" "),
+    )
+
+    assert refused.status_code == 422
+    assert "供应商“县城干货经销部”" in refused.text and "未登记为“" in refused.text
+    assert '<details class="panel" id="r-exception" open>' in refused.text
+    assert unexplained.status_code == 422
+    assert "按例外收货须填写原因" in unexplained.text
+    assert 'name="grower_exception" value="1" checked' in unexplained.text  # the form keeps the tick
+    assert await db_session.scalar(select(func.count()).select_from(Lot).where(Lot.variant_id == variant.id)) == 0
+
+
+async def test_a_confirmed_exception_on_the_form_is_recorded_and_shown_on_the_lots_page(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    variant, _, location = await receipt_setup(db_session)
+    dealer = await make_supplier(db_session, name="县城干货经销部")
+    user_id = await log_in(client, db_session)
+    username = await db_session.scalar(select(User.username).where(User.id == user_id))
+
+    response = await form_post(
+        client,
+        "/admin/lots/receive",
+        "/admin/lots/receive",
+        receipt_form(variant, dealer, location, grower_exception="1", grower_exception_reason=EXCEPTION_REASON),
+    )
+
+    assert response.status_code == 303, response.text
+    lot = await db_session.scalar(
+        select(Lot).where(Lot.variant_id == variant.id).execution_options(populate_existing=True)
+    )
+    assert lot is not None
+    assert (lot.supplier_id, lot.grower_exception_reason, lot.grower_exception_by_id) == (
+        dealer.id,
+        EXCEPTION_REASON,
+        user_id,
+    )
+    lots = await client.get(response.headers["location"], headers=HTML)
+    assert f"（例外收货：{EXCEPTION_REASON}）" in lots.text  # the notice
+    row = lots.text[lots.text.index(f"<code>{lot.code}</code>") :]
+    row = row[: row.index("</tr>")]
+    assert "例外收货：非登记生产者" in row
+    assert f"原因：{EXCEPTION_REASON} · 确认人 {username}" in row
 
 
 # ---- adjustments --------------------------------------------------------------------------------
