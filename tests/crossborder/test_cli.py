@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -148,30 +148,65 @@ async def _drop_listings(url: str, ids: list[int]) -> None:
         await engine.dispose()
 
 
-def test_sync_command_pushes_the_listing(
+@pytest.fixture
+def cli_listing(
     cli_env: FakeIcbuServer, committed_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> Iterator[Callable[[str], int]]:
+    """Makes publishable listings (photos under ``tmp_path``) in the committed database; they and the
+    sync log are dropped afterwards."""
     monkeypatch.setenv("APP_DATA_DIR", str(tmp_path / "data"))
     get_settings.cache_clear()
-    listing_id = asyncio.run(_make_listing(committed_database_url, get_settings().uploads_dir, "T-CLI-TEA"))
-    try:
-        runner = CliRunner()
-        assert runner.invoke(cli, ["alibaba", "connect", "--code", cli_env.state.issue_code()]).exit_code == 0
-        result = runner.invoke(cli, ["alibaba", "sync", "--listing", str(listing_id)])
-        assert result.exit_code == 0, result.output
-        assert "T-CLI-TEA: 已上架 / online" in result.output
-        assert [p.model_number for p in cli_env.state.products] == ["T-CLI-TEA"]
-        assert cli_env.state.products[0].inventory == 30
-        # As if the create's answer had been lost: the next sync searches by model number and adopts.
-        asyncio.run(_forget_remote_id(committed_database_url, listing_id))
-        again = runner.invoke(cli, ["alibaba", "sync", "--listing", str(listing_id)])
-        assert again.exit_code == 0, again.output
-        assert "T-CLI-TEA: 已上架 / online" in again.output and len(cli_env.state.products) == 1
-        searches = [r for r in cli_env.state.requests if r.api == "/alibaba/icbu/product/search/v2"]
-        assert len(searches) == 2
-        assert cli_env.app_secret not in result.output + again.output
-    finally:
-        asyncio.run(_drop_listings(committed_database_url, [listing_id]))
+    made: list[int] = []
+
+    def make(model: str) -> int:
+        made.append(asyncio.run(_make_listing(committed_database_url, get_settings().uploads_dir, model)))
+        return made[-1]
+
+    yield make
+    asyncio.run(_drop_listings(committed_database_url, made))
+
+
+def _connect(fake: FakeIcbuServer) -> None:
+    result = CliRunner().invoke(cli, ["alibaba", "connect", "--code", fake.state.issue_code()])
+    assert result.exit_code == 0, result.output
+
+
+def test_sync_command_pushes_the_listing(
+    cli_env: FakeIcbuServer, cli_listing: Callable[[str], int], committed_database_url: str
+) -> None:
+    listing_id = cli_listing("T-CLI-TEA")
+    _connect(cli_env)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["alibaba", "sync", "--listing", str(listing_id)])
+    assert result.exit_code == 0, result.output
+    assert "T-CLI-TEA: 已上架 / online" in result.output
+    assert [p.model_number for p in cli_env.state.products] == ["T-CLI-TEA"]
+    assert cli_env.state.products[0].inventory == 30
+    # As if the create's answer had been lost: the next sync searches by model number and adopts.
+    asyncio.run(_forget_remote_id(committed_database_url, listing_id))
+    again = runner.invoke(cli, ["alibaba", "sync", "--listing", str(listing_id)])
+    assert again.exit_code == 0, again.output
+    assert "T-CLI-TEA: 已上架 / online" in again.output and len(cli_env.state.products) == 1
+    searches = [r for r in cli_env.state.requests if r.api == "/alibaba/icbu/product/search/v2"]
+    assert len(searches) == 2
+    assert cli_env.app_secret not in result.output + again.output
+
+
+def test_sync_command_exits_non_zero_when_a_listing_ends_in_error(
+    cli_env: FakeIcbuServer, cli_listing: Callable[[str], int]
+) -> None:
+    listing_id = cli_listing("T-CLI-BAD")
+    cli_env.state.non_leaf_categories.add("100010")
+    _connect(cli_env)
+    result = CliRunner().invoke(cli, ["alibaba", "sync", "--listing", str(listing_id)])
+    assert result.exit_code == 3, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("T-CLI-BAD: 同步出错 / error — 阿里巴巴国际站拒绝：")
+    assert lines[0].endswith("（CHK_CAT_NOT_LEAF）")
+    # The failed create is counted by its business code (not under the envelope's "0").
+    assert lines[1] == "调用 calls: CHK_CAT_NOT_LEAF 1, ok 2"
+    assert lines[2] == "同步出错 / ended in error: T-CLI-BAD"
+    assert cli_env.state.products == []
 
 
 def test_periodic_tasks_send_nothing_without_an_app(
