@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,8 @@ from app.cli import cli
 from app.config import get_settings
 from app.crossborder.models import AlibabaConnection
 from app.db import create_engine
+from app.kit import clock
+from tests.fixtures.database import create_database, drop_database
 from tests.fixtures.fake_icbu import FakeIcbuServer
 
 
@@ -207,6 +211,86 @@ def test_sync_command_exits_non_zero_when_a_listing_ends_in_error(
     assert lines[1] == "调用 calls: CHK_CAT_NOT_LEAF 1, ok 2"
     assert lines[2] == "同步出错 / ended in error: T-CLI-BAD"
     assert cli_env.state.products == []
+
+
+async def _listing_images(url: str) -> dict[str, list[str]]:
+    from sqlalchemy import select
+
+    from app.crossborder.models import Listing
+
+    engine = create_engine(url, null_pool=True)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(select(Listing.model_number, Listing.image_paths))
+            return {model: paths for model, paths in rows}
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def demo_env(fake_icbu: FakeIcbuServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A database of its own for the demo data (the shared committed one must not get demo users),
+    the app pointed at the fake gateway; yields the uploads directory."""
+    url = create_database("np_demo")
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("APP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ALIBABA_GATEWAY_URL", fake_icbu.base_url)
+    monkeypatch.setenv("ALIBABA_APP_KEY", fake_icbu.app_key)
+    monkeypatch.setenv("ALIBABA_APP_SECRET", fake_icbu.app_secret)
+    get_settings.cache_clear()
+    try:
+        yield get_settings().uploads_dir
+    finally:
+        get_settings.cache_clear()
+        drop_database(url)
+
+
+@pytest.mark.parametrize("search_not_found", [False, True], ids=["empty-search", "B_PRODUCT_NOT_FOUND-search"])
+def test_one_sync_publishes_the_demo_listings_as_shipped(
+    demo_env: Path, fake_icbu: FakeIcbuServer, search_not_found: bool
+) -> None:
+    """``app seed-demo``, ``app alibaba connect``, ``app alibaba sync``: the three demo listings
+    go online at the first sync — with a gateway that knows only real leaf categories, and also
+    when it answers a search that matches nothing with ``B_PRODUCT_NOT_FOUND``."""
+    fake_icbu.state.strict_categories = True
+    fake_icbu.state.search_not_found = search_not_found
+    runner = CliRunner()
+    with clock.pinned(datetime(2026, 12, 10, 2, 0, tzinfo=UTC)):  # no fresh loquat in December
+        seeded = runner.invoke(cli, ["seed-demo"])
+        assert seeded.exit_code == 0, seeded.output
+        _connect(fake_icbu)
+        result = runner.invoke(cli, ["alibaba", "sync"])
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[:3] == [
+        "NLP-XB-LOQ-A-5KG: 已上架 / online",
+        "NLP-XB-HONEY-500G: 已上架 / online",
+        "NLP-XB-TEA-250G: 已上架 / online",
+    ]
+    # Per listing: search, photo upload, create, read back, online, read back — none failed.
+    assert lines[3] == "调用 calls: ok 18"
+    products = {p.model_number: p for p in fake_icbu.state.products}
+    assert {model: (p.category_id, p.display, p.status) for model, p in products.items()} == {
+        "NLP-XB-LOQ-A-5KG": ("100003013", "Y", "approved"),
+        "NLP-XB-HONEY-500G": ("100002721", "Y", "approved"),
+        "NLP-XB-TEA-250G": ("100002683", "Y", "approved"),
+    }
+    # Stock the cross-border channel may sell: none of the out-of-season loquat; honey and tea less
+    # the store's first delivery.
+    assert {model: p.inventory for model, p in products.items()} == {
+        "NLP-XB-LOQ-A-5KG": 0,
+        "NLP-XB-HONEY-500G": 132,
+        "NLP-XB-TEA-250G": 228,
+    }
+    # The picture each listing sent to the photo bank is its product's demo picture.
+    sent = {entry["file_name"]: entry["size"] for entry in fake_icbu.state.photobank.values()}
+    images = asyncio.run(_listing_images(os.environ["DATABASE_URL"]))
+    expected = {f"{model.replace('-', '')}1.jpg": (demo_env / path).stat().st_size for model, [path] in images.items()}
+    assert expected == {name: size for name, size in sent.items() if name != "seeded.jpg"}
+    searches = [r for r in fake_icbu.state.requests if r.api == "/alibaba/icbu/product/search/v2"]
+    assert [r.msg_code for r in searches] == (["B_PRODUCT_NOT_FOUND"] * 3 if search_not_found else [""] * 3)
 
 
 def test_periodic_tasks_send_nothing_without_an_app(
