@@ -179,16 +179,17 @@ class Picture:
         self.image.alpha_composite(sprite, (x, y))
 
     def label(self, text: str, colour: RGB, ink: RGB) -> None:
-        """The product's name on a tag in the lower left, when a CJK font is at hand; inside the
-        centred square a phone's product list crops the picture to."""
+        """The product's name on a tag at the bottom, when a CJK font is at hand; centred, so it
+        survives the narrower centred crop a phone's product list shows."""
         font = cjk_font(_px(40))
         if font is None or not text:
             return
         draw = ImageDraw.Draw(self.image)
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
         pad_x, pad_y = _px(22), _px(12)
-        x0, y0 = _px((WIDTH - HEIGHT) / 2 + 16), _px(HEIGHT - 28) - (bottom - top) - 2 * pad_y
-        box = (x0, y0, x0 + (right - left) + 2 * pad_x, y0 + (bottom - top) + 2 * pad_y)
+        width = (right - left) + 2 * pad_x
+        x0, y0 = (self.image.width - width) // 2, _px(HEIGHT - 18) - (bottom - top) - 2 * pad_y
+        box = (x0, y0, x0 + width, y0 + (bottom - top) + 2 * pad_y)
         draw.rounded_rectangle(box, radius=_px(10), fill=(*colour, 235))
         draw.text((x0 + pad_x - left, y0 + pad_y - top), text, font=font, fill=(*ink, 255))
 
