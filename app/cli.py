@@ -249,8 +249,14 @@ def alibaba_sync(
         list[int] | None, typer.Option("--listing", help="only this listing id (repeatable); default: all")
     ] = None,
 ) -> None:
-    """Push listings to Alibaba.com now (also those stopped on an error) and print each outcome."""
+    """Push listings to Alibaba.com now (also those stopped on an error) and print each outcome.
+
+    Exit status: 0 when every listing went through (online, offline as wanted, or waiting for
+    Alibaba.com's audit); 1 when nothing could be synced (not connected, another run, a ban);
+    2 when a configuration problem stopped the run; 3 when a listing ended in error. The summary
+    counts failed calls by their business code (``CHK_CAT_NOT_LEAF``), or by the gateway's code."""
     from app.crossborder import listings as listing_service
+    from app.crossborder.models import ListingState
     from app.crossborder.service import open_engine
     from app.crossborder.sync import SyncReport
     from app.db import create_engine, create_sessionmaker
@@ -285,6 +291,10 @@ def alibaba_sync(
     if report.halted:
         typer.echo(f"已停止 / halted: {report.halted}", err=True)
         raise typer.Exit(2)
+    failed = [r.model_number for r in report.listings if r.state is ListingState.error]
+    if failed:
+        typer.echo(f"同步出错 / ended in error: {', '.join(failed)}", err=True)
+        raise typer.Exit(3)
 
 
 @alibaba.command("status")

@@ -7,9 +7,18 @@ same database cannot duplicate a row either. Rows an operator has since edited a
 The loader only flushes; the caller commits.
 
 Stock is loaded the way a warehouse would: harvest lots are received into the county warehouse
-through the supply service (one ledger row each, dates relative to the day of loading, so the lots
-page always shows one lot about to expire and one already expired), and a first delivery goes to
-the brand store as a real transfer. A variant that already has a lot gets no demo lots.
+through the supply service (one ledger row each), and a first delivery goes to the brand store as
+a real transfer. Lots follow each product's season relative to the day of loading (``clock.today()``,
+see :func:`demo_harvest_date`): fresh loquat in December has no lot and shows as coming soon, while
+rice, tea, honey, dried bamboo shoots and the winter's cured meats are in stock all year; in loquat
+season the lots page shows a lot past its best-before, in bayberry season two about to expire. A
+variant that already has a lot gets no demo lots.
+
+Every product gets a picture drawn by the project (``app.demo_pictures``: no download), stored
+through the same pipeline as an uploaded photo, with its list thumbnail made at once (a demo may
+run without a worker); a product that already has an image gets none. The three Alibaba.com
+listings ship complete — an ICBU leaf category and their product's picture — so the first sync
+after connecting the seller account publishes them.
 
 What is invented is labelled: supplier and company names end in （演示）, addresses in （演示地址）,
 certificate numbers start with ``DEMO-``, user display names end in （演示）. Coordinates are
@@ -18,10 +27,13 @@ approximate positions around each township, not surveyed station sites.
 
 from __future__ import annotations
 
+import asyncio
+import calendar
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import func, select
@@ -39,12 +51,14 @@ from app.catalog.models import (
     PriceListKind,
     PriceTier,
     Product,
+    ProductImage,
     StorageClass,
     Variant,
 )
 from app.catalog.pricing import RETAIL_LIST, WHOLESALE_LIST
 from app.config import get_settings
 from app.crossborder.models import Listing, ListingState
+from app.demo_pictures import product_picture
 from app.kit import clock
 from app.kit.models import IdMixin
 from app.kit.quantities import Unit
@@ -75,6 +89,7 @@ KINDS = (
     "products",
     "supplier_products",
     "variants",
+    "product_images",
     "price_lists",
     "price_items",
     "price_tiers",
@@ -967,17 +982,19 @@ WAREHOUSE = {"code": "WH-SX", "name": "始兴县电商公共服务中心仓库",
 
 class LotSeed(NamedTuple):
     sku: str
-    harvested_days_ago: int  # for processed goods: the production date
+    # Days before the last in-season day up to today (for processed goods: the production date).
+    harvested_days_ago: int
     quantity: str
     quality_notes: str
+    past_best_before: bool = False  # left on hand on purpose, waiting to be written off
 
 
-# 1–3 lots per variant. Loquat and bayberry keep only days: one bayberry lot is about to expire and
-# one loquat lot is already past its best-before (left on hand, waiting to be written off).
+# 1–3 lots per variant in season. Loquat and bayberry keep only days: one bayberry lot is about to
+# expire and one loquat lot is already past its best-before (left on hand, waiting to be written off).
 LOTS = (
     LotSeed("NLP-LOQ-S-2500G", 2, "40", "果径 ≥ 4.5 cm，色泽金黄，抽检糖度 13°Bx"),
     LotSeed("NLP-LOQ-S-5KG", 2, "25", "果径 ≥ 4.5 cm，抽检糖度 13°Bx"),
-    LotSeed("NLP-LOQ-A-2500G", 9, "18", "上周到货余量，已过保质期，待报损"),
+    LotSeed("NLP-LOQ-A-2500G", 9, "18", "上周到货余量，已过保质期，待报损", past_best_before=True),
     LotSeed("NLP-LOQ-A-2500G", 1, "60", "农残快检合格，无机械损伤"),
     LotSeed("NLP-LOQ-A-5KG", 4, "80", "农残快检合格"),
     LotSeed("NLP-LOQ-A-5KG", 1, "120", "农残快检合格，预冷 4 小时"),
@@ -1008,20 +1025,53 @@ LOTS = (
     LotSeed("NLP-BSH-500G", 60, "200", "晒干笋片，含水率 ≤ 15%"),
 )
 
+def season_anchor(season_months: Sequence[int], today: date) -> date:
+    """The latest day up to ``today`` in one of the season's months: today itself in season or for
+    goods sold all year (no months), else the last day of the season that ended most recently."""
+    if not season_months or today.month in season_months:
+        return today
+    year, month = today.year, today.month
+    while month not in season_months:
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def demo_harvest_date(seed: LotSeed, season_months: Sequence[int], shelf_life_days: int, today: date) -> date | None:
+    """When a demo lot was picked (or made), following its product's season; None when such a lot
+    cannot be in the warehouse today.
+
+    The seed's days count back from :func:`season_anchor`, so a lot is always picked in season: a
+    lot that would fall before the season began is not there, and neither is one whose best-before
+    has passed (it would have been written off long ago) — except the one left on purpose for the
+    lots page, and that one only while its product is in season. So out of season a fresh fruit
+    has no lot, while storable goods made in season (cured meats in April, sweet potatoes in early
+    spring) keep the lots still within their shelf life."""
+    anchor = season_anchor(season_months, today)
+    harvested = anchor - timedelta(days=seed.harvested_days_ago)
+    if season_months and harvested.month not in season_months:
+        return None
+    if harvested + timedelta(days=shelf_life_days) < today and not (seed.past_best_before and anchor == today):
+        return None
+    return harvested
+
+
 # The brand store's first delivery; one jar of honey broke on the way (shows a difference reason).
 STORE_DELIVERY_NOTE = "门店首批铺货（演示）"
 STORE_DELIVERY = (("NLP-LOQ-A-JIN", "20"), ("NLP-SAUS-500G", "20"), ("NLP-TEA-250G", "12"), ("NLP-HONEY-500G", "12"))
 STORE_DELIVERY_SHORT = {"NLP-HONEY-500G": (Decimal(11), "运输途中破损 1 瓶（演示）")}
 
 
-# Alibaba.com international station: three listings in English with USD ladder prices. The photos
-# must still be uploaded and the ICBU category picked (from the category API once connected), so
-# the editor shows those two messages; no category id is invented here.
+# Alibaba.com international station: three listings in English with USD ladder prices, complete so
+# that the first sync publishes them: each with its product's demo picture and an ICBU leaf
+# category (Fresh Fruit › Loquats, Bee Products › Honey, Tea › Green Tea). The category ids are
+# demo values — before a live publish, check them for the seller's site with the category API
+# (``/alibaba/icbu/category/get/v2``) and pick others in the listing editor if they differ.
 _ORIGIN = {"attribute_name": "Place of Origin", "attribute_value": "Guangdong, China"}
 _BRAND = {"attribute_name": "Brand Name", "attribute_value": "Nanling Pearl"}
 CROSSBORDER_LISTINGS: tuple[dict[str, Any], ...] = (
     {
         "model_number": "NLP-XB-LOQ-A-5KG",
+        "category_id": "100003013",
         "product": "shixing-loquat",
         "variant": "NLP-LOQ-A-5KG",
         "title_en": "Fresh Chinese Loquat Grade A 5kg Box, Shixing Guangdong Orchard Direct, Sweet Eriobotrya Fruit",
@@ -1041,6 +1091,7 @@ CROSSBORDER_LISTINGS: tuple[dict[str, Any], ...] = (
     },
     {
         "model_number": "NLP-XB-HONEY-500G",
+        "category_id": "100002721",
         "product": "shixing-wildflower-honey",
         "variant": "NLP-HONEY-500G",
         "title_en": "Natural Wildflower Honey 500g Glass Jar, Raw Mountain Honey from Guangdong China",
@@ -1059,6 +1110,7 @@ CROSSBORDER_LISTINGS: tuple[dict[str, Any], ...] = (
     },
     {
         "model_number": "NLP-XB-TEA-250G",
+        "category_id": "100002683",
         "product": "shixing-green-tea",
         "variant": "NLP-TEA-250G",
         "title_en": "Chinese High Mountain Green Tea 250g Tin, Pan-Fired Loose Leaf from Chebaling Guangdong",
@@ -1231,12 +1283,14 @@ async def _locations(
 
 
 async def _lots(session: AsyncSession, tally: _Tally, variants: Mapping[str, int], actor_user_id: int) -> None:
-    """Receive the demo harvest lots into the warehouse, for variants that have no lot yet."""
+    """Receive the demo harvest lots into the warehouse, for variants that have no lot yet, as far
+    as the product's season allows today (:func:`demo_harvest_date`)."""
     from app.supply import service
 
     today = clock.today()
     supplier_of = {p["slug"]: p["supplier"] for p in PRODUCTS}
     product_of = {v.sku: v.product for v in VARIANTS}
+    seasons = {p["slug"]: (p["season_months"], p["shelf_life_days"]) for p in PRODUCTS}
     for sku in dict.fromkeys(seed.sku for seed in LOTS):
         existing = await session.scalar(select(func.count()).select_from(Lot).where(Lot.variant_id == variants[sku]))
         if existing:
@@ -1245,7 +1299,9 @@ async def _lots(session: AsyncSession, tally: _Tally, variants: Mapping[str, int
         for number, seed in enumerate(LOTS, start=1):
             if seed.sku != sku:
                 continue
-            harvested = today - timedelta(days=seed.harvested_days_ago)
+            harvested = demo_harvest_date(seed, *seasons[product_of[sku]], today)
+            if harvested is None:  # out of season, or long past its best-before by now
+                continue
             await service.receive_lot(
                 session,
                 service.ReceiptInput(
@@ -1353,9 +1409,11 @@ async def database_is_empty(session: AsyncSession) -> bool:
     return await session.scalar(select(User.id).limit(1)) is None
 
 
-async def seed_demo(session: AsyncSession) -> str:
-    """Insert whatever demo rows are missing and report what was created and what was already there."""
+async def seed_demo(session: AsyncSession, *, uploads_dir: Path | None = None) -> str:
+    """Insert whatever demo rows are missing and report what was created and what was already there.
+    Pictures are written under ``uploads_dir`` (default: the configured one)."""
     tally = _Tally()
+    uploads = uploads_dir if uploads_dir is not None else get_settings().uploads_dir
 
     stations: dict[str, int] = {}
     for row in station_rows():
@@ -1380,6 +1438,7 @@ async def seed_demo(session: AsyncSession) -> str:
             session, tally, "products", Product, key, {**fields, "is_active": True}
         )
     await _growers(session, tally, suppliers, products)
+    pictures = await _pictures(session, tally, products, uploads)
     variants: dict[str, int] = {}
     for v in VARIANTS:
         variants[v.sku] = await _ensure(
@@ -1471,23 +1530,67 @@ async def seed_demo(session: AsyncSession) -> str:
     await session.flush()
     await _lots(session, tally, variants, warehouse_user)
     await _store_delivery(session, tally, variants, warehouse_user)
-    await _crossborder_listings(session, tally, products, variants)
+    await _crossborder_listings(session, tally, products, variants, pictures)
 
     await session.flush()
     return tally.report()
 
 
+async def _pictures(
+    session: AsyncSession, tally: _Tally, products: Mapping[str, int], uploads_dir: Path
+) -> dict[str, str]:
+    """A drawn picture for each demo product without an image, stored like an uploaded photo
+    (re-encoded, its list thumbnail made now); returns each product's first image path."""
+    from app.catalog import service as catalog
+
+    max_bytes = get_settings().max_image_bytes
+    first: dict[str, str] = {}
+    for seed in PRODUCTS:
+        slug, name = seed["slug"], seed["name_zh"]
+        paths = list(
+            await session.scalars(
+                select(ProductImage.path)
+                .where(ProductImage.product_id == products[slug])
+                .order_by(ProductImage.sort_order, ProductImage.id)
+            )
+        )
+        if paths:
+            tally.present["product_images"] += len(paths)
+            first[slug] = paths[0]
+            continue
+        content = await asyncio.to_thread(product_picture, slug, name)  # drawing takes a moment
+        image = await catalog.add_image(
+            session,
+            products[slug],
+            content=content,
+            uploads_dir=uploads_dir,
+            max_bytes=max_bytes,
+            alt_zh=f"{name}（示意插图）",
+            thumbnail_now=True,
+        )
+        tally.created["product_images"] += 1
+        first[slug] = image.path
+    return first
+
+
 async def _crossborder_listings(
-    session: AsyncSession, tally: _Tally, products: Mapping[str, int], variants: Mapping[str, int]
+    session: AsyncSession,
+    tally: _Tally,
+    products: Mapping[str, int],
+    variants: Mapping[str, int],
+    pictures: Mapping[str, str],
 ) -> None:
     """Without ALIBABA_APP_KEY / SECRET the listings are ``not_connected`` (kept locally, nothing sent);
-    with them, ``draft`` until the first sync."""
+    with them, ``draft`` until the first sync. A listing an earlier demo left without category and
+    images, never edited since, is completed."""
     state = ListingState.draft if get_settings().alibaba_configured else ListingState.not_connected
     for seed in CROSSBORDER_LISTINGS:
         key, fields = _split(seed, "model_number")
-        fields["product_id"] = products[fields.pop("product")]
+        product = fields.pop("product")
+        fields["product_id"] = products[product]
         fields["variant_id"] = variants[fields.pop("variant")]
-        await _ensure(
+        images = [pictures[product]]
+        listing_id = await _ensure(
             session,
             tally,
             "alibaba_listings",
@@ -1495,11 +1598,19 @@ async def _crossborder_listings(
             key,
             {
                 **fields,
-                "category_id": None,
-                "image_paths": [],
+                "image_paths": images,
                 "shipping_template_id": None,
                 "state": state,
                 "state_message": "",
                 "desired_online": True,
             },
         )
+        listing = await session.get(Listing, listing_id)
+        if (
+            listing is not None
+            and listing.category_id is None
+            and not listing.image_paths
+            and listing.content_version == 1
+            and listing.remote_product_id is None
+        ):
+            listing.category_id, listing.image_paths = fields["category_id"], images

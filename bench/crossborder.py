@@ -16,7 +16,6 @@ engine is the one the Celery task runs (``SyncEngine``); only the client points 
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import tempfile
 import time
@@ -24,13 +23,12 @@ from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
-from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.crossborder import tokens
 from app.crossborder.crypto import TokenCipher, derive_key
-from app.crossborder.listings import ListingEdit, apply_edit
+from app.crossborder.listings import ListingEdit, apply_edit, request_sync
 from app.crossborder.models import Listing, ListingState
 from app.crossborder.sync import CallLog, Pacer, SyncEngine, SyncOptions, SyncReport
 from app.db import create_engine, create_sessionmaker, start_embedded_postgres, stop_embedded_postgres
@@ -41,12 +39,6 @@ from tests.fixtures.fake_icbu import FakeIcbuServer, serve_fake_icbu
 CIPHER = TokenCipher(derive_key("bench-secret-key"))
 RATE = float(os.environ.get("BENCH_XB_RATE", "2"))
 MANY = int(os.environ.get("BENCH_XB_LISTINGS", "300"))
-
-
-def _jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (800, 800), (230, 160, 40)).save(buffer, "JPEG", quality=85)
-    return buffer.getvalue()
 
 
 def _edit_of(listing: Listing) -> ListingEdit:
@@ -90,18 +82,11 @@ class Bench:
 
 
 async def _prepare(sessionmaker: async_sessionmaker[AsyncSession], fake: FakeIcbuServer, uploads: Path) -> None:
-    """Demo listings get what the demo leaves to the team (an ICBU category and a photo); the
-    seller account is connected."""
-    (uploads / "xb").mkdir(parents=True, exist_ok=True)
-    photo = _jpeg()
+    """The demo as shipped (its listings complete: ICBU category and picture), the seller account
+    connected, and "sync now" asked for."""
     async with sessionmaker() as session, session.begin():
-        await seed_demo(session)
-        for listing in (await session.scalars(select(Listing).order_by(Listing.id))).all():
-            path = f"xb/{listing.model_number.lower()}.jpg"
-            (uploads / path).write_bytes(photo)
-            edit = replace(_edit_of(listing), category_id="100008", image_paths=[path])
-            apply_edit(listing, edit, debounce_seconds=0)
-            listing.state = ListingState.draft
+        await seed_demo(session, uploads_dir=uploads)
+        await request_sync(session)
         async with fake.client() as client:
             await tokens.connect(session, client, fake.state.issue_code(), cipher=CIPHER)
     await asyncio.sleep(1.1)  # the token call counts against the gateway's rate too

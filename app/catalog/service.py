@@ -32,6 +32,9 @@ from app.kit.quantities import Unit
 from app.supply.repository import register_growers, supplier_by_code
 
 THUMBNAIL_TASK = "catalog.make_thumbnail"
+# Product lists show a card at most ~300 CSS px wide: 480 px covers 1.5–2× screens at a fraction
+# of the original's bytes.
+THUMBNAIL_SIZE = 480
 
 
 def in_season(product: Product, today: date | None = None) -> bool:
@@ -254,10 +257,12 @@ async def add_image(
     uploads_dir: Path,
     max_bytes: int,
     alt_zh: str = "",
+    thumbnail_now: bool = False,
 ) -> ProductImage:
     """Store an uploaded product photo, re-encoded without metadata (``images.clean_upload``: real
     type, size and pixel count checked, EXIF orientation applied, GPS and the rest dropped);
-    thumbnails follow in a background task (asked for in this transaction through the outbox)."""
+    the thumbnail follows in a background task (asked for in this transaction through the outbox),
+    or is made here with ``thumbnail_now`` (the demo loader, which may run without a worker)."""
     product = await repository.product_by_id(session, product_id)
     if product is None:
         raise errors.ProductNotFound()
@@ -279,7 +284,13 @@ async def add_image(
     )
     session.add(image)
     await session.flush()
-    await enqueue(session, THUMBNAIL_TASK, image_id=image.id)
+    if thumbnail_now:
+        thumb = thumbnail_path(image.path)
+        await asyncio.to_thread(make_thumbnail, uploads_dir / image.path, uploads_dir / thumb)
+        image.thumb_path = thumb
+        await session.flush()
+    else:
+        await enqueue(session, THUMBNAIL_TASK, image_id=image.id)
     return image
 
 
@@ -291,7 +302,13 @@ async def remove_image(session: AsyncSession, product_id: int, image_id: int) ->
     await session.flush()
 
 
-def make_thumbnail(source: Path, target: Path, size: int = 480) -> None:
+def thumbnail_path(image_path: str, size: int = THUMBNAIL_SIZE) -> str:
+    """Where an image's thumbnail lives: next to it, ``…/name-480.jpg``."""
+    path = Path(image_path)
+    return path.with_name(f"{path.stem}-{size}.jpg").as_posix()
+
+
+def make_thumbnail(source: Path, target: Path, size: int = THUMBNAIL_SIZE) -> None:
     with Image.open(source) as opened:
         opened.thumbnail((size, size))
         img: Image.Image = opened if opened.mode in ("RGB", "L") else opened.convert("RGB")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import repository, service
@@ -18,7 +16,7 @@ async def make_thumbnail(session: AsyncSession, image_id: int) -> None:
     if image is None:
         return
     uploads = get_settings().uploads_dir
-    thumb = Path(image.path).with_name(Path(image.path).stem + "-480.jpg")
+    thumb = service.thumbnail_path(image.path)
     service.make_thumbnail(uploads / image.path, uploads / thumb)
-    image.thumb_path = thumb.as_posix()
+    image.thumb_path = thumb
     await session.flush()

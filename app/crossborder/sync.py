@@ -12,7 +12,8 @@ One run (a Celery beat task every minute, a nudge from the console, or ``app ali
    records in a second unit of work.
 
 Per listing: without a remote id it first searches by model number (a create retried after a
-timeout finds the product the gateway did make, so there is never a duplicate), uploads images to
+timeout finds the product the gateway did make, so there is never a duplicate; an empty list and a
+``B_PRODUCT_NOT_FOUND`` refusal both mean "no match"), uploads images to
 the photo bank, creates with the V2 listing API (price and stock included); with one it pushes the
 content (V2 update), price (``edit-price``) and stock (``edit-inventory``) whose local version is
 ahead of what Alibaba.com acknowledged, then reads status and audit state back
@@ -96,6 +97,9 @@ MAX_BAN_WAIT_SECONDS: Final[float] = 60.0
 CREATE_SETTLE_SECONDS: Final[float] = 120.0
 SEARCH_PAGE_SIZE: Final[int] = 20
 SEARCH_MAX_PAGES: Final[int] = 10
+# The V2 family's documented "not found" code. A search that matches nothing may come back as
+# ``success:false`` with it instead of an empty list (reference §5): that is "no match".
+NOT_FOUND_CODE: Final[str] = "B_PRODUCT_NOT_FOUND"
 _NAME_UNSAFE = re.compile(r"[^0-9A-Za-z]")
 _IMAGE_TYPES: Final[dict[str, str]] = {
     ".jpg": "image/jpeg",
@@ -197,8 +201,27 @@ class CallLog:
 
     def __call__(self, record: CallRecord) -> None:
         self.pending.append((self.listing_id, record))
-        key = "ok" if record.ok else (record.code or "error")
-        self.counts[key] = self.counts.get(key, 0) + 1
+        self._count(record, 1)
+
+    def _count(self, record: CallRecord, step: int) -> None:
+        # A business failure arrives inside a ``code:"0"`` envelope: what tells failures apart is
+        # its business code (``CHK_CAT_NOT_LEAF``), or the gateway's sub-code or code otherwise.
+        key = "ok" if record.ok else (record.msg_code or record.code or "error")
+        self.counts[key] = self.counts.get(key, 0) + step
+        if not self.counts[key]:
+            del self.counts[key]
+
+    def settle_no_match(self, api: str) -> None:
+        """The last failed call to ``api`` was a search answering "not found": log it as a call
+        that worked and found nothing, so neither the sync log nor the summary shows a failure."""
+        for index in range(len(self.pending) - 1, -1, -1):
+            listing_id, record = self.pending[index]
+            if record.api == api and not record.ok:
+                settled = replace(record, ok=True, message=record.message or "no match")
+                self.pending[index] = (listing_id, settled)
+                self._count(record, -1)
+                self._count(settled, 1)
+                return
 
     def take(self) -> list[SyncLogEntry]:
         entries = [
@@ -791,7 +814,15 @@ class SyncEngine:
         """The id of a live remote product with this model number, looking through every page."""
         for page in range(1, SEARCH_MAX_PAGES + 1):
             query = {"model_number": snap.model_number, "page_index": page, "page_size": SEARCH_PAGE_SIZE}
-            result = await self._call(functools.partial(self._search, query))
+            try:
+                result = await self._call(functools.partial(self._search, query))
+            except BusinessError as exc:
+                if NOT_FOUND_CODE not in exc.msg_code.split(";"):
+                    raise
+                # Nothing (more) with this model number. The create that follows is still guarded
+                # by the create-attempt mark, so a lost create is not repeated.
+                self.log.settle_no_match(SEARCH_PATH)
+                return None
             body = _result(result)
             items = body.get("product_info") or []
             for item in items if isinstance(items, list) else []:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,8 @@ from app.cli import cli
 from app.config import get_settings
 from app.crossborder.models import AlibabaConnection
 from app.db import create_engine
+from app.kit import clock
+from tests.fixtures.database import create_database, drop_database
 from tests.fixtures.fake_icbu import FakeIcbuServer
 
 
@@ -148,30 +152,145 @@ async def _drop_listings(url: str, ids: list[int]) -> None:
         await engine.dispose()
 
 
-def test_sync_command_pushes_the_listing(
+@pytest.fixture
+def cli_listing(
     cli_env: FakeIcbuServer, committed_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> Iterator[Callable[[str], int]]:
+    """Makes publishable listings (photos under ``tmp_path``) in the committed database; they and the
+    sync log are dropped afterwards."""
     monkeypatch.setenv("APP_DATA_DIR", str(tmp_path / "data"))
     get_settings.cache_clear()
-    listing_id = asyncio.run(_make_listing(committed_database_url, get_settings().uploads_dir, "T-CLI-TEA"))
+    made: list[int] = []
+
+    def make(model: str) -> int:
+        made.append(asyncio.run(_make_listing(committed_database_url, get_settings().uploads_dir, model)))
+        return made[-1]
+
+    yield make
+    asyncio.run(_drop_listings(committed_database_url, made))
+
+
+def _connect(fake: FakeIcbuServer) -> None:
+    result = CliRunner().invoke(cli, ["alibaba", "connect", "--code", fake.state.issue_code()])
+    assert result.exit_code == 0, result.output
+
+
+def test_sync_command_pushes_the_listing(
+    cli_env: FakeIcbuServer, cli_listing: Callable[[str], int], committed_database_url: str
+) -> None:
+    listing_id = cli_listing("T-CLI-TEA")
+    _connect(cli_env)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["alibaba", "sync", "--listing", str(listing_id)])
+    assert result.exit_code == 0, result.output
+    assert "T-CLI-TEA: 已上架 / online" in result.output
+    assert [p.model_number for p in cli_env.state.products] == ["T-CLI-TEA"]
+    assert cli_env.state.products[0].inventory == 30
+    # As if the create's answer had been lost: the next sync searches by model number and adopts.
+    asyncio.run(_forget_remote_id(committed_database_url, listing_id))
+    again = runner.invoke(cli, ["alibaba", "sync", "--listing", str(listing_id)])
+    assert again.exit_code == 0, again.output
+    assert "T-CLI-TEA: 已上架 / online" in again.output and len(cli_env.state.products) == 1
+    searches = [r for r in cli_env.state.requests if r.api == "/alibaba/icbu/product/search/v2"]
+    assert len(searches) == 2
+    assert cli_env.app_secret not in result.output + again.output
+
+
+def test_sync_command_exits_non_zero_when_a_listing_ends_in_error(
+    cli_env: FakeIcbuServer, cli_listing: Callable[[str], int]
+) -> None:
+    listing_id = cli_listing("T-CLI-BAD")
+    cli_env.state.non_leaf_categories.add("100010")
+    _connect(cli_env)
+    result = CliRunner().invoke(cli, ["alibaba", "sync", "--listing", str(listing_id)])
+    assert result.exit_code == 3, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("T-CLI-BAD: 同步出错 / error — 阿里巴巴国际站拒绝：")
+    assert lines[0].endswith("（CHK_CAT_NOT_LEAF）")
+    # The failed create is counted by its business code (not under the envelope's "0").
+    assert lines[1] == "调用 calls: CHK_CAT_NOT_LEAF 1, ok 2"
+    assert lines[2] == "同步出错 / ended in error: T-CLI-BAD"
+    assert cli_env.state.products == []
+
+
+async def _listing_images(url: str) -> dict[str, list[str]]:
+    from sqlalchemy import select
+
+    from app.crossborder.models import Listing
+
+    engine = create_engine(url, null_pool=True)
     try:
-        runner = CliRunner()
-        assert runner.invoke(cli, ["alibaba", "connect", "--code", cli_env.state.issue_code()]).exit_code == 0
-        result = runner.invoke(cli, ["alibaba", "sync", "--listing", str(listing_id)])
-        assert result.exit_code == 0, result.output
-        assert "T-CLI-TEA: 已上架 / online" in result.output
-        assert [p.model_number for p in cli_env.state.products] == ["T-CLI-TEA"]
-        assert cli_env.state.products[0].inventory == 30
-        # As if the create's answer had been lost: the next sync searches by model number and adopts.
-        asyncio.run(_forget_remote_id(committed_database_url, listing_id))
-        again = runner.invoke(cli, ["alibaba", "sync", "--listing", str(listing_id)])
-        assert again.exit_code == 0, again.output
-        assert "T-CLI-TEA: 已上架 / online" in again.output and len(cli_env.state.products) == 1
-        searches = [r for r in cli_env.state.requests if r.api == "/alibaba/icbu/product/search/v2"]
-        assert len(searches) == 2
-        assert cli_env.app_secret not in result.output + again.output
+        async with engine.connect() as conn:
+            rows = await conn.execute(select(Listing.model_number, Listing.image_paths))
+            return {model: paths for model, paths in rows}
     finally:
-        asyncio.run(_drop_listings(committed_database_url, [listing_id]))
+        await engine.dispose()
+
+
+@pytest.fixture
+def demo_env(fake_icbu: FakeIcbuServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A database of its own for the demo data (the shared committed one must not get demo users),
+    the app pointed at the fake gateway; yields the uploads directory."""
+    url = create_database("np_demo")
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("APP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ALIBABA_GATEWAY_URL", fake_icbu.base_url)
+    monkeypatch.setenv("ALIBABA_APP_KEY", fake_icbu.app_key)
+    monkeypatch.setenv("ALIBABA_APP_SECRET", fake_icbu.app_secret)
+    get_settings.cache_clear()
+    try:
+        yield get_settings().uploads_dir
+    finally:
+        get_settings.cache_clear()
+        drop_database(url)
+
+
+@pytest.mark.parametrize("search_not_found", [False, True], ids=["empty-search", "B_PRODUCT_NOT_FOUND-search"])
+def test_one_sync_publishes_the_demo_listings_as_shipped(
+    demo_env: Path, fake_icbu: FakeIcbuServer, search_not_found: bool
+) -> None:
+    """``app seed-demo``, ``app alibaba connect``, ``app alibaba sync``: the three demo listings
+    go online at the first sync — with a gateway that knows only real leaf categories, and also
+    when it answers a search that matches nothing with ``B_PRODUCT_NOT_FOUND``."""
+    fake_icbu.state.strict_categories = True
+    fake_icbu.state.search_not_found = search_not_found
+    runner = CliRunner()
+    with clock.pinned(datetime(2026, 12, 10, 2, 0, tzinfo=UTC)):  # no fresh loquat in December
+        seeded = runner.invoke(cli, ["seed-demo"])
+        assert seeded.exit_code == 0, seeded.output
+        _connect(fake_icbu)
+        result = runner.invoke(cli, ["alibaba", "sync"])
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[:3] == [
+        "NLP-XB-LOQ-A-5KG: 已上架 / online",
+        "NLP-XB-HONEY-500G: 已上架 / online",
+        "NLP-XB-TEA-250G: 已上架 / online",
+    ]
+    # Per listing: search, photo upload, create, read back, online, read back — none failed.
+    assert lines[3] == "调用 calls: ok 18"
+    products = {p.model_number: p for p in fake_icbu.state.products}
+    assert {model: (p.category_id, p.display, p.status) for model, p in products.items()} == {
+        "NLP-XB-LOQ-A-5KG": ("100003013", "Y", "approved"),
+        "NLP-XB-HONEY-500G": ("100002721", "Y", "approved"),
+        "NLP-XB-TEA-250G": ("100002683", "Y", "approved"),
+    }
+    # Stock the cross-border channel may sell: none of the out-of-season loquat; honey and tea less
+    # the store's first delivery.
+    assert {model: p.inventory for model, p in products.items()} == {
+        "NLP-XB-LOQ-A-5KG": 0,
+        "NLP-XB-HONEY-500G": 132,
+        "NLP-XB-TEA-250G": 228,
+    }
+    # The picture each listing sent to the photo bank is its product's demo picture.
+    sent = {entry["file_name"]: entry["size"] for entry in fake_icbu.state.photobank.values()}
+    images = asyncio.run(_listing_images(os.environ["DATABASE_URL"]))
+    expected = {f"{model.replace('-', '')}1.jpg": (demo_env / path).stat().st_size for model, [path] in images.items()}
+    assert expected == {name: size for name, size in sent.items() if name != "seeded.jpg"}
+    searches = [r for r in fake_icbu.state.requests if r.api == "/alibaba/icbu/product/search/v2"]
+    assert [r.msg_code for r in searches] == (["B_PRODUCT_NOT_FOUND"] * 3 if search_not_found else [""] * 3)
 
 
 def test_periodic_tasks_send_nothing_without_an_app(

@@ -301,7 +301,11 @@ async def test_a_wrong_secret_is_a_configuration_error_without_a_retry_storm(wor
     assert entry.ok is False and entry.code == "IncompleteSignature"
 
 
-async def test_a_create_that_timed_out_after_the_gateway_accepted_it_does_not_duplicate(world: World) -> None:
+@pytest.mark.parametrize("search_not_found", [False, True], ids=["empty-list", "B_PRODUCT_NOT_FOUND"])
+async def test_a_create_that_timed_out_after_the_gateway_accepted_it_does_not_duplicate(
+    world: World, search_not_found: bool
+) -> None:
+    world.fake.state.search_not_found = search_not_found
     world.fake.state.drop_response_next(api="/alibaba/icbu/product/listing/v2")
     await world.run(ids=world.listing_ids[:1])
     [listing] = [x for x in await world.listings() if x.id == world.listing_ids[0]]
@@ -318,6 +322,42 @@ async def test_a_create_that_timed_out_after_the_gateway_accepted_it_does_not_du
     assert world.requests("/alibaba/icbu/product/listing/v2") == 1
     # Adopted as it was: the content it carried is current, so no update was sent.
     assert world.requests("/alibaba/icbu/product/update/v2") == 0
+
+
+async def test_a_search_answering_not_found_means_no_match(world: World) -> None:
+    """A gateway that answers a search matching nothing with ``success:false`` +
+    ``B_PRODUCT_NOT_FOUND`` instead of an empty list: the listings are created, and the sync log
+    and the summary show the searches as calls that found nothing, not as failures."""
+    world.fake.state.search_not_found = True
+    report = await world.run()
+    assert not report.halted and not report.skipped
+    listings = await world.listings()
+    assert [(x.state, x.state_message) for x in listings] == [(ListingState.online, "")] * 3
+    assert sorted(p.model_number for p in world.fake.state.products) == sorted(MODELS)
+    assert world.requests("/alibaba/icbu/product/listing/v2") == 3
+    searches = [r for r in world.fake.state.requests if r.api == "/alibaba/icbu/product/search/v2"]
+    assert [r.msg_code for r in searches] == ["B_PRODUCT_NOT_FOUND"] * 3  # the fake really answered so
+    entries = await world.log_entries()
+    assert len(entries) == 18 and all(e.ok for e in entries)
+    assert {(e.msg_code, e.message) for e in entries if e.api == "/alibaba/icbu/product/search/v2"} == {
+        ("B_PRODUCT_NOT_FOUND", "no product matches the query")
+    }
+    assert report.calls == {"ok": 18}
+
+
+async def test_a_search_refused_for_another_reason_is_still_a_refusal(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only "not found" means no match: any other refusal of the search stops the listing before
+    a create (which might duplicate a product the search could not see)."""
+    monkeypatch.setattr("app.crossborder.sync.SEARCH_PAGE_SIZE", 21)  # the gateway allows ≤ 20
+    world.fake.state.search_not_found = True
+    report = await world.run(ids=world.listing_ids[:1])
+    [listing] = [x for x in await world.listings() if x.id == world.listing_ids[0]]
+    assert listing.state is ListingState.error and "B_PRODUCT_PARAM_INVALID" in listing.state_message
+    assert listing.remote_product_id is None and listing.next_attempt_at is None
+    assert world.requests("/alibaba/icbu/product/listing/v2") == 0 and world.fake.state.products == []
+    assert report.calls == {"B_PRODUCT_PARAM_INVALID": 1}
 
 
 async def test_a_timeout_is_retried_with_backoff(world: World) -> None:
@@ -337,7 +377,9 @@ async def test_a_timeout_is_retried_with_backoff(world: World) -> None:
 
 async def test_a_business_error_inside_code_zero_is_reported_as_a_failure(world: World) -> None:
     world.fake.state.non_leaf_categories.add("100008")
-    await world.run(ids=world.listing_ids[:1])
+    report = await world.run(ids=world.listing_ids[:1])
+    # Counted by its business code, not under the envelope's "0" (search and photo upload went through).
+    assert report.calls == {"ok": 2, "CHK_CAT_NOT_LEAF": 1}
     [listing] = [x for x in await world.listings() if x.id == world.listing_ids[0]]
     assert listing.state is ListingState.error and "CHK_CAT_NOT_LEAF" in listing.state_message
     assert listing.next_attempt_at is None and listing.remote_product_id is None
@@ -487,7 +529,9 @@ async def test_an_edit_made_while_a_create_answer_was_lost_is_still_pushed(world
     assert listing.synced_content_version == listing.content_version
 
 
-async def test_a_lost_create_not_yet_searchable_is_not_repeated_at_once(world: World) -> None:
+@pytest.mark.parametrize("search_not_found", [False, True], ids=["empty-list", "B_PRODUCT_NOT_FOUND"])
+async def test_a_lost_create_not_yet_searchable_is_not_repeated_at_once(world: World, search_not_found: bool) -> None:
+    world.fake.state.search_not_found = search_not_found
     world.fake.state.drop_response_next(api="/alibaba/icbu/product/listing/v2")
     await world.run(ids=world.listing_ids[:1])
     # As if the search index had not caught up with the create yet.
