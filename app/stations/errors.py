@@ -38,6 +38,14 @@ class StationNotFound(NotFound):
     message = "找不到该村站"
 
 
+class UnknownStation(InvalidInput):
+    """A pickup order named a station that does not exist or is closed: refused, never replaced by
+    some "default" station the customer did not choose (``detail.field`` names the body field)."""
+
+    code = "unknown_station"
+    message = "所选自提村站不存在或未开放，请重新选择"
+
+
 class RouteNotFound(NotFound):
     code = "route_not_found"
     message = "找不到该配送路线"
