@@ -32,6 +32,7 @@ class ParamKind(StrEnum):
     money = "money"  # an int in fen (CNY minor units), >= 0
     number = "number"  # an int > 0 (minutes)
     time = "time"  # an aware datetime (or its ISO string), shown in China time
+    url = "url"  # an absolute http(s) address on our site (the order page a notice links to)
 
 
 @dataclass(frozen=True)
@@ -97,14 +98,26 @@ def _time(name: str, value: Any) -> tuple[str, Any]:
     return f"{local.month}月{local.day}日{local:%H:%M}", value.isoformat()
 
 
+URL_PARAM_MAX_CHARS = 200
+
+
+def _url(name: str, value: Any) -> tuple[str, Any]:
+    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
+        raise TemplateError(f"参数 {name} 应为 http(s) 地址")
+    if len(value) > URL_PARAM_MAX_CHARS or any(c.isspace() for c in value):
+        raise TemplateError(f"参数 {name} 不是有效的地址")
+    return value, value
+
+
 FORMATTERS: dict[ParamKind, Callable[[str, Any], tuple[str, Any]]] = {
     ParamKind.text: _text,
     ParamKind.money: _money,
     ParamKind.number: _number,
     ParamKind.time: _time,
+    ParamKind.url: _url,
 }
 
-T, M, N, TIME = ParamKind.text, ParamKind.money, ParamKind.number, ParamKind.time
+T, M, N, TIME, URL = ParamKind.text, ParamKind.money, ParamKind.number, ParamKind.time, ParamKind.url
 
 
 def _placed(p: Mapping[str, str], raw: Mapping[str, Any]) -> str:
@@ -131,10 +144,11 @@ _TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], 
     "order_cancelled": ("订单取消", {"order_number": T, "refund_minor": M}, _cancelled),
     "order_ready_for_pickup": (
         "到站待取",
-        {"order_number": T, "pickup_code": T, "station_name": T, "pickup_deadline": TIME},
+        {"order_number": T, "pickup_code": T, "station_name": T, "pickup_deadline": TIME, "order_url": URL},
+        # The link opens the order page with the pickup QR: the station scans it, nobody types.
         lambda p, _: (
             f"订单{p['order_number']}已到{p['station_name']}，取货码{p['pickup_code']}，"
-            f"请于{p['pickup_deadline']}前取货，逾期将退回。"
+            f"请于{p['pickup_deadline']}前取货，逾期将退回。取货二维码：{p['order_url']}"
         ),
     ),
     "order_expiring": (

@@ -28,6 +28,11 @@ class PickupLocked(AppError):
     message = "取货码错误次数过多，已锁定，请联系站长核实身份"
 
 
+class QrForAnotherParcel(Conflict):
+    code = "qr_for_another_parcel"
+    message = "取货二维码与扫描的包裹不是同一个订单，请核对包裹"
+
+
 class PaymentRequired(InvalidInput):
     code = "payment_required"
     message = "到站付款订单需先收款（现金或扫码）"

@@ -30,6 +30,7 @@ from app.db import DbSession
 from app.kit.errors import AppError, IdempotencyKeyReused, TooManyRequests
 from app.kit.http import client_address
 from app.kit.idempotency import run_idempotent
+from app.kit.qr import qr_svg
 from app.kit.validation import field_name, zh_message
 from app.orders import access, checkout, delivery, endpoints, repository, schemas, views
 from app.orders.errors import OrderNotFound
@@ -558,6 +559,7 @@ async def _render_order(
         "shop/order.html",
         {
             "order": out,
+            "pickup_qr": qr_svg(out.pickup.qr, label=f"取货二维码，订单 {out.number}") if out.pickup else None,
             "cancellable": cancellable(out),
             "notice": notice,
             "errors": errors or [],
@@ -577,7 +579,18 @@ async def order_page(
 ) -> Response:
     # A guest proves the phone on the look-up form (a POST): never in the address, which ends up in
     # access logs and browser history.
-    order = await _visible(request, session, number, principal)
+    try:
+        order = await _visible(request, session, number, principal)
+    except OrderNotFound:
+        # The link in an SMS opens in a browser that has not proven the phone yet: ask for it, with
+        # the number filled in. The same page for an order that does not exist, so it tells nothing.
+        shown = number.strip().upper()
+        return render(
+            request,
+            "shop/lookup.html",
+            {"number": shown if ORDER_NUMBER.match(shown) else "", "error": None, "from_link": True},
+            status_code=404,
+        )
     return await _render_order(request, session, order, notice=DONE_NOTICES.get(done, ""))
 
 

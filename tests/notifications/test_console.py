@@ -102,6 +102,7 @@ async def test_pickup_codes_are_masked_outside_demo(client: httpx.AsyncClient, d
             "pickup_code": "2-3-480915",
             "station_name": "东湖坪村服务站",
             "pickup_deadline": datetime(2026, 12, 12, 4, 0, tzinfo=UTC),
+            "order_url": "http://127.0.0.1:8000/orders/NP2612050101",
         },
         reference="NP2612050101",
     )

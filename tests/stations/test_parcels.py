@@ -116,6 +116,8 @@ async def test_scan_in_gives_a_slot_and_a_random_secret_and_tells_the_customer(
         )
     )
     assert notice is not None and codes[0] in notice.body
+    # The notice links to the order page, where the pickup QR is shown.
+    assert notice.body.endswith(f"取货二维码：http://127.0.0.1:8000/orders/{boxes[0]['order_number']}")
     shelf = await client.get("/api/v1/pda/shelf", headers=desk.headers)
     assert sorted(p["shelf_slot"] for p in shelf.json()) == slots
     assert not any(x in shelf.text for x in secrets_)
