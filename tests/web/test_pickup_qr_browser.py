@@ -41,7 +41,8 @@ class Shelved:
 async def seed(engine: AsyncEngine) -> Shelved:
     """Committed: the station console test's pay-at-pickup order (¥68.00), its parcel scanned in
     at the station, and the SMS that told the customer."""
-    dispatched = await seed_dispatched(engine)
+    # Another product name than the shop's browser test looks for on the home page (same database).
+    dispatched = await seed_dispatched(engine, product_name="始兴沙田柚")
     async with create_sessionmaker(engine)() as session:
         station = await session.scalar(
             select(Parcel.station_id).where(Parcel.tracking_number == dispatched.tracking_number)
