@@ -6,6 +6,7 @@ Settings come from environment variables with no prefix (the names are the ones 
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +16,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A well-known value so that demo and test runs work out of the box; production refuses it.
 DEMO_SECRET_KEY = "nanling-pearl-demo-secret-key-not-for-production"  # noqa: S105 - refused in production
+
+
+# Per-line maximum of a shop order, by unit of sale: pieces and boxes are counted, kg and 斤 weighed.
+CART_MAX_LINE_DEFAULTS = {"piece": Decimal(200), "box": Decimal(50), "kg": Decimal(100), "jin": Decimal(200)}
 
 
 class AppEnv(StrEnum):
@@ -63,6 +68,9 @@ class Settings(BaseSettings):
     wholesale_min_shelf_life_percent: int = Field(default=60, ge=0, le=100)
     reservation_ttl_minutes: int = Field(default=15, ge=1)
     # Unset in production: on when PUBLIC_BASE_URL is https:// (see _production_cookies_are_secure).
+    # The most one shop order line (and one cart line) may hold, per unit of sale: "unit=maximum"
+    # pairs; a unit left out keeps its default. Larger quantities are a wholesale matter.
+    cart_max_line_quantity: str = ",".join(f"{unit}={most}" for unit, most in CART_MAX_LINE_DEFAULTS.items())
     session_cookie_secure: bool = False
     # Production refuses cookies without Secure unless this says plain HTTP is meant.
     allow_insecure_http: bool = False
@@ -164,6 +172,30 @@ class Settings(BaseSettings):
                 "确实只用 HTTP 时请设置 ALLOW_INSECURE_HTTP=true"
             )
         return self
+
+    def _cart_maximums_are_readable(self) -> Settings:
+        self.cart_line_maximums  # noqa: B018 - parsed here so a typo stops the start, not a checkout
+        return self
+
+    @property
+    def cart_line_maximums(self) -> dict[str, Decimal]:
+        """``CART_MAX_LINE_QUANTITY`` per unit (``piece``, ``box``, ``kg``, ``jin``) as Decimals."""
+        maximums = dict(CART_MAX_LINE_DEFAULTS)
+        for part in self.cart_max_line_quantity.split(","):
+            if not part.strip():
+                continue
+            unit, _, raw = part.partition("=")
+            unit = unit.strip().lower()
+            try:
+                value = Decimal(raw.strip())
+            except InvalidOperation:
+                value = Decimal(0)
+            if unit not in maximums or not value.is_finite() or value <= 0:
+                raise ValueError(
+                    f"CART_MAX_LINE_QUANTITY 无法识别：{part.strip()}（格式如 piece=200,box=50,kg=100,jin=200）"
+                )
+            maximums[unit] = value
+        return maximums
 
     @model_validator(mode="after")
     def _alibaba_token_key_is_fernet(self) -> Settings:

@@ -98,6 +98,13 @@ class QuantityNotInIncrement(PricingError):
     message = "数量须为订购倍数的整数倍"
 
 
+class AboveLineMaximum(PricingError):
+    """More of one item than a consumer order line may hold (``CART_MAX_LINE_QUANTITY``)."""
+
+    code = "quantity_above_line_maximum"
+    message = "超过每单每种商品的最大数量"
+
+
 class WholesaleBuyersOnly(Forbidden):
     code = "wholesale_buyers_only"
     message = "批发报价仅对已审核的采购商开放"

@@ -5,6 +5,11 @@ read. For each line the applicable price-list item is found (wholesale: the buye
 list wins over the wholesale list; shop and POS: the retail list), the quantity is checked against
 the minimum order quantity and the order increment, the highest tier whose threshold the quantity
 reaches sets the unit price, and the line total is rounded once to the fen.
+
+The shop channel also caps each line (``CART_MAX_LINE_QUANTITY``, per unit of sale): a consumer
+cart or order of 99,999,999 pieces or 100,000 kg is a typo or a probe, never a purchase, and is
+refused with the maximum named — at add-to-cart, in the cart, at checkout and in the order API
+alike, since they all price here. Wholesale and POS lines are not capped.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog import errors, repository
 from app.catalog.models import PriceListItem, PriceListKind, Variant
 from app.catalog.repository import PriceCandidate
+from app.config import get_settings
 from app.kit.money import line_total_minor
 from app.kit.quantities import QuantityError, Unit, format_quantity, is_multiple_of, parse_quantity
 
@@ -118,6 +124,7 @@ async def price_lines(
         company_id=company_id if channel is Channel.wholesale else None,
     )
 
+    maximums = get_settings().cart_line_maximums if channel is Channel.shop else {}
     priced: list[PricedLine] = []
     for index, sku, quantity in parsed:
         if quantity is None:
@@ -134,6 +141,18 @@ async def price_lines(
         if problem is not None:
             problems.append(_line_problem(index, sku, problem, _quantity_message(problem, item, variant)))
             continue
+        most = maximums.get(variant.unit)
+        if most is not None and quantity > most:
+            unit = Unit(variant.unit).label_zh
+            problems.append(
+                _line_problem(
+                    index,
+                    sku,
+                    errors.AboveLineMaximum,
+                    f"{variant.sku} 每单最多 {format_quantity(most)} {unit}，更大数量请走批发采购",
+                )
+            )
+            continue
         priced.append(_priced(variant, item, quantity))
     if problems:
         first = next(e for e in _ERRORS if e.code == problems[0]["error"])
@@ -148,6 +167,7 @@ _ERRORS: tuple[type[errors.PricingError], ...] = (
     errors.InvalidQuantity,
     errors.BelowMinimumOrder,
     errors.QuantityNotInIncrement,
+    errors.AboveLineMaximum,
 )
 
 

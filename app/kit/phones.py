@@ -19,6 +19,25 @@ def normalise_cn_phone(raw: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+MOBILE_REQUIRED = "请填写中国大陆手机号（11 位，1 开头）：取货码和订单通知只通过短信发送"
+
+
+def normalise_cn_mobile(raw: str) -> str:
+    """Like :func:`normalise_cn_phone`, but only a mainland China mobile number passes: where an SMS
+    is the only channel (a pickup order's pickup code), a landline, a Hong Kong or a foreign number
+    would take the order and never receive the code.
+
+    Raises ValueError with a Chinese message saying what kind of number it is and why it is refused.
+    """
+    e164 = normalise_cn_phone(raw)
+    number = phonenumbers.parse(e164, None)
+    if number.country_code != 86:
+        raise ValueError(f"暂不支持中国大陆以外的号码（+{number.country_code}），{MOBILE_REQUIRED}")
+    if phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE:
+        raise ValueError(f"固定电话收不到短信，{MOBILE_REQUIRED}")
+    return e164
+
+
 def last_four(e164: str) -> str:
     return e164[-4:]
 

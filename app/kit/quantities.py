@@ -6,11 +6,18 @@ variant. Three decimals means a weighed kg quantity is exact to the gram.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from sqlalchemy import Numeric
 
+# What a person (or a client) writes for a quantity: digits with an optional sign and decimal part.
+# Python's Decimal also reads "1e3", "1_000", "Infinity" and full-width digits; a cart that took
+# "1e3" for 1000 showed a customer a line they never meant to type.
+PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+# A Chinese input method may type full-width digits and point (１．５): they mean the same number.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")
 QUANTITY_SCALE = 3
 QUANTITY_QUANTUM = Decimal("0.001")
 MAX_QUANTITY = Decimal("999999999.999")
@@ -50,10 +57,15 @@ def parse_quantity(raw: str | int | Decimal) -> Decimal:
     """Parse a client quantity (a decimal string) exactly; refuse floats' cousins and junk.
 
     Returns the value normalised to 3 decimals; more precision than a gram is refused rather than
-    silently rounded, so what the customer asked for is what is priced.
+    silently rounded, so what the customer asked for is what is priced. A string must be a plain
+    decimal (``"2"``, ``"1.235"``); a Decimal or int from our own code is taken as it is.
     """
     if isinstance(raw, bool):
         raise QuantityError("数量格式不正确")
+    if isinstance(raw, str):
+        raw = raw.strip().translate(_FULL_WIDTH)
+        if not PLAIN_DECIMAL.fullmatch(raw):
+            raise QuantityError("数量请写成普通数字，例如 2 或 1.5（不能用科学计数法等写法）")
     try:
         value = Decimal(str(raw).strip())
     except (InvalidOperation, ValueError) as exc:

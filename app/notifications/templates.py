@@ -158,6 +158,7 @@ _TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], 
     "order_ready_for_pickup": (
         "到站待取",
         {"order_number": T, "pickup_code": T, "station_name": T, "pickup_deadline": TIME, "order_url": URL},
+        # The link opens the order page with the pickup QR: the station scans it, nobody types.
         lambda p, _: (
             f"订单{p['order_number']}已到{p['station_name']}，取货码{p['pickup_code']}，"
             f"请于{p['pickup_deadline']}前取货，逾期将退回。取货二维码：{p['order_url']}"

@@ -83,6 +83,9 @@ async def place_order(session: AsyncSession, data: PlaceOrder, *, stripe_enabled
 
     station_id, station_reason, address, fee = None, "", None, 0
     if data.delivery_method is DeliveryMethod.station_pickup:
+        if not data.station_code:
+            # The schema refuses this for the API and the form; a service caller gets the same word.
+            raise errors.StationNotChosen(detail={"field": "delivery.station_code"})
         routed = await routing.route(
             session, chosen_code=data.station_code, township=data.township, village=data.village, near=data.near
         )

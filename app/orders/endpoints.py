@@ -33,7 +33,11 @@ Phone = Annotated[
 ]
 ORDER_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"description": "insufficient_stock（detail.lines 列出每一条缺货行）"},
-    422: {"description": "validation_error / quantity_not_positive / unknown_sku / below_minimum_order / ..."},
+    422: {
+        "description": "validation_error（如 delivery.station_code 未填、contact.phone 不是大陆手机号）/ "
+        "unknown_station（detail.field = delivery.station_code）/ quantity_not_positive / invalid_quantity / "
+        "quantity_above_line_maximum / unknown_sku / below_minimum_order / ..."
+    },
 }
 
 

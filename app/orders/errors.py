@@ -23,6 +23,11 @@ class StationUnavailable(InvalidInput):
     message = "没有可用的自提村站"
 
 
+class StationNotChosen(InvalidInput):
+    code = "station_not_chosen"
+    message = "请选择自提村站"
+
+
 class DeliveryAreaNotServed(InvalidInput):
     code = "delivery_area_not_served"
     message = "该地址暂不支持送货上门"

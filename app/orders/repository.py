@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.orders.models import Order, OrderStatus, Payment, Refund, WebhookEvent
+from app.orders.models import DeliveryMethod, Order, OrderStatus, Payment, Refund, WebhookEvent
 
 
 async def order_by_number(session: AsyncSession, number: str, *, for_update: bool = False) -> Order | None:
@@ -113,3 +113,24 @@ async def orders_due_soon(session: AsyncSession, start: datetime, end: datetime,
             .with_for_update(skip_locked=True)
         )
     ).all()
+
+
+async def last_chosen_station_code(session: AsyncSession, customer_user_id: int) -> str | None:
+    """The open station of the customer's latest pickup order that went where they chose it to
+    (a re-routed order says nothing about their choice): the signed-in customer's remembered
+    station, on any device. The orders are the record of it, so nothing else is stored."""
+    from app.stations.models import Station
+    from app.stations.routing import CHOSEN_REASON
+
+    return await session.scalar(
+        select(Station.code)
+        .join(Order, Order.station_id == Station.id)
+        .where(
+            Order.customer_user_id == customer_user_id,
+            Order.delivery_method == DeliveryMethod.station_pickup,
+            Order.station_reason == CHOSEN_REASON,
+            Station.is_open.is_(True),
+        )
+        .order_by(Order.id.desc())
+        .limit(1)
+    )

@@ -4,9 +4,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from app.kit.phones import normalise_cn_phone
+from app.kit.phones import normalise_cn_mobile
 from app.kit.schemas import QuantityValue
 
 
@@ -27,14 +27,32 @@ class AddressIn(BaseModel):
 
 
 class DeliveryIn(BaseModel):
+    """Where the order goes. A pickup order names its station (``GET /api/v1/stations`` lists the
+    open ones): there is no default station — a missing code is a 422 on ``delivery.station_code``,
+    and so is a code that is not an open station. ``township``, ``village`` and the coordinates
+    only say where the customer is, for re-routing when the chosen station's shelves are full."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     method: Literal["station_pickup", "home_delivery"]
-    station_code: str | None = Field(default=None, max_length=20)
-    township: str | None = Field(default=None, max_length=30, description="自提：顾客所在乡镇（用于就近分配）")
-    village: str | None = Field(default=None, max_length=50, description="自提：顾客所在村（优先分配服务该村的村站）")
+    station_code: str | None = Field(
+        default=None, max_length=20, validate_default=True, description="自提：所选村站编码（自提必填）"
+    )
+    township: str | None = Field(
+        default=None, max_length=30, description="自提：顾客所在乡镇（所选村站已满时就近改派）"
+    )
+    village: str | None = Field(
+        default=None, max_length=50, description="自提：顾客所在村（所选村站已满时优先改派服务该村的村站）"
+    )
     latitude: Decimal | None = Field(default=None, ge=-90, le=90)
     longitude: Decimal | None = Field(default=None, ge=-180, le=180)
     address: AddressIn | None = None
+
+    @field_validator("station_code")
+    @classmethod
+    def _station_chosen(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("method") == "station_pickup" and not value:
+            raise ValueError("请选择自提村站")
+        return value or None
 
     @model_validator(mode="after")
     def _needs(self) -> DeliveryIn:
@@ -46,14 +64,19 @@ class DeliveryIn(BaseModel):
 
 
 class ContactIn(BaseModel):
+    """Who receives the order. The phone must be a mainland China mobile number for every consumer
+    order, pickup and home delivery alike: the pickup code, the order's notices (placed, paid,
+    cancelled, refunded) and a guest's look-up all go through that number by SMS, and no other
+    channel exists — a landline, a Hong Kong or a US number would take the order and hear nothing."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(min_length=1, max_length=50)
-    phone: str = Field(min_length=5, max_length=20)
+    phone: str = Field(min_length=5, max_length=20, description="中国大陆手机号（取货码和订单通知通过短信发送）")
 
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str) -> str:
-        return normalise_cn_phone(value)
+        return normalise_cn_mobile(value)
 
 
 class OrderIn(BaseModel):

@@ -28,6 +28,11 @@ class PickupLocked(AppError):
     message = "取货码错误次数过多，已锁定，请联系站长核实身份"
 
 
+class QrForAnotherParcel(Conflict):
+    code = "qr_for_another_parcel"
+    message = "取货二维码与扫描的包裹不是同一个订单，请核对包裹"
+
+
 class PaymentRequired(InvalidInput):
     code = "payment_required"
     message = "到站付款订单需先收款（现金或扫码）"
@@ -36,6 +41,14 @@ class PaymentRequired(InvalidInput):
 class StationNotFound(NotFound):
     code = "station_not_found"
     message = "找不到该村站"
+
+
+class UnknownStation(InvalidInput):
+    """A pickup order named a station that does not exist or is closed: refused, never replaced by
+    some "default" station the customer did not choose (``detail.field`` names the body field)."""
+
+    code = "unknown_station"
+    message = "所选自提村站不存在或未开放，请重新选择"
 
 
 class RouteNotFound(NotFound):

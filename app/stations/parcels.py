@@ -58,14 +58,24 @@ def _sign(order_number: str) -> str:
     return hmac.new(key, f"pickup:{order_number}".encode(), hashlib.sha256).hexdigest()[:16]
 
 
-def qr_matches(qr: str, order_number: str) -> bool:
+def qr_order_number(qr: str) -> str | None:
+    """The order a pickup QR was signed for, or None when it is not one of ours. Case is ignored:
+    a scanner with caps lock on types the hex signature in capitals."""
     parts = qr.strip().split(":")
-    return (
-        len(parts) == 3
-        and parts[0] == QR_PREFIX
-        and parts[1] == order_number
-        and hmac.compare_digest(parts[2], _sign(order_number))
-    )
+    if len(parts) != 3 or parts[0].upper() != QR_PREFIX:
+        return None
+    number = parts[1].upper()
+    return number if hmac.compare_digest(parts[2].lower().encode(), _sign(number).encode()) else None
+
+
+def is_pickup_qr(text: str) -> bool:
+    """Whether a scan looks like a pickup QR (signed or not): what a counter form routes to the
+    code field, whichever field the scanner typed it into."""
+    return text.strip().upper().startswith(QR_PREFIX + ":")
+
+
+def qr_matches(qr: str, order_number: str) -> bool:
+    return qr_order_number(qr) == order_number
 
 
 # ---- runs -----------------------------------------------------------------------------------------
@@ -305,6 +315,13 @@ async def hand_over(
         raise errors.WrongPickupCode("请输入取货码或扫描订单二维码")  # nothing tried: not counted
     order = await session.get(Order, parcel.order_id, populate_existing=True)
     assert order is not None
+    signed_for = qr_order_number(order_qr) if order_qr else None
+    if signed_for is not None and signed_for != order.number:
+        # A genuine QR of another order: the wrong box was scanned, nobody is guessing — not counted.
+        raise errors.QrForAnotherParcel(
+            f"这个取货二维码是订单 {signed_for} 的，扫描的包裹属于订单 {order.number}，请核对包裹",
+            detail={"qr_order_number": signed_for, "parcel_order_number": order.number},
+        )
     code_ok = pickup_code_matches(pickup_code, parcel)
     qr_ok = bool(order_qr) and qr_matches(order_qr or "", order.number)
     if not (code_ok or qr_ok):
@@ -459,6 +476,25 @@ async def station_day(session: AsyncSession, station_id: int, *, since: datetime
         )
     ).one()
     return StationDay(int(on_shelf_), int(arrived), int(handed), int(overdue))
+
+
+async def parcel_for_qr(session: AsyncSession, station_id: int, qr: str) -> tuple[Parcel, Order] | None:
+    """The parcel at ``station_id`` of the order a pickup QR was signed for (its latest one), for
+    showing the shelf slot before the box is scanned; None for a QR that is not ours or an order
+    with no parcel here."""
+    number = qr_order_number(qr)
+    if number is None:
+        return None
+    row = (
+        await session.execute(
+            select(Parcel, Order)
+            .join(Order, Order.id == Parcel.order_id)
+            .where(Order.number == number, Parcel.station_id == station_id)
+            .order_by(Parcel.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 async def find_parcel(session: AsyncSession, tracking_number: str) -> tuple[Parcel, Order] | None:

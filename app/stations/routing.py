@@ -1,8 +1,11 @@
 """Which village station a pickup order goes to, and why.
 
-The customer's choice when that station is open and has room; else the station that serves the
-customer's village; else the nearest open station with room (from the browser's location, or the
-centre of the chosen township). "Room" compares the parcels a station is holding or expecting —
+The customer always names the station (there is no default station: a missing or unknown code is
+refused before this runs, or here with ``UnknownStation``). When the chosen station is open and has
+room the order goes there; when its shelves are full the order is re-routed — to the station that
+serves the customer's village, else the nearest open station with room (from the browser's
+location, else the centre of the customer's township, else the chosen station itself) — and the
+reason is stored on the order. "Room" compares the parcels a station is holding or expecting —
 pickup orders routed to it and not yet collected, cancelled or expired — with its shelf capacity.
 """
 
@@ -16,6 +19,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.stations import errors
 from app.stations.models import Station
 
 # Statuses of pickup orders that occupy (or will occupy) a shelf slot.
@@ -69,6 +73,30 @@ def township_centre(stations: Sequence[Station], township: str) -> tuple[float, 
     return sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)
 
 
+CHOSEN_REASON = "顾客选择的自提点"
+
+
+def _rank(
+    stations: Sequence[Station],
+    loads: dict[int, int],
+    origin: tuple[float, float] | None,
+    village: str | None,
+) -> list[StationDistance]:
+    result = []
+    for station in stations:
+        km = haversine_km(origin[0], origin[1], float(station.latitude), float(station.longitude)) if origin else None
+        result.append(StationDistance(station, km, loads.get(station.id, 0)))
+
+    def key(item: StationDistance) -> tuple[int, float, str]:
+        return (0 if serves(item.station, village) else 1, item.km if item.km is not None else 0.0, item.station.code)
+
+    return sorted(result, key=key)
+
+
+def serves(station: Station, village: str | None) -> bool:
+    return bool(village) and (village in (station.villages_served or []) or station.village == village)
+
+
 async def nearest_first(
     session: AsyncSession,
     *,
@@ -79,46 +107,42 @@ async def nearest_first(
     """Open stations, nearest first: from ``near`` when given, else from the township's centre;
     stations serving ``village`` come first."""
     stations = await open_stations(session)
-    loads = await station_loads(session)
     origin = near or (township_centre(stations, township) if township else None)
-    result = []
-    for station in stations:
-        km = haversine_km(origin[0], origin[1], float(station.latitude), float(station.longitude)) if origin else None
-        result.append(StationDistance(station, km, loads.get(station.id, 0)))
-
-    def key(item: StationDistance) -> tuple[int, float, str]:
-        serves = bool(village) and (village in (item.station.villages_served or []) or item.station.village == village)
-        return (0 if serves else 1, item.km if item.km is not None else 0.0, item.station.code)
-
-    return sorted(result, key=key)
+    return _rank(stations, await station_loads(session), origin, village)
 
 
 async def route(
     session: AsyncSession,
     *,
-    chosen_code: str | None,
+    chosen_code: str,
     township: str | None = None,
     village: str | None = None,
     near: tuple[Decimal, Decimal] | tuple[float, float] | None = None,
 ) -> Routed | None:
-    """Pick the station for a pickup order and say why (the reason is stored on the order)."""
-    candidates = await nearest_first(
-        session, near=(float(near[0]), float(near[1])) if near else None, township=township, village=village
-    )
-    by_code = {c.station.code: c for c in candidates}
-    chosen_note = ""
-    if chosen_code:
-        chosen = by_code.get(chosen_code)
-        if chosen is not None and chosen.has_room:
-            return Routed(chosen.station, "顾客选择的自提点")
-        chosen_note = f"所选村站 {chosen_code} " + ("已满" if chosen is not None else "未开放或不存在") + "，"
+    """Route to the chosen station, or re-route when it is full, and say why (the reason is
+    stored on the order). None: no open station has room. Raises ``UnknownStation`` when the
+    code is not an open station — never a silent default."""
+    stations = await open_stations(session)
+    chosen = next((s for s in stations if s.code == chosen_code), None)
+    if chosen is None:
+        raise errors.UnknownStation(
+            f"所选自提村站 {chosen_code} 不存在或未开放，请重新选择",
+            detail={"field": "delivery.station_code", "station_code": chosen_code},
+        )
+    loads = await station_loads(session)
+    if loads.get(chosen.id, 0) < chosen.shelf_capacity:
+        return Routed(chosen, CHOSEN_REASON)
+    point = (float(near[0]), float(near[1])) if near else None
+    centre = township_centre(stations, township) if township and not point else None
+    origin = point or centre or (float(chosen.latitude), float(chosen.longitude))
+    candidates = _rank(stations, loads, origin, village)
+    note = f"所选村站 {chosen_code} 已满，"
     if village:
         for candidate in candidates:
-            serves = village in (candidate.station.villages_served or []) or candidate.station.village == village
-            if serves and candidate.has_room:
-                return Routed(candidate.station, f"{chosen_note}改派服务{village}的村站")
+            if serves(candidate.station, village) and candidate.has_room:
+                return Routed(candidate.station, f"{note}改派服务{village}的村站")
+    where = "离您最近" if point else (f"离{township}最近" if centre else "离所选村站最近")
     for candidate in candidates:
         if candidate.has_room:
-            where = "离您最近" if near else (f"离{township}最近" if township else "默认")
-            return Routed(candidate.station, f"{chosen_note}{where}的可用村站")
+            return Routed(candidate.station, f"{note}改派{where}的可用村站")
     return None

@@ -30,6 +30,7 @@ from app.db import DbSession
 from app.kit.errors import AppError, IdempotencyKeyReused, TooManyRequests
 from app.kit.http import client_address
 from app.kit.idempotency import run_idempotent
+from app.kit.qr import qr_svg
 from app.kit.validation import field_name, zh_message
 from app.orders import access, checkout, delivery, endpoints, repository, schemas, views
 from app.orders.errors import OrderNotFound
@@ -46,7 +47,9 @@ ORDER_NUMBER = re.compile(r"^NP[0-9]{6,18}$")
 NEAR = re.compile(r"^(-?\d{1,2}(?:\.\d{1,7})?),(-?\d{1,3}(?:\.\d{1,7})?)$")
 ORDER_COOKIE_PREFIX = "np_o_"
 ORDER_COOKIE_MAX_AGE = 90 * 24 * 3600
-STATIONS_SHOWN = 8
+STATION_COOKIE = "np_station"
+STATION_COOKIE_MAX_AGE = 365 * 24 * 3600
+STATION_CODE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 IDEMPOTENCY_FIELD = "idempotency_key"
 ONLINE_METHODS = {"alipay": "支付宝", "wechat_pay": "微信支付"}
 
@@ -148,10 +151,27 @@ class StationChoice:
     name: str
     township: str
     village: str
+    villages_served: tuple[str, ...]
     address: str
     opening_hours: str
     km: float | None
     has_room: bool
+
+    @property
+    def search_text(self) -> str:
+        """What the filter (server-side, and shop.js in the page) matches: names of the station,
+        its township, its village and the villages it serves, and its address."""
+        return " ".join((self.name, self.township, self.village, *self.villages_served, self.address, self.code))
+
+
+@dataclass(frozen=True)
+class TownshipGroup:
+    township: str
+    stations: list[StationChoice]
+
+    @property
+    def nearest_km(self) -> float | None:
+        return min((s.km for s in self.stations if s.km is not None), default=None)
 
 
 def _near(raw: str | None) -> tuple[float, float] | None:
@@ -167,40 +187,91 @@ def _text(form: FormData | dict[str, Any], name: str, limit: int = 300) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
-async def _station_choices(
-    session: DbSession, *, near: tuple[float, float] | None, township: str, village: str
-) -> tuple[list[StationChoice], list[str], list[str]]:
-    """Nearest open stations first, the townships that have one, and the villages they serve."""
-    ranked = await routing.nearest_first(session, near=near, township=township or None, village=village or None)
-    townships = sorted({r.station.township for r in ranked}, key=_township_order)
-    villages = sorted(
-        {
-            name
-            for r in ranked
-            if not township or r.station.township == township
-            for name in (r.station.village, *(r.station.villages_served or []))
-        }
-    )
-    shown = [
+async def _station_choices(session: DbSession, *, near: tuple[float, float] | None) -> list[StationChoice]:
+    """Every open station, nearest first when the customer's location is known."""
+    return [
         StationChoice(
             code=r.station.code,
             name=r.station.name,
             township=r.station.township,
             village=r.station.village,
+            villages_served=tuple(r.station.villages_served or ()),
             address=r.station.address,
             opening_hours=r.station.opening_hours,
             km=round(r.km, 1) if r.km is not None else None,
             has_room=r.has_room,
         )
-        for r in ranked
-        if near or not township or r.station.township == township
-    ][:STATIONS_SHOWN]
-    return shown, townships, villages
+        for r in await routing.nearest_first(session, near=near)
+    ]
+
+
+def group_by_township(stations: list[StationChoice], *, query: str = "", keep: str = "") -> list[TownshipGroup]:
+    """The stations the filter ``query`` finds (and the ``keep`` one, the current choice, always),
+    grouped by township: townships in the county's order — or, when distances are known, the
+    township of the nearest station first — and each township's stations in the given order."""
+    needle = query.strip().casefold()
+    shown = [s for s in stations if not needle or needle in s.search_text.casefold() or s.code == keep]
+    groups: dict[str, list[StationChoice]] = {}
+    for station in shown:
+        groups.setdefault(station.township, []).append(station)
+    ordered = [TownshipGroup(name, members) for name, members in groups.items()]
+    if any(s.km is not None for s in shown):
+        return sorted(ordered, key=lambda g: (g.nearest_km if g.nearest_km is not None else float("inf")))
+    return sorted(ordered, key=lambda g: _township_order(g.township))
 
 
 def _township_order(name: str) -> tuple[int, str]:
     known = delivery.SHIXING_TOWNSHIPS
     return (known.index(name), name) if name in known else (len(known), name)
+
+
+# ---- the remembered station ---------------------------------------------------------------------
+
+
+def remembered_station_cookie(request: Request) -> str:
+    raw = request.cookies.get(STATION_COOKIE, "")
+    return raw if STATION_CODE.match(raw) else ""
+
+
+def remember_station(request: Request, response: Response, code: str) -> None:
+    """The station the customer chose, for the next checkout in this browser (guests included)."""
+    if STATION_CODE.match(code):
+        response.set_cookie(
+            STATION_COOKIE,
+            code,
+            path="/checkout",
+            max_age=STATION_COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="lax",
+            secure=bool(request.app.state.settings.session_cookie_secure),
+        )
+
+
+async def remembered_station(request: Request, session: DbSession, principal: Principal | None) -> str:
+    """The station to pre-select for a returning customer: a signed-in customer's last chosen
+    station from their orders (it follows them to another phone), else this browser's cookie."""
+    if principal is not None and principal.role.value == "customer":
+        code = await repository.last_chosen_station_code(session, principal.user_id)
+        if code:
+            return code
+    return remembered_station_cookie(request)
+
+
+def preselected_station(
+    stations: list[StationChoice], *, posted: str, remembered: str, near: tuple[float, float] | None
+) -> str:
+    """Nothing is pre-selected for someone who has neither chosen a station before nor shared
+    where they are: the first station of a list is nobody's choice. In order: what this form
+    already carried (a refused submission shown again), the remembered station when it has room,
+    the nearest station with room when the customer shared a location."""
+    if posted:
+        return posted
+    open_with_room = {s.code for s in stations if s.has_room}
+    if remembered in open_with_room:
+        return remembered
+    if near is not None:
+        return next((s.code for s in stations if s.has_room), "")
+    return ""
 
 
 def _fee_table(subtotal_minor: int) -> list[tuple[str, int]]:
@@ -227,11 +298,13 @@ async def _render_checkout(
 ) -> Response:
     view = await cart.cart_view(session, cart.read_cart(request))
     near = _near(values.get("near"))
-    stations, townships, villages = await _station_choices(
-        session, near=near, township=values.get("township", ""), village=values.get("village", "")
+    stations = await _station_choices(session, near=near)
+    principal = await resolve_principal(request, session)
+    remembered = await remembered_station(request, session, principal)
+    values["station_code"] = preselected_station(
+        stations, posted=values.get("station_code", ""), remembered=remembered, near=near
     )
-    if not values.get("station_code"):
-        values["station_code"] = next((s.code for s in stations if s.has_room), "")
+    groups = group_by_township(stations, query=values.get("q", ""), keep=values["station_code"])
     home_quote = None
     if values.get("home_township") and values.get("delivery_method") == "home_delivery":
         home_quote = delivery.quote(
@@ -247,9 +320,11 @@ async def _render_checkout(
             "cart": view,
             "values": values,
             "errors": errors or [],
-            "stations": stations,
-            "townships": townships,
-            "villages": villages,
+            "groups": groups,
+            "station_count": len(stations),
+            "shown_count": sum(len(g.stations) for g in groups),
+            "chosen": next((s for s in stations if s.code == values["station_code"]), None),
+            "remembered": remembered,
             "near": near,
             "fees": _fee_table(view.subtotal_minor),
             "free_from_minor": delivery.FREE_IN_COUNTY_FROM_MINOR,
@@ -266,14 +341,14 @@ async def _render_checkout(
 async def checkout_page(
     request: Request,
     session: DbSession,
-    township: str = "",
-    village: str = "",
+    q: Annotated[str, Query(max_length=50)] = "",
     near: str = "",
     method: str = "",
 ) -> Response:
+    """``q`` filters the station list (the page's script filters as one types; this is the same
+    filter for a browser without it); ``near`` (lat,lng from the browser) sorts it nearest first."""
     values = {
-        "township": township.strip()[:30],
-        "village": village.strip()[:50],
+        "q": q.strip()[:50],
         "near": near.strip()[:40] if _near(near) else "",
         "delivery_method": method if method in DELIVERY_ZH else "station_pickup",
         "payment_method": "pay_at_pickup",
@@ -290,8 +365,6 @@ CHECKOUT_FIELDS = (
     "contact_phone",
     "delivery_method",
     "station_code",
-    "township",
-    "village",
     "near",
     "province",
     "city",
@@ -316,11 +389,7 @@ def order_in_from_form(form: FormData, values: dict[str, str]) -> schemas.OrderI
     delivery_body: dict[str, Any] = {"method": method}
     if method == "station_pickup":
         near = _near(values["near"])
-        delivery_body.update(
-            station_code=values["station_code"] or None,
-            township=values["township"] or None,
-            village=values["village"] or None,
-        )
+        delivery_body["station_code"] = values["station_code"] or None
         if near is not None:
             delivery_body.update(latitude=str(near[0]), longitude=str(near[1]))
     elif method == "home_delivery":
@@ -413,6 +482,8 @@ async def place_order(request: Request, session: DbSession, principal: MaybeUser
         target = f"/orders/{number}?done=placed"
     response = RedirectResponse(target, status_code=303)
     remember_phone(request, response, number, body.contact.phone)
+    if body.delivery.station_code:
+        remember_station(request, response, body.delivery.station_code)
     cart.clear_cart(request, response)
     return response
 
@@ -488,6 +559,7 @@ async def _render_order(
         "shop/order.html",
         {
             "order": out,
+            "pickup_qr": qr_svg(out.pickup.qr, label=f"取货二维码，订单 {out.number}") if out.pickup else None,
             "cancellable": cancellable(out),
             "notice": notice,
             "errors": errors or [],
@@ -516,7 +588,18 @@ async def order_page(
                 response: Response = RedirectResponse(f"/orders/{number}", status_code=303)
                 remember_phone(request, response, number, linked.contact_phone)
                 return response
-    order = await _visible(request, session, number, principal)
+    try:
+        order = await _visible(request, session, number, principal)
+    except OrderNotFound:
+        # The link in an SMS opens in a browser that has not proven the phone yet: ask for it, with
+        # the number filled in. The same page for an order that does not exist, so it tells nothing.
+        shown = number.strip().upper()
+        return render(
+            request,
+            "shop/lookup.html",
+            {"number": shown if ORDER_NUMBER.match(shown) else "", "error": None, "from_link": True},
+            status_code=404,
+        )
     return await _render_order(request, session, order, notice=DONE_NOTICES.get(done, ""))
 
 

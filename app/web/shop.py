@@ -18,6 +18,7 @@ from app.accounts.access import MaybeUser, Principal, PublicAccess
 from app.catalog import errors, listing, pricing, repository, schemas
 from app.catalog.cache import ListingCache
 from app.catalog.endpoints import viewer_for
+from app.config import get_settings
 from app.db import DbSession
 from app.kit import clock
 from app.kit.errors import AppError
@@ -146,6 +147,7 @@ async def _render_product(
             "stock_labels": STOCK_LABELS,
             "errors": errors or [],
             "added": added_line,
+            "line_max": get_settings().cart_line_maximums,  # as pricing reads it
         },
         status_code=status_code,
     )
@@ -169,7 +171,7 @@ def _cart_quantity(raw: str, other: str = "") -> Decimal:
     try:
         quantity = parse_quantity(text)
     except QuantityError as exc:
-        raise ValueError(f"数量：{exc}") from exc
+        raise ValueError(str(exc)) from exc
     if quantity <= 0:
         raise ValueError("数量必须大于 0")
     return quantity

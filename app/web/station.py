@@ -38,7 +38,7 @@ from app.kit.idempotency import Outcome, run_idempotent
 from app.kit.money import parse_major
 from app.kit.quantities import QuantityError, Unit, parse_quantity
 from app.stations import cases, consignments, errors, parcels, pda, reports, repository, schemas
-from app.stations.models import CaseKind, ParcelStatus, Station
+from app.stations.models import CaseKind, Parcel, ParcelStatus, Station
 from app.supply import repository as supply_repository
 from app.web.templating import CHINA_TZ, CsrfProtected, local_time, render
 
@@ -46,7 +46,7 @@ router = APIRouter(prefix="/station", include_in_schema=False)
 
 IDEMPOTENCY_FIELD = "idempotency_key"
 NOT_FINGERPRINTED = ("csrf_token", IDEMPOTENCY_FIELD)
-QR_PREFIX = parcels.QR_PREFIX + ":"
+QR_UNKNOWN = "二维码无法识别，或该订单的包裹不在本站；请让顾客报取货码"
 COLLECT_METHODS = {"cash": "现金", "qr": "扫码"}
 MAX_TRACKING = 20
 
@@ -248,6 +248,7 @@ class ParcelSummary:
     attempts_left: int = parcels.MAX_CODE_ATTEMPTS
     locked: bool = False
     handed_over_at: datetime | None = None
+    by_qr: bool = False  # found from the customer's QR: the box is still to be fetched and scanned
 
     @property
     def ready(self) -> bool:
@@ -258,12 +259,23 @@ class ParcelSummary:
         return self.parcel.amount_due_minor if self.parcel else 0
 
 
-async def _summary(session: DbSession, station_id: int, tracking: str) -> ParcelSummary:
+async def _summary(session: DbSession, station_id: int, tracking: str, qr: str = "") -> ParcelSummary:
+    """The parcel the operator scanned — or, when the customer's QR came first, the parcel that QR
+    is for (its shelf slot tells the operator where to fetch it)."""
     tracking = tracking.strip().upper()
+    if not tracking and qr:
+        found = await parcels.parcel_for_qr(session, station_id, qr)
+        if found is None:
+            return ParcelSummary("", problem=QR_UNKNOWN, by_qr=True)
+        return await _describe(session, station_id, found[0], by_qr=True)
     found = await parcels.find_parcel(session, tracking) if 0 < len(tracking) <= MAX_TRACKING else None
     if found is None:
         return ParcelSummary(tracking, problem=errors.ParcelNotFound.message)
-    parcel, _ = found
+    return await _describe(session, station_id, found[0])
+
+
+async def _describe(session: DbSession, station_id: int, parcel: Parcel, *, by_qr: bool = False) -> ParcelSummary:
+    tracking = parcel.tracking_number
     if parcel.station_id != station_id:
         return ParcelSummary(tracking, problem=errors.ParcelWrongStation.message)
     out = await pda.parcel_out(session, parcel)
@@ -275,8 +287,20 @@ async def _summary(session: DbSession, station_id: int, tracking: str) -> Parcel
         problem = f"包裹{status.label_zh}，不能交付"
     left = max(parcels.MAX_CODE_ATTEMPTS - parcel.failed_code_attempts, 0)
     return ParcelSummary(
-        tracking, out, problem, left, status is ParcelStatus.at_station and left == 0, parcel.handed_over_at
+        tracking, out, problem, left, status is ParcelStatus.at_station and left == 0, parcel.handed_over_at, by_qr
     )
+
+
+def _route_scans(values: dict[str, str]) -> None:
+    """A keyboard-wedge scanner types into whichever field has the focus: the customer's QR may
+    land in the parcel field and a parcel's number in the code field. Each goes where it belongs
+    (before anything is upper-cased: the QR's signature is case-sensitive hex)."""
+    tracking, code = values["tracking_number"], values["code"]
+    if parcels.is_pickup_qr(tracking) and not parcels.is_pickup_qr(code):
+        tracking, code = code if code.upper().startswith("NPP") else "", tracking
+    elif code.upper().startswith("NPP") and not tracking:
+        tracking, code = code, ""
+    values["tracking_number"], values["code"] = tracking.upper(), code
 
 
 HANDOVER_FIELDS = ("tracking_number", "code", "collect_method", "proxy", "collected_by_name")
@@ -295,7 +319,8 @@ async def _render_handover(
 ) -> Response:
     station = await _station(session, principal)
     tracking = values.get("tracking_number", "")
-    summary = await _summary(session, station.id, tracking) if tracking and not done else None
+    qr = values.get("code", "") if parcels.is_pickup_qr(values.get("code", "")) else ""
+    summary = await _summary(session, station.id, tracking, qr) if (tracking or qr) and not done else None
     return render(
         request,
         "station/handover.html",
@@ -331,14 +356,16 @@ async def handover_parcel(
     session: DbSession,
     principal: StationOperator,
     tracking: Annotated[str, Query(max_length=40)] = "",
+    qr: Annotated[str, Query(max_length=80)] = "",
 ) -> Response:
-    """The summary part of the handover form, fetched by the page's script right after a scan."""
+    """The summary part of the handover form, fetched by the page's script right after a scan:
+    of the parcel scanned, or of the parcel a customer's QR is for (scanned first)."""
     station = await _station(session, principal)
     return render(
         request,
         "station/_parcel.html",
         {
-            "summary": await _summary(session, station.id, tracking),
+            "summary": await _summary(session, station.id, tracking, qr if parcels.is_pickup_qr(qr) else ""),
             "values": {},
             "methods": COLLECT_METHODS,
             "max_attempts": parcels.MAX_CODE_ATTEMPTS,
@@ -352,9 +379,13 @@ async def hand_over(request: Request, session: DbSession, principal: StationOper
     the money of a pay-at-pickup order; a wrong code is counted and the attempts left shown."""
     form = await request.form()
     values = {name: _text(form, name) for name in HANDOVER_FIELDS}
-    values["tracking_number"] = values["tracking_number"].upper()
+    _route_scans(values)
     code = values["code"]
     proxy = values["proxy"] == "1"
+    if parcels.is_pickup_qr(code) and not values["tracking_number"]:
+        # The QR came first (and Enter sent the form, without the page's script): show which parcel
+        # it is for and wait for the parcel's scan. Nothing was tried, nothing is counted.
+        return await _render_handover(request, session, principal, values)
 
     async def work() -> Any:
         if not values["tracking_number"]:
@@ -368,7 +399,7 @@ async def hand_over(request: Request, session: DbSession, principal: StationOper
             raise InvalidInput("代取时请填写代取人姓名")
         station = await _station(session, principal)
         before = await _summary(session, station.id, values["tracking_number"])
-        is_qr = code.upper().startswith(QR_PREFIX)
+        is_qr = parcels.is_pickup_qr(code)
         result = await parcels.hand_over(
             session,
             station_id=station.id,

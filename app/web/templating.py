@@ -12,11 +12,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import segno
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup
 
 from app.accounts.access import CSRF_COOKIE, CSRF_FORM_FIELD
 from app.accounts.security import csrf_token_valid, new_csrf_token
@@ -38,12 +36,6 @@ def quantity_text(value: Decimal | str | int) -> str:
     return format_quantity(value if isinstance(value, Decimal) else Decimal(str(value)))
 
 
-def qr_svg(value: str, *, scale: int = 6) -> Markup:
-    """An inline SVG QR code drawn on the server (segno): no script, no image request, no CDN."""
-    code = segno.make(value, error="m")
-    return Markup(code.svg_inline(scale=scale, border=2, title="取货二维码", svgclass="qr-svg", lineclass=None))  # noqa: S704 - segno's own SVG
-
-
 def cart_count(request: Request) -> int:
     """Lines in the visitor's cart cookie, for the header link (no database read)."""
     from app.web.cart import read_cart
@@ -53,7 +45,7 @@ def cart_count(request: Request) -> int:
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "storefront" / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-templates.env.globals.update(money=format_minor, qty=quantity_text, cart_count=cart_count, qr_svg=qr_svg)
+templates.env.globals.update(money=format_minor, qty=quantity_text, cart_count=cart_count)
 templates.env.filters["local_time"] = local_time
 templates.env.filters["unit_zh"] = lambda u: UNIT_LABELS_ZH.get(Unit(u), str(u)) if u else ""
 

@@ -26,18 +26,18 @@
     });
   });
 
-  // The parcel's summary (recipient, amount due, payment choice) from the server, right after a scan.
-  function lookUp(input, then) {
+  // The parcel's summary (recipient, amount due, payment choice, and — from a customer's QR — the
+  // shelf slot) from the server, right after a scan.
+  function lookUp(input, param, value, then) {
     var url = input.getAttribute("data-lookup");
     var target = byId(input.getAttribute("data-target"));
-    var code = input.value.trim().toUpperCase();
-    if (!url || !target || !code || input.getAttribute("data-looked-up") === code) {
+    if (!url || !target || !value || input.getAttribute("data-looked-up") === value) {
       then();
       return;
     }
-    input.setAttribute("data-looked-up", code);
+    input.setAttribute("data-looked-up", value);
     target.setAttribute("aria-busy", "true");
-    fetch(url + "?tracking=" + encodeURIComponent(code), {
+    fetch(url + "?" + param + "=" + encodeURIComponent(value), {
       credentials: "same-origin",
       headers: { Accept: "text/html" }
     })
@@ -64,6 +64,47 @@
       });
   }
 
+  // A customer's pickup QR ("NPO:…") and a parcel's number ("NPP…") may be scanned in either order
+  // and into either field: each is moved to its own field. The QR keeps its case (its signature).
+  function isQr(text) {
+    return /^NPO:/i.test(text.trim());
+  }
+
+  function isParcel(text) {
+    return /^NPP/i.test(text.trim());
+  }
+
+  // Send the form when nothing it needs is missing; otherwise focus what is missing. True if sent.
+  function submitWhenComplete(form) {
+    var tracking = form.querySelector("input[name=tracking_number]");
+    var code = form.querySelector("input[name=code]");
+    if (tracking && !tracking.value.trim()) {
+      focusField(tracking);
+      return false;
+    }
+    if (code && !code.value.trim()) {
+      focusField(code);
+      return false;
+    }
+    var methods = form.querySelectorAll("input[name=collect_method]");
+    if (methods.length && !form.querySelector("input[name=collect_method]:checked")) {
+      methods[0].focus();
+      return false;
+    }
+    var proxy = form.querySelector("input[name=proxy]");
+    var name = form.querySelector("input[name=collected_by_name]");
+    if (proxy && proxy.checked && name && !name.value.trim()) {
+      focusField(name);
+      return false;
+    }
+    if (form.requestSubmit) {
+      form.requestSubmit();
+    } else {
+      form.submit();
+    }
+    return true;
+  }
+
   Array.prototype.forEach.call(document.querySelectorAll("input[data-enter-next]"), function (input) {
     var next = byId(input.getAttribute("data-enter-next"));
     input.addEventListener("keydown", function (event) {
@@ -71,42 +112,62 @@
         return;
       }
       event.preventDefault();
-      if (!input.value.trim()) {
+      var value = input.value.trim();
+      if (!value) {
+        return;
+      }
+      if (next && isQr(value)) {
+        // The customer's QR came first: it is the code; show its parcel, then wait for the box.
+        next.value = value;
+        input.value = "";
+        input.removeAttribute("data-looked-up");
+        lookUp(input, "qr", value, function () { focusField(input); });
+        return;
+      }
+      input.value = value.toUpperCase();
+      if (next && next.value.trim()) {
+        // Both scans are in (the QR or the code first, the parcel now): the summary first, since
+        // a pay-at-pickup parcel still needs the payment chosen, then send.
+        lookUp(input, "tracking", input.value, function () { submitWhenComplete(input.form); });
         return;
       }
       // Move on at once (the customer is already saying the code); the summary follows.
       focusField(next);
-      lookUp(input, function () {});
+      lookUp(input, "tracking", input.value, function () {});
     });
     // Typed by hand and left with Tab or a tap: show the summary all the same.
     input.addEventListener("change", function () {
-      lookUp(input, function () {});
+      if (!isQr(input.value)) {
+        lookUp(input, "tracking", input.value.trim().toUpperCase(), function () {});
+      }
     });
   });
 
-  // The last field: Enter sends the form only when nothing it needs is still missing.
+  // The last field: Enter sends the form only when nothing it needs is still missing. A parcel's
+  // number scanned here while the parcel field is empty goes to the parcel field.
   Array.prototype.forEach.call(document.querySelectorAll("input[data-enter-submit]"), function (input) {
     input.addEventListener("keydown", function (event) {
       if (event.key !== "Enter") {
         return;
       }
+      event.preventDefault();
       var form = input.form;
-      if (!input.value.trim()) {
-        event.preventDefault();
+      var tracking = form.querySelector("input[name=tracking_number]");
+      var value = input.value.trim();
+      if (!value) {
         return;
       }
-      var methods = form.querySelectorAll("input[name=collect_method]");
-      if (methods.length && !form.querySelector("input[name=collect_method]:checked")) {
-        event.preventDefault();
-        methods[0].focus();
+      if (tracking && isParcel(value) && !tracking.value.trim()) {
+        tracking.value = value.toUpperCase();
+        input.value = "";
+        lookUp(tracking, "tracking", tracking.value, function () { focusField(input); });
         return;
       }
-      var proxy = form.querySelector("input[name=proxy]");
-      var name = form.querySelector("input[name=collected_by_name]");
-      if (proxy && proxy.checked && name && !name.value.trim()) {
-        event.preventDefault();
-        focusField(name);
+      if (tracking && isQr(value) && !tracking.value.trim()) {
+        lookUp(tracking, "qr", value, function () { focusField(tracking); });
+        return;
       }
+      submitWhenComplete(form);
     });
   });
 

@@ -63,6 +63,14 @@ def test_ready_for_pickup_text() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "/orders/NP1", "https://shop.example.cn/orders/NP1 x", "https://x.cn/" + "a" * 200]
+)
+def test_a_link_must_be_a_plain_web_address(url: str) -> None:
+    with pytest.raises(TemplateError, match="order_url"):
+        render("order_ready_for_pickup", {**SAMPLES["order_ready_for_pickup"], "order_url": url})
+
+
 def test_buyer_approved_text() -> None:
     assert render("buyer_approved", SAMPLES["buyer_approved"]).body == (
         "【南岭明珠】批发采购商审核已通过，请用用户名dg-buyer和申请时设的密码登录。"

@@ -50,18 +50,111 @@ async def test_pay_at_pickup_order(client: httpx.AsyncClient, db_session: AsyncS
     assert "158.85" in notices[0].body
 
 
-async def test_station_routing_falls_back_to_the_village(
+STATION_REFUSED: list[tuple[str, dict[str, Any], str, str]] = [
+    ("missing", {"method": "station_pickup"}, "validation_error", "请选择自提村站"),
+    ("empty", {"method": "station_pickup", "station_code": "  "}, "validation_error", "请选择自提村站"),
+    (
+        "unknown",
+        {"method": "station_pickup", "station_code": "ST-NOPE", "village": "新村"},
+        "unknown_station",
+        "所选自提村站 ST-NOPE 不存在或未开放，请重新选择",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", STATION_REFUSED, ids=[c[0] for c in STATION_REFUSED])
+async def test_a_pickup_order_without_a_known_station_is_refused(
+    client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop, case: tuple[str, dict[str, Any], str, str]
+) -> None:
+    """No "default station": the customer names one, or gets a 422 naming the field."""
+    _, delivery, error, message = case
+    before = await supply_repository.stored_levels(db_session)
+    response = await client.post("/api/v1/orders", json=order_body(shop, delivery=delivery))
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["error"] == error
+    if error == "validation_error":
+        assert [(d["field"], d["message"]) for d in body["detail"]] == [("delivery.station_code", message)]
+    else:
+        assert body["message"] == message
+        assert body["detail"] == {"field": "delivery.station_code", "station_code": "ST-NOPE"}
+    assert await db_session.scalar(select(func.count()).select_from(Order)) == 0
+    assert await db_session.scalar(select(func.count()).select_from(NotificationMessage)) == 0
+    assert await supply_repository.stored_levels(db_session) == before
+
+
+async def test_a_closed_station_is_refused_not_replaced(
     client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop
 ) -> None:
-    body = order_body(shop, delivery={"method": "station_pickup", "station_code": "ST-NOPE", "village": "新村"})
+    from tests.fixtures.builders import make_station
+
+    await make_station(db_session, code="ST-SHUT", village="东湖坪村", is_open=False)
+    body = order_body(shop, delivery={"method": "station_pickup", "station_code": "ST-SHUT", "village": "东湖坪村"})
     response = await client.post("/api/v1/orders", json=body)
+    assert response.status_code == 422 and response.json()["error"] == "unknown_station"
+    assert response.json()["detail"]["field"] == "delivery.station_code"
+    assert await db_session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+async def test_a_full_station_is_re_routed_with_its_reason(
+    client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop
+) -> None:
+    """Capacity re-routing stays: the chosen station's shelves are full, so the order goes to the
+    station serving the customer's village, or the nearest with room — and says so."""
+    from app.stations.models import Station
+
+    full = await db_session.scalar(select(Station).where(Station.code == shop.other_station_code))
+    assert full is not None
+    full.shelf_capacity = 0
+    await db_session.flush()
+    by_village = order_body(
+        shop, delivery={"method": "station_pickup", "station_code": shop.other_station_code, "village": "新村"}
+    )
+    response = await client.post("/api/v1/orders", json=by_village)
     assert response.status_code == 201, response.text
     assert response.json()["station"]["code"] == shop.station_code
-    assert response.json()["station_reason"] == "所选村站 ST-NOPE 未开放或不存在，改派服务新村的村站"
-    near = order_body(shop, delivery={"method": "station_pickup", "latitude": "25.04", "longitude": "114.21"})
-    nearest = await client.post("/api/v1/orders", json=near)
-    assert nearest.json()["station"]["code"] == shop.other_station_code
-    assert nearest.json()["station_reason"] == "离您最近的可用村站"
+    assert response.json()["station_reason"] == "所选村站 ST-SHOP-2 已满，改派服务新村的村站"
+    nearest = order_body(shop, delivery={"method": "station_pickup", "station_code": shop.other_station_code})
+    response = await client.post("/api/v1/orders", json=nearest)
+    assert response.status_code == 201, response.text
+    assert response.json()["station"]["code"] == shop.station_code
+    assert response.json()["station_reason"] == "所选村站 ST-SHOP-2 已满，改派离所选村站最近的可用村站"
+
+
+PHONES_REFUSED = [
+    ("landline", "0751-1234567", "固定电话收不到短信"),
+    ("hong kong", "+852 6123 4567", "暂不支持中国大陆以外的号码（+852）"),
+    ("united states", "+1 650 253 0000", "暂不支持中国大陆以外的号码（+1）"),
+    ("too short", "1380013800", "手机号码无效"),
+]
+
+
+@pytest.mark.parametrize("case", PHONES_REFUSED, ids=[c[0] for c in PHONES_REFUSED])
+@pytest.mark.parametrize("method", ["station_pickup", "home_delivery"])
+async def test_the_contact_must_be_a_mainland_mobile(
+    client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop, case: tuple[str, str, str], method: str
+) -> None:
+    """The pickup code and every notice go by SMS only: a number that cannot receive one is refused
+    with the field named, for pickup and (decided) home delivery alike."""
+    _, phone, message = case
+    delivery: dict[str, Any] = {"method": "station_pickup", "station_code": shop.station_code}
+    if method == "home_delivery":
+        delivery = {"method": "home_delivery", "address": {"township": "太平镇", "detail": "东湖坪村 8 号"}}
+    body = order_body(shop, contact={"name": "李阿姨", "phone": phone}, delivery=delivery)
+    response = await client.post("/api/v1/orders", json=body)
+    assert response.status_code == 422, response.text
+    (detail,) = response.json()["detail"]
+    assert detail["field"] == "contact.phone" and detail["message"].startswith(message)
+    if message != "手机号码无效":
+        assert detail["message"].endswith("请填写中国大陆手机号（11 位，1 开头）：取货码和订单通知只通过短信发送")
+    assert await db_session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+async def test_a_mainland_mobile_in_any_common_form_is_accepted(client: httpx.AsyncClient, shop: Shop) -> None:
+    for phone in ("13800138000", "+86 138 0013 8000", "138-0013-8000", "008613800138000"):
+        response = await client.post("/api/v1/orders", json=order_body(shop, contact={"name": "李", "phone": phone}))
+        assert response.status_code == 201, (phone, response.text)
+        assert response.json()["contact_phone_masked"] == "138****8000"
 
 
 async def test_online_payment_needs_stripe(client: httpx.AsyncClient, shop: Shop) -> None:
@@ -99,6 +192,11 @@ BAD_LINES: list[tuple[str, list[dict[str, Any]], str]] = [
     ("too precise", [{"sku": "SHOP-TARO", "quantity": "1.2345"}], "invalid_quantity"),
     ("unknown sku", [{"sku": "NOPE", "quantity": "1"}], "unknown_sku"),
     ("float", [{"sku": "SHOP-BOX", "quantity": 1.5}], "validation_error"),
+    ("exponent", [{"sku": "SHOP-BOX", "quantity": "1e3"}], "invalid_quantity"),
+    ("infinity", [{"sku": "SHOP-BOX", "quantity": "Infinity"}], "invalid_quantity"),
+    ("99,999,999 boxes", [{"sku": "SHOP-BOX", "quantity": "99999999"}], "quantity_above_line_maximum"),
+    ("100,000 kg", [{"sku": "SHOP-TARO", "quantity": "100000"}], "quantity_above_line_maximum"),
+    ("51 boxes as an integer", [{"sku": "SHOP-BOX", "quantity": 51}], "quantity_above_line_maximum"),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -116,6 +117,8 @@ async def test_scan_in_gives_a_slot_and_a_random_secret_and_tells_the_customer(
         )
     )
     assert notice is not None and codes[0] in notice.body
+    # The notice links to the order page, where the pickup QR is shown.
+    assert re.search(rf"取货二维码：http://127\.0\.0\.1:8000/orders/{boxes[0]['order_number']}\?t=\S+$", notice.body)
     shelf = await client.get("/api/v1/pda/shelf", headers=desk.headers)
     assert sorted(p["shelf_slot"] for p in shelf.json()) == slots
     assert not any(x in shelf.text for x in secrets_)

@@ -1,4 +1,5 @@
-"""Which station a pickup order goes to: choice, full, closed, village mapping, nearest."""
+"""Which station a pickup order goes to: the choice, or — when it is full — the village's station or
+the nearest with room; an unknown or closed choice is refused, never replaced."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.stations import routing
+from app.stations.errors import UnknownStation
 from app.stations.models import Station
 from tests.fixtures.builders import make_station
 
@@ -60,10 +62,15 @@ async def test_choice_is_honoured(db_session: AsyncSession, stations: dict[str, 
     assert routed is not None and (routed.station.code, routed.reason) == ("R-MS", "顾客选择的自提点")
 
 
-async def test_closed_choice_falls_back_to_the_village(db_session: AsyncSession, stations: dict[str, Station]) -> None:
-    routed = await routing.route(db_session, chosen_code="R-X", village="新村")
-    assert routed is not None
-    assert (routed.station.code, routed.reason) == ("R-TP", "所选村站 R-X 未开放或不存在，改派服务新村的村站")
+@pytest.mark.parametrize("code", ["R-X", "R-NOPE"])
+async def test_a_closed_or_unknown_choice_is_refused(
+    db_session: AsyncSession, stations: dict[str, Station], code: str
+) -> None:
+    with pytest.raises(UnknownStation) as refused:
+        await routing.route(db_session, chosen_code=code, village="新村")
+    assert refused.value.status_code == 422
+    assert refused.value.detail == {"field": "delivery.station_code", "station_code": code}
+    assert refused.value.text == f"所选自提村站 {code} 不存在或未开放，请重新选择"
 
 
 async def test_full_choice_is_skipped(db_session: AsyncSession, stations: dict[str, Station]) -> None:
@@ -94,18 +101,22 @@ async def test_full_choice_is_skipped(db_session: AsyncSession, stations: dict[s
     routed = await routing.route(db_session, chosen_code="R-MS", village="周所村")
     assert routed is not None
     assert (routed.station.code, routed.reason) == ("R-DG", "所选村站 R-MS 已满，改派服务周所村的村站")
-
-
-async def test_nearest_open_station_with_room(db_session: AsyncSession, stations: dict[str, Station]) -> None:
-    near_ms = await routing.route(db_session, chosen_code=None, near=(Decimal("25.04"), Decimal("114.19")))
-    assert near_ms is not None and (near_ms.station.code, near_ms.reason) == ("R-MS", "离您最近的可用村站")
-    # The closed station is nearest to this point, yet never chosen.
-    near_closed = await routing.route(db_session, chosen_code=None, near=(Decimal("24.951"), Decimal("114.071")))
-    assert near_closed is not None and near_closed.station.code == "R-TP"
-    by_township = await routing.route(db_session, chosen_code=None, township="顿岗镇")
+    # Without a village: the nearest with room to where the customer is, to the township's centre,
+    # else to the chosen station itself (R-TP is nearer to R-MS than R-DG is).
+    near_dg = await routing.route(db_session, chosen_code="R-MS", near=(Decimal("24.88"), Decimal("114.24")))
+    assert near_dg is not None and (near_dg.station.code, near_dg.reason) == (
+        "R-DG",
+        "所选村站 R-MS 已满，改派离您最近的可用村站",
+    )
+    by_township = await routing.route(db_session, chosen_code="R-MS", township="顿岗镇")
     assert by_township is not None and (by_township.station.code, by_township.reason) == (
         "R-DG",
-        "离顿岗镇最近的可用村站",
+        "所选村站 R-MS 已满，改派离顿岗镇最近的可用村站",
+    )
+    by_choice = await routing.route(db_session, chosen_code="R-MS")
+    assert by_choice is not None and (by_choice.station.code, by_choice.reason) == (
+        "R-TP",
+        "所选村站 R-MS 已满，改派离所选村站最近的可用村站",
     )
 
 

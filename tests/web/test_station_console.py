@@ -82,6 +82,14 @@ async def on_shelf(session: AsyncSession, counter: Counter, shop: Shop) -> Parce
     )
 
 
+async def shelved_order(session: AsyncSession, counter: Counter, shop: Shop) -> tuple[Parcel, Order]:
+    """A parcel on the station's shelf, and its order."""
+    parcel = await on_shelf(session, counter, shop)
+    order = await session.get(Order, parcel.order_id)
+    assert order is not None
+    return parcel, order
+
+
 async def sign_in(client: httpx.AsyncClient, user: User) -> httpx.Response:
     page = await client.get("/login", headers=HTML)
     return await client.post(
@@ -363,9 +371,7 @@ async def test_the_right_code_and_cash_complete_the_order(
 async def test_the_customers_order_qr_goes_in_the_code_field(
     client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop, counter: Counter
 ) -> None:
-    parcel = await on_shelf(db_session, counter, shop)
-    order = await db_session.get(Order, parcel.order_id)
-    assert order is not None
+    parcel, order = await shelved_order(db_session, counter, shop)
     await sign_in(client, counter.operator)
     page = f"/station/handover?tracking={parcel.tracking_number}"
 
@@ -387,6 +393,79 @@ async def test_the_customers_order_qr_goes_in_the_code_field(
         and "凭订单二维码" in done.text
     )
     assert (await reload(db_session, parcel)).status is ParcelStatus.handed_over
+
+
+async def test_the_qr_first_then_the_parcel_two_scans_no_typing(
+    client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop, counter: Counter
+) -> None:
+    """The customer holds up the phone before the box is found: the QR (scanned into the first
+    field, Enter sending the form without the page's script) shows where the box is; the parcel's
+    scan then completes it. Nothing is counted on the way."""
+    parcel, order = await shelved_order(db_session, counter, shop)
+    qr = parcels.pickup_qr(order.number)
+    await sign_in(client, counter.operator)
+
+    asked, _ = await submit(client, "/station/handover", "/station/handover", {"tracking_number": qr, "code": ""})
+    assert asked.status_code == 200
+    assert "取货二维码有效。请到货位 <strong class=\"slot-big\">1-1</strong> 取出包裹" in asked.text
+    assert f'name="code" class="scan-input" value="{qr}"' in asked.text  # kept, case and all
+    assert 'name="tracking_number" class="scan-input" value=""' in asked.text
+    assert "到站付款 ¥68.00" in asked.text
+    # The script's own look-up by QR says the same.
+    fragment = await client.get("/station/handover/parcel", params={"qr": qr}, headers=HTML)
+    assert "货位 <strong class=\"slot-big\">1-1</strong>" in fragment.text and parcel.tracking_number in fragment.text
+    assert (await reload(db_session, parcel)).failed_code_attempts == 0
+
+    # The parcel scanned into the code field, the QR still in the parcel field: each goes where it belongs.
+    done, _ = await submit(
+        client,
+        "/station/handover",
+        "/station/handover",
+        {"tracking_number": qr, "code": parcel.tracking_number.lower(), "collect_method": "cash"},
+    )
+    assert done.status_code == 200 and "交付完成" in done.text and "凭订单二维码" in done.text
+    assert (await reload(db_session, parcel)).status is ParcelStatus.handed_over
+
+
+async def test_a_qr_read_in_capitals_still_opens_its_parcel(
+    client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop, counter: Counter
+) -> None:
+    parcel, order = await shelved_order(db_session, counter, shop)
+    await sign_in(client, counter.operator)
+    shouted = parcels.pickup_qr(order.number).upper()
+    done, _ = await submit(
+        client, "/station/handover", "/station/handover", handover_form(parcel, shouted, collect_method="qr")
+    )
+    assert done.status_code == 200 and "交付完成" in done.text
+
+
+async def test_another_orders_qr_with_this_parcel_is_not_a_wrong_code(
+    client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop, counter: Counter
+) -> None:
+    """A genuine QR of the customer beside it, with the wrong box: said plainly, not counted."""
+    first, second = await dispatched(db_session, shop, 2)
+    for parcel in (first, second):
+        await parcels.scan_in(
+            db_session, station_id=counter.station.id, tracking_number=parcel.tracking_number, actor_user_id=None
+        )
+    theirs = await db_session.get(Order, second.order_id)
+    mine = await db_session.get(Order, first.order_id)
+    assert theirs is not None and mine is not None
+    await sign_in(client, counter.operator)
+
+    refused, _ = await submit(
+        client,
+        "/station/handover",
+        "/station/handover",
+        handover_form(first, parcels.pickup_qr(theirs.number), collect_method="cash"),
+    )
+
+    assert refused.status_code == 409
+    assert f"这个取货二维码是订单 {theirs.number} 的，扫描的包裹属于订单 {mine.number}，请核对包裹" in refused.text
+    assert [(await reload(db_session, p)).failed_code_attempts for p in (first, second)] == [0, 0]
+    assert [(await reload(db_session, p)).status for p in (first, second)] == [ParcelStatus.at_station] * 2
+    unknown = await client.get("/station/handover/parcel", params={"qr": "NPO:NP1:00"}, headers=HTML)
+    assert "二维码无法识别，或该订单的包裹不在本站" in unknown.text
 
 
 # ---- upstream -----------------------------------------------------------------------------------
