@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     session_ttl_hours: int = 12
     api_token_ttl_days: int = 30
     device_token_ttl_days: int = 365
+    # A PDA / till enrolment code is typed or scanned at the device within this many minutes.
+    device_enrolment_ttl_minutes: int = Field(default=10, ge=1, le=1440)
+    device_enrol_rate_limit: str = "10/minute"  # enrolment code attempts per client address
     login_rate_limit: str = "5/minute"  # sign-in attempts per username
     login_address_rate_limit: str = "20/minute"  # sign-in attempts per client address
     # Where attempt counters live: "database" (shared by every worker), "redis://…", or "memory://"
@@ -107,9 +110,7 @@ class Settings(BaseSettings):
                 raise ValueError("SECRET_KEY 至少 32 个字符")
             if not self.database_url:
                 raise ValueError("APP_ENV=production 需要设置 DATABASE_URL（生产环境不启动内嵌数据库）")
-            if self.alibaba_app_key and not (
-                self.alibaba_token_key and self.alibaba_token_key.get_secret_value()
-            ):
+            if self.alibaba_app_key and not (self.alibaba_token_key and self.alibaba_token_key.get_secret_value()):
                 raise ValueError("APP_ENV=production 设置了 ALIBABA_APP_KEY 时需要 ALIBABA_TOKEN_KEY（令牌加密密钥）")
         return self
 
@@ -124,6 +125,7 @@ class Settings(BaseSettings):
             "login_address_rate_limit",
             "order_lookup_rate_limit",
             "wholesale_application_rate_limit",
+            "device_enrol_rate_limit",
         ):
             try:
                 parse(getattr(self, name))
@@ -152,9 +154,7 @@ class Settings(BaseSettings):
     @property
     def alibaba_configured(self) -> bool:
         """An app key and secret are set: the platform may talk to Alibaba.com."""
-        return bool(
-            self.alibaba_app_key and self.alibaba_app_secret and self.alibaba_app_secret.get_secret_value()
-        )
+        return bool(self.alibaba_app_key and self.alibaba_app_secret and self.alibaba_app_secret.get_secret_value())
 
     @property
     def alibaba_sync_endpoint(self) -> str:
