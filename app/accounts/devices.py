@@ -3,7 +3,8 @@
 1. Someone allowed creates an enrolment for one account at one place: an admin for any station's
    operator account (or any store's clerk), or a station operator for its own station and its own
    account — the device then carries no more than the operator already has, and a station far
-   from the county town need not wait for the centre to set up a replacement PDA.
+   from the county town need not wait for the centre to set up a replacement PDA. An operator
+   does it signed in on a page, never with a device token: a stolen PDA must not enrol another.
 2. The screen shows a one-time code — 8 characters from an alphabet without look-alikes, typed
    as ``ABCD-EFGH`` — and the same as a QR code. It is valid ``DEVICE_ENROLMENT_TTL_MINUTES``
    (10), for one device; a newer code for the same account and place cancels the older one.
@@ -62,10 +63,10 @@ def code_digest(code: str) -> str:
     return hmac.new(key, f"device-enrolment:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def qr_text(code: str) -> str:
-    """What the QR holds: the enrol endpoint of this site with the code, so a PDA app that scans
-    it knows both where to enrol and with what."""
-    return f"{get_settings().public_base_url.rstrip('/')}{ENROL_PATH}?code={code}"
+def qr_text(code: str, base_url: str) -> str:
+    """What the QR holds: the enrol endpoint of this site (``PUBLIC_BASE_URL``) with the code, so a
+    PDA app that scans it knows both where to enrol and with what."""
+    return f"{base_url.rstrip('/')}{ENROL_PATH}?code={code}"
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,8 @@ class IssuedEnrolment:
     def display(self) -> str:
         return display_code(self.code)
 
-    @property
-    def qr(self) -> str:
-        return qr_text(self.code)
+    def qr(self, base_url: str) -> str:
+        return qr_text(self.code, base_url)
 
 
 async def _device_account(
@@ -99,6 +99,10 @@ async def _device_account(
     if actor.role is Role.station_operator:
         if kind is not TokenKind.station_pda or station_id is None or station_id != actor.station_id:
             raise errors.RoleNotAllowed("站长只能为本站登记 PDA")
+        if actor.via != "session":
+            # Signed in on a page, not a device: a stolen PDA must not mint a successor that
+            # outlives its own revocation.
+            raise errors.RoleNotAllowed("请在村站工作台网页上登录后登记设备")
         user_id = actor.user_id
     elif actor.role is not Role.admin:
         raise errors.RoleNotAllowed()

@@ -217,7 +217,9 @@ async def bind_user(
         422: {"description": "affiliation_missing / operator_missing / user_disabled"},
     },
 )
-async def create_enrolment(body: schemas.EnrolmentIn, session: DbSession, principal: AdminUser) -> schemas.EnrolmentOut:
+async def create_enrolment(
+    body: schemas.EnrolmentIn, request: Request, session: DbSession, principal: AdminUser
+) -> schemas.EnrolmentOut:
     """A one-time code for one PDA (or till), valid ``DEVICE_ENROLMENT_TTL_MINUTES``; the device
     redeems it at ``POST /api/v1/devices/enrol``."""
     issued = await devices.create_enrolment(
@@ -232,7 +234,7 @@ async def create_enrolment(body: schemas.EnrolmentIn, session: DbSession, princi
     return schemas.EnrolmentOut(
         id=record.id,
         code=issued.display,
-        qr_text=issued.qr,
+        qr_text=issued.qr(request.app.state.settings.public_base_url),
         kind=record.kind,
         station_id=record.station_id,
         store_id=record.store_id,

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 
 from app.accounts import devices
 from app.accounts.access import AdminUser, Principal, StationOperator
@@ -64,7 +65,9 @@ async def _render(
         "enrolments_base": _base(principal, station, "enrolments"),
         "operator_view": operator_view,
         "issued": issued,
-        "issued_qr": qr_svg(issued.qr, title=f"PDA 登记码 {issued.display}") if issued else None,
+        "issued_qr": qr_svg(issued.qr(request.app.state.settings.public_base_url), title=f"PDA 登记码 {issued.display}")
+        if issued
+        else None,
         "now": clock.now(),
         "ttl_minutes": request.app.state.settings.device_enrolment_ttl_minutes,
         "notice": notice,
@@ -72,6 +75,10 @@ async def _render(
     }
     template = "station/devices.html" if operator_view else "admin/station_devices.html"
     return render(request, template, context, status_code=status_code)
+
+
+def _qr(request: Request, issued: devices.IssuedEnrolment) -> Markup:
+    return qr_svg(issued.qr(request.app.state.settings.public_base_url), title=f"PDA 登记码 {issued.display}")
 
 
 def _user_id(raw: object) -> int | None:

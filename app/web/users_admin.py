@@ -219,7 +219,7 @@ async def set_status(request: Request, user_id: int, session: DbSession, princip
     notice = (
         f"{user.username} 已恢复启用"
         if active
-        else f"{user.username} 已停用：登录、网页会话和全部令牌（含设备）立即失效"
+        else f"{user.username} 已停用：不能再登录，网页会话和个人 API 令牌已作废，设备令牌暂停使用"
     )
     return back(f"/admin/users/{user_id}", notice)
 

@@ -129,3 +129,22 @@ async def test_an_admin_chooses_the_operator_and_can_cancel_an_unused_code(
     )
     assert count == 1
     assert (await db_session.get(User, other.id)) is not None
+
+
+async def test_a_pda_cannot_enrol_another_device(
+    client: httpx.AsyncClient, app: FastAPI, db_session: AsyncSession
+) -> None:
+    """A stolen PDA must not mint a successor that survives its own revocation."""
+    operator = await make_user(db_session, Role.station_operator)
+    pda = await service.issue_device_token(
+        db_session, kind=TokenKind.station_pda, user_id=operator.id, label="PDA", station_id=operator.station_id
+    )
+    page = await client.get("/station/devices", headers={**HTML, **auth(pda.token)})
+    assert page.status_code == 200  # the device may look (its own station's list)
+    refused = await client.post(
+        "/station/devices/enrol",
+        data={"csrf_token": field(page, "csrf_token")},
+        headers={**HTML, **auth(pda.token)},
+    )
+    assert refused.status_code == 403 and "请在村站工作台网页上登录后登记设备" in refused.text
+    assert (await db_session.scalars(select(DeviceEnrolment).where(DeviceEnrolment.user_id == operator.id))).all() == []
