@@ -27,33 +27,23 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.accounts.models import Role, User
-from app.catalog.models import PriceListKind
-from app.catalog.pricing import LineRequest
 from app.config import AppEnv, Settings
 from app.db import create_engine, create_sessionmaker
 from app.kit.outbox import RecordingSender
-from app.kit.quantities import Unit
 from app.main import create_app
-from app.orders.checkout import PlaceOrder, place_order
-from app.orders.models import DeliveryMethod, FulfilmentStatus, Order, PaymentMethod
-from app.stations.models import DeliveryRoute, RouteStop
+from app.orders.models import FulfilmentStatus, Order
 from tests.fixtures.builders import (
     DEFAULT_PASSWORD,
-    ensure_price_list,
-    ensure_warehouse,
-    make_product,
+    make_route,
     make_station,
     make_user,
-    make_variant,
-    receive,
-    set_price,
+    pickup_order,
+    sellable_box,
 )
 from tests.web.test_shop_browser import serve
+from tests.web.test_station_browser import CHROMIUM, PC, PHONE
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parent.parent.parent / "test-output" / "ops-browser"
-PC = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium (/usr/bin/chromium) is not installed")
@@ -74,12 +64,7 @@ async def seed(engine: AsyncEngine) -> Seeded:
     for it waiting for a run, an admin and a warehouse user."""
     tag = uuid.uuid4().hex[:6].upper()
     async with create_sessionmaker(engine)() as session:
-        await ensure_price_list(session, "retail", PriceListKind.retail)
-        await ensure_warehouse(session)
-        loquat = await make_product(session, slug=f"loquat-ops-{tag.lower()}", name_zh="始兴枇杷", shelf_life_days=20)
-        box = await make_variant(session, product=loquat, unit=Unit.box, sku=f"LQ-OPS-{tag}", name_zh="特级 5斤装")
-        await set_price(session, "retail", box, 6800)
-        await receive(session, box, "10")
+        box = await sellable_box(session, sku=f"LQ-OPS-{tag}", slug=f"loquat-ops-{tag.lower()}", stock="10")
         station = await make_station(
             session,
             code=f"ST-O{tag}",
@@ -89,25 +74,8 @@ async def seed(engine: AsyncEngine) -> Seeded:
             latitude=Decimal("25.050000"),
             longitude=Decimal("114.200000"),
         )
-        route = DeliveryRoute(code=f"RT-O{tag}", name="马市线")
-        session.add(route)
-        await session.flush()
-        session.add(RouteStop(route_id=route.id, station_id=station.id, position=1))
-        orders = []
-        for name in ("李阿姨", "陈伯"):
-            order = await place_order(
-                session,
-                PlaceOrder(
-                    lines=[LineRequest(box.sku, "1")],
-                    delivery_method=DeliveryMethod.station_pickup,
-                    contact_name=name,
-                    contact_phone="+8613800138000",
-                    payment_method=PaymentMethod.pay_at_pickup,
-                    station_code=station.code,
-                ),
-                stripe_enabled=False,
-            )
-            orders.append(order.number)
+        route = await make_route(session, station, code=f"RT-O{tag}", name="马市线")
+        orders = [(await pickup_order(session, box, station, name=name)).number for name in ("李阿姨", "陈伯")]
         admin = await make_user(session, Role.admin, username=f"admin-{tag.lower()}", display_name="中心管理员")
         keeper = await make_user(session, Role.warehouse, username=f"wh-{tag.lower()}", display_name="仓库小刘")
         seeded = Seeded(admin.username, keeper.username, station.code, station.name, route.code, tuple(orders))

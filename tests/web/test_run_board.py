@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import Role
 from app.kit import clock
 from app.orders.models import FulfilmentStatus, Order, OrderEvent
-from app.stations.models import DeliveryRoute, DispatchRun, Parcel, ParcelStatus, RouteStop, RunStatus, Station
+from app.stations.models import DispatchRun, Parcel, ParcelStatus, RunStatus, Station
+from tests.fixtures.builders import make_route
 from tests.fixtures.shop import Shop, order_body
 from tests.web.test_stock_pages import HTML, field, log_in
 
@@ -42,11 +43,7 @@ async def place(client: httpx.AsyncClient, shop: Shop, station_code: str) -> str
 async def routes(client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop) -> Routes:
     station = await db_session.scalar(select(Station).where(Station.code == shop.station_code))
     assert station is not None
-    route = DeliveryRoute(code="RT-BOARD", name="测试太平线")
-    db_session.add(route)
-    await db_session.flush()
-    db_session.add(RouteStop(route_id=route.id, station_id=station.id, position=1))
-    await db_session.flush()
+    route = await make_route(db_session, station, code="RT-BOARD", name="测试太平线")
     on_route = [await place(client, shop, shop.station_code) for _ in range(2)]
     off_route = [await place(client, shop, shop.other_station_code)]
     return Routes(route.code, on_route, off_route)
@@ -196,9 +193,7 @@ async def test_no_runs_for_a_past_day_and_no_empty_runs(
         assert "不能为已过去的日期安排配送批次" in refused.text
 
         # A route with nothing waiting: the board offers no pack button, and a forged post makes no run.
-        empty = DeliveryRoute(code="RT-EMPTY", name="空线")
-        db_session.add(empty)
-        await db_session.flush()
+        await make_route(db_session, code="RT-EMPTY", name="空线")
         board = await client.get("/admin/runs", headers=HTML)
         assert "没有待发订单" in section(board, "RT-EMPTY")
         nothing = await client.post(
