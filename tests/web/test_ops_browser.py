@@ -64,7 +64,9 @@ async def seed(engine: AsyncEngine) -> Seeded:
     for it waiting for a run, an admin and a warehouse user."""
     tag = uuid.uuid4().hex[:6].upper()
     async with create_sessionmaker(engine)() as session:
-        box = await sellable_box(session, sku=f"LQ-OPS-{tag}", slug=f"loquat-ops-{tag.lower()}", stock="10")
+        box = await sellable_box(
+            session, sku=f"PR-OPS-{tag}", slug=f"pear-ops-{tag.lower()}", stock="10", name_zh="马市沙梨（运营测试）"
+        )
         station = await make_station(
             session,
             code=f"ST-O{tag}",
