@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     session_ttl_hours: int = 12
     api_token_ttl_days: int = 30
     device_token_ttl_days: int = 365
+    # A PDA / till enrolment code is typed or scanned at the device within this many minutes.
+    device_enrolment_ttl_minutes: int = Field(default=10, ge=1, le=1440)
+    device_enrol_rate_limit: str = "10/minute"  # enrolment code attempts per client address
     login_rate_limit: str = "5/minute"  # sign-in attempts per username
     login_address_rate_limit: str = "20/minute"  # sign-in attempts per client address
     # Where attempt counters live: "database" (shared by every worker), "redis://…", or "memory://"
@@ -67,10 +70,10 @@ class Settings(BaseSettings):
     wholesale_application_rate_limit: str = "5/hour"
     wholesale_min_shelf_life_percent: int = Field(default=60, ge=0, le=100)
     reservation_ttl_minutes: int = Field(default=15, ge=1)
-    # Unset in production: on when PUBLIC_BASE_URL is https:// (see _production_cookies_are_secure).
     # The most one shop order line (and one cart line) may hold, per unit of sale: "unit=maximum"
     # pairs; a unit left out keeps its default. Larger quantities are a wholesale matter.
     cart_max_line_quantity: str = ",".join(f"{unit}={most}" for unit, most in CART_MAX_LINE_DEFAULTS.items())
+    # Unset in production: on when PUBLIC_BASE_URL is https:// (see _production_cookies_are_secure).
     session_cookie_secure: bool = False
     # Production refuses cookies without Secure unless this says plain HTTP is meant.
     allow_insecure_http: bool = False
@@ -123,9 +126,7 @@ class Settings(BaseSettings):
                 raise ValueError("SECRET_KEY 至少 32 个字符")
             if not self.database_url:
                 raise ValueError("APP_ENV=production 需要设置 DATABASE_URL（生产环境不启动内嵌数据库）")
-            if self.alibaba_app_key and not (
-                self.alibaba_token_key and self.alibaba_token_key.get_secret_value()
-            ):
+            if self.alibaba_app_key and not (self.alibaba_token_key and self.alibaba_token_key.get_secret_value()):
                 raise ValueError("APP_ENV=production 设置了 ALIBABA_APP_KEY 时需要 ALIBABA_TOKEN_KEY（令牌加密密钥）")
         return self
 
@@ -143,11 +144,14 @@ class Settings(BaseSettings):
             "sms_code_send_rate_limit",
             "sms_code_address_rate_limit",
             "sms_code_verify_rate_limit",
+            "device_enrol_rate_limit",
         ):
             try:
-                parse(getattr(self, name))
+                item = parse(getattr(self, name))
             except ValueError as exc:
                 raise ValueError(f"{name.upper()} 格式应为 次数/时间，例如 5/minute") from exc
+            if item.get_expiry() > 86400:  # counters are swept two days after their window
+                raise ValueError(f"{name.upper()} 的时间段最长为 1 天")
         for part in self.trusted_proxies.split(","):
             if part.strip():
                 try:
@@ -173,6 +177,7 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
     def _cart_maximums_are_readable(self) -> Settings:
         self.cart_line_maximums  # noqa: B018 - parsed here so a typo stops the start, not a checkout
         return self
@@ -217,9 +222,7 @@ class Settings(BaseSettings):
     @property
     def alibaba_configured(self) -> bool:
         """An app key and secret are set: the platform may talk to Alibaba.com."""
-        return bool(
-            self.alibaba_app_key and self.alibaba_app_secret and self.alibaba_app_secret.get_secret_value()
-        )
+        return bool(self.alibaba_app_key and self.alibaba_app_secret and self.alibaba_app_secret.get_secret_value())
 
     @property
     def alibaba_sync_endpoint(self) -> str:

@@ -35,13 +35,16 @@ from app.web import admin as admin_pages
 from app.web import admin_orders as admin_order_pages
 from app.web import auth as auth_pages
 from app.web import crossborder_admin as crossborder_admin_pages
+from app.web import devices as device_pages
 from app.web import notifications as notification_pages
 from app.web import orders as order_pages
+from app.web import runs_admin as run_pages
 from app.web import shop as shop_pages
 from app.web import station as station_pages
 from app.web import stations_admin as station_admin_pages
 from app.web import stock as stock_pages
 from app.web import trace as trace_pages
+from app.web import users_admin as user_pages
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "storefront" / "static"
 
@@ -91,6 +94,7 @@ def create_app(
     app.state.lookup_limiter = limiters.lookup
     app.state.application_limiter = limiters.application
     app.state.sms_login_limiter = limiters.sms_login
+    app.state.enrolment_limiter = limiters.enrolment
     app.state.payment_provider = payment_provider
     if engine is not None:
         app.state.engine = engine
@@ -128,8 +132,11 @@ def create_app(
     app.include_router(station_pda.runs)
     app.include_router(auth_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(user_pages.router)
+    app.include_router(device_pages.router)
     app.include_router(admin_order_pages.router)
     app.include_router(stock_pages.router)
+    app.include_router(run_pages.router)
     app.include_router(station_admin_pages.router)
     app.include_router(crossborder_admin_pages.router)
     app.include_router(notification_pages.router)

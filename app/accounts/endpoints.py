@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.accounts import errors, repository, schemas, service, sms_login
+from app.accounts import devices, errors, repository, schemas, service, sms_login, users
 from app.accounts.access import AdminUser, AnyUser, PublicAccess, Role
 from app.accounts.models import CompanyStatus
-from app.accounts.ratelimit import ApplicationLimiter
+from app.accounts.ratelimit import ApplicationLimiter, EnrolmentLimiter
 from app.db import DbSession
+from app.kit.errors import InvalidInput
 from app.kit.http import client_address
 from app.kit.phones import mask_phone
 
@@ -145,6 +146,38 @@ async def apply_as_buyer(
     return schemas.CompanyOut.model_validate(company)
 
 
+@router.post(
+    "/devices/enrol",
+    response_model=schemas.DeviceEnrolledOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[PublicAccess],
+    responses={
+        409: {"description": "enrolment_code_used"},
+        410: {"description": "enrolment_code_expired（已过期或已作废）"},
+        422: {"description": "enrolment_code_invalid / affiliation_missing / user_disabled"},
+        429: {"description": "enrolment_rate_limited"},
+    },
+)
+async def enrol_device(body: schemas.DeviceEnrolIn, request: Request, session: DbSession) -> schemas.DeviceEnrolledOut:
+    """A PDA (or till) trades the one-time code shown in the console for its device token, once.
+    Attempts are counted per client address before the code is looked at
+    (``DEVICE_ENROL_RATE_LIMIT``)."""
+    limiter: EnrolmentLimiter = request.app.state.enrolment_limiter
+    issued = await devices.redeem(session, limiter, code=body.code, label=body.label, client_ip=client_ip(request))
+    record = issued.record
+    owner = await repository.user_by_id(session, record.user_id)
+    assert owner is not None
+    return schemas.DeviceEnrolledOut(
+        access_token=issued.token,
+        kind=record.kind,
+        scopes=record.scopes,
+        station_id=record.station_id,
+        store_id=record.store_id,
+        username=owner.username,
+        expires_at=record.expires_at,
+    )
+
+
 admin = APIRouter(prefix="/api/v1/admin", tags=["accounts admin"])
 
 
@@ -162,6 +195,93 @@ async def list_users(session: DbSession, _: AdminUser, role: Role | None = None)
 async def create_user(body: schemas.UserIn, session: DbSession, _: AdminUser) -> schemas.UserOut:
     user = await service.create_user(session, **body.model_dump())
     return schemas.UserOut.model_validate(user)
+
+
+@admin.post(
+    "/users/{user_id}/status",
+    response_model=schemas.UserOut,
+    responses={404: {"description": "user_not_found"}, 409: {"description": "cannot_disable_self"}},
+)
+async def set_user_status(
+    user_id: int, body: schemas.UserStatusIn, session: DbSession, principal: AdminUser
+) -> schemas.UserOut:
+    """Disable (sessions and tokens stop at once) or re-enable an account."""
+    return schemas.UserOut.model_validate(await users.set_active(session, principal, user_id, active=body.active))
+
+
+@admin.post(
+    "/users/{user_id}/password",
+    response_model=schemas.PasswordResetOut,
+    responses={404: {"description": "user_not_found"}},
+)
+async def reset_user_password(
+    user_id: int, body: schemas.PasswordResetIn, session: DbSession, _: AdminUser
+) -> schemas.PasswordResetOut:
+    """Set a password, or generate one (returned this once); the account's sessions end."""
+    reset = await users.reset_password(session, user_id, password=body.password)
+    return schemas.PasswordResetOut(user=schemas.UserOut.model_validate(reset.user), password=reset.generated)
+
+
+@admin.post(
+    "/users/{user_id}/affiliation",
+    response_model=schemas.AffiliationOut,
+    responses={
+        404: {"description": "user_not_found / station_not_found / store_not_found"},
+        422: {"description": "wrong_role_for_binding / invalid_input"},
+    },
+)
+async def bind_user(
+    user_id: int, body: schemas.AffiliationIn, session: DbSession, _: AdminUser
+) -> schemas.AffiliationOut:
+    """Move a station operator to a station (or a clerk to a store); the devices enrolled at the
+    old place are revoked."""
+    if (body.station_id is None) == (body.store_id is None):
+        raise InvalidInput("station_id 与 store_id 须二选一")
+    if body.station_id is not None:
+        bound = await users.bind_station(session, user_id, body.station_id)
+    else:
+        assert body.store_id is not None
+        bound = await users.bind_store(session, user_id, body.store_id)
+    return schemas.AffiliationOut(
+        user=schemas.UserOut.model_validate(bound.user),
+        previous_id=bound.previous_id,
+        revoked_devices=bound.revoked_devices,
+    )
+
+
+@admin.post(
+    "/enrolments",
+    response_model=schemas.EnrolmentOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        404: {"description": "user_not_found"},
+        422: {"description": "affiliation_missing / operator_missing / user_disabled"},
+    },
+)
+async def create_enrolment(
+    body: schemas.EnrolmentIn, request: Request, session: DbSession, principal: AdminUser
+) -> schemas.EnrolmentOut:
+    """A one-time code for one PDA (or till), valid ``DEVICE_ENROLMENT_TTL_MINUTES``; the device
+    redeems it at ``POST /api/v1/devices/enrol``."""
+    issued = await devices.create_enrolment(
+        session,
+        principal,
+        kind=body.kind,
+        user_id=body.user_id,
+        station_id=body.station_id,
+        store_id=body.store_id,
+    )
+    record = issued.record
+    return schemas.EnrolmentOut(
+        id=record.id,
+        code=issued.display,
+        qr_text=issued.qr(request.app.state.settings.public_base_url),
+        kind=record.kind,
+        station_id=record.station_id,
+        store_id=record.store_id,
+        user_id=record.user_id,
+        expires_at=record.expires_at,
+    )
 
 
 @admin.get("/tokens", response_model=list[schemas.ApiTokenOut])

@@ -105,3 +105,58 @@ class NotAMainlandMobile(AppError):
     code = "not_a_mainland_mobile"
     status_code = 422
     message = "请填写中国大陆手机号（11 位，1 开头），验证码通过短信发送"
+
+
+class UserDisabled(AppError):
+    code = "user_disabled"
+    status_code = 422
+    message = "该账号已停用"
+
+
+class CannotDisableSelf(Conflict):
+    code = "cannot_disable_self"
+    message = "不能停用自己正在使用的账号"
+
+
+class WrongRoleForBinding(AppError):
+    code = "wrong_role_for_binding"
+    status_code = 422
+    message = "只有村站站长可以绑定村站，只有门店店员可以绑定门店"
+
+
+class StoreNotFound(NotFound):
+    code = "store_not_found"
+    message = "找不到该门店"
+
+
+class EnrolmentRateLimited(TooManyRequests):
+    code = "enrolment_rate_limited"
+    message = "登记码尝试过于频繁，请稍后再试"
+
+
+class EnrolmentCodeInvalid(AppError):
+    code = "enrolment_code_invalid"
+    status_code = 422
+    message = "登记码不正确，请核对后重新输入"
+
+
+class EnrolmentCodeExpired(AppError):
+    code = "enrolment_code_expired"
+    status_code = 410
+    message = "登记码已过期或已作废，请重新生成"
+
+
+class EnrolmentCodeUsed(Conflict):
+    code = "enrolment_code_used"
+    message = "登记码已被使用过，每个登记码只能登记一台设备"
+
+
+class EnrolmentNotFound(NotFound):
+    code = "enrolment_not_found"
+    message = "找不到该登记码"
+
+
+class OperatorMissing(AppError):
+    code = "operator_missing"
+    status_code = 422
+    message = "请先为该村站指定站长账号，设备令牌属于站长账号"

@@ -153,3 +153,36 @@ class LoginCode(IdMixin, TimestampMixin, Base):
     superseded: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     __table_args__ = (Index("ix_login_codes_phone_live", "phone", "created_at"),)
+
+
+class DeviceEnrolment(IdMixin, Base):
+    """A one-time code that turns a device into a station PDA (or a POS till).
+
+    An admin — or the operator for its own station — creates it for one account at one station
+    (or store); the device sends the code once to ``POST /api/v1/devices/enrol`` and gets a device
+    token of that account, bound to that place. Only an HMAC of the code is stored (the code is
+    short enough to type, so a bare hash of a leaked table could be searched). A code lives a few
+    minutes, is taken by one compare-and-set (two devices sending it at once cannot both win) and
+    a newer code for the same account and place cancels the older one."""
+
+    __tablename__ = "device_enrolments"
+
+    code_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    kind: Mapped[TokenKind] = mapped_column(enum_column(TokenKind, "token_kind"), nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), index=True)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    redeemed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="raise")
+
+    __table_args__ = (
+        CheckConstraint("kind <> 'user'", name="device_kind"),
+        CheckConstraint("kind <> 'station_pda' OR station_id IS NOT NULL", name="pda_has_station"),
+        CheckConstraint("kind <> 'pos_till' OR store_id IS NOT NULL", name="till_has_store"),
+    )

@@ -6,6 +6,9 @@ Every attempt is counted before the credential is checked, per key:
   (``LOGIN_ADDRESS_RATE_LIMIT``, 20/minute: a station office or a market behind one NAT address
   signs in several people);
 - wholesale applications: per client address (``WHOLESALE_APPLICATION_RATE_LIMIT``);
+- device enrolment codes: per client address (``DEVICE_ENROL_RATE_LIMIT``, 10/minute). A wrong
+  code names no enrolment, so there is nothing else to count on; with 32⁸ possible codes and a few
+  live for ten minutes each, guessing one needs far more addresses than anyone has;
 - guest look-up (order number + phone): per order number and per client address
   (``ORDER_LOOKUP_RATE_LIMIT``, 10/minute each). A guest who already proved the phone holds a
   signed cookie for that order and is not counted on it, so one visitor's failures never lock
@@ -61,6 +64,16 @@ class ApplicationLimiter:
         return await self.limiter.hit((f"apply-ip:{client_ip}", self.rate))
 
 
+class EnrolmentLimiter:
+    def __init__(self, limiter: RateLimiter, rate: Rate) -> None:
+        self.limiter = limiter
+        self.rate = rate
+
+    async def attempt(self, client_ip: str) -> bool:
+        """Count one enrolment code sent from this address; False when over the limit."""
+        return await self.limiter.hit((f"enrol-ip:{client_ip}", self.rate))
+
+
 class SmsLoginLimiter:
     """Sign-in codes by SMS: sending costs money and a guess is a guess, so both are limited."""
 
@@ -89,6 +102,7 @@ class Limiters:
     lookup: LookupLimiter
     application: ApplicationLimiter
     sms_login: SmsLoginLimiter
+    enrolment: EnrolmentLimiter
 
 
 def build_limiters(settings: Settings, engine: Callable[[], AsyncEngine]) -> Limiters:
@@ -105,4 +119,5 @@ def build_limiters(settings: Settings, engine: Callable[[], AsyncEngine]) -> Lim
             Rate.parse(settings.sms_code_address_rate_limit),
             Rate.parse(settings.sms_code_verify_rate_limit),
         ),
+        enrolment=EnrolmentLimiter(limiter, Rate.parse(settings.device_enrol_rate_limit)),
     )

@@ -9,7 +9,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.accounts.models import ApiToken, BuyerCompany, CompanyStatus, LoginCode, User, WebSession
+from app.accounts.models import (
+    ApiToken,
+    BuyerCompany,
+    CompanyStatus,
+    DeviceEnrolment,
+    LoginCode,
+    Role,
+    TokenKind,
+    User,
+    WebSession,
+)
+from app.pos.models import Store
 
 
 async def user_by_username(session: AsyncSession, username: str) -> User | None:
@@ -22,11 +33,180 @@ async def user_by_id(session: AsyncSession, user_id: int) -> User | None:
     return await session.scalar(select(User).where(User.id == user_id).options(selectinload(User.company)))
 
 
-async def list_users(session: AsyncSession, *, role: str | None = None) -> Sequence[User]:
+async def list_users(session: AsyncSession, *, role: str | None = None, q: str | None = None) -> Sequence[User]:
+    """Users by role then username; ``q`` matches username, name or phone (case-insensitive)."""
     stmt = select(User).options(selectinload(User.company)).order_by(User.role, User.username)
     if role:
         stmt = stmt.where(User.role == role)
+    if q:
+        stmt = stmt.where(
+            User.username.icontains(q, autoescape=True)
+            | User.display_name.icontains(q, autoescape=True)
+            | User.phone.icontains(q, autoescape=True)
+        )
     return (await session.scalars(stmt)).all()
+
+
+async def user_for_update(session: AsyncSession, user_id: int) -> User | None:
+    """The user row locked: two admins changing one account (binding, status) go one after the other."""
+    return await session.scalar(
+        select(User)
+        .where(User.id == user_id)
+        .with_for_update()
+        .options(selectinload(User.company))
+        .execution_options(populate_existing=True)
+    )
+
+
+async def operators_of_station(session: AsyncSession, station_id: int) -> Sequence[User]:
+    """The active station-operator accounts bound to a station."""
+    return (
+        await session.scalars(
+            select(User)
+            .where(User.role == Role.station_operator, User.station_id == station_id, User.is_active.is_(True))
+            .order_by(User.username)
+        )
+    ).all()
+
+
+async def list_stores(session: AsyncSession) -> Sequence[Store]:
+    return (await session.scalars(select(Store).order_by(Store.code))).all()
+
+
+async def store_by_id(session: AsyncSession, store_id: int) -> Store | None:
+    return await session.get(Store, store_id)
+
+
+async def end_sessions_of(session: AsyncSession, user_id: int, now: datetime) -> int:
+    """Sign a user out of every browser: their live page sessions are revoked."""
+    result = await session.execute(
+        update(WebSession)
+        .where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None), WebSession.expires_at > now)
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def revoke_tokens_of(
+    session: AsyncSession,
+    user_id: int,
+    now: datetime,
+    *,
+    kind: TokenKind,
+    keep_station_id: int | None = None,
+    keep_store_id: int | None = None,
+) -> int:
+    """Revoke a user's live tokens of one kind, except device tokens of the place named to keep."""
+    stmt = update(ApiToken).where(
+        ApiToken.user_id == user_id, ApiToken.kind == kind, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now
+    )
+    if keep_station_id is not None:
+        stmt = stmt.where(ApiToken.station_id.is_distinct_from(keep_station_id))
+    if keep_store_id is not None:
+        stmt = stmt.where(ApiToken.store_id.is_distinct_from(keep_store_id))
+    result = await session.execute(stmt.values(revoked_at=now))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def device_tokens(
+    session: AsyncSession, *, station_id: int | None = None, store_id: int | None = None
+) -> Sequence[ApiToken]:
+    """Device tokens of one station (PDAs) or one store (tills), newest first, with their user."""
+    stmt = select(ApiToken).options(selectinload(ApiToken.user)).order_by(ApiToken.id.desc())
+    if station_id is not None:
+        stmt = stmt.where(ApiToken.kind == TokenKind.station_pda, ApiToken.station_id == station_id)
+    else:
+        stmt = stmt.where(ApiToken.kind == TokenKind.pos_till, ApiToken.store_id == store_id)
+    return (await session.scalars(stmt)).all()
+
+
+# ---- device enrolment ------------------------------------------------------------------------------
+
+
+async def cancel_pending_enrolments(
+    session: AsyncSession,
+    *,
+    kind: TokenKind,
+    user_id: int,
+    station_id: int | None,
+    store_id: int | None,
+    now: datetime,
+) -> None:
+    await session.execute(
+        update(DeviceEnrolment)
+        .where(
+            DeviceEnrolment.kind == kind,
+            DeviceEnrolment.user_id == user_id,
+            DeviceEnrolment.station_id.is_not_distinct_from(station_id),
+            DeviceEnrolment.store_id.is_not_distinct_from(store_id),
+            DeviceEnrolment.redeemed_at.is_(None),
+            DeviceEnrolment.cancelled_at.is_(None),
+            DeviceEnrolment.expires_at > now,
+        )
+        .values(cancelled_at=now)
+    )
+
+
+async def claim_enrolment(session: AsyncSession, digest: str, now: datetime) -> DeviceEnrolment | None:
+    """Compare-and-set: take a live code for this request. Two devices sending one code at once
+    queue on its row and only the first finds it unredeemed."""
+    claimed = await session.scalar(
+        update(DeviceEnrolment)
+        .where(
+            DeviceEnrolment.code_hash == digest,
+            DeviceEnrolment.redeemed_at.is_(None),
+            DeviceEnrolment.cancelled_at.is_(None),
+            DeviceEnrolment.expires_at > now,
+        )
+        .values(redeemed_at=now)
+        .returning(DeviceEnrolment.id)
+    )
+    if claimed is None:
+        return None
+    return await session.get(DeviceEnrolment, claimed, populate_existing=True)
+
+
+async def enrolment_by_digest(session: AsyncSession, digest: str) -> DeviceEnrolment | None:
+    return await session.scalar(select(DeviceEnrolment).where(DeviceEnrolment.code_hash == digest))
+
+
+async def enrolment_by_id(session: AsyncSession, enrolment_id: int) -> DeviceEnrolment | None:
+    return await session.get(DeviceEnrolment, enrolment_id)
+
+
+async def pending_enrolments(
+    session: AsyncSession, now: datetime, *, station_id: int | None = None, store_id: int | None = None
+) -> Sequence[DeviceEnrolment]:
+    """Codes of a station (or store) that a device may still send, newest first."""
+    stmt = (
+        select(DeviceEnrolment)
+        .options(selectinload(DeviceEnrolment.user))
+        .where(
+            DeviceEnrolment.redeemed_at.is_(None),
+            DeviceEnrolment.cancelled_at.is_(None),
+            DeviceEnrolment.expires_at > now,
+        )
+        .order_by(DeviceEnrolment.id.desc())
+    )
+    if station_id is not None:
+        stmt = stmt.where(DeviceEnrolment.station_id == station_id)
+    else:
+        stmt = stmt.where(DeviceEnrolment.store_id == store_id)
+    return (await session.scalars(stmt)).all()
+
+
+async def cancel_enrolment(session: AsyncSession, enrolment_id: int, now: datetime) -> bool:
+    result = await session.execute(
+        update(DeviceEnrolment)
+        .where(
+            DeviceEnrolment.id == enrolment_id,
+            DeviceEnrolment.redeemed_at.is_(None),
+            DeviceEnrolment.cancelled_at.is_(None),
+        )
+        .values(cancelled_at=now)
+        .returning(DeviceEnrolment.id)
+    )
+    return result.scalar_one_or_none() is not None
 
 
 async def live_token(session: AsyncSession, digest: str, now: datetime) -> ApiToken | None:

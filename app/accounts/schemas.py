@@ -3,13 +3,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from app.accounts.models import CompanyStatus, Role, TokenKind
 from app.kit.phones import normalise_cn_phone
 from app.kit.schemas import InputModel, OutputModel
 
 Username = Annotated[str, Field(min_length=2, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+def _optional_phone(value: str | None) -> str | None:
+    return normalise_cn_phone(value) if value else None
+
+
+# A staff member's phone: optional; stored in E.164 (a mainland number without +86 is accepted).
+OptionalPhone = Annotated[str | None, Field(max_length=20), AfterValidator(_optional_phone)]
 
 
 class TokenOut(BaseModel):
@@ -54,15 +62,15 @@ class UserIn(InputModel):
     password: str = Field(min_length=8, max_length=200)
     role: Role
     display_name: str = Field(default="", max_length=50)
-    phone: str | None = Field(default=None, max_length=20)
+    phone: OptionalPhone = None
     company_id: int | None = None
     station_id: int | None = None
     store_id: int | None = None
 
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        return normalise_cn_phone(value) if value else None
+
+class ProfileIn(InputModel):
+    display_name: str = Field(default="", max_length=50)
+    phone: OptionalPhone = None
 
 
 class UserOut(OutputModel):
@@ -144,3 +152,65 @@ class CompanyApprovalIn(InputModel):
     username: Username | None = Field(
         default=None, description="申请的用户名已被占用时，为该采购商另设的用户名；不填则用申请的用户名"
     )
+
+
+class UserStatusIn(InputModel):
+    active: bool = Field(description="false：停用（登录、网页会话与全部令牌立即失效）；true：恢复启用")
+
+
+class PasswordResetIn(InputModel):
+    password: str | None = Field(
+        default=None, min_length=8, max_length=200, description="新密码；不填则生成一个随机密码，只在本次响应中返回"
+    )
+
+
+class PasswordResetOut(BaseModel):
+    user: UserOut
+    password: str | None = Field(description="生成的密码（只返回这一次）；指定了密码时为 null")
+
+
+class AffiliationIn(InputModel):
+    station_id: int | None = Field(default=None, description="村站站长改绑到的村站")
+    store_id: int | None = Field(default=None, description="门店店员改绑到的门店")
+
+
+class AffiliationOut(BaseModel):
+    user: UserOut
+    previous_id: int | None = Field(description="原来的村站（门店）id")
+    revoked_devices: int = Field(description="因改绑而吊销的原村站 PDA（原门店收银机）令牌数")
+
+
+class EnrolmentIn(InputModel):
+    kind: TokenKind = Field(description="station_pda 或 pos_till")
+    station_id: int | None = None
+    store_id: int | None = None
+    user_id: int | None = Field(
+        default=None, description="设备令牌所属账号（该村站的站长 / 该门店的店员）；村站只有一位站长时可不填"
+    )
+
+
+class EnrolmentOut(BaseModel):
+    id: int
+    code: str = Field(description="一次性登记码（只显示这一次），如 ABCD-EFGH")
+    qr_text: str = Field(description="二维码内容：本站登记接口地址 + ?code=")
+    kind: TokenKind
+    station_id: int | None
+    store_id: int | None
+    user_id: int
+    expires_at: datetime
+
+
+class DeviceEnrolIn(InputModel):
+    code: str = Field(min_length=8, max_length=300, description="登记码（ABCD-EFGH，不分大小写），或扫到的二维码内容")
+    label: str = Field(min_length=1, max_length=100, description="设备名称，如 PDA-1 或设备序列号")
+
+
+class DeviceEnrolledOut(BaseModel):
+    access_token: str = Field(description="设备令牌，只返回这一次；服务器只保存其哈希")
+    token_type: str = "bearer"  # noqa: S105 - OAuth2 token type, not a secret
+    kind: TokenKind
+    scopes: list[str]
+    station_id: int | None
+    store_id: int | None
+    username: str = Field(description="令牌所属账号")
+    expires_at: datetime

@@ -74,11 +74,21 @@ async def issue_device_token(
     store_id: int | None = None,
 ) -> IssuedToken:
     """A token for a station PDA (bound to one station) or a POS till (bound to one store)."""
-    if kind is TokenKind.user:
-        raise InvalidInput("设备令牌类型必须是 station_pda 或 pos_till")
     user = await repository.user_by_id(session, user_id)
     if user is None:
         raise errors.UserNotFound()
+    check_device_owner(user, kind, station_id=station_id, store_id=store_id)
+    ttl = timedelta(days=get_settings().device_token_ttl_days)
+    return await _issue(
+        session, user, kind, sorted(DEVICE_SCOPES[kind]), ttl, label=label, station_id=station_id, store_id=store_id
+    )
+
+
+def check_device_owner(user: User, kind: TokenKind, *, station_id: int | None, store_id: int | None) -> None:
+    """A device token belongs to an active account working at the device's place: a station PDA to
+    an operator of that station, a POS till to a clerk of that store."""
+    if kind is TokenKind.user:
+        raise InvalidInput("设备令牌类型必须是 station_pda 或 pos_till")
     if kind is TokenKind.station_pda:
         if user.role is not Role.station_operator or station_id is None or user.station_id != station_id:
             raise errors.AffiliationMissing("村站 PDA 令牌必须属于该村站的站长账号")
@@ -86,10 +96,8 @@ async def issue_device_token(
         # Only a clerk of that store: an admin account's till token would carry an admin's reach
         # onto a shop counter.
         raise errors.AffiliationMissing("收银机令牌必须属于该门店的店员账号")
-    ttl = timedelta(days=get_settings().device_token_ttl_days)
-    return await _issue(
-        session, user, kind, sorted(DEVICE_SCOPES[kind]), ttl, label=label, station_id=station_id, store_id=store_id
-    )
+    if not user.is_active:
+        raise errors.UserDisabled()
 
 
 async def _issue(
@@ -185,7 +193,7 @@ async def create_user(
     store_id: int | None = None,
 ) -> User:
     username = _checked_username(username)
-    _check_password(password)
+    check_password(password)
     needed = {Role.buyer: company_id, Role.station_operator: station_id, Role.clerk: store_id}
     if role in needed and needed[role] is None:
         raise errors.AffiliationMissing()
@@ -234,7 +242,7 @@ async def register_buyer_company(
     (another one is given with the approval), not the applicant's to discover.
     """
     username = _checked_username(username)
-    _check_password(password)
+    check_password(password)
     if await repository.company_by_name(session, name) is not None:
         raise errors.CompanyNameTaken()
     if credit_code is not None and await repository.company_by_credit_code(session, credit_code) is not None:
@@ -329,6 +337,6 @@ def _checked_username(username: str) -> str:
     return username
 
 
-def _check_password(password: str) -> None:
+def check_password(password: str) -> None:
     if len(password) < 8:
         raise InvalidInput("密码至少 8 位")

@@ -127,6 +127,8 @@ class DatabaseCounters:
 
     # About one increment in this many also deletes windows that no longer matter.
     SWEEP_ONE_IN = 200
+    # Rates span at most a day ("…/day"); a window older than two days counts for nothing.
+    SWEEP_AFTER_SECONDS = 2 * 86400
 
     def __init__(self, engine: Callable[[], AsyncEngine]) -> None:
         # A callable: the app creates its engine in the lifespan, after the limiters exist.
@@ -153,8 +155,9 @@ class DatabaseCounters:
                 )
                 counts[(window.key, window.start)] = int((await conn.execute(statement)).scalar_one())
             if random.randrange(self.SWEEP_ONE_IN) == 0:
-                oldest = min(w.start - w.ttl_seconds for w in windows)
-                await conn.execute(delete(counter).where(counter.window_start < oldest))
+                # Only windows past any rate's reach: other keys may count over longer periods.
+                horizon = min(w.start for w in windows) - self.SWEEP_AFTER_SECONDS
+                await conn.execute(delete(counter).where(counter.window_start < horizon))
         return [counts[(w.key, w.start)] for w in windows]
 
     async def count(self, key: str, window_start: int) -> int:

@@ -69,3 +69,13 @@ class RunAlreadyDispatched(Conflict):
 class ShelfFull(Conflict):
     code = "shelf_full"
     message = "本站货架已满"
+
+
+class RunDateInPast(InvalidInput):
+    code = "run_date_in_past"
+    message = "不能为已过去的日期安排配送批次"
+
+
+class NothingToPack(Conflict):
+    code = "nothing_to_pack"
+    message = "该路线没有待发的订单"

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -81,6 +81,17 @@ def qr_matches(qr: str, order_number: str) -> bool:
 # ---- runs -----------------------------------------------------------------------------------------
 
 
+def awaiting_dispatch() -> ColumnElement[bool]:
+    """Orders a run packs: confirmed pickup orders not yet fulfilled nor in a parcel (the run board
+    lists them with the same condition)."""
+    return and_(
+        Order.status == OrderStatus.confirmed,
+        Order.delivery_method == DeliveryMethod.station_pickup,
+        Order.fulfilment_status == FulfilmentStatus.unfulfilled,
+        Order.id.not_in(select(Parcel.order_id)),
+    )
+
+
 async def plan_run(session: AsyncSession, *, route_code: str, run_date: date, actor_user_id: int | None) -> DispatchRun:
     """Pack every confirmed, unfulfilled pickup order bound for the route's stations into the day's
     run (creating the run the first time). Running it again adds only orders not yet packed."""
@@ -99,17 +110,10 @@ async def plan_run(session: AsyncSession, *, route_code: str, run_date: date, ac
     elif run.status is RunStatus.dispatched:
         raise errors.RunAlreadyDispatched()
     station_ids = [stop.station_id for stop in route.stops]
-    packed = select(Parcel.order_id)
     orders = (
         await session.scalars(
             select(Order)
-            .where(
-                Order.status == OrderStatus.confirmed,
-                Order.delivery_method == DeliveryMethod.station_pickup,
-                Order.fulfilment_status == FulfilmentStatus.unfulfilled,
-                Order.station_id.in_(station_ids),
-                Order.id.not_in(packed),
-            )
+            .where(awaiting_dispatch(), Order.station_id.in_(station_ids))
             .order_by(Order.id)
             .with_for_update(skip_locked=True)
         )

@@ -1,4 +1,4 @@
-"""Ops console (/admin): catalog editing, buyer companies, users. Admin role only."""
+"""Ops console (/admin): catalog editing, buyer companies. Admin role only (users: ``users_admin``)."""
 
 from __future__ import annotations
 
@@ -52,6 +52,13 @@ FIELD_LABELS = {
     "increment": "订购倍数",
     "sort_order": "排序",
     "username": "用户名",
+    "password": "密码",
+    "role": "角色",
+    "display_name": "姓名",
+    "phone": "手机",
+    "station_id": "村站",
+    "store_id": "门店",
+    "company_id": "采购商企业",
 }
 CERT_TYPES = {
     "geographical_indication": "国家地理标志",
@@ -409,10 +416,3 @@ async def decide_company(
         return back("/admin/companies", f"{company.name}：已拒绝")
     account = f"（采购商账号 {company.applicant_username}）" if company.applicant_username else ""
     return back("/admin/companies", f"{company.name}：已通过审核{account}")
-
-
-@router.get("/users")
-async def users_page(request: Request, session: DbSession, _: AdminUser) -> Response:
-    users = await accounts_repository.list_users(session)
-    tokens = await accounts_repository.list_tokens(session)
-    return render(request, "admin/users.html", {"users": users, "tokens": tokens})

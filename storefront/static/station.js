@@ -1,4 +1,4 @@
-/* Station console: keyboard-wedge scanning without half-sent forms, and label printing. No framework.
+/* Station console: keyboard-wedge scanning without half-sent forms. No framework. (Printing: print.js.)
    A USB scanner types the code and presses Enter. In a form with more than one field, Enter must
    move on to the next field instead of submitting. Without this script the server still copes:
    a form without a pickup code is refused without counting an attempt. */
@@ -180,24 +180,4 @@
       }
     });
   }
-
-  // Print a label PDF straight from the page; if the browser will not, open the PDF instead.
-  Array.prototype.forEach.call(document.querySelectorAll("[data-print-pdf]"), function (button) {
-    button.addEventListener("click", function () {
-      var url = button.getAttribute("data-print-pdf");
-      var frame = document.createElement("iframe");
-      frame.className = "print-frame";
-      frame.setAttribute("aria-hidden", "true");
-      frame.src = url;
-      frame.addEventListener("load", function () {
-        try {
-          frame.contentWindow.focus();
-          frame.contentWindow.print();
-        } catch (error) {
-          window.open(url, "_blank", "noopener");
-        }
-      });
-      document.body.appendChild(frame);
-    });
-  });
 })();

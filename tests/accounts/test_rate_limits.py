@@ -108,8 +108,9 @@ async def test_a_burst_of_password_guesses_gets_no_more_checks_than_the_limit(wo
     assert statuses[401] + statuses[200] == 5, statuses
     assert statuses[429] == 55
     assert all(a.json()["error"] == "login_rate_limited" for a in answers if a.status_code == 429)
-    # The right password was the last one sent: it was not among the five checked.
-    assert answers[-1].status_code == 429
+    # The right password gets in only if it was among the five checked (requests reach the counter
+    # in no fixed order over a pool of connections); never a sixth check.
+    assert answers[-1].status_code in (200, 429) and statuses[200] <= 1
 
 
 async def test_a_burst_of_phone_guesses_on_a_guest_order_gets_no_more_checks_than_the_limit(world: World) -> None:
@@ -125,7 +126,7 @@ async def test_a_burst_of_phone_guesses_on_a_guest_order_gets_no_more_checks_tha
     statuses = Counter(a.status_code for a in answers)
     assert statuses[404] + statuses[200] == 10, statuses  # ORDER_LOOKUP_RATE_LIMIT 10/minute
     assert statuses[429] == 90
-    assert answers[-1].status_code == 429
+    assert answers[-1].status_code in (200, 429) and statuses[200] <= 1
 
 
 async def test_one_visitors_failures_do_not_lock_other_guests_out(app: FastAPI, shop: Shop) -> None:

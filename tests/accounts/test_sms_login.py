@@ -168,7 +168,7 @@ async def test_a_burst_of_guesses_gets_no_more_checks_than_the_limit(
     statuses = Counter(a.status_code for a in answers)
     assert statuses[422] + statuses[200] == 5, statuses  # SMS_CODE_VERIFY_RATE_LIMIT 5 per 10 minutes
     assert statuses[429] == 35
-    assert answers[-1].status_code == 429  # the right code, sent last, was never checked
+    assert answers[-1].status_code in (200, 429) and statuses[200] <= 1  # checked only if among the five
 
 
 async def test_the_pages_sign_a_customer_in(client: httpx.AsyncClient, db_session: AsyncSession) -> None:

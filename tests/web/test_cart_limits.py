@@ -14,11 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import DEMO_SECRET_KEY, Settings, get_settings
 from app.orders.models import Order
 from app.web.cart import CART_COOKIE
-from tests.web import test_shop_pages
 from tests.web.test_shop_pages import HTML, Storefront, add, check_out, fill_cart
 from tests.web.test_stock_pages import field
-
-storefront = test_shop_pages.storefront  # the shop pages' fixture, found by name
 
 
 @pytest.fixture

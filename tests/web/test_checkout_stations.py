@@ -28,7 +28,6 @@ from tests.web.test_shop_pages import HTML, Storefront, check_out, checkout_form
 from tests.web.test_stock_pages import field, log_in
 
 # The shop pages' fixtures, found by name.
-storefront = test_shop_pages.storefront
 second_client = test_shop_pages.second_client
 
 CHECKED_STATION = re.compile(r'name="station_code" value="([^"]+)"[^>]*\schecked')

@@ -23,28 +23,21 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.accounts.models import Role
-from app.catalog.models import PriceListKind
-from app.catalog.pricing import LineRequest
 from app.config import AppEnv, Settings
 from app.db import create_engine, create_sessionmaker
 from app.kit import clock
 from app.kit.outbox import RecordingSender
-from app.kit.quantities import Unit
 from app.main import create_app
-from app.orders.checkout import PlaceOrder, place_order
-from app.orders.models import DeliveryMethod, Order, OrderStatus, PaymentMethod, PaymentStatus
+from app.orders.models import Order, OrderStatus, PaymentStatus
 from app.stations import parcels
-from app.stations.models import DeliveryRoute, Parcel, ParcelStatus, RouteStop
+from app.stations.models import Parcel, ParcelStatus
 from tests.fixtures.builders import (
     DEFAULT_PASSWORD,
-    ensure_price_list,
-    ensure_warehouse,
-    make_product,
+    make_route,
     make_station,
     make_user,
-    make_variant,
-    receive,
-    set_price,
+    pickup_order,
+    sellable_box,
 )
 from tests.web.test_shop_browser import serve
 
@@ -69,12 +62,7 @@ async def seed(engine: AsyncEngine, *, product_name: str = "始兴枇杷") -> Se
     and one pay-at-pickup order for it, packed and dispatched — through the services."""
     tag = uuid.uuid4().hex[:6].upper()
     async with create_sessionmaker(engine)() as session:
-        await ensure_price_list(session, "retail", PriceListKind.retail)
-        await ensure_warehouse(session)
-        loquat = await make_product(session, slug=f"loquat-st-{tag.lower()}", name_zh=product_name, shelf_life_days=20)
-        box = await make_variant(session, product=loquat, unit=Unit.box, sku=f"LQ-ST-{tag}", name_zh="特级 5斤装")
-        await set_price(session, "retail", box, 6800)
-        await receive(session, box, "5")
+        box = await sellable_box(session, sku=f"LQ-ST-{tag}", slug=f"loquat-st-{tag.lower()}", name_zh=product_name)
         station = await make_station(
             session,
             code=f"ST-W{tag}",
@@ -84,25 +72,11 @@ async def seed(engine: AsyncEngine, *, product_name: str = "始兴枇杷") -> Se
             latitude=Decimal("24.901000"),
             longitude=Decimal("114.101000"),
         )
-        route = DeliveryRoute(code=f"RT-W{tag}", name="太平线")
-        session.add(route)
-        await session.flush()
-        session.add(RouteStop(route_id=route.id, station_id=station.id, position=1))
+        route = await make_route(session, station, code=f"RT-W{tag}", name="太平线")
         operator = await make_user(
             session, Role.station_operator, username=f"op-{tag.lower()}", display_name="黄站长", station_id=station.id
         )
-        order = await place_order(
-            session,
-            PlaceOrder(
-                lines=[LineRequest(box.sku, "1")],
-                delivery_method=DeliveryMethod.station_pickup,
-                contact_name="李阿姨",
-                contact_phone="+8613800138000",
-                payment_method=PaymentMethod.pay_at_pickup,
-                station_code=station.code,
-            ),
-            stripe_enabled=False,
-        )
+        order = await pickup_order(session, box, station)
         run = await parcels.plan_run(session, route_code=route.code, run_date=clock.today(), actor_user_id=None)
         await parcels.dispatch_run(session, run.number, actor_user_id=None)
         parcel = await session.scalar(select(Parcel).where(Parcel.order_id == order.id))
