@@ -39,6 +39,7 @@ from app.kit.money import parse_major
 from app.kit.quantities import QuantityError, Unit, parse_quantity
 from app.stations import cases, consignments, errors, parcels, pda, reports, repository, schemas
 from app.stations.models import CaseKind, ParcelStatus, Station
+from app.stations.tracking import MAX_SCAN, MAX_TRACKING, tracking_from_scan
 from app.supply import repository as supply_repository
 from app.web.templating import CHINA_TZ, CsrfProtected, local_time, render
 
@@ -48,7 +49,6 @@ IDEMPOTENCY_FIELD = "idempotency_key"
 NOT_FINGERPRINTED = ("csrf_token", IDEMPOTENCY_FIELD)
 QR_PREFIX = parcels.QR_PREFIX + ":"
 COLLECT_METHODS = {"cash": "现金", "qr": "扫码"}
-MAX_TRACKING = 20
 
 
 # ---- shared helpers -----------------------------------------------------------------------------
@@ -205,7 +205,7 @@ async def scan_page(request: Request, session: DbSession, principal: StationOper
 async def scan_in(request: Request, session: DbSession, principal: StationOperator) -> Response:
     """A parcel arrives: its pickup code in large type, and the field ready for the next one."""
     form = await request.form()
-    tracking = _text(form, "tracking_number").upper()
+    tracking = tracking_from_scan(_text(form, "tracking_number"))
     started = clock.now()
 
     async def work() -> dict[str, Any]:
@@ -259,7 +259,7 @@ class ParcelSummary:
 
 
 async def _summary(session: DbSession, station_id: int, tracking: str) -> ParcelSummary:
-    tracking = tracking.strip().upper()
+    tracking = tracking_from_scan(tracking)
     found = await parcels.find_parcel(session, tracking) if 0 < len(tracking) <= MAX_TRACKING else None
     if found is None:
         return ParcelSummary(tracking, problem=errors.ParcelNotFound.message)
@@ -320,9 +320,9 @@ async def handover_page(
     request: Request,
     session: DbSession,
     principal: StationOperator,
-    tracking: Annotated[str, Query(max_length=40)] = "",
+    tracking: Annotated[str, Query(max_length=MAX_SCAN)] = "",
 ) -> Response:
-    return await _render_handover(request, session, principal, {"tracking_number": tracking.strip().upper()})
+    return await _render_handover(request, session, principal, {"tracking_number": tracking_from_scan(tracking)})
 
 
 @router.get("/handover/parcel")
@@ -330,7 +330,7 @@ async def handover_parcel(
     request: Request,
     session: DbSession,
     principal: StationOperator,
-    tracking: Annotated[str, Query(max_length=40)] = "",
+    tracking: Annotated[str, Query(max_length=MAX_SCAN)] = "",
 ) -> Response:
     """The summary part of the handover form, fetched by the page's script right after a scan."""
     station = await _station(session, principal)
@@ -352,7 +352,7 @@ async def hand_over(request: Request, session: DbSession, principal: StationOper
     the money of a pay-at-pickup order; a wrong code is counted and the attempts left shown."""
     form = await request.form()
     values = {name: _text(form, name) for name in HANDOVER_FIELDS}
-    values["tracking_number"] = values["tracking_number"].upper()
+    values["tracking_number"] = tracking_from_scan(values["tracking_number"])
     code = values["code"]
     proxy = values["proxy"] == "1"
 
