@@ -175,7 +175,12 @@ def test_cipher_from_settings(tmp_path: object) -> None:
 
 
 def test_production_requires_a_token_key() -> None:
-    prod = {"app_env": "production", "secret_key": "p" * 40, "database_url": "postgresql://x/y"}
+    prod = {
+        "app_env": "production",
+        "secret_key": "p" * 40,
+        "database_url": "postgresql://x/y",
+        "public_base_url": "https://shop.example.cn",
+    }
     with pytest.raises(ValueError, match="ALIBABA_TOKEN_KEY"):
         Settings(**prod, alibaba_app_key="502870", alibaba_app_secret="s")
     with pytest.raises(ValueError, match="Fernet"):
