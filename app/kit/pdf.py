@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,12 @@ class _DocumentFont(TTFont):  # type: ignore[misc]
     wherever reportlab turns text into glyphs (``splitString``, used by canvases, tables and
     paragraphs alike) or measures it (``stringWidth``), so what is measured is what is drawn."""
 
-    def printable(self, text: str) -> str:
+    def __init__(self, name: str, filename: str) -> None:
+        super().__init__(name, filename)
+        # Layout measures the same strings again and again (shrink to fit, then cut to fit).
+        self.printable = lru_cache(maxsize=4096)(self._substitute)
+
+    def _substitute(self, text: str) -> str:
         glyphs = self.face.charToGlyph
         if all(ord(char) in glyphs or char in "\n\r\t" for char in text):
             return text

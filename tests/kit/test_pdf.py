@@ -206,7 +206,7 @@ def test_the_checks_fail_on_what_the_documents_used_to_do(monkeypatch: pytest.Mo
     ]
 
     # Without the 〓 substitution a missing character is drawn with the .notdef glyph.
-    monkeypatch.setattr(pdf._DocumentFont, "printable", lambda self, text: text)
+    monkeypatch.setattr(pdf.font(), "printable", lambda text: text)
     boxed = io.BytesIO()
     canvas = pdf.new_canvas(boxed, (300, 100))
     canvas.setFont(pdf.FONT, 12)

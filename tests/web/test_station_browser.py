@@ -64,14 +64,15 @@ class Seeded:
     order_number: str
 
 
-async def seed(engine: AsyncEngine) -> Seeded:
+async def seed(engine: AsyncEngine, *, product_name: str = "始兴枇杷") -> Seeded:
     """Committed: retail prices and warehouse stock, a station on its own route with an operator,
-    and one pay-at-pickup order for it, packed and dispatched — through the services."""
+    and one pay-at-pickup order for it, packed and dispatched — through the services. The product
+    stays in the shop's listing: other browser tests pick products there by name."""
     tag = uuid.uuid4().hex[:6].upper()
     async with create_sessionmaker(engine)() as session:
         await ensure_price_list(session, "retail", PriceListKind.retail)
         await ensure_warehouse(session)
-        loquat = await make_product(session, slug=f"loquat-st-{tag.lower()}", name_zh="始兴枇杷", shelf_life_days=20)
+        loquat = await make_product(session, slug=f"loquat-st-{tag.lower()}", name_zh=product_name, shelf_life_days=20)
         box = await make_variant(session, product=loquat, unit=Unit.box, sku=f"LQ-ST-{tag}", name_zh="特级 5斤装")
         await set_price(session, "retail", box, 6800)
         await receive(session, box, "5")
