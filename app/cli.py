@@ -12,9 +12,10 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import AppEnv, get_settings
+from app.config import AppEnv, Settings, get_settings, local_base_url
 
 T = TypeVar("T")
 cli = typer.Typer(help="南岭明珠 platform", no_args_is_help=True, add_completion=False)
@@ -139,7 +140,7 @@ def serve(
 
     from app.kit.access_log import uvicorn_log_config
 
-    settings = get_settings()
+    settings = _default_public_base_url(host, port)
     embedded = not settings.database_url
     url = _database_url()
     from app.migrate import upgrade_to_head
@@ -188,9 +189,21 @@ def serve(
         stop_embedded_postgres()
 
 
+def _default_public_base_url(host: str, port: int) -> Settings:
+    """Outside production an unset ``PUBLIC_BASE_URL`` becomes the address this server answers at,
+    so the QR codes on labels printed from a demo open this demo, whatever ``--port`` says. It goes
+    into the environment because uvicorn's worker processes and the Celery child each read their
+    own settings. Production never gets here without it: its settings refuse to load."""
+    settings = get_settings()
+    if settings.app_env is not AppEnv.production and "public_base_url" not in settings.model_fields_set:
+        os.environ["PUBLIC_BASE_URL"] = local_base_url(host, port)
+        get_settings.cache_clear()
+        settings = get_settings()
+    return settings
+
+
 def _print_banner(host: str, port: int, *, embedded: bool, worker: bool) -> None:
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
-    base = f"http://{shown}:{port}"
+    base = local_base_url(host, port)
     settings = get_settings()
     database = f"embedded PostgreSQL in {settings.app_data_dir / 'pg'}" if embedded else "DATABASE_URL"
     lines = [
@@ -201,6 +214,7 @@ def _print_banner(host: str, port: int, *, embedded: bool, worker: bool) -> None
         f"  村站工作台 Station    {base}/station",
         f"  国际站 Alibaba.com    {base}/admin/crossborder",
         f"  登录 Sign in          {base}/login",
+        f"  二维码网址 QR links   {settings.public_base_url}  (PUBLIC_BASE_URL: lot and parcel labels)",
         f"  API 文档 API docs     {base}/docs",
         f"  健康检查 Health       {base}/healthz  {base}/readyz",
         f"  数据库 Database       {database}",
@@ -308,6 +322,13 @@ def alibaba_status() -> None:
 
 
 def main() -> None:
+    try:
+        get_settings()
+    except ValidationError as exc:
+        # A setting that is missing or wrong: say which, in one line each, instead of a traceback.
+        for error in exc.errors():
+            typer.echo(f"配置错误 / settings error: {error['msg'].removeprefix('Value error, ')}", err=True)
+        raise SystemExit(2) from None
     cli()
 
 

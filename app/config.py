@@ -9,9 +9,11 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import lru_cache
+from ipaddress import ip_address
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A well-known value so that demo and test runs work out of the box; production refuses it.
@@ -41,6 +43,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     celery_broker_url: str | None = None
     secret_key: SecretStr = SecretStr(DEMO_SECRET_KEY)
+    # The site's public address, printed in QR codes (lot and parcel labels) and sent in messages.
+    # Unset in demo/test: ``app serve`` sets it from the address it serves (``local_base_url``);
+    # production refuses to start without it, since a printed QR code cannot be changed.
     public_base_url: str = "http://127.0.0.1:8000"
     session_ttl_hours: int = 12
     api_token_ttl_days: int = 30
@@ -128,6 +133,27 @@ class Settings(BaseSettings):
                 raise ValueError("APP_ENV=production 需要设置 DATABASE_URL（生产环境不启动内嵌数据库）")
             if self.alibaba_app_key and not (self.alibaba_token_key and self.alibaba_token_key.get_secret_value()):
                 raise ValueError("APP_ENV=production 设置了 ALIBABA_APP_KEY 时需要 ALIBABA_TOKEN_KEY（令牌加密密钥）")
+        return self
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url_is_absolute(cls, value: str) -> str:
+        parsed = urlsplit(value.strip())
+        if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.query or parsed.fragment:
+            raise ValueError("PUBLIC_BASE_URL 必须是完整的 http(s):// 网址，例如 https://shop.example.cn")
+        return value.strip().rstrip("/")
+
+    @model_validator(mode="after")
+    def _production_prints_its_own_address(self) -> Settings:
+        # After the other production checks, so their messages come first.
+        if self.app_env is AppEnv.production:
+            # model_fields_set: given by the environment (or a caller), not the demo default.
+            if "public_base_url" not in self.model_fields_set:
+                raise ValueError(
+                    "APP_ENV=production 需要设置 PUBLIC_BASE_URL（标签二维码与短信里的网址，印出去就不能再改）"
+                )
+            if _is_local_host(urlsplit(self.public_base_url).hostname or ""):
+                raise ValueError(f"APP_ENV=production 的 PUBLIC_BASE_URL 不能是本机地址：{self.public_base_url}")
         return self
 
     @model_validator(mode="after")
@@ -239,6 +265,25 @@ class Settings(BaseSettings):
     @property
     def is_demo(self) -> bool:
         return self.app_env is AppEnv.demo
+
+
+def _is_local_host(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def local_base_url(host: str, port: int) -> str:
+    """The address a browser on this machine reaches ``app serve --host H --port P`` at: a server
+    listening on every interface (``0.0.0.0``, ``::``) is shown as ``127.0.0.1``."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - naming it, not binding
+    if ":" in shown:  # an IPv6 address goes in brackets in a URL
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
 
 
 @lru_cache(maxsize=1)

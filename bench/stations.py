@@ -170,6 +170,7 @@ def label_batch() -> None:
             amount_due_minor=15885,
             currency="CNY",
             dispatch_date=date.today(),
+            status_url=f"http://127.0.0.1:8000/p/NPP261129{i:07d}",
         )
         for i in range(300)
     ]

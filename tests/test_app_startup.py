@@ -140,7 +140,8 @@ def test_production_serve_with_two_workers_signs_in(serve_database: str, tmp_pat
         APP_ENV="production",
         DATABASE_URL=serve_database,
         SECRET_KEY=secrets.token_urlsafe(48),
-        PUBLIC_BASE_URL=base,
+        # Production wants its public address, never a loopback one; the test talks to 127.0.0.1.
+        PUBLIC_BASE_URL="http://shop.nanling-pearl.test",
         # Plain HTTP on 127.0.0.1 on purpose (production otherwise insists on Secure cookies).
         ALLOW_INSECURE_HTTP="true",
         APP_DATA_DIR=str(tmp_path / "data"),

@@ -13,6 +13,7 @@ PRODUCTION: dict[str, Any] = {
     "app_env": AppEnv.production,
     "secret_key": "s" * 40,
     "database_url": "postgresql://np:pw@db/np",
+    "public_base_url": "http://shop.example.cn",  # production requires its own address
 }
 
 
@@ -21,12 +22,12 @@ def test_production_refuses_insecure_cookies() -> None:
         Settings(**PRODUCTION)
     # Saying "false" out loud behind an https address is refused too.
     with pytest.raises(ValidationError, match="SESSION_COOKIE_SECURE"):
-        Settings(**PRODUCTION, public_base_url="https://shop.example.cn", session_cookie_secure=False)
+        Settings(**{**PRODUCTION, "public_base_url": "https://shop.example.cn"}, session_cookie_secure=False)
 
 
 def test_production_accepts_secure_cookies_or_declared_plain_http() -> None:
     explicit = Settings(**PRODUCTION, session_cookie_secure=True)
-    from_https_address = Settings(**PRODUCTION, public_base_url="https://shop.example.cn")
+    from_https_address = Settings(**{**PRODUCTION, "public_base_url": "https://shop.example.cn"})
     plain_http = Settings(**PRODUCTION, allow_insecure_http=True)
     assert (explicit.session_cookie_secure, explicit.served_over_https) == (True, True)
     assert (from_https_address.session_cookie_secure, from_https_address.served_over_https) == (True, True)
@@ -34,7 +35,13 @@ def test_production_accepts_secure_cookies_or_declared_plain_http() -> None:
 
 
 def test_production_reads_the_rule_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {"APP_ENV": "production", "SECRET_KEY": "e" * 40, "DATABASE_URL": "postgresql://x/y"}.items():
+    env = {
+        "APP_ENV": "production",
+        "SECRET_KEY": "e" * 40,
+        "DATABASE_URL": "postgresql://x/y",
+        "PUBLIC_BASE_URL": "http://shop.example.cn",
+    }
+    for name, value in env.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError, match="ALLOW_INSECURE_HTTP"):
         Settings()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -44,6 +44,7 @@ def _filename(text: str) -> str:
     },
 )
 async def parcel_labels(
+    request: Request,
     session: DbSession,
     _: WarehouseUser,
     run: Annotated[str | None, Query(max_length=30, description="配送批次号：打印该批次全部面单（按停靠顺序）")] = None,
@@ -53,7 +54,9 @@ async def parcel_labels(
 ) -> Response:
     """Parcel labels for a whole run or for the listed tracking numbers (exactly one of the two)."""
     numbers = [t for t in re.split(r"[,\s]+", tracking) if t] if tracking is not None else None
-    found = await labels.parcel_labels(session, tracking_numbers=numbers, run_number=run)
+    found = await labels.parcel_labels(
+        session, tracking_numbers=numbers, run_number=run, base_url=request.app.state.settings.public_base_url
+    )
     pdf = await run_in_threadpool(labels.parcel_label_pdf, found)
     name = f"labels-{_filename(run)}" if run else f"labels-{_filename(found[0].tracking_number)}"
     headers = {"Content-Disposition": f'inline; filename="{name}.pdf"'}

@@ -3,27 +3,32 @@
 A parcel label tells the packer, the driver and the station operator where a box goes, at a
 glance from a metre away: the destination station (name, code, township and village) and the
 route with the stop's place on it are the biggest things on the label. The tracking number is
-printed three ways — as text, as a Code128 for the PDA scanners and inside a QR code for phone
-cameras. The recipient is on the label only as much as the station needs to hand over the box:
-the name masked to its first character (``李**``) and the phone's last four digits (``尾号 8000``);
-the full name and number stay in the order, never on a box left on a truck or a shelf.
+printed three ways — as text, as a Code128 for the PDA scanners, and inside the QR code under
+"扫码查件": the address of the parcel's public status page, ``{PUBLIC_BASE_URL}/p/{tracking}``, which
+a phone camera opens and whose last segment the PDA and the station console read as the tracking
+number (``app.stations.tracking``). The recipient is on the label only as much as the station
+needs to hand over the box: the name masked to its first character (``李**``) and the phone's last
+four digits (``尾号 8000``); the full name and number stay in the order, never on a box left on a
+truck or a shelf.
 
 Thermal printing: black only — no greys, which a thermal head dithers into speckle. Headings are
-thickened with fill + stroke (the CID font has no bold face) and the station code is printed white
+thickened with fill + stroke (the font has one weight) and the station code is printed white
 on a solid black bar, which thermal heads print cleanly. The Code128 module is a whole number of
 dots of a 203 dpi head (0.125 mm a dot; 0.5, 0.375 or at least 0.25 mm a module, the widest that
 fits with a ten-module quiet zone each side), and the barcode starts on the dot grid, so every bar
 prints at the same width. The QR code (error correction M, four-module quiet zone) is drawn from
 its module matrix as one filled path, its module also a whole number of dots.
 
-Font: reportlab's CID font ``STSong-Light`` (Adobe-GB1), as for the lot labels
-(``app.supply.labels``): the printer driver or viewer supplies the face, so Chinese prints on any
-printer without embedding a font. It is registered once per process.
+Font: the embedded document font of ``app.kit.pdf`` (Noto Sans SC with TrueType outlines), as for
+the lot labels: labels and manifests carry their glyphs, so they print the same from any viewer on
+any printer driver, and no page names a font that is not in the file.
 
 Speed: a batch is one canvas, one page per label; the barcode and the QR code are drawn straight
 onto the page as paths (no per-label PDF to merge, no widget drawings), and the QR mask is chosen
 with a regex-based penalty score instead of reportlab's Python loops (that search was over half a
-label's time). 300 labels take about 1.4 s of pure-Python time here (4–5 ms a label; see
+label's time). 300 labels take about 1.4 s of CPU here (under 5 ms a label; the status page URL
+makes a larger QR code than the bare tracking number did, about a third of that time, while the
+embedded font's subsetting costs next to nothing; see
 ``tests/stations/test_labels.py::test_label_batch_render_time``). Endpoints render in a thread.
 """
 
@@ -44,21 +49,21 @@ from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit import clock
+from app.config import get_settings
+from app.kit import clock, pdf
 from app.kit.errors import InvalidInput
 from app.kit.money import format_minor
 from app.kit.quantities import UNIT_LABELS_ZH, Unit, format_quantity
 from app.orders.models import Order, OrderLine, PaymentMethod
 from app.stations import errors, label_queries
 from app.stations.label_queries import ParcelRow
+from app.stations.tracking import status_url, tracking_from_scan
 
-FONT = "STSong-Light"
+FONT = pdf.FONT
 BRAND = "南岭明珠"
 
 LABEL_WIDTH = 100 * mm
@@ -100,6 +105,7 @@ class ParcelLabel:
     amount_due_minor: int  # to collect at pickup; 0 when paid online
     currency: str
     dispatch_date: date
+    status_url: str  # what the QR code holds: the parcel's public status page
 
 
 @dataclass(frozen=True)
@@ -172,7 +178,7 @@ def item_text(line: OrderLine) -> str:
 
 
 def _normalise(tracking: str) -> str:
-    return tracking.strip().upper()
+    return tracking_from_scan(tracking)
 
 
 # ---- assembling from the database ------------------------------------------------------------------
@@ -182,7 +188,7 @@ def _china_date(value: datetime) -> date:
     return value.astimezone(CHINA_TZ).date()
 
 
-def _label(row: ParcelRow, lines: Sequence[OrderLine]) -> ParcelLabel:
+def _label(row: ParcelRow, lines: Sequence[OrderLine], base_url: str) -> ParcelLabel:
     order = row.order
     when = row.run.run_date if row.run is not None else _china_date(row.parcel.created_at)
     return ParcelLabel(
@@ -203,14 +209,21 @@ def _label(row: ParcelRow, lines: Sequence[OrderLine]) -> ParcelLabel:
         amount_due_minor=amount_due(order),
         currency=order.currency,
         dispatch_date=when,
+        status_url=status_url(row.parcel.tracking_number, base_url),
     )
 
 
 async def parcel_labels(
-    session: AsyncSession, *, tracking_numbers: Sequence[str] | None = None, run_number: str | None = None
+    session: AsyncSession,
+    *,
+    tracking_numbers: Sequence[str] | None = None,
+    run_number: str | None = None,
+    base_url: str | None = None,
 ) -> list[ParcelLabel]:
     """The labels of the named parcels (in the order asked), or of every parcel of a run (in route
-    order, then tracking number, so the packer's pile matches the truck's stops)."""
+    order, then tracking number, so the packer's pile matches the truck's stops). ``base_url``
+    (of the QR codes' status page addresses) defaults to the ``PUBLIC_BASE_URL`` setting; a request
+    passes its app's settings."""
     if (tracking_numbers is None) == (run_number is None):
         raise InvalidInput("请指定配送批次或运单号（二选一）", detail={"params": ["run", "tracking"]})
     if run_number is not None:
@@ -234,7 +247,8 @@ async def parcel_labels(
     if run_number is not None:
         rows.sort(key=lambda r: (r.stop_position is None, r.stop_position or 0, r.parcel.tracking_number))
     lines = await label_queries.lines_by_order(session, [r.order.id for r in rows])
-    return [_label(row, lines.get(row.order.id, [])) for row in rows]
+    base = base_url if base_url is not None else get_settings().public_base_url
+    return [_label(row, lines.get(row.order.id, []), base) for row in rows]
 
 
 async def run_manifest(session: AsyncSession, run_number: str) -> RunManifest:
@@ -296,13 +310,8 @@ async def run_manifest(session: AsyncSession, run_number: str) -> RunManifest:
 # ---- drawing helpers ------------------------------------------------------------------------------
 
 
-def register_font() -> None:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-
-
 def _width(text: str, size: float) -> float:
-    return float(pdfmetrics.stringWidth(text, FONT, size))
+    return pdf.width(text, size)
 
 
 def _fit(text: str, size: float, max_width: float, min_size: float) -> float:
@@ -583,7 +592,7 @@ def _draw_label(canvas: Canvas, info: ParcelLabel) -> None:
 
     # Between the barcode and that row: details on the left, the QR code on the right.
     qr_x = right - QR_BOX
-    _qr(canvas, info.tracking_number, qr_x, details_top - 1 * mm - QR_BOX, QR_BOX)
+    _qr(canvas, info.status_url, qr_x, details_top - 1 * mm - QR_BOX, QR_BOX)
     hint = "扫码查件"
     _text(canvas, qr_x + (QR_BOX - _width(hint, 8)) / 2, details_top - 3.8 * mm - QR_BOX, hint, 8)
 
@@ -622,9 +631,8 @@ def parcel_label_pdf(labels: Sequence[ParcelLabel]) -> bytes:
     """All ``labels`` as one PDF, one 100 × 150 mm page each, in the order given."""
     if not labels:
         raise InvalidInput("没有要打印的面单")
-    register_font()
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=(LABEL_WIDTH, LABEL_HEIGHT), pageCompression=1)
+    canvas = pdf.new_canvas(buffer, (LABEL_WIDTH, LABEL_HEIGHT))
     more = f" 等 {len(labels)} 张" if len(labels) > 1 else ""
     canvas.setTitle(f"{BRAND} 包裹面单 {labels[0].tracking_number}{more}")
     canvas.setAuthor(BRAND)
@@ -681,7 +689,7 @@ class _NumberedCanvas(Canvas):  # type: ignore[misc]
 def manifest_pdf(run: RunManifest) -> bytes:
     """The A4 manifest of a run: header, one table per stop in route order with a signature line
     for the station, totals and the driver's and warehouse's signatures; numbered pages."""
-    register_font()
+    pdf.register()
     styles = _styles()
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
@@ -793,7 +801,8 @@ def manifest_pdf(run: RunManifest) -> bytes:
     footer = f"{BRAND} · 发车清单 {run.run_number} · {run.route_code}"
 
     def make_canvas(*args: Any, **kwargs: Any) -> _NumberedCanvas:
-        canvas = _NumberedCanvas(*args, **kwargs)
+        # Pages start in the document font, not reportlab's default Helvetica (never embedded).
+        canvas = _NumberedCanvas(*args, **{**kwargs, "initialFontName": FONT})
         canvas.footer = footer
         return canvas
 

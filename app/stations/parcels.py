@@ -34,6 +34,7 @@ from app.orders.models import DeliveryMethod, FulfilmentStatus, Order, OrderStat
 from app.orders.notices import send_order_notice
 from app.stations import errors
 from app.stations.models import DeliveryRoute, DispatchRun, Parcel, ParcelStatus, RunStatus, Station
+from app.stations.tracking import tracking_from_scan
 from app.supply import service as supply_service
 from app.supply.models import LedgerKind, Lot, StockLedgerEntry
 from app.supply.stock import Movement, add_on_hand
@@ -174,12 +175,12 @@ async def dispatch_run(session: AsyncSession, run_number: str, *, actor_user_id:
 async def _parcel_for_update(session: AsyncSession, tracking_number: str) -> Parcel:
     parcel = await session.scalar(
         select(Parcel)
-        .where(Parcel.tracking_number == tracking_number.strip().upper())
+        .where(Parcel.tracking_number == tracking_from_scan(tracking_number))
         .with_for_update()
         .execution_options(populate_existing=True)
     )
     if parcel is None:
-        raise errors.ParcelNotFound(detail={"tracking_number": tracking_number})
+        raise errors.ParcelNotFound(detail={"tracking_number": tracking_from_scan(tracking_number)})
     return parcel
 
 
@@ -508,7 +509,7 @@ async def find_parcel(session: AsyncSession, tracking_number: str) -> tuple[Parc
         await session.execute(
             select(Parcel, Order)
             .join(Order, Order.id == Parcel.order_id)
-            .where(Parcel.tracking_number == tracking_number.strip().upper())
+            .where(Parcel.tracking_number == tracking_from_scan(tracking_number))
         )
     ).first()
     return (row[0], row[1]) if row is not None else None

@@ -13,7 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app.catalog.models import Variant
 from app.orders.models import Order
-from app.stations.models import CaseKind, Consignment, Parcel, ServiceCase, Station
+from app.stations.models import CaseKind, Consignment, DispatchRun, Parcel, ServiceCase, Station
 from app.supply.models import Location, LocationKind, Lot, Supplier, SupplierKind, Transfer
 
 # ---- stations and their stock location ----------------------------------------------------------
@@ -29,6 +29,21 @@ async def station_by_code(session: AsyncSession, code: str) -> Station | None:
 
 async def all_stations(session: AsyncSession) -> Sequence[Station]:
     return (await session.scalars(select(Station).order_by(Station.code))).all()
+
+
+async def parcel_with_station(
+    session: AsyncSession, tracking_number: str
+) -> tuple[Parcel, Station, DispatchRun | None] | None:
+    """A parcel by its (normalised) tracking number with its station and run, for showing only."""
+    row = (
+        await session.execute(
+            select(Parcel, Station, DispatchRun)
+            .join(Station, Station.id == Parcel.station_id)
+            .outerjoin(DispatchRun, DispatchRun.id == Parcel.run_id)
+            .where(Parcel.tracking_number == tracking_number)
+        )
+    ).first()
+    return (row[0], row[1], row[2]) if row is not None else None
 
 
 async def ensure_station_location(session: AsyncSession, station: Station) -> Location | None:

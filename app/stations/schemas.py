@@ -1,19 +1,41 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from app.stations.tracking import MAX_SCAN, MAX_TRACKING, tracking_from_scan
+
+
+def _tracking_number(scanned: str) -> str:
+    number = tracking_from_scan(scanned)
+    if not 6 <= len(number) <= MAX_TRACKING:
+        raise ValueError(f"运单号应为 6–{MAX_TRACKING} 位")
+    return number
+
+
+# What a PDA sends as it was scanned: the number from the label's Code128, or the label QR's status
+# page URL (``…/p/NPP…``), whose last path segment is the number.
+ScannedTracking = Annotated[
+    str,
+    Field(
+        min_length=6,
+        max_length=MAX_SCAN,
+        description="运单号：面单条码，或面单二维码的内容（包裹查询页地址，取最后一段）",
+    ),
+    AfterValidator(_tracking_number),
+]
 
 
 class ScanIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    tracking_number: str = Field(min_length=6, max_length=20)
+    tracking_number: ScannedTracking
 
 
 class HandoverIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    tracking_number: str = Field(min_length=6, max_length=20)
+    tracking_number: ScannedTracking
     pickup_code: str | None = Field(default=None, max_length=20)
     order_qr: str | None = Field(default=None, max_length=80, description="顾客订单页上的取货二维码内容")
     collect_method: Literal["cash", "qr"] | None = Field(default=None, description="到站付款订单：现金或扫码")

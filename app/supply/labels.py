@@ -6,11 +6,9 @@ with its township and village, harvest date, best-before, the compliance certifi
 warehouse scanners, and inside a QR code of the absolute trace URL ``{PUBLIC_BASE_URL}/t/{code}``
 that consumers scan (DESIGN.md §7: the path is fixed because printed labels outlive deployments).
 
-Font: reportlab's CID font ``STSong-Light`` (Adobe-GB1), not an embedded TrueType font. The
-system's CJK fonts here are Noto CJK *OpenType/CFF* collections, which reportlab cannot embed, and a
-CID font costs nothing in file size: the label printer's driver (and every PDF viewer) supplies a
-Song/Ming face for Adobe-GB1, so Chinese prints on any printer without shipping a font. CID fonts
-have no bold; headings are thickened with fill+stroke text rendering instead.
+Font: the embedded document font of ``app.kit.pdf`` (Noto Sans SC, TrueType outlines), so the
+label prints the same on any printer and viewer, whatever fonts they have. It has one weight;
+headings are thickened with fill+stroke text rendering instead.
 
 Barcode sizing: the Code128 module is 0.25 mm — exactly two dots on a 203 dpi thermal head, so
 every bar prints at the same width — and the whole code fits the page with a quiet zone of at
@@ -29,18 +27,17 @@ from reportlab.graphics.barcode.code128 import Code128
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
+from app.kit import pdf
 from app.supply import errors, repository
 
 PAGE_WIDTH = 70 * mm
 PAGE_HEIGHT = 50 * mm
 MARGIN = 2.5 * mm
-FONT = "STSong-Light"
+FONT = pdf.FONT
 BRAND = "南岭明珠"
 
 QR_SIZE = 23 * mm
@@ -96,13 +93,8 @@ async def lot_label(session: AsyncSession, code: str, *, base_url: str | None = 
     )
 
 
-def _register_font() -> None:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-
-
 def _width(text: str, size: float) -> float:
-    return float(pdfmetrics.stringWidth(text, FONT, size))
+    return pdf.width(text, size)
 
 
 def _fit(text: str, size: float, max_width: float, min_size: float) -> float:
@@ -176,9 +168,8 @@ def _date(value: date) -> str:
 
 def lot_label_pdf(info: LotLabel) -> bytes:
     """Render one label as a one-page PDF (70 mm × 50 mm)."""
-    _register_font()
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), pageCompression=1)
+    canvas = pdf.new_canvas(buffer, (PAGE_WIDTH, PAGE_HEIGHT))
     canvas.setTitle(f"{BRAND} 批次标签 {info.code}")
     canvas.setAuthor(BRAND)
     canvas.setFillGray(0)
@@ -199,7 +190,8 @@ def lot_label_pdf(info: LotLabel) -> bytes:
     qr_x = right - QR_SIZE
     qr_top = top - 5.1 * mm
     qr = QrCodeWidget(info.trace_url, barLevel="M", barBorder=2, barWidth=QR_SIZE, barHeight=QR_SIZE)
-    drawing = Drawing(QR_SIZE, QR_SIZE)
+    # The drawing's own text state would otherwise select Helvetica (never embedded) on the page.
+    drawing = Drawing(QR_SIZE, QR_SIZE, initialFontName=FONT)
     drawing.add(qr)
     renderPDF.draw(drawing, canvas, qr_x, qr_top - QR_SIZE)
 

@@ -39,6 +39,7 @@ from app.kit.money import parse_major
 from app.kit.quantities import QuantityError, Unit, parse_quantity
 from app.stations import cases, consignments, errors, parcels, pda, reports, repository, schemas
 from app.stations.models import CaseKind, Parcel, ParcelStatus, Station
+from app.stations.tracking import MAX_SCAN, MAX_TRACKING, tracking_from_scan
 from app.supply import repository as supply_repository
 from app.web.templating import CHINA_TZ, CsrfProtected, local_time, render
 
@@ -48,7 +49,6 @@ IDEMPOTENCY_FIELD = "idempotency_key"
 NOT_FINGERPRINTED = ("csrf_token", IDEMPOTENCY_FIELD)
 QR_UNKNOWN = "二维码无法识别，或该订单的包裹不在本站；请让顾客报取货码"
 COLLECT_METHODS = {"cash": "现金", "qr": "扫码"}
-MAX_TRACKING = 20
 
 
 # ---- shared helpers -----------------------------------------------------------------------------
@@ -205,7 +205,7 @@ async def scan_page(request: Request, session: DbSession, principal: StationOper
 async def scan_in(request: Request, session: DbSession, principal: StationOperator) -> Response:
     """A parcel arrives: its pickup code in large type, and the field ready for the next one."""
     form = await request.form()
-    tracking = _text(form, "tracking_number").upper()
+    tracking = tracking_from_scan(_text(form, "tracking_number"))
     started = clock.now()
 
     async def work() -> dict[str, Any]:
@@ -262,7 +262,7 @@ class ParcelSummary:
 async def _summary(session: DbSession, station_id: int, tracking: str, qr: str = "") -> ParcelSummary:
     """The parcel the operator scanned — or, when the customer's QR came first, the parcel that QR
     is for (its shelf slot tells the operator where to fetch it)."""
-    tracking = tracking.strip().upper()
+    tracking = tracking_from_scan(tracking)
     if not tracking and qr:
         found = await parcels.parcel_for_qr(session, station_id, qr)
         if found is None:
@@ -296,9 +296,10 @@ def _route_scans(values: dict[str, str]) -> None:
     land in the parcel field and a parcel's number in the code field. Each goes where it belongs
     (before anything is upper-cased: the QR's signature is case-sensitive hex)."""
     tracking, code = values["tracking_number"], values["code"]
+    # A parcel's number is its Code128 or the status-page URL of its label's QR.
     if parcels.is_pickup_qr(tracking) and not parcels.is_pickup_qr(code):
-        tracking, code = code if code.upper().startswith("NPP") else "", tracking
-    elif code.upper().startswith("NPP") and not tracking:
+        tracking, code = code if tracking_from_scan(code).startswith("NPP") else "", tracking
+    elif tracking_from_scan(code).startswith("NPP") and not tracking:
         tracking, code = code, ""
     values["tracking_number"], values["code"] = tracking.upper(), code
 
@@ -345,9 +346,9 @@ async def handover_page(
     request: Request,
     session: DbSession,
     principal: StationOperator,
-    tracking: Annotated[str, Query(max_length=40)] = "",
+    tracking: Annotated[str, Query(max_length=MAX_SCAN)] = "",
 ) -> Response:
-    return await _render_handover(request, session, principal, {"tracking_number": tracking.strip().upper()})
+    return await _render_handover(request, session, principal, {"tracking_number": tracking_from_scan(tracking)})
 
 
 @router.get("/handover/parcel")
@@ -355,7 +356,7 @@ async def handover_parcel(
     request: Request,
     session: DbSession,
     principal: StationOperator,
-    tracking: Annotated[str, Query(max_length=40)] = "",
+    tracking: Annotated[str, Query(max_length=MAX_SCAN)] = "",
     qr: Annotated[str, Query(max_length=80)] = "",
 ) -> Response:
     """The summary part of the handover form, fetched by the page's script right after a scan:
@@ -380,6 +381,7 @@ async def hand_over(request: Request, session: DbSession, principal: StationOper
     form = await request.form()
     values = {name: _text(form, name) for name in HANDOVER_FIELDS}
     _route_scans(values)
+    values["tracking_number"] = tracking_from_scan(values["tracking_number"])
     code = values["code"]
     proxy = values["proxy"] == "1"
     if parcels.is_pickup_qr(code) and not values["tracking_number"]:

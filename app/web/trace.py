@@ -1,5 +1,9 @@
-"""The public trace page a lot's QR code opens: ``GET /t/{lot_code}`` (DESIGN.md §7, a fixed path
-because it is printed on packages)."""
+"""Public pages that printed QR codes open, so their paths are fixed (labels outlive deployments):
+
+- ``GET /t/{lot_code}`` — a lot's trace page (the QR on every package, DESIGN.md §7);
+- ``GET /p/{tracking_number}`` — a parcel's status page (the QR on every parcel label,
+  ``app.stations.tracking``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from fastapi.responses import Response
 
 from app.accounts.access import PublicAccess
 from app.db import DbSession
+from app.stations.tracking import public_status
 from app.supply import errors
 from app.supply.trace import lot_trace
 from app.web.templating import render
@@ -25,3 +30,10 @@ async def trace_page(request: Request, lot_code: str, session: DbSession) -> Res
         raise errors.LotNotFound()
     trace = await lot_trace(session, code)
     return render(request, "trace.html", {"trace": trace})
+
+
+@router.get("/p/{tracking_number}", dependencies=[PublicAccess])
+async def parcel_status_page(request: Request, tracking_number: str, session: DbSession) -> Response:
+    """Where a parcel is and where to collect it; nothing about who ordered it or what is inside."""
+    status = await public_status(session, tracking_number)
+    return render(request, "parcel.html", {"parcel": status})

@@ -180,6 +180,7 @@ def test_production_requires_a_token_key() -> None:
         "secret_key": "p" * 40,
         "database_url": "postgresql://x/y",
         "session_cookie_secure": True,
+        "public_base_url": "https://shop.example.cn",
     }
     with pytest.raises(ValueError, match="ALIBABA_TOKEN_KEY"):
         Settings(**prod, alibaba_app_key="502870", alibaba_app_secret="s")

@@ -17,6 +17,7 @@ import zxingcpp
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
+from app.config import get_settings
 from app.kit.errors import InvalidInput
 from app.orders.models import DeliveryMethod, Order, OrderChannel, OrderLine, OrderStatus, PaymentMethod, PaymentStatus
 from app.stations import errors, labels
@@ -184,9 +185,12 @@ async def test_label_scans_as_the_tracking_number_and_masks_the_recipient(db_ses
         3,
         RUN_DATE,
     )
+    # "扫码查件": the QR code opens the parcel's public status page (PUBLIC_BASE_URL by default).
+    assert info.status_url == f"{get_settings().public_base_url}/p/{first.tracking_number}"
     [page] = read_pdf(labels.parcel_label_pdf(found), "parcel-label")
     assert page.size[0] == pytest.approx(100 * MM, abs=0.01) and page.size[1] == pytest.approx(150 * MM, abs=0.01)
-    assert page.codes == {CODE128: [first.tracking_number], QR: [first.tracking_number]}
+    assert page.codes == {CODE128: [first.tracking_number], QR: [info.status_url]}
+    assert "扫码查件" in page.text
     for shown in (
         "南岭明珠",
         "东湖坪村电商物流服务站",
@@ -214,8 +218,11 @@ async def test_label_scans_as_the_tracking_number_and_masks_the_recipient(db_ses
 async def test_paid_order_and_long_names_still_scan(db_session: AsyncSession) -> None:
     world = await make_world(db_session)
     paid = world.parcels[1]
-    [info] = await labels.parcel_labels(db_session, tracking_numbers=[paid.tracking_number])
+    [info] = await labels.parcel_labels(
+        db_session, tracking_numbers=[paid.tracking_number], base_url="https://shop.example.cn/"
+    )
     assert (info.recipient, info.phone_last4, info.amount_due_minor) == ("王*", "1234", 0)
+    assert info.status_url == f"https://shop.example.cn/p/{paid.tracking_number}"
     long = labels.ParcelLabel(
         tracking_number="NPP2611299999999",
         order_number="NP2611290000001",
@@ -234,11 +241,13 @@ async def test_paid_order_and_long_names_still_scan(db_session: AsyncSession) ->
         amount_due_minor=12345678,
         currency="CNY",
         dispatch_date=RUN_DATE,
+        # A long public address still fits the QR box at a whole-dot module.
+        status_url="https://nanling-pearl.shixing-county.example.gov.cn/p/NPP2611299999999",
     )
     pages = read_pdf(labels.parcel_label_pdf([info, long]), "parcel-label-paid-and-long")
     assert [p.codes for p in pages] == [
-        {CODE128: [paid.tracking_number], QR: [paid.tracking_number]},
-        {CODE128: ["NPP2611299999999"], QR: ["NPP2611299999999"]},
+        {CODE128: [paid.tracking_number], QR: [info.status_url]},
+        {CODE128: ["NPP2611299999999"], QR: [long.status_url]},
     ]
     assert "已付款" in pages[0].text and "到付" not in pages[0].text.replace("无需到付", "")
     assert "深渡水瑶族乡大坪村瑶山电子商务物流综合服务站（示范点）" in pages[1].text
@@ -254,7 +263,7 @@ async def test_a_run_prints_one_page_per_parcel_in_stop_order(db_session: AsyncS
     pages = read_pdf(labels.parcel_label_pdf(found), "parcel-labels-run")
     assert len(pages) == 3
     assert [p.codes[CODE128] for p in pages] == [[p.tracking_number] for p in world.parcels]
-    assert [p.codes[QR] for p in pages] == [[p.tracking_number] for p in world.parcels]
+    assert [p.codes[QR] for p in pages] == [[f.status_url] for f in found]
     assert [f"第 {i} 站 / 共 3 站" in p.text for i, p in enumerate(pages, 1)] == [True, True, True]
 
 

@@ -59,7 +59,8 @@ class Seeded:
 
 async def seed(engine: AsyncEngine, *, product_name: str = "始兴枇杷") -> Seeded:
     """Committed: retail prices and warehouse stock, a station on its own route with an operator,
-    and one pay-at-pickup order for it, packed and dispatched — through the services."""
+    and one pay-at-pickup order for it, packed and dispatched — through the services. The product
+    stays in the shop's listing: other browser tests pick products there by name."""
     tag = uuid.uuid4().hex[:6].upper()
     async with create_sessionmaker(engine)() as session:
         box = await sellable_box(session, sku=f"LQ-ST-{tag}", slug=f"loquat-st-{tag.lower()}", name_zh=product_name)
