@@ -340,3 +340,26 @@ def _checked_username(username: str) -> str:
 def check_password(password: str) -> None:
     if len(password) < 8:
         raise InvalidInput("密码至少 8 位")
+
+
+@dataclass(frozen=True)
+class CustomerContact:
+    name: str
+    phone: str  # national digits for a mainland number (what a person types), else as stored
+
+
+async def customer_contact(session: AsyncSession, user_id: int) -> CustomerContact:
+    """What a signed-in customer's checkout starts with: the name they gave and their mobile."""
+    user = await repository.user_by_id(session, user_id)
+    if user is None:
+        return CustomerContact("", "")
+    phone = user.phone or ""
+    return CustomerContact(user.display_name, phone.removeprefix("+86"))
+
+
+async def remember_customer_name(session: AsyncSession, user_id: int, name: str) -> None:
+    """A customer signed in by SMS has no name until an order gives one: keep the first."""
+    user = await repository.user_by_id(session, user_id)
+    if user is not None and not user.display_name and name.strip():
+        user.display_name = name.strip()[:50]
+        await session.flush()

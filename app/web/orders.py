@@ -25,7 +25,8 @@ from itsdangerous import BadData, URLSafeSerializer
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from app.accounts.access import CustomerUser, MaybeUser, Principal, PublicAccess, resolve_principal
+from app.accounts import service as accounts_service
+from app.accounts.access import CustomerUser, MaybeUser, Principal, PublicAccess, Role, resolve_principal
 from app.db import DbSession
 from app.kit.errors import AppError, IdempotencyKeyReused, TooManyRequests
 from app.kit.http import client_address
@@ -341,6 +342,7 @@ async def _render_checkout(
 async def checkout_page(
     request: Request,
     session: DbSession,
+    principal: MaybeUser,
     q: Annotated[str, Query(max_length=50)] = "",
     near: str = "",
     method: str = "",
@@ -357,6 +359,10 @@ async def checkout_page(
         "city": "韶关市",
         IDEMPOTENCY_FIELD: uuid4().hex,
     }
+    if principal is not None and principal.role is Role.customer:
+        # A signed-in customer's name and mobile, as last used (a first order remembers the name).
+        known = await accounts_service.customer_contact(session, principal.user_id)
+        values["contact_name"], values["contact_phone"] = known.name, known.phone
     return await _render_checkout(request, session, values)
 
 
@@ -454,6 +460,8 @@ async def place_order(request: Request, session: DbSession, principal: MaybeUser
                 stripe_enabled=request.app.state.payment_provider is not None,
             )
             await send_order_notice(session, order, "order_placed")
+            if principal is not None and principal.role is Role.customer:
+                await accounts_service.remember_customer_name(session, principal.user_id, body.contact.name)
             return (await views.order_out(session, order)).model_dump(mode="json")
 
         # The same scope, path and body as POST /api/v1/orders: one order per rendered form.

@@ -23,6 +23,7 @@ from app.kit.outbox import RecordingSender
 from app.main import create_app
 from app.notifications.models import NotificationMessage
 from tests.fixtures.builders import auth, make_user
+from tests.fixtures.shop import Storefront
 
 HTML = {"accept": "text/html"}
 
@@ -191,3 +192,31 @@ async def test_the_pages_sign_a_customer_in(client: httpx.AsyncClient, db_sessio
     assert account.status_code == 200
     # Off-site "next" is ignored.
     assert "evil" not in (await client.get("/login/sms?next=//evil.example", headers=HTML)).text
+
+
+async def test_a_signed_in_customers_checkout_is_prefilled(
+    client: httpx.AsyncClient, db_session: AsyncSession, storefront: Storefront
+) -> None:
+    from tests.web.test_shop_pages import check_out, fill_cart, number_of
+
+    phone = random_mobile()
+    page = await client.get("/login/sms", headers=HTML)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    form = {"csrf_token": token.group(1), "next": "/checkout"}
+    await client.post("/login/sms/code", data={**form, "phone": phone}, headers=HTML)
+    code = await last_code(db_session, phone)
+    signed_in = await client.post("/login/sms", data={**form, "phone": phone, "code": code}, headers=HTML)
+    assert signed_in.status_code == 303
+    await fill_cart(client, storefront)
+
+    first = await client.get("/checkout", headers=HTML)
+    assert f'name="contact_phone" value="{phone}"' in first.text
+    assert 'name="contact_name" value=""' in first.text  # no name known yet
+    placed = await check_out(client, storefront, contact_name="黄阿婆", contact_phone=phone)
+    assert number_of(placed).startswith("NP")
+
+    await fill_cart(client, storefront)
+    second = await client.get("/checkout", headers=HTML)
+    assert 'name="contact_name" value="黄阿婆"' in second.text
+    assert f'name="contact_phone" value="{phone}"' in second.text
