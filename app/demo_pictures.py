@@ -3,9 +3,9 @@
 No photo is downloaded and none is shipped: each demo product gets a simple illustration of what
 it is (loquats and their leaves, a honey jar, a tin of tea …) on a background in the brand's
 colours, which are read from the site's stylesheet (``:root`` of ``storefront/static/site.css``),
-the one place they are defined. The product's Chinese name goes on a label only when a CJK font is
-already on the machine (a font a user could use without root: the system's Noto / WenQuanYi /
-Droid fallback, PingFang, Microsoft YaHei); without one the picture carries no text, never boxes.
+the one place they are defined. The product's Chinese name goes on a label in the machine's own CJK font
+when there is one (Noto / WenQuanYi / Droid fallback, PingFang, Microsoft YaHei), else in the face
+the project ships for its PDFs (``app/kit/fonts``), so every machine writes it, never boxes.
 
 Pictures are drawn at twice their size and scaled down (Pillow does not anti-alias shapes), from a
 seeded random generator, so the same product always gets the same picture. They are JPEG bytes
@@ -48,6 +48,8 @@ CJK_FONT_FILES: Final[tuple[str, ...]] = (
     "/System/Library/Fonts/PingFang.ttc",
     "/System/Library/Fonts/STHeiti Medium.ttc",
     "C:/Windows/Fonts/msyh.ttc",
+    # Last: the face the project ships for its PDFs, so every machine can write the names.
+    str(Path(__file__).resolve().parent / "kit" / "fonts" / "NotoSansSC-Regular-GBK.ttf"),
 )
 
 
