@@ -257,3 +257,32 @@ async def test_the_window_slides() -> None:
     assert await limiter.hit(rule) is True
     now[0] += 120  # long after: free again
     assert [await limiter.hit(rule) for _ in range(4)] == [True, True, True, True]
+
+
+def _redis_url() -> str | None:
+    """The machine's Redis when it answers (CI has one); the Redis store is tested only then."""
+    import os
+    import socket
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return url
+    except OSError:
+        return None
+
+
+@pytest.mark.skipif(_redis_url() is None, reason="no Redis on 127.0.0.1:6379")
+async def test_redis_counters_admit_exactly_the_limit_at_once() -> None:
+    from app.kit.ratelimit import RedisCounters
+
+    url = _redis_url()
+    assert url is not None
+    key = f"test-burst:{secrets.token_hex(6)}"
+    stores = [RedisCounters(url) for _ in range(3)]
+    limiters = [RateLimiter(store) for store in stores]
+    rate = Rate(7, 60)
+    results = await asyncio.gather(*(limiters[i % 3].hit((key, rate), (f"{key}-b", Rate(50, 60))) for i in range(40)))
+    assert results.count(True) == 7
+    for store in stores:
+        await store.redis.aclose()
