@@ -55,7 +55,7 @@ from app.catalog.models import (
     StorageClass,
     Variant,
 )
-from app.catalog.pricing import RETAIL_LIST, WHOLESALE_LIST
+from app.channels import RETAIL_LIST, WHOLESALE_LIST
 from app.config import get_settings
 from app.crossborder.models import Listing, ListingState
 from app.demo_pictures import product_picture

@@ -35,8 +35,9 @@ from app.catalog.models import (
     ProductImage,
     Variant,
 )
-from app.catalog.pricing import Channel, price_line
+from app.catalog.pricing import price_line
 from app.catalog.schemas import Certification
+from app.channels import SalesChannel
 from app.config import Settings
 from app.crossborder.models import Listing, ListingState
 from app.crossborder.validation import validate_listing
@@ -322,12 +323,12 @@ async def test_demo_prices_are_consistent(db_session: AsyncSession, uploads: Pat
         assert all(t.min_quantity > item.min_quantity and t.min_quantity % pack == 0 for t in item.tiers)
 
     # The pricing function reads the demo lists: a weighed sale, a wholesale tier, the company price.
-    taro = await price_line(db_session, "NLP-TARO-KG", "1.235", channel=Channel.shop)
+    taro = await price_line(db_session, "NLP-TARO-KG", "1.235", channel=SalesChannel.shop)
     assert (taro.unit_price_minor, taro.line_total_minor) == (760, 939)
-    loquat = await price_line(db_session, "NLP-LOQ-A-5KG", "100", channel=Channel.wholesale)
+    loquat = await price_line(db_session, "NLP-LOQ-A-5KG", "100", channel=SalesChannel.wholesale)
     assert (loquat.unit_price_minor, loquat.rule.price_list_code) == (11800, "wholesale")
     company_id = await db_session.scalar(select(BuyerCompany.id).where(BuyerCompany.name == JIANGNAN))
-    agreed = await price_line(db_session, "NLP-LOQ-A-5KG", "100", channel=Channel.wholesale, company_id=company_id)
+    agreed = await price_line(db_session, "NLP-LOQ-A-5KG", "100", channel=SalesChannel.wholesale, company_id=company_id)
     assert (agreed.unit_price_minor, agreed.rule.price_list_code) == (11200, "company-gz-jiangnan")
 
 

@@ -11,6 +11,7 @@ from pydantic_core import to_json
 from app.accounts.access import AdminUser, MaybeUser, Principal, PublicAccess, Role
 from app.catalog import errors, listing, pricing, repository, schemas, service
 from app.catalog.cache import ListingCache
+from app.channels import SalesChannel
 from app.db import DbSession
 from app.kit import clock
 
@@ -23,7 +24,9 @@ def viewer_for(principal: Principal | None) -> listing.Viewer:
     if principal is None:
         return listing.ANONYMOUS
     if principal.role is Role.buyer and principal.company_approved:
-        return listing.Viewer(sees_wholesale=True, company_id=principal.company_id, stock_channel="wholesale")
+        return listing.Viewer(
+            sees_wholesale=True, company_id=principal.company_id, stock_channel=SalesChannel.wholesale
+        )
     if principal.role in (Role.admin, Role.warehouse, Role.clerk):
         return listing.Viewer(sees_wholesale=True, sees_quantities=True)
     return listing.ANONYMOUS
@@ -80,9 +83,9 @@ async def get_product(slug: str, request: Request, session: DbSession, principal
 async def quote(body: schemas.QuoteIn, session: DbSession, principal: MaybeUser) -> schemas.QuoteOut:
     """Price lines the way checkout will. Any price a client sends is ignored; wholesale quotes
     need a signed-in buyer of an approved company."""
-    channel = pricing.Channel(body.channel)
+    channel = SalesChannel(body.channel)
     company_id = None
-    if channel is pricing.Channel.wholesale:
+    if channel is SalesChannel.wholesale:
         if principal is None or principal.role is not Role.buyer or not principal.company_approved:
             raise errors.WholesaleBuyersOnly()
         company_id = principal.company_id

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import repository, schemas
 from app.catalog.models import PriceListKind, Product, Variant
-from app.catalog.pricing import RETAIL_LIST, WHOLESALE_LIST
 from app.catalog.repository import PriceCandidate
 from app.catalog.service import in_season
+from app.channels import SalesChannel
 from app.kit import clock
 from app.kit.money import format_minor
 from app.kit.quantities import Unit, format_quantity
@@ -35,7 +35,7 @@ class Viewer:
 
     sees_wholesale: bool = False
     company_id: int | None = None
-    stock_channel: str = "shop"
+    stock_channel: SalesChannel = SalesChannel.shop
     sees_quantities: bool = False
 
 
@@ -99,7 +99,9 @@ async def products_out(
     today: date | None = None,
 ) -> list[schemas.ProductOut]:
     variant_ids = [v.id for p in products for v in p.variants]
-    codes = [RETAIL_LIST, WHOLESALE_LIST] if viewer.sees_wholesale else [RETAIL_LIST]
+    # The shop's prices for everyone; the wholesale channel's too for approved buyers and staff.
+    shown = [SalesChannel.shop, SalesChannel.wholesale] if viewer.sees_wholesale else [SalesChannel.shop]
+    codes = [code for channel in shown for code in channel.policy.price_lists]
     prices = await repository.price_items_for(session, variant_ids, list_codes=codes, company_id=viewer.company_id)
     suppliers = await suppliers_by_ids(session, [p.supplier_id for p in products if p.supplier_id])
     today = today or clock.today()
@@ -173,7 +175,7 @@ async def with_stock(session: AsyncSession, products: list[dict[str, Any]], view
         available = await supply_service.available_to_sell(session, variant_ids, channel=viewer.stock_channel)
     except LocationNotFound:
         available = {}
-    price_key = "wholesale_price" if viewer.stock_channel == "wholesale" else "price"
+    price_key = "wholesale_price" if viewer.stock_channel is SalesChannel.wholesale else "price"
     result = []
     for product in products:
         variants = []

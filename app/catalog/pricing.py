@@ -17,25 +17,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import errors, repository
 from app.catalog.models import PriceListItem, PriceListKind, Variant
 from app.catalog.repository import PriceCandidate
+from app.channels import SalesChannel
 from app.config import get_settings
 from app.kit.money import line_total_minor
 from app.kit.quantities import QuantityError, Unit, format_quantity, is_multiple_of, parse_quantity
-
-RETAIL_LIST = "retail"
-WHOLESALE_LIST = "wholesale"
-
-
-class Channel(StrEnum):
-    shop = "shop"
-    pos = "pos"
-    wholesale = "wholesale"
 
 
 @dataclass(frozen=True)
@@ -103,10 +94,13 @@ async def price_lines(
     session: AsyncSession,
     lines: Sequence[LineRequest],
     *,
-    channel: Channel,
+    channel: SalesChannel,
     company_id: int | None = None,
 ) -> list[PricedLine]:
-    """Price every line or refuse them all, naming each bad line (``detail`` of the error)."""
+    """Price every line or refuse them all, naming each bad line (``detail`` of the error), by the
+    channel's policy: its price lists (a buyer company's own first, where the policy says so) and
+    its per-line maximums."""
+    policy = channel.policy
     parsed: list[tuple[int, str, Decimal | None]] = []
     problems: list[dict[str, object]] = []
     for index, line in enumerate(lines):
@@ -120,11 +114,11 @@ async def price_lines(
     items = await repository.price_items_for(
         session,
         [v.id for v in variants.values()],
-        list_codes=_list_codes(channel),
-        company_id=company_id if channel is Channel.wholesale else None,
+        list_codes=list(policy.price_lists),
+        company_id=company_id if policy.company_price_list else None,
     )
 
-    maximums = get_settings().cart_line_maximums if channel is Channel.shop else {}
+    maximums = get_settings().cart_line_maximums if policy.line_maximums else {}
     priced: list[PricedLine] = []
     for index, sku, quantity in parsed:
         if quantity is None:
@@ -176,14 +170,10 @@ async def price_line(
     sku: str,
     quantity: str | Decimal,
     *,
-    channel: Channel,
+    channel: SalesChannel,
     company_id: int | None = None,
 ) -> PricedLine:
     return (await price_lines(session, [LineRequest(sku, quantity)], channel=channel, company_id=company_id))[0]
-
-
-def _list_codes(channel: Channel) -> list[str]:
-    return [WHOLESALE_LIST] if channel is Channel.wholesale else [RETAIL_LIST]
 
 
 def _pick_item(candidates: list[PriceCandidate]) -> PriceCandidate | None:

@@ -200,3 +200,13 @@ async def active_variants_with_products(session: AsyncSession, skus: Sequence[st
         .options(selectinload(Variant.product))
     )
     return {v.sku: v for v in rows}
+
+
+async def shelf_life_days(session: AsyncSession, variant_ids: Sequence[int]) -> dict[int, int]:
+    """Each variant's product shelf life in days (what FEFO's minimum best-before is counted from)."""
+    rows = await session.execute(
+        select(Variant.id, Product.shelf_life_days)
+        .join(Product, Product.id == Variant.product_id)
+        .where(Variant.id.in_(list(variant_ids)))
+    )
+    return {variant_id: int(days) for variant_id, days in rows}

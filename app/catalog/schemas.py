@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from app.catalog.models import StorageClass
+from app.channels import SalesChannel
 from app.kit.quantities import Unit
 from app.kit.schemas import InputModel, OutputModel, QuantityValue
 
@@ -131,9 +132,15 @@ class QuoteLineIn(BaseModel):
     quantity: str | int = Field(description='数量，十进制字符串，例如 "1.235"')
 
 
+def _priced_by_lists(channel: SalesChannel) -> SalesChannel:
+    if not channel.policy.price_lists:
+        raise ValueError(f"{channel.label_zh}渠道不按价目表报价")
+    return channel
+
+
 class QuoteIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    channel: Literal["shop", "pos", "wholesale"] = "shop"
+    channel: Annotated[SalesChannel, AfterValidator(_priced_by_lists)] = SalesChannel.shop
     lines: list[QuoteLineIn] = Field(min_length=1, max_length=200)
 
 

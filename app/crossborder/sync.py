@@ -49,6 +49,7 @@ from typing import Any, Final, TypeVar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.channels import SalesChannel
 from app.crossborder import repository, tokens
 from app.crossborder.client import (
     BusinessError,
@@ -70,7 +71,7 @@ from app.crossborder.models import Listing, ListingState, SyncLogEntry
 from app.crossborder.orders import ORDER_LIST_METHOD, fetch_orders, store_orders
 from app.crossborder.validation import validate_listing
 from app.supply.errors import LocationNotFound
-from app.supply.service import CROSSBORDER, available_to_sell
+from app.supply.service import available_to_sell
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -610,7 +611,8 @@ class SyncEngine:
             if not pairs:
                 return 0
             try:
-                available = await available_to_sell(session, sorted({v for _, v in pairs}), channel=CROSSBORDER)
+                variant_ids = sorted({v for _, v in pairs})
+                available = await available_to_sell(session, variant_ids, channel=SalesChannel.crossborder)
             except LocationNotFound:  # no county warehouse yet: do not push a made-up zero
                 logger.warning("alibaba sync: no county warehouse, stock figures left as they are")
                 return 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -21,15 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import pricing
 from app.catalog import repository as catalog_repository
-from app.config import get_settings
+from app.channels import SalesChannel
 from app.kit import clock
 from app.kit.numbers import NumberClash, add_with_unique_number
-from app.orders import delivery, errors, states
+from app.orders import delivery, errors, service, states
 from app.orders.models import (
     DeliveryMethod,
     FulfilmentStatus,
     Order,
-    OrderChannel,
     OrderEvent,
     OrderLine,
     OrderStatus,
@@ -78,7 +77,7 @@ async def place_order(session: AsyncSession, data: PlaceOrder, *, stripe_enabled
         raise errors.PaymentProviderUnavailable()
     if data.payment_method is PaymentMethod.pay_at_pickup and data.delivery_method is not DeliveryMethod.station_pickup:
         raise errors.PaymentNotAllowed("到站付款只适用于村站自提")
-    priced = await pricing.price_lines(session, data.lines, channel=pricing.Channel.shop)
+    priced = await pricing.price_lines(session, data.lines, channel=SalesChannel.shop)
     subtotal = sum(line.line_total_minor for line in priced)
 
     station_id, station_reason, address, fee = None, "", None, 0
@@ -111,11 +110,11 @@ async def place_order(session: AsyncSession, data: PlaceOrder, *, stripe_enabled
     warehouse = await supply_service.warehouse(session)
     online = data.payment_method is PaymentMethod.stripe
     now = clock.now()
-    due = now + timedelta(minutes=get_settings().reservation_ttl_minutes) if online else None
+    due = service.hold_deadline(SalesChannel.shop, now, unpaid=online)
     number = new_order_number(clock.local_date(now))
     order = Order(
         number=number,
-        channel=OrderChannel.shop,
+        channel=SalesChannel.shop,
         status=OrderStatus.pending_payment if online else OrderStatus.confirmed,
         payment_status=PaymentStatus.unpaid,
         fulfilment_status=FulfilmentStatus.unfulfilled,
@@ -166,34 +165,17 @@ async def place_order(session: AsyncSession, data: PlaceOrder, *, stripe_enabled
         )
     )
     await session.flush()
-    shelf_lives = await _shelf_lives(session, [line.variant_id for line in priced])
     # Last: the reservation locks the hot stock rows until this transaction commits.
-    await reservations.reserve(
+    await service.hold_stock(
         session,
+        channel=SalesChannel.shop,
         reference=order.reservation_reference or "",
-        channel="shop",
         location_id=warehouse.id,
         expires_at=due,
         actor_user_id=data.customer_user_id,
-        lines=[
-            reservations.ReserveLine(
-                line.variant_id, line.quantity, supply_service.min_best_before("shop", shelf_lives[line.variant_id])
-            )
-            for line in priced
-        ],
+        lines=[service.StockLine(line.variant_id, line.quantity) for line in priced],
     )
     return order
-
-
-async def _shelf_lives(session: AsyncSession, variant_ids: list[int]) -> dict[int, int]:
-    from app.catalog.models import Product, Variant
-
-    rows = await session.execute(
-        select(Variant.id, Product.shelf_life_days)
-        .join(Product, Product.id == Variant.product_id)
-        .where(Variant.id.in_(variant_ids))
-    )
-    return {variant_id: int(days) for variant_id, days in rows}
 
 
 async def cancel(session: AsyncSession, order: Order, *, reason: str, actor_user_id: int | None) -> Order:

@@ -10,15 +10,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import enum_column
+from app.channels import SalesChannel
 from app.kit.models import Base, IdMixin, TimestampMixin
 from app.kit.quantities import Quantity
-
-
-class OrderChannel(StrEnum):
-    shop = "shop"
-    pos = "pos"
-    wholesale = "wholesale"
-    crossborder = "crossborder"
 
 
 class OrderStatus(StrEnum):
@@ -105,7 +99,7 @@ class Order(IdMixin, TimestampMixin, Base):
     __tablename__ = "orders"
 
     number: Mapped[str] = mapped_column(String(20), nullable=False, unique=True)
-    channel: Mapped[OrderChannel] = mapped_column(enum_column(OrderChannel, "order_channel"), nullable=False)
+    channel: Mapped[SalesChannel] = mapped_column(enum_column(SalesChannel, "order_channel"), nullable=False)
     status: Mapped[OrderStatus] = mapped_column(enum_column(OrderStatus, "order_status"), nullable=False)
     payment_status: Mapped[PaymentStatus] = mapped_column(
         enum_column(PaymentStatus, "order_payment_status"), nullable=False, default=PaymentStatus.unpaid

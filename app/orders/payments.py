@@ -12,9 +12,10 @@ from __future__ import annotations
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.channels import SalesChannel
 from app.kit import clock
 from app.kit.outbox import enqueue
-from app.orders import errors, repository, states
+from app.orders import errors, repository, service, states
 from app.orders.models import (
     Order,
     OrderStatus,
@@ -28,7 +29,6 @@ from app.orders.models import (
 from app.orders.notices import send_order_notice
 from app.orders.providers import IntentResult, RefundResult
 from app.supply import reservations
-from app.supply import service as supply_service
 from app.supply.errors import InsufficientStock, ReservationNotActive
 from app.supply.models import ReservationStatus
 
@@ -225,25 +225,16 @@ async def _sell_held_stock(session: AsyncSession, order: Order, actor_user_id: i
 async def _late_payment(session: AsyncSession, order: Order, payment: Payment, amount_minor: int) -> None:
     """Money arrived after the stock hold expired: hold the stock again if it is still there,
     otherwise give the money back. Never a silent oversell, never a lost payment."""
-    shelf = {line.variant_id: line for line in order.lines}
-    from app.orders.checkout import _shelf_lives
-
-    lives = await _shelf_lives(session, list(shelf))
     reference = f"order:{order.number}:late{payment.attempt}"
     try:
         async with session.begin_nested():
-            await reservations.reserve(
+            await service.hold_stock(
                 session,
+                channel=SalesChannel(order.channel),
                 reference=reference,
-                channel="shop",
                 location_id=order.location_id,
                 expires_at=None,
-                lines=[
-                    reservations.ReserveLine(
-                        line.variant_id, line.quantity, supply_service.min_best_before("shop", lives[line.variant_id])
-                    )
-                    for line in order.lines
-                ],
+                lines=[service.StockLine(line.variant_id, line.quantity) for line in order.lines],
             )
     except InsufficientStock as exc:
         if order.status is OrderStatus.pending_payment:

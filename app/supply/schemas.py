@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from app.catalog.schemas import Certification
+from app.channels import SalesChannel
 from app.kit.phones import normalise_cn_phone
 from app.kit.schemas import InputModel, OutputModel, QuantityValue
 
@@ -172,7 +173,7 @@ class ReservationLineIn(InputModel):
 
 class ReservationIn(InputModel):
     reference: Annotated[str, Field(min_length=3, max_length=60, pattern=r"^[A-Za-z0-9_.:-]+$")]
-    channel: Literal["shop", "pos", "wholesale", "crossborder"] = "shop"
+    channel: SalesChannel = SalesChannel.shop
     location_code: str | None = Field(default=None, max_length=30, description="留空则为县级仓库")
     lines: list[ReservationLineIn] = Field(min_length=1, max_length=100)
     ttl_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60, description="留空为默认 15 分钟")

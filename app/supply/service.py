@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog import repository as catalog_repository
 from app.catalog.errors import VariantNotFound
 from app.catalog.models import Product
-from app.config import get_settings
+from app.channels import SalesChannel
 from app.kit import clock
 from app.kit.errors import InvalidInput
 from app.kit.numbers import add_with_unique_number
@@ -28,19 +28,14 @@ from app.supply.stock import Movement, add_on_hand, remove_on_hand
 
 LOT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: codes are read aloud and typed
 
-# Channels that sell stock, and the share of shelf life a lot must still have to be sold there.
-SHOP, POS, WHOLESALE, CROSSBORDER = "shop", "pos", "wholesale", "crossborder"
+def min_remaining_fraction(channel: SalesChannel) -> Decimal:
+    """The share of its shelf life a lot must still have to be sold through ``channel`` (its
+    policy: wholesale and cross-border buyers need produce that keeps; the shop and the counter
+    sell anything not yet past its best-before)."""
+    return SalesChannel(channel).policy.min_remaining_fraction()
 
 
-def min_remaining_fraction(channel: str) -> Decimal:
-    """Wholesale and cross-border buyers need produce that keeps (default 60 % of its shelf life);
-    the shop and the counter sell anything not yet past its best-before."""
-    if channel in (WHOLESALE, CROSSBORDER):
-        return Decimal(get_settings().wholesale_min_shelf_life_percent) / 100
-    return Decimal(0)
-
-
-def min_best_before(channel: str, shelf_life_days: int, today: date | None = None) -> date:
+def min_best_before(channel: SalesChannel, shelf_life_days: int, today: date | None = None) -> date:
     from math import ceil
 
     today = today or clock.today()
@@ -243,13 +238,17 @@ async def available_to_sell(
     session: AsyncSession,
     variant_ids: list[int],
     *,
-    channel: str,
+    channel: SalesChannel,
     location_ids: list[int] | None = None,
     today: date | None = None,
 ) -> dict[int, Decimal]:
-    """What a channel can sell now, per variant: for the shop, wholesale and cross-border the
-    county warehouse unless locations are given."""
+    """What a channel can sell now, per variant, from the locations given or else the channel's
+    own (its policy: the county warehouse for the shop, wholesale and cross-border; a store's
+    counter names its store's location)."""
     if location_ids is None:
+        kind = SalesChannel(channel).policy.stock_location_kind
+        if kind != LocationKind.warehouse:
+            raise ValueError(f"channel {channel} sells from a {kind} location: name it")
         location_ids = [(await warehouse(session)).id]
     return await repository.available_by_variant(
         session,

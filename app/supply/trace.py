@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.models import StorageClass
+from app.channels import CHANNEL_LABELS_ZH
 from app.kit import clock
 from app.kit.quantities import UNIT_LABELS_ZH, Unit
 from app.supply import errors, repository
@@ -40,7 +41,6 @@ from app.supply.models import (
 # Ledger times are UTC; a day on the page is a day in Shixing.
 CHINA_TZ = clock.business_tz()
 
-CHANNEL_LABELS_ZH = {"shop": "网店", "pos": "门店", "wholesale": "批发", "crossborder": "跨境"}
 ORIGIN_LABELS_ZH = {LotOrigin.receipt: "生产者交售入库", LotOrigin.upstream: "村级服务站上行收购"}
 NOT_GROWN_ORIGIN_ZH = "经销/代收入库（非供货方自产）"
 LOSS_KINDS = frozenset({LedgerKind.adjustment, LedgerKind.spoilage, LedgerKind.stock_count, LedgerKind.return_})

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.accounts.access import AdminUser
+from app.channels import CHANNEL_LABELS_ZH, SalesChannel
 from app.db import DbSession
 from app.kit.errors import AppError, IdempotencyKeyReused
 from app.kit.idempotency import run_idempotent
@@ -23,7 +24,7 @@ from app.kit.money import parse_major
 from app.kit.phones import mask_phone
 from app.orders import checkout, payments, repository, views
 from app.orders.errors import OrderNotFound
-from app.orders.models import FulfilmentStatus, Order, OrderChannel, OrderStatus
+from app.orders.models import FulfilmentStatus, Order, OrderStatus
 from app.orders.notices import send_order_notice
 from app.web.orders import order_labels
 from app.web.templating import CsrfProtected, render
@@ -31,7 +32,6 @@ from app.web.templating import CsrfProtected, render
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
 PAGE_SIZE = 50
-CHANNEL_ZH = {"shop": "网店", "pos": "门店", "wholesale": "批发", "crossborder": "跨境"}
 CANCELLABLE = (OrderStatus.pending_payment, OrderStatus.confirmed, OrderStatus.ready_for_pickup)
 REFUND_STATE_ZH = {"pending": "待处理", "submitted": "已提交", "succeeded": "已退款", "failed": "失败"}
 NOTICES = {"cancelled": "订单已取消，已通知顾客。", "refunded": "退款已登记。"}
@@ -48,7 +48,7 @@ async def orders_page(
     before_id: int | None = None,
 ) -> Response:
     status_filter = OrderStatus(status) if status in OrderStatus.__members__ else None
-    channel_filter = channel if channel in OrderChannel.__members__ else None
+    channel_filter = channel if channel in SalesChannel.__members__ else None
     orders = await repository.list_orders(
         session, status=status_filter, channel=channel_filter, q=q.strip() or None, before_id=before_id, limit=PAGE_SIZE
     )
@@ -67,7 +67,7 @@ async def orders_page(
                 "q": q,
             },
             "statuses": list(OrderStatus),
-            "channels": CHANNEL_ZH,
+            "channels": CHANNEL_LABELS_ZH,
             "older": older,
             "masked": {o.id: mask_phone(o.contact_phone) for o in orders},
             **order_labels(),
@@ -102,7 +102,7 @@ async def _render_detail(
             "refunds": await repository.refunds_for(session, order.id),
             "refundable_minor": await payments.refundable_minor(session, order),
             "can_cancel": out.status in CANCELLABLE and out.fulfilment_status == FulfilmentStatus.unfulfilled,
-            "channels": CHANNEL_ZH,
+            "channels": CHANNEL_LABELS_ZH,
             "refund_states": REFUND_STATE_ZH,
             "notice": notice,
             "errors": errors or [],

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog import errors as catalog_errors
 from app.catalog import pricing
 from app.catalog import repository as catalog_repository
+from app.channels import SalesChannel
 from app.kit.quantities import QuantityError, Unit, format_quantity, parse_quantity
 from app.supply import service as supply_service
 from app.supply.errors import LocationNotFound
@@ -192,7 +193,7 @@ async def _price_what_prices(
             priced = await pricing.price_lines(
                 session,
                 [pricing.LineRequest(line.sku, line.quantity) for line in remaining],
-                channel=pricing.Channel.shop,
+                channel=SalesChannel.shop,
             )
         except catalog_errors.PricingError as exc:
             bad = exc.detail.get("lines", []) if isinstance(exc.detail, dict) else []
@@ -217,7 +218,7 @@ async def cart_view(session: AsyncSession, lines: list[CartLine], *, with_stock:
     if with_stock and priced:
         try:
             available = await supply_service.available_to_sell(
-                session, [p.variant_id for p in priced.values()], channel="shop"
+                session, [p.variant_id for p in priced.values()], channel=SalesChannel.shop
             )
         except LocationNotFound:
             available = {}

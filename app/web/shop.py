@@ -18,6 +18,7 @@ from app.accounts.access import MaybeUser, Principal, PublicAccess
 from app.catalog import errors, listing, pricing, repository, schemas
 from app.catalog.cache import ListingCache
 from app.catalog.endpoints import viewer_for
+from app.channels import SalesChannel
 from app.config import get_settings
 from app.db import DbSession
 from app.kit import clock
@@ -179,7 +180,7 @@ def _cart_quantity(raw: str, other: str = "") -> Decimal:
 
 async def _check_prices(session: DbSession, sku: str, quantity: Decimal) -> None:
     """Refuse a quantity the shop would not sell (minimum, step, unknown SKU) before it is stored."""
-    await pricing.price_line(session, sku, quantity, channel=pricing.Channel.shop)
+    await pricing.price_line(session, sku, quantity, channel=SalesChannel.shop)
 
 
 def _problem_text(exc: AppError) -> list[str]:

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import Role
 from app.catalog import errors
 from app.catalog.models import PriceListKind
-from app.catalog.pricing import Channel, LineRequest, price_line, price_lines
+from app.catalog.pricing import LineRequest, price_line, price_lines
+from app.channels import SalesChannel
 from app.kit.money import line_total_minor
 from app.kit.quantities import Unit
 from tests.fixtures.builders import (
@@ -41,7 +42,7 @@ def test_line_total_rounds_once_half_up() -> None:
 async def test_weighed_quantity_priced_to_the_fen(db_session: AsyncSession, lists: None) -> None:
     taro = await make_variant(db_session, unit=Unit.kg)
     await set_price(db_session, "retail", taro, 1800, min_quantity="0.5", increment="0.001")
-    line = await price_line(db_session, taro.sku, "1.235", channel=Channel.shop)
+    line = await price_line(db_session, taro.sku, "1.235", channel=SalesChannel.shop)
     assert (line.quantity, line.unit_price_minor, line.line_total_minor) == (Decimal("1.235"), 1800, 2223)
     assert line.rule.price_list_code == "retail" and line.rule.tier_min_quantity is None
 
@@ -58,7 +59,7 @@ async def test_tiers_pick_the_highest_reached(db_session: AsyncSession, lists: N
         "104": (9000, Decimal(100)),
     }
     for qty, (price, tier) in quantities.items():
-        line = await price_line(db_session, box.sku, qty, channel=Channel.wholesale)
+        line = await price_line(db_session, box.sku, qty, channel=SalesChannel.wholesale)
         assert line.unit_price_minor == price, qty
         assert line.rule.tier_min_quantity == tier
         assert line.line_total_minor == price * int(qty)
@@ -68,18 +69,18 @@ async def test_moq_and_increment_enforced_with_clear_errors(db_session: AsyncSes
     box = await make_variant(db_session, unit=Unit.box, case_pack=6)
     await set_price(db_session, "wholesale", box, 5000, min_quantity="12", increment="6")
     with pytest.raises(errors.BelowMinimumOrder) as below:
-        await price_line(db_session, box.sku, "6", channel=Channel.wholesale)
+        await price_line(db_session, box.sku, "6", channel=SalesChannel.wholesale)
     assert below.value.detail["lines"][0]["message"] == f"{box.sku} 最小起订量为 12 箱"
     with pytest.raises(errors.QuantityNotInIncrement) as step:
-        await price_line(db_session, box.sku, "14", channel=Channel.wholesale)
+        await price_line(db_session, box.sku, "14", channel=SalesChannel.wholesale)
     assert step.value.detail["lines"][0]["message"] == f"{box.sku} 须按 6 箱 的整数倍订购"
     for bad in ("0", "-6"):
         with pytest.raises(errors.QuantityNotPositive):
-            await price_line(db_session, box.sku, bad, channel=Channel.wholesale)
+            await price_line(db_session, box.sku, bad, channel=SalesChannel.wholesale)
     for junk in ("abc", "1.2345", "NaN", "1e400"):
         with pytest.raises(errors.InvalidQuantity):
-            await price_line(db_session, box.sku, junk, channel=Channel.wholesale)
-    assert (await price_line(db_session, box.sku, "18", channel=Channel.wholesale)).line_total_minor == 90000
+            await price_line(db_session, box.sku, junk, channel=SalesChannel.wholesale)
+    assert (await price_line(db_session, box.sku, "18", channel=SalesChannel.wholesale)).line_total_minor == 90000
 
 
 async def test_every_bad_line_is_named(db_session: AsyncSession, lists: None) -> None:
@@ -95,7 +96,7 @@ async def test_every_bad_line_is_named(db_session: AsyncSession, lists: None) ->
                 LineRequest(unpriced.sku, "1"),
                 LineRequest(good.sku, "0"),
             ],
-            channel=Channel.shop,
+            channel=SalesChannel.shop,
         )
     assert [(p["line"], p["error"]) for p in exc.value.detail["lines"]] == [
         (1, "unknown_sku"),
@@ -115,18 +116,18 @@ async def test_company_list_wins_over_wholesale(db_session: AsyncSession, lists:
     mine = await price_lines(
         db_session,
         [LineRequest(box.sku, "2"), LineRequest(other.sku, "1")],
-        channel=Channel.wholesale,
+        channel=SalesChannel.wholesale,
         company_id=company.id,
     )
     assert [(line.unit_price_minor, line.rule.price_list_code) for line in mine] == [
         (8800, "company-test"),
         (7000, "wholesale"),
     ]
-    someone_else = await price_line(db_session, box.sku, "2", channel=Channel.wholesale, company_id=None)
+    someone_else = await price_line(db_session, box.sku, "2", channel=SalesChannel.wholesale, company_id=None)
     assert someone_else.unit_price_minor == 10000
     # The shop never sees wholesale prices.
     with pytest.raises(errors.NotForSale):
-        await price_line(db_session, box.sku, "2", channel=Channel.shop)
+        await price_line(db_session, box.sku, "2", channel=SalesChannel.shop)
 
 
 async def test_quote_ignores_client_prices(client: httpx.AsyncClient, db_session: AsyncSession, lists: None) -> None:

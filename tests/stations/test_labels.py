@@ -17,9 +17,10 @@ import zxingcpp
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
+from app.channels import SalesChannel
 from app.config import get_settings
 from app.kit.errors import InvalidInput
-from app.orders.models import DeliveryMethod, Order, OrderChannel, OrderLine, OrderStatus, PaymentMethod, PaymentStatus
+from app.orders.models import DeliveryMethod, Order, OrderLine, OrderStatus, PaymentMethod, PaymentStatus
 from app.stations import errors, labels
 from app.stations.models import DeliveryRoute, DispatchRun, Parcel, ParcelStatus, RouteStop, Station
 from app.supply.models import Location
@@ -53,7 +54,7 @@ async def make_order(
     n = seq()
     order = Order(
         number=f"NP26112900{n:04d}",
-        channel=OrderChannel.shop,
+        channel=SalesChannel.shop,
         status=OrderStatus.confirmed,
         payment_status=PaymentStatus.unpaid if pay_at_pickup else PaymentStatus.paid,
         contact_name=name,

@@ -19,8 +19,9 @@ from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
+from app.channels import SalesChannel
 from app.kit.quantities import Unit
-from app.orders.models import DeliveryMethod, Order, OrderChannel, OrderStatus, PaymentMethod
+from app.orders.models import DeliveryMethod, Order, OrderStatus, PaymentMethod
 from app.stations import reports
 from app.stations.models import CaseKind, Consignment, Parcel, ParcelStatus, ServiceCase, Station
 from app.supply.models import Supplier
@@ -58,7 +59,7 @@ async def parcel(
     warehouse = await ensure_warehouse(session)
     order = Order(
         number=f"RPT{n:06d}",
-        channel=OrderChannel.shop,
+        channel=SalesChannel.shop,
         status=OrderStatus.completed if status is ParcelStatus.handed_over else OrderStatus.ready_for_pickup,
         contact_name="测试顾客",
         contact_phone=phone,

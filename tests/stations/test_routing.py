@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.channels import SalesChannel
 from app.stations import routing
 from app.stations.errors import UnknownStation
 from app.stations.models import Station
@@ -74,7 +75,7 @@ async def test_a_closed_or_unknown_choice_is_refused(
 
 
 async def test_full_choice_is_skipped(db_session: AsyncSession, stations: dict[str, Station]) -> None:
-    from app.orders.models import DeliveryMethod, Order, OrderChannel, OrderStatus, PaymentMethod
+    from app.orders.models import DeliveryMethod, Order, OrderStatus, PaymentMethod
     from tests.fixtures.builders import ensure_warehouse
 
     stations["MS"].shelf_capacity = 2
@@ -83,7 +84,7 @@ async def test_full_choice_is_skipped(db_session: AsyncSession, stations: dict[s
         db_session.add(
             Order(
                 number=f"NPFULL{i}",
-                channel=OrderChannel.shop,
+                channel=SalesChannel.shop,
                 status=status,
                 contact_name="甲",
                 contact_phone="+8613800138000",

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
+from app.channels import SalesChannel
 from app.kit import clock
 from app.kit.quantities import Unit
 from app.supply import counts, errors, repository, reservations, service, transfers
@@ -76,10 +77,10 @@ async def test_fefo_picks_earliest_best_before_and_skips_expired(db_session: Asy
     held = await reservations.reserve(
         db_session,
         reference="R-FEFO",
-        channel="shop",
+        channel=SalesChannel.shop,
         location_id=warehouse.id,
         expires_at=None,
-        lines=[ReserveLine(variant.id, Decimal(6), service.min_best_before("shop", 20))],
+        lines=[ReserveLine(variant.id, Decimal(6), service.min_best_before(SalesChannel.shop, 20))],
     )
     found = await reservations.by_reference(db_session, held.reference)
     assert found is not None
@@ -90,10 +91,10 @@ async def test_fefo_picks_earliest_best_before_and_skips_expired(db_session: Asy
         await reservations.reserve(
             db_session,
             reference="R-FEFO-2",
-            channel="shop",
+            channel=SalesChannel.shop,
             location_id=warehouse.id,
             expires_at=None,
-            lines=[ReserveLine(variant.id, Decimal(9), service.min_best_before("shop", 20))],
+            lines=[ReserveLine(variant.id, Decimal(9), service.min_best_before(SalesChannel.shop, 20))],
         )
     assert short.value.detail["lines"][0]["available"] == "8"
 
@@ -103,7 +104,9 @@ async def test_today_is_still_sellable(db_session: AsyncSession) -> None:
     variant = await make_variant(db_session, product=product)
     warehouse = await ensure_warehouse(db_session)
     await receive(db_session, variant, "1", best_before=TODAY)
-    available = await service.available_to_sell(db_session, [variant.id], channel="shop", location_ids=[warehouse.id])
+    available = await service.available_to_sell(
+        db_session, [variant.id], channel=SalesChannel.shop, location_ids=[warehouse.id]
+    )
     assert available == {variant.id: Decimal(1)}
 
 
@@ -113,19 +116,21 @@ async def test_wholesale_needs_sixty_percent_shelf_life(db_session: AsyncSession
     warehouse = await ensure_warehouse(db_session)
     await receive(db_session, variant, "5", best_before=TODAY + timedelta(days=10))  # 33 % left
     fresh = await receive(db_session, variant, "7", best_before=TODAY + timedelta(days=18))  # 60 % left
-    assert service.min_best_before("wholesale", 30) == TODAY + timedelta(days=18)
+    assert service.min_best_before(SalesChannel.wholesale, 30) == TODAY + timedelta(days=18)
     wholesale = await service.available_to_sell(
-        db_session, [variant.id], channel="wholesale", location_ids=[warehouse.id]
+        db_session, [variant.id], channel=SalesChannel.wholesale, location_ids=[warehouse.id]
     )
-    shop = await service.available_to_sell(db_session, [variant.id], channel="shop", location_ids=[warehouse.id])
+    shop = await service.available_to_sell(
+        db_session, [variant.id], channel=SalesChannel.shop, location_ids=[warehouse.id]
+    )
     assert (wholesale, shop) == ({variant.id: Decimal(7)}, {variant.id: Decimal(12)})
     held = await reservations.reserve(
         db_session,
         reference="R-WH",
-        channel="wholesale",
+        channel=SalesChannel.wholesale,
         location_id=warehouse.id,
         expires_at=None,
-        lines=[ReserveLine(variant.id, Decimal(7), service.min_best_before("wholesale", 30))],
+        lines=[ReserveLine(variant.id, Decimal(7), service.min_best_before(SalesChannel.wholesale, 30))],
     )
     found = await reservations.by_reference(db_session, held.reference)
     assert found is not None and {line.lot_id for line in found.lines} == {fresh.id}
@@ -169,7 +174,7 @@ async def test_release_and_sale_write_the_ledger(db_session: AsyncSession) -> No
     first = await reservations.reserve(
         db_session,
         reference="R-1",
-        channel="shop",
+        channel=SalesChannel.shop,
         location_id=warehouse.id,
         expires_at=None,
         lines=[ReserveLine(variant.id, Decimal(3), TODAY)],
@@ -221,7 +226,7 @@ async def test_expiry_releases_exactly_the_expired_once(db_session: AsyncSession
         await reservations.reserve(
             db_session,
             reference=ref,
-            channel="shop",
+            channel=SalesChannel.shop,
             location_id=warehouse.id,
             expires_at=now + timedelta(minutes=minutes),
             lines=[ReserveLine(variant.id, Decimal(2), TODAY)],
@@ -299,7 +304,7 @@ async def test_reserved_stock_cannot_be_shipped(db_session: AsyncSession) -> Non
     await reservations.reserve(
         db_session,
         reference="R-SHIP",
-        channel="shop",
+        channel=SalesChannel.shop,
         location_id=warehouse.id,
         expires_at=None,
         lines=[ReserveLine(variant.id, Decimal(4), TODAY)],
