@@ -14,7 +14,7 @@ from app.db import DbSession
 from app.kit.http import client_address
 from app.kit.idempotency import run_idempotent
 from app.kit.urls import same_site_url
-from app.orders import access, checkout, errors, payments, repository, schemas, views, webhooks
+from app.orders import access, checkout, errors, payments, repository, schemas, service, views, webhooks
 from app.orders.models import DeliveryMethod, Order, OrderStatus, PaymentMethod
 from app.orders.notices import send_order_notice
 from app.orders.providers import BadSignature, Declined, OnlinePaymentProvider, ProviderUnavailable
@@ -208,7 +208,7 @@ async def cancel_order(
     order = await access.visible_order(
         session, number, principal, phone, limiter=request.app.state.lookup_limiter, client_ip=_ip(request)
     )
-    order = await checkout.cancel(
+    order = await service.cancel(
         session, order, reason=body.reason, actor_user_id=principal.user_id if principal else None
     )
     await send_order_notice(session, order, "order_cancelled")
@@ -303,7 +303,7 @@ async def staff_cancel(
     order = await repository.order_by_number(session, number)
     if order is None:
         raise errors.OrderNotFound()
-    order = await checkout.cancel(session, order, reason=body.reason, actor_user_id=principal.user_id)
+    order = await service.cancel(session, order, reason=body.reason, actor_user_id=principal.user_id)
     await send_order_notice(session, order, "order_cancelled")
     return await views.order_out(session, order)
 

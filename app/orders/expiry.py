@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit import clock
 from app.orders import repository, states
-from app.orders.checkout import release_held_stock
 from app.orders.models import OrderStatus
 from app.orders.notices import send_order_notice
+from app.orders.service import release_held_stock
 
 
 async def expire_unpaid(session: AsyncSession, *, now: datetime | None = None, limit: int = 200) -> list[str]:

@@ -13,17 +13,138 @@ lines carries no delivery. Nothing of that is built yet.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import repository as catalog_repository
+from app.catalog.pricing import PricedLine
 from app.channels import SalesChannel
+from app.kit import clock
+from app.kit.numbers import NumberClash, add_with_unique_number
+from app.orders import errors, states
+from app.orders.models import (
+    DeliveryMethod,
+    FulfilmentStatus,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    PaymentMethod,
+    PaymentStatus,
+)
 from app.supply import reservations
 from app.supply import service as supply_service
+
+
+def new_order_number(today: date) -> str:
+    """``NP`` + the China date + 6 random digits: not guessable from one another."""
+    return f"NP{today:%y%m%d}{secrets.randbelow(10**6):06d}"
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    """An order of any channel, its lines priced already by the channel's policy."""
+
+    channel: SalesChannel
+    lines: Sequence[PricedLine]
+    location_id: int  # where its stock is held
+    contact_name: str
+    contact_phone: str
+    payment_method: PaymentMethod
+    delivery_method: DeliveryMethod
+    # Waits for its money (``pending_payment``), its stock held until the channel's deadline; else
+    # confirmed at once (paid, paid at pickup or on account) and held without a deadline.
+    awaiting_payment: bool
+    customer_user_id: int | None = None
+    company_id: int | None = None
+    station_id: int | None = None
+    station_reason: str = ""
+    delivery_address: dict[str, Any] | None = None
+    delivery_fee_minor: int = 0
+    note: str = ""
+    placed_message_zh: str = "订单已提交"
+    event_detail: dict[str, Any] = field(default_factory=dict)
+
+
+async def create_order(session: AsyncSession, new: NewOrder) -> Order:
+    """Write the order, its lines (a snapshot of what was bought and at which price) and its
+    ``placed`` event, then hold its stock — last, so the hot stock rows are locked only for the
+    reservation statements and the commit that follows."""
+    now = clock.now()
+    due = hold_deadline(new.channel, now, unpaid=new.awaiting_payment)
+    number = new_order_number(clock.local_date(now))
+    subtotal = sum(line.line_total_minor for line in new.lines)
+    order = Order(
+        number=number,
+        channel=new.channel,
+        status=OrderStatus.pending_payment if new.awaiting_payment else OrderStatus.confirmed,
+        payment_status=PaymentStatus.unpaid,
+        fulfilment_status=FulfilmentStatus.unfulfilled,
+        customer_user_id=new.customer_user_id,
+        company_id=new.company_id,
+        contact_name=new.contact_name,
+        contact_phone=new.contact_phone,
+        delivery_method=new.delivery_method,
+        station_id=new.station_id,
+        station_reason=new.station_reason,
+        delivery_address=new.delivery_address,
+        payment_method=new.payment_method,
+        currency="CNY",
+        subtotal_minor=subtotal,
+        delivery_fee_minor=new.delivery_fee_minor,
+        total_minor=subtotal + new.delivery_fee_minor,
+        location_id=new.location_id,
+        reservation_reference=f"order:{number}",
+        payment_due_at=due,
+        note=new.note[:300],
+    )
+    await _insert_with_unique_number(session, order, clock.local_date(now))
+    variants = await catalog_repository.active_variants_with_products(session, [line.sku for line in new.lines])
+    for line in new.lines:
+        variant = variants[line.sku]
+        session.add(
+            OrderLine(
+                order_id=order.id,
+                variant_id=line.variant_id,
+                sku=line.sku,
+                # Snapshot what was bought as people say it: product and variant (始兴枇杷 一级 5 千克箱装).
+                name_zh=f"{variant.product.name_zh} {variant.name_zh}"[:200],
+                unit=line.unit.value,
+                quantity=line.quantity,
+                unit_price_minor=line.unit_price_minor,
+                line_total_minor=line.line_total_minor,
+                price_list=line.rule.price_list_code,
+                price_rule=line.rule.description_zh,
+            )
+        )
+    session.add(
+        OrderEvent(
+            order_id=order.id,
+            kind="placed",
+            to_status=order.status.value,
+            actor_user_id=new.customer_user_id,
+            message_zh=new.placed_message_zh,
+            detail=new.event_detail,
+        )
+    )
+    await session.flush()
+    await hold_stock(
+        session,
+        channel=new.channel,
+        reference=order.reservation_reference or "",
+        location_id=new.location_id,
+        expires_at=due,
+        actor_user_id=new.customer_user_id,
+        lines=[StockLine(line.variant_id, line.quantity) for line in new.lines],
+    )
+    return order
 
 
 @dataclass(frozen=True)
@@ -71,3 +192,61 @@ async def hold_stock(
             for line in lines
         ],
     )
+
+
+async def cancel(session: AsyncSession, order: Order, *, reason: str, actor_user_id: int | None) -> Order:
+    """Cancel before the parcel leaves: release the held stock; a paid order is refunded in full
+    (the refund itself is sent by a task after commit)."""
+    from app.orders import payments
+
+    if order.fulfilment_status not in (FulfilmentStatus.unfulfilled,):
+        raise errors.TransitionNotAllowed("订单已发货，不能取消")
+    from app.stations.models import Parcel  # the parcel belongs to the stations domain
+
+    if await session.scalar(select(Parcel.id).where(Parcel.order_id == order.id)) is not None:
+        raise errors.TransitionNotAllowed("订单已打包待发车，不能取消；请联系客服")
+    order = await states.transition(
+        session,
+        order,
+        OrderStatus.cancelled,
+        kind="cancelled",
+        message_zh=f"订单已取消：{reason}",
+        actor_user_id=actor_user_id,
+    )
+    await release_held_stock(session, order, reason=f"订单取消：{reason}", actor_user_id=actor_user_id)
+    if order.paid_minor > order.refunded_minor:
+        await payments.request_refund(
+            session,
+            order,
+            amount_minor=order.paid_minor - order.refunded_minor,
+            reason=f"订单取消：{reason}",
+            actor_user_id=actor_user_id,
+        )
+    return order
+
+
+async def release_held_stock(session: AsyncSession, order: Order, *, reason: str, actor_user_id: int | None) -> None:
+    from app.supply.errors import ReservationNotActive
+
+    held = await reservations.by_reference(session, order.reservation_reference or "")
+    if held is None:
+        return
+    try:
+        await reservations.release(session, held.id, reason=reason, actor_user_id=actor_user_id)
+    except ReservationNotActive:
+        pass  # already released (expiry task) or sold: nothing is held any more
+
+
+async def _insert_with_unique_number(session: AsyncSession, order: Order, today: date) -> None:
+    """Order numbers are random (not guessable from one another); on the rare clash with an
+    existing number another is drawn (``add_with_unique_number``), its reservation reference with it."""
+
+    def redraw() -> str:
+        number = new_order_number(today)
+        order.reservation_reference = f"order:{number}"
+        return number
+
+    try:
+        await add_with_unique_number(session, order, field="number", draw=redraw)
+    except NumberClash as exc:
+        raise errors.OrderStateConflict("订单号生成冲突，请重试") from exc

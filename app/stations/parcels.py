@@ -28,7 +28,7 @@ from app.config import get_settings
 from app.kit import clock
 from app.kit.errors import AppError
 from app.kit.numbers import add_with_unique_number
-from app.orders import checkout, payments, states
+from app.orders import payments, service, states
 from app.orders.access import order_link
 from app.orders.models import DeliveryMethod, FulfilmentStatus, Order, OrderStatus, PaymentMethod, PaymentStatus
 from app.orders.notices import send_order_notice
@@ -407,7 +407,7 @@ async def return_overdue(session: AsyncSession, *, now: datetime | None = None, 
             message_zh="超过保留期未取，包裹退回仓库，订单取消",
             fulfilment_status=FulfilmentStatus.returned,
         )
-        await checkout.release_held_stock(session, order, reason="超期未取退回", actor_user_id=None)
+        await service.release_held_stock(session, order, reason="超期未取退回", actor_user_id=None)
         refundable = await payments.refundable_minor(session, order)
         if refundable > 0:
             await payments.request_refund(

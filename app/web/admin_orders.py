@@ -1,7 +1,7 @@
 """Ops console orders (/admin/orders): find an order, read its history, cancel it, refund it.
 
 Admin role only. Thin: reads through ``app.orders`` views and repository, writes through
-``checkout.cancel`` and ``payments.request_refund`` — the same calls as the staff JSON API. The
+``service.cancel`` and ``payments.request_refund`` — the same calls as the staff JSON API. The
 refund form carries an idempotency key rendered with the page, so a double click refunds once.
 """
 
@@ -22,7 +22,7 @@ from app.kit.errors import AppError, IdempotencyKeyReused
 from app.kit.idempotency import run_idempotent
 from app.kit.money import parse_major
 from app.kit.phones import mask_phone
-from app.orders import checkout, payments, repository, views
+from app.orders import payments, repository, service, views
 from app.orders.errors import OrderNotFound
 from app.orders.models import FulfilmentStatus, Order, OrderStatus
 from app.orders.notices import send_order_notice
@@ -131,7 +131,7 @@ async def cancel_order(
     try:
         if not reason.strip():
             raise ValueError("取消原因：必填")
-        order = await checkout.cancel(session, order, reason=reason.strip(), actor_user_id=principal.user_id)
+        order = await service.cancel(session, order, reason=reason.strip(), actor_user_id=principal.user_id)
         await send_order_notice(session, order, "order_cancelled")
     except (AppError, ValueError) as exc:
         await session.rollback()

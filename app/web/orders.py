@@ -33,7 +33,7 @@ from app.kit.http import client_address
 from app.kit.idempotency import run_idempotent
 from app.kit.qr import qr_svg
 from app.kit.validation import field_name, zh_message
-from app.orders import access, checkout, delivery, endpoints, repository, schemas, views
+from app.orders import access, checkout, delivery, endpoints, repository, schemas, service, views
 from app.orders.errors import OrderNotFound
 from app.orders.models import FulfilmentStatus, Order, OrderStatus, PaymentStatus
 from app.orders.notices import send_order_notice
@@ -630,7 +630,7 @@ async def cancel_order(request: Request, number: str, session: DbSession, princi
     if not cancellable(await views.order_out(session, order)):
         return await _render_order(request, session, order, errors=["订单已发货或已结束，不能取消"], status_code=409)
     try:
-        order = await checkout.cancel(
+        order = await service.cancel(
             session, order, reason="顾客取消", actor_user_id=principal.user_id if principal else None
         )
         await send_order_notice(session, order, "order_cancelled")

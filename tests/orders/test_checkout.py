@@ -347,11 +347,11 @@ async def test_unpaid_online_orders_expire(db_session: AsyncSession, shop: Shop)
 async def test_an_order_number_clash_is_drawn_again(
     client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.orders import checkout
+    from app.orders import service
 
     first = (await client.post("/api/v1/orders", json=order_body(shop))).json()["number"]
     draws = iter([first, "NP991231000001"])
-    monkeypatch.setattr(checkout, "new_order_number", lambda _today: next(draws))
+    monkeypatch.setattr(service, "new_order_number", lambda _today: next(draws))
     second = await client.post("/api/v1/orders", json=order_body(shop))
     assert second.status_code == 201, second.text
     assert second.json()["number"] == "NP991231000001"
