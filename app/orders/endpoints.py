@@ -217,10 +217,9 @@ async def cancel_order(
 
 @router.get("/me/orders", response_model=list[schemas.OrderOut])
 async def my_orders(session: DbSession, principal: CustomerUser) -> list[schemas.OrderOut]:
-    return [
-        await views.order_out(session, await _reload(session, o.number))
-        for o in await repository.list_orders(session, customer_user_id=principal.user_id)
-    ]
+    return views.orders_out(
+        await repository.list_orders(session, customer_user_id=principal.user_id, for_read_model=True)
+    )
 
 
 @router.get("/stations", response_model=list[schemas.StationOut], dependencies=[PublicAccess])
@@ -291,9 +290,9 @@ async def staff_orders(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[schemas.OrderOut]:
     orders = await repository.list_orders(
-        session, status=status_filter, channel=channel, q=q, before_id=before_id, limit=limit
+        session, status=status_filter, channel=channel, q=q, before_id=before_id, limit=limit, for_read_model=True
     )
-    return [await views.order_out(session, await _reload(session, o.number)) for o in orders]
+    return views.orders_out(orders)
 
 
 @admin.post("/orders/{number}/cancel", response_model=schemas.OrderOut)
