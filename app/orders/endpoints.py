@@ -12,7 +12,7 @@ from app.accounts.access import AdminUser, BackOfficeUser, CustomerUser, MaybeUs
 from app.catalog.pricing import LineRequest
 from app.db import DbSession
 from app.kit.http import client_address
-from app.kit.idempotency import run_idempotent
+from app.kit.idempotency import idempotent_json
 from app.kit.urls import same_site_url
 from app.orders import access, checkout, errors, payments, repository, schemas, views, webhooks
 from app.orders.models import DeliveryMethod, Order, OrderStatus, PaymentMethod
@@ -84,16 +84,7 @@ async def place_order(
         return (await views.order_out(session, order)).model_dump(mode="json")
 
     scope = f"user:{principal.user_id}" if principal else "guest"
-    code, payload = await run_idempotent(
-        session,
-        scope=scope,
-        key=idempotency_key,
-        method="POST",
-        path=request.url.path,
-        body=body.model_dump(mode="json"),
-        work=work,
-    )
-    return JSONResponse(payload, status_code=code)
+    return await idempotent_json(session, request, scope=scope, key=idempotency_key, body=body, work=work)
 
 
 @router.get("/orders/{number}", response_model=schemas.OrderOut, responses={404: {"description": "order_not_found"}})
