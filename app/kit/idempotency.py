@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import DateTime, Integer, String, UniqueConstraint, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -109,6 +112,33 @@ async def run_idempotent(
         status_code, result = result.status_code, result.body
     await call.finish(status_code, result)
     return status_code, result
+
+
+async def idempotent_json(
+    session: AsyncSession,
+    request: Request,
+    *,
+    scope: str,
+    key: str | None,
+    body: BaseModel | dict[str, Any],
+    work: Any,
+    status_code: int = 201,
+) -> JSONResponse:
+    """``run_idempotent`` for a JSON route: the request's method and path and ``body`` (a request
+    model, or the dict a form route fingerprints) identify the call; the answer, first or replayed,
+    goes back with its stored status code. ``scope`` says whose keys these are, so two callers
+    never collide on the same key."""
+    code, payload = await run_idempotent(
+        session,
+        scope=scope,
+        key=key,
+        method=request.method,
+        path=request.url.path,
+        body=body.model_dump(mode="json") if isinstance(body, BaseModel) else body,
+        work=work,
+        status_code=status_code,
+    )
+    return JSONResponse(payload, status_code=code)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from app.accounts.access import AdminUser, BackOfficeUser, CustomerUser, MaybeUs
 from app.catalog.pricing import LineRequest
 from app.db import DbSession
 from app.kit.http import client_address
-from app.kit.idempotency import run_idempotent
+from app.kit.idempotency import idempotent_json
 from app.kit.urls import same_site_url
 from app.orders import access, checkout, errors, payments, repository, schemas, service, views, webhooks
 from app.orders.models import DeliveryMethod, Order, OrderStatus, PaymentMethod
@@ -84,16 +84,7 @@ async def place_order(
         return (await views.order_out(session, order)).model_dump(mode="json")
 
     scope = f"user:{principal.user_id}" if principal else "guest"
-    code, payload = await run_idempotent(
-        session,
-        scope=scope,
-        key=idempotency_key,
-        method="POST",
-        path=request.url.path,
-        body=body.model_dump(mode="json"),
-        work=work,
-    )
-    return JSONResponse(payload, status_code=code)
+    return await idempotent_json(session, request, scope=scope, key=idempotency_key, body=body, work=work)
 
 
 @router.get("/orders/{number}", response_model=schemas.OrderOut, responses={404: {"description": "order_not_found"}})
@@ -217,10 +208,9 @@ async def cancel_order(
 
 @router.get("/me/orders", response_model=list[schemas.OrderOut])
 async def my_orders(session: DbSession, principal: CustomerUser) -> list[schemas.OrderOut]:
-    return [
-        await views.order_out(session, await _reload(session, o.number))
-        for o in await repository.list_orders(session, customer_user_id=principal.user_id)
-    ]
+    return views.orders_out(
+        await repository.list_orders(session, customer_user_id=principal.user_id, for_read_model=True)
+    )
 
 
 @router.get("/stations", response_model=list[schemas.StationOut], dependencies=[PublicAccess])
@@ -291,9 +281,9 @@ async def staff_orders(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[schemas.OrderOut]:
     orders = await repository.list_orders(
-        session, status=status_filter, channel=channel, q=q, before_id=before_id, limit=limit
+        session, status=status_filter, channel=channel, q=q, before_id=before_id, limit=limit, for_read_model=True
     )
-    return [await views.order_out(session, await _reload(session, o.number)) for o in orders]
+    return views.orders_out(orders)
 
 
 @admin.post("/orders/{number}/cancel", response_model=schemas.OrderOut)

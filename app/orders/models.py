@@ -13,6 +13,7 @@ from app.accounts.models import enum_column
 from app.channels import SalesChannel
 from app.kit.models import Base, IdMixin, TimestampMixin
 from app.kit.quantities import Quantity
+from app.stations.models import Station
 
 
 class OrderStatus(StrEnum):
@@ -133,6 +134,10 @@ class Order(IdMixin, TimestampMixin, Base):
 
     lines: Mapped[list[OrderLine]] = relationship(lazy="raise", order_by="OrderLine.id")
     events: Mapped[list[OrderEvent]] = relationship(lazy="raise", order_by="OrderEvent.id")
+    # Read-only: for loading a page of orders with what the read model shows in one query each
+    # (repository.list_orders). Payments and the station are written through their own columns.
+    payments: Mapped[list[Payment]] = relationship(lazy="raise", order_by="Payment.id", viewonly=True)
+    station: Mapped[Station | None] = relationship(lazy="raise", viewonly=True)
 
     __table_args__ = (
         CheckConstraint("subtotal_minor >= 0 AND delivery_fee_minor >= 0", name="amounts_non_negative"),

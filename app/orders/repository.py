@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.orders.models import DeliveryMethod, Order, OrderStatus, Payment, Refund, WebhookEvent
 
@@ -44,8 +44,20 @@ async def list_orders(
     since: datetime | None = None,
     before_id: int | None = None,
     limit: int = 50,
+    for_read_model: bool = False,
 ) -> Sequence[Order]:
+    """Newest first. ``for_read_model``: also load everything ``views.orders_out`` shows (events,
+    payments, station) up front — one statement per relation however long the page, instead of a
+    reload per order — and read orders already in the session afresh, as ``order_by_number`` does
+    (a transition earlier in the same request leaves them stale)."""
     stmt = select(Order).options(selectinload(Order.lines)).order_by(Order.id.desc()).limit(limit)
+    if for_read_model:
+        stmt = stmt.options(
+            selectinload(Order.events),
+            selectinload(Order.payments),
+            # Many-to-one: joined into the page's own statement, so no extra round trip.
+            joinedload(Order.station),
+        ).execution_options(populate_existing=True)
     if status is not None:
         stmt = stmt.where(Order.status == status)
     if channel is not None:

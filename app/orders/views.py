@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.orders import repository, schemas
-from app.orders.models import Order, OrderStatus
+from app.orders.models import Order, OrderStatus, Payment
 from app.stations.models import Station
 
 
@@ -25,6 +27,21 @@ async def order_out(session: AsyncSession, order: Order, *, reveal_pickup: bool 
     order = reloaded
     station = await session.get(Station, order.station_id) if order.station_id else None
     payments = await repository.payments_for(session, order.id)
+    pickup = await _pickup(session, order) if reveal_pickup else None
+    return _order_out(order, station, payments, pickup)
+
+
+def orders_out(orders: Sequence[Order]) -> list[schemas.OrderOut]:
+    """A list of orders as the API shows them, from orders loaded by ``repository.list_orders``
+    with ``for_read_model=True`` (lines, events, payments and station already there): no statement
+    per order. A list never carries the pickup code — staff never see it, and a customer's list
+    leaves it to the order's own page, as it always has."""
+    return [_order_out(order, order.station, order.payments, None) for order in orders]
+
+
+def _order_out(
+    order: Order, station: Station | None, payments: Sequence[Payment], pickup: schemas.PickupOut | None
+) -> schemas.OrderOut:
     return schemas.OrderOut(
         number=order.number,
         channel=order.channel.value,
@@ -85,7 +102,7 @@ async def order_out(session: AsyncSession, order: Order, *, reveal_pickup: bool 
             schemas.EventOut(at=e.created_at, kind=e.kind, status=e.to_status, message_zh=e.message_zh)
             for e in order.events
         ],
-        pickup=await _pickup(session, order) if reveal_pickup else None,
+        pickup=pickup,
     )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.access import AdminUser, Principal, StaffUser, StationOperator, WarehouseUser
 from app.db import DbSession
 from app.kit.errors import InvalidInput
-from app.kit.idempotency import Outcome, run_idempotent
+from app.kit.idempotency import Outcome, idempotent_json
 from app.orders.models import Order
 from app.stations import parcels, schemas
 from app.stations.labels import amount_due, mask_name
@@ -64,26 +64,9 @@ def _station(principal: Principal) -> int:
     return principal.station_id
 
 
-async def _idempotent(
-    session: AsyncSession,
-    request: Request,
-    principal: Principal,
-    key: str,
-    body: BaseModel,
-    work: Any,
-    status_code: int = 200,
-) -> JSONResponse:
-    code, payload = await run_idempotent(
-        session,
-        scope=f"station:{principal.station_id}:user:{principal.user_id}",
-        key=key,
-        method=request.method,
-        path=request.url.path,
-        body=body.model_dump(mode="json"),
-        work=work,
-        status_code=status_code,
-    )
-    return JSONResponse(payload, status_code=code)
+def device_scope(principal: Principal) -> str:
+    """Whose Idempotency-Keys these are: a station operator's, on that station (every PDA route)."""
+    return f"station:{principal.station_id}:user:{principal.user_id}"
 
 
 @pda.post("/scan-in", response_model=schemas.ParcelOut, responses=PDA_ERRORS)
@@ -101,7 +84,9 @@ async def scan_in(
         )
         return (await parcel_out(session, parcel)).model_dump(mode="json")
 
-    return await _idempotent(session, request, principal, idempotency_key, body, work)
+    return await idempotent_json(
+        session, request, scope=device_scope(principal), key=idempotency_key, body=body, work=work, status_code=200
+    )
 
 
 @pda.get("/shelf", response_model=list[schemas.ParcelOut])
@@ -137,7 +122,9 @@ async def handover(
             return Outcome(result.error.status_code, result.error.to_body())
         return (await parcel_out(session, result.parcel)).model_dump(mode="json")
 
-    return await _idempotent(session, request, principal, idempotency_key, body, work)
+    return await idempotent_json(
+        session, request, scope=device_scope(principal), key=idempotency_key, body=body, work=work, status_code=200
+    )
 
 
 @runs.post(

@@ -22,9 +22,10 @@ from app.catalog.listing import MEDIA_PREFIX
 from app.db import DbSession
 from app.kit import clock
 from app.kit.errors import Forbidden, InvalidInput
-from app.kit.idempotency import run_idempotent
+from app.kit.idempotency import idempotent_json
 from app.stations import cases, consignments, reports, repository
 from app.stations.models import CaseKind, Consignment, ServiceCase, Station
+from app.stations.pda import device_scope
 from app.stations.report_schemas import (
     CaseOut,
     ConsignmentIn,
@@ -88,10 +89,6 @@ async def _own_station(session: AsyncSession, principal: Principal, station_code
     if station_code is not None and station_code.strip() and station_code.strip() != station.code:
         raise StationForbidden(detail={"station_code": station_code})
     return station
-
-
-def _scope(principal: Principal) -> str:
-    return f"station:{principal.station_id}:user:{principal.user_id}"
 
 
 async def _consignment_out(
@@ -174,16 +171,9 @@ async def post_consignment(
         )
         return (await _consignment_out(session, consignment, station, base_url)).model_dump(mode="json")
 
-    code, payload = await run_idempotent(
-        session,
-        scope=_scope(principal),
-        key=idempotency_key,
-        method=request.method,
-        path=request.url.path,
-        body=body.model_dump(mode="json"),
-        work=work,
+    return await idempotent_json(
+        session, request, scope=device_scope(principal), key=idempotency_key, body=body, work=work
     )
-    return JSONResponse(payload, status_code=code)
 
 
 @router.post(
@@ -235,16 +225,9 @@ async def post_case(
         )
         return _case_out(case, station).model_dump(mode="json")
 
-    code, payload = await run_idempotent(
-        session,
-        scope=_scope(principal),
-        key=idempotency_key,
-        method=request.method,
-        path=request.url.path,
-        body=fingerprint_body,
-        work=work,
+    return await idempotent_json(
+        session, request, scope=device_scope(principal), key=idempotency_key, body=fingerprint_body, work=work
     )
-    return JSONResponse(payload, status_code=code)
 
 
 @router.get("/pda/cases", response_model=list[CaseOut], responses=AUTH_ERRORS, tags=["station PDA"])

@@ -9,14 +9,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
-from app.accounts.access import AdminUser, Principal, StaffUser, WarehouseUser
+from app.accounts.access import AdminUser, StaffUser, WarehouseUser
 from app.catalog import repository as catalog_repository
 from app.catalog.errors import VariantNotFound
 from app.db import DbSession
 from app.kit import clock
-from app.kit.idempotency import run_idempotent
+from app.kit.idempotency import idempotent_json
 from app.supply import counts, errors, repository, reservations, schemas, service, transfers, views
 from app.supply.models import LedgerKind, Supplier, SupplierKind
 
@@ -39,28 +38,6 @@ RECEIPT_ERRORS: dict[int | str, dict[str, Any]] = {
         "grower_exception_reason_required"
     },
 }
-
-
-async def idempotent_json(
-    session: DbSession,
-    request: Request,
-    principal: Principal,
-    key: str | None,
-    body: BaseModel,
-    work: Any,
-    status_code: int = 201,
-) -> JSONResponse:
-    code, payload = await run_idempotent(
-        session,
-        scope=f"user:{principal.user_id}",
-        key=key,
-        method=request.method,
-        path=request.url.path,
-        body=body.model_dump(mode="json"),
-        work=work,
-        status_code=status_code,
-    )
-    return JSONResponse(payload, status_code=code)
 
 
 @router.get("/locations", response_model=list[schemas.LocationOut])
@@ -132,7 +109,9 @@ async def receive_lot(
         )
         return (await views.lots_out(session, [(lot, lot.quantity_received)]))[0].model_dump(mode="json")
 
-    return await idempotent_json(session, request, principal, idempotency_key, body, work)
+    return await idempotent_json(
+        session, request, scope=f"user:{principal.user_id}", key=idempotency_key, body=body, work=work
+    )
 
 
 @router.post(
@@ -160,7 +139,9 @@ async def adjust_stock(
         lot = await service.lot_or_404(session, body.lot_code)
         return (await views.stock_out(session, None, lot.variant_id)).model_dump(mode="json")
 
-    return await idempotent_json(session, request, principal, idempotency_key, body, work)
+    return await idempotent_json(
+        session, request, scope=f"user:{principal.user_id}", key=idempotency_key, body=body, work=work
+    )
 
 
 @router.get("/ledger", response_model=list[schemas.LedgerEntryOut])
@@ -231,7 +212,9 @@ async def ship_transfer(
         )
         return (await views.transfer_out(session, transfer)).model_dump(mode="json")
 
-    return await idempotent_json(session, request, principal, idempotency_key, body, work)
+    return await idempotent_json(
+        session, request, scope=f"user:{principal.user_id}", key=idempotency_key, body=body, work=work
+    )
 
 
 @router.post("/transfers/{number}/receive", response_model=schemas.TransferOut, responses=WRITE_ERRORS)
@@ -254,7 +237,15 @@ async def receive_transfer(
         )
         return (await views.transfer_out(session, transfer)).model_dump(mode="json")
 
-    return await idempotent_json(session, request, principal, idempotency_key, body, work, status_code=200)
+    return await idempotent_json(
+        session,
+        request,
+        scope=f"user:{principal.user_id}",
+        key=idempotency_key,
+        body=body,
+        work=work,
+        status_code=200,
+    )
 
 
 @router.post("/stock-counts", response_model=schemas.CountOut, status_code=status.HTTP_201_CREATED)
@@ -338,7 +329,9 @@ async def hold_stock(
             ],
         ).model_dump(mode="json")
 
-    return await idempotent_json(session, request, principal, idempotency_key, body, work)
+    return await idempotent_json(
+        session, request, scope=f"user:{principal.user_id}", key=idempotency_key, body=body, work=work
+    )
 
 
 @router.post(
