@@ -9,7 +9,6 @@ talk to Stripe outside any transaction and bring the result here.
 
 from __future__ import annotations
 
-from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels import SalesChannel
@@ -22,7 +21,6 @@ from app.orders.models import (
     Payment,
     PaymentMethod,
     PaymentState,
-    PaymentStatus,
     Refund,
     RefundState,
 )
@@ -83,11 +81,7 @@ async def prepare_online_payment(session: AsyncSession, order: Order, *, method:
 
 async def record_intent(session: AsyncSession, payment: Payment, result: IntentResult) -> Payment:
     """Store what the provider answered to a create/confirm; a success goes through ``mark_paid``."""
-    await session.execute(
-        update(Payment)
-        .where(Payment.id == payment.id, Payment.external_id.is_(None))
-        .values(external_id=result.external_id)
-    )
+    await repository.set_payment_external_id(session, payment.id, result.external_id)
     await session.refresh(payment)
     return await apply_intent(session, payment, result)
 
@@ -97,10 +91,12 @@ async def apply_intent(session: AsyncSession, payment: Payment, result: IntentRe
     if state is PaymentState.succeeded:
         await mark_paid(session, payment, result.amount_minor)
     elif payment.state is not PaymentState.succeeded:
-        await session.execute(
-            update(Payment)
-            .where(Payment.id == payment.id, Payment.state != PaymentState.succeeded)
-            .values(state=state, next_action=result.next_action, failure_message=result.failure_message[:300])
+        await repository.update_unsettled_payment(
+            session,
+            payment.id,
+            state=state,
+            next_action=result.next_action,
+            failure_message=result.failure_message[:300],
         )
     await session.refresh(payment)
     return payment
@@ -110,9 +106,7 @@ async def record_decline(session: AsyncSession, payment: Payment, message: str, 
     values: dict[str, object] = {"state": PaymentState.failed, "failure_message": message[:300]}
     if result is not None and payment.external_id is None:
         values["external_id"] = result.external_id
-    await session.execute(
-        update(Payment).where(Payment.id == payment.id, Payment.state != PaymentState.succeeded).values(**values)
-    )
+    await repository.update_unsettled_payment(session, payment.id, **values)
     order = await repository.order_by_id(session, payment.order_id)
     assert order is not None
     await states.record(session, order, kind="payment_declined", message_zh=f"支付被拒绝：{message}")
@@ -127,27 +121,13 @@ async def mark_paid(
     sale; an order that expired meanwhile has its stock reserved again (or, when it is gone, the
     payment is refunded automatically); money for a cancelled or already-paid order is refunded.
     """
-    won = await session.execute(
-        update(Payment)
-        .where(Payment.id == payment.id, Payment.state != PaymentState.succeeded)
-        .values(
-            state=PaymentState.succeeded,
-            succeeded_at=clock.now(),
-            next_action=None,
-            collected_by_id=actor_user_id,
-        )
-        .returning(Payment.id)
-    )
-    if won.scalar_one_or_none() is None:
+    if not await repository.settle_payment(session, payment.id, now=clock.now(), collected_by_id=actor_user_id):
         return False
-    order = await repository.order_by_number(session, await _number(session, payment.order_id), for_update=True)
+    number = await repository.order_number_of(session, payment.order_id)
+    order = await repository.order_by_number(session, number, for_update=True)
     assert order is not None
     already_paid = order.paid_minor >= order.total_minor
-    await session.execute(
-        update(Order)
-        .where(Order.id == order.id)
-        .values(paid_minor=Order.paid_minor + amount_minor, payment_status=PaymentStatus.paid)
-    )
+    await repository.add_paid(session, order.id, amount_minor)
     await session.refresh(order)
     status = OrderStatus(order.status)
     if already_paid or status is OrderStatus.cancelled:
@@ -197,11 +177,6 @@ async def mark_paid(
             await _sell_held_stock(session, order, actor_user_id)
     return True
 
-
-async def _number(session: AsyncSession, order_id: int) -> str:
-    number = await session.scalar(select(Order.number).where(Order.id == order_id))
-    assert number is not None
-    return number
 
 
 async def _sell_held_stock(session: AsyncSession, order: Order, actor_user_id: int | None) -> bool:
@@ -257,7 +232,7 @@ async def _late_payment(session: AsyncSession, order: Order, payment: Payment, a
             payment=payment,
         )
         return
-    await session.execute(update(Order).where(Order.id == order.id).values(reservation_reference=reference))
+    await repository.set_reservation_reference(session, order.id, reference)
     await session.refresh(order)
     await _sell_held_stock(session, order, None)
     await states.transition(
@@ -271,12 +246,8 @@ async def _late_payment(session: AsyncSession, order: Order, payment: Payment, a
 
 
 async def refundable_minor(session: AsyncSession, order: Order) -> int:
-    pending = await session.scalar(
-        select(func.coalesce(func.sum(Refund.amount_minor), 0)).where(
-            Refund.order_id == order.id, Refund.state.in_([RefundState.pending, RefundState.submitted])
-        )
-    )
-    return order.paid_minor - order.refunded_minor - int(pending or 0)
+    pending = await repository.open_refunds_minor(session, order.id)
+    return order.paid_minor - order.refunded_minor - pending
 
 
 async def request_refund(
@@ -293,7 +264,7 @@ async def request_refund(
     if amount_minor <= 0:
         raise errors.RefundTooLarge("退款金额必须大于 0")
     # Two refunds of one order at once must see each other: the order row is the lock.
-    await session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
+    await repository.lock_order(session, order.id)
     await session.refresh(order)
     if amount_minor > await refundable_minor(session, order):
         raise errors.RefundTooLarge(detail={"refundable_minor": await refundable_minor(session, order)})
@@ -332,33 +303,13 @@ async def record_refund_result(session: AsyncSession, refund: Refund, result: Re
     state = {"succeeded": RefundState.succeeded, "failed": RefundState.failed, "canceled": RefundState.failed}.get(
         result.status, RefundState.submitted
     )
-    won = await session.execute(
-        update(Refund)
-        .where(Refund.id == refund.id, Refund.state.in_([RefundState.pending, RefundState.submitted]))
-        .values(
-            state=state,
-            external_id=func.coalesce(Refund.external_id, result.external_id),
-            failure_message=result.failure_message[:300],
-        )
-        .returning(Refund.id)
-    )
-    if won.scalar_one_or_none() is None:
+    if not await repository.settle_refund(
+        session, refund.id, state=state, external_id=result.external_id, failure_message=result.failure_message[:300]
+    ):
         return refund
     await session.refresh(refund)
     if state is RefundState.succeeded:
-        # Increment in SQL: two refunds settling at once must both count.
-        refunded = Order.refunded_minor + refund.amount_minor
-        await session.execute(
-            update(Order)
-            .where(Order.id == refund.order_id)
-            .values(
-                refunded_minor=refunded,
-                payment_status=case(
-                    (refunded >= Order.paid_minor, PaymentStatus.refunded.value),
-                    else_=PaymentStatus.partially_refunded.value,
-                ).cast(Order.__table__.c.payment_status.type),
-            )
-        )
+        await repository.add_refunded(session, refund.order_id, refund.amount_minor)
         order = await repository.order_by_id(session, refund.order_id)
         assert order is not None
         await states.record(

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.orders.models import DeliveryMethod, Order, OrderStatus, Payment, Refund, WebhookEvent
+from app.orders.models import (
+    DeliveryMethod,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentState,
+    PaymentStatus,
+    Refund,
+    RefundState,
+    WebhookEvent,
+)
 
 
 async def order_by_number(session: AsyncSession, number: str, *, for_update: bool = False) -> Order | None:
@@ -146,3 +158,167 @@ async def last_chosen_station_code(session: AsyncSession, customer_user_id: int)
         .order_by(Order.id.desc())
         .limit(1)
     )
+
+
+# ---- payments and refunds: compare-and-set updates ----------------------------------------------
+
+
+async def set_payment_external_id(session: AsyncSession, payment_id: int, external_id: str) -> None:
+    """The provider's id, kept from the first answer that carried one."""
+    await session.execute(
+        update(Payment).where(Payment.id == payment_id, Payment.external_id.is_(None)).values(external_id=external_id)
+    )
+
+
+async def update_unsettled_payment(session: AsyncSession, payment_id: int, **values: object) -> None:
+    """Update a payment that has not succeeded (a success is final)."""
+    await session.execute(
+        update(Payment).where(Payment.id == payment_id, Payment.state != PaymentState.succeeded).values(**values)
+    )
+
+
+async def settle_payment(session: AsyncSession, payment_id: int, *, now: datetime, collected_by_id: int | None) -> bool:
+    """Compare-and-set a payment to succeeded; False when it already was (money counted once)."""
+    won = await session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.state != PaymentState.succeeded)
+        .values(state=PaymentState.succeeded, succeeded_at=now, next_action=None, collected_by_id=collected_by_id)
+        .returning(Payment.id)
+    )
+    return won.scalar_one_or_none() is not None
+
+
+async def order_number_of(session: AsyncSession, order_id: int) -> str:
+    number = await session.scalar(select(Order.number).where(Order.id == order_id))
+    assert number is not None
+    return number
+
+
+async def add_paid(session: AsyncSession, order_id: int, amount_minor: int) -> None:
+    """Increment in SQL: two payments settling at once must both count."""
+    await session.execute(
+        update(Order)
+        .where(Order.id == order_id)
+        .values(paid_minor=Order.paid_minor + amount_minor, payment_status=PaymentStatus.paid)
+    )
+
+
+async def set_reservation_reference(session: AsyncSession, order_id: int, reference: str) -> None:
+    await session.execute(update(Order).where(Order.id == order_id).values(reservation_reference=reference))
+
+
+async def open_refunds_minor(session: AsyncSession, order_id: int) -> int:
+    """Refunds asked for and not settled yet (pending or submitted)."""
+    pending = await session.scalar(
+        select(func.coalesce(func.sum(Refund.amount_minor), 0)).where(
+            Refund.order_id == order_id, Refund.state.in_([RefundState.pending, RefundState.submitted])
+        )
+    )
+    return int(pending or 0)
+
+
+async def lock_order(session: AsyncSession, order_id: int) -> None:
+    """The order row is the lock two refunds (or payments) of one order take turns on."""
+    await session.execute(select(Order.id).where(Order.id == order_id).with_for_update())
+
+
+async def settle_refund(
+    session: AsyncSession, refund_id: int, *, state: RefundState, external_id: str, failure_message: str
+) -> bool:
+    """Compare-and-set an open refund to the provider's word; False when it was settled already."""
+    won = await session.execute(
+        update(Refund)
+        .where(Refund.id == refund_id, Refund.state.in_([RefundState.pending, RefundState.submitted]))
+        .values(
+            state=state,
+            external_id=func.coalesce(Refund.external_id, external_id),
+            failure_message=failure_message,
+        )
+        .returning(Refund.id)
+    )
+    return won.scalar_one_or_none() is not None
+
+
+async def add_refunded(session: AsyncSession, order_id: int, amount_minor: int) -> None:
+    """Increment in SQL: two refunds settling at once must both count."""
+    refunded = Order.refunded_minor + amount_minor
+    await session.execute(
+        update(Order)
+        .where(Order.id == order_id)
+        .values(
+            refunded_minor=refunded,
+            payment_status=case(
+                (refunded >= Order.paid_minor, PaymentStatus.refunded.value),
+                else_=PaymentStatus.partially_refunded.value,
+            ).cast(Order.__table__.c.payment_status.type),
+        )
+    )
+
+
+# ---- the webhook inbox --------------------------------------------------------------------------
+
+
+async def inbox_webhook_event(
+    session: AsyncSession, *, provider: str, event_id: str, event_type: str, payload: dict[str, Any]
+) -> int | None:
+    """Store an event once (unique on provider + event id); None when it was there already."""
+    inserted = await session.scalar(
+        insert(WebhookEvent)
+        .values(provider=provider, event_id=event_id, event_type=event_type, payload=payload)
+        .on_conflict_do_nothing(index_elements=["provider", "event_id"])
+        .returning(WebhookEvent.id)
+    )
+    return int(inserted) if inserted is not None else None
+
+
+async def claim_webhook_event(session: AsyncSession, webhook_event_id: int) -> bool:
+    """Compare-and-set: one worker processes an event, a second delivery finds it taken."""
+    won = await session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.id == webhook_event_id, WebhookEvent.processed_at.is_(None))
+        .values(processed_at=func.now())
+        .returning(WebhookEvent.id)
+    )
+    return won.scalar_one_or_none() is not None
+
+
+async def set_webhook_outcome(session: AsyncSession, webhook_event_id: int, outcome: str) -> None:
+    await session.execute(update(WebhookEvent).where(WebhookEvent.id == webhook_event_id).values(outcome=outcome))
+
+
+async def refund_by_external_id(session: AsyncSession, external_id: str) -> Refund | None:
+    return await session.scalar(select(Refund).where(Refund.external_id == external_id))
+
+
+async def unsent_refund_of_intent(session: AsyncSession, refund_id: int, payment_intent: str) -> Refund | None:
+    """Our refund ``refund_id`` while it has no provider id yet and its payment is ``payment_intent``."""
+    return await session.scalar(
+        select(Refund)
+        .join(Payment, Payment.id == Refund.payment_id)
+        .where(Refund.id == refund_id, Refund.external_id.is_(None), Payment.external_id == payment_intent)
+    )
+
+
+async def adopt_open_stripe_attempt(
+    session: AsyncSession, order_id: int, *, external_id: str, amount_minor: int
+) -> Payment | None:
+    """Attach a provider id to the order's latest Stripe attempt of that amount that has none."""
+    adopted = await session.scalar(
+        update(Payment)
+        .where(
+            Payment.id
+            == select(Payment.id)
+            .where(
+                Payment.order_id == order_id,
+                Payment.provider == "stripe",
+                Payment.external_id.is_(None),
+                Payment.amount_minor == amount_minor,
+            )
+            .order_by(Payment.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        .values(external_id=external_id)
+        .returning(Payment.id)
+    )
+    return await session.get(Payment, adopted) if adopted is not None else None

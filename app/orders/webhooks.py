@@ -7,13 +7,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.kit import outbox
 from app.orders import payments, repository
-from app.orders.models import Refund, WebhookEvent
+from app.orders.models import Refund
 from app.orders.providers import OnlinePaymentProvider, ProviderEvent, RefundResult
 
 log = logging.getLogger(__name__)
@@ -31,11 +29,8 @@ REFUND_EVENTS = ("refund.created", "refund.updated", "refund.failed", "charge.re
 
 async def store_event(session: AsyncSession, provider: str, event: ProviderEvent) -> bool:
     """Inbox the event; False when it was already there (a redelivery: answer 200, do nothing)."""
-    inserted = await session.scalar(
-        insert(WebhookEvent)
-        .values(provider=provider, event_id=event.event_id, event_type=event.event_type, payload=event.payload)
-        .on_conflict_do_nothing(index_elements=["provider", "event_id"])
-        .returning(WebhookEvent.id)
+    inserted = await repository.inbox_webhook_event(
+        session, provider=provider, event_id=event.event_id, event_type=event.event_type, payload=event.payload
     )
     if inserted is None:
         return False
@@ -74,16 +69,10 @@ async def process_event(
     async with outbox.unit_of_work(sessionmaker, sender) as session:
         if outbox_id is not None and not await outbox.claim(session, outbox_id):
             return "already processed"
-        won = await session.execute(
-            update(WebhookEvent)
-            .where(WebhookEvent.id == webhook_event_id, WebhookEvent.processed_at.is_(None))
-            .values(processed_at=func.now())
-            .returning(WebhookEvent.id)
-        )
-        if won.scalar_one_or_none() is None:
+        if not await repository.claim_webhook_event(session, webhook_event_id):
             return "already processed"
         outcome = await _apply(session, event_type, obj, intent)
-        await session.execute(update(WebhookEvent).where(WebhookEvent.id == webhook_event_id).values(outcome=outcome))
+        await repository.set_webhook_outcome(session, webhook_event_id, outcome)
         return outcome
 
 
@@ -100,7 +89,7 @@ async def _apply(session: AsyncSession, event_type: str, obj: dict[str, Any], in
         await payments.apply_intent(session, payment, intent)
         return f"payment {payment.id}: {before.value} → {payment.state.value}"
     if event_type in REFUND_EVENTS and obj.get("id"):
-        refund = await session.scalar(select(Refund).where(Refund.external_id == str(obj["id"])))
+        refund = await repository.refund_by_external_id(session, str(obj["id"]))
         if refund is None:
             refund = await _refund_from_metadata(session, obj)
         if refund is None:
@@ -113,47 +102,19 @@ async def _apply(session: AsyncSession, event_type: str, obj: dict[str, Any], in
 async def _refund_from_metadata(session: AsyncSession, obj: dict[str, Any]) -> Refund | None:
     """A refund webhook that beat the refund task's own write: our refund id is in the metadata.
     Taken only while that row has no Stripe id yet and its payment is the refund's PaymentIntent."""
-    from app.orders.models import Payment
-
     refund_id = str((obj.get("metadata") or {}).get("refund_id") or "")
     if not refund_id.isdigit():
         return None
-    return await session.scalar(
-        select(Refund)
-        .join(Payment, Payment.id == Refund.payment_id)
-        .where(
-            Refund.id == int(refund_id),
-            Refund.external_id.is_(None),
-            Payment.external_id == str(obj.get("payment_intent") or ""),
-        )
-    )
+    return await repository.unsent_refund_of_intent(session, int(refund_id), str(obj.get("payment_intent") or ""))
 
 
 async def _adopt(session: AsyncSession, intent: Any) -> Any:
     """A PaymentIntent we created but never heard back about (the create timed out after Stripe
     accepted it): find its order from the metadata and attach it to that order's open attempt."""
-    from app.orders.models import Payment
-
     number = (intent.metadata or {}).get("order_number")
     order = await repository.order_by_number(session, str(number)) if number else None
     if order is None:
         return None
-    adopted = await session.scalar(
-        update(Payment)
-        .where(
-            Payment.id
-            == select(Payment.id)
-            .where(
-                Payment.order_id == order.id,
-                Payment.provider == "stripe",
-                Payment.external_id.is_(None),
-                Payment.amount_minor == intent.amount_minor,
-            )
-            .order_by(Payment.id.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        .values(external_id=intent.external_id)
-        .returning(Payment.id)
+    return await repository.adopt_open_stripe_attempt(
+        session, order.id, external_id=intent.external_id, amount_minor=intent.amount_minor
     )
-    return await session.get(Payment, adopted) if adopted is not None else None
