@@ -25,7 +25,13 @@ from app.kit import clock
 from app.kit.errors import AppError
 from app.stations import run_board
 from app.stations.models import ParcelStatus
-from app.web.stock import _date, _new_key, _once, _status, _text, _url, page_errors
+from app.web.stock.common import error_status as _status
+from app.web.stock.common import new_key as _new_key
+from app.web.stock.common import once as _once
+from app.web.stock.common import page_errors
+from app.web.stock.common import parse_date as _date
+from app.web.stock.common import text as _text
+from app.web.stock.common import url as _url
 from app.web.templating import CsrfProtected, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)

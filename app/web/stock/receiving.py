@@ -1,0 +1,154 @@
+"""Receiving a lot: scanned or picked variant, supplier (a registered grower, or an exception with
+its reason), harvest date and quantity; the label is offered on the lots page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from app.accounts.access import WarehouseUser
+from app.catalog import repository as catalog_repository
+from app.db import DbSession
+from app.kit import clock
+from app.kit.errors import AppError, InvalidInput
+from app.kit.quantities import Unit, format_quantity
+from app.supply import repository, schemas, service
+from app.supply.errors import SupplierNotGrower
+from app.web.stock import common
+from app.web.templating import CsrfProtected, render
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+
+RECEIPT_FIELDS = (
+    "scan",
+    "sku",
+    "supplier_code",
+    "quantity",
+    "harvest_date",
+    "best_before",
+    "grade",
+    "certificate_no",
+    "quality_notes",
+    "location_code",
+    "grower_exception",
+    "grower_exception_reason",
+)
+
+
+async def _render_receive(
+    request: Request,
+    session: DbSession,
+    values: dict[str, str],
+    *,
+    errors: list[str] | None = None,
+    status_code: int = 200,
+    key: str | None = None,
+    exception_open: bool = False,
+) -> Response:
+    choices = await common.variant_choices(session)
+    suppliers = await repository.list_suppliers(session)
+    return render(
+        request,
+        "admin/stock_receive.html",
+        {
+            "values": values,
+            "variants": [c for c in choices if c.active],
+            "suppliers": suppliers,
+            # Product slugs each supplier is a registered grower of: the page says who grows the
+            # chosen product (stock.js); the server checks it again on receipt.
+            "grows": await repository.grown_product_slugs(session, [s.id for s in suppliers]),
+            "exception_open": exception_open
+            or values.get("grower_exception") == "1"
+            or bool(values.get("grower_exception_reason")),
+            "location_groups": common.grouped(await common.locations(session)),
+            "today": clock.today().isoformat(),
+            "idempotency_key": key or common.new_key(),
+            "errors": errors or [],
+            "notice": "",
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/lots/receive")
+async def receive_page(request: Request, session: DbSession, _: WarehouseUser) -> Response:
+    values = {"harvest_date": clock.today().isoformat(), "location_code": await common.default_location(session)}
+    return await _render_receive(request, session, values)
+
+
+async def _resolve_variant(session: DbSession, code: str) -> str:
+    """What a keyboard-wedge scanner or a person typed: an EAN-13 barcode or a SKU → the SKU."""
+    variant = None
+    if code.isdigit():
+        variant = await catalog_repository.variant_by_barcode(session, code)
+    if variant is None:
+        variant = await catalog_repository.variant_by_sku(session, code.upper())
+    if variant is None:
+        raise InvalidInput(f"没有找到条码或 SKU 为 {code} 的商品规格")
+    if not variant.is_active:
+        raise InvalidInput(f"规格 {variant.sku} 已停用，不能收货")
+    return variant.sku
+
+
+@router.post("/lots/receive", dependencies=[CsrfProtected])
+async def receive_lot(request: Request, session: DbSession, principal: WarehouseUser) -> Response:
+    form = await request.form()
+    values = {name: common.text(form, name) for name in RECEIPT_FIELDS}
+
+    async def work() -> str:
+        code = values["scan"] or values["sku"]
+        if not code:
+            raise ValueError("商品：请选择规格，或扫描条码 / 输入 SKU")
+        sku = await _resolve_variant(session, code)
+        if not values["supplier_code"]:
+            raise ValueError("供应商：请选择")
+        harvest = common.parse_date(values["harvest_date"], "采收日期")
+        if harvest is None:
+            raise ValueError("采收日期：请填写")
+        body = schemas.LotReceiptIn.model_validate(
+            {
+                "sku": sku,
+                "supplier_code": values["supplier_code"],
+                "quantity": common.quantity(values["quantity"], "数量"),
+                "harvest_date": harvest,
+                "best_before": common.parse_date(values["best_before"], "保质期至"),
+                "grade": values["grade"],
+                "certificate_no": values["certificate_no"],
+                "quality_notes": values["quality_notes"],
+                "location_code": values["location_code"] or None,
+                "grower_exception": values["grower_exception"] == "1",
+                "grower_exception_reason": values["grower_exception_reason"],
+            }
+        )
+        lot = await service.receive_lot(
+            session, service.ReceiptInput(**body.model_dump()), actor_user_id=principal.user_id
+        )
+        variant = await catalog_repository.variant_by_sku(session, sku)
+        assert variant is not None
+        what = f"{variant.product.name_zh} {variant.name_zh}"
+        amount = f"{format_quantity(lot.quantity_received)} {Unit(variant.unit).label_zh}"
+        notice = f"已收货入库：{what} {amount}，批次 {lot.code}"
+        if lot.grower_exception_reason:
+            notice += f"（例外收货：{lot.grower_exception_reason}）"
+        return common.url("/admin/lots", lot=lot.code, notice=notice)
+
+    try:
+        return await common.once(session, request, principal, form, work)
+    except (ValidationError, AppError, ValueError) as exc:
+        await session.rollback()
+        if values["scan"] and not values["sku"]:
+            # Keep what the scanner read visible, and pre-select it when it resolved.
+            try:
+                values["sku"] = await _resolve_variant(session, values["scan"])
+            except AppError:
+                pass
+        return await _render_receive(
+            request,
+            session,
+            values,
+            errors=common.page_errors(exc),
+            status_code=common.error_status(exc),
+            exception_open=isinstance(exc, SupplierNotGrower),
+        )
