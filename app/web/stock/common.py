@@ -1,36 +1,27 @@
-"""What the stock pages share: the idempotent form post, the Chinese error lines with stock-form
-field labels, the variant and location pickers."""
+"""What the stock pages share: the Chinese error lines with stock-form field labels, the location
+pickers (the form toolkit is ``app.web.forms``)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
-from uuid import uuid4
 
-from fastapi import Request
-from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from starlette.datastructures import FormData
 
-from app.accounts.access import Principal
 from app.catalog import repository as catalog_repository
 from app.catalog.errors import VariantNotFound
 from app.db import DbSession
-from app.kit import clock
 from app.kit.errors import AppError, IdempotencyKeyReused
-from app.kit.idempotency import run_idempotent
-from app.kit.quantities import QuantityError, Unit, format_quantity, parse_quantity
+from app.kit.quantities import format_quantity
 from app.kit.validation import field_name, zh_message
 from app.supply import repository, schemas, service, views
 from app.supply.errors import InsufficientStock, SupplierNotGrower
 from app.supply.models import Location, LocationKind
+from app.web import forms
 from app.web.admin import form_errors
 
-IDEMPOTENCY_FIELD = "idempotency_key"
 DOCUMENT_TYPES = {"lot": "收货", "transfer": "调拨单", "adjustment": "库存调整", "count": "盘点单", "order": "订单"}
 FIELD_LABELS = {
     "sku": "商品",
@@ -55,7 +46,7 @@ FIELD_LABELS = {
 NAMED_DETAIL = ("sku", "lot", "lots", "location", "supplier_code", "transfer", "count")
 
 
-def page_errors(exc: ValidationError | AppError | ValueError) -> list[str]:
+def page_errors(exc: forms.Refusal) -> list[str]:
     """Chinese lines for the page: stock-form field labels, short stock named per lot, and the code
     that was not found; everything else as the other console pages word it."""
     if isinstance(exc, ValidationError):
@@ -101,110 +92,6 @@ def _plain(raw: Any) -> str:
         return format_quantity(Decimal(str(raw)))
     except ArithmeticError:
         return str(raw)
-
-
-def error_status(exc: Exception) -> int:
-    return exc.status_code if isinstance(exc, AppError) else 422
-
-
-def text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def texts(form: FormData, name: str) -> list[str]:
-    return [v.strip() if isinstance(v, str) else "" for v in form.getlist(name)]
-
-
-def quantity(raw: str, label: str) -> Decimal:
-    """A quantity typed into a form: exact Decimal (to the gram), never float."""
-    if not raw:
-        raise ValueError(f"{label}：请填写")
-    try:
-        return parse_quantity(raw)
-    except QuantityError as exc:
-        raise ValueError(f"{label}：{exc}") from exc
-
-
-def parse_date(raw: str, label: str) -> date | None:
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise ValueError(f"{label}：日期格式应为 年-月-日，例如 {clock.today().isoformat()}") from exc
-
-
-def url(path: str, **params: Any) -> str:
-    query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
-    return f"{path}?{query}" if query else path
-
-
-def new_key() -> str:
-    return uuid4().hex
-
-
-async def once(
-    session: DbSession, request: Request, principal: Principal, form: FormData, work: Callable[[], Awaitable[str]]
-) -> Response:
-    """Run a stock-moving form post once per rendered form: ``work`` returns where to go next, and a
-    repeat with the same idempotency key goes there again without moving stock a second time."""
-    key = text(form, IDEMPOTENCY_FIELD) or None
-    body = {k: texts(form, k) for k in sorted(set(form.keys())) if k not in ("csrf_token", IDEMPOTENCY_FIELD)}
-
-    async def run() -> dict[str, str]:
-        return {"redirect": await work()}
-
-    _, payload = await run_idempotent(
-        session,
-        scope=f"user:{principal.user_id}",
-        key=key,
-        method=request.method,
-        path=request.url.path,
-        body=body,
-        work=run,
-        status_code=303,
-    )
-    return RedirectResponse(str(payload["redirect"]), status_code=303)
-
-
-@dataclass(frozen=True)
-class VariantChoice:
-    sku: str
-    barcode: str
-    label: str
-    unit: str
-    unit_zh: str
-    is_weight: bool
-    supplier_code: str
-    active: bool
-    product_slug: str = ""
-
-
-async def variant_choices(session: DbSession) -> list[VariantChoice]:
-    products = await catalog_repository.list_products(session, include_inactive=True)
-    suppliers = await repository.suppliers_by_ids(
-        session, [p.supplier_id for p in products if p.supplier_id is not None]
-    )
-    choices = []
-    for product in products:
-        supplier = suppliers.get(product.supplier_id) if product.supplier_id is not None else None
-        for variant in sorted(product.variants, key=lambda v: (v.sort_order, v.id)):
-            unit = Unit(variant.unit)
-            choices.append(
-                VariantChoice(
-                    sku=variant.sku,
-                    barcode=variant.barcode or "",
-                    label=f"{product.name_zh} · {variant.name_zh}",
-                    unit=unit.value,
-                    unit_zh=unit.label_zh,
-                    is_weight=unit.is_weight,
-                    supplier_code=supplier.code if supplier else "",
-                    active=variant.is_active and product.is_active,
-                    product_slug=product.slug,
-                )
-            )
-    return choices
 
 
 async def variant_id(session: DbSession, sku: str) -> int:

@@ -3,20 +3,21 @@ posted to the ledger."""
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from app.accounts.access import WarehouseUser
 from app.db import DbSession
-from app.kit.errors import AppError
 from app.kit.quantities import format_quantity
 from app.supply import counts, repository, schemas, service, views
 from app.supply.models import LedgerKind
+from app.web import forms
+from app.web.errors import FormError
 from app.web.stock import common
 from app.web.templating import CsrfProtected, render
 
@@ -39,7 +40,7 @@ async def _render_adjustments(
     for kind in ADJUSTMENT_LEDGER_KINDS:
         recent.extend(await repository.ledger_entries(session, kind=kind, limit=20))
     recent = sorted(recent, key=lambda e: e.id, reverse=True)[:20]
-    choices = await common.variant_choices(session)
+    choices = await forms.variant_choices(session)
     return render(
         request,
         "admin/stock_adjustments.html",
@@ -52,7 +53,7 @@ async def _render_adjustments(
             "names": {c.sku: c.label for c in choices},
             "units": {c.sku: c.unit_zh for c in choices},
             "document_types": common.DOCUMENT_TYPES,
-            "idempotency_key": common.new_key(),
+            "idempotency_key": forms.new_key(),
             "errors": errors or [],
             "notice": notice,
         },
@@ -81,7 +82,7 @@ async def adjustments_page(
 async def adjust_stock(request: Request, session: DbSession, principal: WarehouseUser) -> Response:
     """A correction with a reason: 调整 (±), 损耗 (−) or 退货 (+); one ledger row."""
     form = await request.form()
-    values = {name: common.text(form, name) for name in ("location_code", "lot_code", "kind", "quantity", "reason")}
+    values = {name: forms.text(form, name) for name in ("location_code", "lot_code", "kind", "quantity", "reason")}
     values["lot_code"] = values["lot_code"].upper()
 
     async def work() -> str:
@@ -90,7 +91,7 @@ async def adjust_stock(request: Request, session: DbSession, principal: Warehous
                 "location_code": values["location_code"],
                 "lot_code": values["lot_code"],
                 "kind": values["kind"],
-                "quantity": common.quantity(values["quantity"], "数量"),
+                "quantity": forms.parse_decimal_quantity(values["quantity"], "数量"),
                 "reason": values["reason"],
             }
         )
@@ -105,15 +106,14 @@ async def adjust_stock(request: Request, session: DbSession, principal: Warehous
         )
         sign = "" if body.kind == "adjustment" else ("−" if body.kind == "spoilage" else "+")
         notice = f"已记录{ADJUSTMENT_KINDS[body.kind]}：批次 {body.lot_code} {sign}{format_quantity(body.quantity)}"
-        return common.url("/admin/adjustments", notice=notice, location=body.location_code)
+        return forms.url("/admin/adjustments", notice=notice, location=body.location_code)
 
-    try:
-        return await common.once(session, request, principal, form, work)
-    except (ValidationError, AppError, ValueError) as exc:
-        await session.rollback()
-        return await _render_adjustments(
-            request, session, values, errors=common.page_errors(exc), status_code=common.error_status(exc)
-        )
+    return await forms.submit(
+        session,
+        lambda: forms.once(session, request, principal, form, work),
+        functools.partial(_render_adjustments, request, session, values),
+        messages=common.page_errors,
+    )
 
 
 # ---- counts -------------------------------------------------------------------------------------
@@ -135,7 +135,7 @@ async def _render_counts(
             "counts": await repository.recent_counts(session, limit=30),
             "location_groups": common.grouped(await common.locations(session)),
             "location_code": location_code or await common.default_location(session),
-            "idempotency_key": common.new_key(),
+            "idempotency_key": forms.new_key(),
             "errors": errors or [],
             "notice": notice,
         },
@@ -154,26 +154,21 @@ async def counts_page(
 async def open_count(request: Request, session: DbSession, principal: WarehouseUser) -> Response:
     """Open a count sheet: what the books expect per lot at the location, frozen now."""
     form = await request.form()
-    location_code = common.text(form, "location_code")
+    location_code = forms.text(form, "location_code")
 
     async def work() -> str:
         body = schemas.CountOpenIn.model_validate({"location_code": location_code})
         count = await counts.open_count(session, location_code=body.location_code, actor_user_id=principal.user_id)
-        return common.url(
+        return forms.url(
             f"/admin/counts/{count.number}", notice=f"盘点单 {count.number} 已创建，共 {len(count.lines)} 个批次"
         )
 
-    try:
-        return await common.once(session, request, principal, form, work)
-    except (ValidationError, AppError, ValueError) as exc:
-        await session.rollback()
-        return await _render_counts(
-            request,
-            session,
-            location_code=location_code,
-            errors=common.page_errors(exc),
-            status_code=common.error_status(exc),
-        )
+    return await forms.submit(
+        session,
+        lambda: forms.once(session, request, principal, form, work),
+        functools.partial(_render_counts, request, session, location_code=location_code),
+        messages=common.page_errors,
+    )
 
 
 async def _render_count(
@@ -194,7 +189,7 @@ async def _render_count(
         session,
         [(lot, Decimal(0)) for lot in (await repository.lots_by_codes(session, [x.lot for x in sheet.lines])).values()],
     )
-    choices = await common.variant_choices(session)
+    choices = await forms.variant_choices(session)
     return render(
         request,
         "admin/stock_count.html",
@@ -209,7 +204,7 @@ async def _render_count(
             "entered": entered or {},
             "extra": extra,
             "uncounted": sum(1 for line in sheet.lines if line.counted is None),
-            "idempotency_key": common.new_key(),
+            "idempotency_key": forms.new_key(),
             "errors": errors or [],
             "notice": notice,
         },
@@ -231,13 +226,13 @@ async def count_page(
 def _counted(form: FormData) -> tuple[dict[str, Decimal], dict[str, str], tuple[str, str]]:
     """Counted quantities typed on the sheet (blank = not counted yet) plus one lot found on the
     shelf that the sheet did not expect."""
-    entered = dict(zip(common.texts(form, "lot_code"), common.texts(form, "counted"), strict=False))
-    extra = (common.text(form, "extra_lot").upper(), common.text(form, "extra_counted"))
-    counted = {code: common.quantity(raw, f"批次 {code} 实盘数量") for code, raw in entered.items() if raw}
+    entered = dict(zip(forms.texts(form, "lot_code"), forms.texts(form, "counted"), strict=False))
+    extra = (forms.text(form, "extra_lot").upper(), forms.text(form, "extra_counted"))
+    counted = {code: forms.parse_decimal_quantity(raw, f"批次 {code} 实盘数量") for code, raw in entered.items() if raw}
     if extra[0] or extra[1]:
         if not extra[0]:
-            raise ValueError("新增批次：请填写批次号")
-        counted[extra[0]] = common.quantity(extra[1], f"批次 {extra[0]} 实盘数量")
+            raise FormError("新增批次：请填写批次号")
+        counted[extra[0]] = forms.parse_decimal_quantity(extra[1], f"批次 {extra[0]} 实盘数量")
     return counted, entered, extra
 
 
@@ -245,33 +240,30 @@ def _counted(form: FormData) -> tuple[dict[str, Decimal], dict[str, str], tuple[
 async def save_count(request: Request, number: str, session: DbSession, _: WarehouseUser) -> Response:
     """Save counted quantities; saving again overwrites (nothing moves until the sheet is posted)."""
     form = await request.form()
-    entered: dict[str, str] = dict(zip(common.texts(form, "lot_code"), common.texts(form, "counted"), strict=False))
-    extra = (common.text(form, "extra_lot").upper(), common.text(form, "extra_counted"))
-    try:
-        counted, entered, extra = _counted(form)
+    entered: dict[str, str] = dict(zip(forms.texts(form, "lot_code"), forms.texts(form, "counted"), strict=False))
+    extra = (forms.text(form, "extra_lot").upper(), forms.text(form, "extra_counted"))
+
+    async def save() -> Response:
+        counted, _, _ = _counted(form)
         sheet = await counts.record_counts(session, number, schemas.CountLinesIn(counted=counted).counted)
-    except (ValidationError, AppError, ValueError) as exc:
-        await session.rollback()
-        return await _render_count(
-            request,
-            session,
-            number,
-            entered=entered,
-            extra=extra,
-            errors=common.page_errors(exc),
-            status_code=common.error_status(exc),
-        )
-    left = sum(1 for line in sheet.lines if line.counted is None)
-    notice = f"已保存 {len(counted)} 个批次的实盘数量" + (f"，还有 {left} 个批次未录入" if left else "，可以过账")
-    return RedirectResponse(common.url(f"/admin/counts/{number}", notice=notice), status_code=303)
+        left = sum(1 for line in sheet.lines if line.counted is None)
+        notice = f"已保存 {len(counted)} 个批次的实盘数量" + (f"，还有 {left} 个批次未录入" if left else "，可以过账")
+        return RedirectResponse(forms.url(f"/admin/counts/{number}", notice=notice), status_code=303)
+
+    return await forms.submit(
+        session,
+        save,
+        functools.partial(_render_count, request, session, number, entered=entered, extra=extra),
+        messages=common.page_errors,
+    )
 
 
 @router.post("/counts/{number}/post", dependencies=[CsrfProtected])
 async def post_count(request: Request, number: str, session: DbSession, principal: WarehouseUser) -> Response:
     """Save what is on the sheet, then write every difference to the ledger (kind 盘点差异)."""
     form = await request.form()
-    entered: dict[str, str] = dict(zip(common.texts(form, "lot_code"), common.texts(form, "counted"), strict=False))
-    extra = (common.text(form, "extra_lot").upper(), common.text(form, "extra_counted"))
+    entered: dict[str, str] = dict(zip(forms.texts(form, "lot_code"), forms.texts(form, "counted"), strict=False))
+    extra = (forms.text(form, "extra_lot").upper(), forms.text(form, "extra_counted"))
 
     async def work() -> str:
         counted, _, _ = _counted(form)
@@ -284,18 +276,11 @@ async def post_count(request: Request, number: str, session: DbSession, principa
             if changed
             else f"盘点单 {number} 已过账：账实相符"
         )
-        return common.url(f"/admin/counts/{number}", notice=notice)
+        return forms.url(f"/admin/counts/{number}", notice=notice)
 
-    try:
-        return await common.once(session, request, principal, form, work)
-    except (ValidationError, AppError, ValueError) as exc:
-        await session.rollback()
-        return await _render_count(
-            request,
-            session,
-            number,
-            entered=entered,
-            extra=extra,
-            errors=common.page_errors(exc),
-            status_code=common.error_status(exc),
-        )
+    return await forms.submit(
+        session,
+        lambda: forms.once(session, request, principal, form, work),
+        functools.partial(_render_count, request, session, number, entered=entered, extra=extra),
+        messages=common.page_errors,
+    )

@@ -17,6 +17,7 @@ from app.kit.errors import AppError
 from app.kit.quantities import Unit
 from app.supply import repository, schemas, service, views
 from app.supply.models import LedgerKind, LocationKind
+from app.web import forms
 from app.web.stock import common
 from app.web.templating import CHINA_TZ, render
 
@@ -45,7 +46,7 @@ async def stock_levels(
 ) -> Response:
     """On hand, reserved and available per location and lot; expired lots are on hand, not available."""
     sku, location = sku.strip(), location.strip()
-    choices = await common.variant_choices(session)
+    choices = await forms.variant_choices(session)
     locations = await common.locations(session, with_transit=True)
     errors: list[str] = []
     status_code = 200
@@ -126,12 +127,9 @@ async def ledger_page(
     entries: list[schemas.LedgerEntryOut] = []
     older_url = ""
     try:
-        start = common.parse_date(filters["since"], "起始日期")
-        end = common.parse_date(filters["until"], "截止日期")
-        try:
-            ledger_kind = LedgerKind(filters["kind"]) if filters["kind"] else None
-        except ValueError as exc:
-            raise ValueError("类型：取值无效") from exc
+        start = forms.parse_date(filters["since"], "起始日期")
+        end = forms.parse_date(filters["until"], "截止日期")
+        ledger_kind = forms.choice(LedgerKind, filters["kind"], "类型") if filters["kind"] else None
         rows = await repository.ledger_entries(
             session,
             variant_id=await common.variant_id(session, filters["sku"]) if filters["sku"] else None,
@@ -147,13 +145,13 @@ async def ledger_page(
             before_id=before_id,
             limit=LEDGER_PAGE + 1,
         )
-    except (AppError, ValueError) as exc:
-        errors, status_code = common.page_errors(exc), common.error_status(exc)
+    except AppError as exc:
+        errors, status_code = common.page_errors(exc), exc.status_code
     else:
         entries = await views.ledger_out(session, rows[:LEDGER_PAGE])
         if len(rows) > LEDGER_PAGE:
-            older_url = common.url("/admin/ledger", **filters, before_id=entries[-1].id)
-    choices = await common.variant_choices(session)
+            older_url = forms.url("/admin/ledger", **filters, before_id=entries[-1].id)
+    choices = await forms.variant_choices(session)
     return render(
         request,
         "admin/stock_ledger.html",
@@ -162,7 +160,7 @@ async def ledger_page(
             "filters": filters,
             "before_id": before_id,
             "older_url": older_url,
-            "newest_url": common.url("/admin/ledger", **filters),
+            "newest_url": forms.url("/admin/ledger", **filters),
             "kinds": list(LedgerKind),
             "variants": choices,
             "names": {c.sku: c.label for c in choices},
@@ -207,7 +205,7 @@ async def lots_page(
         found = await repository.lot_by_code(session, lot.strip())
         if found is not None:
             new_lot = (await views.lots_out(session, [(found, found.quantity_received)]))[0]
-    choices = await common.variant_choices(session)
+    choices = await forms.variant_choices(session)
     return render(
         request,
         "admin/stock_lots.html",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from app.accounts.access import WarehouseUser
 from app.catalog import repository as catalog_repository
@@ -15,6 +14,8 @@ from app.kit.errors import AppError, InvalidInput
 from app.kit.quantities import Unit, format_quantity
 from app.supply import repository, schemas, service
 from app.supply.errors import SupplierNotGrower
+from app.web import forms
+from app.web.errors import FormError
 from app.web.stock import common
 from app.web.templating import CsrfProtected, render
 
@@ -47,7 +48,7 @@ async def _render_receive(
     key: str | None = None,
     exception_open: bool = False,
 ) -> Response:
-    choices = await common.variant_choices(session)
+    choices = await forms.variant_choices(session)
     suppliers = await repository.list_suppliers(session)
     return render(
         request,
@@ -64,7 +65,7 @@ async def _render_receive(
             or bool(values.get("grower_exception_reason")),
             "location_groups": common.grouped(await common.locations(session)),
             "today": clock.today().isoformat(),
-            "idempotency_key": key or common.new_key(),
+            "idempotency_key": key or forms.new_key(),
             "errors": errors or [],
             "notice": "",
         },
@@ -95,25 +96,23 @@ async def _resolve_variant(session: DbSession, code: str) -> str:
 @router.post("/lots/receive", dependencies=[CsrfProtected])
 async def receive_lot(request: Request, session: DbSession, principal: WarehouseUser) -> Response:
     form = await request.form()
-    values = {name: common.text(form, name) for name in RECEIPT_FIELDS}
+    values = {name: forms.text(form, name) for name in RECEIPT_FIELDS}
 
     async def work() -> str:
         code = values["scan"] or values["sku"]
         if not code:
-            raise ValueError("商品：请选择规格，或扫描条码 / 输入 SKU")
+            raise FormError("商品：请选择规格，或扫描条码 / 输入 SKU")
         sku = await _resolve_variant(session, code)
         if not values["supplier_code"]:
-            raise ValueError("供应商：请选择")
-        harvest = common.parse_date(values["harvest_date"], "采收日期")
-        if harvest is None:
-            raise ValueError("采收日期：请填写")
+            raise FormError("供应商：请选择")
+        harvest = forms.parse_required_date(values["harvest_date"], "采收日期")
         body = schemas.LotReceiptIn.model_validate(
             {
                 "sku": sku,
                 "supplier_code": values["supplier_code"],
-                "quantity": common.quantity(values["quantity"], "数量"),
+                "quantity": forms.parse_decimal_quantity(values["quantity"], "数量"),
                 "harvest_date": harvest,
-                "best_before": common.parse_date(values["best_before"], "保质期至"),
+                "best_before": forms.parse_date(values["best_before"], "保质期至"),
                 "grade": values["grade"],
                 "certificate_no": values["certificate_no"],
                 "quality_notes": values["quality_notes"],
@@ -132,12 +131,15 @@ async def receive_lot(request: Request, session: DbSession, principal: Warehouse
         notice = f"已收货入库：{what} {amount}，批次 {lot.code}"
         if lot.grower_exception_reason:
             notice += f"（例外收货：{lot.grower_exception_reason}）"
-        return common.url("/admin/lots", lot=lot.code, notice=notice)
+        return forms.url("/admin/lots", lot=lot.code, notice=notice)
 
-    try:
-        return await common.once(session, request, principal, form, work)
-    except (ValidationError, AppError, ValueError) as exc:
-        await session.rollback()
+    refusal: list[forms.Refusal] = []
+
+    def messages(exc: forms.Refusal) -> list[str]:
+        refusal.append(exc)
+        return common.page_errors(exc)
+
+    async def rerender(*, errors: list[str], status_code: int) -> Response:
         if values["scan"] and not values["sku"]:
             # Keep what the scanner read visible, and pre-select it when it resolved.
             try:
@@ -148,7 +150,11 @@ async def receive_lot(request: Request, session: DbSession, principal: Warehouse
             request,
             session,
             values,
-            errors=common.page_errors(exc),
-            status_code=common.error_status(exc),
-            exception_open=isinstance(exc, SupplierNotGrower),
+            errors=errors,
+            status_code=status_code,
+            exception_open=any(isinstance(exc, SupplierNotGrower) for exc in refusal),
         )
+
+    return await forms.submit(
+        session, lambda: forms.once(session, request, principal, form, work), rerender, messages=messages
+    )

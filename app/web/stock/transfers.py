@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from app.accounts.access import WarehouseUser
 from app.db import DbSession
-from app.kit.errors import AppError
 from app.supply import schemas, transfers, views
 from app.supply.models import LocationKind
+from app.web import forms
+from app.web.errors import FormError
 from app.web.stock import common
 from app.web.templating import CsrfProtected, render
 
@@ -34,7 +35,7 @@ async def _render_transfers(
 ) -> Response:
     all_locations = await common.locations(session, with_transit=True)
     listed = [await views.transfer_out(session, t) for t in await transfers.list_transfers(session, limit=50)]
-    choices = await common.variant_choices(session)
+    choices = await forms.variant_choices(session)
     default_from = await common.default_location(session)
     rows = (ship_values or {}).get("rows") or []
     return render(
@@ -52,8 +53,8 @@ async def _render_transfers(
             "ship_rows": rows + [("", "")] * max(0, SHIP_ROWS - len(rows)),
             "receive_values": receive_values or {},
             "failed": failed,
-            "ship_key": common.new_key(),
-            "receive_keys": {t.number: common.new_key() for t in listed if t.status == "in_transit"},
+            "ship_key": forms.new_key(),
+            "receive_keys": {t.number: forms.new_key() for t in listed if t.status == "in_transit"},
             "errors": errors or [],
             "notice": notice,
         },
@@ -72,11 +73,11 @@ async def transfers_page(
 async def ship_transfer(request: Request, session: DbSession, principal: WarehouseUser) -> Response:
     """Ship stock to another location: it leaves now and stays in transit until received."""
     form = await request.form()
-    rows = list(zip(common.texts(form, "lot_code"), common.texts(form, "quantity"), strict=False))
+    rows = list(zip(forms.texts(form, "lot_code"), forms.texts(form, "quantity"), strict=False))
     values: dict[str, Any] = {
-        "from_location": common.text(form, "from_location"),
-        "to_location": common.text(form, "to_location"),
-        "note": common.text(form, "note"),
+        "from_location": forms.text(form, "from_location"),
+        "to_location": forms.text(form, "to_location"),
+        "note": forms.text(form, "note"),
         "rows": [(code.upper(), qty) for code, qty in rows if code or qty],
     }
 
@@ -86,10 +87,12 @@ async def ship_transfer(request: Request, session: DbSession, principal: Warehou
             if not code and not raw:
                 continue
             if not code:
-                raise ValueError(f"第 {number} 行：请填写批次号")
-            lines.append({"lot_code": code.upper(), "quantity": common.quantity(raw, f"第 {number} 行数量")})
+                raise FormError(f"第 {number} 行：请填写批次号")
+            lines.append(
+                {"lot_code": code.upper(), "quantity": forms.parse_decimal_quantity(raw, f"第 {number} 行数量")}
+            )
         if not lines:
-            raise ValueError("调拨明细：至少填写一行批次号和数量")
+            raise FormError("调拨明细：至少填写一行批次号和数量")
         body = schemas.TransferIn.model_validate(
             {
                 "from_location": values["from_location"],
@@ -106,15 +109,14 @@ async def ship_transfer(request: Request, session: DbSession, principal: Warehou
             lines=[transfers.ShipLine(line.lot_code, line.quantity) for line in body.lines],
             actor_user_id=principal.user_id,
         )
-        return common.url("/admin/transfers", notice=f"调拨单 {transfer.number} 已发出，{len(body.lines)} 行在途")
+        return forms.url("/admin/transfers", notice=f"调拨单 {transfer.number} 已发出，{len(body.lines)} 行在途")
 
-    try:
-        return await common.once(session, request, principal, form, work)
-    except (ValidationError, AppError, ValueError) as exc:
-        await session.rollback()
-        return await _render_transfers(
-            request, session, ship_values=values, errors=common.page_errors(exc), status_code=common.error_status(exc)
-        )
+    return await forms.submit(
+        session,
+        lambda: forms.once(session, request, principal, form, work),
+        functools.partial(_render_transfers, request, session, ship_values=values),
+        messages=common.page_errors,
+    )
 
 
 @router.post("/transfers/{number}/receive", dependencies=[CsrfProtected])
@@ -122,12 +124,12 @@ async def receive_transfer(request: Request, number: str, session: DbSession, pr
     """Arrival: every line with what actually came; a shortfall needs its reason."""
     form = await request.form()
     rows = list(
-        zip(common.texts(form, "lot_code"), common.texts(form, "received"), common.texts(form, "reason"), strict=False)
+        zip(forms.texts(form, "lot_code"), forms.texts(form, "received"), forms.texts(form, "reason"), strict=False)
     )
 
     async def work() -> str:
         lines = [
-            {"lot_code": code, "quantity": common.quantity(raw, f"批次 {code} 实收数量"), "reason": reason}
+            {"lot_code": code, "quantity": forms.parse_decimal_quantity(raw, f"批次 {code} 实收数量"), "reason": reason}
             for code, raw, reason in rows
         ]
         body = schemas.TransferReceiveIn.model_validate({"lines": lines})
@@ -143,17 +145,20 @@ async def receive_transfer(request: Request, number: str, session: DbSession, pr
             if line.quantity_received is not None and line.quantity_received < line.quantity_shipped
         )
         notice = f"调拨单 {transfer.number} 已签收" + (f"，{short} 行差异已记为在途损耗" if short else "，全数到货")
-        return common.url("/admin/transfers", notice=notice)
+        return forms.url("/admin/transfers", notice=notice)
 
-    try:
-        return await common.once(session, request, principal, form, work)
-    except (ValidationError, AppError, ValueError) as exc:
-        await session.rollback()
-        return await _render_transfers(
+    return await forms.submit(
+        session,
+        lambda: forms.once(session, request, principal, form, work),
+        functools.partial(
+            _render_transfers,
             request,
             session,
             receive_values={number: {code: (raw, reason) for code, raw, reason in rows}},
             failed=number,
-            errors=[line if number in line else f"调拨单 {number}：{line}" for line in common.page_errors(exc)],
-            status_code=common.error_status(exc),
-        )
+        ),
+        # Several transfers are listed on the page: each message says which one it is about.
+        messages=lambda exc: [
+            line if number in line else f"调拨单 {number}：{line}" for line in common.page_errors(exc)
+        ],
+    )
