@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Final, Protocol, TypeVar
 from urllib.parse import urlencode
 from uuid import uuid4
@@ -107,7 +107,7 @@ def parse_fen(raw: str, label: str, *, hint: str = "请填写金额，如 86.50"
     cleaned = raw.replace("¥", "").replace(",", "").strip()
     try:
         return parse_major(cleaned)
-    except InvalidOperation as exc:
+    except ArithmeticError as exc:  # not a number at all (decimal.InvalidOperation)
         raise FormError(f"{label}：{hint}") from exc
     except ValueError as exc:  # parse_major's own refusals (3 decimals, negative) carry their reason
         raise FormError(f"{label}：{exc}") from exc
@@ -215,23 +215,29 @@ async def once(
     return RedirectResponse(str(payload["redirect"]), status_code=303)
 
 
+Refused = Callable[[Refusal], Awaitable[Response]]
+
+
 class Rerender(Protocol):
     """Shows the form's page again: with the messages, at the refusal's status."""
 
     def __call__(self, *, errors: list[str], status_code: int) -> Awaitable[Response]: ...
 
 
-async def submit(
-    session: AsyncSession,
-    post: Callable[[], Awaitable[Response]],
-    rerender: Rerender,
-    *,
-    messages: Callable[[Refusal], list[str]],
-) -> Response:
+def show_again(rerender: Rerender, messages: Callable[[Refusal], list[str]]) -> Refused:
+    """The usual answer to a refusal: the page again with ``messages`` at the refusal's status."""
+
+    async def refused(exc: Refusal) -> Response:
+        return await rerender(errors=messages(exc), status_code=error_status(exc))
+
+    return refused
+
+
+async def submit(session: AsyncSession, post: Callable[[], Awaitable[Response]], refused: Refused) -> Response:
     """The one path of a page's form post: ``post``'s response, or — when it is refused — the
-    session rolled back (nothing the post did stays) and the page shown again with ``messages``."""
+    session rolled back (nothing the post did stays) and ``refused``'s page (see :func:`show_again`)."""
     try:
         return await post()
     except REFUSALS as exc:
         await session.rollback()
-        return await rerender(errors=messages(exc), status_code=error_status(exc))
+        return await refused(exc)

@@ -125,8 +125,10 @@ async def _once_or_board(
     return await forms.submit(
         session,
         lambda: forms.once(session, request, principal, form, work),
-        functools.partial(_render_board, request, session, _safe_day(raw_day)),
-        messages=page_errors,
+        forms.show_again(
+            functools.partial(_render_board, request, session, _safe_day(raw_day)),
+            page_errors,
+        ),
     )
 
 

@@ -74,7 +74,7 @@ async def test_a_refused_post_is_rolled_back_and_the_page_shown_again(db_session
         shown.append((errors, status_code))
         return HTMLResponse("again", status_code=status_code)
 
-    response = await forms.submit(db_session, post, rerender, messages=lambda exc: [str(exc)])
+    response = await forms.submit(db_session, post, forms.show_again(rerender, lambda exc: [str(exc)]))
 
     assert response.status_code == 422 and shown == [(["数量：请填写"], 422)]
     assert await _suppliers(db_session, "T-FORMS-1") == 0
@@ -91,7 +91,7 @@ async def test_a_bug_in_a_post_propagates_instead_of_becoming_a_message(db_sessi
         return HTMLResponse("again", status_code=status_code)
 
     with pytest.raises(ValueError, match="programming error"):
-        await forms.submit(db_session, post, rerender, messages=lambda exc: [str(exc)])
+        await forms.submit(db_session, post, forms.show_again(rerender, lambda exc: [str(exc)]))
     assert shown == []
 
 

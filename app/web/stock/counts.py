@@ -111,8 +111,10 @@ async def adjust_stock(request: Request, session: DbSession, principal: Warehous
     return await forms.submit(
         session,
         lambda: forms.once(session, request, principal, form, work),
-        functools.partial(_render_adjustments, request, session, values),
-        messages=common.page_errors,
+        forms.show_again(
+            functools.partial(_render_adjustments, request, session, values),
+            common.page_errors,
+        ),
     )
 
 
@@ -166,8 +168,10 @@ async def open_count(request: Request, session: DbSession, principal: WarehouseU
     return await forms.submit(
         session,
         lambda: forms.once(session, request, principal, form, work),
-        functools.partial(_render_counts, request, session, location_code=location_code),
-        messages=common.page_errors,
+        forms.show_again(
+            functools.partial(_render_counts, request, session, location_code=location_code),
+            common.page_errors,
+        ),
     )
 
 
@@ -253,8 +257,10 @@ async def save_count(request: Request, number: str, session: DbSession, _: Wareh
     return await forms.submit(
         session,
         save,
-        functools.partial(_render_count, request, session, number, entered=entered, extra=extra),
-        messages=common.page_errors,
+        forms.show_again(
+            functools.partial(_render_count, request, session, number, entered=entered, extra=extra),
+            common.page_errors,
+        ),
     )
 
 
@@ -281,6 +287,8 @@ async def post_count(request: Request, number: str, session: DbSession, principa
     return await forms.submit(
         session,
         lambda: forms.once(session, request, principal, form, work),
-        functools.partial(_render_count, request, session, number, entered=entered, extra=extra),
-        messages=common.page_errors,
+        forms.show_again(
+            functools.partial(_render_count, request, session, number, entered=entered, extra=extra),
+            common.page_errors,
+        ),
     )

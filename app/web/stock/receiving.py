@@ -133,13 +133,7 @@ async def receive_lot(request: Request, session: DbSession, principal: Warehouse
             notice += f"（例外收货：{lot.grower_exception_reason}）"
         return forms.url("/admin/lots", lot=lot.code, notice=notice)
 
-    refusal: list[forms.Refusal] = []
-
-    def messages(exc: forms.Refusal) -> list[str]:
-        refusal.append(exc)
-        return common.page_errors(exc)
-
-    async def rerender(*, errors: list[str], status_code: int) -> Response:
+    async def refused(exc: forms.Refusal) -> Response:
         if values["scan"] and not values["sku"]:
             # Keep what the scanner read visible, and pre-select it when it resolved.
             try:
@@ -150,11 +144,9 @@ async def receive_lot(request: Request, session: DbSession, principal: Warehouse
             request,
             session,
             values,
-            errors=errors,
-            status_code=status_code,
-            exception_open=any(isinstance(exc, SupplierNotGrower) for exc in refusal),
+            errors=common.page_errors(exc),
+            status_code=forms.error_status(exc),
+            exception_open=isinstance(exc, SupplierNotGrower),
         )
 
-    return await forms.submit(
-        session, lambda: forms.once(session, request, principal, form, work), rerender, messages=messages
-    )
+    return await forms.submit(session, lambda: forms.once(session, request, principal, form, work), refused)

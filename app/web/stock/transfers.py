@@ -114,8 +114,10 @@ async def ship_transfer(request: Request, session: DbSession, principal: Warehou
     return await forms.submit(
         session,
         lambda: forms.once(session, request, principal, form, work),
-        functools.partial(_render_transfers, request, session, ship_values=values),
-        messages=common.page_errors,
+        forms.show_again(
+            functools.partial(_render_transfers, request, session, ship_values=values),
+            common.page_errors,
+        ),
     )
 
 
@@ -150,15 +152,15 @@ async def receive_transfer(request: Request, number: str, session: DbSession, pr
     return await forms.submit(
         session,
         lambda: forms.once(session, request, principal, form, work),
-        functools.partial(
-            _render_transfers,
-            request,
-            session,
-            receive_values={number: {code: (raw, reason) for code, raw, reason in rows}},
-            failed=number,
+        forms.show_again(
+            functools.partial(
+                _render_transfers,
+                request,
+                session,
+                receive_values={number: {code: (raw, reason) for code, raw, reason in rows}},
+                failed=number,
+            ),
+            # Several transfers are listed on the page: each message says which one it is about.
+            lambda exc: [line if number in line else f"调拨单 {number}：{line}" for line in common.page_errors(exc)],
         ),
-        # Several transfers are listed on the page: each message says which one it is about.
-        messages=lambda exc: [
-            line if number in line else f"调拨单 {number}：{line}" for line in common.page_errors(exc)
-        ],
     )
