@@ -46,11 +46,12 @@ E = TypeVar("E")
 # ---- reading fields ---------------------------------------------------------------------------
 
 
-def text(form: FormData | dict[str, Any], name: str, limit: int | None = None) -> str:
-    """A field's trimmed text ("" when absent or a file), cut to ``limit`` characters if given."""
+def text(form: FormData | dict[str, Any], name: str, limit: int | None = None, *, strip: bool = True) -> str:
+    """A field's text ("" when absent or a file), trimmed unless ``strip=False`` (a form that keeps
+    what was typed as it was), cut to ``limit`` characters if given."""
     value = form.get(name)
-    stripped = value.strip() if isinstance(value, str) else ""
-    return stripped[:limit] if limit is not None else stripped
+    typed = "" if not isinstance(value, str) else value.strip() if strip else value
+    return typed[:limit] if limit is not None else typed
 
 
 def texts(form: FormData, name: str) -> list[str]:
