@@ -27,7 +27,7 @@ from starlette.datastructures import FormData
 from app.accounts.access import Principal
 from app.catalog import repository as catalog_repository
 from app.kit import clock
-from app.kit.errors import AppError
+from app.kit.errors import AppError, InvalidInput
 from app.kit.idempotency import run_idempotent
 from app.kit.money import parse_major
 from app.kit.quantities import QuantityError, Unit, parse_quantity
@@ -168,6 +168,19 @@ async def variant_choices(session: AsyncSession, *, include_inactive: bool = Tru
                 )
             )
     return choices
+
+
+async def scanned_sku(session: AsyncSession, code: str, *, refused_for: str) -> str:
+    """What a keyboard-wedge scanner typed (an EAN-13 barcode) or a person typed (a SKU) → the SKU
+    of an active variant; ``refused_for`` says what a stopped variant cannot be used for (收货, 登记)."""
+    variant = await catalog_repository.variant_by_barcode(session, code) if code.isdigit() else None
+    if variant is None:
+        variant = await catalog_repository.variant_by_sku(session, code.upper())
+    if variant is None:
+        raise InvalidInput(f"没有找到条码或 SKU 为 {code} 的商品规格")
+    if not variant.is_active:
+        raise InvalidInput(f"规格 {variant.sku} 已停用，不能{refused_for}")
+    return variant.sku
 
 
 # ---- posting once, and the refused form -------------------------------------------------------

@@ -27,7 +27,6 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from app.accounts.access import Principal, StationOperator
-from app.catalog import repository as catalog_repository
 from app.catalog.listing import MEDIA_PREFIX
 from app.db import DbSession
 from app.kit import clock
@@ -435,18 +434,6 @@ async def hand_over(request: Request, session: DbSession, principal: StationOper
 # ---- upstream (上行) ----------------------------------------------------------------------------
 
 
-async def _resolve_variant(session: DbSession, code: str) -> str:
-    """What the scanner typed (an EAN-13 barcode) or a person typed (a SKU) → the SKU."""
-    variant = await catalog_repository.variant_by_barcode(session, code) if code.isdigit() else None
-    if variant is None:
-        variant = await catalog_repository.variant_by_sku(session, code.upper())
-    if variant is None:
-        raise InvalidInput(f"没有找到条码或 SKU 为 {code} 的商品规格")
-    if not variant.is_active:
-        raise InvalidInput(f"规格 {variant.sku} 已停用，不能登记")
-    return variant.sku
-
-
 UPSTREAM_FIELDS = (
     "supplier_mode",
     "supplier_code",
@@ -524,7 +511,7 @@ async def record_upstream(request: Request, session: DbSession, principal: Stati
         code = values["scan"] or values["sku"]
         if not code:
             raise FormError("商品：请选择规格，或扫描条码 / 输入 SKU")
-        sku = await _resolve_variant(session, code)
+        sku = await forms.scanned_sku(session, code, refused_for="登记")
         household = None
         supplier_code = None
         if values["supplier_mode"] == "new":
@@ -561,7 +548,7 @@ async def record_upstream(request: Request, session: DbSession, principal: Stati
     async def refused(exc: forms.Refusal) -> Response:
         if values["scan"] and not values["sku"]:
             try:
-                values["sku"] = await _resolve_variant(session, values["scan"])
+                values["sku"] = await forms.scanned_sku(session, values["scan"], refused_for="登记")
             except AppError:
                 pass
         return await _render_upstream(

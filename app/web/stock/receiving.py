@@ -10,7 +10,7 @@ from app.accounts.access import WarehouseUser
 from app.catalog import repository as catalog_repository
 from app.db import DbSession
 from app.kit import clock
-from app.kit.errors import AppError, InvalidInput
+from app.kit.errors import AppError
 from app.kit.quantities import Unit, format_quantity
 from app.supply import repository, schemas, service
 from app.supply.errors import SupplierNotGrower
@@ -79,20 +79,6 @@ async def receive_page(request: Request, session: DbSession, _: WarehouseUser) -
     return await _render_receive(request, session, values)
 
 
-async def _resolve_variant(session: DbSession, code: str) -> str:
-    """What a keyboard-wedge scanner or a person typed: an EAN-13 barcode or a SKU → the SKU."""
-    variant = None
-    if code.isdigit():
-        variant = await catalog_repository.variant_by_barcode(session, code)
-    if variant is None:
-        variant = await catalog_repository.variant_by_sku(session, code.upper())
-    if variant is None:
-        raise InvalidInput(f"没有找到条码或 SKU 为 {code} 的商品规格")
-    if not variant.is_active:
-        raise InvalidInput(f"规格 {variant.sku} 已停用，不能收货")
-    return variant.sku
-
-
 @router.post("/lots/receive", dependencies=[CsrfProtected])
 async def receive_lot(request: Request, session: DbSession, principal: WarehouseUser) -> Response:
     form = await request.form()
@@ -102,7 +88,7 @@ async def receive_lot(request: Request, session: DbSession, principal: Warehouse
         code = values["scan"] or values["sku"]
         if not code:
             raise FormError("商品：请选择规格，或扫描条码 / 输入 SKU")
-        sku = await _resolve_variant(session, code)
+        sku = await forms.scanned_sku(session, code, refused_for="收货")
         if not values["supplier_code"]:
             raise FormError("供应商：请选择")
         harvest = forms.parse_required_date(values["harvest_date"], "采收日期")
@@ -137,7 +123,7 @@ async def receive_lot(request: Request, session: DbSession, principal: Warehouse
         if values["scan"] and not values["sku"]:
             # Keep what the scanner read visible, and pre-select it when it resolved.
             try:
-                values["sku"] = await _resolve_variant(session, values["scan"])
+                values["sku"] = await forms.scanned_sku(session, values["scan"], refused_for="收货")
             except AppError:
                 pass
         return await _render_receive(
