@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from app.crossborder.client import BusinessError, CallResult
+from app.crossborder.listings import ListingEdit
 from app.crossborder.models import Listing
 
 LISTING_PATH: Final[str] = "/alibaba/icbu/product/listing/v2"
@@ -35,25 +36,12 @@ _IMAGE_TYPES: Final[dict[str, str]] = {
 
 
 @dataclass(frozen=True)
-class ListingSnapshot:
-    """What a pass reads of a listing before talking to the gateway (no ORM object crosses awaits)."""
+class ListingSnapshot(ListingEdit):
+    """What a pass reads of a listing before talking to the gateway (no ORM object crosses awaits):
+    the listing as edited, plus its identity, stock figure and sync state."""
 
     id: int
     model_number: str
-    title_en: str
-    description_en: str
-    keywords: list[str]
-    category_id: str | None
-    attributes: list[dict[str, Any]]
-    image_paths: list[str]
-    price_tiers: list[dict[str, int]]
-    moq: int
-    unit: str
-    lead_time_days: int
-    weight_kg: Decimal | None
-    size_cm: dict[str, Any]
-    shipping_template_id: str | None
-    desired_online: bool
     inventory: int | None  # None: no stock figure yet (no county warehouse): not sent
     remote_product_id: str | None
     photobank: dict[str, Any]
