@@ -271,8 +271,8 @@ def alibaba_sync(
     counts failed calls by their business code (``CHK_CAT_NOT_LEAF``), or by the gateway's code."""
     from app.crossborder import listings as listing_service
     from app.crossborder.models import ListingState
+    from app.crossborder.reports import SyncReport
     from app.crossborder.service import open_engine
-    from app.crossborder.sync import SyncReport
     from app.db import create_engine, create_sessionmaker
     from app.kit.errors import AppError
 

@@ -27,10 +27,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.crossborder import tokens
+from app.crossborder.calllog import CallLog
 from app.crossborder.crypto import TokenCipher, derive_key
 from app.crossborder.listings import ListingEdit, apply_edit, request_sync
 from app.crossborder.models import Listing, ListingState
-from app.crossborder.sync import CallLog, Pacer, SyncEngine, SyncOptions, SyncReport
+from app.crossborder.pacing import Pacer
+from app.crossborder.reports import SyncReport
+from app.crossborder.sync import SyncEngine, SyncOptions
 from app.db import create_engine, create_sessionmaker, start_embedded_postgres, stop_embedded_postgres
 from app.demo import seed_demo
 from app.migrate import upgrade_to_head

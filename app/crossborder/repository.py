@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.catalog.models import Product, ProductImage, Variant
 from app.crossborder.models import AlibabaConnection, AlibabaOrder, Listing, SyncLogEntry
@@ -157,3 +157,12 @@ async def model_numbers(session: AsyncSession) -> dict[int, str]:
     """Listing id → model number (names the listing of a sync-log row)."""
     rows = await session.execute(select(Listing.id, Listing.model_number))
     return {int(listing_id): str(model) for listing_id, model in rows.all()}
+
+
+async def try_advisory_lock(conn: AsyncConnection | AsyncSession, key: int) -> bool:
+    """Take the session-level advisory lock ``key`` on this connection unless another holds it."""
+    return bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}))
+
+
+async def advisory_unlock(conn: AsyncConnection | AsyncSession, key: int) -> None:
+    await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})

@@ -15,11 +15,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.crossborder.calllog import CallLog
 from app.crossborder.client import IcbuClient, OnCall
 from app.crossborder.crypto import cipher_for
 from app.crossborder.errors import AlibabaNotConfigured
 from app.crossborder.models import ConnectionStatus, ListingState
-from app.crossborder.sync import CallLog, SyncEngine, SyncOptions, pacer_for
+from app.crossborder.pacing import pacer_for
+from app.crossborder.sync import SyncEngine, SyncOptions
 from app.crossborder.tokens import StatusReport
 from app.kit import clock
 

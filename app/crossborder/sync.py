@@ -35,25 +35,21 @@ import asyncio
 import functools
 import logging
 import math
-import re
-import time
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.channels import SalesChannel
 from app.crossborder import repository, tokens
+from app.crossborder.calllog import CallLog
 from app.crossborder.client import (
     BusinessError,
-    CallRecord,
     CallResult,
     GatewayUnavailable,
     IcbuClient,
@@ -67,23 +63,32 @@ from app.crossborder.client import (
 from app.crossborder.crypto import TokenCipher
 from app.crossborder.errors import AlibabaNotConnected, AlibabaReauthRequired
 from app.crossborder.listings import schedule
-from app.crossborder.models import Listing, ListingState, SyncLogEntry
+from app.crossborder.models import Listing, ListingState
 from app.crossborder.orders import ORDER_LIST_METHOD, fetch_orders, store_orders
+from app.crossborder.pacing import Pacer
+from app.crossborder.reports import ListingResult, OrdersReport, SyncReport
 from app.crossborder.validation import validate_listing
+from app.crossborder.wire import (
+    GET_PATH,
+    INVENTORY_PATH,
+    LISTING_PATH,
+    NOT_FOUND_CODE,
+    PHOTOBANK_METHOD,
+    PRICE_PATH,
+    SEARCH_PATH,
+    STATUS_PATH,
+    UPDATE_PATH,
+    ListingSnapshot,
+    photobank_image,
+    price_payload,
+    product_id_of,
+    product_info,
+    reply_body,
+)
 from app.supply.errors import LocationNotFound
 from app.supply.service import available_to_sell
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
-
-LISTING_PATH: Final[str] = "/alibaba/icbu/product/listing/v2"
-UPDATE_PATH: Final[str] = "/alibaba/icbu/product/update/v2"
-GET_PATH: Final[str] = "/alibaba/icbu/product/get/v2"
-SEARCH_PATH: Final[str] = "/alibaba/icbu/product/search/v2"
-STATUS_PATH: Final[str] = "/alibaba/icbu/product/batch/update/status"
-PRICE_PATH: Final[str] = "/icbu/product/edit-price"
-INVENTORY_PATH: Final[str] = "/icbu/product/edit-inventory"
-PHOTOBANK_METHOD: Final[str] = "alibaba.icbu.photobank.upload"
 
 # Key of the session-level advisory lock held by a run (any constant unique to this use).
 SYNC_LOCK_KEY: Final[int] = 0x4E4C5058  # "NLPX"
@@ -98,17 +103,6 @@ MAX_BAN_WAIT_SECONDS: Final[float] = 60.0
 CREATE_SETTLE_SECONDS: Final[float] = 120.0
 SEARCH_PAGE_SIZE: Final[int] = 20
 SEARCH_MAX_PAGES: Final[int] = 10
-# The V2 family's documented "not found" code. A search that matches nothing may come back as
-# ``success:false`` with it instead of an empty list (reference §5): that is "no match".
-NOT_FOUND_CODE: Final[str] = "B_PRODUCT_NOT_FOUND"
-_NAME_UNSAFE = re.compile(r"[^0-9A-Za-z]")
-_IMAGE_TYPES: Final[dict[str, str]] = {
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".webp": "image/webp",
-}
-
 
 SIGNATURE_MESSAGE: Final[str] = (
     "签名被阿里巴巴国际站拒绝（IncompleteSignature）：请检查 ALIBABA_APP_SECRET 与 ALIBABA_APP_KEY 是否匹配。"
@@ -123,196 +117,11 @@ def _permission_message(exc: PermissionDenied) -> str:
     )
 
 
-class Pacer:
-    """Paces calls so that no window of ``window`` seconds ever holds more than ``burst`` arrivals
-    at the gateway (``burst = max(1, floor(rate))``, ``window = burst / rate``: 2 calls/s → at most
-    2 calls in any second), and holds calls back while the gateway has banned us.
-
-    Two rules: starts are ``1 / rate`` apart (smooth), and a call starts no earlier than ``window``
-    after the *response* of the call ``burst`` places before it. The gateway saw that earlier call
-    before we got its answer, so this holds whatever the network jitter, at a cost of one round
-    trip per window (about 1 % of the rate on a 10 ms link), where a start-time margin would either
-    waste more or sometimes trip ``ApiCallLimit``. Use :meth:`slot` around each call.
-    """
-
-    def __init__(
-        self,
-        calls_per_second: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.calls_per_second = calls_per_second
-        self.interval = 1.0 / calls_per_second
-        self.burst = max(1, math.floor(calls_per_second))
-        self.window = self.burst / calls_per_second
-        self._clock = clock
-        self._sleep = sleep
-        self._next = 0.0
-        self._ends: deque[float] = deque(maxlen=self.burst)
-        self._lock = asyncio.Lock()
-        self.waited_seconds = 0.0
-
-    async def wait(self) -> None:
-        """Wait for the next start (the caller must call :meth:`done` when the answer is in)."""
-        async with self._lock:
-            now = self._clock()
-            start = max(now, self._next)
-            if len(self._ends) == self.burst:
-                start = max(start, self._ends[0] + self.window)
-            if start > now:
-                self.waited_seconds += start - now
-                await self._sleep(start - now)
-            self._next = start + self.interval
-
-    def done(self) -> None:
-        self._ends.append(self._clock())
-
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        await self.wait()
-        try:
-            yield
-        finally:
-            self.done()
-
-    def ban(self, seconds: float) -> None:
-        self._next = max(self._next, self._clock() + seconds)
-
-
-_pacers: dict[float, Pacer] = {}
-
-
-def pacer_for(calls_per_second: float) -> Pacer:
-    """The process-wide pacer for this rate (runs in one process share it)."""
-    pacer = _pacers.get(calls_per_second)
-    if pacer is None:
-        pacer = _pacers[calls_per_second] = Pacer(calls_per_second)
-    return pacer
-
-
-class CallLog:
-    """Collects the client's call records (already free of secrets) per listing until they are
-    written with the listing's outcome. Hook it up as the client's ``on_call``."""
-
-    def __init__(self) -> None:
-        self.listing_id: int | None = None
-        self.pending: list[tuple[int | None, CallRecord]] = []
-        self.counts: dict[str, int] = {}
-
-    def __call__(self, record: CallRecord) -> None:
-        self.pending.append((self.listing_id, record))
-        self._count(record, 1)
-
-    def _count(self, record: CallRecord, step: int) -> None:
-        # A business failure arrives inside a ``code:"0"`` envelope: what tells failures apart is
-        # its business code (``CHK_CAT_NOT_LEAF``), or the gateway's sub-code or code otherwise.
-        key = "ok" if record.ok else (record.msg_code or record.code or "error")
-        self.counts[key] = self.counts.get(key, 0) + step
-        if not self.counts[key]:
-            del self.counts[key]
-
-    def settle_no_match(self, api: str) -> None:
-        """The last failed call to ``api`` was a search answering "not found": log it as a call
-        that worked and found nothing, so neither the sync log nor the summary shows a failure."""
-        for index in range(len(self.pending) - 1, -1, -1):
-            listing_id, record = self.pending[index]
-            if record.api == api and not record.ok:
-                settled = replace(record, ok=True, message=record.message or "no match")
-                self.pending[index] = (listing_id, settled)
-                self._count(record, -1)
-                self._count(settled, 1)
-                return
-
-    def take(self) -> list[SyncLogEntry]:
-        entries = [
-            SyncLogEntry(
-                listing_id=listing_id,
-                api=r.api,
-                style=r.style,
-                params=r.params,
-                ok=r.ok,
-                code=r.code[:64],
-                msg_code=r.msg_code[:200],
-                message=r.message,
-                request_id=r.request_id[:100],
-                trace_id=r.trace_id[:100],
-                duration_ms=round(r.duration_ms),
-            )
-            for listing_id, r in self.pending
-        ]
-        self.pending = []
-        return entries
-
-
 @dataclass(frozen=True)
 class SyncOptions:
     debounce_seconds: float = 30.0
     audit_poll_seconds: float = 600.0
     uploads_dir: Path = Path("var/uploads")
-
-
-@dataclass(frozen=True)
-class ListingSnapshot:
-    """What a pass reads of a listing before talking to the gateway (no ORM object crosses awaits)."""
-
-    id: int
-    model_number: str
-    title_en: str
-    description_en: str
-    keywords: list[str]
-    category_id: str | None
-    attributes: list[dict[str, Any]]
-    image_paths: list[str]
-    price_tiers: list[dict[str, int]]
-    moq: int
-    unit: str
-    lead_time_days: int
-    weight_kg: Decimal | None
-    size_cm: dict[str, Any]
-    shipping_template_id: str | None
-    desired_online: bool
-    inventory: int | None  # None: no stock figure yet (no county warehouse): not sent
-    remote_product_id: str | None
-    photobank: dict[str, Any]
-    content_version: int
-    price_version: int
-    inventory_version: int
-    content_due: bool
-    price_due: bool
-    inventory_due: bool
-    create_attempt: dict[str, Any] | None = None
-
-    @classmethod
-    def of(cls, listing: Listing) -> ListingSnapshot:
-        return cls(
-            id=listing.id,
-            model_number=listing.model_number,
-            title_en=listing.title_en,
-            description_en=listing.description_en,
-            keywords=list(listing.keywords),
-            category_id=listing.category_id,
-            attributes=list(listing.attributes),
-            image_paths=list(listing.image_paths),
-            price_tiers=list(listing.price_tiers),
-            moq=listing.moq,
-            unit=listing.unit,
-            lead_time_days=listing.lead_time_days,
-            weight_kg=listing.weight_kg,
-            size_cm=dict(listing.size_cm),
-            shipping_template_id=listing.shipping_template_id,
-            desired_online=listing.desired_online,
-            inventory=listing.inventory_quantity,
-            remote_product_id=listing.remote_product_id,
-            photobank=dict(listing.photobank),
-            content_version=listing.content_version,
-            price_version=listing.price_version,
-            inventory_version=listing.inventory_version,
-            content_due=listing.synced_content_version < listing.content_version,
-            price_due=listing.synced_price_version < listing.price_version,
-            inventory_due=listing.synced_inventory_version < listing.inventory_version,
-            create_attempt=dict(listing.create_attempt) if listing.create_attempt else None,
-        )
 
 
 @dataclass
@@ -334,30 +143,6 @@ class Outcome:
     retry: str = "none"  # none | audit | backoff | pause
     retry_after: float = 0.0  # for "pause": the gateway's ban
     clear_create_attempt: bool = False
-
-
-@dataclass
-class ListingResult:
-    listing_id: int
-    model_number: str
-    state: ListingState
-    message: str
-
-
-@dataclass
-class SyncReport:
-    skipped: str = ""  # why nothing ran (another run holds the lock, not connected, …)
-    halted: str = ""  # a configuration problem that stopped the run
-    listings: list[ListingResult] = field(default_factory=list)
-    calls: dict[str, int] = field(default_factory=dict)
-    inventory_changed: int = 0
-
-
-@dataclass
-class OrdersReport:
-    skipped: str = ""
-    pulled: int = 0
-    stored: int = 0
 
 
 class CreateSettling(Exception):
@@ -382,95 +167,36 @@ class HaltRun(Exception):
         self.state = state
 
 
-def _usd(cents: int) -> str:
-    return f"{Decimal(cents) / 100:.2f}"
-
-
-def _size(value: Any) -> Any:
-    number = Decimal(str(value))
-    return int(number) if number == number.to_integral_value() else float(number)
-
-
-def price_payload(snapshot: ListingSnapshot) -> dict[str, Any]:
-    """The USD ladder as ``edit-price`` and the V2 listing take it (2 decimals, as strings)."""
-    return {
-        "price_type": "TIERED",
-        "currency": "USD",
-        "tiered_price": [
-            {"quantity": tier["min_quantity"], "price": _usd(tier["price_cents"])} for tier in snapshot.price_tiers
-        ],
-    }
-
-
-def product_info(snapshot: ListingSnapshot, images: Sequence[str], *, for_create: bool) -> dict[str, Any]:
-    """The V2 ``product_info``: the whole listing, price and stock included, on create and on a
-    content update (``basic_info.product_id`` then names the product)."""
-    basic: dict[str, Any] = {
-        "title": snapshot.title_en,
-        "description": snapshot.description_en,
-        "keywords": " ".join(snapshot.keywords),
-        "language": "en_US",
-        "product_image": [{"image_url": url} for url in images],
-        "model_number": snapshot.model_number,
-    }
-    brand = next(
-        (a.get("attribute_value") for a in snapshot.attributes if a.get("attribute_name") == "Brand Name"), None
-    )
-    if brand:
-        basic["brand_name"] = brand
-    else:
-        basic["brand_name"] = ""  # V2 update keeps fields not sent: send the clear explicitly
-    if not for_create:
-        basic["product_id"] = snapshot.remote_product_id
-    # Price and stock travel with every create and content update: one write, one audit window.
-    trade: dict[str, Any] = {
-        "moq": snapshot.moq,
-        "unit": snapshot.unit,
-        "price": price_payload(snapshot),
-    }
-    if snapshot.inventory is not None:
-        trade["inventory"] = snapshot.inventory
-    logistics: dict[str, Any] = {
-        "tiered_lead_time": [{"quantity": snapshot.moq, "lead_time": snapshot.lead_time_days}],
-    }
-    if snapshot.size_cm:
-        logistics["dimension"] = {
-            k: _size(snapshot.size_cm[k]) for k in ("length", "width", "height") if k in snapshot.size_cm
-        }
-    if snapshot.weight_kg is not None:
-        logistics["weight"] = float(snapshot.weight_kg)
-    logistics["shipping_template_id"] = snapshot.shipping_template_id  # None clears it
-    return {
-        "basic_info": basic,
-        "category_info": {"category_id": snapshot.category_id},
-        "attributes": snapshot.attributes,
-        "trade_info": trade,
-        "logistics_info": logistics,
-    }
-
-
 def backoff_seconds(failures: int) -> float:
     return float(min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, failures - 1)))
 
 
-def _product_id_of(result: CallResult) -> str:
-    """V2 create answers ``result.data`` = the plain product id (a string: 13+ digits)."""
-    inner = result.data.get("result")
-    value = inner.get("data") if isinstance(inner, dict) else None
-    if isinstance(value, dict):
-        value = value.get("product_id")
-    if value in (None, ""):
-        raise BusinessError("listing reply without a product id", code="0", api=result.api)
-    return str(value)
+# Held around a whole run or order pull: yields False when another run holds it.
+RunLock = Callable[[], AbstractAsyncContextManager[bool]]
 
 
-def _result(result: CallResult) -> dict[str, Any]:
-    inner = result.data.get("result")
-    return inner if isinstance(inner, dict) else result.data
+def advisory_run_lock(engine: AsyncEngine) -> RunLock:
+    """The run lock: a session-level advisory lock on a connection of its own in autocommit mode,
+    so no transaction stays open (and no snapshot is held) while the run talks to the gateway."""
+
+    @asynccontextmanager
+    async def hold() -> AsyncIterator[bool]:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            if not await repository.try_advisory_lock(conn, SYNC_LOCK_KEY):
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                await repository.advisory_unlock(conn, SYNC_LOCK_KEY)
+
+    return hold
 
 
 class SyncEngine:
-    """One sync conversation. ``client`` must report to ``log`` (its ``on_call``)."""
+    """One sync conversation. ``client`` must report to ``log`` (its ``on_call``). ``lock``
+    defaults to :func:`advisory_run_lock` on the engine the sessionmaker is bound to."""
 
     def __init__(
         self,
@@ -482,7 +208,14 @@ class SyncEngine:
         pacer: Pacer,
         options: SyncOptions,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        lock: RunLock | None = None,
     ) -> None:
+        if lock is None:
+            bind = sessionmaker.kw.get("bind")
+            if not isinstance(bind, AsyncEngine):
+                raise TypeError("SyncEngine needs a sessionmaker bound to an engine, or an explicit lock")
+            lock = advisory_run_lock(bind)
+        self.lock = lock
         self.sessionmaker = sessionmaker
         self.client = client
         self.log = log
@@ -538,31 +271,11 @@ class SyncEngine:
         return await self._call(lambda: self.client.sync(ORDER_LIST_METHOD, params, session=self._token))
 
     async def _locked(self, work: Callable[[], Awaitable[None]]) -> bool:
-        """Run ``work`` holding the advisory lock; False (nothing run) when another run holds it.
-
-        The lock lives on a connection of its own in autocommit mode, so no transaction stays open
-        (and no snapshot is held) while the run talks to the gateway. Under the tests' one-connection
-        session factory it falls back to that connection."""
-        bind = self.sessionmaker.kw.get("bind")
-        if isinstance(bind, AsyncEngine):
-            async with bind.connect() as conn:
-                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                if not await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": SYNC_LOCK_KEY}):
-                    return False
-                try:
-                    await work()
-                finally:
-                    await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SYNC_LOCK_KEY})
-            return True
-        async with self.sessionmaker() as lock_session:
-            if not await lock_session.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": SYNC_LOCK_KEY}):
-                await lock_session.rollback()
+        """Run ``work`` holding the run lock; False (nothing run) when another run holds it."""
+        async with self.lock() as held:
+            if not held:
                 return False
-            try:
-                await work()
-            finally:
-                await lock_session.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SYNC_LOCK_KEY})
-                await lock_session.commit()
+            await work()
         return True
 
     async def _run(self, report: SyncReport, listing_ids: Sequence[int] | None) -> None:
@@ -776,7 +489,7 @@ class SyncEngine:
             if not isinstance(exc, RetryableBusinessError):
                 out.clear_create_attempt = True  # refused outright: nothing was created
             raise
-        remote_id = out.remote_product_id = _product_id_of(result)
+        remote_id = out.remote_product_id = product_id_of(result)
         out.clear_create_attempt = True
         out.synced_content, out.synced_price = snap.content_version, snap.price_version
         out.synced_inventory = snap.inventory_version
@@ -800,7 +513,7 @@ class SyncEngine:
                 STATUS_PATH, {"product_id_list": [remote_id], "action": action}, access_token=self._token
             )
         )
-        body = _result(result)
+        body = reply_body(result)
         updated = [str(x) for x in body.get("updated_product_ids") or []]
         if remote_id not in updated:
             errors = body.get("errors") or [{}]
@@ -825,7 +538,7 @@ class SyncEngine:
                 # by the create-attempt mark, so a lost create is not repeated.
                 self.log.settle_no_match(SEARCH_PATH)
                 return None
-            body = _result(result)
+            body = reply_body(result)
             items = body.get("product_info") or []
             for item in items if isinstance(items, list) else []:
                 basic = item.get("basic_info") if isinstance(item, dict) else None
@@ -856,10 +569,7 @@ class SyncEngine:
                     content = await asyncio.to_thread(file.read_bytes)
                 except OSError as exc:
                     raise LocalImageMissing(f"商品图片文件不存在或无法读取：{path}") from exc
-                suffix = file.suffix.lower()
-                # Photo-bank names allow letters, digits and CJK only (reference §9.7).
-                name = f"{_NAME_UNSAFE.sub('', snap.model_number)}{index}{suffix}"
-                image = (name, content, _IMAGE_TYPES.get(suffix, "application/octet-stream"))
+                image = photobank_image(snap.model_number, index, file.suffix.lower(), content)
                 result = await self._call(functools.partial(self._upload, image))
                 upload = result.data.get("upload_image_response") or {}
                 entry = {"file_id": str(upload.get("file_id") or ""), "url": str(upload.get("photobank_url") or "")}
@@ -881,7 +591,7 @@ class SyncEngine:
         result = await self._call(
             lambda: self.client.rest(GET_PATH, {"product_id": remote_id}, access_token=self._token)
         )
-        info = _result(result).get("product_info") or {}
+        info = reply_body(result).get("product_info") or {}
         basic = info.get("basic_info") if isinstance(info, dict) else None
         basic = basic if isinstance(basic, dict) else {}
         out.remote_status = str(basic.get("status") or "")

@@ -143,7 +143,7 @@ async def list_messages(
     """Messages for the ops console, newest first; ``phone_last4`` matches the number's last four
     digits (staff ask "the one ending 8000" — the console never shows a full number)."""
     if phone_last4 is not None and not (len(phone_last4) == 4 and phone_last4.isascii() and phone_last4.isdigit()):
-        raise ValueError("手机尾号应为 4 位数字")
+        raise errors.InvalidPhoneFilter()
     return await repository.list_messages(
         session,
         status=status,

@@ -23,6 +23,7 @@ from app.kit.outbox import OutboxMessage
 from app.kit.quantities import Unit
 from app.kit.validation import field_name, zh_message
 from app.supply.repository import list_suppliers
+from app.web.errors import FormError
 from app.web.templating import CsrfProtected, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -70,13 +71,21 @@ CERT_TYPES = {
 }
 
 
-def form_errors(exc: ValidationError | AppError | ValueError) -> list[str]:
+def form_errors(exc: ValidationError | AppError) -> list[str]:
     if isinstance(exc, ValidationError):
         return [f"{FIELD_LABELS.get(field_name(e), field_name(e))}：{zh_message(e)}" for e in exc.errors()]
-    if isinstance(exc, AppError):
-        lines = exc.detail.get("lines") if isinstance(exc.detail, dict) else None
-        return [exc.text] + [str(line.get("message") or line) for line in lines or [] if isinstance(line, dict)]
-    return [str(exc)]
+    lines = exc.detail.get("lines") if isinstance(exc.detail, dict) else None
+    return [exc.text] + [str(line.get("message") or line) for line in lines or [] if isinstance(line, dict)]
+
+
+def _yuan(raw: str) -> int:
+    """A price typed in yuan → fen; parse_major's own refusals (3 decimals, negative) keep their words."""
+    try:
+        return parse_major(raw)
+    except ValueError as exc:
+        raise FormError(str(exc)) from exc
+    except ArithmeticError as exc:  # not a number at all
+        raise FormError("价格格式不正确") from exc
 
 
 def back(url: str, notice: str = "") -> Response:
@@ -274,20 +283,19 @@ async def set_price(request: Request, product_id: int, session: DbSession, _: Ad
         tiers = []
         for tier_qty, tier_price in zip(form.getlist("tier_min_quantity"), form.getlist("tier_price"), strict=False):
             if str(tier_qty).strip() and str(tier_price).strip():
-                tiers.append({"min_quantity": str(tier_qty), "unit_price_minor": parse_major(str(tier_price))})
+                tiers.append({"min_quantity": str(tier_qty), "unit_price_minor": _yuan(str(tier_price))})
         body = schemas.PriceItemIn.model_validate(
             {
-                "unit_price_minor": parse_major(str(form.get("unit_price", "0") or "0")),
+                "unit_price_minor": _yuan(str(form.get("unit_price", "0") or "0")),
                 "min_quantity": str(form.get("min_quantity") or "") or None,
                 "increment": str(form.get("increment") or "") or None,
                 "tiers": tiers,
             }
         )
         await service.set_price(session, str(form.get("price_list", "")), str(form.get("sku", "")), body)
-    except (ValidationError, AppError, ValueError, ArithmeticError) as exc:
+    except (ValidationError, AppError) as exc:
         await session.rollback()
-        errors = form_errors(exc) if not isinstance(exc, ArithmeticError) else ["价格格式不正确"]
-        return await _render_product(request, session, product_id, errors=errors, status_code=422)
+        return await _render_product(request, session, product_id, errors=form_errors(exc), status_code=422)
     return back(f"/admin/products/{product_id}", "价格已保存")
 
 

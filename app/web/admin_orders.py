@@ -26,6 +26,7 @@ from app.orders import payments, repository, service, views
 from app.orders.errors import OrderNotFound
 from app.orders.models import FulfilmentStatus, Order, OrderStatus
 from app.orders.notices import send_order_notice
+from app.web.errors import FormError
 from app.web.orders import order_labels
 from app.web.templating import CsrfProtected, render
 
@@ -130,18 +131,18 @@ async def cancel_order(
     order = await _order(session, number)
     try:
         if not reason.strip():
-            raise ValueError("取消原因：必填")
+            raise FormError("取消原因：必填")
         order = await service.cancel(session, order, reason=reason.strip(), actor_user_id=principal.user_id)
         await send_order_notice(session, order, "order_cancelled")
-    except (AppError, ValueError) as exc:
+    except AppError as exc:
         await session.rollback()
         return await _render_detail(
             request,
             session,
             await _order(session, number),
-            errors=[exc.text if isinstance(exc, AppError) else str(exc)],
+            errors=[exc.text],
             values={"cancel_reason": reason},
-            status_code=exc.status_code if isinstance(exc, AppError) else 422,
+            status_code=exc.status_code,
         )
     return RedirectResponse(f"/admin/orders/{order.number}?done=cancelled", status_code=303)
 
@@ -163,11 +164,11 @@ async def refund_order(
 
     async def work() -> dict[str, Any]:
         if not reason.strip():
-            raise ValueError("退款原因：必填")
+            raise FormError("退款原因：必填")
         try:
             amount_minor = parse_major(amount or "")
-        except (ValueError, InvalidOperation) as exc:
-            raise ValueError("退款金额：请填写元，例如 12.50") from exc
+        except (ValueError, InvalidOperation) as exc:  # parse_major's refusals: not an amount in yuan
+            raise FormError("退款金额：请填写元，例如 12.50") from exc
         refund = await payments.request_refund(
             session, order, amount_minor=amount_minor, reason=reason.strip(), actor_user_id=principal.user_id
         )
@@ -183,20 +184,20 @@ async def refund_order(
             body={"amount": amount.strip(), "reason": reason.strip()},
             work=work,
         )
-    except (AppError, ValueError) as exc:
+    except AppError as exc:
         await session.rollback()
         if isinstance(exc, IdempotencyKeyReused):
             message = "这张退款表单已经提交过，请刷新页面后再填写。"
-        elif isinstance(exc, AppError) and isinstance(exc.detail, dict) and "refundable_minor" in exc.detail:
+        elif isinstance(exc.detail, dict) and "refundable_minor" in exc.detail:
             message = f"{exc.text}（最多可退 {int(exc.detail['refundable_minor']) / 100:.2f} 元）"
         else:
-            message = exc.text if isinstance(exc, AppError) else str(exc)
+            message = exc.text
         return await _render_detail(
             request,
             session,
             await _order(session, number),
             errors=[message],
             values={"refund_amount": amount, "refund_reason": reason},
-            status_code=exc.status_code if isinstance(exc, AppError) else 422,
+            status_code=exc.status_code,
         )
     return RedirectResponse(f"/admin/orders/{order.number}?done=refunded", status_code=303)

@@ -31,6 +31,7 @@ from app.channels import SalesChannel
 from app.kit.quantities import QuantityError, Unit, format_quantity, parse_quantity
 from app.supply import service as supply_service
 from app.supply.errors import LocationNotFound
+from app.web.errors import FormError
 
 CART_COOKIE = "np_cart"
 MAX_LINES = 30
@@ -39,8 +40,10 @@ MAX_AGE_SECONDS = 30 * 24 * 3600
 _SALT = "np-cart"
 
 
-class CartFull(ValueError):
-    pass
+class CartFull(FormError):
+    """One more kind of product than the cart holds: shown on the page like a form's refusal."""
+
+    code = "cart_full"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from starlette.datastructures import FormData
 
 from app.crossborder.listings import ListingEdit
 from app.crossborder.models import Listing
+from app.web import forms
 
 T = TypeVar("T")
 
@@ -62,14 +63,9 @@ class _Unreadable(Exception):
         self.messages = list(messages)
 
 
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
-
-
 def form_values(form: FormData) -> dict[str, Any]:
     """The submitted form as typed (shown again as it was when the save is refused)."""
-    values: dict[str, Any] = {name: _text(form, name) for name in TEXT_FIELDS}
+    values: dict[str, Any] = {name: forms.text(form, name, strip=False) for name in TEXT_FIELDS}
     values["image_paths"] = [v for v in form.getlist("image_paths") if isinstance(v, str)]
     values["desired_online"] = form.get("desired_online") == "on"
     return values

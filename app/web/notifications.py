@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
-from urllib.parse import urlencode
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from app.accounts.access import AdminUser
 from app.db import DbSession
+from app.kit.errors import AppError
 from app.kit.phones import mask_phone
 from app.notifications import service
 from app.notifications.models import NotificationMessage, NotificationStatus
 from app.notifications.templates import TEMPLATE_LABELS, mask_secrets
+from app.web import forms
+from app.web.errors import FormError
 from app.web.templating import render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -69,11 +71,6 @@ def _row(message: NotificationMessage, *, reveal_secrets: bool) -> MessageRow:
     )
 
 
-def _url(path: str, **params: Any) -> str:
-    query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
-    return f"{path}?{query}" if query else path
-
-
 @router.get("/notifications")
 async def notifications_page(
     request: Request,
@@ -97,12 +94,9 @@ async def notifications_page(
     rows: list[MessageRow] = []
     older_url = ""
     try:
-        try:
-            wanted_status = NotificationStatus(filters["status"]) if filters["status"] else None
-        except ValueError as exc:
-            raise ValueError("状态：取值无效") from exc
+        wanted_status = forms.choice(NotificationStatus, filters["status"], "状态") if filters["status"] else None
         if filters["template"] and filters["template"] not in TEMPLATE_LABELS:
-            raise ValueError("消息类型：取值无效")
+            raise FormError("消息类型：取值无效")
         messages = await service.list_messages(
             session,
             status=wanted_status,
@@ -112,14 +106,14 @@ async def notifications_page(
             before_id=before_id,
             limit=PAGE + 1,
         )
-    except ValueError as exc:
-        errors = [str(exc)]
+    except AppError as exc:
+        errors = [exc.text]
     else:
         # In demo the codes stay readable: the outbox is how a demo user gets the SMS.
         reveal = request.app.state.settings.is_demo
         rows = [_row(m, reveal_secrets=reveal) for m in messages[:PAGE]]
         if len(messages) > PAGE:
-            older_url = _url("/admin/notifications", **filters, before_id=rows[-1].id)
+            older_url = forms.url("/admin/notifications", **filters, before_id=rows[-1].id)
     return render(
         request,
         "admin/notifications.html",
@@ -130,7 +124,7 @@ async def notifications_page(
             "templates": TEMPLATE_LABELS,
             "before_id": before_id,
             "older_url": older_url,
-            "newest_url": _url("/admin/notifications", **filters),
+            "newest_url": forms.url("/admin/notifications", **filters),
             "provider": request.app.state.settings.sms_provider.value,
             "errors": errors,
             "notice": "",

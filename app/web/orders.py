@@ -39,7 +39,8 @@ from app.orders.models import FulfilmentStatus, Order, OrderStatus, PaymentStatu
 from app.orders.notices import send_order_notice
 from app.stations import routing
 from app.supply.errors import InsufficientStock
-from app.web import cart
+from app.web import cart, forms
+from app.web.errors import FormError
 from app.web.templating import CsrfProtected, render
 
 router = APIRouter(include_in_schema=False)
@@ -51,7 +52,9 @@ ORDER_COOKIE_MAX_AGE = 90 * 24 * 3600
 STATION_COOKIE = "np_station"
 STATION_COOKIE_MAX_AGE = 365 * 24 * 3600
 STATION_CODE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
-IDEMPOTENCY_FIELD = "idempotency_key"
+IDEMPOTENCY_FIELD = forms.IDEMPOTENCY_FIELD
+# The longest text kept of a checkout field (the schema refuses what is too long for its field).
+TEXT_LIMIT = 300
 ONLINE_METHODS = {"alipay": "支付宝", "wechat_pay": "微信支付"}
 
 FIELD_LABELS = {
@@ -183,11 +186,6 @@ def _near(raw: str | None) -> tuple[float, float] | None:
     return (lat, lng) if -90 <= lat <= 90 and -180 <= lng <= 180 else None
 
 
-def _text(form: FormData | dict[str, Any], name: str, limit: int = 300) -> str:
-    value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
-
-
 async def _station_choices(session: DbSession, *, near: tuple[float, float] | None) -> list[StationChoice]:
     """Every open station, nearest first when the customer's location is known."""
     return [
@@ -217,7 +215,7 @@ def group_by_township(stations: list[StationChoice], *, query: str = "", keep: s
         groups.setdefault(station.township, []).append(station)
     ordered = [TownshipGroup(name, members) for name, members in groups.items()]
     if any(s.km is not None for s in shown):
-        return sorted(ordered, key=lambda g: (g.nearest_km if g.nearest_km is not None else float("inf")))
+        return sorted(ordered, key=lambda g: g.nearest_km if g.nearest_km is not None else float("inf"))
     return sorted(ordered, key=lambda g: _township_order(g.township))
 
 
@@ -417,7 +415,7 @@ def order_in_from_form(form: FormData, values: dict[str, str]) -> schemas.OrderI
     )
 
 
-def checkout_errors(exc: Exception, names: dict[str, str]) -> list[str]:
+def checkout_errors(exc: forms.Refusal, names: dict[str, str]) -> list[str]:
     """Chinese lines for the checkout page; short stock names each product that is short."""
     if isinstance(exc, ValidationError):
         messages = []
@@ -445,13 +443,13 @@ def checkout_errors(exc: Exception, names: dict[str, str]) -> list[str]:
 @router.post("/checkout", dependencies=[CsrfProtected])
 async def place_order(request: Request, session: DbSession, principal: MaybeUser) -> Response:
     form = await request.form()
-    values = {name: _text(form, name) for name in CHECKOUT_FIELDS}
+    values = {name: forms.text(form, name, TEXT_LIMIT) for name in CHECKOUT_FIELDS}
     key = values[IDEMPOTENCY_FIELD] or None
     view_names: dict[str, str] = {}
     try:
         body = order_in_from_form(form, values)
         if values["payment_method"] == "stripe" and values["online_method"] not in ONLINE_METHODS:
-            raise ValueError("请选择支付宝或微信支付")
+            raise FormError("请选择支付宝或微信支付")
 
         async def work() -> Any:
             order = await checkout.place_order(
@@ -474,12 +472,12 @@ async def place_order(request: Request, session: DbSession, principal: MaybeUser
             body=body.model_dump(mode="json"),
             work=work,
         )
-    except (ValidationError, AppError, ValueError) as exc:
+    except forms.REFUSALS as exc:
         await session.rollback()
         if isinstance(exc, InsufficientStock):
             rows = (await cart.cart_view(session, cart.read_cart(request), with_stock=False)).rows
             view_names = {row.sku: f"{row.product_name} {row.name}" for row in rows}
-        status_code = exc.status_code if isinstance(exc, AppError) else 422
+        status_code = forms.error_status(exc)
         return await _render_checkout(
             request, session, values, errors=checkout_errors(exc, view_names), status_code=status_code
         )

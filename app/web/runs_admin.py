@@ -10,22 +10,23 @@ again with the reason in Chinese under the error's status.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from app.accounts.access import Principal, WarehouseUser
 from app.db import DbSession
 from app.kit import clock
-from app.kit.errors import AppError
 from app.stations import run_board
 from app.stations.models import ParcelStatus
-from app.web.stock import _date, _new_key, _once, _status, _text, _url, page_errors
+from app.web import forms
+from app.web.errors import FormError
+from app.web.stock.common import page_errors
 from app.web.templating import CsrfProtected, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -49,8 +50,8 @@ async def _render_board(
             "previous_day": day - timedelta(days=1),
             "next_day": day + timedelta(days=1),
             # One key per form on the page: a re-sent form repeats its own answer only.
-            "pack_keys": {route.code: _new_key() for route in found.routes},
-            "dispatch_keys": {route.code: _new_key() for route in found.routes},
+            "pack_keys": {route.code: forms.new_key() for route in found.routes},
+            "dispatch_keys": {route.code: forms.new_key() for route in found.routes},
             "notice": notice,
             "errors": errors or [],
         },
@@ -59,7 +60,7 @@ async def _render_board(
 
 
 def _day(raw: str) -> date:
-    return _date(raw.strip(), "日期") or clock.today()
+    return forms.parse_date(raw.strip(), "日期") or clock.today()
 
 
 @router.get("/runs")
@@ -73,8 +74,8 @@ async def runs_page(
     """The board of one China-time day (today unless ``?date=`` names another)."""
     try:
         chosen = _day(day)
-    except ValueError as exc:
-        return await _render_board(request, session, clock.today(), errors=[str(exc)], status_code=422)
+    except FormError as exc:
+        return await _render_board(request, session, clock.today(), errors=[exc.text], status_code=exc.status_code)
     return await _render_board(request, session, chosen, notice=notice)
 
 
@@ -82,7 +83,7 @@ async def runs_page(
 async def pack_run(request: Request, session: DbSession, principal: WarehouseUser) -> Response:
     """Pack a route's waiting orders into its run of the day (again: adds only new orders)."""
     form = await request.form()
-    route_code, raw_day = _text(form, "route_code"), _text(form, "run_date")
+    route_code, raw_day = forms.text(form, "route_code"), forms.text(form, "run_date")
 
     async def work() -> str:
         packed = await run_board.pack(
@@ -90,7 +91,7 @@ async def pack_run(request: Request, session: DbSession, principal: WarehouseUse
         )
         run = packed.run
         notice = f"已打包 {packed.added} 件包裹到批次 {run.number}：请打印面单与发车清单，装车后点“发车”"
-        return _url("/admin/runs", date=run.run_date.isoformat(), notice=notice)
+        return forms.url("/admin/runs", date=run.run_date.isoformat(), notice=notice)
 
     return await _once_or_board(request, session, principal, form, work, raw_day)
 
@@ -99,7 +100,7 @@ async def pack_run(request: Request, session: DbSession, principal: WarehouseUse
 async def dispatch_run(request: Request, number: str, session: DbSession, principal: WarehouseUser) -> Response:
     """The truck leaves: the run's parcels are on their way and their orders say so."""
     form = await request.form()
-    raw_day = _text(form, "run_date")
+    raw_day = forms.text(form, "run_date")
 
     async def work() -> str:
         sent = await run_board.dispatch(session, number, actor_user_id=principal.user_id)
@@ -107,7 +108,7 @@ async def dispatch_run(request: Request, number: str, session: DbSession, princi
         notice = f"批次 {sent.number} 已发车：{moving} 件包裹送往 {sent.stations} 个村站"
         if moving < sent.parcels:
             notice += f"；{sent.parcels - moving} 件的订单已取消，留在仓库"
-        return _url("/admin/runs", date=raw_day, notice=notice)
+        return forms.url("/admin/runs", date=raw_day, notice=notice)
 
     return await _once_or_board(request, session, principal, form, work, raw_day)
 
@@ -120,19 +121,19 @@ async def _once_or_board(
     work: Callable[[], Awaitable[str]],
     raw_day: str,
 ) -> Response:
-    """Run the form's work once (see ``stock._once``); refused, roll back and show the board again
-    with the reasons."""
-    try:
-        return await _once(session, request, principal, form, work)
-    except (ValidationError, AppError, ValueError) as exc:
-        await session.rollback()
-        return await _render_board(
-            request, session, _safe_day(raw_day), errors=page_errors(exc), status_code=_status(exc)
-        )
+    """Run the form's work once; refused, roll back and show the board again with the reasons."""
+    return await forms.submit(
+        session,
+        lambda: forms.once(session, request, principal, form, work),
+        forms.show_again(
+            functools.partial(_render_board, request, session, _safe_day(raw_day)),
+            page_errors,
+        ),
+    )
 
 
 def _safe_day(raw: str) -> date:
     try:
         return _day(raw)
-    except ValueError:
+    except FormError:
         return clock.today()

@@ -26,6 +26,7 @@ from app.kit.errors import AppError
 from app.kit.quantities import QuantityError, Unit, format_quantity, parse_quantity
 from app.web import cart
 from app.web.auth import safe_next
+from app.web.errors import FormError
 from app.web.templating import CsrfProtected, render
 
 router = APIRouter(include_in_schema=False)
@@ -168,13 +169,13 @@ def _cart_quantity(raw: str, other: str = "") -> Decimal:
     """The quantity a form asked for: the free "其他重量" field wins when it is filled."""
     text = (other or "").strip() or (raw or "").strip()
     if not text:
-        raise ValueError("请填写数量")
+        raise FormError("请填写数量")
     try:
         quantity = parse_quantity(text)
     except QuantityError as exc:
-        raise ValueError(str(exc)) from exc
+        raise FormError(str(exc)) from exc
     if quantity <= 0:
-        raise ValueError("数量必须大于 0")
+        raise FormError("数量必须大于 0")
     return quantity
 
 
@@ -208,10 +209,6 @@ async def add_to_cart(
         updated = cart.with_added(lines, sku, wanted)
         total = next_line.quantity if (next_line := _line(updated, sku)) else wanted
         await _check_prices(session, sku, total)
-    except ValueError as exc:
-        return await _render_product(
-            request, session, principal, variant.product.slug, errors=[str(exc)], status_code=422
-        )
     except AppError as exc:
         return await _render_product(
             request, session, principal, variant.product.slug, errors=_problem_text(exc), status_code=exc.status_code
@@ -253,8 +250,6 @@ async def update_cart(
         wanted = Decimal(0) if text in ("0", "0.0", "0.00", "0.000") else _cart_quantity(text)
         if wanted > 0:
             await _check_prices(session, sku, wanted)
-    except ValueError as exc:
-        return await _render_cart(request, session, errors=[str(exc)], status_code=422)
     except AppError as exc:
         return await _render_cart(request, session, errors=_problem_text(exc), status_code=exc.status_code)
     response = RedirectResponse("/cart", status_code=303)

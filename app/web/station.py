@@ -15,32 +15,29 @@ that came without a code.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import Decimal
 from typing import Annotated, Any
-from urllib.parse import urlencode
-from uuid import uuid4
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from app.accounts.access import Principal, StationOperator
-from app.catalog import repository as catalog_repository
 from app.catalog.listing import MEDIA_PREFIX
 from app.db import DbSession
 from app.kit import clock
 from app.kit.errors import AppError, IdempotencyKeyReused, InvalidInput
-from app.kit.idempotency import Outcome, run_idempotent
-from app.kit.money import parse_major
-from app.kit.quantities import QuantityError, Unit, parse_quantity
+from app.kit.idempotency import Outcome
 from app.stations import cases, consignments, errors, parcels, pda, reports, repository, schemas
 from app.stations.models import CaseKind, Parcel, ParcelStatus, Station
 from app.stations.tracking import MAX_SCAN, MAX_TRACKING, tracking_from_scan
 from app.supply import repository as supply_repository
+from app.web import forms
+from app.web.errors import FormError
 from app.web.templating import CHINA_TZ, CsrfProtected, local_time, render
 
 router = APIRouter(prefix="/station", include_in_schema=False)
@@ -54,23 +51,9 @@ COLLECT_METHODS = {"cash": "现金", "qr": "扫码"}
 # ---- shared helpers -----------------------------------------------------------------------------
 
 
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _new_key() -> str:
-    return uuid4().hex
-
-
 def _scope(principal: Principal) -> str:
     # The PDA's scope: a key is one operator's at one station, whichever door it came through.
     return f"station:{principal.station_id}:user:{principal.user_id}"
-
-
-def _url(path: str, **params: Any) -> str:
-    query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
-    return f"{path}?{query}" if query else path
 
 
 async def _station(session: DbSession, principal: Principal) -> Station:
@@ -79,17 +62,13 @@ async def _station(session: DbSession, principal: Principal) -> Station:
     return await consignments.station_or_404(session, principal.station_id)
 
 
-def _messages(exc: Exception) -> list[str]:
+def _messages(exc: forms.Refusal) -> list[str]:
     if isinstance(exc, IdempotencyKeyReused):
         # The same rendered form sent again with other values (back button, edit, resend).
         return ["这张表单已经提交过，内容又被改动了。请核对后重新提交一次。"]
     if isinstance(exc, AppError):
         return [exc.text]
-    return [str(exc)]
-
-
-def _status(exc: Exception) -> int:
-    return exc.status_code if isinstance(exc, AppError) else 422
+    return [str(exc)]  # an input schema's ValidationError
 
 
 async def _once(
@@ -104,17 +83,7 @@ async def _once(
     """Run ``work`` once per rendered form (its hidden key); a repeat returns the first payload."""
     if body is None:
         body = {k: form.getlist(k) for k in sorted(set(form.keys())) if k not in NOT_FINGERPRINTED}
-    _, payload = await run_idempotent(
-        session,
-        scope=_scope(principal),
-        key=_text(form, IDEMPOTENCY_FIELD) or None,
-        method=request.method,
-        path=request.url.path,
-        body=body,
-        work=work,
-        status_code=200,
-    )
-    return payload
+    return await forms.run_once(session, request, form, work, scope=_scope(principal), body=body)
 
 
 def _day_start(now: datetime) -> datetime:
@@ -189,7 +158,7 @@ async def _render_scan(
             "repeat": bool(result and result.get("repeat")),
             "slot": _slot(scanned.shelf_slot if scanned else None),
             "tracking": tracking,
-            "idempotency_key": _new_key(),
+            "idempotency_key": forms.new_key(),
             "errors": errors or [],
         },
         status_code=status_code,
@@ -205,7 +174,7 @@ async def scan_page(request: Request, session: DbSession, principal: StationOper
 async def scan_in(request: Request, session: DbSession, principal: StationOperator) -> Response:
     """A parcel arrives: its pickup code in large type, and the field ready for the next one."""
     form = await request.form()
-    tracking = tracking_from_scan(_text(form, "tracking_number"))
+    tracking = tracking_from_scan(forms.text(form, "tracking_number"))
     started = clock.now()
 
     async def work() -> dict[str, Any]:
@@ -222,17 +191,19 @@ async def scan_in(request: Request, session: DbSession, principal: StationOperat
         repeat = parcel.arrived_at is None or parcel.arrived_at < started
         return {"parcel": (await pda.parcel_out(session, parcel)).model_dump(mode="json"), "repeat": repeat}
 
-    try:
+    async def post() -> Response:
         result = await _once(session, request, principal, form, work)
-    except (AppError, ValueError) as exc:
-        await session.rollback()
+        return await _render_scan(request, session, principal, result=result)
+
+    def messages(exc: forms.Refusal) -> list[str]:
         message = _messages(exc)
-        if isinstance(exc, AppError) and tracking:
-            message = [f"单号 {tracking}：{message[0]}"]
-        return await _render_scan(
-            request, session, principal, tracking=tracking, errors=message, status_code=_status(exc)
-        )
-    return await _render_scan(request, session, principal, result=result)
+        return [f"单号 {tracking}：{message[0]}"] if isinstance(exc, AppError) and tracking else message
+
+    return await forms.submit(
+        session,
+        post,
+        forms.show_again(functools.partial(_render_scan, request, session, principal, tracking=tracking), messages),
+    )
 
 
 # ---- handover -----------------------------------------------------------------------------------
@@ -332,7 +303,7 @@ async def _render_handover(
             "done": schemas.ParcelOut.model_validate(done["parcel"]) if done else None,
             "done_info": done or {},
             "methods": COLLECT_METHODS,
-            "idempotency_key": _new_key(),
+            "idempotency_key": forms.new_key(),
             "errors": errors or [],
             "locked": locked,
             "max_attempts": parcels.MAX_CODE_ATTEMPTS,
@@ -379,7 +350,7 @@ async def hand_over(request: Request, session: DbSession, principal: StationOper
     """Hand the parcel over against the code the customer says (or their order QR), collecting
     the money of a pay-at-pickup order; a wrong code is counted and the attempts left shown."""
     form = await request.form()
-    values = {name: _text(form, name) for name in HANDOVER_FIELDS}
+    values = {name: forms.text(form, name) for name in HANDOVER_FIELDS}
     _route_scans(values)
     values["tracking_number"] = tracking_from_scan(values["tracking_number"])
     code = values["code"]
@@ -425,14 +396,28 @@ async def hand_over(request: Request, session: DbSession, principal: StationOper
             "by_qr": is_qr,
         }
 
-    try:
+    async def post() -> Response:
         payload = await _once(session, request, principal, form, work)
-    except (AppError, ValueError) as exc:
-        await session.rollback()
-        if isinstance(exc, errors.PaymentRequired):
-            values["code"] = code  # the code was right: keep it, only the payment is missing
-        else:
+        if "error" in payload:
+            # A wrong code (counted and committed) or the lock it led to.
+            body = payload["error"]
             values["code"] = ""
+            return await _render_handover(
+                request,
+                session,
+                principal,
+                values,
+                errors=[str(body.get("message", ""))],
+                locked=body.get("error") == errors.PickupLocked.code,
+                status_code=errors.PickupLocked.status_code
+                if body.get("error") == errors.PickupLocked.code
+                else errors.WrongPickupCode.status_code,
+            )
+        return await _render_handover(request, session, principal, {}, done=payload)
+
+    async def refused(exc: forms.Refusal) -> Response:
+        # A wrong payment keeps the code (it was right); any other refusal clears it.
+        values["code"] = code if isinstance(exc, errors.PaymentRequired) else ""
         return await _render_handover(
             request,
             session,
@@ -440,69 +425,13 @@ async def hand_over(request: Request, session: DbSession, principal: StationOper
             values,
             errors=_messages(exc),
             locked=isinstance(exc, errors.PickupLocked),
-            status_code=_status(exc),
+            status_code=forms.error_status(exc),
         )
-    if "error" in payload:
-        # A wrong code (counted and committed) or the lock it led to.
-        body = payload["error"]
-        values["code"] = ""
-        return await _render_handover(
-            request,
-            session,
-            principal,
-            values,
-            errors=[str(body.get("message", ""))],
-            locked=body.get("error") == errors.PickupLocked.code,
-            status_code=errors.PickupLocked.status_code
-            if body.get("error") == errors.PickupLocked.code
-            else errors.WrongPickupCode.status_code,
-        )
-    return await _render_handover(request, session, principal, {}, done=payload)
+
+    return await forms.submit(session, post, refused)
 
 
 # ---- upstream (上行) ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VariantChoice:
-    sku: str
-    barcode: str
-    label: str
-    unit: str
-    unit_zh: str
-    is_weight: bool
-
-
-async def _variant_choices(session: DbSession) -> list[VariantChoice]:
-    choices = []
-    for product in await catalog_repository.list_products(session):
-        for variant in sorted(product.variants, key=lambda v: (v.sort_order, v.id)):
-            if not variant.is_active:
-                continue
-            unit = Unit(variant.unit)
-            choices.append(
-                VariantChoice(
-                    sku=variant.sku,
-                    barcode=variant.barcode or "",
-                    label=f"{product.name_zh} · {variant.name_zh}",
-                    unit=unit.value,
-                    unit_zh=unit.label_zh,
-                    is_weight=unit.is_weight,
-                )
-            )
-    return choices
-
-
-async def _resolve_variant(session: DbSession, code: str) -> str:
-    """What the scanner typed (an EAN-13 barcode) or a person typed (a SKU) → the SKU."""
-    variant = await catalog_repository.variant_by_barcode(session, code) if code.isdigit() else None
-    if variant is None:
-        variant = await catalog_repository.variant_by_sku(session, code.upper())
-    if variant is None:
-        raise InvalidInput(f"没有找到条码或 SKU 为 {code} 的商品规格")
-    if not variant.is_active:
-        raise InvalidInput(f"规格 {variant.sku} 已停用，不能登记")
-    return variant.sku
 
 
 UPSTREAM_FIELDS = (
@@ -522,34 +451,6 @@ UPSTREAM_FIELDS = (
 )
 
 
-def _decimal(raw: str, label: str) -> Decimal:
-    if not raw:
-        raise ValueError(f"{label}：请填写")
-    try:
-        return parse_quantity(raw)
-    except QuantityError as exc:
-        raise ValueError(f"{label}：{exc}") from exc
-
-
-def _date(raw: str, label: str) -> date:
-    if not raw:
-        raise ValueError(f"{label}：请填写")
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise ValueError(f"{label}：日期格式应为 年-月-日，例如 {clock.today().isoformat()}") from exc
-
-
-def _fen(raw: str, label: str) -> int:
-    if not raw:
-        raise ValueError(f"{label}：请填写（没有货值填 0）")
-    try:
-        return parse_major(raw.replace("¥", "").replace(",", ""))
-    except (ValueError, ArithmeticError) as exc:
-        reason = str(exc) if isinstance(exc, ValueError) and str(exc) else "请填写金额，如 86.50"
-        raise ValueError(f"{label}：{reason}") from exc
-
-
 async def _render_upstream(
     request: Request,
     session: DbSession,
@@ -561,7 +462,7 @@ async def _render_upstream(
     status_code: int = 200,
 ) -> Response:
     station = await _station(session, principal)
-    choices = await _variant_choices(session)
+    choices = await forms.variant_choices(session, include_inactive=False)
     suppliers = sorted(
         await supply_repository.list_suppliers(session),
         key=lambda s: (s.village != station.village, s.township != station.township, s.code),
@@ -581,7 +482,7 @@ async def _render_upstream(
             "names": names,
             "done": just_done,
             "today": clock.today().isoformat(),
-            "idempotency_key": _new_key(),
+            "idempotency_key": forms.new_key(),
             "errors": errors or [],
         },
         status_code=status_code,
@@ -603,54 +504,58 @@ async def upstream_page(
 async def record_upstream(request: Request, session: DbSession, principal: StationOperator) -> Response:
     """A farmer's produce weighed in: a lot at this station, shipped on to the county warehouse."""
     form = await request.form()
-    values = {name: _text(form, name) for name in UPSTREAM_FIELDS}
+    values = {name: forms.text(form, name) for name in UPSTREAM_FIELDS}
     values["supplier_mode"] = "new" if values["supplier_mode"] == "new" else "existing"
 
     async def work() -> dict[str, str]:
         code = values["scan"] or values["sku"]
         if not code:
-            raise ValueError("商品：请选择规格，或扫描条码 / 输入 SKU")
-        sku = await _resolve_variant(session, code)
+            raise FormError("商品：请选择规格，或扫描条码 / 输入 SKU")
+        sku = await forms.scanned_sku(session, code, refused_for="登记")
         household = None
         supplier_code = None
         if values["supplier_mode"] == "new":
             if not values["hh_name"] or not values["hh_phone"]:
-                raise ValueError("新农户：请填写姓名和手机号")
+                raise FormError("新农户：请填写姓名和手机号")
             household = consignments.NewHousehold(values["hh_name"], values["hh_phone"], values["hh_village"])
         else:
             if not values["supplier_code"]:
-                raise ValueError("供应商：请选择已登记的供应商，或改选“新农户”")
+                raise FormError("供应商：请选择已登记的供应商，或改选“新农户”")
             supplier_code = values["supplier_code"]
         station = await _station(session, principal)
         consignment = await consignments.record_consignment(
             session,
             station_id=station.id,
             sku=sku,
-            weight_kg=_decimal(values["weight_kg"], "重量（千克）"),
-            quantity=_decimal(values["quantity"], "数量") if values["quantity"] else None,
-            harvest_date=_date(values["harvest_date"], "采收日期"),
-            value_minor=_fen(values["value_yuan"], "货值（元）"),
+            weight_kg=forms.parse_decimal_quantity(values["weight_kg"], "重量（千克）"),
+            quantity=forms.parse_decimal_quantity(values["quantity"], "数量") if values["quantity"] else None,
+            harvest_date=forms.parse_required_date(values["harvest_date"], "采收日期"),
+            value_minor=forms.parse_fen(
+                forms.required(values["value_yuan"], "货值（元）", "请填写（没有货值填 0）"), "货值（元）"
+            ),
             grade=values["grade"],
             certificate_no=values["certificate_no"],
             supplier_code=supplier_code,
             household=household,
             actor_user_id=principal.user_id,
         )
-        return {"redirect": _url("/station/upstream", done=consignment.number)}
+        return {"redirect": forms.url("/station/upstream", done=consignment.number)}
 
-    try:
+    async def post() -> Response:
         payload = await _once(session, request, principal, form, work)
-    except (AppError, ValueError) as exc:
-        await session.rollback()
+        return RedirectResponse(str(payload["redirect"]), status_code=303)
+
+    async def refused(exc: forms.Refusal) -> Response:
         if values["scan"] and not values["sku"]:
             try:
-                values["sku"] = await _resolve_variant(session, values["scan"])
+                values["sku"] = await forms.scanned_sku(session, values["scan"], refused_for="登记")
             except AppError:
                 pass
         return await _render_upstream(
-            request, session, principal, values, errors=_messages(exc), status_code=_status(exc)
+            request, session, principal, values, errors=_messages(exc), status_code=forms.error_status(exc)
         )
-    return RedirectResponse(str(payload["redirect"]), status_code=303)
+
+    return await forms.submit(session, post, refused)
 
 
 # ---- service cases (助农 / 便民) ------------------------------------------------------------------
@@ -676,7 +581,7 @@ async def _render_cases(
             "kinds": list(CaseKind),
             "cases": await cases.station_cases(session, station.id, limit=50),
             "media_prefix": MEDIA_PREFIX,
-            "idempotency_key": _new_key(),
+            "idempotency_key": forms.new_key(),
             "notice": notice,
             "errors": errors or [],
         },
@@ -698,7 +603,7 @@ async def cases_page(
 async def record_case(request: Request, session: DbSession, principal: StationOperator) -> Response:
     """A 助农 or 便民 case with an optional photo from the phone's camera."""
     form = await request.form()
-    values = {name: _text(form, name) for name in ("kind", "title", "note", "person_phone")}
+    values = {name: forms.text(form, name) for name in ("kind", "title", "note", "person_phone")}
     settings = request.app.state.settings
     upload = form.get("photo")
     photo: bytes | None = None
@@ -706,10 +611,7 @@ async def record_case(request: Request, session: DbSession, principal: StationOp
         photo = await upload.read(settings.max_image_bytes + 1)
 
     async def work() -> dict[str, str]:
-        try:
-            kind = CaseKind(values["kind"])
-        except ValueError as exc:
-            raise ValueError("类型：请选择 助农 或 便民") from exc
+        kind = forms.choice(CaseKind, values["kind"], "类型", "请选择 助农 或 便民")
         station = await _station(session, principal)
         case = await cases.record_case(
             session,
@@ -724,15 +626,19 @@ async def record_case(request: Request, session: DbSession, principal: StationOp
             actor_user_id=principal.user_id,
         )
         notice = f"已登记{kind.label_zh}案例：{case.title}" + ("（含照片）" if case.photo_path else "")
-        return {"redirect": _url("/station/cases", notice=notice)}
+        return {"redirect": forms.url("/station/cases", notice=notice)}
 
     body = {**values, "photo_sha256": hashlib.sha256(photo).hexdigest() if photo is not None else None}
-    try:
+
+    async def post() -> Response:
         payload = await _once(session, request, principal, form, work, body=body)
-    except (AppError, ValueError) as exc:
-        await session.rollback()
-        return await _render_cases(request, session, principal, values, errors=_messages(exc), status_code=_status(exc))
-    return RedirectResponse(str(payload["redirect"]), status_code=303)
+        return RedirectResponse(str(payload["redirect"]), status_code=303)
+
+    return await forms.submit(
+        session,
+        post,
+        forms.show_again(functools.partial(_render_cases, request, session, principal, values), _messages),
+    )
 
 
 # ---- monthly figures ----------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import ValidationError
-from starlette.datastructures import FormData
 
 from app.accounts.access import AdminUser
 from app.db import DbSession
@@ -23,6 +22,7 @@ from app.kit.validation import field_name, zh_message
 from app.stations import admin_queries, admin_service, errors
 from app.stations.map import network_svg
 from app.stations.models import Station
+from app.web import forms
 from app.web.templating import CsrfProtected, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -56,11 +56,6 @@ def _errors(exc: ValidationError | AppError) -> list[str]:
             lines.append(f"{label}：{zh_message(e)}")
         return lines
     return [exc.text]
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
 
 
 def _back(url: str, notice: str) -> Response:
@@ -138,7 +133,7 @@ async def station_page(request: Request, code: str, session: DbSession, _: Admin
 @router.post("/stations/{code}", dependencies=[CsrfProtected])
 async def update_station(request: Request, code: str, session: DbSession, _: AdminUser) -> Response:
     form = await request.form()
-    values: dict[str, Any] = {name: _text(form, name).strip() for name in (*STATION_FIELDS, "villages_served")}
+    values: dict[str, Any] = {name: forms.text(form, name) for name in (*STATION_FIELDS, "villages_served")}
     values["is_demonstration"] = form.get("is_demonstration") == "on"
     values["is_open"] = form.get("is_open") == "on"
     try:
@@ -193,7 +188,10 @@ async def routes_page(request: Request, session: DbSession, _: AdminUser, notice
 @router.post("/routes", dependencies=[CsrfProtected])
 async def create_route(request: Request, session: DbSession, _: AdminUser) -> Response:
     form = await request.form()
-    typed = {"code": _text(form, "code").strip().upper(), "name": _text(form, "name")}
+    typed = {
+        "code": forms.text(form, "code").upper(),
+        "name": forms.text(form, "name", strip=False),
+    }
     try:
         route = await admin_service.create_route(session, admin_service.RouteNew.model_validate(typed))
     except (ValidationError, AppError) as exc:
@@ -206,7 +204,7 @@ async def create_route(request: Request, session: DbSession, _: AdminUser) -> Re
 @router.post("/routes/{code}", dependencies=[CsrfProtected])
 async def update_route(request: Request, code: str, session: DbSession, _: AdminUser) -> Response:
     form = await request.form()
-    typed = {"name": _text(form, "name"), "stations": _text(form, "stations")}
+    typed = {"name": forms.text(form, "name", strip=False), "stations": forms.text(form, "stations", strip=False)}
     values = {
         "name": typed["name"],
         "is_active": form.get("is_active") == "on",

@@ -14,7 +14,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from starlette.datastructures import FormData
 
 from app.accounts import repository, schemas, service, users
 from app.accounts.access import AdminUser
@@ -24,6 +23,7 @@ from app.db import DbSession
 from app.kit import clock
 from app.kit.errors import AppError, InvalidInput, NotFound
 from app.stations import admin_queries
+from app.web import forms
 from app.web.admin import back, form_errors
 from app.web.auth import safe_next
 from app.web.templating import CsrfProtected, render
@@ -34,21 +34,12 @@ NEW_USER_FIELDS = ("username", "role", "display_name", "phone", "station_id", "s
 STAFF_ROLES = (Role.admin, Role.warehouse, Role.station_operator, Role.clerk, Role.buyer, Role.customer)
 
 
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _optional_id(raw: str, label: str) -> int | None:
     if not raw:
         return None
     if not raw.isdigit():
         raise InvalidInput(f"{label}：请从列表中选择")
     return int(raw)
-
-
-def _status(exc: Exception) -> int:
-    return exc.status_code if isinstance(exc, AppError) else 422
 
 
 async def _choices(session: DbSession) -> dict[str, Any]:
@@ -118,7 +109,7 @@ async def users_page(
 async def create_user(request: Request, session: DbSession, _: AdminUser) -> Response:
     """A new account. Left blank, the password is generated and shown once on the next page."""
     form = await request.form()
-    values = {name: _text(form, name) for name in NEW_USER_FIELDS}
+    values = {name: forms.text(form, name) for name in NEW_USER_FIELDS}
     typed_password = form.get("password")
     password = typed_password if isinstance(typed_password, str) and typed_password else None
     generated = users.generate_password() if password is None else None
@@ -136,7 +127,9 @@ async def create_user(request: Request, session: DbSession, _: AdminUser) -> Res
         user = await service.create_user(session, **body.model_dump())
     except (ValidationError, AppError) as exc:
         await session.rollback()
-        return await _render_users(request, session, values=values, errors=form_errors(exc), status_code=_status(exc))
+        return await _render_users(
+            request, session, values=values, errors=form_errors(exc), status_code=forms.error_status(exc)
+        )
     notice = f"已创建 {user.role.label_zh} 账号 {user.username}"
     if generated is None:
         return back(f"/admin/users/{user.id}", notice)
@@ -188,18 +181,19 @@ async def user_page(
     return await _render_user(request, session, user_id, notice=notice)
 
 
-async def _refused(request: Request, session: DbSession, user_id: int, exc: Exception, **context: Any) -> Response:
+async def _refused(request: Request, session: DbSession, user_id: int, exc: forms.Refusal, **context: Any) -> Response:
     if isinstance(exc, UserNotFound):
         raise exc
     await session.rollback()
-    errors = form_errors(exc) if isinstance(exc, ValidationError | AppError) else [str(exc)]
-    return await _render_user(request, session, user_id, errors=errors, status_code=_status(exc), **context)
+    return await _render_user(
+        request, session, user_id, errors=form_errors(exc), status_code=forms.error_status(exc), **context
+    )
 
 
 @router.post("/users/{user_id}/profile", dependencies=[CsrfProtected])
 async def update_profile(request: Request, user_id: int, session: DbSession, _: AdminUser) -> Response:
     form = await request.form()
-    values = {"display_name": _text(form, "display_name"), "phone": _text(form, "phone")}
+    values = {"display_name": forms.text(form, "display_name"), "phone": forms.text(form, "phone")}
     try:
         body = schemas.ProfileIn.model_validate({**values, "phone": values["phone"] or None})
         await users.update_profile(session, user_id, display_name=body.display_name, phone=body.phone)
@@ -211,7 +205,7 @@ async def update_profile(request: Request, user_id: int, session: DbSession, _: 
 @router.post("/users/{user_id}/status", dependencies=[CsrfProtected])
 async def set_status(request: Request, user_id: int, session: DbSession, principal: AdminUser) -> Response:
     form = await request.form()
-    active = _text(form, "active") == "1"
+    active = forms.text(form, "active") == "1"
     try:
         user = await users.set_active(session, principal, user_id, active=active)
     except AppError as exc:
@@ -229,9 +223,9 @@ async def reset_password(request: Request, user_id: int, session: DbSession, _: 
     """Generate a password (shown once, on the page this post answers) or set the typed one."""
     form = await request.form()
     typed = form.get("password")
-    wanted = typed if _text(form, "mode") == "set" and isinstance(typed, str) else None
+    wanted = typed if forms.text(form, "mode") == "set" and isinstance(typed, str) else None
     try:
-        if _text(form, "mode") == "set" and not wanted:
+        if forms.text(form, "mode") == "set" and not wanted:
             raise InvalidInput("请输入新密码（至少 8 位），或选择“生成新密码”")
         reset = await users.reset_password(session, user_id, password=wanted)
     except AppError as exc:
@@ -257,7 +251,7 @@ async def bind_place(request: Request, user_id: int, place: str, session: DbSess
     field, label, device, bind = PLACES[place]
     form = await request.form()
     try:
-        place_id = _optional_id(_text(form, field), label)
+        place_id = _optional_id(forms.text(form, field), label)
         if place_id is None:
             raise InvalidInput(f"{label}：请选择")
         bound = await bind(session, user_id, place_id)
@@ -276,5 +270,5 @@ async def revoke_token(request: Request, token_id: int, session: DbSession, prin
     await service.revoke_token(session, principal, token_id)
     record = await repository.token_by_id(session, token_id)
     prefix = record.prefix if record is not None else ""
-    target = safe_next(_text(form, "back")) or "/admin/users"
+    target = safe_next(forms.text(form, "back")) or "/admin/users"
     return back(target.split("?", 1)[0], f"令牌 {prefix}… 已吊销，使用它的设备下次请求即被拒绝")

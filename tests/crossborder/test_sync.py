@@ -12,6 +12,7 @@ import io
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,12 +23,15 @@ from PIL import Image
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.crossborder import tokens
+from app.crossborder import repository, tokens
+from app.crossborder.calllog import CallLog
 from app.crossborder.client import IcbuClient
 from app.crossborder.crypto import TokenCipher, derive_key
 from app.crossborder.listings import ListingEdit, apply_edit
 from app.crossborder.models import AlibabaConnection, AlibabaOrder, Listing, ListingState, SyncLogEntry
-from app.crossborder.sync import CallLog, Pacer, SyncEngine, SyncOptions, SyncReport
+from app.crossborder.pacing import Pacer
+from app.crossborder.reports import SyncReport
+from app.crossborder.sync import SYNC_LOCK_KEY, RunLock, SyncEngine, SyncOptions
 from tests.fixtures.builders import make_product, make_variant, receive
 from tests.fixtures.fake_icbu import FakeIcbuServer
 
@@ -39,6 +43,27 @@ def _jpeg() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (64, 48), (200, 120, 40)).save(buffer, "JPEG")
     return buffer.getvalue()
+
+
+def savepoint_run_lock(sessionmaker: async_sessionmaker[AsyncSession]) -> RunLock:
+    """The run lock on the tests' one connection (its outer transaction is rolled back after the
+    test, so the engine's own lock connection could not see the test's data): the same advisory
+    lock, taken in a session of its own."""
+
+    @asynccontextmanager
+    async def hold() -> AsyncIterator[bool]:
+        async with sessionmaker() as session:
+            if not await repository.try_advisory_lock(session, SYNC_LOCK_KEY):
+                await session.rollback()
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                await repository.advisory_unlock(session, SYNC_LOCK_KEY)
+                await session.commit()
+
+    return hold
 
 
 @dataclass
@@ -61,6 +86,7 @@ class World:
             pacer=Pacer(rate),
             options=SyncOptions(debounce_seconds=5, audit_poll_seconds=AUDIT_POLL, uploads_dir=self.uploads),
             clock=lambda: when,
+            lock=savepoint_run_lock(self.sessionmaker),
         )
 
     async def run(
@@ -581,7 +607,6 @@ async def test_one_run_at_a_time(committed_engine: AsyncEngine, fake_icbu: FakeI
     """The advisory lock on a dedicated autocommit connection: a second run is skipped."""
     from sqlalchemy import text
 
-    from app.crossborder.sync import SYNC_LOCK_KEY
     from app.db import create_sessionmaker
 
     sessionmaker = create_sessionmaker(committed_engine)
@@ -659,3 +684,14 @@ async def test_a_long_ban_pauses_order_pulls_and_later_runs(world: World) -> Non
     assert len(world.fake.state.requests) == sent  # nothing sent while paused
     run = await world.run(rate=50, at=30)
     assert "限流" in run.skipped and len(world.fake.state.requests) == sent
+
+
+async def test_an_engine_without_an_engine_bound_sessionmaker_needs_an_explicit_lock(
+    sessionmaker: async_sessionmaker[AsyncSession], fake_icbu: FakeIcbuServer
+) -> None:
+    """The advisory lock needs a connection of its own: a sessionmaker bound to one connection
+    (the tests') cannot give one, so the engine refuses to start rather than lock on it."""
+    log = CallLog()
+    async with fake_icbu.client(on_call=log) as client:
+        with pytest.raises(TypeError, match="explicit lock"):
+            SyncEngine(sessionmaker, client, log, cipher=CIPHER, pacer=Pacer(100), options=SyncOptions())
