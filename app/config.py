@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     sms_api_url: str | None = None
     sms_api_key: SecretStr | None = None
     sms_sign_name: str = Field(default="南岭明珠", min_length=1, max_length=20)
+    # The county and its brand, read by pages and documents (another county runs its own brand).
+    brand_name: str = Field(default="南岭明珠", min_length=1, max_length=30)
+    county_name: str = Field(default="始兴县", min_length=1, max_length=30)
+    service_centre_name: str = Field(default="始兴县农村电子商务公共服务中心", min_length=1, max_length=60)
     sms_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # Station subsidy statement (村站补贴): fen per parcel scanned in, fen per kg carried upstream.
     subsidy_per_parcel_in_minor: int = Field(default=50, ge=0)

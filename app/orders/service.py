@@ -114,7 +114,7 @@ async def create_order(session: AsyncSession, new: NewOrder) -> Order:
                 order_id=order.id,
                 variant_id=line.variant_id,
                 sku=line.sku,
-                # Snapshot what was bought as people say it: product and variant (始兴枇杷 一级 5 千克箱装).
+                # Snapshot what was bought as people say it: the product's name, then the variant's.
                 name_zh=f"{variant.product.name_zh} {variant.name_zh}"[:200],
                 unit=line.unit.value,
                 quantity=line.quantity,

@@ -221,7 +221,7 @@ def lot_label_pdf(info: LotLabel) -> bytes:
     lines = [
         _Line("规格：", spec),
         *(_Line("", part) for part in grower),
-        _Line(place, f"始兴县{info.township}{info.village}"),
+        _Line(place, f"{get_settings().county_name}{info.township}{info.village}"),
         _Line("采收：", _date(info.harvest_date)),
         _Line("保质期至：", _date(info.best_before)),
         _Line("合格证：", info.certificate_no or "—"),

@@ -36,6 +36,11 @@ def quantity_text(value: Decimal | str | int) -> str:
     return format_quantity(value if isinstance(value, Decimal) else Decimal(str(value)))
 
 
+def brand(request: Request) -> Any:
+    """``brand(request)`` in templates: the county and brand names from the settings."""
+    return request.app.state.settings
+
+
 def cart_count(request: Request) -> int:
     """Lines in the visitor's cart cookie, for the header link (no database read)."""
     from app.web.cart import read_cart
@@ -45,7 +50,7 @@ def cart_count(request: Request) -> int:
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "storefront" / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-templates.env.globals.update(money=format_minor, qty=quantity_text, cart_count=cart_count)
+templates.env.globals.update(money=format_minor, qty=quantity_text, cart_count=cart_count, brand=brand)
 templates.env.filters["local_time"] = local_time
 templates.env.filters["unit_zh"] = lambda u: UNIT_LABELS_ZH.get(Unit(u), str(u)) if u else ""
 
