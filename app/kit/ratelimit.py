@@ -46,18 +46,24 @@ class Window:
 
     key: str
     start: int  # epoch seconds
-    ttl_seconds: int
+    period_seconds: int
+
+    @property
+    def previous_start(self) -> int:
+        return self.start - self.period_seconds
+
+    @property
+    def ttl_seconds(self) -> int:
+        return 2 * self.period_seconds  # the next window still reads this one
 
 
 class CounterStore(Protocol):
-    async def increment(self, windows: Sequence[Window]) -> list[int]:
-        """Add one to each window's counter, all in one atomic step; the new counts in order.
+    async def increment(self, windows: Sequence[Window]) -> list[tuple[int, int]]:
+        """Add one to each window's counter, all in one atomic step, and read the window before
+        it: ``(count now, previous window's count)`` per window, in order.
 
         One step for all keys of an attempt (username and address) keeps concurrent attempts in
         the same order on every key, so the ones admitted are the same on each."""
-
-    async def count(self, key: str, window_start: int) -> int:
-        """The counter of ``(key, window_start)`` (0 when absent)."""
 
 
 @dataclass(frozen=True)
@@ -84,19 +90,15 @@ class RateLimiter:
         refused address still counts against the username and back); True when every key's
         attempts in its sliding window, this one included, are within its limit."""
         now = self.clock()
-        windows = []
-        for key, rate in rules:
-            start = int(now // rate.period_seconds) * rate.period_seconds
-            windows.append(Window(key, start, 2 * rate.period_seconds))
+        windows = [
+            Window(key, int(now // rate.period_seconds) * rate.period_seconds, rate.period_seconds)
+            for key, rate in rules
+        ]
         counts = await self.store.increment(windows)
         allowed = True
-        for (key, rate), window, current in zip(rules, windows, counts, strict=True):
-            if current > rate.limit:
-                allowed = False
-                continue
-            previous = await self.store.count(key, window.start - rate.period_seconds)
+        for (_, rate), window, (current, previous) in zip(rules, windows, counts, strict=True):
             overlap = 1.0 - (now - window.start) / rate.period_seconds
-            if previous * overlap + current > rate.limit:
+            if current > rate.limit or previous * overlap + current > rate.limit:
                 allowed = False
         return allowed
 
@@ -107,7 +109,7 @@ class MemoryCounters:
     def __init__(self) -> None:
         self._counts: dict[tuple[str, int], tuple[int, float]] = {}
 
-    async def increment(self, windows: Sequence[Window]) -> list[int]:
+    async def increment(self, windows: Sequence[Window]) -> list[tuple[int, int]]:
         now = time.time()
         if len(self._counts) > 10_000:
             self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
@@ -115,11 +117,8 @@ class MemoryCounters:
         for window in windows:
             hits = self._counts.get((window.key, window.start), (0, 0.0))[0] + 1
             self._counts[(window.key, window.start)] = (hits, now + window.ttl_seconds)
-            counts.append(hits)
+            counts.append((hits, self._counts.get((window.key, window.previous_start), (0, 0.0))[0]))
         return counts
-
-    async def count(self, key: str, window_start: int) -> int:
-        return self._counts.get((key, window_start), (0, 0.0))[0]
 
 
 class DatabaseCounters:
@@ -138,9 +137,9 @@ class DatabaseCounters:
     def engine(self) -> AsyncEngine:
         return self._engine()
 
-    async def increment(self, windows: Sequence[Window]) -> list[int]:
+    async def increment(self, windows: Sequence[Window]) -> list[tuple[int, int]]:
         counter = RateLimitCounter
-        counts: dict[tuple[str, int], int] = {}
+        counts: dict[tuple[str, int], tuple[int, int]] = {}
         async with self.engine.begin() as conn:
             # Rows are taken in one order (sorted keys): two attempts on the same keys queue on
             # the first row and cannot deadlock, and get their counts in the same order on each.
@@ -153,20 +152,16 @@ class DatabaseCounters:
                     )
                     .returning(counter.hits)
                 )
-                counts[(window.key, window.start)] = int((await conn.execute(statement)).scalar_one())
+                current = int((await conn.execute(statement)).scalar_one())
+                previous = await conn.scalar(
+                    select(counter.hits).where(counter.key == window.key, counter.window_start == window.previous_start)
+                )
+                counts[(window.key, window.start)] = (current, int(previous or 0))
             if random.randrange(self.SWEEP_ONE_IN) == 0:
                 # Only windows past any rate's reach: other keys may count over longer periods.
                 horizon = min(w.start for w in windows) - self.SWEEP_AFTER_SECONDS
                 await conn.execute(delete(counter).where(counter.window_start < horizon))
         return [counts[(w.key, w.start)] for w in windows]
-
-    async def count(self, key: str, window_start: int) -> int:
-        counter = RateLimitCounter
-        async with self.engine.connect() as conn:
-            hits = await conn.scalar(
-                select(counter.hits).where(counter.key == key, counter.window_start == window_start)
-            )
-        return int(hits or 0)
 
 
 class RedisCounters:
@@ -181,17 +176,14 @@ class RedisCounters:
     def _name(key: str, window_start: int) -> str:
         return f"np:rl:{key}:{window_start}"
 
-    async def increment(self, windows: Sequence[Window]) -> list[int]:
+    async def increment(self, windows: Sequence[Window]) -> list[tuple[int, int]]:
         async with self.redis.pipeline(transaction=True) as pipe:
             for window in windows:
                 pipe.incr(self._name(window.key, window.start))
                 pipe.expire(self._name(window.key, window.start), window.ttl_seconds)
+                pipe.get(self._name(window.key, window.previous_start))
             replies = await pipe.execute()
-        return [int(hits) for hits in replies[::2]]
-
-    async def count(self, key: str, window_start: int) -> int:
-        value = await self.redis.get(self._name(key, window_start))
-        return int(value or 0)
+        return [(int(replies[i]), int(replies[i + 2] or 0)) for i in range(0, len(replies), 3)]
 
 
 def counter_store(storage_url: str, engine: Callable[[], AsyncEngine]) -> CounterStore:
