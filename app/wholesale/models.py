@@ -7,7 +7,7 @@ from datetime import datetime, time
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, String, Time, func
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, String, Time, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,7 +19,7 @@ class DeliveryAddress(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "company_delivery_addresses"
 
-    company_id: Mapped[int] = mapped_column(ForeignKey("buyer_companies.id"), nullable=False, index=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("buyer_companies.id"), nullable=False)
     city: Mapped[str] = mapped_column(String(20), nullable=False)
     address: Mapped[str] = mapped_column(String(300), nullable=False)
     receiving_from: Mapped[time] = mapped_column(Time, nullable=False)
@@ -28,7 +28,11 @@ class DeliveryAddress(IdMixin, TimestampMixin, Base):
     contact_phone: Mapped[str] = mapped_column(String(20), nullable=False)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
-    __table_args__ = (CheckConstraint("receiving_from < receiving_until", name="receiving_hours_order"),)
+    __table_args__ = (
+        CheckConstraint("receiving_from < receiving_until", name="receiving_hours_order"),
+        # One row per address: the same place typed twice is one delivery stop.
+        UniqueConstraint("company_id", "address", name="uq_company_delivery_addresses_company_address"),
+    )
 
     @property
     def receiving_hours(self) -> str:

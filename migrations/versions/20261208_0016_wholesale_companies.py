@@ -92,11 +92,9 @@ def upgrade() -> None:
             name=op.f("fk_company_delivery_addresses_company_id_buyer_companies"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_company_delivery_addresses")),
+        sa.UniqueConstraint("company_id", "address", name=op.f("uq_company_delivery_addresses_company_address")),
     )
-    op.create_index(
-        op.f("ix_company_delivery_addresses_company_id"), "company_delivery_addresses", ["company_id"], unique=False
-    )
-
+    
     op.create_table(
         "company_events",
         sa.Column("company_id", sa.BigInteger(), nullable=False),
@@ -144,15 +142,14 @@ def downgrade() -> None:
     op.drop_table("company_invitations")
     op.drop_index("ix_company_events_company_created", table_name="company_events")
     op.drop_table("company_events")
-    op.drop_index(op.f("ix_company_delivery_addresses_company_id"), table_name="company_delivery_addresses")
     op.drop_table("company_delivery_addresses")
     # Without company_id a company key would read as a person's token: the keys go.
     op.execute("DELETE FROM api_tokens WHERE kind = 'company_api'")
-    op.drop_constraint("ck_api_tokens_company_key_has_company", "api_tokens", type_="check")
+    op.drop_constraint(op.f("ck_api_tokens_company_key_has_company"), "api_tokens", type_="check")
     op.drop_index(op.f("ix_api_tokens_company_id"), table_name="api_tokens")
     op.drop_constraint(op.f("fk_api_tokens_company_id_buyer_companies"), "api_tokens", type_="foreignkey")
     op.drop_column("api_tokens", "company_id")
-    op.drop_constraint("ck_users_owner_is_buyer", "users", type_="check")
+    op.drop_constraint(op.f("ck_users_owner_is_buyer"), "users", type_="check")
     op.drop_column("users", "is_company_owner")
     for column in (
         "fapiao_bank_account",
