@@ -7,6 +7,7 @@ what and when. A refused form is rolled back and its page shown again with the r
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -17,7 +18,7 @@ from starlette.datastructures import FormData
 from app.accounts import repository as accounts_repository
 from app.accounts import schemas as accounts_schemas
 from app.accounts.access import AdminUser
-from app.accounts.models import CompanyStatus, PaymentTerms
+from app.accounts.models import BuyerCompany, CompanyStatus, PaymentTerms
 from app.db import DbSession
 from app.kit.errors import AppError
 from app.web import forms
@@ -195,45 +196,48 @@ async def approve(request: Request, company_id: int, session: DbSession, princip
     return await forms.submit(session, post, lambda exc: _refused(request, session, company_id, form, exc))
 
 
-@router.post("/companies/{company_id}/terms", dependencies=[CsrfProtected])
-async def set_terms(request: Request, company_id: int, session: DbSession, principal: AdminUser) -> Response:
+Decision = Callable[[FormData], Awaitable[BuyerCompany]]
+
+
+async def _decide(request: Request, session: DbSession, company_id: int, decision: Decision, done: str) -> Response:
+    """One post of the company page: ``decision`` with the form, back to the page saying ``done``
+    (after the company's name), or the page again with the refusal."""
     form = await request.form()
 
     async def post() -> Response:
-        company = await service.set_terms(session, principal, company_id, parse_terms(form))
-        return back(f"/admin/companies/{company_id}", f"{company.name}：合作条款已保存")
+        company = await decision(form)
+        return back(f"/admin/companies/{company_id}", f"{company.name}：{done}")
 
     return await forms.submit(session, post, lambda exc: _refused(request, session, company_id, form, exc))
+
+
+@router.post("/companies/{company_id}/terms", dependencies=[CsrfProtected])
+async def set_terms(request: Request, company_id: int, session: DbSession, principal: AdminUser) -> Response:
+    async def decision(form: FormData) -> BuyerCompany:
+        return await service.set_terms(session, principal, company_id, parse_terms(form))
+
+    return await _decide(request, session, company_id, decision, "合作条款已保存")
 
 
 @router.post("/companies/{company_id}/reject", dependencies=[CsrfProtected])
 async def reject(request: Request, company_id: int, session: DbSession, principal: AdminUser) -> Response:
-    form = await request.form()
+    async def decision(form: FormData) -> BuyerCompany:
+        return await service.reject(session, principal, company_id, forms.text(form, "reason", 300))
 
-    async def post() -> Response:
-        company = await service.reject(session, principal, company_id, forms.text(form, "reason", 300))
-        return back(f"/admin/companies/{company_id}", f"{company.name}：已拒绝")
-
-    return await forms.submit(session, post, lambda exc: _refused(request, session, company_id, form, exc))
+    return await _decide(request, session, company_id, decision, "已拒绝")
 
 
 @router.post("/companies/{company_id}/suspend", dependencies=[CsrfProtected])
 async def suspend(request: Request, company_id: int, session: DbSession, principal: AdminUser) -> Response:
-    form = await request.form()
+    async def decision(form: FormData) -> BuyerCompany:
+        return await service.suspend(session, principal, company_id, forms.text(form, "reason", 300))
 
-    async def post() -> Response:
-        company = await service.suspend(session, principal, company_id, forms.text(form, "reason", 300))
-        return back(f"/admin/companies/{company_id}", f"{company.name}：已暂停合作，不能再下单")
-
-    return await forms.submit(session, post, lambda exc: _refused(request, session, company_id, form, exc))
+    return await _decide(request, session, company_id, decision, "已暂停合作，不能再下单")
 
 
 @router.post("/companies/{company_id}/reinstate", dependencies=[CsrfProtected])
 async def reinstate(request: Request, company_id: int, session: DbSession, principal: AdminUser) -> Response:
-    form = await request.form()
+    async def decision(form: FormData) -> BuyerCompany:
+        return await service.reinstate(session, principal, company_id)
 
-    async def post() -> Response:
-        company = await service.reinstate(session, principal, company_id)
-        return back(f"/admin/companies/{company_id}", f"{company.name}：已恢复合作")
-
-    return await forms.submit(session, post, lambda exc: _refused(request, session, company_id, form, exc))
+    return await _decide(request, session, company_id, decision, "已恢复合作")

@@ -17,11 +17,11 @@ from app.accounts.access import CompanyOwnerUser, PublicAccess
 from app.accounts.ratelimit import ApplicationLimiter
 from app.db import DbSession
 from app.kit import clock
-from app.kit.errors import AppError
+from app.kit.errors import AppError, InvalidInput
 from app.kit.http import client_address
 from app.web import forms
 from app.web.templating import CsrfProtected, local_time, render
-from app.wholesale import errors, service
+from app.wholesale import service
 
 router = APIRouter(prefix="/wholesale", include_in_schema=False)
 
@@ -117,17 +117,27 @@ async def applied_page(request: Request, name: Annotated[str, Query(max_length=2
 # ---- a colleague's invitation ---------------------------------------------------------------------
 
 
-@router.get("/join", dependencies=[PublicAccess])
-async def join_page(request: Request, session: DbSession, t: Annotated[str, Query(max_length=200)] = "") -> Response:
+async def _join_page(
+    request: Request,
+    session: DbSession,
+    token: str,
+    *,
+    username: str = "",
+    errors_: list[str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The invitation's form, or why the link no longer works (unknown 404, used 409, expired 410)."""
     try:
-        opened = await service.open_invitation(session, t)
+        opened = await service.open_invitation(session, token)
     except AppError as exc:
         return render(request, "wholesale/join.html", {"refused": exc.text}, status_code=exc.status_code)
-    return render(
-        request,
-        "wholesale/join.html",
-        {"invitation": opened.invitation, "company": opened.company, "token": t, "errors": [], "username": ""},
-    )
+    context = {"invitation": opened.invitation, "company": opened.company, "token": token, "username": username}
+    return render(request, "wholesale/join.html", {**context, "errors": errors_ or []}, status_code=status_code)
+
+
+@router.get("/join", dependencies=[PublicAccess])
+async def join_page(request: Request, session: DbSession, t: Annotated[str, Query(max_length=200)] = "") -> Response:
+    return await _join_page(request, session, t)
 
 
 @router.post("/join", dependencies=[PublicAccess, CsrfProtected])
@@ -136,39 +146,14 @@ async def join(request: Request, session: DbSession) -> Response:
     token = forms.text(form, "t", 200)
     username = forms.text(form, "username", 50)
     password = forms.text(form, "password", 200, strip=False)
-    if password != forms.text(form, "password_again", 200, strip=False):
-        opened = await service.open_invitation(session, token)
-        return render(
-            request,
-            "wholesale/join.html",
-            {
-                "invitation": opened.invitation,
-                "company": opened.company,
-                "token": token,
-                "username": username,
-                "errors": ["两次输入的密码不一致"],
-            },
-            status_code=422,
-        )
     try:
+        if password != forms.text(form, "password_again", 200, strip=False):
+            raise InvalidInput("两次输入的密码不一致")
         user = await service.accept_invitation(session, token, username=username, password=password)
-    except (errors.InvitationInvalid, errors.InvitationUsed, errors.InvitationExpired) as exc:
-        await session.rollback()
-        return render(request, "wholesale/join.html", {"refused": exc.text}, status_code=exc.status_code)
     except AppError as exc:
         await session.rollback()
-        opened = await service.open_invitation(session, token)
-        return render(
-            request,
-            "wholesale/join.html",
-            {
-                "invitation": opened.invitation,
-                "company": opened.company,
-                "token": token,
-                "username": username,
-                "errors": [exc.text],
-            },
-            status_code=exc.status_code,
+        return await _join_page(
+            request, session, token, username=username, errors_=[exc.text], status_code=exc.status_code
         )
     return render(request, "wholesale/joined.html", {"username": user.username})
 

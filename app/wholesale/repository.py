@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from app.accounts.models import ApiToken, BuyerCompany, CompanyStatus, Role, TokenKind, User
 from app.catalog.models import PriceList
@@ -136,6 +137,7 @@ async def company_keys(session: AsyncSession, company_id: int) -> Sequence[ApiTo
             select(ApiToken)
             .where(ApiToken.company_id == company_id, ApiToken.kind == TokenKind.company_api)
             .order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())
+            .options(selectinload(ApiToken.user))
         )
     ).all()
 
