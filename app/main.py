@@ -121,6 +121,7 @@ def create_app(
     app.include_router(accounts_endpoints.router)
     app.include_router(accounts_endpoints.admin)
     app.include_router(wholesale_endpoints.router)
+    app.include_router(wholesale_endpoints.admin)
     app.include_router(catalog_endpoints.router)
     app.include_router(catalog_endpoints.admin)
     app.include_router(supply_endpoints.router)

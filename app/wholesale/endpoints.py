@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.accounts.access import BuyerUser, CompanyOwnerUser
+from app.accounts.access import AdminUser, BuyerUser, CompanyOwnerUser
 from app.db import DbSession
 from app.wholesale import schemas, service
 
 router = APIRouter(prefix="/api/v1/wholesale", tags=["wholesale"])
 
 
-def profile_out(profile: service.CompanyProfile) -> schemas.CompanyProfileOut:
+def _profile_fields(profile: service.CompanyProfile) -> dict[str, object]:
     c = profile.company
-    return schemas.CompanyProfileOut(
+    return dict(
         id=c.id,
         name=c.name,
         credit_code=c.credit_code,
@@ -31,6 +31,10 @@ def profile_out(profile: service.CompanyProfile) -> schemas.CompanyProfileOut:
         fapiao_title=c.fapiao_title,
         fapiao_tax_number=c.fapiao_tax_number,
     )
+
+
+def profile_out(profile: service.CompanyProfile) -> schemas.CompanyProfileOut:
+    return schemas.CompanyProfileOut.model_validate(_profile_fields(profile))
 
 
 @router.get(
@@ -74,3 +78,70 @@ async def issue_key(body: schemas.ApiKeyIn, session: DbSession, owner: CompanyOw
 )
 async def revoke_key(key_id: int, session: DbSession, owner: CompanyOwnerUser) -> schemas.ApiKeyOut:
     return schemas.ApiKeyOut.model_validate(await service.revoke_key(session, owner, key_id))
+
+
+admin = APIRouter(prefix="/api/v1/admin/companies", tags=["wholesale admin"])
+COMPANY_ERRORS: dict[int | str, dict[str, object]] = {404: {"description": "company_not_found"}}
+
+
+async def _admin_out(session: DbSession, company_id: int) -> schemas.AdminCompanyOut:
+    profile = await service.profile(session, company_id)
+    events = [
+        schemas.CompanyEventOut(action=e.action, actor=who, detail=e.detail, created_at=e.created_at)
+        for e, who in await service.events(session, company_id)
+    ]
+    return schemas.AdminCompanyOut.model_validate(
+        {**_profile_fields(profile), "status_reason": profile.company.status_reason, "events": events}
+    )
+
+
+@admin.get("/{company_id}", response_model=schemas.AdminCompanyOut, responses=COMPANY_ERRORS)
+async def company_detail(company_id: int, session: DbSession, _: AdminUser) -> schemas.AdminCompanyOut:
+    """A company with its addresses, terms and the record of who decided what, when."""
+    return await _admin_out(session, company_id)
+
+
+@admin.post(
+    "/{company_id}/terms",
+    response_model=schemas.AdminCompanyOut,
+    responses={**COMPANY_ERRORS, 422: {"description": "terms_invalid（detail.fields）"}},
+)
+async def set_terms(
+    company_id: int, body: schemas.TermsIn, session: DbSession, principal: AdminUser
+) -> schemas.AdminCompanyOut:
+    """Payment terms (prepay, net 15, net 30 with a credit limit), price list, delivery days, fapiao details."""
+    terms = service.Terms(
+        payment_terms=body.payment_terms,
+        credit_limit_minor=body.credit_limit_minor,
+        delivery_weekdays=tuple(body.delivery_weekdays),
+        company_prices=body.price_list == "company",
+        fapiao_title=body.fapiao_title,
+        fapiao_tax_number=body.fapiao_tax_number,
+        fapiao_address_phone=body.fapiao_address_phone,
+        fapiao_bank_account=body.fapiao_bank_account,
+    )
+    await service.set_terms(session, principal, company_id, terms)
+    return await _admin_out(session, company_id)
+
+
+@admin.post(
+    "/{company_id}/suspend",
+    response_model=schemas.AdminCompanyOut,
+    responses={**COMPANY_ERRORS, 409: {"description": "company_status_conflict"}},
+)
+async def suspend(
+    company_id: int, body: schemas.ReasonIn, session: DbSession, principal: AdminUser
+) -> schemas.AdminCompanyOut:
+    """An approved company stops ordering at once (403 ``company_suspended`` for its buyers and keys)."""
+    await service.suspend(session, principal, company_id, body.reason)
+    return await _admin_out(session, company_id)
+
+
+@admin.post(
+    "/{company_id}/reinstate",
+    response_model=schemas.AdminCompanyOut,
+    responses={**COMPANY_ERRORS, 409: {"description": "company_status_conflict"}},
+)
+async def reinstate(company_id: int, session: DbSession, principal: AdminUser) -> schemas.AdminCompanyOut:
+    await service.reinstate(session, principal, company_id)
+    return await _admin_out(session, company_id)

@@ -56,3 +56,32 @@ class ApiKeyOut(OutputModel):
 class ApiKeyIssuedOut(BaseModel):
     key: ApiKeyOut
     access_token: str = Field(description="只显示这一次；服务器只保存其哈希")
+
+
+class TermsIn(InputModel):
+    """A company's terms as the centre sets them (``POST /api/v1/admin/companies/{id}/terms``)."""
+
+    payment_terms: PaymentTerms
+    credit_limit_minor: int = Field(default=0, ge=0, description="信用额度（分）；月结必填，预付款忽略")
+    delivery_weekdays: list[int] = Field(min_length=1, description="送货日，ISO 星期（1 = 周一 … 7 = 周日）")
+    price_list: str = Field(default="wholesale", pattern="^(wholesale|company)$")
+    fapiao_title: str = Field(default="", max_length=200)
+    fapiao_tax_number: str = Field(default="", max_length=20)
+    fapiao_address_phone: str = Field(default="", max_length=300)
+    fapiao_bank_account: str = Field(default="", max_length=300)
+
+
+class ReasonIn(InputModel):
+    reason: str = Field(min_length=1, max_length=300, description="原因（记入企业记录）")
+
+
+class CompanyEventOut(BaseModel):
+    action: str
+    actor: str | None = Field(description="操作人用户名；申请人为 null")
+    detail: dict[str, object]
+    created_at: datetime
+
+
+class AdminCompanyOut(CompanyProfileOut):
+    status_reason: str | None
+    events: list[CompanyEventOut]

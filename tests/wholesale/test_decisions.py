@@ -177,3 +177,41 @@ async def test_the_console_is_for_admins(client: httpx.AsyncClient, db_session: 
     assert (await client.get(f"/admin/companies/{company.id}")).status_code == 403
     posted = await client.post(f"/admin/companies/{company.id}/suspend", data={"csrf_token": token, "reason": "x"})
     assert posted.status_code == 403
+
+
+async def test_the_admin_api_sets_terms_suspends_and_shows_the_record(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    from tests.fixtures.builders import auth, token_for
+
+    admin = await make_user(db_session, Role.admin)
+    headers = auth(await token_for(db_session, admin))
+    company = await make_company(db_session)
+    refused = await client.post(
+        f"/api/v1/admin/companies/{company.id}/terms",
+        json={"payment_terms": "net_15", "credit_limit_minor": 0, "delivery_weekdays": [1]},
+        headers=headers,
+    )
+    assert (refused.status_code, refused.json()["error"]) == (422, "terms_invalid")
+    assert set(refused.json()["detail"]["fields"]) == {"credit_limit"}
+    ok = await client.post(
+        f"/api/v1/admin/companies/{company.id}/terms",
+        json={"payment_terms": "net_15", "credit_limit_minor": 1_000_000, "delivery_weekdays": [1, 4]},
+        headers=headers,
+    )
+    assert ok.status_code == 200, ok.text
+    assert (ok.json()["payment_terms_days"], ok.json()["delivery_weekdays"]) == (15, [1, 4])
+    suspended = await client.post(
+        f"/api/v1/admin/companies/{company.id}/suspend", json={"reason": "逾期"}, headers=headers
+    )
+    assert suspended.json()["status"] == "suspended" and suspended.json()["status_reason"] == "逾期"
+    assert [(e["action"], e["actor"]) for e in suspended.json()["events"]] == [
+        ("suspended", admin.username),
+        ("terms_set", admin.username),
+    ]
+    again = await client.post(f"/api/v1/admin/companies/{company.id}/suspend", json={"reason": "x"}, headers=headers)
+    assert again.status_code == 409
+    back = await client.post(f"/api/v1/admin/companies/{company.id}/reinstate", headers=headers)
+    assert back.json()["status"] == "approved"
+    buyer = auth(await token_for(db_session, await make_user(db_session, Role.buyer, company=company)))
+    assert (await client.get(f"/api/v1/admin/companies/{company.id}", headers=buyer)).status_code == 403
