@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from app.accounts import schemas as accounts_schemas
 from app.accounts.access import AdminUser, BuyerUser, CompanyOwnerUser
 from app.db import DbSession
 from app.wholesale import schemas, service
@@ -93,6 +94,42 @@ async def _admin_out(session: DbSession, company_id: int) -> schemas.AdminCompan
     return schemas.AdminCompanyOut.model_validate(
         {**_profile_fields(profile), "status_reason": profile.company.status_reason, "events": events}
     )
+
+
+@admin.post(
+    "/{company_id}/approve",
+    response_model=accounts_schemas.CompanyOut,
+    responses={
+        **COMPANY_ERRORS,
+        409: {"description": "company_status_conflict / applicant_username_taken（请在 username 中另设用户名）"},
+    },
+)
+async def approve_company(
+    company_id: int,
+    session: DbSession,
+    principal: AdminUser,
+    body: accounts_schemas.CompanyApprovalIn | None = None,
+) -> accounts_schemas.CompanyOut:
+    """Approve a pending buyer company with the terms it has (set them with ``…/terms``); its
+    applicant's account opens as the company's owner (``username`` overrides the one applied for
+    when that one is taken). A suspended company comes back with ``…/reinstate``."""
+    company = await service.approve(
+        session, principal, company_id, terms=None, username=body.username if body else None
+    )
+    return accounts_schemas.CompanyOut.model_validate(company)
+
+
+@admin.post(
+    "/{company_id}/reject",
+    response_model=accounts_schemas.CompanyOut,
+    responses={**COMPANY_ERRORS, 409: {"description": "company_status_conflict"}},
+)
+async def reject_company(
+    company_id: int, session: DbSession, principal: AdminUser, body: schemas.ReasonIn | None = None
+) -> accounts_schemas.CompanyOut:
+    """Reject a pending application, with the reason when given (kept in the company's record)."""
+    company = await service.reject(session, principal, company_id, body.reason if body else None)
+    return accounts_schemas.CompanyOut.model_validate(company)
 
 
 @admin.get("/{company_id}", response_model=schemas.AdminCompanyOut, responses=COMPANY_ERRORS)

@@ -336,8 +336,10 @@ def _reason(raw: str) -> str:
     return reason
 
 
-async def reject(session: AsyncSession, actor: Principal, company_id: int, reason: str) -> BuyerCompany:
-    reason = _reason(reason)
+async def reject(session: AsyncSession, actor: Principal, company_id: int, reason: str | None) -> BuyerCompany:
+    """Reject a pending application. The console always asks for the reason; the API may leave it
+    out (``None``: the record says no reason was given)."""
+    reason = _reason(reason) if reason is not None else None
     company = await accounts_service.decide_company(session, actor, company_id, approve=False)
     company.status_reason = reason
     await _record(session, company.id, CompanyAction.rejected, actor.user_id, reason=reason)

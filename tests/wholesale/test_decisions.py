@@ -215,3 +215,32 @@ async def test_the_admin_api_sets_terms_suspends_and_shows_the_record(
     assert back.json()["status"] == "approved"
     buyer = auth(await token_for(db_session, await make_user(db_session, Role.buyer, company=company)))
     assert (await client.get(f"/api/v1/admin/companies/{company.id}", headers=buyer)).status_code == 403
+
+
+async def test_the_api_approval_and_rejection_are_recorded(client: httpx.AsyncClient, db_session: AsyncSession) -> None:
+    from tests.fixtures.builders import auth, token_for
+
+    admin = await make_user(db_session, Role.admin)
+    headers = auth(await token_for(db_session, admin))
+    approved = await service.apply(db_session, application(14))
+    rejected = await service.apply(db_session, application(15))
+    answer = await client.post(f"/api/v1/admin/companies/{approved.id}/approve", headers=headers)
+    assert answer.status_code == 200 and answer.json()["status"] == "approved"
+    answer = await client.post(
+        f"/api/v1/admin/companies/{rejected.id}/reject", json={"reason": "非珠三角企业"}, headers=headers
+    )
+    assert answer.status_code == 200 and answer.json()["status"] == "rejected"
+    detail = (await client.get(f"/api/v1/admin/companies/{rejected.id}", headers=headers)).json()
+    assert (detail["status_reason"], detail["events"][0]["action"], detail["events"][0]["actor"]) == (
+        "非珠三角企业",
+        "rejected",
+        admin.username,
+    )
+    owner = await db_session.scalar(select(User).where(User.username == "gz-fruit-14"))
+    assert owner is not None and owner.is_company_owner
+    actions = [e.action for e, _ in await service.events(db_session, approved.id)]
+    assert actions == ["approved", "applied"]
+    # A suspended company comes back by reinstating, not by approving again.
+    await service.suspend(db_session, await as_principal(db_session, admin), approved.id, "逾期")
+    again = await client.post(f"/api/v1/admin/companies/{approved.id}/approve", headers=headers)
+    assert (again.status_code, again.json()["error"]) == (409, "company_status_conflict")
