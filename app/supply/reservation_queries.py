@@ -7,6 +7,7 @@ Why the statements look as they do (lock order, one statement per line) is told 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -77,25 +78,27 @@ FROM moved ORDER BY line_id
 """)
 
 
-async def open_reservation(
-    session: AsyncSession,
-    *,
-    reference: str,
-    channel: str,
-    location_id: int,
-    expires_at: datetime | None,
-    actor_user_id: int | None,
-) -> int | None:
+@dataclass(frozen=True)
+class HoldFor:
+    """Whose hold it is: written on the reservation and on every ledger row its lines make."""
+
+    reference: str
+    channel: str
+    location_id: int
+    actor_user_id: int | None
+
+
+async def open_reservation(session: AsyncSession, hold: HoldFor, *, expires_at: datetime | None) -> int | None:
     """The new active reservation's id, or None when one with that reference already exists."""
     return await session.scalar(
         insert(Reservation)
         .values(
-            reference=reference,
-            channel=channel,
-            location_id=location_id,
+            reference=hold.reference,
+            channel=hold.channel,
+            location_id=hold.location_id,
             expires_at=expires_at,
             status=ReservationStatus.active,
-            actor_user_id=actor_user_id,
+            actor_user_id=hold.actor_user_id,
         )
         .on_conflict_do_nothing(index_elements=["reference"])
         .returning(Reservation.id)
@@ -104,26 +107,23 @@ async def open_reservation(
 
 async def hold_line_fefo(
     session: AsyncSession,
-    *,
+    hold: HoldFor,
     reservation_id: int,
-    reference: str,
-    channel: str,
-    location_id: int,
+    *,
     variant_id: int,
     quantity: Decimal,
     min_best_before: date,
-    actor_user_id: int | None,
 ) -> list[tuple[int, str, Decimal]]:
-    """Hold up to ``quantity`` of a variant at a location, earliest best-before first, writing the
-    ledger and reservation lines; (lot id, lot code, quantity held) per lot, in FEFO order."""
+    """Hold up to ``quantity`` of a variant at the hold's location, earliest best-before first,
+    writing the ledger and reservation lines; (lot id, lot code, quantity held) per lot, in FEFO order."""
     params = {
         "variant_id": variant_id,
-        "location_id": location_id,
+        "location_id": hold.location_id,
         "min_best_before": min_best_before,
         "need": quantity,
-        "actor_user_id": actor_user_id,
-        "reference": reference,
-        "channel": channel,
+        "actor_user_id": hold.actor_user_id,
+        "reference": hold.reference,
+        "channel": hold.channel,
         "reservation_id": reservation_id,
     }
     return [(lot_id, code, Decimal(q)) for lot_id, code, q in (await session.execute(_RESERVE_LINE, params)).all()]

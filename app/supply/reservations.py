@@ -80,14 +80,8 @@ async def reserve(
             line.quantity + (previous.quantity if previous else Decimal(0)),
             max(line.min_best_before, previous.min_best_before) if previous else line.min_best_before,
         )
-    reservation_id = await queries.open_reservation(
-        session,
-        reference=reference,
-        channel=channel,
-        location_id=location_id,
-        expires_at=expires_at,
-        actor_user_id=actor_user_id,
-    )
+    hold = queries.HoldFor(reference, channel, location_id, actor_user_id)
+    reservation_id = await queries.open_reservation(session, hold, expires_at=expires_at)
     if reservation_id is None:
         raise errors.ReservationExists(detail={"reference": reference})
 
@@ -96,14 +90,11 @@ async def reserve(
     for line in sorted(merged.values(), key=lambda item: item.variant_id):
         taken_rows = await queries.hold_line_fefo(
             session,
-            reservation_id=reservation_id,
-            reference=reference,
-            channel=channel,
-            location_id=location_id,
+            hold,
+            reservation_id,
             variant_id=line.variant_id,
             quantity=line.quantity,
             min_best_before=line.min_best_before,
-            actor_user_id=actor_user_id,
         )
         held.extend(HeldLine(line.variant_id, lot_id, code, q) for lot_id, code, q in taken_rows)
         taken = sum((q for _, _, q in taken_rows), start=Decimal(0))

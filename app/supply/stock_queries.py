@@ -108,13 +108,15 @@ async def open_count_number(session: AsyncSession, location_id: int) -> str | No
 
 async def mark_count_posted(session: AsyncSession, count_id: int, *, posted_at: datetime, posted_by_id: int) -> bool:
     """Compare-and-set an open sheet to posted; False when it was no longer open."""
-    won = await session.execute(
-        update(StockCount)
-        .where(StockCount.id == count_id, StockCount.status == StockCountStatus.open)
-        .values(status=StockCountStatus.posted, posted_at=posted_at, posted_by_id=posted_by_id)
-        .returning(StockCount.id)
+    return await _move_status(
+        session,
+        StockCount,
+        count_id,
+        StockCountStatus.open,
+        status=StockCountStatus.posted,
+        posted_at=posted_at,
+        posted_by_id=posted_by_id,
     )
-    return won.scalar_one_or_none() is not None
 
 
 # ---- transfers ----------------------------------------------------------------------------------
@@ -137,10 +139,26 @@ async def mark_transfer_received(
     session: AsyncSession, transfer_id: int, *, received_at: datetime, received_by_id: int
 ) -> bool:
     """Compare-and-set an in-transit transfer to received; False when it was not in transit."""
+    return await _move_status(
+        session,
+        Transfer,
+        transfer_id,
+        TransferStatus.in_transit,
+        status=TransferStatus.received,
+        received_at=received_at,
+        received_by_id=received_by_id,
+    )
+
+
+async def _move_status(
+    session: AsyncSession,
+    model: type[StockCount] | type[Transfer],
+    row_id: int,
+    expected: StockCountStatus | TransferStatus,
+    **values: object,
+) -> bool:
+    """Update the row only while its status is still ``expected``: of two racing callers one wins."""
     won = await session.execute(
-        update(Transfer)
-        .where(Transfer.id == transfer_id, Transfer.status == TransferStatus.in_transit)
-        .values(status=TransferStatus.received, received_at=received_at, received_by_id=received_by_id)
-        .returning(Transfer.id)
+        update(model).where(model.id == row_id, model.status == expected).values(**values).returning(model.id)
     )
     return won.scalar_one_or_none() is not None
