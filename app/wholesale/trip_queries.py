@@ -86,7 +86,7 @@ async def trips_of_routes(
         # The counters may have moved since this session last read the rows.
         .execution_options(populate_existing=True)
     )
-    return [(trip, route) for trip, route in rows.tuples()]
+    return [(trip, route) for trip, route in rows]
 
 
 async def trips_on(session: AsyncSession, day: date) -> list[tuple[WholesaleTrip, WholesaleRoute]]:
@@ -97,7 +97,7 @@ async def trips_on(session: AsyncSession, day: date) -> list[tuple[WholesaleTrip
         .order_by(WholesaleTrip.cutoff_at, WholesaleRoute.code)
         .execution_options(populate_existing=True)
     )
-    return [(trip, route) for trip, route in rows.tuples()]
+    return [(trip, route) for trip, route in rows]
 
 
 async def trip_by_id(session: AsyncSession, trip_id: int) -> WholesaleTrip | None:
