@@ -102,7 +102,9 @@ async def test_inactive_routes_and_cancelled_trips_are_not_offered(db_session: A
 async def test_requested_trip_before_the_cutoff_at_0959_utc(db_session: AsyncSession) -> None:
     await make_prd_route(db_session)
     with clock.pinned(at(7, 9, 59)):  # 17:59 Monday in China
-        choice = await trips.choose_trip(db_session, city="广州", weight_kg=Decimal("500"), cases=20, requested_date=TUE)
+        choice = await trips.choose_trip(
+            db_session, city="广州", weight_kg=Decimal("500"), cases=20, requested_date=TUE
+        )
     assert (choice.trip.departure_date, choice.reason_code, choice.reason_zh) == (TUE, "as_requested", "")
     assert choice.moved is False
 
@@ -110,7 +112,9 @@ async def test_requested_trip_before_the_cutoff_at_0959_utc(db_session: AsyncSes
 async def test_requested_trip_after_the_cutoff_at_1001_utc_moves_to_thursday(db_session: AsyncSession) -> None:
     await make_prd_route(db_session)
     with clock.pinned(at(7, 10, 1)):  # 18:01 Monday in China
-        choice = await trips.choose_trip(db_session, city="广州", weight_kg=Decimal("500"), cases=20, requested_date=TUE)
+        choice = await trips.choose_trip(
+            db_session, city="广州", weight_kg=Decimal("500"), cases=20, requested_date=TUE
+        )
         offered = await trips.upcoming_trips(db_session, "广州", days=3)
     assert choice.trip.departure_date == THU
     assert choice.reason_code == "after_cutoff"
@@ -162,7 +166,9 @@ async def test_a_full_trip_moves_the_order_to_the_next_with_room(db_session: Asy
         tuesday, thursday = slots[0], slots[1]
         assert await trips.book(db_session, tuesday.trip_id, Decimal("2900"), 60)
         assert await trips.book(db_session, thursday.trip_id, Decimal("100"), 95)
-        choice = await trips.choose_trip(db_session, city="佛山", weight_kg=Decimal("150"), cases=10, requested_date=TUE)
+        choice = await trips.choose_trip(
+            db_session, city="佛山", weight_kg=Decimal("150"), cases=10, requested_date=TUE
+        )
     assert choice.trip.departure_date == SAT
     assert choice.trip.number == f"{route.code}-261212"
     assert choice.reason_code == "trip_full"
