@@ -219,17 +219,6 @@ async def update_route(request: Request, code: str, session: DbSession, principa
 # ---- the trip board -----------------------------------------------------------------------------
 
 
-def _day(raw: str) -> date:
-    return forms.parse_date(raw.strip(), "日期") or clock.today()
-
-
-def _safe_day(raw: str) -> date:
-    try:
-        return _day(raw)
-    except FormError:
-        return clock.today()
-
-
 async def _render_board(
     request: Request,
     session: DbSession,
@@ -275,7 +264,7 @@ async def trips_page(
     """The trips departing one China-time day (today unless ``?date=`` names another): load against
     capacity, cut-off and status, with the next steps as buttons."""
     try:
-        chosen = _day(day)
+        chosen = forms.chosen_day(day)
     except FormError as exc:
         return await _render_board(request, session, clock.today(), errors=[exc.text], status_code=exc.status_code)
     return await _render_board(request, session, chosen, notice=notice)
@@ -298,5 +287,7 @@ async def change_status(request: Request, number: str, session: DbSession, princ
     return await forms.submit(
         session,
         lambda: forms.once(session, request, principal, form, work),
-        forms.show_again(functools.partial(_render_board, request, session, _safe_day(raw_day)), page_errors),
+        forms.show_again(
+            functools.partial(_render_board, request, session, forms.chosen_day_or_today(raw_day)), page_errors
+        ),
     )

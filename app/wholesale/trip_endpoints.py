@@ -33,22 +33,4 @@ async def upcoming_trips(
     """Upcoming trips to the city, earliest first: cut-off (China time), whether it still takes
     orders now, and the room left in kg and cases. An empty list: no truck goes there."""
     slots = await trips.upcoming_trips(session, city, days=days, cold_chain=cold_chain)
-    return [
-        TripOut(
-            number=s.number,
-            route_code=s.route_code,
-            route_name=s.route_name,
-            cities=list(s.cities),
-            departure_date=s.departure_date,
-            status=s.status,
-            cold_chain=s.cold_chain,
-            cutoff_at=s.cutoff_at,
-            cutoff_local=s.cutoff_local,
-            is_open=s.is_open,
-            capacity_kg=s.capacity_kg,
-            capacity_cases=s.capacity_cases,
-            remaining_kg=s.remaining_kg,
-            remaining_cases=s.remaining_cases,
-        )
-        for s in slots
-    ]
+    return [TripOut.model_validate(slot) for slot in slots]

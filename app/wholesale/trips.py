@@ -365,17 +365,8 @@ async def assign(
 
 
 def _route_values(data: RouteInput) -> dict[str, object]:
-    return {
-        "name": data.name,
-        "cities": data.cities,
-        "weekdays": data.weekdays,
-        "cutoff_time": data.cutoff_time,
-        "cutoff_days_before": data.cutoff_days_before,
-        "capacity_kg": data.capacity_kg,
-        "capacity_cases": data.capacity_cases,
-        "cold_chain": data.cold_chain,
-        "is_active": data.is_active,
-    }
+    """The route's columns from the form (the code is the key: set once, on creation)."""
+    return data.model_dump(exclude={"code"})
 
 
 async def create_route(session: AsyncSession, data: RouteInput) -> WholesaleRoute:

@@ -40,6 +40,8 @@ async def test_a_route_form_names_each_wrong_field_and_creates_nothing(
     await log_in(client, db_session, Role.warehouse)
     page = await client.get("/admin/wholesale/routes", headers=HTML)
     assert page.status_code == 200 and "还没有珠三角线路" in page.text
+    assert '<input id="rt-name" name="name" value="" maxlength="100">' in page.text
+    assert 'name="capacity_kg" value="" inputmode="decimal" aria-describedby="rt-capacity_kg-hint">' in page.text
     form = {
         "csrf_token": field(page, "csrf_token"),
         "idempotency_key": field(page, "idempotency_key"),
@@ -61,7 +63,10 @@ async def test_a_route_form_names_each_wrong_field_and_creates_nothing(
     assert field_error(refused, "capacity_kg").startswith("数量请写成普通数字")
     assert field_error(refused, "capacity_cases") == "须大于 0"
     assert "cutoff_time" not in re.findall(r'id="err-(\w+)"', refused.text)
-    assert 'value="12吨"' in refused.text  # what was typed is shown again
+    assert (
+        'value="12吨" inputmode="decimal" aria-describedby="rt-capacity_kg-hint err-capacity_kg" aria-invalid="true"'
+        in (refused.text)
+    )  # what was typed is shown again, its message tied to the field
     assert await db_session.scalar(select(func.count()).select_from(WholesaleRoute)) == 0
 
 
