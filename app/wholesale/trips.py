@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit import clock
 from app.kit.errors import InvalidInput
+from app.kit.quantities import format_quantity
 from app.supply import service as supply_service
 from app.wholesale import trip_errors as errors
 from app.wholesale import trip_queries as queries
@@ -215,7 +216,8 @@ class Reason:
 
     as_requested = "as_requested"  # the buyer's date: open and with room
     earliest = "earliest"  # no date asked: the first open trip with room
-    after_cutoff = "after_cutoff"  # the asked trip has closed
+    after_cutoff = "after_cutoff"  # the asked trip's cut-off has passed (or its date has)
+    trip_closed = "trip_closed"  # the warehouse closed the asked trip early (loading, dispatched)
     trip_full = "trip_full"  # the asked trip has no room for this load
     no_trip_that_day = "no_trip_that_day"  # no truck to the city on the asked date
 
@@ -301,16 +303,11 @@ def _why_not(
         first = asked[0]
         if now >= first.cutoff_at:
             return Reason.after_cutoff, f"已过截单时间（{local_cutoff_text(first.cutoff_at)}）"
-        return Reason.after_cutoff, f"该车次已{first.status.label_zh}，不再接单"
+        return Reason.trip_closed, f"该车次{first.status.label_zh}，不再接单"
     trip = open_ones[0]
     if trip.trip_id in exclude:
         return Reason.trip_full, "该车次刚刚被订满"
-    return Reason.trip_full, f"该车次已满（剩余 {_kg(trip.remaining_kg)} 千克 / {trip.remaining_cases} 箱）"
-
-
-def _kg(value: Decimal) -> str:
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    return Reason.trip_full, f"该车次已满（剩余 {format_quantity(trip.remaining_kg)} 千克 / {trip.remaining_cases} 箱）"
 
 
 # ---- booking -------------------------------------------------------------------------------------

@@ -289,3 +289,18 @@ async def test_route_codes_are_unique_and_cities_normalised(db_session: AsyncSes
     assert route.weekdays == [2, 4, 6]
     with pytest.raises(trip_errors.WholesaleRouteCodeTaken):
         await make_prd_route(db_session, code="SX-GZ")
+
+
+async def test_a_trip_closed_early_moves_the_order_with_its_own_reason(db_session: AsyncSession) -> None:
+    await make_prd_route(db_session, cities=("云浮",))
+    with clock.pinned(SUNDAY_NOON):
+        tuesday = (await trips.upcoming_trips(db_session, "云浮", days=3))[0]
+        await trips.start_loading(db_session, tuesday.number, actor_user_id=None)
+        choice = await trips.choose_trip(db_session, city="云浮", weight_kg=Decimal(1), cases=1, requested_date=TUE)
+        past = await trips.choose_trip(
+            db_session, city="云浮", weight_kg=Decimal(1), cases=1, requested_date=date(2026, 12, 5)
+        )
+    assert (choice.trip.departure_date, choice.reason_code) == (THU, "trip_closed")
+    assert choice.reason_zh == "该车次装车中，不再接单，改为周四（12月10日）的车次"
+    assert (past.trip.departure_date, past.reason_code) == (THU, "after_cutoff")
+    assert past.reason_zh == "周六（12月5日）已经过去，改为周四（12月10日）的车次"
