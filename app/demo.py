@@ -31,7 +31,7 @@ import asyncio
 import calendar
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -74,6 +74,7 @@ from app.supply.models import (
     SupplierProduct,
     Transfer,
 )
+from app.wholesale.trip_models import WholesaleRoute
 
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - the documented demo password (DESIGN §7)
 COMPANY_LIST_CODE = "company-gz-jiangnan"
@@ -99,6 +100,7 @@ KINDS = (
     "lots",
     "transfers",
     "alibaba_listings",
+    "wholesale_routes",
 )
 
 Cert = dict[str, str]
@@ -980,6 +982,32 @@ USERS = (
 WAREHOUSE = {"code": "WH-SX", "name": "始兴县电商公共服务中心仓库", "kind": LocationKind.warehouse}
 
 
+class PrdRouteSeed(NamedTuple):
+    """A PRD truck timetable from the county warehouse (the name is made from COUNTY_NAME)."""
+
+    code: str
+    cities: tuple[str, ...]
+    weekdays: tuple[int, ...]  # ISO: 1 = Monday
+    capacity_kg: Decimal
+    capacity_cases: int
+    cold_chain: bool
+
+
+# Fresh fruit goes cold to Guangzhou and Foshan three times a week; rice, tea, honey, cured meats
+# and dried shoots go in a dry van to Shenzhen and Dongguan on the other days. Orders close at
+# 18:00 (China time) the day before either truck leaves.
+PRD_ROUTES = (
+    PrdRouteSeed("PRD-GZFS", ("广州", "佛山"), (2, 4, 6), Decimal(12000), 400, True),
+    PrdRouteSeed("PRD-SZDG", ("深圳", "东莞"), (1, 3, 5), Decimal(10000), 360, False),
+)
+PRD_CUTOFF = time(18, 0)
+
+
+def prd_route_name(seed: PrdRouteSeed) -> str:
+    county = get_settings().county_name.removesuffix("县")
+    return f"{county}→{'/'.join(seed.cities)}{'冷链' if seed.cold_chain else '常温'}线"
+
+
 class LotSeed(NamedTuple):
     sku: str
     # Days before the last in-season day up to today (for processed goods: the production date).
@@ -1404,6 +1432,25 @@ async def _routes(session: AsyncSession, tally: _Tally, stations: Mapping[str, i
                 tally.created["route_stops"] += 1
 
 
+async def _prd_routes(session: AsyncSession, tally: _Tally) -> None:
+    """The PRD truck routes from the county warehouse; an existing one is left as the centre edited it."""
+    warehouse_id = await session.scalar(select(Location.id).where(Location.code == WAREHOUSE["code"]))
+    for seed in PRD_ROUTES:
+        values = {
+            "name": prd_route_name(seed),
+            "origin_location_id": warehouse_id,
+            "cities": list(seed.cities),
+            "weekdays": list(seed.weekdays),
+            "cutoff_time": PRD_CUTOFF,
+            "cutoff_days_before": 1,
+            "capacity_kg": seed.capacity_kg,
+            "capacity_cases": seed.capacity_cases,
+            "cold_chain": seed.cold_chain,
+            "is_active": True,
+        }
+        await _ensure(session, tally, "wholesale_routes", WholesaleRoute, {"code": seed.code}, values)
+
+
 async def database_is_empty(session: AsyncSession) -> bool:
     """True when no user exists yet: the signal that a fresh demo database wants its data."""
     return await session.scalar(select(User.id).limit(1)) is None
@@ -1528,6 +1575,7 @@ async def seed_demo(session: AsyncSession, *, uploads_dir: Path | None = None) -
 
     await _locations(session, tally, stores, stations)
     await session.flush()
+    await _prd_routes(session, tally)
     await _lots(session, tally, variants, warehouse_user)
     await _store_delivery(session, tally, variants, warehouse_user)
     await _crossborder_listings(session, tally, products, variants, pictures)

@@ -46,6 +46,8 @@ from app.web import stations_admin as station_admin_pages
 from app.web import stock as stock_pages
 from app.web import trace as trace_pages
 from app.web import users_admin as user_pages
+from app.web import wholesale_trips_admin as wholesale_trip_pages
+from app.wholesale import trip_endpoints as wholesale_trip_endpoints
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "storefront" / "static"
 
@@ -133,6 +135,7 @@ def create_app(
     app.include_router(station_reports.media)
     app.include_router(station_pda.pda)
     app.include_router(station_pda.runs)
+    app.include_router(wholesale_trip_endpoints.router)
     app.include_router(auth_pages.router)
     app.include_router(admin_pages.router)
     app.include_router(user_pages.router)
@@ -140,6 +143,7 @@ def create_app(
     app.include_router(admin_order_pages.router)
     app.include_router(stock_pages.router)
     app.include_router(run_pages.router)
+    app.include_router(wholesale_trip_pages.router)
     app.include_router(station_admin_pages.router)
     app.include_router(crossborder_admin_pages.router)
     app.include_router(notification_pages.router)
