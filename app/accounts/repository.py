@@ -77,6 +77,10 @@ async def store_by_id(session: AsyncSession, store_id: int) -> Store | None:
     return await session.get(Store, store_id)
 
 
+async def store_by_code(session: AsyncSession, code: str) -> Store | None:
+    return await session.scalar(select(Store).where(Store.code == code))
+
+
 async def end_sessions_of(session: AsyncSession, user_id: int, now: datetime) -> int:
     """Sign a user out of every browser: their live page sessions are revoked."""
     result = await session.execute(

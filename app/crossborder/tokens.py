@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.crossborder import repository
 from app.crossborder.client import (
     GatewayUnavailable,
     IcbuClient,
@@ -35,7 +35,7 @@ from app.crossborder.client import (
 )
 from app.crossborder.crypto import TokenCipher
 from app.crossborder.errors import AlibabaAuthFailed, AlibabaNotConnected, AlibabaReauthRequired
-from app.crossborder.models import AlibabaConnection, ConnectionStatus, Listing, ListingState
+from app.crossborder.models import AlibabaConnection, ConnectionStatus, ListingState
 
 logger = logging.getLogger(__name__)
 
@@ -193,8 +193,8 @@ async def access_token(
 async def status(session: AsyncSession) -> StatusReport:
     """The connection (without tokens) and how many listings are in each state."""
     row = await session.get(AlibabaConnection, CONNECTION_ID)
-    counts = await session.execute(select(Listing.state, func.count()).group_by(Listing.state))
-    by_state = {ListingState(state): int(n) for state, n in counts.all()}
+    counts = await repository.listing_counts_by_state(session)
+    by_state = {ListingState(state): n for state, n in counts.items()}
     return StatusReport(
         connection=_view(row) if row is not None else None,
         listings_by_state={state: by_state.get(state, 0) for state in ListingState},
