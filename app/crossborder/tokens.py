@@ -18,7 +18,7 @@ commits that state (the CLI and tasks do) so the ops console shows it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -64,16 +64,7 @@ class StatusReport:
 
 
 def _view(row: AlibabaConnection) -> ConnectionView:
-    return ConnectionView(
-        status=row.status,
-        account_id=row.account_id,
-        account_name=row.account_name,
-        expires_at=row.expires_at,
-        refresh_expires_at=row.refresh_expires_at,
-        last_error=row.last_error,
-        connected_at=row.connected_at,
-        updated_at=row.updated_at,
-    )
+    return ConnectionView(**{field.name: getattr(row, field.name) for field in fields(ConnectionView)})
 
 
 def _account_name(token: IcbuToken) -> str:
