@@ -80,14 +80,6 @@ def _fit(text: str, size: float, max_width: float, min_size: float) -> float:
     return max(min_size, size * max_width / width)
 
 
-def _cut(text: str, size: float, max_width: float) -> str:
-    if _width(text, size) <= max_width:
-        return text
-    while text and _width(text + "…", size) > max_width:
-        text = text[:-1]
-    return text + "…"
-
-
 def _split_line(text: str, size: float, max_width: float) -> tuple[str, str]:
     """The longest head of ``text`` that fits ``max_width`` at ``size``, and the rest."""
     end = len(text)
@@ -111,7 +103,7 @@ def _text(
     Returns the width drawn."""
     if max_width is not None:
         size = _fit(text, size, max_width, min_size or size)
-        text = _cut(text, size, max_width)
+        text = pdf.ellipsised(text, size, max_width)
     body = canvas.beginText(x, y)
     body.setFont(FONT, size)
     if bold:
