@@ -31,6 +31,7 @@ from app.stations import pda as station_pda
 from app.stations import report_endpoints as station_reports
 from app.supply import documents as supply_documents
 from app.supply import endpoints as supply_endpoints
+from app.supply import product_endpoints
 from app.web import admin as admin_pages
 from app.web import admin_orders as admin_order_pages
 from app.web import auth as auth_pages
@@ -118,7 +119,9 @@ def create_app(
     app.include_router(accounts_endpoints.router)
     app.include_router(accounts_endpoints.admin)
     app.include_router(catalog_endpoints.router)
+    app.include_router(product_endpoints.router)
     app.include_router(catalog_endpoints.admin)
+    app.include_router(product_endpoints.admin)
     app.include_router(supply_endpoints.router)
     app.include_router(supply_documents.router)
     # Before any /api/v1/stations/{code} route, so map.svg is not taken for a station code.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -364,3 +364,17 @@ async def use_login_code(session: AsyncSession, code_id: int, now: datetime) -> 
 async def lock_phone(session: AsyncSession, phone: str) -> None:
     """Serialise sign-ins of one phone (a first sign-in creates the account exactly once)."""
     await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"login-phone:{phone}"))))
+
+
+async def usernames_by_ids(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, str]:
+    wanted = set(user_ids)
+    if not wanted:
+        return {}
+    return dict((await session.execute(select(User.id, User.username).where(User.id.in_(wanted)))).all())
+
+
+async def count_companies(session: AsyncSession, *, status: CompanyStatus) -> int:
+    """How many buyer companies have this status (the ops console shows those waiting for approval)."""
+    return int(
+        await session.scalar(select(func.count()).select_from(BuyerCompany).where(BuyerCompany.status == status)) or 0
+    )
