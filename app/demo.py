@@ -1407,7 +1407,7 @@ async def _routes(session: AsyncSession, tally: _Tally, stations: Mapping[str, i
 
 async def _prd_routes(session: AsyncSession, tally: _Tally) -> None:
     """The PRD truck routes from the county warehouse; an existing one is left as the centre edited it."""
-    warehouse_id = await session.scalar(select(Location.id).where(Location.code == WAREHOUSE["code"]))
+    warehouse_id = await demo_queries.location_id(session, WAREHOUSE["code"])
     for seed in PRD_ROUTES:
         values = {
             "name": prd_route_name(seed),
