@@ -52,6 +52,16 @@ async def unsent_messages(
     return list((await session.scalars(stmt)).all())
 
 
+async def count_unprocessed_messages(session: AsyncSession) -> int:
+    """Messages the relay has not finished with (the ops console's "messages waiting")."""
+    return (
+        await session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.processed_at.is_(None))
+        )
+        or 0
+    )
+
+
 def mark_sent(message: OutboxMessage) -> None:
     """The database's clock, as every other outbox time: the relay compares against ``now()``."""
     message.sent_at = func.now()

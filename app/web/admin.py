@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import func, select
 
 from app.accounts import repository as accounts_repository
 from app.accounts import schemas as accounts_schemas
@@ -17,9 +16,9 @@ from app.accounts.models import CompanyStatus
 from app.catalog import listing, repository, schemas, service
 from app.catalog.models import PriceListKind, StorageClass
 from app.db import DbSession
+from app.kit import repository as kit_repository
 from app.kit.errors import AppError
 from app.kit.money import parse_major
-from app.kit.outbox import OutboxMessage
 from app.kit.quantities import Unit
 from app.kit.validation import field_name, zh_message
 from app.supply import products as supply_products
@@ -102,11 +101,7 @@ async def dashboard(request: Request, session: DbSession, _: AdminUser) -> Respo
         "variants": await repository.count_variants(session),
         "supply_skus": await repository.count_variants(session, supply_skus_only=True),
         "pending_companies": await accounts_repository.count_companies(session, status=CompanyStatus.pending),
-        # The outbox is the kit's (no domain owns it); its count moves to app/kit's repository with
-        # the rest of the kit's SQL.
-        "outbox_unsent": await session.scalar(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.processed_at.is_(None))
-        ),
+        "outbox_unsent": await kit_repository.count_unprocessed_messages(session),
     }
     return render(request, "admin/dashboard.html", {"counts": counts})
 
