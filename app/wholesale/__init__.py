@@ -1,0 +1,1 @@
+"""The wholesale channel: PRD buyer companies' onboarding, colleagues, terms and API keys."""
