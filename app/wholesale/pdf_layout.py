@@ -1,0 +1,175 @@
+"""The A4 page every wholesale document is set on: the embedded document font (``app.kit.pdf``)
+for every paragraph and table cell, a footer with the document's name and "第 n / N 页", and the
+table styles the documents share.
+
+"N" is not known until the last page is laid out. Rather than keep every page in memory and draw
+the footers at the end, each page draws its own "第 n / " and places a PDF form (an XObject)
+for the "N 页" part; the form is drawn once, when the document is saved. A 60-page manifest
+costs one extra object, not a second layout.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, TableStyle
+
+from app.config import get_settings
+from app.kit import clock, pdf
+from app.kit.money import format_minor
+from app.kit.quantities import format_quantity
+
+FONT = pdf.FONT
+PAGE_WIDTH, PAGE_HEIGHT = A4
+MARGIN = 15 * mm
+USABLE_WIDTH = PAGE_WIDTH - 2 * MARGIN
+FOOTER_Y = 9 * mm
+_TOTAL_FORM = "wholesale-page-total"
+
+
+class _PagedCanvas(Canvas):  # type: ignore[misc]
+    """A canvas that writes "{footer}   第 n / N 页" at the foot of every page."""
+
+    footer = ""
+
+    def showPage(self) -> None:
+        self.saveState()
+        self.setFont(FONT, 8)
+        self.setFillColor(colors.black)
+        self.drawString(MARGIN, FOOTER_Y, self.footer)
+        centre = PAGE_WIDTH - MARGIN - 14 * mm
+        self.drawRightString(centre, FOOTER_Y, f"第 {self.getPageNumber()} / ")
+        self.translate(centre, FOOTER_Y)
+        self.doForm(_TOTAL_FORM)
+        self.restoreState()
+        super().showPage()
+
+    def save(self) -> None:
+        self.beginForm(_TOTAL_FORM)
+        self.setFont(FONT, 8)
+        # showPage has already advanced the counter past the last page.
+        self.drawString(0, 0, f"{self.getPageNumber() - 1} 页")
+        self.endForm()
+        super().save()
+
+
+def render(story: Sequence[Flowable], *, title: str, footer: str, top_margin: float = 14 * mm) -> bytes:
+    """Lay ``story`` out on numbered A4 pages and return the PDF."""
+    pdf.register()
+    settings = get_settings()
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=top_margin,
+        bottomMargin=16 * mm,
+        title=title,
+        author=settings.brand_name,
+        creator=settings.service_centre_name,
+    )
+
+    def make_canvas(*args: Any, **kwargs: Any) -> _PagedCanvas:
+        # Pages start in the document font: reportlab's default Helvetica is never embedded.
+        canvas = _PagedCanvas(*args, **{**kwargs, "initialFontName": FONT, "pageCompression": 1})
+        canvas.footer = footer
+        return canvas
+
+    doc.build(list(story), canvasmaker=make_canvas)
+    return buffer.getvalue()
+
+
+# ---- text -----------------------------------------------------------------------------------------
+
+
+def _style(name: str, size: float, leading: float, **extra: Any) -> ParagraphStyle:
+    return ParagraphStyle(name, fontName=FONT, fontSize=size, leading=leading, wordWrap="CJK", **extra)
+
+
+STYLES = {
+    "title": _style("title", 16, 21, spaceAfter=2),
+    "subtitle": _style("subtitle", 10, 14),
+    "meta": _style("meta", 9, 12.5),
+    "heading": _style("heading", 10.5, 14, spaceBefore=5, spaceAfter=2),
+    "cell": _style("cell", 8.5, 10.5),
+    "cell_right": _style("cell_right", 8.5, 10.5, alignment=TA_RIGHT),
+    "small": _style("small", 7.5, 9.5),
+    "total": _style("total", 10.5, 14, alignment=TA_RIGHT),
+}
+
+
+def esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def para(text: str, style: str = "cell") -> Paragraph:
+    """A paragraph of plain text (escaped: names and addresses are what people typed)."""
+    return marked(esc(text), style)
+
+
+def marked(markup: str, style: str = "meta") -> Paragraph:
+    """A paragraph of our own markup (<b>…</b>); every value in it must already be escaped."""
+    pdf.register()  # a paragraph looks its font's family up as it is made
+    return Paragraph(markup, STYLES[style])
+
+
+def money(amount_minor: int, currency: str = "CNY") -> str:
+    return format_minor(amount_minor, currency)
+
+
+def qty(value: Decimal) -> str:
+    return format_quantity(value)
+
+
+def kg(value: Decimal) -> str:
+    """Weights on trip documents: to 0.1 kg, always with the decimal (252.0, not 252)."""
+    return f"{value.quantize(Decimal('0.1')):,}"
+
+
+def printed_at(instant: datetime | None) -> str:
+    """'打印于 2026-12-08 17:05' in China time (the pinned clock when none is given)."""
+    at = instant if instant is not None else clock.now()
+    return "打印于 " + at.astimezone(clock.business_tz()).strftime("%Y-%m-%d %H:%M")
+
+
+def grid(*, header_rows: int = 1, right_from: int | None = None, extra: Sequence[Any] = ()) -> TableStyle:
+    """A ruled table: header rule, thin row rules, a box; columns from ``right_from`` right-aligned."""
+    commands: list[Any] = [
+        ("FONT", (0, 0), (-1, -1), FONT, 8.5),
+        ("BOX", (0, 0), (-1, -1), 0.8, colors.black),
+        ("LINEBELOW", (0, header_rows - 1), (-1, header_rows - 1), 0.8, colors.black),
+        ("LINEBELOW", (0, header_rows), (-1, -1), 0.25, colors.grey),
+        ("BACKGROUND", (0, 0), (-1, header_rows - 1), colors.Color(0.92, 0.92, 0.92)),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+    ]
+    if right_from is not None:
+        commands.append(("ALIGN", (right_from, 0), (-1, -1), "RIGHT"))
+    commands.extend(extra)
+    return TableStyle(commands)
+
+
+PLAIN = TableStyle(
+    [
+        ("FONT", (0, 0), (-1, -1), FONT, 9),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+        ("TOPPADDING", (0, 0), (-1, -1), 1),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+    ]
+)
