@@ -159,6 +159,7 @@ class OpenItem:
 class StatementData:
     """月度对账单 of one company."""
 
+    number: str
     company: Party
     seller: Party
     period_start: date

@@ -56,7 +56,11 @@ def fit(text: str, width: float, size: float = 8.5) -> str:
 def _trip_lines(trip: TripHeader, title: str) -> list[Any]:
     settings = get_settings()
     cold = "冷链车" if trip.cold_chain else "常温车"
-    vehicle = "　".join(part for part in (trip.vehicle and f"车牌 {esc(trip.vehicle)}", trip.driver and f"司机 {esc(trip.driver)}") if part)
+    vehicle = "　".join(
+        part
+        for part in (trip.vehicle and f"车牌 {esc(trip.vehicle)}", trip.driver and f"司机 {esc(trip.driver)}")
+        if part
+    )
     return [
         marked(f"{esc(settings.brand_name)} · 珠三角配送{title}", "title"),
         marked(
@@ -154,7 +158,9 @@ def _stop_totals(rows: Sequence[PickRow]) -> Table:
             ]
         )
     table = Table(data, colWidths=widths, repeatRows=1)
-    table.setStyle(grid(right_from=4, extra=[("ALIGN", (0, 0), (1, -1), "CENTER"), ("FONT", (0, 1), (0, -1), pdf.FONT, 11)]))
+    table.setStyle(
+        grid(right_from=4, extra=[("ALIGN", (0, 0), (1, -1), "CENTER"), ("FONT", (0, 1), (0, -1), pdf.FONT, 11)])
+    )
     return table
 
 
@@ -177,7 +183,9 @@ def pick_list_pdf(pick: TripPickList) -> bytes:
     for sku in sorted(by_sku):
         story += [_sku_table(by_sku[sku]), Spacer(1, 4 * mm)]
     story += [marked("按站点汇总（集货核对）", "heading"), _stop_totals(rows), Spacer(1, 6 * mm)]
-    signatures = Table([["拣货人（签字）：________________", "复核人（签字）：________________", "日期：______________"]])
+    signatures = Table(
+        [["拣货人（签字）：________________", "复核人（签字）：________________", "日期：______________"]]
+    )
     signatures.setStyle(PLAIN)
     story.append(signatures)
     settings = get_settings()
@@ -273,5 +281,3 @@ def manifest_pdf(manifest: TripManifest) -> bytes:
         title=f"{settings.brand_name} 装车清单 {trip.trip_number}",
         footer=f"{settings.brand_name} · 装车清单 · 车次 {trip.trip_number} · {trip.trip_date.isoformat()}",
     )
-
-
