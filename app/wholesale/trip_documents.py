@@ -96,7 +96,7 @@ def _sku_table(rows: Sequence[PickRow]) -> Table:
         f"{code}（{bb.isoformat()} 到期）{qty(q)} {unit}"
         for code, (bb, q) in sorted(lots.items(), key=lambda item: (item[1][0], item[0]))
     )
-    heading = f"{first.sku}  {first.name}　每箱 {qty(first.case_pack)} {unit}　共 {qty(total)} {unit} / {qty(cases)} 箱"
+    heading = f"{first.sku}　{first.name}　每箱 {qty(first.case_pack)} {unit}　共 {qty(total)} {unit} / {qty(cases)} 箱"
     data: list[list[Any]] = [
         [fit(heading, USABLE_WIDTH, 10)] + [""] * 7,
         [para(f"先到期先出（FEFO）批次：{lot_text}", "small")] + [""] * 7,
