@@ -124,6 +124,33 @@ def marked(markup: str, style: str = "meta") -> Paragraph:
     return Paragraph(markup, STYLES[style])
 
 
+def fit(text: str, width: float, size: float = 8.5) -> str:
+    """``text`` cut with "…" to fit a table column ``width`` points wide (padding left) at ``size``."""
+    room = width - 6
+    if pdf.width(text, size) <= room:
+        return text
+    while text and pdf.width(text + "…", size) > room:
+        text = text[:-1]
+    return text + "…"
+
+
+def wrap(text: str, width: float, size: float = 8.5) -> list[str]:
+    """``text`` broken into lines that fit a table column ``width`` points wide at ``size``: at
+    any character (Chinese has no spaces to break at), a line never empty."""
+    room = width - 6
+    lines: list[str] = []
+    line = ""
+    for char in text:
+        if line and pdf.width(line + char, size) > room:
+            lines.append(line)
+            line = char.lstrip()
+        else:
+            line += char
+    if line or not lines:
+        lines.append(line)
+    return lines
+
+
 def money(amount_minor: int, currency: str = "CNY") -> str:
     return format_minor(amount_minor, currency)
 
