@@ -6,27 +6,13 @@ from __future__ import annotations
 import statistics
 import time
 
-import pypdfium2 as pdfium
-
 from app.wholesale.trip_documents import manifest_pdf, pick_list_pdf
-from tests.fixtures.wholesale_documents import synthetic_trip
+from bench.stations import pct
+from tests.fixtures.wholesale_documents import page_count, synthetic_trip
 
 ORDERS = 200
 LINES = 5
 RUNS = 10
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def page_count(document: bytes) -> int:
-    doc = pdfium.PdfDocument(document)
-    try:
-        return len(doc)
-    finally:
-        doc.close()
 
 
 def main() -> None:

@@ -26,15 +26,8 @@ from app.wholesale.invoice_pdf import invoice_pdf
 from app.wholesale.statement import YUAN_FORMAT, statement_pdf, statement_xlsx
 from app.wholesale.trip_documents import manifest_pdf, pick_list_pdf
 from tests.fixtures import wholesale_documents as build
+from tests.fixtures.wholesale_documents import page_count
 from tests.kit.test_pdf import OUTPUT, check, font_problems, page_text
-
-
-def pages(document: bytes) -> int:
-    doc = pdfium.PdfDocument(document)
-    try:
-        return len(doc)
-    finally:
-        doc.close()
 
 
 def page_texts(document: bytes) -> list[str]:
@@ -56,7 +49,7 @@ def check_long(document: bytes, name: str) -> str:
     renders only the first and the last page (PNG encoding is most of a second a page)."""
     assert font_problems(document, name) == []
     source = OUTPUT / f"{name}.pdf"
-    last = pages(document)
+    last = page_count(document)
     for page in (1, last):
         done = subprocess.run(
             ["pdftoppm", "-r", "150", "-png", "-f", str(page), "-l", str(page), str(source), str(OUTPUT / name)],
@@ -84,7 +77,7 @@ def test_order_confirmation() -> None:
     document = confirmation_pdf(order)
 
     text = check(document, "wholesale-confirmation")
-    assert pages(document) == 1
+    assert page_count(document) == 1
     brand = get_settings().brand_name
     # ¥34.50 + 15.98 + 38.70 + 368.00 + 59.50 + 1,380.00 + 768.00 + 4,608.00 + 1,632.00 + 2,160.00
     for shown in (
@@ -119,7 +112,7 @@ def test_invoice_with_its_tax_line_and_capital_amount() -> None:
     document = invoice_pdf(build.invoice())
 
     text = check(document, "wholesale-invoice")
-    assert pages(document) == 1
+    assert page_count(document) == 1
     # 200 × 34.50 = 6,900.00; 12.345 kg × 7.99 = 98.63655 → 98.64; 3 × 34.50 = 103.50.
     # Total 7,102.14; tax 710214 × 9 / 109 = 58641.6… → 586.42; before tax 6,515.72.
     for shown in (
@@ -150,9 +143,7 @@ def test_a_pro_forma_at_rate_zero_has_no_tax_line() -> None:
 
 
 def test_credit_note_for_a_damaged_case() -> None:
-    lines = invoicing.credit_note_lines(
-        build.INVOICE_LINES, [invoicing.Shortfall("PP-A-KG", Decimal("1.235"), "破损")]
-    )
+    lines = invoicing.credit_note_lines(build.INVOICE_LINES, [invoicing.Shortfall("PP-A-KG", Decimal("1.235"), "破损")])
     note = replace(build.invoice(InvoiceKind.credit_note), lines=lines, against_number="INV-202612-0007")
 
     text = check(invoice_pdf(note), "wholesale-credit-note")
@@ -168,7 +159,7 @@ def test_statement_pdf_shows_the_hand_computed_figures() -> None:
     document = statement_pdf(build.statement())
 
     text = check(document, "wholesale-statement")
-    assert pages(document) == 1
+    assert page_count(document) == 1
     # Opening 2,500.00 + 12,345.50 + 987.65 − 44.37 − 5,000.00 − 3,000.00 = 7,788.78. On 15
     # December: INV-2 (due 20 Dec) is current, INV-1 (due 3 Dec) 12 days late, INV-0 (due 20 Oct)
     # 56 days late.
@@ -260,7 +251,7 @@ def test_pick_list_of_200_orders_groups_by_sku_with_fefo_lots(
     text = check_long(document, "wholesale-pick-list-200")
     texts = page_texts(document)
 
-    assert len(texts) == pages(document) > 20
+    assert len(texts) == page_count(document) > 20
     assert all(f"第 {n} / {len(texts)} 页" in t and "车次 TR-20261208-GZ1" in t for n, t in enumerate(texts, 1))
     assert "200 站 200 个订单 1000 行 10 种商品" in text  # a paragraph sets 　 as a space
     # One box to tick per lot taken, on every row.
@@ -278,7 +269,7 @@ def test_pick_list_of_200_orders_groups_by_sku_with_fefo_lots(
 def test_a_small_trip_is_one_page_each() -> None:
     pick, manifest = build.synthetic_trip(orders=3, lines=2)
     small_pick, small_manifest = pick_list_pdf(pick), manifest_pdf(manifest)
-    assert pages(small_pick) == 1 and pages(small_manifest) == 1
+    assert page_count(small_pick) == 1 and page_count(small_manifest) == 1
     text = check(small_manifest, "wholesale-manifest-small")
     assert "第 1 / 1 页" in text and "始兴—广州—佛山—东莞—深圳" in text
     assert date(2026, 12, 8).isoformat() in text
