@@ -11,7 +11,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.units import mm
 from reportlab.platypus import Spacer, Table
 
@@ -19,36 +18,9 @@ from app.config import get_settings
 from app.kit.clock import business_tz
 from app.kit.money import line_total_minor
 from app.kit.quantities import UNIT_LABELS_ZH
-from app.wholesale.document_data import OrderConfirmation, Party
+from app.wholesale.document_data import OrderConfirmation
 from app.wholesale.invoicing import rmb_capital
-from app.wholesale.pdf_layout import PLAIN, USABLE_WIDTH, esc, grid, marked, money, para, qty, render
-
-BAR_MODULE = 0.3 * mm
-
-
-def party_lines(party: Party, *, fapiao: bool) -> list[str]:
-    """A company block: its name, then its 发票 details where the document is about billing."""
-    lines = [party.name]
-    if fapiao:
-        lines += [
-            f"税号：{party.tax_id or '—'}",
-            f"地址、电话：{' '.join(p for p in (party.address, party.phone) if p) or '—'}",
-            f"开户行及账号：{' '.join(p for p in (party.bank_name, party.bank_account) if p) or '—'}",
-        ]
-    elif party.contact or party.phone:
-        lines.append(f"联系人：{' '.join(p for p in (party.contact, party.phone) if p)}")
-    return lines
-
-
-def header(title: str, number: str, facts: list[str]) -> Table:
-    """Title and facts on the left; the document number and its Code128 on the right."""
-    settings = get_settings()
-    left = [marked(f"{esc(settings.brand_name)} · {esc(title)}", "title"), *(para(f, "meta") for f in facts)]
-    barcode = Code128(number, barWidth=BAR_MODULE, barHeight=11 * mm, humanReadable=False, quiet=True)
-    right = [barcode, para(number, "meta")]
-    table = Table([[left, right]], colWidths=[USABLE_WIDTH - 62 * mm, 62 * mm])
-    table.setStyle(PLAIN)
-    return table
+from app.wholesale.pdf_layout import PLAIN, USABLE_WIDTH, grid, header, money, para, party_lines, qty, render
 
 
 def confirmation_pdf(order: OrderConfirmation) -> bytes:

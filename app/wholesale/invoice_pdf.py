@@ -17,10 +17,9 @@ from reportlab.platypus import Spacer, Table
 
 from app.config import get_settings
 from app.kit.quantities import UNIT_LABELS_ZH
-from app.wholesale.confirmation_pdf import header, party_lines
 from app.wholesale.document_data import InvoiceDocument, InvoiceKind
 from app.wholesale.invoicing import invoice_totals, rmb_capital
-from app.wholesale.pdf_layout import FONT, PLAIN, USABLE_WIDTH, grid, money, para, qty, render
+from app.wholesale.pdf_layout import FONT, PLAIN, USABLE_WIDTH, grid, header, money, para, party_lines, qty, render
 
 
 def _parties(invoice: InvoiceDocument) -> Table:

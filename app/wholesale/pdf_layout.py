@@ -1,6 +1,7 @@
 """The A4 page every wholesale document is set on: the embedded document font (``app.kit.pdf``)
 for every paragraph and table cell, a footer with the document's name and "第 n / N 页", and the
-table styles the documents share.
+blocks the documents share (the title block with the document number as a Code128, a company's
+发票 details, ruled tables).
 
 "N" is not known until the last page is laid out. Rather than keep every page in memory and draw
 the footers at the end, each page draws its own "第 n / " and places a PDF form (an XObject)
@@ -16,18 +17,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, TableStyle
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Table, TableStyle
 
 from app.config import get_settings
 from app.kit import clock, pdf
 from app.kit.money import format_minor
 from app.kit.quantities import format_quantity
+from app.wholesale.document_data import Party
 
 FONT = pdf.FONT
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -35,6 +38,7 @@ MARGIN = 15 * mm
 USABLE_WIDTH = PAGE_WIDTH - 2 * MARGIN
 FOOTER_Y = 9 * mm
 _TOTAL_FORM = "wholesale-page-total"
+BAR_MODULE = 0.3 * mm  # Code128 module of the document number: scans from paper and from a screen
 
 
 class _PagedCanvas(Canvas):  # type: ignore[misc]
@@ -168,6 +172,34 @@ def printed_at(instant: datetime | None) -> str:
     """'打印于 2026-12-08 17:05' in China time (the pinned clock when none is given)."""
     at = instant if instant is not None else clock.now()
     return "打印于 " + at.astimezone(clock.business_tz()).strftime("%Y-%m-%d %H:%M")
+
+
+# ---- blocks ---------------------------------------------------------------------------------------
+
+
+def party_lines(party: Party, *, fapiao: bool) -> list[str]:
+    """A company block: its name, then its 发票 details where the document is about billing."""
+    lines = [party.name]
+    if fapiao:
+        lines += [
+            f"税号：{party.tax_id or '—'}",
+            f"地址、电话：{' '.join(p for p in (party.address, party.phone) if p) or '—'}",
+            f"开户行及账号：{' '.join(p for p in (party.bank_name, party.bank_account) if p) or '—'}",
+        ]
+    elif party.contact or party.phone:
+        lines.append(f"联系人：{' '.join(p for p in (party.contact, party.phone) if p)}")
+    return lines
+
+
+def header(title: str, number: str, facts: list[str]) -> Table:
+    """Title and facts on the left; the document number and its Code128 on the right."""
+    settings = get_settings()
+    left = [marked(f"{esc(settings.brand_name)} · {esc(title)}", "title"), *(para(f, "meta") for f in facts)]
+    barcode = Code128(number, barWidth=BAR_MODULE, barHeight=11 * mm, humanReadable=False, quiet=True)
+    right = [barcode, para(number, "meta")]
+    table = Table([[left, right]], colWidths=[USABLE_WIDTH - 62 * mm, 62 * mm])
+    table.setStyle(PLAIN)
+    return table
 
 
 def grid(*, header_rows: int = 1, right_from: int | None = None, extra: Sequence[Any] = ()) -> TableStyle:

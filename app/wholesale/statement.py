@@ -22,10 +22,9 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Spacer, Table
 
 from app.config import get_settings
-from app.wholesale.confirmation_pdf import header
 from app.wholesale.document_data import StatementData
 from app.wholesale.invoicing import AGEING_BUCKETS, Ageing, StatementFigures, ageing, rmb_capital, statement_figures
-from app.wholesale.pdf_layout import FONT, USABLE_WIDTH, grid, money, para, render
+from app.wholesale.pdf_layout import FONT, USABLE_WIDTH, grid, header, money, para, render
 
 YUAN_FORMAT = '"¥"#,##0.00;-"¥"#,##0.00'
 

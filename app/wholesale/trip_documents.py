@@ -96,16 +96,18 @@ def _sku_table(rows: Sequence[PickRow]) -> Table:
         ["✓", "站序", "订单号", "客户", "批次", "数量", "箱数", "拣货人"],
     ]
     for row in sorted(rows, key=lambda r: (r.stop_position, r.order_number)):
-        for i, lot in enumerate(row.lots or ()):
+        # A line with no lot allocated yet is still listed, so it is not silently left off the truck.
+        parts = [(lot.lot_code, lot.quantity) for lot in row.lots] or [("未分配批次", row.quantity)]
+        for i, (lot_code, quantity) in enumerate(parts):
             data.append(
                 [
                     BOX,
                     str(row.stop_position) if i == 0 else "",
                     row.order_number if i == 0 else "",
                     fit(row.company, PICK_WIDTHS[3]) if i == 0 else "",
-                    lot.lot_code,
-                    f"{qty(lot.quantity)} {unit}",
-                    qty(lot.quantity / row.case_pack) if row.case_pack else "",
+                    lot_code,
+                    f"{qty(quantity)} {unit}",
+                    qty(quantity / row.case_pack) if row.case_pack else "",
                     "",
                 ]
             )

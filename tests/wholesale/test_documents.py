@@ -268,8 +268,13 @@ def test_pick_list_of_200_orders_groups_by_sku_with_fefo_lots(
 
 def test_a_small_trip_is_one_page_each() -> None:
     pick, manifest = build.synthetic_trip(orders=3, lines=2)
+    # A line the allocator found no lot for is printed, not dropped.
+    pick = replace(pick, rows=(*pick.rows[:-1], replace(pick.rows[-1], lots=())))
     small_pick, small_manifest = pick_list_pdf(pick), manifest_pdf(manifest)
     assert page_count(small_pick) == 1 and page_count(small_manifest) == 1
+    last = pick.rows[-1]
+    assert last.order_number in check(small_pick, "wholesale-pick-list-small")
+    assert "未分配批次" in page_texts(small_pick)[0]
     text = check(small_manifest, "wholesale-manifest-small")
     assert "第 1 / 1 页" in text and "始兴—广州—佛山—东莞—深圳" in text
     assert date(2026, 12, 8).isoformat() in text
