@@ -120,7 +120,8 @@ def test_invoice_with_its_tax_line_and_capital_amount() -> None:
         "付款到期日：2027-01-07",
         "税号：91440103MA5CXXXX0K",
         "开户行及账号：中国工商银行广州芳村支行 3602 0012 0920",
-        "始兴县农村电子商务公共服务中心",
+        get_settings().service_centre_name,  # the seller
+        "税号：12440222MB2D00000X",
         "12.345 千克",
         "¥98.64",
         "¥6,900.00",
