@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 import subprocess
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -279,3 +280,31 @@ def test_a_small_trip_is_one_page_each() -> None:
     text = check(small_manifest, "wholesale-manifest-small")
     assert "第 1 / 1 页" in text and "始兴—广州—佛山—东莞—深圳" in text
     assert date(2026, 12, 8).isoformat() in text
+
+
+@pytest.fixture
+def another_county(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Settings of another county's brand (get_settings is cached: read again, and again after)."""
+    monkeypatch.setenv("BRAND_NAME", "丹霞优品")
+    monkeypatch.setenv("SERVICE_CENTRE_NAME", "仁化县电子商务公共服务中心")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.mark.usefixtures("another_county")
+def test_brand_and_centre_come_from_settings() -> None:
+    pick, manifest = build.synthetic_trip(orders=2, lines=1)
+
+    texts = [
+        check(manifest_pdf(manifest), "wholesale-manifest-other-brand"),
+        check(pick_list_pdf(pick), "wholesale-pick-list-other-brand"),
+        check(invoice_pdf(build.invoice()), "wholesale-invoice-other-brand"),
+        check(confirmation_pdf(build.order_confirmation()), "wholesale-confirmation-other-brand"),
+        check(statement_pdf(build.statement()), "wholesale-statement-other-brand"),
+    ]
+
+    for text in texts:
+        assert "丹霞优品 · " in text and "南岭明珠" not in text
+    assert "仁化县电子商务公共服务中心" in texts[2] and "仁化县电子商务公共服务中心" in texts[3]
+    assert "始兴县农村电子商务公共服务中心" not in "".join(texts)
