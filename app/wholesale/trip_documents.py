@@ -92,7 +92,7 @@ def _sku_table(rows: Sequence[PickRow]) -> Table:
     heading = f"{first.sku}　{first.name}　每箱 {qty(first.case_pack)} {unit}　共 {qty(total)} {unit} / {qty(cases)} 箱"
     data: list[list[Any]] = [
         [fit(heading, USABLE_WIDTH, 10)] + [""] * 7,
-        [para(f"先到期先出（FEFO）批次：{lot_text}", "small")] + [""] * 7,
+        [para(f"先到期先出（FEFO）批次：{lot_text or '尚未分配批次，拣货前请找仓库主管'}", "small")] + [""] * 7,
         ["✓", "站序", "订单号", "客户", "批次", "数量", "箱数", "拣货人"],
     ]
     for row in sorted(rows, key=lambda r: (r.stop_position, r.order_number)):

@@ -277,6 +277,7 @@ def test_a_small_trip_is_one_page_each() -> None:
     last = pick.rows[-1]
     assert last.order_number in check(small_pick, "wholesale-pick-list-small")
     assert "未分配批次" in page_texts(small_pick)[0]
+    assert "尚未分配批次，拣货前请找仓库主管" in page_texts(small_pick)[0]
     text = check(small_manifest, "wholesale-manifest-small")
     assert "第 1 / 1 页" in text and "始兴—广州—佛山—东莞—深圳" in text
     assert date(2026, 12, 8).isoformat() in text
