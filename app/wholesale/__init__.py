@@ -1,0 +1,1 @@
+"""The wholesale channel (PRD buyers): companies and their terms, delivery trips, documents."""
