@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     # Station subsidy statement (村站补贴): fen per parcel scanned in, fen per kg carried upstream.
     subsidy_per_parcel_in_minor: int = Field(default=50, ge=0)
     subsidy_per_upstream_kg_minor: int = Field(default=20, ge=0)
+    # VAT rate printed on wholesale invoices (prices include it; the tax line shows the share of the
+    # total it is). 9 %: the rate of agricultural products; 0 hides the line.
+    wholesale_invoice_tax_rate_percent: int = Field(default=9, ge=0, le=100)
     # Alibaba.com international station (ICBU Open Platform). Without an app key: "not connected".
     alibaba_gateway_url: str = "https://openapi-api.alibaba.com"
     alibaba_sync_url: str | None = None  # unset: ALIBABA_GATEWAY_URL + "/sync"

@@ -19,6 +19,7 @@ from app.pos import models as pos_models
 from app.stations import models as stations_models
 from app.supply import models as supply_models
 from app.wholesale import models as wholesale_models
+from app.wholesale import trip_models as wholesale_trip_models
 
 __all__ = [
     "Base",
@@ -33,4 +34,5 @@ __all__ = [
     "stations_models",
     "supply_models",
     "wholesale_models",
+    "wholesale_trip_models",
 ]

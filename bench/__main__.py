@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import catalog, crossborder, shop, stations, stock
+from bench import catalog, crossborder, shop, stations, stock, wholesale_documents
 
 BENCHES = {
     "catalog": catalog.main,
@@ -12,6 +12,7 @@ BENCHES = {
     "shop": shop.main,
     "stations": stations.main,
     "crossborder": crossborder.main,
+    "wholesale_documents": wholesale_documents.main,
 }
 
 

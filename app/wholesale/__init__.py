@@ -1,1 +1,2 @@
-"""The wholesale channel: PRD buyer companies' onboarding, colleagues, terms and API keys."""
+"""The wholesale channel (PRD buyers): companies and their terms, colleagues and API keys, delivery
+trips, documents."""

@@ -2,7 +2,7 @@
 colleague invitations, the company audit trail and company API keys
 
 Revision ID: 0016_wholesale_companies
-Revises: 0013_device_enrolments
+Revises: 0017_wholesale_trips
 Create Date: 2026-12-08 10:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0016_wholesale_companies"
-down_revision: str | None = "0013_device_enrolments"
+down_revision: str | None = "0017_wholesale_trips"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

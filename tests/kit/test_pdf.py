@@ -227,4 +227,16 @@ def test_every_module_that_makes_a_pdf_is_checked_here() -> None:
             for marker in ("reportlab.pdfgen", "reportlab.platypus", "SimpleDocTemplate", "registerFont")
         )
     }
-    assert drawing == {"app/kit/pdf.py", "app/supply/labels.py", "app/stations/labels.py"}
+    # The wholesale documents lay out on app/wholesale/pdf_layout.py, checked the same way in
+    # tests/wholesale/test_documents.py (font_problems and poppler on every document).
+    assert drawing == {
+        "app/kit/pdf.py",
+        "app/supply/labels.py",
+        "app/stations/parcel_label_pdf.py",
+        "app/stations/manifest_pdf.py",
+        "app/wholesale/confirmation_pdf.py",
+        "app/wholesale/invoice_pdf.py",
+        "app/wholesale/pdf_layout.py",
+        "app/wholesale/statement.py",
+        "app/wholesale/trip_documents.py",
+    }
