@@ -33,6 +33,7 @@ from app.kit.errors import InvalidInput
 from app.kit.phones import normalise_cn_phone
 from app.notifications.service import notify
 from app.wholesale import errors, repository
+from app.wholesale.document_data import Party
 from app.wholesale.models import CompanyAction, CompanyEvent, CompanyInvitation, DeliveryAddress
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,50}$")
@@ -409,6 +410,19 @@ async def profile(session: AsyncSession, company_id: int) -> CompanyProfile:
         raise accounts_errors.CompanyNotFound()
     return CompanyProfile(
         company, await repository.delivery_addresses(session, company_id), await price_list_of(session, company_id)
+    )
+
+
+def buyer_party(company: BuyerCompany) -> Party:
+    """The company's block on wholesale documents, from its fapiao details: the title (else its
+    name), the tax number (else the credit code, which is the tax number of a company registered
+    since 2015), and the fapiao's two free lines as recorded (地址、电话 / 开户行及账号)."""
+    return Party(
+        name=company.fapiao_title or company.name,
+        tax_id=company.fapiao_tax_number or company.credit_code or "",
+        address=company.fapiao_address_phone or "",
+        bank_name=company.fapiao_bank_account or "",
+        contact=f"{company.contact_name} {company.contact_phone}",
     )
 
 

@@ -244,3 +244,26 @@ async def test_the_api_approval_and_rejection_are_recorded(client: httpx.AsyncCl
     await service.suspend(db_session, await as_principal(db_session, admin), approved.id, "逾期")
     again = await client.post(f"/api/v1/admin/companies/{approved.id}/approve", headers=headers)
     assert (again.status_code, again.json()["error"]) == (409, "company_status_conflict")
+
+
+async def test_the_fapiao_details_make_the_buyer_block_of_documents(db_session: AsyncSession) -> None:
+    admin = await as_principal(db_session, await make_user(db_session, Role.admin))
+    company = await make_company(db_session, credit_code="9144010100000001XD")
+    assert service.buyer_party(company).tax_id == "9144010100000001XD"
+    terms = service.Terms(
+        PaymentTerms.net_30,
+        1_000_000,
+        (2,),
+        company_prices=False,
+        fapiao_title="广州某某商行",
+        fapiao_tax_number="91440101ma5cn8lq1x",
+        fapiao_address_phone="广州市白云区增槎路 1 号 020-12345678",
+        fapiao_bank_account="工商银行广州分行 3602000000000000000",
+    )
+    party = service.buyer_party(await service.set_terms(db_session, admin, company.id, terms))
+    assert (party.name, party.tax_id, party.address, party.bank_name) == (
+        "广州某某商行",
+        "91440101MA5CN8LQ1X",
+        "广州市白云区增槎路 1 号 020-12345678",
+        "工商银行广州分行 3602000000000000000",
+    )
