@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     sms_code_verify_rate_limit: str = "5/10 minutes"
     wholesale_application_rate_limit: str = "5/hour"
     wholesale_min_shelf_life_percent: int = Field(default=60, ge=0, le=100)
+    # The cities a wholesale company may have delivery addresses in (the PRD trucks' reach), in the
+    # order forms offer them.
+    wholesale_cities: str = "广州,深圳,佛山,东莞,中山,珠海,江门,惠州,肇庆"
+    # A colleague's invitation link (sent by SMS) works this many days, once.
+    wholesale_invitation_ttl_days: int = Field(default=7, ge=1, le=30)
+    # A company API key (the buyer's purchasing system) lasts this long unless revoked first.
+    company_api_key_ttl_days: int = Field(default=365, ge=1, le=3650)
     reservation_ttl_minutes: int = Field(default=15, ge=1)
     # The most one shop order line (and one cart line) may hold, per unit of sale: "unit=maximum"
     # pairs; a unit left out keeps its default. Larger quantities are a wholesale matter.
@@ -214,6 +221,10 @@ class Settings(BaseSettings):
     def _cart_maximums_are_readable(self) -> Settings:
         self.cart_line_maximums  # noqa: B018 - parsed here so a typo stops the start, not a checkout
         return self
+
+    @property
+    def wholesale_city_list(self) -> list[str]:
+        return [c.strip() for c in self.wholesale_cities.split(",") if c.strip()]
 
     @property
     def cart_line_maximums(self) -> dict[str, Decimal]:

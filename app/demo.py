@@ -41,7 +41,7 @@ from stdnum import ean
 from stdnum.cn import uscc
 
 from app import demo_queries
-from app.accounts.models import BuyerCompany, CompanyStatus, Role, User
+from app.accounts.models import BuyerCompany, CompanyStatus, PaymentTerms, Role, User
 from app.accounts.security import hash_password
 from app.catalog.models import (
     Category,
@@ -69,6 +69,7 @@ from app.supply.models import (
     SupplierKind,
     SupplierProduct,
 )
+from app.wholesale.models import DeliveryAddress
 from app.wholesale.trip_models import WholesaleRoute
 
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - the documented demo password (DESIGN §7)
@@ -90,6 +91,7 @@ KINDS = (
     "price_items",
     "price_tiers",
     "buyer_companies",
+    "company_delivery_addresses",
     "users",
     "locations",
     "lots",
@@ -917,8 +919,11 @@ COMPANIES: tuple[dict[str, Any], ...] = (
         "contact_phone": "+8613926011234",
         "address": "广州市白云区增槎路江南果菜批发市场（演示地址）",
         "status": CompanyStatus.approved,
+        "payment_terms": PaymentTerms.net_30,
         "payment_terms_days": 30,
         "credit_limit_minor": 50_000_000,
+        "delivery_weekdays": [2, 5],
+        "fapiao_title": "广州江南果菜批发市场粤北鲜果商行（演示）",
     },
     {
         "name": "深圳布吉农产品批发市场鹏城蔬果贸易行（演示）",
@@ -928,8 +933,10 @@ COMPANIES: tuple[dict[str, Any], ...] = (
         "contact_phone": "+8613580012345",
         "address": "深圳市龙岗区布吉农产品批发市场（演示地址）",
         "status": CompanyStatus.approved,
+        "payment_terms": PaymentTerms.net_15,
         "payment_terms_days": 15,
         "credit_limit_minor": 30_000_000,
+        "delivery_weekdays": [3, 6],
     },
     {
         "name": "佛山市禅城区好邻里生鲜超市有限公司（演示）",
@@ -939,8 +946,10 @@ COMPANIES: tuple[dict[str, Any], ...] = (
         "contact_phone": "+8615976012345",
         "address": "佛山市禅城区季华路（演示地址）",
         "status": CompanyStatus.approved,
-        "payment_terms_days": 45,
-        "credit_limit_minor": 20_000_000,
+        "payment_terms": PaymentTerms.prepay,
+        "payment_terms_days": 0,
+        "credit_limit_minor": 0,
+        "delivery_weekdays": [2, 5],
     },
     {
         "name": "东莞市莞城优鲜连锁超市有限公司（演示）",
@@ -952,6 +961,37 @@ COMPANIES: tuple[dict[str, Any], ...] = (
         "status": CompanyStatus.pending,
         "payment_terms_days": 30,
         "credit_limit_minor": 0,
+    },
+)
+
+# Where each demo company receives the truck (the demo ``buyer``'s stall opens before dawn).
+DELIVERY_ADDRESSES: tuple[dict[str, Any], ...] = (
+    {
+        "company": JIANGNAN,
+        "city": "广州",
+        "address": "广州市白云区增槎路江南果菜批发市场 B 区 12 档（演示地址）",
+        "receiving_from": time(5, 0),
+        "receiving_until": time(9, 0),
+        "contact_name": "陈志强",
+        "contact_phone": "+8613926011234",
+    },
+    {
+        "company": "深圳布吉农产品批发市场鹏城蔬果贸易行（演示）",
+        "city": "深圳",
+        "address": "深圳市龙岗区布吉农产品批发市场水果区 3 栋（演示地址）",
+        "receiving_from": time(6, 0),
+        "receiving_until": time(10, 0),
+        "contact_name": "林伟东",
+        "contact_phone": "+8613580012345",
+    },
+    {
+        "company": "佛山市禅城区好邻里生鲜超市有限公司（演示）",
+        "city": "佛山",
+        "address": "佛山市禅城区季华路好邻里生鲜超市后门卸货区（演示地址）",
+        "receiving_from": time(7, 0),
+        "receiving_until": time(11, 0),
+        "contact_name": "梁嘉敏",
+        "contact_phone": "+8615976012345",
     },
 )
 
@@ -1264,6 +1304,8 @@ async def _user(
             "phone": seed.phone,
             "is_active": True,
             "company_id": company_id,
+            # The demo buyer is its company's only buyer, so its owner (colleagues, API keys).
+            "is_company_owner": seed.role is Role.buyer,
             "station_id": station_id,
             "store_id": store_id,
         },
@@ -1489,6 +1531,16 @@ async def seed_demo(session: AsyncSession, *, uploads_dir: Path | None = None) -
         if fields["status"] is CompanyStatus.approved:
             fields.update(approved_at=clock.now(), approved_by_id=admin_id)
         companies[company["name"]] = await _ensure(session, tally, "buyer_companies", BuyerCompany, key, fields)
+    for place in DELIVERY_ADDRESSES:
+        values = {k: v for k, v in place.items() if k not in ("company", "address")}
+        await _ensure(
+            session,
+            tally,
+            "company_delivery_addresses",
+            DeliveryAddress,
+            {"company_id": companies[place["company"]], "address": place["address"]},
+            {**values, "is_active": True},
+        )
 
     retail = await _ensure(
         session,

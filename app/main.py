@@ -35,6 +35,7 @@ from app.supply import product_endpoints
 from app.web import admin as admin_pages
 from app.web import admin_orders as admin_order_pages
 from app.web import auth as auth_pages
+from app.web import companies_admin as company_admin_pages
 from app.web import crossborder_admin as crossborder_admin_pages
 from app.web import devices as device_pages
 from app.web import notifications as notification_pages
@@ -46,7 +47,9 @@ from app.web import stations_admin as station_admin_pages
 from app.web import stock as stock_pages
 from app.web import trace as trace_pages
 from app.web import users_admin as user_pages
+from app.web import wholesale as wholesale_pages
 from app.web import wholesale_trips_admin as wholesale_trip_pages
+from app.wholesale import endpoints as wholesale_endpoints
 from app.wholesale import trip_endpoints as wholesale_trip_endpoints
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "storefront" / "static"
@@ -120,6 +123,8 @@ def create_app(
     app.include_router(health_router)
     app.include_router(accounts_endpoints.router)
     app.include_router(accounts_endpoints.admin)
+    app.include_router(wholesale_endpoints.router)
+    app.include_router(wholesale_endpoints.admin)
     app.include_router(catalog_endpoints.router)
     app.include_router(product_endpoints.router)
     app.include_router(catalog_endpoints.admin)
@@ -138,6 +143,7 @@ def create_app(
     app.include_router(wholesale_trip_endpoints.router)
     app.include_router(auth_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(company_admin_pages.router)
     app.include_router(user_pages.router)
     app.include_router(device_pages.router)
     app.include_router(admin_order_pages.router)
@@ -151,6 +157,7 @@ def create_app(
     app.include_router(order_pages.router)
     app.include_router(station_pages.router)
     app.include_router(trace_pages.router)
+    app.include_router(wholesale_pages.router)
 
     # Only product photos are public files; station case photos (uploads/cases/) are served by
     # station_reports.media to the staff who may see them.

@@ -23,7 +23,7 @@ from sqlalchemy.orm import selectinload
 from stdnum import ean
 from stdnum.cn import uscc
 
-from app.accounts.models import BuyerCompany, CompanyStatus, Role, User
+from app.accounts.models import BuyerCompany, CompanyStatus, PaymentTerms, Role, User
 from app.accounts.security import verify_password
 from app.catalog.models import (
     Category,
@@ -59,6 +59,7 @@ from app.supply.models import (
     Transfer,
     TransferLine,
 )
+from app.wholesale.models import DeliveryAddress
 from app.wholesale.trip_models import WholesaleRoute
 
 SUPPLY_SKUS = {
@@ -80,8 +81,8 @@ DECEMBER = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
 
 COUNTS = (
     "stations 36, routes 5, route_stops 36, stores 2, suppliers 9, categories 7, products 11, supplier_products 11, "
-    "variants 20, product_images 11, price_lists 3, price_items 33, price_tiers 24, buyer_companies 4, users 6, "
-    "locations 39, lots 20, transfers 1, alibaba_listings 3, wholesale_routes 2"
+    "variants 20, product_images 11, price_lists 3, price_items 33, price_tiers 24, buyer_companies 4, "
+    "company_delivery_addresses 3, users 6, locations 39, lots 20, transfers 1, alibaba_listings 3, wholesale_routes 2"
 )
 
 
@@ -247,6 +248,14 @@ async def test_demo_stations_and_accounts_are_plausible(db_session: AsyncSession
     company_list = await db_session.scalar(select(PriceList).where(PriceList.company_id == buyer_company.id))
     assert company_list is not None
     assert (company_list.code, company_list.kind) == ("company-gz-jiangnan", PriceListKind.company)
+    # The demo buyer owns its company, which has terms, delivery days and a Guangzhou address.
+    assert users["buyer"].is_company_owner is True
+    assert (buyer_company.payment_terms, buyer_company.credit_limit_minor) == (PaymentTerms.net_30, 50_000_000)
+    assert buyer_company.delivery_weekdays == [2, 5]
+    addresses = list(
+        await db_session.scalars(select(DeliveryAddress).where(DeliveryAddress.company_id == buyer_company.id))
+    )
+    assert [(a.city, a.receiving_hours) for a in addresses] == [("广州", "05:00–09:00")]
 
     companies = list(await db_session.scalars(select(BuyerCompany)))
     assert {c.city for c in companies} == {"广州", "深圳", "佛山", "东莞"}

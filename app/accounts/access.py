@@ -65,6 +65,10 @@ class Principal:
     station_id: int | None = None
     store_id: int | None = None
     display_name: str = ""
+    # A company API key (the buyer's purchasing system): it acts for ``company_id`` and passes only
+    # rules that take company keys; ``company_owner`` is the owner signed in as a person.
+    company_key: bool = False
+    company_owner: bool = False
 
     def has_scope(self, scope: Scope) -> bool:
         return scope.value in self.scopes
@@ -82,6 +86,10 @@ class AccessRule:
     grants: frozenset[tuple[Role, Scope]] | None
     authenticated: bool = True
     approved_company: bool = False
+    # Company API keys pass only rules that say so: the wholesale JSON API, never a page, an
+    # account route or an owner's management of keys and colleagues.
+    company_keys: bool = False
+    owner_only: bool = False
 
     @property
     def roles(self) -> frozenset[Role] | None:
@@ -100,7 +108,11 @@ def _grants(*pairs: tuple[Role, Scope]) -> frozenset[tuple[Role, Scope]]:
 PUBLIC = AccessRule("public", None, authenticated=False)
 SIGNED_IN = AccessRule("signed_in", None)
 CUSTOMER = AccessRule("customer", _grants((Role.customer, Scope.shop)))
-BUYER = AccessRule("buyer", _grants((Role.buyer, Scope.wholesale)), approved_company=True)
+BUYER = AccessRule("buyer", _grants((Role.buyer, Scope.wholesale)), approved_company=True, company_keys=True)
+# A company's owner (a person, not a key) managing its colleagues and API keys.
+COMPANY_OWNER = AccessRule(
+    "company_owner", _grants((Role.buyer, Scope.wholesale)), approved_company=True, owner_only=True
+)
 CLERK = AccessRule("clerk", _grants((Role.clerk, Scope.pos), (Role.admin, Scope.pos)))
 STATION_OPERATOR = AccessRule("station_operator", _grants((Role.station_operator, Scope.pda)))
 WAREHOUSE = AccessRule("warehouse", _grants((Role.warehouse, Scope.stock), (Role.admin, Scope.stock)))
@@ -115,9 +127,13 @@ STAFF = AccessRule("staff", STAFF_GRANTS)
 STAFF_OR_STATION = AccessRule("staff_or_station", STAFF_GRANTS | _grants((Role.station_operator, Scope.pda)))
 # Orders of any customer (names, phones, addresses): admins and the warehouse that packs them.
 BACK_OFFICE = AccessRule("back_office", _grants((Role.admin, Scope.admin), (Role.warehouse, Scope.stock)))
-# What wholesale buyers (of an approved company) and the back office both read: the PRD trips.
+# What wholesale buyers (of an approved company, or its purchasing system's key) and the back
+# office both read: the PRD trips.
 BUYER_OR_STAFF = AccessRule(
-    "buyer_or_staff", _grants((Role.buyer, Scope.wholesale)) | STAFF_GRANTS, approved_company=True
+    "buyer_or_staff",
+    _grants((Role.buyer, Scope.wholesale)) | STAFF_GRANTS,
+    approved_company=True,
+    company_keys=True,
 )
 
 
@@ -170,6 +186,8 @@ def check_rule(rule: AccessRule, principal: Principal | None) -> Principal | Non
         return principal
     if principal is None:
         raise NotAuthenticated()
+    if principal.company_key and not rule.company_keys:
+        raise errors.CompanyKeyNotAllowed()
     roles = rule.roles
     if roles is not None and principal.role not in roles:
         raise errors.RoleNotAllowed()
@@ -178,6 +196,8 @@ def check_rule(rule: AccessRule, principal: Principal | None) -> Principal | Non
     # The approved-company condition is the buyers' (staff belong to no company).
     if rule.approved_company and principal.role is Role.buyer and not principal.company_approved:
         raise errors.CompanyNotApproved()
+    if rule.owner_only and not principal.company_owner:
+        raise errors.CompanyOwnerOnly()
     return principal
 
 
@@ -196,6 +216,7 @@ PublicAccess = Depends(_public_dependency)
 AnyUser = Annotated[Principal, Depends(require(SIGNED_IN))]
 CustomerUser = Annotated[Principal, Depends(require(CUSTOMER))]
 BuyerUser = Annotated[Principal, Depends(require(BUYER))]
+CompanyOwnerUser = Annotated[Principal, Depends(require(COMPANY_OWNER))]
 ClerkUser = Annotated[Principal, Depends(require(CLERK))]
 StationOperator = Annotated[Principal, Depends(require(STATION_OPERATOR))]
 WarehouseUser = Annotated[Principal, Depends(require(WAREHOUSE))]
@@ -216,6 +237,7 @@ def principal_for(
     token_id: int | None = None,
     station_id: int | None = None,
     store_id: int | None = None,
+    company_key: bool = False,
 ) -> Principal:
     company = user.company
     return Principal(
@@ -230,4 +252,6 @@ def principal_for(
         station_id=station_id if station_id is not None else user.station_id,
         store_id=store_id if store_id is not None else user.store_id,
         display_name=user.display_name or user.username,
+        company_key=company_key,
+        company_owner=bool(user.is_company_owner) and not company_key,
     )

@@ -317,33 +317,3 @@ async def list_companies(
 ) -> list[schemas.CompanyOut]:
     companies = await repository.list_companies(session, status=status_filter)
     return [schemas.CompanyOut.model_validate(c) for c in companies]
-
-
-@admin.post(
-    "/companies/{company_id}/approve",
-    response_model=schemas.CompanyOut,
-    responses={
-        404: {"description": "company_not_found"},
-        409: {"description": "company_status_conflict / applicant_username_taken（请在 username 中另设用户名）"},
-    },
-)
-async def approve_company(
-    company_id: int, session: DbSession, principal: AdminUser, body: schemas.CompanyApprovalIn | None = None
-) -> schemas.CompanyOut:
-    """Approve a buyer company; its applicant's account opens now (``username`` overrides the one
-    applied for when that one is taken)."""
-    company = await service.decide_company(
-        session, principal, company_id, approve=True, username=body.username if body else None
-    )
-    return schemas.CompanyOut.model_validate(company)
-
-
-@admin.post(
-    "/companies/{company_id}/reject",
-    response_model=schemas.CompanyOut,
-    responses={404: {"description": "company_not_found"}, 409: {"description": "company_status_conflict"}},
-)
-async def reject_company(company_id: int, session: DbSession, principal: AdminUser) -> schemas.CompanyOut:
-    return schemas.CompanyOut.model_validate(
-        await service.decide_company(session, principal, company_id, approve=False)
-    )

@@ -31,6 +31,16 @@ class CompanyNotApproved(Forbidden):
     message = "采购商企业尚未通过审核"
 
 
+class CompanyKeyNotAllowed(Forbidden):
+    code = "company_key_not_allowed"
+    message = "企业 API 密钥只能调用批发采购接口"
+
+
+class CompanyOwnerOnly(Forbidden):
+    code = "company_owner_only"
+    message = "只有企业负责人可以管理同事账号与 API 密钥"
+
+
 class UsernameTaken(Conflict):
     code = "username_taken"
     message = "用户名已被使用"

@@ -3,7 +3,19 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Enum, ForeignKey, Index, String, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -40,10 +52,32 @@ class CompanyStatus(StrEnum):
     suspended = "suspended"
 
 
+class PaymentTerms(StrEnum):
+    """How a wholesale company pays: before delivery, or on account within 15 / 30 days."""
+
+    prepay = "prepay"
+    net_15 = "net_15"
+    net_30 = "net_30"
+
+    @property
+    def days(self) -> int:
+        return {"prepay": 0, "net_15": 15, "net_30": 30}[self.value]
+
+    @property
+    def label_zh(self) -> str:
+        return {"prepay": "预付款", "net_15": "月结 15 天", "net_30": "月结 30 天"}[self.value]
+
+    @property
+    def on_account(self) -> bool:
+        return self is not PaymentTerms.prepay
+
+
 class TokenKind(StrEnum):
     user = "user"
     station_pda = "station_pda"
     pos_till = "pos_till"
+    # A buyer company's key for its purchasing system: scope ``wholesale``, bound to the company.
+    company_api = "company_api"
 
 
 def enum_column(enum_cls: type[StrEnum], name: str) -> Enum:
@@ -66,6 +100,22 @@ class BuyerCompany(IdMixin, TimestampMixin, Base):
         enum_column(CompanyStatus, "company_status"), nullable=False, default=CompanyStatus.pending
     )
     payment_terms_days: Mapped[int] = mapped_column(nullable=False, default=30)
+    # The terms the centre set at approval; ``payment_terms_days`` follows them (0 for prepay).
+    payment_terms: Mapped[PaymentTerms] = mapped_column(
+        enum_column(PaymentTerms, "payment_terms"), nullable=False, default=PaymentTerms.net_30
+    )
+    # ISO weekdays (1 = Monday … 7 = Sunday) the centre delivers to this company.
+    delivery_weekdays: Mapped[list[int]] = mapped_column(
+        ARRAY(SmallInteger), nullable=False, default=list, server_default=text("'{}'::smallint[]")
+    )
+    # Why the company was rejected or suspended (shown to the centre; the audit is company_events).
+    status_reason: Mapped[str | None] = mapped_column(String(300))
+    # What the centre needs to issue the company's fapiao (发票): title, tax number, address and
+    # phone, bank and account — recorded here, the fapiao itself is issued outside the platform.
+    fapiao_title: Mapped[str | None] = mapped_column(String(200))
+    fapiao_tax_number: Mapped[str | None] = mapped_column(String(20))
+    fapiao_address_phone: Mapped[str | None] = mapped_column(String(300))
+    fapiao_bank_account: Mapped[str | None] = mapped_column(String(300))
     credit_limit_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     currency: Mapped[str] = mapped_column(String(3), nullable=False, default="CNY")
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -92,6 +142,8 @@ class User(IdMixin, TimestampMixin, Base):
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), index=True)
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The buyer who manages its company's colleagues and API keys (the applicant, once approved).
+    is_company_owner: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="false")
 
     company: Mapped[BuyerCompany | None] = relationship(foreign_keys=[company_id], lazy="raise")
 
@@ -100,6 +152,7 @@ class User(IdMixin, TimestampMixin, Base):
         CheckConstraint("role <> 'buyer' OR company_id IS NOT NULL", name="buyer_has_company"),
         CheckConstraint("role <> 'station_operator' OR station_id IS NOT NULL", name="operator_has_station"),
         CheckConstraint("role <> 'clerk' OR store_id IS NOT NULL", name="clerk_has_store"),
+        CheckConstraint("NOT is_company_owner OR role = 'buyer'", name="owner_is_buyer"),
     )
 
 
@@ -116,12 +169,18 @@ class ApiToken(IdMixin, Base):
     scopes: Mapped[list[str]] = mapped_column(ARRAY(String(30)), nullable=False)
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    # A company API key acts for this company (``user_id`` is the owner who issued it).
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("buyer_companies.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship(lazy="raise")
+
+    __table_args__ = (
+        CheckConstraint("(kind = 'company_api') = (company_id IS NOT NULL)", name="company_key_has_company"),
+    )
 
 
 class WebSession(IdMixin, Base):

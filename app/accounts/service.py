@@ -18,7 +18,12 @@ from app.kit import clock
 from app.kit.errors import InvalidInput
 from app.notifications.service import notify
 
-TOKEN_PREFIX = {TokenKind.user: "npu", TokenKind.station_pda: "npd", TokenKind.pos_till: "npp"}
+TOKEN_PREFIX = {
+    TokenKind.user: "npu",
+    TokenKind.station_pda: "npd",
+    TokenKind.pos_till: "npp",
+    TokenKind.company_api: "npk",
+}
 DEVICE_SCOPES = {TokenKind.station_pda: frozenset({Scope.pda.value}), TokenKind.pos_till: frozenset({Scope.pos.value})}
 # Only refresh last_used_at this often, so reads do not each write the token row.
 TOUCH_INTERVAL = timedelta(minutes=5)
@@ -84,6 +89,17 @@ async def issue_device_token(
     )
 
 
+async def issue_company_key(session: AsyncSession, owner: User, label: str) -> IssuedToken:
+    """A company API key for its purchasing system: scope ``wholesale`` only, bound to the owner's
+    company (the owner is recorded as who issued it; the key is not a person's password)."""
+    if owner.role is not Role.buyer or owner.company_id is None:
+        raise errors.AffiliationMissing("企业 API 密钥必须由采购商企业的账号签发")
+    ttl = timedelta(days=get_settings().company_api_key_ttl_days)
+    return await _issue(
+        session, owner, TokenKind.company_api, [Scope.wholesale.value], ttl, label=label, company_id=owner.company_id
+    )
+
+
 def check_device_owner(user: User, kind: TokenKind, *, station_id: int | None, store_id: int | None) -> None:
     """A device token belongs to an active account working at the device's place: a station PDA to
     an operator of that station, a POS till to a clerk of that store."""
@@ -110,6 +126,7 @@ async def _issue(
     label: str,
     station_id: int | None = None,
     store_id: int | None = None,
+    company_id: int | None = None,
 ) -> IssuedToken:
     raw = new_token(TOKEN_PREFIX[kind])
     record = ApiToken(
@@ -121,6 +138,7 @@ async def _issue(
         scopes=scopes,
         station_id=station_id,
         store_id=store_id,
+        company_id=company_id,
         expires_at=now_utc() + ttl,
     )
     session.add(record)
@@ -138,6 +156,8 @@ async def principal_from_token(session: AsyncSession, raw: str) -> Principal | N
         return None
     if record.kind is TokenKind.pos_till and record.store_id != record.user.store_id:
         return None
+    if record.kind is TokenKind.company_api and record.company_id != record.user.company_id:
+        return None
     if record.last_used_at is None or now - record.last_used_at > TOUCH_INTERVAL:
         await repository.touch_token(session, record.id, now)
     return principal_for(
@@ -147,6 +167,7 @@ async def principal_from_token(session: AsyncSession, raw: str) -> Principal | N
         token_id=record.id,
         station_id=record.station_id,
         store_id=record.store_id,
+        company_key=record.kind is TokenKind.company_api,
     )
 
 
@@ -313,6 +334,8 @@ async def _open_applicant_account(session: AsyncSession, company: BuyerCompany, 
         display_name=company.contact_name,
         phone=company.contact_phone,
         company_id=company.id,
+        # The applicant manages the company's colleagues and API keys.
+        is_company_owner=True,
     )
     session.add(user)
     try:

@@ -57,6 +57,7 @@ SECRET_PARAMS: dict[str, Callable[[str], str]] = {
     "pickup_code": _mask_code,
     "order_url": _mask_link,
     "code": _mask_code,
+    "invite_url": _mask_link,
 }
 
 
@@ -183,6 +184,15 @@ _TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], 
         "采购商审核通过",
         {"username": T},
         lambda p, _: f"批发采购商审核已通过，请用用户名{p['username']}和申请时设的密码登录。",
+    ),
+    "buyer_invitation": (
+        "采购商同事邀请",
+        {"company": T, "inviter": T, "days": N, "invite_url": URL},
+        # The link is the invitation itself (one use, a few days): masked for staff like a code.
+        lambda p, _: (
+            f"批发采购商{p['company']}的{p['inviter']}邀请您开通采购账号，"
+            f"请在{p['days']}天内打开链接设置用户名和密码：{p['invite_url']}"
+        ),
     ),
     "refund_issued": (
         "退款办理",

@@ -1,4 +1,5 @@
-"""Ops console (/admin): catalog editing, buyer companies. Admin role only (users: ``users_admin``)."""
+"""Ops console (/admin): catalog editing. Admin role only (users: ``users_admin``; buyer companies:
+``companies_admin``)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from app.accounts import repository as accounts_repository
-from app.accounts import schemas as accounts_schemas
-from app.accounts import service as accounts_service
 from app.accounts.access import AdminUser
 from app.accounts.models import CompanyStatus
 from app.catalog import listing, repository, schemas, service
@@ -364,59 +363,3 @@ async def create_category(request: Request, session: DbSession, _: AdminUser) ->
             status_code=422,
         )
     return back("/admin/categories", "分类已创建")
-
-
-# ---- buyer companies ----------------------------------------------------------------------------
-
-
-async def _render_companies(
-    request: Request, session: DbSession, *, notice: str = "", errors: list[str] | None = None, status_code: int = 200
-) -> Response:
-    companies = await accounts_repository.list_companies(session)
-    waiting = [c.applicant_username for c in companies if c.applicant_password_hash and c.applicant_username]
-    return render(
-        request,
-        "admin/companies.html",
-        {
-            "companies": companies,
-            "taken": await accounts_repository.taken_usernames(session, waiting),
-            "notice": notice,
-            "errors": errors or [],
-        },
-        status_code=status_code,
-    )
-
-
-@router.get("/companies")
-async def companies_page(request: Request, session: DbSession, _: AdminUser, notice: str = "") -> Response:
-    return await _render_companies(request, session, notice=notice)
-
-
-@router.post("/companies/{company_id}/{decision}", dependencies=[CsrfProtected])
-async def decide_company(
-    request: Request,
-    company_id: int,
-    decision: str,
-    session: DbSession,
-    principal: AdminUser,
-    username: Annotated[str, Form(max_length=50)] = "",
-) -> Response:
-    """Approve (opening the applicant's account, under another username when the admin types one)
-    or reject a buyer company."""
-    if decision not in ("approve", "reject"):
-        from app.kit.errors import NotFound
-
-        raise NotFound()
-    try:
-        chosen = accounts_schemas.CompanyApprovalIn(username=username.strip() or None).username
-        company = await accounts_service.decide_company(
-            session, principal, company_id, approve=decision == "approve", username=chosen
-        )
-    except (ValidationError, AppError) as exc:
-        await session.rollback()
-        status_code = exc.status_code if isinstance(exc, AppError) else 422
-        return await _render_companies(request, session, errors=form_errors(exc), status_code=status_code)
-    if decision == "reject":
-        return back("/admin/companies", f"{company.name}：已拒绝")
-    account = f"（采购商账号 {company.applicant_username}）" if company.applicant_username else ""
-    return back("/admin/companies", f"{company.name}：已通过审核{account}")

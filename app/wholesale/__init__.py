@@ -1,1 +1,2 @@
-"""The wholesale channel (PRD buyers): companies and their terms, delivery trips, documents."""
+"""The wholesale channel (PRD buyers): companies and their terms, colleagues and API keys, delivery
+trips, documents."""

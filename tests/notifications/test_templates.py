@@ -27,6 +27,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "order_expired": {"order_number": "NP2611290001"},
     "refund_issued": {"order_number": "NP2611290001", "amount_minor": 1200},
     "buyer_approved": {"username": "dg-buyer"},
+    "buyer_invitation": {
+        "company": "广州江南果菜批发市场粤北鲜果商行",
+        "inviter": "陈志强",
+        "days": 7,
+        "invite_url": "https://shop.example.cn/wholesale/join?t=npi_Zx1abcdefghijklmnopqrstuvwxyz0123456789ABCD",
+    },
 }
 
 
@@ -46,7 +52,11 @@ def test_the_samples_cover_every_template() -> None:
 @pytest.mark.parametrize("template", sorted(SAMPLES))
 def test_every_template_renders_signed_and_short(template: str) -> None:
     rendered = render(template, SAMPLES[template])
-    about = {"buyer_approved": "批发采购商", "login_code": "您的登录验证码是480915"}.get(template, "订单NP2611290001")
+    about = {
+        "buyer_approved": "批发采购商",
+        "buyer_invitation": "批发采购商",
+        "login_code": "您的登录验证码是480915",
+    }.get(template, "订单NP2611290001")
     assert rendered.body.startswith("【南岭明珠】" + about)
     # One SMS segment (70 characters of Chinese); a notice carrying the order's link up to three
     # (3 × 67 in a concatenated message), far under the 500-character column.
