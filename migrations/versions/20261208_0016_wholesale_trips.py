@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017_wholesale_trips"
+revision: str = "0016_wholesale_trips"
 down_revision: str | None = "0013_device_enrolments"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

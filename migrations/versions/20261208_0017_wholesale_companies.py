@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0016_wholesale_companies"
-down_revision: str | None = "0017_wholesale_trips"
+revision: str = "0017_wholesale_companies"
+down_revision: str | None = "0016_wholesale_trips"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
