@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.catalog.models import Variant
-from app.orders.models import Order
+from app.orders.models import DeliveryMethod, Order
 from app.stations.models import CaseKind, Consignment, DispatchRun, Parcel, ServiceCase, Station
 from app.supply.models import Location, LocationKind, Lot, Supplier, SupplierKind, Transfer
 
@@ -29,6 +29,40 @@ async def station_by_code(session: AsyncSession, code: str) -> Station | None:
 
 async def all_stations(session: AsyncSession) -> Sequence[Station]:
     return (await session.scalars(select(Station).order_by(Station.code))).all()
+
+
+# Statuses of pickup orders that occupy (or will occupy) a shelf slot.
+HOLDING_STATUSES = ("pending_payment", "confirmed", "ready_for_pickup")
+
+
+async def pickup_orders_per_station(session: AsyncSession) -> dict[int, int]:
+    """Pickup orders each station holds or expects (not yet collected, cancelled or expired)."""
+    rows = await session.execute(
+        select(Order.station_id, func.count())
+        .where(Order.delivery_method == DeliveryMethod.station_pickup, Order.status.in_(HOLDING_STATUSES))
+        .group_by(Order.station_id)
+    )
+    return {station_id: int(count) for station_id, count in rows if station_id is not None}
+
+
+async def open_stations(session: AsyncSession) -> Sequence[Station]:
+    return (await session.scalars(select(Station).where(Station.is_open.is_(True)).order_by(Station.code))).all()
+
+
+async def latest_station_code_chosen(session: AsyncSession, customer_user_id: int, *, reason: str) -> str | None:
+    """The open station of the customer's latest pickup order routed there for ``reason``."""
+    return await session.scalar(
+        select(Station.code)
+        .join(Order, Order.station_id == Station.id)
+        .where(
+            Order.customer_user_id == customer_user_id,
+            Order.delivery_method == DeliveryMethod.station_pickup,
+            Order.station_reason == reason,
+            Station.is_open.is_(True),
+        )
+        .order_by(Order.id.desc())
+        .limit(1)
+    )
 
 
 async def parcel_with_station(

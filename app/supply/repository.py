@@ -216,6 +216,17 @@ async def lot_journey(session: AsyncSession, lot_id: int) -> Sequence[tuple[Stoc
     ).all()
 
 
+async def sold_per_lot(session: AsyncSession, document_ref: str) -> list[tuple[int, Decimal]]:
+    """Per lot, the on-hand change the sales of a document made (negative: what left as sold)."""
+    rows = await session.execute(
+        select(StockLedgerEntry.lot_id, func.sum(StockLedgerEntry.on_hand_delta))
+        .where(StockLedgerEntry.kind == LedgerKind.sale, StockLedgerEntry.document_ref == document_ref)
+        .group_by(StockLedgerEntry.lot_id)
+        .order_by(StockLedgerEntry.lot_id)
+    )
+    return [(int(lot_id), Decimal(delta)) for lot_id, delta in rows.all()]
+
+
 async def rebuilt_levels(session: AsyncSession) -> dict[tuple[int, int], tuple[Decimal, Decimal]]:
     """(location, lot) → (on hand, reserved) summed from the ledger alone."""
     rows = await session.execute(

@@ -28,6 +28,7 @@ from app.supply.stock import Movement, add_on_hand, remove_on_hand
 
 LOT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: codes are read aloud and typed
 
+
 def min_remaining_fraction(channel: SalesChannel) -> Decimal:
     """The share of its shelf life a lot must still have to be sold through ``channel`` (its
     policy: wholesale and cross-border buyers need produce that keeps; the shop and the counter
@@ -232,6 +233,30 @@ async def adjust(
     else:
         await remove_on_hand(session, location_id=location.id, lot=lot, quantity=abs(quantity), movement=movement)
     await session.flush()
+
+
+async def return_sale(
+    session: AsyncSession,
+    *,
+    sale_ref: str,
+    location_id: int,
+    document_type: str,
+    document_ref: str,
+    actor_user_id: int | None,
+    reason: str,
+) -> None:
+    """Goods sold under ``sale_ref`` (an order number) came back: each lot the sale took is put back
+    on hand at ``location_id`` as a ``return`` ledger row of the returning document."""
+    for lot_id, delta in await repository.sold_per_lot(session, sale_ref):
+        lot = await session.get(Lot, lot_id)
+        assert lot is not None
+        await add_on_hand(
+            session,
+            location_id=location_id,
+            lot=lot,
+            quantity=-delta,
+            movement=Movement(LedgerKind.return_, document_type, document_ref, actor_user_id, reason),
+        )
 
 
 async def available_to_sell(

@@ -33,11 +33,13 @@ from app.kit.http import client_address
 from app.kit.idempotency import run_idempotent
 from app.kit.qr import qr_svg
 from app.kit.validation import field_name, zh_message
-from app.orders import access, checkout, delivery, endpoints, repository, schemas, service, views
+from app.orders import access, repository, schemas, service, views
 from app.orders.errors import OrderNotFound
 from app.orders.models import FulfilmentStatus, Order, OrderStatus, PaymentStatus
 from app.orders.notices import send_order_notice
+from app.shop import checkout, delivery
 from app.stations import routing
+from app.stations.views import customer_pickup
 from app.supply.errors import InsufficientStock
 from app.web import cart, forms
 from app.web.errors import FormError
@@ -250,7 +252,7 @@ async def remembered_station(request: Request, session: DbSession, principal: Pr
     """The station to pre-select for a returning customer: a signed-in customer's last chosen
     station from their orders (it follows them to another phone), else this browser's cookie."""
     if principal is not None and principal.role.value == "customer":
-        code = await repository.last_chosen_station_code(session, principal.user_id)
+        code = await routing.remembered_station_code(session, principal.user_id)
         if code:
             return code
     return remembered_station_cookie(request)
@@ -454,7 +456,7 @@ async def place_order(request: Request, session: DbSession, principal: MaybeUser
         async def work() -> Any:
             order = await checkout.place_order(
                 session,
-                endpoints.to_place_order(body, principal),
+                checkout.to_place_order(body, principal),
                 stripe_enabled=request.app.state.payment_provider is not None,
             )
             await send_order_notice(session, order, "order_placed")
@@ -559,7 +561,7 @@ async def _render_order(
 ) -> Response:
     principal = await resolve_principal(request, session)
     reveal = access.is_customer_view(order, principal, remembered_phone(request, order.number))
-    out = await views.order_out(session, order, reveal_pickup=reveal)
+    out = await views.order_out(session, order, pickup=await customer_pickup(session, order) if reveal else None)
     return render(
         request,
         "shop/order.html",
@@ -696,7 +698,13 @@ async def pay(
     if method not in ONLINE_METHODS:
         return await _render_pay(request, session, order, errors=["请选择支付宝或微信支付"], status_code=422)
     try:
-        answer = await endpoints.pay_order(order, schemas.PaymentIn(method=method), request, session)
+        answer = await checkout.pay_order(
+            session,
+            order,
+            schemas.PaymentIn(method=method),
+            provider=request.app.state.payment_provider,
+            base_url=request.app.state.settings.public_base_url,
+        )
     except AppError as exc:
         await session.rollback()
         order = await _visible(request, session, number, principal)
