@@ -28,6 +28,7 @@ from app.orders.models import (
     Order,
     PaymentMethod,
 )
+from app.orders.notices import send_order_notice
 from app.orders.providers import Declined, OnlinePaymentProvider, ProviderUnavailable
 from app.shop import delivery
 from app.stations import routing
@@ -141,6 +142,16 @@ def to_place_order(body: schemas.OrderIn, principal: Principal | None) -> PlaceO
         note=body.note,
         customer_user_id=principal.user_id if principal is not None and principal.role.value == "customer" else None,
     )
+
+
+async def place_and_announce(
+    session: AsyncSession, body: schemas.OrderIn, principal: Principal | None, *, stripe_enabled: bool
+) -> Order:
+    """Place the API's (or the checkout form's) order and tell the customer (an online order is
+    announced once paid instead)."""
+    order = await place_order(session, to_place_order(body, principal), stripe_enabled=stripe_enabled)
+    await send_order_notice(session, order, "order_placed")
+    return order
 
 
 async def pay_order(

@@ -17,7 +17,6 @@ from app.kit.idempotency import idempotent_json
 from app.kit.urls import same_site_url
 from app.orders import access, errors, schemas, views
 from app.orders.access import OrderPhone
-from app.orders.notices import send_order_notice
 from app.shop import checkout
 from app.stations import routing
 from app.stations.views import customer_pickup
@@ -49,12 +48,9 @@ async def place_order(
     at once. Online payment (`stripe`) then starts with `POST /api/v1/orders/{number}/payments`."""
 
     async def work() -> Any:
-        order = await checkout.place_order(
-            session,
-            checkout.to_place_order(body, principal),
-            stripe_enabled=request.app.state.payment_provider is not None,
+        order = await checkout.place_and_announce(
+            session, body, principal, stripe_enabled=request.app.state.payment_provider is not None
         )
-        await send_order_notice(session, order, "order_placed")
         return (await views.order_out(session, order)).model_dump(mode="json")
 
     scope = f"user:{principal.user_id}" if principal else "guest"

@@ -1,9 +1,9 @@
 """Consumer order pages: checkout, the order page, online payment, guest lookup, my orders.
 
 Thin: the checkout form becomes the API's ``OrderIn`` and goes through the same
-``to_place_order`` → ``checkout.place_order`` path as ``POST /api/v1/orders``, under the same
-idempotency scope; the payment form calls the API's ``start_payment``. Nothing here prices, routes
-or reserves by itself.
+``checkout.place_and_announce`` path as ``POST /api/v1/orders`` (``app/shop``), under the same
+idempotency scope; the payment form calls ``checkout.pay_order`` as the API's ``start_payment``
+does. Nothing here prices, routes or reserves by itself.
 
 A guest sees an order by its number and the phone it was placed with. Once that pair is proven
 (at checkout or on the lookup page) the phone is kept in a signed cookie scoped to that order's
@@ -454,12 +454,9 @@ async def place_order(request: Request, session: DbSession, principal: MaybeUser
             raise FormError("请选择支付宝或微信支付")
 
         async def work() -> Any:
-            order = await checkout.place_order(
-                session,
-                checkout.to_place_order(body, principal),
-                stripe_enabled=request.app.state.payment_provider is not None,
+            order = await checkout.place_and_announce(
+                session, body, principal, stripe_enabled=request.app.state.payment_provider is not None
             )
-            await send_order_notice(session, order, "order_placed")
             if principal is not None and principal.role is Role.customer:
                 await accounts_service.remember_customer_name(session, principal.user_id, body.contact.name)
             return (await views.order_out(session, order)).model_dump(mode="json")
