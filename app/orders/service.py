@@ -232,6 +232,12 @@ async def record_packed(session: AsyncSession, order: Order, *, message_zh: str,
     await states.record(session, order, kind=PACKED, message_zh=message_zh, actor_user_id=actor_user_id)
 
 
+async def record_dispatched(session: AsyncSession, order: Order, *, message_zh: str, actor_user_id: int | None) -> None:
+    """The order's parcel left the warehouse (a station run was dispatched)."""
+    order.fulfilment_status = FulfilmentStatus.dispatched
+    await states.record(session, order, kind="dispatched", message_zh=message_zh, actor_user_id=actor_user_id)
+
+
 async def release_held_stock(session: AsyncSession, order: Order, *, reason: str, actor_user_id: int | None) -> None:
     from app.supply.errors import ReservationNotActive
 

@@ -127,10 +127,7 @@ async def dispatch_run(session: AsyncSession, run_number: str, *, actor_user_id:
         if order.status is not OrderStatus.confirmed:
             continue  # no longer to be delivered: the box stays in the warehouse
         parcel.status = ParcelStatus.dispatched
-        order.fulfilment_status = FulfilmentStatus.dispatched
-        await states.record(
-            session, order, kind="dispatched", message_zh="已发车，正在送往村站", actor_user_id=actor_user_id
-        )
+        await service.record_dispatched(session, order, message_zh="已发车，正在送往村站", actor_user_id=actor_user_id)
     await session.flush()
     await session.refresh(run)
     return run

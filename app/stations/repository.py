@@ -7,14 +7,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, union
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.catalog.models import Variant
 from app.orders.models import DeliveryMethod, Order
 from app.stations.models import CaseKind, Consignment, DispatchRun, Parcel, ServiceCase, Station
-from app.supply.models import Location, LocationKind, Lot, Supplier, SupplierKind, Transfer
+from app.supply.models import Lot, Supplier, Transfer
 
 # ---- stations and their stock location ----------------------------------------------------------
 
@@ -80,33 +79,7 @@ async def parcel_with_station(
     return (row[0], row[1], row[2]) if row is not None else None
 
 
-async def ensure_station_location(session: AsyncSession, station: Station) -> Location | None:
-    """The station's stock location, created (kind station, code = station code) when missing.
-
-    ``ON CONFLICT DO NOTHING`` so two first consignments at one station racing each other both end
-    up with the one location instead of one of them failing on the unique ``station_id``. None when
-    another location already holds the station's code."""
-    await session.execute(
-        insert(Location)
-        .values(code=station.code, name=station.name, kind=LocationKind.station, station_id=station.id, is_active=True)
-        .on_conflict_do_nothing()
-    )
-    return await session.scalar(select(Location).where(Location.station_id == station.id))
-
-
 # ---- upstream consignments ----------------------------------------------------------------------
-
-
-async def household_supplier_by_phone(session: AsyncSession, phone: str) -> Supplier | None:
-    """A farmer household already registered with this phone (E.164), so a second delivery by the
-    same family does not create a second grower."""
-    return await session.scalar(
-        select(Supplier)
-        .where(Supplier.kind == SupplierKind.household, Supplier.contact_phone == phone)
-        .order_by(Supplier.id)
-        .limit(1)
-    )
-
 
 ConsignmentRow = tuple[Consignment, Lot, Variant, Supplier, Transfer | None]
 
