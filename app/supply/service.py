@@ -257,6 +257,7 @@ async def return_sale(
             quantity=-delta,
             movement=Movement(LedgerKind.return_, document_type, document_ref, actor_user_id, reason),
         )
+    await session.flush()
 
 
 async def station_location(session: AsyncSession, *, station_id: int, code: str, name: str) -> Location | None:
