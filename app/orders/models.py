@@ -16,15 +16,12 @@ from app.kit.quantities import Quantity
 
 
 class StationCard(Protocol):
-    """What an order shows of its village station (``app.stations.models.Station``; the stations
-    domain depends on orders, not the other way round, so the relationship names it by string)."""
+    """The order's village station as orders sees it: ``app.stations.models.Station``, named by
+    string in the relationship because the stations domain depends on orders, not the other way
+    round. The read model copies its public fields (``schemas.StationOut``)."""
 
     code: str
     name: str
-    township: str
-    village: str
-    address: str
-    opening_hours: str
 
 
 class OrderStatus(StrEnum):

@@ -55,16 +55,7 @@ def _order_out(
         payment_method=order.payment_method.value,
         payment_due_at=order.payment_due_at,
         delivery_method=order.delivery_method.value,
-        station=schemas.StationOut(
-            code=station.code,
-            name=station.name,
-            township=station.township,
-            village=station.village,
-            address=station.address,
-            opening_hours=station.opening_hours,
-        )
-        if station
-        else None,
+        station=schemas.StationOut.model_validate(station, from_attributes=True) if station else None,
         station_reason=order.station_reason,
         delivery_address=order.delivery_address,
         contact_name=order.contact_name,
