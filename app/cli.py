@@ -74,22 +74,17 @@ def createuser(
     store_code: Annotated[str | None, typer.Option(help="clerk: the store code")] = None,
 ) -> None:
     """Create a user with a role (argon2-hashed password)."""
-    from sqlalchemy import select
-
+    from app.accounts import repository as accounts_repository
     from app.accounts import service
     from app.accounts.models import Role
-    from app.pos.models import Store
-    from app.stations.models import Station
+    from app.stations import repository as stations_repository
 
     if password is None:
         password = getpass.getpass("密码 / password: ")
 
     async def work(session: AsyncSession) -> str:
-        station_id = store_id = None
-        if station_code:
-            station_id = await session.scalar(select(Station.id).where(Station.code == station_code))
-        if store_code:
-            store_id = await session.scalar(select(Store.id).where(Store.code == store_code))
+        station = await stations_repository.station_by_code(session, station_code) if station_code else None
+        store = await accounts_repository.store_by_code(session, store_code) if store_code else None
         user = await service.create_user(
             session,
             username=username,
@@ -97,8 +92,8 @@ def createuser(
             role=Role(role),
             display_name=display_name,
             company_id=company_id,
-            station_id=station_id,
-            store_id=store_id,
+            station_id=station.id if station is not None else None,
+            store_id=store.id if store is not None else None,
         )
         return f"{user.username} ({user.role})"
 

@@ -31,17 +31,16 @@ import asyncio
 import calendar
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum import ean
 from stdnum.cn import uscc
 
+from app import demo_queries
 from app.accounts.models import BuyerCompany, CompanyStatus, Role, User
 from app.accounts.security import hash_password
 from app.catalog.models import (
@@ -51,7 +50,6 @@ from app.catalog.models import (
     PriceListKind,
     PriceTier,
     Product,
-    ProductImage,
     StorageClass,
     Variant,
 )
@@ -67,13 +65,11 @@ from app.stations.models import DeliveryRoute, RouteStop, Station
 from app.supply.models import (
     Location,
     LocationKind,
-    Lot,
-    StockLevel,
     Supplier,
     SupplierKind,
     SupplierProduct,
-    Transfer,
 )
+from app.wholesale.trip_models import WholesaleRoute
 
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - the documented demo password (DESIGN §7)
 COMPANY_LIST_CODE = "company-gz-jiangnan"
@@ -99,6 +95,7 @@ KINDS = (
     "lots",
     "transfers",
     "alibaba_listings",
+    "wholesale_routes",
 )
 
 Cert = dict[str, str]
@@ -980,6 +977,32 @@ USERS = (
 WAREHOUSE = {"code": "WH-SX", "name": "始兴县电商公共服务中心仓库", "kind": LocationKind.warehouse}
 
 
+class PrdRouteSeed(NamedTuple):
+    """A PRD truck timetable from the county warehouse (the name is made from COUNTY_NAME)."""
+
+    code: str
+    cities: tuple[str, ...]
+    weekdays: tuple[int, ...]  # ISO: 1 = Monday
+    capacity_kg: Decimal
+    capacity_cases: int
+    cold_chain: bool
+
+
+# Fresh fruit goes cold to Guangzhou and Foshan three times a week; rice, tea, honey, cured meats
+# and dried shoots go in a dry van to Shenzhen and Dongguan on the other days. Orders close at
+# 18:00 (China time) the day before either truck leaves.
+PRD_ROUTES = (
+    PrdRouteSeed("PRD-GZFS", ("广州", "佛山"), (2, 4, 6), Decimal(12000), 400, True),
+    PrdRouteSeed("PRD-SZDG", ("深圳", "东莞"), (1, 3, 5), Decimal(10000), 360, False),
+)
+PRD_CUTOFF = time(18, 0)
+
+
+def prd_route_name(seed: PrdRouteSeed) -> str:
+    county = get_settings().county_name.removesuffix("县")
+    return f"{county}→{'/'.join(seed.cities)}{'冷链' if seed.cold_chain else '常温'}线"
+
+
 class LotSeed(NamedTuple):
     sku: str
     # Days before the last in-season day up to today (for processed goods: the production date).
@@ -1160,16 +1183,14 @@ async def _ensure(
     The select spares work (password hashing) on a re-run; ``ON CONFLICT DO NOTHING`` on the key
     makes a concurrent seeder's insert harmless rather than a unique violation.
     """
-    where = [getattr(model, column) == value for column, value in key.items()]
-    found = await session.scalar(select(model.id).where(*where))
+    found = await demo_queries.id_by_key(session, model, key)
     if found is None:
         row = {**(values() if callable(values) else values), **key}
-        stmt = pg_insert(model).values(row).on_conflict_do_nothing(index_elements=list(key))
-        new_id: int | None = await session.scalar(stmt.returning(model.id))
+        new_id = await demo_queries.insert_by_key(session, model, row, list(key))
         if new_id is not None:
             tally.created[kind] += 1
             return new_id
-        found = await session.scalar(select(model.id).where(*where))
+        found = await demo_queries.id_by_key(session, model, key)
         if found is None:  # pragma: no cover - only if the other seeder rolled back in between
             raise RuntimeError(f"demo {kind} row {dict(key)} vanished")
     tally.present[kind] += 1
@@ -1255,13 +1276,13 @@ async def _growers(
     """Each demo product's supplier is registered as its grower, so receiving works as shipped
     (and receiving honey from the bamboo-shoot co-operative is refused, as it should be)."""
     for product in PRODUCTS:
-        stmt = (
-            pg_insert(SupplierProduct)
-            .values(supplier_id=suppliers[product["supplier"]], product_id=products[product["slug"]])
-            .on_conflict_do_nothing()
-            .returning(SupplierProduct.product_id)
-        )
-        if await session.scalar(stmt) is not None:
+        if await demo_queries.insert_if_absent(
+            session,
+            SupplierProduct,
+            SupplierProduct.product_id,
+            supplier_id=suppliers[product["supplier"]],
+            product_id=products[product["slug"]],
+        ):
             tally.created["supplier_products"] += 1
         else:
             tally.present["supplier_products"] += 1
@@ -1292,7 +1313,7 @@ async def _lots(session: AsyncSession, tally: _Tally, variants: Mapping[str, int
     product_of = {v.sku: v.product for v in VARIANTS}
     seasons = {p["slug"]: (p["season_months"], p["shelf_life_days"]) for p in PRODUCTS}
     for sku in dict.fromkeys(seed.sku for seed in LOTS):
-        existing = await session.scalar(select(func.count()).select_from(Lot).where(Lot.variant_id == variants[sku]))
+        existing = await demo_queries.lot_count(session, variants[sku])
         if existing:
             tally.present["lots"] += existing
             continue
@@ -1327,30 +1348,16 @@ async def _store_delivery(
     """Ship a few units to STORE-01 and receive them there, once."""
     from app.supply import transfers
 
-    store = await session.scalar(select(Location.id).where(Location.code == "STORE-01"))
-    found = await session.scalar(
-        select(func.count())
-        .select_from(Transfer)
-        .where(Transfer.to_location_id == store, Transfer.note == STORE_DELIVERY_NOTE)
-    )
+    store = await demo_queries.location_id(session, "STORE-01")
+    found = await demo_queries.transfers_to_with_note(session, store, STORE_DELIVERY_NOTE)
     if found:
         tally.present["transfers"] += found
         return
-    warehouse_id = await session.scalar(select(Location.id).where(Location.code == WAREHOUSE["code"]))
+    warehouse_id = await demo_queries.location_id(session, WAREHOUSE["code"])
     lines = []
     for sku, quantity in STORE_DELIVERY:
-        # The lot a picker would take: sellable, enough left, earliest best-before first.
-        code = await session.scalar(
-            select(Lot.code)
-            .join(StockLevel, StockLevel.lot_id == Lot.id)
-            .where(
-                StockLevel.location_id == warehouse_id,
-                StockLevel.variant_id == variants[sku],
-                StockLevel.best_before >= clock.today(),
-                StockLevel.on_hand - StockLevel.reserved >= Decimal(quantity),
-            )
-            .order_by(StockLevel.best_before, StockLevel.id)
-            .limit(1)
+        code = await demo_queries.first_expiring_lot_code(
+            session, warehouse_id, variants[sku], Decimal(quantity), clock.today()
         )
         if code is not None:
             lines.append((sku, transfers.ShipLine(code, Decimal(quantity))))
@@ -1381,32 +1388,45 @@ async def _routes(session: AsyncSession, tally: _Tally, stations: Mapping[str, i
         route_id = await _ensure(
             session, tally, "routes", DeliveryRoute, {"code": seed.code}, {"name": seed.name, "is_active": True}
         )
-        existing = await session.scalar(
-            select(func.count()).select_from(RouteStop).where(RouteStop.route_id == route_id)
-        )
+        existing = await demo_queries.stop_count(session, route_id)
         if existing:
             tally.present["route_stops"] += existing
             continue
-        placed = set(await session.scalars(select(RouteStop.station_id)))
+        placed = await demo_queries.stations_on_routes(session)
         position = 0
         for code in stops[seed.code]:
             if stations[code] in placed:
                 continue
             position += 1
             # Any unique violation (a concurrent seeder placed this station or position) is a no-op.
-            stmt = (
-                pg_insert(RouteStop)
-                .values(route_id=route_id, station_id=stations[code], position=position)
-                .on_conflict_do_nothing()
-                .returning(RouteStop.id)
-            )
-            if await session.scalar(stmt) is not None:
+            if await demo_queries.insert_if_absent(
+                session, RouteStop, RouteStop.id, route_id=route_id, station_id=stations[code], position=position
+            ):
                 tally.created["route_stops"] += 1
+
+
+async def _prd_routes(session: AsyncSession, tally: _Tally) -> None:
+    """The PRD truck routes from the county warehouse; an existing one is left as the centre edited it."""
+    warehouse_id = await demo_queries.location_id(session, WAREHOUSE["code"])
+    for seed in PRD_ROUTES:
+        values = {
+            "name": prd_route_name(seed),
+            "origin_location_id": warehouse_id,
+            "cities": list(seed.cities),
+            "weekdays": list(seed.weekdays),
+            "cutoff_time": PRD_CUTOFF,
+            "cutoff_days_before": 1,
+            "capacity_kg": seed.capacity_kg,
+            "capacity_cases": seed.capacity_cases,
+            "cold_chain": seed.cold_chain,
+            "is_active": True,
+        }
+        await _ensure(session, tally, "wholesale_routes", WholesaleRoute, {"code": seed.code}, values)
 
 
 async def database_is_empty(session: AsyncSession) -> bool:
     """True when no user exists yet: the signal that a fresh demo database wants its data."""
-    return await session.scalar(select(User.id).limit(1)) is None
+    return not await demo_queries.any_user(session)
 
 
 async def seed_demo(session: AsyncSession, *, uploads_dir: Path | None = None) -> str:
@@ -1528,6 +1548,7 @@ async def seed_demo(session: AsyncSession, *, uploads_dir: Path | None = None) -
 
     await _locations(session, tally, stores, stations)
     await session.flush()
+    await _prd_routes(session, tally)
     await _lots(session, tally, variants, warehouse_user)
     await _store_delivery(session, tally, variants, warehouse_user)
     await _crossborder_listings(session, tally, products, variants, pictures)
@@ -1547,13 +1568,7 @@ async def _pictures(
     first: dict[str, str] = {}
     for seed in PRODUCTS:
         slug, name = seed["slug"], seed["name_zh"]
-        paths = list(
-            await session.scalars(
-                select(ProductImage.path)
-                .where(ProductImage.product_id == products[slug])
-                .order_by(ProductImage.sort_order, ProductImage.id)
-            )
-        )
+        paths = await demo_queries.image_paths(session, products[slug])
         if paths:
             tally.present["product_images"] += len(paths)
             first[slug] = paths[0]

@@ -9,9 +9,9 @@ from collections.abc import Callable
 import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from app.accounts.access import PublicAccess
+from app.kit import repository as kit_repository
 
 router = APIRouter(tags=["health"])
 
@@ -41,7 +41,7 @@ async def readyz(request: Request) -> JSONResponse:
     try:
         async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
             async with request.app.state.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+                await kit_repository.ping(conn)
         checks["database"] = "ok"
     except Exception:
         checks["database"] = "down"

@@ -32,6 +32,7 @@ from app.stations import endpoints as station_endpoints
 from app.stations import report_endpoints as station_reports
 from app.supply import documents as supply_documents
 from app.supply import endpoints as supply_endpoints
+from app.supply import product_endpoints
 from app.web import admin as admin_pages
 from app.web import admin_orders as admin_order_pages
 from app.web import auth as auth_pages
@@ -46,6 +47,8 @@ from app.web import stations_admin as station_admin_pages
 from app.web import stock as stock_pages
 from app.web import trace as trace_pages
 from app.web import users_admin as user_pages
+from app.web import wholesale_trips_admin as wholesale_trip_pages
+from app.wholesale import trip_endpoints as wholesale_trip_endpoints
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "storefront" / "static"
 
@@ -119,7 +122,9 @@ def create_app(
     app.include_router(accounts_endpoints.router)
     app.include_router(accounts_endpoints.admin)
     app.include_router(catalog_endpoints.router)
+    app.include_router(product_endpoints.router)
     app.include_router(catalog_endpoints.admin)
+    app.include_router(product_endpoints.admin)
     app.include_router(supply_endpoints.router)
     app.include_router(supply_documents.router)
     # Before any /api/v1/stations/{code} route, so map.svg is not taken for a station code.
@@ -132,6 +137,7 @@ def create_app(
     app.include_router(station_reports.media)
     app.include_router(station_endpoints.pda)
     app.include_router(station_endpoints.runs)
+    app.include_router(wholesale_trip_endpoints.router)
     app.include_router(auth_pages.router)
     app.include_router(admin_pages.router)
     app.include_router(user_pages.router)
@@ -139,6 +145,7 @@ def create_app(
     app.include_router(admin_order_pages.router)
     app.include_router(stock_pages.router)
     app.include_router(run_pages.router)
+    app.include_router(wholesale_trip_pages.router)
     app.include_router(station_admin_pages.router)
     app.include_router(crossborder_admin_pages.router)
     app.include_router(notification_pages.router)

@@ -18,6 +18,7 @@ from app.orders import models as orders_models
 from app.pos import models as pos_models
 from app.stations import models as stations_models
 from app.supply import models as supply_models
+from app.wholesale import trip_models as wholesale_trip_models
 
 __all__ = [
     "Base",
@@ -31,4 +32,5 @@ __all__ = [
     "pos_models",
     "stations_models",
     "supply_models",
+    "wholesale_trip_models",
 ]

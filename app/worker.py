@@ -218,3 +218,12 @@ def run_each(step: Callable[[AsyncSession], Awaitable[list[str]]], *, max_items:
         return done
 
     return asyncio.run(main())
+
+
+def run_sweep(step: Callable[[AsyncSession], Awaitable[list[str]]], logger: logging.Logger, message: str) -> int:
+    """A periodic sweep: :func:`run_each` of ``step``, then ``message`` logged with how many items
+    were handled and the references of the first twenty; returns how many."""
+    handled = run_each(step)
+    if handled:
+        logger.info(message, len(handled), ", ".join(handled[:20]))
+    return len(handled)

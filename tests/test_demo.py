@@ -59,6 +59,7 @@ from app.supply.models import (
     Transfer,
     TransferLine,
 )
+from app.wholesale.trip_models import WholesaleRoute
 
 SUPPLY_SKUS = {
     "NLP-LOQ-A-5KG",
@@ -80,7 +81,7 @@ DECEMBER = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
 COUNTS = (
     "stations 36, routes 5, route_stops 36, stores 2, suppliers 9, categories 7, products 11, supplier_products 11, "
     "variants 20, product_images 11, price_lists 3, price_items 33, price_tiers 24, buyer_companies 4, users 6, "
-    "locations 39, lots 20, transfers 1, alibaba_listings 3"
+    "locations 39, lots 20, transfers 1, alibaba_listings 3, wholesale_routes 2"
 )
 
 
@@ -93,6 +94,7 @@ def _in_loquat_season() -> Iterator[None]:
 @pytest.fixture
 def uploads(tmp_path: Path) -> Path:
     return tmp_path / "uploads"
+
 
 TOWNSHIPS = {"太平镇", "马市镇", "澄江镇", "顿岗镇", "罗坝镇", "司前镇", "隘子镇", "城南镇", "沈所镇", "深渡水瑶族乡"}
 
@@ -128,6 +130,7 @@ async def _counts(session: AsyncSession) -> dict[str, int]:
         "transfers": await _count(session, Transfer),
         "alibaba_listings": await _count(session, Listing),
         "alibaba_not_connected": await _count(session, Listing, Listing.state == ListingState.not_connected),
+        "wholesale_routes": await _count(session, WholesaleRoute),
     }
 
 
@@ -165,6 +168,8 @@ EXPECTED_COUNTS = {
     # Loquat, honey and tea on Alibaba.com; no ALIBABA_APP_KEY in tests, so all "not connected".
     "alibaba_listings": 3,
     "alibaba_not_connected": 3,
+    # Two PRD truck routes: Guangzhou/Foshan (cold chain) and Shenzhen/Dongguan.
+    "wholesale_routes": 2,
 }
 
 

@@ -115,6 +115,10 @@ STAFF = AccessRule("staff", STAFF_GRANTS)
 STAFF_OR_STATION = AccessRule("staff_or_station", STAFF_GRANTS | _grants((Role.station_operator, Scope.pda)))
 # Orders of any customer (names, phones, addresses): admins and the warehouse that packs them.
 BACK_OFFICE = AccessRule("back_office", _grants((Role.admin, Scope.admin), (Role.warehouse, Scope.stock)))
+# What wholesale buyers (of an approved company) and the back office both read: the PRD trips.
+BUYER_OR_STAFF = AccessRule(
+    "buyer_or_staff", _grants((Role.buyer, Scope.wholesale)) | STAFF_GRANTS, approved_company=True
+)
 
 
 async def resolve_principal(request: Request, session: DbSession) -> Principal | None:
@@ -171,7 +175,8 @@ def check_rule(rule: AccessRule, principal: Principal | None) -> Principal | Non
         raise errors.RoleNotAllowed()
     if not rule.admits(principal):
         raise errors.ScopeMissing()
-    if rule.approved_company and not principal.company_approved:
+    # The approved-company condition is the buyers' (staff belong to no company).
+    if rule.approved_company and principal.role is Role.buyer and not principal.company_approved:
         raise errors.CompanyNotApproved()
     return principal
 
@@ -198,6 +203,7 @@ StaffUser = Annotated[Principal, Depends(require(STAFF))]
 AdminUser = Annotated[Principal, Depends(require(ADMIN))]
 BackOfficeUser = Annotated[Principal, Depends(require(BACK_OFFICE))]
 StaffOrStationUser = Annotated[Principal, Depends(require(STAFF_OR_STATION))]
+BuyerOrStaffUser = Annotated[Principal, Depends(require(BUYER_OR_STAFF))]
 # Public routes that personalise (a buyer sees its own prices) take the caller when there is one.
 MaybeUser = Annotated[Principal | None, Depends(_public_dependency)]
 

@@ -263,14 +263,7 @@ async def create_enrolment(
 ) -> schemas.EnrolmentOut:
     """A one-time code for one PDA (or till), valid ``DEVICE_ENROLMENT_TTL_MINUTES``; the device
     redeems it at ``POST /api/v1/devices/enrol``."""
-    issued = await devices.create_enrolment(
-        session,
-        principal,
-        kind=body.kind,
-        user_id=body.user_id,
-        station_id=body.station_id,
-        store_id=body.store_id,
-    )
+    issued = await devices.create_enrolment(session, principal, **body.model_dump())
     record = issued.record
     return schemas.EnrolmentOut(
         id=record.id,
@@ -297,14 +290,7 @@ async def list_tokens(session: DbSession, _: AdminUser, user_id: int | None = No
 )
 async def issue_device_token(body: schemas.DeviceTokenIn, session: DbSession, _: AdminUser) -> schemas.DeviceTokenOut:
     """A revocable token for a station PDA (bound to one station) or a POS till (one store)."""
-    issued = await service.issue_device_token(
-        session,
-        kind=body.kind,
-        user_id=body.user_id,
-        label=body.label,
-        station_id=body.station_id,
-        store_id=body.store_id,
-    )
+    issued = await service.issue_device_token(session, **body.model_dump())
     record = issued.record
     return schemas.DeviceTokenOut(
         id=record.id,

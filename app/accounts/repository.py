@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,6 +76,10 @@ async def list_stores(session: AsyncSession) -> Sequence[Store]:
 
 async def store_by_id(session: AsyncSession, store_id: int) -> Store | None:
     return await session.get(Store, store_id)
+
+
+async def store_by_code(session: AsyncSession, code: str) -> Store | None:
+    return await session.scalar(select(Store).where(Store.code == code))
 
 
 async def end_sessions_of(session: AsyncSession, user_id: int, now: datetime) -> int:
@@ -209,19 +214,29 @@ async def cancel_enrolment(session: AsyncSession, enrolment_id: int, now: dateti
     return result.scalar_one_or_none() is not None
 
 
-async def live_token(session: AsyncSession, digest: str, now: datetime) -> ApiToken | None:
-    """A token that is neither revoked nor expired, with its active user."""
+# A bearer token or a page session: both are found by the hash of what the client holds.
+Credential = TypeVar("Credential", ApiToken, WebSession)
+
+
+async def _live(session: AsyncSession, model: type[Credential], digest: str, now: datetime) -> Credential | None:
+    """The credential with this hash if it is neither revoked nor expired and its user is active,
+    with the user (and the user's company) loaded."""
     return await session.scalar(
-        select(ApiToken)
-        .join(ApiToken.user)
+        select(model)
+        .join(model.user)
         .where(
-            ApiToken.token_hash == digest,
-            ApiToken.revoked_at.is_(None),
-            ApiToken.expires_at > now,
+            model.token_hash == digest,
+            model.revoked_at.is_(None),
+            model.expires_at > now,
             User.is_active.is_(True),
         )
-        .options(selectinload(ApiToken.user).selectinload(User.company))
+        .options(selectinload(model.user).selectinload(User.company))
     )
+
+
+async def live_token(session: AsyncSession, digest: str, now: datetime) -> ApiToken | None:
+    """A token that is neither revoked nor expired, with its active user."""
+    return await _live(session, ApiToken, digest, now)
 
 
 async def token_by_id(session: AsyncSession, token_id: int) -> ApiToken | None:
@@ -253,17 +268,7 @@ async def touch_token(session: AsyncSession, token_id: int, now: datetime) -> No
 
 
 async def live_web_session(session: AsyncSession, digest: str, now: datetime) -> WebSession | None:
-    return await session.scalar(
-        select(WebSession)
-        .join(WebSession.user)
-        .where(
-            WebSession.token_hash == digest,
-            WebSession.revoked_at.is_(None),
-            WebSession.expires_at > now,
-            User.is_active.is_(True),
-        )
-        .options(selectinload(WebSession.user).selectinload(User.company))
-    )
+    return await _live(session, WebSession, digest, now)
 
 
 async def revoke_web_session(session: AsyncSession, digest: str, now: datetime) -> None:
@@ -359,3 +364,17 @@ async def use_login_code(session: AsyncSession, code_id: int, now: datetime) -> 
 async def lock_phone(session: AsyncSession, phone: str) -> None:
     """Serialise sign-ins of one phone (a first sign-in creates the account exactly once)."""
     await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"login-phone:{phone}"))))
+
+
+async def usernames_by_ids(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, str]:
+    wanted = set(user_ids)
+    if not wanted:
+        return {}
+    return dict((await session.execute(select(User.id, User.username).where(User.id.in_(wanted)))).all())
+
+
+async def count_companies(session: AsyncSession, *, status: CompanyStatus) -> int:
+    """How many buyer companies have this status (the ops console shows those waiting for approval)."""
+    return int(
+        await session.scalar(select(func.count()).select_from(BuyerCompany).where(BuyerCompany.status == status)) or 0
+    )

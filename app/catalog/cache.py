@@ -12,17 +12,11 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog.models import CatalogState
+from app.catalog.repository import catalog_version
 
 MAX_ENTRIES = 512
-
-
-async def catalog_version(session: AsyncSession) -> int:
-    version = await session.scalar(select(CatalogState.version).where(CatalogState.id == 1))
-    return int(version or 0)
 
 
 class ListingCache:

@@ -1,82 +1,27 @@
-"""Catalog JSON API: public reads, admin writes. Thin: access, one service call, a schema."""
+"""Catalog JSON API: public reads, admin writes. Thin: access, one service call, a schema.
+
+The product routes (listing with stock, product create and edit with the usual supplier) are in
+``app.supply.product_endpoints``: they show supply data, and the catalog does not import supply."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
-from pydantic import TypeAdapter
-from pydantic_core import to_json
+from fastapi import APIRouter, File, Form, Request, UploadFile, status
 
-from app.accounts.access import AdminUser, MaybeUser, Principal, PublicAccess, Role
+from app.accounts.access import AdminUser, MaybeUser, PublicAccess, Role
 from app.catalog import errors, listing, pricing, repository, schemas, service
-from app.catalog.cache import ListingCache
 from app.channels import SalesChannel
 from app.db import DbSession
-from app.kit import clock
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {422: {"description": "输入有误（error 字段给出错误码）"}}
 
 
-def viewer_for(principal: Principal | None) -> listing.Viewer:
-    if principal is None:
-        return listing.ANONYMOUS
-    if principal.role is Role.buyer and principal.company_approved:
-        return listing.Viewer(
-            sees_wholesale=True, company_id=principal.company_id, stock_channel=SalesChannel.wholesale
-        )
-    if principal.role in (Role.admin, Role.warehouse, Role.clerk):
-        return listing.Viewer(sees_wholesale=True, sees_quantities=True)
-    return listing.ANONYMOUS
-
-
 @router.get("/categories", response_model=list[schemas.CategoryOut], dependencies=[PublicAccess])
 async def list_categories(session: DbSession) -> list[schemas.CategoryOut]:
     return [schemas.CategoryOut.model_validate(c) for c in await repository.list_categories(session)]
-
-
-PRODUCTS_ADAPTER = TypeAdapter(list[schemas.ProductOut])
-PRODUCT_ADAPTER = TypeAdapter(schemas.ProductOut)
-
-
-@router.get("/products", response_model=list[schemas.ProductOut])
-async def list_products(
-    request: Request,
-    session: DbSession,
-    principal: MaybeUser,
-    q: Annotated[str | None, Query(max_length=50, description="按名称、SKU 或条码搜索")] = None,
-    category: Annotated[str | None, Query(max_length=60, description="分类 slug")] = None,
-    supply: Annotated[bool, Query(description="只列出珠三角供应的 10 个 SKU 所属商品")] = False,
-) -> Response:
-    """Active products with variants, units and the prices this caller may see."""
-    viewer = viewer_for(principal)
-
-    async def build() -> Any:
-        products = await repository.list_products(session, q=q, category_slug=category, supply_only=supply)
-        return PRODUCTS_ADAPTER.dump_python(await listing.products_out(session, products, viewer), mode="json")
-
-    cache: ListingCache = request.app.state.listing_cache
-    cached = await cache.get_or_build(session, ("products", viewer, q, category, supply, clock.today()), build)
-    return Response(to_json(await listing.with_stock(session, cached, viewer)), media_type="application/json")
-
-
-@router.get(
-    "/products/{slug}", response_model=schemas.ProductOut, responses={404: {"description": "product_not_found"}}
-)
-async def get_product(slug: str, request: Request, session: DbSession, principal: MaybeUser) -> Response:
-    viewer = viewer_for(principal)
-
-    async def build() -> Any:
-        product = await repository.product_by_slug(session, slug)
-        if product is None or not product.is_active:
-            raise errors.ProductNotFound()
-        return [PRODUCT_ADAPTER.dump_python((await listing.products_out(session, [product], viewer))[0], mode="json")]
-
-    cache: ListingCache = request.app.state.listing_cache
-    cached = await cache.get_or_build(session, ("product", viewer, slug, clock.today()), build)
-    return Response(to_json((await listing.with_stock(session, cached, viewer))[0]), media_type="application/json")
 
 
 @router.post("/pricing/quote", response_model=schemas.QuoteOut, responses=ERRORS)
@@ -131,33 +76,6 @@ async def update_category(
     category_id: int, body: schemas.CategoryPatch, session: DbSession, _: AdminUser
 ) -> schemas.CategoryOut:
     return schemas.CategoryOut.model_validate(await service.update_category(session, category_id, body))
-
-
-@admin.get("/products", response_model=list[schemas.ProductOut])
-async def admin_list_products(session: DbSession, _: AdminUser) -> list[schemas.ProductOut]:
-    """Every product, inactive ones and inactive variants included."""
-    products = await repository.list_products(session, include_inactive=True)
-    return await listing.products_out(
-        session, products, listing.Viewer(sees_wholesale=True), include_inactive_variants=True
-    )
-
-
-@admin.post("/products", response_model=schemas.ProductOut, status_code=status.HTTP_201_CREATED, responses=ERRORS)
-async def create_product(body: schemas.ProductIn, session: DbSession, _: AdminUser) -> schemas.ProductOut:
-    product = await service.create_product(session, body)
-    return (await listing.products_out(session, [product], listing.Viewer(sees_wholesale=True)))[0]
-
-
-@admin.patch("/products/{product_id}", response_model=schemas.ProductOut, responses=ERRORS)
-async def update_product(
-    product_id: int, body: schemas.ProductPatch, session: DbSession, _: AdminUser
-) -> schemas.ProductOut:
-    product = await service.update_product(session, product_id, body)
-    return (
-        await listing.products_out(
-            session, [product], listing.Viewer(sees_wholesale=True), include_inactive_variants=True
-        )
-    )[0]
 
 
 @admin.post(

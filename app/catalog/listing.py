@@ -3,18 +3,20 @@
 Everyone sees retail prices. An approved buyer also sees wholesale prices (its company's own list
 where it has one, else the wholesale list); staff see the wholesale list. Prices for all listed
 variants are loaded in one query, so a listing costs the same few queries however long it is.
+
+What a listing shows from the supply domain (each product's usual supplier, each variant's stock)
+is added by ``app.supply.products``: supply depends on the catalog, never the other way round.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.access import Principal, Role
 from app.catalog import repository, schemas
 from app.catalog.models import PriceListKind, Product, Variant
 from app.catalog.repository import PriceCandidate
@@ -22,8 +24,7 @@ from app.catalog.service import in_season
 from app.channels import SalesChannel
 from app.kit import clock
 from app.kit.money import format_minor
-from app.kit.quantities import Unit, format_quantity
-from app.supply.repository import suppliers_by_ids
+from app.kit.quantities import Unit
 
 MEDIA_PREFIX = "/media/"
 
@@ -40,6 +41,16 @@ class Viewer:
 
 
 ANONYMOUS = Viewer()
+
+
+def viewer_for(principal: Principal | None) -> Viewer:
+    if principal is None:
+        return ANONYMOUS
+    if principal.role is Role.buyer and principal.company_approved:
+        return Viewer(sees_wholesale=True, company_id=principal.company_id, stock_channel=SalesChannel.wholesale)
+    if principal.role in (Role.admin, Role.warehouse, Role.clerk):
+        return Viewer(sees_wholesale=True, sees_quantities=True)
+    return ANONYMOUS
 
 
 def price_out(candidate: PriceCandidate, unit: Unit) -> schemas.PriceOut:
@@ -95,19 +106,20 @@ async def products_out(
     products: Sequence[Product],
     viewer: Viewer,
     *,
+    supplier_codes: Mapping[int, str],
     include_inactive_variants: bool = False,
     today: date | None = None,
 ) -> list[schemas.ProductOut]:
+    """``supplier_codes``: the code of each product's usual supplier by supplier id (the supply
+    domain's data, given by ``app.supply.products``)."""
     variant_ids = [v.id for p in products for v in p.variants]
     # The shop's prices for everyone; the wholesale channel's too for approved buyers and staff.
     shown = [SalesChannel.shop, SalesChannel.wholesale] if viewer.sees_wholesale else [SalesChannel.shop]
     codes = [code for channel in shown for code in channel.policy.price_lists]
     prices = await repository.price_items_for(session, variant_ids, list_codes=codes, company_id=viewer.company_id)
-    suppliers = await suppliers_by_ids(session, [p.supplier_id for p in products if p.supplier_id])
     today = today or clock.today()
     result = []
     for product in products:
-        supplier = suppliers.get(product.supplier_id) if product.supplier_id else None
         result.append(
             schemas.ProductOut(
                 id=product.id,
@@ -120,7 +132,7 @@ async def products_out(
                 origin_township=product.origin_township,
                 origin_village=product.origin_village,
                 growing_base=product.growing_base,
-                supplier_code=supplier.code if supplier else None,
+                supplier_code=supplier_codes.get(product.supplier_id) if product.supplier_id else None,
                 season_months=list(product.season_months or []),
                 in_season=in_season(product, today),
                 storage_class=product.storage_class,
@@ -146,46 +158,4 @@ async def products_out(
                 ],
             )
         )
-    return result
-
-
-# A variant is "low" when fewer than this many minimum orders remain.
-LOW_STOCK_MULTIPLE = 5
-
-
-def stock_state(available: Decimal, minimum: Decimal) -> str:
-    if available < minimum:
-        return "out_of_stock"
-    if available < minimum * LOW_STOCK_MULTIPLE:
-        return "low_stock"
-    return "in_stock"
-
-
-async def with_stock(session: AsyncSession, products: list[dict[str, Any]], viewer: Viewer) -> list[dict[str, Any]]:
-    """Add each variant's stock state (and, for staff, its available quantity) to listing dicts.
-
-    Prices and texts are cached per catalog version; stock moves all day, so it is read fresh on
-    every request in one aggregate query and merged into shallow copies of the cached dicts.
-    """
-    from app.supply import service as supply_service
-    from app.supply.errors import LocationNotFound
-
-    variant_ids = [v["id"] for p in products for v in p["variants"]]
-    try:
-        available = await supply_service.available_to_sell(session, variant_ids, channel=viewer.stock_channel)
-    except LocationNotFound:
-        available = {}
-    price_key = "wholesale_price" if viewer.stock_channel is SalesChannel.wholesale else "price"
-    result = []
-    for product in products:
-        variants = []
-        for variant in product["variants"]:
-            price = variant.get(price_key)
-            minimum = Decimal(price["min_quantity"]) if price else Unit(variant["unit"]).default_step
-            qty = available.get(variant["id"], Decimal(0))
-            patched = {**variant, "stock_state": stock_state(qty, minimum)}
-            if viewer.sees_quantities:
-                patched["available"] = format_quantity(qty)
-            variants.append(patched)
-        result.append({**product, "variants": variants})
     return result

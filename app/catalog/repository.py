@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from app.catalog.models import (
+    CatalogState,
     Category,
     PriceList,
     PriceListItem,
@@ -210,3 +211,40 @@ async def shelf_life_days(session: AsyncSession, variant_ids: Sequence[int]) -> 
         .where(Variant.id.in_(list(variant_ids)))
     )
     return {variant_id: int(days) for variant_id, days in rows}
+
+
+async def skus_by_ids(session: AsyncSession, variant_ids: Iterable[int]) -> dict[int, str]:
+    wanted = set(variant_ids)
+    if not wanted:
+        return {}
+    return dict((await session.execute(select(Variant.id, Variant.sku).where(Variant.id.in_(wanted)))).all())
+
+
+async def skus_and_product_names(session: AsyncSession, variant_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """Each variant's SKU and its product's Chinese name."""
+    wanted = set(variant_ids)
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Variant.id, Variant.sku, Product.name_zh)
+        .join(Product, Product.id == Variant.product_id)
+        .where(Variant.id.in_(wanted))
+    )
+    return {variant_id: (sku, name) for variant_id, sku, name in rows}
+
+
+async def catalog_version(session: AsyncSession) -> int:
+    """The version a trigger bumps on every write to a catalog table (``app.catalog.cache``)."""
+    version = await session.scalar(select(CatalogState.version).where(CatalogState.id == 1))
+    return int(version or 0)
+
+
+async def count_products(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Product)) or 0)
+
+
+async def count_variants(session: AsyncSession, *, supply_skus_only: bool = False) -> int:
+    stmt = select(func.count()).select_from(Variant)
+    if supply_skus_only:
+        stmt = stmt.where(Variant.is_supply_sku)
+    return int(await session.scalar(stmt) or 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -29,7 +30,6 @@ from app.kit import clock
 from app.kit.errors import InvalidInput
 from app.kit.outbox import enqueue
 from app.kit.quantities import Unit
-from app.supply.repository import register_growers, supplier_by_code
 
 THUMBNAIL_TASK = "catalog.make_thumbnail"
 # Product lists show a card at most ~300 CSS px wide: 480 px covers 1.5–2× screens at a fraction
@@ -67,7 +67,15 @@ async def update_category(session: AsyncSession, category_id: int, data: schemas
 # ---- products -----------------------------------------------------------------------------------
 
 
-async def _resolve_refs(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any]:
+# A product may name its usual supplier by code. Suppliers are the supply domain's (which depends
+# on the catalog, not the other way round), so whoever edits a product passes the look-up that
+# turns a code into a supplier id (None: no such supplier); ``app.supply.products`` does.
+SupplierIdFor = Callable[[str], Awaitable[int | None]]
+
+
+async def _resolve_refs(
+    session: AsyncSession, values: dict[str, Any], supplier_id_for: SupplierIdFor
+) -> dict[str, Any]:
     """Turn the category slug and supplier code of an input into ids."""
     if "category_slug" in values:
         slug = values.pop("category_slug")
@@ -79,44 +87,37 @@ async def _resolve_refs(session: AsyncSession, values: dict[str, Any]) -> dict[s
     if "supplier_code" in values:
         code = values.pop("supplier_code")
         if code:
-            supplier = await supplier_by_code(session, code)
-            if supplier is None:
+            supplier_id = await supplier_id_for(code)
+            if supplier_id is None:
                 raise InvalidInput("供应商编码不存在", detail={"supplier_code": code})
-            values["supplier_id"] = supplier.id
+            values["supplier_id"] = supplier_id
         else:
             values["supplier_id"] = None
     return values
 
 
-async def create_product(session: AsyncSession, data: schemas.ProductIn) -> Product:
+async def create_product(session: AsyncSession, data: schemas.ProductIn, *, supplier_id_for: SupplierIdFor) -> Product:
     if await repository.slug_exists(session, Product, data.slug):
         raise errors.SlugTaken()
-    values = await _resolve_refs(session, data.model_dump(mode="json"))
+    values = await _resolve_refs(session, data.model_dump(mode="json"), supplier_id_for)
     product = Product(**values)
     session.add(product)
     await session.flush()
-    await _register_usual_supplier(session, product)
     return await get_product(session, product.id)
 
 
-async def _register_usual_supplier(session: AsyncSession, product: Product) -> None:
-    """The supplier a product names as its usual one grows it: lots of it may be received from
-    that supplier (``app.supply.service.grower_exception``)."""
-    if product.supplier_id is not None:
-        await register_growers(session, product.supplier_id, [product.id])
-
-
-async def update_product(session: AsyncSession, product_id: int, data: schemas.ProductPatch) -> Product:
+async def update_product(
+    session: AsyncSession, product_id: int, data: schemas.ProductPatch, *, supplier_id_for: SupplierIdFor
+) -> Product:
     product = await repository.product_by_id(session, product_id)
     if product is None:
         raise errors.ProductNotFound()
-    values = await _resolve_refs(session, data.model_dump(mode="json", exclude_unset=True))
+    values = await _resolve_refs(session, data.model_dump(mode="json", exclude_unset=True), supplier_id_for)
     for key, value in values.items():
         if value is None and key not in ("supplier_id",):
             continue
         setattr(product, key, value)
     await session.flush()
-    await _register_usual_supplier(session, product)
     return await get_product(session, product_id)
 
 

@@ -153,6 +153,12 @@ async def set_paused_until(session: AsyncSession, until: datetime) -> None:
     )
 
 
+async def listing_counts_by_state(session: AsyncSession) -> dict[str, int]:
+    """How many listings are in each state (states with none are absent)."""
+    rows = await session.execute(select(Listing.state, func.count()).group_by(Listing.state))
+    return {str(state): int(n) for state, n in rows.all()}
+
+
 async def model_numbers(session: AsyncSession) -> dict[int, str]:
     """Listing id → model number (names the listing of a sync-log row)."""
     rows = await session.execute(select(Listing.id, Listing.model_number))

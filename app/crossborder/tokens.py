@@ -18,13 +18,13 @@ commits that state (the CLI and tasks do) so the ops console shows it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.crossborder import repository
 from app.crossborder.client import (
     GatewayUnavailable,
     IcbuClient,
@@ -35,7 +35,7 @@ from app.crossborder.client import (
 )
 from app.crossborder.crypto import TokenCipher
 from app.crossborder.errors import AlibabaAuthFailed, AlibabaNotConnected, AlibabaReauthRequired
-from app.crossborder.models import AlibabaConnection, ConnectionStatus, Listing, ListingState
+from app.crossborder.models import AlibabaConnection, ConnectionStatus, ListingState
 
 logger = logging.getLogger(__name__)
 
@@ -64,16 +64,7 @@ class StatusReport:
 
 
 def _view(row: AlibabaConnection) -> ConnectionView:
-    return ConnectionView(
-        status=row.status,
-        account_id=row.account_id,
-        account_name=row.account_name,
-        expires_at=row.expires_at,
-        refresh_expires_at=row.refresh_expires_at,
-        last_error=row.last_error,
-        connected_at=row.connected_at,
-        updated_at=row.updated_at,
-    )
+    return ConnectionView(**{field.name: getattr(row, field.name) for field in fields(ConnectionView)})
 
 
 def _account_name(token: IcbuToken) -> str:
@@ -193,8 +184,8 @@ async def access_token(
 async def status(session: AsyncSession) -> StatusReport:
     """The connection (without tokens) and how many listings are in each state."""
     row = await session.get(AlibabaConnection, CONNECTION_ID)
-    counts = await session.execute(select(Listing.state, func.count()).group_by(Listing.state))
-    by_state = {ListingState(state): int(n) for state, n in counts.all()}
+    counts = await repository.listing_counts_by_state(session)
+    by_state = {ListingState(state): n for state, n in counts.items()}
     return StatusReport(
         connection=_view(row) if row is not None else None,
         listings_by_state={state: by_state.get(state, 0) for state in ListingState},

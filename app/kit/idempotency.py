@@ -10,34 +10,17 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import DateTime, Integer, String, UniqueConstraint, func, select, update
-from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
+from app.kit import repository
 from app.kit.errors import IdempotencyKeyReused, InvalidInput
-from app.kit.models import Base, IdMixin
-
-MAX_KEY_LENGTH = 100
-
-
-class IdempotencyKey(IdMixin, Base):
-    __tablename__ = "idempotency_keys"
-
-    scope: Mapped[str] = mapped_column(String(60), nullable=False)
-    key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), nullable=False)
-    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
-    status_code: Mapped[int | None] = mapped_column(Integer)
-    response: Mapped[Any | None] = mapped_column(JSONB, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
-
-    __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotency_keys_scope_key"),)
+from app.kit.models import MAX_IDEMPOTENCY_KEY_LENGTH as MAX_KEY_LENGTH
+from app.kit.models import IdempotencyKey as IdempotencyKey  # re-exported: tests and callers name it here
 
 
 @dataclass(frozen=True)
@@ -65,17 +48,9 @@ class IdempotentCall:
             return None
         if not self.key or len(self.key) > MAX_KEY_LENGTH:
             raise InvalidInput(f"Idempotency-Key 长度须为 1–{MAX_KEY_LENGTH} 个字符")
-        claimed = await self.session.scalar(
-            insert(IdempotencyKey)
-            .values(scope=self.scope, key=self.key, fingerprint=self.fingerprint)
-            .on_conflict_do_nothing(constraint="uq_idempotency_keys_scope_key")
-            .returning(IdempotencyKey.id)
-        )
-        if claimed is not None:
+        if await repository.claim_idempotency_key(self.session, self.scope, self.key, self.fingerprint):
             return None
-        first = await self.session.scalar(
-            select(IdempotencyKey).where(IdempotencyKey.scope == self.scope, IdempotencyKey.key == self.key)
-        )
+        first = await repository.idempotency_key(self.session, self.scope, self.key)
         assert first is not None  # the conflicting row is committed: that is why we saw the conflict
         if first.fingerprint != self.fingerprint:
             raise IdempotencyKeyReused()
@@ -84,11 +59,7 @@ class IdempotentCall:
     async def finish(self, status_code: int, body: Any) -> None:
         if self.key is None:
             return
-        await self.session.execute(
-            update(IdempotencyKey)
-            .where(IdempotencyKey.scope == self.scope, IdempotencyKey.key == self.key)
-            .values(status_code=status_code, response=body)
-        )
+        await repository.store_idempotent_answer(self.session, self.scope, self.key, status_code, body)
 
 
 async def run_idempotent(

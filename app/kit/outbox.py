@@ -13,15 +13,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, and_, func, or_, select, update
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, mapped_column
 
-from app.kit.models import Base
+from app.kit import repository
+from app.kit.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -29,20 +26,6 @@ PENDING_KEY = "outbox_pending"
 RESEND_AFTER_SECONDS = 900
 MAX_SEND_ATTEMPTS = 5
 SENDER_KEY = "task_sender"
-
-
-class OutboxMessage(Base):
-    __tablename__ = "outbox_messages"
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    task_name: Mapped[str] = mapped_column(String(120), nullable=False)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False, index=True
-    )
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    send_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
-    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class TaskSender(Protocol):
@@ -102,26 +85,14 @@ async def relay(
 
     ``FOR UPDATE SKIP LOCKED`` lets several relays run at once without sending a row twice.
     """
-    stmt = (
-        select(OutboxMessage)
-        .where(OutboxMessage.processed_at.is_(None))
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    messages = await repository.unsent_messages(
+        session,
+        ids=ids,
+        older_than_seconds=older_than_seconds,
+        resend_after_seconds=RESEND_AFTER_SECONDS,
+        max_send_attempts=MAX_SEND_ATTEMPTS,
+        limit=limit,
     )
-    unsent = OutboxMessage.sent_at.is_(None)
-    if ids is not None:
-        stmt = stmt.where(unsent, OutboxMessage.id.in_(ids))
-    elif older_than_seconds:
-        age = OutboxMessage.created_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, older_than_seconds)
-        stale = and_(
-            OutboxMessage.sent_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, RESEND_AFTER_SECONDS),
-            OutboxMessage.send_attempts < MAX_SEND_ATTEMPTS,
-        )
-        stmt = stmt.where(or_(and_(unsent, age), stale))
-    else:
-        stmt = stmt.where(unsent)
-    messages = list((await session.scalars(stmt)).all())
     sent = 0
     for message in messages:
         try:
@@ -137,7 +108,7 @@ async def relay(
                 message.task_name,
                 message.sent_at.isoformat(),
             )
-        message.sent_at = func.now()
+        repository.mark_sent(message)
         message.send_attempts += 1
         sent += 1
     await session.commit()
@@ -150,13 +121,7 @@ async def claim(session: AsyncSession, message_id: int) -> bool:
     The task does its work in the same transaction, so a retry after a crash either finds the
     claim rolled back (and does the work) or committed with the work (and does nothing).
     """
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.processed_at.is_(None))
-        .values(processed_at=func.now())
-        .returning(OutboxMessage.id)
-    )
-    return result.scalar_one_or_none() is not None
+    return await repository.claim_message(session, message_id)
 
 
 @asynccontextmanager

@@ -119,6 +119,15 @@ def width(text: str, size: float) -> float:
     return float(pdfmetrics.stringWidth(text, register(), size))
 
 
+def ellipsised(text: str, size: float, max_width: float) -> str:
+    """``text`` as it fits ``max_width`` at ``size``, cut and ended with … when it does not."""
+    if width(text, size) <= max_width:
+        return text
+    while text and width(text + "…", size) > max_width:
+        text = text[:-1]
+    return text + "…"
+
+
 def new_canvas(buffer: io.BytesIO, pagesize: tuple[float, float], **options: Any) -> Canvas:
     """A canvas whose pages start in the document font: reportlab otherwise writes a Helvetica
     selection into every page, a font nobody embeds."""

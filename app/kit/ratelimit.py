@@ -32,12 +32,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from limits import parse
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.kit import clock as app_clock
-from app.kit.models import RateLimitCounter
+from app.kit import repository
 
 
 @dataclass(frozen=True)
@@ -138,29 +136,17 @@ class DatabaseCounters:
         return self._engine()
 
     async def increment(self, windows: Sequence[Window]) -> list[tuple[int, int]]:
-        counter = RateLimitCounter
         counts: dict[tuple[str, int], tuple[int, int]] = {}
         async with self.engine.begin() as conn:
             # Rows are taken in one order (sorted keys): two attempts on the same keys queue on
             # the first row and cannot deadlock, and get their counts in the same order on each.
             for window in sorted(windows, key=lambda w: (w.key, w.start)):
-                statement = (
-                    insert(counter)
-                    .values(key=window.key, window_start=window.start, hits=1)
-                    .on_conflict_do_update(
-                        index_elements=[counter.key, counter.window_start], set_={"hits": counter.hits + 1}
-                    )
-                    .returning(counter.hits)
+                counts[(window.key, window.start)] = await repository.count_hit(
+                    conn, window.key, window.start, window.previous_start
                 )
-                current = int((await conn.execute(statement)).scalar_one())
-                previous = await conn.scalar(
-                    select(counter.hits).where(counter.key == window.key, counter.window_start == window.previous_start)
-                )
-                counts[(window.key, window.start)] = (current, int(previous or 0))
             if random.randrange(self.SWEEP_ONE_IN) == 0:
                 # Only windows past any rate's reach: other keys may count over longer periods.
-                horizon = min(w.start for w in windows) - self.SWEEP_AFTER_SECONDS
-                await conn.execute(delete(counter).where(counter.window_start < horizon))
+                await repository.delete_counters_before(conn, min(w.start for w in windows) - self.SWEEP_AFTER_SECONDS)
         return [counts[(w.key, w.start)] for w in windows]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypedDict, Unpack
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,26 +57,28 @@ async def mark_failed(
     return result.scalar_one_or_none() is not None
 
 
-async def list_messages(
-    session: AsyncSession,
-    *,
-    status: NotificationStatus | None = None,
-    template: str | None = None,
-    reference: str | None = None,
-    phone_last4: str | None = None,
-    before_id: int | None = None,
-    limit: int = 50,
-) -> list[NotificationMessage]:
+class MessageFilters(TypedDict, total=False):
+    """What the console narrows the message list by; an absent or empty filter keeps every row."""
+
+    status: NotificationStatus | None
+    template: str | None
+    reference: str | None
+    phone_last4: str | None  # the recipient's last four digits
+    before_id: int | None  # keyset paging: rows older than this one
+    limit: int  # 50 when absent
+
+
+async def list_messages(session: AsyncSession, **filters: Unpack[MessageFilters]) -> list[NotificationMessage]:
     """Newest first, keyset-paged by id."""
-    stmt = select(NotificationMessage).order_by(NotificationMessage.id.desc()).limit(limit)
-    if status is not None:
+    stmt = select(NotificationMessage).order_by(NotificationMessage.id.desc()).limit(filters.get("limit", 50))
+    if (status := filters.get("status")) is not None:
         stmt = stmt.where(NotificationMessage.status == status)
-    if template:
+    if template := filters.get("template"):
         stmt = stmt.where(NotificationMessage.template == template)
-    if reference:
+    if reference := filters.get("reference"):
         stmt = stmt.where(NotificationMessage.reference == reference)
-    if phone_last4:
+    if phone_last4 := filters.get("phone_last4"):
         stmt = stmt.where(NotificationMessage.recipient.endswith(phone_last4, autoescape=True))
-    if before_id is not None:
+    if (before_id := filters.get("before_id")) is not None:
         stmt = stmt.where(NotificationMessage.id < before_id)
     return list((await session.scalars(stmt)).all())

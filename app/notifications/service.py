@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -131,25 +131,11 @@ async def record_failure(session: AsyncSession, message_id: int, exc: BaseExcept
 
 
 async def list_messages(
-    session: AsyncSession,
-    *,
-    status: NotificationStatus | None = None,
-    template: str | None = None,
-    reference: str | None = None,
-    phone_last4: str | None = None,
-    before_id: int | None = None,
-    limit: int = 50,
+    session: AsyncSession, **filters: Unpack[repository.MessageFilters]
 ) -> list[NotificationMessage]:
     """Messages for the ops console, newest first; ``phone_last4`` matches the number's last four
     digits (staff ask "the one ending 8000" — the console never shows a full number)."""
+    phone_last4 = filters.get("phone_last4")
     if phone_last4 is not None and not (len(phone_last4) == 4 and phone_last4.isascii() and phone_last4.isdigit()):
         raise errors.InvalidPhoneFilter()
-    return await repository.list_messages(
-        session,
-        status=status,
-        template=template,
-        reference=reference,
-        phone_last4=phone_last4,
-        before_id=before_id,
-        limit=limit,
-    )
+    return await repository.list_messages(session, **filters)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from functools import partial
 
 from app.stations import parcels
-from app.worker import celery_app, run_each
+from app.worker import celery_app, run_sweep
 
 log = logging.getLogger(__name__)
 
@@ -15,11 +14,4 @@ log = logging.getLogger(__name__)
 @celery_app.task(name="stations.return_overdue_parcels", acks_late=True)
 def return_overdue_parcels() -> int:
     """Periodic: parcels past their station's retention days go back; their orders are cancelled."""
-
-    async def step(session: AsyncSession) -> list[str]:
-        return await parcels.return_overdue(session, limit=1)
-
-    returned = run_each(step)
-    if returned:
-        log.info("returning %d overdue parcels: %s", len(returned), ", ".join(returned[:20]))
-    return len(returned)
+    return run_sweep(partial(parcels.return_overdue, limit=1), log, "returning %d overdue parcels: %s")

@@ -12,27 +12,20 @@ import secrets
 from collections.abc import Mapping
 from decimal import Decimal
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from app.kit import clock
 from app.kit.errors import InvalidInput
 from app.kit.numbers import add_with_unique_number
 from app.kit.quantities import format_quantity
-from app.supply import errors, repository
-from app.supply.models import LedgerKind, Location, Lot, StockCount, StockCountLine, StockCountStatus
+from app.supply import errors, repository, stock_queries
+from app.supply.models import LedgerKind, Lot, StockCount, StockCountLine, StockCountStatus
 from app.supply.service import location_or_404
 from app.supply.stock import Movement, add_on_hand, lock_key, lock_order, remove_on_hand
 
 
 async def get_count(session: AsyncSession, number: str) -> StockCount:
-    count = await session.scalar(
-        select(StockCount)
-        .where(StockCount.number == number)
-        .options(selectinload(StockCount.lines))
-        .execution_options(populate_existing=True)
-    )
+    count = await stock_queries.count_with_lines(session, number)
     if count is None:
         raise errors.CountNotFound(detail={"count": number})
     return count
@@ -45,12 +38,8 @@ def new_count_number() -> str:
 async def open_count(session: AsyncSession, *, location_code: str, actor_user_id: int) -> StockCount:
     location = await location_or_404(session, location_code)
     # One open sheet per location: two sheets would each post the same difference.
-    await session.execute(select(Location.id).where(Location.id == location.id).with_for_update())
-    already = await session.scalar(
-        select(StockCount.number).where(
-            StockCount.location_id == location.id, StockCount.status == StockCountStatus.open
-        )
-    )
+    await stock_queries.lock_location(session, location.id)
+    already = await stock_queries.open_count_number(session, location.id)
     if already is not None:
         raise InvalidInput(f"该库位已有未过账的盘点单 {already}", detail={"count": already})
     count = StockCount(number=new_count_number(), location_id=location.id, created_by_id=actor_user_id)
@@ -97,13 +86,7 @@ async def post_count(session: AsyncSession, number: str, *, actor_user_id: int) 
     uncounted = sum(1 for line in count.lines if line.counted is None)
     if uncounted:
         raise InvalidInput("还有批次未录入盘点数量", detail={"uncounted": uncounted})
-    won = await session.execute(
-        update(StockCount)
-        .where(StockCount.id == count.id, StockCount.status == StockCountStatus.open)
-        .values(status=StockCountStatus.posted, posted_at=clock.now(), posted_by_id=actor_user_id)
-        .returning(StockCount.id)
-    )
-    if won.scalar_one_or_none() is None:
+    if not await stock_queries.mark_count_posted(session, count.id, posted_at=clock.now(), posted_by_id=actor_user_id):
         raise errors.CountNotOpen()
     keys = await lock_order(session, count.location_id, [line.lot_id for line in count.lines])
     for line in sorted(count.lines, key=lambda item: lock_key(keys, item.lot_id)):

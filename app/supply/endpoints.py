@@ -127,15 +127,7 @@ async def adjust_stock(
     """Correct stock with a reason: adjustment (±), spoilage 损耗 (−) or return (+)."""
 
     async def work() -> Any:
-        await service.adjust(
-            session,
-            location_code=body.location_code,
-            lot_code=body.lot_code,
-            kind=body.kind,
-            quantity=body.quantity,
-            reason=body.reason,
-            actor_user_id=principal.user_id,
-        )
+        await service.adjust(session, **body.model_dump(), actor_user_id=principal.user_id)
         lot = await service.lot_or_404(session, body.lot_code)
         return (await views.stock_out(session, None, lot.variant_id)).model_dump(mode="json")
 

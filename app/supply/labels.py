@@ -38,11 +38,11 @@ PAGE_WIDTH = 70 * mm
 PAGE_HEIGHT = 50 * mm
 MARGIN = 2.5 * mm
 FONT = pdf.FONT
-BRAND = "南岭明珠"
 
 QR_SIZE = 23 * mm
 BAR_MODULE = 0.25 * mm
 BAR_HEIGHT = 8 * mm
+BAR_Y = MARGIN + 3.6 * mm  # the barcode's foot: clear of the lot code printed under it
 
 
 @dataclass(frozen=True)
@@ -167,39 +167,48 @@ def _date(value: date) -> str:
 
 
 def lot_label_pdf(info: LotLabel) -> bytes:
-    """Render one label as a one-page PDF (70 mm × 50 mm)."""
+    """Render one label as a one-page PDF (70 mm × 50 mm): header, QR top right, the facts left of
+    it, the lot's barcode across the bottom."""
+    brand = get_settings().brand_name
     buffer = io.BytesIO()
     canvas = pdf.new_canvas(buffer, (PAGE_WIDTH, PAGE_HEIGHT))
-    canvas.setTitle(f"{BRAND} 批次标签 {info.code}")
-    canvas.setAuthor(BRAND)
+    canvas.setTitle(f"{brand} 批次标签 {info.code}")
+    canvas.setAuthor(brand)
     canvas.setFillGray(0)
     canvas.setStrokeGray(0)
-
-    left = MARGIN
-    right = PAGE_WIDTH - MARGIN
     top = PAGE_HEIGHT - MARGIN
+    qr_x = PAGE_WIDTH - MARGIN - QR_SIZE
+    _draw_header(canvas, brand, top)
+    _draw_qr(canvas, info.trace_url, qr_x, top - 5.1 * mm)
+    _draw_facts(canvas, info, top, column=qr_x - MARGIN - 1 * mm)
+    _draw_lot_barcode(canvas, info.code)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
 
-    # Header: brand on the left, what the QR is for on the right, a rule under both.
-    _draw(canvas, left, top - 3.4 * mm, BRAND, 10, bold=True)
+
+def _draw_header(canvas: Canvas, brand: str, top: float) -> None:
+    """Brand on the left, what the QR is for on the right, a rule under both."""
+    right = PAGE_WIDTH - MARGIN
+    _draw(canvas, MARGIN, top - 3.4 * mm, brand, 10, bold=True)
     hint = "扫码查看产地与流转"
     _draw(canvas, right - _width(hint, 6), top - 3.1 * mm, hint, 6)
     canvas.setLineWidth(0.5)
-    canvas.line(left, top - 4.6 * mm, right, top - 4.6 * mm)
+    canvas.line(MARGIN, top - 4.6 * mm, right, top - 4.6 * mm)
 
-    # QR code, top right under the rule.
-    qr_x = right - QR_SIZE
-    qr_top = top - 5.1 * mm
-    qr = QrCodeWidget(info.trace_url, barLevel="M", barBorder=2, barWidth=QR_SIZE, barHeight=QR_SIZE)
+
+def _draw_qr(canvas: Canvas, url: str, x: float, top: float) -> None:
+    qr = QrCodeWidget(url, barLevel="M", barBorder=2, barWidth=QR_SIZE, barHeight=QR_SIZE)
     # The drawing's own text state would otherwise select Helvetica (never embedded) on the page.
     drawing = Drawing(QR_SIZE, QR_SIZE, initialFontName=FONT)
     drawing.add(qr)
-    renderPDF.draw(drawing, canvas, qr_x, qr_top - QR_SIZE)
+    renderPDF.draw(drawing, canvas, x, top - QR_SIZE)
 
-    # Text column left of the QR code: the product name (one line, or two when long), then the
-    # facts. Leading tightens when a long name or grower needs more lines, so nothing reaches the
-    # barcode below.
-    bar_y = MARGIN + 3.6 * mm
-    column = qr_x - left - 1 * mm
+
+def _draw_facts(canvas: Canvas, info: LotLabel, top: float, *, column: float) -> None:
+    """The product name (one line, or two when long), then the facts. Leading tightens when a long
+    name or grower needs more lines, so nothing reaches the barcode below."""
+    left = MARGIN
     name = info.product_name_zh
     name_size = _fit(name, 12, column, 9)
     names = [name] if _width(name, name_size) <= column else _wrap(name, 9, column, 2)
@@ -227,25 +236,22 @@ def lot_label_pdf(info: LotLabel) -> bytes:
         _Line("合格证：", info.certificate_no or "—"),
     ]
     first = y - 4.0 * mm
-    lowest = bar_y + BAR_HEIGHT + 1.4 * mm
+    lowest = BAR_Y + BAR_HEIGHT + 1.4 * mm
     leading = min(3.05 * mm, (first - lowest) / (len(lines) - 1))
     for i, line in enumerate(lines):
         _field(canvas, left, first - i * leading, line, size, column)
 
-    # Code128 of the lot code across the bottom, its text centred under it.
-    barcode = Code128(info.code, barWidth=BAR_MODULE, barHeight=BAR_HEIGHT, quiet=0)
+
+def _draw_lot_barcode(canvas: Canvas, code: str) -> None:
+    """Code128 of the lot code across the bottom, its text centred under it."""
+    barcode = Code128(code, barWidth=BAR_MODULE, barHeight=BAR_HEIGHT, quiet=0)
     bar_width = float(barcode.width)
     if bar_width > PAGE_WIDTH - 2 * 10 * BAR_MODULE:
         # A longer code than ours: narrow the module rather than lose the quiet zones.
         module = BAR_MODULE * (PAGE_WIDTH - 2 * 10 * BAR_MODULE) / bar_width
-        barcode = Code128(info.code, barWidth=module, barHeight=BAR_HEIGHT, quiet=0)
+        barcode = Code128(code, barWidth=module, barHeight=BAR_HEIGHT, quiet=0)
         bar_width = float(barcode.width)
-    barcode.drawOn(canvas, (PAGE_WIDTH - bar_width) / 2, bar_y)
-    code_text = f"批次 {info.code}"
+    barcode.drawOn(canvas, (PAGE_WIDTH - bar_width) / 2, BAR_Y)
+    code_text = f"批次 {code}"
     code_size = 8.0
-    code_x = (PAGE_WIDTH - _width(code_text, code_size)) / 2
-    _draw(canvas, code_x, MARGIN + 0.6 * mm, code_text, code_size, bold=True)
-
-    canvas.showPage()
-    canvas.save()
-    return buffer.getvalue()
+    _draw(canvas, (PAGE_WIDTH - _width(code_text, code_size)) / 2, MARGIN + 0.6 * mm, code_text, code_size, bold=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -339,3 +339,17 @@ async def recent_counts(session: AsyncSession, *, limit: int = 20) -> list[tuple
         .limit(limit)
     )
     return [(count, location) for count, location in rows]
+
+
+async def location_codes_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return dict((await session.execute(select(Location.id, Location.code).where(Location.id.in_(wanted)))).all())
+
+
+async def lot_codes_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return dict((await session.execute(select(Lot.id, Lot.code).where(Lot.id.in_(wanted)))).all())

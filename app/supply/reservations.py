@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Numeric, bindparam, select, text, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog.models import Variant
+from app.catalog import repository as catalog_repository
 from app.kit import clock
 from app.kit.quantities import format_quantity
 from app.supply import errors
+from app.supply import reservation_queries as queries
 from app.supply.models import Reservation, ReservationStatus
 
 DEFAULT_TTL = timedelta(minutes=15)
@@ -59,65 +58,6 @@ class ReserveLine:
     min_best_before: date
 
 
-_RESERVE_LINE = text("""
-WITH candidates AS (
-    SELECT id, on_hand - reserved AS avail, best_before
-    FROM stock_levels
-    WHERE variant_id = :variant_id AND location_id = :location_id
-      AND best_before >= :min_best_before AND on_hand > reserved
-    ORDER BY best_before, id
-    FOR UPDATE
-), running AS (
-    SELECT id, avail,
-           COALESCE(SUM(avail) OVER (ORDER BY best_before, id
-                                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
-    FROM candidates
-), take AS (
-    SELECT id, LEAST(avail, :need - before) AS q FROM running WHERE before < :need
-), upd AS (
-    UPDATE stock_levels s SET reserved = s.reserved + take.q
-    FROM take WHERE s.id = take.id
-    RETURNING s.id, s.lot_id, s.variant_id, s.location_id, s.best_before, take.q
-), ledger AS (
-    INSERT INTO stock_ledger (kind, variant_id, location_id, lot_id, on_hand_delta, reserved_delta,
-                              actor_user_id, reason, document_type, document_ref, channel)
-    SELECT 'reservation', variant_id, location_id, lot_id, 0, q, :actor_user_id, '', 'reservation',
-           :reference, :channel
-    FROM upd ORDER BY best_before, id
-), lines AS (
-    INSERT INTO reservation_lines (reservation_id, stock_level_id, variant_id, lot_id, quantity)
-    -- In FEFO order, so line ids follow the order the rows were locked in (release and sale
-    -- lock by line id: the same order, hence no deadlock between them).
-    SELECT :reservation_id, id, variant_id, lot_id, q FROM upd ORDER BY best_before, id
-)
-SELECT upd.lot_id, lots.code, upd.q FROM upd JOIN lots ON lots.id = upd.lot_id ORDER BY upd.best_before, upd.id
-""").bindparams(bindparam("need", type_=Numeric(12, 3)))
-
-# Release or sell a whole reservation in one statement; rows are locked in the order the
-# reservation took them (line id), the same order reserving uses.
-_CLOSE_LINES = text("""
-WITH locked AS (
-    SELECT s.id, l.quantity, l.id AS line_id
-    FROM reservation_lines l JOIN stock_levels s ON s.id = l.stock_level_id
-    WHERE l.reservation_id = :reservation_id
-    ORDER BY l.id
-    FOR UPDATE OF s
-), moved AS (
-    UPDATE stock_levels s
-    SET reserved = s.reserved - locked.quantity,
-        on_hand = s.on_hand - CASE WHEN :sell THEN locked.quantity ELSE 0 END
-    FROM locked WHERE s.id = locked.id
-    RETURNING s.variant_id, s.location_id, s.lot_id, locked.quantity, locked.line_id
-)
-INSERT INTO stock_ledger (kind, variant_id, location_id, lot_id, on_hand_delta, reserved_delta,
-                          actor_user_id, reason, document_type, document_ref, channel)
-SELECT CAST(:kind AS ledger_kind), variant_id, location_id, lot_id,
-       CASE WHEN :sell THEN -quantity ELSE 0 END, -quantity, :actor_user_id, :reason, :document_type,
-       :document_ref, :channel
-FROM moved ORDER BY line_id
-""")
-
-
 async def reserve(
     session: AsyncSession,
     *,
@@ -140,38 +80,24 @@ async def reserve(
             line.quantity + (previous.quantity if previous else Decimal(0)),
             max(line.min_best_before, previous.min_best_before) if previous else line.min_best_before,
         )
-    reservation_id = await session.scalar(
-        insert(Reservation)
-        .values(
-            reference=reference,
-            channel=channel,
-            location_id=location_id,
-            expires_at=expires_at,
-            status=ReservationStatus.active,
-            actor_user_id=actor_user_id,
-        )
-        .on_conflict_do_nothing(index_elements=["reference"])
-        .returning(Reservation.id)
-    )
+    hold = queries.HoldFor(reference, channel, location_id, actor_user_id)
+    reservation_id = await queries.open_reservation(session, hold, expires_at=expires_at)
     if reservation_id is None:
         raise errors.ReservationExists(detail={"reference": reference})
 
     shorts: list[dict[str, object]] = []
     held: list[HeldLine] = []
     for line in sorted(merged.values(), key=lambda item: item.variant_id):
-        params = {
-            "variant_id": line.variant_id,
-            "location_id": location_id,
-            "min_best_before": line.min_best_before,
-            "need": line.quantity,
-            "actor_user_id": actor_user_id,
-            "reference": reference,
-            "channel": channel,
-            "reservation_id": reservation_id,
-        }
-        taken_rows = (await session.execute(_RESERVE_LINE, params)).all()
-        held.extend(HeldLine(line.variant_id, lot_id, code, Decimal(q)) for lot_id, code, q in taken_rows)
-        taken = sum((Decimal(q) for _, _, q in taken_rows), start=Decimal(0))
+        taken_rows = await queries.hold_line_fefo(
+            session,
+            hold,
+            reservation_id,
+            variant_id=line.variant_id,
+            quantity=line.quantity,
+            min_best_before=line.min_best_before,
+        )
+        held.extend(HeldLine(line.variant_id, lot_id, code, q) for lot_id, code, q in taken_rows)
+        taken = sum((q for _, _, q in taken_rows), start=Decimal(0))
         if taken < line.quantity:
             shorts.append(
                 {
@@ -181,13 +107,7 @@ async def reserve(
                 }
             )
     if shorts:
-        skus = dict(
-            (
-                await session.execute(
-                    select(Variant.id, Variant.sku).where(Variant.id.in_([s["variant_id"] for s in shorts]))
-                )
-            ).all()
-        )
+        skus = await catalog_repository.skus_by_ids(session, [int(str(s["variant_id"])) for s in shorts])
         for short in shorts:
             short["sku"] = skus.get(int(str(short["variant_id"])), "")
             short["message"] = f"{short['sku']} 库存不足：需要 {short['requested']}，可用 {short['available']}"
@@ -209,29 +129,21 @@ async def _close(
 ) -> Reservation:
     """Compare-and-set the status away from ``active`` first: whoever wins that update (payment,
     expiry task, cancellation) is the only one to touch the stock."""
-    won = await session.execute(
-        update(Reservation)
-        .where(Reservation.id == reservation_id, Reservation.status == ReservationStatus.active)
-        .values(status=new_status, closed_at=clock.now())
-        .returning(Reservation.channel)
-    )
-    channel = won.scalar_one_or_none()
+    channel = await queries.close_if_active(session, reservation_id, new_status)
     if channel is None:
         if await session.get(Reservation, reservation_id) is None:
             raise errors.ReservationNotFound()
         raise errors.ReservationNotActive()
-    await session.execute(
-        _CLOSE_LINES,
-        {
-            "reservation_id": reservation_id,
-            "sell": sell,
-            "kind": kind,
-            "actor_user_id": actor_user_id,
-            "reason": reason[:200],
-            "document_type": document_type,
-            "document_ref": document_ref,
-            "channel": channel,
-        },
+    await queries.move_held_stock(
+        session,
+        reservation_id,
+        sell=sell,
+        kind=kind,
+        reason=reason[:200],
+        document_type=document_type,
+        document_ref=document_ref,
+        channel=channel,
+        actor_user_id=actor_user_id,
     )
     reservation = await session.get(Reservation, reservation_id, populate_existing=True)
     assert reservation is not None
@@ -284,29 +196,15 @@ async def release_expired(session: AsyncSession, *, now: datetime | None = None,
     """Release active reservations past their deadline. ``SKIP LOCKED`` lets several workers run
     this at once; the status compare-and-set makes a second run (or a racing payment) a no-op."""
     now = now or clock.now()
-    rows = await session.execute(
-        select(Reservation.id, Reservation.reference)
-        # Orders' holds are released by the orders' own expiry (which also expires the order and
-        # tells the customer); this sweep is for manual holds and other documents.
-        .where(
-            Reservation.status == ReservationStatus.active,
-            Reservation.expires_at <= now,
-            Reservation.reference.not_like("order:%"),
-        )
-        .order_by(Reservation.expires_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    # Orders' holds are released by the orders' own expiry (which also expires the order and
+    # tells the customer); this sweep is for manual holds and other documents.
+    rows = await queries.lock_expired_holds(session, now=now, limit=limit)
     released = []
-    for reservation_id, reference in rows.all():
+    for reservation_id, reference in rows:
         await release(session, reservation_id, reason="预留超时自动释放", expired=True)
         released.append(reference)
     return released
 
 
 async def by_reference(session: AsyncSession, reference: str) -> Reservation | None:
-    from sqlalchemy.orm import selectinload
-
-    return await session.scalar(
-        select(Reservation).where(Reservation.reference == reference).options(selectinload(Reservation.lines))
-    )
+    return await queries.reservation_with_lines(session, reference)

@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.quantities import format_quantity
-from app.supply import errors
+from app.supply import errors, stock_queries
 from app.supply.models import LedgerKind, Lot, StockLedgerEntry, StockLevel
 
 ZERO = Decimal(0)
@@ -66,18 +64,7 @@ async def add_on_hand(
     """Stock arrives (receipt, transfer in, return, upward count): upsert the level, write the ledger."""
     if quantity <= 0:
         raise errors.InvalidStockQuantity("入库数量必须大于 0")
-    stmt = insert(StockLevel).values(
-        location_id=location_id,
-        lot_id=lot.id,
-        variant_id=lot.variant_id,
-        best_before=lot.best_before,
-        on_hand=quantity,
-        reserved=ZERO,
-    )
-    stmt = stmt.on_conflict_do_update(
-        constraint="uq_stock_levels_location_lot", set_={"on_hand": StockLevel.on_hand + stmt.excluded.on_hand}
-    )
-    await session.execute(stmt)
+    await stock_queries.add_to_level(session, location_id=location_id, lot=lot, quantity=quantity)
     session.add(
         ledger_row(movement, location_id=location_id, lot_id=lot.id, variant_id=lot.variant_id, on_hand_delta=quantity)
     )
@@ -89,17 +76,9 @@ async def remove_on_hand(
     """Unreserved stock leaves (transfer out, spoilage, downward adjustment or count)."""
     if quantity <= 0:
         raise errors.InvalidStockQuantity("出库数量必须大于 0")
-    result = await session.execute(
-        update(StockLevel)
-        .where(
-            StockLevel.location_id == location_id,
-            StockLevel.lot_id == lot.id,
-            StockLevel.on_hand - StockLevel.reserved >= quantity,
-        )
-        .values(on_hand=StockLevel.on_hand - quantity)
-        .returning(StockLevel.id)
-    )
-    if result.scalar_one_or_none() is None:
+    if not await stock_queries.take_from_level_if_free(
+        session, location_id=location_id, lot_id=lot.id, quantity=quantity
+    ):
         available = await available_in_level(session, location_id, lot.id)
         raise errors.InsufficientStock(
             detail={
@@ -120,24 +99,14 @@ async def remove_on_hand(
 
 
 async def available_in_level(session: AsyncSession, location_id: int, lot_id: int) -> Decimal:
-    value = await session.scalar(
-        select(StockLevel.on_hand - StockLevel.reserved).where(
-            StockLevel.location_id == location_id, StockLevel.lot_id == lot_id
-        )
-    )
-    return Decimal(value or 0)
+    return await stock_queries.free_in_level(session, location_id, lot_id)
 
 
 async def lock_order(session: AsyncSession, location_id: int, lot_ids: list[int]) -> dict[int, tuple[int, date, int]]:
     """The key that orders a location's lot rows the way reservations lock them — variant, then
     best-before, then level id — so transfers, counts and reservations never wait on each other
     in a cycle. Lots without a level there sort last."""
-    rows = await session.execute(
-        select(StockLevel.lot_id, StockLevel.variant_id, StockLevel.best_before, StockLevel.id).where(
-            StockLevel.location_id == location_id, StockLevel.lot_id.in_(lot_ids)
-        )
-    )
-    return {lot_id: (variant_id, best_before, level_id) for lot_id, variant_id, best_before, level_id in rows}
+    return await stock_queries.level_lock_keys(session, location_id, lot_ids)
 
 
 def lock_key(keys: dict[int, tuple[int, date, int]], lot_id: int) -> tuple[int, date, int]:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from functools import partial
 
 from app.supply import reservations
-from app.worker import celery_app, run_each
+from app.worker import celery_app, run_sweep
 
 log = logging.getLogger(__name__)
 
@@ -15,11 +14,4 @@ log = logging.getLogger(__name__)
 @celery_app.task(name="supply.release_expired_reservations", acks_late=True)
 def release_expired_reservations() -> int:
     """Periodic: release reservations past their deadline (idempotent; safe on several workers)."""
-
-    async def step(session: AsyncSession) -> list[str]:
-        return await reservations.release_expired(session, limit=1)
-
-    released = run_each(step)
-    if released:
-        log.info("released %d expired reservations: %s", len(released), ", ".join(released[:20]))
-    return len(released)
+    return run_sweep(partial(reservations.release_expired, limit=1), log, "released %d expired reservations: %s")

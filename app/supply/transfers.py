@@ -9,14 +9,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from app.kit import clock
 from app.kit.errors import InvalidInput
 from app.kit.numbers import add_with_unique_number
-from app.supply import errors, repository
+from app.supply import errors, repository, stock_queries
 from app.supply.models import LedgerKind, Transfer, TransferLine, TransferStatus
 from app.supply.service import in_transit, location_or_404
 from app.supply.stock import Movement, add_on_hand, lock_key, lock_order, remove_on_hand
@@ -40,20 +38,14 @@ def new_transfer_number(today: date) -> str:
 
 
 async def get_transfer(session: AsyncSession, number: str) -> Transfer:
-    transfer = await session.scalar(
-        select(Transfer).where(Transfer.number == number).options(selectinload(Transfer.lines))
-    )
+    transfer = await stock_queries.transfer_with_lines(session, number)
     if transfer is None:
         raise errors.TransferNotFound(detail={"transfer": number})
     return transfer
 
 
 async def list_transfers(session: AsyncSession, limit: int = 100) -> Sequence[Transfer]:
-    return (
-        await session.scalars(
-            select(Transfer).options(selectinload(Transfer.lines)).order_by(Transfer.id.desc()).limit(limit)
-        )
-    ).all()
+    return await stock_queries.recent_transfers(session, limit)
 
 
 async def ship(
@@ -116,13 +108,9 @@ async def receive(
     """Arrival: what came moves to the destination; a shortfall leaves transit as spoilage with its
     reason. Lines not mentioned are taken as received in full. Receiving twice is refused."""
     transfer = await get_transfer(session, number)
-    won = await session.execute(
-        update(Transfer)
-        .where(Transfer.id == transfer.id, Transfer.status == TransferStatus.in_transit)
-        .values(status=TransferStatus.received, received_at=clock.now(), received_by_id=actor_user_id)
-        .returning(Transfer.id)
-    )
-    if won.scalar_one_or_none() is None:
+    if not await stock_queries.mark_transfer_received(
+        session, transfer.id, received_at=clock.now(), received_by_id=actor_user_id
+    ):
         raise errors.TransferNotInTransit()
     transit = await in_transit(session)
     lots = {lot.id: lot for lot in (await repository.lots_by_codes(session, [r.lot_code for r in received])).values()}

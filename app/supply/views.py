@@ -3,20 +3,18 @@ and the ops console show them (codes and SKUs rather than ids)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import User
-from app.catalog.models import Product, Variant
+from app.accounts import repository as accounts_repository
+from app.catalog import repository as catalog_repository
 from app.kit import clock
 from app.supply import repository, schemas
 from app.supply.models import (
     LedgerKind,
-    Location,
     Lot,
     Reservation,
     StockCount,
@@ -24,27 +22,6 @@ from app.supply.models import (
     Supplier,
     Transfer,
 )
-
-
-async def _skus(session: AsyncSession, variant_ids: Iterable[int]) -> dict[int, str]:
-    ids = set(variant_ids)
-    if not ids:
-        return {}
-    return dict((await session.execute(select(Variant.id, Variant.sku).where(Variant.id.in_(ids)))).all())
-
-
-async def _location_codes(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    return dict((await session.execute(select(Location.id, Location.code).where(Location.id.in_(wanted)))).all())
-
-
-async def _lot_codes(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    return dict((await session.execute(select(Lot.id, Lot.code).where(Lot.id.in_(wanted)))).all())
 
 
 async def stock_out(
@@ -57,7 +34,7 @@ async def stock_out(
 ) -> schemas.StockOut:
     today = today or clock.today()
     rows = await repository.stock_rows(session, variant_id=variant_id, location_id=location_id)
-    skus = await _skus(session, (level.variant_id for level, _, _ in rows))
+    skus = await catalog_repository.skus_by_ids(session, (level.variant_id for level, _, _ in rows))
     out = []
     totals: dict[str, dict[str, dict[str, Decimal]]] = {}
     for level, lot, location in rows:
@@ -90,22 +67,10 @@ async def lots_out(
     session: AsyncSession, lots: Sequence[tuple[Lot, Decimal]], *, today: date | None = None
 ) -> list[schemas.LotOut]:
     today = today or clock.today()
-    variant_ids = {lot.variant_id for lot, _ in lots}
-    variants: dict[int, tuple[str, str]] = {}
-    if variant_ids:
-        rows = await session.execute(
-            select(Variant.id, Variant.sku, Product.name_zh)
-            .join(Product, Product.id == Variant.product_id)
-            .where(Variant.id.in_(variant_ids))
-        )
-        variants = {variant_id: (sku, name) for variant_id, sku, name in rows}
-    supplier_ids = {lot.supplier_id for lot, _ in lots}
-    suppliers = {s.id: s for s in await session.scalars(select(Supplier).where(Supplier.id.in_(supplier_ids)))}
-    confirmer_ids = {lot.grower_exception_by_id for lot, _ in lots if lot.grower_exception_by_id}
-    confirmers = (
-        dict((await session.execute(select(User.id, User.username).where(User.id.in_(confirmer_ids)))).all())
-        if confirmer_ids
-        else {}
+    variants = await catalog_repository.skus_and_product_names(session, (lot.variant_id for lot, _ in lots))
+    suppliers = await repository.suppliers_by_ids(session, [lot.supplier_id for lot, _ in lots])
+    confirmers = await accounts_repository.usernames_by_ids(
+        session, (lot.grower_exception_by_id for lot, _ in lots if lot.grower_exception_by_id)
     )
     result = []
     for lot, on_hand in lots:
@@ -148,15 +113,10 @@ async def suppliers_out(session: AsyncSession, suppliers: Sequence[Supplier]) ->
 
 
 async def ledger_out(session: AsyncSession, entries: Sequence[StockLedgerEntry]) -> list[schemas.LedgerEntryOut]:
-    skus = await _skus(session, (e.variant_id for e in entries))
-    locations = await _location_codes(session, (e.location_id for e in entries))
-    lots = await _lot_codes(session, (e.lot_id for e in entries))
-    actor_ids = {e.actor_user_id for e in entries if e.actor_user_id}
-    actors = (
-        dict((await session.execute(select(User.id, User.username).where(User.id.in_(actor_ids)))).all())
-        if actor_ids
-        else {}
-    )
+    skus = await catalog_repository.skus_by_ids(session, (e.variant_id for e in entries))
+    locations = await repository.location_codes_by_ids(session, (e.location_id for e in entries))
+    lots = await repository.lot_codes_by_ids(session, (e.lot_id for e in entries))
+    actors = await accounts_repository.usernames_by_ids(session, (e.actor_user_id for e in entries if e.actor_user_id))
     return [
         schemas.LedgerEntryOut(
             id=e.id,
@@ -179,9 +139,9 @@ async def ledger_out(session: AsyncSession, entries: Sequence[StockLedgerEntry])
 
 
 async def transfer_out(session: AsyncSession, transfer: Transfer) -> schemas.TransferOut:
-    locations = await _location_codes(session, [transfer.from_location_id, transfer.to_location_id])
-    skus = await _skus(session, (line.variant_id for line in transfer.lines))
-    lots = await _lot_codes(session, (line.lot_id for line in transfer.lines))
+    locations = await repository.location_codes_by_ids(session, [transfer.from_location_id, transfer.to_location_id])
+    skus = await catalog_repository.skus_by_ids(session, (line.variant_id for line in transfer.lines))
+    lots = await repository.lot_codes_by_ids(session, (line.lot_id for line in transfer.lines))
     return schemas.TransferOut(
         number=transfer.number,
         from_location=locations[transfer.from_location_id],
@@ -204,9 +164,9 @@ async def transfer_out(session: AsyncSession, transfer: Transfer) -> schemas.Tra
 
 
 async def count_out(session: AsyncSession, count: StockCount) -> schemas.CountOut:
-    locations = await _location_codes(session, [count.location_id])
-    skus = await _skus(session, (line.variant_id for line in count.lines))
-    lots = await _lot_codes(session, (line.lot_id for line in count.lines))
+    locations = await repository.location_codes_by_ids(session, [count.location_id])
+    skus = await catalog_repository.skus_by_ids(session, (line.variant_id for line in count.lines))
+    lots = await repository.lot_codes_by_ids(session, (line.lot_id for line in count.lines))
     return schemas.CountOut(
         number=count.number,
         location=locations[count.location_id],
@@ -225,9 +185,9 @@ async def count_out(session: AsyncSession, count: StockCount) -> schemas.CountOu
 
 
 async def reservation_out(session: AsyncSession, reservation: Reservation) -> schemas.ReservationOut:
-    locations = await _location_codes(session, [reservation.location_id])
-    skus = await _skus(session, (line.variant_id for line in reservation.lines))
-    lots = await _lot_codes(session, (line.lot_id for line in reservation.lines))
+    locations = await repository.location_codes_by_ids(session, [reservation.location_id])
+    skus = await catalog_repository.skus_by_ids(session, (line.variant_id for line in reservation.lines))
+    lots = await repository.lot_codes_by_ids(session, (line.lot_id for line in reservation.lines))
     return schemas.ReservationOut(
         reference=reservation.reference,
         channel=reservation.channel,

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import func, select
 
 from app.accounts import repository as accounts_repository
 from app.accounts import schemas as accounts_schemas
@@ -17,11 +16,12 @@ from app.accounts.models import CompanyStatus
 from app.catalog import listing, repository, schemas, service
 from app.catalog.models import PriceListKind, StorageClass
 from app.db import DbSession
+from app.kit import repository as kit_repository
 from app.kit.errors import AppError
 from app.kit.money import parse_major
-from app.kit.outbox import OutboxMessage
 from app.kit.quantities import Unit
 from app.kit.validation import field_name, zh_message
+from app.supply import products as supply_products
 from app.supply.repository import list_suppliers
 from app.web.errors import FormError
 from app.web.templating import CsrfProtected, render
@@ -96,16 +96,12 @@ def back(url: str, notice: str = "") -> Response:
 
 @router.get("")
 async def dashboard(request: Request, session: DbSession, _: AdminUser) -> Response:
-    from app.catalog.models import Product, Variant
-
     counts = {
-        "products": await session.scalar(select(func.count()).select_from(Product)),
-        "variants": await session.scalar(select(func.count()).select_from(Variant)),
-        "supply_skus": await session.scalar(select(func.count()).select_from(Variant).where(Variant.is_supply_sku)),
-        "pending_companies": len(await accounts_repository.list_companies(session, status=CompanyStatus.pending)),
-        "outbox_unsent": await session.scalar(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.processed_at.is_(None))
-        ),
+        "products": await repository.count_products(session),
+        "variants": await repository.count_variants(session),
+        "supply_skus": await repository.count_variants(session, supply_skus_only=True),
+        "pending_companies": await accounts_repository.count_companies(session, status=CompanyStatus.pending),
+        "outbox_unsent": await kit_repository.count_unprocessed_messages(session),
     }
     return render(request, "admin/dashboard.html", {"counts": counts})
 
@@ -116,7 +112,7 @@ async def dashboard(request: Request, session: DbSession, _: AdminUser) -> Respo
 @router.get("/products")
 async def products_page(request: Request, session: DbSession, _: AdminUser, q: str | None = None) -> Response:
     products = await repository.list_products(session, q=q, include_inactive=True)
-    views = await listing.products_out(
+    views = await supply_products.products_out(
         session, products, listing.Viewer(sees_wholesale=True), include_inactive_variants=True
     )
     return render(request, "admin/products.html", {"products": views, "q": q or ""})
@@ -170,7 +166,7 @@ async def create_product(request: Request, session: DbSession, _: AdminUser) -> 
     form = await request.form()
     values = {**_product_values(form), "slug": form.get("slug", ""), "category_slug": form.get("category_slug", "")}
     try:
-        product = await service.create_product(session, schemas.ProductIn.model_validate(values))
+        product = await supply_products.create_product(session, schemas.ProductIn.model_validate(values))
     except (ValidationError, AppError) as exc:
         await session.rollback()
         return render(
@@ -200,7 +196,7 @@ async def _render_product(
 ) -> Response:
     product = await service.get_product(session, product_id)
     view = (
-        await listing.products_out(
+        await supply_products.products_out(
             session, [product], listing.Viewer(sees_wholesale=True), include_inactive_variants=True
         )
     )[0]
@@ -228,7 +224,7 @@ async def update_product(request: Request, product_id: int, session: DbSession, 
     form = await request.form()
     values = {**_product_values(form), "category_slug": form.get("category_slug") or None}
     try:
-        await service.update_product(session, product_id, schemas.ProductPatch.model_validate(values))
+        await supply_products.update_product(session, product_id, schemas.ProductPatch.model_validate(values))
     except (ValidationError, AppError) as exc:
         await session.rollback()
         return await _render_product(request, session, product_id, errors=form_errors(exc), status_code=422)

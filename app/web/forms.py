@@ -89,6 +89,19 @@ def parse_date(raw: str, label: str) -> date | None:
         raise FormError(f"{label}：日期格式应为 年-月-日，例如 {clock.today().isoformat()}") from exc
 
 
+def chosen_day(raw: str, label: str = "日期") -> date:
+    """A board's day (``?date=`` or its hidden field): today's China date when left blank."""
+    return parse_date(raw.strip(), label) or clock.today()
+
+
+def chosen_day_or_today(raw: str) -> date:
+    """The day to show a board again on after a refused post: today when what was sent is not a date."""
+    try:
+        return chosen_day(raw)
+    except FormError:
+        return clock.today()
+
+
 def parse_required_date(raw: str, label: str) -> date:
     parsed = parse_date(required(raw, label), label)
     assert parsed is not None  # required() refused the blank

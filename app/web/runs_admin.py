@@ -59,10 +59,6 @@ async def _render_board(
     )
 
 
-def _day(raw: str) -> date:
-    return forms.parse_date(raw.strip(), "日期") or clock.today()
-
-
 @router.get("/runs")
 async def runs_page(
     request: Request,
@@ -73,7 +69,7 @@ async def runs_page(
 ) -> Response:
     """The board of one China-time day (today unless ``?date=`` names another)."""
     try:
-        chosen = _day(day)
+        chosen = forms.chosen_day(day)
     except FormError as exc:
         return await _render_board(request, session, clock.today(), errors=[exc.text], status_code=exc.status_code)
     return await _render_board(request, session, chosen, notice=notice)
@@ -87,7 +83,7 @@ async def pack_run(request: Request, session: DbSession, principal: WarehouseUse
 
     async def work() -> str:
         packed = await run_board.pack(
-            session, route_code=route_code, run_date=_day(raw_day), actor_user_id=principal.user_id
+            session, route_code=route_code, run_date=forms.chosen_day(raw_day), actor_user_id=principal.user_id
         )
         run = packed.run
         notice = f"已打包 {packed.added} 件包裹到批次 {run.number}：请打印面单与发车清单，装车后点“发车”"
@@ -126,14 +122,7 @@ async def _once_or_board(
         session,
         lambda: forms.once(session, request, principal, form, work),
         forms.show_again(
-            functools.partial(_render_board, request, session, _safe_day(raw_day)),
+            functools.partial(_render_board, request, session, forms.chosen_day_or_today(raw_day)),
             page_errors,
         ),
     )
-
-
-def _safe_day(raw: str) -> date:
-    try:
-        return _day(raw)
-    except FormError:
-        return clock.today()

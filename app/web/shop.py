@@ -17,13 +17,13 @@ from pydantic import TypeAdapter
 from app.accounts.access import MaybeUser, Principal, PublicAccess
 from app.catalog import errors, listing, pricing, repository, schemas
 from app.catalog.cache import ListingCache
-from app.catalog.endpoints import viewer_for
 from app.channels import SalesChannel
 from app.config import get_settings
 from app.db import DbSession
 from app.kit import clock
 from app.kit.errors import AppError
 from app.kit.quantities import QuantityError, Unit, format_quantity, parse_quantity
+from app.supply import products as supply_products
 from app.web import cart
 from app.web.auth import safe_next
 from app.web.errors import FormError
@@ -61,15 +61,15 @@ def product_stock_state(product: dict[str, Any]) -> str | None:
 async def _listing(
     request: Request, session: DbSession, principal: Principal | None, q: str | None, category: str | None
 ) -> list[dict[str, Any]]:
-    viewer = viewer_for(principal)
+    viewer = listing.viewer_for(principal)
 
     async def build() -> Any:
         products = await repository.list_products(session, q=q, category_slug=category)
-        return PRODUCTS.dump_python(await listing.products_out(session, products, viewer), mode="json")
+        return PRODUCTS.dump_python(await supply_products.products_out(session, products, viewer), mode="json")
 
     cache: ListingCache = request.app.state.listing_cache
     cached = await cache.get_or_build(session, ("shop-home", viewer, q, category, clock.today()), build)
-    return await listing.with_stock(session, cached, viewer)
+    return await supply_products.with_stock(session, cached, viewer)
 
 
 @router.get("/")
@@ -108,17 +108,17 @@ async def home(
 async def _product(request: Request, session: DbSession, principal: Principal | None, slug: str) -> dict[str, Any]:
     """The product with its variants' stock state — cached texts and prices, fresh stock, like
     ``GET /api/v1/products/{slug}``."""
-    viewer = viewer_for(principal)
+    viewer = listing.viewer_for(principal)
 
     async def build() -> Any:
         product = await repository.product_by_slug(session, slug)
         if product is None or not product.is_active:
             raise errors.ProductNotFound()
-        return PRODUCTS.dump_python(await listing.products_out(session, [product], viewer), mode="json")
+        return PRODUCTS.dump_python(await supply_products.products_out(session, [product], viewer), mode="json")
 
     cache: ListingCache = request.app.state.listing_cache
     cached = await cache.get_or_build(session, ("shop-product", viewer, slug, clock.today()), build)
-    view = (await listing.with_stock(session, cached, viewer))[0]
+    view = (await supply_products.with_stock(session, cached, viewer))[0]
     for variant in view["variants"]:
         variant["weight_options"] = weight_options(variant)
     return view

@@ -95,15 +95,7 @@ async def adjust_stock(request: Request, session: DbSession, principal: Warehous
                 "reason": values["reason"],
             }
         )
-        await service.adjust(
-            session,
-            location_code=body.location_code,
-            lot_code=body.lot_code,
-            kind=body.kind,
-            quantity=body.quantity,
-            reason=body.reason,
-            actor_user_id=principal.user_id,
-        )
+        await service.adjust(session, **body.model_dump(), actor_user_id=principal.user_id)
         sign = "" if body.kind == "adjustment" else ("−" if body.kind == "spoilage" else "+")
         notice = f"已记录{ADJUSTMENT_KINDS[body.kind]}：批次 {body.lot_code} {sign}{format_quantity(body.quantity)}"
         return forms.url("/admin/adjustments", notice=notice, location=body.location_code)

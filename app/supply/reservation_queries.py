@@ -1,0 +1,194 @@
+"""SQL of reservations: the FEFO hold of one line, closing a whole reservation, the expiry sweep.
+
+Why the statements look as they do (lock order, one statement per line) is told in
+``app.supply.reservations``, the only caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Numeric, bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.kit import clock
+from app.supply.models import Reservation, ReservationStatus
+
+_RESERVE_LINE = text("""
+WITH candidates AS (
+    SELECT id, on_hand - reserved AS avail, best_before
+    FROM stock_levels
+    WHERE variant_id = :variant_id AND location_id = :location_id
+      AND best_before >= :min_best_before AND on_hand > reserved
+    ORDER BY best_before, id
+    FOR UPDATE
+), running AS (
+    SELECT id, avail,
+           COALESCE(SUM(avail) OVER (ORDER BY best_before, id
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+    FROM candidates
+), take AS (
+    SELECT id, LEAST(avail, :need - before) AS q FROM running WHERE before < :need
+), upd AS (
+    UPDATE stock_levels s SET reserved = s.reserved + take.q
+    FROM take WHERE s.id = take.id
+    RETURNING s.id, s.lot_id, s.variant_id, s.location_id, s.best_before, take.q
+), ledger AS (
+    INSERT INTO stock_ledger (kind, variant_id, location_id, lot_id, on_hand_delta, reserved_delta,
+                              actor_user_id, reason, document_type, document_ref, channel)
+    SELECT 'reservation', variant_id, location_id, lot_id, 0, q, :actor_user_id, '', 'reservation',
+           :reference, :channel
+    FROM upd ORDER BY best_before, id
+), lines AS (
+    INSERT INTO reservation_lines (reservation_id, stock_level_id, variant_id, lot_id, quantity)
+    -- In FEFO order, so line ids follow the order the rows were locked in (release and sale
+    -- lock by line id: the same order, hence no deadlock between them).
+    SELECT :reservation_id, id, variant_id, lot_id, q FROM upd ORDER BY best_before, id
+)
+SELECT upd.lot_id, lots.code, upd.q FROM upd JOIN lots ON lots.id = upd.lot_id ORDER BY upd.best_before, upd.id
+""").bindparams(bindparam("need", type_=Numeric(12, 3)))
+
+# Release or sell a whole reservation in one statement; rows are locked in the order the
+# reservation took them (line id), the same order reserving uses.
+_CLOSE_LINES = text("""
+WITH locked AS (
+    SELECT s.id, l.quantity, l.id AS line_id
+    FROM reservation_lines l JOIN stock_levels s ON s.id = l.stock_level_id
+    WHERE l.reservation_id = :reservation_id
+    ORDER BY l.id
+    FOR UPDATE OF s
+), moved AS (
+    UPDATE stock_levels s
+    SET reserved = s.reserved - locked.quantity,
+        on_hand = s.on_hand - CASE WHEN :sell THEN locked.quantity ELSE 0 END
+    FROM locked WHERE s.id = locked.id
+    RETURNING s.variant_id, s.location_id, s.lot_id, locked.quantity, locked.line_id
+)
+INSERT INTO stock_ledger (kind, variant_id, location_id, lot_id, on_hand_delta, reserved_delta,
+                          actor_user_id, reason, document_type, document_ref, channel)
+SELECT CAST(:kind AS ledger_kind), variant_id, location_id, lot_id,
+       CASE WHEN :sell THEN -quantity ELSE 0 END, -quantity, :actor_user_id, :reason, :document_type,
+       :document_ref, :channel
+FROM moved ORDER BY line_id
+""")
+
+
+@dataclass(frozen=True)
+class HoldFor:
+    """Whose hold it is: written on the reservation and on every ledger row its lines make."""
+
+    reference: str
+    channel: str
+    location_id: int
+    actor_user_id: int | None
+
+
+async def open_reservation(session: AsyncSession, hold: HoldFor, *, expires_at: datetime | None) -> int | None:
+    """The new active reservation's id, or None when one with that reference already exists."""
+    return await session.scalar(
+        insert(Reservation)
+        .values(
+            reference=hold.reference,
+            channel=hold.channel,
+            location_id=hold.location_id,
+            expires_at=expires_at,
+            status=ReservationStatus.active,
+            actor_user_id=hold.actor_user_id,
+        )
+        .on_conflict_do_nothing(index_elements=["reference"])
+        .returning(Reservation.id)
+    )
+
+
+async def hold_line_fefo(
+    session: AsyncSession,
+    hold: HoldFor,
+    reservation_id: int,
+    *,
+    variant_id: int,
+    quantity: Decimal,
+    min_best_before: date,
+) -> list[tuple[int, str, Decimal]]:
+    """Hold up to ``quantity`` of a variant at the hold's location, earliest best-before first,
+    writing the ledger and reservation lines; (lot id, lot code, quantity held) per lot, in FEFO order."""
+    params = {
+        "variant_id": variant_id,
+        "location_id": hold.location_id,
+        "min_best_before": min_best_before,
+        "need": quantity,
+        "actor_user_id": hold.actor_user_id,
+        "reference": hold.reference,
+        "channel": hold.channel,
+        "reservation_id": reservation_id,
+    }
+    return [(lot_id, code, Decimal(q)) for lot_id, code, q in (await session.execute(_RESERVE_LINE, params)).all()]
+
+
+async def close_if_active(session: AsyncSession, reservation_id: int, new_status: ReservationStatus) -> str | None:
+    """Compare-and-set an active reservation to ``new_status``; its channel when this call won,
+    None when it was not active (or does not exist)."""
+    won = await session.execute(
+        update(Reservation)
+        .where(Reservation.id == reservation_id, Reservation.status == ReservationStatus.active)
+        .values(status=new_status, closed_at=clock.now())
+        .returning(Reservation.channel)
+    )
+    return won.scalar_one_or_none()
+
+
+async def move_held_stock(
+    session: AsyncSession,
+    reservation_id: int,
+    *,
+    sell: bool,
+    kind: str,
+    reason: str,
+    document_type: str,
+    document_ref: str,
+    channel: str,
+    actor_user_id: int | None,
+) -> None:
+    """Give back (or, selling, take off the shelf) everything a reservation holds, one ledger row a line."""
+    await session.execute(
+        _CLOSE_LINES,
+        {
+            "reservation_id": reservation_id,
+            "sell": sell,
+            "kind": kind,
+            "actor_user_id": actor_user_id,
+            "reason": reason,
+            "document_type": document_type,
+            "document_ref": document_ref,
+            "channel": channel,
+        },
+    )
+
+
+async def lock_expired_holds(session: AsyncSession, *, now: datetime, limit: int) -> Sequence[tuple[int, str]]:
+    """(id, reference) of active reservations past their deadline, locked, skipping rows another
+    worker has locked. Orders' holds are left out: the orders' own expiry releases them (and
+    also expires the order and tells the customer); this sweep is for manual holds and other
+    documents."""
+    rows = await session.execute(
+        select(Reservation.id, Reservation.reference)
+        .where(
+            Reservation.status == ReservationStatus.active,
+            Reservation.expires_at <= now,
+            Reservation.reference.not_like("order:%"),
+        )
+        .order_by(Reservation.expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [(reservation_id, reference) for reservation_id, reference in rows.all()]
+
+
+async def reservation_with_lines(session: AsyncSession, reference: str) -> Reservation | None:
+    return await session.scalar(
+        select(Reservation).where(Reservation.reference == reference).options(selectinload(Reservation.lines))
+    )

@@ -1,0 +1,182 @@
+"""The SQL of PRD routes and trips.
+
+The booked counters change only here, by conditional UPDATEs: PostgreSQL re-checks the WHERE of a
+concurrent UPDATE on the row version the other transaction committed, so two bookings racing for
+the last 50 cases cannot both pass ``booked_cases + :cases <= capacity_cases``. Status changes are
+compare-and-set on the status the caller saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, any_, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.wholesale.trip_models import TripStatus, WholesaleRoute, WholesaleTrip
+
+# ---- routes -------------------------------------------------------------------------------------
+
+
+async def list_routes(session: AsyncSession) -> list[WholesaleRoute]:
+    return list(await session.scalars(select(WholesaleRoute).order_by(WholesaleRoute.code)))
+
+
+async def route_by_code(session: AsyncSession, code: str) -> WholesaleRoute | None:
+    found: WholesaleRoute | None = await session.scalar(select(WholesaleRoute).where(WholesaleRoute.code == code))
+    return found
+
+
+async def insert_route(session: AsyncSession, values: dict[str, Any]) -> WholesaleRoute | None:
+    """The new route, or None when its code is taken (by a concurrent form too)."""
+    new_id = await session.scalar(
+        pg_insert(WholesaleRoute)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["code"])
+        .returning(WholesaleRoute.id)
+    )
+    return None if new_id is None else await session.get(WholesaleRoute, new_id)
+
+
+async def active_routes(
+    session: AsyncSession, *, city: str | None = None, cold_chain_only: bool = False
+) -> list[WholesaleRoute]:
+    """Active routes, those reaching ``city`` when given, cold-chain ones only when asked."""
+    stmt = select(WholesaleRoute).where(WholesaleRoute.is_active.is_(True))
+    if city is not None:
+        stmt = stmt.where(literal(city) == any_(WholesaleRoute.cities))
+    if cold_chain_only:
+        stmt = stmt.where(WholesaleRoute.cold_chain.is_(True))
+    return list(await session.scalars(stmt.order_by(WholesaleRoute.code)))
+
+
+# ---- trips --------------------------------------------------------------------------------------
+
+
+async def ensure_trips(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert the trips that do not exist yet; an existing one (a cancelled one too) is left alone,
+    and a concurrent request inserting the same trip makes this a no-op, not a unique violation."""
+    if not rows:
+        return
+    await session.execute(
+        pg_insert(WholesaleTrip)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=["route_id", "departure_date"])
+    )
+
+
+async def trips_of_routes(
+    session: AsyncSession, route_ids: Sequence[int], first: date, last: date
+) -> list[tuple[WholesaleTrip, WholesaleRoute]]:
+    """The routes' trips departing ``first``..``last``, earliest departure (then cut-off) first."""
+    if not route_ids:
+        return []
+    rows = await session.execute(
+        select(WholesaleTrip, WholesaleRoute)
+        .join(WholesaleRoute, WholesaleRoute.id == WholesaleTrip.route_id)
+        .where(
+            WholesaleTrip.route_id.in_(route_ids),
+            WholesaleTrip.departure_date.between(first, last),
+        )
+        .order_by(WholesaleTrip.departure_date, WholesaleTrip.cutoff_at, WholesaleRoute.code)
+        # The counters may have moved since this session last read the rows.
+        .execution_options(populate_existing=True)
+    )
+    return [(trip, route) for trip, route in rows]
+
+
+async def trips_on(session: AsyncSession, day: date) -> list[tuple[WholesaleTrip, WholesaleRoute]]:
+    rows = await session.execute(
+        select(WholesaleTrip, WholesaleRoute)
+        .join(WholesaleRoute, WholesaleRoute.id == WholesaleTrip.route_id)
+        .where(WholesaleTrip.departure_date == day)
+        .order_by(WholesaleTrip.cutoff_at, WholesaleRoute.code)
+        .execution_options(populate_existing=True)
+    )
+    return [(trip, route) for trip, route in rows]
+
+
+async def trip_by_id(session: AsyncSession, trip_id: int) -> WholesaleTrip | None:
+    found: WholesaleTrip | None = await session.scalar(
+        select(WholesaleTrip).where(WholesaleTrip.id == trip_id).execution_options(populate_existing=True)
+    )
+    return found
+
+
+async def trip_by_number(session: AsyncSession, number: str) -> WholesaleTrip | None:
+    found: WholesaleTrip | None = await session.scalar(
+        select(WholesaleTrip).where(WholesaleTrip.number == number).execution_options(populate_existing=True)
+    )
+    return found
+
+
+async def book(session: AsyncSession, trip_id: int, weight_kg: Decimal, cases: int, *, now: datetime) -> bool:
+    """Add a load to a trip still taking orders, if it fits: one conditional UPDATE, no lock held
+    beyond it. False: the trip is full for this load, past its cut-off, or no longer planned."""
+    booked = await session.scalar(
+        update(WholesaleTrip)
+        .where(
+            WholesaleTrip.id == trip_id,
+            WholesaleTrip.status == TripStatus.planned,
+            WholesaleTrip.cutoff_at > now,
+            WholesaleTrip.booked_kg + weight_kg <= WholesaleTrip.capacity_kg,
+            WholesaleTrip.booked_cases + cases <= WholesaleTrip.capacity_cases,
+        )
+        .values(
+            booked_kg=WholesaleTrip.booked_kg + weight_kg,
+            booked_cases=WholesaleTrip.booked_cases + cases,
+        )
+        .returning(WholesaleTrip.id)
+    )
+    return booked is not None
+
+
+# A load taken off a trip that has already left stays in its history (what the truck carried).
+RELEASABLE = (TripStatus.planned, TripStatus.loading, TripStatus.cancelled)
+
+
+async def release(session: AsyncSession, trip_id: int, weight_kg: Decimal, cases: int) -> bool:
+    """Take a load off a trip that has not left; False when the trip never held that much."""
+    released = await session.scalar(
+        update(WholesaleTrip)
+        .where(
+            WholesaleTrip.id == trip_id,
+            WholesaleTrip.status.in_(RELEASABLE),
+            WholesaleTrip.booked_kg >= weight_kg,
+            WholesaleTrip.booked_cases >= cases,
+        )
+        .values(
+            booked_kg=WholesaleTrip.booked_kg - weight_kg,
+            booked_cases=WholesaleTrip.booked_cases - cases,
+        )
+        .returning(WholesaleTrip.id)
+    )
+    return released is not None
+
+
+async def set_status(
+    session: AsyncSession,
+    trip_id: int,
+    *,
+    expected: TripStatus,
+    new: TripStatus,
+    actor_user_id: int | None,
+    now: datetime,
+    require_empty: bool = False,
+) -> bool:
+    """Compare-and-set the trip's status; False when it was not ``expected`` (or, with
+    ``require_empty``, when a load was booked on it meanwhile)."""
+    conditions = [WholesaleTrip.id == trip_id, WholesaleTrip.status == expected]
+    if require_empty:
+        conditions.append(and_(WholesaleTrip.booked_kg == 0, WholesaleTrip.booked_cases == 0))
+    changed = await session.scalar(
+        update(WholesaleTrip)
+        .where(*conditions)
+        .values(status=new, status_changed_at=now, status_changed_by_id=actor_user_id)
+        .returning(WholesaleTrip.id)
+    )
+    return changed is not None
