@@ -1,5 +1,5 @@
 """Which package may import which, read from the source (every import statement, those inside
-functions and ``TYPE_CHECKING`` blocks included).
+functions and ``TYPE_CHECKING`` blocks included; the reader is ``test_layering_catalog``'s).
 
 Stations depends on orders, never the other way round. Channel packages (``app.shop``,
 ``app.wholesale``; POS next) sit above the domains and may use them; no domain imports a channel
@@ -7,12 +7,9 @@ or the pages (``app.web``)."""
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import pytest
 
-APP = Path(__file__).resolve().parent.parent / "app"
+from tests.test_layering_catalog import imports_of, modules_under
 
 # Sales-channel packages and the pages: above every domain.
 ABOVE_DOMAINS = ("app.shop", "app.wholesale", "app.web")
@@ -25,38 +22,13 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 }
 
 
-def imported_modules(source: str, module: str) -> set[str]:
-    """Every module an import statement in ``source`` (the text of ``module``) names, relative
-    imports resolved; ``from app import shop`` names ``app.shop``."""
-    found: set[str] = set()
-    package = module.rsplit(".", 1)[0]
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                target = f"{base}.{node.module}" if node.module else base
-            else:
-                target = node.module or ""
-            found.add(target)
-            found.update(f"{target}.{alias.name}" for alias in node.names)
-    return found
-
-
-def module_name(path: Path) -> str:
-    """``app/orders/service.py`` → ``app.orders.service``; a package's ``__init__`` keeps its name
-    (``app.orders.__init__``), so its relative imports resolve from the package itself."""
-    return ".".join(path.relative_to(APP.parent).with_suffix("").parts)
-
-
-def breaches(source: str, module: str) -> list[str]:
+def breaches(source: str, module: str, *, is_package: bool = False) -> list[str]:
     rules = [
         prefixes for package, prefixes in FORBIDDEN.items() if module == package or module.startswith(package + ".")
     ]
     return sorted(
         f"{module} imports {name}"
-        for name in imported_modules(source, module)
+        for name in imports_of(source, module, is_package=is_package)
         for prefixes in rules
         if any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes)
     )
@@ -87,14 +59,16 @@ def late() -> None:
         "app.supply.service imports app.shop.checkout",
     ]
     assert breaches("from app.stations import routing\n", "app.shop.checkout") == []
+    assert breaches("from . import views\n", "app.orders", is_package=True) == []
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_domains_import_only_downwards(package: str) -> None:
-    folder = APP / package.removeprefix("app.")
+    modules = modules_under(package)
     found = [
         breach
-        for path in sorted(folder.rglob("*.py"))
-        for breach in breaches(path.read_text(encoding="utf-8"), module_name(path))
+        for path, module, is_package in modules
+        for breach in breaches(path.read_text(encoding="utf-8"), module, is_package=is_package)
     ]
-    assert found == []
+    assert len(modules) > 5  # the package was read
+    assert found == [], "\n".join(found)
