@@ -26,8 +26,9 @@ from app.kit.outbox import TaskSender
 from app.kit.security_headers import SecurityHeaders
 from app.orders import endpoints as orders_endpoints
 from app.orders.providers import OnlinePaymentProvider, provider_from_settings
+from app.shop import endpoints as shop_endpoints
 from app.stations import document_endpoints as station_documents
-from app.stations import pda as station_pda
+from app.stations import endpoints as station_endpoints
 from app.stations import report_endpoints as station_reports
 from app.supply import documents as supply_documents
 from app.supply import endpoints as supply_endpoints
@@ -133,13 +134,14 @@ def create_app(
     app.include_router(supply_documents.router)
     # Before any /api/v1/stations/{code} route, so map.svg is not taken for a station code.
     app.include_router(station_documents.router)
+    app.include_router(shop_endpoints.router)
     app.include_router(orders_endpoints.router)
     app.include_router(orders_endpoints.admin)
     app.include_router(orders_endpoints.hooks)
     app.include_router(station_reports.router)
     app.include_router(station_reports.media)
-    app.include_router(station_pda.pda)
-    app.include_router(station_pda.runs)
+    app.include_router(station_endpoints.pda)
+    app.include_router(station_endpoints.runs)
     app.include_router(wholesale_trip_endpoints.router)
     app.include_router(auth_pages.router)
     app.include_router(admin_pages.router)

@@ -5,7 +5,9 @@ exist (so order numbers cannot be probed)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
+from fastapi import Header
 from itsdangerous import BadSignature, TimestampSigner
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +18,11 @@ from app.kit.errors import TooManyRequests
 from app.kit.phones import normalise_cn_phone
 from app.orders import errors, repository
 from app.orders.models import Order
+
+# A header, not a query parameter: query strings end up in access logs, proxies and browser history.
+OrderPhone = Annotated[
+    str | None, Header(alias="X-Order-Phone", max_length=20, description="游客查询：下单手机号（请求头，不放在网址里）")
+]
 
 
 def may_see(order: Order, principal: Principal | None, phone: str | None) -> bool:

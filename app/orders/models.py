@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -13,7 +13,15 @@ from app.accounts.models import enum_column
 from app.channels import SalesChannel
 from app.kit.models import Base, IdMixin, TimestampMixin
 from app.kit.quantities import Quantity
-from app.stations.models import Station
+
+
+class StationCard(Protocol):
+    """The order's village station as orders sees it: ``app.stations.models.Station``, named by
+    string in the relationship because the stations domain depends on orders, not the other way
+    round. The read model copies its public fields (``schemas.StationOut``)."""
+
+    code: str
+    name: str
 
 
 class OrderStatus(StrEnum):
@@ -137,7 +145,7 @@ class Order(IdMixin, TimestampMixin, Base):
     # Read-only: for loading a page of orders with what the read model shows in one query each
     # (repository.list_orders). Payments and the station are written through their own columns.
     payments: Mapped[list[Payment]] = relationship(lazy="raise", order_by="Payment.id", viewonly=True)
-    station: Mapped[Station | None] = relationship(lazy="raise", viewonly=True)
+    station: Mapped[StationCard | None] = relationship("Station", lazy="raise", viewonly=True)
 
     __table_args__ = (
         CheckConstraint("subtotal_minor >= 0 AND delivery_fee_minor >= 0", name="amounts_non_negative"),

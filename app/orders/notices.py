@@ -8,15 +8,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.notifications.service import notify
+from app.orders import repository
 from app.orders.models import DeliveryMethod, Order, PaymentMethod
-from app.stations.models import Station
 
 
 async def send_order_notice(session: AsyncSession, order: Order, template: str, **extra: Any) -> None:
     params: dict[str, Any] = {"order_number": order.number}
     if template == "order_placed":
-        station = await session.get(Station, order.station_id) if order.station_id else None
-        params["station_name"] = station.name if station else "送货上门"
+        station_name = await repository.station_name_of(session, order.id) if order.station_id else None
+        params["station_name"] = station_name or "送货上门"
         params["amount_due_minor"] = (
             order.total_minor - order.paid_minor
             if order.payment_method is PaymentMethod.pay_at_pickup

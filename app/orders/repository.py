@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.orders.models import (
-    DeliveryMethod,
     Order,
+    OrderEvent,
     OrderStatus,
     Payment,
     PaymentState,
@@ -34,6 +34,30 @@ async def order_by_number(session: AsyncSession, number: str, *, for_update: boo
     if for_update:
         stmt = stmt.with_for_update(of=Order)
     return await session.scalar(stmt)
+
+
+async def order_for_read_model(session: AsyncSession, number: str) -> Order | None:
+    """The order with everything ``views.order_out`` shows (lines, events, payments, station), read
+    afresh: a transition earlier in the request refreshes the row and leaves its relations unloaded."""
+    return await session.scalar(
+        select(Order)
+        .where(Order.number == number)
+        .options(
+            selectinload(Order.lines),
+            selectinload(Order.events),
+            selectinload(Order.payments),
+            joinedload(Order.station),
+        )
+        .execution_options(populate_existing=True)
+    )
+
+
+async def station_name_of(session: AsyncSession, order_id: int) -> str | None:
+    """The name of the village station the order goes to (None for home delivery)."""
+    order = await session.scalar(
+        select(Order).where(Order.id == order_id).options(joinedload(Order.station)).limit(1)
+    )
+    return order.station.name if order is not None and order.station is not None else None
 
 
 async def order_by_id(session: AsyncSession, order_id: int) -> Order | None:
@@ -118,10 +142,6 @@ async def webhook_event(session: AsyncSession, event_id: int) -> WebhookEvent | 
 
 async def orders_due_soon(session: AsyncSession, start: datetime, end: datetime, limit: int) -> Sequence[Order]:
     """Unpaid orders whose deadline falls in [start, end) and that have not been reminded yet."""
-    from sqlalchemy import exists
-
-    from app.orders.models import OrderEvent
-
     reminded = exists().where(OrderEvent.order_id == Order.id, OrderEvent.kind == "expiry_reminder")
     return (
         await session.scalars(
@@ -139,25 +159,26 @@ async def orders_due_soon(session: AsyncSession, start: datetime, end: datetime,
     ).all()
 
 
-async def last_chosen_station_code(session: AsyncSession, customer_user_id: int) -> str | None:
-    """The open station of the customer's latest pickup order that went where they chose it to
-    (a re-routed order says nothing about their choice): the signed-in customer's remembered
-    station, on any device. The orders are the record of it, so nothing else is stored."""
-    from app.stations.models import Station
-    from app.stations.routing import CHOSEN_REASON
-
-    return await session.scalar(
-        select(Station.code)
-        .join(Order, Order.station_id == Station.id)
-        .where(
-            Order.customer_user_id == customer_user_id,
-            Order.delivery_method == DeliveryMethod.station_pickup,
-            Order.station_reason == CHOSEN_REASON,
-            Station.is_open.is_(True),
-        )
-        .order_by(Order.id.desc())
-        .limit(1)
+async def move_status(
+    session: AsyncSession, order_id: int, *, expected: OrderStatus, to: OrderStatus, **values: Any
+) -> bool:
+    """Compare-and-set the order from ``expected`` to ``to`` (plus other columns); False when another
+    transition got there first."""
+    won = await session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.status == expected)
+        .values(status=to, **values)
+        .returning(Order.id)
     )
+    return won.scalar_one_or_none() is not None
+
+
+async def has_event(session: AsyncSession, order_id: int, kind: str) -> bool:
+    """Whether the order's timeline holds an event of ``kind``."""
+    found = await session.scalar(
+        select(OrderEvent.id).where(OrderEvent.order_id == order_id, OrderEvent.kind == kind).limit(1)
+    )
+    return found is not None
 
 
 # ---- payments and refunds: compare-and-set updates ----------------------------------------------

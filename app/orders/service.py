@@ -20,7 +20,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import repository as catalog_repository
@@ -28,7 +27,7 @@ from app.catalog.pricing import PricedLine
 from app.channels import SalesChannel
 from app.kit import clock
 from app.kit.numbers import NumberClash, add_with_unique_number
-from app.orders import errors, states
+from app.orders import errors, repository, states
 from app.orders.models import (
     DeliveryMethod,
     FulfilmentStatus,
@@ -201,9 +200,7 @@ async def cancel(session: AsyncSession, order: Order, *, reason: str, actor_user
 
     if order.fulfilment_status not in (FulfilmentStatus.unfulfilled,):
         raise errors.TransitionNotAllowed("订单已发货，不能取消")
-    from app.stations.models import Parcel  # the parcel belongs to the stations domain
-
-    if await session.scalar(select(Parcel.id).where(Parcel.order_id == order.id)) is not None:
+    if await repository.has_event(session, order.id, PACKED):
         raise errors.TransitionNotAllowed("订单已打包待发车，不能取消；请联系客服")
     order = await states.transition(
         session,
@@ -223,6 +220,22 @@ async def cancel(session: AsyncSession, order: Order, *, reason: str, actor_user
             actor_user_id=actor_user_id,
         )
     return order
+
+
+# The event a fulfilling domain records when it packs the order (stations, into a delivery run):
+# from then on the order is not cancelled by its customer.
+PACKED = "packed"
+
+
+async def record_packed(session: AsyncSession, order: Order, *, message_zh: str, actor_user_id: int | None) -> None:
+    """The order was packed for delivery (a parcel of a station run): cancel refuses it from now on."""
+    await states.record(session, order, kind=PACKED, message_zh=message_zh, actor_user_id=actor_user_id)
+
+
+async def record_dispatched(session: AsyncSession, order: Order, *, message_zh: str, actor_user_id: int | None) -> None:
+    """The order's parcel left the warehouse (a station run was dispatched)."""
+    order.fulfilment_status = FulfilmentStatus.dispatched
+    await states.record(session, order, kind="dispatched", message_zh=message_zh, actor_user_id=actor_user_id)
 
 
 async def release_held_stock(session: AsyncSession, order: Order, *, reason: str, actor_user_id: int | None) -> None:

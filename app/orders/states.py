@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.orders import errors
+from app.orders import errors, repository
 from app.orders.models import Order, OrderEvent, OrderStatus
 
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
@@ -48,13 +47,7 @@ async def transition(
         raise errors.TransitionNotAllowed(
             f"订单{current.label_zh}，不能变为{to.label_zh}", detail={"from": current.value, "to": to.value}
         )
-    won = await session.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.status == current)
-        .values(status=to, **values)
-        .returning(Order.id)
-    )
-    if won.scalar_one_or_none() is None:
+    if not await repository.move_status(session, order.id, expected=current, to=to, **values):
         raise errors.OrderStateConflict(detail={"expected": current.value})
     session.add(
         OrderEvent(

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.orders import repository, schemas
-from app.orders.models import Order, OrderStatus, Payment
-from app.stations.models import Station
+from app.orders.models import Order, OrderStatus, Payment, StationCard
 
 
 def mask_phone(e164: str) -> str:
@@ -18,17 +16,16 @@ def mask_phone(e164: str) -> str:
     return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else "****"
 
 
-async def order_out(session: AsyncSession, order: Order, *, reveal_pickup: bool = False) -> schemas.OrderOut:
-    """The order as the API shows it; reloaded with its lines and events, since transitions refresh
-    the row and leave its relations unloaded. ``reveal_pickup``: the caller is the customer, who is
-    shown the pickup code and QR while the parcel waits at the station (staff never are)."""
-    reloaded = await repository.order_by_number(session, order.number)
+async def order_out(
+    session: AsyncSession, order: Order, *, pickup: schemas.PickupOut | None = None
+) -> schemas.OrderOut:
+    """The order as the API shows it; reloaded with its lines, events, payments and station, since
+    transitions refresh the row and leave its relations unloaded. ``pickup``: the pickup code and QR,
+    given only when the caller is the customer and the parcel waits at the station (the stations
+    domain reads it: ``app.stations.views.customer_pickup``)."""
+    reloaded = await repository.order_for_read_model(session, order.number)
     assert reloaded is not None
-    order = reloaded
-    station = await session.get(Station, order.station_id) if order.station_id else None
-    payments = await repository.payments_for(session, order.id)
-    pickup = await _pickup(session, order) if reveal_pickup else None
-    return _order_out(order, station, payments, pickup)
+    return _order_out(reloaded, reloaded.station, reloaded.payments, pickup)
 
 
 def orders_out(orders: Sequence[Order]) -> list[schemas.OrderOut]:
@@ -40,7 +37,7 @@ def orders_out(orders: Sequence[Order]) -> list[schemas.OrderOut]:
 
 
 def _order_out(
-    order: Order, station: Station | None, payments: Sequence[Payment], pickup: schemas.PickupOut | None
+    order: Order, station: StationCard | None, payments: Sequence[Payment], pickup: schemas.PickupOut | None
 ) -> schemas.OrderOut:
     return schemas.OrderOut(
         number=order.number,
@@ -58,16 +55,7 @@ def _order_out(
         payment_method=order.payment_method.value,
         payment_due_at=order.payment_due_at,
         delivery_method=order.delivery_method.value,
-        station=schemas.StationOut(
-            code=station.code,
-            name=station.name,
-            township=station.township,
-            village=station.village,
-            address=station.address,
-            opening_hours=station.opening_hours,
-        )
-        if station
-        else None,
+        station=schemas.StationOut.model_validate(station, from_attributes=True) if station else None,
         station_reason=order.station_reason,
         delivery_address=order.delivery_address,
         contact_name=order.contact_name,
@@ -104,14 +92,3 @@ def _order_out(
         ],
         pickup=pickup,
     )
-
-
-async def _pickup(session: AsyncSession, order: Order) -> schemas.PickupOut | None:
-    from app.stations.models import Parcel, ParcelStatus
-    from app.stations.parcels import customer_pickup_code, pickup_qr
-
-    parcel = await session.scalar(select(Parcel).where(Parcel.order_id == order.id))
-    if parcel is None or parcel.status is not ParcelStatus.at_station:
-        return None
-    code = customer_pickup_code(parcel)
-    return schemas.PickupOut(code=code, qr=pickup_qr(order.number)) if code else None

@@ -26,7 +26,7 @@ from app.catalog import repository as catalog_repository
 from app.catalog.errors import VariantNotFound
 from app.kit import clock
 from app.kit.errors import Conflict, InvalidInput
-from app.kit.numbers import NumberClash, add_with_unique_number
+from app.kit.numbers import NumberClash
 from app.kit.phones import normalise_cn_phone
 from app.kit.quantities import QUANTITY_QUANTUM, Unit
 from app.stations import repository
@@ -84,10 +84,6 @@ async def _unused_consignment_number(session: AsyncSession, today: date) -> str:
     raise NumberClash()
 
 
-def new_household_code(today: date) -> str:
-    return f"HH{today:%y%m%d}-{secrets.token_hex(3).upper()}"
-
-
 def check_weight(weight_kg: Decimal) -> Decimal:
     if not weight_kg.is_finite() or weight_kg <= 0 or weight_kg != weight_kg.quantize(QUANTITY_QUANTUM):
         raise InvalidWeight(detail={"weight_kg": str(weight_kg)})
@@ -119,9 +115,9 @@ async def station_or_404(session: AsyncSession, station_id: int) -> Station:
 
 async def station_location(session: AsyncSession, station: Station) -> Location:
     """The station's stock location (kind ``station``), created on first use."""
-    location = await supply_repository.location_for_station(session, station.id)
-    if location is None:
-        location = await repository.ensure_station_location(session, station)
+    location = await supply_service.station_location(
+        session, station_id=station.id, code=station.code, name=station.name
+    )
     if location is None:
         raise StationLocationTaken(detail={"code": station.code})
     return location
@@ -146,21 +142,9 @@ async def _supplier(
         phone = normalise_cn_phone(household.phone)
     except ValueError as exc:
         raise InvalidInput(str(exc), detail={"phone": household.phone}) from exc
-    existing = await repository.household_supplier_by_phone(session, phone)
-    if existing is not None:
-        return existing
-    supplier = Supplier(
-        code=new_household_code(today),
-        name=name,
-        kind=SupplierKind.household,
-        township=station.township,
-        village=village,
-        contact_name=name,
-        contact_phone=phone,
-        certifications=[],
+    return await supply_service.household_supplier(
+        session, name=name, phone=phone, township=station.township, village=village, today=today
     )
-    await add_with_unique_number(session, supplier, field="code", draw=lambda: new_household_code(today))
-    return supplier
 
 
 async def record_consignment(
@@ -200,7 +184,7 @@ async def record_consignment(
         # A household brings its own harvest to its village station, where the operator sees
         # the produce and registers the household: it is the grower of what it brings. Other
         # suppliers must already be registered growers of the product (supply_service.receive_lot).
-        await supply_repository.register_growers(session, supplier.id, [variant.product_id])
+        await supply_service.register_grower(session, supplier.id, variant.product_id)
     source = await station_location(session, station)
     warehouse = await supply_service.warehouse(session)
     number = await _unused_consignment_number(session, today)

@@ -20,9 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from app.config import get_settings
 from app.kit import clock
@@ -30,14 +28,13 @@ from app.kit.errors import AppError
 from app.kit.numbers import add_with_unique_number
 from app.orders import payments, service, states
 from app.orders.access import order_link
-from app.orders.models import DeliveryMethod, FulfilmentStatus, Order, OrderStatus, PaymentMethod, PaymentStatus
+from app.orders.models import FulfilmentStatus, Order, OrderStatus, PaymentMethod, PaymentStatus
 from app.orders.notices import send_order_notice
 from app.stations import errors
-from app.stations.models import DeliveryRoute, DispatchRun, Parcel, ParcelStatus, RunStatus, Station
+from app.stations import parcel_queries as queries
+from app.stations.models import DispatchRun, Parcel, ParcelStatus, RunStatus, Station
 from app.stations.tracking import tracking_from_scan
 from app.supply import service as supply_service
-from app.supply.models import LedgerKind, Lot, StockLedgerEntry
-from app.supply.stock import Movement, add_on_hand
 
 MAX_CODE_ATTEMPTS = 5
 PICKUP_SECRET_DIGITS = 6
@@ -82,28 +79,13 @@ def qr_matches(qr: str, order_number: str) -> bool:
 # ---- runs -----------------------------------------------------------------------------------------
 
 
-def awaiting_dispatch() -> ColumnElement[bool]:
-    """Orders a run packs: confirmed pickup orders not yet fulfilled nor in a parcel (the run board
-    lists them with the same condition)."""
-    return and_(
-        Order.status == OrderStatus.confirmed,
-        Order.delivery_method == DeliveryMethod.station_pickup,
-        Order.fulfilment_status == FulfilmentStatus.unfulfilled,
-        Order.id.not_in(select(Parcel.order_id)),
-    )
-
-
 async def plan_run(session: AsyncSession, *, route_code: str, run_date: date, actor_user_id: int | None) -> DispatchRun:
     """Pack every confirmed, unfulfilled pickup order bound for the route's stations into the day's
     run (creating the run the first time). Running it again adds only orders not yet packed."""
-    route = await session.scalar(
-        select(DeliveryRoute).where(DeliveryRoute.code == route_code).options(selectinload(DeliveryRoute.stops))
-    )
+    route = await queries.route_with_stops(session, route_code)
     if route is None:
         raise errors.RouteNotFound(detail={"route": route_code})
-    run = await session.scalar(
-        select(DispatchRun).where(DispatchRun.route_id == route.id, DispatchRun.run_date == run_date)
-    )
+    run = await queries.run_of_route(session, route.id, run_date)
     if run is None:
         run = DispatchRun(number=f"RUN{run_date:%y%m%d}-{route.code}", route_id=route.id, run_date=run_date)
         session.add(run)
@@ -111,14 +93,7 @@ async def plan_run(session: AsyncSession, *, route_code: str, run_date: date, ac
     elif run.status is RunStatus.dispatched:
         raise errors.RunAlreadyDispatched()
     station_ids = [stop.station_id for stop in route.stops]
-    orders = (
-        await session.scalars(
-            select(Order)
-            .where(awaiting_dispatch(), Order.station_id.in_(station_ids))
-            .order_by(Order.id)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
+    orders = await queries.lock_orders_to_pack(session, station_ids)
     for order in orders:
         assert order.station_id is not None
         parcel = Parcel(
@@ -132,38 +107,27 @@ async def plan_run(session: AsyncSession, *, route_code: str, run_date: date, ac
         await add_with_unique_number(
             session, parcel, field="tracking_number", draw=lambda: new_tracking_number(run_date)
         )
-        await states.record(
-            session, order, kind="packed", message_zh=f"已打包，随 {run.number} 配送", actor_user_id=actor_user_id
+        await service.record_packed(
+            session, order, message_zh=f"已打包，随 {run.number} 配送", actor_user_id=actor_user_id
         )
     await session.flush()
     return run
 
 
 async def dispatch_run(session: AsyncSession, run_number: str, *, actor_user_id: int | None) -> DispatchRun:
-    run = await session.scalar(select(DispatchRun).where(DispatchRun.number == run_number))
+    run = await queries.run_by_number(session, run_number)
     if run is None:
         raise errors.RunNotFound()
-    won = await session.execute(
-        update(DispatchRun)
-        .where(DispatchRun.id == run.id, DispatchRun.status == RunStatus.packing)
-        .values(status=RunStatus.dispatched, dispatched_at=func.now())
-        .returning(DispatchRun.id)
-    )
-    if won.scalar_one_or_none() is None:
+    if not await queries.mark_run_dispatched(session, run.id):
         raise errors.RunAlreadyDispatched()
-    parcels = (
-        await session.scalars(select(Parcel).where(Parcel.run_id == run.id, Parcel.status == ParcelStatus.packed))
-    ).all()
+    parcels = await queries.parcels_of_run(session, run.id, status=ParcelStatus.packed)
     for parcel in parcels:
         order = await session.get(Order, parcel.order_id)
         assert order is not None
         if order.status is not OrderStatus.confirmed:
             continue  # no longer to be delivered: the box stays in the warehouse
         parcel.status = ParcelStatus.dispatched
-        order.fulfilment_status = FulfilmentStatus.dispatched
-        await states.record(
-            session, order, kind="dispatched", message_zh="已发车，正在送往村站", actor_user_id=actor_user_id
-        )
+        await service.record_dispatched(session, order, message_zh="已发车，正在送往村站", actor_user_id=actor_user_id)
     await session.flush()
     await session.refresh(run)
     return run
@@ -173,12 +137,7 @@ async def dispatch_run(session: AsyncSession, run_number: str, *, actor_user_id:
 
 
 async def _parcel_for_update(session: AsyncSession, tracking_number: str) -> Parcel:
-    parcel = await session.scalar(
-        select(Parcel)
-        .where(Parcel.tracking_number == tracking_from_scan(tracking_number))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    parcel = await queries.lock_parcel(session, tracking_from_scan(tracking_number))
     if parcel is None:
         raise errors.ParcelNotFound(detail={"tracking_number": tracking_from_scan(tracking_number)})
     return parcel
@@ -240,17 +199,9 @@ async def scan_in(session: AsyncSession, *, station_id: int, tracking_number: st
         raise errors.ParcelWrongState(f"包裹{parcel.status.label_zh}，不能入站")
     # Locking the station row serialises scan-ins at one station: the slot loads and the secrets
     # in use are then read and taken by one scan at a time.
-    station = await session.scalar(
-        select(Station).where(Station.id == station_id).with_for_update().execution_options(populate_existing=True)
-    )
+    station = await queries.lock_station(session, station_id)
     assert station is not None
-    held = (
-        await session.execute(
-            select(Parcel.shelf_slot, Parcel.pickup_code).where(
-                Parcel.station_id == station_id, Parcel.status == ParcelStatus.at_station
-            )
-        )
-    ).all()
+    held = await queries.held_slots_and_codes(session, station_id)
     if len(held) >= station.shelf_capacity:
         raise errors.ShelfFull()
     now = clock.now()
@@ -366,14 +317,7 @@ async def hand_over(
 
 
 async def on_shelf(session: AsyncSession, station_id: int) -> Sequence[tuple[Parcel, Order]]:
-    return (
-        await session.execute(
-            select(Parcel, Order)
-            .join(Order, Order.id == Parcel.order_id)
-            .where(Parcel.station_id == station_id, Parcel.status == ParcelStatus.at_station)
-            .order_by(Parcel.shelf_slot, Parcel.arrived_at)
-        )
-    ).all()
+    return await queries.shelf_of_station(session, station_id)
 
 
 # ---- retention ------------------------------------------------------------------------------------
@@ -384,15 +328,7 @@ async def return_overdue(session: AsyncSession, *, now: datetime | None = None, 
     cancelled — its held stock released, or its payment refunded. Locked rows are skipped and a
     parcel leaves ``at_station`` once, so running this twice returns nothing twice."""
     now = now or clock.now()
-    overdue = (
-        await session.scalars(
-            select(Parcel)
-            .where(Parcel.status == ParcelStatus.at_station, Parcel.retention_until <= now)
-            .order_by(Parcel.retention_until)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
+    overdue = await queries.lock_overdue_parcels(session, now, limit)
     returned = []
     for parcel in overdue:
         parcel.status = ParcelStatus.returning
@@ -429,25 +365,15 @@ async def receive_return(session: AsyncSession, *, tracking_number: str, actor_u
     order = await session.get(Order, parcel.order_id)
     assert order is not None
     warehouse = await supply_service.warehouse(session)
-    sold = (
-        await session.execute(
-            select(StockLedgerEntry.lot_id, func.sum(StockLedgerEntry.on_hand_delta))
-            .where(StockLedgerEntry.kind == LedgerKind.sale, StockLedgerEntry.document_ref == order.number)
-            .group_by(StockLedgerEntry.lot_id)
-        )
-    ).all()
-    for lot_id, delta in sold:
-        lot = await session.get(Lot, lot_id)
-        assert lot is not None
-        await add_on_hand(
-            session,
-            location_id=warehouse.id,
-            lot=lot,
-            quantity=-delta,
-            movement=Movement(
-                LedgerKind.return_, "parcel", parcel.tracking_number, actor_user_id, f"订单 {order.number} 超期退回"
-            ),
-        )
+    await supply_service.return_sale(
+        session,
+        sale_ref=order.number,
+        location_id=warehouse.id,
+        document_type="parcel",
+        document_ref=parcel.tracking_number,
+        actor_user_id=actor_user_id,
+        reason=f"订单 {order.number} 超期退回",
+    )
     parcel.status = ParcelStatus.returned
     parcel.returned_at = clock.now()
     await session.flush()
@@ -469,18 +395,7 @@ class StationDay:
 
 
 async def station_day(session: AsyncSession, station_id: int, *, since: datetime, now: datetime) -> StationDay:
-    held = Parcel.status == ParcelStatus.at_station
-    on_shelf_, arrived, handed, overdue = (
-        await session.execute(
-            select(
-                func.count().filter(held),
-                func.count().filter(Parcel.arrived_at >= since),
-                func.count().filter(Parcel.handed_over_at >= since),
-                func.count().filter(held, Parcel.retention_until <= now),
-            ).where(Parcel.station_id == station_id)
-        )
-    ).one()
-    return StationDay(int(on_shelf_), int(arrived), int(handed), int(overdue))
+    return StationDay(*await queries.station_day_counts(session, station_id, since=since, now=now))
 
 
 async def parcel_for_qr(session: AsyncSession, station_id: int, qr: str) -> tuple[Parcel, Order] | None:
@@ -490,29 +405,13 @@ async def parcel_for_qr(session: AsyncSession, station_id: int, qr: str) -> tupl
     number = qr_order_number(qr)
     if number is None:
         return None
-    row = (
-        await session.execute(
-            select(Parcel, Order)
-            .join(Order, Order.id == Parcel.order_id)
-            .where(Order.number == number, Parcel.station_id == station_id)
-            .order_by(Parcel.id.desc())
-            .limit(1)
-        )
-    ).first()
-    return (row[0], row[1]) if row is not None else None
+    return await queries.latest_parcel_of_order_at(session, number, station_id)
 
 
 async def find_parcel(session: AsyncSession, tracking_number: str) -> tuple[Parcel, Order] | None:
     """A parcel and its order by tracking number, unlocked: for showing, never for changing (the
     caller checks the station)."""
-    row = (
-        await session.execute(
-            select(Parcel, Order)
-            .join(Order, Order.id == Parcel.order_id)
-            .where(Parcel.tracking_number == tracking_from_scan(tracking_number))
-        )
-    ).first()
-    return (row[0], row[1]) if row is not None else None
+    return await queries.parcel_and_order(session, tracking_from_scan(tracking_number))
 
 
 async def unlock(session: AsyncSession, *, tracking_number: str, actor_user_id: int, note: str) -> Parcel:

@@ -24,8 +24,8 @@ from app.kit import clock
 from app.kit.errors import Forbidden, InvalidInput
 from app.kit.idempotency import idempotent_json
 from app.stations import cases, consignments, reports, repository
+from app.stations.endpoints import device_scope
 from app.stations.models import CaseKind, Consignment, ServiceCase, Station
-from app.stations.pda import device_scope
 from app.stations.report_schemas import (
     CaseOut,
     ConsignmentIn,

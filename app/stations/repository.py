@@ -7,14 +7,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, union
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.catalog.models import Variant
-from app.orders.models import Order
+from app.orders.models import DeliveryMethod, Order
 from app.stations.models import CaseKind, Consignment, DispatchRun, Parcel, ServiceCase, Station
-from app.supply.models import Location, LocationKind, Lot, Supplier, SupplierKind, Transfer
+from app.supply.models import Lot, Supplier, Transfer
 
 # ---- stations and their stock location ----------------------------------------------------------
 
@@ -29,6 +28,40 @@ async def station_by_code(session: AsyncSession, code: str) -> Station | None:
 
 async def all_stations(session: AsyncSession) -> Sequence[Station]:
     return (await session.scalars(select(Station).order_by(Station.code))).all()
+
+
+# Statuses of pickup orders that occupy (or will occupy) a shelf slot.
+HOLDING_STATUSES = ("pending_payment", "confirmed", "ready_for_pickup")
+
+
+async def pickup_orders_per_station(session: AsyncSession) -> dict[int, int]:
+    """Pickup orders each station holds or expects (not yet collected, cancelled or expired)."""
+    rows = await session.execute(
+        select(Order.station_id, func.count())
+        .where(Order.delivery_method == DeliveryMethod.station_pickup, Order.status.in_(HOLDING_STATUSES))
+        .group_by(Order.station_id)
+    )
+    return {station_id: int(count) for station_id, count in rows if station_id is not None}
+
+
+async def open_stations(session: AsyncSession) -> Sequence[Station]:
+    return (await session.scalars(select(Station).where(Station.is_open.is_(True)).order_by(Station.code))).all()
+
+
+async def latest_station_code_chosen(session: AsyncSession, customer_user_id: int, *, reason: str) -> str | None:
+    """The open station of the customer's latest pickup order routed there for ``reason``."""
+    return await session.scalar(
+        select(Station.code)
+        .join(Order, Order.station_id == Station.id)
+        .where(
+            Order.customer_user_id == customer_user_id,
+            Order.delivery_method == DeliveryMethod.station_pickup,
+            Order.station_reason == reason,
+            Station.is_open.is_(True),
+        )
+        .order_by(Order.id.desc())
+        .limit(1)
+    )
 
 
 async def parcel_with_station(
@@ -46,33 +79,7 @@ async def parcel_with_station(
     return (row[0], row[1], row[2]) if row is not None else None
 
 
-async def ensure_station_location(session: AsyncSession, station: Station) -> Location | None:
-    """The station's stock location, created (kind station, code = station code) when missing.
-
-    ``ON CONFLICT DO NOTHING`` so two first consignments at one station racing each other both end
-    up with the one location instead of one of them failing on the unique ``station_id``. None when
-    another location already holds the station's code."""
-    await session.execute(
-        insert(Location)
-        .values(code=station.code, name=station.name, kind=LocationKind.station, station_id=station.id, is_active=True)
-        .on_conflict_do_nothing()
-    )
-    return await session.scalar(select(Location).where(Location.station_id == station.id))
-
-
 # ---- upstream consignments ----------------------------------------------------------------------
-
-
-async def household_supplier_by_phone(session: AsyncSession, phone: str) -> Supplier | None:
-    """A farmer household already registered with this phone (E.164), so a second delivery by the
-    same family does not create a second grower."""
-    return await session.scalar(
-        select(Supplier)
-        .where(Supplier.kind == SupplierKind.household, Supplier.contact_phone == phone)
-        .order_by(Supplier.id)
-        .limit(1)
-    )
-
 
 ConsignmentRow = tuple[Consignment, Lot, Variant, Supplier, Transfer | None]
 

@@ -16,14 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.stations import errors
+from app.stations import errors, repository
 from app.stations.models import Station
-
-# Statuses of pickup orders that occupy (or will occupy) a shelf slot.
-HOLDING_STATUSES = ("pending_payment", "confirmed", "ready_for_pickup")
 
 
 @dataclass(frozen=True)
@@ -52,18 +48,8 @@ def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
 
 
 async def station_loads(session: AsyncSession) -> dict[int, int]:
-    from app.orders.models import DeliveryMethod, Order
-
-    rows = await session.execute(
-        select(Order.station_id, func.count())
-        .where(Order.delivery_method == DeliveryMethod.station_pickup, Order.status.in_(HOLDING_STATUSES))
-        .group_by(Order.station_id)
-    )
-    return {station_id: int(count) for station_id, count in rows if station_id is not None}
-
-
-async def open_stations(session: AsyncSession) -> Sequence[Station]:
-    return (await session.scalars(select(Station).where(Station.is_open.is_(True)).order_by(Station.code))).all()
+    """Parcels each station holds or expects: its pickup orders not yet collected, cancelled or expired."""
+    return await repository.pickup_orders_per_station(session)
 
 
 def township_centre(stations: Sequence[Station], township: str) -> tuple[float, float] | None:
@@ -74,6 +60,13 @@ def township_centre(stations: Sequence[Station], township: str) -> tuple[float, 
 
 
 CHOSEN_REASON = "顾客选择的自提点"
+
+
+async def remembered_station_code(session: AsyncSession, customer_user_id: int) -> str | None:
+    """The open station of the customer's latest pickup order that went where they chose it to
+    (a re-routed order says nothing about their choice): the signed-in customer's remembered
+    station, on any device. The orders are the record of it, so nothing else is stored."""
+    return await repository.latest_station_code_chosen(session, customer_user_id, reason=CHOSEN_REASON)
 
 
 def _rank(
@@ -106,7 +99,7 @@ async def nearest_first(
 ) -> list[StationDistance]:
     """Open stations, nearest first: from ``near`` when given, else from the township's centre;
     stations serving ``village`` come first."""
-    stations = await open_stations(session)
+    stations = await repository.open_stations(session)
     origin = near or (township_centre(stations, township) if township else None)
     return _rank(stations, await station_loads(session), origin, village)
 
@@ -122,7 +115,7 @@ async def route(
     """Route to the chosen station, or re-route when it is full, and say why (the reason is
     stored on the order). None: no open station has room. Raises ``UnknownStation`` when the
     code is not an open station — never a silent default."""
-    stations = await open_stations(session)
+    stations = await repository.open_stations(session)
     chosen = next((s for s in stations if s.code == chosen_code), None)
     if chosen is None:
         raise errors.UnknownStation(

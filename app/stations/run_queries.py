@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.orders.models import Order
 from app.stations.models import DeliveryRoute, DispatchRun, Parcel, Station
-from app.stations.parcels import awaiting_dispatch
+from app.stations.parcel_queries import awaiting_dispatch
 
 
 async def orders_awaiting_dispatch(session: AsyncSession) -> Sequence[tuple[Order, Station]]:

@@ -20,6 +20,7 @@ from app.supply.models import (
     StockLedgerEntry,
     StockLevel,
     Supplier,
+    SupplierKind,
     SupplierProduct,
     Transfer,
 )
@@ -111,6 +112,28 @@ async def list_locations(session: AsyncSession) -> Sequence[Location]:
 
 async def location_for_station(session: AsyncSession, station_id: int) -> Location | None:
     return await session.scalar(select(Location).where(Location.station_id == station_id))
+
+
+async def add_station_location(session: AsyncSession, *, station_id: int, code: str, name: str) -> Location | None:
+    """The station's stock location, inserted when missing. ``ON CONFLICT DO NOTHING`` so two first
+    consignments at one station racing each other both end up with the one location instead of one
+    of them failing on the unique ``station_id``. None when another location already holds the code."""
+    await session.execute(
+        pg_insert(Location)
+        .values(code=code, name=name, kind=LocationKind.station, station_id=station_id, is_active=True)
+        .on_conflict_do_nothing()
+    )
+    return await session.scalar(select(Location).where(Location.station_id == station_id))
+
+
+async def household_supplier_by_phone(session: AsyncSession, phone: str) -> Supplier | None:
+    """A farmer household already registered with this phone (E.164)."""
+    return await session.scalar(
+        select(Supplier)
+        .where(Supplier.kind == SupplierKind.household, Supplier.contact_phone == phone)
+        .order_by(Supplier.id)
+        .limit(1)
+    )
 
 
 async def location_for_store(session: AsyncSession, store_id: int) -> Location | None:
@@ -214,6 +237,17 @@ async def lot_journey(session: AsyncSession, lot_id: int) -> Sequence[tuple[Stoc
             .order_by(StockLedgerEntry.id)
         )
     ).all()
+
+
+async def sold_per_lot(session: AsyncSession, document_ref: str) -> list[tuple[int, Decimal]]:
+    """Per lot, the on-hand change the sales of a document made (negative: what left as sold)."""
+    rows = await session.execute(
+        select(StockLedgerEntry.lot_id, func.sum(StockLedgerEntry.on_hand_delta))
+        .where(StockLedgerEntry.kind == LedgerKind.sale, StockLedgerEntry.document_ref == document_ref)
+        .group_by(StockLedgerEntry.lot_id)
+        .order_by(StockLedgerEntry.lot_id)
+    )
+    return [(int(lot_id), Decimal(delta)) for lot_id, delta in rows.all()]
 
 
 async def rebuilt_levels(session: AsyncSession) -> dict[tuple[int, int], tuple[Decimal, Decimal]]:

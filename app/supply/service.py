@@ -23,10 +23,11 @@ from app.kit.errors import InvalidInput
 from app.kit.numbers import add_with_unique_number
 from app.kit.quantities import Unit
 from app.supply import errors, repository
-from app.supply.models import LedgerKind, Location, LocationKind, Lot, LotOrigin, Supplier
+from app.supply.models import LedgerKind, Location, LocationKind, Lot, LotOrigin, Supplier, SupplierKind
 from app.supply.stock import Movement, add_on_hand, remove_on_hand
 
 LOT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: codes are read aloud and typed
+
 
 def min_remaining_fraction(channel: SalesChannel) -> Decimal:
     """The share of its shelf life a lot must still have to be sold through ``channel`` (its
@@ -232,6 +233,71 @@ async def adjust(
     else:
         await remove_on_hand(session, location_id=location.id, lot=lot, quantity=abs(quantity), movement=movement)
     await session.flush()
+
+
+async def return_sale(
+    session: AsyncSession,
+    *,
+    sale_ref: str,
+    location_id: int,
+    document_type: str,
+    document_ref: str,
+    actor_user_id: int | None,
+    reason: str,
+) -> None:
+    """Goods sold under ``sale_ref`` (an order number) came back: each lot the sale took is put back
+    on hand at ``location_id`` as a ``return`` ledger row of the returning document."""
+    for lot_id, delta in await repository.sold_per_lot(session, sale_ref):
+        lot = await session.get(Lot, lot_id)
+        assert lot is not None
+        await add_on_hand(
+            session,
+            location_id=location_id,
+            lot=lot,
+            quantity=-delta,
+            movement=Movement(LedgerKind.return_, document_type, document_ref, actor_user_id, reason),
+        )
+    await session.flush()
+
+
+async def station_location(session: AsyncSession, *, station_id: int, code: str, name: str) -> Location | None:
+    """A village station's stock location (kind ``station``, the station's code), created on first
+    use; None when another location already holds that code."""
+    location = await repository.location_for_station(session, station_id)
+    if location is None:
+        location = await repository.add_station_location(session, station_id=station_id, code=code, name=name)
+    return location
+
+
+def new_household_code(today: date) -> str:
+    return f"HH{today:%y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+async def household_supplier(
+    session: AsyncSession, *, name: str, phone: str, township: str, village: str, today: date
+) -> Supplier:
+    """The farmer household registered with ``phone`` (E.164), registered now when it is new: a
+    second delivery by the same family does not create a second grower."""
+    existing = await repository.household_supplier_by_phone(session, phone)
+    if existing is not None:
+        return existing
+    supplier = Supplier(
+        code=new_household_code(today),
+        name=name,
+        kind=SupplierKind.household,
+        township=township,
+        village=village,
+        contact_name=name,
+        contact_phone=phone,
+        certifications=[],
+    )
+    await add_with_unique_number(session, supplier, field="code", draw=lambda: new_household_code(today))
+    return supplier
+
+
+async def register_grower(session: AsyncSession, supplier_id: int, product_id: int) -> None:
+    """Record that the supplier grows the product (kept when it was known already)."""
+    await repository.register_growers(session, supplier_id, [product_id])
 
 
 async def available_to_sell(

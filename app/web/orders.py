@@ -1,9 +1,9 @@
 """Consumer order pages: checkout, the order page, online payment, guest lookup, my orders.
 
 Thin: the checkout form becomes the API's ``OrderIn`` and goes through the same
-``to_place_order`` → ``checkout.place_order`` path as ``POST /api/v1/orders``, under the same
-idempotency scope; the payment form calls the API's ``start_payment``. Nothing here prices, routes
-or reserves by itself.
+``checkout.place_and_announce`` path as ``POST /api/v1/orders`` (``app/shop``), under the same
+idempotency scope; the payment form calls ``checkout.pay_order`` as the API's ``start_payment``
+does. Nothing here prices, routes or reserves by itself.
 
 A guest sees an order by its number and the phone it was placed with. Once that pair is proven
 (at checkout or on the lookup page) the phone is kept in a signed cookie scoped to that order's
@@ -33,11 +33,13 @@ from app.kit.http import client_address
 from app.kit.idempotency import run_idempotent
 from app.kit.qr import qr_svg
 from app.kit.validation import field_name, zh_message
-from app.orders import access, checkout, delivery, endpoints, repository, schemas, service, views
+from app.orders import access, repository, schemas, service, views
 from app.orders.errors import OrderNotFound
 from app.orders.models import FulfilmentStatus, Order, OrderStatus, PaymentStatus
 from app.orders.notices import send_order_notice
+from app.shop import checkout, delivery
 from app.stations import routing
+from app.stations.views import customer_pickup
 from app.supply.errors import InsufficientStock
 from app.web import cart, forms
 from app.web.errors import FormError
@@ -250,7 +252,7 @@ async def remembered_station(request: Request, session: DbSession, principal: Pr
     """The station to pre-select for a returning customer: a signed-in customer's last chosen
     station from their orders (it follows them to another phone), else this browser's cookie."""
     if principal is not None and principal.role.value == "customer":
-        code = await repository.last_chosen_station_code(session, principal.user_id)
+        code = await routing.remembered_station_code(session, principal.user_id)
         if code:
             return code
     return remembered_station_cookie(request)
@@ -452,12 +454,9 @@ async def place_order(request: Request, session: DbSession, principal: MaybeUser
             raise FormError("请选择支付宝或微信支付")
 
         async def work() -> Any:
-            order = await checkout.place_order(
-                session,
-                endpoints.to_place_order(body, principal),
-                stripe_enabled=request.app.state.payment_provider is not None,
+            order = await checkout.place_and_announce(
+                session, body, principal, stripe_enabled=request.app.state.payment_provider is not None
             )
-            await send_order_notice(session, order, "order_placed")
             if principal is not None and principal.role is Role.customer:
                 await accounts_service.remember_customer_name(session, principal.user_id, body.contact.name)
             return (await views.order_out(session, order)).model_dump(mode="json")
@@ -559,7 +558,7 @@ async def _render_order(
 ) -> Response:
     principal = await resolve_principal(request, session)
     reveal = access.is_customer_view(order, principal, remembered_phone(request, order.number))
-    out = await views.order_out(session, order, reveal_pickup=reveal)
+    out = await views.order_out(session, order, pickup=await customer_pickup(session, order) if reveal else None)
     return render(
         request,
         "shop/order.html",
@@ -696,7 +695,13 @@ async def pay(
     if method not in ONLINE_METHODS:
         return await _render_pay(request, session, order, errors=["请选择支付宝或微信支付"], status_code=422)
     try:
-        answer = await endpoints.pay_order(order, schemas.PaymentIn(method=method), request, session)
+        answer = await checkout.pay_order(
+            session,
+            order,
+            schemas.PaymentIn(method=method),
+            provider=request.app.state.payment_provider,
+            base_url=request.app.state.settings.public_base_url,
+        )
     except AppError as exc:
         await session.rollback()
         order = await _visible(request, session, number, principal)

@@ -1,8 +1,8 @@
 """The village station console (/station): the signed-in operator's own station, nothing else.
 
 Thin: each page reads through ``app.stations`` and each form post is one service call — the same
-calls the PDA API makes (``app.stations.pda``), with the station taken from the operator's account,
-never from the form. Every post carries an idempotency key generated when the form was rendered
+calls the PDA API makes (``app.stations.endpoints``), with the station taken from the operator's
+account, never from the form. Every post carries an idempotency key generated when the form was rendered
 (as the PDA sends one per scan): a double-clicked or re-sent form acts once and shows the first
 answer again. A refused form is rolled back and shown again with the reason in Chinese — except a
 wrong pickup code, whose attempt is counted and committed, exactly as on the PDA.
@@ -32,7 +32,7 @@ from app.db import DbSession
 from app.kit import clock
 from app.kit.errors import AppError, IdempotencyKeyReused, InvalidInput
 from app.kit.idempotency import Outcome
-from app.stations import cases, consignments, errors, parcels, pda, reports, repository, schemas
+from app.stations import cases, consignments, errors, parcels, reports, repository, schemas, views
 from app.stations.models import CaseKind, Parcel, ParcelStatus, Station
 from app.stations.tracking import MAX_SCAN, MAX_TRACKING, tracking_from_scan
 from app.supply import repository as supply_repository
@@ -121,7 +121,7 @@ async def home(request: Request, session: DbSession, principal: StationOperator)
     day = await parcels.station_day(session, station.id, since=_day_start(now), now=now)
     shelf = []
     for parcel, _ in await parcels.on_shelf(session, station.id):
-        out = await pda.parcel_out(session, parcel)
+        out = await views.parcel_out(session, parcel)
         overdue = out.retention_until is not None and out.retention_until <= now
         shelf.append(ShelfRow(out, _days_left(out.retention_until, now), overdue))
     return render(
@@ -189,7 +189,7 @@ async def scan_in(request: Request, session: DbSession, principal: StationOperat
         # scan_in answers a repeated scan with the parcel as it was: an arrival older than this
         # request means the parcel was already on the shelf and nothing changed.
         repeat = parcel.arrived_at is None or parcel.arrived_at < started
-        return {"parcel": (await pda.parcel_out(session, parcel)).model_dump(mode="json"), "repeat": repeat}
+        return {"parcel": (await views.parcel_out(session, parcel)).model_dump(mode="json"), "repeat": repeat}
 
     async def post() -> Response:
         result = await _once(session, request, principal, form, work)
@@ -249,7 +249,7 @@ async def _describe(session: DbSession, station_id: int, parcel: Parcel, *, by_q
     tracking = parcel.tracking_number
     if parcel.station_id != station_id:
         return ParcelSummary(tracking, problem=errors.ParcelWrongStation.message)
-    out = await pda.parcel_out(session, parcel)
+    out = await views.parcel_out(session, parcel)
     status = ParcelStatus(parcel.status)
     problem = ""
     if status is ParcelStatus.handed_over:
@@ -387,7 +387,7 @@ async def hand_over(request: Request, session: DbSession, principal: StationOper
         if result.error is not None:
             return Outcome(result.error.status_code, {"error": result.error.to_body()})
         return {
-            "parcel": (await pda.parcel_out(session, result.parcel)).model_dump(mode="json"),
+            "parcel": (await views.parcel_out(session, result.parcel)).model_dump(mode="json"),
             "already": before.parcel is not None and before.parcel.status == ParcelStatus.handed_over.value,
             "collected_minor": before.amount_due_minor,
             "method": values["collect_method"],

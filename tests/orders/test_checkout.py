@@ -302,8 +302,8 @@ async def test_cancel_releases_the_stock(client: httpx.AsyncClient, db_session: 
 
 async def test_unpaid_online_orders_expire(db_session: AsyncSession, shop: Shop) -> None:
     from app.catalog.pricing import LineRequest
-    from app.orders import checkout
     from app.orders.models import DeliveryMethod, PaymentMethod
+    from app.shop import checkout
 
     order = await checkout.place_order(
         db_session,

@@ -136,6 +136,56 @@ async def test_wholesale_needs_sixty_percent_shelf_life(db_session: AsyncSession
     assert found is not None and {line.lot_id for line in found.lines} == {fresh.id}
 
 
+async def test_a_returned_sale_goes_back_to_the_lots_it_came_from(db_session: AsyncSession) -> None:
+    variant = await make_variant(db_session)
+    warehouse = await ensure_warehouse(db_session)
+    older = await receive(db_session, variant, "4", best_before=TODAY + timedelta(days=5))
+    newer = await receive(db_session, variant, "10", best_before=TODAY + timedelta(days=10))
+    for reference, quantity in (("NP-RET", 6), ("NP-KEPT", 1)):
+        held = await reservations.reserve(
+            db_session,
+            reference=f"order:{reference}",
+            channel=SalesChannel.shop,
+            location_id=warehouse.id,
+            expires_at=None,
+            lines=[ReserveLine(variant.id, Decimal(quantity), TODAY)],
+        )
+        await reservations.convert_to_sale(db_session, held.id, document_type="order", document_ref=reference)
+    assert await level(db_session, older, warehouse.id) == (Decimal(0), Decimal(0))
+    assert await level(db_session, newer, warehouse.id) == (Decimal(7), Decimal(0))
+
+    await service.return_sale(
+        db_session,
+        sale_ref="NP-RET",
+        location_id=warehouse.id,
+        document_type="parcel",
+        document_ref="NPP2612060000001",
+        actor_user_id=None,
+        reason="订单 NP-RET 超期退回",
+    )
+
+    # Only what NP-RET took comes back, lot by lot; NP-KEPT's unit stays sold.
+    assert await level(db_session, older, warehouse.id) == (Decimal(4), Decimal(0))
+    assert await level(db_session, newer, warehouse.id) == (Decimal(9), Decimal(0))
+    returns = (
+        await db_session.execute(
+            select(
+                StockLedgerEntry.lot_id,
+                StockLedgerEntry.on_hand_delta,
+                StockLedgerEntry.document_type,
+                StockLedgerEntry.document_ref,
+            )
+            .where(StockLedgerEntry.kind == LedgerKind.return_)
+            .order_by(StockLedgerEntry.lot_id)
+        )
+    ).all()
+    assert [tuple(row) for row in returns] == [
+        (older.id, Decimal(4), "parcel", "NPP2612060000001"),
+        (newer.id, Decimal(2), "parcel", "NPP2612060000001"),
+    ]
+    await assert_ledger_matches_levels(db_session)
+
+
 async def test_every_short_line_is_named(client: httpx.AsyncClient, db_session: AsyncSession) -> None:
     a = await make_variant(db_session, sku="SHORT-A")
     b = await make_variant(db_session, sku="SHORT-B")

@@ -21,8 +21,8 @@ from app.catalog.pricing import LineRequest
 from app.kit import clock
 from app.kit.quantities import Unit
 from app.notifications.models import NotificationMessage
-from app.orders.checkout import PlaceOrder, place_order
 from app.orders.models import DeliveryMethod, Order, OrderEvent, OrderStatus, PaymentMethod, PaymentStatus
+from app.shop.checkout import PlaceOrder, place_order
 from app.stations import parcels
 from app.stations.models import Consignment, DeliveryRoute, Parcel, ParcelStatus, RouteStop, ServiceCase, Station
 from app.supply.models import LedgerKind, Lot, StockLedgerEntry, Supplier, SupplierKind

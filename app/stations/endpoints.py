@@ -9,17 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.access import AdminUser, Principal, StaffUser, StationOperator, WarehouseUser
 from app.db import DbSession
 from app.kit.errors import InvalidInput
 from app.kit.idempotency import Outcome, idempotent_json
-from app.orders.models import Order
-from app.stations import parcels, schemas
-from app.stations.labels import amount_due, mask_name
-from app.stations.models import DeliveryRoute, DispatchRun, Parcel, ParcelStatus, Station
+from app.stations import parcel_queries, parcels, schemas
+from app.stations.views import parcel_out, run_out
 
 pda = APIRouter(prefix="/api/v1/pda", tags=["station PDA"])
 runs = APIRouter(prefix="/api/v1/admin", tags=["delivery runs"])
@@ -37,25 +33,6 @@ PDA_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "wrong_pickup_code（detail.attempts_left）/ payment_required"},
     423: {"description": "pickup_locked"},
 }
-
-
-async def parcel_out(session: AsyncSession, parcel: Parcel) -> schemas.ParcelOut:
-    order = await session.get(Order, parcel.order_id)
-    station = await session.get(Station, parcel.station_id)
-    assert order is not None and station is not None
-    return schemas.ParcelOut(
-        tracking_number=parcel.tracking_number,
-        order_number=order.number,
-        status=parcel.status.value,
-        status_zh=ParcelStatus(parcel.status).label_zh,
-        station_code=station.code,
-        shelf_slot=parcel.shelf_slot,
-        recipient_masked=mask_name(order.contact_name),
-        phone_last4=order.contact_phone[-4:],
-        amount_due_minor=amount_due(order),
-        arrived_at=parcel.arrived_at,
-        retention_until=parcel.retention_until,
-    )
 
 
 def _station(principal: Principal) -> int:
@@ -157,19 +134,6 @@ async def receive_return(tracking_number: str, session: DbSession, principal: Wa
     return await parcel_out(session, parcel)
 
 
-async def run_out(session: AsyncSession, run: DispatchRun) -> schemas.RunOut:
-    route = await session.get(DeliveryRoute, run.route_id)
-    assert route is not None
-    items = (await session.scalars(select(Parcel).where(Parcel.run_id == run.id).order_by(Parcel.id))).all()
-    return schemas.RunOut(
-        number=run.number,
-        route_code=route.code,
-        run_date=run.run_date,
-        status=run.status.value,
-        parcels=[await parcel_out(session, p) for p in items],
-    )
-
-
 class RouteOut(BaseModel):
     code: str
     name: str
@@ -180,14 +144,8 @@ class RouteOut(BaseModel):
 @runs.get("/routes", response_model=list[RouteOut])
 async def list_routes(session: DbSession, _: StaffUser) -> list[RouteOut]:
     """Delivery routes with their stations in stop order."""
-    from sqlalchemy.orm import selectinload
-
-    routes = (
-        await session.scalars(
-            select(DeliveryRoute).options(selectinload(DeliveryRoute.stops)).order_by(DeliveryRoute.code)
-        )
-    ).all()
-    codes = dict((await session.execute(select(Station.id, Station.code))).all())
+    routes = await parcel_queries.routes_with_stops(session)
+    codes = await parcel_queries.station_codes(session)
     return [
         RouteOut(code=r.code, name=r.name, is_active=r.is_active, stops=[codes[s.station_id] for s in r.stops])
         for r in routes

@@ -15,16 +15,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.access import Principal
 from app.catalog import pricing
 from app.channels import SalesChannel
-from app.orders import delivery, errors, service
+from app.kit.urls import same_site_url
+from app.orders import errors, payments, repository, schemas, service, views
 from app.orders.models import (
     DeliveryMethod,
     Order,
     PaymentMethod,
 )
+from app.orders.notices import send_order_notice
+from app.orders.providers import Declined, OnlinePaymentProvider, ProviderUnavailable
+from app.shop import delivery
 from app.stations import routing
 from app.supply import service as supply_service
 
@@ -117,3 +123,85 @@ async def place_order(session: AsyncSession, data: PlaceOrder, *, stripe_enabled
     )
 
 
+def to_place_order(body: schemas.OrderIn, principal: Principal | None) -> PlaceOrder:
+    """The API's (and the checkout form's) order body as checkout's input."""
+    d = body.delivery
+    address = Address(**d.address.model_dump()) if d.address else None
+    near = (d.latitude, d.longitude) if d.latitude is not None and d.longitude is not None else None
+    return PlaceOrder(
+        lines=[pricing.LineRequest(line.sku, str(line.quantity)) for line in body.lines],
+        delivery_method=DeliveryMethod(d.method),
+        contact_name=body.contact.name,
+        contact_phone=body.contact.phone,
+        payment_method=PaymentMethod(body.payment_method),
+        station_code=d.station_code,
+        township=d.township,
+        village=d.village,
+        near=near,
+        address=address,
+        note=body.note,
+        customer_user_id=principal.user_id if principal is not None and principal.role.value == "customer" else None,
+    )
+
+
+async def place_and_announce(
+    session: AsyncSession, body: schemas.OrderIn, principal: Principal | None, *, stripe_enabled: bool
+) -> Order:
+    """Place the API's (or the checkout form's) order and tell the customer (an online order is
+    announced once paid instead)."""
+    order = await place_order(session, to_place_order(body, principal), stripe_enabled=stripe_enabled)
+    await send_order_notice(session, order, "order_placed")
+    return order
+
+
+async def pay_order(
+    session: AsyncSession,
+    order: Order,
+    body: schemas.PaymentIn,
+    *,
+    provider: OnlinePaymentProvider | None,
+    base_url: str,
+) -> JSONResponse:
+    """Start the online payment of an order the caller was shown to see, locked ``FOR UPDATE``: the
+    answer of ``POST /api/v1/orders/{number}/payments``, which the pay page reads too. It commits
+    twice — the attempt before Stripe hears of it, the outcome after."""
+    if provider is None:
+        raise errors.PaymentProviderUnavailable()
+    return_url = same_site_url(body.return_url, base_url) if body.return_url else None
+    if body.return_url and return_url is None:
+        raise errors.ReturnUrlNotAllowed(detail={"field": "return_url"})
+    # The order row stays locked until the commit below: two payment starts at once take turns.
+    payment = await payments.prepare_online_payment(session, order, method=body.method)
+    # A recovery point: the attempt (and its idempotency key) is stored before Stripe hears of it,
+    # and no transaction stays open while we wait for Stripe.
+    await session.commit()
+    return_url = return_url or f"{base_url.rstrip('/')}/orders/{order.number}"
+    try:
+        result = await provider.create_intent(
+            amount_minor=payment.amount_minor,
+            currency=payment.currency,
+            method=payment.method,
+            order_number=order.number,
+            idempotency_key=payment.idempotency_key,
+            payment_method_id=body.payment_method_id,
+            return_url=return_url,
+        )
+    except Declined as declined:
+        await payments.record_decline(session, payment, str(declined), declined.result)
+        await session.commit()
+        error = errors.PaymentDeclined(
+            detail={
+                "order": (await views.order_out(session, await _reload(session, order.number))).model_dump(mode="json")
+            }
+        )
+        return JSONResponse(error.to_body(), status_code=error.status_code)
+    except ProviderUnavailable as exc:
+        raise errors.PaymentProviderError(detail={"retry": True}) from exc
+    await payments.record_intent(session, payment, result)
+    return JSONResponse((await views.order_out(session, await _reload(session, order.number))).model_dump(mode="json"))
+
+
+async def _reload(session: AsyncSession, number: str) -> Order:
+    order = await repository.order_by_number(session, number)
+    assert order is not None
+    return order

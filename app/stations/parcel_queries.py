@@ -1,0 +1,194 @@
+"""The SQL of parcels and delivery runs: what a run packs, the parcels of a run, a station's shelf,
+the parcels due back, and the locks that serialise scans."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.orders.models import DeliveryMethod, FulfilmentStatus, Order, OrderStatus
+from app.stations.models import DeliveryRoute, DispatchRun, Parcel, ParcelStatus, RunStatus, Station
+
+
+def awaiting_dispatch() -> ColumnElement[bool]:
+    """Orders a run packs: confirmed pickup orders not yet fulfilled nor in a parcel (the run board
+    lists them with the same condition)."""
+    return and_(
+        Order.status == OrderStatus.confirmed,
+        Order.delivery_method == DeliveryMethod.station_pickup,
+        Order.fulfilment_status == FulfilmentStatus.unfulfilled,
+        Order.id.not_in(select(Parcel.order_id)),
+    )
+
+
+# ---- routes and runs ------------------------------------------------------------------------------
+
+
+async def route_with_stops(session: AsyncSession, route_code: str) -> DeliveryRoute | None:
+    return await session.scalar(
+        select(DeliveryRoute).where(DeliveryRoute.code == route_code).options(selectinload(DeliveryRoute.stops))
+    )
+
+
+async def routes_with_stops(session: AsyncSession) -> Sequence[DeliveryRoute]:
+    """Every delivery route with its stops, by code."""
+    return (
+        await session.scalars(
+            select(DeliveryRoute).options(selectinload(DeliveryRoute.stops)).order_by(DeliveryRoute.code)
+        )
+    ).all()
+
+
+async def station_codes(session: AsyncSession) -> dict[int, str]:
+    """Every station's code by its id."""
+    return {station_id: code for station_id, code in (await session.execute(select(Station.id, Station.code))).all()}
+
+
+async def run_of_route(session: AsyncSession, route_id: int, run_date: date) -> DispatchRun | None:
+    return await session.scalar(
+        select(DispatchRun).where(DispatchRun.route_id == route_id, DispatchRun.run_date == run_date)
+    )
+
+
+async def run_by_number(session: AsyncSession, run_number: str) -> DispatchRun | None:
+    return await session.scalar(select(DispatchRun).where(DispatchRun.number == run_number))
+
+
+async def lock_orders_to_pack(session: AsyncSession, station_ids: Sequence[int]) -> Sequence[Order]:
+    """The orders awaiting dispatch to ``station_ids``, oldest first, locked; rows another packer
+    holds are skipped (it packs them)."""
+    return (
+        await session.scalars(
+            select(Order)
+            .where(awaiting_dispatch(), Order.station_id.in_(station_ids))
+            .order_by(Order.id)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+
+
+async def mark_run_dispatched(session: AsyncSession, run_id: int) -> bool:
+    """Compare-and-set a packing run to dispatched; False when it had left already."""
+    won = await session.execute(
+        update(DispatchRun)
+        .where(DispatchRun.id == run_id, DispatchRun.status == RunStatus.packing)
+        .values(status=RunStatus.dispatched, dispatched_at=func.now())
+        .returning(DispatchRun.id)
+    )
+    return won.scalar_one_or_none() is not None
+
+
+async def parcels_of_run(session: AsyncSession, run_id: int, *, status: ParcelStatus | None = None) -> Sequence[Parcel]:
+    """A run's parcels in packing order (only those in ``status`` when given)."""
+    stmt = select(Parcel).where(Parcel.run_id == run_id).order_by(Parcel.id)
+    if status is not None:
+        stmt = stmt.where(Parcel.status == status)
+    return (await session.scalars(stmt)).all()
+
+
+# ---- parcels --------------------------------------------------------------------------------------
+
+
+async def lock_parcel(session: AsyncSession, tracking_number: str) -> Parcel | None:
+    """The parcel by its normalised tracking number, locked and read afresh."""
+    return await session.scalar(
+        select(Parcel)
+        .where(Parcel.tracking_number == tracking_number)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def lock_station(session: AsyncSession, station_id: int) -> Station | None:
+    """The station row locked and read afresh: scan-ins at one station take turns on it."""
+    return await session.scalar(
+        select(Station).where(Station.id == station_id).with_for_update().execution_options(populate_existing=True)
+    )
+
+
+async def held_slots_and_codes(session: AsyncSession, station_id: int) -> Sequence[tuple[str | None, str | None]]:
+    """The shelf slot and pickup code of every parcel the station holds."""
+    rows = await session.execute(
+        select(Parcel.shelf_slot, Parcel.pickup_code).where(
+            Parcel.station_id == station_id, Parcel.status == ParcelStatus.at_station
+        )
+    )
+    return [(slot, code) for slot, code in rows.all()]
+
+
+async def parcel_of_order(session: AsyncSession, order_id: int) -> Parcel | None:
+    return await session.scalar(select(Parcel).where(Parcel.order_id == order_id))
+
+
+async def shelf_of_station(session: AsyncSession, station_id: int) -> Sequence[tuple[Parcel, Order]]:
+    """The parcels on a station's shelf with their orders, by slot then arrival."""
+    rows = await session.execute(
+        select(Parcel, Order)
+        .join(Order, Order.id == Parcel.order_id)
+        .where(Parcel.station_id == station_id, Parcel.status == ParcelStatus.at_station)
+        .order_by(Parcel.shelf_slot, Parcel.arrived_at)
+    )
+    return [(parcel, order) for parcel, order in rows.all()]
+
+
+async def lock_overdue_parcels(session: AsyncSession, now: datetime, limit: int) -> Sequence[Parcel]:
+    """Parcels on a shelf past their retention, oldest first, locked; locked rows are skipped."""
+    return (
+        await session.scalars(
+            select(Parcel)
+            .where(Parcel.status == ParcelStatus.at_station, Parcel.retention_until <= now)
+            .order_by(Parcel.retention_until)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+
+
+async def station_day_counts(
+    session: AsyncSession, station_id: int, *, since: datetime, now: datetime
+) -> tuple[int, int, int, int]:
+    """On the shelf now, arrived since, handed over since, and held past retention."""
+    held = Parcel.status == ParcelStatus.at_station
+    on_shelf, arrived, handed, overdue = (
+        await session.execute(
+            select(
+                func.count().filter(held),
+                func.count().filter(Parcel.arrived_at >= since),
+                func.count().filter(Parcel.handed_over_at >= since),
+                func.count().filter(held, Parcel.retention_until <= now),
+            ).where(Parcel.station_id == station_id)
+        )
+    ).one()
+    return int(on_shelf), int(arrived), int(handed), int(overdue)
+
+
+async def latest_parcel_of_order_at(
+    session: AsyncSession, order_number: str, station_id: int
+) -> tuple[Parcel, Order] | None:
+    """The latest parcel of the order at the station, with its order."""
+    row = (
+        await session.execute(
+            select(Parcel, Order)
+            .join(Order, Order.id == Parcel.order_id)
+            .where(Order.number == order_number, Parcel.station_id == station_id)
+            .order_by(Parcel.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def parcel_and_order(session: AsyncSession, tracking_number: str) -> tuple[Parcel, Order] | None:
+    """A parcel and its order by normalised tracking number, unlocked."""
+    row = (
+        await session.execute(
+            select(Parcel, Order)
+            .join(Order, Order.id == Parcel.order_id)
+            .where(Parcel.tracking_number == tracking_number)
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None

@@ -1,0 +1,74 @@
+"""Which package may import which, read from the source (every import statement, those inside
+functions and ``TYPE_CHECKING`` blocks included; the reader is ``test_layering_catalog``'s).
+
+Stations depends on orders, never the other way round. Channel packages (``app.shop``,
+``app.wholesale``; POS next) sit above the domains and may use them; no domain imports a channel
+or the pages (``app.web``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_layering_catalog import imports_of, modules_under
+
+# Sales-channel packages and the pages: above every domain.
+ABOVE_DOMAINS = ("app.shop", "app.wholesale", "app.web")
+# package → module prefixes nothing inside it may import
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "app.orders": ("app.stations", *ABOVE_DOMAINS),
+    "app.stations": ABOVE_DOMAINS,
+    "app.supply": ABOVE_DOMAINS,
+    "app.catalog": ABOVE_DOMAINS,
+}
+
+
+def breaches(source: str, module: str, *, is_package: bool = False) -> list[str]:
+    rules = [
+        prefixes for package, prefixes in FORBIDDEN.items() if module == package or module.startswith(package + ".")
+    ]
+    return sorted(
+        f"{module} imports {name}"
+        for name in imports_of(source, module, is_package=is_package)
+        for prefixes in rules
+        if any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes)
+    )
+
+
+def test_the_checker_sees_every_kind_of_import() -> None:
+    source = """
+from typing import TYPE_CHECKING
+import app.web.forms
+from app import shop
+if TYPE_CHECKING:
+    from app.stations.models import Station
+
+def late() -> None:
+    from ..stations import routing
+"""
+    assert breaches(source, "app.orders.example") == [
+        "app.orders.example imports app.shop",
+        "app.orders.example imports app.stations",
+        "app.orders.example imports app.stations.models",
+        "app.orders.example imports app.stations.models.Station",
+        "app.orders.example imports app.stations.routing",
+        "app.orders.example imports app.web.forms",
+    ]
+    assert breaches("from app.orders import service\n", "app.stations.parcels") == []
+    assert breaches("from app.shop import checkout\n", "app.supply.service") == [
+        "app.supply.service imports app.shop",
+        "app.supply.service imports app.shop.checkout",
+    ]
+    assert breaches("from app.stations import routing\n", "app.shop.checkout") == []
+    assert breaches("from . import views\n", "app.orders", is_package=True) == []
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_domains_import_only_downwards(package: str) -> None:
+    modules = modules_under(package)
+    found = [
+        breach
+        for path, module, is_package in modules
+        for breach in breaches(path.read_text(encoding="utf-8"), module, is_package=is_package)
+    ]
+    assert len(modules) > 5  # the package was read
+    assert found == [], "\n".join(found)
