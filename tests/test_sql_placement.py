@@ -63,7 +63,11 @@ def test_only_repositories_build_or_run_sql() -> None:
 def test_the_rule_sees_a_query(tmp_path: Path) -> None:
     """The walker itself: a service that builds a select is caught, one that calls a repository is not."""
     service = tmp_path / "service.py"
-    service.write_text("from sqlalchemy import select\nasync def f(s): return await s.scalars(select(1))\n")
+    service.write_text("from sqlalchemy import select\nasync def f(session): return await session.scalars(select(1))\n")
     assert len(sql_outside_repositories(service)) == 2
+    service.write_text("async def f(conn, stmt): return await conn.execute(stmt)\n")
+    assert len(sql_outside_repositories(service)) == 1
+    service.write_text("async def f(pipe): return await pipe.execute()\n")  # a Redis pipeline
+    assert sql_outside_repositories(service) == []
     service.write_text("from app.orders import repository\nasync def f(s): return await repository.orders(s)\n")
     assert sql_outside_repositories(service) == []
