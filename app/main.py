@@ -50,6 +50,7 @@ from app.web import trace as trace_pages
 from app.web import users_admin as user_pages
 from app.web import wholesale as wholesale_pages
 from app.web import wholesale_trips_admin as wholesale_trip_pages
+from app.web.templating import error_page
 from app.wholesale import endpoints as wholesale_endpoints
 from app.wholesale import trip_endpoints as wholesale_trip_endpoints
 
@@ -109,7 +110,7 @@ def create_app(
         app.state.task_sender = task_sender
         app.state.broker_probe = broker_probe or (lambda: True)
 
-    install_error_handlers(app)
+    install_error_handlers(app, error_page)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, upload_max_bytes=settings.max_image_bytes)
     # Added last, so outermost: the 413 of BodySizeLimit gets the headers too.
     app.add_middleware(

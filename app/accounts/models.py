@@ -8,7 +8,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     SmallInteger,
@@ -19,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.kit.models import Base, IdMixin, TimestampMixin
+from app.kit.models import Base, IdMixin, TimestampMixin, enum_column
 
 
 class Role(StrEnum):
@@ -78,11 +77,6 @@ class TokenKind(StrEnum):
     pos_till = "pos_till"
     # A buyer company's key for its purchasing system: scope ``wholesale``, bound to the company.
     company_api = "company_api"
-
-
-def enum_column(enum_cls: type[StrEnum], name: str) -> Enum:
-    """A native PostgreSQL enum storing the member values."""
-    return Enum(enum_cls, name=name, values_callable=lambda e: [m.value for m in e], validate_strings=True)
 
 
 class BuyerCompany(IdMixin, TimestampMixin, Base):

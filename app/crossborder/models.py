@@ -30,8 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.accounts.models import enum_column
-from app.kit.models import Base, IdMixin, TimestampMixin
+from app.kit.models import Base, IdMixin, TimestampMixin, enum_column
 
 
 class ConnectionStatus(StrEnum):

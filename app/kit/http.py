@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Any
@@ -48,7 +49,15 @@ def _validation_detail(errors: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def install_error_handlers(app: FastAPI) -> None:
+# What a person's browser gets for an error: a page drawn by the web layer (``app.web``), handed in
+# by the app factory so the kit never imports the pages.
+ErrorPage = Callable[[Request, int, str, str], Response]
+
+
+def install_error_handlers(app: FastAPI, error_page: ErrorPage) -> None:
+    def _html_error(request: Request, status_code: int, code: str, message: str) -> Response:
+        return error_page(request, status_code, code, message)
+
     async def app_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, AppError)
         if wants_html(request):
@@ -95,14 +104,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def _auth_header(exc: AppError) -> dict[str, str] | None:
     return {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-
-
-def _html_error(request: Request, status_code: int, code: str, message: str) -> Response:
-    from app.web.templating import render
-
-    return render(
-        request, "error.html", {"status_code": status_code, "code": code, "message": message}, status_code=status_code
-    )
 
 
 class BodySizeLimit:

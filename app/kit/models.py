@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, UniqueConstraint, func
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -24,6 +25,11 @@ class Base(DeclarativeBase):
 
 class IdMixin:
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+
+
+def enum_column(enum_cls: type[StrEnum], name: str) -> Enum:
+    """A native PostgreSQL enum storing the member values."""
+    return Enum(enum_cls, name=name, values_callable=lambda e: [m.value for m in e], validate_strings=True)
 
 
 class TimestampMixin:

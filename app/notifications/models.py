@@ -10,8 +10,7 @@ from sqlalchemy import BigInteger, CheckConstraint, DateTime, Integer, String, f
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.accounts.models import enum_column
-from app.kit.models import Base
+from app.kit.models import Base, enum_column
 
 BODY_MAX_CHARS = 500
 ERROR_MAX_CHARS = 500

@@ -9,9 +9,8 @@ from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index,
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.accounts.models import enum_column
 from app.channels import SalesChannel
-from app.kit.models import Base, IdMixin, TimestampMixin
+from app.kit.models import Base, IdMixin, TimestampMixin, enum_column
 from app.kit.quantities import Quantity
 
 

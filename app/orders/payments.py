@@ -178,7 +178,6 @@ async def mark_paid(
     return True
 
 
-
 async def _sell_held_stock(session: AsyncSession, order: Order, actor_user_id: int | None) -> bool:
     """Turn the order's held stock into a sale. False when there is no hold to sell any more (it
     expired or was released meanwhile): the caller must hold the stock again or refund."""

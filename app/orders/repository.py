@@ -54,9 +54,7 @@ async def order_for_read_model(session: AsyncSession, number: str) -> Order | No
 
 async def station_name_of(session: AsyncSession, order_id: int) -> str | None:
     """The name of the village station the order goes to (None for home delivery)."""
-    order = await session.scalar(
-        select(Order).where(Order.id == order_id).options(joinedload(Order.station)).limit(1)
-    )
+    order = await session.scalar(select(Order).where(Order.id == order_id).options(joinedload(Order.station)).limit(1))
     return order.station.name if order is not None and order.station is not None else None
 
 

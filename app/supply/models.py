@@ -21,8 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.accounts.models import enum_column
-from app.kit.models import Base, IdMixin, TimestampMixin
+from app.kit.models import Base, IdMixin, TimestampMixin, enum_column
 from app.kit.quantities import Quantity
 
 

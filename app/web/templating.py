@@ -85,6 +85,13 @@ def render(
     return response
 
 
+def error_page(request: Request, status_code: int, code: str, message: str) -> Response:
+    """The page a browser gets for an error (the kit's error handlers call it for HTML requests)."""
+    return render(
+        request, "error.html", {"status_code": status_code, "code": code, "message": message}, status_code=status_code
+    )
+
+
 def set_csrf_cookie(request: Request, response: Response) -> None:
     new = request.scope.get("np.new_csrf")
     if new:
