@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -56,13 +56,57 @@ from app.wholesale import trip_endpoints as wholesale_trip_endpoints
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "storefront" / "static"
 
-API_DESCRIPTION = """南岭明珠 JSON API.
+API_DESCRIPTION = """JSON API.
 
 Errors always have the shape `{"error": code, "message": 中文说明, "detail": …}`; validation
 errors are 422 `validation_error`. Quantities are decimal strings (`"1.235"`); money is an integer
 in minor units (fen) with its currency. Authenticate with `POST /api/v1/auth/token` and send
 `Authorization: Bearer <token>`.
 """
+
+
+# In the order they are matched: a path two routers could take goes to the earlier one.
+ROUTERS: tuple[APIRouter, ...] = (
+    health_router,
+    accounts_endpoints.router,
+    accounts_endpoints.admin,
+    wholesale_endpoints.router,
+    wholesale_endpoints.admin,
+    catalog_endpoints.router,
+    product_endpoints.router,
+    catalog_endpoints.admin,
+    product_endpoints.admin,
+    supply_endpoints.router,
+    supply_documents.router,
+    # Before any /api/v1/stations/{code} route, so map.svg is not taken for a station code.
+    station_documents.router,
+    shop_endpoints.router,
+    orders_endpoints.router,
+    orders_endpoints.admin,
+    orders_endpoints.hooks,
+    station_reports.router,
+    station_reports.media,
+    station_endpoints.pda,
+    station_endpoints.runs,
+    wholesale_trip_endpoints.router,
+    auth_pages.router,
+    admin_pages.router,
+    company_admin_pages.router,
+    user_pages.router,
+    device_pages.router,
+    admin_order_pages.router,
+    stock_pages.router,
+    run_pages.router,
+    wholesale_trip_pages.router,
+    station_admin_pages.router,
+    crossborder_admin_pages.router,
+    notification_pages.router,
+    shop_pages.router,
+    order_pages.router,
+    station_pages.router,
+    trace_pages.router,
+    wholesale_pages.router,
+)
 
 
 def create_app(
@@ -74,11 +118,54 @@ def create_app(
     broker_probe: BrokerProbe | None = None,
     payment_provider: OnlinePaymentProvider | None = None,
 ) -> FastAPI:
+    """The app. With an ``engine`` (tests) it uses the caller's engine, task sender and probe as
+    they are; without one its lifespan opens and closes its own."""
     settings = settings or get_settings()
+    lifespan = _lifespan(
+        settings,
+        own_engine=engine is None,
+        task_sender=task_sender,
+        broker_probe=broker_probe,
+        payment_provider=payment_provider,
+    )
+    app = FastAPI(
+        title=f"{settings.brand_name} Nanling Pearl",
+        version="0.1.0",
+        description=f"{settings.brand_name} {API_DESCRIPTION}",
+        lifespan=lifespan,
+    )
+    _set_up_state(
+        app,
+        settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        task_sender=task_sender,
+        broker_probe=broker_probe,
+        payment_provider=payment_provider,
+    )
+    install_error_handlers(app, error_page)
+    _add_middleware(app, settings, online_payment=settings.stripe_enabled or payment_provider is not None)
+    for router in ROUTERS:
+        app.include_router(router)
+    _mount_files(app, settings)
+    logging.getLogger("app").setLevel(settings.log_level)
+    return app
+
+
+def _lifespan(
+    settings: Settings,
+    *,
+    own_engine: bool,
+    task_sender: TaskSender | None,
+    broker_probe: BrokerProbe | None,
+    payment_provider: OnlinePaymentProvider | None,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Without an engine from the caller: open the database engine, the Celery sender, the broker
+    probe and the payment provider at startup (any of the last three the caller gave is kept),
+    and close the provider and the engine at shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        own_engine = engine is None
         if own_engine:
             from app.worker import CelerySender, broker_url, configure_celery
 
@@ -94,7 +181,22 @@ def create_app(
                 await app.state.payment_provider.close()
             await app.state.engine.dispose()
 
-    app = FastAPI(title="南岭明珠 Nanling Pearl", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
+    return lifespan
+
+
+def _set_up_state(
+    app: FastAPI,
+    settings: Settings,
+    *,
+    engine: AsyncEngine | None,
+    sessionmaker: async_sessionmaker[AsyncSession] | None,
+    task_sender: TaskSender | None,
+    broker_probe: BrokerProbe | None,
+    payment_provider: OnlinePaymentProvider | None,
+) -> None:
+    """Settings, the listing cache, the rate limiters and the payment provider on ``app.state``;
+    with the caller's engine also its sessions, task sender and broker probe (else the lifespan
+    sets those)."""
     app.state.settings = settings
     app.state.listing_cache = ListingCache()
     limiters = build_limiters(settings, lambda: app.state.engine)
@@ -110,62 +212,23 @@ def create_app(
         app.state.task_sender = task_sender
         app.state.broker_probe = broker_probe or (lambda: True)
 
-    install_error_handlers(app, error_page)
+
+def _add_middleware(app: FastAPI, settings: Settings, *, online_payment: bool) -> None:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, upload_max_bytes=settings.max_image_bytes)
     # Added last, so outermost: the 413 of BodySizeLimit gets the headers too.
     app.add_middleware(
         SecurityHeaders,
         session_cookie=SESSION_COOKIE,
         hsts=settings.served_over_https,
-        online_payment=settings.stripe_enabled or payment_provider is not None,
+        online_payment=online_payment,
         payment_stand_in=settings.stripe_api_base,
         alibaba_connect=settings.alibaba_configured,
     )
 
-    app.include_router(health_router)
-    app.include_router(accounts_endpoints.router)
-    app.include_router(accounts_endpoints.admin)
-    app.include_router(wholesale_endpoints.router)
-    app.include_router(wholesale_endpoints.admin)
-    app.include_router(catalog_endpoints.router)
-    app.include_router(product_endpoints.router)
-    app.include_router(catalog_endpoints.admin)
-    app.include_router(product_endpoints.admin)
-    app.include_router(supply_endpoints.router)
-    app.include_router(supply_documents.router)
-    # Before any /api/v1/stations/{code} route, so map.svg is not taken for a station code.
-    app.include_router(station_documents.router)
-    app.include_router(shop_endpoints.router)
-    app.include_router(orders_endpoints.router)
-    app.include_router(orders_endpoints.admin)
-    app.include_router(orders_endpoints.hooks)
-    app.include_router(station_reports.router)
-    app.include_router(station_reports.media)
-    app.include_router(station_endpoints.pda)
-    app.include_router(station_endpoints.runs)
-    app.include_router(wholesale_trip_endpoints.router)
-    app.include_router(auth_pages.router)
-    app.include_router(admin_pages.router)
-    app.include_router(company_admin_pages.router)
-    app.include_router(user_pages.router)
-    app.include_router(device_pages.router)
-    app.include_router(admin_order_pages.router)
-    app.include_router(stock_pages.router)
-    app.include_router(run_pages.router)
-    app.include_router(wholesale_trip_pages.router)
-    app.include_router(station_admin_pages.router)
-    app.include_router(crossborder_admin_pages.router)
-    app.include_router(notification_pages.router)
-    app.include_router(shop_pages.router)
-    app.include_router(order_pages.router)
-    app.include_router(station_pages.router)
-    app.include_router(trace_pages.router)
-    app.include_router(wholesale_pages.router)
 
+def _mount_files(app: FastAPI, settings: Settings) -> None:
     # Only product photos are public files; station case photos (uploads/cases/) are served by
     # station_reports.media to the staff who may see them.
     (settings.uploads_dir / "products").mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/media/products", StaticFiles(directory=settings.uploads_dir / "products"), name="media")
-    logging.getLogger("app").setLevel(settings.log_level)
-    return app

@@ -47,6 +47,7 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
+from app.config import get_settings
 from app.kit import pdf
 from app.kit.errors import InvalidInput
 from app.kit.money import format_minor
@@ -55,7 +56,6 @@ if TYPE_CHECKING:  # the data module imports this one to re-export the renderer
     from app.stations.labels import ParcelLabel
 
 FONT = pdf.FONT
-BRAND = "南岭明珠"
 
 LABEL_WIDTH = 100 * mm
 LABEL_HEIGHT = 150 * mm
@@ -227,167 +227,184 @@ def _qr(canvas: Canvas, value: str, x: float, y: float, box: float) -> None:
 
 # ---- the parcel label -----------------------------------------------------------------------------
 
+LEFT, RIGHT = MARGIN, LABEL_WIDTH - MARGIN
+WIDTH = RIGHT - LEFT
+TOP = LABEL_HEIGHT - MARGIN
+KIND = "村站自提包裹"
+CODE_BAR_TOP, CODE_BAR_HEIGHT = TOP - 24.5 * mm, 13 * mm  # the black bar the station code is on
+FOOTER_NOTE = "凭取件码到村站领取 · 请当面核对包裹完好"
+PICKUP_ROW_BOTTOM = MARGIN + 7.5 * mm
+PICKUP_ROW_TOP = PICKUP_ROW_BOTTOM + 10 * mm
+ITEM_STEP = 4.2 * mm
 
-def _draw_label(canvas: Canvas, info: ParcelLabel) -> None:
-    left, right = MARGIN, LABEL_WIDTH - MARGIN
-    width = right - left
-    top = LABEL_HEIGHT - MARGIN
+
+def _rule(canvas: Canvas, y: float, weight: float = 1.0) -> None:
+    canvas.setLineWidth(weight)
+    canvas.line(LEFT, y, RIGHT, y)
+
+
+def _draw_label(canvas: Canvas, info: ParcelLabel, brand: str) -> None:
+    """One label. Top down: header, destination, route and stop, the tracking barcode; bottom up:
+    the footer note and the pickup row; between them the details on the left and the QR code on
+    the right."""
     canvas.setFillColor(colors.black)
     canvas.setStrokeColor(colors.black)
+    _draw_header(canvas, brand)
+    route_top = _draw_destination(canvas, info)
+    bars_top = _draw_route(canvas, info, route_top)
+    details_top = _draw_tracking_barcode(canvas, info.tracking_number, bars_top)
+    _draw_footer(canvas)
+    _draw_pickup_row(canvas, info)
+    qr_x = RIGHT - QR_BOX
+    _draw_status_qr(canvas, info.status_url, qr_x, details_top)
+    _draw_details(canvas, info, details_top, column=qr_x - LEFT - 2 * mm)
 
-    def rule(y: float, weight: float = 1.0) -> None:
-        canvas.setLineWidth(weight)
-        canvas.line(left, y, right, y)
 
-    # Header: brand, what this is, the dispatch date.
-    _text(canvas, left, top - 6 * mm, BRAND, 16, bold=True)
-    kind = "村站自提包裹"
-    _text(canvas, right - _width(kind, 11), top - 5.6 * mm, kind, 11, bold=True)
-    rule(top - 8.5 * mm, 1.5)
+def _draw_header(canvas: Canvas, brand: str) -> None:
+    """Brand on the left, what this is on the right, a heavy rule under both."""
+    _text(canvas, LEFT, TOP - 6 * mm, brand, 16, bold=True)
+    _text(canvas, RIGHT - _width(KIND, 11), TOP - 5.6 * mm, KIND, 11, bold=True)
+    _rule(canvas, TOP - 8.5 * mm, 1.5)
 
-    # Destination: station name, then its code white on black beside the township and village.
-    _text(canvas, left, top - 11.8 * mm, "送达村站", 8)
-    if _width(info.station_name, 16) <= width:
-        _text(canvas, left, top - 21.5 * mm, info.station_name, 20, bold=True, max_width=width, min_size=16)
+
+def _draw_destination(canvas: Canvas, info: ParcelLabel) -> float:
+    """The station's name, then its code white on black beside the township and village, a heavy
+    rule under them; returns the rule's height, where the route starts."""
+    _text(canvas, LEFT, TOP - 11.8 * mm, "送达村站", 8)
+    _draw_station_name(canvas, info.station_name)
+    code_w = _draw_station_code(canvas, info.station_code)
+    place_x = LEFT + code_w + 3 * mm
+    place_w = RIGHT - place_x
+    _text(canvas, place_x, CODE_BAR_TOP - 5.6 * mm, info.township, 15, bold=True, max_width=place_w, min_size=9)
+    _text(canvas, place_x, CODE_BAR_TOP - 11.6 * mm, info.village, 15, bold=True, max_width=place_w, min_size=9)
+    rule_y: float = CODE_BAR_TOP - CODE_BAR_HEIGHT - 3 * mm
+    _rule(canvas, rule_y, 1.5)
+    return rule_y
+
+
+def _draw_station_name(canvas: Canvas, name: str) -> None:
+    if _width(name, 16) <= WIDTH:
+        _text(canvas, LEFT, TOP - 21.5 * mm, name, 20, bold=True, max_width=WIDTH, min_size=16)
     else:
         # A long name goes on two lines rather than losing its end (often "服务站").
-        first, rest = _split_line(info.station_name, 13, width)
-        _text(canvas, left, top - 17.4 * mm, first, 13, bold=True)
-        _text(canvas, left, top - 22.5 * mm, rest, 13, bold=True, max_width=width, min_size=10)
-    bar_top, bar_h = top - 24.5 * mm, 13 * mm
-    code_size = _fit(info.station_code, 26, width * 0.55, 14)
-    code_w = _width(info.station_code, code_size) + 4 * mm
-    canvas.rect(left, bar_top - bar_h, code_w, bar_h, stroke=0, fill=1)
+        first, rest = _split_line(name, 13, WIDTH)
+        _text(canvas, LEFT, TOP - 17.4 * mm, first, 13, bold=True)
+        _text(canvas, LEFT, TOP - 22.5 * mm, rest, 13, bold=True, max_width=WIDTH, min_size=10)
+
+
+def _draw_station_code(canvas: Canvas, code: str) -> float:
+    """The station code white on a solid black bar; returns the bar's width."""
+    size = _fit(code, 26, WIDTH * 0.55, 14)
+    bar_w: float = _width(code, size) + 4 * mm
+    canvas.rect(LEFT, CODE_BAR_TOP - CODE_BAR_HEIGHT, bar_w, CODE_BAR_HEIGHT, stroke=0, fill=1)
     canvas.saveState()
     canvas.setFillColor(colors.white)
     canvas.setStrokeColor(colors.white)
-    _text(canvas, left + 2 * mm, bar_top - bar_h + 3.6 * mm, info.station_code, code_size, bold=True)
+    _text(canvas, LEFT + 2 * mm, CODE_BAR_TOP - CODE_BAR_HEIGHT + 3.6 * mm, code, size, bold=True)
     canvas.restoreState()
-    place_x = left + code_w + 3 * mm
-    place_w = right - place_x
-    _text(canvas, place_x, bar_top - 5.6 * mm, info.township, 15, bold=True, max_width=place_w, min_size=9)
-    _text(canvas, place_x, bar_top - 11.6 * mm, info.village, 15, bold=True, max_width=place_w, min_size=9)
-    rule(bar_top - bar_h - 3 * mm, 1.5)
+    return bar_w
 
-    # Route and stop: what the sorter reads to put the box on the right truck, in the right order.
-    route_top = bar_top - bar_h - 3 * mm
-    _text(canvas, left, route_top - 4.2 * mm, "配送路线", 8)
+
+def _draw_route(canvas: Canvas, info: ParcelLabel, top: float) -> float:
+    """The route code and the stop's place on it, what the sorter reads to put the box on the
+    right truck in the right order, then the route's name and a heavy rule; returns where the
+    barcode starts."""
+    _text(canvas, LEFT, top - 4.2 * mm, "配送路线", 8)
     route_code = info.route_code or "未排线"
-    code_drawn = _text(
-        canvas, left, route_top - 13 * mm, route_code, 24, bold=True, max_width=width * 0.45, min_size=14
-    )
+    code_drawn = _text(canvas, LEFT, top - 13 * mm, route_code, 24, bold=True, max_width=WIDTH * 0.45, min_size=14)
+    stop_x = LEFT + code_drawn + 4 * mm
+    stop_w = WIDTH - code_drawn - 4 * mm
     if info.stop_position is not None:
         stop = f"第 {info.stop_position} 站 / 共 {info.stop_count} 站"
-        _text(
-            canvas,
-            left + code_drawn + 4 * mm,
-            route_top - 12.6 * mm,
-            stop,
-            15,
-            bold=True,
-            max_width=width - code_drawn - 4 * mm,
-            min_size=9,
-        )
+        _text(canvas, stop_x, top - 12.6 * mm, stop, 15, bold=True, max_width=stop_w, min_size=9)
     elif info.route_code:
-        _text(
-            canvas,
-            left + code_drawn + 4 * mm,
-            route_top - 12.6 * mm,
-            "不在本路线上，请核对",
-            11,
-            max_width=width - code_drawn - 4 * mm,
-            min_size=8,
-        )
+        _text(canvas, stop_x, top - 12.6 * mm, "不在本路线上，请核对", 11, max_width=stop_w, min_size=8)
     if info.route_name:
-        _text(canvas, left, route_top - 17.6 * mm, info.route_name, 9, max_width=width, min_size=7)
-    rule(route_top - 20 * mm, 1.5)
+        _text(canvas, LEFT, top - 17.6 * mm, info.route_name, 9, max_width=WIDTH, min_size=7)
+    _rule(canvas, top - 20 * mm, 1.5)
+    barcode_top: float = top - 23 * mm
+    return barcode_top
 
-    # The tracking number: Code128 across the label, the number in text under it.
-    bars_top = route_top - 23 * mm
-    runs, module, modules = _code128(info.tracking_number, width)
-    _bars(canvas, runs, _snap(left + (width - modules * module) / 2), bars_top - BAR_HEIGHT, module, BAR_HEIGHT)
-    number = info.tracking_number
-    number_size = _fit(number, 14, width, 9)
-    _text(
-        canvas,
-        left + (width - _width(number, number_size)) / 2,
-        bars_top - BAR_HEIGHT - 5.2 * mm,
-        number,
-        number_size,
-        bold=True,
-    )
-    details_top = bars_top - BAR_HEIGHT - 7.5 * mm
-    rule(details_top, 1.5)
 
-    # Bottom up: the footer note, then one row with what is due at pickup and the dispatch date.
-    rule(MARGIN + 5.5 * mm, 0.75)
-    note = "凭取件码到村站领取 · 请当面核对包裹完好"
-    _text(canvas, left, MARGIN + 1.5 * mm, note, 8, max_width=width, min_size=6)
-    row_bottom = MARGIN + 7.5 * mm
-    row_top = row_bottom + 10 * mm
+def _draw_tracking_barcode(canvas: Canvas, number: str, top: float) -> float:
+    """The tracking number as a Code128 across the label, on the dot grid, the number in text
+    under it, a heavy rule; returns the rule's height, where the details start."""
+    runs, module, modules = _code128(number, WIDTH)
+    _bars(canvas, runs, _snap(LEFT + (WIDTH - modules * module) / 2), top - BAR_HEIGHT, module, BAR_HEIGHT)
+    size = _fit(number, 14, WIDTH, 9)
+    _text(canvas, LEFT + (WIDTH - _width(number, size)) / 2, top - BAR_HEIGHT - 5.2 * mm, number, size, bold=True)
+    rule_y: float = top - BAR_HEIGHT - 7.5 * mm
+    _rule(canvas, rule_y, 1.5)
+    return rule_y
+
+
+def _draw_footer(canvas: Canvas) -> None:
+    _rule(canvas, MARGIN + 5.5 * mm, 0.75)
+    _text(canvas, LEFT, MARGIN + 1.5 * mm, FOOTER_NOTE, 8, max_width=WIDTH, min_size=6)
+
+
+def _draw_pickup_row(canvas: Canvas, info: ParcelLabel) -> None:
+    """The dispatch date on the right; on the left what is due at pickup, framed so the operator
+    cannot miss that money is to be collected at handover, or that nothing is."""
     when = f"发车 {info.dispatch_date.isoformat()}"
     when_w = _width(when, 11)
-    _text(canvas, right - when_w, row_bottom + 3.3 * mm, when, 11, bold=True)
-    room = width - when_w - 4 * mm
+    _text(canvas, RIGHT - when_w, PICKUP_ROW_BOTTOM + 3.3 * mm, when, 11, bold=True)
+    room = WIDTH - when_w - 4 * mm
     if info.amount_due_minor > 0:
-        # Framed, so the operator cannot miss that money is to be collected at handover.
         due = f"到付 {format_minor(info.amount_due_minor, info.currency)}"
         size = _fit(due, 18, room - 5 * mm, 11)
         box_w = _width(due, size) + 5 * mm
         canvas.setLineWidth(2)
-        canvas.rect(left + 1, row_bottom, box_w, row_top - row_bottom, stroke=1, fill=0)
-        _text(canvas, left + 2.5 * mm, row_bottom + 3 * mm, due, size, bold=True)
+        canvas.rect(LEFT + 1, PICKUP_ROW_BOTTOM, box_w, PICKUP_ROW_TOP - PICKUP_ROW_BOTTOM, stroke=1, fill=0)
+        _text(canvas, LEFT + 2.5 * mm, PICKUP_ROW_BOTTOM + 3 * mm, due, size, bold=True)
     else:
-        _text(canvas, left, row_bottom + 3.3 * mm, "已付款 · 无需到付", 11, bold=True, max_width=room, min_size=8)
+        paid = "已付款 · 无需到付"
+        _text(canvas, LEFT, PICKUP_ROW_BOTTOM + 3.3 * mm, paid, 11, bold=True, max_width=room, min_size=8)
 
-    # Between the barcode and that row: details on the left, the QR code on the right.
-    qr_x = right - QR_BOX
-    _qr(canvas, info.status_url, qr_x, details_top - 1 * mm - QR_BOX, QR_BOX)
+
+def _draw_status_qr(canvas: Canvas, url: str, x: float, top: float) -> None:
+    """The QR code of the parcel's status page under ``top`` at ``x``, "扫码查件" centred under it."""
+    _qr(canvas, url, x, top - 1 * mm - QR_BOX, QR_BOX)
     hint = "扫码查件"
-    _text(canvas, qr_x + (QR_BOX - _width(hint, 8)) / 2, details_top - 3.8 * mm - QR_BOX, hint, 8)
+    _text(canvas, x + (QR_BOX - _width(hint, 8)) / 2, top - 3.8 * mm - QR_BOX, hint, 8)
 
-    column = qr_x - left - 2 * mm
-    y = details_top - 5.5 * mm
-    _text(canvas, left, y, f"订单 {info.order_number}", 10, max_width=column, min_size=7)
+
+def _draw_details(canvas: Canvas, info: ParcelLabel, top: float, *, column: float) -> None:
+    """Order number, the masked recipient, the item count and as many item lines as fit above the
+    pickup row, "…另有 N 种" for the rest."""
+    y = top - 5.5 * mm
+    _text(canvas, LEFT, y, f"订单 {info.order_number}", 10, max_width=column, min_size=7)
     y -= 6.5 * mm
-    _text(
-        canvas,
-        left,
-        y,
-        f"收件人 {info.recipient}  尾号 {info.phone_last4}",
-        13,
-        bold=True,
-        max_width=column,
-        min_size=8,
-    )
+    recipient = f"收件人 {info.recipient}  尾号 {info.phone_last4}"
+    _text(canvas, LEFT, y, recipient, 13, bold=True, max_width=column, min_size=8)
     y -= 5.8 * mm
-    _text(canvas, left, y, f"商品 共 {info.line_count} 种", 9, bold=True)
-    step = 4.2 * mm
-    floor = row_top + 2.5 * mm  # the lowest baseline an item line may take
-    fits = max(int((y - floor) / step), 1)
+    _text(canvas, LEFT, y, f"商品 共 {info.line_count} 种", 9, bold=True)
+    floor = PICKUP_ROW_TOP + 2.5 * mm  # the lowest baseline an item line may take
+    fits = max(int((y - floor) / ITEM_STEP), 1)
     more = info.line_count > len(info.items)
     shown = list(info.items)
     if len(shown) + more > fits:
         shown, more = shown[: fits - 1], True
     for item in shown:
-        y -= step
-        _text(canvas, left, y, item, 8.5, max_width=column, min_size=7)
+        y -= ITEM_STEP
+        _text(canvas, LEFT, y, item, 8.5, max_width=column, min_size=7)
     if more:
-        y -= step
-        _text(canvas, left, y, f"…另有 {info.line_count - len(shown)} 种", 8.5)
+        y -= ITEM_STEP
+        _text(canvas, LEFT, y, f"…另有 {info.line_count - len(shown)} 种", 8.5)
 
 
 def parcel_label_pdf(labels: Sequence[ParcelLabel]) -> bytes:
     """All ``labels`` as one PDF, one 100 × 150 mm page each, in the order given."""
     if not labels:
         raise InvalidInput("没有要打印的面单")
+    brand = get_settings().brand_name
     buffer = io.BytesIO()
     canvas = pdf.new_canvas(buffer, (LABEL_WIDTH, LABEL_HEIGHT))
     more = f" 等 {len(labels)} 张" if len(labels) > 1 else ""
-    canvas.setTitle(f"{BRAND} 包裹面单 {labels[0].tracking_number}{more}")
-    canvas.setAuthor(BRAND)
+    canvas.setTitle(f"{brand} 包裹面单 {labels[0].tracking_number}{more}")
+    canvas.setAuthor(brand)
     for info in labels:
-        _draw_label(canvas, info)
+        _draw_label(canvas, info, brand)
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()

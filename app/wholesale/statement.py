@@ -27,6 +27,8 @@ from app.wholesale.invoicing import AGEING_BUCKETS, Ageing, StatementFigures, ag
 from app.wholesale.pdf_layout import FONT, USABLE_WIDTH, grid, header, money, para, render
 
 YUAN_FORMAT = '"¥"#,##0.00;-"¥"#,##0.00'
+# The movement table's columns; the PDF puts the note after the reference, the workbook in its own column.
+MOVEMENT_HEADINGS = ["日期", "类型", "单号 / 收款参考", "到期日", "应收增加", "应收减少", "余额", "备注"]
 
 
 def _title(data: StatementData) -> str:
@@ -57,22 +59,46 @@ def _unallocated(figures: StatementFigures, aged: Ageing) -> int:
 
 
 def statement_pdf(data: StatementData) -> bytes:
-    settings = get_settings()
+    """The statement as a PDF: the header, the account's movements with the running balance, the
+    summary, the ageing, and the line the customer signs to confirm."""
+    brand = get_settings().brand_name
     figures = statement_figures(data.opening_balance_minor, data.entries)
     aged = ageing(data.open_items, data.as_of)
     cur = data.currency
-    limit = f"　信用额度 {money(data.credit_limit_minor, cur)}" if data.credit_limit_minor is not None else ""
     story: list[Any] = [
-        header(
-            _title(data),
-            data.number,
-            [f"客户：{data.company.name}", f"对账期间：{_period(data)}", f"结算方式：{data.payment_terms}{limit}"],
-        ),
+        _pdf_header(data),
         Spacer(1, 3 * mm),
+        _pdf_movements(figures, cur),
+        Spacer(1, 4 * mm),
+        *_pdf_summary(figures, cur),
+        Spacer(1, 4 * mm),
+        *_pdf_ageing(figures, aged, cur),
+        Spacer(1, 5 * mm),
+        *_pdf_confirmation(data),
     ]
+    return render(
+        story,
+        title=f"{brand} {data.company.name} {_title(data)}",
+        footer=f"{brand} · {data.company.name} · {_title(data)}",
+    )
+
+
+def _pdf_header(data: StatementData) -> Table:
+    cur = data.currency
+    limit = f"　信用额度 {money(data.credit_limit_minor, cur)}" if data.credit_limit_minor is not None else ""
+    return header(
+        _title(data),
+        data.number,
+        [f"客户：{data.company.name}", f"对账期间：{_period(data)}", f"结算方式：{data.payment_terms}{limit}"],
+    )
+
+
+def _pdf_movements(figures: StatementFigures, cur: str) -> Table:
+    """Opening balance, each invoice, credit note and payment with the running balance, the
+    period's totals."""
     widths = [22 * mm, 24 * mm, 38 * mm, 22 * mm, 24 * mm, 24 * mm]
     widths.append(USABLE_WIDTH - sum(widths))
-    rows: list[list[Any]] = [["日期", "类型", "单号 / 收款参考", "到期日", "应收增加", "应收减少", "余额"]]
+    rows: list[list[Any]] = [MOVEMENT_HEADINGS[:7]]
     rows.append(["", "期初余额", "", "", "", "", money(figures.opening_minor, cur)])
     for row in figures.rows:
         entry = row.entry
@@ -100,8 +126,11 @@ def statement_pdf(data: StatementData) -> bytes:
     )
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(grid(right_from=4, extra=[("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black)]))
-    story += [table, Spacer(1, 4 * mm)]
+    return table
 
+
+def _pdf_summary(figures: StatementFigures, cur: str) -> list[Any]:
+    """Opening + invoices − credit notes − payments = closing, and the closing balance in words."""
     summary = Table(
         [[label, money(amount, cur)] for label, amount in _summary_rows(figures)],
         colWidths=[50 * mm, 35 * mm],
@@ -119,23 +148,26 @@ def statement_pdf(data: StatementData) -> bytes:
             ],
         )
     )
-    story += [
-        summary,
-        para(f"期末应收余额（大写）：人民币{rmb_capital(figures.closing_minor)}", "meta"),
-        Spacer(1, 4 * mm),
-        para(f"账龄（截至 {aged.as_of.isoformat()}，按到期日计）", "heading"),
-    ]
+    return [summary, para(f"期末应收余额（大写）：人民币{rmb_capital(figures.closing_minor)}", "meta")]
+
+
+def _pdf_ageing(figures: StatementFigures, aged: Ageing, cur: str) -> list[Any]:
+    """The open invoices by days past due, and what the closing balance holds besides them."""
     ageing_table = Table(
         [[*AGEING_BUCKETS, "合计"], [*(money(b, cur) for b in aged.buckets), money(aged.total_minor, cur)]],
         colWidths=[USABLE_WIDTH / 6] * 6,
     )
     ageing_table.setStyle(grid(right_from=0))
-    story.append(ageing_table)
+    story: list[Any] = [para(f"账龄（截至 {aged.as_of.isoformat()}，按到期日计）", "heading"), ageing_table]
     rest = _unallocated(figures, aged)
     if rest:
         story.append(para(f"另有未核销的收款或红字金额 {money(rest, cur)}（计入期末余额，不计入账龄）。", "small"))
-    story += [
-        Spacer(1, 5 * mm),
+    return story
+
+
+def _pdf_confirmation(data: StatementData) -> list[Any]:
+    """Whom to tell of a difference and by when, and the line the customer signs."""
+    return [
         para(
             f"请核对上述往来。如有不符，请于收到本对账单 7 日内与{data.seller.name}联系；逾期未回复视为确认。",
             "small",
@@ -143,11 +175,6 @@ def statement_pdf(data: StatementData) -> bytes:
         Spacer(1, 6 * mm),
         para("客户确认（盖章 / 签字）：____________________　　日期：______________", "meta"),
     ]
-    return render(
-        story,
-        title=f"{settings.brand_name} {data.company.name} {_title(data)}",
-        footer=f"{settings.brand_name} · {data.company.name} · {_title(data)}",
-    )
 
 
 # ---- XLSX -----------------------------------------------------------------------------------------
@@ -180,14 +207,26 @@ def _heading_row(sheet: Worksheet, row: int, labels: list[str]) -> None:
 
 def statement_xlsx(data: StatementData) -> bytes:
     """The statement as a workbook: one sheet, the same figures as the PDF, amounts as numbers."""
-    settings = get_settings()
     figures = statement_figures(data.opening_balance_minor, data.entries)
     aged = ageing(data.open_items, data.as_of)
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = "对账单"
-    sheet["A1"] = f"{settings.brand_name} {_title(data)}"
+    row = _xlsx_header(sheet, data, get_settings().brand_name)
+    row = _xlsx_movements(sheet, figures, row + 1)
+    row = _xlsx_summary(sheet, figures, row + 2)
+    _xlsx_ageing(sheet, figures, aged, row + 2)
+    for column, width in enumerate([14, 16, 26, 14, 16, 16, 16, 20], start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _xlsx_header(sheet: Worksheet, data: StatementData, brand: str) -> int:
+    """The title in A1, then one labelled fact a row; returns the row after the facts."""
+    sheet["A1"] = f"{brand} {_title(data)}"
     sheet["A1"].font = Font(bold=True, size=14)
     facts = [
         ("客户", data.company.name),
@@ -205,9 +244,13 @@ def statement_xlsx(data: StatementData) -> bytes:
         sheet.cell(row=row, column=1, value="信用额度").font = _BOLD
         _money_cell(sheet, row, 2, data.credit_limit_minor)
         row += 1
+    return row
 
-    row += 1
-    _heading_row(sheet, row, ["日期", "类型", "单号 / 收款参考", "到期日", "应收增加", "应收减少", "余额", "备注"])
+
+def _xlsx_movements(sheet: Worksheet, figures: StatementFigures, row: int) -> int:
+    """From ``row`` down: the headings, the opening balance, one row an entry with the running
+    balance (the note in its own column), the period's totals; returns the totals' row."""
+    _heading_row(sheet, row, MOVEMENT_HEADINGS)
     row += 1
     sheet.cell(row=row, column=2, value="期初余额")
     _money_cell(sheet, row, 7, figures.opening_minor)
@@ -231,16 +274,23 @@ def statement_xlsx(data: StatementData) -> bytes:
     _money_cell(sheet, row, 5, figures.invoiced_minor, bold=True)
     _money_cell(sheet, row, 6, figures.credited_minor + figures.paid_minor, bold=True)
     _money_cell(sheet, row, 7, figures.closing_minor, bold=True)
+    return row
 
-    row += 2
+
+def _xlsx_summary(sheet: Worksheet, figures: StatementFigures, row: int) -> int:
+    """From ``row`` down: opening + invoices − credit notes − payments = closing, then the closing
+    balance in words; returns the row of the words."""
     for label, amount in _summary_rows(figures):
         sheet.cell(row=row, column=1, value=label).font = _BOLD
         _money_cell(sheet, row, 2, amount)
         row += 1
     sheet.cell(row=row, column=1, value="期末余额（大写）").font = _BOLD
     sheet.cell(row=row, column=2, value=f"人民币{rmb_capital(figures.closing_minor)}")
+    return row
 
-    row += 2
+
+def _xlsx_ageing(sheet: Worksheet, figures: StatementFigures, aged: Ageing, row: int) -> None:
+    """From ``row`` down: the ageing's title, its buckets and total, and any unallocated rest."""
     sheet.cell(row=row, column=1, value=f"账龄（截至 {aged.as_of.isoformat()}）").font = _BOLD
     row += 1
     _heading_row(sheet, row, [*AGEING_BUCKETS, "合计"])
@@ -252,9 +302,3 @@ def statement_xlsx(data: StatementData) -> bytes:
         row += 1
         sheet.cell(row=row, column=1, value="未核销收款/红字")
         _money_cell(sheet, row, 2, rest)
-
-    for column, width in enumerate([14, 16, 26, 14, 16, 16, 16, 20], start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = width
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
