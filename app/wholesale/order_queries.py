@@ -86,9 +86,7 @@ async def of_order(session: AsyncSession, order_id: int, *, for_update: bool = F
     return await session.scalar(stmt)
 
 
-async def set_credit_state(
-    session: AsyncSession, order_id: int, *, expected: CreditState, to: CreditState
-) -> bool:
+async def set_credit_state(session: AsyncSession, order_id: int, *, expected: CreditState, to: CreditState) -> bool:
     """Compare-and-set the credit state; False when another decision got there first."""
     won = await session.execute(
         update(WholesaleOrder)

@@ -52,7 +52,11 @@ from app.wholesale.document_data import OrderLine as ConfirmationLine
 from app.wholesale.models import CreditState, DeliveryAddress, WholesaleOrder
 from app.wholesale.trip_models import WholesaleTrip
 
-TERMS_ZH = {PaymentTerms.prepay: "预付款（银行转账）", PaymentTerms.net_15: "月结 15 天", PaymentTerms.net_30: "月结 30 天"}
+TERMS_ZH = {
+    PaymentTerms.prepay: "预付款（银行转账）",
+    PaymentTerms.net_15: "月结 15 天",
+    PaymentTerms.net_30: "月结 30 天",
+}
 
 
 class LineProblem:
@@ -133,7 +137,9 @@ async def check_basket(
     for index, line in enumerate(lines):
         variant = variants.get(line.sku)
         if variant is None:
-            problems.append(_problem(index, line.sku, pricing_errors.UnknownSku.code, f"{line.sku}：SKU 不存在或已下架"))
+            problems.append(
+                _problem(index, line.sku, pricing_errors.UnknownSku.code, f"{line.sku}：SKU 不存在或已下架")
+            )
             continue
         if not variant.is_supply_sku:
             problems.append(
@@ -146,7 +152,9 @@ async def check_basket(
             problems.append(_problem(index, line.sku, pricing_errors.InvalidQuantity.code, f"{line.sku}：{exc}"))
             continue
         if quantity <= 0:
-            problems.append(_problem(index, line.sku, pricing_errors.QuantityNotPositive.code, f"{line.sku}：数量必须大于 0"))
+            problems.append(
+                _problem(index, line.sku, pricing_errors.QuantityNotPositive.code, f"{line.sku}：数量必须大于 0")
+            )
             continue
         if not is_multiple_of(quantity, Decimal(variant.case_pack)):
             unit = Unit(variant.unit).label_zh
@@ -212,9 +220,7 @@ async def _check_stock(
     needed: dict[int, Decimal] = defaultdict(Decimal)
     for _, variant, line in priced:
         needed[variant.id] += line.quantity
-    available = await supply_service.available_to_sell(
-        session, list(needed), channel=SalesChannel.wholesale, today=on
-    )
+    available = await supply_service.available_to_sell(session, list(needed), channel=SalesChannel.wholesale, today=on)
     for index, variant, line in priced:
         have = available.get(variant.id, Decimal(0))
         if needed[variant.id] > have:
@@ -398,7 +404,9 @@ async def place_order(
                 "hold_until": hold_until.isoformat() if hold_until else None,
             },
         )
-    return PlacedOrder(order, wholesale, choice, message)
+    reloaded = await orders_repository.order_by_number(session, order.number)
+    assert reloaded is not None
+    return PlacedOrder(reloaded, wholesale, choice, message)
 
 
 def _local(instant: datetime | None) -> str:

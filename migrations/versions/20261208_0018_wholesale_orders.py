@@ -34,7 +34,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint("cases >= 0 AND weight_kg >= 0", name=op.f("ck_wholesale_orders_load_non_negative")),
         sa.CheckConstraint(
-            "credit_state <> 'held' OR credit_hold_until IS NOT NULL", name=op.f("ck_wholesale_orders_held_has_deadline")
+            "credit_state <> 'held' OR credit_hold_until IS NOT NULL",
+            name=op.f("ck_wholesale_orders_held_has_deadline"),
         ),
         sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name=op.f("fk_wholesale_orders_order_id_orders")),
         sa.ForeignKeyConstraint(
