@@ -182,8 +182,8 @@ async def hold_stock(
     shelf_life_on: date | None = None,
 ) -> reservations.Held:
     """Hold ``lines`` at ``location_id`` for an order of ``channel`` (FEFO by the channel's shelf-life
-    rule, counted on ``shelf_life_on``, default today), all or nothing: ``InsufficientStock`` names every short line. Called last in the
-    transaction: the hot stock rows stay locked until it commits."""
+    rule, counted on ``shelf_life_on``, default today), all or nothing: ``InsufficientStock`` names
+    every short line. Called last in the transaction: the hot stock rows stay locked until it commits."""
     lives = await catalog_repository.shelf_life_days(session, [line.variant_id for line in lines])
     return await reservations.reserve(
         session,

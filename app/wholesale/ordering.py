@@ -163,7 +163,8 @@ async def check_basket(
                     index,
                     line.sku,
                     LineProblem.not_case_pack_multiple,
-                    f"{line.sku} 按整箱订购：每箱 {variant.case_pack} {unit}，{format_quantity(quantity)} {unit}不是整箱",
+                    f"{line.sku} 按整箱订购：每箱 {variant.case_pack} {unit}，"
+                    f"{format_quantity(quantity)} {unit}不是整箱",
                 )
             )
             continue
@@ -221,7 +222,7 @@ async def _check_stock(
     for _, variant, line in priced:
         needed[variant.id] += line.quantity
     available = await supply_service.available_to_sell(session, list(needed), channel=SalesChannel.wholesale, today=on)
-    for index, variant, line in priced:
+    for index, variant, _ in priced:
         have = available.get(variant.id, Decimal(0))
         if needed[variant.id] > have:
             unit = Unit(variant.unit).label_zh
