@@ -52,6 +52,7 @@ from app.web import wholesale as wholesale_pages
 from app.web import wholesale_trips_admin as wholesale_trip_pages
 from app.web.templating import error_page
 from app.wholesale import endpoints as wholesale_endpoints
+from app.wholesale import order_endpoints as wholesale_order_endpoints
 from app.wholesale import trip_endpoints as wholesale_trip_endpoints
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "storefront" / "static"
@@ -127,6 +128,8 @@ def create_app(
     app.include_router(accounts_endpoints.admin)
     app.include_router(wholesale_endpoints.router)
     app.include_router(wholesale_endpoints.admin)
+    app.include_router(wholesale_order_endpoints.router)
+    app.include_router(wholesale_order_endpoints.admin)
     app.include_router(catalog_endpoints.router)
     app.include_router(product_endpoints.router)
     app.include_router(catalog_endpoints.admin)

@@ -35,6 +35,7 @@ from app.accounts.models import BuyerCompany, PaymentTerms
 from app.catalog import errors as pricing_errors
 from app.catalog import pricing
 from app.catalog.models import Variant
+from app.catalog.repository import PriceCandidate
 from app.channels import SalesChannel
 from app.config import get_settings
 from app.kit import clock
@@ -434,13 +435,15 @@ async def _held_order(session: AsyncSession, number: str) -> tuple[Order, Wholes
     return order, wholesale
 
 
-async def approve_held_order(session: AsyncSession, number: str, *, actor: Principal, note: str = "") -> Order:
+async def approve_held_order(
+    session: AsyncSession, number: str, *, actor: Principal, note: str = ""
+) -> WholesaleOrderView:
     """The centre accepts an order over its company's limit: it is confirmed and keeps its stock
     and truck room (held without a deadline from now on, as every on-account order)."""
     order, _ = await _held_order(session, number)
     if not await queries.set_credit_state(session, order.id, expected=CreditState.held, to=CreditState.approved):
         raise errors.OrderNotHeld(detail={"order": number})
-    return await states.transition(
+    await states.transition(
         session,
         order,
         OrderStatus.confirmed,
@@ -448,6 +451,9 @@ async def approve_held_order(session: AsyncSession, number: str, *, actor: Princ
         message_zh="服务中心已审批超额订单，订单已确认" + (f"：{note}" if note else ""),
         actor_user_id=actor.user_id,
     )
+    found = await queries.order_of_company(session, number, None)
+    assert found is not None
+    return WholesaleOrderView(*found)
 
 
 async def release_lapsed_hold(session: AsyncSession, *, now: datetime | None = None, limit: int = 1) -> list[str]:
@@ -532,3 +538,54 @@ async def confirmation(session: AsyncSession, view: WholesaleOrderView) -> Order
         ),
         note=view.order.note,
     )
+
+
+# ---- the buyer's catalog ----------------------------------------------------------------------------
+
+PROMISE_TRIPS = 3  # the open trips a catalog shows promisable stock for
+
+
+@dataclass(frozen=True)
+class Promise:
+    trip: trips.TripSlot
+    quantity: Decimal
+    cases: int
+
+
+@dataclass(frozen=True)
+class CatalogItem:
+    variant: Variant
+    price: PriceCandidate
+    promisable: tuple[Promise, ...]
+
+
+async def catalog_for(session: AsyncSession, principal: Principal, *, city: str | None = None) -> list[CatalogItem]:
+    """The supply SKUs the principal's company can order, at its prices (its own list, else the
+    wholesale list; a SKU with neither is left out), and how much each of the next open trips to
+    ``city`` (default the company's) can be promised: stock with the wholesale shelf life on that
+    trip's date, in whole cases."""
+    company = await service.ordering_company(session, principal)
+    variants = await queries.supply_variants(session)
+    prices = await pricing.price_items(
+        session, [v.id for v in variants], channel=SalesChannel.wholesale, company_id=company.id
+    )
+    slots = [s for s in await trips.upcoming_trips(session, city or company.city) if s.is_open][:PROMISE_TRIPS]
+    ids = [v.id for v in variants if v.id in prices]
+    stock_on = {
+        slot.trip_id: await supply_service.available_to_sell(
+            session, ids, channel=SalesChannel.wholesale, today=slot.departure_date
+        )
+        for slot in slots
+    }
+    items: list[CatalogItem] = []
+    for variant in variants:
+        price = prices.get(variant.id)
+        if price is None:
+            continue
+        promises = []
+        for slot in slots:
+            have = max(stock_on[slot.trip_id].get(variant.id, Decimal(0)), Decimal(0))
+            cases = int(have // variant.case_pack)
+            promises.append(Promise(slot, Decimal(cases * variant.case_pack), cases))
+        items.append(CatalogItem(variant, price, tuple(promises)))
+    return items

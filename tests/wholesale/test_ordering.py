@@ -225,7 +225,8 @@ async def test_over_the_limit_the_order_is_held_then_approved(db_session: AsyncS
     assert held is not None and any(e.kind == "credit_hold" for e in held.events)
 
     approved = await ordering.approve_held_order(db_session, second.order.number, actor=admin)
-    assert approved.status is OrderStatus.confirmed
+    assert approved.order.status is OrderStatus.confirmed
+    assert approved.wholesale.credit_state == CreditState.approved.value
     with pytest.raises(errors.OrderNotHeld):
         await ordering.approve_held_order(db_session, second.order.number, actor=admin)
     # Approved: nothing lapses at the deadline, and the stock stays held.
