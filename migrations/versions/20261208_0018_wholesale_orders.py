@@ -19,10 +19,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "wholesale_orders",
-        sa.Column("order_id", sa.Integer(), nullable=False),
-        sa.Column("company_id", sa.Integer(), nullable=False),
-        sa.Column("trip_id", sa.Integer(), nullable=False),
-        sa.Column("delivery_address_id", sa.Integer(), nullable=False),
+        sa.Column("order_id", sa.BigInteger(), nullable=False),
+        sa.Column("company_id", sa.BigInteger(), nullable=False),
+        sa.Column("trip_id", sa.BigInteger(), nullable=False),
+        sa.Column("delivery_address_id", sa.BigInteger(), nullable=False),
         sa.Column("requested_date", sa.Date(), nullable=True),
         sa.Column("trip_reason_code", sa.String(length=30), nullable=False),
         sa.Column("trip_reason_zh", sa.String(length=300), nullable=False),

@@ -270,3 +270,13 @@ async def test_a_held_order_not_approved_in_time_releases_stock_and_truck_room(d
     trip = await trip_queries.trip_by_id(db_session, held.wholesale.trip_id)
     assert trip is not None and trip.booked_cases == 0 and trip.booked_kg == Decimal(0)
     assert await ordering.release_lapsed_hold(db_session, now=SUNDAY_NOON + timedelta(hours=25)) == []
+
+
+def test_the_beat_sweeps_lapsed_credit_holds() -> None:
+    from app.wholesale import tasks
+    from app.worker import celery_app, configure_celery
+
+    configure_celery(broker="memory://")
+    schedule = celery_app.conf.beat_schedule["release-lapsed-credit-holds"]
+    assert schedule["task"] == tasks.release_lapsed_credit_holds.name == "wholesale.release_lapsed_credit_holds"
+    assert schedule["schedule"] <= 3600
