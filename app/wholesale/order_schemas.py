@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.kit.schemas import InputModel, OutputModel, QuantityValue
+from app.orders import schemas as orders_schemas
 
 
 class TierOut(OutputModel):
@@ -65,15 +66,12 @@ class ApproveIn(InputModel):
     note: Annotated[str, Field(max_length=200)] = ""
 
 
-class OrderLineOut(OutputModel):
-    sku: str
-    name_zh: str
-    unit: str
-    quantity: QuantityValue
-    unit_price_minor: int
-    line_total_minor: int
+class OrderLineOut(orders_schemas.OrderLineOut):
+    """The shop's order line, with the price list that priced it (the company's own, or wholesale)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     price_list: str
-    price_rule: str
 
 
 class TripRefOut(BaseModel):

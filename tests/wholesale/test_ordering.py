@@ -7,15 +7,13 @@ Sunday 6 December 2026, noon in China; the route to 广州 runs Tue / Thu / Sat 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import PaymentTerms, Role
-from app.kit import clock
 from app.orders import repository as orders_repository
 from app.orders.models import OrderStatus, PaymentMethod
 from app.supply import stock
@@ -23,23 +21,12 @@ from app.wholesale import errors, ordering, trip_queries
 from app.wholesale.models import CreditState
 from app.wholesale.ordering import BasketLine
 from tests.fixtures.builders import age_lot, ensure_warehouse, make_user, receive
-from tests.fixtures.trips import make_prd_route
-from tests.fixtures.wholesale_orders import buyer, own_price, supply_sku
+from tests.fixtures.wholesale_orders import SUNDAY_NOON, buyer, own_price, supply_sku
 from tests.wholesale.helpers import as_principal
 
-SUNDAY_NOON = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
 TUE, THU = date(2026, 12, 8), date(2026, 12, 10)
 
-
-@pytest.fixture(autouse=True)
-def sunday_noon() -> Iterator[None]:
-    with clock.pinned(SUNDAY_NOON):
-        yield
-
-
-@pytest.fixture(autouse=True)
-async def route(db_session: AsyncSession) -> None:
-    await make_prd_route(db_session, cities=("广州", "佛山"), weekdays=(2, 4, 6))
+pytestmark = pytest.mark.usefixtures("sunday_noon", "guangzhou_route")
 
 
 def _codes(exc: errors.BasketInvalid) -> list[tuple[int, str]]:

@@ -5,34 +5,23 @@ cannot read company B's orders, by API key or by session (404, as a missing orde
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
-
 import httpx
 import pypdfium2 as pdfium
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
-from app.kit import clock
 from app.wholesale import service
 from tests.fixtures.builders import auth, make_user, token_for
-from tests.fixtures.trips import make_prd_route
-from tests.fixtures.wholesale_orders import Buyer, buyer, own_price, supply_sku
+from tests.fixtures.wholesale_orders import (
+    Buyer,
+    buyer,
+    own_price,
+    supply_sku,
+)
 from tests.wholesale.helpers import sign_in
 
-SUNDAY_NOON = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def sunday_noon() -> Iterator[None]:
-    with clock.pinned(SUNDAY_NOON):
-        yield
-
-
-@pytest.fixture(autouse=True)
-async def route(db_session: AsyncSession) -> None:
-    await make_prd_route(db_session, cities=("广州", "佛山"), weekdays=(2, 4, 6))
+pytestmark = pytest.mark.usefixtures("sunday_noon", "guangzhou_route")
 
 
 async def company_key(session: AsyncSession, who: Buyer) -> str:

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import UTC, datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import create_sessionmaker
 from app.kit import clock
 from app.wholesale import order_queries, ordering
-from app.wholesale.models import CreditState, DeliveryAddress
+from app.wholesale.models import CreditState
 from app.wholesale.ordering import BasketLine
 from tests.fixtures.trips import make_prd_route, unique_city
-from tests.fixtures.wholesale_orders import buyer, supply_sku
-
-SUNDAY_NOON = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
+from tests.fixtures.wholesale_orders import SUNDAY_NOON, add_address, buyer, supply_sku
 
 
 async def test_ten_concurrent_orders_never_pass_the_credit_limit_together(committed_engine: AsyncEngine) -> None:
@@ -36,18 +33,7 @@ async def test_ten_concurrent_orders_never_pass_the_credit_limit_together(commit
             ours = await buyer(session, city=cities[0], credit_limit_minor=80_000)  # exactly four cases
             addresses = [ours.address.id]
             for city in cities[1:]:
-                address = DeliveryAddress(
-                    company_id=ours.company.id,
-                    city=city,
-                    address=f"{city}批发市场",
-                    receiving_from=time(6, 0),
-                    receiving_until=time(10, 0),
-                    contact_name="黄先生",
-                    contact_phone="+8613926010000",
-                )
-                session.add(address)
-                await session.flush()
-                addresses.append(address.id)
+                addresses.append((await add_address(session, ours.company, city)).id)
             await session.commit()
         start = asyncio.Event()
 
