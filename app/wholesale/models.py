@@ -161,6 +161,8 @@ class WholesaleOrder(Base):
     # Exposure (unpaid + open orders + this one) when it was placed, for the centre's decision.
     exposure_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     credit_hold_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When its load came off the truck (the order expired or was cancelled before the trip left).
+    trip_released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
     __table_args__ = (

@@ -109,6 +109,32 @@ async def lapsed_holds(session: AsyncSession, now: datetime, limit: int) -> list
     return list(rows)
 
 
+async def ended_with_booked_load(session: AsyncSession, limit: int) -> list[int]:
+    """Orders that ended (expired unpaid, cancelled) while their load is still booked on a truck."""
+    rows = await session.scalars(
+        select(WholesaleOrder.order_id)
+        .join(Order, Order.id == WholesaleOrder.order_id)
+        .where(
+            WholesaleOrder.trip_released_at.is_(None),
+            Order.status.in_((OrderStatus.expired, OrderStatus.cancelled)),
+        )
+        .order_by(WholesaleOrder.order_id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def mark_trip_released(session: AsyncSession, order_id: int, now: datetime) -> bool:
+    """Compare-and-set: the load comes off the truck once; False when another sweep did it."""
+    won = await session.execute(
+        update(WholesaleOrder)
+        .where(WholesaleOrder.order_id == order_id, WholesaleOrder.trip_released_at.is_(None))
+        .values(trip_released_at=now)
+        .returning(WholesaleOrder.order_id)
+    )
+    return won.first() is not None
+
+
 async def company_orders(
     session: AsyncSession, company_id: int, *, limit: int = 50, before_id: int | None = None
 ) -> Sequence[tuple[Order, WholesaleOrder, WholesaleTrip]]:

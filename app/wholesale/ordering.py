@@ -471,8 +471,35 @@ async def release_lapsed_hold(session: AsyncSession, *, now: datetime | None = N
         reason = f"超出信用额度的订单 {hours} 小时内未获审批，已自动取消并释放库存和车位"
         await states.transition(session, order, OrderStatus.expired, kind="credit_hold_lapsed", message_zh=reason)
         await order_service.release_held_stock(session, order, reason=reason, actor_user_id=None)
-        await trips.release(session, wholesale.trip_id, wholesale.weight_kg, wholesale.cases)
+        await _release_trip_room(session, wholesale)
     return numbers
+
+
+async def _release_trip_room(session: AsyncSession, wholesale: WholesaleOrder) -> bool:
+    """Take the order's load off its truck, once (the trip has not left: an ended order's load is
+    still booked only while the trip takes orders or loads)."""
+    if not await queries.mark_trip_released(session, wholesale.order_id, clock.now()):
+        return False
+    return await trips.release(session, wholesale.trip_id, wholesale.weight_kg, wholesale.cases)
+
+
+async def release_freed_trip_room(session: AsyncSession, *, limit: int = 1) -> list[str]:
+    """The beat's sweep: an order that ended another way — a prepaid order expired unpaid (the
+    orders' expiry task), a cancelled one — gives its truck room back. Returns the orders' numbers."""
+    done: list[str] = []
+    for order_id in await queries.ended_with_booked_load(session, limit):
+        wholesale = await queries.of_order(session, order_id, for_update=True)
+        order = await orders_repository.order_by_id(session, order_id)
+        if wholesale is None or order is None:
+            continue
+        await _release_trip_room(session, wholesale)
+        done.append(order.number)
+    return done
+
+
+async def sweep(session: AsyncSession) -> list[str]:
+    """One step of the wholesale sweep: a lapsed credit hold, else an ended order's truck room."""
+    return await release_lapsed_hold(session, limit=1) or await release_freed_trip_room(session, limit=1)
 
 
 # ---- reading ------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("credit_state", sa.String(length=20), nullable=False),
         sa.Column("exposure_minor", sa.BigInteger(), nullable=False),
         sa.Column("credit_hold_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("trip_released_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint("cases >= 0 AND weight_kg >= 0", name=op.f("ck_wholesale_orders_load_non_negative")),
         sa.CheckConstraint(

@@ -257,6 +257,7 @@ async def test_a_held_order_not_approved_in_time_releases_stock_and_truck_room(d
     trip = await trip_queries.trip_by_id(db_session, held.wholesale.trip_id)
     assert trip is not None and trip.booked_cases == 0 and trip.booked_kg == Decimal(0)
     assert await ordering.release_lapsed_hold(db_session, now=SUNDAY_NOON + timedelta(hours=25)) == []
+    assert await ordering.release_freed_trip_room(db_session) == []  # its load came off once
 
 
 def test_the_beat_sweeps_lapsed_credit_holds() -> None:
@@ -267,3 +268,22 @@ def test_the_beat_sweeps_lapsed_credit_holds() -> None:
     schedule = celery_app.conf.beat_schedule["release-lapsed-credit-holds"]
     assert schedule["task"] == tasks.release_lapsed_credit_holds.name == "wholesale.release_lapsed_credit_holds"
     assert schedule["schedule"] <= 3600
+
+
+async def test_a_prepaid_order_expired_unpaid_gives_its_truck_room_back(db_session: AsyncSession) -> None:
+    from app.orders.expiry import expire_unpaid
+
+    sausage = await supply_sku(db_session)
+    ours = await buyer(db_session, terms=PaymentTerms.prepay, credit_limit_minor=0)
+    placed = await ordering.place_order(
+        db_session, ours.principal, [BasketLine(sausage.sku, cases=4)], address_id=ours.address.id
+    )
+    trip_id = placed.wholesale.trip_id
+    assert await ordering.sweep(db_session) == []  # still waiting for its transfer
+
+    assert await expire_unpaid(db_session, now=SUNDAY_NOON + timedelta(hours=49)) == [placed.order.number]
+    assert await ordering.sweep(db_session) == [placed.order.number]
+    assert await ordering.sweep(db_session) == []
+
+    trip = await trip_queries.trip_by_id(db_session, trip_id)
+    assert trip is not None and trip.booked_cases == 0 and trip.booked_kg == Decimal(0)
