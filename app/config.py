@@ -6,6 +6,7 @@ Settings come from environment variables with no prefix (the names are the ones 
 
 from __future__ import annotations
 
+from datetime import time
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import lru_cache
@@ -77,6 +78,12 @@ class Settings(BaseSettings):
     # The cities a wholesale company may have delivery addresses in (the PRD trucks' reach), in the
     # order forms offer them.
     wholesale_cities: str = "广州,深圳,佛山,东莞,中山,珠海,江门,惠州,肇庆"
+    # An on-account wholesale order over its company's credit limit waits this long for the centre's
+    # approval, holding its stock and truck room; then it expires and both are released.
+    wholesale_credit_hold_hours: int = Field(default=24, ge=1, le=24 * 14)
+    # When the PRD trucks leave the county warehouse on a trip's date (China time), as the order
+    # confirmation (订货确认单) prints it.
+    wholesale_departure_time: time = time(4, 30)
     # A colleague's invitation link (sent by SMS) works this many days, once.
     wholesale_invitation_ttl_days: int = Field(default=7, ge=1, le=30)
     # A company API key (the buyer's purchasing system) lasts this long unless revoked first.

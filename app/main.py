@@ -52,6 +52,7 @@ from app.web import wholesale as wholesale_pages
 from app.web import wholesale_trips_admin as wholesale_trip_pages
 from app.web.templating import error_page
 from app.wholesale import endpoints as wholesale_endpoints
+from app.wholesale import order_endpoints as wholesale_order_endpoints
 from app.wholesale import trip_endpoints as wholesale_trip_endpoints
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "storefront" / "static"
@@ -72,6 +73,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     accounts_endpoints.admin,
     wholesale_endpoints.router,
     wholesale_endpoints.admin,
+    wholesale_order_endpoints.router,
+    wholesale_order_endpoints.admin,
     catalog_endpoints.router,
     product_endpoints.router,
     catalog_endpoints.admin,

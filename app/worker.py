@@ -33,6 +33,7 @@ TASK_MODULES = [
     "app.orders.tasks",
     "app.stations.tasks",
     "app.crossborder.tasks",
+    "app.wholesale.tasks",
 ]
 RELAY_INTERVAL_SECONDS = 30.0
 
@@ -68,6 +69,7 @@ def configure_celery(settings: Settings | None = None, *, broker: str | None = N
             "release-expired-reservations": {"task": "supply.release_expired_reservations", "schedule": 60.0},
             "expire-unpaid-orders": {"task": "orders.expire_unpaid", "schedule": 30.0},
             "return-overdue-parcels": {"task": "stations.return_overdue_parcels", "schedule": 3600.0},
+            "release-lapsed-credit-holds": {"task": "wholesale.release_lapsed_credit_holds", "schedule": 300.0},
             "alibaba-sync-due": {"task": "alibaba.sync_due", "schedule": 60.0},
             "alibaba-pull-orders": {"task": "alibaba.pull_orders", "schedule": 600.0},
         },

@@ -176,6 +176,26 @@ async def price_line(
     return (await price_lines(session, [LineRequest(sku, quantity)], channel=channel, company_id=company_id))[0]
 
 
+async def price_items(
+    session: AsyncSession,
+    variant_ids: Sequence[int],
+    *,
+    channel: SalesChannel,
+    company_id: int | None = None,
+) -> dict[int, PriceCandidate]:
+    """The price-list item that prices each variant for ``channel`` (and the buyer company), with
+    its tiers — what a price sheet shows; a variant without one is left out."""
+    policy = channel.policy
+    items = await repository.price_items_for(
+        session,
+        list(variant_ids),
+        list_codes=list(policy.price_lists),
+        company_id=company_id if policy.company_price_list else None,
+    )
+    picked = {variant_id: _pick_item(candidates) for variant_id, candidates in items.items()}
+    return {variant_id: item for variant_id, item in picked.items() if item is not None}
+
+
 def _pick_item(candidates: list[PriceCandidate]) -> PriceCandidate | None:
     """A company's own list wins over the wholesale list; the wholesale list over nothing."""
     for kind in (PriceListKind.company, PriceListKind.wholesale, PriceListKind.retail):

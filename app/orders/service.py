@@ -61,6 +61,12 @@ class NewOrder:
     # Waits for its money (``pending_payment``), its stock held until the channel's deadline; else
     # confirmed at once (paid, paid at pickup or on account) and held without a deadline.
     awaiting_payment: bool
+    # Waits for a decision other than money (a wholesale order over its credit limit): placed as
+    # ``pending_payment`` without a payment deadline, its stock held until the channel's own sweep
+    # lets it go.
+    awaiting_approval: bool = False
+    # The day the lots must still have the channel's shelf life on (a wholesale trip's date); None: today.
+    shelf_life_on: date | None = None
     customer_user_id: int | None = None
     company_id: int | None = None
     station_id: int | None = None
@@ -83,7 +89,9 @@ async def create_order(session: AsyncSession, new: NewOrder) -> Order:
     order = Order(
         number=number,
         channel=new.channel,
-        status=OrderStatus.pending_payment if new.awaiting_payment else OrderStatus.confirmed,
+        status=(
+            OrderStatus.pending_payment if new.awaiting_payment or new.awaiting_approval else OrderStatus.confirmed
+        ),
         payment_status=PaymentStatus.unpaid,
         fulfilment_status=FulfilmentStatus.unfulfilled,
         customer_user_id=new.customer_user_id,
@@ -142,6 +150,7 @@ async def create_order(session: AsyncSession, new: NewOrder) -> Order:
         expires_at=due,
         actor_user_id=new.customer_user_id,
         lines=[StockLine(line.variant_id, line.quantity) for line in new.lines],
+        shelf_life_on=new.shelf_life_on,
     )
     return order
 
@@ -170,10 +179,11 @@ async def hold_stock(
     lines: Sequence[StockLine],
     expires_at: datetime | None,
     actor_user_id: int | None = None,
+    shelf_life_on: date | None = None,
 ) -> reservations.Held:
     """Hold ``lines`` at ``location_id`` for an order of ``channel`` (FEFO by the channel's shelf-life
-    rule), all or nothing: ``InsufficientStock`` names every short line. Called last in the
-    transaction: the hot stock rows stay locked until it commits."""
+    rule, counted on ``shelf_life_on``, default today), all or nothing: ``InsufficientStock`` names
+    every short line. Called last in the transaction: the hot stock rows stay locked until it commits."""
     lives = await catalog_repository.shelf_life_days(session, [line.variant_id for line in lines])
     return await reservations.reserve(
         session,
@@ -186,7 +196,7 @@ async def hold_stock(
             reservations.ReserveLine(
                 line.variant_id,
                 line.quantity,
-                supply_service.min_best_before(SalesChannel(channel), lives[line.variant_id]),
+                supply_service.min_best_before(SalesChannel(channel), lives[line.variant_id], shelf_life_on),
             )
             for line in lines
         ],

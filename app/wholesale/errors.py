@@ -62,3 +62,26 @@ class InvitationUsed(Conflict):
 class ApiKeyNotFound(NotFound):
     code = "api_key_not_found"
     message = "找不到该 API 密钥"
+
+
+class BasketInvalid(InvalidInput):
+    """Every problem of a wholesale basket at once: ``detail["lines"]`` is ``[{line, sku, code,
+    message}]``, ``line`` counting from 0 in the order the lines were sent."""
+
+    code = "basket_invalid"
+    message = "订单中有商品需要修改，请按每行提示调整"
+
+
+class DeliveryAddressNotFound(NotFound):
+    code = "delivery_address_not_found"
+    message = "找不到该收货地址（或已停用）"
+
+
+class WholesaleOrderNotFound(NotFound):
+    code = "wholesale_order_not_found"
+    message = "找不到该批发订单"
+
+
+class OrderNotHeld(Conflict):
+    code = "order_not_held"
+    message = "该订单不在待审批状态"

@@ -3,15 +3,31 @@ addresses, the audit of what the centre decided, and the invitations its owner s
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, String, Time, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Time,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.kit.models import Base, IdMixin, TimestampMixin
+from app.kit.quantities import Quantity
 
 
 class DeliveryAddress(IdMixin, TimestampMixin, Base):
@@ -103,3 +119,54 @@ class CompanyInvitation(IdMixin, Base):
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class CreditState(StrEnum):
+    """Where a wholesale order stands against its company's credit limit."""
+
+    clear = "clear"  # within the limit (or a prepay company: no credit given)
+    held = "held"  # over the limit: waits for the centre's approval, its stock held for a while
+    approved = "approved"  # over the limit, approved by the centre
+    lapsed = "lapsed"  # not approved in time: the order expired, its stock and truck room released
+
+    @property
+    def label_zh(self) -> str:
+        return CREDIT_STATE_ZH[self]
+
+
+CREDIT_STATE_ZH = {
+    CreditState.clear: "额度内",
+    CreditState.held: "超出信用额度，待服务中心审批",
+    CreditState.approved: "超额已审批",
+    CreditState.lapsed: "审批超时，已释放",
+}
+
+
+class WholesaleOrder(Base):
+    """The wholesale side of an order (``orders.id``): its company, trip (and why that trip), the
+    delivery address it goes to, the load it booked on the truck, and its credit state."""
+
+    __tablename__ = "wholesale_orders"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("buyer_companies.id"), nullable=False, index=True)
+    trip_id: Mapped[int] = mapped_column(ForeignKey("wholesale_trips.id"), nullable=False, index=True)
+    delivery_address_id: Mapped[int] = mapped_column(ForeignKey("company_delivery_addresses.id"), nullable=False)
+    requested_date: Mapped[date | None] = mapped_column(Date)
+    trip_reason_code: Mapped[str] = mapped_column(String(30), nullable=False)
+    trip_reason_zh: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    weight_kg: Mapped[Decimal] = mapped_column(Quantity, nullable=False)
+    cases: Mapped[int] = mapped_column(Integer, nullable=False)
+    credit_state: Mapped[str] = mapped_column(String(20), nullable=False, default=CreditState.clear.value)
+    # Exposure (unpaid + open orders + this one) when it was placed, for the centre's decision.
+    exposure_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    credit_hold_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When its load came off the truck (the order expired or was cancelled before the trip left).
+    trip_released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+    __table_args__ = (
+        CheckConstraint("cases >= 0 AND weight_kg >= 0", name="load_non_negative"),
+        CheckConstraint("credit_state <> 'held' OR credit_hold_until IS NOT NULL", name="held_has_deadline"),
+        Index("ix_wholesale_orders_held", "credit_hold_until", postgresql_where=text("credit_state = 'held'")),
+    )

@@ -1,0 +1,172 @@
+"""All SQL of wholesale ordering: the order's wholesale row, a company's credit exposure, held
+orders past their deadline, a company's orders, and the supply SKUs of the catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.catalog.models import Product, Variant
+from app.channels import SalesChannel
+from app.orders.models import Order, OrderStatus, PaymentStatus
+from app.wholesale.models import CreditState, DeliveryAddress, WholesaleOrder
+from app.wholesale.trip_models import WholesaleTrip
+
+# Orders whose money is still owed (or will be once delivered): neither cancelled nor expired.
+# Completed orders count too until they are paid — they are what the invoices will bill.
+OPEN_STATUSES = (OrderStatus.confirmed, OrderStatus.ready_for_pickup, OrderStatus.completed)
+COUNTED_CREDIT = (CreditState.clear.value, CreditState.approved.value)
+
+
+async def supply_variants(session: AsyncSession) -> Sequence[Variant]:
+    """The active supply SKUs (with their products), in catalog order."""
+    return (
+        await session.scalars(
+            select(Variant)
+            .join(Product, Product.id == Variant.product_id)
+            .where(Variant.is_supply_sku.is_(True), Variant.is_active.is_(True), Product.is_active.is_(True))
+            .options(selectinload(Variant.product))
+            .order_by(Variant.sort_order, Variant.sku)
+        )
+    ).all()
+
+
+async def variants_by_sku(session: AsyncSession, skus: Sequence[str]) -> dict[str, Variant]:
+    """Active variants of ``skus`` (supply or not) with their products."""
+    if not skus:
+        return {}
+    rows = await session.scalars(
+        select(Variant)
+        .where(Variant.sku.in_(list(skus)), Variant.is_active.is_(True))
+        .options(selectinload(Variant.product))
+    )
+    return {v.sku: v for v in rows}
+
+
+async def delivery_address(session: AsyncSession, company_id: int, address_id: int) -> DeliveryAddress | None:
+    """The company's own active address (another company's id finds nothing)."""
+    return await session.scalar(
+        select(DeliveryAddress).where(
+            DeliveryAddress.id == address_id,
+            DeliveryAddress.company_id == company_id,
+            DeliveryAddress.is_active.is_(True),
+        )
+    )
+
+
+async def open_orders_owed_minor(session: AsyncSession, company_id: int) -> int:
+    """What the company's open wholesale orders within credit still owe (total − paid)."""
+    owed = await session.scalar(
+        select(func.coalesce(func.sum(Order.total_minor - Order.paid_minor), 0))
+        .join(WholesaleOrder, WholesaleOrder.order_id == Order.id)
+        .where(
+            Order.company_id == company_id,
+            Order.channel == SalesChannel.wholesale,
+            Order.status.in_(OPEN_STATUSES),
+            Order.payment_status != PaymentStatus.paid,
+            WholesaleOrder.credit_state.in_(COUNTED_CREDIT),
+        )
+    )
+    return int(owed or 0)
+
+
+async def add(session: AsyncSession, row: WholesaleOrder) -> None:
+    session.add(row)
+    await session.flush()
+
+
+async def of_order(session: AsyncSession, order_id: int, *, for_update: bool = False) -> WholesaleOrder | None:
+    stmt = select(WholesaleOrder).where(WholesaleOrder.order_id == order_id).execution_options(populate_existing=True)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
+
+
+async def set_credit_state(session: AsyncSession, order_id: int, *, expected: CreditState, to: CreditState) -> bool:
+    """Compare-and-set the credit state; False when another decision got there first."""
+    won = await session.execute(
+        update(WholesaleOrder)
+        .where(WholesaleOrder.order_id == order_id, WholesaleOrder.credit_state == expected.value)
+        .values(credit_state=to.value)
+        .returning(WholesaleOrder.order_id)
+    )
+    return won.scalar_one_or_none() is not None
+
+
+async def lapsed_holds(session: AsyncSession, now: datetime, limit: int) -> list[str]:
+    """Numbers of held orders whose approval deadline has passed, oldest first."""
+    rows = await session.scalars(
+        select(Order.number)
+        .join(WholesaleOrder, WholesaleOrder.order_id == Order.id)
+        .where(WholesaleOrder.credit_state == CreditState.held.value, WholesaleOrder.credit_hold_until <= now)
+        .order_by(WholesaleOrder.credit_hold_until)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def ended_with_booked_load(session: AsyncSession, limit: int) -> list[int]:
+    """Orders that ended (expired unpaid, cancelled) while their load is still booked on a truck."""
+    rows = await session.scalars(
+        select(WholesaleOrder.order_id)
+        .join(Order, Order.id == WholesaleOrder.order_id)
+        .where(
+            WholesaleOrder.trip_released_at.is_(None),
+            Order.status.in_((OrderStatus.expired, OrderStatus.cancelled)),
+        )
+        .order_by(WholesaleOrder.order_id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def mark_trip_released(session: AsyncSession, order_id: int, now: datetime) -> bool:
+    """Compare-and-set: the load comes off the truck once; False when another sweep did it."""
+    won = await session.execute(
+        update(WholesaleOrder)
+        .where(WholesaleOrder.order_id == order_id, WholesaleOrder.trip_released_at.is_(None))
+        .values(trip_released_at=now)
+        .returning(WholesaleOrder.order_id)
+    )
+    return won.first() is not None
+
+
+async def company_orders(
+    session: AsyncSession, company_id: int, *, limit: int = 50, before_id: int | None = None
+) -> Sequence[tuple[Order, WholesaleOrder, WholesaleTrip]]:
+    """The company's wholesale orders, newest first, with their wholesale rows and trips."""
+    stmt = (
+        select(Order, WholesaleOrder, WholesaleTrip)
+        .join(WholesaleOrder, WholesaleOrder.order_id == Order.id)
+        .join(WholesaleTrip, WholesaleTrip.id == WholesaleOrder.trip_id)
+        .where(Order.company_id == company_id, Order.channel == SalesChannel.wholesale)
+        .options(selectinload(Order.lines))
+        .order_by(Order.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        stmt = stmt.where(Order.id < before_id)
+    return [(o, w, t) for o, w, t in (await session.execute(stmt)).all()]
+
+
+async def order_of_company(
+    session: AsyncSession, number: str, company_id: int | None
+) -> tuple[Order, WholesaleOrder, WholesaleTrip, DeliveryAddress] | None:
+    """One wholesale order by number — of ``company_id`` only when given (a buyer), any for staff."""
+    stmt = (
+        select(Order, WholesaleOrder, WholesaleTrip, DeliveryAddress)
+        .join(WholesaleOrder, WholesaleOrder.order_id == Order.id)
+        .join(WholesaleTrip, WholesaleTrip.id == WholesaleOrder.trip_id)
+        .join(DeliveryAddress, DeliveryAddress.id == WholesaleOrder.delivery_address_id)
+        .where(Order.number == number, Order.channel == SalesChannel.wholesale)
+        .options(selectinload(Order.lines), selectinload(Order.events))
+        .execution_options(populate_existing=True)
+    )
+    if company_id is not None:
+        stmt = stmt.where(Order.company_id == company_id)
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (row[0], row[1], row[2], row[3])

@@ -1,0 +1,618 @@
+"""Wholesale ordering: the wholesale channel's thin layer over the order service
+(``app/orders/service.py``), as ``app/shop/checkout.py`` is the shop's.
+
+What only the wholesale channel decides happens here:
+
+- **The basket** (:func:`check_basket`): supply SKUs only, ordered in cases or in units, in
+  multiples of the case pack, at or above the price list's minimum; priced from the company's own
+  list, else the wholesale list (``app.catalog.pricing`` — whatever price a client sent is never
+  read); enough stock that still has the channel's shelf life (≥ 60 %) on the trip's date. Every
+  problem at once, per line: one 422 ``basket_invalid``.
+- **The trip** (``trips.assign``): the requested date's truck or the next one with room, the
+  reason recorded as an order event and returned to the buyer.
+- **Credit** (net 15 / 30 companies): exposure = what the company owes + its open orders + this
+  order. Over the limit the order is still created, but *held* for the centre's approval: it holds
+  its stock and truck room for ``WHOLESALE_CREDIT_HOLD_HOURS``; :func:`approve_held_order` confirms
+  it, :func:`release_lapsed_hold` (the beat's sweep) expires it and releases both. The company row
+  is locked ``FOR UPDATE`` first thing, so two orders of one company are checked one after the
+  other and never together pass a limit each would pass alone.
+- **Prepay** companies: the order waits for the bank transfer (the channel's unpaid hold).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.access import Principal
+from app.accounts.models import BuyerCompany, PaymentTerms
+from app.catalog import errors as pricing_errors
+from app.catalog import pricing
+from app.catalog.models import Variant
+from app.catalog.repository import PriceCandidate
+from app.channels import SalesChannel
+from app.config import get_settings
+from app.kit import clock
+from app.kit.quantities import QuantityError, Unit, format_quantity, is_multiple_of, parse_quantity
+from app.orders import repository as orders_repository
+from app.orders import service as order_service
+from app.orders import states
+from app.orders.models import DeliveryMethod, Order, OrderStatus, PaymentMethod
+from app.supply import service as supply_service
+from app.wholesale import errors, repository, service, trips
+from app.wholesale import order_queries as queries
+from app.wholesale.document_data import DeliveryAddress as DeliveryBlock
+from app.wholesale.document_data import OrderConfirmation
+from app.wholesale.document_data import OrderLine as ConfirmationLine
+from app.wholesale.models import CreditState, DeliveryAddress, WholesaleOrder
+from app.wholesale.trip_models import WholesaleTrip
+
+TERMS_ZH = {
+    PaymentTerms.prepay: "预付款（银行转账）",
+    PaymentTerms.net_15: "月结 15 天",
+    PaymentTerms.net_30: "月结 30 天",
+}
+
+
+class LineProblem:
+    """The codes of ``basket_invalid``'s lines beyond the pricing ones (``unknown_sku``,
+    ``not_for_sale``, ``below_minimum_order``, ``quantity_not_in_increment``, ...)."""
+
+    not_supply_sku = "not_supply_sku"
+    not_case_pack_multiple = "not_case_pack_multiple"
+    quantity_missing = "quantity_missing"
+    insufficient_stock = "insufficient_stock"
+
+
+@dataclass(frozen=True)
+class BasketLine:
+    """One line as a buyer sends it: a SKU and either whole cases or a quantity in the unit of sale."""
+
+    sku: str
+    cases: int | None = None
+    quantity: str | Decimal | None = None
+
+
+@dataclass(frozen=True)
+class CheckedLine:
+    priced: pricing.PricedLine
+    variant: Variant
+    cases: int
+
+    @property
+    def weight_kg(self) -> Decimal:
+        grams = self.variant.net_weight_grams or 0
+        return Decimal(grams) * self.priced.quantity / 1000
+
+
+@dataclass(frozen=True)
+class CheckedBasket:
+    lines: tuple[CheckedLine, ...]
+    shelf_life_on: date
+
+    @property
+    def total_minor(self) -> int:
+        return sum(line.priced.line_total_minor for line in self.lines)
+
+    @property
+    def weight_kg(self) -> Decimal:
+        return sum((line.weight_kg for line in self.lines), Decimal(0))
+
+    @property
+    def cases(self) -> int:
+        return sum(line.cases for line in self.lines)
+
+
+def _problem(index: int, sku: str, code: str, message: str) -> dict[str, object]:
+    return {"line": index, "sku": sku, "code": code, "message": message}
+
+
+def _quantity_of(line: BasketLine, variant: Variant) -> Decimal:
+    """The line's quantity in the unit of sale (cases × case pack when given in cases)."""
+    if line.cases is not None:
+        if line.quantity is not None:
+            raise QuantityError("箱数和数量只填一项")
+        return Decimal(line.cases) * variant.case_pack
+    if line.quantity is None:
+        raise QuantityError("请填写箱数或数量")
+    return parse_quantity(line.quantity)
+
+
+async def check_basket(
+    session: AsyncSession, company: BuyerCompany, lines: Sequence[BasketLine], *, trip_date: date | None = None
+) -> CheckedBasket:
+    """Check and price every line for ``company`` with stock that keeps the wholesale shelf life on
+    ``trip_date`` (default today), or raise one ``BasketInvalid`` naming every bad line."""
+    if not lines:
+        raise errors.BasketInvalid("订单中没有商品", detail={"lines": []})
+    on = max(trip_date or clock.today(), clock.today())
+    variants = await queries.variants_by_sku(session, [line.sku for line in lines])
+    problems: list[dict[str, object]] = []
+    wanted: list[tuple[int, BasketLine, Variant, Decimal]] = []
+    for index, line in enumerate(lines):
+        variant = variants.get(line.sku)
+        if variant is None:
+            problems.append(
+                _problem(index, line.sku, pricing_errors.UnknownSku.code, f"{line.sku}：SKU 不存在或已下架")
+            )
+            continue
+        if not variant.is_supply_sku:
+            problems.append(
+                _problem(index, line.sku, LineProblem.not_supply_sku, f"{line.sku} 不是批发供货商品，请在零售商城购买")
+            )
+            continue
+        try:
+            quantity = _quantity_of(line, variant)
+        except QuantityError as exc:
+            problems.append(_problem(index, line.sku, pricing_errors.InvalidQuantity.code, f"{line.sku}：{exc}"))
+            continue
+        if quantity <= 0:
+            problems.append(
+                _problem(index, line.sku, pricing_errors.QuantityNotPositive.code, f"{line.sku}：数量必须大于 0")
+            )
+            continue
+        if not is_multiple_of(quantity, Decimal(variant.case_pack)):
+            unit = Unit(variant.unit).label_zh
+            problems.append(
+                _problem(
+                    index,
+                    line.sku,
+                    LineProblem.not_case_pack_multiple,
+                    f"{line.sku} 按整箱订购：每箱 {variant.case_pack} {unit}，"
+                    f"{format_quantity(quantity)} {unit}不是整箱",
+                )
+            )
+            continue
+        wanted.append((index, line, variant, quantity))
+
+    priced = await _price(session, company, wanted, problems)
+    await _check_stock(session, priced, problems, on)
+    if problems:
+        problems.sort(key=lambda p: int(str(p["line"])))
+        raise errors.BasketInvalid(detail={"lines": problems})
+    return CheckedBasket(
+        tuple(
+            CheckedLine(line, variant, math.ceil(line.quantity / variant.case_pack))
+            for _, variant, line in sorted(priced, key=lambda item: item[0])
+        ),
+        on,
+    )
+
+
+async def _price(
+    session: AsyncSession,
+    company: BuyerCompany,
+    wanted: list[tuple[int, BasketLine, Variant, Decimal]],
+    problems: list[dict[str, object]],
+) -> list[tuple[int, Variant, pricing.PricedLine]]:
+    """Price the lines that passed the basket's own checks by the company's lists; the pricing
+    problems (no price, below the minimum, off the increment) join ``problems`` under their line."""
+    requests = [pricing.LineRequest(variant.sku, quantity) for _, _, variant, quantity in wanted]
+    try:
+        priced = await pricing.price_lines(session, requests, channel=SalesChannel.wholesale, company_id=company.id)
+    except pricing_errors.PricingError as exc:
+        bad = {int(p["line"]) for p in exc.detail["lines"]}
+        for p in exc.detail["lines"]:
+            index, line, _, _ = wanted[int(p["line"])]
+            problems.append(_problem(index, line.sku, str(p["error"]), str(p["message"])))
+        wanted = [item for position, item in enumerate(wanted) if position not in bad]
+        if not wanted:
+            return []
+        requests = [pricing.LineRequest(variant.sku, quantity) for _, _, variant, quantity in wanted]
+        priced = await pricing.price_lines(session, requests, channel=SalesChannel.wholesale, company_id=company.id)
+    return [(index, variant, line) for (index, _, variant, _), line in zip(wanted, priced, strict=True)]
+
+
+async def _check_stock(
+    session: AsyncSession,
+    priced: list[tuple[int, Variant, pricing.PricedLine]],
+    problems: list[dict[str, object]],
+    on: date,
+) -> None:
+    """Every line of a SKU the warehouse cannot cover (the basket's lines of one SKU together)
+    from lots that still have the wholesale shelf life on ``on``."""
+    if not priced:
+        return
+    needed: dict[int, Decimal] = defaultdict(Decimal)
+    for _, variant, line in priced:
+        needed[variant.id] += line.quantity
+    available = await supply_service.available_to_sell(session, list(needed), channel=SalesChannel.wholesale, today=on)
+    for index, variant, _ in priced:
+        have = available.get(variant.id, Decimal(0))
+        if needed[variant.id] > have:
+            unit = Unit(variant.unit).label_zh
+            problems.append(
+                _problem(
+                    index,
+                    variant.sku,
+                    LineProblem.insufficient_stock,
+                    f"{variant.sku} 库存不足：{on:%m月%d日}车次可供 {format_quantity(max(have, Decimal(0)))} {unit}"
+                    f"（保质期余量不低于 {get_settings().wholesale_min_shelf_life_percent}%），"
+                    f"订购 {format_quantity(needed[variant.id])} {unit}",
+                )
+            )
+
+
+# ---- credit ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """What a company would owe with this order: its unpaid debts and open orders, plus the order."""
+
+    owed_minor: int
+    this_order_minor: int
+    limit_minor: int
+
+    @property
+    def total_minor(self) -> int:
+        return self.owed_minor + self.this_order_minor
+
+    @property
+    def over_limit(self) -> bool:
+        return self.total_minor > self.limit_minor
+
+
+async def owed_minor(session: AsyncSession, company_id: int) -> int:
+    """What the company owes and has on order. No invoices are stored yet, so an order's debt is its
+    own unpaid total from confirmation until it is paid — delivered orders included, which is what
+    their invoices will bill. When invoices are stored, add their unpaid balances here and leave
+    the invoiced orders out of the open-order sum."""
+    return await queries.open_orders_owed_minor(session, company_id)
+
+
+def is_on_account(company: BuyerCompany) -> bool:
+    return PaymentTerms(company.payment_terms) is not PaymentTerms.prepay
+
+
+# ---- placing --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: Order
+    wholesale: WholesaleOrder
+    trip: trips.TripChoice
+    message_zh: str
+
+
+def _address_block(address: DeliveryAddress) -> dict[str, object]:
+    return {
+        "address_id": address.id,
+        "city": address.city,
+        "detail": address.address,
+        "receiving_hours": address.receiving_hours,
+        "contact": address.contact_name,
+        "phone": address.contact_phone,
+    }
+
+
+async def place_order(
+    session: AsyncSession,
+    principal: Principal,
+    lines: Sequence[BasketLine],
+    *,
+    address_id: int,
+    requested_trip_date: date | None = None,
+    note: str = "",
+) -> PlacedOrder:
+    """Place a wholesale order for the principal's company (the caller's ``Idempotency-Key`` makes
+    a retry return the first answer). See the module's rules."""
+    company = await service.ordering_company(session, principal)
+    # Serialise this company's orders: the credit check below reads what the others committed.
+    locked = await repository.company_for_update(session, company.id)
+    assert locked is not None  # ordering_company just read it; companies are never deleted
+    company = locked
+    address = await queries.delivery_address(session, company.id, address_id)
+    if address is None:
+        raise errors.DeliveryAddressNotFound(detail={"field": "address_id"})
+
+    basket = await check_basket(session, company, lines, trip_date=requested_trip_date)
+    choice = await trips.assign(
+        session,
+        city=address.city,
+        weight_kg=basket.weight_kg,
+        cases=basket.cases,
+        requested_date=requested_trip_date,
+    )
+    trip_date = choice.trip.departure_date
+    if trip_date != basket.shelf_life_on:
+        # Another truck than the basket was checked for: the lots must keep until that date.
+        basket = await check_basket(session, company, lines, trip_date=trip_date)
+
+    now = clock.now()
+    on_account = is_on_account(company)
+    exposure = Exposure(
+        owed_minor=await owed_minor(session, company.id) if on_account else 0,
+        this_order_minor=basket.total_minor,
+        limit_minor=company.credit_limit_minor,
+    )
+    held = on_account and exposure.over_limit
+    hold_until = now + timedelta(hours=get_settings().wholesale_credit_hold_hours) if held else None
+    trip_text = f"车次 {choice.trip.number}（{trips.departure_text(trip_date)}发车）"
+    if held:
+        message = (
+            f"订单已提交，但超出贵司信用额度（额度 {_yuan(exposure.limit_minor)}，"
+            f"含本单应付 {_yuan(exposure.total_minor)}），需服务中心审批；"
+            f"库存和车位保留至 {_local(hold_until)}"
+        )
+    elif on_account:
+        message = f"订单已确认，{TERMS_ZH[PaymentTerms(company.payment_terms)]}，{trip_text}"
+    else:
+        message = f"订单已提交，请在 48 小时内银行转账付款，到账后确认发货，{trip_text}"
+
+    user_id = principal.user_id
+    order = await order_service.create_order(
+        session,
+        order_service.NewOrder(
+            channel=SalesChannel.wholesale,
+            lines=[line.priced for line in basket.lines],
+            location_id=(await supply_service.warehouse(session)).id,
+            contact_name=address.contact_name,
+            contact_phone=address.contact_phone,
+            payment_method=PaymentMethod.bank_transfer,
+            delivery_method=DeliveryMethod.home_delivery,
+            awaiting_payment=not on_account,
+            awaiting_approval=held,
+            customer_user_id=user_id,
+            company_id=company.id,
+            delivery_address=_address_block(address),
+            note=note,
+            placed_message_zh=message,
+            shelf_life_on=trip_date,
+            event_detail={"trip": choice.trip.number, "credit_state": "held" if held else "clear"},
+        ),
+    )
+    wholesale = WholesaleOrder(
+        order_id=order.id,
+        company_id=company.id,
+        trip_id=choice.trip.trip_id,
+        delivery_address_id=address.id,
+        requested_date=requested_trip_date,
+        trip_reason_code=choice.reason_code,
+        trip_reason_zh=choice.reason_zh,
+        weight_kg=basket.weight_kg,
+        cases=basket.cases,
+        credit_state=(CreditState.held if held else CreditState.clear).value,
+        exposure_minor=exposure.total_minor,
+        credit_hold_until=hold_until,
+    )
+    await queries.add(session, wholesale)
+    await states.record(
+        session,
+        order,
+        kind="trip_assigned",
+        message_zh=f"安排{trip_text}" + (f"：{choice.reason_zh}" if choice.reason_zh else ""),
+        actor_user_id=user_id,
+        detail={"trip": choice.trip.number, "reason": choice.reason_code, "requested": str(requested_trip_date or "")},
+    )
+    if held:
+        await states.record(
+            session,
+            order,
+            kind="credit_hold",
+            message_zh=message,
+            actor_user_id=user_id,
+            detail={
+                "limit_minor": exposure.limit_minor,
+                "owed_minor": exposure.owed_minor,
+                "order_minor": exposure.this_order_minor,
+                "hold_until": hold_until.isoformat() if hold_until else None,
+            },
+        )
+    reloaded = await orders_repository.order_by_number(session, order.number)
+    assert reloaded is not None
+    return PlacedOrder(reloaded, wholesale, choice, message)
+
+
+def _local(instant: datetime | None) -> str:
+    return instant.astimezone(clock.business_tz()).strftime("%m-%d %H:%M") if instant else ""
+
+
+def _yuan(minor: int) -> str:
+    return f"¥{Decimal(minor) / 100:,.2f}"
+
+
+# ---- the centre's decision on a held order, and holds that lapse ------------------------------------
+
+
+async def _held_order(session: AsyncSession, number: str) -> tuple[Order, WholesaleOrder]:
+    found = await queries.order_of_company(session, number, None)
+    if found is None:
+        raise errors.WholesaleOrderNotFound(detail={"order": number})
+    order, wholesale = found[0], found[1]
+    if wholesale.credit_state != CreditState.held.value:
+        raise errors.OrderNotHeld(
+            f"订单 {number} 现在是“{CreditState(wholesale.credit_state).label_zh}”，不需要审批",
+            detail={"order": number, "credit_state": wholesale.credit_state},
+        )
+    return order, wholesale
+
+
+async def approve_held_order(
+    session: AsyncSession, number: str, *, actor: Principal, note: str = ""
+) -> WholesaleOrderView:
+    """The centre accepts an order over its company's limit: it is confirmed and keeps its stock
+    and truck room (held without a deadline from now on, as every on-account order)."""
+    order, _ = await _held_order(session, number)
+    if not await queries.set_credit_state(session, order.id, expected=CreditState.held, to=CreditState.approved):
+        raise errors.OrderNotHeld(detail={"order": number})
+    await states.transition(
+        session,
+        order,
+        OrderStatus.confirmed,
+        kind="credit_approved",
+        message_zh="服务中心已审批超额订单，订单已确认" + (f"：{note}" if note else ""),
+        actor_user_id=actor.user_id,
+    )
+    found = await queries.order_of_company(session, number, None)
+    assert found is not None
+    return WholesaleOrderView(*found)
+
+
+async def release_lapsed_hold(session: AsyncSession, *, now: datetime | None = None, limit: int = 1) -> list[str]:
+    """The beat's sweep: held orders not approved by their deadline expire; their stock and truck
+    room are released and the buyer reads why on the order. Returns the orders' numbers."""
+    numbers = await queries.lapsed_holds(session, now or clock.now(), limit)
+    for number in numbers:
+        order = await orders_repository.order_by_number(session, number, for_update=True)
+        wholesale = await queries.of_order(session, order.id, for_update=True) if order else None
+        if order is None or wholesale is None:
+            continue
+        if not await queries.set_credit_state(session, order.id, expected=CreditState.held, to=CreditState.lapsed):
+            continue  # approved a moment ago
+        hours = get_settings().wholesale_credit_hold_hours
+        reason = f"超出信用额度的订单 {hours} 小时内未获审批，已自动取消并释放库存和车位"
+        await states.transition(session, order, OrderStatus.expired, kind="credit_hold_lapsed", message_zh=reason)
+        await order_service.release_held_stock(session, order, reason=reason, actor_user_id=None)
+        await _release_trip_room(session, wholesale)
+    return numbers
+
+
+async def _release_trip_room(session: AsyncSession, wholesale: WholesaleOrder) -> bool:
+    """Take the order's load off its truck, once (the trip has not left: an ended order's load is
+    still booked only while the trip takes orders or loads)."""
+    if not await queries.mark_trip_released(session, wholesale.order_id, clock.now()):
+        return False
+    return await trips.release(session, wholesale.trip_id, wholesale.weight_kg, wholesale.cases)
+
+
+async def release_freed_trip_room(session: AsyncSession, *, limit: int = 1) -> list[str]:
+    """The beat's sweep: an order that ended another way — a prepaid order expired unpaid (the
+    orders' expiry task), a cancelled one — gives its truck room back. Returns the orders' numbers."""
+    done: list[str] = []
+    for order_id in await queries.ended_with_booked_load(session, limit):
+        wholesale = await queries.of_order(session, order_id, for_update=True)
+        order = await orders_repository.order_by_id(session, order_id)
+        if wholesale is None or order is None:
+            continue
+        await _release_trip_room(session, wholesale)
+        done.append(order.number)
+    return done
+
+
+async def sweep(session: AsyncSession) -> list[str]:
+    """One step of the wholesale sweep: a lapsed credit hold, else an ended order's truck room."""
+    return await release_lapsed_hold(session, limit=1) or await release_freed_trip_room(session, limit=1)
+
+
+# ---- reading ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WholesaleOrderView:
+    order: Order
+    wholesale: WholesaleOrder
+    trip: WholesaleTrip
+    address: DeliveryAddress
+
+
+async def company_orders(
+    session: AsyncSession, principal: Principal, *, limit: int = 50, before_id: int | None = None
+) -> Sequence[tuple[Order, WholesaleOrder, WholesaleTrip]]:
+    """The principal's company's orders, newest first (only its own)."""
+    if principal.company_id is None:
+        return []
+    return await queries.company_orders(session, principal.company_id, limit=limit, before_id=before_id)
+
+
+async def order_for(session: AsyncSession, principal: Principal, number: str) -> WholesaleOrderView:
+    """One order of the principal's company; another company's order is a 404, as a missing one."""
+    if principal.company_id is None:
+        raise errors.WholesaleOrderNotFound(detail={"order": number})
+    found = await queries.order_of_company(session, number, principal.company_id)
+    if found is None:
+        raise errors.WholesaleOrderNotFound(detail={"order": number})
+    return WholesaleOrderView(*found)
+
+
+async def confirmation(session: AsyncSession, view: WholesaleOrderView) -> OrderConfirmation:
+    """The 订货确认单's data, from the order as placed."""
+    company = await repository.company(session, view.wholesale.company_id)
+    assert company is not None
+    variants = await queries.variants_by_sku(session, [line.sku for line in view.order.lines])
+    return OrderConfirmation(
+        order_number=view.order.number,
+        placed_at=view.order.placed_at,
+        buyer=service.buyer_party(company),
+        delivery=DeliveryBlock(
+            city=view.address.city,
+            address=view.address.address,
+            receiving_hours=view.address.receiving_hours,
+            contact=view.order.contact_name,
+            phone=view.order.contact_phone,
+        ),
+        trip_number=view.trip.number,
+        trip_date=view.trip.departure_date,
+        departure=get_settings().wholesale_departure_time,
+        payment_terms=TERMS_ZH[PaymentTerms(company.payment_terms)],
+        lines=tuple(
+            ConfirmationLine(
+                sku=line.sku,
+                name=line.name_zh,
+                unit=Unit(line.unit),
+                case_pack=Decimal(variants[line.sku].case_pack if line.sku in variants else 1),
+                quantity=line.quantity,
+                unit_price_minor=line.unit_price_minor,
+            )
+            for line in view.order.lines
+        ),
+        note=view.order.note,
+    )
+
+
+# ---- the buyer's catalog ----------------------------------------------------------------------------
+
+PROMISE_TRIPS = 3  # the open trips a catalog shows promisable stock for
+
+
+@dataclass(frozen=True)
+class Promise:
+    trip: trips.TripSlot
+    quantity: Decimal
+    cases: int
+
+
+@dataclass(frozen=True)
+class CatalogItem:
+    variant: Variant
+    price: PriceCandidate
+    promisable: tuple[Promise, ...]
+
+
+async def catalog_for(session: AsyncSession, principal: Principal, *, city: str | None = None) -> list[CatalogItem]:
+    """The supply SKUs the principal's company can order, at its prices (its own list, else the
+    wholesale list; a SKU with neither is left out), and how much each of the next open trips to
+    ``city`` (default the company's) can be promised: stock with the wholesale shelf life on that
+    trip's date, in whole cases."""
+    company = await service.ordering_company(session, principal)
+    variants = await queries.supply_variants(session)
+    prices = await pricing.price_items(
+        session, [v.id for v in variants], channel=SalesChannel.wholesale, company_id=company.id
+    )
+    slots = [s for s in await trips.upcoming_trips(session, city or company.city) if s.is_open][:PROMISE_TRIPS]
+    ids = [v.id for v in variants if v.id in prices]
+    stock_on = {
+        slot.trip_id: await supply_service.available_to_sell(
+            session, ids, channel=SalesChannel.wholesale, today=slot.departure_date
+        )
+        for slot in slots
+    }
+    items: list[CatalogItem] = []
+    for variant in variants:
+        price = prices.get(variant.id)
+        if price is None:
+            continue
+        promises = []
+        for slot in slots:
+            have = max(stock_on[slot.trip_id].get(variant.id, Decimal(0)), Decimal(0))
+            cases = int(have // variant.case_pack)
+            promises.append(Promise(slot, Decimal(cases * variant.case_pack), cases))
+        items.append(CatalogItem(variant, price, tuple(promises)))
+    return items
