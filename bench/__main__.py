@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import catalog, crossborder, shop, stations, stock, wholesale_documents
+from bench import catalog, crossborder, shop, stations, stock, wholesale_documents, wholesale_orders
 
 BENCHES = {
     "catalog": catalog.main,
@@ -13,6 +13,7 @@ BENCHES = {
     "stations": stations.main,
     "crossborder": crossborder.main,
     "wholesale_documents": wholesale_documents.main,
+    "wholesale_orders": wholesale_orders.main,
 }
 
 
