@@ -107,4 +107,3 @@ async def approve(request: Request, number: str, session: DbSession, principal: 
         lambda: forms.once(session, request, principal, form, work),
         forms.show_again(functools.partial(_render_orders, request, session, typed), page_errors),
     )
-

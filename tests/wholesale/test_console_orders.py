@@ -28,7 +28,9 @@ def order_row(page: httpx.Response, number: str) -> str:
 
 
 async def _place(session: AsyncSession, ours: Buyer, sku: str, cases: int) -> PlacedOrder:
-    return await ordering.place_order(session, ours.principal, [BasketLine(sku, cases=cases)], address_id=ours.address.id)
+    return await ordering.place_order(
+        session, ours.principal, [BasketLine(sku, cases=cases)], address_id=ours.address.id
+    )
 
 
 async def _held(session: AsyncSession) -> tuple[PlacedOrder, PlacedOrder, Buyer]:
