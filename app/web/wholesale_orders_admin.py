@@ -26,6 +26,7 @@ from app.wholesale import ordering
 from app.wholesale.models import CreditState
 
 router = APIRouter(prefix="/admin/wholesale", include_in_schema=False)
+FILTERS = ("status", "credit", "trip_date", "company")
 
 
 def _filters(status: str, credit: str, trip_date: str, company: str) -> dict[str, Any]:
@@ -94,14 +95,14 @@ async def approve(request: Request, number: str, session: DbSession, principal: 
     """The centre accepts a held order over its company's limit (admins only)."""
     form = await request.form()
     note = forms.text(form, "note", 200)
+    # The list's filters, sent back with the form: the list comes back as it was filtered.
+    typed = {name: forms.text(form, name, 20) for name in FILTERS}
 
     async def work() -> str:
         view = await ordering.approve_held_order(session, number, actor=principal, note=note)
-        return forms.url(
-            "/admin/wholesale/orders", notice=f"订单 {view.order.number} 已审批：{view.order.status.label_zh}"
-        )
+        notice = f"订单 {view.order.number} 已审批：{view.order.status.label_zh}"
+        return forms.url("/admin/wholesale/orders", **typed, notice=notice)
 
-    typed = {"status": "", "credit": "", "trip_date": "", "company": ""}
     return await forms.submit(
         session,
         lambda: forms.once(session, request, principal, form, work),

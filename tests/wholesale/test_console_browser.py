@@ -60,6 +60,7 @@ async def test_an_admin_approves_a_held_order_on_the_console(
         page.on("dialog", lambda dialog: dialog.accept())
         await held_row.get_by_role("button", name="审批通过").click()
         await expect(page.get_by_role("status")).to_contain_text(f"订单 {number} 已审批")
+        await expect(page.get_by_label("采购商")).to_have_value(str(company_id))  # still filtered
         await expect(page.locator(f"#order-{number}")).to_contain_text(CreditState.approved.label_zh)
         await expect(page.get_by_role("button", name="审批通过")).to_have_count(0)
         await shots.take(page, "approved")
