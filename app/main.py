@@ -49,6 +49,7 @@ from app.web import stock as stock_pages
 from app.web import trace as trace_pages
 from app.web import users_admin as user_pages
 from app.web import wholesale as wholesale_pages
+from app.web import wholesale_orders_admin as wholesale_order_pages
 from app.web import wholesale_trips_admin as wholesale_trip_pages
 from app.web.templating import error_page
 from app.wholesale import endpoints as wholesale_endpoints
@@ -101,6 +102,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     stock_pages.router,
     run_pages.router,
     wholesale_trip_pages.router,
+    wholesale_order_pages.router,
     station_admin_pages.router,
     crossborder_admin_pages.router,
     notification_pages.router,

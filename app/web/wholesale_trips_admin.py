@@ -26,7 +26,7 @@ from app.web import forms
 from app.web.errors import FormError
 from app.web.stock.common import page_errors
 from app.web.templating import CsrfProtected, render
-from app.wholesale import trips
+from app.wholesale import ordering, trips
 from app.wholesale.trip_models import TripStatus, WholesaleRoute, WholesaleTrip
 from app.wholesale.trip_schemas import RouteInput
 
@@ -239,6 +239,8 @@ async def _render_board(
             "previous_day": day - timedelta(days=1),
             "next_day": day + timedelta(days=1),
             "trips": slots,
+            # Every trip's orders in one read for the whole board (never one per trip).
+            "orders": await ordering.orders_by_trip(session, [s.trip_id for s in slots]),
             "actions": {name: label for name, (label, _) in ACTIONS.items()},
             "next_actions": {
                 TripStatus.planned: ("loading", "cancelled"),
@@ -262,7 +264,7 @@ async def trips_page(
     notice: Annotated[str, Query(max_length=300)] = "",
 ) -> Response:
     """The trips departing one China-time day (today unless ``?date=`` names another): load against
-    capacity, cut-off and status, with the next steps as buttons."""
+    capacity, cut-off and status, its orders (the truck's stops), with the next steps as buttons."""
     try:
         chosen = forms.chosen_day(day)
     except FormError as exc:

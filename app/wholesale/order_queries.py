@@ -1,15 +1,17 @@
 """All SQL of wholesale ordering: the order's wholesale row, a company's credit exposure, held
-orders past their deadline, a company's orders, and the supply SKUs of the catalog."""
+orders past their deadline, a company's orders, the ops console's list, the orders on a day's
+trips, and the supply SKUs of the catalog."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.accounts.models import BuyerCompany
 from app.catalog.models import Product, Variant
 from app.channels import SalesChannel
 from app.orders.models import Order, OrderStatus, PaymentStatus
@@ -170,3 +172,66 @@ async def order_of_company(
         stmt = stmt.where(Order.company_id == company_id)
     row = (await session.execute(stmt)).first()
     return None if row is None else (row[0], row[1], row[2], row[3])
+
+
+ConsoleRow = tuple[Order, WholesaleOrder, WholesaleTrip, BuyerCompany, DeliveryAddress]
+
+
+async def console_orders(
+    session: AsyncSession,
+    *,
+    status: OrderStatus | None = None,
+    held_only: bool = False,
+    trip_date: date | None = None,
+    company_id: int | None = None,
+    limit: int = 100,
+) -> list[ConsoleRow]:
+    """Wholesale orders for the ops console, held ones first (soonest deadline first), then newest."""
+    held_first = case((WholesaleOrder.credit_state == CreditState.held.value, 0), else_=1)
+    stmt = (
+        select(Order, WholesaleOrder, WholesaleTrip, BuyerCompany, DeliveryAddress)
+        .join(WholesaleOrder, WholesaleOrder.order_id == Order.id)
+        .join(WholesaleTrip, WholesaleTrip.id == WholesaleOrder.trip_id)
+        .join(BuyerCompany, BuyerCompany.id == WholesaleOrder.company_id)
+        .join(DeliveryAddress, DeliveryAddress.id == WholesaleOrder.delivery_address_id)
+        .where(Order.channel == SalesChannel.wholesale)
+        .order_by(held_first, WholesaleOrder.credit_hold_until.asc().nulls_last(), Order.id.desc())
+        .limit(limit)
+    )
+    if status is not None:
+        stmt = stmt.where(Order.status == status)
+    if held_only:
+        stmt = stmt.where(WholesaleOrder.credit_state == CreditState.held.value)
+    if trip_date is not None:
+        stmt = stmt.where(WholesaleTrip.departure_date == trip_date)
+    if company_id is not None:
+        stmt = stmt.where(WholesaleOrder.company_id == company_id)
+    return [(o, w, t, c, a) for o, w, t, c, a in (await session.execute(stmt)).all()]
+
+
+async def orders_on_trips(
+    session: AsyncSession, trip_ids: Sequence[int]
+) -> list[tuple[Order, WholesaleOrder, BuyerCompany, DeliveryAddress]]:
+    """The orders booked on any of ``trip_ids`` (the trip board's, in one statement), by city then
+    company, with their companies and delivery addresses."""
+    if not trip_ids:
+        return []
+    stmt = (
+        select(Order, WholesaleOrder, BuyerCompany, DeliveryAddress)
+        .join(WholesaleOrder, WholesaleOrder.order_id == Order.id)
+        .join(BuyerCompany, BuyerCompany.id == WholesaleOrder.company_id)
+        .join(DeliveryAddress, DeliveryAddress.id == WholesaleOrder.delivery_address_id)
+        .where(WholesaleOrder.trip_id.in_(trip_ids))
+        .order_by(WholesaleOrder.trip_id, DeliveryAddress.city, BuyerCompany.name, Order.id)
+    )
+    return [(o, w, c, a) for o, w, c, a in (await session.execute(stmt)).all()]
+
+
+async def company_choices(session: AsyncSession) -> list[tuple[int, str]]:
+    """Companies that have wholesale orders, by name (the console's company filter)."""
+    stmt = (
+        select(BuyerCompany.id, BuyerCompany.name)
+        .where(BuyerCompany.id.in_(select(WholesaleOrder.company_id).distinct()))
+        .order_by(BuyerCompany.name)
+    )
+    return [(cid, name) for cid, name in (await session.execute(stmt)).all()]

@@ -616,3 +616,82 @@ async def catalog_for(session: AsyncSession, principal: Principal, *, city: str 
             promises.append(Promise(slot, Decimal(cases * variant.case_pack), cases))
         items.append(CatalogItem(variant, price, tuple(promises)))
     return items
+
+
+# ---- the ops console's lists --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsoleOrder:
+    """One wholesale order as the ops console lists it: held ones with their exposure (when placed)
+    against the company's credit limit."""
+
+    order: Order
+    wholesale: WholesaleOrder
+    trip: WholesaleTrip
+    company: BuyerCompany
+    address: DeliveryAddress
+
+    @property
+    def credit_state(self) -> CreditState:
+        return CreditState(self.wholesale.credit_state)
+
+    @property
+    def is_held(self) -> bool:
+        return self.credit_state is CreditState.held
+
+    @property
+    def over_limit_minor(self) -> int:
+        return max(0, self.wholesale.exposure_minor - self.company.credit_limit_minor)
+
+
+@dataclass(frozen=True)
+class TripOrder:
+    """One order on a trip, as the trip board lists it (a stop of the truck)."""
+
+    number: str
+    company_name: str
+    city: str
+    address: str
+    cases: int
+    weight_kg: Decimal
+    status: OrderStatus
+    credit_state: CreditState
+
+
+async def console_orders(
+    session: AsyncSession,
+    *,
+    status: OrderStatus | None = None,
+    held_only: bool = False,
+    trip_date: date | None = None,
+    company_id: int | None = None,
+) -> list[ConsoleOrder]:
+    """Wholesale orders for the ops console, held ones first."""
+    rows = await queries.console_orders(
+        session, status=status, held_only=held_only, trip_date=trip_date, company_id=company_id
+    )
+    return [ConsoleOrder(*row) for row in rows]
+
+
+async def company_choices(session: AsyncSession) -> list[tuple[int, str]]:
+    return await queries.company_choices(session)
+
+
+async def orders_by_trip(session: AsyncSession, trip_ids: Sequence[int]) -> dict[int, list[TripOrder]]:
+    """The orders on each of ``trip_ids`` (read in one statement for the whole board)."""
+    by_trip: dict[int, list[TripOrder]] = defaultdict(list)
+    for order, wholesale, company, address in await queries.orders_on_trips(session, trip_ids):
+        by_trip[wholesale.trip_id].append(
+            TripOrder(
+                number=order.number,
+                company_name=company.name,
+                city=address.city,
+                address=address.address,
+                cases=wholesale.cases,
+                weight_kg=wholesale.weight_kg,
+                status=order.status,
+                credit_state=CreditState(wholesale.credit_state),
+            )
+        )
+    return dict(by_trip)
