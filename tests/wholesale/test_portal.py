@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.models import Variant
+from app.kit import clock
 from tests.fixtures.wholesale_orders import Buyer, buyer, own_price, supply_sku
 from tests.wholesale.helpers import sign_in
 
@@ -195,3 +197,31 @@ async def test_company_a_cannot_open_company_bs_order_page(client: httpx.AsyncCl
     assert (await client.get(f"/wholesale/orders/{number}", headers=HTML)).status_code == 404
     assert (await client.get(f"/wholesale?reorder={number}", headers=HTML)).status_code == 404
     assert number not in (await client.get("/wholesale/orders", headers=HTML)).text
+
+
+async def test_the_order_page_says_why_the_trip_moved_and_that_credit_holds_it(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    sku = await supply_sku(db_session, wholesale_minor=3000)
+    ours = await buyer(db_session, credit_limit_minor=50_000)  # ¥500: a ¥600 order is held
+    await signed_in(client, ours)
+
+    placed = await order(client, ours, {sku: "1"}, trip_date="2026-12-09")  # a Wednesday: no truck
+    assert placed.status_code == 303, placed.text[:2000]
+    page = html.unescape((await client.get(placed.headers["location"], headers=HTML)).text)
+    reason = re.search(r'<dd id="trip-reason">(.*?)</dd>', page)
+    assert reason is not None and "没有发往广州的车次" in reason.group(1) and "改为" in reason.group(1)
+    assert "12月10日" in reason.group(1)
+    assert 'id="credit-hold"' in page and "超出贵司信用额度" in page
+
+
+async def test_a_trip_past_its_cutoff_cannot_be_chosen(client: httpx.AsyncClient, db_session: AsyncSession) -> None:
+    await supply_sku(db_session)
+    ours = await buyer(db_session)
+    with clock.pinned(datetime(2026, 12, 7, 11, 0, tzinfo=UTC)):  # Monday 19:00: Tuesday's trip is closed
+        await signed_in(client, ours)
+        page = html.unescape((await grid(client)).text)
+    tuesday = re.search(r'<option value="2026-12-08"[^>]*>[^<]*</option>', page)
+    thursday = re.search(r'<option value="2026-12-10"[^>]*>[^<]*</option>', page)
+    assert tuesday is not None and " disabled" in tuesday.group(0) and "已截单" in tuesday.group(0)
+    assert thursday is not None and "disabled" not in thursday.group(0) and "截单 12-09" in thursday.group(0)
