@@ -13,7 +13,6 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -22,7 +21,6 @@ from starlette.datastructures import FormData, UploadFile
 
 from app.accounts.access import BuyerUser, Principal
 from app.db import DbSession
-from app.kit import clock
 from app.kit.errors import AppError
 from app.orders.models import OrderStatus
 from app.web import forms
@@ -164,11 +162,13 @@ async def _grid_page(
     chosen: dict[str, str] | None = None,
     notice: str = "",
     status_code: int = 200,
+    catalog: list[ordering.CatalogItem] | None = None,
 ) -> Response:
     typed = typed or TypedBasket()
     company = await service.ordering_company(session, principal)
     profile = await service.profile(session, company.id)
-    catalog = await ordering.catalog_for(session, principal)
+    if catalog is None:
+        catalog = await ordering.catalog_for(session, principal)
     cities = list(dict.fromkeys(a.city for a in profile.addresses))
     by_city = [CityTrips(city, await trips.upcoming_trips(session, city)) for city in cities]
     return render(
@@ -202,7 +202,8 @@ async def portal(
     if not reorder:
         return await _grid_page(request, session, principal)
     view = await ordering.order_for(session, principal, reorder)
-    packs = {item.variant.sku: item.variant.case_pack for item in await ordering.catalog_for(session, principal)}
+    catalog = await ordering.catalog_for(session, principal)
+    packs = {item.variant.sku: item.variant.case_pack for item in catalog}
     typed = TypedBasket()
     for line in view.order.lines:
         if line.sku not in packs:
@@ -211,14 +212,15 @@ async def portal(
         typed.cases[line.sku] = str(int(line.quantity // packs[line.sku]))
     chosen = {"address_id": str(view.wholesale.delivery_address_id)}
     notice = f"已按订单 {view.order.number} 填好数量，请核对后下单"
-    return await _grid_page(request, session, principal, typed, chosen=chosen, notice=notice)
+    return await _grid_page(request, session, principal, typed, chosen=chosen, notice=notice, catalog=catalog)
 
 
 @router.post("/basket", dependencies=[CsrfProtected])
 async def fill_basket(request: Request, session: DbSession, principal: BuyerUser) -> Response:
     """A pasted list or an uploaded CSV fills the grid (nothing is ordered yet)."""
     form = await request.form()
-    known = {item.variant.sku for item in await ordering.catalog_for(session, principal)}
+    catalog = await ordering.catalog_for(session, principal)
+    known = {item.variant.sku for item in catalog}
     text = forms.text(form, "paste", 20_000)
     upload = form.get("csv_file")
     errors_: list[str] = []
@@ -237,7 +239,7 @@ async def fill_basket(request: Request, session: DbSession, principal: BuyerUser
         typed.errors.append("请粘贴“SKU, 箱数”或选择 CSV 文件")
     filled = len(typed.cases)
     notice = f"已填入 {filled} 个商品，请核对后下单" if filled else ""
-    return await _grid_page(request, session, principal, typed, notice=notice)
+    return await _grid_page(request, session, principal, typed, notice=notice, catalog=catalog)
 
 
 @router.post("/orders", dependencies=[CsrfProtected])
@@ -287,6 +289,7 @@ async def place(request: Request, session: DbSession, principal: BuyerUser) -> R
 # ---- the company's orders ---------------------------------------------------------------------
 
 STATUS_FILTERS = list(OrderStatus)
+ORDERS_SHOWN = 200
 
 
 @router.get("/orders")
@@ -301,23 +304,13 @@ async def orders_page(
     errors_: list[str] = []
     try:
         first, last = forms.parse_date(start, "起始日期"), forms.parse_date(end, "截止日期")
+        chosen = forms.choice(OrderStatus, status, "状态") if status else None
     except AppError as exc:
-        first = last = None
+        first = last = chosen = None
         errors_.append(exc.text)
-    rows = await ordering.company_orders(session, principal, limit=200)
-
-    def kept(placed_on: date, order_status: OrderStatus) -> bool:
-        return (
-            (not status or order_status.value == status)
-            and (first is None or placed_on >= first)
-            and (last is None or placed_on <= last)
-        )
-
-    shown = [
-        (order, wholesale, trip)
-        for order, wholesale, trip in rows
-        if kept(clock.local_date(order.placed_at), order.status)
-    ]
+    shown = await ordering.company_orders(
+        session, principal, limit=ORDERS_SHOWN, status=chosen, placed_on_or_after=first, placed_on_or_before=last
+    )
     return render(
         request,
         "wholesale/portal_orders.html",

@@ -177,6 +177,8 @@ async def test_an_order_placed_goes_to_its_page_and_can_be_ordered_again(
     assert number not in dated.text
     same_day = await client.get("/wholesale/orders?from=2026-12-06&to=2026-12-06&status=confirmed", headers=HTML)
     assert number in same_day.text
+    bad = await client.get("/wholesale/orders?status=lost", headers=HTML)
+    assert "状态：取值无效" in html.unescape(bad.text)
 
     refill = await grid(client, f"/wholesale?reorder={number}")
     assert (typed_cases(refill, a.sku), typed_cases(refill, b.sku)) == ("2", "3")
