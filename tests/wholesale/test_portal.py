@@ -153,23 +153,37 @@ async def test_an_order_placed_goes_to_its_page_and_can_be_ordered_again(
     ours = await buyer(db_session)
     await signed_in(client, ours)
 
-    placed = await order(client, ours, {a: "2", b: "3"}, trip_date="2026-12-10", note="早上送")
+    page = await grid(client)
+    form = {
+        "csrf_token": hidden(page, "csrf_token"),
+        "idempotency_key": hidden(page, "idempotency_key"),
+        "address_id": str(ours.address.id),
+        f"cases.{a.sku}": "2",
+        f"cases.{b.sku}": "3",
+        "trip_date": "2026-12-10",
+        "note": "早上送",
+    }
+    placed = await client.post("/wholesale/orders", data=form, headers=HTML)
+    again = await client.post("/wholesale/orders", data=form, headers=HTML)  # a double click
     assert placed.status_code == 303, placed.text[:2000]
     location = placed.headers["location"]
     number = location.rsplit("/", 1)[1]
     assert location == f"/wholesale/orders/{number}"
+    assert again.status_code == 303 and again.headers["location"] == location
 
     page = await client.get(location, headers=HTML)
     text = html.unescape(page.text)
     assert page.status_code == 200
-    assert "已确认" in text or "confirmed" in text
-    assert "12-10" in text or "12月10日" in text
-    assert "¥1,800.00" in text  # 40 × 30 + 30 × 20
+    assert '<dd id="order-status">已确认</dd>' in text
+    assert re.search(r'<dd id="order-trip">[^<]*12月10日[^<]*</dd>', text)
+    assert 'id="trip-reason"' not in text and 'id="credit-hold"' not in text
+    assert '<td id="order-total">¥1,800.00</td>' in text  # 40 × 30 + 30 × 20
     assert f"/api/v1/wholesale/orders/{number}/confirmation.pdf" in text
     pdf = await client.get(f"/api/v1/wholesale/orders/{number}/confirmation.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
     listing = await client.get("/wholesale/orders", headers=HTML)
+    assert listing.text.count('<tr id="order-') == 1
     assert number in listing.text and f"/wholesale?reorder={number}" in listing.text
     filtered = await client.get("/wholesale/orders?status=cancelled", headers=HTML)
     assert number not in filtered.text
