@@ -80,6 +80,7 @@ async def test_the_grid_shows_the_companys_price_and_what_each_trip_can_promise(
     assert ours.company.name in text and "月结 30 天" in text
     assert "箱数 × 每箱件数" in text and "SKU, 箱数" in text
     assert "广州" in text and "截单" in text
+    assert '<a href="/wholesale" aria-current="page">批发订货</a>' in text  # in the header for a buyer
 
 
 async def test_a_pasted_basket_shows_the_line_below_the_minimum_and_keeps_the_others(
