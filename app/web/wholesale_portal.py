@@ -246,7 +246,8 @@ async def fill_basket(request: Request, session: DbSession, principal: BuyerUser
 async def place(request: Request, session: DbSession, principal: BuyerUser) -> Response:
     form = await request.form()
     typed = typed_from_grid(form)
-    chosen = {k: forms.text(form, k, 40) for k in ("address_id", "trip_date", "note")}
+    chosen = {"address_id": forms.text(form, "address_id", 20), "trip_date": forms.text(form, "trip_date", 10)}
+    chosen["note"] = forms.text(form, "note", 500)
     lines = basket_lines(typed)
 
     async def work() -> str:
@@ -259,18 +260,19 @@ async def place(request: Request, session: DbSession, principal: BuyerUser) -> R
             lines,
             address_id=int(address),
             requested_trip_date=forms.parse_date(chosen["trip_date"], "车次"),
-            note=forms.text(form, "note", 500),
+            note=chosen["note"],
         )
         return f"/wholesale/orders/{placed.order.number}"
 
     async def post() -> Response:
         if typed.row_errors:
             # A row that is not a number: show the service's word on the other rows with it.
-            try:
+            if lines:
                 company = await service.ordering_company(session, principal)
-                await ordering.check_basket(session, company, lines)
-            except AppError as exc:
-                basket_problems(typed, lines, exc)
+                try:
+                    await ordering.check_basket(session, company, lines)
+                except wholesale_errors.BasketInvalid as exc:
+                    basket_problems(typed, lines, exc)
             raise wholesale_errors.BasketInvalid(detail={"lines": []})
         return await forms.once(session, request, principal, form, work)
 

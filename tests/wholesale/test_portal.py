@@ -118,9 +118,13 @@ async def test_a_pasted_basket_shows_the_line_below_the_minimum_and_keeps_the_ot
     assert "没有符合条件的订单" in orders.text
 
     # A row that is not a whole number of cases is named together with the service's problems.
-    again = await order(client, ours, {a: "2.5", moq: "1"})
+    again = await order(client, ours, {a: "2.5", moq: "1"}, note="请走后门")
     assert again.status_code == 422
     assert "箱数应为正整数" in row(again, a.sku) and "起订" in row(again, moq.sku)
+    assert 'value="请走后门"' in again.text
+    only_bad = await order(client, ours, {a: "两箱"})
+    assert only_bad.status_code == 422 and "箱数应为正整数" in row(only_bad, a.sku)
+    assert "订单中没有商品" not in only_bad.text
 
 
 async def test_a_gbk_csv_fills_the_grid(client: httpx.AsyncClient, db_session: AsyncSession) -> None:
