@@ -207,7 +207,8 @@ def _print_banner(host: str, port: int, *, embedded: bool, worker: bool) -> None
         f"  网店 Shop            {base}/",
         f"  运营后台 Ops console  {base}/admin   (库存 stock {base}/admin/stock)",
         f"  村站工作台 Station    {base}/station",
-        f"  批发 Wholesale        {base}/wholesale/apply   (采购商团队 team {base}/wholesale/team; "
+        f"  批发 Wholesale        {base}/wholesale/apply   (订货 portal {base}/wholesale; "
+        f"采购商团队 team {base}/wholesale/team; "
         f"珠三角车次 PRD trips {base}/admin/wholesale/trips)",
         f"  国际站 Alibaba.com    {base}/admin/crossborder",
         f"  登录 Sign in          {base}/login",

@@ -47,7 +47,7 @@ def order_out(
     return schemas.WholesaleOrderOut(
         number=order.number,
         status=order.status.value,
-        status_label=_status_label(order, wholesale),
+        status_label=status_label(order, wholesale),
         credit_state=wholesale.credit_state,
         credit_state_label=CreditState(wholesale.credit_state).label_zh,
         credit_hold_until=wholesale.credit_hold_until,
@@ -74,7 +74,7 @@ def order_out(
     )
 
 
-def _status_label(order: Order, wholesale: WholesaleOrder) -> str:
+def status_label(order: Order, wholesale: WholesaleOrder) -> str:
     """A held order waits for the centre, not for money: say so rather than 待付款."""
     if order.status is OrderStatus.pending_payment and wholesale.credit_state == CreditState.held.value:
         return CreditState.held.label_zh
@@ -168,7 +168,7 @@ async def list_orders(
         schemas.OrderSummaryOut(
             number=order.number,
             status=order.status.value,
-            status_label=_status_label(order, wholesale),
+            status_label=status_label(order, wholesale),
             credit_state=wholesale.credit_state,
             total_minor=order.total_minor,
             currency=order.currency,

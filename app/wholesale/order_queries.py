@@ -138,9 +138,17 @@ async def mark_trip_released(session: AsyncSession, order_id: int, now: datetime
 
 
 async def company_orders(
-    session: AsyncSession, company_id: int, *, limit: int = 50, before_id: int | None = None
+    session: AsyncSession,
+    company_id: int,
+    *,
+    limit: int = 50,
+    before_id: int | None = None,
+    status: OrderStatus | None = None,
+    placed_from: datetime | None = None,
+    placed_before: datetime | None = None,
 ) -> Sequence[tuple[Order, WholesaleOrder, WholesaleTrip]]:
-    """The company's wholesale orders, newest first, with their wholesale rows and trips."""
+    """The company's wholesale orders, newest first, with their wholesale rows and trips; only
+    those of ``status`` and placed in ``[placed_from, placed_before)`` when given."""
     stmt = (
         select(Order, WholesaleOrder, WholesaleTrip)
         .join(WholesaleOrder, WholesaleOrder.order_id == Order.id)
@@ -152,6 +160,12 @@ async def company_orders(
     )
     if before_id is not None:
         stmt = stmt.where(Order.id < before_id)
+    if status is not None:
+        stmt = stmt.where(Order.status == status)
+    if placed_from is not None:
+        stmt = stmt.where(Order.placed_at >= placed_from)
+    if placed_before is not None:
+        stmt = stmt.where(Order.placed_at < placed_before)
     return [(o, w, t) for o, w, t in (await session.execute(stmt)).all()]
 
 

@@ -514,12 +514,28 @@ class WholesaleOrderView:
 
 
 async def company_orders(
-    session: AsyncSession, principal: Principal, *, limit: int = 50, before_id: int | None = None
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    limit: int = 50,
+    before_id: int | None = None,
+    status: OrderStatus | None = None,
+    placed_on_or_after: date | None = None,
+    placed_on_or_before: date | None = None,
 ) -> Sequence[tuple[Order, WholesaleOrder, WholesaleTrip]]:
-    """The principal's company's orders, newest first (only its own)."""
+    """The principal's company's orders, newest first (only its own); ``status`` and the China
+    dates the order was placed between (both days included) narrow the list when given."""
     if principal.company_id is None:
         return []
-    return await queries.company_orders(session, principal.company_id, limit=limit, before_id=before_id)
+    return await queries.company_orders(
+        session,
+        principal.company_id,
+        limit=limit,
+        before_id=before_id,
+        status=status,
+        placed_from=clock.start_of_day(placed_on_or_after) if placed_on_or_after else None,
+        placed_before=clock.start_of_day(placed_on_or_before + timedelta(days=1)) if placed_on_or_before else None,
+    )
 
 
 async def order_for(session: AsyncSession, principal: Principal, number: str) -> WholesaleOrderView:
