@@ -115,3 +115,16 @@ def test_every_package_imports_only_layers_below(package: str) -> None:
         and (package, target) not in UPWARD_ALLOWED
     )
     assert upward == [], "\n".join(upward)
+
+
+def test_pages_import_no_json_route_module() -> None:
+    """Pages call the services and read models the JSON routes call, never the route modules
+    (``endpoints.py`` / ``*_endpoints.py``): a route module's helpers are shaped for its answers."""
+    found = sorted(
+        f"{module} imports {name}"
+        for path, module, is_package in modules_under("app.web")
+        for name in imports_of(path.read_text(encoding="utf-8"), module, is_package=is_package)
+        if name.startswith("app.")
+        and any(part == "endpoints" or part.endswith("_endpoints") for part in name.split(".")[2:])
+    )
+    assert found == [], "\n".join(found)

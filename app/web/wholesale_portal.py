@@ -28,7 +28,6 @@ from app.web.templating import CsrfProtected, render
 from app.wholesale import errors as wholesale_errors
 from app.wholesale import ordering, service, trips
 from app.wholesale.models import CreditState
-from app.wholesale.order_endpoints import status_label
 
 router = APIRouter(prefix="/wholesale", include_in_schema=False)
 
@@ -321,7 +320,7 @@ async def orders_page(
             "statuses": STATUS_FILTERS,
             "filters": {"status": status, "from": start, "to": end},
             "errors": errors_,
-            "status_label": status_label,
+            "status_label": ordering.status_label,
         },
     )
 
@@ -336,7 +335,7 @@ async def order_page(request: Request, session: DbSession, principal: BuyerUser,
         {
             "view": view,
             "held": view.wholesale.credit_state == CreditState.held.value,
-            "status_label": status_label(view.order, view.wholesale),
+            "status_label": ordering.status_label(view.order, view.wholesale),
             "terms_text": ordering.TERMS_ZH,
             "departure": trips.departure_text(view.trip.departure_date),
         },

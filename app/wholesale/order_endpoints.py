@@ -15,7 +15,7 @@ from app.accounts.access import AdminUser, BuyerUser
 from app.db import DbSession
 from app.kit.idempotency import idempotent_json
 from app.kit.quantities import Unit
-from app.orders.models import Order, OrderStatus
+from app.orders.models import Order
 from app.wholesale import order_schemas as schemas
 from app.wholesale import ordering
 from app.wholesale.confirmation_pdf import confirmation_pdf
@@ -47,7 +47,7 @@ def order_out(
     return schemas.WholesaleOrderOut(
         number=order.number,
         status=order.status.value,
-        status_label=status_label(order, wholesale),
+        status_label=ordering.status_label(order, wholesale),
         credit_state=wholesale.credit_state,
         credit_state_label=CreditState(wholesale.credit_state).label_zh,
         credit_hold_until=wholesale.credit_hold_until,
@@ -72,15 +72,6 @@ def order_out(
         events=[schemas.OrderEventOut.model_validate(e) for e in order.events],
         message=message,
     )
-
-
-def status_label(order: Order, wholesale: WholesaleOrder) -> str:
-    """A held order waits for the centre, not for money: say so rather than 待付款."""
-    if order.status is OrderStatus.pending_payment and wholesale.credit_state == CreditState.held.value:
-        return CreditState.held.label_zh
-    if order.status is OrderStatus.pending_payment:
-        return "待银行转账"
-    return order.status.label_zh
 
 
 @router.get("/catalog", response_model=list[schemas.CatalogItemOut], responses={403: ORDER_ERRORS[403]})
@@ -168,7 +159,7 @@ async def list_orders(
         schemas.OrderSummaryOut(
             number=order.number,
             status=order.status.value,
-            status_label=status_label(order, wholesale),
+            status_label=ordering.status_label(order, wholesale),
             credit_state=wholesale.credit_state,
             total_minor=order.total_minor,
             currency=order.currency,

@@ -649,6 +649,10 @@ class ConsoleOrder:
     address: DeliveryAddress
 
     @property
+    def status_zh(self) -> str:
+        return status_label(self.order, self.wholesale)
+
+    @property
     def credit_state(self) -> CreditState:
         return CreditState(self.wholesale.credit_state)
 
@@ -711,3 +715,12 @@ async def orders_by_trip(session: AsyncSession, trip_ids: Sequence[int]) -> dict
             )
         )
     return dict(by_trip)
+
+
+def status_label(order: Order, wholesale: WholesaleOrder) -> str:
+    """A held order waits for the centre, not for money: say so rather than 待付款."""
+    if order.status is OrderStatus.pending_payment and wholesale.credit_state == CreditState.held.value:
+        return CreditState.held.label_zh
+    if order.status is OrderStatus.pending_payment:
+        return "待银行转账"
+    return order.status.label_zh
