@@ -18,6 +18,7 @@ from app.orders import models as orders_models
 from app.pos import models as pos_models
 from app.stations import models as stations_models
 from app.supply import models as supply_models
+from app.wholesale import invoice_models as wholesale_invoice_models
 from app.wholesale import models as wholesale_models
 from app.wholesale import trip_models as wholesale_trip_models
 
@@ -33,6 +34,7 @@ __all__ = [
     "pos_models",
     "stations_models",
     "supply_models",
+    "wholesale_invoice_models",
     "wholesale_models",
     "wholesale_trip_models",
 ]

@@ -171,8 +171,14 @@ class OrderLine(IdMixin, Base):
     line_total_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
     price_list: Mapped[str] = mapped_column(String(40), nullable=False)
     price_rule: Mapped[str] = mapped_column(String(100), nullable=False)
+    # What was packed (weighed, for goods sold by weight) when the order was packed for a truck:
+    # what leaves the warehouse and what the invoice bills. Null until packed.
+    packed_quantity: Mapped[Decimal | None] = mapped_column(Quantity)
 
-    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("packed_quantity IS NULL OR packed_quantity >= 0", name="packed_quantity_not_negative"),
+    )
 
 
 class OrderEvent(IdMixin, Base):
