@@ -79,9 +79,7 @@ async def test_a_lapsed_hold_tells_the_owner_once_when_the_owner_placed_it(db_se
     held = await ordering.place_order(
         db_session, ours.principal, [BasketLine(sausage.sku, cases=1)], address_id=ours.address.id
     )
-    assert await ordering.release_lapsed_hold(db_session, now=SUNDAY_NOON + timedelta(hours=24)) == [
-        held.order.number
-    ]
+    assert await ordering.release_lapsed_hold(db_session, now=SUNDAY_NOON + timedelta(hours=24)) == [held.order.number]
 
     sent = await messages(db_session, held.order.number)
     # The owner placed it: one message each time, not two; the colleague is not told.
