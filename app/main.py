@@ -49,8 +49,8 @@ from app.web import stock as stock_pages
 from app.web import trace as trace_pages
 from app.web import users_admin as user_pages
 from app.web import wholesale as wholesale_pages
+from app.web import wholesale_addresses_admin, wholesale_cancel, wholesale_portal
 from app.web import wholesale_orders_admin as wholesale_order_pages
-from app.web import wholesale_portal
 from app.web import wholesale_trips_admin as wholesale_trip_pages
 from app.web.templating import error_page
 from app.wholesale import endpoints as wholesale_endpoints
@@ -113,6 +113,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     trace_pages.router,
     wholesale_pages.router,
     wholesale_portal.router,
+    wholesale_cancel.router,
+    wholesale_addresses_admin.router,
 )
 
 

@@ -194,6 +194,30 @@ _TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], 
             f"请在{p['days']}天内打开链接设置用户名和密码：{p['invite_url']}"
         ),
     ),
+    # Wholesale orders held over the company's credit limit: the buyer who placed it and the owner.
+    "wholesale_order_held": (
+        "批发订单待审批",
+        {"order_number": T, "amount_minor": M, "hold_until": TIME},
+        lambda p, _: (
+            f"订单{p['order_number']}（{p['amount_minor']}）超信用额度，待服务中心审批，"
+            f"保留至{p['hold_until']}，逾期自动取消。"
+        ),
+    ),
+    "wholesale_order_approved": (
+        "批发订单已审批",
+        {"order_number": T, "amount_minor": M, "departure": T},
+        lambda p, _: (
+            f"订单{p['order_number']}（{p['amount_minor']}）已获服务中心审批确认，随{p['departure']}的车次送货。"
+        ),
+    ),
+    "wholesale_hold_lapsed": (
+        "批发订单审批超时",
+        {"order_number": T, "amount_minor": M},
+        lambda p, _: (
+            f"订单{p['order_number']}（{p['amount_minor']}）超信用额度未按时获批，已取消并释放库存车位；"
+            "如需要请联系服务中心。"
+        ),
+    ),
     "refund_issued": (
         "退款办理",
         {"order_number": T, "amount_minor": M},

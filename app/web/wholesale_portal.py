@@ -25,8 +25,8 @@ from app.kit.errors import AppError
 from app.orders.models import OrderStatus
 from app.web import forms
 from app.web.templating import CsrfProtected, render
+from app.wholesale import cancelling, ordering, service, trips
 from app.wholesale import errors as wholesale_errors
-from app.wholesale import ordering, service, trips
 from app.wholesale.models import CreditState
 
 router = APIRouter(prefix="/wholesale", include_in_schema=False)
@@ -326,7 +326,13 @@ async def orders_page(
 
 
 @router.get("/orders/{number}")
-async def order_page(request: Request, session: DbSession, principal: BuyerUser, number: str) -> Response:
+async def order_page(
+    request: Request,
+    session: DbSession,
+    principal: BuyerUser,
+    number: str,
+    notice: Annotated[str, Query(max_length=300)] = "",
+) -> Response:
     """One of the company's orders; another company's number is a 404 as a missing one."""
     view = await ordering.order_for(session, principal, number)
     return render(
@@ -338,5 +344,7 @@ async def order_page(request: Request, session: DbSession, principal: BuyerUser,
             "status_label": ordering.status_label(view.order, view.wholesale),
             "terms_text": ordering.TERMS_ZH,
             "departure": trips.departure_text(view.trip.departure_date),
+            "can_cancel": cancelling.can_cancel(view),
+            "notice": notice,
         },
     )

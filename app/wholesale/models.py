@@ -67,6 +67,9 @@ class CompanyAction(StrEnum):
     colleague_deactivated = "colleague_deactivated"
     api_key_issued = "api_key_issued"
     api_key_revoked = "api_key_revoked"
+    address_added = "address_added"
+    address_changed = "address_changed"
+    address_deactivated = "address_deactivated"
 
     @property
     def label_zh(self) -> str:
@@ -85,6 +88,9 @@ ACTION_LABELS_ZH = {
     CompanyAction.colleague_deactivated: "停用同事账号",
     CompanyAction.api_key_issued: "签发 API 密钥",
     CompanyAction.api_key_revoked: "吊销 API 密钥",
+    CompanyAction.address_added: "新增收货地址",
+    CompanyAction.address_changed: "修改收货地址",
+    CompanyAction.address_deactivated: "停用收货地址",
 }
 
 
@@ -128,6 +134,7 @@ class CreditState(StrEnum):
     held = "held"  # over the limit: waits for the centre's approval, its stock held for a while
     approved = "approved"  # over the limit, approved by the centre
     lapsed = "lapsed"  # not approved in time: the order expired, its stock and truck room released
+    withdrawn = "withdrawn"  # cancelled by the buyer while it waited for the centre's approval
 
     @property
     def label_zh(self) -> str:
@@ -139,6 +146,7 @@ CREDIT_STATE_ZH = {
     CreditState.held: "超出信用额度，待服务中心审批",
     CreditState.approved: "超额已审批",
     CreditState.lapsed: "审批超时，已释放",
+    CreditState.withdrawn: "待审批时已由采购商取消",
 }
 
 

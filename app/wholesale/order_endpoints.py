@@ -16,8 +16,8 @@ from app.db import DbSession
 from app.kit.idempotency import idempotent_json
 from app.kit.quantities import Unit
 from app.orders.models import Order
+from app.wholesale import cancelling, ordering
 from app.wholesale import order_schemas as schemas
-from app.wholesale import ordering
 from app.wholesale.confirmation_pdf import confirmation_pdf
 from app.wholesale.models import CreditState, WholesaleOrder
 from app.wholesale.trip_models import WholesaleTrip
@@ -192,6 +192,44 @@ async def confirmation(number: str, session: DbSession, principal: BuyerUser) ->
     pdf = await run_in_threadpool(confirmation_pdf, data)
     headers = {"Content-Disposition": f'inline; filename="confirmation-{view.order.number}.pdf"'}
     return Response(pdf, media_type="application/pdf", headers=headers)
+
+
+@router.post(
+    "/orders/{number}/cancel",
+    response_model=schemas.WholesaleOrderOut,
+    responses={
+        **NOT_FOUND,
+        409: {
+            "description": "wholesale_order_not_cancellable / wholesale_order_packed / "
+            "wholesale_cancel_after_cutoff（已过截单时间：请致电服务中心）/ order_state_conflict"
+        },
+    },
+)
+async def cancel(
+    number: str,
+    request: Request,
+    session: DbSession,
+    principal: BuyerUser,
+    body: schemas.CancelIn | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Cancel one of the company's orders before it is packed and before its trip's cut-off: its
+    stock and truck room are released. Any buyer of the company may; another company's is a 404."""
+    chosen = body or schemas.CancelIn()
+
+    async def work() -> Any:
+        view = await cancelling.cancel_order(session, principal, number, reason=chosen.reason)
+        return order_out(view.order, view.wholesale, view.trip, message="订单已取消").model_dump(mode="json")
+
+    return await idempotent_json(
+        session,
+        request,
+        scope=f"wholesale:{principal.company_id}",
+        key=idempotency_key,
+        body=chosen,
+        work=work,
+        status_code=status.HTTP_200_OK,
+    )
 
 
 @admin.post(

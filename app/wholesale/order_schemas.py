@@ -66,6 +66,12 @@ class ApproveIn(InputModel):
     note: Annotated[str, Field(max_length=200)] = ""
 
 
+class CancelIn(InputModel):
+    """Why the buyer cancels (optional, shown on the order's history)."""
+
+    reason: Annotated[str, Field(max_length=200)] = ""
+
+
 class OrderLineOut(orders_schemas.OrderLineOut):
     """The shop's order line, with the price list that priced it (the company's own, or wholesale)."""
 

@@ -45,7 +45,7 @@ from app.orders import service as order_service
 from app.orders import states
 from app.orders.models import DeliveryMethod, Order, OrderStatus, PaymentMethod
 from app.supply import service as supply_service
-from app.wholesale import errors, repository, service, trips
+from app.wholesale import errors, notices, repository, service, trips
 from app.wholesale import order_queries as queries
 from app.wholesale.document_data import DeliveryAddress as DeliveryBlock
 from app.wholesale.document_data import OrderConfirmation
@@ -406,6 +406,8 @@ async def place_order(
                 "hold_until": hold_until.isoformat() if hold_until else None,
             },
         )
+        assert hold_until is not None
+        await notices.order_held(session, order, hold_until)
     reloaded = await orders_repository.order_by_number(session, order.number)
     assert reloaded is not None
     return PlacedOrder(reloaded, wholesale, choice, message)
@@ -453,6 +455,7 @@ async def approve_held_order(
     )
     found = await queries.order_of_company(session, number, None)
     assert found is not None
+    await notices.hold_approved(session, found[0], found[2].departure_date)
     return WholesaleOrderView(*found)
 
 
@@ -472,6 +475,7 @@ async def release_lapsed_hold(session: AsyncSession, *, now: datetime | None = N
         await states.transition(session, order, OrderStatus.expired, kind="credit_hold_lapsed", message_zh=reason)
         await order_service.release_held_stock(session, order, reason=reason, actor_user_id=None)
         await _release_trip_room(session, wholesale)
+        await notices.hold_lapsed(session, order)
     return numbers
 
 

@@ -27,6 +27,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "order_expired": {"order_number": "NP2611290001"},
     "refund_issued": {"order_number": "NP2611290001", "amount_minor": 1200},
     "buyer_approved": {"username": "dg-buyer"},
+    "wholesale_order_held": {"order_number": "NP2611290001", "amount_minor": 1234500, "hold_until": DEADLINE},
+    "wholesale_order_approved": {
+        "order_number": "NP2611290001",
+        "amount_minor": 1234500,
+        "departure": "周二（12月8日）",
+    },
+    "wholesale_hold_lapsed": {"order_number": "NP2611290001", "amount_minor": 1234500},
     "buyer_invitation": {
         "company": "广州江南果菜批发市场粤北鲜果商行",
         "inviter": "陈志强",
