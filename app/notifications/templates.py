@@ -194,6 +194,11 @@ _TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], 
             f"请在{p['days']}天内打开链接设置用户名和密码：{p['invite_url']}"
         ),
     ),
+    "wholesale_trip_dispatched": (
+        "批发订单发车",
+        {"order_number": T, "trip": T},
+        lambda p, _: f"批发订单{p['order_number']}已随车次{p['trip']}发车，请在收货时间内安排收货。",
+    ),
     "refund_issued": (
         "退款办理",
         {"order_number": T, "amount_minor": M},
