@@ -349,3 +349,13 @@ async def test_a_packed_order_line_keeps_its_packed_quantity(db_session: AsyncSe
         db_session, placed.trip.trip.number, placed.order.number, {line.id: "9.8"}, actor_user_id=None
     )
     assert await db_session.scalar(select(OrderLine.packed_quantity).where(OrderLine.id == line.id)) == Decimal("9.8")
+
+
+async def test_a_stop_with_many_orders_still_fits_its_manifest_row(db_session: AsyncSession) -> None:
+    sku = await supply_sku(db_session, stock="2000")
+    who = await buyer(db_session)
+    placed = [await place(db_session, who, [BasketLine(sku.sku, cases=1)]) for _ in range(30)]
+    sheet = await packing.manifest(db_session, placed[0].trip.trip.number)
+    assert len(sheet.stops) == 1 and len(sheet.stops[0].order_numbers) == 30
+    text = "".join(page_texts(manifest_pdf(sheet)))
+    assert "等 30 单" in text
