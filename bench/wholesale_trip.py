@@ -28,6 +28,7 @@ import httpx
 from bench.harness import running_server
 from bench.wholesale_orders import _a_daily_truck_with_room, _stock_every_supply_sku
 from tests.fixtures.wholesale_documents import page_count
+from tests.wholesale.helpers import credit_code
 
 ORDERS = 200
 LINES = 5
@@ -69,7 +70,7 @@ async def _companies(base_url: str, admin: dict[str, str], tag: str) -> list[str
             form = {
                 "csrf_token": _csrf((await public.get("/wholesale/apply")).text),
                 "name": name,
-                "credit_code": "",
+                "credit_code": credit_code(int(tag, 16) * 100 + i),
                 "contact_name": "压测",
                 "contact_phone": f"139{i:08d}",
                 "username": username,
@@ -86,7 +87,8 @@ async def _companies(base_url: str, admin: dict[str, str], tag: str) -> list[str
                 }
             applied = await public.post("/wholesale/apply", data=form)
             if applied.status_code != 303:
-                raise RuntimeError(f"application refused: {applied.status_code}")
+                problems = re.findall(r'class="field-error">([^<]+)', applied.text)
+                raise RuntimeError(f"application refused: {applied.status_code} {problems}")
             listing = (await console.get("/admin/companies")).text
             found = re.search(rf'href="/admin/companies/(\d+)">{re.escape(name)}<', listing)
             assert found is not None, name
