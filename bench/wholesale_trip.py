@@ -182,7 +182,7 @@ async def run(base_url: str) -> None:
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="np-bench-trip-") as tmp:
-        limits = {"WHOLESALE_APPLICATION_RATE_LIMIT": "1000/hour"}
+        limits = {"WHOLESALE_APPLICATION_RATE_LIMIT": "1000/hour", "LOGIN_ADDRESS_RATE_LIMIT": "1000/minute"}
         with running_server(Path(tmp) / "data", extra_env=limits) as server:
             asyncio.run(run(server.base_url))
 
