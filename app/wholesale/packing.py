@@ -486,11 +486,6 @@ async def _ship(
 # ---- what the buyer sees -------------------------------------------------------------------------
 
 
-def trip_status_zh(trip: WholesaleTrip) -> str:
-    """待装车 / 装车中 / 已发车 / 已送达 (已取消)."""
-    return trip.status.label_zh
-
-
 def is_packed(order: Order) -> bool:
     """Whether the order's packed quantities are known (every line weighed or counted)."""
     return bool(order.lines) and all(line.packed_quantity is not None for line in order.lines)
