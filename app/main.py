@@ -51,6 +51,7 @@ from app.web import users_admin as user_pages
 from app.web import wholesale as wholesale_pages
 from app.web import wholesale_addresses_admin, wholesale_cancel, wholesale_portal
 from app.web import wholesale_orders_admin as wholesale_order_pages
+from app.web import wholesale_tripops_admin as wholesale_tripops_pages
 from app.web import wholesale_trips_admin as wholesale_trip_pages
 from app.web.templating import error_page
 from app.wholesale import endpoints as wholesale_endpoints
@@ -103,6 +104,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     stock_pages.router,
     run_pages.router,
     wholesale_trip_pages.router,
+    wholesale_tripops_pages.router,
     wholesale_order_pages.router,
     station_admin_pages.router,
     crossborder_admin_pages.router,

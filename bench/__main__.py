@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import catalog, crossborder, shop, stations, stock, wholesale_documents, wholesale_orders
+from bench import catalog, crossborder, shop, stations, stock, wholesale_documents, wholesale_orders, wholesale_trip
 
 BENCHES = {
     "catalog": catalog.main,
@@ -14,6 +14,7 @@ BENCHES = {
     "crossborder": crossborder.main,
     "wholesale_documents": wholesale_documents.main,
     "wholesale_orders": wholesale_orders.main,
+    "wholesale_trip": wholesale_trip.main,
 }
 
 

@@ -1,7 +1,8 @@
 """SQL lives in repositories (README, "Layout and conventions").
 
 A module builds statements or runs them only if it is a repository: ``repository.py``, a topical
-``*_queries.py``, or ``models.py`` / a topical ``*_models.py`` (column defaults and index expressions are schema, not queries).
+``*_queries.py``, or ``models.py`` / a topical ``*_models.py`` (column defaults and index
+expressions are schema, not queries).
 This test walks ``app/`` and fails on any other module that imports one of SQLAlchemy's statement
 builders or calls ``execute`` / ``scalar`` / ``scalars`` / ``stream`` on a session or connection, so the rule
 stays true as the code grows. ``session.get`` (the identity map) and ``flush`` are the unit of work,

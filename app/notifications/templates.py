@@ -218,6 +218,11 @@ _TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], 
             "如需要请联系服务中心。"
         ),
     ),
+    "wholesale_trip_dispatched": (
+        "批发订单发车",
+        {"order_number": T, "trip": T},
+        lambda p, _: f"订单{p['order_number']}已随珠三角车次{p['trip']}发车，请在收货时间内安排收货。",
+    ),
     "refund_issued": (
         "退款办理",
         {"order_number": T, "amount_minor": M},

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.kit import clock
-from app.supply.models import Reservation, ReservationStatus
+from app.supply.models import Reservation, ReservationLine, ReservationStatus
 
 _RESERVE_LINE = text("""
 WITH candidates AS (
@@ -75,6 +75,47 @@ SELECT CAST(:kind AS ledger_kind), variant_id, location_id, lot_id,
        CASE WHEN :sell THEN -quantity ELSE 0 END, -quantity, :actor_user_id, :reason, :document_type,
        :document_ref, :channel
 FROM moved ORDER BY line_id
+""")
+
+# Sell part of a reservation, release the rest, in one statement: per variant the quantity to sell
+# is taken from the reservation's lines in line id order (the FEFO order they were held in), the
+# rows locked in that same order. Each line writes a ``sale`` ledger row for what it sells and a
+# ``release`` row for what it gives back (none for a zero part).
+_SELL_PART = text("""
+WITH need AS (
+    SELECT variant_id, quantity
+    FROM unnest(CAST(:variant_ids AS bigint[]), CAST(:quantities AS numeric[])) AS n(variant_id, quantity)
+), locked AS (
+    SELECT s.id, l.quantity, l.id AS line_id, l.variant_id
+    FROM reservation_lines l JOIN stock_levels s ON s.id = l.stock_level_id
+    WHERE l.reservation_id = :reservation_id
+    ORDER BY l.id
+    FOR UPDATE OF s
+), split AS (
+    SELECT locked.id, locked.quantity, locked.line_id,
+           LEAST(locked.quantity, GREATEST(COALESCE(need.quantity, 0)
+                 - (SUM(locked.quantity) OVER (PARTITION BY locked.variant_id ORDER BY locked.line_id)
+                    - locked.quantity), 0)) AS sold
+    FROM locked LEFT JOIN need ON need.variant_id = locked.variant_id
+), moved AS (
+    UPDATE stock_levels s
+    SET reserved = s.reserved - split.quantity, on_hand = s.on_hand - split.sold
+    FROM split WHERE s.id = split.id
+    RETURNING s.variant_id, s.location_id, s.lot_id, split.quantity, split.sold, split.line_id
+)
+INSERT INTO stock_ledger (kind, variant_id, location_id, lot_id, on_hand_delta, reserved_delta,
+                          actor_user_id, reason, document_type, document_ref, channel)
+SELECT kind, variant_id, location_id, lot_id, on_hand_delta, reserved_delta, :actor_user_id, :reason,
+       :document_type, :document_ref, :channel
+FROM (
+    SELECT CAST('sale' AS ledger_kind) AS kind, variant_id, location_id, lot_id, -sold AS on_hand_delta,
+           -sold AS reserved_delta, line_id, 0 AS part
+    FROM moved WHERE sold > 0
+    UNION ALL
+    SELECT CAST('release' AS ledger_kind), variant_id, location_id, lot_id, 0, sold - quantity, line_id, 1
+    FROM moved WHERE quantity > sold
+) AS rows
+ORDER BY line_id, part
 """)
 
 
@@ -192,3 +233,42 @@ async def reservation_with_lines(session: AsyncSession, reference: str) -> Reser
     return await session.scalar(
         select(Reservation).where(Reservation.reference == reference).options(selectinload(Reservation.lines))
     )
+
+
+async def sell_part_of_held_stock(
+    session: AsyncSession,
+    reservation_id: int,
+    quantities: dict[int, Decimal],
+    *,
+    reason: str,
+    document_type: str,
+    document_ref: str,
+    channel: str,
+    actor_user_id: int | None,
+) -> None:
+    """Sell ``quantities`` (by variant) of what a reservation holds, earliest best-before first, and
+    give back the rest; one ledger row per line and part."""
+    variant_ids = sorted(quantities)
+    await session.execute(
+        _SELL_PART,
+        {
+            "reservation_id": reservation_id,
+            "variant_ids": variant_ids,
+            "quantities": [quantities[v] for v in variant_ids],
+            "actor_user_id": actor_user_id,
+            "reason": reason,
+            "document_type": document_type,
+            "document_ref": document_ref,
+            "channel": channel,
+        },
+    )
+
+
+async def reservation_lines_of(session: AsyncSession, reservation_id: int) -> list[tuple[int, Decimal]]:
+    """(variant id, quantity) of each line a reservation holds, in line order."""
+    rows = await session.execute(
+        select(ReservationLine.variant_id, ReservationLine.quantity)
+        .where(ReservationLine.reservation_id == reservation_id)
+        .order_by(ReservationLine.id)
+    )
+    return [(variant_id, quantity) for variant_id, quantity in rows.all()]

@@ -192,6 +192,53 @@ async def convert_to_sale(
     )
 
 
+async def convert_part_to_sale(
+    session: AsyncSession,
+    reservation_id: int,
+    quantities: dict[int, Decimal],
+    *,
+    document_type: str,
+    document_ref: str,
+    actor_user_id: int | None = None,
+    reason: str = "",
+) -> Reservation:
+    """The goods leave with less than was held (an order packed short, or weighed light): sell
+    ``quantities`` (by variant id) from the held lots, earliest best-before first, and release the
+    rest. A variant left out sells nothing (all of it is released); a quantity above what the
+    reservation holds of its variant, or of a variant it does not hold, is refused
+    (``invalid_stock_quantity``) before anything moves. Like :func:`convert_to_sale` the status
+    compare-and-set comes first, so a second call finds the reservation closed
+    (``reservation_not_active``) and sells nothing twice."""
+    held: dict[int, Decimal] = {}
+    for variant_id, quantity in await queries.reservation_lines_of(session, reservation_id):
+        held[variant_id] = held.get(variant_id, Decimal(0)) + quantity
+    for variant_id, quantity in quantities.items():
+        have = held.get(variant_id, Decimal(0))
+        if quantity < 0 or quantity > have:
+            raise errors.InvalidStockQuantity(
+                f"出库数量 {format_quantity(quantity)} 超出预留数量 {format_quantity(have)}",
+                detail={"variant_id": variant_id},
+            )
+    channel = await queries.close_if_active(session, reservation_id, ReservationStatus.converted)
+    if channel is None:
+        if await session.get(Reservation, reservation_id) is None:
+            raise errors.ReservationNotFound()
+        raise errors.ReservationNotActive()
+    await queries.sell_part_of_held_stock(
+        session,
+        reservation_id,
+        {v: q for v, q in quantities.items() if q > 0},
+        reason=reason[:200],
+        document_type=document_type,
+        document_ref=document_ref,
+        channel=channel,
+        actor_user_id=actor_user_id,
+    )
+    reservation = await session.get(Reservation, reservation_id, populate_existing=True)
+    assert reservation is not None
+    return reservation
+
+
 async def release_expired(session: AsyncSession, *, now: datetime | None = None, limit: int = 200) -> list[str]:
     """Release active reservations past their deadline. ``SKIP LOCKED`` lets several workers run
     this at once; the status compare-and-set makes a second run (or a racing payment) a no-op."""

@@ -25,7 +25,7 @@ from app.kit.errors import AppError
 from app.orders.models import OrderStatus
 from app.web import forms
 from app.web.templating import CsrfProtected, render
-from app.wholesale import cancelling, ordering, service, trips
+from app.wholesale import cancelling, ordering, packing, service, trips
 from app.wholesale import errors as wholesale_errors
 from app.wholesale.models import CreditState
 
@@ -346,5 +346,6 @@ async def order_page(
             "departure": trips.departure_text(view.trip.departure_date),
             "can_cancel": cancelling.can_cancel(view),
             "notice": notice,
+            "packed": packing.is_packed(view.order),
         },
     )

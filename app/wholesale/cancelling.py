@@ -28,7 +28,7 @@ from app.kit.errors import AppError
 from app.orders import repository as orders_repository
 from app.orders import service as order_service
 from app.orders.models import FulfilmentStatus, OrderStatus
-from app.wholesale import amend_errors, errors, ordering, trips
+from app.wholesale import amend_errors, errors, ordering, trip_queries, trips
 from app.wholesale import order_queries as queries
 from app.wholesale.models import CreditState
 from app.wholesale.trip_models import TripStatus
@@ -73,7 +73,11 @@ async def cancel_order(
     session: AsyncSession, principal: Principal, number: str, *, reason: str = ""
 ) -> ordering.WholesaleOrderView:
     """Cancel one of the principal's company's orders (see the module's rules); only flushes."""
-    await ordering.order_for(session, principal, number)  # another company's order: 404
+    placed = await ordering.order_for(session, principal, number)  # another company's order: 404
+    # The trip row first, as packing and dispatch lock it: a cancel racing the warehouse's packing
+    # of this order waits for it (and then sees the order packed), or packs after it (and then
+    # no longer finds a live order) — never both, and never a deadlock on order and trip rows.
+    await trip_queries.trip_by_id(session, placed.wholesale.trip_id, for_update=True)
     order = await orders_repository.order_by_number(session, number, for_update=True)
     wholesale = await queries.of_order(session, order.id, for_update=True) if order else None
     if order is None or wholesale is None:

@@ -63,6 +63,7 @@ def order_out(
             number=trip.number,
             departure_date=trip.departure_date,
             status=trip.status.value,
+            status_label=trip.status.label_zh,
             reason_code=wholesale.trip_reason_code,
             reason=wholesale.trip_reason_zh,
         ),

@@ -78,12 +78,14 @@ class OrderLineOut(orders_schemas.OrderLineOut):
     model_config = ConfigDict(from_attributes=True)
 
     price_list: str
+    packed_quantity: QuantityValue | None = None  # what was packed (weighed) for the truck; null until packed
 
 
 class TripRefOut(BaseModel):
     number: str
     departure_date: date
     status: str
+    status_label: str = ""  # 待装车 / 装车中 / 已发车 / 已送达
     reason_code: str
     reason: str  # "" when the order goes where the buyer asked
 

@@ -197,8 +197,17 @@ MANIFEST_WIDTHS = [9 * mm, 56 * mm, 33 * mm, 11 * mm, 15 * mm, 9 * mm]
 MANIFEST_WIDTHS.append(USABLE_WIDTH - sum(MANIFEST_WIDTHS))  # 签收
 
 
+MAX_STOP_ORDERS = 8  # order numbers a stop's row names; more would make a row taller than a page
+
+
+def _stop_orders(numbers: Sequence[str]) -> str:
+    if len(numbers) <= MAX_STOP_ORDERS:
+        return "订单 " + "、".join(numbers)
+    return "订单 " + "、".join(numbers[:MAX_STOP_ORDERS]) + f" 等 {len(numbers)} 单"
+
+
 def _stop_row(stop: ManifestStop) -> list[Any]:
-    who = (stop.company, f"{stop.city} {stop.address}", "订单 " + "、".join(stop.order_numbers))
+    who = (stop.company, f"{stop.city} {stop.address}", _stop_orders(stop.order_numbers))
     contact = (stop.receiving_hours, stop.contact, stop.phone)
     return [
         str(stop.position),

@@ -100,10 +100,13 @@ async def trips_on(session: AsyncSession, day: date) -> list[tuple[WholesaleTrip
     return [(trip, route) for trip, route in rows]
 
 
-async def trip_by_id(session: AsyncSession, trip_id: int) -> WholesaleTrip | None:
-    found: WholesaleTrip | None = await session.scalar(
-        select(WholesaleTrip).where(WholesaleTrip.id == trip_id).execution_options(populate_existing=True)
-    )
+async def trip_by_id(session: AsyncSession, trip_id: int, *, for_update: bool = False) -> WholesaleTrip | None:
+    """``for_update`` locks the trip row: packing, dispatch and a buyer's cancel of one trip's
+    orders take it first, so they happen one after the other."""
+    stmt = select(WholesaleTrip).where(WholesaleTrip.id == trip_id).execution_options(populate_existing=True)
+    if for_update:
+        stmt = stmt.with_for_update()
+    found: WholesaleTrip | None = await session.scalar(stmt)
     return found
 
 

@@ -465,8 +465,19 @@ async def start_loading(
 async def dispatch(
     session: AsyncSession, number: str, *, expected: TripStatus = TripStatus.loading, actor_user_id: int | None
 ) -> WholesaleTrip:
-    """The truck leaves the county warehouse."""
-    return await _transition(session, number, "dispatched", expected=expected, actor_user_id=actor_user_id)
+    """The truck leaves the county warehouse: refused (409 ``trip_has_unpacked_orders``) while an
+    order on it is not packed; its orders' stock is sold for what was packed
+    (``app.wholesale.packing.dispatch_trip``)."""
+    from app.wholesale import packing  # packing builds on this module
+
+    return await packing.dispatch_trip(session, number, expected=expected, actor_user_id=actor_user_id)
+
+
+async def change_status(
+    session: AsyncSession, number: str, action: str, *, expected: TripStatus, actor_user_id: int | None
+) -> WholesaleTrip:
+    """The bare status change of ``action`` (a key of ``TRANSITIONS``), compare-and-set on ``expected``."""
+    return await _transition(session, number, action, expected=expected, actor_user_id=actor_user_id)
 
 
 async def mark_delivered(

@@ -34,6 +34,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "departure": "周二（12月8日）",
     },
     "wholesale_hold_lapsed": {"order_number": "NP2611290001", "amount_minor": 1234500},
+    "wholesale_trip_dispatched": {"order_number": "NP2611290001", "trip": "SX-GZ-261208"},
     "buyer_invitation": {
         "company": "广州江南果菜批发市场粤北鲜果商行",
         "inviter": "陈志强",
@@ -94,6 +95,12 @@ def test_buyer_approved_text() -> None:
     )
     longest = render("buyer_approved", {"username": "u" * 50})  # the longest username an application takes
     assert "u" * 50 in longest.body
+
+
+def test_wholesale_trip_dispatched_text() -> None:
+    assert render("wholesale_trip_dispatched", SAMPLES["wholesale_trip_dispatched"]).body == (
+        "【南岭明珠】订单NP2611290001已随珠三角车次SX-GZ-261208发车，请在收货时间内安排收货。"
+    )
 
 
 def test_expiring_text() -> None:
