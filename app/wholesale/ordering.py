@@ -16,7 +16,11 @@ What only the wholesale channel decides happens here:
   it, :func:`release_lapsed_hold` (the beat's sweep) expires it and releases both. The company row
   is locked ``FOR UPDATE`` first thing, so two orders of one company are checked one after the
   other and never together pass a limit each would pass alone.
-- **Prepay** companies: the order waits for the bank transfer (the channel's unpaid hold).
+- **Overdue invoices** hold an on-account order too: a company with an invoice past its due date
+  and not paid in full (``receivables.overdue_invoices``) has its next order held for approval,
+  the message naming the overdue invoices and amounts.
+- **Prepay** companies: the order waits for the bank transfer (the channel's unpaid hold); its
+  pro-forma (``receivables.create_proforma``) asks for the money by the trip's cut-off day.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from app.orders import service as order_service
 from app.orders import states
 from app.orders.models import DeliveryMethod, Order, OrderStatus, PaymentMethod
 from app.supply import service as supply_service
-from app.wholesale import errors, repository, service, trips
+from app.wholesale import errors, receivables, repository, service, trips
 from app.wholesale import order_queries as queries
 from app.wholesale.document_data import DeliveryAddress as DeliveryBlock
 from app.wholesale.document_data import OrderConfirmation
@@ -333,10 +337,16 @@ async def place_order(
         this_order_minor=basket.total_minor,
         limit_minor=company.credit_limit_minor,
     )
-    held = on_account and exposure.over_limit
+    overdue = list(await receivables.overdue_invoices(session, company.id)) if on_account else []
+    held = on_account and (exposure.over_limit or bool(overdue))
     hold_until = now + timedelta(hours=get_settings().wholesale_credit_hold_hours) if held else None
     trip_text = f"车次 {choice.trip.number}（{trips.departure_text(trip_date)}发车）"
-    if held:
+    if held and not exposure.over_limit:
+        message = (
+            f"订单已提交，但贵司有逾期未付的结算单：{receivables.overdue_text(overdue)}，"
+            f"需服务中心审批；库存和车位保留至 {_local(hold_until)}"
+        )
+    elif held:
         message = (
             f"订单已提交，但超出贵司信用额度（额度 {_yuan(exposure.limit_minor)}，"
             f"含本单应付 {_yuan(exposure.total_minor)}），需服务中心审批；"
@@ -404,10 +414,15 @@ async def place_order(
                 "owed_minor": exposure.owed_minor,
                 "order_minor": exposure.this_order_minor,
                 "hold_until": hold_until.isoformat() if hold_until else None,
+                "overdue_invoices": [i.number for i in overdue],
             },
         )
     reloaded = await orders_repository.order_by_number(session, order.number)
     assert reloaded is not None
+    if not on_account:
+        await receivables.create_proforma(
+            session, reloaded, company, cutoff_at=choice.trip.cutoff_at, actor_user_id=user_id
+        )
     return PlacedOrder(reloaded, wholesale, choice, message)
 
 
