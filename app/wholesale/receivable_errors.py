@@ -48,3 +48,8 @@ class ProformaNotFound(NotFound):
 class PaymentDateInvalid(InvalidInput):
     code = "payment_date_invalid"
     message = "到账日期不能晚于今天"
+
+
+class StatementFormatUnknown(NotFound):
+    code = "statement_format_unknown"
+    message = "对账单只提供 PDF 和 XLSX 两种格式"

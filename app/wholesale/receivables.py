@@ -58,8 +58,10 @@ from app.wholesale.document_data import (
     service_centre_party,
 )
 from app.wholesale.invoice_models import DocumentKind, WholesaleInvoice, WholesaleInvoiceLine, WholesalePayment
+from app.wholesale.invoice_pdf import invoice_pdf
 from app.wholesale.invoicing import Ageing, ageing, included_tax_minor, tax_rate_percent
 from app.wholesale.models import CreditState
+from app.wholesale.statement import statement_pdf, statement_xlsx
 
 
 def yuan(minor: int) -> str:
@@ -484,3 +486,30 @@ async def confirm_transfer(
     )
     await queries.keep_hold_for_trip(session, order.reservation_reference or "")
     return order, payment
+
+
+# ---- files ---------------------------------------------------------------------------------------
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True)
+class DocumentFile:
+    content: bytes
+    media_type: str
+    filename: str
+
+
+def statement_file(data: StatementData, fmt: str) -> DocumentFile:
+    """The statement as ``pdf`` or ``xlsx`` (anything else: 404, as a path that does not exist).
+    CPU-bound: run it in a thread pool."""
+    name = f"statement-{data.period_start:%Y-%m}"
+    if fmt == "pdf":
+        return DocumentFile(statement_pdf(data), "application/pdf", f"{name}.pdf")
+    if fmt == "xlsx":
+        return DocumentFile(statement_xlsx(data), XLSX_TYPE, f"{name}.xlsx")
+    raise money_errors.StatementFormatUnknown(detail={"format": fmt})
+
+
+def proforma_file(document: InvoiceDocument) -> DocumentFile:
+    return DocumentFile(invoice_pdf(document), "application/pdf", f"proforma-{document.order_number}.pdf")
