@@ -80,6 +80,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     wholesale_order_endpoints.router,
     wholesale_order_endpoints.admin,
     wholesale_receivable_endpoints.router,
+    wholesale_receivable_endpoints.admin,
     catalog_endpoints.router,
     product_endpoints.router,
     catalog_endpoints.admin,

@@ -7,15 +7,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 
-from app.accounts.access import BuyerUser
+from app.accounts.access import AdminUser, BuyerUser
 from app.db import DbSession
 from app.wholesale import receivables
 from app.wholesale.document_data import StatementData
+from app.wholesale.invoice_models import WholesalePayment
 from app.wholesale.invoicing import AGEING_BUCKETS, ageing, days_overdue, statement_figures
-from app.wholesale.receivable_schemas import AgeingOut, OpenItemOut, StatementEntryOut, StatementOut
+from app.wholesale.receivable_schemas import (
+    AgeingOut,
+    AllocationOut,
+    OpenItemOut,
+    PaymentIn,
+    PaymentOut,
+    ReceivableRowOut,
+    ReceivablesOut,
+    StatementEntryOut,
+    StatementOut,
+    TransferConfirmedOut,
+)
 
 router = APIRouter(prefix="/api/v1/wholesale", tags=["wholesale money"])
 
@@ -112,3 +124,93 @@ async def proforma(number: str, session: DbSession, principal: BuyerUser) -> Res
     """形式发票 of a prepay order: the amount to transfer by the trip's cut-off day, and where to."""
     document = await receivables.proforma_document(session, principal, number)
     return file_response(await run_in_threadpool(receivables.proforma_file, document))
+
+
+# ---- the centre (admins) ------------------------------------------------------------------------
+
+admin = APIRouter(prefix="/api/v1/admin/wholesale", tags=["wholesale admin"])
+PAYMENT_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "company_not_found"},
+    409: {"description": "payment_reference_taken（同一笔转账已登记过）"},
+    422: {"description": "payment_date_invalid / payment_amount_invalid / validation_error"},
+}
+
+
+def new_payment(body: PaymentIn) -> receivables.NewPayment:
+    return receivables.NewPayment(body.amount_minor, body.received_on, body.reference, body.note)
+
+
+async def payment_out(session: DbSession, payment: WholesalePayment) -> PaymentOut:
+    views = await receivables.payment_views(session, [payment])
+    return PaymentOut(
+        id=payment.id,
+        company_id=payment.company_id,
+        received_on=payment.received_on,
+        amount_minor=payment.amount_minor,
+        reference=payment.reference,
+        allocated_minor=payment.allocated_minor,
+        unallocated_minor=payment.unallocated_minor,
+        note=payment.note,
+        allocations=[AllocationOut(invoice=n, amount_minor=a, allocated_on=d) for n, a, d in views[0].allocations],
+    )
+
+
+@admin.get("/receivables", response_model=ReceivablesOut)
+async def aged_receivables(session: DbSession, _: AdminUser) -> ReceivablesOut:
+    """Every company's open invoices by days past due today (China time), with the totals."""
+    report = await receivables.aged_receivables(session)
+    return ReceivablesOut(
+        as_of=report.as_of,
+        labels=list(AGEING_BUCKETS),
+        rows=[
+            ReceivableRowOut(
+                company_id=row.company.id,
+                company=row.company.name,
+                buckets_minor=list(row.ageing.buckets),
+                total_minor=row.ageing.total_minor,
+                overdue_minor=row.ageing.overdue_minor,
+                unallocated_minor=row.unallocated_minor,
+                oldest_due=row.oldest_due,
+            )
+            for row in report.rows
+        ],
+        totals_minor=list(report.totals.buckets),
+        total_minor=report.totals.total_minor,
+        unallocated_minor=report.unallocated_minor,
+    )
+
+
+@admin.post(
+    "/companies/{company_id}/payments",
+    response_model=PaymentOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=PAYMENT_ERRORS,
+)
+async def record_payment(company_id: int, body: PaymentIn, session: DbSession, actor: AdminUser) -> PaymentOut:
+    """Record a bank transfer of the company: set against its open invoices oldest due first in the
+    same transaction; what is left waits for the next invoice."""
+    payment = await receivables.record_payment(session, actor, company_id, new_payment(body))
+    return await payment_out(session, payment)
+
+
+@admin.get("/companies/{company_id}/statement", response_model=StatementOut, responses=STATEMENT_ERRORS)
+async def company_statement(company_id: int, session: DbSession, _: AdminUser, month: Month) -> StatementOut:
+    return statement_out(await receivables.statement_data(session, company_id, receivables.parse_month(month)))
+
+
+@admin.post(
+    "/orders/{number}/transfer",
+    response_model=TransferConfirmedOut,
+    responses={
+        **PAYMENT_ERRORS,
+        404: {"description": "wholesale_order_not_found"},
+        409: {"description": "order_not_awaiting_transfer / payment_reference_taken"},
+        422: {"description": "transfer_short（detail.short_minor = 还差的金额）/ validation_error"},
+    },
+)
+async def confirm_transfer(number: str, body: PaymentIn, session: DbSession, actor: AdminUser) -> TransferConfirmedOut:
+    """A prepay order's transfer arrived: record it and confirm the order (its stock stays held for the trip)."""
+    order, payment = await receivables.confirm_transfer(session, actor, number, new_payment(body))
+    return TransferConfirmedOut(
+        order=order.number, status=order.status.value, payment=await payment_out(session, payment)
+    )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from app.kit.schemas import InputModel
 
 
 class StatementEntryOut(BaseModel):
@@ -53,3 +55,58 @@ class StatementOut(BaseModel):
     entries: list[StatementEntryOut]
     open_items: list[OpenItemOut]
     ageing: AgeingOut
+
+
+# ---- the centre's side ----------------------------------------------------------------------------
+
+
+class PaymentIn(InputModel):
+    """A bank transfer staff saw arrive."""
+
+    amount_minor: int = Field(gt=0)
+    received_on: date  # China-time date it arrived; not after today
+    reference: str = Field(min_length=1, max_length=60)  # the transfer's reference: unique per company
+    note: str = Field(default="", max_length=300)
+
+
+class AllocationOut(BaseModel):
+    invoice: str
+    amount_minor: int
+    allocated_on: date
+
+
+class PaymentOut(BaseModel):
+    id: int
+    company_id: int
+    received_on: date
+    amount_minor: int
+    reference: str
+    allocated_minor: int
+    unallocated_minor: int
+    note: str
+    allocations: list[AllocationOut]
+
+
+class ReceivableRowOut(BaseModel):
+    company_id: int
+    company: str
+    buckets_minor: list[int]  # in ``labels`` order
+    total_minor: int
+    overdue_minor: int
+    unallocated_minor: int
+    oldest_due: date | None
+
+
+class ReceivablesOut(BaseModel):
+    as_of: date
+    labels: list[str]
+    rows: list[ReceivableRowOut]
+    totals_minor: list[int]
+    total_minor: int
+    unallocated_minor: int
+
+
+class TransferConfirmedOut(BaseModel):
+    order: str
+    status: str
+    payment: PaymentOut

@@ -309,22 +309,27 @@ class CompanyAccount:
         return sum(p.payment.unallocated_minor for p in self.payments)
 
 
+async def payment_views(session: AsyncSession, payments: Sequence[WholesalePayment]) -> list[PaymentView]:
+    """Each payment with the invoices it was set against."""
+    allocations: dict[int, list[tuple[str, int, date]]] = {}
+    for payment_id, number, amount, day in await queries.allocations_of_payments(session, [p.id for p in payments]):
+        allocations.setdefault(payment_id, []).append((number, amount, day))
+    return [PaymentView(p, tuple(allocations.get(p.id, []))) for p in payments]
+
+
 async def company_account(session: AsyncSession, company_id: int) -> CompanyAccount:
     company = await repository.company(session, company_id)
     if company is None:
         raise accounts_errors.CompanyNotFound(detail={"company_id": company_id})
     today = clock.today()
     items = tuple(_open_item(i, left) for i, left in await queries.open_as_of(session, today, company_id))
-    payments = await queries.company_payments(session, company_id)
-    allocations: dict[int, list[tuple[str, int, date]]] = {}
-    for payment_id, number, amount, day in await queries.allocations_of_payments(session, [p.id for p in payments]):
-        allocations.setdefault(payment_id, []).append((number, amount, day))
+    payments = await payment_views(session, await queries.company_payments(session, company_id))
     waiting = tuple((o, o.total_minor - o.paid_minor) for o in await queries.awaiting_transfer(session, company_id))
     return CompanyAccount(
         company=company,
         open_invoices=items,
         ageing=ageing(items, today),
-        payments=tuple(PaymentView(p, tuple(allocations.get(p.id, []))) for p in payments),
+        payments=tuple(payments),
         awaiting_transfer=waiting,
     )
 

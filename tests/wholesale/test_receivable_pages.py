@@ -19,7 +19,7 @@ from app.accounts.models import PaymentTerms, Role
 from app.orders import repository as orders_repository
 from app.orders.models import OrderStatus
 from app.wholesale import service
-from tests.fixtures.builders import auth
+from tests.fixtures.builders import auth, make_user, token_for
 from tests.fixtures.receivables import issue_invoice, order_of
 from tests.fixtures.wholesale_orders import Buyer, buyer, supply_sku
 from tests.web.test_stock_pages import HTML, field, log_in
@@ -204,3 +204,35 @@ async def test_staff_confirm_a_prepay_transfer_and_a_short_one_is_refused(
     assert f'id="transfer-{order.number}"' not in done.text
     confirmed = await orders_repository.order_by_number(db_session, order.number)
     assert confirmed is not None and confirmed.status is OrderStatus.confirmed
+
+
+async def test_the_centre_records_payments_and_confirms_transfers_on_the_api(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    ours, late, current = await _owing(db_session)
+    admin = auth(await token_for(db_session, await make_user(db_session, Role.admin)))
+    body = {"amount_minor": 70_000, "received_on": "2026-12-06", "reference": "API-1"}
+
+    paid = await client.post(f"/api/v1/admin/wholesale/companies/{ours.company.id}/payments", json=body, headers=admin)
+    assert paid.status_code == 201, paid.text
+    assert [(a["invoice"], a["amount_minor"]) for a in paid.json()["allocations"]] == [
+        (late, 60_000),
+        (current, 10_000),
+    ]
+    twice = await client.post(f"/api/v1/admin/wholesale/companies/{ours.company.id}/payments", json=body, headers=admin)
+    assert twice.status_code == 409 and twice.json()["error"] == "payment_reference_taken"
+    report = (await client.get("/api/v1/admin/wholesale/receivables", headers=admin)).json()
+    (row,) = [r for r in report["rows"] if r["company_id"] == ours.company.id]
+    assert (row["buckets_minor"], row["total_minor"]) == ([10_000, 0, 0, 0, 0], 10_000)
+    buyer_key = auth(await key_of(db_session, ours))
+    assert (await client.get("/api/v1/admin/wholesale/receivables", headers=buyer_key)).status_code == 403
+
+    sku = (await supply_sku(db_session, wholesale_minor=1000)).sku
+    prepay = await buyer(db_session, terms=PaymentTerms.prepay)
+    order = await order_of(db_session, prepay.principal, prepay.address.id, sku, 1)
+    transfer = {"amount_minor": 19_999, "received_on": "2026-12-06", "reference": "PP-1"}
+    short = await client.post(f"/api/v1/admin/wholesale/orders/{order.number}/transfer", json=transfer, headers=admin)
+    assert short.status_code == 422 and short.json()["detail"]["short_minor"] == 1
+    transfer["amount_minor"] = 20_000
+    done = await client.post(f"/api/v1/admin/wholesale/orders/{order.number}/transfer", json=transfer, headers=admin)
+    assert done.status_code == 200 and done.json()["status"] == "confirmed"
