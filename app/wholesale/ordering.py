@@ -264,11 +264,12 @@ class Exposure:
 
 
 async def owed_minor(session: AsyncSession, company_id: int) -> int:
-    """What the company owes and has on order. No invoices are stored yet, so an order's debt is its
-    own unpaid total from confirmation until it is paid — delivered orders included, which is what
-    their invoices will bill. When invoices are stored, add their unpaid balances here and leave
-    the invoiced orders out of the open-order sum."""
-    return await queries.open_orders_owed_minor(session, company_id)
+    """What the company owes and has on order: its open orders not yet invoiced (their unpaid
+    totals), plus what its invoices still owe, less money it has paid that is not yet set against
+    an invoice (``receivables.balance_owed``)."""
+    return await queries.open_orders_owed_minor(session, company_id) + await receivables.balance_owed(
+        session, company_id
+    )
 
 
 def is_on_account(company: BuyerCompany) -> bool:

@@ -144,6 +144,27 @@ async def overdue_invoices(session: AsyncSession, company_id: int, today: date) 
     ).all()
 
 
+async def balance_owed(session: AsyncSession, company_id: int) -> int:
+    """What the company's invoices still owe, less money it has with the centre not yet set against
+    one (unallocated payments, credit notes not applied)."""
+    invoices = await session.scalar(
+        select(func.coalesce(func.sum(WholesaleInvoice.total_minor - WholesaleInvoice.settled_minor), 0)).where(
+            WholesaleInvoice.company_id == company_id, WholesaleInvoice.kind == INVOICE
+        )
+    )
+    credits = await session.scalar(
+        select(func.coalesce(func.sum(-WholesaleInvoice.total_minor - WholesaleInvoice.settled_minor), 0)).where(
+            WholesaleInvoice.company_id == company_id, WholesaleInvoice.kind == CREDIT_NOTE
+        )
+    )
+    unallocated = await session.scalar(
+        select(func.coalesce(func.sum(WholesalePayment.amount_minor - WholesalePayment.allocated_minor), 0)).where(
+            WholesalePayment.company_id == company_id
+        )
+    )
+    return int(invoices or 0) - int(credits or 0) - int(unallocated or 0)
+
+
 # ---- statements -----------------------------------------------------------------------------------
 
 

@@ -261,3 +261,27 @@ async def test_a_prepay_order_gets_a_proforma_and_is_confirmed_when_staff_see_th
     invoice = await issue_invoice(db_session, reloaded, issue_date=date(2026, 12, 8), due_date=date(2026, 12, 8))
     assert await receivables.apply_unallocated(db_session, ours.company.id) == 40_000
     assert invoice.outstanding_minor == 0
+
+
+async def test_an_invoiced_order_counts_once_in_the_credit_exposure_and_paying_it_frees_the_limit(
+    db_session: AsyncSession,
+) -> None:
+    from app.wholesale import ordering
+
+    sku = (await supply_sku(db_session, wholesale_minor=1000)).sku
+    ours = await buyer(db_session, credit_limit_minor=100_000)  # ¥1,000
+    delivered = await order_of(db_session, ours.principal, ours.address.id, sku, 3)  # ¥600
+    assert await ordering.owed_minor(db_session, ours.company.id) == 60_000
+    await issue_invoice(db_session, delivered, issue_date=date(2026, 12, 6), due_date=date(2027, 1, 5))
+    assert await ordering.owed_minor(db_session, ours.company.id) == 60_000  # the invoice, not the order too
+
+    held = await order_of(db_session, ours.principal, ours.address.id, sku, 3)  # ¥600 more: over ¥1,000
+    assert held.status is OrderStatus.pending_payment
+    actor = await staff(db_session)
+    await receivables.record_payment(
+        db_session, actor, ours.company.id, receivables.NewPayment(70_000, date(2026, 12, 6), "PAY-X")
+    )
+    # The invoice is paid and ¥100 waits for the next one: it lowers what the company owes.
+    assert await ordering.owed_minor(db_session, ours.company.id) == -10_000
+    clear = await order_of(db_session, ours.principal, ours.address.id, sku, 3)
+    assert clear.status is OrderStatus.confirmed
