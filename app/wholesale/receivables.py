@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -346,6 +346,16 @@ def proforma_number(order_number: str) -> str:
     return f"PF{order_number}"
 
 
+def seller_with_bank() -> Party:
+    """The centre, with the bank account a buyer pays into (when set)."""
+    settings = get_settings()
+    return replace(
+        service_centre_party(settings),
+        bank_name=settings.wholesale_bank_name,
+        bank_account=settings.wholesale_bank_account_number,
+    )
+
+
 def payment_instructions(order_number: str) -> str:
     """Where to send the money and what to quote, from the centre's bank settings."""
     settings = get_settings()
@@ -432,7 +442,7 @@ async def document_of(session: AsyncSession, order: Order) -> InvoiceDocument:
         kind=InvoiceKind.proforma,
         number=proforma.number,
         issue_date=proforma.issue_date,
-        seller=service_centre_party(get_settings()),
+        seller=seller_with_bank(),
         buyer=Party(**{k: str(v) for k, v in proforma.buyer.items() if k in Party.__dataclass_fields__}),
         order_number=order.number,
         lines=tuple(
