@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     # VAT rate printed on wholesale invoices (prices include it; the tax line shows the share of the
     # total it is). 9 %: the rate of agricultural products; 0 hides the line.
     wholesale_invoice_tax_rate_percent: int = Field(default=9, ge=0, le=100)
+    # The centre's bank account a prepay company transfers to (printed on pro-formas and invoices).
+    # Blank account name: the service centre's name; blank account number: "ask the centre".
+    wholesale_bank_name: str = Field(default="", max_length=60)
+    wholesale_bank_account_name: str = Field(default="", max_length=60)
+    wholesale_bank_account_number: str = Field(default="", max_length=40)
     # Alibaba.com international station (ICBU Open Platform). Without an app key: "not connected".
     alibaba_gateway_url: str = "https://openapi-api.alibaba.com"
     alibaba_sync_url: str | None = None  # unset: ALIBABA_GATEWAY_URL + "/sync"

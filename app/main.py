@@ -49,13 +49,15 @@ from app.web import stock as stock_pages
 from app.web import trace as trace_pages
 from app.web import users_admin as user_pages
 from app.web import wholesale as wholesale_pages
-from app.web import wholesale_addresses_admin, wholesale_cancel, wholesale_portal
+from app.web import wholesale_addresses_admin, wholesale_cancel, wholesale_money_portal, wholesale_portal
 from app.web import wholesale_orders_admin as wholesale_order_pages
+from app.web import wholesale_receivables_admin as wholesale_receivable_pages
 from app.web import wholesale_tripops_admin as wholesale_tripops_pages
 from app.web import wholesale_trips_admin as wholesale_trip_pages
 from app.web.templating import error_page
 from app.wholesale import endpoints as wholesale_endpoints
 from app.wholesale import order_endpoints as wholesale_order_endpoints
+from app.wholesale import receivable_endpoints as wholesale_receivable_endpoints
 from app.wholesale import trip_endpoints as wholesale_trip_endpoints
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "storefront" / "static"
@@ -78,6 +80,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     wholesale_endpoints.admin,
     wholesale_order_endpoints.router,
     wholesale_order_endpoints.admin,
+    wholesale_receivable_endpoints.router,
+    wholesale_receivable_endpoints.admin,
     catalog_endpoints.router,
     product_endpoints.router,
     catalog_endpoints.admin,
@@ -106,6 +110,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     wholesale_trip_pages.router,
     wholesale_tripops_pages.router,
     wholesale_order_pages.router,
+    wholesale_receivable_pages.router,
     station_admin_pages.router,
     crossborder_admin_pages.router,
     notification_pages.router,
@@ -117,6 +122,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     wholesale_portal.router,
     wholesale_cancel.router,
     wholesale_addresses_admin.router,
+    wholesale_money_portal.router,
 )
 
 

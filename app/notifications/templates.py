@@ -199,7 +199,7 @@ _TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], 
         "批发订单待审批",
         {"order_number": T, "amount_minor": M, "hold_until": TIME},
         lambda p, _: (
-            f"订单{p['order_number']}（{p['amount_minor']}）超信用额度，待服务中心审批，"
+            f"订单{p['order_number']}（{p['amount_minor']}）待服务中心信用审批，"
             f"保留至{p['hold_until']}，逾期自动取消。"
         ),
     ),
@@ -214,7 +214,7 @@ _TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], 
         "批发订单审批超时",
         {"order_number": T, "amount_minor": M},
         lambda p, _: (
-            f"订单{p['order_number']}（{p['amount_minor']}）超信用额度未按时获批，已取消并释放库存车位；"
+            f"订单{p['order_number']}（{p['amount_minor']}）信用审批未按时通过，已取消并释放库存车位；"
             "如需要请联系服务中心。"
         ),
     ),

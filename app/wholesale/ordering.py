@@ -16,7 +16,11 @@ What only the wholesale channel decides happens here:
   it, :func:`release_lapsed_hold` (the beat's sweep) expires it and releases both. The company row
   is locked ``FOR UPDATE`` first thing, so two orders of one company are checked one after the
   other and never together pass a limit each would pass alone.
-- **Prepay** companies: the order waits for the bank transfer (the channel's unpaid hold).
+- **Overdue invoices** hold an on-account order too: a company with an invoice past its due date
+  and not paid in full (``receivables.overdue_invoices``) has its next order held for approval,
+  the message naming the overdue invoices and amounts.
+- **Prepay** companies: the order waits for the bank transfer (the channel's unpaid hold); its
+  pro-forma (``receivables.create_proforma``) asks for the money by the trip's cut-off day.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from app.orders import service as order_service
 from app.orders import states
 from app.orders.models import DeliveryMethod, Order, OrderStatus, PaymentMethod
 from app.supply import service as supply_service
-from app.wholesale import errors, notices, repository, service, trips
+from app.wholesale import errors, notices, receivables, repository, service, trips
 from app.wholesale import order_queries as queries
 from app.wholesale.document_data import DeliveryAddress as DeliveryBlock
 from app.wholesale.document_data import OrderConfirmation
@@ -260,11 +264,12 @@ class Exposure:
 
 
 async def owed_minor(session: AsyncSession, company_id: int) -> int:
-    """What the company owes and has on order. No invoices are stored yet, so an order's debt is its
-    own unpaid total from confirmation until it is paid — delivered orders included, which is what
-    their invoices will bill. When invoices are stored, add their unpaid balances here and leave
-    the invoiced orders out of the open-order sum."""
-    return await queries.open_orders_owed_minor(session, company_id)
+    """What the company owes and has on order: its open orders not yet invoiced (their unpaid
+    totals), plus what its invoices still owe, less money it has paid that is not yet set against
+    an invoice (``receivables.balance_owed``)."""
+    return await queries.open_orders_owed_minor(session, company_id) + await receivables.balance_owed(
+        session, company_id
+    )
 
 
 def is_on_account(company: BuyerCompany) -> bool:
@@ -333,10 +338,16 @@ async def place_order(
         this_order_minor=basket.total_minor,
         limit_minor=company.credit_limit_minor,
     )
-    held = on_account and exposure.over_limit
+    overdue = list(await receivables.overdue_invoices(session, company.id)) if on_account else []
+    held = on_account and (exposure.over_limit or bool(overdue))
     hold_until = now + timedelta(hours=get_settings().wholesale_credit_hold_hours) if held else None
     trip_text = f"车次 {choice.trip.number}（{trips.departure_text(trip_date)}发车）"
-    if held:
+    if held and not exposure.over_limit:
+        message = (
+            f"订单已提交，但贵司有逾期未付的结算单：{receivables.overdue_text(overdue)}，"
+            f"需服务中心审批；库存和车位保留至 {_local(hold_until)}"
+        )
+    elif held:
         message = (
             f"订单已提交，但超出贵司信用额度（额度 {_yuan(exposure.limit_minor)}，"
             f"含本单应付 {_yuan(exposure.total_minor)}），需服务中心审批；"
@@ -404,12 +415,17 @@ async def place_order(
                 "owed_minor": exposure.owed_minor,
                 "order_minor": exposure.this_order_minor,
                 "hold_until": hold_until.isoformat() if hold_until else None,
+                "overdue_invoices": [i.number for i in overdue],
             },
         )
         assert hold_until is not None
         await notices.order_held(session, order, hold_until)
     reloaded = await orders_repository.order_by_number(session, order.number)
     assert reloaded is not None
+    if not on_account:
+        await receivables.create_proforma(
+            session, reloaded, company, cutoff_at=choice.trip.cutoff_at, actor_user_id=user_id
+        )
     return PlacedOrder(reloaded, wholesale, choice, message)
 
 
@@ -471,7 +487,7 @@ async def release_lapsed_hold(session: AsyncSession, *, now: datetime | None = N
         if not await queries.set_credit_state(session, order.id, expected=CreditState.held, to=CreditState.lapsed):
             continue  # approved a moment ago
         hours = get_settings().wholesale_credit_hold_hours
-        reason = f"超出信用额度的订单 {hours} 小时内未获审批，已自动取消并释放库存和车位"
+        reason = f"待信用审批的订单 {hours} 小时内未获批准，已自动取消并释放库存和车位"
         await states.transition(session, order, OrderStatus.expired, kind="credit_hold_lapsed", message_zh=reason)
         await order_service.release_held_stock(session, order, reason=reason, actor_user_id=None)
         await _release_trip_room(session, wholesale)

@@ -57,7 +57,7 @@ async def test_held_then_approved_tells_the_buyer_and_the_owner(db_session: Asyn
     ]
     # Noon Sunday + 24 h, in China time; the amount in yuan.
     assert sent[0].body == (
-        f"【南岭明珠】订单{held.order.number}（¥600.00）超信用额度，待服务中心审批，保留至12月7日12:00，逾期自动取消。"
+        f"【南岭明珠】订单{held.order.number}（¥600.00）待服务中心信用审批，保留至12月7日12:00，逾期自动取消。"
     )
     assert all(m.status is NotificationStatus.queued for m in sent)
 
@@ -88,7 +88,7 @@ async def test_a_lapsed_hold_tells_the_owner_once_when_the_owner_placed_it(db_se
         ("wholesale_hold_lapsed", OWNER_PHONE),
     ]
     assert sent[1].body == (
-        f"【南岭明珠】订单{held.order.number}（¥200.00）超信用额度未按时获批，已取消并释放库存车位；如需要请联系服务中心。"
+        f"【南岭明珠】订单{held.order.number}（¥200.00）信用审批未按时通过，已取消并释放库存车位；如需要请联系服务中心。"
     )
     # The sweep again: nothing lapses twice, nothing is sent twice.
     assert await ordering.release_lapsed_hold(db_session, now=SUNDAY_NOON + timedelta(hours=25)) == []

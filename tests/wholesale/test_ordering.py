@@ -252,7 +252,7 @@ async def test_a_held_order_not_approved_in_time_releases_stock_and_truck_room(d
 
     order = await orders_repository.order_by_number(db_session, held.order.number)
     assert order is not None and order.status is OrderStatus.expired
-    assert any(e.kind == "credit_hold_lapsed" and "未获审批" in e.message_zh for e in order.events)
+    assert any(e.kind == "credit_hold_lapsed" and "未获批准" in e.message_zh for e in order.events)
     assert await stock.available_in_level(db_session, warehouse.id, lot_id) == Decimal(400)
     trip = await trip_queries.trip_by_id(db_session, held.wholesale.trip_id)
     assert trip is not None and trip.booked_cases == 0 and trip.booked_kg == Decimal(0)
