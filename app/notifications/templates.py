@@ -194,6 +194,19 @@ _TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], 
             f"请在{p['days']}天内打开链接设置用户名和密码：{p['invite_url']}"
         ),
     ),
+    "wholesale_standing_placed": (
+        "每周重复订单已下单",
+        {"order_number": T, "trip_date": T, "amount_minor": M, "status": T},
+        lambda p, _: (
+            f"每周重复订单已下单：订单{p['order_number']}，{p['trip_date']}车次，"
+            f"金额{p['amount_minor']}，{p['status']}。如需调整请在截单前登录批发平台。"
+        ),
+    ),
+    "wholesale_standing_failed": (
+        "每周重复订单未能下单",
+        {"trip_date": T, "reason": T},
+        lambda p, _: f"每周重复订单{p['trip_date']}车次未能下单：{p['reason']}。请登录批发平台处理。",
+    ),
     "refund_issued": (
         "退款办理",
         {"order_number": T, "amount_minor": M},
