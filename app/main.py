@@ -51,6 +51,7 @@ from app.web import users_admin as user_pages
 from app.web import wholesale as wholesale_pages
 from app.web import wholesale_orders_admin as wholesale_order_pages
 from app.web import wholesale_portal
+from app.web import wholesale_standing as wholesale_standing_pages
 from app.web import wholesale_trips_admin as wholesale_trip_pages
 from app.web.templating import error_page
 from app.wholesale import endpoints as wholesale_endpoints
@@ -112,6 +113,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     station_pages.router,
     trace_pages.router,
     wholesale_pages.router,
+    wholesale_standing_pages.router,
     wholesale_portal.router,
 )
 

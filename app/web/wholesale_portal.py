@@ -338,5 +338,6 @@ async def order_page(request: Request, session: DbSession, principal: BuyerUser,
             "status_label": ordering.status_label(view.order, view.wholesale),
             "terms_text": ordering.TERMS_ZH,
             "departure": trips.departure_text(view.trip.departure_date),
+            "idempotency_key": forms.new_key(),
         },
     )
