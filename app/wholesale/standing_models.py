@@ -4,7 +4,7 @@ was (or was not) placed."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -13,13 +13,11 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     SmallInteger,
     String,
     UniqueConstraint,
-    func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -60,7 +58,7 @@ class OccurrenceStatus(StrEnum):
         return {"placed": "已下单", "failed": "未能下单", "skipped": "已跳过"}[self.value]
 
 
-class StandingOccurrence(IdMixin, Base):
+class StandingOccurrence(IdMixin, TimestampMixin, Base):
     """One week of a standing order: at most one per trip date (the unique key is what makes the
     generator idempotent, even when two workers run it at once)."""
 
@@ -75,7 +73,6 @@ class StandingOccurrence(IdMixin, Base):
     order_number: Mapped[str | None] = mapped_column(String(40))
     total_minor: Mapped[int | None] = mapped_column(BigInteger)
     reason_zh: Mapped[str] = mapped_column(String(1000), nullable=False, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
     __table_args__ = (
         UniqueConstraint("standing_order_id", "trip_date", name="uq_wholesale_standing_occurrences_week"),

@@ -56,8 +56,9 @@ def upgrade() -> None:
         sa.Column("order_number", sa.String(length=40), nullable=True),
         sa.Column("total_minor", sa.BigInteger(), nullable=True),
         sa.Column("reason_zh", sa.String(length=1000), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint(
             "status IN ('placed', 'failed', 'skipped')", name=op.f("ck_wholesale_standing_occurrences_status_known")
         ),
