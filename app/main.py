@@ -56,6 +56,7 @@ from app.web import wholesale_trips_admin as wholesale_trip_pages
 from app.web.templating import error_page
 from app.wholesale import endpoints as wholesale_endpoints
 from app.wholesale import order_endpoints as wholesale_order_endpoints
+from app.wholesale import standing_endpoints as wholesale_standing_endpoints
 from app.wholesale import trip_endpoints as wholesale_trip_endpoints
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "storefront" / "static"
@@ -78,6 +79,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     wholesale_endpoints.admin,
     wholesale_order_endpoints.router,
     wholesale_order_endpoints.admin,
+    wholesale_standing_endpoints.router,
     catalog_endpoints.router,
     product_endpoints.router,
     catalog_endpoints.admin,
