@@ -198,14 +198,13 @@ _TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], 
         "每周重复订单已下单",
         {"order_number": T, "trip_date": T, "amount_minor": M, "status": T},
         lambda p, _: (
-            f"每周重复订单已下单：订单{p['order_number']}，{p['trip_date']}车次，"
-            f"金额{p['amount_minor']}，{p['status']}。如需调整请在截单前登录批发平台。"
+            f"订单{p['order_number']}已按每周重复下单：{p['trip_date']}车次，{p['amount_minor']}，{p['status']}。"
         ),
     ),
     "wholesale_standing_failed": (
         "每周重复订单未能下单",
         {"trip_date": T, "reason": T},
-        lambda p, _: f"每周重复订单{p['trip_date']}车次未能下单：{p['reason']}。请登录批发平台处理。",
+        lambda p, _: f"每周重复订单{p['trip_date']}车次未能下单：{p['reason']}",
     ),
     "refund_issued": (
         "退款办理",

@@ -47,7 +47,7 @@ from app.wholesale.standing_models import OccurrenceStatus, StandingOccurrence, 
 log = logging.getLogger(__name__)
 
 MAX_LINES = 200
-REASON_SMS_CHARS = 60
+REASON_SMS_CHARS = 38  # the failure SMS stays one segment (70 characters)
 
 
 # ---- lines ---------------------------------------------------------------------------------------
@@ -322,6 +322,10 @@ async def active_ids(session: AsyncSession) -> list[int]:
     return await queries.active_ids(session)
 
 
+def _short(reason: str) -> str:
+    return reason if len(reason) <= REASON_SMS_CHARS else reason[: REASON_SMS_CHARS - 1] + "…"
+
+
 def _failure_text(exc: AppError) -> str:
     """The refusal in the buyer's words: the message, then each bad line's."""
     lines = exc.detail.get("lines") if isinstance(exc.detail, dict) else None
@@ -406,7 +410,7 @@ async def generate_for(session: AsyncSession, standing_id: int, *, now: datetime
             session,
             standing,
             "wholesale_standing_failed",
-            {"trip_date": departure, "reason": reason[:REASON_SMS_CHARS]},
+            {"trip_date": departure, "reason": _short(reason)},
             f"standing:{standing_id}",
         )
         return Generated(standing_id, week.trip_date, OccurrenceStatus.failed, reason_zh=reason)

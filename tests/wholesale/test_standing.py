@@ -202,3 +202,42 @@ async def test_another_companys_standing_order_is_not_found(db_session: AsyncSes
         )
     [view] = await standing.company_standing(db_session, ours.principal)
     assert view.week is not None and view.week.trip_date == TUE
+
+
+async def test_over_the_credit_limit_the_order_is_held_as_any_other(db_session: AsyncSession) -> None:
+    sausage = await supply_sku(db_session, wholesale_minor=1000)
+    ours = await buyer(db_session, credit_limit_minor=10_000)  # ¥100; a case is ¥200
+    made = await standing.create(
+        db_session, ours.principal, [BasketLine(sausage.sku, cases=1)], address_id=ours.address.id, weekday=2
+    )
+    done = await _generate(db_session, made.id, WINDOW_OPENS + timedelta(minutes=1))
+    assert done is not None and done.status is OccurrenceStatus.placed
+    view = await ordering.order_for(db_session, ours.principal, str(done.order_number))
+    assert view.wholesale.credit_state == "held"
+    [sms] = await _sms(db_session, "wholesale_standing_placed")
+    assert "待服务中心审批" in sms.body
+
+
+async def test_a_suspended_company_is_refused_and_told(db_session: AsyncSession) -> None:
+    from app.accounts.models import CompanyStatus
+
+    sausage = await supply_sku(db_session)
+    ours = await buyer(db_session)
+    made = await standing.create(
+        db_session, ours.principal, [BasketLine(sausage.sku, cases=1)], address_id=ours.address.id, weekday=2
+    )
+    ours.company.status = CompanyStatus.suspended
+    await db_session.flush()
+    done = await _generate(db_session, made.id, WINDOW_OPENS + timedelta(minutes=1))
+    assert done is not None and done.status is OccurrenceStatus.failed and "暂停合作" in done.reason_zh
+    assert len(await _sms(db_session, "wholesale_standing_failed")) == 1
+
+
+def test_the_beat_generates_standing_orders() -> None:
+    from app.wholesale import tasks
+    from app.worker import celery_app, configure_celery
+
+    configure_celery(broker="memory://")
+    schedule = celery_app.conf.beat_schedule["generate-standing-orders"]
+    assert schedule["task"] == tasks.generate_standing_orders.name == "wholesale.generate_standing_orders"
+    assert schedule["schedule"] <= 3600
