@@ -135,71 +135,60 @@ async def _action(request: Request, session: DbSession, principal: Principal, fo
     return await forms.submit(session, lambda: forms.once(session, request, principal, form, work), refused)
 
 
-@router.post("/{standing_id}/skip", dependencies=[CsrfProtected])
-async def skip(request: Request, session: DbSession, principal: BuyerUser, standing_id: int) -> Response:
+async def _skip(session: DbSession, principal: Principal, standing_id: int, form: FormData) -> str:
+    week = await standing.skip_next(session, principal, standing_id)
+    return f"已跳过{week.departure_zh}这一周"
+
+
+async def _unskip(session: DbSession, principal: Principal, standing_id: int, form: FormData) -> str:
+    day = forms.parse_date(forms.text(form, "trip_date", 10), "日期")
+    if day is None:
+        raise standing_errors.NotSkipped()
+    await standing.unskip(session, principal, standing_id, day)
+    return f"{trips.departure_text(day)}照常下单"
+
+
+async def _pause(session: DbSession, principal: Principal, standing_id: int, form: FormData) -> str:
+    await standing.set_active(session, principal, standing_id, False)
+    return f"每周重复订单 #{standing_id} 已暂停"
+
+
+async def _resume(session: DbSession, principal: Principal, standing_id: int, form: FormData) -> str:
+    await standing.set_active(session, principal, standing_id, True)
+    return f"每周重复订单 #{standing_id} 已恢复"
+
+
+async def _edit_lines(session: DbSession, principal: Principal, standing_id: int, form: FormData) -> str:
+    lines = _lines(forms.text(form, "lines", 5000), await _known(session, principal))
+    await standing.edit_lines(session, principal, standing_id, lines)
+    return f"每周重复订单 #{standing_id} 的商品已修改"
+
+
+async def _delete(session: DbSession, principal: Principal, standing_id: int, form: FormData) -> str:
+    await standing.delete(session, principal, standing_id)
+    return f"每周重复订单 #{standing_id} 已删除"
+
+
+# What each button of a standing order does; each answers with the notice the list shows.
+ACTIONS: dict[str, Callable[[DbSession, Principal, int, FormData], Awaitable[str]]] = {
+    "skip": _skip,
+    "unskip": _unskip,
+    "pause": _pause,
+    "resume": _resume,
+    "lines": _edit_lines,
+    "delete": _delete,
+}
+
+
+@router.post("/{standing_id}/{action}", dependencies=[CsrfProtected])
+async def act(request: Request, session: DbSession, principal: BuyerUser, standing_id: int, action: str) -> Response:
+    """One of a standing order's buttons (see ``ACTIONS``); an unknown action is a 404."""
+    handler = ACTIONS.get(action)
     form = await request.form()
 
     async def work() -> str:
-        week = await standing.skip_next(session, principal, standing_id)
-        return forms.url(PAGE, notice=f"已跳过{week.departure_zh}这一周")
-
-    return await _action(request, session, principal, form, work)
-
-
-@router.post("/{standing_id}/unskip", dependencies=[CsrfProtected])
-async def unskip(request: Request, session: DbSession, principal: BuyerUser, standing_id: int) -> Response:
-    form = await request.form()
-
-    async def work() -> str:
-        day = forms.parse_date(forms.text(form, "trip_date", 10), "日期")
-        if day is None:
-            raise standing_errors.NotSkipped()
-        await standing.unskip(session, principal, standing_id, day)
-        return forms.url(PAGE, notice=f"{trips.departure_text(day)}照常下单")
-
-    return await _action(request, session, principal, form, work)
-
-
-@router.post("/{standing_id}/pause", dependencies=[CsrfProtected])
-async def pause(request: Request, session: DbSession, principal: BuyerUser, standing_id: int) -> Response:
-    form = await request.form()
-
-    async def work() -> str:
-        await standing.set_active(session, principal, standing_id, False)
-        return forms.url(PAGE, notice=f"每周重复订单 #{standing_id} 已暂停")
-
-    return await _action(request, session, principal, form, work)
-
-
-@router.post("/{standing_id}/resume", dependencies=[CsrfProtected])
-async def resume(request: Request, session: DbSession, principal: BuyerUser, standing_id: int) -> Response:
-    form = await request.form()
-
-    async def work() -> str:
-        await standing.set_active(session, principal, standing_id, True)
-        return forms.url(PAGE, notice=f"每周重复订单 #{standing_id} 已恢复")
-
-    return await _action(request, session, principal, form, work)
-
-
-@router.post("/{standing_id}/lines", dependencies=[CsrfProtected])
-async def edit_lines(request: Request, session: DbSession, principal: BuyerUser, standing_id: int) -> Response:
-    form = await request.form()
-
-    async def work() -> str:
-        lines = _lines(forms.text(form, "lines", 5000), await _known(session, principal))
-        await standing.edit_lines(session, principal, standing_id, lines)
-        return forms.url(PAGE, notice=f"每周重复订单 #{standing_id} 的商品已修改")
-
-    return await _action(request, session, principal, form, work)
-
-
-@router.post("/{standing_id}/delete", dependencies=[CsrfProtected])
-async def delete(request: Request, session: DbSession, principal: BuyerUser, standing_id: int) -> Response:
-    form = await request.form()
-
-    async def work() -> str:
-        await standing.delete(session, principal, standing_id)
-        return forms.url(PAGE, notice=f"每周重复订单 #{standing_id} 已删除")
+        if handler is None:
+            raise standing_errors.StandingOrderNotFound()
+        return forms.url(PAGE, notice=await handler(session, principal, standing_id, form))
 
     return await _action(request, session, principal, form, work)
