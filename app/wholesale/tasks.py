@@ -28,16 +28,18 @@ def generate_standing_orders() -> int:
     ``WHOLESALE_STANDING_LEAD_HOURS`` (or record it skipped / failed, and tell the buyer). One
     standing order per transaction; a week is recorded once (unique per trip date), so running
     twice or on two workers at once places one order."""
-    done = run_with_sessionmaker(standing_generation)
+    done = run_with_sessionmaker(lambda sessionmaker: standing_generation(sessionmaker, CelerySender(celery_app)))
     if done:
         log.info("standing orders: %d weeks handled: %s", len(done), ", ".join(done[:20]))
     return len(done)
 
 
-async def standing_generation(sessionmaker: async_sessionmaker[AsyncSession]) -> list[str]:
+async def standing_generation(
+    sessionmaker: async_sessionmaker[AsyncSession], sender: outbox.TaskSender | None = None
+) -> list[str]:
     """One pass of the generator over every active standing order, each in its own transaction
-    (one that fails is logged and tried again on the next beat)."""
-    sender = CelerySender(celery_app)
+    (one that fails is logged and tried again on the next beat); ``sender`` relays the SMS tasks
+    each transaction enqueued (the outbox relay sends them anyway when it is None)."""
     async with outbox.unit_of_work(sessionmaker, sender) as session:
         ids = await standing.active_ids(session)
     done: list[str] = []

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import create_sessionmaker
 from app.kit import clock
+from app.kit.outbox import RecordingSender
 from app.orders.models import Order
 from app.wholesale import standing
 from app.wholesale.ordering import BasketLine
@@ -75,8 +76,9 @@ async def test_the_beats_pass_run_twice_places_one_order(committed_engine: Async
     standing_id, company_id = await _setup(committed_engine)
     sessionmaker = create_sessionmaker(committed_engine)
     with clock.pinned(IN_WINDOW):
-        first = await standing_generation(sessionmaker)
-        second = await standing_generation(sessionmaker)
+        # A recording sender: a real Celery connection here would stay cached for later tests.
+        first = await standing_generation(sessionmaker, RecordingSender())
+        second = await standing_generation(sessionmaker, RecordingSender())
     assert any(item.startswith(f"#{standing_id} ") for item in first)
     assert not any(item.startswith(f"#{standing_id} ") for item in second)
     assert await _counts(committed_engine, standing_id, company_id) == (1, 1)
