@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     # An on-account wholesale order over its company's credit limit waits this long for the centre's
     # approval, holding its stock and truck room; then it expires and both are released.
     wholesale_credit_hold_hours: int = Field(default=24, ge=1, le=24 * 14)
+    # A standing order (每周重复订单) is placed this many hours before its trip's cut-off (China time),
+    # by the beat's ``wholesale.generate_standing_orders``; the buyer is told either way.
+    wholesale_standing_lead_hours: int = Field(default=24, ge=1, le=24 * 6)
     # When the PRD trucks leave the county warehouse on a trip's date (China time), as the order
     # confirmation (订货确认单) prints it.
     wholesale_departure_time: time = time(4, 30)

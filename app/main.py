@@ -52,12 +52,14 @@ from app.web import wholesale as wholesale_pages
 from app.web import wholesale_addresses_admin, wholesale_cancel, wholesale_money_portal, wholesale_portal
 from app.web import wholesale_orders_admin as wholesale_order_pages
 from app.web import wholesale_receivables_admin as wholesale_receivable_pages
+from app.web import wholesale_standing as wholesale_standing_pages
 from app.web import wholesale_tripops_admin as wholesale_tripops_pages
 from app.web import wholesale_trips_admin as wholesale_trip_pages
 from app.web.templating import error_page
 from app.wholesale import endpoints as wholesale_endpoints
 from app.wholesale import order_endpoints as wholesale_order_endpoints
 from app.wholesale import receivable_endpoints as wholesale_receivable_endpoints
+from app.wholesale import standing_endpoints as wholesale_standing_endpoints
 from app.wholesale import trip_endpoints as wholesale_trip_endpoints
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "storefront" / "static"
@@ -82,6 +84,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     wholesale_order_endpoints.admin,
     wholesale_receivable_endpoints.router,
     wholesale_receivable_endpoints.admin,
+    wholesale_standing_endpoints.router,
     catalog_endpoints.router,
     product_endpoints.router,
     catalog_endpoints.admin,
@@ -119,6 +122,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     station_pages.router,
     trace_pages.router,
     wholesale_pages.router,
+    wholesale_standing_pages.router,
     wholesale_portal.router,
     wholesale_cancel.router,
     wholesale_addresses_admin.router,

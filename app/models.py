@@ -20,6 +20,7 @@ from app.stations import models as stations_models
 from app.supply import models as supply_models
 from app.wholesale import invoice_models as wholesale_invoice_models
 from app.wholesale import models as wholesale_models
+from app.wholesale import standing_models as wholesale_standing_models
 from app.wholesale import trip_models as wholesale_trip_models
 
 __all__ = [
@@ -36,5 +37,6 @@ __all__ = [
     "supply_models",
     "wholesale_invoice_models",
     "wholesale_models",
+    "wholesale_standing_models",
     "wholesale_trip_models",
 ]

@@ -70,6 +70,7 @@ def configure_celery(settings: Settings | None = None, *, broker: str | None = N
             "expire-unpaid-orders": {"task": "orders.expire_unpaid", "schedule": 30.0},
             "return-overdue-parcels": {"task": "stations.return_overdue_parcels", "schedule": 3600.0},
             "release-lapsed-credit-holds": {"task": "wholesale.release_lapsed_credit_holds", "schedule": 300.0},
+            "generate-standing-orders": {"task": "wholesale.generate_standing_orders", "schedule": 600.0},
             "alibaba-sync-due": {"task": "alibaba.sync_due", "schedule": 60.0},
             "alibaba-pull-orders": {"task": "alibaba.pull_orders", "schedule": 600.0},
         },

@@ -223,6 +223,18 @@ _TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], 
         {"order_number": T, "trip": T},
         lambda p, _: f"订单{p['order_number']}已随珠三角车次{p['trip']}发车，请在收货时间内安排收货。",
     ),
+    "wholesale_standing_placed": (
+        "每周重复订单已下单",
+        {"order_number": T, "trip_date": T, "amount_minor": M, "status": T},
+        lambda p, _: (
+            f"订单{p['order_number']}已按每周重复下单：{p['trip_date']}车次，{p['amount_minor']}，{p['status']}。"
+        ),
+    ),
+    "wholesale_standing_failed": (
+        "每周重复订单未能下单",
+        {"trip_date": T, "reason": T},
+        lambda p, _: f"每周重复订单{p['trip_date']}车次未能下单：{p['reason']}",
+    ),
     "refund_issued": (
         "退款办理",
         {"order_number": T, "amount_minor": M},

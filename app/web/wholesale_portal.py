@@ -347,5 +347,6 @@ async def order_page(
             "can_cancel": cancelling.can_cancel(view),
             "notice": notice,
             "packed": packing.is_packed(view.order),
+            "idempotency_key": forms.new_key(),
         },
     )

@@ -35,6 +35,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "wholesale_hold_lapsed": {"order_number": "NP2611290001", "amount_minor": 1234500},
     "wholesale_trip_dispatched": {"order_number": "NP2611290001", "trip": "SX-GZ-261208"},
+    "wholesale_standing_placed": {
+        "order_number": "NP2611290001",
+        "trip_date": "周四（12月10日）",
+        "amount_minor": 1_234_500,
+        "status": "超出信用额度，待服务中心审批",
+    },
+    "wholesale_standing_failed": {
+        "trip_date": "周四（12月10日）",
+        "reason": "W-SKU-12 库存不足：12月10日车次可供 20 件（保质期余量不低于 60%），订购 6"[:37] + "…",
+    },
     "buyer_invitation": {
         "company": "广州江南果菜批发市场粤北鲜果商行",
         "inviter": "陈志强",
@@ -64,6 +74,7 @@ def test_every_template_renders_signed_and_short(template: str) -> None:
         "buyer_approved": "批发采购商",
         "buyer_invitation": "批发采购商",
         "login_code": "您的登录验证码是480915",
+        "wholesale_standing_failed": "每周重复订单",
     }.get(template, "订单NP2611290001")
     assert rendered.body.startswith("【南岭明珠】" + about)
     # One SMS segment (70 characters of Chinese); a notice carrying the order's link up to three
