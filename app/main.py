@@ -49,11 +49,14 @@ from app.web import stock as stock_pages
 from app.web import trace as trace_pages
 from app.web import users_admin as user_pages
 from app.web import wholesale as wholesale_pages
+from app.web import wholesale_delivery_admin as wholesale_delivery_pages
+from app.web import wholesale_invoices as wholesale_invoice_pages
 from app.web import wholesale_orders_admin as wholesale_order_pages
 from app.web import wholesale_portal
 from app.web import wholesale_trips_admin as wholesale_trip_pages
 from app.web.templating import error_page
 from app.wholesale import endpoints as wholesale_endpoints
+from app.wholesale import invoice_endpoints as wholesale_invoice_endpoints
 from app.wholesale import order_endpoints as wholesale_order_endpoints
 from app.wholesale import trip_endpoints as wholesale_trip_endpoints
 
@@ -77,6 +80,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     wholesale_endpoints.admin,
     wholesale_order_endpoints.router,
     wholesale_order_endpoints.admin,
+    wholesale_invoice_endpoints.router,
     catalog_endpoints.router,
     product_endpoints.router,
     catalog_endpoints.admin,
@@ -103,6 +107,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     stock_pages.router,
     run_pages.router,
     wholesale_trip_pages.router,
+    wholesale_delivery_pages.router,
     wholesale_order_pages.router,
     station_admin_pages.router,
     crossborder_admin_pages.router,
@@ -113,6 +118,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     trace_pages.router,
     wholesale_pages.router,
     wholesale_portal.router,
+    wholesale_invoice_pages.router,
 )
 
 

@@ -26,7 +26,7 @@ from app.orders.models import OrderStatus
 from app.web import forms
 from app.web.templating import CsrfProtected, render
 from app.wholesale import errors as wholesale_errors
-from app.wholesale import ordering, service, trips
+from app.wholesale import invoices, ordering, service, trips
 from app.wholesale.models import CreditState
 
 router = APIRouter(prefix="/wholesale", include_in_schema=False)
@@ -338,5 +338,6 @@ async def order_page(request: Request, session: DbSession, principal: BuyerUser,
             "status_label": ordering.status_label(view.order, view.wholesale),
             "terms_text": ordering.TERMS_ZH,
             "departure": trips.departure_text(view.trip.departure_date),
+            "invoice": await invoices.invoice_of_order(session, view.order.id),
         },
     )

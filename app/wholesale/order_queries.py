@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -15,6 +15,7 @@ from app.accounts.models import BuyerCompany
 from app.catalog.models import Product, Variant
 from app.channels import SalesChannel
 from app.orders.models import Order, OrderStatus, PaymentStatus
+from app.wholesale.invoice_models import DocumentKind, WholesaleInvoice
 from app.wholesale.models import CreditState, DeliveryAddress, WholesaleOrder
 from app.wholesale.trip_models import WholesaleTrip
 
@@ -61,7 +62,8 @@ async def delivery_address(session: AsyncSession, company_id: int, address_id: i
 
 
 async def open_orders_owed_minor(session: AsyncSession, company_id: int) -> int:
-    """What the company's open wholesale orders within credit still owe (total − paid)."""
+    """What the company's open wholesale orders within credit and not yet invoiced still owe
+    (total − paid); an invoiced order's debt is its invoice's (``invoice_queries``)."""
     owed = await session.scalar(
         select(func.coalesce(func.sum(Order.total_minor - Order.paid_minor), 0))
         .join(WholesaleOrder, WholesaleOrder.order_id == Order.id)
@@ -71,6 +73,7 @@ async def open_orders_owed_minor(session: AsyncSession, company_id: int) -> int:
             Order.status.in_(OPEN_STATUSES),
             Order.payment_status != PaymentStatus.paid,
             WholesaleOrder.credit_state.in_(COUNTED_CREDIT),
+            ~exists().where(WholesaleInvoice.order_id == Order.id, WholesaleInvoice.kind == DocumentKind.invoice.value),
         )
     )
     return int(owed or 0)

@@ -45,7 +45,7 @@ from app.orders import service as order_service
 from app.orders import states
 from app.orders.models import DeliveryMethod, Order, OrderStatus, PaymentMethod
 from app.supply import service as supply_service
-from app.wholesale import errors, repository, service, trips
+from app.wholesale import errors, invoices, repository, service, trips
 from app.wholesale import order_queries as queries
 from app.wholesale.document_data import DeliveryAddress as DeliveryBlock
 from app.wholesale.document_data import OrderConfirmation
@@ -260,11 +260,13 @@ class Exposure:
 
 
 async def owed_minor(session: AsyncSession, company_id: int) -> int:
-    """What the company owes and has on order. No invoices are stored yet, so an order's debt is its
-    own unpaid total from confirmation until it is paid — delivered orders included, which is what
-    their invoices will bill. When invoices are stored, add their unpaid balances here and leave
-    the invoiced orders out of the open-order sum."""
-    return await queries.open_orders_owed_minor(session, company_id)
+    """What the company owes and has on order: the unpaid balances of its invoices (less credit
+    notes not yet set against an invoice, ``invoices.unpaid_balance_minor``) plus the unpaid totals
+    of its open orders not yet invoiced. Delivery invoices an order (on the packed quantities), so
+    from then on its invoice counts instead of the order: never both."""
+    return await invoices.unpaid_balance_minor(session, company_id) + await queries.open_orders_owed_minor(
+        session, company_id
+    )
 
 
 def is_on_account(company: BuyerCompany) -> bool:
