@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -34,7 +34,7 @@ def _documents() -> Select[WholesaleInvoice, str, str, str]:
     )
 
 
-def _rows(result: Sequence[tuple[WholesaleInvoice, str, str, str]]) -> list[DocumentRow]:
+def _rows(result: Sequence[Row[WholesaleInvoice, str, str, str]]) -> list[DocumentRow]:
     return [(doc, order, against, company) for doc, order, against, company in result]
 
 
@@ -59,7 +59,7 @@ async def lines_of(session: AsyncSession, invoice_id: int) -> Sequence[Wholesale
 
 async def credit_notes_of(session: AsyncSession, invoice_id: int) -> list[DocumentRow]:
     stmt = _documents().where(WholesaleInvoice.against_invoice_id == invoice_id).order_by(WholesaleInvoice.id)
-    return _rows((await session.execute(stmt)).tuples().all())
+    return _rows((await session.execute(stmt)).all())
 
 
 async def invoice_of_order(session: AsyncSession, order_id: int) -> WholesaleInvoice | None:
@@ -95,7 +95,7 @@ async def documents(
     if overdue_on is not None:
         stmt = stmt.where(WholesaleInvoice.due_date < overdue_on)
     stmt = stmt.order_by(WholesaleInvoice.issue_date.desc(), WholesaleInvoice.id.desc()).limit(limit)
-    return _rows((await session.execute(stmt)).tuples().all())
+    return _rows((await session.execute(stmt)).all())
 
 
 async def unpaid_invoices_minor(session: AsyncSession, company_id: int) -> int:
