@@ -9,7 +9,7 @@ details as they were when issued).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +23,7 @@ from app.wholesale.document_data import InvoiceDocument, InvoiceKind, InvoiceLin
 from app.wholesale.invoice_errors import InvoiceNotFound
 from app.wholesale.invoice_models import DocumentKind, WholesaleInvoice, WholesaleInvoiceLine
 
+PARTY_FIELDS = frozenset(f.name for f in fields(Party))
 KIND_ZH = {DocumentKind.invoice.value: "销售结算单", DocumentKind.credit_note.value: "红字结算单"}
 
 
@@ -126,7 +127,7 @@ def pdf_data(view: DocumentView) -> InvoiceDocument:
         number=invoice.number,
         issue_date=invoice.issue_date,
         seller=service_centre_party(get_settings()),
-        buyer=Party(**invoice.buyer),
+        buyer=Party(**{k: str(v) for k, v in invoice.buyer.items() if k in PARTY_FIELDS}),
         order_number=view.summary.order_number,
         lines=tuple(
             InvoiceLine(

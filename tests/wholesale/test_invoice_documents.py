@@ -5,6 +5,7 @@ the console's per-stop delivery page (with a damage photo) and invoices list."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
 from app.config import get_settings
+from app.kit import clock
 from app.kit.quantities import Unit
 from app.wholesale import delivery, service
 from app.wholesale.delivery import DeliveryReport, LineReport
@@ -172,3 +174,29 @@ async def test_the_console_records_a_stop_with_a_damage_photo_and_lists_the_docu
     assert "HZ-20261206-0001" in only_credit.text and 'id="doc-JS-20261206-0001"' not in only_credit.text
     pdf = await client.get("/admin/wholesale/invoices/JS-20261206-0001.pdf")
     assert pdf.status_code == 200 and get_settings().service_centre_name in check(pdf.content, "console-invoice")
+
+
+async def test_an_invoice_unpaid_after_its_due_date_is_overdue(
+    client: httpx.AsyncClient, db_session: AsyncSession, tmp_path: Path
+) -> None:
+    ours = await buyer(db_session)
+    done = await delivered_with_shortage(db_session, ours, tmp_path)
+    key = await company_key(db_session, ours)
+    await log_in(client, db_session, Role.admin)
+
+    def overdue(listed: httpx.Response) -> list[tuple[str, bool]]:
+        return [(d["number"], d["overdue"]) for d in listed.json() if d["kind"] == "invoice"]
+
+    due = await client.get("/api/v1/wholesale/invoices", headers=auth(key))
+    assert overdue(due) == [(done.invoice.number, False)]
+    assert "JS-" in (await client.get("/admin/wholesale/invoices?state=open", headers=HTML)).text
+    assert 'id="doc-' not in (await client.get("/admin/wholesale/invoices?state=overdue", headers=HTML)).text
+
+    with clock.pinned(datetime(2027, 1, 6, 4, 0, tzinfo=UTC)):  # the day after its due date (2027-01-05)
+        late = await client.get("/api/v1/wholesale/invoices", headers=auth(key))
+        await log_in(client, db_session, Role.admin)  # a month on: the first sign-in has lapsed
+        console = await client.get("/admin/wholesale/invoices?state=overdue", headers=HTML)
+
+    assert overdue(late) == [(done.invoice.number, True)]
+    assert f'id="doc-{done.invoice.number}"' in console.text and "逾期" in console.text
+    assert 'id="total-overdue">¥1,508.59<' in console.text
