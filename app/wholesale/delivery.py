@@ -15,7 +15,8 @@ Recording a stop (:func:`record_delivery`) is one transaction:
   company's net days (a prepay company's on issue); the company's 发票 details copied onto it;
 - with shortages or damage, a **credit note** (红字结算单, ``HZ-YYYYMMDD-NNNN``) of negative lines
   at the invoice's prices, set against the invoice at once (an ``Allocation``);
-- when no order of the trip is left without a proof of delivery, the trip is delivered.
+- when no confirmed order of the trip is left without a proof of delivery, the trip is delivered
+  (cancelled, expired, unpaid or held orders do not travel, so they are no stops).
 
 Document numbers count per prefix and China-time day from 0001, under an advisory lock held to
 the end of the transaction, so two deliveries never take one number.

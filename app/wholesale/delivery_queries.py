@@ -15,8 +15,9 @@ from app.wholesale.invoice_models import DeliveryIssue, StopDelivery
 from app.wholesale.models import WholesaleOrder
 from app.wholesale.trip_models import WholesaleTrip
 
-# Orders that no longer travel: they are not stops of their trip.
-ENDED = (OrderStatus.cancelled, OrderStatus.expired)
+# Orders that travel with their trip: confirmed ones (on account, paid, or approved over the
+# limit). Cancelled, expired and still-unconfirmed (unpaid prepay, held) orders are no stops.
+TRAVELLING = (OrderStatus.confirmed, OrderStatus.completed)
 
 
 async def lock_trip(session: AsyncSession, trip_id: int) -> WholesaleTrip | None:
@@ -46,13 +47,13 @@ async def issues_of(session: AsyncSession, order_id: int) -> Sequence[DeliveryIs
 
 
 async def undelivered_stops(session: AsyncSession, trip_id: int) -> int:
-    """Orders still travelling on the trip (not ended) without a proof of delivery."""
+    """Orders travelling on the trip without a proof of delivery."""
     count = await session.scalar(
         select(func.count())
         .select_from(WholesaleOrder)
         .join(Order, Order.id == WholesaleOrder.order_id)
         .outerjoin(StopDelivery, StopDelivery.order_id == WholesaleOrder.order_id)
-        .where(WholesaleOrder.trip_id == trip_id, Order.status.not_in(ENDED), StopDelivery.order_id.is_(None))
+        .where(WholesaleOrder.trip_id == trip_id, Order.status.in_(TRAVELLING), StopDelivery.order_id.is_(None))
     )
     return int(count or 0)
 

@@ -208,7 +208,10 @@ async def test_the_trip_is_delivered_after_its_last_stop_and_numbers_count_per_d
     first, second = await buyer(db_session), await buyer(db_session)
     a = await placed_order(db_session, first, [(pieces, 1)])
     b = await placed_order(db_session, second, [(pieces, 2)])
-    assert a.trip.trip.number == b.trip.trip.number
+    # Held over its credit limit, never approved: it does not travel, so it is no stop.
+    held = await placed_order(db_session, await buyer(db_session, credit_limit_minor=100), [(pieces, 1)])
+    assert held.wholesale.credit_state == "held"
+    assert a.trip.trip.number == b.trip.trip.number == held.trip.trip.number
     await pack(db_session, a.order)
     await pack(db_session, b.order)
     await dispatch_trip(db_session, a.trip.trip.number)
