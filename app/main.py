@@ -50,6 +50,8 @@ from app.web import trace as trace_pages
 from app.web import users_admin as user_pages
 from app.web import wholesale as wholesale_pages
 from app.web import wholesale_addresses_admin, wholesale_cancel, wholesale_money_portal, wholesale_portal
+from app.web import wholesale_delivery_admin as wholesale_delivery_pages
+from app.web import wholesale_invoices as wholesale_invoice_pages
 from app.web import wholesale_orders_admin as wholesale_order_pages
 from app.web import wholesale_receivables_admin as wholesale_receivable_pages
 from app.web import wholesale_standing as wholesale_standing_pages
@@ -57,6 +59,7 @@ from app.web import wholesale_tripops_admin as wholesale_tripops_pages
 from app.web import wholesale_trips_admin as wholesale_trip_pages
 from app.web.templating import error_page
 from app.wholesale import endpoints as wholesale_endpoints
+from app.wholesale import invoice_endpoints as wholesale_invoice_endpoints
 from app.wholesale import order_endpoints as wholesale_order_endpoints
 from app.wholesale import receivable_endpoints as wholesale_receivable_endpoints
 from app.wholesale import standing_endpoints as wholesale_standing_endpoints
@@ -85,6 +88,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     wholesale_receivable_endpoints.router,
     wholesale_receivable_endpoints.admin,
     wholesale_standing_endpoints.router,
+    wholesale_invoice_endpoints.router,
     catalog_endpoints.router,
     product_endpoints.router,
     catalog_endpoints.admin,
@@ -112,6 +116,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     run_pages.router,
     wholesale_trip_pages.router,
     wholesale_tripops_pages.router,
+    wholesale_delivery_pages.router,
     wholesale_order_pages.router,
     wholesale_receivable_pages.router,
     station_admin_pages.router,
@@ -127,6 +132,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     wholesale_cancel.router,
     wholesale_addresses_admin.router,
     wholesale_money_portal.router,
+    wholesale_invoice_pages.router,
 )
 
 

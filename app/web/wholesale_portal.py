@@ -25,7 +25,7 @@ from app.kit.errors import AppError
 from app.orders.models import OrderStatus
 from app.web import forms
 from app.web.templating import CsrfProtected, render
-from app.wholesale import cancelling, ordering, packing, service, trips
+from app.wholesale import cancelling, invoices, ordering, packing, service, trips
 from app.wholesale import errors as wholesale_errors
 from app.wholesale.models import CreditState
 
@@ -348,5 +348,6 @@ async def order_page(
             "notice": notice,
             "packed": packing.is_packed(view.order),
             "idempotency_key": forms.new_key(),
+            "invoice": await invoices.invoice_of_order(session, view.order.id),
         },
     )

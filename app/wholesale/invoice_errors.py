@@ -1,4 +1,4 @@
-from app.kit.errors import InvalidInput
+from app.kit.errors import InvalidInput, NotFound
 
 
 class CreditNoteInvalid(InvalidInput):
@@ -7,3 +7,8 @@ class CreditNoteInvalid(InvalidInput):
 
     code = "credit_note_invalid"
     message = "红字结算单的数量有误：只能冲减本结算单上已送达的商品和数量"
+
+
+class InvoiceNotFound(NotFound):
+    code = "invoice_not_found"
+    message = "找不到该结算单"

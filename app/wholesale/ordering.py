@@ -266,7 +266,8 @@ class Exposure:
 async def owed_minor(session: AsyncSession, company_id: int) -> int:
     """What the company owes and has on order: its open orders not yet invoiced (their unpaid
     totals), plus what its invoices still owe, less money it has paid that is not yet set against
-    an invoice (``receivables.balance_owed``)."""
+    an invoice (``receivables.balance_owed``). Delivery invoices an order (on the packed
+    quantities), so from then on its invoice counts instead of the order: never both."""
     return await queries.open_orders_owed_minor(session, company_id) + await receivables.balance_owed(
         session, company_id
     )
