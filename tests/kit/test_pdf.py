@@ -234,6 +234,7 @@ def test_every_module_that_makes_a_pdf_is_checked_here() -> None:
         "app/supply/labels.py",
         "app/stations/parcel_label_pdf.py",
         "app/stations/manifest_pdf.py",
+        "app/wholesale/case_labels.py",  # tests/wholesale/test_tripops.py
         "app/wholesale/confirmation_pdf.py",
         "app/wholesale/invoice_pdf.py",
         "app/wholesale/pdf_layout.py",

@@ -32,6 +32,7 @@ from app.wholesale.trip_models import TripStatus
 from tests.fixtures.builders import ensure_price_list, ensure_warehouse, make_product, receive, seq, set_price
 from tests.fixtures.wholesale_documents import page_count
 from tests.fixtures.wholesale_orders import Buyer, buyer, supply_sku
+from tests.kit.test_pdf import check
 from tests.orders.test_order_read_model import counting
 from tests.wholesale.test_documents import barcodes, page_texts
 
@@ -220,6 +221,7 @@ async def test_case_labels_number_each_case_of_a_packed_order(db_session: AsyncS
     assert [label.quantity for label in labels[6:]] == ["10 千克", "4.5 千克"]
     assert {label.stop_position for label in labels} == {1} and labels[0].company == who.company.name
     document = case_labels.case_labels_pdf(labels)
+    check(document, "wholesale-case-labels")  # the document font embedded, every glyph in it, rendered
     assert page_count(document) == 8
     first = page_texts(document)[0]
     assert placed.order.number in first and "1 / 8 箱" in first and early.code in first
