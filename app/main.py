@@ -26,6 +26,7 @@ from app.kit.outbox import TaskSender
 from app.kit.security_headers import SecurityHeaders
 from app.orders import endpoints as orders_endpoints
 from app.orders.providers import OnlinePaymentProvider, provider_from_settings
+from app.pos import endpoints as pos_endpoints
 from app.shop import endpoints as shop_endpoints
 from app.stations import document_endpoints as station_documents
 from app.stations import endpoints as station_endpoints
@@ -94,6 +95,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     station_endpoints.pda,
     station_endpoints.runs,
     wholesale_trip_endpoints.router,
+    pos_endpoints.router,
     auth_pages.router,
     admin_pages.router,
     company_admin_pages.router,
@@ -212,6 +214,7 @@ def _set_up_state(
     app.state.application_limiter = limiters.application
     app.state.sms_login_limiter = limiters.sms_login
     app.state.enrolment_limiter = limiters.enrolment
+    app.state.pin_limiter = limiters.pin
     app.state.payment_provider = payment_provider
     if engine is not None:
         app.state.engine = engine

@@ -239,7 +239,7 @@ async def reset_password(request: Request, user_id: int, session: DbSession, _: 
 # place in the URL → (form field, what the place is called, what its devices are called, service)
 PLACES = {
     "station": ("station_id", "村站", " PDA ", users.bind_station),
-    "store": ("store_id", "门店", "收银机", users.bind_store),
+    "store": ("store_id", "门店", "收银机登录", users.bind_store),
 }
 
 
