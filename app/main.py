@@ -42,11 +42,13 @@ from app.web import crossborder_admin as crossborder_admin_pages
 from app.web import devices as device_pages
 from app.web import notifications as notification_pages
 from app.web import orders as order_pages
+from app.web import pos_enrol as pos_enrol_pages
 from app.web import runs_admin as run_pages
 from app.web import shop as shop_pages
 from app.web import station as station_pages
 from app.web import stations_admin as station_admin_pages
 from app.web import stock as stock_pages
+from app.web import stores_admin as store_admin_pages
 from app.web import trace as trace_pages
 from app.web import users_admin as user_pages
 from app.web import wholesale as wholesale_pages
@@ -107,6 +109,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     wholesale_trip_pages.router,
     wholesale_order_pages.router,
     station_admin_pages.router,
+    store_admin_pages.router,
+    pos_enrol_pages.router,
     crossborder_admin_pages.router,
     notification_pages.router,
     shop_pages.router,

@@ -43,6 +43,9 @@ from app.config import get_settings
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
 ENROL_PATH = "/api/v1/devices/enrol"
+# A till is a browser: its QR opens the till's enrol page, which redeems the code and keeps the
+# device token in an HttpOnly cookie (``app.web.pos_enrol``).
+TILL_ENROL_PATH = "/pos/enrol"
 
 
 def new_code() -> str:
@@ -67,10 +70,10 @@ def code_digest(code: str) -> str:
     return hmac.new(key, f"device-enrolment:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def qr_text(code: str, base_url: str) -> str:
+def qr_text(code: str, base_url: str, path: str = ENROL_PATH) -> str:
     """What the QR holds: the enrol endpoint of this site (``PUBLIC_BASE_URL``) with the code, so a
-    PDA app that scans it knows both where to enrol and with what."""
-    return f"{base_url.rstrip('/')}{ENROL_PATH}?code={code}"
+    PDA app that scans it knows both where to enrol and with what (a till: its enrol page)."""
+    return f"{base_url.rstrip('/')}{path}?code={code}"
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ class IssuedEnrolment:
         return display_code(self.code)
 
     def qr(self, base_url: str) -> str:
-        return qr_text(self.code, base_url)
+        return qr_text(self.code, base_url, TILL_ENROL_PATH if self.record.kind is TokenKind.pos_till else ENROL_PATH)
 
 
 async def _device_account(
