@@ -31,7 +31,15 @@ from app.web.templating import CsrfProtected, render
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
 NEW_USER_FIELDS = ("username", "role", "display_name", "phone", "station_id", "store_id", "company_id")
-STAFF_ROLES = (Role.admin, Role.warehouse, Role.station_operator, Role.clerk, Role.buyer, Role.customer)
+STAFF_ROLES = (
+    Role.admin,
+    Role.warehouse,
+    Role.station_operator,
+    Role.clerk,
+    Role.store_manager,
+    Role.buyer,
+    Role.customer,
+)
 
 
 def _optional_id(raw: str, label: str) -> int | None:

@@ -17,7 +17,7 @@ from app.accounts.errors import AffiliationMissing
 from app.accounts.models import Role, TokenKind, User
 from app.pos import sessions
 from tests.fixtures.builders import auth, make_station, make_store, make_user
-from tests.fixtures.pos import NO_LIMIT, PIN, make_counter, make_manager, make_till
+from tests.fixtures.pos import NO_LIMIT, PIN, make_counter, make_manager, make_till, till_token
 from tests.fixtures.routes import iter_routes
 
 # Routes that read or change what only the county centre's back office may see.
@@ -53,8 +53,10 @@ async def device_tokens(session: AsyncSession) -> dict[str, str]:
     )
     assert at_till.token is not None
     manager = await make_manager(session, counter.store)
+    # At the store's second till: one person at a till at a time.
+    second_till = await till_token(session, await make_till(session, counter.store))
     manager_at_till = await sessions.sign_in(
-        session, NO_LIMIT, till_token=counter.device, username=manager.username, pin=PIN
+        session, NO_LIMIT, till_token=second_till, username=manager.username, pin=PIN
     )
     assert manager_at_till.token is not None
     return {
