@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,11 +41,11 @@ async def tills_of(session: AsyncSession, store_id: int) -> Sequence[Till]:
 
 
 async def till_counts(session: AsyncSession) -> dict[int, int]:
-    rows = await session.execute(select(Till.store_id, Till.id).where(Till.is_active.is_(True)))
-    counts: dict[int, int] = {}
-    for store_id, _ in rows:
-        counts[store_id] = counts.get(store_id, 0) + 1
-    return counts
+    """Active tills per store."""
+    rows = await session.execute(
+        select(Till.store_id, func.count()).where(Till.is_active.is_(True)).group_by(Till.store_id)
+    )
+    return {store_id: count for store_id, count in rows.tuples()}
 
 
 async def till_by_code(session: AsyncSession, store_id: int, code: str) -> Till | None:
