@@ -45,7 +45,7 @@ async def till_counts(session: AsyncSession) -> dict[int, int]:
     rows = await session.execute(
         select(Till.store_id, func.count()).where(Till.is_active.is_(True)).group_by(Till.store_id)
     )
-    return {store_id: count for store_id, count in rows.tuples()}
+    return {store_id: count for store_id, count in rows}
 
 
 async def till_by_code(session: AsyncSession, store_id: int, code: str) -> Till | None:
