@@ -27,9 +27,15 @@ from app.web.templating import CsrfProtected, render
 router = APIRouter(include_in_schema=False)
 
 
+def _form(request: Request, code: str, label: str, errors: list[str] | None = None, status_code: int = 200) -> Response:
+    ttl = request.app.state.settings.device_enrolment_ttl_minutes
+    context = {"code": code, "label": label, "errors": errors or [], "ttl_minutes": ttl}
+    return render(request, "pos/enrol.html", context, status_code=status_code)
+
+
 @router.get("/pos/enrol", dependencies=[PublicAccess])
 async def enrol_page(request: Request, code: Annotated[str, Query(max_length=300)] = "") -> Response:
-    return render(request, "pos/enrol.html", {"code": devices.normalise_code(code) if code else "", "label": ""})
+    return _form(request, devices.normalise_code(code) if code else "", "")
 
 
 @router.post("/pos/enrol", dependencies=[PublicAccess, CsrfProtected])
@@ -41,14 +47,12 @@ async def enrol(request: Request, session: DbSession) -> Response:
         issued = await devices.redeem(session, limiter, code=code, label=label, client_ip=client_address(request))
     except AppError as exc:
         await session.rollback()
-        context = {"code": code, "label": label, "errors": form_errors(exc)}
-        return render(request, "pos/enrol.html", context, status_code=exc.status_code)
+        return _form(request, code, label, form_errors(exc), exc.status_code)
     record = issued.record
     if record.till_id is None:
         # A station PDA's code typed into a till's browser: the PDA token is not kept here.
         await session.rollback()
-        context = {"code": "", "label": label, "errors": ["这是村站 PDA 的登记码，不能用于收银机"]}
-        return render(request, "pos/enrol.html", context, status_code=422)
+        return _form(request, "", label, ["这是村站 PDA 的登记码，不能用于收银机"], 422)
     till = await repository.till_by_id(session, record.till_id)
     store = await session.get(Store, record.store_id)
     response = render(request, "pos/enrolled.html", {"till": till, "store": store, "label": record.label})

@@ -16,7 +16,7 @@ from app.accounts.models import ApiToken, Role, TokenKind, User
 from app.accounts.security import verify_password
 from app.pos.models import Store, StoreManager, Till
 from app.supply.models import Location, LocationKind
-from tests.fixtures.builders import make_store, make_user
+from tests.fixtures.builders import auth, make_store, make_user, token_for
 from tests.fixtures.pos import PIN, make_clerk, make_till, till_token
 from tests.web.test_device_pages import shown_code
 from tests.web.test_stock_pages import HTML, field, log_in
@@ -199,3 +199,23 @@ async def test_a_device_of_another_till_is_not_revoked_from_this_page(
 async def test_the_store_console_is_for_admins(client: httpx.AsyncClient, db_session: AsyncSession) -> None:
     await log_in(client, db_session, Role.store_manager)
     assert (await client.get("/admin/pos/stores", headers=HTML)).status_code == 403
+
+
+async def test_a_pda_code_typed_into_a_till_browser_is_refused_and_stays_unspent(
+    client: httpx.AsyncClient, app: FastAPI, db_session: AsyncSession
+) -> None:
+    admin = auth(await token_for(db_session, await make_user(db_session, Role.admin)))
+    operator = await make_user(db_session, Role.station_operator)
+    issued = await client.post(
+        "/api/v1/admin/enrolments", headers=admin, json={"kind": "station_pda", "station_id": operator.station_id}
+    )
+    code = issued.json()["code"]
+    async with till_browser(app) as counter:
+        form = await counter.get("/pos/enrol", headers=HTML)
+        refused = await counter.post(
+            "/pos/enrol", data={"csrf_token": field(form, "csrf_token"), "code": code, "label": "x"}, headers=HTML
+        )
+        assert refused.status_code == 422 and "村站 PDA 的登记码" in refused.text
+        assert "np_till" not in refused.headers.get("set-cookie", "")
+    pda = await client.post("/api/v1/devices/enrol", json={"code": code, "label": "PDA"})
+    assert pda.status_code == 201
