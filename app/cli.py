@@ -21,7 +21,7 @@ T = TypeVar("T")
 cli = typer.Typer(help="南岭明珠 platform", no_args_is_help=True, add_completion=False)
 
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - the documented demo password
-DEMO_USERS = ["admin", "warehouse", "clerk", "operator", "buyer", "customer"]
+DEMO_USERS = ["admin", "warehouse", "clerk", "manager", "operator", "buyer", "customer"]
 
 
 def _database_url() -> str:
@@ -220,6 +220,12 @@ def _print_banner(host: str, port: int, *, embedded: bool, worker: bool) -> None
     ]
     if settings.is_demo:
         lines.append(f"  演示账号 Demo logins  {', '.join(DEMO_USERS)} / 密码 password {DEMO_PASSWORD}")
+        from app.demo import DEMO_PIN
+
+        lines.append(
+            f"  门店收银 POS till     STORE-01 收银机 T1：在 {base}/admin/pos/stores/STORE-01/tills/T1 生成登记码，"
+            f"在收银机浏览器打开 {base}/pos/enrol；店员 clerk / 店长 manager 的 PIN {DEMO_PIN}"
+        )
     lines.append("  Ctrl-C 停止 / to stop")
     typer.echo("\n".join(lines) + "\n")
 

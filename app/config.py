@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     device_enrolment_ttl_minutes: int = Field(default=10, ge=1, le=1440)
     device_enrol_rate_limit: str = "10/minute"  # enrolment code attempts per client address
     login_rate_limit: str = "5/minute"  # sign-in attempts per username
+    # A clerk's sign-in at a till (user name + 4–6 digit PIN): attempts per user name and per till,
+    # and how long the clerk's session at the till lasts (a shift; signing out ends it earlier).
+    pos_pin_rate_limit: str = "5/15 minutes"
+    pos_pin_till_rate_limit: str = "20/15 minutes"
+    pos_session_ttl_hours: int = Field(default=12, ge=1, le=24)
     login_address_rate_limit: str = "20/minute"  # sign-in attempts per client address
     # Where attempt counters live: "database" (shared by every worker), "redis://…", or "memory://"
     # (one process only: tests).
@@ -202,6 +207,8 @@ class Settings(BaseSettings):
             "sms_code_address_rate_limit",
             "sms_code_verify_rate_limit",
             "device_enrol_rate_limit",
+            "pos_pin_rate_limit",
+            "pos_pin_till_rate_limit",
         ):
             try:
                 item = parse(getattr(self, name))

@@ -60,7 +60,7 @@ from app.demo_pictures import product_picture
 from app.kit import clock
 from app.kit.models import IdMixin
 from app.kit.quantities import Unit
-from app.pos.models import Store
+from app.pos.models import Store, StoreManager, Till
 from app.stations.models import DeliveryRoute, RouteStop, Station
 from app.supply.models import (
     Location,
@@ -93,6 +93,8 @@ KINDS = (
     "buyer_companies",
     "company_delivery_addresses",
     "users",
+    "tills",
+    "store_managers",
     "locations",
     "lots",
     "transfers",
@@ -1010,7 +1012,12 @@ USERS = (
     UserSeed("operator", Role.station_operator, "刘桂英（演示）", "+8613902208004"),
     UserSeed("buyer", Role.buyer, "陈志强（演示）", "+8613926011234"),
     UserSeed("customer", Role.customer, "张丽娟（演示）", "+8613902208006"),
+    UserSeed("manager", Role.store_manager, "温志坚（演示）", "+8613902208007"),
 )
+# The till PIN of the demo clerk and store manager (who sign in at a till with user name + PIN).
+DEMO_PIN = "2468"
+# STORE-01's till: enrol a browser as it from /admin/pos/stores/STORE-01/tills/T1.
+DEMO_TILL = {"code": "T1", "name": "1 号收银台", "sale_prefix": "S01A"}
 
 # ---- stock --------------------------------------------------------------------------------------
 
@@ -1299,6 +1306,7 @@ async def _user(
         {"username": seed.username},
         lambda: {
             "password_hash": hash_password(DEMO_PASSWORD),
+            "pin_hash": hash_password(DEMO_PIN) if seed.role in (Role.clerk, Role.store_manager) else None,
             "role": seed.role,
             "display_name": seed.display_name,
             "phone": seed.phone,
@@ -1310,6 +1318,18 @@ async def _user(
             "store_id": store_id,
         },
     )
+
+
+async def _till_and_manager(session: AsyncSession, tally: _Tally, store_id: int, manager_id: int) -> None:
+    """STORE-01 gets one till and the demo store manager."""
+    key, values = _split({**DEMO_TILL, "store_id": store_id}, "sale_prefix")
+    await _ensure(session, tally, "tills", Till, key, values)
+    if await demo_queries.insert_if_absent(
+        session, StoreManager, StoreManager.user_id, store_id=store_id, user_id=manager_id
+    ):
+        tally.created["store_managers"] += 1
+    else:
+        tally.present["store_managers"] += 1
 
 
 async def _growers(
@@ -1594,6 +1614,7 @@ async def seed_demo(session: AsyncSession, *, uploads_dir: Path | None = None) -
     by_name = {u.username: u for u in USERS}
     warehouse_user = await _user(session, tally, by_name["warehouse"])
     await _user(session, tally, by_name["clerk"], store_id=stores["STORE-01"])
+    await _till_and_manager(session, tally, stores["STORE-01"], await _user(session, tally, by_name["manager"]))
     await _user(session, tally, by_name["operator"], station_id=stations[OPERATOR_STATION])
     await _user(session, tally, by_name["buyer"], company_id=companies[JIANGNAN])
     await _user(session, tally, by_name["customer"])

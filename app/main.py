@@ -26,6 +26,7 @@ from app.kit.outbox import TaskSender
 from app.kit.security_headers import SecurityHeaders
 from app.orders import endpoints as orders_endpoints
 from app.orders.providers import OnlinePaymentProvider, provider_from_settings
+from app.pos import endpoints as pos_endpoints
 from app.shop import endpoints as shop_endpoints
 from app.stations import document_endpoints as station_documents
 from app.stations import endpoints as station_endpoints
@@ -41,11 +42,13 @@ from app.web import crossborder_admin as crossborder_admin_pages
 from app.web import devices as device_pages
 from app.web import notifications as notification_pages
 from app.web import orders as order_pages
+from app.web import pos_enrol as pos_enrol_pages
 from app.web import runs_admin as run_pages
 from app.web import shop as shop_pages
 from app.web import station as station_pages
 from app.web import stations_admin as station_admin_pages
 from app.web import stock as stock_pages
+from app.web import stores_admin as store_admin_pages
 from app.web import trace as trace_pages
 from app.web import users_admin as user_pages
 from app.web import wholesale as wholesale_pages
@@ -106,6 +109,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     station_endpoints.pda,
     station_endpoints.runs,
     wholesale_trip_endpoints.router,
+    pos_endpoints.router,
     auth_pages.router,
     admin_pages.router,
     company_admin_pages.router,
@@ -120,6 +124,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     wholesale_order_pages.router,
     wholesale_receivable_pages.router,
     station_admin_pages.router,
+    store_admin_pages.router,
+    pos_enrol_pages.router,
     crossborder_admin_pages.router,
     notification_pages.router,
     shop_pages.router,
@@ -232,6 +238,7 @@ def _set_up_state(
     app.state.application_limiter = limiters.application
     app.state.sms_login_limiter = limiters.sms_login
     app.state.enrolment_limiter = limiters.enrolment
+    app.state.pin_limiter = limiters.pin
     app.state.payment_provider = payment_provider
     if engine is not None:
         app.state.engine = engine

@@ -41,11 +41,11 @@ from app.channels import SalesChannel
 from app.config import Settings
 from app.crossborder.models import Listing, ListingState
 from app.crossborder.validation import validate_listing
-from app.demo import DEMO_PASSWORD, JIANGNAN, database_is_empty, seed_demo
+from app.demo import DEMO_PASSWORD, DEMO_PIN, JIANGNAN, database_is_empty, seed_demo
 from app.kit import clock
 from app.kit.models import Base
 from app.kit.quantities import Unit
-from app.pos.models import Store
+from app.pos.models import Store, StoreManager, Till
 from app.stations.models import DeliveryRoute, RouteStop, Station
 from app.supply import repository as supply_repository
 from app.supply.models import (
@@ -82,7 +82,8 @@ DECEMBER = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
 COUNTS = (
     "stations 36, routes 5, route_stops 36, stores 2, suppliers 9, categories 7, products 11, supplier_products 11, "
     "variants 20, product_images 11, price_lists 3, price_items 33, price_tiers 24, buyer_companies 4, "
-    "company_delivery_addresses 3, users 6, locations 39, lots 20, transfers 1, alibaba_listings 3, wholesale_routes 2"
+    "company_delivery_addresses 3, users 7, tills 1, store_managers 1, locations 39, lots 20, transfers 1, "
+    "alibaba_listings 3, wholesale_routes 2"
 )
 
 
@@ -155,7 +156,7 @@ EXPECTED_COUNTS = {
     "companies": 4,
     "approved": 3,
     "pending": 1,
-    "users": 6,
+    "users": 7,
     # WH-SX, 2 stores, 36 stations, plus IN-TRANSIT from the migration.
     "locations": 40,
     # In April: no bayberry, sand pear or taro lot (out of season), nor the sweet potato lot that
@@ -203,6 +204,7 @@ async def test_seed_demo_loads_everything_once(db_session: AsyncSession, uploads
         "operator": Role.station_operator,
         "buyer": Role.buyer,
         "customer": Role.customer,
+        "manager": Role.store_manager,
     }
     assert all(verify_password(u.password_hash, DEMO_PASSWORD) for u in users.values())
     retail = await _items(db_session, "retail")
@@ -242,6 +244,12 @@ async def test_demo_stations_and_accounts_are_plausible(db_session: AsyncSession
     assert operator_station is not None and operator_station.is_demonstration is True
     clerk_store = await db_session.get(Store, users["clerk"].store_id)
     assert clerk_store is not None and clerk_store.code == "STORE-01"
+    # STORE-01 has a till to enrol and a manager; clerk and manager sign in there with the demo PIN.
+    till = await db_session.scalar(select(Till).where(Till.store_id == clerk_store.id))
+    assert till is not None and (till.code, till.sale_prefix) == ("T1", "S01A")
+    managed = await db_session.scalar(select(StoreManager).where(StoreManager.user_id == users["manager"].id))
+    assert managed is not None and managed.store_id == clerk_store.id
+    assert verify_password(users["clerk"].pin_hash, DEMO_PIN) and verify_password(users["manager"].pin_hash, DEMO_PIN)
     buyer_company = await db_session.get(BuyerCompany, users["buyer"].company_id)
     assert buyer_company is not None
     assert (buyer_company.name, buyer_company.status) == (JIANGNAN, CompanyStatus.approved)

@@ -95,7 +95,10 @@ UPWARD_ALLOWED: dict[tuple[str, str], str] = {
     # User administration binds an operator to a station and a clerk to a store (users.station_id,
     # users.store_id): it looks the place up by its model to refuse an unknown one.
     ("app.accounts", "app.stations"): "accounts/users.py checks the station a user is bound to",
-    ("app.accounts", "app.pos"): "accounts/repository.py looks up the store a clerk is bound to",
+    ("app.accounts", "app.pos"): (
+        "accounts/repository.py looks up the store a clerk is bound to, the stores a manager runs and "
+        "the till a till token or a clerk session at a till is bound to"
+    ),
 }
 
 

@@ -46,6 +46,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.customer: frozenset({Scope.shop}),
     Role.buyer: frozenset({Scope.wholesale}),
     Role.clerk: frozenset({Scope.pos}),
+    Role.store_manager: frozenset({Scope.pos}),
     Role.station_operator: frozenset({Scope.pda}),
     Role.warehouse: frozenset({Scope.stock}),
     Role.admin: frozenset({Scope.admin, Scope.stock, Scope.pos}),
@@ -64,6 +65,8 @@ class Principal:
     company_approved: bool = False
     station_id: int | None = None
     store_id: int | None = None
+    # Set only for a clerk's session at a till (token kind ``pos_clerk``): the till it is bound to.
+    till_id: int | None = None
     display_name: str = ""
     # A company API key (the buyer's purchasing system): it acts for ``company_id`` and passes only
     # rules that take company keys; ``company_owner`` is the owner signed in as a person.
@@ -90,6 +93,9 @@ class AccessRule:
     # account route or an owner's management of keys and colleagues.
     company_keys: bool = False
     owner_only: bool = False
+    # Only a clerk's session at an enrolled till (not a cookie, not a user token, not the till's
+    # own token): the POS API acts for one store and one till.
+    at_till: bool = False
 
     @property
     def roles(self) -> frozenset[Role] | None:
@@ -114,6 +120,9 @@ COMPANY_OWNER = AccessRule(
     "company_owner", _grants((Role.buyer, Scope.wholesale)), approved_company=True, owner_only=True
 )
 CLERK = AccessRule("clerk", _grants((Role.clerk, Scope.pos), (Role.admin, Scope.pos)))
+# Someone signed in at an enrolled till (a clerk or a store manager of the till's store): the
+# principal carries the store and the till, and its token has scope ``pos`` only.
+AT_TILL = AccessRule("at_till", _grants((Role.clerk, Scope.pos), (Role.store_manager, Scope.pos)), at_till=True)
 STATION_OPERATOR = AccessRule("station_operator", _grants((Role.station_operator, Scope.pda)))
 WAREHOUSE = AccessRule("warehouse", _grants((Role.warehouse, Scope.stock), (Role.admin, Scope.stock)))
 ADMIN = AccessRule("admin", _grants((Role.admin, Scope.admin)))
@@ -198,6 +207,8 @@ def check_rule(rule: AccessRule, principal: Principal | None) -> Principal | Non
         raise errors.CompanyNotApproved()
     if rule.owner_only and not principal.company_owner:
         raise errors.CompanyOwnerOnly()
+    if rule.at_till and principal.till_id is None:
+        raise errors.TillSessionRequired()
     return principal
 
 
@@ -218,6 +229,7 @@ CustomerUser = Annotated[Principal, Depends(require(CUSTOMER))]
 BuyerUser = Annotated[Principal, Depends(require(BUYER))]
 CompanyOwnerUser = Annotated[Principal, Depends(require(COMPANY_OWNER))]
 ClerkUser = Annotated[Principal, Depends(require(CLERK))]
+TillClerk = Annotated[Principal, Depends(require(AT_TILL))]
 StationOperator = Annotated[Principal, Depends(require(STATION_OPERATOR))]
 WarehouseUser = Annotated[Principal, Depends(require(WAREHOUSE))]
 StaffUser = Annotated[Principal, Depends(require(STAFF))]
@@ -237,6 +249,7 @@ def principal_for(
     token_id: int | None = None,
     station_id: int | None = None,
     store_id: int | None = None,
+    till_id: int | None = None,
     company_key: bool = False,
 ) -> Principal:
     company = user.company
@@ -251,6 +264,7 @@ def principal_for(
         company_approved=company is not None and company.status == CompanyStatus.approved,
         station_id=station_id if station_id is not None else user.station_id,
         store_id=store_id if store_id is not None else user.store_id,
+        till_id=till_id,
         display_name=user.display_name or user.username,
         company_key=company_key,
         company_owner=bool(user.is_company_owner) and not company_key,

@@ -173,6 +173,7 @@ async def enrol_device(body: schemas.DeviceEnrolIn, request: Request, session: D
         scopes=record.scopes,
         station_id=record.station_id,
         store_id=record.store_id,
+        till_id=record.till_id,
         username=owner.username,
         expires_at=record.expires_at,
     )

@@ -170,3 +170,13 @@ class OperatorMissing(AppError):
     code = "operator_missing"
     status_code = 422
     message = "请先为该村站指定站长账号，设备令牌属于站长账号"
+
+
+class TillSessionRequired(Forbidden):
+    code = "till_session_required"
+    message = "请在已登记的收银机上用工号和 PIN 登录"
+
+
+class TillNotFound(NotFound):
+    code = "till_not_found"
+    message = "收银机不存在"

@@ -25,6 +25,9 @@ class Role(StrEnum):
     customer = "customer"
     buyer = "buyer"
     clerk = "clerk"
+    # Runs one or more brand stores (``store_managers``): a clerk's work plus a manager's PIN at
+    # the till for what needs one (discounts beyond the limit, returns, cash out, shift variances).
+    store_manager = "store_manager"
     station_operator = "station_operator"
     warehouse = "warehouse"
     admin = "admin"
@@ -38,6 +41,7 @@ ROLE_LABELS_ZH = {
     Role.customer: "顾客",
     Role.buyer: "批发采购商",
     Role.clerk: "门店店员",
+    Role.store_manager: "门店店长",
     Role.station_operator: "村站站长",
     Role.warehouse: "仓库",
     Role.admin: "运营管理员",
@@ -77,6 +81,9 @@ class TokenKind(StrEnum):
     pos_till = "pos_till"
     # A buyer company's key for its purchasing system: scope ``wholesale``, bound to the company.
     company_api = "company_api"
+    # A clerk (or store manager) signed in at an enrolled till with username + PIN: scope ``pos``,
+    # bound to the till and riding on the till's own token (``device_token_id``), short-lived.
+    pos_clerk = "pos_clerk"
 
 
 class BuyerCompany(IdMixin, TimestampMixin, Base):
@@ -136,6 +143,8 @@ class User(IdMixin, TimestampMixin, Base):
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), index=True)
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The short PIN (4–6 digits) a clerk or store manager signs in with at a till (argon2 hash).
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
     # The buyer who manages its company's colleagues and API keys (the applicant, once approved).
     is_company_owner: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="false")
 
@@ -165,6 +174,12 @@ class ApiToken(IdMixin, Base):
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
     # A company API key acts for this company (``user_id`` is the owner who issued it).
     company_id: Mapped[int | None] = mapped_column(ForeignKey("buyer_companies.id"), index=True)
+    # A till's token (``pos_till``) and a clerk's session at it (``pos_clerk``) name the till; a
+    # till token's ``user_id`` is who enrolled it (as a company key records its issuer) — it acts
+    # for the till, never for that person. A clerk session names the till token it rides on and
+    # ends with it.
+    till_id: Mapped[int | None] = mapped_column(ForeignKey("tills.id"), index=True)
+    device_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -174,6 +189,9 @@ class ApiToken(IdMixin, Base):
 
     __table_args__ = (
         CheckConstraint("(kind = 'company_api') = (company_id IS NOT NULL)", name="company_key_has_company"),
+        CheckConstraint(
+            "kind <> 'pos_till' OR (till_id IS NOT NULL AND store_id IS NOT NULL)", name="till_token_has_till"
+        ),
     )
 
 
@@ -225,6 +243,7 @@ class DeviceEnrolment(IdMixin, Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), index=True)
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
+    till_id: Mapped[int | None] = mapped_column(ForeignKey("tills.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
@@ -238,4 +257,5 @@ class DeviceEnrolment(IdMixin, Base):
         CheckConstraint("kind <> 'user'", name="device_kind"),
         CheckConstraint("kind <> 'station_pda' OR station_id IS NOT NULL", name="pda_has_station"),
         CheckConstraint("kind <> 'pos_till' OR store_id IS NOT NULL", name="till_has_store"),
+        CheckConstraint("kind <> 'pos_till' OR till_id IS NOT NULL", name="till_enrolment_has_till"),
     )

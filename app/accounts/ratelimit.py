@@ -9,6 +9,10 @@ Every attempt is counted before the credential is checked, per key:
 - device enrolment codes: per client address (``DEVICE_ENROL_RATE_LIMIT``, 10/minute). A wrong
   code names no enrolment, so there is nothing else to count on; with 32⁸ possible codes and a few
   live for ten minutes each, guessing one needs far more addresses than anyone has;
+- PIN sign-in at a till: per user name (``POS_PIN_RATE_LIMIT``, 5 per 15 minutes) and per till
+  (``POS_PIN_TILL_RATE_LIMIT``, 20 per 15 minutes). A PIN is 4–6 digits, so these limits are
+  what keeps it from being guessed: 10⁴ PINs at 5 tries per quarter hour is about three weeks of
+  uninterrupted guessing on one account, and one till cannot spread its guesses over accounts;
 - guest look-up (order number + phone): per order number and per client address
   (``ORDER_LOOKUP_RATE_LIMIT``, 10/minute each). A guest who already proved the phone holds a
   signed cookie for that order and is not counted on it, so one visitor's failures never lock
@@ -74,6 +78,19 @@ class EnrolmentLimiter:
         return await self.limiter.hit((f"enrol-ip:{client_ip}", self.rate))
 
 
+class PinLimiter:
+    def __init__(self, limiter: RateLimiter, per_user: Rate, per_till: Rate) -> None:
+        self.limiter = limiter
+        self.per_user = per_user
+        self.per_till = per_till
+
+    async def attempt(self, username: str, till_id: int) -> bool:
+        """Count one PIN attempt; False when the user name or the till is over its limit."""
+        return await self.limiter.hit(
+            (f"pin-user:{username.strip().lower()}", self.per_user), (f"pin-till:{till_id}", self.per_till)
+        )
+
+
 class SmsLoginLimiter:
     """Sign-in codes by SMS: sending costs money and a guess is a guess, so both are limited."""
 
@@ -103,6 +120,7 @@ class Limiters:
     application: ApplicationLimiter
     sms_login: SmsLoginLimiter
     enrolment: EnrolmentLimiter
+    pin: PinLimiter
 
 
 def build_limiters(settings: Settings, engine: Callable[[], AsyncEngine]) -> Limiters:
@@ -120,4 +138,5 @@ def build_limiters(settings: Settings, engine: Callable[[], AsyncEngine]) -> Lim
             Rate.parse(settings.sms_code_verify_rate_limit),
         ),
         enrolment=EnrolmentLimiter(limiter, Rate.parse(settings.device_enrol_rate_limit)),
+        pin=PinLimiter(limiter, Rate.parse(settings.pos_pin_rate_limit), Rate.parse(settings.pos_pin_till_rate_limit)),
     )

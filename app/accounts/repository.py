@@ -8,7 +8,8 @@ from typing import TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import InstrumentedAttribute, aliased, selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.accounts.models import (
     ApiToken,
@@ -21,7 +22,7 @@ from app.accounts.models import (
     User,
     WebSession,
 )
-from app.pos.models import Store
+from app.pos.models import Store, StoreManager, Till
 
 
 async def user_by_username(session: AsyncSession, username: str) -> User | None:
@@ -114,14 +115,14 @@ async def revoke_tokens_of(
 
 
 async def device_tokens(
-    session: AsyncSession, *, station_id: int | None = None, store_id: int | None = None
+    session: AsyncSession, *, station_id: int | None = None, till_id: int | None = None
 ) -> Sequence[ApiToken]:
-    """Device tokens of one station (PDAs) or one store (tills), newest first, with their user."""
+    """Device tokens of one station (PDAs) or one till, newest first, with their user."""
     stmt = select(ApiToken).options(selectinload(ApiToken.user)).order_by(ApiToken.id.desc())
     if station_id is not None:
         stmt = stmt.where(ApiToken.kind == TokenKind.station_pda, ApiToken.station_id == station_id)
     else:
-        stmt = stmt.where(ApiToken.kind == TokenKind.pos_till, ApiToken.store_id == store_id)
+        stmt = stmt.where(ApiToken.kind == TokenKind.pos_till, ApiToken.till_id == till_id)
     return (await session.scalars(stmt)).all()
 
 
@@ -136,20 +137,22 @@ async def cancel_pending_enrolments(
     station_id: int | None,
     store_id: int | None,
     now: datetime,
+    till_id: int | None = None,
 ) -> None:
-    await session.execute(
-        update(DeviceEnrolment)
-        .where(
-            DeviceEnrolment.kind == kind,
-            DeviceEnrolment.user_id == user_id,
-            DeviceEnrolment.station_id.is_not_distinct_from(station_id),
-            DeviceEnrolment.store_id.is_not_distinct_from(store_id),
-            DeviceEnrolment.redeemed_at.is_(None),
-            DeviceEnrolment.cancelled_at.is_(None),
-            DeviceEnrolment.expires_at > now,
-        )
-        .values(cancelled_at=now)
+    """Void the open codes for the same account and place — for a till, for the same till,
+    whoever made them (the till is the place and the token's owner)."""
+    stmt = update(DeviceEnrolment).where(
+        DeviceEnrolment.kind == kind,
+        DeviceEnrolment.station_id.is_not_distinct_from(station_id),
+        DeviceEnrolment.store_id.is_not_distinct_from(store_id),
+        DeviceEnrolment.till_id.is_not_distinct_from(till_id),
+        DeviceEnrolment.redeemed_at.is_(None),
+        DeviceEnrolment.cancelled_at.is_(None),
+        DeviceEnrolment.expires_at > now,
     )
+    if till_id is None:
+        stmt = stmt.where(DeviceEnrolment.user_id == user_id)
+    await session.execute(stmt.values(cancelled_at=now))
 
 
 async def claim_enrolment(session: AsyncSession, digest: str, now: datetime) -> DeviceEnrolment | None:
@@ -180,7 +183,7 @@ async def enrolment_by_id(session: AsyncSession, enrolment_id: int) -> DeviceEnr
 
 
 async def pending_enrolments(
-    session: AsyncSession, now: datetime, *, station_id: int | None = None, store_id: int | None = None
+    session: AsyncSession, now: datetime, *, station_id: int | None = None, till_id: int | None = None
 ) -> Sequence[DeviceEnrolment]:
     """Codes of a station (or store) that a device may still send, newest first."""
     stmt = (
@@ -196,7 +199,7 @@ async def pending_enrolments(
     if station_id is not None:
         stmt = stmt.where(DeviceEnrolment.station_id == station_id)
     else:
-        stmt = stmt.where(DeviceEnrolment.store_id == store_id)
+        stmt = stmt.where(DeviceEnrolment.till_id == till_id)
     return (await session.scalars(stmt)).all()
 
 
@@ -378,3 +381,46 @@ async def count_companies(session: AsyncSession, *, status: CompanyStatus) -> in
     return int(
         await session.scalar(select(func.count()).select_from(BuyerCompany).where(BuyerCompany.status == status)) or 0
     )
+
+
+# ---- tills and the people at them ------------------------------------------------------------------
+
+
+async def till_by_id(session: AsyncSession, till_id: int) -> Till | None:
+    return await session.get(Till, till_id)
+
+
+async def manages_store(session: AsyncSession, user_id: int, store_id: int) -> bool:
+    found = await session.scalar(
+        select(StoreManager.user_id).where(StoreManager.user_id == user_id, StoreManager.store_id == store_id)
+    )
+    return found is not None
+
+
+def works_at_store(store_id: ColumnElement[int] | InstrumentedAttribute[int] | int) -> ColumnElement[bool]:
+    """SQL condition: the user (``User``) is a clerk of the store or one of its managers."""
+    managed = select(StoreManager.user_id).where(StoreManager.user_id == User.id, StoreManager.store_id == store_id)
+    return ((User.role == Role.clerk) & (User.store_id == store_id)) | (
+        (User.role == Role.store_manager) & managed.exists()
+    )
+
+
+async def till_session_holds(session: AsyncSession, record: ApiToken, now: datetime) -> bool:
+    """A clerk's session at a till holds while the till's token is live, the till is active and
+    the clerk still works at the till's store (moved, demoted or removed as manager: it ends)."""
+    device = aliased(ApiToken)
+    held = await session.scalar(
+        select(func.count())
+        .select_from(User)
+        .join(Till, Till.id == record.till_id)
+        .join(device, device.id == record.device_token_id)
+        .where(
+            User.id == record.user_id,
+            Till.is_active.is_(True),
+            device.till_id == Till.id,
+            device.revoked_at.is_(None),
+            device.expires_at > now,
+            works_at_store(Till.store_id),
+        )
+    )
+    return bool(held)

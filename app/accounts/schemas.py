@@ -91,6 +91,7 @@ class DeviceTokenIn(InputModel):
     label: str = Field(min_length=1, max_length=100)
     station_id: int | None = None
     store_id: int | None = None
+    till_id: int | None = None
 
 
 class DeviceTokenOut(BaseModel):
@@ -184,8 +185,9 @@ class EnrolmentIn(InputModel):
     kind: TokenKind = Field(description="station_pda 或 pos_till")
     station_id: int | None = None
     store_id: int | None = None
+    till_id: int | None = Field(default=None, description="收银机（pos_till 必填，须属于 store_id 门店）")
     user_id: int | None = Field(
-        default=None, description="设备令牌所属账号（该村站的站长 / 该门店的店员）；村站只有一位站长时可不填"
+        default=None, description="PDA 令牌所属账号（该村站的站长）；村站只有一位站长时可不填。收银机令牌记录登记人"
     )
 
 
@@ -212,5 +214,6 @@ class DeviceEnrolledOut(BaseModel):
     scopes: list[str]
     station_id: int | None
     store_id: int | None
-    username: str = Field(description="令牌所属账号")
+    till_id: int | None = None
+    username: str = Field(description="令牌所属账号（收银机：登记人）")
     expires_at: datetime

@@ -23,6 +23,7 @@ TOKEN_PREFIX = {
     TokenKind.station_pda: "npd",
     TokenKind.pos_till: "npp",
     TokenKind.company_api: "npk",
+    TokenKind.pos_clerk: "npc",
 }
 DEVICE_SCOPES = {TokenKind.station_pda: frozenset({Scope.pda.value}), TokenKind.pos_till: frozenset({Scope.pos.value})}
 # Only refresh last_used_at this often, so reads do not each write the token row.
@@ -77,15 +78,44 @@ async def issue_device_token(
     label: str,
     station_id: int | None = None,
     store_id: int | None = None,
+    till_id: int | None = None,
 ) -> IssuedToken:
-    """A token for a station PDA (bound to one station) or a POS till (bound to one store)."""
+    """A token for a station PDA (bound to one station) or a POS till (bound to one store and one
+    till; ``user_id`` is who enrolled it)."""
     user = await repository.user_by_id(session, user_id)
     if user is None:
         raise errors.UserNotFound()
-    check_device_owner(user, kind, station_id=station_id, store_id=store_id)
+    await check_device_owner(session, user, kind, station_id=station_id, store_id=store_id, till_id=till_id)
     ttl = timedelta(days=get_settings().device_token_ttl_days)
     return await _issue(
-        session, user, kind, sorted(DEVICE_SCOPES[kind]), ttl, label=label, station_id=station_id, store_id=store_id
+        session,
+        user,
+        kind,
+        sorted(DEVICE_SCOPES[kind]),
+        ttl,
+        label=label,
+        station_id=station_id,
+        store_id=store_id,
+        till_id=till_id,
+    )
+
+
+async def issue_till_session(
+    session: AsyncSession, user: User, device: ApiToken, *, ttl: timedelta, label: str
+) -> IssuedToken:
+    """A clerk's (or store manager's) session at the till of ``device``: scope ``pos``, bound to
+    that store and till, ending with the till's token. The caller has checked the PIN and that the
+    user works at that store."""
+    return await _issue(
+        session,
+        user,
+        TokenKind.pos_clerk,
+        [Scope.pos.value],
+        ttl,
+        label=label,
+        store_id=device.store_id,
+        till_id=device.till_id,
+        device_token_id=device.id,
     )
 
 
@@ -100,18 +130,32 @@ async def issue_company_key(session: AsyncSession, owner: User, label: str) -> I
     )
 
 
-def check_device_owner(user: User, kind: TokenKind, *, station_id: int | None, store_id: int | None) -> None:
-    """A device token belongs to an active account working at the device's place: a station PDA to
-    an operator of that station, a POS till to a clerk of that store."""
-    if kind is TokenKind.user:
+async def check_device_owner(
+    session: AsyncSession,
+    user: User,
+    kind: TokenKind,
+    *,
+    station_id: int | None,
+    store_id: int | None,
+    till_id: int | None = None,
+) -> None:
+    """A device token belongs to an active account: a station PDA to an operator of that station
+    (it acts as that operator); a POS till token to whoever enrolled it — an admin, or a manager of
+    that store — and it acts for the till only (it resolves to no person: a clerk signs in on it
+    with a PIN), so the issuer's reach never reaches the counter."""
+    if kind not in DEVICE_SCOPES:
         raise InvalidInput("设备令牌类型必须是 station_pda 或 pos_till")
     if kind is TokenKind.station_pda:
         if user.role is not Role.station_operator or station_id is None or user.station_id != station_id:
             raise errors.AffiliationMissing("村站 PDA 令牌必须属于该村站的站长账号")
-    elif user.role is not Role.clerk or store_id is None or user.store_id != store_id:
-        # Only a clerk of that store: an admin account's till token would carry an admin's reach
-        # onto a shop counter.
-        raise errors.AffiliationMissing("收银机令牌必须属于该门店的店员账号")
+    else:
+        till = await repository.till_by_id(session, till_id) if till_id is not None else None
+        if till is None or store_id is None or till.store_id != store_id:
+            raise errors.TillNotFound()
+        if not till.is_active:
+            raise errors.AffiliationMissing("收银机已停用，不能登记")
+        if not (user.role is Role.admin or await repository.manages_store(session, user.id, store_id)):
+            raise errors.AffiliationMissing("收银机只能由运营管理员或该门店的店长登记")
     if not user.is_active:
         raise errors.UserDisabled()
 
@@ -127,6 +171,8 @@ async def _issue(
     station_id: int | None = None,
     store_id: int | None = None,
     company_id: int | None = None,
+    till_id: int | None = None,
+    device_token_id: int | None = None,
 ) -> IssuedToken:
     raw = new_token(TOKEN_PREFIX[kind])
     record = ApiToken(
@@ -139,6 +185,8 @@ async def _issue(
         station_id=station_id,
         store_id=store_id,
         company_id=company_id,
+        till_id=till_id,
+        device_token_id=device_token_id,
         expires_at=now_utc() + ttl,
     )
     session.add(record)
@@ -154,7 +202,11 @@ async def principal_from_token(session: AsyncSession, raw: str) -> Principal | N
     if record.kind is TokenKind.station_pda and record.station_id != record.user.station_id:
         # The operator moved to another station (or left): the PDA enrolled for the old one stops.
         return None
-    if record.kind is TokenKind.pos_till and record.store_id != record.user.store_id:
+    if record.kind is TokenKind.pos_till:
+        # A till's own token opens the clerk sign-in (``app.pos.sessions``) and nothing else.
+        return None
+    if record.kind is TokenKind.pos_clerk and not await repository.till_session_holds(session, record, now):
+        # The till was revoked or deactivated, or the clerk no longer works at that store.
         return None
     if record.kind is TokenKind.company_api and record.company_id != record.user.company_id:
         return None
@@ -167,6 +219,7 @@ async def principal_from_token(session: AsyncSession, raw: str) -> Principal | N
         token_id=record.id,
         station_id=record.station_id,
         store_id=record.store_id,
+        till_id=record.till_id,
         company_key=record.kind is TokenKind.company_api,
     )
 

@@ -9,8 +9,10 @@ What stops working at once (each request checks the account, so nothing waits fo
   anew; revoke them one by one when a device is lost or the person left.
 - **password reset**: page sessions ended and personal API tokens revoked (whoever knew the old
   password is signed out); device tokens are untouched — the device was enrolled, not signed in.
-- **moving an operator to another station** (or a clerk to another store): the PDA (till) tokens
-  enrolled for the old place are revoked, and any enrolment code still open there is cancelled.
+- **moving an operator to another station**: the PDA tokens enrolled for the old place are
+  revoked, and any enrolment code still open there is cancelled. **Moving a clerk to another
+  store** ends its sessions at the old store's tills (the tills themselves belong to the store,
+  not to the clerk, and stay enrolled).
   (``principal_from_token`` already refuses a device token whose place is no longer the account's;
   revoking makes it final, so moving the operator back does not revive a device left behind.)
 
@@ -54,6 +56,7 @@ async def _sign_out_everywhere(session: AsyncSession, user: User) -> None:
     now = now_utc()
     await repository.end_sessions_of(session, user.id, now)
     await repository.revoke_tokens_of(session, user.id, now, kind=TokenKind.user)
+    await repository.revoke_tokens_of(session, user.id, now, kind=TokenKind.pos_clerk)
 
 
 async def set_active(session: AsyncSession, actor: Principal, user_id: int, *, active: bool) -> User:
@@ -113,16 +116,16 @@ async def bind_station(session: AsyncSession, user_id: int, station_id: int) -> 
 
 
 async def bind_store(session: AsyncSession, user_id: int, store_id: int) -> Binding:
-    """Bind a clerk to a brand store; tills enrolled at its previous store stop."""
+    """Bind a clerk to a brand store; its sessions at tills of its previous store end."""
     if await repository.store_by_id(session, store_id) is None:
         raise errors.StoreNotFound(detail={"store_id": store_id})
-    return await _bind(session, user_id, TokenKind.pos_till, store_id)
+    return await _bind(session, user_id, TokenKind.pos_clerk, store_id)
 
 
 # Which role works at which kind of place, and the user column that names the place.
 _PLACES = {
     TokenKind.station_pda: (Role.station_operator, "station_id", "只有村站站长账号可以绑定村站"),
-    TokenKind.pos_till: (Role.clerk, "store_id", "只有门店店员账号可以绑定门店"),
+    TokenKind.pos_clerk: (Role.clerk, "store_id", "只有门店店员账号可以绑定门店（店长在门店页面中指定）"),
 }
 
 

@@ -31,7 +31,15 @@ from app.web.templating import CsrfProtected, render
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
 NEW_USER_FIELDS = ("username", "role", "display_name", "phone", "station_id", "store_id", "company_id")
-STAFF_ROLES = (Role.admin, Role.warehouse, Role.station_operator, Role.clerk, Role.buyer, Role.customer)
+STAFF_ROLES = (
+    Role.admin,
+    Role.warehouse,
+    Role.station_operator,
+    Role.clerk,
+    Role.store_manager,
+    Role.buyer,
+    Role.customer,
+)
 
 
 def _optional_id(raw: str, label: str) -> int | None:
@@ -239,7 +247,7 @@ async def reset_password(request: Request, user_id: int, session: DbSession, _: 
 # place in the URL → (form field, what the place is called, what its devices are called, service)
 PLACES = {
     "station": ("station_id", "村站", " PDA ", users.bind_station),
-    "store": ("store_id", "门店", "收银机", users.bind_store),
+    "store": ("store_id", "门店", "收银机登录", users.bind_store),
 }
 
 

@@ -27,6 +27,7 @@ from app.kit.outbox import RecordingSender
 from app.main import create_app
 from tests.accounts.test_rate_limits import client_for, random_ip
 from tests.fixtures.builders import auth, make_station, make_store, make_user, token_for
+from tests.fixtures.pos import make_till
 
 T0 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
 
@@ -165,20 +166,30 @@ async def test_a_station_with_several_operators_needs_the_account_named(
 
 
 async def test_a_pos_till_enrols_through_the_same_code(client: httpx.AsyncClient, db_session: AsyncSession) -> None:
-    admin = auth(await token_for(db_session, await make_user(db_session, Role.admin)))
+    admin_user = await make_user(db_session, Role.admin)
+    admin = auth(await token_for(db_session, admin_user))
     store = await make_store(db_session)
-    clerk = await make_user(db_session, Role.clerk, store_id=store.id)
+    till_row = await make_till(db_session, store)
     with clock.pinned(T0):
         issued = await client.post(
             "/api/v1/admin/enrolments",
             headers=admin,
-            json={"kind": "pos_till", "store_id": store.id, "user_id": clerk.id},
+            json={"kind": "pos_till", "store_id": store.id, "till_id": till_row.id},
         )
         assert issued.status_code == 201, issued.text
         till = await enrol(client, issued.json()["code"], "收银机 1")
     assert till.status_code == 201, till.text
     assert till.json()["kind"] == "pos_till" and till.json()["scopes"] == ["pos"]
     assert till.json()["store_id"] == store.id and till.json()["station_id"] is None
+    # The token records who enrolled it, and acts for the till: it is nobody's credential.
+    assert till.json()["till_id"] == till_row.id and till.json()["username"] == admin_user.username
+    assert (await client.get("/api/v1/auth/me", headers=auth(till.json()["access_token"]))).status_code == 401
+    # A till of another store is refused.
+    other = await make_till(db_session)
+    wrong = await client.post(
+        "/api/v1/admin/enrolments", headers=admin, json={"kind": "pos_till", "store_id": store.id, "till_id": other.id}
+    )
+    assert wrong.status_code == 404 and wrong.json()["error"] == "till_not_found"
 
 
 async def test_moving_the_operator_cancels_the_open_code_and_revokes_the_old_pda(

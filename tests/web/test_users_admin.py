@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts import service
 from app.accounts.models import ApiToken, Role, TokenKind, User, WebSession
 from app.accounts.security import verify_password
+from app.pos import sessions
 from tests.fixtures.builders import DEFAULT_PASSWORD, auth, make_station, make_store, make_user, token_for
+from tests.fixtures.pos import NO_LIMIT, PIN, make_clerk, make_till, till_token
 from tests.web.test_stock_pages import HTML, field, log_in
 
 
@@ -245,19 +247,24 @@ async def test_moving_an_operator_revokes_the_old_stations_pda(
 
 async def test_a_clerk_moves_to_another_store(client: httpx.AsyncClient, db_session: AsyncSession) -> None:
     await log_in(client, db_session, Role.admin)
-    clerk = await make_user(db_session, Role.clerk)
-    till = await service.issue_device_token(
-        db_session, kind=TokenKind.pos_till, user_id=clerk.id, label="收银机", store_id=clerk.store_id
-    )
+    old_store = await make_store(db_session)
+    counter_till = await make_till(db_session, old_store)
+    device = await till_token(db_session, counter_till)
+    clerk = await make_clerk(db_session, old_store)
+    at_till = await sessions.sign_in(db_session, NO_LIMIT, till_token=device, username=clerk.username, pin=PIN)
+    till = at_till.record
     store = await make_store(db_session, name="城南门店")
     moved = await post_form(
         client, f"/admin/users/{clerk.id}", f"/admin/users/{clerk.id}/store", {"store_id": str(store.id)}
     )
     assert moved.status_code == 303
-    token = await db_session.get(ApiToken, till.record.id, populate_existing=True)
+    token = await db_session.get(ApiToken, till.id, populate_existing=True)
     user = await db_session.get(User, clerk.id, populate_existing=True)
+    # Its session at the old store's till ends; the till itself stays enrolled.
     assert token is not None and token.revoked_at is not None
     assert user is not None and user.store_id == store.id
+    device_row = await db_session.get(ApiToken, till.device_token_id, populate_existing=True)
+    assert device_row is not None and device_row.revoked_at is None
 
 
 async def test_the_list_finds_users_and_names_stations_without_an_operator(

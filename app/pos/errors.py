@@ -1,0 +1,55 @@
+"""Errors of the brand-store channel (stores, tills, clerks at the till)."""
+
+from __future__ import annotations
+
+from app.accounts.errors import TillNotFound
+from app.kit.errors import AppError, Conflict, NotAuthenticated, NotFound, TooManyRequests
+
+__all__ = ["TillNotFound"]
+
+
+class StoreNotFound(NotFound):
+    code = "store_not_found"
+    message = "门店不存在"
+
+
+class StoreCodeTaken(Conflict):
+    code = "store_code_taken"
+    message = "门店编号已被使用（门店或其他库位）"
+
+
+class TillCodeTaken(Conflict):
+    code = "till_code_taken"
+    message = "本店已有同编号的收银机"
+
+
+class SalePrefixTaken(Conflict):
+    code = "sale_prefix_taken"
+    message = "销售单号前缀已被其他收银机使用"
+
+
+class NotStoreStaff(AppError):
+    code = "not_store_staff"
+    status_code = 422
+    message = "该账号不是本店的店员或店长"
+
+
+class PinInvalid(AppError):
+    code = "pin_invalid"
+    status_code = 422
+    message = "PIN 必须是 4–6 位数字，且不能是同一数字或连续数字"
+
+
+class TillNotEnrolled(NotAuthenticated):
+    code = "till_not_enrolled"
+    message = "本机不是已登记的收银机，或登记已被吊销：请让店长在后台重新登记"
+
+
+class PinSignInFailed(NotAuthenticated):
+    code = "pin_sign_in_failed"
+    message = "工号或 PIN 错误，或该账号不在本店"
+
+
+class PinRateLimited(TooManyRequests):
+    code = "pin_rate_limited"
+    message = "PIN 尝试次数过多，请 15 分钟后再试或找店长"
