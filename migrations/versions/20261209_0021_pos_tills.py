@@ -1,7 +1,7 @@
 """brand-store POS foundation: store managers, tills, till and clerk-session tokens, PINs
 
-Revision ID: 0025_pos_tills
-Revises: 0019_wholesale_invoices
+Revision ID: 0021_pos_tills
+Revises: 0020_standing_orders
 Create Date: 2026-12-09 10:00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0025_pos_tills"
-down_revision: str | None = "0019_wholesale_invoices"
+revision: str = "0021_pos_tills"
+down_revision: str | None = "0020_standing_orders"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
