@@ -84,6 +84,15 @@ def read_pdf(document: bytes, name: str) -> str:
     return text
 
 
+async def within_width(page: Page, selector: str) -> None:
+    """Every ``selector`` element shows inside the viewport (not behind a table's sideways scroll)."""
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    boxes = [await element.bounding_box() for element in await page.locator(selector).all()]
+    assert boxes, selector
+    for box in boxes:
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (selector, box)
+
+
 async def test_one_order_from_the_grid_to_the_credit_note(
     committed_engine: AsyncEngine, committed_database_url: str, tmp_path: Path
 ) -> None:
@@ -136,6 +145,7 @@ async def test_one_order_from_the_grid_to_the_credit_note(
         await expect(portal.locator("tbody tr")).to_have_count(10)
         # 7 × 20 × 34.50 + 100 × 34.50 + 30 × 34.50 + 20 kg × 12.00
         await expect(portal.locator("#order-total")).to_have_text("¥9,555.00")
+        await within_width(portal, "#order-total")  # the order's lines stack as cards on a phone
         await shots.take(portal, "confirmation-phone")
         await portal.set_viewport_size(PC)
         await shots.take(portal, "confirmation")
@@ -210,6 +220,7 @@ async def test_one_order_from_the_grid_to_the_credit_note(
         await expect(portal.locator("#total")).to_have_text("¥9,550.20")
         await expect(portal.locator("#outstanding")).to_have_text("¥9,446.70")
         await expect(portal.locator("#credit-notes")).to_contain_text(note)
+        await within_width(portal, "td[data-label=金额]")
         await shots.take(portal, "invoice-phone")
         text = read_pdf(await pdf_behind(portal, "下载销售结算单（PDF）"), "invoice")
         for shown in (invoice, number, company, "9,550.20"):
@@ -218,6 +229,7 @@ async def test_one_order_from_the_grid_to_the_credit_note(
         await portal.get_by_role("link", name=number).click()
         await expect(portal.locator("#trip-status")).to_have_text("已送达")
         await expect(portal.locator("#order-invoice").get_by_role("link", name=invoice)).to_be_visible()
+        await within_width(portal, "td.packed-quantity")
         await shots.take(portal, "order-delivered-phone")
 
     assert [name for name in shots.taken() if "poppler" not in name] == [
