@@ -43,7 +43,7 @@ from tests.kit.test_pdf import OUTPUT, check
 from tests.wholesale.test_tripops import weighed_sku
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page
+    from playwright.async_api import Locator, Page
 
 pytestmark = needs_chromium
 
@@ -51,11 +51,11 @@ FOLDER = "wholesale-journey-browser"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-async def pdf_behind(page: Page, link_name: str) -> bytes:
-    """The PDF a link of the page points at, fetched with the page's own cookies (the documents are
-    served inline, so the browser would show them rather than download them)."""
-    href = await page.get_by_role("link", name=link_name).get_attribute("href")
-    assert href, link_name
+async def pdf_behind(page: Page, link: Locator) -> bytes:
+    """The PDF ``link`` points at, fetched with the page's own cookies (the documents are served
+    inline, so the browser would show them rather than download them)."""
+    href = await link.get_attribute("href")
+    assert href, link
     response = await page.request.get(urljoin(page.url, href))
     assert response.ok, (href, response.status)
     assert response.headers["content-type"] == "application/pdf"
@@ -149,7 +149,9 @@ async def test_one_order_from_the_grid_to_the_credit_note(
         await shots.take(portal, "confirmation-phone")
         await portal.set_viewport_size(PC)
         await shots.take(portal, "confirmation")
-        text = read_pdf(await pdf_behind(portal, "下载订货确认单（PDF）"), "confirmation")
+        text = read_pdf(
+            await pdf_behind(portal, portal.get_by_role("link", name="下载订货确认单（PDF）")), "confirmation"
+        )
         for shown in ("订货确认单", number, company, short, "9,555.00"):
             assert shown in text, shown
 
@@ -162,10 +164,10 @@ async def test_one_order_from_the_grid_to_the_credit_note(
         await expect(stop).to_contain_text(company)
         await expect(stop).to_contain_text("已确认")
         await shots.take(board, "trip-board")
-        text = read_pdf(await pdf_behind(board, "拣货单 PDF"), "pick-list")
+        text = read_pdf(await pdf_behind(board, card.get_by_role("link", name="拣货单 PDF")), "pick-list")
         for shown in ("拣货单", trip_number, number, moq.sku, loose.sku):
             assert shown in text, shown
-        text = read_pdf(await pdf_behind(board, "装车清单 PDF"), "manifest")
+        text = read_pdf(await pdf_behind(board, card.get_by_role("link", name="装车清单 PDF")), "manifest")
         for shown in ("装车清单", trip_number, number, company):
             assert shown in text, shown
 
@@ -222,7 +224,7 @@ async def test_one_order_from_the_grid_to_the_credit_note(
         await expect(portal.locator("#credit-notes")).to_contain_text(note)
         await within_width(portal, "td[data-label=金额]")
         await shots.take(portal, "invoice-phone")
-        text = read_pdf(await pdf_behind(portal, "下载销售结算单（PDF）"), "invoice")
+        text = read_pdf(await pdf_behind(portal, portal.get_by_role("link", name="下载销售结算单（PDF）")), "invoice")
         for shown in (invoice, number, company, "9,550.20"):
             assert shown in text, shown
 
