@@ -182,7 +182,7 @@ async def test_an_order_placed_goes_to_its_page_and_can_be_ordered_again(
     assert '<dd id="order-status">已确认</dd>' in text
     assert re.search(r'<dd id="order-trip">[^<]*12月10日[^<]*</dd>', text)
     assert 'id="trip-reason"' not in text and 'id="credit-hold"' not in text
-    assert '<td id="order-total">¥1,800.00</td>' in text  # 40 × 30 + 30 × 20
+    assert '<td id="order-total" data-label="总额">¥1,800.00</td>' in text  # 40 × 30 + 30 × 20
     assert f"/api/v1/wholesale/orders/{number}/confirmation.pdf" in text
     pdf = await client.get(f"/api/v1/wholesale/orders/{number}/confirmation.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")

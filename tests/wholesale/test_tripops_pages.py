@@ -146,8 +146,8 @@ async def test_the_buyer_sees_the_trip_status_and_the_packed_quantities(
     await packing.pack_order(db_session, placed.trip.trip.number, number, {lines["kg"]: "19.25"}, actor_user_id=None)
     page = await client.get(f"/wholesale/orders/{number}", headers=HTML)
     assert '<dd id="trip-status">装车中</dd>' in page.text
-    assert '<td class="packed-quantity">19.25 千克</td>' in page.text
-    assert '<td class="packed-quantity">40 个</td>' in page.text
+    assert '<td class="packed-quantity" data-label="已打包">19.25 千克</td>' in page.text
+    assert '<td class="packed-quantity" data-label="已打包">40 个</td>' in page.text
 
     key = await token_for(db_session, who.user)
     detail = (await client.get(f"/api/v1/wholesale/orders/{number}", headers=auth(key))).json()
