@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     pos_pin_rate_limit: str = "5/15 minutes"
     pos_pin_till_rate_limit: str = "20/15 minutes"
     pos_session_ttl_hours: int = Field(default=12, ge=1, le=24)
+    # How the county's counter scales print GS1 variable-measure labels (EAN-13, prefixes 20–29):
+    # ``PREFIXES:KIND:ITEM_DIGITS:VALUE_DIGITS[:check]`` entries, comma-separated; KIND ``weight``
+    # (grams) or ``price`` (fen); ``check``: an inner price check digit before the value.
+    # Item + value digits (+1 with check) must be 10. See README "POS scanning" (app/pos/scanning.py).
+    pos_scale_label_layout: str = "20-24:weight:5:5,25-29:price:5:5"
     login_address_rate_limit: str = "20/minute"  # sign-in attempts per client address
     # Where attempt counters live: "database" (shared by every worker), "redis://…", or "memory://"
     # (one process only: tests).

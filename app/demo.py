@@ -629,6 +629,10 @@ class VariantSeed(NamedTuple):
     sort_order: int = 0
 
 
+# Scale / till key numbers (PLU) of the loose produce weighed at the store counter.
+DEMO_PLUS = {"NLP-LOQ-A-JIN": 101, "NLP-BAY-JIN": 102, "NLP-PEAR-KG": 201, "NLP-TARO-KG": 202, "NLP-SWP-KG": 203}
+
+
 VARIANTS = (
     VariantSeed(
         "shixing-loquat",
@@ -1532,6 +1536,7 @@ async def seed_demo(session: AsyncSession, *, uploads_dir: Path | None = None) -
             {
                 "product_id": products[v.product],
                 "barcode": None if v.item is None else _ean13(v.item),
+                "plu": DEMO_PLUS.get(v.sku),
                 "name_zh": v.name_zh,
                 "name_en": v.name_en,
                 "unit": v.unit,

@@ -41,6 +41,11 @@ class BarcodeTaken(Conflict):
     message = "该条码已被其他 SKU 使用"
 
 
+class PluTaken(Conflict):
+    code = "plu_taken"
+    message = "该 PLU 编号已被其他 SKU 使用"
+
+
 class InvalidBarcode(InvalidInput):
     code = "invalid_barcode"
     message = "条码不是有效的 EAN-13（13 位数字且校验位正确）"

@@ -112,6 +112,9 @@ class Variant(IdMixin, TimestampMixin, Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), nullable=False, index=True)
     sku: Mapped[str] = mapped_column(String(40), nullable=False, unique=True)
     barcode: Mapped[str | None] = mapped_column(String(13), unique=True)
+    # The scale / till key number (PLU) of a variant sold loose by weight: the item code a scale
+    # prints in a variable-measure label and a clerk types at the till (app/pos/scanning.py).
+    plu: Mapped[int | None] = mapped_column(Integer, unique=True)
     name_zh: Mapped[str] = mapped_column(String(100), nullable=False)
     name_en: Mapped[str] = mapped_column(String(150), nullable=False)
     unit: Mapped[Unit] = mapped_column(enum_column(Unit, "unit_of_measure"), nullable=False)
@@ -130,6 +133,7 @@ class Variant(IdMixin, TimestampMixin, Base):
         CheckConstraint("case_pack >= 1", name="case_pack_positive"),
         CheckConstraint("net_weight_grams IS NULL OR net_weight_grams > 0", name="net_weight_positive"),
         CheckConstraint("barcode IS NULL OR barcode ~ '^[0-9]{13}$'", name="barcode_ean13_digits"),
+        CheckConstraint("plu IS NULL OR plu BETWEEN 1 AND 999999", name="plu_range"),
     )
 
 

@@ -176,6 +176,28 @@ async def price_line(
     return (await price_lines(session, [LineRequest(sku, quantity)], channel=channel, company_id=company_id))[0]
 
 
+async def price_counter_line(
+    session: AsyncSession, sku: str, quantity: Decimal, *, channel: SalesChannel
+) -> PricedLine:
+    """Price a line at the store counter (goods in hand: scanned, or weighed on the scale): the
+    list's price (tier included) for exactly that quantity, rounded once to the fen. The list's
+    minimum and increment are for orders placed in advance and are not applied to goods already on
+    the counter; the quantity must still be positive."""
+    if quantity <= 0:
+        raise errors.QuantityNotPositive(detail={"lines": [_line_problem(0, sku, errors.QuantityNotPositive)]})
+    variants = await repository.active_variants_by_sku(session, [sku])
+    variant = variants.get(sku)
+    if variant is None:
+        raise errors.UnknownSku(detail={"lines": [_line_problem(0, sku, errors.UnknownSku)]})
+    items = await repository.price_items_for(
+        session, [variant.id], list_codes=list(channel.policy.price_lists), company_id=None
+    )
+    item = _pick_item(items.get(variant.id, []))
+    if item is None:
+        raise errors.NotForSale(detail={"lines": [_line_problem(0, sku, errors.NotForSale)]})
+    return _priced(variant, item, quantity)
+
+
 async def price_items(
     session: AsyncSession,
     variant_ids: Sequence[int],

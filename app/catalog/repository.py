@@ -109,6 +109,10 @@ async def variant_by_barcode(session: AsyncSession, barcode: str) -> Variant | N
     return await session.scalar(select(Variant).where(Variant.barcode == barcode))
 
 
+async def variant_by_plu(session: AsyncSession, plu: int) -> Variant | None:
+    return await session.scalar(select(Variant).where(Variant.plu == plu))
+
+
 async def active_variants_by_sku(session: AsyncSession, skus: Sequence[str]) -> dict[str, Variant]:
     if not skus:
         return {}

@@ -81,6 +81,7 @@ class ProductPatch(InputModel):
 class VariantIn(InputModel):
     sku: Sku
     barcode: str | None = Field(default=None, max_length=13)
+    plu: int | None = Field(default=None, ge=1, le=999_999, description="称重散货的 PLU（秤与收银键号）")
     name_zh: str = Field(min_length=1, max_length=100)
     name_en: str = Field(min_length=1, max_length=150)
     unit: Unit
@@ -94,6 +95,7 @@ class VariantIn(InputModel):
 
 class VariantPatch(InputModel):
     barcode: str | None = Field(default=None, max_length=13)
+    plu: int | None = Field(default=None, ge=1, le=999_999, description="称重散货的 PLU（秤与收银键号）")
     name_zh: str | None = Field(default=None, min_length=1, max_length=100)
     name_en: str | None = Field(default=None, min_length=1, max_length=150)
     net_weight_grams: int | None = Field(default=None, gt=0, le=1_000_000)

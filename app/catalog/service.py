@@ -148,6 +148,8 @@ async def create_variant(session: AsyncSession, product_id: int, data: schemas.V
         raise errors.SkuTaken()
     if barcode and await repository.variant_by_barcode(session, barcode) is not None:
         raise errors.BarcodeTaken()
+    if data.plu is not None and await repository.variant_by_plu(session, data.plu) is not None:
+        raise errors.PluTaken()
     values = data.model_dump()
     values["barcode"] = barcode
     if values["net_weight_grams"] is None and data.unit.is_weight:
@@ -169,6 +171,11 @@ async def update_variant(session: AsyncSession, variant_id: int, data: schemas.V
             raise errors.BarcodeTaken()
         variant.barcode = barcode
         values.pop("barcode")
+    if "plu" in values:
+        plu = values.pop("plu")
+        if plu is not None and plu != variant.plu and await repository.variant_by_plu(session, plu):
+            raise errors.PluTaken()
+        variant.plu = plu
     for key, value in values.items():
         if value is not None:
             setattr(variant, key, value)

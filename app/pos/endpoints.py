@@ -1,4 +1,4 @@
-"""POS JSON API (``/api/v1/pos``): so far, who is at the till.
+"""POS JSON API (``/api/v1/pos``): who is at the till, scanning and the till's catalog.
 
 ``POST /session`` takes the till's device token (``X-Till-Token``, or the ``np_till`` cookie of
 an enrolled till browser) with a user name and PIN and answers a clerk session token; the other
@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, status
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from app.accounts.access import PublicAccess, TillClerk
 from app.db import DbSession
-from app.pos import schemas, sessions
+from app.kit.quantities import format_quantity
+from app.pos import schemas, sessions, till_catalog, till_lines
 from app.pos.sessions import TILL_COOKIE
 
 router = APIRouter(prefix="/api/v1/pos", tags=["pos"])
@@ -75,3 +76,67 @@ async def sign_out(session: DbSession, principal: TillClerk) -> Response:
     """End this session; the till stays enrolled for the next clerk."""
     await sessions.sign_out(session, principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _line_out(line: till_lines.TillLine) -> schemas.TillLineOut:
+    return schemas.TillLineOut(
+        source=line.source.value,
+        code=line.code,
+        variant_id=line.variant_id,
+        sku=line.sku,
+        product_name_zh=line.product_name_zh,
+        product_name_en=line.product_name_en,
+        name_zh=line.name_zh,
+        name_en=line.name_en,
+        unit=line.unit,
+        unit_label_zh=line.unit.label_zh,
+        quantity=format_quantity(line.quantity),
+        unit_price_minor=line.unit_price_minor,
+        line_total_minor=line.line_total_minor,
+        currency=line.currency,
+        plu=line.plu,
+        grams=line.grams,
+        label_price_minor=line.label_price_minor,
+    )
+
+
+@router.post(
+    "/scan",
+    response_model=schemas.TillLineOut,
+    responses={
+        404: {"description": "barcode_unknown / plu_unknown"},
+        422: {"description": "barcode_unreadable / barcode_check_digit_wrong / scale_price_check_digit_wrong / "
+              "scale_label_unreadable / scale_item_not_weighed / not_for_sale"},
+    },
+)
+async def scan(body: schemas.ScanIn, session: DbSession, principal: TillClerk) -> schemas.TillLineOut:
+    """What the scanner typed → the priced basket line (product barcode, weight or price label)."""
+    return _line_out(await till_lines.line_for_scan(session, body.code))
+
+
+@router.post(
+    "/plu-line",
+    response_model=schemas.TillLineOut,
+    responses={404: {"description": "plu_unknown"}, 422: {"description": "weight_unit_mismatch / weight_invalid"}},
+)
+async def plu_line(body: schemas.PluLineIn, session: DbSession, principal: TillClerk) -> schemas.TillLineOut:
+    """A PLU key with the weight typed in the unit the price is shown in → the priced line."""
+    return _line_out(await till_lines.line_for_plu(session, body.plu, body.weight, body.unit))
+
+
+@router.get(
+    "/catalog",
+    response_model=schemas.CatalogOut,
+    responses={304: {"description": "If-None-Match matched: the till's copy is current"}},
+)
+async def catalog(
+    session: DbSession, principal: TillClerk, if_none_match: Annotated[str | None, Header()] = None
+) -> Response:
+    """The store's sellable variants with retail prices, barcodes, PLUs and stock at the store,
+    with a strong ETag of the content; ``If-None-Match`` with it answers 304."""
+    assert principal.store_id is not None
+    snap = await till_catalog.snapshot(session, principal.store_id)
+    headers = {"ETag": snap.etag, "Cache-Control": "private, no-cache"}
+    if if_none_match is not None and till_catalog.matches(if_none_match, snap.etag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return JSONResponse(schemas.CatalogOut.model_validate(snap.content).model_dump(mode="json"), headers=headers)

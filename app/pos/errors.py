@@ -53,3 +53,55 @@ class PinSignInFailed(NotAuthenticated):
 class PinRateLimited(TooManyRequests):
     code = "pin_rate_limited"
     message = "PIN 尝试次数过多，请 15 分钟后再试或找店长"
+
+
+class BarcodeUnreadable(AppError):
+    code = "barcode_unreadable"
+    status_code = 422
+    message = "无法识别的条码：应为 8、12 或 13 位数字（EAN-8 / UPC-A / EAN-13）"
+
+
+class BarcodeCheckDigitWrong(AppError):
+    code = "barcode_check_digit_wrong"
+    status_code = 422
+    message = "条码校验位不对，可能扫错或标签破损，请重扫或手工输入"
+
+
+class ScalePriceCheckDigitWrong(AppError):
+    code = "scale_price_check_digit_wrong"
+    status_code = 422
+    message = "秤标签中的价格校验位不对，请重新称重打印"
+
+
+class ScaleLabelUnreadable(AppError):
+    code = "scale_label_unreadable"
+    status_code = 422
+    message = "秤标签无法读取（品号或重量 / 金额为零）"
+
+
+class BarcodeUnknown(NotFound):
+    code = "barcode_unknown"
+    message = "没有商品使用这个条码，或该商品已下架"
+
+
+class PluUnknown(NotFound):
+    code = "plu_unknown"
+    message = "没有商品使用这个 PLU 编号，或该商品已下架"
+
+
+class ScaleItemNotWeighed(AppError):
+    code = "scale_item_not_weighed"
+    status_code = 422
+    message = "该商品不是按千克或斤称重销售的，不能用秤标签或称重键"
+
+
+class WeightUnitMismatch(AppError):
+    code = "weight_unit_mismatch"
+    status_code = 422
+    message = "重量单位与该商品的计价单位不同：请按价签上的单位（斤或千克）输入"
+
+
+class WeightInvalid(AppError):
+    code = "weight_invalid"
+    status_code = 422
+    message = "重量格式不正确"

@@ -1,9 +1,11 @@
-"""All SQL of the brand-store channel so far: stores, their location, managers, tills, till tokens."""
+"""All SQL of the brand-store channel so far: stores, their location, managers, tills, till tokens,
+the till's catalog (variants by barcode / PLU, stock at the store)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -11,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import ApiToken, Role, TokenKind, User
 from app.accounts.repository import works_at_store
+from app.catalog.models import Product, Variant
 from app.pos.models import Store, StoreManager, Till
-from app.supply.models import Location
+from app.supply.models import Location, StockLevel
 
 
 async def list_stores(session: AsyncSession) -> Sequence[Store]:
@@ -135,3 +138,35 @@ async def end_clerk_sessions(session: AsyncSession, device_token_id: int, now: d
         .values(revoked_at=now)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def sellable_variant(
+    session: AsyncSession, *, barcode: str | None = None, plu: int | None = None
+) -> tuple[Variant, Product] | None:
+    """An active variant of an active product (with it), by its barcode (13-digit form) or PLU."""
+    query = select(Variant, Product).join(Product, Product.id == Variant.product_id)
+    query = query.where(Variant.is_active.is_(True), Product.is_active.is_(True))
+    query = query.where(Variant.barcode == barcode) if barcode is not None else query.where(Variant.plu == plu)
+    row = (await session.execute(query)).tuples().first()
+    return None if row is None else (row[0], row[1])
+
+
+async def sellable_variants(session: AsyncSession) -> Sequence[tuple[Variant, Product]]:
+    """Every active variant of an active product, in catalog order (the till's catalog)."""
+    rows = await session.execute(
+        select(Variant, Product)
+        .join(Product, Product.id == Variant.product_id)
+        .where(Variant.is_active.is_(True), Product.is_active.is_(True))
+        .order_by(Product.slug, Variant.sort_order, Variant.sku)
+    )
+    return [(variant, product) for variant, product in rows.tuples()]
+
+
+async def stock_at(session: AsyncSession, location_id: int) -> dict[int, Decimal]:
+    """Available (on hand − reserved) per variant at one location."""
+    rows = await session.execute(
+        select(StockLevel.variant_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
+        .where(StockLevel.location_id == location_id)
+        .group_by(StockLevel.variant_id)
+    )
+    return {variant_id: Decimal(amount or 0) for variant_id, amount in rows.tuples()}

@@ -1,4 +1,4 @@
-"""POS API shapes: signing in at a till."""
+"""POS API shapes: signing in at a till, scanning, the till's catalog."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from app.accounts.models import Role
+from app.kit.quantities import Unit
 from app.kit.schemas import InputModel
 
 
@@ -29,3 +30,61 @@ class SessionOut(BaseModel):
     display_name: str
     role: Role
     role_label_zh: str
+
+
+class ScanIn(InputModel):
+    code: str = Field(min_length=1, max_length=40, description="扫码枪输入的条码（回车前的数字）")
+
+
+class PluLineIn(InputModel):
+    plu: int = Field(ge=1, le=999_999, description="称重商品的 PLU 编号")
+    weight: str = Field(min_length=1, max_length=20, description="重量，最多三位小数，单位见 unit")
+    unit: Unit = Field(description="输入重量的单位，必须是该商品的计价单位（jin 斤 / kg 千克）")
+
+
+class TillLineOut(BaseModel):
+    source: str = Field(description="product / weight_label / price_label / plu_key")
+    code: str | None = Field(description="扫描的条码（13 位形式）")
+    variant_id: int
+    sku: str
+    product_name_zh: str
+    product_name_en: str
+    name_zh: str
+    name_en: str
+    unit: Unit
+    unit_label_zh: str
+    quantity: str = Field(description="数量（计价单位），十进制字符串")
+    unit_price_minor: int
+    line_total_minor: int = Field(description="行金额（分），只舍入一次；价格标签即标签上的金额")
+    currency: str
+    plu: int | None
+    grams: int | None = Field(description="称重行的重量（克）")
+    label_price_minor: int | None = Field(description="价格标签上的金额（分）")
+
+
+class CatalogTierOut(BaseModel):
+    min_quantity: str
+    unit_price_minor: int
+
+
+class CatalogItemOut(BaseModel):
+    variant_id: int
+    sku: str
+    barcode: str | None
+    plu: int | None
+    product_name_zh: str
+    product_name_en: str
+    name_zh: str
+    name_en: str
+    unit: Unit
+    unit_label_zh: str
+    weighed: bool
+    unit_price_minor: int = Field(description="零售价（分 / 计价单位）")
+    tiers: list[CatalogTierOut]
+    stock: str = Field(description="本店库位可用数量（仅供参考，不限制销售）")
+
+
+class CatalogOut(BaseModel):
+    version: str = Field(description="内容版本，与 ETag 相同（不含引号）")
+    currency: str
+    items: list[CatalogItemOut]
