@@ -105,8 +105,10 @@ def _line_out(line: till_lines.TillLine) -> schemas.TillLineOut:
     response_model=schemas.TillLineOut,
     responses={
         404: {"description": "barcode_unknown / plu_unknown"},
-        422: {"description": "barcode_unreadable / barcode_check_digit_wrong / scale_price_check_digit_wrong / "
-              "scale_label_unreadable / scale_item_not_weighed / not_for_sale"},
+        422: {
+            "description": "barcode_unreadable / barcode_check_digit_wrong / scale_price_check_digit_wrong / "
+            "scale_label_unreadable / scale_item_not_weighed / not_for_sale"
+        },
     },
 )
 async def scan(body: schemas.ScanIn, session: DbSession, principal: TillClerk) -> schemas.TillLineOut:

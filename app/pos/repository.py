@@ -147,7 +147,7 @@ async def sellable_variant(
     query = select(Variant, Product).join(Product, Product.id == Variant.product_id)
     query = query.where(Variant.is_active.is_(True), Product.is_active.is_(True))
     query = query.where(Variant.barcode == barcode) if barcode is not None else query.where(Variant.plu == plu)
-    row = (await session.execute(query)).tuples().first()
+    row = (await session.execute(query)).first()
     return None if row is None else (row[0], row[1])
 
 
@@ -159,7 +159,7 @@ async def sellable_variants(session: AsyncSession) -> Sequence[tuple[Variant, Pr
         .where(Variant.is_active.is_(True), Product.is_active.is_(True))
         .order_by(Product.slug, Variant.sort_order, Variant.sku)
     )
-    return [(variant, product) for variant, product in rows.tuples()]
+    return [(variant, product) for variant, product in rows]
 
 
 async def stock_at(session: AsyncSession, location_id: int) -> dict[int, Decimal]:
@@ -169,4 +169,4 @@ async def stock_at(session: AsyncSession, location_id: int) -> dict[int, Decimal
         .where(StockLevel.location_id == location_id)
         .group_by(StockLevel.variant_id)
     )
-    return {variant_id: Decimal(amount or 0) for variant_id, amount in rows.tuples()}
+    return {variant_id: Decimal(amount or 0) for variant_id, amount in rows}

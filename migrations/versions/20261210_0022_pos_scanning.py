@@ -23,6 +23,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_constraint("ck_variants_plu_range", "variants", type_="check")
-    op.drop_constraint("uq_variants_plu", "variants", type_="unique")
+    op.drop_constraint(op.f("ck_variants_plu_range"), "variants", type_="check")
+    op.drop_constraint(op.f("uq_variants_plu"), "variants", type_="unique")
     op.drop_column("variants", "plu")
