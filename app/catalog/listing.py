@@ -87,6 +87,7 @@ def variant_out(variant: Variant, candidates: list[PriceCandidate], viewer: View
         id=variant.id,
         sku=variant.sku,
         barcode=variant.barcode,
+        plu=variant.plu,
         name_zh=variant.name_zh,
         name_en=variant.name_en,
         unit=unit,

@@ -187,6 +187,7 @@ class VariantOut(BaseModel):
     id: int
     sku: str
     barcode: str | None
+    plu: int | None = Field(default=None, description="称重散货的 PLU（秤与收银键号）")
     name_zh: str
     name_en: str
     unit: Unit

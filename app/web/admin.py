@@ -43,6 +43,7 @@ FIELD_LABELS = {
     "shelf_life_days": "保质期（天）",
     "sku": "SKU 编码",
     "barcode": "条码",
+    "plu": "PLU（称重键号）",
     "unit": "单位",
     "net_weight_grams": "净重（克）",
     "case_pack": "每箱件数",
@@ -234,7 +235,8 @@ async def update_product(request: Request, product_id: int, session: DbSession, 
 async def add_variant(request: Request, product_id: int, session: DbSession, _: AdminUser) -> Response:
     form = await request.form()
     values: dict[str, Any] = {
-        k: form.get(k) or None for k in ("sku", "barcode", "name_zh", "name_en", "unit", "net_weight_grams", "grade")
+        k: form.get(k) or None
+        for k in ("sku", "barcode", "plu", "name_zh", "name_en", "unit", "net_weight_grams", "grade")
     }
     values["case_pack"] = form.get("case_pack") or 1
     values["grade"] = values["grade"] or ""
@@ -253,6 +255,7 @@ async def edit_variant(
 ) -> Response:
     form = await request.form()
     values: dict[str, Any] = {k: form.get(k) for k in ("barcode", "name_zh", "name_en", "grade")}
+    values["plu"] = form.get("plu") or None
     values["net_weight_grams"] = form.get("net_weight_grams") or None
     values["case_pack"] = form.get("case_pack") or None
     values["is_supply_sku"] = form.get("is_supply_sku") == "on"

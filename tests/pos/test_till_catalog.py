@@ -235,3 +235,21 @@ async def test_only_a_clerk_at_a_till_may_scan_or_read_the_catalog(
             scan.status_code,
         )
     assert (await client.get("/api/v1/pos/catalog")).status_code == 401
+
+
+async def test_a_variant_gets_its_plu_through_the_variant_edit(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    admin = auth(await token_for(db_session, await make_user(db_session, Role.admin)))
+    first = await make_variant(db_session, unit=Unit.jin)
+    second = await make_variant(db_session, unit=Unit.kg)
+    plu = 5000 + seq()
+    answer = await client.patch(f"/api/v1/admin/variants/{first.id}", headers=admin, json={"plu": plu})
+    assert answer.status_code == 200 and answer.json()["plu"] == plu, answer.text
+    taken = await client.patch(f"/api/v1/admin/variants/{second.id}", headers=admin, json={"plu": plu})
+    assert (taken.status_code, taken.json()["error"]) == (409, "plu_taken")
+    cleared = await client.patch(f"/api/v1/admin/variants/{first.id}", headers=admin, json={"plu": None})
+    assert cleared.status_code == 200 and cleared.json()["plu"] is None
+    assert (
+        await client.patch(f"/api/v1/admin/variants/{second.id}", headers=admin, json={"plu": plu})
+    ).status_code == 200
