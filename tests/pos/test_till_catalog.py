@@ -253,3 +253,20 @@ async def test_a_variant_gets_its_plu_through_the_variant_edit(
     assert (
         await client.patch(f"/api/v1/admin/variants/{second.id}", headers=admin, json={"plu": plu})
     ).status_code == 200
+
+
+async def test_the_console_sets_and_shows_a_variant_plu(client: httpx.AsyncClient, db_session: AsyncSession) -> None:
+    from tests.web.test_stock_pages import HTML, form_post, log_in
+
+    await log_in(client, db_session, Role.admin)
+    variant = await make_variant(db_session, unit=Unit.jin, name_zh="散装称重")
+    page_url = f"/admin/products/{variant.product_id}"
+    form = {"name_zh": "散装称重", "name_en": "Loose", "barcode": "", "grade": "", "is_active": "on", "plu": "4321"}
+    saved = await form_post(client, page_url, f"{page_url}/variants/{variant.id}", form)
+    assert saved.status_code == 303, saved.text
+    await db_session.refresh(variant)
+    assert variant.plu == 4321
+    page = await client.get(page_url, headers=HTML)
+    assert 'name="plu" value="4321"' in page.text
+    bad = await form_post(client, page_url, f"{page_url}/variants/{variant.id}", {**form, "plu": "1234567"})
+    assert bad.status_code == 422 and "PLU" in bad.text
