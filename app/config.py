@@ -247,6 +247,14 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _scale_label_layout_is_readable(self) -> Settings:
+        """A typo in POS_SCALE_LABEL_LAYOUT stops the start, not a sale at the counter."""
+        from app.pos.scanning import parse_layouts
+
+        parse_layouts(self.pos_scale_label_layout)
+        return self
+
+    @model_validator(mode="after")
     def _cart_maximums_are_readable(self) -> Settings:
         self.cart_line_maximums  # noqa: B018 - parsed here so a typo stops the start, not a checkout
         return self

@@ -151,3 +151,13 @@ def test_a_price_label_quantity_is_price_over_unit_price_to_three_decimals() -> 
     assert quantity_from_price(2520, 1680) == Decimal("1.500")
     assert quantity_from_price(2000, 1680) == Decimal("1.190")  # 1.19047…
     assert quantity_from_price(1, 99999) == Decimal("0.001")  # never zero
+
+
+def test_a_bad_layout_stops_the_start() -> None:
+    from pydantic import ValidationError
+
+    from app.config import Settings
+
+    with pytest.raises(ValidationError, match="POS_SCALE_LABEL_LAYOUT"):
+        Settings(pos_scale_label_layout="20:weight:5:4")
+    assert Settings(pos_scale_label_layout="21:weight:5:5,27:price:4:5:check").pos_scale_label_layout
