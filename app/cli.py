@@ -210,6 +210,9 @@ def _print_banner(host: str, port: int, *, embedded: bool, worker: bool) -> None
         f"  批发 Wholesale        {base}/wholesale/apply   (订货 portal {base}/wholesale; "
         f"采购商团队 team {base}/wholesale/team; "
         f"珠三角车次 PRD trips {base}/admin/wholesale/trips)",
+        f"    批发账款 Wholesale money  结算单 invoices {base}/wholesale/invoices; "
+        f"对账单 statements {base}/wholesale/statements; 每周重复 standing {base}/wholesale/standing; "
+        f"应收账款 receivables {base}/admin/wholesale/receivables",
         f"  国际站 Alibaba.com    {base}/admin/crossborder",
         f"  登录 Sign in          {base}/login",
         f"  二维码网址 QR links   {settings.public_base_url}  (PUBLIC_BASE_URL: lot and parcel labels)",
