@@ -115,6 +115,23 @@ async def reserve(
     return Held(reservation_id, reference, channel, location_id, expires_at, held)
 
 
+async def _claim(session: AsyncSession, reservation_id: int, new_status: ReservationStatus) -> str:
+    """Compare-and-set the status away from ``active``: whoever wins that update (payment, expiry
+    task, cancellation, dispatch) is the only one to touch the stock. Returns its channel."""
+    channel = await queries.close_if_active(session, reservation_id, new_status)
+    if channel is None:
+        if await session.get(Reservation, reservation_id) is None:
+            raise errors.ReservationNotFound()
+        raise errors.ReservationNotActive()
+    return channel
+
+
+async def _reloaded(session: AsyncSession, reservation_id: int) -> Reservation:
+    reservation = await session.get(Reservation, reservation_id, populate_existing=True)
+    assert reservation is not None
+    return reservation
+
+
 async def _close(
     session: AsyncSession,
     reservation_id: int,
@@ -127,13 +144,8 @@ async def _close(
     document_ref: str,
     actor_user_id: int | None,
 ) -> Reservation:
-    """Compare-and-set the status away from ``active`` first: whoever wins that update (payment,
-    expiry task, cancellation) is the only one to touch the stock."""
-    channel = await queries.close_if_active(session, reservation_id, new_status)
-    if channel is None:
-        if await session.get(Reservation, reservation_id) is None:
-            raise errors.ReservationNotFound()
-        raise errors.ReservationNotActive()
+    """Compare-and-set the status away from ``active`` first (:func:`_claim`), then move the stock."""
+    channel = await _claim(session, reservation_id, new_status)
     await queries.move_held_stock(
         session,
         reservation_id,
@@ -145,9 +157,7 @@ async def _close(
         channel=channel,
         actor_user_id=actor_user_id,
     )
-    reservation = await session.get(Reservation, reservation_id, populate_existing=True)
-    assert reservation is not None
-    return reservation
+    return await _reloaded(session, reservation_id)
 
 
 async def release(
@@ -219,11 +229,7 @@ async def convert_part_to_sale(
                 f"出库数量 {format_quantity(quantity)} 超出预留数量 {format_quantity(have)}",
                 detail={"variant_id": variant_id},
             )
-    channel = await queries.close_if_active(session, reservation_id, ReservationStatus.converted)
-    if channel is None:
-        if await session.get(Reservation, reservation_id) is None:
-            raise errors.ReservationNotFound()
-        raise errors.ReservationNotActive()
+    channel = await _claim(session, reservation_id, ReservationStatus.converted)
     await queries.sell_part_of_held_stock(
         session,
         reservation_id,
@@ -234,9 +240,7 @@ async def convert_part_to_sale(
         channel=channel,
         actor_user_id=actor_user_id,
     )
-    reservation = await session.get(Reservation, reservation_id, populate_existing=True)
-    assert reservation is not None
-    return reservation
+    return await _reloaded(session, reservation_id)
 
 
 async def release_expired(session: AsyncSession, *, now: datetime | None = None, limit: int = 200) -> list[str]:
