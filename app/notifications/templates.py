@@ -1,4 +1,4 @@
-"""The Chinese message templates: short SMS texts signed 【南岭明珠】.
+"""The Chinese message templates: short SMS texts signed with the brand (``SMS_SIGN_NAME``: 【南岭明珠】).
 
 A template names its parameters and their kinds; rendering refuses a missing, empty, unknown or
 mistyped parameter (a notice reading "取货码None" is worse than no notice: the caller's transaction
@@ -14,13 +14,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from app.config import get_settings
 from app.kit import clock
 from app.kit.money import format_minor
 from app.notifications.models import BODY_MAX_CHARS
 
-SIGNATURE = "【南岭明珠】"
 CHINA_TZ = clock.business_tz()
 TEXT_PARAM_MAX_CHARS = 60
+
+
+def signature() -> str:
+    """The 【签名】 every text starts with: the county's brand as registered with the SMS gateway."""
+    return f"【{get_settings().sms_sign_name}】"
 
 
 class TemplateError(ValueError):
@@ -262,7 +267,7 @@ def render(template: str, params: Mapping[str, Any]) -> Rendered:
     stored: dict[str, Any] = {}
     for name, kind in kinds.items():
         shown[name], stored[name] = FORMATTERS[kind](name, params[name])
-    body = SIGNATURE + text(shown, stored)
+    body = signature() + text(shown, stored)
     if len(body) > BODY_MAX_CHARS:
         raise TemplateError(f"消息过长（{len(body)} 字，最多 {BODY_MAX_CHARS} 字）")
     return Rendered(body=body, params=stored)

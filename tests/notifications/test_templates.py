@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from app.config import get_settings
 from app.kit.phones import mask_phone
 from app.notifications.templates import TEMPLATE_LABELS, TEMPLATE_PARAMS, TemplateError, render
 
@@ -112,6 +113,19 @@ def test_wholesale_trip_dispatched_text() -> None:
     assert render("wholesale_trip_dispatched", SAMPLES["wholesale_trip_dispatched"]).body == (
         "【南岭明珠】订单NP2611290001已随珠三角车次SX-GZ-261208发车，请在收货时间内安排收货。"
     )
+
+
+def test_texts_are_signed_with_the_countys_own_brand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another county of the programme signs its texts with its own registered name."""
+    monkeypatch.setenv("SMS_SIGN_NAME", "丹霞好物")
+    get_settings.cache_clear()
+    try:
+        assert render("order_expiring", SAMPLES["order_expiring"]).body == (
+            "【丹霞好物】订单NP2611290001尚未支付，订单将在5分钟后因未支付自动取消。"
+        )
+    finally:
+        monkeypatch.delenv("SMS_SIGN_NAME")
+        get_settings.cache_clear()
 
 
 def test_expiring_text() -> None:
