@@ -120,7 +120,7 @@ class Settings(BaseSettings):
     # The county and its brand, read by pages and documents (another county runs its own brand).
     brand_name: str = Field(default="南岭明珠", min_length=1, max_length=30)
     county_name: str = Field(default="始兴县", min_length=1, max_length=30)
-    # The county as people say it before a product ("始兴枇杷"), on cards and in the header.
+    # The county as people say it before a product (its short name + 枇杷), on cards and in the header.
     county_short_name: str = Field(default="始兴", min_length=1, max_length=20)
     service_centre_name: str = Field(default="始兴县农村电子商务公共服务中心", min_length=1, max_length=60)
     sms_timeout_seconds: float = Field(default=10.0, gt=0, le=60)

@@ -1,4 +1,4 @@
-"""The Chinese message templates: short SMS texts signed with the brand (``SMS_SIGN_NAME``: 【南岭明珠】).
+"""The Chinese message templates: short SMS texts signed with the brand (``SMS_SIGN_NAME``, in 【】).
 
 A template names its parameters and their kinds; rendering refuses a missing, empty, unknown or
 mistyped parameter (a notice reading "取货码None" is worse than no notice: the caller's transaction

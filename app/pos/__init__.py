@@ -1,1 +1,1 @@
-"""Brand stores (南岭明珠 shops in farmers' markets) and their tills."""
+"""Brand stores (the county brand's shops in farmers' markets) and their tills."""

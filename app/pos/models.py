@@ -1,4 +1,4 @@
-"""Brand stores (南岭明珠 shops in farmers' markets), their managers and their tills.
+"""Brand stores (the county brand's shops in farmers' markets), their managers and their tills.
 
 A store's stock is the ``locations`` row of kind ``store`` pointing at it (made with the store,
 ``app.pos.stores``). Clerks belong to one store (``users.store_id``); a store manager may run
