@@ -16,6 +16,7 @@ from app.kit.models import Base
 from app.notifications import models as notifications_models
 from app.orders import models as orders_models
 from app.pos import models as pos_models
+from app.pos import sale_models as pos_sale_models
 from app.stations import models as stations_models
 from app.supply import models as supply_models
 from app.wholesale import invoice_models as wholesale_invoice_models
@@ -33,6 +34,7 @@ __all__ = [
     "orders_models",
     "outbox",
     "pos_models",
+    "pos_sale_models",
     "stations_models",
     "supply_models",
     "wholesale_invoice_models",

@@ -130,6 +130,8 @@ class Order(IdMixin, TimestampMixin, Base):
     currency: Mapped[str] = mapped_column(String(3), nullable=False, default="CNY")
     subtotal_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
     delivery_fee_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    # A basket discount given at a store's counter (``pos_sales.discount_reason`` says why).
+    discount_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
     total_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
     paid_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     refunded_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
@@ -148,7 +150,8 @@ class Order(IdMixin, TimestampMixin, Base):
 
     __table_args__ = (
         CheckConstraint("subtotal_minor >= 0 AND delivery_fee_minor >= 0", name="amounts_non_negative"),
-        CheckConstraint("total_minor = subtotal_minor + delivery_fee_minor", name="total_adds_up"),
+        CheckConstraint("discount_minor >= 0 AND discount_minor <= subtotal_minor", name="discount_within_subtotal"),
+        CheckConstraint("total_minor = subtotal_minor - discount_minor + delivery_fee_minor", name="total_adds_up"),
         CheckConstraint("refunded_minor >= 0 AND refunded_minor <= paid_minor", name="refund_within_paid"),
         CheckConstraint("delivery_method <> 'station_pickup' OR station_id IS NOT NULL", name="pickup_has_station"),
         # The expiry task looks only at unpaid orders with a deadline.
