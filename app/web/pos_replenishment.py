@@ -110,17 +110,24 @@ async def decline(request: Request, number: str, session: DbSession, principal: 
 # ---- a store manager's request --------------------------------------------------------------------
 
 
+async def _own_store(session: DbSession, principal: StoreConsoleUser, code: str) -> Store:
+    """The store of the URL, refused (403) to a manager who does not run it."""
+    store = await stores.store_or_404(session, code)
+    await console_access.check_store(session, principal, store.id)
+    return store
+
+
 async def _new_page(
     request: Request,
     session: DbSession,
     principal: StoreConsoleUser,
-    store: Store,
+    code: str,
     *,
     values: dict[str, Any] | None = None,
     errors: list[str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    await console_access.check_store(session, principal, store.id)
+    store = await _own_store(session, principal, code)
     rows = (values or {}).get("rows") or []
     return render(
         request,
@@ -139,12 +146,12 @@ async def _new_page(
 
 @router.get("/stores/{code}/replenishment/new")
 async def new_request_page(request: Request, code: str, session: DbSession, principal: StoreConsoleUser) -> Response:
-    return await _new_page(request, session, principal, await stores.store_or_404(session, code))
+    return await _new_page(request, session, principal, code)
 
 
 @router.post("/stores/{code}/replenishment", dependencies=[CsrfProtected])
 async def create_request(request: Request, code: str, session: DbSession, principal: StoreConsoleUser) -> Response:
-    store = await stores.store_or_404(session, code)
+    store = await _own_store(session, principal, code)
     form = await request.form()
     rows = [
         (sku.upper(), raw) for sku, raw in zip(forms.texts(form, "sku"), forms.texts(form, "quantity"), strict=False)
@@ -172,5 +179,5 @@ async def create_request(request: Request, code: str, session: DbSession, princi
     return await forms.submit(
         session,
         lambda: forms.once(session, request, principal, form, work),
-        forms.show_again(functools.partial(_new_page, request, session, principal, store, values=values), form_errors),
+        forms.show_again(functools.partial(_new_page, request, session, principal, code, values=values), form_errors),
     )
