@@ -28,6 +28,7 @@ from app.orders import endpoints as orders_endpoints
 from app.orders.providers import OnlinePaymentProvider, provider_from_settings
 from app.pos import endpoints as pos_endpoints
 from app.pos import replenishment_endpoints as pos_replenishment_endpoints
+from app.pos import sale_endpoints as pos_sale_endpoints
 from app.shop import endpoints as shop_endpoints
 from app.stations import document_endpoints as station_documents
 from app.stations import endpoints as station_endpoints
@@ -114,6 +115,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     wholesale_trip_endpoints.router,
     pos_endpoints.router,
     pos_replenishment_endpoints.router,
+    pos_sale_endpoints.router,
     auth_pages.router,
     admin_pages.router,
     company_admin_pages.router,
