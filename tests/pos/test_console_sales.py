@@ -6,20 +6,27 @@ home, which lists only its stores with today's figures."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
 from app.kit import clock
 from app.kit.quantities import Unit
 from app.pos.models import StoreManager
+from app.pos.sale_models import StockException
+from app.supply import counts
+from app.supply.models import Lot
 from tests.fixtures.builders import DEFAULT_PASSWORD, make_user, make_variant, receive
 from tests.fixtures.pos import make_clerk, make_manager, make_till
 from tests.fixtures.pos_console import Line, make_sale, store_with_location
+from tests.fixtures.pos_sales import T0, line, make_shop, sale, shift_open, sign_in, upload
 from tests.pos.test_console_exceptions import manager_signed_in
-from tests.web.test_stock_pages import HTML, field, log_in
+from tests.web.test_stock_pages import HTML, field, form_post, log_in
 
 # 10:00 in China on 6 December 2026.
 NOON = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)
@@ -157,3 +164,67 @@ async def test_a_manager_without_stores_sees_an_empty_home_and_clerks_have_no_co
     )
     for url in ("/admin/pos", "/admin/pos/sales", "/admin/pos/exceptions", "/admin/pos/replenishment"):
         assert (await client.get(url, headers=HTML)).status_code == 403, url
+
+
+async def test_a_synced_offline_sale_shows_in_the_console_with_its_lots_and_exception(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    """The till's own upload (POST /api/v1/pos/sync), not rows laid down by hand: the sale beyond the
+    book lands in the manager's console with the lots the book covered and the exception for the rest,
+    which a count posted afterwards resolves."""
+    with clock.pinned(T0):
+        shop = await make_shop(db_session, box_stock="3")
+        clerk = await sign_in(client, shop)
+        opened = shift_open()
+        offline = sale(shop, opened["client_id"], [line(shop.box, "5", 1280)], made_offline=True)
+        results = await upload(client, clerk, opened, offline)
+    assert [r["outcome"] for r in results] == ["recorded", "recorded"], results
+    lot = await db_session.scalar(select(Lot).where(Lot.variant_id == shop.box.id))
+    assert lot is not None
+
+    client.cookies.clear()
+    with clock.pinned(T0 + timedelta(hours=1)):
+        page = await client.get("/login", headers=HTML)
+        signed = await client.post(
+            "/login",
+            data={
+                "username": shop.manager.username,
+                "password": DEFAULT_PASSWORD,
+                "csrf_token": field(page, "csrf_token"),
+            },
+        )
+        assert signed.status_code == 303
+        home = await client.get("/admin/pos", headers=HTML)
+        assert '<span class="stat-num">1</span><span class="stat-label">待处理库存异常' in home.text
+        assert '<span class="stat-num">1</span><span class="stat-label">今日销售（笔）' in home.text
+        listed = await client.get(f"/admin/pos/sales?store={shop.store.code}", headers=HTML)
+    assert offline["number"] in listed.text and "离线售出" in listed.text
+    detail = await client.get(f"/admin/pos/sales/{offline['number']}", headers=HTML)
+    assert detail.status_code == 200
+    assert f'href="/t/{lot.code}"' in detail.text and "账上短缺 2" in detail.text
+
+    exceptions = await client.get("/admin/pos/exceptions", headers=HTML)
+    exception_id = int(re.search(r'id="exc-(\d+)"', exceptions.text).group(1))  # type: ignore[union-attr]
+    # The manager counts the shelf the next hour: the box is gone, the loquats are all there.
+    loquats = await db_session.scalar(select(Lot).where(Lot.variant_id == shop.jin.id))
+    assert loquats is not None
+    with clock.pinned(T0 + timedelta(hours=2)):
+        count = await counts.open_count(db_session, location_code=shop.location.code, actor_user_id=shop.manager.id)
+        await counts.record_counts(db_session, count.number, {loquats.code: Decimal(50)})
+        await counts.post_count(db_session, count.number, actor_user_id=shop.manager.id)
+    done = await form_post(
+        client,
+        "/admin/pos/exceptions",
+        f"/admin/pos/exceptions/{exception_id}/resolve",
+        {"resolution": "count", "reference": count.number},
+        after=f'id="exc-{exception_id}"',
+    )
+    assert done.status_code == 303, done.text
+    resolved = await db_session.get(StockException, exception_id)
+    assert resolved is not None
+    await db_session.refresh(resolved)
+    assert (resolved.status, resolved.resolution_ref, resolved.resolved_by_id) == (
+        "resolved",
+        count.number,
+        shop.manager.id,
+    )
