@@ -70,6 +70,13 @@ async def test_a_till_asks_for_its_own_store_numbered_per_china_day(
     made = await request_row(db_session, "BH-20261206-0001")
     assert made.store_id == store_id
 
+    # A till retrying with its Idempotency-Key gets the first answer again, and one request only.
+    keyed = {**headers, "Idempotency-Key": "till-retry-1"}
+    payload = {"lines": [{"sku": box.sku, "quantity": "2"}]}
+    once = await client.post("/api/v1/pos/replenishment", headers=keyed, json=payload)
+    twice = await client.post("/api/v1/pos/replenishment", headers=keyed, json=payload)
+    assert once.status_code == twice.status_code == 201 and once.json() == twice.json()
+
     # Refused, nothing recorded: an unknown SKU, half a box, no lines, a field the API does not know.
     for payload, code in (
         ({"lines": [{"sku": "NOPE-1", "quantity": "1"}]}, "replenishment_invalid"),
@@ -80,7 +87,7 @@ async def test_a_till_asks_for_its_own_store_numbered_per_china_day(
         refused = await client.post("/api/v1/pos/replenishment", headers=headers, json=payload)
         assert refused.status_code == 422 and refused.json()["error"] == code, (payload, refused.text)
     made_here = await db_session.scalars(select(ReplenishmentRequest).where(ReplenishmentRequest.store_id == store_id))
-    assert len(made_here.all()) == 2
+    assert len(made_here.all()) == 3
 
     # Only a session at a till: an admin's or a store manager's own API token is refused.
     for role in (Role.admin, Role.store_manager):
