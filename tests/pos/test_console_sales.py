@@ -28,6 +28,15 @@ from tests.fixtures.pos_sales import T0, line, make_shop, sale, shift_open, sign
 from tests.pos.test_console_exceptions import manager_signed_in
 from tests.web.test_stock_pages import HTML, field, form_post, log_in
 
+
+async def password_sign_in(client: httpx.AsyncClient, username: str) -> httpx.Response:
+    """Sign in on /login as an existing user (the builders' password)."""
+    page = await client.get("/login", headers=HTML)
+    return await client.post(
+        "/login", data={"username": username, "password": DEFAULT_PASSWORD, "csrf_token": field(page, "csrf_token")}
+    )
+
+
 # 10:00 in China on 6 December 2026.
 NOON = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)
 
@@ -126,11 +135,7 @@ async def test_a_store_manager_lands_on_its_stores_with_todays_figures(
         manager = await make_user(db_session, Role.store_manager)
         db_session.add(StoreManager(store_id=mine.id, user_id=manager.id))
         await db_session.flush()
-        page = await client.get("/login", headers=HTML)
-        signed = await client.post(
-            "/login",
-            data={"username": manager.username, "password": DEFAULT_PASSWORD, "csrf_token": field(page, "csrf_token")},
-        )
+        signed = await password_sign_in(client, manager.username)
         assert signed.status_code == 303 and signed.headers["location"] == "/admin/pos"
         home = await client.get("/admin/pos", headers=HTML)
     assert home.status_code == 200
@@ -157,11 +162,7 @@ async def test_a_manager_without_stores_sees_an_empty_home_and_clerks_have_no_co
     client.cookies.clear()
     store, _ = await store_with_location(db_session)
     clerk = await make_clerk(db_session, store)
-    page = await client.get("/login", headers=HTML)
-    await client.post(
-        "/login",
-        data={"username": clerk.username, "password": DEFAULT_PASSWORD, "csrf_token": field(page, "csrf_token")},
-    )
+    assert (await password_sign_in(client, clerk.username)).status_code == 303
     for url in ("/admin/pos", "/admin/pos/sales", "/admin/pos/exceptions", "/admin/pos/replenishment"):
         assert (await client.get(url, headers=HTML)).status_code == 403, url
 
@@ -184,16 +185,7 @@ async def test_a_synced_offline_sale_shows_in_the_console_with_its_lots_and_exce
 
     client.cookies.clear()
     with clock.pinned(T0 + timedelta(hours=1)):
-        page = await client.get("/login", headers=HTML)
-        signed = await client.post(
-            "/login",
-            data={
-                "username": shop.manager.username,
-                "password": DEFAULT_PASSWORD,
-                "csrf_token": field(page, "csrf_token"),
-            },
-        )
-        assert signed.status_code == 303
+        assert (await password_sign_in(client, shop.manager.username)).status_code == 303
         home = await client.get("/admin/pos", headers=HTML)
         assert '<span class="stat-num">1</span><span class="stat-label">待处理库存异常' in home.text
         assert '<span class="stat-num">1</span><span class="stat-label">今日销售（笔）' in home.text
