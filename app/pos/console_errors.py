@@ -41,6 +41,11 @@ class ReplenishmentDecided(Conflict):
     message = "该补货申请已发货或已拒绝，不能再次处理"
 
 
+class ReplenishmentNotShipped(Conflict):
+    code = "replenishment_not_shipped"
+    message = "该补货申请还没有发货（或已被拒绝），没有可签收的调拨单"
+
+
 class ReplenishmentInvalid(InvalidInput):
     code = "replenishment_invalid"
     message = "补货申请内容有误"

@@ -206,6 +206,21 @@ async def ship(session: AsyncSession, principal: Principal, number: str) -> Tran
     return transfer
 
 
+async def receive(
+    session: AsyncSession, principal: Principal, number: str, received: Sequence[transfers.ReceivedLine]
+) -> Transfer:
+    """The store receives what a shipped request sent: the request's transfer received into the
+    store's location (``app.supply.transfers.receive``: lines not named came in full, a shortfall
+    needs its reason and leaves transit as a loss). A manager receives only for its own stores;
+    receiving twice is refused (409 ``transfer_not_in_transit``)."""
+    view = await get_for(session, principal, number)
+    if view.row.transfer_number is None:
+        raise console_errors.ReplenishmentNotShipped()
+    return await transfers.receive(
+        session, view.row.transfer_number, received=received, actor_user_id=principal.user_id
+    )
+
+
 async def decline(session: AsyncSession, principal: Principal, number: str, reason: str) -> ReplenishmentRequest:
     reason = reason.strip()
     if not reason:

@@ -16,7 +16,7 @@ from app.catalog.models import Product, Variant
 from app.pos import console_queries
 from app.pos.models import Store
 from app.pos.sale_models import ReplenishmentLine, ReplenishmentRequest, ReplenishmentStatus
-from app.supply.models import Lot, StockLevel, Transfer
+from app.supply.models import Lot, StockLevel, Transfer, TransferStatus
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class RequestRow:
     store: Store
     requested_by: str
     transfer_number: str | None
+    transfer_status: TransferStatus | None
 
 
 async def lock_numbering(session: AsyncSession, stem: str) -> None:
@@ -67,6 +68,7 @@ async def list_requests(
             Store,
             func.coalesce(func.nullif(User.display_name, ""), User.username),
             Transfer.number,
+            Transfer.status,
         )
         .join(Store, Store.id == ReplenishmentRequest.store_id)
         .join(User, User.id == ReplenishmentRequest.requested_by_id)
@@ -81,7 +83,7 @@ async def list_requests(
         stmt = stmt.where(ReplenishmentRequest.store_id.in_(list(store_ids)))
     if number is not None:
         stmt = stmt.where(ReplenishmentRequest.number == number)
-    return [RequestRow(r, s, name or "", t) for r, s, name, t in (await session.execute(stmt)).all()]
+    return [RequestRow(r, s, name or "", t, ts) for r, s, name, t, ts in (await session.execute(stmt)).all()]
 
 
 async def lines_of(session: AsyncSession, request_ids: Collection[int]) -> dict[int, list[LineRow]]:

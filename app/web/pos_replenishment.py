@@ -16,9 +16,13 @@ from app.accounts.models import Role
 from app.db import DbSession
 from app.pos import console_access, replenishment, sales_console, stores
 from app.pos.models import Store
+from app.supply import transfers
+from app.supply import views as supply_views
+from app.supply.models import TransferStatus
 from app.web import forms
 from app.web.admin import form_errors
 from app.web.errors import FormError
+from app.web.stock import transfers as stock_transfers
 from app.web.templating import CsrfProtected, render
 
 router = APIRouter(prefix="/admin/pos", include_in_schema=False)
@@ -34,12 +38,15 @@ async def _list_page(
     store_code: str = "",
     failed: str = "",
     reason: str = "",
+    receive_values: dict[str, dict[str, tuple[str, str]]] | None = None,
     errors: list[str] | None = None,
     notice: str = "",
     status_code: int = 200,
 ) -> Response:
     store = await stores.store_or_404(session, store_code) if store_code else None
     views = await replenishment.list_for(session, principal, store_id=store.id if store else None)
+    arriving = [v.row.transfer_number for v in views if v.row.transfer_status is TransferStatus.in_transit]
+    choices = await forms.variant_choices(session) if arriving else []
     return render(
         request,
         "admin/pos_replenishment.html",
@@ -48,8 +55,16 @@ async def _list_page(
             "stores": await sales_console.stores_in_reach(session, principal),
             "filters": {"store": store.code if store else ""},
             "can_ship": principal.role in (Role.admin, Role.warehouse) and principal.has_scope(Scope.stock),
-            "names": await sales_console.people_named(session, [v.request.decided_by_id for v in views]),
+            "people": await sales_console.people_named(session, [v.request.decided_by_id for v in views]),
             "keys": {v.request.number: forms.new_key() for v in views},
+            "arriving": {
+                n: await supply_views.transfer_out(session, await transfers.get_transfer(session, n))
+                for n in arriving
+                if n
+            },
+            "receive_values": receive_values or {},
+            "names": {c.sku: c.label for c in choices},
+            "units": {c.sku: c.unit_zh for c in choices},
             "failed": failed,
             "reason": reason,
             "errors": errors or [],
@@ -103,6 +118,37 @@ async def decline(request: Request, number: str, session: DbSession, principal: 
         lambda: forms.once(session, request, principal, form, work),
         forms.show_again(
             functools.partial(_list_page, request, session, principal, failed=number, reason=reason), form_errors
+        ),
+    )
+
+
+@router.post("/replenishment/{number}/receive", dependencies=[CsrfProtected])
+async def receive(request: Request, number: str, session: DbSession, principal: StoreOrWarehouseUser) -> Response:
+    """The store takes in what the request's transfer brought (a shortfall needs its reason)."""
+    form = await request.form()
+    rows = stock_transfers.received_rows(form)
+
+    async def work() -> str:
+        transfer = await replenishment.receive(session, principal, number, stock_transfers.received_lines(rows))
+        return forms.url(
+            "/admin/pos/replenishment",
+            store=forms.text(form, "store", 20),
+            notice=f"调拨单 {transfer.number} 已签收入库：补货申请 {number} 的货已记入门店库存",
+        )
+
+    return await forms.submit(
+        session,
+        lambda: forms.once(session, request, principal, form, work),
+        forms.show_again(
+            functools.partial(
+                _list_page,
+                request,
+                session,
+                principal,
+                failed=number,
+                receive_values={number: {code: (raw, why) for code, raw, why in rows}},
+            ),
+            form_errors,
         ),
     )
 

@@ -9,12 +9,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.access import Principal
 from app.accounts.models import Role
 from app.kit import clock
 from app.kit.quantities import Unit
+from app.pos import replenishment
 from app.pos.sale_models import ReplenishmentLine, ReplenishmentRequest
 from app.supply import service as supply_service
 from app.supply.models import Transfer, TransferLine
@@ -23,6 +26,7 @@ from tests.fixtures.pos_console import store_with_location
 from tests.pos.test_console_exceptions import manager_signed_in
 from tests.pos.test_till_catalog import at_till
 from tests.web.test_stock_pages import HTML, form_post, log_in, on_hand
+from tests.web.test_store_pages import till_browser
 
 
 async def request_row(session: AsyncSession, number: str) -> ReplenishmentRequest:
@@ -234,3 +238,79 @@ async def test_a_manager_asks_only_for_its_own_stores(client: httpx.AsyncClient,
     assert (
         await db_session.scalar(select(ReplenishmentRequest).where(ReplenishmentRequest.store_id == store_b.id)) is None
     )
+
+
+async def test_the_store_receives_what_was_shipped_once(
+    app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    store, location = await store_with_location(db_session, name="城南店")
+    other, _ = await store_with_location(db_session, name="别家店")
+    variant = await make_variant(db_session, unit=Unit.box)
+    lot = await receive(db_session, variant, "10")
+    transit = await supply_service.in_transit(db_session)
+    manager_id = await manager_signed_in(client, db_session, store)
+    asked = await form_post(
+        client,
+        f"/admin/pos/stores/{store.code}/replenishment/new",
+        f"/admin/pos/stores/{store.code}/replenishment",
+        {"sku": variant.sku, "quantity": "6"},
+    )
+    assert asked.status_code == 303
+    request = await db_session.scalar(select(ReplenishmentRequest).where(ReplenishmentRequest.store_id == store.id))
+    assert request is not None
+    # Nothing to receive before it ships.
+    early = await form_post(
+        client, "/admin/pos/replenishment", f"/admin/pos/replenishment/{request.number}/receive", {}
+    )
+    assert early.status_code == 409 and "还没有发货" in early.text
+    keeper = await make_user(db_session, Role.warehouse)
+    desk = Principal(
+        user_id=keeper.id, username=keeper.username, role=Role.warehouse, scopes=frozenset({"stock"}), via="session"
+    )
+    transfer = await replenishment.ship(db_session, desk, request.number)
+
+    # Another store's manager cannot receive it.
+    intruder = till_browser(app)  # a second browser with its own cookies
+    async with intruder:
+        await manager_signed_in(intruder, db_session, other)
+        stolen = await form_post(
+            intruder,
+            "/admin/pos/replenishment",
+            f"/admin/pos/replenishment/{request.number}/receive",
+            {"lot_code": lot.code, "received": "6", "reason": ""},
+        )
+        assert stolen.status_code == 404
+
+    page = await client.get("/admin/pos/replenishment", headers=HTML)
+    assert "到货签收" in page.text and f"确认签收 {transfer.number}" in page.text
+    # Five came, one was crushed: a shortfall without a reason is refused, with one it is booked.
+    refused = await form_post(
+        client,
+        "/admin/pos/replenishment",
+        f"/admin/pos/replenishment/{request.number}/receive",
+        {"lot_code": lot.code, "received": "5", "reason": ""},
+        after=f'id="bh-{request.number}"',
+    )
+    assert refused.status_code == 422 and "必须填写差异原因" in refused.text
+    assert await on_hand(db_session, location, lot.id) == 0
+    done = await form_post(
+        client,
+        "/admin/pos/replenishment",
+        f"/admin/pos/replenishment/{request.number}/receive",
+        {"lot_code": lot.code, "received": "5", "reason": "压坏一箱"},
+        after=f'id="bh-{request.number}"',
+    )
+    assert done.status_code == 303, done.text
+    assert await on_hand(db_session, location, lot.id) == 5 and await on_hand(db_session, transit, lot.id) == 0
+    received = await db_session.get(Transfer, transfer.id)
+    assert received is not None
+    await db_session.refresh(received)
+    assert received.received_by_id == manager_id
+    again = await form_post(
+        client,
+        "/admin/pos/replenishment",
+        f"/admin/pos/replenishment/{request.number}/receive",
+        {"lot_code": lot.code, "received": "5", "reason": "x"},
+    )
+    assert again.status_code == 409
+    assert "已签收入库" in (await client.get("/admin/pos/replenishment", headers=HTML)).text

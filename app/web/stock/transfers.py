@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from starlette.datastructures import FormData
 
 from app.accounts.access import WarehouseUser
 from app.db import DbSession
@@ -121,25 +122,32 @@ async def ship_transfer(request: Request, session: DbSession, principal: Warehou
     )
 
 
+def received_rows(form: FormData) -> list[tuple[str, str, str]]:
+    """The receiving table's rows as typed: (lot code, quantity received, reason)."""
+    return list(
+        zip(forms.texts(form, "lot_code"), forms.texts(form, "received"), forms.texts(form, "reason"), strict=False)
+    )
+
+
+def received_lines(rows: list[tuple[str, str, str]]) -> list[transfers.ReceivedLine]:
+    """What the receiving table says came (``partials/transfer_receive_table.html``), checked."""
+    lines = [
+        {"lot_code": code, "quantity": forms.parse_decimal_quantity(raw, f"批次 {code} 实收数量"), "reason": reason}
+        for code, raw, reason in rows
+    ]
+    body = schemas.TransferReceiveIn.model_validate({"lines": lines})
+    return [transfers.ReceivedLine(line.lot_code, line.quantity, line.reason) for line in body.lines]
+
+
 @router.post("/transfers/{number}/receive", dependencies=[CsrfProtected])
 async def receive_transfer(request: Request, number: str, session: DbSession, principal: WarehouseUser) -> Response:
     """Arrival: every line with what actually came; a shortfall needs its reason."""
     form = await request.form()
-    rows = list(
-        zip(forms.texts(form, "lot_code"), forms.texts(form, "received"), forms.texts(form, "reason"), strict=False)
-    )
+    rows = received_rows(form)
 
     async def work() -> str:
-        lines = [
-            {"lot_code": code, "quantity": forms.parse_decimal_quantity(raw, f"批次 {code} 实收数量"), "reason": reason}
-            for code, raw, reason in rows
-        ]
-        body = schemas.TransferReceiveIn.model_validate({"lines": lines})
         transfer = await transfers.receive(
-            session,
-            number,
-            actor_user_id=principal.user_id,
-            received=[transfers.ReceivedLine(line.lot_code, line.quantity, line.reason) for line in body.lines],
+            session, number, actor_user_id=principal.user_id, received=received_lines(rows)
         )
         short = sum(
             1
