@@ -1,6 +1,6 @@
 """The brand-store console in a real browser: a store manager signs in and lands on its home,
 opens the stock exceptions, writes one off, asks the warehouse for goods; the warehouse ships the
-request as a transfer. Screens go to ``test-output/pos-console-browser/``."""
+request as a transfer, and the manager receives it at the store. Screens go to ``test-output/pos-console-browser/``."""
 
 from __future__ import annotations
 
@@ -105,4 +105,14 @@ async def test_a_manager_resolves_an_exception_and_the_warehouse_ships_a_request
         await desk.wait_for_url(f"{base}/admin/transfers#tr-**")
         await expect(desk.locator("#in-transit")).to_contain_text(f"补货申请 {number}")
         await shots.take(desk, "transfer-in-transit")
-    assert len(shots.taken()) == 11
+
+        # The goods arrive: the manager receives them on the requests page.
+        await page.goto(f"{base}/admin/pos/replenishment?store={store.code}")
+        article = page.locator(f"#bh-{number}")
+        await article.locator("summary", has_text="到货签收").click()
+        await shots.take(page, "manager-receiving")
+        await article.get_by_role("button", name="确认签收").click()
+        await expect(page.locator(".notice")).to_contain_text("已签收入库")
+        await expect(page.locator(f"#bh-{number}")).to_contain_text("已签收入库")
+        await shots.take(page, "manager-received")
+    assert len(shots.taken()) == 13
