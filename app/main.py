@@ -26,6 +26,7 @@ from app.kit.outbox import TaskSender
 from app.kit.security_headers import SecurityHeaders
 from app.orders import endpoints as orders_endpoints
 from app.orders.providers import OnlinePaymentProvider, provider_from_settings
+from app.pos import docs_endpoints as pos_docs_endpoints
 from app.pos import endpoints as pos_endpoints
 from app.shop import endpoints as shop_endpoints
 from app.stations import document_endpoints as station_documents
@@ -110,6 +111,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     station_endpoints.runs,
     wholesale_trip_endpoints.router,
     pos_endpoints.router,
+    pos_docs_endpoints.router,
     auth_pages.router,
     admin_pages.router,
     company_admin_pages.router,
