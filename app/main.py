@@ -44,6 +44,7 @@ from app.web import devices as device_pages
 from app.web import notifications as notification_pages
 from app.web import orders as order_pages
 from app.web import pos_enrol as pos_enrol_pages
+from app.web import pos_receipts as pos_receipt_pages
 from app.web import runs_admin as run_pages
 from app.web import shop as shop_pages
 from app.web import station as station_pages
@@ -134,6 +135,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     order_pages.router,
     station_pages.router,
     trace_pages.router,
+    pos_receipt_pages.router,
     wholesale_pages.router,
     wholesale_standing_pages.router,
     wholesale_portal.router,

@@ -4,12 +4,14 @@ store's sale or shift is 404)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
 
 from app.accounts.access import TillClerk
 from app.db import DbSession
 from app.kit.quantities import format_quantity
-from app.pos import returns
+from app.pos import receipts, returns
 from app.pos.return_schemas import ReturnIn, ReturnLineOut, ReturnOut
 
 router = APIRouter(prefix="/api/v1/pos", tags=["pos"])
@@ -58,3 +60,25 @@ async def take_return(body: ReturnIn, session: DbSession, principal: TillClerk, 
     if not found.created:
         response.status_code = status.HTTP_200_OK
     return _return_out(found)
+
+
+@router.get(
+    "/sales/{number}/receipt.pdf",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "小票 PDF（80 或 58 毫米卷纸，长度随内容）"},
+        404: {"description": "sale_not_found (not this store's)"},
+    },
+)
+async def sale_receipt_pdf(
+    request: Request,
+    number: str,
+    session: DbSession,
+    principal: TillClerk,
+    width: Annotated[receipts.RollWidth, Query(description="卷纸宽度（毫米）：80 或 58")] = receipts.RollWidth.wide,
+) -> Response:
+    """Reprint a receipt of this store's sales."""
+    settings = request.app.state.settings
+    return receipts.inline_pdf(
+        await receipts.receipt_document(session, settings, number, store_id=principal.store_id, width_mm=width)
+    )
