@@ -38,9 +38,9 @@ from starlette.responses import Response
 from app.config import Settings
 from app.kit import clock, pdf
 from app.kit.money import format_minor
-from app.kit.quantities import UNIT_LABELS_ZH, Unit, format_quantity
-from app.pos import errors, receipt_queries
-from app.pos.sale_models import Sale, Tender
+from app.pos import errors, receipt_queries, sale_detail, sale_queries
+from app.pos.sale_detail import SaleLineOut, TenderOut
+from app.pos.sale_models import Sale
 
 
 class RollWidth(IntEnum):
@@ -53,22 +53,17 @@ class RollWidth(IntEnum):
 WALLETS_ZH = {"wechat": "微信", "alipay": "支付宝"}
 
 
-def public_url(base_url: str, client_id: uuid.UUID) -> str:
-    """What the receipt's QR code holds: the sale's public page."""
-    return f"{base_url.rstrip('/')}/r/{client_id}"
-
-
-def tender_label(tender: Tender) -> str:
+def tender_label(tender: TenderOut) -> str:
     if tender.method == "cash":
         return "现金"
     label = f"扫码·{WALLETS_ZH.get(tender.wallet or '', '')}"
     return f"{label}（尾号 {tender.reference_tail}）" if tender.reference_tail else label
 
 
-def quantity_label(quantity: Decimal, unit: str, grams: int | None) -> str:
+def quantity_label(line: SaleLineOut) -> str:
     """``2.5 斤（1250 克）`` for a weighed line, ``3 箱`` for counted goods."""
-    text = f"{format_quantity(quantity)} {UNIT_LABELS_ZH.get(Unit(unit), unit)}"
-    return f"{text}（{grams} 克）" if grams else text
+    text = f"{line.quantity} {line.unit_label_zh}"
+    return f"{text}（{line.grams} 克）" if line.grams else text
 
 
 @dataclass(frozen=True)
@@ -111,9 +106,13 @@ class Receipt:
 
 
 async def _sale(session: AsyncSession, number: str, store_id: int | None) -> Sale:
-    sale = await receipt_queries.sale_by_number(session, number.strip())
-    if sale is None or (store_id is not None and sale.store_id != store_id):
-        raise errors.SaleNotFound()
+    number = number.strip()
+    if store_id is None:
+        sale = await receipt_queries.sale_by_number(session, number)
+    else:
+        sale = await sale_queries.sale_in_store(session, store_id, number)
+    if sale is None:
+        raise errors.SaleNotFound(detail={"number": number})
     return sale
 
 
@@ -121,38 +120,37 @@ async def receipt_for(session: AsyncSession, settings: Settings, number: str, *,
     """The receipt of sale ``number``; ``store_id`` limits it to one store's sales (a till's),
     None for the console. Another store's sale is ``sale_not_found``."""
     sale = await _sale(session, number, store_id)
-    store, till, clerk = await receipt_queries.sale_places(session, sale)
-    lines = [
-        ReceiptLine(
-            name=f"{product} {order_line.name_zh}",
-            sku=order_line.sku,
-            quantity_label=quantity_label(Decimal(order_line.quantity), order_line.unit, sale_line.grams),
-            unit_label=UNIT_LABELS_ZH.get(Unit(order_line.unit), order_line.unit),
-            unit_price_minor=order_line.unit_price_minor,
-            line_total_minor=order_line.line_total_minor,
-        )
-        for order_line, sale_line, product in await receipt_queries.receipt_lines(session, sale.id)
-    ]
-    tenders = await receipt_queries.tenders_of(session, sale.id)
+    store, _, _, _ = await sale_queries.sale_context(session, sale)
+    detail = await sale_detail.detail_of(session, sale)
     return Receipt(
         brand=settings.brand_name,
         store_name=store.name,
         store_address=store.address,
         store_phone=store.phone or "",
-        till_name=till.name,
-        clerk_name=clerk.display_name or clerk.username,
-        number=sale.number,
-        sold_at=sale.sold_at.astimezone(clock.business_tz()),
-        lines=lines,
-        subtotal_minor=sale.subtotal_minor,
-        discount_minor=sale.discount_minor,
-        discount_reason=sale.discount_reason,
-        total_minor=sale.total_minor,
-        payments=[ReceiptPayment(tender_label(t), t.amount_minor) for t in tenders],
-        change_minor=sale.change_minor,
-        refunded_minor=sale.refunded_minor,
-        made_offline=sale.made_offline,
-        public_url=public_url(settings.public_base_url, sale.client_id),
+        till_name=detail.till_name,
+        clerk_name=detail.clerk_name,
+        number=detail.number,
+        sold_at=detail.sold_at.astimezone(clock.business_tz()),
+        lines=[
+            ReceiptLine(
+                name=line.name_zh,
+                sku=line.sku,
+                quantity_label=quantity_label(line),
+                unit_label=line.unit_label_zh,
+                unit_price_minor=line.unit_price_minor,
+                line_total_minor=line.line_total_minor,
+            )
+            for line in detail.lines
+        ],
+        subtotal_minor=detail.subtotal_minor,
+        discount_minor=detail.discount_minor,
+        discount_reason=detail.discount_reason,
+        total_minor=detail.total_minor,
+        payments=[ReceiptPayment(tender_label(t), t.amount_minor) for t in detail.tenders],
+        change_minor=detail.change_minor,
+        refunded_minor=detail.refunded_minor,
+        made_offline=detail.made_offline,
+        public_url=detail.public_url,
         service_line=settings.service_centre_name,
     )
 
@@ -324,7 +322,7 @@ async def receipt_document(
 @dataclass(frozen=True)
 class LotTaken:
     code: str
-    quantity: Decimal
+    quantity: str
 
 
 @dataclass(frozen=True)
@@ -333,8 +331,12 @@ class PublicLine:
     quantity_label: str
     line_total_minor: int
     lots: list[LotTaken]
-    short_quantity: Decimal  # what the store's book could not cover when it was sold
+    short_quantity: str  # what the store's book could not cover when it was sold ("0": none)
     unit_label: str
+
+    @property
+    def short(self) -> bool:
+        return Decimal(self.short_quantity) > 0
 
 
 @dataclass(frozen=True)
@@ -352,33 +354,29 @@ class PublicSale:
 
 async def public_sale(session: AsyncSession, client_id: uuid.UUID) -> PublicSale:
     """The sale behind a receipt's QR code (see the module's docstring); unknown → ``sale_not_found``."""
-    sale = await receipt_queries.sale_by_client_id(session, client_id)
+    sale = await sale_queries.sale_by_client_id(session, client_id)
     if sale is None:
         raise errors.SaleNotFound()
-    store, _, _ = await receipt_queries.sale_places(session, sale)
-    lots_by_variant: dict[int, list[LotTaken]] = {}
-    for variant_id, code, quantity in await receipt_queries.sold_lots(session, sale.number):
-        if quantity > 0:
-            lots_by_variant.setdefault(variant_id, []).append(LotTaken(code, quantity))
-    lines = [
-        PublicLine(
-            name=f"{product} {order_line.name_zh}",
-            quantity_label=quantity_label(Decimal(order_line.quantity), order_line.unit, sale_line.grams),
-            line_total_minor=order_line.line_total_minor,
-            lots=lots_by_variant.get(order_line.variant_id, []),
-            short_quantity=Decimal(sale_line.short_quantity),
-            unit_label=UNIT_LABELS_ZH.get(Unit(order_line.unit), order_line.unit),
-        )
-        for order_line, sale_line, product in await receipt_queries.receipt_lines(session, sale.id)
-    ]
+    store, _, _, _ = await sale_queries.sale_context(session, sale)
+    detail = await sale_detail.detail_of(session, sale)
     return PublicSale(
         store_name=store.name,
         store_address=store.address,
-        sold_on=sale.sold_at.astimezone(clock.business_tz()),
-        number=sale.number,
-        lines=lines,
-        subtotal_minor=sale.subtotal_minor,
-        discount_minor=sale.discount_minor,
-        total_minor=sale.total_minor,
-        refunded_minor=sale.refunded_minor,
+        sold_on=detail.sold_at.astimezone(clock.business_tz()),
+        number=detail.number,
+        lines=[
+            PublicLine(
+                name=line.name_zh,
+                quantity_label=quantity_label(line),
+                line_total_minor=line.line_total_minor,
+                lots=[LotTaken(lot.lot_code, lot.quantity) for lot in line.lots],
+                short_quantity=line.short_quantity,
+                unit_label=line.unit_label_zh,
+            )
+            for line in detail.lines
+        ],
+        subtotal_minor=detail.subtotal_minor,
+        discount_minor=detail.discount_minor,
+        total_minor=detail.total_minor,
+        refunded_minor=detail.refunded_minor,
     )

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.orders.models import Order, OrderLine
-from app.pos.sale_models import Sale, SaleLine, SaleReturn, SaleReturnLine, Shift, ShiftStatus
+from app.pos.sale_models import Sale, SaleLine, SaleReturn, SaleReturnLine
 from app.supply.models import LedgerKind, Lot, StockLedgerEntry
 
 RETURN_DOCUMENT = "pos_return"  # ledger rows' document_type for goods a till took back
@@ -26,10 +26,6 @@ async def sale_for_update(session: AsyncSession, number: str) -> Sale | None:
     return await session.scalar(
         select(Sale).where(Sale.number == number).with_for_update().execution_options(populate_existing=True)
     )
-
-
-async def open_shift_of_till(session: AsyncSession, till_id: int) -> Shift | None:
-    return await session.scalar(select(Shift).where(Shift.till_id == till_id, Shift.status == ShiftStatus.open.value))
 
 
 async def sale_lines(session: AsyncSession, sale_id: int) -> list[tuple[OrderLine, SaleLine]]:

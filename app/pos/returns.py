@@ -35,8 +35,7 @@ from fractions import Fraction
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.access import Principal
-from app.accounts.models import Role, User
-from app.accounts.repository import manages_store
+from app.accounts.models import User
 from app.kit import clock
 from app.kit.money import format_minor, round_minor
 from app.kit.numbers import add_with_unique_number
@@ -44,7 +43,8 @@ from app.kit.quantities import QuantityError, format_quantity, parse_quantity
 from app.orders import repository as orders_repository
 from app.orders import states
 from app.orders.models import OrderLine
-from app.pos import errors, return_queries
+from app.pos import approvals, errors, return_queries, sale_queries
+from app.pos.approvals import ApprovalAction
 from app.pos.models import Till
 from app.pos.return_queries import RETURN_DOCUMENT
 from app.pos.return_schemas import ReturnIn
@@ -52,8 +52,6 @@ from app.pos.sale_models import Sale, SaleLine, SaleReturn, SaleReturnLine
 from app.supply import repository as supply_repository
 from app.supply.models import LedgerKind
 from app.supply.stock import Movement, add_on_hand
-
-RETURN_ACTION = "return"
 
 
 @dataclass(frozen=True)
@@ -102,17 +100,6 @@ def _quantity(raw: str) -> Decimal:
     return quantity
 
 
-async def _approver(
-    session: AsyncSession, principal: Principal, body: ReturnIn, refund_minor: int, store_id: int
-) -> int:
-    """A manager of the store signed in at the till allows it; else a manager's approval token."""
-    if principal.role is Role.store_manager and await manages_store(session, principal.user_id, store_id):
-        return principal.user_id
-    if body.approval_token is None:
-        raise errors.ApprovalRequired()
-    raise errors.ApprovalRequired()
-
-
 async def _put_back(
     session: AsyncSession, sale: Sale, record: SaleReturn, taken: list[tuple[OrderLine, Decimal]], location_id: int
 ) -> None:
@@ -152,7 +139,7 @@ async def take_return(session: AsyncSession, principal: Principal, body: ReturnI
     existing = await return_queries.return_by_client_id(session, body.client_id)
     if existing is not None:
         return await _replay(session, principal, existing, body)
-    shift = await return_queries.open_shift_of_till(session, principal.till_id)
+    shift = await sale_queries.open_shift_of_till(session, principal.till_id)
     if shift is None:
         raise errors.NoOpenShift()
 
@@ -194,7 +181,15 @@ async def take_return(session: AsyncSession, principal: Principal, body: ReturnI
     refund_minor = sum(refund for *_, refund in asked)
     if refund_minor <= 0:
         raise errors.NothingToRefund()
-    approved_by_id = await _approver(session, principal, body, refund_minor, sale.store_id)
+    approved_by_id = await approvals.approver(
+        session,
+        principal,
+        body.approval_token,
+        action=ApprovalAction.return_,
+        op_client_id=body.client_id,
+        amount_minor=refund_minor,
+        needed=errors.ApprovalRequired(),
+    )
 
     till = await session.get(Till, principal.till_id)
     assert till is not None

@@ -18,17 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.pos import receipts
 from app.pos.sale_models import Sale
-from tests.fixtures.pos import Counter
-from tests.fixtures.pos_sales import (
-    Goods,
+from tests.fixtures.pos_counter import (
     LineSpec,
     SaleSpec,
     TenderSpec,
+    lot_of,
     make_sale,
     open_shift,
-    sign_in,
-    stocked_counter,
 )
+from tests.fixtures.pos_sales import Shop, make_shop, sign_in
 from tests.kit.test_pdf import OUTPUT, check, render
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -36,22 +34,22 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 SOLD_AT = datetime(2026, 12, 6, 2, 5, tzinfo=UTC)
 
 
-async def basket(session: AsyncSession, *, jin_stock: str = "20") -> tuple[Sale, Goods, Counter]:
+async def basket(session: AsyncSession, *, jin_stock: str = "20") -> tuple[Sale, Shop]:
     """2 boxes (¥136.00) and 1250 g of loquats by the 斤 (2.5 斤, ¥42.00), ¥8.00 off for a regular,
     paid ¥100 by WeChat and ¥80 in cash: change ¥10.00."""
-    counter, goods = await stocked_counter(session, jin_stock=jin_stock)
-    await session.refresh(counter.store)
-    counter.store.address = "太平镇农贸市场 12 号档"
-    counter.store.phone = "0751-8881234"
-    shift = await open_shift(session, counter)
+    shop = await make_shop(session, jin_stock=jin_stock)
+    await session.refresh(shop.store)
+    shop.store.address = "太平镇农贸市场 12 号档"
+    shop.store.phone = "0751-8881234"
+    shift = await open_shift(session, shop)
     sale = await make_sale(
         session,
-        counter,
+        shop,
         shift,
         SaleSpec(
             lines=[
-                LineSpec(goods.box, "2", 6800),
-                LineSpec(goods.jin, "2.5", 1680, source="weight_label", grams=1250, code="2000101012500"),
+                LineSpec(shop.box, "2", 6800),
+                LineSpec(shop.jin, "2.5", 1680, source="weight_label", grams=1250, code="2000101012500"),
             ],
             discount_minor=800,
             discount_reason="老顾客",
@@ -63,7 +61,7 @@ async def basket(session: AsyncSession, *, jin_stock: str = "20") -> tuple[Sale,
             sold_at=SOLD_AT,
         ),
     )
-    return sale, goods, counter
+    return sale, shop
 
 
 def pdftotext(document: bytes, name: str) -> str:
@@ -75,8 +73,8 @@ def pdftotext(document: bytes, name: str) -> str:
 async def test_the_receipt_pdf_on_an_80_mm_roll(
     client: httpx.AsyncClient, db_session: AsyncSession, settings: Settings
 ) -> None:
-    sale, _, counter = await basket(db_session)
-    headers = await sign_in(client, counter)
+    sale, shop = await basket(db_session)
+    headers = await sign_in(client, shop)
     answer = await client.get(f"/api/v1/pos/sales/{sale.number}/receipt.pdf", headers=headers)
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"] == "application/pdf"
@@ -101,7 +99,7 @@ async def test_the_receipt_pdf_on_an_80_mm_roll(
         "¥10.00",
     ):
         assert expected in text, (expected, text)
-    assert (counter.clerk.display_name or counter.clerk.username) in text
+    assert (shop.clerk.display_name or shop.clerk.username) in text
     # One QR code, holding the sale's public page.
     pages = render(document, "pos-receipt-80-qr")
     image = Image.open(pages[0])
@@ -114,8 +112,8 @@ async def test_the_receipt_pdf_on_an_80_mm_roll(
 async def test_the_58_mm_receipt_and_a_width_the_printers_do_not_have(
     client: httpx.AsyncClient, db_session: AsyncSession
 ) -> None:
-    sale, _, counter = await basket(db_session)
-    headers = await sign_in(client, counter)
+    sale, shop = await basket(db_session)
+    headers = await sign_in(client, shop)
     answer = await client.get(f"/api/v1/pos/sales/{sale.number}/receipt.pdf?width=58", headers=headers)
     assert answer.status_code == 200
     check(answer.content, "pos-receipt-58")
@@ -128,8 +126,8 @@ async def test_the_58_mm_receipt_and_a_width_the_printers_do_not_have(
 
 
 async def test_a_till_reads_only_its_own_stores_receipts(client: httpx.AsyncClient, db_session: AsyncSession) -> None:
-    sale, _, _ = await basket(db_session)
-    elsewhere, _ = await stocked_counter(db_session)
+    sale, _ = await basket(db_session)
+    elsewhere = await make_shop(db_session)
     headers = await sign_in(client, elsewhere)
     answer = await client.get(f"/api/v1/pos/sales/{sale.number}/receipt.pdf", headers=headers)
     assert answer.status_code == 404
@@ -141,21 +139,22 @@ async def test_the_public_page_lists_the_lots_each_line_came_from(
     client: httpx.AsyncClient, db_session: AsyncSession
 ) -> None:
     # Only 2 斤 in the store's book: 0.5 斤 of the 2.5 sold is short.
-    sale, goods, counter = await basket(db_session, jin_stock="2")
+    sale, shop = await basket(db_session, jin_stock="2")
+    box_lot, jin_lot = await lot_of(db_session, shop, shop.box), await lot_of(db_session, shop, shop.jin)
     answer = await client.get(f"/r/{sale.client_id}")
     assert answer.status_code == 200
     page = answer.text
-    assert counter.store.name in page
+    assert shop.store.name in page
     assert "2026年12月6日 10:05" in page
-    assert f'href="/t/{goods.box_lot.code}"' in page
-    assert f'href="/t/{goods.jin_lot.code}"' in page
+    assert f'href="/t/{box_lot.code}"' in page
+    assert f'href="/t/{jin_lot.code}"' in page
     assert "¥170.00" in page
     assert "其中 0.5 斤售出时门店账面库存不足" in page
     # Nothing about who sold it or how it was paid.
-    assert counter.clerk.username not in page
+    assert shop.clerk.username not in page
     assert "4321" not in page
     view = await receipts.public_sale(db_session, sale.client_id)
-    assert [[lot.code for lot in line.lots] for line in view.lines] == [[goods.box_lot.code], [goods.jin_lot.code]]
+    assert [[lot.code for lot in line.lots] for line in view.lines] == [[box_lot.code], [jin_lot.code]]
 
 
 async def test_an_unknown_sale_page_is_a_404_page(client: httpx.AsyncClient, db_session: AsyncSession) -> None:

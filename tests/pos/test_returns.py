@@ -16,21 +16,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.db import create_sessionmaker
 from app.kit.errors import AppError
 from app.orders.models import Order, OrderEvent, OrderLine, PaymentStatus
-from app.pos import returns
+from app.pos import approvals, returns
+from app.pos.approvals import ApprovalAction
 from app.pos.return_schemas import ReturnIn
 from app.pos.sale_models import Sale, SaleLine, SaleReturn
 from app.supply import repository as supply_repository
 from app.supply.models import LedgerKind, StockLedgerEntry, StockLevel
-from tests.fixtures.pos import make_manager
-from tests.fixtures.pos_sales import (
+from tests.fixtures.pos_counter import (
     LineSpec,
     SaleSpec,
     at_till_principal,
+    lot_of,
     make_sale,
     open_shift,
-    sign_in,
-    stocked_counter,
 )
+from tests.fixtures.pos_sales import make_shop, sign_in
 
 
 def test_the_discount_is_shared_out_by_largest_remainder() -> None:
@@ -69,16 +69,17 @@ async def _levels(session: AsyncSession, lot_id: int) -> Decimal:
 async def test_a_manager_takes_back_part_of_a_sale_and_the_books_agree(
     client: httpx.AsyncClient, db_session: AsyncSession
 ) -> None:
-    counter, goods = await stocked_counter(db_session)
-    manager = await make_manager(db_session, counter.store)
-    shift = await open_shift(db_session, counter)
+    shop = await make_shop(db_session, box_stock="10", jin_stock="20")
+    box_lot, jin_lot = await lot_of(db_session, shop, shop.box), await lot_of(db_session, shop, shop.jin)
+    manager = shop.manager
+    shift = await open_shift(db_session, shop)
     # 3 boxes at ¥68 and 2.5 斤 at ¥16.80 (¥42.00): ¥246.00, ¥6.00 off → ¥240.00.
     sale = await make_sale(
         db_session,
-        counter,
+        shop,
         shift,
         SaleSpec(
-            lines=[LineSpec(goods.box, "3", 6800), LineSpec(goods.jin, "2.5", 1680, source="plu_key")],
+            lines=[LineSpec(shop.box, "3", 6800), LineSpec(shop.jin, "2.5", 1680, source="plu_key")],
             discount_minor=600,
             discount_reason="老顾客",
         ),
@@ -86,8 +87,8 @@ async def test_a_manager_takes_back_part_of_a_sale_and_the_books_agree(
     lines = (
         await db_session.scalars(select(OrderLine).where(OrderLine.order_id == sale.order_id).order_by(OrderLine.id))
     ).all()
-    assert await _levels(db_session, goods.box_lot.id) == Decimal(7)
-    headers = await sign_in(client, counter, manager)
+    assert await _levels(db_session, box_lot.id) == Decimal(7)
+    headers = await sign_in(client, shop, manager)
     body = {
         "client_id": str(uuid.uuid4()),
         "sale_number": sale.number,
@@ -102,7 +103,7 @@ async def test_a_manager_takes_back_part_of_a_sale_and_the_books_agree(
     # 1 of 3 boxes: 19902 / 3 = 6634; 0.5 of 2.5 斤: 4098 / 5 = 819.6 → 820.
     assert [line["refund_minor"] for line in out["lines"]] == [6634, 820]
     assert out["refund_minor"] == 7454
-    assert out["number"] == f"{counter.till.sale_prefix}-R0001"
+    assert out["number"] == f"{shop.till.sale_prefix}-R0001"
     assert out["approved_by"] == (manager.display_name or manager.username)
 
     await db_session.refresh(sale)
@@ -123,8 +124,8 @@ async def test_a_manager_takes_back_part_of_a_sale_and_the_books_agree(
     assert record is not None and record.shift_id == shift.id and record.approved_by_id == manager.id
 
     # The goods are back in the lots they left from, as return rows of the return's number.
-    assert await _levels(db_session, goods.box_lot.id) == Decimal(8)
-    assert await _levels(db_session, goods.jin_lot.id) == Decimal(18)
+    assert await _levels(db_session, box_lot.id) == Decimal(8)
+    assert await _levels(db_session, jin_lot.id) == Decimal(18)
     back = (
         await db_session.execute(
             select(StockLedgerEntry.lot_id, StockLedgerEntry.on_hand_delta).where(
@@ -132,14 +133,14 @@ async def test_a_manager_takes_back_part_of_a_sale_and_the_books_agree(
             )
         )
     ).all()
-    assert sorted(back) == sorted([(goods.box_lot.id, Decimal(1)), (goods.jin_lot.id, Decimal("0.5"))])
+    assert sorted(back) == sorted([(box_lot.id, Decimal(1)), (jin_lot.id, Decimal("0.5"))])
     assert await supply_repository.rebuilt_levels(db_session) == await supply_repository.stored_levels(db_session)
 
     # The same request again: the same return, nothing counted twice.
     again = await client.post("/api/v1/pos/returns", headers=headers, json=body)
     assert again.status_code == 200, again.text
     assert again.json()["number"] == out["number"]
-    assert await _levels(db_session, goods.box_lot.id) == Decimal(8)
+    assert await _levels(db_session, box_lot.id) == Decimal(8)
     await db_session.refresh(sale)
     assert sale.refunded_minor == 7454
 
@@ -147,12 +148,13 @@ async def test_a_manager_takes_back_part_of_a_sale_and_the_books_agree(
 async def test_a_return_cannot_exceed_what_was_sold_also_across_two_returns(
     client: httpx.AsyncClient, db_session: AsyncSession
 ) -> None:
-    counter, goods = await stocked_counter(db_session)
-    manager = await make_manager(db_session, counter.store)
-    shift = await open_shift(db_session, counter)
-    sale = await make_sale(db_session, counter, shift, SaleSpec(lines=[LineSpec(goods.box, "3", 6800)]))
+    shop = await make_shop(db_session, box_stock="10", jin_stock="20")
+    box_lot = await lot_of(db_session, shop, shop.box)
+    manager = shop.manager
+    shift = await open_shift(db_session, shop)
+    sale = await make_sale(db_session, shop, shift, SaleSpec(lines=[LineSpec(shop.box, "3", 6800)]))
     line_id = await db_session.scalar(select(OrderLine.id).where(OrderLine.order_id == sale.order_id))
-    headers = await sign_in(client, counter, manager)
+    headers = await sign_in(client, shop, manager)
 
     async def give_back(quantity: str) -> httpx.Response:
         return await client.post("/api/v1/pos/returns", headers=headers, json=return_body(sale, line_id, quantity))
@@ -172,18 +174,17 @@ async def test_a_return_cannot_exceed_what_was_sold_also_across_two_returns(
     assert (await give_back("1")).json()["error"] == "return_exceeds_sold"
     await db_session.refresh(sale)
     assert sale.refunded_minor == sale.total_minor == 20400
-    assert await _levels(db_session, goods.box_lot.id) == Decimal(10)
+    assert await _levels(db_session, box_lot.id) == Decimal(10)
 
 
 async def test_another_stores_receipt_is_not_found(client: httpx.AsyncClient, db_session: AsyncSession) -> None:
-    counter, goods = await stocked_counter(db_session)
-    shift = await open_shift(db_session, counter)
-    sale = await make_sale(db_session, counter, shift, SaleSpec(lines=[LineSpec(goods.box, "1", 6800)]))
+    shop = await make_shop(db_session, box_stock="10", jin_stock="20")
+    shift = await open_shift(db_session, shop)
+    sale = await make_sale(db_session, shop, shift, SaleSpec(lines=[LineSpec(shop.box, "1", 6800)]))
     line_id = await db_session.scalar(select(OrderLine.id).where(OrderLine.order_id == sale.order_id))
-    elsewhere, _ = await stocked_counter(db_session)
+    elsewhere = await make_shop(db_session)
     await open_shift(db_session, elsewhere)
-    manager_b = await make_manager(db_session, elsewhere.store)
-    headers = await sign_in(client, elsewhere, manager_b)
+    headers = await sign_in(client, elsewhere, elsewhere.manager)
     answer = await client.post("/api/v1/pos/returns", headers=headers, json=return_body(sale, line_id, "1"))
     assert answer.status_code == 404
     assert answer.json()["error"] == "sale_not_found"
@@ -192,31 +193,55 @@ async def test_another_stores_receipt_is_not_found(client: httpx.AsyncClient, db
 async def test_a_clerk_alone_needs_a_managers_approval_and_nothing_changes(
     client: httpx.AsyncClient, db_session: AsyncSession
 ) -> None:
-    counter, goods = await stocked_counter(db_session)
-    shift = await open_shift(db_session, counter)
-    sale = await make_sale(db_session, counter, shift, SaleSpec(lines=[LineSpec(goods.box, "2", 6800)]))
+    shop = await make_shop(db_session, box_stock="10", jin_stock="20")
+    box_lot = await lot_of(db_session, shop, shop.box)
+    shift = await open_shift(db_session, shop)
+    sale = await make_sale(db_session, shop, shift, SaleSpec(lines=[LineSpec(shop.box, "2", 6800)]))
     line_id = await db_session.scalar(select(OrderLine.id).where(OrderLine.order_id == sale.order_id))
-    headers = await sign_in(client, counter)
+    headers = await sign_in(client, shop)
     body = return_body(sale, line_id, "1")
     answer = await client.post("/api/v1/pos/returns", headers=headers, json=body)
     assert answer.status_code == 403
     assert answer.json()["error"] == "approval_required"
     assert await db_session.scalar(select(SaleReturn.id).where(SaleReturn.sale_id == sale.id)) is None
-    assert await _levels(db_session, goods.box_lot.id) == Decimal(8)
+    assert await _levels(db_session, box_lot.id) == Decimal(8)
     bad = await client.post("/api/v1/pos/returns", headers=headers, json=body | {"approval_token": "forged"})
     assert bad.status_code == 403
+    assert bad.json()["error"] == "approval_invalid"
+
+    # A manager's approval (their PIN on the clerk's till) for this return and its refund, ¥68.00.
+    def token(amount_minor: int, op: uuid.UUID) -> str:
+        return approvals.sign(
+            till_id=shop.till.id,
+            manager_id=shop.manager.id,
+            action=ApprovalAction.return_,
+            op_client_id=op,
+            amount_minor=amount_minor,
+        )
+
+    op = uuid.UUID(str(body["client_id"]))
+    short = await client.post("/api/v1/pos/returns", headers=headers, json=body | {"approval_token": token(6799, op)})
+    assert short.json()["error"] == "approval_invalid"
+    other = await client.post(
+        "/api/v1/pos/returns", headers=headers, json=body | {"approval_token": token(6800, uuid.uuid4())}
+    )
+    assert other.json()["error"] == "approval_invalid"
+    ok = await client.post("/api/v1/pos/returns", headers=headers, json=body | {"approval_token": token(6800, op)})
+    assert ok.status_code == 201, ok.text
+    assert ok.json()["refund_minor"] == 6800
+    assert ok.json()["approved_by"] == "王店长"
 
 
 async def test_a_return_needs_an_open_shift(client: httpx.AsyncClient, db_session: AsyncSession) -> None:
-    counter, goods = await stocked_counter(db_session)
-    manager = await make_manager(db_session, counter.store)
-    shift = await open_shift(db_session, counter)
-    sale = await make_sale(db_session, counter, shift, SaleSpec(lines=[LineSpec(goods.box, "1", 6800)]))
+    shop = await make_shop(db_session, box_stock="10", jin_stock="20")
+    manager = shop.manager
+    shift = await open_shift(db_session, shop)
+    sale = await make_sale(db_session, shop, shift, SaleSpec(lines=[LineSpec(shop.box, "1", 6800)]))
     line_id = await db_session.scalar(select(OrderLine.id).where(OrderLine.order_id == sale.order_id))
     shift.status = "closed"
     shift.closed_at = shift.opened_at
     await db_session.flush()
-    headers = await sign_in(client, counter, manager)
+    headers = await sign_in(client, shop, manager)
     answer = await client.post("/api/v1/pos/returns", headers=headers, json=return_body(sale, line_id, "1"))
     assert answer.status_code == 409
     assert answer.json()["error"] == "no_open_shift"
@@ -225,14 +250,15 @@ async def test_a_return_needs_an_open_shift(client: httpx.AsyncClient, db_sessio
 async def test_two_returns_of_the_last_unit_at_once_one_wins(committed_engine: AsyncEngine) -> None:
     sessionmaker = create_sessionmaker(committed_engine)
     async with sessionmaker() as session:
-        counter, goods = await stocked_counter(session)
-        manager = await make_manager(session, counter.store)
-        shift = await open_shift(session, counter)
-        sale = await make_sale(session, counter, shift, SaleSpec(lines=[LineSpec(goods.box, "2", 6800)]))
+        shop = await make_shop(session, box_stock="10", jin_stock="20")
+        box_lot = await lot_of(session, shop, shop.box)
+        manager = shop.manager
+        shift = await open_shift(session, shop)
+        sale = await make_sale(session, shop, shift, SaleSpec(lines=[LineSpec(shop.box, "2", 6800)]))
         line_id = await session.scalar(select(OrderLine.id).where(OrderLine.order_id == sale.order_id))
         await session.commit()
     assert line_id is not None
-    principal = at_till_principal(manager, counter)
+    principal = at_till_principal(manager, shop)
     start = asyncio.Event()
 
     async def one() -> str:
@@ -255,5 +281,5 @@ async def test_two_returns_of_the_last_unit_at_once_one_wins(committed_engine: A
     async with sessionmaker() as session:
         fresh = await session.get(Sale, sale.id)
         assert fresh is not None and fresh.refunded_minor == 13600
-        level = await session.scalar(select(StockLevel.on_hand).where(StockLevel.lot_id == goods.box_lot.id))
+        level = await session.scalar(select(StockLevel.on_hand).where(StockLevel.lot_id == box_lot.id))
         assert level == Decimal(10)
