@@ -28,6 +28,7 @@ from app.orders import endpoints as orders_endpoints
 from app.orders.providers import OnlinePaymentProvider, provider_from_settings
 from app.pos import docs_endpoints as pos_docs_endpoints
 from app.pos import endpoints as pos_endpoints
+from app.pos import replenishment_endpoints as pos_replenishment_endpoints
 from app.pos import sale_endpoints as pos_sale_endpoints
 from app.shop import endpoints as shop_endpoints
 from app.stations import document_endpoints as station_documents
@@ -44,8 +45,10 @@ from app.web import crossborder_admin as crossborder_admin_pages
 from app.web import devices as device_pages
 from app.web import notifications as notification_pages
 from app.web import orders as order_pages
+from app.web import pos_console as pos_console_pages
 from app.web import pos_enrol as pos_enrol_pages
 from app.web import pos_receipts as pos_receipt_pages
+from app.web import pos_replenishment as pos_replenishment_pages
 from app.web import runs_admin as run_pages
 from app.web import shop as shop_pages
 from app.web import station as station_pages
@@ -113,6 +116,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     station_endpoints.runs,
     wholesale_trip_endpoints.router,
     pos_endpoints.router,
+    pos_replenishment_endpoints.router,
     pos_sale_endpoints.router,
     pos_docs_endpoints.router,
     auth_pages.router,
@@ -131,6 +135,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     station_admin_pages.router,
     store_admin_pages.router,
     pos_enrol_pages.router,
+    pos_console_pages.router,
+    pos_replenishment_pages.router,
     crossborder_admin_pages.router,
     notification_pages.router,
     shop_pages.router,

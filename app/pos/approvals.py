@@ -28,11 +28,10 @@ from app.accounts import repository as accounts_repository
 from app.accounts.access import Principal
 from app.accounts.models import Role, User
 from app.accounts.ratelimit import PinLimiter
-from app.accounts.security import verify_password
 from app.config import get_settings
 from app.kit import clock
 from app.kit.errors import AppError
-from app.pos import errors
+from app.pos import errors, sessions
 
 TOKEN_LIFETIME = timedelta(minutes=30)
 _SALT = "pos-approval"
@@ -106,16 +105,8 @@ async def approve(
 ) -> Approval:
     """A store manager of the till's store approves one operation with their PIN."""
     assert principal.till_id is not None and principal.store_id is not None
-    if not await limiter.attempt(username, principal.till_id):
-        raise errors.PinRateLimited()
-    user = await accounts_repository.user_by_username(session, username.strip())
-    ok = verify_password(user.pin_hash if user is not None else None, pin)
-    if (
-        user is None
-        or not ok
-        or not user.is_active
-        or not await manages(session, user.role, user.id, principal.store_id)
-    ):
+    user = await sessions.user_with_pin(session, limiter, username=username, pin=pin, till_id=principal.till_id)
+    if user is None or not await manages(session, user.role, user.id, principal.store_id):
         raise errors.ApprovalRefused()
     token = sign(
         till_id=principal.till_id,

@@ -23,6 +23,7 @@ from app.supply.models import (
     Transfer,
     TransferStatus,
 )
+from app.supply.reservation_queries import FEFO_MOVED, FEFO_TAKE
 
 # ---- levels -------------------------------------------------------------------------------------
 
@@ -86,22 +87,9 @@ async def level_lock_keys(
 # its lines by variant, so the whole sale locks in reservations' order), only what is free (on hand −
 # reserved) is taken, earliest best-before first, and each take writes its ``sale`` ledger row in
 # the same statement. What the rows do not hold is simply not taken: the caller records it short.
-_TAKE_FOR_SALE = text("""
-WITH candidates AS (
-    SELECT id, on_hand - reserved AS avail, best_before
-    FROM stock_levels
-    WHERE variant_id = :variant_id AND location_id = :location_id
-      AND best_before >= :min_best_before AND on_hand > reserved
-    ORDER BY best_before, id
-    FOR UPDATE
-), running AS (
-    SELECT id, avail,
-           COALESCE(SUM(avail) OVER (ORDER BY best_before, id
-                                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
-    FROM candidates
-), take AS (
-    SELECT id, LEAST(avail, :need - before) AS q FROM running WHERE before < :need
-), upd AS (
+_TAKE_FOR_SALE = text(
+    FEFO_TAKE
+    + """, upd AS (
     UPDATE stock_levels s SET on_hand = s.on_hand - take.q
     FROM take WHERE s.id = take.id AND s.on_hand - s.reserved >= take.q
     RETURNING s.id, s.lot_id, s.variant_id, s.location_id, s.best_before, take.q
@@ -112,8 +100,9 @@ WITH candidates AS (
            :document_ref, :channel
     FROM upd ORDER BY best_before, id
 )
-SELECT upd.lot_id, lots.code, upd.q FROM upd JOIN lots ON lots.id = upd.lot_id ORDER BY upd.best_before, upd.id
-""").bindparams(bindparam("need", type_=Numeric(12, 3)))
+"""
+    + FEFO_MOVED
+).bindparams(bindparam("need", type_=Numeric(12, 3)))
 
 
 async def take_for_sale_fefo(

@@ -20,7 +20,13 @@ from app.web.templating import CsrfProtected, render
 
 router = APIRouter(include_in_schema=False)
 
-ROLE_HOME = {Role.admin: "/admin", Role.warehouse: "/admin/stock", Role.station_operator: "/station"}
+ROLE_HOME = {
+    Role.admin: "/admin",
+    Role.warehouse: "/admin/stock",
+    Role.station_operator: "/station",
+    # The stores the manager runs, with today's figures and what waits for them.
+    Role.store_manager: "/admin/pos",
+}
 
 
 def safe_next(next_url: str | None) -> str | None:
