@@ -49,6 +49,7 @@ from app.web import pos_console as pos_console_pages
 from app.web import pos_enrol as pos_enrol_pages
 from app.web import pos_receipts as pos_receipt_pages
 from app.web import pos_replenishment as pos_replenishment_pages
+from app.web import pos_shifts as pos_shift_pages
 from app.web import runs_admin as run_pages
 from app.web import shop as shop_pages
 from app.web import station as station_pages
@@ -137,6 +138,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     pos_enrol_pages.router,
     pos_console_pages.router,
     pos_replenishment_pages.router,
+    pos_shift_pages.router,
     crossborder_admin_pages.router,
     notification_pages.router,
     shop_pages.router,

@@ -4,14 +4,16 @@ store's sale or shift is 404)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from app.accounts.access import TillClerk
 from app.db import DbSession
 from app.kit.quantities import format_quantity
-from app.pos import receipts, returns
+from app.pos import receipts, returns, shift_report, z_report
 from app.pos.return_schemas import ReturnIn, ReturnLineOut, ReturnOut
 
 router = APIRouter(prefix="/api/v1/pos", tags=["pos"])
@@ -82,3 +84,21 @@ async def sale_receipt_pdf(
     return receipts.inline_pdf(
         await receipts.receipt_document(session, settings, number, store_id=principal.store_id, width_mm=width)
     )
+
+
+@router.get(
+    "/shifts/{client_id}/z.pdf",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "班次 X / Z 报表（A4 PDF）"},
+        404: {"description": "shift_unknown (not this store's)"},
+    },
+)
+async def shift_report_pdf(
+    request: Request, client_id: uuid.UUID, session: DbSession, principal: TillClerk
+) -> Response:
+    """The X report of a shift of this store while it is open, its Z report once closed."""
+    assert principal.store_id is not None
+    figures = await shift_report.store_shift_figures(session, principal.store_id, client_id)
+    content = await run_in_threadpool(z_report.z_report_pdf, figures, request.app.state.settings)
+    return receipts.inline_pdf(receipts.Document(content, f"shift-{figures.shift_number}.pdf"))

@@ -35,10 +35,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from app.accounts.access import Principal
 from app.config import Settings
 from app.kit import clock, pdf
 from app.kit.money import format_minor
-from app.pos import errors, receipt_queries, sale_detail, sale_queries
+from app.pos import console_access, errors, receipt_queries, sale_detail, sale_queries
 from app.pos.sale_detail import SaleLineOut, TenderOut
 from app.pos.sale_models import Sale
 
@@ -314,6 +315,15 @@ async def receipt_document(
     # reportlab is pure Python: render off the event loop so a receipt never stalls other requests.
     content = await run_in_threadpool(lambda: receipt_pdf(receipt, width_mm=width_mm))
     return Document(content, f"receipt-{receipt.number}.pdf")
+
+
+async def console_receipt_document(
+    session: AsyncSession, principal: Principal, settings: Settings, number: str, width_mm: int = 80
+) -> Document:
+    """A receipt reprinted from the console: any store's for an admin, a manager's own stores'."""
+    sale = await _sale(session, number, None)
+    await console_access.check_store(session, principal, sale.store_id)
+    return await receipt_document(session, settings, number, store_id=sale.store_id, width_mm=width_mm)
 
 
 # ---- the public page ----------------------------------------------------------------------------
