@@ -75,13 +75,13 @@ async def record_sale(session: AsyncSession, principal: Principal, op: SaleOp) -
     existing = await sale_queries.sale_by_client_id(session, op.client_id)
     if existing is not None:
         return _duplicate_of(existing.till_id, existing.number, principal, op)
+    shift = await shifts.till_shift(session, principal, op.shift_client_id)
+    if shift.status != ShiftStatus.open.value:
+        raise errors.ShiftClosed()
     till = await repository.till_by_id(session, principal.till_id)
     assert till is not None
     if not op.number.startswith(f"{till.sale_prefix}-"):
         raise errors.SaleNumberInvalid(detail={"number": op.number, "prefix": till.sale_prefix})
-    shift = await shifts.till_shift(session, principal, op.shift_client_id)
-    if shift.status != ShiftStatus.open.value:
-        raise errors.ShiftClosed()
     priced = await _checked_lines(session, op.lines)
     subtotal = sum(line.line_total_minor for line, _ in priced)
     total = _check_totals(op, subtotal)
