@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.db import create_sessionmaker
 from app.kit.errors import AppError
 from app.orders.models import Order, OrderEvent, OrderLine, PaymentStatus
-from app.pos import approvals, returns
+from app.pos import approvals, returns, shift_report
 from app.pos.approvals import ApprovalAction
 from app.pos.return_schemas import ReturnIn
 from app.pos.sale_models import Sale, SaleLine, SaleReturn
@@ -135,6 +135,11 @@ async def test_a_manager_takes_back_part_of_a_sale_and_the_books_agree(
     ).all()
     assert sorted(back) == sorted([(box_lot.id, Decimal(1)), (jin_lot.id, Decimal("0.5"))])
     assert await supply_repository.rebuilt_levels(db_session) == await supply_repository.stored_levels(db_session)
+
+    # The shift's X report counts the refund, and the drawer is expected to hold that much less.
+    figures = await shift_report.shift_figures(db_session, shift.id)
+    assert (figures.refunds_count, figures.refunds_minor) == (1, 7454)
+    assert figures.expected_cash_minor == shift.float_minor + sale.total_minor - 7454
 
     # The same request again: the same return, nothing counted twice.
     again = await client.post("/api/v1/pos/returns", headers=headers, json=body)
