@@ -39,7 +39,7 @@ from app.accounts.models import User
 from app.kit import clock
 from app.kit.money import format_minor, round_minor
 from app.kit.numbers import add_with_unique_number
-from app.kit.quantities import QuantityError, format_quantity, parse_quantity
+from app.kit.quantities import QuantityError, Unit, format_quantity, is_multiple_of, parse_quantity
 from app.orders import repository as orders_repository
 from app.orders import states
 from app.orders.models import OrderLine
@@ -90,13 +90,16 @@ def line_refund(net_minor: int, sold: Decimal, returned_before: Decimal, quantit
     return share(returned_before + quantity) - share(returned_before)
 
 
-def _quantity(raw: str) -> Decimal:
+def _quantity(raw: str, unit: str) -> Decimal:
+    """The quantity given back: positive, to the gram at most, whole for pieces and boxes."""
     try:
         quantity = parse_quantity(raw)
     except QuantityError as exc:
         raise errors.ReturnQuantityInvalid() from exc
     if quantity <= 0:
         raise errors.ReturnQuantityInvalid()
+    if not Unit(unit).is_weight and not is_multiple_of(quantity, Decimal(1)):
+        raise errors.ReturnQuantityInvalid(f"按{Unit(unit).label_zh}销售的商品只能整{Unit(unit).label_zh}退货")
     return quantity
 
 
@@ -162,7 +165,7 @@ async def take_return(session: AsyncSession, principal: Principal, body: ReturnI
             raise errors.ReturnLineUnknown(detail={"order_line_id": line.order_line_id})
         seen.add(line.order_line_id)
         order_line, sale_line = lines[line.order_line_id]
-        quantity = _quantity(line.quantity)
+        quantity = _quantity(line.quantity, order_line.unit)
         returnable = Decimal(order_line.quantity) - Decimal(sale_line.returned_quantity)
         if quantity > returnable:
             raise errors.ReturnExceedsSold(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.db import create_sessionmaker
+from app.kit import clock
 from app.kit.errors import AppError
 from app.orders.models import Order, OrderEvent, OrderLine, PaymentStatus
 from app.pos import approvals, returns, shift_report
@@ -22,6 +24,8 @@ from app.pos.return_schemas import ReturnIn
 from app.pos.sale_models import Sale, SaleLine, SaleReturn
 from app.supply import repository as supply_repository
 from app.supply.models import LedgerKind, StockLedgerEntry, StockLevel
+from tests.fixtures import pos_sales as till
+from tests.fixtures.builders import receive
 from tests.fixtures.pos_counter import (
     LineSpec,
     SaleSpec,
@@ -50,9 +54,13 @@ def test_a_line_returned_in_goes_refunds_what_it_would_at_once() -> None:
 
 def return_body(sale: Sale, line_id: int | None, quantity: str, reason: str = "坏果") -> dict[str, object]:
     """A return of one line of ``sale``, with a new client id."""
+    return return_body_of(sale.number, line_id, quantity, reason)
+
+
+def return_body_of(number: str, line_id: int | None, quantity: str, reason: str = "坏果") -> dict[str, object]:
     return {
         "client_id": str(uuid.uuid4()),
-        "sale_number": sale.number,
+        "sale_number": number,
         "lines": [{"order_line_id": line_id, "quantity": quantity}],
         "reason": reason,
     }
@@ -168,6 +176,7 @@ async def test_a_return_cannot_exceed_what_was_sold_also_across_two_returns(
     assert too_many.status_code == 422
     assert too_many.json()["error"] == "return_exceeds_sold"
     assert (await give_back("0")).json()["error"] == "return_quantity_invalid"
+    assert (await give_back("0.5")).json()["error"] == "return_quantity_invalid"  # boxes come back whole
     assert (await give_back("2")).status_code == 201
     second = await give_back("2")
     assert second.status_code == 422
@@ -288,3 +297,40 @@ async def test_two_returns_of_the_last_unit_at_once_one_wins(committed_engine: A
         assert fresh is not None and fresh.refunded_minor == 13600
         level = await session.scalar(select(StockLevel.on_hand).where(StockLevel.lot_id == box_lot.id))
         assert level == Decimal(10)
+
+
+async def test_a_sale_uploaded_by_the_till_is_returned_printed_and_traced(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    """The whole path on the sync's own recording: a sale uploaded by the till (FEFO over two lots),
+    its receipt and public page, then half of it back into the lots it came from."""
+    shop = await make_shop(db_session, box_stock="0", jin_stock="0")
+    older = await receive(
+        db_session, shop.jin, "1.5", location=shop.location, best_before=clock.today() + timedelta(days=5)
+    )
+    newer = await receive(
+        db_session, shop.jin, "10", location=shop.location, best_before=clock.today() + timedelta(days=15)
+    )
+    headers = await sign_in(client, shop, shop.manager)
+    opened = till.shift_open()
+    sold = till.sale(shop, opened["client_id"], [till.line(shop.jin, "3", 1680, source="plu_key")])
+    results = await till.upload(client, headers, opened, sold)
+    assert [r["outcome"] for r in results] == ["recorded", "recorded"], results
+
+    public = await client.get(f"/r/{sold['client_id']}")
+    assert f'href="/t/{older.code}"' in public.text and f'href="/t/{newer.code}"' in public.text
+    receipt = await client.get(f"/api/v1/pos/sales/{sold['number']}/receipt.pdf", headers=headers)
+    assert receipt.status_code == 200 and receipt.content.startswith(b"%PDF")
+
+    line_id = await db_session.scalar(
+        select(OrderLine.id).join(Order, Order.id == OrderLine.order_id).where(Order.number == sold["number"])
+    )
+    answer = await client.post(
+        "/api/v1/pos/returns", headers=headers, json=return_body_of(sold["number"], line_id, "2")
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["refund_minor"] == 3360
+    # 1.5 斤 came from the older lot and 1.5 from the newer: 2 go back, the older one filled first.
+    assert await _levels(db_session, older.id) == Decimal("1.5")
+    assert await _levels(db_session, newer.id) == Decimal("9")
+    await till.book_agrees(db_session, shop.location.id)
