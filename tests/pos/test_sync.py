@@ -382,3 +382,20 @@ async def test_scale_labels_keep_their_weight_and_a_price_label_its_price(
         ("price_label", "1.19", None, 2000),
     ]
     assert detail["price_differs"] is False and detail["total_minor"] == 4530
+
+
+async def test_a_sale_is_found_by_its_client_id_for_its_public_page(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    from app.pos import sale_detail
+
+    with clock.pinned(T0):
+        shop = await make_shop(db_session)
+        clerk = await sign_in(client, shop)
+        opened = shift_open()
+        sold = sale(shop, opened["client_id"], [line(shop.box, "1", 1280)])
+        await upload(client, clerk, opened, sold)
+        found = await sale_detail.sale_by_client_id(db_session, uuid.UUID(sold["client_id"]))
+        missing = await sale_detail.sale_by_client_id(db_session, uuid.uuid4())
+    assert found is not None and found.number == sold["number"] and missing is None
+    assert [lot.lot_code for lot in found.lines[0].lots]
