@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,14 +16,11 @@ from app.orders.models import Order, OrderLine
 from app.pos.models import Store, StoreManager, Till
 from app.pos.sale_models import (
     Sale,
-    SaleLine,
     SaleReturn,
     SaleReturnLine,
     Shift,
     ShiftStatus,
-    Tender,
 )
-from app.supply.models import LedgerKind, Lot, StockLedgerEntry
 
 
 async def managed_store_ids(session: AsyncSession, user_id: int) -> list[int]:
@@ -138,49 +134,10 @@ async def list_sales(
     return [SaleRow(*values) for values in (await session.execute(stmt)).all()]
 
 
-async def tenders_of(session: AsyncSession, sale_ids: Collection[int]) -> dict[int, list[Tender]]:
-    if not sale_ids:
-        return {}
-    found: dict[int, list[Tender]] = {}
-    for tender in await session.scalars(select(Tender).where(Tender.sale_id.in_(list(sale_ids))).order_by(Tender.id)):
-        found.setdefault(tender.sale_id, []).append(tender)
-    return found
-
-
 async def returned_sale_ids(session: AsyncSession, sale_ids: Collection[int]) -> set[int]:
     if not sale_ids:
         return set()
     return set((await session.scalars(select(SaleReturn.sale_id).where(SaleReturn.sale_id.in_(list(sale_ids))))).all())
-
-
-async def sale_lines(session: AsyncSession, order_id: int) -> list[tuple[OrderLine, SaleLine | None]]:
-    rows = await session.execute(
-        select(OrderLine, SaleLine)
-        .outerjoin(SaleLine, SaleLine.order_line_id == OrderLine.id)
-        .where(OrderLine.order_id == order_id)
-        .order_by(OrderLine.id)
-    )
-    return [(line, extra) for line, extra in rows.all()]
-
-
-async def lots_sold(session: AsyncSession, refs: Collection[str]) -> dict[int, list[tuple[str, Decimal]]]:
-    """Per variant, the lots (code, quantity) the sale's ledger rows took, in the order taken."""
-    rows = await session.execute(
-        select(
-            StockLedgerEntry.variant_id,
-            Lot.code,
-            func.sum(-StockLedgerEntry.on_hand_delta),
-            func.min(StockLedgerEntry.id),
-        )
-        .join(Lot, Lot.id == StockLedgerEntry.lot_id)
-        .where(StockLedgerEntry.kind == LedgerKind.sale, StockLedgerEntry.document_ref.in_(list(refs)))
-        .group_by(StockLedgerEntry.variant_id, Lot.code)
-        .order_by(func.min(StockLedgerEntry.id))
-    )
-    found: dict[int, list[tuple[str, Decimal]]] = {}
-    for variant_id, code, quantity, _ in rows.all():
-        found.setdefault(variant_id, []).append((code, Decimal(quantity)))
-    return found
 
 
 async def returns_of(session: AsyncSession, sale_id: int) -> list[tuple[SaleReturn, list[tuple[SaleReturnLine, str]]]]:

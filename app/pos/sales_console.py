@@ -5,32 +5,32 @@ each line took from the books (FEFO, from the ledger), the stock exceptions and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.access import Principal
 from app.kit import clock
-from app.orders.models import OrderLine
 from app.pos import (
     console_access,
     console_errors,
     console_queries,
     exception_queries,
     replenishment,
+    sale_detail,
+    sale_queries,
     stock_exceptions,
 )
 from app.pos.console_queries import SaleRow
 from app.pos.exception_queries import ExceptionRow
 from app.pos.models import Store
-from app.pos.sale_models import SaleLine, SaleReturn, SaleReturnLine, Tender
+from app.pos.sale_models import SaleReturn, SaleReturnLine, Tender
 
 TENDER_LABELS_ZH = {"cash": "现金", "wechat": "微信", "alipay": "支付宝"}
 
 
-def tender_label(tender: Tender) -> str:
+def tender_label(tender: Tender | sale_detail.TenderOut) -> str:
     return TENDER_LABELS_ZH.get(tender.wallet or tender.method, tender.method)
 
 
@@ -72,7 +72,7 @@ async def stores_in_reach(session: AsyncSession, principal: Principal) -> list[S
     return list(await console_queries.stores(session, await console_access.stores_in_reach(session, principal)))
 
 
-async def people(session: AsyncSession, user_ids: list[int | None]) -> dict[int, str]:
+async def people_named(session: AsyncSession, user_ids: list[int | None]) -> dict[int, str]:
     """Names (display name, else user name) of the people a page mentions."""
     return await console_queries.user_names(session, {i for i in user_ids if i is not None})
 
@@ -107,27 +107,20 @@ async def sales(
         session, store_ids=reach, till_code=till_code or None, start=start, end=end, limit=limit
     )
     ids = [row.sale.id for row in rows]
-    tenders = await console_queries.tenders_of(session, ids)
+    tenders: dict[int, list[Tender]] = {}
+    for tender in await sale_queries.tenders_of(session, ids):
+        tenders.setdefault(tender.sale_id, []).append(tender)
     returned = await console_queries.returned_sale_ids(session, ids)
     return [SaleItem(row, tenders.get(row.sale.id, []), row.sale.id in returned) for row in rows]
 
 
 @dataclass(frozen=True)
-class LineView:
-    line: OrderLine
-    extra: SaleLine | None
-    lots: list[tuple[str, Decimal]] = field(default_factory=list)
-
-    @property
-    def price_differs(self) -> bool:
-        return self.extra is not None and self.extra.list_unit_price_minor is not None
-
-
-@dataclass(frozen=True)
 class SaleDetail:
+    """One sale for the console: the till's read model (lines with their lots, tenders) and what the
+    back office adds — the stock exceptions, the returns, who approved what."""
+
     row: SaleRow
-    lines: list[LineView]
-    tenders: list[Tender]
+    detail: sale_detail.SaleDetail
     exceptions: list[ExceptionRow]
     returns: list[tuple[SaleReturn, list[tuple[SaleReturnLine, str]]]]
     names: dict[int, str]
@@ -145,22 +138,14 @@ async def sale(session: AsyncSession, principal: Principal, number: str) -> Sale
     if not rows:
         raise console_errors.SaleNotFound(detail={"sale": number})
     row = rows[0]
-    lots = await console_queries.lots_sold(session, {row.order_number, row.sale.number})
-    lines = [
-        LineView(line, extra, lots.get(line.variant_id, []))
-        for line, extra in await console_queries.sale_lines(session, row.sale.order_id)
-    ]
     returns = await console_queries.returns_of(session, row.sale.id)
-    people = (
-        {row.sale.discount_approved_by_id} | {r.approved_by_id for r, _ in returns} | {r.clerk_id for r, _ in returns}
-    )
     exceptions = await exception_queries.list_exceptions(session, store_ids=None, status=None, sale_id=row.sale.id)
-    people |= {e.exception.resolved_by_id for e in exceptions}
+    people = [row.sale.discount_approved_by_id, *(e.exception.resolved_by_id for e in exceptions)]
+    people += [user for r, _ in returns for user in (r.clerk_id, r.approved_by_id)]
     return SaleDetail(
         row=row,
-        lines=lines,
-        tenders=(await console_queries.tenders_of(session, [row.sale.id])).get(row.sale.id, []),
+        detail=await sale_detail.detail_of(session, row.sale),
         exceptions=exceptions,
         returns=returns,
-        names=await console_queries.user_names(session, {p for p in people if p is not None}),
+        names=await people_named(session, people),
     )

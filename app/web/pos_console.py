@@ -67,7 +67,7 @@ async def _exceptions_page(
             "filters": {"store": store.code if store else "", "status": status or "open"},
             "status_labels": STATUS_LABELS,
             "resolution_labels": stock_exceptions.RESOLUTION_LABELS_ZH,
-            "names": await sales_console.people(session, [r.exception.resolved_by_id for r in rows]),
+            "names": await sales_console.people_named(session, [r.exception.resolved_by_id for r in rows]),
             "keys": {r.exception.id: forms.new_key() for r in rows},
             "values": values or {},
             "errors": errors or [],

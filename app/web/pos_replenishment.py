@@ -48,7 +48,7 @@ async def _list_page(
             "stores": await sales_console.stores_in_reach(session, principal),
             "filters": {"store": store.code if store else ""},
             "can_ship": principal.role in (Role.admin, Role.warehouse) and principal.has_scope(Scope.stock),
-            "names": await sales_console.people(session, [v.request.decided_by_id for v in views]),
+            "names": await sales_console.people_named(session, [v.request.decided_by_id for v in views]),
             "keys": {v.request.number: forms.new_key() for v in views},
             "failed": failed,
             "reason": reason,

@@ -19,21 +19,10 @@ from app.pos.sale_models import ReplenishmentLine, ReplenishmentRequest
 from app.supply import service as supply_service
 from app.supply.models import Transfer, TransferLine
 from tests.fixtures.builders import auth, ensure_warehouse, make_user, make_variant, receive, token_for
-from tests.fixtures.pos import PIN, make_counter, till_headers
 from tests.fixtures.pos_console import store_with_location
 from tests.pos.test_console_exceptions import manager_signed_in
+from tests.pos.test_till_catalog import at_till
 from tests.web.test_stock_pages import HTML, form_post, log_in, on_hand
-
-
-async def clerk_at_till(client: httpx.AsyncClient, session: AsyncSession) -> tuple[dict[str, str], int]:
-    counter = await make_counter(session)
-    answer = await client.post(
-        "/api/v1/pos/session",
-        headers=till_headers(counter.device),
-        json={"username": counter.clerk.username, "pin": PIN},
-    )
-    assert answer.status_code == 201, answer.text
-    return auth(answer.json()["access_token"]), counter.store.id
 
 
 async def request_row(session: AsyncSession, number: str) -> ReplenishmentRequest:
@@ -46,7 +35,8 @@ async def request_row(session: AsyncSession, number: str) -> ReplenishmentReques
 async def test_a_till_asks_for_its_own_store_numbered_per_china_day(
     client: httpx.AsyncClient, db_session: AsyncSession
 ) -> None:
-    headers, store_id = await clerk_at_till(client, db_session)
+    headers, store = await at_till(client, db_session)
+    store_id = store.id
     box = await make_variant(db_session, unit=Unit.box)
     jin = await make_variant(db_session, unit=Unit.jin)
     # 23:30 UTC on 5 Dec is 07:30 on 6 Dec in China: the number carries the China date.
@@ -70,6 +60,13 @@ async def test_a_till_asks_for_its_own_store_numbered_per_china_day(
     made = await request_row(db_session, "BH-20261206-0001")
     assert made.store_id == store_id
 
+    # A till retrying with its Idempotency-Key gets the first answer again, and one request only.
+    keyed = {**headers, "Idempotency-Key": "till-retry-1"}
+    payload = {"lines": [{"sku": box.sku, "quantity": "2"}]}
+    once = await client.post("/api/v1/pos/replenishment", headers=keyed, json=payload)
+    twice = await client.post("/api/v1/pos/replenishment", headers=keyed, json=payload)
+    assert once.status_code == twice.status_code == 201 and once.json() == twice.json()
+
     # Refused, nothing recorded: an unknown SKU, half a box, no lines, a field the API does not know.
     for payload, code in (
         ({"lines": [{"sku": "NOPE-1", "quantity": "1"}]}, "replenishment_invalid"),
@@ -80,7 +77,7 @@ async def test_a_till_asks_for_its_own_store_numbered_per_china_day(
         refused = await client.post("/api/v1/pos/replenishment", headers=headers, json=payload)
         assert refused.status_code == 422 and refused.json()["error"] == code, (payload, refused.text)
     made_here = await db_session.scalars(select(ReplenishmentRequest).where(ReplenishmentRequest.store_id == store_id))
-    assert len(made_here.all()) == 2
+    assert len(made_here.all()) == 3
 
     # Only a session at a till: an admin's or a store manager's own API token is refused.
     for role in (Role.admin, Role.store_manager):
