@@ -322,7 +322,8 @@ async def console_receipt_document(
 ) -> Document:
     """A receipt reprinted from the console: any store's for an admin, a manager's own stores'."""
     sale = await _sale(session, number, None)
-    await console_access.check_store(session, principal, sale.store_id)
+    if not console_access.within(await console_access.stores_in_reach(session, principal), sale.store_id):
+        raise errors.SaleNotFound(detail={"number": number})
     return await receipt_document(session, settings, number, store_id=sale.store_id, width_mm=width_mm)
 
 

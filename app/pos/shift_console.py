@@ -2,9 +2,10 @@
 a store manager confirming a variance a close made offline left pending.
 
 Admins see every store's shifts; a store manager (signed in on a page) only the stores it runs —
-another store's shift is refused (``store_not_yours``), checked here before anything is read
-(``console_access``). The figures are ``shift_report.shift_figures``: the X report while the shift
-is open, the Z report once it is closed.
+another store's shift is "not found" to it (``shift_unknown``, 404), checked here before anything
+is read (``console_access``); another store's list is refused (403 ``store_not_yours``). The
+figures are ``shift_report.shift_figures``: the X report while the shift is open, the Z report
+once it is closed.
 """
 
 from __future__ import annotations
@@ -54,9 +55,11 @@ class ShiftReport:
 
 async def _shift(session: AsyncSession, principal: Principal, shift_id: int) -> Shift:
     shift = await sale_queries.shift_by_id(session, shift_id)
-    if shift is None:
+    # Another store's shift is as good as absent to a manager (as the console's other objects).
+    if shift is None or not console_access.within(
+        await console_access.stores_in_reach(session, principal), shift.store_id
+    ):
         raise errors.ShiftUnknown()
-    await console_access.check_store(session, principal, shift.store_id)
     return shift
 
 
