@@ -26,6 +26,7 @@ from app.kit.outbox import TaskSender
 from app.kit.security_headers import SecurityHeaders
 from app.orders import endpoints as orders_endpoints
 from app.orders.providers import OnlinePaymentProvider, provider_from_settings
+from app.pos import docs_endpoints as pos_docs_endpoints
 from app.pos import endpoints as pos_endpoints
 from app.pos import replenishment_endpoints as pos_replenishment_endpoints
 from app.pos import sale_endpoints as pos_sale_endpoints
@@ -46,7 +47,9 @@ from app.web import notifications as notification_pages
 from app.web import orders as order_pages
 from app.web import pos_console as pos_console_pages
 from app.web import pos_enrol as pos_enrol_pages
+from app.web import pos_receipts as pos_receipt_pages
 from app.web import pos_replenishment as pos_replenishment_pages
+from app.web import pos_shifts as pos_shift_pages
 from app.web import runs_admin as run_pages
 from app.web import shop as shop_pages
 from app.web import station as station_pages
@@ -116,6 +119,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     pos_endpoints.router,
     pos_replenishment_endpoints.router,
     pos_sale_endpoints.router,
+    pos_docs_endpoints.router,
     auth_pages.router,
     admin_pages.router,
     company_admin_pages.router,
@@ -134,12 +138,14 @@ ROUTERS: tuple[APIRouter, ...] = (
     pos_enrol_pages.router,
     pos_console_pages.router,
     pos_replenishment_pages.router,
+    pos_shift_pages.router,
     crossborder_admin_pages.router,
     notification_pages.router,
     shop_pages.router,
     order_pages.router,
     station_pages.router,
     trace_pages.router,
+    pos_receipt_pages.router,
     wholesale_pages.router,
     wholesale_standing_pages.router,
     wholesale_portal.router,
