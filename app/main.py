@@ -43,6 +43,7 @@ from app.web import devices as device_pages
 from app.web import notifications as notification_pages
 from app.web import orders as order_pages
 from app.web import pos_enrol as pos_enrol_pages
+from app.web import pos_till as pos_till_pages
 from app.web import runs_admin as run_pages
 from app.web import shop as shop_pages
 from app.web import station as station_pages
@@ -126,6 +127,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     station_admin_pages.router,
     store_admin_pages.router,
     pos_enrol_pages.router,
+    pos_till_pages.router,
     crossborder_admin_pages.router,
     notification_pages.router,
     shop_pages.router,

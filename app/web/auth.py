@@ -20,7 +20,12 @@ from app.web.templating import CsrfProtected, render
 
 router = APIRouter(include_in_schema=False)
 
-ROLE_HOME = {Role.admin: "/admin", Role.warehouse: "/admin/stock", Role.station_operator: "/station"}
+ROLE_HOME = {
+    Role.admin: "/admin",
+    Role.warehouse: "/admin/stock",
+    Role.station_operator: "/station",
+    Role.clerk: "/pos",
+}
 
 
 def safe_next(next_url: str | None) -> str | None:
