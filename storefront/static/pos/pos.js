@@ -68,9 +68,10 @@ async function api(method, path, body, { headers = {}, raw = false } = {}) {
   if (response.status === 204 || response.status === 304) return null;
   const data = await response.json().catch(() => null);
   if (!response.ok) {
-    const err = (data && data.error) || {};
+    // Errors are {"error": code, "message": 中文说明} (app/kit/errors.py).
+    const err = data || {};
     if (response.status === 401 && path !== `${API}/session`) await sessionEnded();
-    throw new ApiError(response.status, err.code || String(response.status), err.message || "请求失败");
+    throw new ApiError(response.status, err.error || String(response.status), err.message || "请求失败");
   }
   return data;
 }
