@@ -87,14 +87,18 @@ async def test_js_scans_and_plu_weights_price_as_the_server_does(
         await page.goto(f"{base}/pos/enrol?code={shop.enrol_code}")
         await page.get_by_role("button", name="登记本机").click()
         await page.wait_for_selector("#enrolled-till")
-        signed = await page.request.post(f"{base}/api/v1/pos/session", data={"username": shop.clerk.username, "pin": PIN})
+        signed = await page.request.post(
+            f"{base}/api/v1/pos/session", data={"username": shop.clerk.username, "pin": PIN}
+        )
         assert signed.status == 201, await signed.text()
         token = (await signed.json())["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         await page.evaluate("t => { window.__token = t; }", token)
         js = await page.evaluate(JS_LINES, [scans, plus])
         server_scans = [
-            _server_line(await (await page.request.post(f"{base}/api/v1/pos/scan", data={"code": c}, headers=headers)).json())
+            _server_line(
+                await (await page.request.post(f"{base}/api/v1/pos/scan", data={"code": c}, headers=headers)).json()
+            )
             for c in scans
         ]
         server_plus = []
@@ -114,8 +118,13 @@ async def test_js_scans_and_plu_weights_price_as_the_server_does(
     # The set really covers what it claims: tiers, rounding, labels, refusals of each kind.
     errors = {line["error"] for line in server_scans + server_plus if "error" in line}
     assert errors >= {
-        "barcode_check_digit_wrong", "barcode_unknown", "barcode_unreadable", "scale_label_unreadable",
-        "plu_unknown", "weight_unit_mismatch", "weight_invalid",
+        "barcode_check_digit_wrong",
+        "barcode_unknown",
+        "barcode_unreadable",
+        "scale_label_unreadable",
+        "plu_unknown",
+        "weight_unit_mismatch",
+        "weight_invalid",
     }
     prices = {line["unit_price_minor"] for line in server_scans if line.get("variant_id") == shop.loquat.id}
     assert prices == {1680, 1500}
@@ -155,7 +164,13 @@ async def test_js_decodes_layouts_with_price_check_digits_as_python_does(
             scan = decode(code, layouts)
         except AppError as exc:
             return {"error": exc.code}
-        return {"kind": scan.kind.value, "code": scan.code, "plu": scan.plu, "grams": scan.grams, "price_minor": scan.price_minor}
+        return {
+            "kind": scan.kind.value,
+            "code": scan.code,
+            "plu": scan.plu,
+            "grams": scan.grams,
+            "price_minor": scan.price_minor,
+        }
 
     async with app_in_browser(committed_database_url, tmp_path) as (base, browser):
         context = await browser.new_context(bypass_csp=True)
@@ -174,4 +189,10 @@ async def test_js_decodes_layouts_with_price_check_digits_as_python_does(
     for code, mine in zip(codes, js["decoded"], strict=True):
         assert mine == python(code), code
     kinds = {python(c).get("kind") or python(c)["error"] for c in codes}
-    assert {"weight_label", "price_label", "product", "scale_price_check_digit_wrong", "barcode_check_digit_wrong"} <= kinds
+    assert {
+        "weight_label",
+        "price_label",
+        "product",
+        "scale_price_check_digit_wrong",
+        "barcode_check_digit_wrong",
+    } <= kinds
