@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import sys
 
-from bench import catalog, crossborder, shop, stations, stock, wholesale_documents, wholesale_orders, wholesale_trip
+from bench import (
+    catalog,
+    crossborder,
+    pos_till,
+    shop,
+    stations,
+    stock,
+    wholesale_documents,
+    wholesale_orders,
+    wholesale_trip,
+)
 
 BENCHES = {
     "catalog": catalog.main,
@@ -15,6 +25,7 @@ BENCHES = {
     "wholesale_documents": wholesale_documents.main,
     "wholesale_orders": wholesale_orders.main,
     "wholesale_trip": wholesale_trip.main,
+    "pos_till": pos_till.main,
 }
 
 

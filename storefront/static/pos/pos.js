@@ -52,6 +52,12 @@ async function api(method, path, body, { headers = {}, raw = false } = {}) {
   const token = state.session && state.session.access_token;
   const init = { method, headers: { ...headers }, credentials: "same-origin" };
   if (token) init.headers.Authorization = `Bearer ${token}`;
+  else if (method !== "GET") {
+    // Signing in carries no bearer token: if this browser also has a web session (a clerk who
+    // signed in at /login lands here), the API asks for the double-submit CSRF token with it.
+    const csrf = document.querySelector("meta[name=csrf-token]");
+    if (csrf && csrf.content) init.headers["X-CSRF-Token"] = csrf.content;
+  }
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
