@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     pos_pin_rate_limit: str = "5/15 minutes"
     pos_pin_till_rate_limit: str = "20/15 minutes"
     pos_session_ttl_hours: int = Field(default=12, ge=1, le=24)
+    # The basket discount a clerk may give alone, in percent of the subtotal; beyond it a store
+    # manager's PIN (an approval token) or a manager signed in at the till.
+    pos_clerk_discount_limit_percent: int = Field(default=10, ge=0, le=100)
     # How the county's counter scales print GS1 variable-measure labels (EAN-13, prefixes 20–29):
     # ``PREFIXES:KIND:ITEM_DIGITS:VALUE_DIGITS[:check]`` entries, comma-separated; KIND ``weight``
     # (grams) or ``price`` (fen); ``check``: an inner price check digit before the value.

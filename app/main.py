@@ -27,6 +27,7 @@ from app.kit.security_headers import SecurityHeaders
 from app.orders import endpoints as orders_endpoints
 from app.orders.providers import OnlinePaymentProvider, provider_from_settings
 from app.pos import endpoints as pos_endpoints
+from app.pos import sale_endpoints as pos_sale_endpoints
 from app.shop import endpoints as shop_endpoints
 from app.stations import document_endpoints as station_documents
 from app.stations import endpoints as station_endpoints
@@ -111,6 +112,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     station_endpoints.runs,
     wholesale_trip_endpoints.router,
     pos_endpoints.router,
+    pos_sale_endpoints.router,
     auth_pages.router,
     admin_pages.router,
     company_admin_pages.router,

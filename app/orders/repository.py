@@ -36,6 +36,14 @@ async def order_by_number(session: AsyncSession, number: str, *, for_update: boo
     return await session.scalar(stmt)
 
 
+async def insert_order_if_number_free(session: AsyncSession, values: dict[str, Any]) -> int | None:
+    """Insert an order row; None when an order with its number exists. A concurrent insert of the
+    same number waits for the first transaction and then gets None (never a unique violation)."""
+    return await session.scalar(
+        insert(Order).values(**values).on_conflict_do_nothing(index_elements=["number"]).returning(Order.id)
+    )
+
+
 async def order_for_read_model(session: AsyncSession, number: str) -> Order | None:
     """The order with everything ``views.order_out`` shows (lines, events, payments, station), read
     afresh: a transition earlier in the request refreshes the row and leaves its relations unloaded."""

@@ -85,34 +85,103 @@ async def create_order(session: AsyncSession, new: NewOrder) -> Order:
     now = clock.now()
     due = hold_deadline(new.channel, now, unpaid=new.awaiting_payment)
     number = new_order_number(clock.local_date(now))
-    subtotal = sum(line.line_total_minor for line in new.lines)
     order = Order(
-        number=number,
-        channel=new.channel,
-        status=(
-            OrderStatus.pending_payment if new.awaiting_payment or new.awaiting_approval else OrderStatus.confirmed
-        ),
-        payment_status=PaymentStatus.unpaid,
-        fulfilment_status=FulfilmentStatus.unfulfilled,
-        customer_user_id=new.customer_user_id,
-        company_id=new.company_id,
-        contact_name=new.contact_name,
-        contact_phone=new.contact_phone,
-        delivery_method=new.delivery_method,
-        station_id=new.station_id,
-        station_reason=new.station_reason,
-        delivery_address=new.delivery_address,
-        payment_method=new.payment_method,
-        currency="CNY",
-        subtotal_minor=subtotal,
-        delivery_fee_minor=new.delivery_fee_minor,
-        total_minor=subtotal + new.delivery_fee_minor,
-        location_id=new.location_id,
-        reservation_reference=f"order:{number}",
-        payment_due_at=due,
-        note=new.note[:300],
+        **_order_values(
+            new,
+            number=number,
+            status=(
+                OrderStatus.pending_payment if new.awaiting_payment or new.awaiting_approval else OrderStatus.confirmed
+            ),
+            payment_due_at=due,
+        )
     )
     await _insert_with_unique_number(session, order, clock.local_date(now))
+    await _write_lines_and_event(session, order, new)
+    await hold_stock(
+        session,
+        channel=new.channel,
+        reference=order.reservation_reference or "",
+        location_id=new.location_id,
+        expires_at=due,
+        actor_user_id=new.customer_user_id,
+        lines=[StockLine(line.variant_id, line.quantity) for line in new.lines],
+        shelf_life_on=new.shelf_life_on,
+    )
+    return order
+
+
+@dataclass(frozen=True)
+class CounterSale:
+    """What a counter sale adds to an order: it is paid and handed over as it is made."""
+
+    number: str  # the till's sale number (its prefix + its own sequence)
+    discount_minor: int
+    sold_by_user_id: int  # the clerk: the order's events name them
+
+
+async def create_counter_order(session: AsyncSession, new: NewOrder, sale: CounterSale) -> Order | None:
+    """A sale over a store's counter, on the order pipeline: the order row with the till's number,
+    completed, paid in full and handed over at once (there is nothing to wait for: no reservation,
+    no hold time), its lines and its event. Its stock is taken by the caller (the book follows the
+    goods, ``app.supply.counter_sales``). None, writing nothing, when an order already has that
+    number: the caller tells a duplicate upload (a concurrent one waits here for the first to
+    commit) from a clash."""
+    subtotal = sum(line.line_total_minor for line in new.lines)
+    total = subtotal - sale.discount_minor + new.delivery_fee_minor
+    values = _order_values(new, number=sale.number, status=OrderStatus.completed, payment_due_at=None)
+    values.update(
+        payment_status=PaymentStatus.paid,
+        fulfilment_status=FulfilmentStatus.handed_over,
+        discount_minor=sale.discount_minor,
+        total_minor=total,
+        paid_minor=total,
+        reservation_reference=None,
+    )
+    # Columns left empty stay SQL NULL (a JSON column given None would store JSON null).
+    order_id = await repository.insert_order_if_number_free(
+        session, {key: value for key, value in values.items() if value is not None}
+    )
+    if order_id is None:
+        return None
+    order = await session.get(Order, order_id)
+    assert order is not None
+    await _write_lines_and_event(session, order, new, actor_user_id=sale.sold_by_user_id)
+    return order
+
+
+def _order_values(
+    new: NewOrder, *, number: str, status: OrderStatus, payment_due_at: datetime | None
+) -> dict[str, Any]:
+    subtotal = sum(line.line_total_minor for line in new.lines)
+    return {
+        "number": number,
+        "channel": new.channel,
+        "status": status,
+        "payment_status": PaymentStatus.unpaid,
+        "fulfilment_status": FulfilmentStatus.unfulfilled,
+        "customer_user_id": new.customer_user_id,
+        "company_id": new.company_id,
+        "contact_name": new.contact_name,
+        "contact_phone": new.contact_phone,
+        "delivery_method": new.delivery_method,
+        "station_id": new.station_id,
+        "station_reason": new.station_reason,
+        "delivery_address": new.delivery_address,
+        "payment_method": new.payment_method,
+        "currency": "CNY",
+        "subtotal_minor": subtotal,
+        "delivery_fee_minor": new.delivery_fee_minor,
+        "total_minor": subtotal + new.delivery_fee_minor,
+        "location_id": new.location_id,
+        "reservation_reference": f"order:{number}",
+        "payment_due_at": payment_due_at,
+        "note": new.note[:300],
+    }
+
+
+async def _write_lines_and_event(
+    session: AsyncSession, order: Order, new: NewOrder, *, actor_user_id: int | None = None
+) -> None:
     variants = await catalog_repository.active_variants_with_products(session, [line.sku for line in new.lines])
     for line in new.lines:
         variant = variants[line.sku]
@@ -135,24 +204,13 @@ async def create_order(session: AsyncSession, new: NewOrder) -> Order:
         OrderEvent(
             order_id=order.id,
             kind="placed",
-            to_status=order.status.value,
-            actor_user_id=new.customer_user_id,
+            to_status=OrderStatus(order.status).value,
+            actor_user_id=actor_user_id if actor_user_id is not None else new.customer_user_id,
             message_zh=new.placed_message_zh,
             detail=new.event_detail,
         )
     )
     await session.flush()
-    await hold_stock(
-        session,
-        channel=new.channel,
-        reference=order.reservation_reference or "",
-        location_id=new.location_id,
-        expires_at=due,
-        actor_user_id=new.customer_user_id,
-        lines=[StockLine(line.variant_id, line.quantity) for line in new.lines],
-        shelf_life_on=new.shelf_life_on,
-    )
-    return order
 
 
 @dataclass(frozen=True)

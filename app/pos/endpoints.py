@@ -11,17 +11,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.access import PublicAccess, TillClerk
 from app.db import DbSession
 from app.kit.quantities import format_quantity
-from app.pos import schemas, sessions, till_catalog, till_lines
+from app.pos import schemas, sessions, shifts, till_catalog, till_lines
 from app.pos.sessions import TILL_COOKIE
 
 router = APIRouter(prefix="/api/v1/pos", tags=["pos"])
 
 
-def _out(at: sessions.AtTill) -> schemas.SessionOut:
+async def _out(session: AsyncSession, at: sessions.AtTill) -> schemas.SessionOut:
+    state = await shifts.till_state(session, at.till, at.user)
+    shift = state.open_shift
     return schemas.SessionOut(
         access_token=at.token,
         expires_at=at.record.expires_at,
@@ -34,6 +37,16 @@ def _out(at: sessions.AtTill) -> schemas.SessionOut:
         display_name=at.user.display_name or at.user.username,
         role=at.user.role,
         role_label_zh=at.user.role.label_zh,
+        next_sale_seq=state.next_sale_seq,
+        open_shift=(
+            None
+            if shift is None
+            else schemas.OpenShiftOut(
+                client_id=shift.client_id, opened_at=shift.opened_at, float_minor=shift.float_minor
+            )
+        ),
+        discount_limit_percent=state.discount_limit_percent,
+        is_manager=state.is_manager,
     )
 
 
@@ -62,13 +75,13 @@ async def sign_in(
         username=body.username,
         pin=body.pin,
     )
-    return _out(at)
+    return await _out(session, at)
 
 
 @router.get("/session", response_model=schemas.SessionOut)
 async def who_is_at_the_till(session: DbSession, principal: TillClerk) -> schemas.SessionOut:
     """The store, till and person of this session (the till screen's header)."""
-    return _out(await sessions.current(session, principal))
+    return await _out(session, await sessions.current(session, principal))
 
 
 @router.delete("/session", status_code=status.HTTP_204_NO_CONTENT)

@@ -105,3 +105,96 @@ class WeightInvalid(AppError):
     code = "weight_invalid"
     status_code = 422
     message = "重量格式不正确"
+
+
+# ---- the till's upload: shifts, cash, sales, approvals ------------------------------------------
+
+
+class ShiftUnknown(NotFound):
+    code = "shift_unknown"
+    message = "本收银机没有这个班次"
+
+
+class ShiftAlreadyOpen(Conflict):
+    code = "shift_already_open"
+    message = "本收银机已有未结班次：请先结班"
+
+
+class ShiftClosed(Conflict):
+    code = "shift_closed"
+    message = "该班次已结班，不能再记入"
+
+
+class ClientIdTaken(Conflict):
+    code = "client_id_taken"
+    message = "该客户端 ID 已被另一笔记录使用"
+
+
+class SaleNumberTaken(Conflict):
+    code = "sale_number_taken"
+    message = "销售单号已被另一笔销售使用：请检查收银机的单号序列"
+
+
+class SaleNumberInvalid(AppError):
+    code = "sale_number_invalid"
+    status_code = 422
+    message = "销售单号应为本收银机前缀 + 序号"
+
+
+class SaleLineInvalid(AppError):
+    code = "sale_line_invalid"
+    status_code = 422
+    message = "销售行有误"
+
+
+class SaleArithmeticWrong(AppError):
+    code = "sale_arithmetic_wrong"
+    status_code = 422
+    message = "销售金额对不上（行金额、小计、折扣或收款）"
+
+
+class DiscountNeedsApproval(AppError):
+    code = "discount_needs_approval"
+    status_code = 403
+    message = "折扣超过店员上限，需要店长授权"
+
+
+class CashOutNeedsApproval(AppError):
+    code = "cash_out_needs_approval"
+    status_code = 403
+    message = "取出现金需要店长授权"
+
+
+class VarianceNeedsApproval(AppError):
+    code = "variance_needs_approval"
+    status_code = 403
+    message = "现金清点有差额，需要店长授权才能结班"
+
+
+class DenominationUnknown(AppError):
+    code = "denomination_unknown"
+    status_code = 422
+    message = "不认识的面额：只能是 100、50、20、10、5、1 元和 5、1 角"
+
+
+class ApprovalInvalid(AppError):
+    code = "approval_invalid"
+    status_code = 403
+    message = "店长授权无效或已过期（授权只对这一笔操作、这台收银机和这个金额有效）"
+
+
+class ApprovalRefused(AppError):
+    code = "approval_refused"
+    status_code = 403
+    message = "工号或 PIN 错误，或该账号不是本店店长"
+
+
+class SaleNotFound(NotFound):
+    code = "sale_not_found"
+    message = "本店没有这笔销售"
+
+
+class NotStoreManager(AppError):
+    code = "not_store_manager"
+    status_code = 403
+    message = "只有本店店长可以确认"

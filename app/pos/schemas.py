@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from pydantic import BaseModel, Field
@@ -14,6 +15,12 @@ from app.kit.schemas import InputModel
 class SessionIn(InputModel):
     username: str = Field(min_length=1, max_length=50, description="工号（用户名）")
     pin: str = Field(min_length=1, max_length=12, description="4–6 位数字 PIN")
+
+
+class OpenShiftOut(BaseModel):
+    client_id: uuid.UUID
+    opened_at: datetime
+    float_minor: int
 
 
 class SessionOut(BaseModel):
@@ -30,6 +37,10 @@ class SessionOut(BaseModel):
     display_name: str
     role: Role
     role_label_zh: str
+    next_sale_seq: int = Field(description="下一笔销售的序号：服务器上本机销售单号最大序号 + 1（单号为 前缀-六位序号）")
+    open_shift: OpenShiftOut | None = Field(description="本机未结的班次，没有则为 null")
+    discount_limit_percent: int = Field(description="店员可自行给的整单折扣上限（小计的百分比）")
+    is_manager: bool = Field(description="登录的人是本店店长（折扣、取现、差额不需再输店长 PIN）")
 
 
 class ScanIn(InputModel):

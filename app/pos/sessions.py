@@ -59,14 +59,9 @@ async def sign_in(
 ) -> AtTill:
     device = await enrolled_till(session, till_token)
     assert device.till_id is not None and device.store_id is not None  # a till token names both
-    if not await limiter.attempt(username, device.till_id):
-        raise errors.PinRateLimited()
-    user = await accounts_repository.user_by_username(session, username.strip())
-    ok = verify_password(user.pin_hash if user is not None else None, pin)
+    user = await user_with_pin(session, limiter, username=username, pin=pin, till_id=device.till_id)
     if (
         user is None
-        or not ok
-        or not user.is_active
         or user.role not in (Role.clerk, Role.store_manager)
         or not await _works_at(session, user, device.store_id)
     ):
@@ -85,6 +80,19 @@ async def sign_in(
     user.last_login_at = now
     await session.flush()
     return await _at_till(session, issued.record, user, token=issued.token)
+
+
+async def user_with_pin(
+    session: AsyncSession, limiter: PinLimiter, *, username: str, pin: str, till_id: int
+) -> User | None:
+    """The active user with this user name and PIN, or None (an unknown user, a wrong PIN and no PIN
+    are one answer). The attempt is counted per user name and till first: over the limit is 429
+    ``pin_rate_limited`` whatever the PIN."""
+    if not await limiter.attempt(username, till_id):
+        raise errors.PinRateLimited()
+    user = await accounts_repository.user_by_username(session, username.strip())
+    ok = verify_password(user.pin_hash if user is not None else None, pin)
+    return user if user is not None and ok and user.is_active else None
 
 
 async def _works_at(session: AsyncSession, user: User, store_id: int) -> bool:

@@ -110,3 +110,19 @@ class SyncResult(BaseModel):
 
 class SyncOut(BaseModel):
     results: list[SyncResult]
+
+
+class ApprovalIn(InputModel):
+    """A store manager's user name and PIN typed on the till to allow one operation."""
+
+    username: str = Field(min_length=1, max_length=50)
+    pin: str = Field(min_length=1, max_length=12)
+    action: Literal["discount", "cash_out", "variance", "return"]
+    op_client_id: uuid.UUID = Field(description="要授权的那一笔操作的客户端 ID")
+    amount_minor: int = Field(ge=0, le=100_000_000, description="授权的金额上限（分）：折扣、取现、差额绝对值或退款")
+
+
+class ApprovalOut(BaseModel):
+    approval_token: str
+    manager_username: str
+    manager_name: str

@@ -19,7 +19,10 @@ from sqlalchemy.orm import selectinload
 from app.kit import clock
 from app.supply.models import Reservation, ReservationLine, ReservationStatus
 
-_RESERVE_LINE = text("""
+# The free rows of one variant at one location, locked in FEFO order (best-before, level id), and
+# how much to take from each to cover :need, earliest first (``take``: level id, quantity). A
+# reservation holds from them; a counter sale (``stock_queries.take_for_sale_fefo``) takes them.
+FEFO_TAKE = """
 WITH candidates AS (
     SELECT id, on_hand - reserved AS avail, best_before
     FROM stock_levels
@@ -34,7 +37,15 @@ WITH candidates AS (
     FROM candidates
 ), take AS (
     SELECT id, LEAST(avail, :need - before) AS q FROM running WHERE before < :need
-), upd AS (
+)"""
+# What the statements built on ``FEFO_TAKE`` answer: (lot id, lot code, quantity) per row moved.
+FEFO_MOVED = (
+    "SELECT upd.lot_id, lots.code, upd.q FROM upd JOIN lots ON lots.id = upd.lot_id ORDER BY upd.best_before, upd.id"
+)
+
+_RESERVE_LINE = text(
+    FEFO_TAKE
+    + """, upd AS (
     UPDATE stock_levels s SET reserved = s.reserved + take.q
     FROM take WHERE s.id = take.id
     RETURNING s.id, s.lot_id, s.variant_id, s.location_id, s.best_before, take.q
@@ -50,8 +61,9 @@ WITH candidates AS (
     -- lock by line id: the same order, hence no deadlock between them).
     SELECT :reservation_id, id, variant_id, lot_id, q FROM upd ORDER BY best_before, id
 )
-SELECT upd.lot_id, lots.code, upd.q FROM upd JOIN lots ON lots.id = upd.lot_id ORDER BY upd.best_before, upd.id
-""").bindparams(bindparam("need", type_=Numeric(12, 3)))
+"""
+    + FEFO_MOVED
+).bindparams(bindparam("need", type_=Numeric(12, 3)))
 
 # Release or sell a whole reservation in one statement; rows are locked in the order the
 # reservation took them (line id), the same order reserving uses.

@@ -7,20 +7,23 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import Numeric, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.supply.models import (
+    LedgerKind,
     Location,
     Lot,
     StockCount,
     StockCountStatus,
+    StockLedgerEntry,
     StockLevel,
     Transfer,
     TransferStatus,
 )
+from app.supply.reservation_queries import FEFO_MOVED, FEFO_TAKE
 
 # ---- levels -------------------------------------------------------------------------------------
 
@@ -77,6 +80,75 @@ async def level_lock_keys(
         )
     )
     return {lot_id: (variant_id, best_before, level_id) for lot_id, variant_id, best_before, level_id in rows}
+
+
+# A counter sale takes one line off the shelf: the variant's sellable lot rows at the location are
+# locked in FEFO order (best-before, level id — the order reservations lock them in; the caller runs
+# its lines by variant, so the whole sale locks in reservations' order), only what is free (on hand −
+# reserved) is taken, earliest best-before first, and each take writes its ``sale`` ledger row in
+# the same statement. What the rows do not hold is simply not taken: the caller records it short.
+_TAKE_FOR_SALE = text(
+    FEFO_TAKE
+    + """, upd AS (
+    UPDATE stock_levels s SET on_hand = s.on_hand - take.q
+    FROM take WHERE s.id = take.id AND s.on_hand - s.reserved >= take.q
+    RETURNING s.id, s.lot_id, s.variant_id, s.location_id, s.best_before, take.q
+), ledger AS (
+    INSERT INTO stock_ledger (kind, variant_id, location_id, lot_id, on_hand_delta, reserved_delta,
+                              actor_user_id, reason, document_type, document_ref, channel)
+    SELECT 'sale', variant_id, location_id, lot_id, -q, 0, :actor_user_id, :reason, :document_type,
+           :document_ref, :channel
+    FROM upd ORDER BY best_before, id
+)
+"""
+    + FEFO_MOVED
+).bindparams(bindparam("need", type_=Numeric(12, 3)))
+
+
+async def take_for_sale_fefo(
+    session: AsyncSession,
+    *,
+    location_id: int,
+    variant_id: int,
+    quantity: Decimal,
+    min_best_before: date,
+    document_type: str,
+    document_ref: str,
+    channel: str,
+    actor_user_id: int | None,
+    reason: str = "",
+) -> list[tuple[int, str, Decimal]]:
+    """Take up to ``quantity`` of a variant off the location's free stock, earliest best-before
+    first, with a ``sale`` ledger row per lot; (lot id, lot code, quantity taken) per lot."""
+    params = {
+        "variant_id": variant_id,
+        "location_id": location_id,
+        "min_best_before": min_best_before,
+        "need": quantity,
+        "actor_user_id": actor_user_id,
+        "reason": reason[:200],
+        "document_type": document_type,
+        "document_ref": document_ref,
+        "channel": channel,
+    }
+    return [(lot_id, code, Decimal(q)) for lot_id, code, q in (await session.execute(_TAKE_FOR_SALE, params)).all()]
+
+
+async def ledger_takes(
+    session: AsyncSession, *, document_type: str, document_ref: str
+) -> list[tuple[int, str, Decimal]]:
+    """(variant id, lot code, quantity) of each ``sale`` ledger row of a document, in the order written."""
+    rows = await session.execute(
+        select(StockLedgerEntry.variant_id, Lot.code, -StockLedgerEntry.on_hand_delta)
+        .join(Lot, Lot.id == StockLedgerEntry.lot_id)
+        .where(
+            StockLedgerEntry.document_type == document_type,
+            StockLedgerEntry.document_ref == document_ref,
+            StockLedgerEntry.kind == LedgerKind.sale,
+        )
+        .order_by(StockLedgerEntry.id)
+    )
+    return [(variant_id, code, Decimal(quantity)) for variant_id, code, quantity in rows.all()]
 
 
 # ---- count sheets -------------------------------------------------------------------------------

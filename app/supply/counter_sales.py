@@ -1,0 +1,112 @@
+"""Stock of a counter sale: the goods have already left the store in the customer's bag, so the
+book follows what happened and never refuses.
+
+Each line is taken from the store location's lots FEFO (``stock_queries.take_for_sale_fefo``):
+only what the book holds free (on hand − reserved), a ``sale`` ledger row per lot taken. What the
+book could not cover (a sale made offline when the store's stock was already sold, a miscount) is
+returned as the line's short quantity; the caller records it as a stock exception for the store
+manager. The book never goes below zero and ledger and levels always agree.
+
+Lines run in variant order (then in the order given), each one statement that locks the variant's
+level rows by best-before and level id — the order reservations lock them in — so a counter sale
+and a reservation, a transfer or a count at the same store never wait on each other in a cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog import repository as catalog_repository
+from app.channels import SalesChannel
+from app.supply import service as supply_service
+from app.supply import stock_queries
+
+DOCUMENT_TYPE = "pos_sale"
+
+
+@dataclass(frozen=True)
+class CounterLine:
+    key: int  # the caller's id of the line (its order line)
+    variant_id: int
+    quantity: Decimal
+
+
+@dataclass(frozen=True)
+class LotTaken:
+    lot_id: int
+    lot_code: str
+    quantity: Decimal
+
+
+@dataclass(frozen=True)
+class LineTaken:
+    key: int
+    variant_id: int
+    lots: list[LotTaken]
+    short: Decimal  # what the book could not cover
+
+
+async def take_for_counter_sale(
+    session: AsyncSession,
+    *,
+    location_id: int,
+    sale_number: str,
+    lines: Sequence[CounterLine],
+    actor_user_id: int,
+    today: date | None = None,
+) -> list[LineTaken]:
+    """Take each line off the location's book as far as it holds; what it took and what was short,
+    in the order of ``lines``."""
+    lives = await catalog_repository.shelf_life_days(session, [line.variant_id for line in lines])
+    taken: dict[int, LineTaken] = {}
+    for line in sorted(lines, key=lambda item: item.variant_id):
+        rows = await stock_queries.take_for_sale_fefo(
+            session,
+            location_id=location_id,
+            variant_id=line.variant_id,
+            quantity=line.quantity,
+            min_best_before=supply_service.min_best_before(SalesChannel.pos, lives.get(line.variant_id, 0), today),
+            document_type=DOCUMENT_TYPE,
+            document_ref=sale_number,
+            channel=SalesChannel.pos.value,
+            actor_user_id=actor_user_id,
+            reason=f"门店销售 {sale_number}",
+        )
+        lots = [LotTaken(lot_id, code, quantity) for lot_id, code, quantity in rows]
+        got = sum((lot.quantity for lot in lots), start=Decimal(0))
+        taken[line.key] = LineTaken(line.key, line.variant_id, lots, line.quantity - got)
+    return [taken[line.key] for line in lines]
+
+
+async def lots_of_counter_sale(
+    session: AsyncSession, sale_number: str, lines: Sequence[tuple[CounterLine, Decimal]]
+) -> dict[int, list[LotTaken]]:
+    """The lots each line of a recorded sale took, read back from its ledger rows: ``lines`` are
+    (line, short quantity); a variant's rows were written for its lines in the order
+    ``take_for_counter_sale`` ran them (by variant, then as given), so they are dealt out again in
+    that order. Lot ids are not kept (0): the read model names lots by code."""
+    rows = await stock_queries.ledger_takes(session, document_type=DOCUMENT_TYPE, document_ref=sale_number)
+    remaining: dict[int, list[list[object]]] = {}
+    for variant_id, code, quantity in rows:
+        remaining.setdefault(variant_id, []).append([code, quantity])
+    out: dict[int, list[LotTaken]] = {}
+    for line, short in sorted(lines, key=lambda item: item[0].variant_id):
+        need = line.quantity - short
+        lots: list[LotTaken] = []
+        queue = remaining.get(line.variant_id, [])
+        while need > 0 and queue:
+            code, available = str(queue[0][0]), Decimal(str(queue[0][1]))
+            part = min(need, available)
+            lots.append(LotTaken(0, code, part))
+            need -= part
+            if part == available:
+                queue.pop(0)
+            else:
+                queue[0][1] = available - part
+        out[line.key] = lots
+    return out
