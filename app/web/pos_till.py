@@ -7,11 +7,15 @@ live till cookie (``np_till``, from ``/pos/enrol``) gets a page saying how to en
 with ``X-Till-Page: enrol`` so the service worker never keeps it in place of the till.
 
 The worker is served from ``/pos/sw.js`` with ``Service-Worker-Allowed: /pos``: a worker's default
-scope is its own folder (``/pos/``), which would not cover the page at ``/pos`` itself.
+scope is its own folder (``/pos/``), which would not cover the page at ``/pos`` itself. Its cache
+is named after a digest of the till's assets, so a deployment that changes them changes the
+worker's bytes: the browser installs the new worker and drops the old cache.
 """
 
 from __future__ import annotations
 
+import hashlib
+from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -42,11 +46,20 @@ async def till_page(request: Request, session: DbSession) -> Response:
     return response
 
 
+@lru_cache(maxsize=1)
+def worker_script() -> bytes:
+    """sw.js with its cache named after the digest of every file in storefront/static/pos."""
+    digest = hashlib.sha256()
+    for path in sorted(STATIC_POS.iterdir()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return (STATIC_POS / "sw.js").read_bytes().replace(b"__ASSETS_VERSION__", digest.hexdigest()[:16].encode())
+
+
 @router.get("/pos/sw.js", dependencies=[PublicAccess])
 async def service_worker() -> Response:
     # no-cache: the browser checks for a new worker on every visit (it does so at most daily anyway).
     return Response(
-        (STATIC_POS / "sw.js").read_bytes(),
+        worker_script(),
         media_type="text/javascript",
         headers={"Service-Worker-Allowed": "/pos", "Cache-Control": "no-cache"},
     )

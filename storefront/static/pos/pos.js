@@ -203,10 +203,13 @@ function ask({ title, note = "", fields, okText = "确定", cancelText = "取消
   });
 }
 
-// A store manager's user name + PIN → an approval token for one operation (online only).
+// A store manager's say-so for one operation: {token} (null when the signed-in person is a manager
+// of this store: the server takes their own session as the approval), or null if cancelled.
+// A manager who is not at the till types user name + PIN → an approval token (online only).
 async function managerApproval(action, opClientId, amountMinor, why) {
+  if (state.session.is_manager) return { token: null };
   if (!state.reachable) throw new Error(`${why}需要店长授权，离线时不能办理`);
-  return ask({
+  const token = await ask({
     title: "店长授权",
     note: why,
     fields: [
@@ -221,6 +224,7 @@ async function managerApproval(action, opClientId, amountMinor, why) {
       return answer.approval_token;
     },
   });
+  return token ? { token } : null;
 }
 
 // ---------------------------------------------------------------- session, catalog, shift
@@ -489,12 +493,14 @@ async function discount() {
   if (!values) return;
   let token = null;
   if (values.amount * 100 > limit * subtotal()) {
+    let approved;
     try {
-      token = await managerApproval("discount", state.basket.client_id, values.amount, `折扣超过 ${limit}%`);
+      approved = await managerApproval("discount", state.basket.client_id, values.amount, `折扣超过 ${limit}%`);
     } catch (error) {
       return flash(error.message);
     }
-    if (!token) return;
+    if (!approved) return;
+    token = approved.token;
   }
   Object.assign(state.basket, { discount_minor: values.amount, discount_reason: values.reason, approval_token: token });
   renderBasket();
@@ -752,12 +758,14 @@ async function cashMovement(direction) {
   if (!values) return;
   let token = null;
   if (direction === "out") {
+    let approved;
     try {
-      token = await managerApproval("cash_out", clientId, values.amount, "取出现金");
+      approved = await managerApproval("cash_out", clientId, values.amount, "取出现金");
     } catch (error) {
       return flash(error.message);
     }
-    if (!token) return;
+    if (!approved) return;
+    token = approved.token;
   }
   const op = { kind: "cash_movement", client_id: clientId, shift_client_id: state.shift.client_id, at: new Date().toISOString(), direction, amount_minor: values.amount, reason: values.reason, approval_token: token };
   state.shift.movements.push({ direction, amount_minor: values.amount });
@@ -767,26 +775,58 @@ async function cashMovement(direction) {
   openMenu();
 }
 
-// A report answer (X or Z JSON) as a page: scalars as facts, lists of rows as tables.
+// A shift report (X or Z: app/pos/shift_report.ShiftFigures as JSON) as a page: the figures as
+// facts, the lists as tables; a field this page does not know is still shown under its own name.
+const REPORT_FACTS = {
+  shift_number: "班次号", status: "状态", store_name: "门店", till_name: "收银机", opened_by: "开班人",
+  opened_at: "开班时间", closed_by: "交班人", closed_at: "交班时间", closed_offline: "离线交班",
+  float_minor: "备用金", sales_count: "销售笔数", gross_minor: "销售额", discounts_minor: "折扣",
+  net_minor: "净销售额", cash_minor: "现金净收", qr_wechat_minor: "微信收款", qr_alipay_minor: "支付宝收款",
+  refunds_count: "退货笔数", refunds_minor: "退款", cash_in_minor: "现金存入", cash_out_minor: "现金取出",
+  expected_cash_minor: "应有现金", counted_cash_minor: "清点现金", variance_minor: "差额",
+  variance_status: "差额状态", variance_approved_by: "差额确认人",
+};
+const REPORT_LISTS = {
+  by_sku: ["按商品", { sku: "SKU", name_zh: "商品", quantity: "数量", unit: "单位", amount_minor: "金额" }],
+  qr_tenders: ["扫码收款（与微信 / 支付宝商户账单核对）", { sold_at: "时间", sale_number: "单号", wallet: "钱包", reference_tail: "流水尾号", amount_minor: "金额" }],
+  cash_movements: ["现金存取", { moved_at: "时间", direction: "方向", reason: "原因", amount_minor: "金额" }],
+  counted: ["现金清点", { denomination_minor: "面额", count: "张/枚", amount_minor: "金额" }],
+};
+const REPORT_WORDS = {
+  open: "班中", closed: "已交班", none: "无", approved: "已确认", pending: "待店长确认", in: "存入", out: "取出",
+  wechat: "微信", alipay: "支付宝", true: "是", false: "否",
+};
+const REPORT_SKIPPED = new Set(["shift_client_id", "store_code", "till_code"]);
+
+function reportValue(key, v) {
+  if (v === null || v === undefined) return "—";
+  if (typeof v === "number" && /_minor$/.test(key)) return formatYuan(v);
+  if (typeof v === "string" && /_at$/.test(key)) return when(v);
+  if (typeof v === "object") return JSON.stringify(v);
+  return REPORT_WORDS[String(v)] || String(v);
+}
+
 function reportView(data) {
-  const fen = (key) => /_minor$/.test(key);
-  const value = (key, v) => (typeof v === "number" && fen(key) ? formatYuan(v) : v === null ? "—" : typeof v === "object" ? JSON.stringify(v) : String(v));
   const facts = el("dl", { class: "facts" });
   const parts = [facts];
   for (const [key, v] of Object.entries(data || {})) {
+    if (REPORT_SKIPPED.has(key)) continue;
     if (Array.isArray(v)) {
-      const cols = v.length ? Object.keys(v[0]) : [];
-      parts.push(el("h2", {}, key));
+      const [title, known] = REPORT_LISTS[key] || [key, {}];
+      const cols = Object.keys(known).length ? Object.keys(known) : Object.keys(v[0] || {});
+      parts.push(el("h2", {}, title));
+      if (!v.length) {
+        parts.push(el("p", { class: "hint" }, "无"));
+        continue;
+      }
       parts.push(el(
         "table",
         { class: "report-table", dataset: { part: key } },
-        el("thead", {}, el("tr", {}, ...cols.map((c) => el("th", {}, c)))),
-        el("tbody", {}, ...v.map((row) => el("tr", {}, ...cols.map((c) => el("td", {}, value(c, row[c])))))),
+        el("thead", {}, el("tr", {}, ...cols.map((c) => el("th", {}, known[c] || c)))),
+        el("tbody", {}, ...v.map((row) => el("tr", {}, ...cols.map((c) => el("td", {}, reportValue(c, row[c])))))),
       ));
-    } else if (v && typeof v === "object") {
-      for (const [k2, v2] of Object.entries(v)) facts.append(el("dt", {}, `${key}.${k2}`), el("dd", {}, value(k2, v2)));
     } else {
-      facts.append(el("dt", {}, key), el("dd", { dataset: { field: key } }, value(key, v)));
+      facts.append(el("dt", {}, REPORT_FACTS[key] || key), el("dd", { dataset: { field: key } }, reportValue(key, v)));
     }
   }
   return parts;
@@ -851,7 +891,8 @@ async function confirmClose() {
   let token = null;
   if (variance !== 0 && state.reachable) {
     try {
-      token = await managerApproval("variance", clientId, Math.abs(variance), `现金差额 ${formatYuan(variance)} 元；取消则先交班，差额由店长在后台确认`);
+      const approved = await managerApproval("variance", clientId, Math.abs(variance), `现金差额 ${formatYuan(variance)} 元；取消则先交班，差额由店长在后台确认`);
+      token = approved ? approved.token : null;
     } catch (error) {
       token = null;
     }

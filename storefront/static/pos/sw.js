@@ -1,10 +1,12 @@
 // The till's service worker (served at /pos/sw.js, scope /pos): keeps the till page and its
 // assets so /pos opens and sells with the server down. The page is fetched network-first (a new
 // version shows at once when online) and falls back to the kept copy; the assets are served from
-// the cache (CACHE names the version: a new name replaces the old cache on activate). The POS API
-// is never cached here: the catalog and the queue live in IndexedDB (store.js).
+// the cache. CACHE names the version: the server puts a digest of the till's assets in place of
+// __ASSETS_VERSION__ (app/web/pos_till.py), so changed assets make a new worker, whose new cache
+// replaces the old one on activate. The POS API is never cached here: the catalog and the queue
+// live in IndexedDB (store.js).
 
-const CACHE = "np-pos-v1";
+const CACHE = "np-pos-__ASSETS_VERSION__";
 const PAGE = "/pos";
 const ASSETS = ["/static/pos/pos.css", "/static/pos/pos.js", "/static/pos/pricing.js", "/static/pos/store.js", "/static/pos/qrcode.js"];
 
