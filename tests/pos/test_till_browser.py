@@ -12,9 +12,12 @@ Screens go to ``test-output/till-browser/``."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any
 
+import zxingcpp
+from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -84,7 +87,7 @@ async def sales_of(engine: AsyncEngine, shop: StockedTill) -> dict[str, int]:
         rows = await session.execute(
             select(Sale.number, func.count()).where(Sale.till_id == shop.till.id).group_by(Sale.number)
         )
-        return {number: count for number, count in rows.tuples()}
+        return {number: count for number, count in rows.all()}
 
 
 async def test_the_till_sells_offline_across_a_browser_restart_and_lands_each_sale_once(
@@ -141,6 +144,11 @@ async def test_the_till_sells_offline_across_a_browser_restart_and_lands_each_sa
                 first_number = f"{prefix}-000001"
                 await expect(page.locator("#receipt-view")).to_contain_text(first_number)
                 await shots.take(page, "change")
+                # The receipt's QR (drawn in the page, so it prints offline too) is the sale's public page.
+                qr_png = shots.folder / "receipt-qr.png"
+                await page.locator("#receipt-view .receipt-qr").screenshot(path=str(qr_png))
+                decoded = [b.text for b in zxingcpp.read_barcodes(Image.open(qr_png))]
+                assert len(decoded) == 1 and re.fullmatch(rf"{re.escape(base)}/r/[0-9a-f-]{{36}}", decoded[0]), decoded
                 await print_receipt(page, shots, "receipt-80mm-print")
                 await expect(page.locator("#pending")).to_have_text("待上传 0", timeout=15_000)
                 assert await sales_of(committed_engine, shop) == {first_number: 1}

@@ -794,7 +794,7 @@ const REPORT_LISTS = {
 };
 const REPORT_WORDS = {
   open: "班中", closed: "已交班", none: "无", approved: "已确认", pending: "待店长确认", in: "存入", out: "取出",
-  wechat: "微信", alipay: "支付宝", true: "是", false: "否",
+  wechat: "微信", alipay: "支付宝", true: "是", false: "否", kg: "千克", jin: "斤", box: "箱", piece: "个",
 };
 const REPORT_SKIPPED = new Set(["shift_client_id", "store_code", "till_code"]);
 
