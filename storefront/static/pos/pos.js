@@ -288,6 +288,13 @@ async function afterSignIn() {
   await loadCatalog();
   state.shift = (await db.get("shift")) || null;
   const open = state.session.open_shift;
+  if (state.shift && !state.shift.closing && state.reachable && (await db.queueCount()) === 0
+      && (!open || open.client_id !== state.shift.client_id)) {
+    // Everything of this till has landed and the server knows another open shift, or none (closed
+    // from another browser of this till): the server's word stands.
+    await db.remove("shift");
+    state.shift = null;
+  }
   if (!state.shift && open && open.client_id) {
     // Opened on this till before (another browser profile, or storage cleared): carry on with it.
     state.shift = { client_id: open.client_id, opened_at: open.opened_at || null, float_minor: open.float_minor || 0, movements: [], closing: null };
@@ -1070,6 +1077,13 @@ function wire() {
     state.session = null;
     showWho();
     show("signin");
+  });
+  document.addEventListener("keydown", (event) => {
+    // The next customer's first item scanned while the change is still shown: a new sale begins.
+    if (visible("done") && !$("dialog").open && /^[0-9]$/.test(event.key)) {
+      startSale();
+      $("scan").value = "";
+    }
   });
   window.addEventListener("online", () => { setReachable(true); syncNow(); });
   window.addEventListener("offline", () => setReachable(false));
