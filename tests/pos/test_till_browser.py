@@ -173,7 +173,7 @@ async def test_the_till_sells_offline_across_a_browser_restart_and_lands_each_sa
             await shots.take(page, "offline-after-restart")
 
             # Sale 2: a PLU key, the weight typed in 斤 (the unit the price is shown in), cash.
-            await page.locator("#plu-keys .key", has_text="白沙枇杷").click()
+            await page.locator(f"#plu-keys .key[data-variant='{shop.loquat.id}']").click()
             await expect(page.locator("#dialog-note")).to_contain_text("请按斤输入重量")
             await page.locator("#dlg-weight").fill("5.5")  # 5.5 斤 reaches the 5 斤 tier: ¥15.00 → ¥82.50
             await page.locator("#dialog-ok").click()

@@ -196,7 +196,9 @@ function ask({ title, note = "", fields, okText = "确定", cancelText = "取消
       }
     };
     $("dialog-cancel").onclick = () => finish(null);
-    dialog.onclose = () => finish(null);
+    // Escape closes the dialog: a cancel. (The close event of a previous ask() arrives late, when
+    // this one is already open: it is not ours.)
+    dialog.onclose = () => { if (!dialog.open) finish(null); };
     dialog.showModal();
     const first = box.querySelector("input");
     if (first) first.focus();
@@ -323,10 +325,14 @@ async function openShift(event) {
 
 // ---------------------------------------------------------------- selling
 
-function startSale() {
+function newBasket() {
   state.basket = { client_id: crypto.randomUUID(), lines: [], discount_minor: 0, discount_reason: "", approval_token: null };
   state.tenders = [];
   renderBasket();
+}
+
+function startSale() {
+  newBasket();
   show("sell");
 }
 
@@ -633,6 +639,7 @@ async function finishSale() {
   };
   await db.enqueue(op, { kv: { sale_seq: seq }, receipt });
   state.lastReceipt = receipt;
+  newBasket(); // the sale is done: whatever screen comes next, the basket is the next customer's
   $("change").textContent = formatYuan(change);
   renderReceipt(receipt, $("receipt-view"));
   show("done");

@@ -1,0 +1,123 @@
+"""A store manager's say at the till, in a real browser (issue 14, items 1, 2 and 7): a discount
+within the clerk's limit needs nobody; beyond it the till asks a manager's user name + PIN (an
+approval token for that sale) and the sale lands with the manager as approver; taking cash out asks
+the same; the X report shows the shift so far; offline, a discount beyond the limit is refused with
+the reason on screen. Screens go to ``test-output/till-manager-browser/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db import create_sessionmaker
+from app.pos.sale_models import CashMovement, Sale
+from tests.fixtures.browser import PC, Shots, app_in_browser, needs_chromium
+from tests.fixtures.pos import PIN
+from tests.fixtures.pos_till import stocked_till
+
+pytestmark = needs_chromium
+
+
+async def test_a_discount_beyond_the_limit_and_cash_out_take_a_managers_pin(
+    committed_engine: AsyncEngine, committed_database_url: str, tmp_path: Path
+) -> None:
+    from playwright.async_api import expect
+
+    async with create_sessionmaker(committed_engine)() as session:
+        shop = await stocked_till(session)
+        await session.commit()
+    assert shop.pear.plu is not None
+    shots = Shots("till-manager-browser")
+    async with app_in_browser(committed_database_url, tmp_path) as (base, browser):
+        context = await browser.new_context(viewport=PC, locale="zh-CN", timezone_id="Asia/Shanghai")
+        page = await context.new_page()
+        page.set_default_timeout(10_000)
+        await page.goto(f"{base}/pos/enrol?code={shop.enrol_code}")
+        await page.get_by_role("button", name="登记本机").click()
+        await page.get_by_role("link", name="打开收银台").click()
+        await page.get_by_label("工号").fill(shop.clerk.username)
+        await page.locator("#signin-pin").fill(PIN)
+        await page.get_by_role("button", name="登录").click()
+        await page.locator("#open-float").fill("100")
+        await page.get_by_role("button", name="开班").click()
+
+        # 2 kg of pears by the PLU key: ¥37.00.
+        await page.locator(f"#plu-keys .key[data-variant='{shop.pear.id}']").click()
+        await page.locator("#dlg-weight").fill("2")
+        await page.locator("#dialog-ok").click()
+        await expect(page.locator("#t-total")).to_have_text("37.00")
+
+        # ¥2.00 off (5 %, within the clerk's 10 %): no manager.
+        await page.locator("#discount-button").click()
+        await page.locator("#dlg-amount").fill("2")
+        await page.locator("#dlg-reason").fill("老顾客")
+        await page.locator("#dialog-ok").click()
+        await expect(page.locator("#t-total")).to_have_text("35.00")
+
+        # ¥10.00 off (27 %): the manager types user name and PIN; a wrong PIN is refused in the dialog.
+        await page.locator("#discount-button").click()
+        await page.locator("#dlg-amount").fill("10")
+        await page.locator("#dlg-reason").fill("品相一般")
+        await page.locator("#dialog-ok").click()
+        await expect(page.locator("#dialog-title")).to_have_text("店长授权")
+        await page.locator("#dlg-username").fill(shop.manager.username)
+        await page.locator("#dlg-pin").fill("0000")
+        await page.locator("#dialog-ok").click()
+        await expect(page.locator("#dialog-error")).not_to_be_empty()
+        await shots.take(page, "manager-pin-refused")
+        await page.locator("#dlg-pin").fill(PIN)
+        await page.locator("#dialog-ok").click()
+        await expect(page.locator("#t-total")).to_have_text("27.00")
+        await expect(page.locator("#t-discount")).to_contain_text("品相一般")
+        await shots.take(page, "discount-approved")
+        await page.locator("#pay-button").click()
+        await page.get_by_role("button", name="收现金").click()
+        await expect(page.locator("#change")).to_have_text("0.00")
+        await expect(page.locator("#pending")).to_have_text("待上传 0", timeout=15_000)
+
+        # Cash out: the manager's PIN again.
+        await page.locator("#menu-button").click()
+        await page.locator("#cash-out").click()
+        await page.locator("#dlg-amount").fill("50")
+        await page.locator("#dlg-reason").fill("存银行")
+        await page.locator("#dialog-ok").click()
+        await page.locator("#dlg-username").fill(shop.manager.username)
+        await page.locator("#dlg-pin").fill(PIN)
+        await page.locator("#dialog-ok").click()
+        await expect(page.locator("#flash")).to_contain_text("已记录取出 50.00 元")
+        await expect(page.locator("#pending")).to_have_text("待上传 0", timeout=15_000)
+
+        await page.locator("#x-report").click()
+        await expect(page.locator("#report-title")).to_have_text("X 报表（班中）")
+        await expect(page.locator("#report-body [data-field=sales_count]")).to_have_text("1")
+        await expect(page.locator("#report-body [data-field=discounts_minor]")).to_have_text("10.00")
+        await expect(page.locator("#report-body [data-field=cash_out_minor]")).to_have_text("50.00")
+        await expect(page.locator("#report-body [data-field=expected_cash_minor]")).to_have_text("77.00")
+        await shots.take(page, "x-report")
+        await page.locator("#report-back").click()
+        await page.locator("#menu-back").click()
+        await expect(page.locator("#basket li")).to_have_count(0)  # the paid basket is gone
+
+        # Offline, a discount beyond the limit cannot be approved: refused, the basket unchanged.
+        await page.locator(f"#plu-keys .key[data-variant='{shop.pear.id}']").click()
+        await page.locator("#dlg-weight").fill("1")
+        await page.locator("#dialog-ok").click()
+        await context.set_offline(True)
+        await expect(page.locator("#net")).to_have_text("离线")
+        await page.locator("#discount-button").click()
+        await page.locator("#dlg-amount").fill("5")
+        await page.locator("#dlg-reason").fill("临期")
+        await page.locator("#dialog-ok").click()
+        await expect(page.locator("#flash")).to_contain_text("离线时不能办理")
+        await expect(page.locator("#t-total")).to_have_text("18.50")
+        await shots.take(page, "offline-discount-refused")
+        await context.set_offline(False)
+
+    async with create_sessionmaker(committed_engine)() as session:
+        sale = (await session.execute(select(Sale).where(Sale.till_id == shop.till.id))).scalar_one()
+        assert (sale.discount_minor, sale.discount_reason, sale.total_minor) == (1000, "品相一般", 2700)
+        assert sale.discount_approved_by_id == shop.manager.id
+        moved = (await session.execute(select(CashMovement).where(CashMovement.reason == "存银行"))).scalars().all()
+        assert [(m.direction, m.amount_minor, m.approved_by_id) for m in moved] == [("out", 5000, shop.manager.id)]
