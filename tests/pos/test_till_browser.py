@@ -30,7 +30,7 @@ from app.pos.sale_models import Sale, Shift
 from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS, PC, Shots, needs_chromium
 from tests.fixtures.http_server import serve_in_thread
 from tests.fixtures.pos import PIN
-from tests.fixtures.pos_till import StockedTill, scale_label, stocked_till
+from tests.fixtures.pos_till import StockedTill, committed_stocked_till, scale_label
 
 pytestmark = needs_chromium
 
@@ -95,9 +95,7 @@ async def test_the_till_sells_offline_across_a_browser_restart_and_lands_each_sa
 ) -> None:
     from playwright.async_api import async_playwright, expect
 
-    async with create_sessionmaker(committed_engine)() as session:
-        shop = await stocked_till(session)
-        await session.commit()
+    shop = await committed_stocked_till(committed_engine)
     assert shop.box.barcode is not None and shop.loquat.plu is not None and shop.pear.plu is not None
     shots = Shots("till-browser")
     profile = tmp_path / "chromium-profile"

@@ -7,6 +7,7 @@ the reason on screen. Screens go to ``test-output/till-manager-browser/``."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,9 +16,22 @@ from app.db import create_sessionmaker
 from app.pos.sale_models import CashMovement, Sale
 from tests.fixtures.browser import PC, Shots, app_in_browser, needs_chromium
 from tests.fixtures.pos import PIN
-from tests.fixtures.pos_till import stocked_till
+from tests.fixtures.pos_till import committed_stocked_till
 
 pytestmark = needs_chromium
+
+
+async def basket_discount(page: Any, amount: str, reason: str) -> None:
+    await page.locator("#discount-button").click()
+    await page.locator("#dlg-amount").fill(amount)
+    await page.locator("#dlg-reason").fill(reason)
+    await page.locator("#dialog-ok").click()
+
+
+async def manager_types(page: Any, username: str, pin: str) -> None:
+    await page.locator("#dlg-username").fill(username)
+    await page.locator("#dlg-pin").fill(pin)
+    await page.locator("#dialog-ok").click()
 
 
 async def test_a_discount_beyond_the_limit_and_cash_out_take_a_managers_pin(
@@ -25,10 +39,7 @@ async def test_a_discount_beyond_the_limit_and_cash_out_take_a_managers_pin(
 ) -> None:
     from playwright.async_api import expect
 
-    async with create_sessionmaker(committed_engine)() as session:
-        shop = await stocked_till(session)
-        await session.commit()
-    assert shop.pear.plu is not None
+    shop = await committed_stocked_till(committed_engine)
     shots = Shots("till-manager-browser")
     async with app_in_browser(committed_database_url, tmp_path) as (base, browser):
         context = await browser.new_context(viewport=PC, locale="zh-CN", timezone_id="Asia/Shanghai")
@@ -50,25 +61,16 @@ async def test_a_discount_beyond_the_limit_and_cash_out_take_a_managers_pin(
         await expect(page.locator("#t-total")).to_have_text("37.00")
 
         # ¥2.00 off (5 %, within the clerk's 10 %): no manager.
-        await page.locator("#discount-button").click()
-        await page.locator("#dlg-amount").fill("2")
-        await page.locator("#dlg-reason").fill("老顾客")
-        await page.locator("#dialog-ok").click()
+        await basket_discount(page, "2", "老顾客")
         await expect(page.locator("#t-total")).to_have_text("35.00")
 
         # ¥10.00 off (27 %): the manager types user name and PIN; a wrong PIN is refused in the dialog.
-        await page.locator("#discount-button").click()
-        await page.locator("#dlg-amount").fill("10")
-        await page.locator("#dlg-reason").fill("品相一般")
-        await page.locator("#dialog-ok").click()
+        await basket_discount(page, "10", "品相一般")
         await expect(page.locator("#dialog-title")).to_have_text("店长授权")
-        await page.locator("#dlg-username").fill(shop.manager.username)
-        await page.locator("#dlg-pin").fill("0000")
-        await page.locator("#dialog-ok").click()
+        await manager_types(page, shop.manager.username, "0000")
         await expect(page.locator("#dialog-error")).not_to_be_empty()
         await shots.take(page, "manager-pin-refused")
-        await page.locator("#dlg-pin").fill(PIN)
-        await page.locator("#dialog-ok").click()
+        await manager_types(page, shop.manager.username, PIN)
         await expect(page.locator("#t-total")).to_have_text("27.00")
         await expect(page.locator("#t-discount")).to_contain_text("品相一般")
         await shots.take(page, "discount-approved")
@@ -83,9 +85,7 @@ async def test_a_discount_beyond_the_limit_and_cash_out_take_a_managers_pin(
         await page.locator("#dlg-amount").fill("50")
         await page.locator("#dlg-reason").fill("存银行")
         await page.locator("#dialog-ok").click()
-        await page.locator("#dlg-username").fill(shop.manager.username)
-        await page.locator("#dlg-pin").fill(PIN)
-        await page.locator("#dialog-ok").click()
+        await manager_types(page, shop.manager.username, PIN)
         await expect(page.locator("#flash")).to_contain_text("已记录取出 50.00 元")
         await expect(page.locator("#pending")).to_have_text("待上传 0", timeout=15_000)
 
@@ -106,10 +106,7 @@ async def test_a_discount_beyond_the_limit_and_cash_out_take_a_managers_pin(
         await page.locator("#dialog-ok").click()
         await context.set_offline(True)
         await expect(page.locator("#net")).to_have_text("离线")
-        await page.locator("#discount-button").click()
-        await page.locator("#dlg-amount").fill("5")
-        await page.locator("#dlg-reason").fill("临期")
-        await page.locator("#dialog-ok").click()
+        await basket_discount(page, "5", "临期")
         await expect(page.locator("#flash")).to_contain_text("离线时不能办理")
         await expect(page.locator("#t-total")).to_have_text("18.50")
         await shots.take(page, "offline-discount-refused")

@@ -13,13 +13,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db import create_sessionmaker
 from app.kit.errors import AppError
 from app.pos.scanning import decode, parse_layouts, price_check_digit
 from app.pos.till_catalog import scale_layout
 from tests.fixtures.browser import PC, app_in_browser, needs_chromium
 from tests.fixtures.pos import PIN
-from tests.fixtures.pos_till import scale_label, stocked_till, with_check
+from tests.fixtures.pos_till import committed_stocked_till, scale_label, with_check
 
 pytestmark = needs_chromium
 
@@ -48,10 +47,7 @@ def _server_line(answer: Any) -> dict[str, Any]:
 async def test_js_scans_and_plu_weights_price_as_the_server_does(
     committed_engine: AsyncEngine, committed_database_url: str, tmp_path: Path
 ) -> None:
-    sessionmaker = create_sessionmaker(committed_engine)
-    async with sessionmaker() as session:
-        shop = await stocked_till(session)
-        await session.commit()
+    shop = await committed_stocked_till(committed_engine)
     loquat, pear = shop.loquat.plu, shop.pear.plu
     assert loquat is not None and pear is not None and shop.box.barcode is not None
     bad_digit = shop.box.barcode[:-1] + str((int(shop.box.barcode[-1]) + 1) % 10)
