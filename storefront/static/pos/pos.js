@@ -978,13 +978,16 @@ async function updatePending() {
 async function syncNow() {
   if (state.syncing || !state.session) return;
   state.syncing = true;
+  // An operation the server rejected in this pass is not sent again until the next one.
+  const rejected = new Set();
   try {
     for (;;) {
-      const entries = await db.queued(MAX_OPS);
+      const entries = (await db.queued()).filter((entry) => !rejected.has(entry.client_id)).slice(0, MAX_OPS);
       if (!entries.length) break;
       const answer = await api("POST", `${API}/sync`, { ops: entries.map((entry) => entry.op) });
       await db.settle(entries, answer.results);
-      if (!answer.results.some((r) => r.outcome !== "rejected")) break;
+      for (const result of answer.results) if (result.outcome === "rejected") rejected.add(result.client_id);
+      if (!answer.results.some((r) => r.outcome !== "rejected")) break; // no progress: wait for the next pass
     }
   } catch (error) {
     // Offline, or the server refused the batch: the queue stays and is retried.
