@@ -26,7 +26,9 @@ from app.kit.outbox import TaskSender
 from app.kit.security_headers import SecurityHeaders
 from app.orders import endpoints as orders_endpoints
 from app.orders.providers import OnlinePaymentProvider, provider_from_settings
+from app.pos import docs_endpoints as pos_docs_endpoints
 from app.pos import endpoints as pos_endpoints
+from app.pos import replenishment_endpoints as pos_replenishment_endpoints
 from app.pos import sale_endpoints as pos_sale_endpoints
 from app.shop import endpoints as shop_endpoints
 from app.stations import document_endpoints as station_documents
@@ -43,7 +45,11 @@ from app.web import crossborder_admin as crossborder_admin_pages
 from app.web import devices as device_pages
 from app.web import notifications as notification_pages
 from app.web import orders as order_pages
+from app.web import pos_console as pos_console_pages
 from app.web import pos_enrol as pos_enrol_pages
+from app.web import pos_receipts as pos_receipt_pages
+from app.web import pos_replenishment as pos_replenishment_pages
+from app.web import pos_shifts as pos_shift_pages
 from app.web import pos_till as pos_till_pages
 from app.web import runs_admin as run_pages
 from app.web import shop as shop_pages
@@ -112,7 +118,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     station_endpoints.runs,
     wholesale_trip_endpoints.router,
     pos_endpoints.router,
+    pos_replenishment_endpoints.router,
     pos_sale_endpoints.router,
+    pos_docs_endpoints.router,
     auth_pages.router,
     admin_pages.router,
     company_admin_pages.router,
@@ -130,12 +138,16 @@ ROUTERS: tuple[APIRouter, ...] = (
     store_admin_pages.router,
     pos_enrol_pages.router,
     pos_till_pages.router,
+    pos_console_pages.router,
+    pos_replenishment_pages.router,
+    pos_shift_pages.router,
     crossborder_admin_pages.router,
     notification_pages.router,
     shop_pages.router,
     order_pages.router,
     station_pages.router,
     trace_pages.router,
+    pos_receipt_pages.router,
     wholesale_pages.router,
     wholesale_standing_pages.router,
     wholesale_portal.router,

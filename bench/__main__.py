@@ -8,6 +8,7 @@ from bench import (
     catalog,
     crossborder,
     pos_till,
+    pos_upload,
     shop,
     stations,
     stock,
@@ -26,6 +27,7 @@ BENCHES = {
     "wholesale_orders": wholesale_orders.main,
     "wholesale_trip": wholesale_trip.main,
     "pos_till": pos_till.main,
+    "pos_upload": pos_upload.main,
 }
 
 

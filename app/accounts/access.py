@@ -123,6 +123,14 @@ CLERK = AccessRule("clerk", _grants((Role.clerk, Scope.pos), (Role.admin, Scope.
 # Someone signed in at an enrolled till (a clerk or a store manager of the till's store): the
 # principal carries the store and the till, and its token has scope ``pos`` only.
 AT_TILL = AccessRule("at_till", _grants((Role.clerk, Scope.pos), (Role.store_manager, Scope.pos)), at_till=True)
+# The brand-store console on pages: admins (every store) and store managers (only the stores they
+# run: the route checks the store, see ``app.pos.console_access``).
+STORE_CONSOLE_GRANTS = _grants((Role.admin, Scope.admin), (Role.store_manager, Scope.pos))
+STORE_CONSOLE = AccessRule("store_console", STORE_CONSOLE_GRANTS)
+# Replenishment requests: the stores that ask (as above) and the warehouse that ships them.
+STORE_OR_WAREHOUSE = AccessRule(
+    "store_or_warehouse", STORE_CONSOLE_GRANTS | _grants((Role.warehouse, Scope.stock), (Role.admin, Scope.stock))
+)
 STATION_OPERATOR = AccessRule("station_operator", _grants((Role.station_operator, Scope.pda)))
 WAREHOUSE = AccessRule("warehouse", _grants((Role.warehouse, Scope.stock), (Role.admin, Scope.stock)))
 ADMIN = AccessRule("admin", _grants((Role.admin, Scope.admin)))
@@ -230,6 +238,8 @@ BuyerUser = Annotated[Principal, Depends(require(BUYER))]
 CompanyOwnerUser = Annotated[Principal, Depends(require(COMPANY_OWNER))]
 ClerkUser = Annotated[Principal, Depends(require(CLERK))]
 TillClerk = Annotated[Principal, Depends(require(AT_TILL))]
+StoreConsoleUser = Annotated[Principal, Depends(require(STORE_CONSOLE))]
+StoreOrWarehouseUser = Annotated[Principal, Depends(require(STORE_OR_WAREHOUSE))]
 StationOperator = Annotated[Principal, Depends(require(STATION_OPERATOR))]
 WarehouseUser = Annotated[Principal, Depends(require(WAREHOUSE))]
 StaffUser = Annotated[Principal, Depends(require(STAFF))]

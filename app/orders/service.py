@@ -14,7 +14,7 @@ lines carries no delivery. Nothing of that is built yet.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import repository as catalog_repository
+from app.catalog.models import Variant
 from app.catalog.pricing import PricedLine
 from app.channels import SalesChannel
 from app.kit import clock
@@ -117,6 +118,8 @@ class CounterSale:
     number: str  # the till's sale number (its prefix + its own sequence)
     discount_minor: int
     sold_by_user_id: int  # the clerk: the order's events name them
+    # The lines' variants with their products, when the caller has them already (names the lines).
+    variants: Mapping[str, Variant] | None = None
 
 
 async def create_counter_order(session: AsyncSession, new: NewOrder, sale: CounterSale) -> Order | None:
@@ -145,7 +148,7 @@ async def create_counter_order(session: AsyncSession, new: NewOrder, sale: Count
         return None
     order = await session.get(Order, order_id)
     assert order is not None
-    await _write_lines_and_event(session, order, new, actor_user_id=sale.sold_by_user_id)
+    await _write_lines_and_event(session, order, new, actor_user_id=sale.sold_by_user_id, variants=sale.variants)
     return order
 
 
@@ -180,9 +183,15 @@ def _order_values(
 
 
 async def _write_lines_and_event(
-    session: AsyncSession, order: Order, new: NewOrder, *, actor_user_id: int | None = None
+    session: AsyncSession,
+    order: Order,
+    new: NewOrder,
+    *,
+    actor_user_id: int | None = None,
+    variants: Mapping[str, Variant] | None = None,
 ) -> None:
-    variants = await catalog_repository.active_variants_with_products(session, [line.sku for line in new.lines])
+    if variants is None:
+        variants = await catalog_repository.active_variants_with_products(session, [line.sku for line in new.lines])
     for line in new.lines:
         variant = variants[line.sku]
         session.add(

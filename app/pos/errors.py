@@ -55,6 +55,52 @@ class PinRateLimited(TooManyRequests):
     message = "PIN 尝试次数过多，请 15 分钟后再试或找店长"
 
 
+# ---- returns, receipts, shift reports ------------------------------------------------------------
+class ShiftNotFound(NotFound):
+    code = "shift_not_found"
+    message = "班次不存在，或不是本店的班次"
+
+
+class NoOpenShift(Conflict):
+    code = "no_open_shift"
+    message = "本收银机没有进行中的班次：请先开班，退款从本班钱箱付出"
+
+
+class ReturnLineUnknown(AppError):
+    code = "return_line_unknown"
+    status_code = 422
+    message = "退货行不属于这张小票，或同一行填了两次"
+
+
+class ReturnQuantityInvalid(AppError):
+    code = "return_quantity_invalid"
+    status_code = 422
+    message = "退货数量必须大于 0，最多三位小数"
+
+
+class ReturnExceedsSold(AppError):
+    code = "return_exceeds_sold"
+    status_code = 422
+    message = "退货数量超过可退数量（已售减去已退）"
+
+
+class NothingToRefund(AppError):
+    code = "nothing_to_refund"
+    status_code = 422
+    message = "这些商品的退款金额为 0，无需退货退款"
+
+
+class ApprovalRequired(AppError):
+    code = "approval_required"
+    status_code = 403
+    message = "退货退款需要店长授权：请店长输入 PIN"
+
+
+class ReturnClientIdTaken(Conflict):
+    code = "return_client_id_taken"
+    message = "这个退货编号已用于另一张小票的退货"
+
+
 class BarcodeUnreadable(AppError):
     code = "barcode_unreadable"
     status_code = 422

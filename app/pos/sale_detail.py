@@ -89,6 +89,12 @@ async def sale_detail(session: AsyncSession, store_id: int, number: str) -> Sale
     return await detail_of(session, sale)
 
 
+async def sale_by_client_id(session: AsyncSession, client_id: uuid.UUID) -> SaleDetail | None:
+    """A sale by the till's id for it (the receipt's public page ``/r/{client_id}``), or None."""
+    sale = await sale_queries.sale_by_client_id(session, client_id)
+    return None if sale is None else await detail_of(session, sale)
+
+
 async def detail_of(session: AsyncSession, sale: Sale) -> SaleDetail:
     store, till, clerk, order = await sale_queries.sale_context(session, sale)
     lines = await sale_queries.lines_of_sale(session, sale)

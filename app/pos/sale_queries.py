@@ -38,7 +38,8 @@ from app.pos.sale_models import (
 
 async def lock_till(session: AsyncSession, till_id: int) -> None:
     """Serialise the opening of shifts on one till: a second open (or the same one uploaded from
-    another connection) waits here for the first transaction and then sees its shift."""
+    another connection) waits here for the first transaction and then sees its shift. ``FOR NO KEY
+    UPDATE``: the sales' foreign keys to the till (``KEY SHARE``) do not wait on it."""
     await session.execute(select(Till.id).where(Till.id == till_id).with_for_update(key_share=True))
 
 

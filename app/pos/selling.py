@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.access import Principal
 from app.catalog import pricing
 from app.catalog import repository as catalog_repository
+from app.catalog.models import Variant
 from app.catalog.pricing import PricedLine
 from app.channels import SalesChannel
 from app.config import get_settings
@@ -44,6 +45,7 @@ from app.orders import service as orders_service
 from app.orders.models import DeliveryMethod, PaymentMethod
 from app.pos import approvals, errors, repository, sale_queries, shifts
 from app.pos.approvals import ApprovalAction
+from app.pos.models import Till
 from app.pos.sale_models import SaleLine, ShiftStatus, StockExceptionStatus, Tender
 from app.pos.sync_schemas import SaleLineIn, SaleOp, TenderIn
 from app.supply import counter_sales
@@ -70,32 +72,47 @@ def sale_number(prefix: str, seq: int) -> str:
     return f"{prefix}-{seq:06d}"
 
 
-async def record_sale(session: AsyncSession, principal: Principal, op: SaleOp) -> Recorded:
+@dataclass(frozen=True)
+class SalePlace:
+    """Where the till's sales are made: the till and its store's stock location (read once per upload)."""
+
+    till: Till
+    location_id: int
+
+
+async def sale_place(session: AsyncSession, principal: Principal) -> SalePlace:
+    assert principal.till_id is not None and principal.store_id is not None
+    till = await repository.till_by_id(session, principal.till_id)
+    location = await repository.location_of_store(session, principal.store_id)
+    assert till is not None
+    if location is None:
+        raise errors.StoreNotFound()
+    return SalePlace(till, location.id)
+
+
+async def record_sale(session: AsyncSession, principal: Principal, op: SaleOp, place: SalePlace) -> Recorded:
     assert principal.till_id is not None and principal.store_id is not None
     existing = await sale_queries.sale_by_client_id(session, op.client_id)
     if existing is not None:
         return _duplicate_of(existing.till_id, existing.number, principal, op)
-    till = await repository.till_by_id(session, principal.till_id)
-    assert till is not None
-    if not op.number.startswith(f"{till.sale_prefix}-"):
-        raise errors.SaleNumberInvalid(detail={"number": op.number, "prefix": till.sale_prefix})
     shift = await shifts.till_shift(session, principal, op.shift_client_id)
     if shift.status != ShiftStatus.open.value:
         raise errors.ShiftClosed()
-    priced = await _checked_lines(session, op.lines)
+    till = place.till
+    if not op.number.startswith(f"{till.sale_prefix}-"):
+        raise errors.SaleNumberInvalid(detail={"number": op.number, "prefix": till.sale_prefix})
+    variants = await catalog_repository.active_variants_with_products(session, [line.sku for line in op.lines])
+    priced = await _checked_lines(session, op.lines, variants)
     subtotal = sum(line.line_total_minor for line, _ in priced)
     total = _check_totals(op, subtotal)
     discount_approved_by = await _discount_approver(session, principal, op, subtotal)
-    location = await repository.location_of_store(session, principal.store_id)
-    if location is None:
-        raise errors.StoreNotFound()
 
     order = await orders_service.create_counter_order(
         session,
         orders_service.NewOrder(
             channel=SalesChannel.pos,
             lines=[line for line, _ in priced],
-            location_id=location.id,
+            location_id=place.location_id,
             contact_name=WALK_IN_CUSTOMER,
             contact_phone="",
             payment_method=_payment_method(op.tenders, op.change_minor),
@@ -105,7 +122,7 @@ async def record_sale(session: AsyncSession, principal: Principal, op: SaleOp) -
             event_detail={"sale": op.number, "till_id": till.id, "made_offline": op.made_offline},
         ),
         orders_service.CounterSale(
-            number=op.number, discount_minor=op.discount_minor, sold_by_user_id=principal.user_id
+            number=op.number, discount_minor=op.discount_minor, sold_by_user_id=principal.user_id, variants=variants
         ),
     )
     if order is None:
@@ -144,7 +161,7 @@ async def record_sale(session: AsyncSession, principal: Principal, op: SaleOp) -
     order_line_ids = await sale_queries.order_line_ids(session, order.id)
     taken = await counter_sales.take_for_counter_sale(
         session,
-        location_id=location.id,
+        location_id=place.location_id,
         sale_number=op.number,
         lines=[
             counter_sales.CounterLine(line_id, line.variant_id, line.quantity)
@@ -170,7 +187,7 @@ async def record_sale(session: AsyncSession, principal: Principal, op: SaleOp) -
             sale_queries.add_stock_exception(
                 session,
                 store_id=principal.store_id,
-                location_id=location.id,
+                location_id=place.location_id,
                 sale_id=sale_id,
                 variant_id=took.variant_id,
                 quantity=took.short,
@@ -198,10 +215,9 @@ def _duplicate_of(till_id: int, number: str, principal: Principal, op: SaleOp) -
 
 
 async def _checked_lines(
-    session: AsyncSession, lines: Sequence[SaleLineIn]
+    session: AsyncSession, lines: Sequence[SaleLineIn], variants: Mapping[str, Variant]
 ) -> list[tuple[PricedLine, PricedLine | None]]:
     """Each line as the till sold it (its price), with the list's price when that differs."""
-    variants = await catalog_repository.active_variants_with_products(session, [line.sku for line in lines])
     out: list[tuple[PricedLine, PricedLine | None]] = []
     for n, line in enumerate(lines, start=1):
         variant = variants.get(line.sku)

@@ -38,10 +38,13 @@ _ONE_OPEN_SHIFT = "uq_pos_shifts_one_open_per_till"
 
 async def sync(session: AsyncSession, principal: Principal, body: SyncIn) -> SyncOut:
     results: list[SyncResult] = []
+    place: selling.SalePlace | None = None
     for op in body.ops:
         try:
             async with session.begin_nested():
-                result = await _one(session, principal, op)
+                if isinstance(op, SaleOp) and place is None:
+                    place = await selling.sale_place(session, principal)
+                result = await _one(session, principal, op, place)
         except AppError as exc:
             result = _rejected(op, exc)
         except IntegrityError as exc:
@@ -55,7 +58,7 @@ async def sync(session: AsyncSession, principal: Principal, body: SyncIn) -> Syn
     return SyncOut(results=results)
 
 
-async def _one(session: AsyncSession, principal: Principal, op: SyncOp) -> SyncResult:
+async def _one(session: AsyncSession, principal: Principal, op: SyncOp, place: selling.SalePlace | None) -> SyncResult:
     if isinstance(op, ShiftOpenOp):
         opened = await shifts.open_shift(
             session, principal, client_id=op.client_id, at=op.at, float_minor=op.float_minor
@@ -75,7 +78,8 @@ async def _one(session: AsyncSession, principal: Principal, op: SyncOp) -> SyncR
         )
         return _done(op, moved.duplicate, None)
     if isinstance(op, SaleOp):
-        sold = await selling.record_sale(session, principal, op)
+        assert place is not None
+        sold = await selling.record_sale(session, principal, op, place)
         return _done(op, sold.duplicate, sold.number, sold.public_url)
     assert isinstance(op, ShiftCloseOp)
     closed = await shifts.close_shift(

@@ -25,6 +25,8 @@ ROLE_HOME = {
     Role.warehouse: "/admin/stock",
     Role.station_operator: "/station",
     Role.clerk: "/pos",
+    # The stores the manager runs, with today's figures and what waits for them.
+    Role.store_manager: "/admin/pos",
 }
 
 

@@ -24,7 +24,7 @@ from app.kit import clock
 from app.kit.errors import AppError, InvalidInput
 from app.kit.qr import qr_svg
 from app.kit.validation import field_name, zh_message
-from app.pos import repository, stores
+from app.pos import repository, stock_exceptions, stores
 from app.pos.models import Store, Till
 from app.web import forms
 from app.web.admin import back
@@ -129,6 +129,7 @@ async def _store_page(
             "tills": await repository.tills_of(session, store.id),
             "staff": await repository.staff_of(session, store.id),
             "candidates": await repository.manager_candidates(session, store.id),
+            "open_exceptions": (await stock_exceptions.open_counts(session, frozenset({store.id}))).get(store.id, 0),
             "values": values,
             "till_values": till_values or {},
             "errors": errors or [],

@@ -361,3 +361,41 @@ async def test_a_number_another_sale_has_is_refused(client: httpx.AsyncClient, d
         ("recorded", None),
         ("rejected", "sale_number_taken"),
     ]
+
+
+async def test_scale_labels_keep_their_weight_and_a_price_label_its_price(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    with clock.pinned(T0):
+        shop = await make_shop(db_session)
+        clerk = await sign_in(client, shop)
+        opened = shift_open()
+        weighed = line(shop.jin, "1.506", 1680, source="weight_label", code="2000101007530", grams=753)
+        # ¥20.00 printed by the scale at ¥16.80 / 斤: 1.19 斤, and the line is the label's ¥20.00.
+        labelled = line(shop.jin, "1.19", 1680, source="price_label", code="2500101020004", line_total_minor=2000)
+        sold = sale(shop, opened["client_id"], [weighed, labelled])
+        results = await upload(client, clerk, opened, sold)
+        assert [r["outcome"] for r in results] == ["recorded", "recorded"], results
+        detail = (await client.get(f"/api/v1/pos/sales/{sold['number']}", headers=clerk)).json()
+    assert [(ln["source"], ln["quantity"], ln["grams"], ln["line_total_minor"]) for ln in detail["lines"]] == [
+        ("weight_label", "1.506", 753, 2530),  # 2530.08 fen, rounded once
+        ("price_label", "1.19", None, 2000),
+    ]
+    assert detail["price_differs"] is False and detail["total_minor"] == 4530
+
+
+async def test_a_sale_is_found_by_its_client_id_for_its_public_page(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    from app.pos import sale_detail
+
+    with clock.pinned(T0):
+        shop = await make_shop(db_session)
+        clerk = await sign_in(client, shop)
+        opened = shift_open()
+        sold = sale(shop, opened["client_id"], [line(shop.box, "1", 1280)])
+        await upload(client, clerk, opened, sold)
+        found = await sale_detail.sale_by_client_id(db_session, uuid.UUID(sold["client_id"]))
+        missing = await sale_detail.sale_by_client_id(db_session, uuid.uuid4())
+    assert found is not None and found.number == sold["number"] and missing is None
+    assert [lot.lot_code for lot in found.lines[0].lots]

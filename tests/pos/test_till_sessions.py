@@ -172,8 +172,11 @@ async def test_revoking_or_deactivating_the_till_signs_its_clerk_out(
 ) -> None:
     counter = await make_counter(db_session)
     session_token = auth(await clerk_token(client, counter))
-    device = await db_session.scalar(select(ApiToken).where(ApiToken.till_id == counter.till.id))
-    assert device is not None and device.kind is TokenKind.pos_till
+    # The till's device token (the clerk's session token names the till too: pick by kind, not by row order).
+    device = await db_session.scalar(
+        select(ApiToken).where(ApiToken.till_id == counter.till.id, ApiToken.kind == TokenKind.pos_till)
+    )
+    assert device is not None
     admin = auth(await token_for(db_session, await make_user(db_session, Role.admin)))
     assert (await client.post(f"/api/v1/admin/tokens/{device.id}/revoke", headers=admin)).status_code in (200, 204)
     gone = await client.get("/api/v1/pos/session", headers=session_token)
