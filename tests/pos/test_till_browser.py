@@ -147,6 +147,7 @@ async def test_the_till_sells_offline_across_a_browser_restart_and_lands_each_sa
                 await page.locator("#receipt-view .receipt-qr").screenshot(path=str(qr_png))
                 decoded = [b.text for b in zxingcpp.read_barcodes(Image.open(qr_png))]
                 assert len(decoded) == 1 and re.fullmatch(rf"{re.escape(base)}/r/[0-9a-f-]{{36}}", decoded[0]), decoded
+                receipt_qr = decoded[0]
                 await print_receipt(page, shots, "receipt-80mm-print")
                 await expect(page.locator("#pending")).to_have_text("待上传 0", timeout=15_000)
                 assert await sales_of(committed_engine, shop) == {first_number: 1}
@@ -237,6 +238,25 @@ async def test_the_till_sells_offline_across_a_browser_restart_and_lands_each_sa
                 await page.locator("#pending").click()
                 await asyncio.sleep(0.5)
                 assert await sales_of(committed_engine, shop) == dict.fromkeys(numbers, 1)
+
+                # The first receipt's QR opens the sale's public page; its PDF comes from the API.
+                public = await till.new_page()
+                await public.goto(receipt_qr)
+                await expect(public.locator("body")).to_contain_text(first_number)
+                await shots.take(public, "public-sale-page")
+                await public.close()
+                await page.locator("#menu-button").click()
+                await page.evaluate(
+                    "() => { const made = URL.createObjectURL; window.open = () => null;"
+                    " URL.createObjectURL = (blob) => { window.__pdf = blob; return made(blob); }; }"
+                )
+                await page.locator(f"#shift-receipts button[data-pdf='{first_number}']").click()
+                await page.wait_for_function("() => window.__pdf")
+                head = await page.evaluate(
+                    "async () => new TextDecoder().decode((await window.__pdf.arrayBuffer()).slice(0, 5))"
+                )
+                assert head == "%PDF-"
+                await page.locator("#menu-back").click()
 
                 # Close the shift: the drawer holds the float + cash takings = ¥200 + 63.20 + 82.50 + 13.60.
                 await page.locator("#menu-button").click()

@@ -729,7 +729,12 @@ async function renderShiftReceipts() {
       "li",
       {},
       el("span", {}, `${r.number} · ${when(r.at)} · ${formatYuan(r.total_minor)} 元${r.synced ? "" : " · 待上传"}`),
-      el("button", { type: "button", class: "small", dataset: { reprint: r.client_id } }, "补打"),
+      el(
+        "span",
+        { class: "line-actions" },
+        el("button", { type: "button", class: "small", dataset: { reprint: r.client_id } }, "补打"),
+        r.synced ? el("button", { type: "button", class: "small", dataset: { pdf: r.number } }, "PDF") : null,
+      ),
     )),
   );
 }
@@ -938,14 +943,14 @@ async function showZ() {
   }
 }
 
-async function zPdf() {
+// A PDF of the API (receipt, Z report) needs the bearer token: fetched here, opened as a blob.
+async function openPdf(path) {
   try {
-    const response = await api("GET", `${API}/shifts/${state.shift.client_id}/z.pdf`, undefined, { raw: true });
-    if (!response.ok) return flash("Z 报表 PDF 暂不可用");
-    const url = URL.createObjectURL(await response.blob());
-    window.open(url, "_blank");
+    const response = await api("GET", path, undefined, { raw: true });
+    if (!response.ok) return flash("PDF 暂不可用");
+    window.open(URL.createObjectURL(await response.blob()), "_blank");
   } catch (error) {
-    flash("Z 报表 PDF 需要联网");
+    flash("PDF 需要联网");
   }
 }
 
@@ -1067,10 +1072,13 @@ function wire() {
     updateCount();
   });
   $("report-back").addEventListener("click", reportBack);
-  $("report-links").addEventListener("click", (event) => { if (event.target.id === "z-pdf") zPdf(); });
+  $("report-links").addEventListener("click", (event) => {
+    if (event.target.id === "z-pdf") openPdf(`${API}/shifts/${state.shift.client_id}/z.pdf`);
+  });
   $("shift-receipts").addEventListener("click", async (event) => {
-    const id = event.target.dataset.reprint;
-    if (id) printReceipt(await db.receipt(id));
+    const { reprint, pdf } = event.target.dataset;
+    if (reprint) printReceipt(await db.receipt(reprint));
+    if (pdf) openPdf(`${API}/sales/${encodeURIComponent(pdf)}/receipt.pdf`);
   });
   document.querySelector("fieldset.paper").addEventListener("change", async (event) => {
     state.paper = Number(event.target.value);
