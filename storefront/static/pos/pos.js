@@ -35,7 +35,8 @@ const state = {
   syncing: false,
   lastReceipt: null,
 };
-window.__scanTimes = []; // scan-to-line times (ms), read by bench/pos_till.py
+window.__scanTimes = []; // scan-to-line times (ms) to the painted frame, read by bench/pos_till.py
+window.__scanWork = []; // the same to the basket updated in the DOM
 
 class ApiError extends Error {
   constructor(status, code, message) {
@@ -365,7 +366,8 @@ function scan(started) {
     $("scan-msg").textContent = `${raw.trim()}：${error.message}`;
     $("scan-msg").className = "scan-msg error";
   }
-  // Enter → the line on screen: measured after the next frame is painted.
+  // Enter → the basket updated (decode, price, DOM), and Enter → the next frame painted with it.
+  window.__scanWork.push(performance.now() - started);
   requestAnimationFrame(() => requestAnimationFrame(() => window.__scanTimes.push(performance.now() - started)));
 }
 
