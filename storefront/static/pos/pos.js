@@ -750,7 +750,7 @@ async function expectedCash() {
     cash += r.tenders.filter((t) => t.method === "cash").reduce((s, t) => s + t.amount_minor, 0) - r.change_minor;
   }
   for (const m of state.shift.movements) cash += m.direction === "in" ? m.amount_minor : -m.amount_minor;
-  return cash;
+  return cash - (state.shift.refunds_minor || 0);
 }
 
 async function openMenu() {
@@ -794,6 +794,86 @@ async function cashMovement(direction) {
   flash(`已记录${direction === "in" ? "存入" : "取出"} ${formatYuan(values.amount)} 元`, "ok");
   syncNow();
   openMenu();
+}
+
+// Returns (online only: POST /api/v1/pos/returns): the receipt's sale from the server, a quantity
+// per line (at most what is left of it), a reason, a manager's say; the refund leaves this drawer.
+let returning = null; // the sale being returned against (GET /api/v1/pos/sales/{number})
+
+function startReturn() {
+  returning = null;
+  $("return-sale").hidden = true;
+  $("return-done").hidden = true;
+  $("return-number").value = "";
+  $("return-reason").value = "";
+  show("return");
+  $("return-number").focus();
+}
+
+async function findSale(event) {
+  event.preventDefault();
+  const number = $("return-number").value.trim().toUpperCase();
+  if (!number) return;
+  try {
+    returning = await api("GET", `${API}/sales/${encodeURIComponent(number)}`);
+  } catch (error) {
+    return flash(error instanceof Offline ? "退货需要联网" : error.message);
+  }
+  $("return-facts").textContent = `${returning.number} · ${when(returning.sold_at)} · 实收 ${formatYuan(returning.total_minor)} 元`;
+  $("return-lines").replaceChildren(
+    ...returning.lines.map((line) => {
+      const left = parseQuantity(line.quantity) - (parseQuantity(line.returned_quantity) || 0);
+      const id = `ret-${line.order_line_id}`;
+      return el(
+        "li",
+        { class: "line" },
+        el("label", { class: "line-name", for: id }, line.name_zh),
+        el("span", { class: "line-qty" }, `已售 ${line.quantity} ${line.unit_label_zh}，已退 ${line.returned_quantity}，金额 ${formatYuan(line.line_total_minor)}`),
+        el("input", { id, inputmode: "decimal", value: "0", class: "return-qty", dataset: { line: String(line.order_line_id), left: String(left) } }),
+      );
+    }),
+  );
+  $("return-sale").hidden = false;
+  $("return-done").hidden = true;
+}
+
+async function confirmReturn() {
+  const lines = [];
+  let bound = 0; // at least the refund: the lines' amounts before the basket discount is spread
+  for (const line of returning.lines) {
+    const input = $(`ret-${line.order_line_id}`);
+    const text = input.value.trim();
+    if (!text || Number(text) === 0) continue;
+    const milli = parseQuantity(text);
+    if (milli === null || milli > Number(input.dataset.left)) return flash(`${line.name_zh}：退货数量应大于 0 且不超过未退的数量`);
+    lines.push({ order_line_id: line.order_line_id, quantity: formatQuantity(milli) });
+    bound += Math.ceil((line.line_total_minor * milli) / parseQuantity(line.quantity));
+  }
+  if (!lines.length) return flash("请填写退货数量");
+  const reason = $("return-reason").value.trim();
+  if (!reason) return flash("请写退货原因");
+  const clientId = crypto.randomUUID();
+  let approved;
+  try {
+    approved = await managerApproval("return", clientId, bound, `退货退款（至多 ${formatYuan(bound)} 元）`);
+  } catch (error) {
+    return flash(error.message);
+  }
+  if (!approved) return;
+  try {
+    const done = await api("POST", `${API}/returns`, {
+      client_id: clientId, sale_number: returning.number, lines, reason, approval_token: approved.token,
+    });
+    state.shift.refunds_minor = (state.shift.refunds_minor || 0) + done.refund_minor;
+    await db.put("shift", state.shift);
+    flash("");
+    $("return-refund").textContent = formatYuan(done.refund_minor);
+    $("return-out").textContent = `退货单 ${done.number}（原单 ${done.sale_number}）${done.approved_by ? `，店长 ${done.approved_by} 授权` : ""}`;
+    $("return-sale").hidden = true;
+    $("return-done").hidden = false;
+  } catch (error) {
+    flash(error instanceof Offline ? "退货需要联网" : error.message);
+  }
 }
 
 // A shift report (X or Z: app/pos/shift_report.ShiftFigures as JSON) as a page: the figures as
@@ -1063,6 +1143,10 @@ function wire() {
   $("cash-out").addEventListener("click", () => cashMovement("out"));
   $("x-report").addEventListener("click", xReport);
   $("close-shift").addEventListener("click", startClose);
+  $("return-button").addEventListener("click", startReturn);
+  $("return-find").addEventListener("submit", findSale);
+  $("return-confirm").addEventListener("click", confirmReturn);
+  $("return-back").addEventListener("click", () => show("sell"));
   $("close-cancel").addEventListener("click", openMenu);
   $("close-confirm").addEventListener("click", confirmClose);
   $("denoms").addEventListener("input", updateCount);
