@@ -77,7 +77,8 @@ async function api(method, path, body, { headers = {}, raw = false } = {}) {
   if (!response.ok) {
     // Errors are {"error": code, "message": 中文说明} (app/kit/errors.py).
     const err = data || {};
-    if (response.status === 401 && path !== `${API}/session`) await sessionEnded();
+    // A 401 ends the clerk's session (expired, revoked, the till revoked) — except a refused PIN.
+    if (response.status === 401 && !(method === "POST" && path === `${API}/session`)) await sessionEnded();
     throw new ApiError(response.status, err.error || String(response.status), err.message || "请求失败");
   }
   return data;
@@ -309,6 +310,7 @@ async function afterSignIn() {
   if (!state.shift) show("open");
   else if (state.shift.closing) showZ();
   else startSale();
+  syncNow(); // what waited while nobody was signed in goes now, under this session
 }
 
 async function openShift(event) {
@@ -1209,7 +1211,6 @@ async function boot() {
     return;
   }
   await afterSignIn();
-  syncNow();
 }
 
 boot();
