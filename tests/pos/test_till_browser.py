@@ -5,7 +5,8 @@ receipt (the print layout is screenshotted). Then the server is STOPPED — not 
 set offline: Playwright's offline switch does not stop service-worker requests — the browser is
 closed and launched again on the same profile: /pos opens from the service worker and 3 more sales
 are made while no request reaches the server (counted in the server). The server is started again
-at the same address; the queued sales land exactly once; the shift closes with a Z report.
+at the same address; the queued sales land exactly once, at the till's prices (a price raised
+meanwhile does not change them); the shift closes with a Z report.
 
 Screens go to ``test-output/till-browser/``."""
 
@@ -28,6 +29,7 @@ from app.kit.outbox import RecordingSender
 from app.main import create_app
 from app.pos.sale_models import Sale, Shift
 from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS, PC, Shots, needs_chromium
+from tests.fixtures.builders import set_price
 from tests.fixtures.http_server import serve_in_thread
 from tests.fixtures.pos import PIN
 from tests.fixtures.pos_till import StockedTill, committed_stocked_till, scale_label
@@ -157,6 +159,10 @@ async def test_the_till_sells_offline_across_a_browser_restart_and_lands_each_sa
                 )
                 await till.close()
             reached_before = len(server.paths)
+            # Meanwhile the centre raises the boxed item's price: sales already made keep the till's.
+            async with create_sessionmaker(committed_engine)() as session:
+                await set_price(session, "retail", shop.box, 1500)
+                await session.commit()
 
             # ---- 2. the server is down: the browser starts again on /pos and sells 3 times.
             till = await launch(playwright, profile)
@@ -234,6 +240,9 @@ async def test_the_till_sells_offline_across_a_browser_restart_and_lands_each_sa
                 await expect(page.locator("#net")).to_have_text("在线")
                 numbers = [f"{prefix}-{n:06d}" for n in range(1, 5)]
                 assert await sales_of(committed_engine, shop) == dict.fromkeys(numbers, 1)
+                async with create_sessionmaker(committed_engine)() as session:
+                    third = (await session.execute(select(Sale).where(Sale.number == numbers[2]))).scalar_one()
+                    assert (third.total_minor, third.made_offline, third.price_differs) == (4845, True, True)
                 # Pressing upload again (a retry after a cut-off would) changes nothing.
                 await page.locator("#pending").click()
                 await asyncio.sleep(0.5)

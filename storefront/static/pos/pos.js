@@ -186,7 +186,7 @@ function ask({ title, note = "", fields, okText = "确定", cancelText = "取消
       dialog.onclose = null;
       if (dialog.open) dialog.close();
       resolve(value);
-      setTimeout(focusScan, 0);
+      focusScan(); // at once: the scanner may type the next code right away
     };
     form.onsubmit = async (event) => {
       event.preventDefault();
@@ -1185,10 +1185,13 @@ function wire() {
     show("signin");
   });
   document.addEventListener("keydown", (event) => {
+    if ($("dialog").open || !/^[0-9]$/.test(event.key)) return;
     // The next customer's first item scanned while the change is still shown: a new sale begins.
-    if (visible("done") && !$("dialog").open && /^[0-9]$/.test(event.key)) {
+    if (visible("done")) {
       startSale();
       $("scan").value = "";
+    } else if (visible("sell") && document.activeElement.tagName !== "INPUT") {
+      $("scan").focus(); // a scanner's digits belong in the scan box, wherever focus was left
     }
   });
   window.addEventListener("online", () => { setReachable(true); syncNow(); });
