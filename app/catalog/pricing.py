@@ -183,19 +183,36 @@ async def price_counter_line(
     list's price (tier included) for exactly that quantity, rounded once to the fen. The list's
     minimum and increment are for orders placed in advance and are not applied to goods already on
     the counter; the quantity must still be positive."""
-    if quantity <= 0:
-        raise errors.QuantityNotPositive(detail={"lines": [_line_problem(0, sku, errors.QuantityNotPositive)]})
-    variants = await repository.active_variants_by_sku(session, [sku])
-    variant = variants.get(sku)
-    if variant is None:
-        raise errors.UnknownSku(detail={"lines": [_line_problem(0, sku, errors.UnknownSku)]})
+    return (await price_counter_lines(session, [(sku, quantity)], channel=channel))[0]
+
+
+async def price_counter_lines(
+    session: AsyncSession, lines: Sequence[tuple[str, Decimal]], *, channel: SalesChannel
+) -> list[PricedLine]:
+    """:func:`price_counter_line` for a whole counter sale at once (a till's uploaded sale is
+    priced again on the server): the same rule, one query per table whatever the number of lines.
+    The first line that cannot be priced raises, naming its index."""
+    for index, (sku, quantity) in enumerate(lines):
+        if quantity <= 0:
+            raise errors.QuantityNotPositive(detail={"lines": [_line_problem(index, sku, errors.QuantityNotPositive)]})
+    variants = await repository.active_variants_by_sku(session, [sku for sku, _ in lines])
+    for index, (sku, _) in enumerate(lines):
+        if sku not in variants:
+            raise errors.UnknownSku(detail={"lines": [_line_problem(index, sku, errors.UnknownSku)]})
     items = await repository.price_items_for(
-        session, [variant.id], list_codes=list(channel.policy.price_lists), company_id=None
+        session,
+        list({variant.id for variant in variants.values()}),
+        list_codes=list(channel.policy.price_lists),
+        company_id=None,
     )
-    item = _pick_item(items.get(variant.id, []))
-    if item is None:
-        raise errors.NotForSale(detail={"lines": [_line_problem(0, sku, errors.NotForSale)]})
-    return _priced(variant, item, quantity)
+    priced: list[PricedLine] = []
+    for index, (sku, quantity) in enumerate(lines):
+        variant = variants[sku]
+        item = _pick_item(items.get(variant.id, []))
+        if item is None:
+            raise errors.NotForSale(detail={"lines": [_line_problem(index, sku, errors.NotForSale)]})
+        priced.append(_priced(variant, item, quantity))
+    return priced
 
 
 async def price_items(

@@ -218,7 +218,7 @@ async def _checked_lines(
     session: AsyncSession, lines: Sequence[SaleLineIn], variants: Mapping[str, Variant]
 ) -> list[tuple[PricedLine, PricedLine | None]]:
     """Each line as the till sold it (its price), with the list's price when that differs."""
-    out: list[tuple[PricedLine, PricedLine | None]] = []
+    quantities: list[Decimal] = []
     for n, line in enumerate(lines, start=1):
         variant = variants.get(line.sku)
         if variant is None or variant.id != line.variant_id:
@@ -230,14 +230,21 @@ async def _checked_lines(
             raise errors.SaleLineInvalid(f"第 {n} 行：数量不对（{exc}）", detail={"line": n}) from exc
         if line.source != "price_label" and line.line_total_minor != line_total_minor(line.unit_price_minor, quantity):
             raise errors.SaleArithmeticWrong(f"第 {n} 行：单价 × 数量与行金额不符", detail={"line": n})
-        listed = await pricing.price_counter_line(session, line.sku, quantity, channel=SalesChannel.pos)
+        quantities.append(quantity)
+    listed = await pricing.price_counter_lines(
+        session,
+        [(line.sku, quantity) for line, quantity in zip(lines, quantities, strict=True)],
+        channel=SalesChannel.pos,
+    )
+    out: list[tuple[PricedLine, PricedLine | None]] = []
+    for line, server in zip(lines, listed, strict=True):
         sold = dataclasses.replace(
-            listed, unit_price_minor=line.unit_price_minor, line_total_minor=line.line_total_minor
+            server, unit_price_minor=line.unit_price_minor, line_total_minor=line.line_total_minor
         )
-        differs = listed.unit_price_minor != line.unit_price_minor or (
-            line.source != "price_label" and listed.line_total_minor != line.line_total_minor
+        differs = server.unit_price_minor != line.unit_price_minor or (
+            line.source != "price_label" and server.line_total_minor != line.line_total_minor
         )
-        out.append((sold, listed if differs else None))
+        out.append((sold, server if differs else None))
     return out
 
 
