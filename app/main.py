@@ -50,6 +50,7 @@ from app.web import pos_enrol as pos_enrol_pages
 from app.web import pos_receipts as pos_receipt_pages
 from app.web import pos_replenishment as pos_replenishment_pages
 from app.web import pos_shifts as pos_shift_pages
+from app.web import pos_till as pos_till_pages
 from app.web import runs_admin as run_pages
 from app.web import shop as shop_pages
 from app.web import station as station_pages
@@ -136,6 +137,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     station_admin_pages.router,
     store_admin_pages.router,
     pos_enrol_pages.router,
+    pos_till_pages.router,
     pos_console_pages.router,
     pos_replenishment_pages.router,
     pos_shift_pages.router,

@@ -7,6 +7,7 @@ import sys
 from bench import (
     catalog,
     crossborder,
+    pos_till,
     pos_upload,
     shop,
     stations,
@@ -25,6 +26,7 @@ BENCHES = {
     "wholesale_documents": wholesale_documents.main,
     "wholesale_orders": wholesale_orders.main,
     "wholesale_trip": wholesale_trip.main,
+    "pos_till": pos_till.main,
     "pos_upload": pos_upload.main,
 }
 

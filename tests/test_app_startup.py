@@ -206,7 +206,7 @@ def _sign_in_against(base: str, username: str, process: subprocess.Popen[bytes],
                 "/login", data={"username": username, "password": DEFAULT_PASSWORD, "csrf_token": csrf.group(1)}
             )
             assert signed_in.status_code == 303, f"{signed_in.status_code}\n{log_tail()}"
-            assert signed_in.headers["location"] == "/account"
+            assert signed_in.headers["location"] == "/pos"  # a clerk's home is the till
             account = browser.get("/account")
             assert account.status_code == 200
             assert username in account.text

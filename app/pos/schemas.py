@@ -95,7 +95,16 @@ class CatalogItemOut(BaseModel):
     stock: str = Field(description="本店库位可用数量（仅供参考，不限制销售）")
 
 
+class ScaleLayoutOut(BaseModel):
+    prefixes: list[str] = Field(description="两位前缀 20–29")
+    value: str = Field(description="weight（克）/ price（分）")
+    item_digits: int
+    value_digits: int
+    price_check: bool = Field(description="数值前是否有价格校验位")
+
+
 class CatalogOut(BaseModel):
     version: str = Field(description="内容版本，与 ETag 相同（不含引号）")
     currency: str
     items: list[CatalogItemOut]
+    scale_layout: list[ScaleLayoutOut] = Field(description="秤签布局（POS_SCALE_LABEL_LAYOUT），收银机离线解码用")

@@ -6,6 +6,9 @@ its tiers); a variant the list does not price is not sellable and is left out. S
 store location's available quantity (on hand − reserved), for information only: a sale is never
 refused for it.
 
+The snapshot also carries the scale-label layout (``scale_layout``), so the till decodes labels
+offline exactly as ``app.pos.scanning`` does.
+
 The snapshot's ``version`` is the SHA-256 of its canonical JSON content (prices, barcodes,
 PLUs, names and stock included), so any change to what the till would show changes it; the API
 serves it as a strong ``ETag`` and answers ``If-None-Match`` with 304.
@@ -24,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog import pricing
 from app.channels import SalesChannel
 from app.kit.quantities import Unit, format_quantity
-from app.pos import repository
+from app.pos import repository, scanning
 
 
 @dataclass(frozen=True)
@@ -71,10 +74,25 @@ async def snapshot(session: AsyncSession, store_id: int) -> Snapshot:
                 "stock": format_quantity(stock.get(variant.id, Decimal(0))),
             }
         )
-    body = {"currency": currency, "items": items}
+    body = {"currency": currency, "items": items, "scale_layout": scale_layout()}
     canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     version = hashlib.sha256(canonical.encode()).hexdigest()[:32]
     return Snapshot(version, {"version": version, **body})
+
+
+def scale_layout() -> list[dict[str, Any]]:
+    """``POS_SCALE_LABEL_LAYOUT`` as the till decodes it offline (the same layouts as
+    ``scanning.decode`` on the server); part of the content, so a changed layout changes the ETag."""
+    return [
+        {
+            "prefixes": sorted(layout.prefixes),
+            "value": layout.value.value,
+            "item_digits": layout.item_digits,
+            "value_digits": layout.value_digits,
+            "price_check": layout.price_check,
+        }
+        for layout in scanning.configured_layouts()
+    ]
 
 
 def matches(if_none_match: str, etag: str) -> bool:

@@ -24,6 +24,7 @@ ROLE_HOME = {
     Role.admin: "/admin",
     Role.warehouse: "/admin/stock",
     Role.station_operator: "/station",
+    Role.clerk: "/pos",
     # The stores the manager runs, with today's figures and what waits for them.
     Role.store_manager: "/admin/pos",
 }
