@@ -229,6 +229,11 @@ def _print_banner(host: str, port: int, *, embedded: bool, worker: bool) -> None
             f"  门店收银 POS till     STORE-01 收银机 T1：在 {base}/admin/pos/stores/STORE-01/tills/T1 生成登记码，"
             f"在收银机浏览器打开 {base}/pos/enrol；店员 clerk / 店长 manager 的 PIN {DEMO_PIN}"
         )
+        lines.append(
+            f"    收银台 till {base}/pos   (店长后台 store console {base}/admin/pos; "
+            f"门店销售 sales {base}/admin/pos/sales; 班次与 Z 报表 shifts {base}/admin/pos/shifts; "
+            f"库存异常 stock exceptions {base}/admin/pos/exceptions; 补货 replenishment {base}/admin/pos/replenishment)"
+        )
     lines.append("  Ctrl-C 停止 / to stop")
     typer.echo("\n".join(lines) + "\n")
 
