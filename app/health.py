@@ -10,7 +10,7 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.accounts.access import PublicAccess
+from app.accounts.access import AnonymousAccess, PublicAccess
 from app.kit import repository as kit_repository
 
 router = APIRouter(tags=["health"])
@@ -30,8 +30,10 @@ def kombu_probe(url: str) -> BrokerProbe:
     return probe
 
 
-@router.get("/healthz", dependencies=[PublicAccess])
+@router.get("/healthz", dependencies=[AnonymousAccess])
 async def healthz() -> dict[str, str]:
+    """Liveness: the process answers. It touches nothing (readiness, ``/readyz``, checks the
+    database and the broker), so a load balancer's probe costs next to nothing."""
     return {"status": "ok"}
 
 

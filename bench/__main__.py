@@ -7,6 +7,7 @@ import sys
 from bench import (
     catalog,
     crossborder,
+    floor,
     pos_till,
     pos_upload,
     shop,
@@ -28,6 +29,7 @@ BENCHES = {
     "wholesale_trip": wholesale_trip.main,
     "pos_till": pos_till.main,
     "pos_upload": pos_upload.main,
+    "floor": floor.main,
 }
 
 

@@ -54,3 +54,27 @@ async def test_unknown_route_and_method_use_the_error_shape(client: httpx.AsyncC
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
     wrong = await client.delete("/api/v1/products")
     assert wrong.status_code == 405 and wrong.json()["error"] == "method_not_allowed"
+
+
+async def test_healthz_touches_no_database(settings: Settings) -> None:
+    """Liveness answers with the database gone (readiness is what reports it) and reads no caller."""
+    dead = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none", null_pool=True)
+    down = create_app(settings, engine=dead)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=down), base_url="http://t") as client:
+        response = await client.get("/healthz", headers={"Authorization": "Bearer not-a-token"})
+    await dead.dispose()
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+async def test_pages_and_json_are_compressed_when_the_client_accepts_it(client: httpx.AsyncClient) -> None:
+    """Over 1 KB, HTML and JSON go gzip-compressed to a client that asks (and only then); small
+    answers and files that are already compressed stay as they are."""
+    spec = await client.get("/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert spec.headers["content-encoding"] == "gzip" and "accept-encoding" in spec.headers["vary"].lower()
+    assert int(spec.headers["content-length"]) < len(spec.content) / 3  # httpx has decoded it
+    plain = await client.get("/openapi.json", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.json() == spec.json()
+    small = await client.get("/healthz", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers
+    docs = await client.get("/docs", headers={"Accept-Encoding": "gzip"})
+    assert docs.status_code == 200

@@ -232,6 +232,15 @@ def require(rule: AccessRule) -> Callable[..., Awaitable[Any]]:
 _public_dependency = require(PUBLIC)
 PublicAccess = Depends(_public_dependency)
 
+
+async def _no_caller() -> None:
+    """A public route that answers everyone the same never looks its caller up: no database
+    session, no token or cookie read (liveness must not depend on the database)."""
+
+
+_no_caller.access_rule = PUBLIC  # type: ignore[attr-defined]
+AnonymousAccess = Depends(_no_caller)
+
 AnyUser = Annotated[Principal, Depends(require(SIGNED_IN))]
 CustomerUser = Annotated[Principal, Depends(require(CUSTOMER))]
 BuyerUser = Annotated[Principal, Depends(require(BUYER))]
