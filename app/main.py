@@ -6,7 +6,6 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -70,6 +69,7 @@ from app.web import wholesale_receivables_admin as wholesale_receivable_pages
 from app.web import wholesale_standing as wholesale_standing_pages
 from app.web import wholesale_tripops_admin as wholesale_tripops_pages
 from app.web import wholesale_trips_admin as wholesale_trip_pages
+from app.web.assets import STATIC_DIR, FingerprintedStaticFiles
 from app.web.templating import error_page
 from app.wholesale import endpoints as wholesale_endpoints
 from app.wholesale import invoice_endpoints as wholesale_invoice_endpoints
@@ -77,8 +77,6 @@ from app.wholesale import order_endpoints as wholesale_order_endpoints
 from app.wholesale import receivable_endpoints as wholesale_receivable_endpoints
 from app.wholesale import standing_endpoints as wholesale_standing_endpoints
 from app.wholesale import trip_endpoints as wholesale_trip_endpoints
-
-STATIC_DIR = Path(__file__).resolve().parent.parent / "storefront" / "static"
 
 API_DESCRIPTION = """JSON API.
 
@@ -304,5 +302,5 @@ def _mount_files(app: FastAPI, settings: Settings) -> None:
     # Only product photos are public files; station case photos (uploads/cases/) are served by
     # station_reports.media to the staff who may see them.
     (settings.uploads_dir / "products").mkdir(parents=True, exist_ok=True)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", FingerprintedStaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/media/products", StaticFiles(directory=settings.uploads_dir / "products"), name="media")

@@ -22,6 +22,7 @@ from app.kit import clock
 from app.kit.errors import CsrfFailed
 from app.kit.money import format_minor
 from app.kit.quantities import UNIT_LABELS_ZH, Unit, format_quantity
+from app.web.assets import asset
 
 CHINA_TZ = clock.business_tz()
 
@@ -50,7 +51,7 @@ def cart_count(request: Request) -> int:
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "storefront" / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-templates.env.globals.update(money=format_minor, qty=quantity_text, cart_count=cart_count, brand=brand)
+templates.env.globals.update(asset=asset, money=format_minor, qty=quantity_text, cart_count=cart_count, brand=brand)
 templates.env.filters["local_time"] = local_time
 templates.env.filters["unit_zh"] = lambda u: UNIT_LABELS_ZH.get(Unit(u), str(u)) if u else ""
 
