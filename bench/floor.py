@@ -6,6 +6,7 @@
   as the server: read the ratio, not the absolute figure (a wrk-class client is not installed here).
 - The product list (``GET /api/v1/products``) and the home page in bytes on the wire, with and
   without ``Accept-Encoding: gzip``.
+- The web worker's peak resident memory (VmHWM) at the end.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ def main() -> None:
                 print("== floor: /healthz of the app vs a bare FastAPI app, concurrency 16, one uvicorn worker ==")
                 for line in asyncio.run(_measure(server.base_url, bare_base)):
                     print(line)
+                print(f"web worker peak RSS (VmHWM) after this bench: {server.peak_rss_mib():.0f} MiB   (aim ≤ 150)")
             finally:
                 bare.send_signal(signal.SIGINT)
                 bare.wait(timeout=20)

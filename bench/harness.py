@@ -39,8 +39,15 @@ class Server:
 
     def rss_mib(self) -> float:
         """Resident memory of the web worker process (the uvicorn server itself)."""
+        return self._status_mib("VmRSS:")
+
+    def peak_rss_mib(self) -> float:
+        """The worker's peak resident memory so far (VmHWM)."""
+        return self._status_mib("VmHWM:")
+
+    def _status_mib(self, field: str) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
         return float("nan")
 
