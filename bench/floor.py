@@ -76,7 +76,7 @@ async def _measure(app_base: str, bare_base: str) -> list[str]:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        with running_server(Path(tmp) / "data") as server:
+        with running_server(Path(tmp) / "data", seed_first=True) as server:
             bare, bare_base = _start_bare()
             try:
                 print("== floor: /healthz of the app vs a bare FastAPI app, concurrency 16, one uvicorn worker ==")

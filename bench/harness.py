@@ -53,8 +53,13 @@ class Server:
 
 
 @contextmanager
-def running_server(data_dir: Path, *, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
-    """``app serve --no-worker`` on a free port with its own embedded PostgreSQL and demo data."""
+def running_server(
+    data_dir: Path, *, extra_env: dict[str, str] | None = None, seed_first: bool = False
+) -> Iterator[Server]:
+    """``app serve --no-worker`` on a free port with its own embedded PostgreSQL and demo data.
+
+    ``seed_first``: migrate and load the demo data in processes of their own before serving, as a
+    deployment does, so that the server's memory figures are a web worker's, not the seeding's."""
     port = free_port()
     env = {
         **os.environ,
@@ -67,6 +72,9 @@ def running_server(data_dir: Path, *, extra_env: dict[str, str] | None = None) -
     env.pop("DATABASE_URL", None)
     log = (data_dir.parent / f"{data_dir.name}-server.log").open("wb")
     data_dir.mkdir(parents=True, exist_ok=True)
+    if seed_first:
+        for command in ("migrate", "seed-demo"):
+            subprocess.run([sys.executable, "-m", "app.cli", command], cwd=ROOT, env=env, check=True, stdout=log)
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--no-worker"],
         cwd=ROOT,
