@@ -47,7 +47,11 @@ async def test_the_queue_uploads_in_order_fifty_at_a_time_and_keeps_what_was_not
         await page.get_by_label("工号").fill(shop.clerk.username)
         await page.locator("#signin-pin").fill(PIN)
         await page.get_by_role("button", name="登录").click()
-        await page.get_by_role("button", name="开班").click()
+        # The shift's opening must have been uploaded before the network is cut (the counter shows
+        # 待上传 0 before the op is queued as well as after its upload, so wait for the answer).
+        async with page.expect_response("**/api/v1/pos/sync") as opened:
+            await page.get_by_role("button", name="开班").click()
+        assert (await (await opened.value).json())["results"][0]["outcome"] == "recorded"
         await expect(page.locator("#pending")).to_have_text("待上传 0")
 
         batches: list[list[str]] = []
