@@ -41,7 +41,7 @@ from app.kit import clock, pdf
 from app.kit.money import format_minor
 from app.pos import console_access, errors, receipt_queries, sale_detail, sale_queries
 from app.pos.sale_detail import SaleLineOut, TenderOut
-from app.pos.sale_models import Sale
+from app.pos.sale_models import Sale, TenderMethod, tender_name_zh
 
 
 class RollWidth(IntEnum):
@@ -51,13 +51,11 @@ class RollWidth(IntEnum):
     narrow = 58
 
 
-WALLETS_ZH = {"wechat": "微信", "alipay": "支付宝"}
-
-
 def tender_label(tender: TenderOut) -> str:
-    if tender.method == "cash":
-        return "现金"
-    label = f"扫码·{WALLETS_ZH.get(tender.wallet or '', '')}"
+    name = tender_name_zh(tender.method, tender.wallet)
+    if tender.method == TenderMethod.cash.value:
+        return name
+    label = f"扫码·{name}"
     return f"{label}（尾号 {tender.reference_tail}）" if tender.reference_tail else label
 
 

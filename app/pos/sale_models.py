@@ -192,6 +192,15 @@ class QrWallet(StrEnum):
     alipay = "alipay"
 
 
+# How receipts, reports and the console name a tender: cash, or the QR payment's wallet.
+TENDER_NAMES_ZH = {TenderMethod.cash.value: "现金", QrWallet.wechat.value: "微信", QrWallet.alipay.value: "支付宝"}
+
+
+def tender_name_zh(method: str, wallet: str | None) -> str:
+    """现金, 微信 or 支付宝."""
+    return TENDER_NAMES_ZH.get(wallet or method, method)
+
+
 class Tender(IdMixin, Base):
     """One payment of a sale at the counter: cash handed over, or a QR payment the clerk saw
     arrive (optionally the last digits of its reference, for the merchant bill)."""

@@ -25,13 +25,11 @@ from app.pos import (
 from app.pos.console_queries import SaleRow
 from app.pos.exception_queries import ExceptionRow
 from app.pos.models import Store
-from app.pos.sale_models import SaleReturn, SaleReturnLine, Tender
-
-TENDER_LABELS_ZH = {"cash": "现金", "wechat": "微信", "alipay": "支付宝"}
+from app.pos.sale_models import SaleReturn, SaleReturnLine, Tender, tender_name_zh
 
 
 def tender_label(tender: Tender | sale_detail.TenderOut) -> str:
-    return TENDER_LABELS_ZH.get(tender.wallet or tender.method, tender.method)
+    return tender_name_zh(tender.method, tender.wallet)
 
 
 @dataclass(frozen=True)

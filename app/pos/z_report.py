@@ -21,12 +21,12 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, T
 from app.config import Settings
 from app.kit import clock, pdf
 from app.kit.money import format_minor
+from app.pos.sale_models import TenderMethod, tender_name_zh
 from app.pos.shift_report import ShiftFigures
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 16 * mm
 USABLE = PAGE_WIDTH - 2 * MARGIN
-WALLETS_ZH = {"wechat": "微信", "alipay": "支付宝"}
 VARIANCE_ZH = {"none": "无差额", "approved": "店长已批准", "pending": "待店长在后台确认"}
 UNITS_ZH = {"piece": "个", "box": "箱", "kg": "千克", "jin": "斤"}
 
@@ -217,7 +217,7 @@ def _story(figures: ShiftFigures, settings: Settings) -> list[Flowable]:
                         [
                             f"{q.sold_at.astimezone(tz):%m-%d %H:%M}",
                             q.sale_number,
-                            WALLETS_ZH.get(q.wallet, q.wallet),
+                            tender_name_zh(TenderMethod.qr.value, q.wallet),
                             q.reference_tail or "—",
                             _p(format_minor(q.amount_minor), "right"),
                             "",

@@ -18,6 +18,7 @@ from app.accounts.access import StoreConsoleUser
 from app.db import DbSession
 from app.kit.errors import AppError
 from app.pos import receipts, sales_console, shift_console, stores, z_report
+from app.pos.sale_models import TENDER_NAMES_ZH
 from app.web import forms
 from app.web.admin import back
 from app.web.templating import CsrfProtected, render
@@ -62,7 +63,7 @@ async def _shift_page(
         {
             "report": await shift_console.report(session, principal, shift_id),
             "variance_labels": z_report.VARIANCE_ZH,
-            "wallets": z_report.WALLETS_ZH,
+            "wallets": TENDER_NAMES_ZH,
             "units": z_report.UNITS_ZH,
             "notice": notice,
             "errors": errors or [],
