@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import shutil
 import signal
 import socket
 import statistics
@@ -37,6 +39,23 @@ class Server:
     base_url: str
     process: subprocess.Popen[bytes]
 
+    def worker_pids(self) -> list[int]:
+        """The processes that serve requests: uvicorn's worker children, or the server itself."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        pids = []
+        for pid in children:
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except FileNotFoundError:
+                continue
+            if b"multiprocessing" in cmdline:
+                pids.append(int(pid))
+        return pids or [self.process.pid]
+
+    def peak_rss_of_workers_mib(self) -> float:
+        """The largest peak resident memory (VmHWM) among the web worker processes."""
+        return max(_status_mib(pid, "VmHWM:") for pid in self.worker_pids())
+
     def rss_mib(self) -> float:
         """Resident memory of the web worker process (the uvicorn server itself)."""
         return self._status_mib("VmRSS:")
@@ -46,20 +65,31 @@ class Server:
         return self._status_mib("VmHWM:")
 
     def _status_mib(self, field: str) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith(field):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        return _status_mib(self.process.pid, field)
+
+
+def _status_mib(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 @contextmanager
 def running_server(
-    data_dir: Path, *, extra_env: dict[str, str] | None = None, seed_first: bool = False
+    data_dir: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    seed_first: bool = False,
+    workers: int = 1,
+    with_worker: bool = False,
 ) -> Iterator[Server]:
-    """``app serve --no-worker`` on a free port with its own embedded PostgreSQL and demo data.
+    """``app serve`` on a free port with its own embedded PostgreSQL and demo data.
 
     ``seed_first``: migrate and load the demo data in processes of their own before serving, as a
-    deployment does, so that the server's memory figures are a web worker's, not the seeding's."""
+    deployment does, so that the server's memory figures are a web worker's, not the seeding's.
+    ``workers``: uvicorn worker processes (``Server.process`` is then uvicorn's supervisor; see
+    ``Server.worker_pids``). ``with_worker``: also the Celery worker and beat ``app serve`` starts."""
     port = free_port()
     env = {
         **os.environ,
@@ -76,7 +106,17 @@ def running_server(
         for command in ("migrate", "seed-demo"):
             subprocess.run([sys.executable, "-m", "app.cli", command], cwd=ROOT, env=env, check=True, stdout=log)
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--no-worker"],
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--with-worker" if with_worker else "--no-worker",
+        ],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -163,3 +203,70 @@ async def load(
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+@dataclass
+class WrkResult:
+    """What one wrk run printed: requests per second, latency percentiles and non-2xx answers."""
+
+    label: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    non_2xx: int
+    errors: int
+
+    def line(self) -> str:
+        return (
+            f"{self.label:<34} {self.rps:8.1f} req/s   p50 {self.p50_ms:7.1f} ms   p99 {self.p99_ms:7.1f} ms"
+            f"   ({self.requests} requests, {self.non_2xx} non-2xx, {self.errors} socket errors)"
+        )
+
+
+def wrk_available() -> bool:
+    return shutil.which("wrk") is not None
+
+
+def _wrk_ms(text: str) -> float:
+    value = float(re.sub(r"[a-z]+$", "", text))
+    if text.endswith("us"):
+        return value / 1000
+    if text.endswith("ms"):
+        return value
+    if text.endswith("m"):
+        return value * 60_000
+    return value * 1000  # seconds
+
+
+def wrk(
+    base_url: str,
+    path: str = "/",
+    *,
+    label: str | None = None,
+    connections: int = 16,
+    seconds: int = 10,
+    threads: int = 2,
+    script: Path | None = None,
+    headers: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+) -> WrkResult:
+    """One run of wrk (Debian's ``wrk``: a C load generator, so the client costs little of the two
+    cores the server shares with it). ``script``: a Lua file for bodies, keys and checks; it reads
+    its settings from ``env`` (``os.getenv`` in Lua)."""
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for name, value in (headers or {}).items():
+        argv += ["-H", f"{name}: {value}"]
+    if script is not None:
+        argv += ["-s", str(script)]
+    argv.append(base_url + path)
+    done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=True)
+    out = done.stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _wrk_ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _wrk_ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = sum(int(g) for g in socket.groups()) if socket else 0
+    return WrkResult(label or path, rps, p50, p99, requests, int(non_2xx.group(1)) if non_2xx else 0, errors)
