@@ -221,7 +221,7 @@ def _lifespan(
             app.state.engine = create_engine(resolve_database_url(settings), pool_size=settings.db_pool_size)
             app.state.sessionmaker = create_sessionmaker(app.state.engine)
             celery = configure_celery(settings)
-            app.state.task_sender = task_sender or CelerySender(celery)
+            app.state.task_sender = task_sender or CelerySender(celery, coalesce=True)
             app.state.broker_probe = broker_probe or kombu_probe(broker_url(settings))
             app.state.payment_provider = payment_provider or provider_from_settings(settings)
             # A served worker's start-up heap (modules, mappers, templates: ~190k objects) lives as
@@ -232,6 +232,8 @@ def _lifespan(
             gc.freeze()
         yield
         if own_engine:
+            if isinstance(app.state.task_sender, CelerySender):
+                await app.state.task_sender.aclose()
             if app.state.payment_provider is not None:
                 await app.state.payment_provider.close()
             await app.state.engine.dispose()

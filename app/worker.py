@@ -9,8 +9,11 @@ its work) lets the retry do the work exactly once.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
@@ -21,6 +24,7 @@ from app import models as _every_table  # noqa: F401 - tasks flush rows whose fo
 from app.config import Settings, get_settings
 from app.db import as_psycopg_url, create_engine, create_sessionmaker, resolve_database_url
 from app.kit import outbox
+from app.kit import repository as kit_repository
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -84,24 +88,77 @@ if get_settings().celery_broker_url or get_settings().database_url:
     configure_celery()
 
 
-class CelerySender:
-    """Hands committed outbox messages to Celery; kombu's publish blocks, so it runs in a thread."""
+DRAIN_TASK = "outbox.drain"
+# A web process asks for a drain at most this often; messages committed meanwhile ride on the
+# next one (the drain takes every due message, not only those it was asked for).
+DRAIN_NUDGE_INTERVAL_SECONDS = 0.5
 
-    def __init__(self, app: Celery) -> None:
+
+class CelerySender:
+    """Hands committed outbox messages to Celery; kombu's publish blocks, so it runs in a thread.
+
+    A message of a task registered with :func:`outbox_task` is not published on its own: it asks
+    for a drain (``outbox.drain``), which processes every due message in the worker's process, one
+    transaction each. One broker message then carries any number of outbox messages — the default
+    broker (kombu's SQLAlchemy transport) delivers about two messages a second, so one publish per
+    order would leave notices hours behind under a harvest-day load. Other tasks (payments, the
+    Alibaba.com nudge) are published one by one, as they call outside systems on their own terms.
+
+    ``coalesce`` (the web app's sender: a process with one long-lived event loop) publishes the
+    drain in the background, at most once per ``DRAIN_NUDGE_INTERVAL_SECONDS``, so a request never
+    waits on the broker; :meth:`aclose` flushes it at shutdown. Without it (tasks, CLI) the drain is
+    published before ``send`` returns: their event loop ends with the task.
+    """
+
+    def __init__(self, app: Celery, *, coalesce: bool = False) -> None:
         self.app = app
+        self.coalesce = coalesce
+        self._nudge: asyncio.Task[None] | None = None
+        self._last_nudge = float("-inf")
+        _import_task_modules()
 
     async def send(self, message_id: int, task_name: str, payload: dict[str, Any]) -> None:
-        def publish() -> None:
-            self.app.send_task(task_name, kwargs={"outbox_id": message_id, **payload})
+        if task_name not in DRAINED_TASKS:
 
-        await anyio.to_thread.run_sync(publish)
+            def publish() -> None:
+                self.app.send_task(task_name, kwargs={"outbox_id": message_id, **payload})
+
+            await anyio.to_thread.run_sync(publish)
+        elif not self.coalesce:
+            await self._publish_drain()
+        elif self._nudge is None or self._nudge.done():
+            # A nudge still pending (sleeping or publishing) covers this message: its drain reads
+            # the table after the publish, which is after this message's commit.
+            self._nudge = asyncio.get_running_loop().create_task(self._nudge_soon())
+
+    async def _nudge_soon(self) -> None:
+        wait = self._last_nudge + DRAIN_NUDGE_INTERVAL_SECONDS - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._last_nudge = time.monotonic()
+        try:
+            await self._publish_drain()
+        except Exception:  # the periodic relay drains what a lost nudge left behind
+            log.exception("could not ask the worker for an outbox drain; the periodic relay will")
+
+    async def _publish_drain(self) -> None:
+        await anyio.to_thread.run_sync(lambda: self.app.send_task(DRAIN_TASK))
+
+    async def aclose(self) -> None:
+        """Wait for a pending nudge (a web process shutting down)."""
+        if self._nudge is not None and not self._nudge.done():
+            await self._nudge
 
 
-def run_with_sessionmaker(main: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
-    """Run ``main`` on a fresh engine (no pool shared across event loops) and dispose of it."""
+def run_with_sessionmaker(
+    main: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]], *, pooled: bool = False
+) -> T:
+    """Run ``main`` on a fresh engine (no pool shared across event loops) and dispose of it.
+    ``pooled``: keep connections for the run's many transactions (a drain) instead of one each."""
 
     async def runner() -> T:
-        engine = create_engine(resolve_database_url(get_settings()), null_pool=True)
+        url = resolve_database_url(get_settings())
+        engine = create_engine(url, pool_size=1) if pooled else create_engine(url, null_pool=True)
         try:
             return await main(create_sessionmaker(engine))
         finally:
@@ -160,11 +217,30 @@ async def process_outbox_message(
     return True
 
 
+@dataclass(frozen=True)
+class DrainedTask:
+    fn: Callable[..., Awaitable[None]]
+    on_failure: FailureHook | None
+
+
+# Tasks whose messages the drain processes in the worker's process (filled by ``outbox_task``).
+DRAINED_TASKS: dict[str, DrainedTask] = {}
+
+
+def _import_task_modules() -> None:
+    """Fill ``DRAINED_TASKS`` in a process that is not the worker (the web app sending messages)."""
+    for module in TASK_MODULES:
+        importlib.import_module(module)
+
+
 def outbox_task(name: str, *, on_failure: FailureHook | None = None) -> Callable[[Callable[..., Awaitable[None]]], Any]:
-    """Register ``fn(session, **payload)`` as a Celery task run exactly once per outbox message;
-    a failed attempt is retried (and reported to ``on_failure`` first, see process_outbox_message)."""
+    """Register ``fn(session, **payload)`` to run exactly once per outbox message, in the worker's
+    drain (:func:`drain_outbox`); a failed attempt is retried with back-off (and reported to
+    ``on_failure`` first). The same function is also a Celery task of that name, for a message a
+    broker delivers on its own (one published before drains existed, or delivered twice)."""
 
     def decorate(fn: Callable[..., Awaitable[None]]) -> Any:
+        DRAINED_TASKS[name] = DrainedTask(fn, on_failure)
         @celery_app.task(name=name, bind=True, acks_late=True, max_retries=10, default_retry_delay=5)
         def task(self: Any, outbox_id: int, **payload: Any) -> None:
             async def deliver(sessionmaker: async_sessionmaker[AsyncSession]) -> bool:
@@ -189,14 +265,136 @@ def outbox_task(name: str, *, on_failure: FailureHook | None = None) -> Callable
     return decorate
 
 
+MAX_PROCESS_ATTEMPTS = 10
+DRAIN_BUDGET_SECONDS = 20.0
+
+
+# Back-off after a failed attempt: 5 s, 10 s, 20 s … at most 10 minutes.
+FIRST_RETRY_DELAY_SECONDS = 5
+MAX_RETRY_DELAY_SECONDS = 600
+
+
+@dataclass
+class DrainReport:
+    processed: int = 0
+    failed: int = 0
+    more: bool = False  # stopped at its time budget with messages still due
+    retry_in_seconds: int | None = None  # the soonest retry of a message that failed in this drain
+
+
+async def drain_outbox(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    sender: outbox.TaskSender | None,
+    *,
+    budget_seconds: float = DRAIN_BUDGET_SECONDS,
+    task_names: Sequence[str] | None = None,
+) -> DrainReport:
+    """Process due messages of the drained tasks, oldest first, each in a transaction of its own
+    that claims it (``SKIP LOCKED``: drains in several worker processes share the queue), until
+    none is due or ``budget_seconds`` have passed. ``task_names``: only these (default: every
+    registered one).
+
+    A handler that raises rolls back with its claim; the failure is recorded in a transaction of
+    its own (attempts, back-off, the error, then the task's ``on_failure``) and the drain goes on
+    with the next message. A worker killed mid-message leaves the claim uncommitted: the message is
+    due again at once.
+    """
+    report = DrainReport()
+    deadline = time.monotonic() + budget_seconds
+    names = tuple(task_names if task_names is not None else DRAINED_TASKS)
+    while True:
+        if time.monotonic() >= deadline:
+            report.more = True
+            return report
+        claimed: kit_repository.ClaimedMessage | None = None
+        try:
+            async with outbox.unit_of_work(sessionmaker, sender) as session:
+                claimed = await kit_repository.claim_next_due_message(
+                    session, task_names=names, max_attempts=MAX_PROCESS_ATTEMPTS
+                )
+                if claimed is None:
+                    return report
+                await DRAINED_TASKS[claimed.task_name].fn(session, **claimed.payload)
+            report.processed += 1
+        except Exception as exc:
+            if claimed is None:
+                raise  # the queue itself could not be read: let the task fail and be retried
+            report.failed += 1
+            retry_in = await _record_failure(sessionmaker, sender, claimed, exc)
+            if retry_in is not None:
+                report.retry_in_seconds = min(retry_in, report.retry_in_seconds or retry_in)
+
+
+async def _record_failure(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    sender: outbox.TaskSender | None,
+    message: kit_repository.ClaimedMessage,
+    exc: Exception,
+) -> int | None:
+    """The attempt and its back-off first, in a transaction of their own (so that a failing
+    ``on_failure`` cannot make the message due again at once), then the task's ``on_failure``.
+    Returns the seconds until the message is due again; None when it has no attempt left."""
+    async with outbox.unit_of_work(sessionmaker, sender) as session:
+        attempts, retry_in = await kit_repository.record_failed_attempt(
+            session,
+            message.id,
+            error=f"{type(exc).__name__}: {exc}",
+            first_delay_seconds=FIRST_RETRY_DELAY_SECONDS,
+            max_delay_seconds=MAX_RETRY_DELAY_SECONDS,
+        )
+    log.warning(
+        "%s: outbox message %s failed (attempt %d of %d): %s: %s",
+        message.task_name,
+        message.id,
+        attempts,
+        MAX_PROCESS_ATTEMPTS,
+        type(exc).__name__,
+        exc,
+    )
+    on_failure = DRAINED_TASKS[message.task_name].on_failure
+    if on_failure is not None:
+        try:
+            async with outbox.unit_of_work(sessionmaker, sender) as session:
+                await on_failure(session, exc, **message.payload)
+        except Exception:
+            log.exception("%s: could not record the failure of outbox message %s", message.task_name, message.id)
+    return retry_in if attempts < MAX_PROCESS_ATTEMPTS else None
+
+
+def _drain_now() -> int:
+    """One drain on an engine of its own; another is asked for when its time budget ran out with
+    messages still due (so a long queue never holds a worker slot for good), and one for when the
+    back-off of a message that failed is over."""
+
+    async def main(sessionmaker: async_sessionmaker[AsyncSession]) -> DrainReport:
+        return await drain_outbox(sessionmaker, CelerySender(celery_app))
+
+    report = run_with_sessionmaker(main, pooled=True)
+    if report.more:
+        celery_app.send_task(DRAIN_TASK)
+    if report.retry_in_seconds is not None:  # the retry of what failed, when its back-off is over
+        # A second late, so that the message is due by the database's clock when the drain looks.
+        celery_app.send_task(DRAIN_TASK, countdown=report.retry_in_seconds + 1)
+    return report.processed
+
+
+@celery_app.task(name=DRAIN_TASK, acks_late=True)
+def drain() -> int:
+    """Process the due outbox messages of the drained tasks; returns how many it processed."""
+    return _drain_now()
+
+
 @celery_app.task(name="outbox.relay", acks_late=True)
 def relay_outbox() -> int:
-    """Send outbox messages that a web process committed but did not manage to send."""
+    """The safety net: send outbox messages that a web process committed but did not manage to
+    send, and drain what a lost drain request left behind."""
 
     async def work(session: AsyncSession) -> int:
         return await outbox.relay(session, CelerySender(celery_app), older_than_seconds=10)
 
-    return int(run_async(work))
+    sent = int(run_async(work))
+    _drain_now()
+    return sent
 
 
 def run_each(step: Callable[[AsyncSession], Awaitable[list[str]]], *, max_items: int = 1000) -> list[str]:

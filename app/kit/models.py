@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String, UniqueConstraint, func
+from sqlalchemy import BigInteger, DateTime, Enum, Index, Integer, MetaData, String, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -63,6 +63,16 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     send_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Failed attempts of the worker's drain (``app.worker.drain_outbox``): the next one waits until
+    # ``next_attempt_at``; after ``MAX_PROCESS_ATTEMPTS`` the message waits for a person.
+    process_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (
+        # The drain's queue: only the unprocessed rows, in order, however long the table grows.
+        Index("ix_outbox_messages_unprocessed", "id", postgresql_where=text("processed_at IS NULL")),
+    )
 
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 100

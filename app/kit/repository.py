@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, text, update
@@ -76,6 +78,68 @@ async def claim_message(session: AsyncSession, message_id: int) -> bool:
         .returning(OutboxMessage.id)
     )
     return result.scalar_one_or_none() is not None
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    id: int
+    task_name: str
+    payload: dict[str, Any]
+
+
+async def claim_next_due_message(
+    session: AsyncSession, *, task_names: Sequence[str], max_attempts: int
+) -> ClaimedMessage | None:
+    """Claim the oldest due message of one of ``task_names`` (unprocessed, under ``max_attempts``
+    failed attempts, its back-off over), in one statement. The row stays locked until the caller's
+    transaction ends and ``SKIP LOCKED`` lets other drains take the next one; the claim rolls back
+    with the work if that fails."""
+    due = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.processed_at.is_(None),
+            OutboxMessage.task_name.in_(task_names),
+            OutboxMessage.process_attempts < max_attempts,
+            or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= func.now()),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    row = (
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == due)
+            .values(processed_at=func.now())
+            .returning(OutboxMessage.id, OutboxMessage.task_name, OutboxMessage.payload)
+        )
+    ).one_or_none()
+    return None if row is None else ClaimedMessage(row.id, row.task_name, dict(row.payload))
+
+
+async def record_failed_attempt(
+    session: AsyncSession, message_id: int, *, error: str, first_delay_seconds: int, max_delay_seconds: int
+) -> tuple[int, int]:
+    """One more failed attempt of the message; the next waits ``first_delay_seconds`` doubled for
+    each earlier failure, at most ``max_delay_seconds``. Returns (attempts so far, that wait)."""
+    delay = func.least(first_delay_seconds * func.power(2, OutboxMessage.process_attempts), max_delay_seconds)
+    row = (
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(
+                process_attempts=OutboxMessage.process_attempts + 1,
+                next_attempt_at=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, delay),
+                last_error=error[:500],
+            )
+            .returning(
+                OutboxMessage.process_attempts,
+                func.extract("epoch", OutboxMessage.next_attempt_at - func.now()),
+            )
+        )
+    ).one()
+    return int(row[0]), round(float(row[1]))
 
 
 # ---- idempotency keys -----------------------------------------------------------------------------

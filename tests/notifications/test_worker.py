@@ -21,6 +21,7 @@ from app.kit import outbox
 from app.notifications import service
 from app.notifications.models import NotificationMessage, NotificationStatus
 from app.worker import CelerySender, broker_url, configure_celery
+from tests.fixtures.database import settle_outbox
 from tests.fixtures.sms_gateway import GATEWAY_KEY, FakeSmsGateway, serve_gateway
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -88,6 +89,7 @@ async def test_a_failed_send_is_retried_by_the_worker_and_sent_once(
     tmp_path: Path,
 ) -> None:
     celery = configure_celery(worker_settings, broker=broker_url(worker_settings))
+    await settle_outbox(committed_engine)
     sessionmaker = create_sessionmaker(committed_engine)
     gateway.fail_with = 503
     reference = f"NP-W-{uuid.uuid4().hex[:8]}"
