@@ -117,6 +117,9 @@ class CelerySender:
         self._last_nudge = float("-inf")
         _import_task_modules()
 
+    def drains(self, task_name: str) -> bool:
+        return task_name in DRAINED_TASKS
+
     async def send(self, message_id: int, task_name: str, payload: dict[str, Any]) -> None:
         if task_name not in DRAINED_TASKS:
 

@@ -57,6 +57,10 @@ class PricedLine:
     rule: PriceRule
     min_quantity: Decimal
     increment: Decimal
+    # What the order line is called ("product variant") and the product's shelf life in days (FEFO's
+    # minimum best-before), read with the variant so that placing the order need not read them again.
+    name_zh: str = ""
+    shelf_life_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -268,4 +272,6 @@ def _priced(variant: Variant, picked: PriceCandidate, quantity: Decimal) -> Pric
         rule=PriceRule(picked.code, picked.kind, threshold),
         min_quantity=item.min_quantity,
         increment=item.increment,
+        name_zh=f"{variant.product.name_zh} {variant.name_zh}"[:200],
+        shelf_life_days=variant.product.shelf_life_days,
     )

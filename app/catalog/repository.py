@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from app.catalog.models import (
@@ -114,12 +114,15 @@ async def variant_by_plu(session: AsyncSession, plu: int) -> Variant | None:
 
 
 async def active_variants_by_sku(session: AsyncSession, skus: Sequence[str]) -> dict[str, Variant]:
+    """Active variants of active products by SKU, each with its product (from the same join: an
+    order line is named after both and held by the product's shelf life)."""
     if not skus:
         return {}
     rows = await session.scalars(
         select(Variant)
         .join(Variant.product)
         .where(Variant.sku.in_(set(skus)), Variant.is_active.is_(True), Product.is_active.is_(True))
+        .options(contains_eager(Variant.product))
     )
     return {v.sku: v for v in rows}
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -34,6 +34,14 @@ class TaskSender(Protocol):
     async def send(self, message_id: int, task_name: str, payload: dict[str, Any]) -> None: ...
 
 
+@runtime_checkable
+class DrainingSender(TaskSender, Protocol):
+    """A sender whose worker drains some tasks' messages from the table itself (``drains``):
+    sending those only asks for a drain, so the relay neither reads nor marks their rows."""
+
+    def drains(self, task_name: str) -> bool: ...
+
+
 class RecordingSender:
     """A sender that only remembers what it was given: the default when no broker is wanted."""
 
@@ -49,7 +57,7 @@ async def enqueue(session: AsyncSession, task_name: str, **payload: Any) -> Outb
     message = OutboxMessage(task_name=task_name, payload=payload)
     session.add(message)
     await session.flush()
-    session.info.setdefault(PENDING_KEY, []).append(message.id)
+    session.info.setdefault(PENDING_KEY, {})[message.id] = (task_name, payload)
     return message
 
 
@@ -60,12 +68,27 @@ def forget_pending(session: AsyncSession) -> None:
 
 async def relay_after_commit(session: AsyncSession) -> None:
     """Send the messages this session committed. A send failure is logged, not raised: the work
-    is committed and the periodic relay will send the message later."""
-    ids: list[int] = session.info.pop(PENDING_KEY, [])
+    is committed and the periodic relay will send the message later.
+
+    A message its worker drains from the table is only announced (no read, no mark: the request
+    that placed an order spends no statement on it); the periodic relay still covers it if the
+    announcement is lost, as it covers any unsent message."""
+    pending: dict[int, tuple[str, dict[str, Any]]] = session.info.pop(PENDING_KEY, {})
     sender: TaskSender | None = session.info.get(SENDER_KEY)
-    if not ids or sender is None:
+    if not pending or sender is None:
         return
-    await relay(session, sender, ids=ids)
+    drains = sender.drains if isinstance(sender, DrainingSender) else None
+    to_relay = []
+    for message_id, (task_name, payload) in pending.items():
+        if drains is not None and drains(task_name):
+            try:
+                await sender.send(message_id, task_name, payload)
+            except Exception:
+                log.exception("outbox message %s (%s) not announced; the relay will", message_id, task_name)
+        else:
+            to_relay.append(message_id)
+    if to_relay:
+        await relay(session, sender, ids=to_relay)
 
 
 async def relay(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.notifications.service import notify
@@ -15,7 +16,12 @@ from app.orders.models import DeliveryMethod, Order, PaymentMethod
 async def send_order_notice(session: AsyncSession, order: Order, template: str, **extra: Any) -> None:
     params: dict[str, Any] = {"order_number": order.number}
     if template == "order_placed":
-        station_name = await repository.station_name_of(session, order.id) if order.station_id else None
+        if not order.station_id:
+            station_name = None
+        elif "station" not in inspect(order).unloaded:  # a new order routed in this request
+            station_name = order.station.name if order.station is not None else None
+        else:
+            station_name = await repository.station_name_of(session, order.id)
         params["station_name"] = station_name or "送货上门"
         params["amount_due_minor"] = (
             order.total_minor - order.paid_minor

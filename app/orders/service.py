@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.catalog import repository as catalog_repository
 from app.catalog.models import Variant
@@ -38,6 +39,7 @@ from app.orders.models import (
     OrderStatus,
     PaymentMethod,
     PaymentStatus,
+    StationCard,
 )
 from app.supply import reservations
 from app.supply import service as supply_service
@@ -71,6 +73,8 @@ class NewOrder:
     customer_user_id: int | None = None
     company_id: int | None = None
     station_id: int | None = None
+    # The station itself, when the caller routed the order (it becomes the order's loaded ``station``).
+    station: StationCard | None = None
     station_reason: str = ""
     delivery_address: dict[str, Any] | None = None
     delivery_fee_minor: int = 0
@@ -105,7 +109,7 @@ async def create_order(session: AsyncSession, new: NewOrder) -> Order:
         location_id=new.location_id,
         expires_at=due,
         actor_user_id=new.customer_user_id,
-        lines=[StockLine(line.variant_id, line.quantity) for line in new.lines],
+        lines=[StockLine(line.variant_id, line.quantity, line.shelf_life_days) for line in new.lines],
         shelf_life_on=new.shelf_life_on,
     )
     return order
@@ -190,17 +194,22 @@ async def _write_lines_and_event(
     actor_user_id: int | None = None,
     variants: Mapping[str, Variant] | None = None,
 ) -> None:
-    if variants is None:
-        variants = await catalog_repository.active_variants_with_products(session, [line.sku for line in new.lines])
+    if variants is not None:
+        names = {sku: f"{v.product.name_zh} {v.name_zh}"[:200] for sku, v in variants.items()}
+    elif all(line.name_zh for line in new.lines):  # named by pricing, which read the products
+        names = {line.sku: line.name_zh for line in new.lines}
+    else:
+        read = await catalog_repository.active_variants_with_products(session, [line.sku for line in new.lines])
+        names = {sku: f"{v.product.name_zh} {v.name_zh}"[:200] for sku, v in read.items()}
+    lines = []
     for line in new.lines:
-        variant = variants[line.sku]
-        session.add(
+        lines.append(
             OrderLine(
                 order_id=order.id,
                 variant_id=line.variant_id,
                 sku=line.sku,
                 # Snapshot what was bought as people say it: the product's name, then the variant's.
-                name_zh=f"{variant.product.name_zh} {variant.name_zh}"[:200],
+                name_zh=names[line.sku],
                 unit=line.unit.value,
                 quantity=line.quantity,
                 unit_price_minor=line.unit_price_minor,
@@ -209,17 +218,23 @@ async def _write_lines_and_event(
                 price_rule=line.rule.description_zh,
             )
         )
-    session.add(
-        OrderEvent(
-            order_id=order.id,
-            kind="placed",
-            to_status=OrderStatus(order.status).value,
-            actor_user_id=actor_user_id if actor_user_id is not None else new.customer_user_id,
-            message_zh=new.placed_message_zh,
-            detail=new.event_detail,
-        )
+    placed = OrderEvent(
+        order_id=order.id,
+        kind="placed",
+        to_status=OrderStatus(order.status).value,
+        actor_user_id=actor_user_id if actor_user_id is not None else new.customer_user_id,
+        message_zh=new.placed_message_zh,
+        detail=new.event_detail,
     )
+    session.add_all([*lines, placed])
     await session.flush()
+    # The new order's relations are what was just written (its server-set times come back with the
+    # inserts, ``eager_defaults``): the answer to the request is built without reading them again.
+    set_committed_value(order, "lines", lines)
+    set_committed_value(order, "events", [placed])
+    set_committed_value(order, "payments", [])
+    if new.station is not None or new.station_id is None:
+        set_committed_value(order, "station", new.station)
 
 
 @dataclass(frozen=True)
@@ -228,6 +243,7 @@ class StockLine:
 
     variant_id: int
     quantity: Decimal
+    shelf_life_days: int | None = None  # the product's, when the caller read it already
 
 
 def hold_deadline(channel: SalesChannel, placed_at: datetime, *, unpaid: bool) -> datetime | None:
@@ -251,7 +267,9 @@ async def hold_stock(
     """Hold ``lines`` at ``location_id`` for an order of ``channel`` (FEFO by the channel's shelf-life
     rule, counted on ``shelf_life_on``, default today), all or nothing: ``InsufficientStock`` names
     every short line. Called last in the transaction: the hot stock rows stay locked until it commits."""
-    lives = await catalog_repository.shelf_life_days(session, [line.variant_id for line in lines])
+    lives = {line.variant_id: line.shelf_life_days for line in lines if line.shelf_life_days is not None}
+    if len(lives) < len({line.variant_id for line in lines}):
+        lives = await catalog_repository.shelf_life_days(session, [line.variant_id for line in lines])
     return await reservations.reserve(
         session,
         reference=reference,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.orders import repository, schemas
@@ -26,6 +27,15 @@ async def order_out(
     reloaded = await repository.order_for_read_model(session, order.number)
     assert reloaded is not None
     return _order_out(reloaded, reloaded.station, reloaded.payments, pickup)
+
+
+async def new_order_out(session: AsyncSession, order: Order) -> schemas.OrderOut:
+    """A just-placed order as the API shows it, from what ``service.create_order`` wrote (its
+    lines, its event, no payment, its station): nothing is read again. Falls back to
+    :func:`order_out`'s read when a relation is not there (a caller that did not pass the station)."""
+    if inspect(order).unloaded & {"lines", "events", "payments", "station"}:
+        return await order_out(session, order)
+    return _order_out(order, order.station, order.payments, None)
 
 
 def orders_out(orders: Sequence[Order]) -> list[schemas.OrderOut]:

@@ -71,7 +71,7 @@ async def place_order(session: AsyncSession, data: PlaceOrder, *, stripe_enabled
     priced = await pricing.price_lines(session, data.lines, channel=SalesChannel.shop)
     subtotal = sum(line.line_total_minor for line in priced)
 
-    station_id, station_reason, address, fee = None, "", None, 0
+    station, station_reason, address, fee = None, "", None, 0
     if data.delivery_method is DeliveryMethod.station_pickup:
         if not data.station_code:
             # The schema refuses this for the API and the form; a service caller gets the same word.
@@ -81,7 +81,7 @@ async def place_order(session: AsyncSession, data: PlaceOrder, *, stripe_enabled
         )
         if routed is None:
             raise errors.StationUnavailable()
-        station_id, station_reason = routed.station.id, routed.reason
+        station, station_reason = routed.station, routed.reason
     elif data.delivery_method is DeliveryMethod.home_delivery:
         if data.address is None:
             raise errors.DeliveryAreaNotServed("送货上门需要填写地址")
@@ -112,7 +112,8 @@ async def place_order(session: AsyncSession, data: PlaceOrder, *, stripe_enabled
             delivery_method=data.delivery_method,
             awaiting_payment=online,
             customer_user_id=data.customer_user_id,
-            station_id=station_id,
+            station_id=station.id if station is not None else None,
+            station=station,
             station_reason=station_reason,
             delivery_address=address,
             delivery_fee_minor=fee,

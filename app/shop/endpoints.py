@@ -51,7 +51,7 @@ async def place_order(
         order = await checkout.place_and_announce(
             session, body, principal, stripe_enabled=request.app.state.payment_provider is not None
         )
-        return (await views.order_out(session, order)).model_dump(mode="json")
+        return (await views.new_order_out(session, order)).model_dump(mode="json")
 
     scope = f"user:{principal.user_id}" if principal else "guest"
     return await idempotent_json(session, request, scope=scope, key=idempotency_key, body=body, work=work)

@@ -44,6 +44,23 @@ async def pickup_orders_per_station(session: AsyncSession) -> dict[int, int]:
     return {station_id: int(count) for station_id, count in rows if station_id is not None}
 
 
+async def open_station_with_load(session: AsyncSession, code: str) -> tuple[Station, int] | None:
+    """The open station of that code and its pickup orders held or expected, in one statement
+    (the station's own orders by its index, not a count over every open order)."""
+    load = (
+        select(func.count())
+        .where(
+            Order.station_id == Station.id,
+            Order.delivery_method == DeliveryMethod.station_pickup,
+            Order.status.in_(HOLDING_STATUSES),
+        )
+        .correlate(Station)
+        .scalar_subquery()
+    )
+    row = (await session.execute(select(Station, load).where(Station.code == code, Station.is_open.is_(True)))).first()
+    return None if row is None else (row[0], int(row[1]))
+
+
 async def open_stations(session: AsyncSession) -> Sequence[Station]:
     return (await session.scalars(select(Station).where(Station.is_open.is_(True)).order_by(Station.code))).all()
 

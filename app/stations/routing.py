@@ -115,16 +115,18 @@ async def route(
     """Route to the chosen station, or re-route when it is full, and say why (the reason is
     stored on the order). None: no open station has room. Raises ``UnknownStation`` when the
     code is not an open station — never a silent default."""
-    stations = await repository.open_stations(session)
-    chosen = next((s for s in stations if s.code == chosen_code), None)
-    if chosen is None:
+    found = await repository.open_station_with_load(session, chosen_code)
+    if found is None:
         raise errors.UnknownStation(
             f"所选自提村站 {chosen_code} 不存在或未开放，请重新选择",
             detail={"field": "delivery.station_code", "station_code": chosen_code},
         )
-    loads = await station_loads(session)
-    if loads.get(chosen.id, 0) < chosen.shelf_capacity:
+    chosen, load = found
+    if load < chosen.shelf_capacity:
         return Routed(chosen, CHOSEN_REASON)
+    # Full (rare): only now read every open station and its load to re-route.
+    stations = await repository.open_stations(session)
+    loads = await station_loads(session)
     point = (float(near[0]), float(near[1])) if near else None
     centre = township_centre(stations, township) if township and not point else None
     origin = point or centre or (float(chosen.latitude), float(chosen.longitude))
