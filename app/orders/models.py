@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -107,7 +107,7 @@ class Order(IdMixin, TimestampMixin, Base):
     __tablename__ = "orders"
     # Server-set times (placed_at, created_at) come back with the INSERT (RETURNING): a new order's
     # answer reads them without another statement.
-    __mapper_args__: ClassVar[dict[str, Any]] = {"eager_defaults": True}
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 - read once by the mapper
 
     number: Mapped[str] = mapped_column(String(20), nullable=False, unique=True)
     channel: Mapped[SalesChannel] = mapped_column(enum_column(SalesChannel, "order_channel"), nullable=False)
@@ -191,7 +191,7 @@ class OrderEvent(IdMixin, Base):
     """Append-only history of an order: every transition and every payment step."""
 
     __tablename__ = "order_events"
-    __mapper_args__: ClassVar[dict[str, Any]] = {"eager_defaults": True}
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 - read once by the mapper
 
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), nullable=False, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
