@@ -8,6 +8,7 @@ from bench import (
     catalog,
     crossborder,
     floor,
+    orders,
     pos_till,
     pos_upload,
     shop,
@@ -30,6 +31,7 @@ BENCHES = {
     "pos_till": pos_till.main,
     "pos_upload": pos_upload.main,
     "floor": floor.main,
+    "orders": orders.main,
 }
 
 

@@ -250,17 +250,22 @@ def wrk(
     script: Path | None = None,
     headers: dict[str, str] | None = None,
     env: dict[str, str] | None = None,
+    timeout_seconds: int = 30,
 ) -> WrkResult:
     """One run of wrk (Debian's ``wrk``: a C load generator, so the client costs little of the two
     cores the server shares with it). ``script``: a Lua file for bodies, keys and checks; it reads
     its settings from ``env`` (``os.getenv`` in Lua)."""
-    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    # A request the client gave up on may still have been served: the timeout is generous so that
+    # what a Lua script counts is what the server did.
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout_seconds}s", "--latency"]
     for name, value in (headers or {}).items():
         argv += ["-H", f"{name}: {value}"]
     if script is not None:
         argv += ["-s", str(script)]
     argv.append(base_url + path)
-    done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=True)
+    done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}")
     out = done.stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _wrk_ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
