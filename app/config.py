@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # address of a request from one of them is the last address in that header not itself a proxy.
     trusted_proxies: str = ""
     max_body_bytes: int = 1_048_576
+    # Public catalog JSON (products, a product, categories, stations) served again to anonymous
+    # callers for this many seconds per process (``app.kit.public_cache``); 0 turns it off.
+    public_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     max_image_bytes: int = 5_242_880
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None

@@ -24,6 +24,7 @@ from app.health import BrokerProbe, kombu_probe
 from app.health import router as health_router
 from app.kit.http import BodySizeLimit, install_error_handlers
 from app.kit.outbox import TaskSender
+from app.kit.public_cache import PublicResponseCache
 from app.kit.security_headers import SecurityHeaders
 from app.orders import endpoints as orders_endpoints
 from app.orders.providers import OnlinePaymentProvider, provider_from_settings
@@ -284,6 +285,10 @@ NOT_COMPRESSED = (
 )
 
 
+# The anonymous catalog reads everyone gets alike (``app.kit.public_cache``).
+PUBLIC_CACHED_PATHS = ("/api/v1/products", "/api/v1/products/", "/api/v1/categories", "/api/v1/stations")
+
+
 def _add_middleware(app: FastAPI, settings: Settings, *, online_payment: bool) -> None:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, upload_max_bytes=settings.max_image_bytes)
     # HTML, JSON, CSS and JS over 1 KB go gzip-compressed to a client that accepts it (a phone on
@@ -298,6 +303,9 @@ def _add_middleware(app: FastAPI, settings: Settings, *, online_payment: bool) -
         payment_stand_in=settings.stripe_api_base,
         alibaba_connect=settings.alibaba_configured,
     )
+    # Outermost of all: a cached public answer skips every layer below (headers and gzip included,
+    # as they were when it was kept).
+    app.add_middleware(PublicResponseCache, paths=PUBLIC_CACHED_PATHS, ttl_seconds=settings.public_cache_seconds)
 
 
 def _mount_files(app: FastAPI, settings: Settings) -> None:

@@ -70,6 +70,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         app_data_dir=tmp_path / "data",
         database_url=database_url,
         rate_limit_storage_url="memory://",
+        public_cache_seconds=0,  # a test sees its own writes at once (the cache has its own tests)
     )
 
 
