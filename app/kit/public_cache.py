@@ -9,6 +9,8 @@ statement, no serialising. What it may serve is at most ``ttl_seconds`` old, in 
 - stock states ("in stock", "few left") and prices on listings may lag by that much — the issue
   that asked for speed allowed it; placing an order always prices and reserves afresh, so no
   order is ever taken on a cached answer;
+- while one request fetches an expired answer afresh, the others get the expired one (no crowd
+  of requests rebuilding the same list the moment it expires);
 - only callers showing no credentials at all (no ``Authorization``, no ``Cookie``) get cached
   answers, and only answers that set no cookie are kept: a signed-in buyer sees their own prices.
 
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PERSONAL_HEADERS = (b"authorization", b"cookie")
+CacheKey = tuple[str, bytes, bool]  # path, query string, gzip accepted
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,8 @@ class PublicResponseCache:
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
         self.clock = clock
-        self._answers: OrderedDict[tuple[str, bytes, bool], CachedAnswer] = OrderedDict()
+        self._answers: OrderedDict[CacheKey, CachedAnswer] = OrderedDict()
+        self._refreshing: set[CacheKey] = set()
         self.hits = 0
 
     def _cacheable(self, scope: Scope) -> bool:
@@ -70,12 +74,20 @@ class PublicResponseCache:
         key = (scope["path"], scope["query_string"], accepts_gzip)
         now = self.clock()
         found = self._answers.get(key)
-        if found is not None and found.expires_at > now:
+        # Expired while another request is already fetching it afresh: the old answer, a moment
+        # longer, rather than every waiting request rebuilding the same list at once.
+        if found is not None and (found.expires_at > now or key in self._refreshing):
             self.hits += 1
             await send(found.start)
             await send({"type": "http.response.body", "body": found.body})
             return
+        self._refreshing.add(key)
+        try:
+            await self._fetch(scope, receive, send, key, now)
+        finally:
+            self._refreshing.discard(key)
 
+    async def _fetch(self, scope: Scope, receive: Receive, send: Send, key: CacheKey, now: float) -> None:
         start: Message | None = None
         chunks: list[bytes] = []
 
@@ -95,7 +107,7 @@ class PublicResponseCache:
     def _keepable(start: Message) -> bool:
         return start["status"] == 200 and not any(name == b"set-cookie" for name, _ in start.get("headers", []))
 
-    def _store(self, key: tuple[str, bytes, bool], answer: CachedAnswer) -> None:
+    def _store(self, key: CacheKey, answer: CachedAnswer) -> None:
         self._answers[key] = answer
         self._answers.move_to_end(key)
         while len(self._answers) > self.max_entries:

@@ -4,6 +4,7 @@ credentials; on the real app a cached product list costs no SQL statement."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -69,6 +70,31 @@ async def test_an_anonymous_get_is_served_again_until_it_expires(
     assert (await client.get("/api/v1/products?q=米")).json() == {"call": 3}  # another query, another entry
     clock.now += 2.5
     assert (await client.get("/api/v1/products?q=枇杷")).json() == {"call": 4}  # expired: asked again
+
+
+async def test_an_expired_answer_is_fetched_once_while_others_get_the_old_one(clock: Clock) -> None:
+    release = asyncio.Event()
+    calls = 0
+
+    async def slow(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": str(calls).encode()})
+
+    cached = PublicResponseCache(slow, paths=("/api/v1/products",), ttl_seconds=1, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=cached), base_url="http://t") as client:
+        assert (await client.get("/api/v1/products")).text == "1"
+        clock.now += 5
+        refreshing = asyncio.create_task(client.get("/api/v1/products"))
+        await asyncio.sleep(0.05)
+        others = await asyncio.gather(*(client.get("/api/v1/products") for _ in range(5)))
+        assert [r.text for r in others] == ["1"] * 5 and calls == 2
+        release.set()
+        assert (await refreshing).text == "2"
+        assert (await client.get("/api/v1/products")).text == "2"
 
 
 async def test_credentials_other_paths_and_methods_are_never_cached(
