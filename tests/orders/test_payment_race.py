@@ -21,7 +21,7 @@ from app.kit.quantities import Unit
 from app.main import create_app
 from app.orders import webhooks
 from app.orders.models import Order, OrderEvent
-from app.orders.providers import StripeProvider
+from app.orders.stripe_provider import StripeProvider
 from app.supply.models import LedgerKind, StockLedgerEntry
 from tests.fixtures.builders import (
     ensure_price_list,

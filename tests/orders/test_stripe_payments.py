@@ -22,7 +22,7 @@ from app.main import create_app
 from app.notifications.models import NotificationMessage
 from app.orders import expiry, tasks, webhooks
 from app.orders.models import OrderEvent, Payment, Refund, RefundState, WebhookEvent
-from app.orders.providers import StripeProvider
+from app.orders.stripe_provider import StripeProvider
 from app.supply.models import LedgerKind, StockLedgerEntry
 from tests.fixtures.builders import auth, make_user, token_for
 from tests.fixtures.fake_stripe import FakeStripeServer, sign_webhook, signed_webhook
