@@ -207,14 +207,16 @@ class VariantOut(BaseModel):
     )
 
 
-class ProductOut(BaseModel):
+class ProductSummaryOut(BaseModel):
+    """A product as the public list shows it: all but the long descriptions, which the product's
+    own answer (``GET /api/v1/products/{slug}``) carries — they were two thirds of the list's
+    compressed bytes, and a list is read on phones over slow links."""
+
     id: int
     slug: str
     category: CategoryOut
     name_zh: str
     name_en: str
-    description_zh: str
-    description_en: str
     origin_township: str
     origin_village: str
     growing_base: str
@@ -228,6 +230,11 @@ class ProductOut(BaseModel):
     is_active: bool
     images: list[ImageOut]
     variants: list[VariantOut]
+
+
+class ProductOut(ProductSummaryOut):
+    description_zh: str
+    description_en: str
 
 
 class PricedLineOut(BaseModel):

@@ -6,6 +6,7 @@ variants, prices, images, quotes) are in ``app.catalog.endpoints``. Thin: access
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -23,11 +24,11 @@ router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {422: {"description": "输入有误（error 字段给出错误码）"}}
 
-PRODUCTS_ADAPTER = TypeAdapter(list[schemas.ProductOut])
+PRODUCTS_ADAPTER = TypeAdapter(Sequence[schemas.ProductSummaryOut])
 PRODUCT_ADAPTER = TypeAdapter(schemas.ProductOut)
 
 
-@router.get("/products", response_model=list[schemas.ProductOut])
+@router.get("/products", response_model=list[schemas.ProductSummaryOut])
 async def list_products(
     request: Request,
     session: DbSession,
@@ -36,7 +37,8 @@ async def list_products(
     category: Annotated[str | None, Query(max_length=60, description="分类 slug")] = None,
     supply: Annotated[bool, Query(description="只列出珠三角供应的 10 个 SKU 所属商品")] = False,
 ) -> Response:
-    """Active products with variants, units and the prices this caller may see."""
+    """Active products with variants, units and the prices this caller may see (without the long
+    descriptions: a product's own answer has them)."""
     viewer = listing.viewer_for(principal)
 
     async def build() -> Any:
