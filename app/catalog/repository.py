@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
@@ -113,17 +113,20 @@ async def variant_by_plu(session: AsyncSession, plu: int) -> Variant | None:
     return await session.scalar(select(Variant).where(Variant.plu == plu))
 
 
+_ACTIVE_VARIANTS_BY_SKU = (  # built once: every order and counter sale prices its lines through it
+    select(Variant)
+    .join(Variant.product)
+    .where(Variant.sku.in_(bindparam("skus", expanding=True)), Variant.is_active.is_(True), Product.is_active.is_(True))
+    .options(contains_eager(Variant.product))
+)
+
+
 async def active_variants_by_sku(session: AsyncSession, skus: Sequence[str]) -> dict[str, Variant]:
     """Active variants of active products by SKU, each with its product (from the same join: an
     order line is named after both and held by the product's shelf life)."""
     if not skus:
         return {}
-    rows = await session.scalars(
-        select(Variant)
-        .join(Variant.product)
-        .where(Variant.sku.in_(set(skus)), Variant.is_active.is_(True), Product.is_active.is_(True))
-        .options(contains_eager(Variant.product))
-    )
+    rows = await session.scalars(_ACTIVE_VARIANTS_BY_SKU, {"skus": sorted(set(skus))})
     return {v.sku: v for v in rows}
 
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.kit.models import IdempotencyKey, OutboxMessage, RateLimitCounter
@@ -145,14 +145,25 @@ async def record_failed_attempt(
 # ---- idempotency keys -----------------------------------------------------------------------------
 
 
+# Built once with bound parameters: these run on every order, payment, sale and scan.
+_CLAIM_IDEMPOTENCY_KEY = (
+    insert(IdempotencyKey)
+    .values(scope=bindparam("claim_scope"), key=bindparam("claim_key"), fingerprint=bindparam("claim_fingerprint"))
+    .on_conflict_do_nothing(constraint="uq_idempotency_keys_scope_key")
+    .returning(IdempotencyKey.id)
+)
+_STORE_IDEMPOTENT_ANSWER = (
+    update(IdempotencyKey)
+    .where(IdempotencyKey.scope == bindparam("for_scope"), IdempotencyKey.key == bindparam("for_key"))
+    .values(status_code=bindparam("answer_status"), response=bindparam("answer_body", type_=JSONB))
+)
+
+
 async def claim_idempotency_key(session: AsyncSession, scope: str, key: str, fingerprint: str) -> bool:
     """Insert the key; False when it exists (a concurrent insert of the same key blocks on the
     unique index until the first transaction ends)."""
     claimed = await session.scalar(
-        insert(IdempotencyKey)
-        .values(scope=scope, key=key, fingerprint=fingerprint)
-        .on_conflict_do_nothing(constraint="uq_idempotency_keys_scope_key")
-        .returning(IdempotencyKey.id)
+        _CLAIM_IDEMPOTENCY_KEY, {"claim_scope": scope, "claim_key": key, "claim_fingerprint": fingerprint}
     )
     return claimed is not None
 
@@ -163,9 +174,8 @@ async def idempotency_key(session: AsyncSession, scope: str, key: str) -> Idempo
 
 async def store_idempotent_answer(session: AsyncSession, scope: str, key: str, status_code: int, body: Any) -> None:
     await session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-        .values(status_code=status_code, response=body)
+        _STORE_IDEMPOTENT_ANSWER,
+        {"for_scope": scope, "for_key": key, "answer_status": status_code, "answer_body": body},
     )
 
 

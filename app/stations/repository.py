@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, union
+from sqlalchemy import ColumnElement, and_, bindparam, func, literal_column, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -44,20 +44,26 @@ async def pickup_orders_per_station(session: AsyncSession) -> dict[int, int]:
     return {station_id: int(count) for station_id, count in rows if station_id is not None}
 
 
+_STATION_LOAD = (
+    select(func.count())
+    .where(
+        Order.station_id == Station.id,
+        Order.delivery_method == DeliveryMethod.station_pickup,
+        Order.status.in_(HOLDING_STATUSES),
+    )
+    .correlate(Station)
+    .scalar_subquery()
+)
+# Built once: every pickup order routes through it.
+_OPEN_STATION_WITH_LOAD = select(Station, _STATION_LOAD).where(
+    Station.code == bindparam("station_code"), Station.is_open.is_(True)
+)
+
+
 async def open_station_with_load(session: AsyncSession, code: str) -> tuple[Station, int] | None:
     """The open station of that code and its pickup orders held or expected, in one statement
     (the station's own orders by its index, not a count over every open order)."""
-    load = (
-        select(func.count())
-        .where(
-            Order.station_id == Station.id,
-            Order.delivery_method == DeliveryMethod.station_pickup,
-            Order.status.in_(HOLDING_STATUSES),
-        )
-        .correlate(Station)
-        .scalar_subquery()
-    )
-    row = (await session.execute(select(Station, load).where(Station.code == code, Station.is_open.is_(True)))).first()
+    row = (await session.execute(_OPEN_STATION_WITH_LOAD, {"station_code": code})).first()
     return None if row is None else (row[0], int(row[1]))
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Integer, delete, func, select
+from sqlalchemy import Integer, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -98,12 +98,15 @@ async def location_by_code(session: AsyncSession, code: str) -> Location | None:
     return await session.scalar(select(Location).where(Location.code == code))
 
 
+_LOCATIONS_OF_KIND = (  # built once: every order looks up the warehouse it ships from
+    select(Location)
+    .where(Location.kind == bindparam("location_kind"), Location.is_active.is_(True))
+    .order_by(Location.id)
+)
+
+
 async def locations_of_kind(session: AsyncSession, kind: LocationKind) -> Sequence[Location]:
-    return (
-        await session.scalars(
-            select(Location).where(Location.kind == kind, Location.is_active.is_(True)).order_by(Location.id)
-        )
-    ).all()
+    return (await session.scalars(_LOCATIONS_OF_KIND, {"location_kind": kind})).all()
 
 
 async def list_locations(session: AsyncSession) -> Sequence[Location]:

@@ -28,7 +28,7 @@ from app.db import create_engine, create_sessionmaker
 from app.kit.outbox import RecordingSender
 from app.kit.quantities import Unit
 from app.main import create_app
-from app.orders.providers import StripeProvider
+from app.orders.stripe_provider import StripeProvider
 from tests.fixtures.builders import (
     DEFAULT_PASSWORD,
     ensure_price_list,

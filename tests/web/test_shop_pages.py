@@ -24,7 +24,7 @@ from app.notifications.models import NotificationMessage
 from app.orders import payments
 from app.orders import repository as orders_repository
 from app.orders.models import Order, OrderStatus, Payment, PaymentStatus, Refund, RefundState
-from app.orders.providers import StripeProvider
+from app.orders.stripe_provider import StripeProvider
 from app.supply.models import Reservation
 from app.web.cart import CART_COOKIE
 from tests.fixtures.builders import make_variant, set_price
