@@ -1,19 +1,23 @@
 """SQL of a till's batch of sales recorded at once: what the batch reads once (its sales already
 recorded, its shifts) and its multi-row inserts (sales ``ON CONFLICT (client_id) DO NOTHING``, as
-one sale's insert is; lines, tenders, stock exceptions)."""
+one sale's insert is; lines, tenders, stock exceptions), Core statements on the session's
+connection."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, select
 from sqlalchemy import insert as core_insert
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.pos.sale_models import Sale, SaleLine, Shift, StockException, Tender
+
+_SALES = cast(Table, Sale.__table__)
+_ROWS = (cast(Table, SaleLine.__table__), cast(Table, Tender.__table__), cast(Table, StockException.__table__))
 
 
 async def recorded_sales(session: AsyncSession, client_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[int, str]]:
@@ -33,8 +37,9 @@ async def shifts_by_client_ids(session: AsyncSession, client_ids: Sequence[uuid.
 
 async def insert_sales(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[uuid.UUID, int]:
     """client id → id of the sales inserted; one whose client id exists is left out."""
-    result = await session.execute(
-        insert(Sale).on_conflict_do_nothing(index_elements=["client_id"]).returning(Sale.client_id, Sale.id),
+    sales = _SALES
+    result = await (await session.connection()).execute(
+        insert(sales).on_conflict_do_nothing(index_elements=["client_id"]).returning(sales.c.client_id, sales.c.id),
         list(rows),
     )
     return {client_id: sale_id for client_id, sale_id in result.all()}
@@ -47,6 +52,6 @@ async def insert_sale_rows(
     exceptions: Sequence[dict[str, Any]],
 ) -> None:
     """The sales' lines, tenders and stock exceptions."""
-    for model, rows in ((SaleLine, lines), (Tender, tenders), (StockException, exceptions)):
+    for table, rows in zip(_ROWS, (lines, tenders, exceptions), strict=True):
         if rows:
-            await session.execute(core_insert(model), list(rows))
+            await (await session.connection()).execute(core_insert(table), list(rows))

@@ -9,12 +9,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.supply.models import Lot, StockLedgerEntry, StockLevel
+
+_LEDGER = cast(Table, StockLedgerEntry.__table__)
 
 
 @dataclass
@@ -75,4 +77,4 @@ async def take_from_levels(session: AsyncSession, takes: Mapping[int, Decimal]) 
 async def insert_sale_ledger(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """The ``sale`` ledger rows, written in the order given."""
     if rows:
-        await session.execute(insert(StockLedgerEntry), list(rows))
+        await (await session.connection()).execute(insert(_LEDGER), list(rows))
