@@ -12,11 +12,11 @@ from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit import bulk
 from app.orders.models import Order, OrderEvent, OrderLine
 
 _ORDERS = cast(Table, Order.__table__)
 _LINES = cast(Table, OrderLine.__table__)
-_EVENTS = cast(Table, OrderEvent.__table__)
 
 
 async def insert_orders_if_numbers_free(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
@@ -44,5 +44,4 @@ async def insert_lines(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
 
 
 async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await (await session.connection()).execute(core_insert(_EVENTS), list(rows))
+    await bulk.insert_rows(session, OrderEvent, rows)

@@ -10,14 +10,13 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import Table, select
-from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit import bulk
 from app.pos.sale_models import Sale, SaleLine, Shift, StockException, Tender
 
 _SALES = cast(Table, Sale.__table__)
-_ROWS = (cast(Table, SaleLine.__table__), cast(Table, Tender.__table__), cast(Table, StockException.__table__))
 
 
 async def recorded_sales(session: AsyncSession, client_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[int, str]]:
@@ -52,6 +51,6 @@ async def insert_sale_rows(
     exceptions: Sequence[dict[str, Any]],
 ) -> None:
     """The sales' lines, tenders and stock exceptions."""
-    for table, rows in zip(_ROWS, (lines, tenders, exceptions), strict=True):
-        if rows:
-            await (await session.connection()).execute(core_insert(table), list(rows))
+    await bulk.insert_rows(session, SaleLine, lines)
+    await bulk.insert_rows(session, Tender, tenders)
+    await bulk.insert_rows(session, StockException, exceptions)

@@ -9,14 +9,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit import bulk
 from app.supply.models import Lot, StockLedgerEntry, StockLevel
-
-_LEDGER = cast(Table, StockLedgerEntry.__table__)
 
 
 @dataclass
@@ -76,5 +75,4 @@ async def take_from_levels(session: AsyncSession, takes: Mapping[int, Decimal]) 
 
 async def insert_sale_ledger(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """The ``sale`` ledger rows, written in the order given."""
-    if rows:
-        await (await session.connection()).execute(insert(_LEDGER), list(rows))
+    await bulk.insert_rows(session, StockLedgerEntry, rows)
