@@ -37,11 +37,19 @@ class _OneByOne(Exception):
 
 
 async def record_sales(
-    session: AsyncSession, principal: Principal, ops: Sequence[SaleOp], place: SalePlace
+    session: AsyncSession,
+    principal: Principal,
+    ops: Sequence[SaleOp],
+    place: SalePlace,
+    *,
+    also_lock: Sequence[int] = (),
 ) -> list[Recorded | AppError] | None:
     """Each sale's outcome (recorded, duplicate, or the error that refused it), in order; None when
     nothing was written and the run must be recorded one sale at a time. ``ops`` name each client
-    id and each number once (the caller cuts the run where one repeats)."""
+    id and each number once (the caller cuts the run where one repeats). ``also_lock``: the
+    variants of the upload's other sales, whose stock rows are locked with this run's (in one
+    statement, in the order every stock writer locks them), so that a later run of the same upload
+    locks nothing new and two tills' uploads never wait on each other in a cycle."""
     assert principal.till_id is not None and principal.store_id is not None
     outcomes: list[Recorded | AppError | None] = [None] * len(ops)
     recorded = await sale_batch_queries.recorded_sales(session, [op.client_id for op in ops])
@@ -64,7 +72,7 @@ async def record_sales(
     if checked:
         try:
             async with session.begin_nested():
-                written = await _write(session, principal, place, [sale for _, sale in checked])
+                written = await _write(session, principal, place, [sale for _, sale in checked], also_lock)
         except (_OneByOne, counter_sales.BookMoved):
             return None
         for (n, sale), done in zip(checked, written, strict=True):
@@ -74,7 +82,11 @@ async def record_sales(
 
 
 async def _write(
-    session: AsyncSession, principal: Principal, place: SalePlace, sales: Sequence[CheckedSale]
+    session: AsyncSession,
+    principal: Principal,
+    place: SalePlace,
+    sales: Sequence[CheckedSale],
+    also_lock: Sequence[int],
 ) -> list[Recorded | None]:
     """Write the sales; None for one whose number an order has already (resolved by the caller)."""
     orders = await counter_batch.create_counter_orders(session, [sale.order(principal, place) for sale in sales])
@@ -91,6 +103,7 @@ async def _write(
         location_id=place.location_id,
         sales=[(sale.op.number, sale.counter_lines(order.line_ids)) for sale, order in written],
         actor_user_id=principal.user_id,
+        also_lock=also_lock,
     )
     lines, tenders, exceptions = [], [], []
     for (sale, order), took in zip(written, taken, strict=True):

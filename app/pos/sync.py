@@ -45,6 +45,8 @@ async def sync(session: AsyncSession, principal: Principal, body: SyncIn) -> Syn
     results: list[SyncResult] = []
     place: selling.SalePlace | None = None
     ops = body.ops
+    # Every variant the upload's sales name: the first run locks their stock rows at once.
+    variant_ids = sorted({line.variant_id for op in ops if isinstance(op, SaleOp) for line in op.lines})
     at = 0
     while at < len(ops):
         run = _sales_run(ops, at)
@@ -52,7 +54,7 @@ async def sync(session: AsyncSession, principal: Principal, body: SyncIn) -> Syn
             if place is None:
                 place = await _place(session, principal)
             if place is not None:
-                outcomes = await sale_batch.record_sales(session, principal, run, place)
+                outcomes = await sale_batch.record_sales(session, principal, run, place, also_lock=variant_ids)
                 if outcomes is not None:
                     for sale, outcome in zip(run, outcomes, strict=True):
                         if isinstance(outcome, AppError):

@@ -95,6 +95,7 @@ async def take_for_counter_sales(
     location_id: int,
     sales: Sequence[tuple[str, Sequence[CounterLine]]],
     actor_user_id: int,
+    also_lock: Sequence[int] = (),
     today: date | None = None,
 ) -> list[list[LineTaken]]:
     """:func:`take_for_counter_sale` for a batch of sales (sale number, its lines), in their order,
@@ -102,11 +103,14 @@ async def take_for_counter_sales(
     once (by variant, best-before, level id: the order every stock writer locks them in, so two
     tills' batches never wait on each other in a cycle), each sale takes FEFO from what the
     ones before it left, then the levels are updated and the ledger rows written (per sale as
-    :func:`take_for_counter_sale` writes them: by variant, then as given, then FEFO)."""
+    :func:`take_for_counter_sale` writes them: by variant, then as given, then FEFO).
+    ``also_lock``: more variants whose rows to lock in the same statement (the caller's later
+    batches in the same transaction then lock nothing new, hence nothing out of order)."""
     variant_ids = sorted({line.variant_id for _, lines in sales for line in lines})
     lives = await catalog_repository.shelf_life_days(session, variant_ids)
     levels: dict[int, list[counter_sale_queries.SellableLevel]] = {}
-    for level in await counter_sale_queries.lock_sellable_levels(session, location_id, variant_ids):
+    locked = sorted(set(variant_ids) | set(also_lock))
+    for level in await counter_sale_queries.lock_sellable_levels(session, location_id, locked):
         levels.setdefault(level.variant_id, []).append(level)
     floors = {
         variant_id: supply_service.min_best_before(SalesChannel.pos, lives.get(variant_id, 0), today)
