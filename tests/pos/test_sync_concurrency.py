@@ -10,7 +10,8 @@ import asyncio
 import dataclasses
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -73,21 +74,27 @@ async def _counts(engine: AsyncEngine, shop: Shop) -> tuple[int, int, int]:
     return int(sales or 0), int(orders or 0), int(shorts or 0)
 
 
-async def test_the_same_queue_from_two_connections_at_once_lands_once(
-    tmp_path: Path, committed_database_url: str, committed_engine: AsyncEngine
-) -> None:
-    shop = await _shop(committed_engine)
+@asynccontextmanager
+async def _two_connections(
+    tmp_path: Path, url: str, engine: AsyncEngine
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """Two clients of one app on the committed database, each request on its own connection."""
     app = create_app(
-        _settings(tmp_path, committed_database_url),
-        engine=committed_engine,
-        sessionmaker=create_sessionmaker(committed_engine),
-        task_sender=RecordingSender(),
+        _settings(tmp_path, url), engine=engine, sessionmaker=create_sessionmaker(engine), task_sender=RecordingSender()
     )
     transport = httpx.ASGITransport(app=app)
     async with (
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as one,
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as two,
     ):
+        yield one, two
+
+
+async def test_the_same_queue_from_two_connections_at_once_lands_once(
+    tmp_path: Path, committed_database_url: str, committed_engine: AsyncEngine
+) -> None:
+    shop = await _shop(committed_engine)
+    async with _two_connections(tmp_path, committed_database_url, committed_engine) as (one, two):
         clerk = await sign_in(one, shop)
         opened = shift_open()
         queue = [opened, *_queue(shop, opened["client_id"])]
@@ -164,17 +171,7 @@ async def test_two_tills_of_one_store_uploading_at_once_never_deadlock_nor_overs
         device = await till_token(session, other)
         await session.commit()
     shop_b = dataclasses.replace(shop, till=other, device=device)
-    app = create_app(
-        _settings(tmp_path, committed_database_url),
-        engine=committed_engine,
-        sessionmaker=create_sessionmaker(committed_engine),
-        task_sender=RecordingSender(),
-    )
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as one,
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as two,
-    ):
+    async with _two_connections(tmp_path, committed_database_url, committed_engine) as (one, two):
         clerks = [await sign_in(one, shop), await sign_in(two, shop_b)]
         opened = [shift_open(), shift_open()]
         for client, clerk, op in zip((one, two), clerks, opened, strict=True):
