@@ -196,27 +196,55 @@ async def price_counter_lines(
     """:func:`price_counter_line` for a whole counter sale at once (a till's uploaded sale is
     priced again on the server): the same rule, one query per table whatever the number of lines.
     The first line that cannot be priced raises, naming its index."""
-    for index, (sku, quantity) in enumerate(lines):
-        if quantity <= 0:
-            raise errors.QuantityNotPositive(detail={"lines": [_line_problem(index, sku, errors.QuantityNotPositive)]})
-    variants = await repository.active_variants_by_sku(session, [sku for sku, _ in lines])
-    for index, (sku, _) in enumerate(lines):
-        if sku not in variants:
-            raise errors.UnknownSku(detail={"lines": [_line_problem(index, sku, errors.UnknownSku)]})
+    return (await counter_prices(session, [sku for sku, _ in lines], channel=channel)).price(lines)
+
+
+@dataclass(frozen=True)
+class CounterPrices:
+    """What prices counter lines of a set of SKUs, read once (a till's whole upload is priced with
+    one read per table): :meth:`price` applies :func:`price_counter_line`'s rule without a query."""
+
+    variants: dict[str, Variant]
+    items: dict[int, list[PriceCandidate]]
+
+    def price(self, lines: Sequence[tuple[str, Decimal]]) -> list[PricedLine]:
+        """Each line priced; the first one that cannot be raises, naming its index."""
+        for index, (sku, quantity) in enumerate(lines):
+            if quantity <= 0:
+                raise errors.QuantityNotPositive(
+                    detail={"lines": [_line_problem(index, sku, errors.QuantityNotPositive)]}
+                )
+        for index, (sku, _) in enumerate(lines):
+            if sku not in self.variants:
+                raise errors.UnknownSku(detail={"lines": [_line_problem(index, sku, errors.UnknownSku)]})
+        priced: list[PricedLine] = []
+        for index, (sku, quantity) in enumerate(lines):
+            variant = self.variants[sku]
+            item = _pick_item(self.items.get(variant.id, []))
+            if item is None:
+                raise errors.NotForSale(detail={"lines": [_line_problem(index, sku, errors.NotForSale)]})
+            priced.append(_priced(variant, item, quantity))
+        return priced
+
+
+async def counter_prices(
+    session: AsyncSession,
+    skus: Sequence[str],
+    *,
+    channel: SalesChannel,
+    variants: dict[str, Variant] | None = None,
+) -> CounterPrices:
+    """The active variants of ``skus`` (``variants`` when the caller has read them already) and
+    their price-list items for ``channel`` (no company list)."""
+    if variants is None:
+        variants = await repository.active_variants_by_sku(session, skus)
     items = await repository.price_items_for(
         session,
         list({variant.id for variant in variants.values()}),
         list_codes=list(channel.policy.price_lists),
         company_id=None,
     )
-    priced: list[PricedLine] = []
-    for index, (sku, quantity) in enumerate(lines):
-        variant = variants[sku]
-        item = _pick_item(items.get(variant.id, []))
-        if item is None:
-            raise errors.NotForSale(detail={"lines": [_line_problem(index, sku, errors.NotForSale)]})
-        priced.append(_priced(variant, item, quantity))
-    return priced
+    return CounterPrices(variants, items)
 
 
 async def price_items(

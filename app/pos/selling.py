@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,7 +47,7 @@ from app.orders.models import DeliveryMethod, PaymentMethod
 from app.pos import approvals, errors, repository, sale_queries, shifts
 from app.pos.approvals import ApprovalAction
 from app.pos.models import Till
-from app.pos.sale_models import SaleLine, ShiftStatus, StockExceptionStatus, Tender
+from app.pos.sale_models import SaleLine, Shift, ShiftStatus, StockExceptionStatus, Tender
 from app.pos.sync_schemas import SaleLineIn, SaleOp, TenderIn
 from app.supply import counter_sales
 from app.supply import service as supply_service
@@ -94,68 +95,22 @@ async def record_sale(session: AsyncSession, principal: Principal, op: SaleOp, p
     assert principal.till_id is not None and principal.store_id is not None
     existing = await sale_queries.sale_by_client_id(session, op.client_id)
     if existing is not None:
-        return _duplicate_of(existing.till_id, existing.number, principal, op)
+        return duplicate_of(existing.till_id, existing.number, principal, op)
     shift = await shifts.till_shift(session, principal, op.shift_client_id)
-    if shift.status != ShiftStatus.open.value:
-        raise errors.ShiftClosed()
-    till = place.till
-    if not op.number.startswith(f"{till.sale_prefix}-"):
-        raise errors.SaleNumberInvalid(detail={"number": op.number, "prefix": till.sale_prefix})
-    variants = await catalog_repository.active_variants_with_products(session, [line.sku for line in op.lines])
-    priced = await _checked_lines(session, op.lines, variants)
-    subtotal = sum(line.line_total_minor for line, _ in priced)
-    total = _check_totals(op, subtotal)
-    discount_approved_by = await _discount_approver(session, principal, op, subtotal)
+    skus = [line.sku for line in op.lines]
+    variants = await catalog_repository.active_variants_with_products(session, skus)
+    prices = await pricing.counter_prices(session, skus, channel=SalesChannel.pos, variants=variants)
+    checked = await check_sale(session, principal, op, place, shift, prices)
 
-    order = await orders_service.create_counter_order(
-        session,
-        orders_service.NewOrder(
-            channel=SalesChannel.pos,
-            lines=[line for line, _ in priced],
-            location_id=place.location_id,
-            contact_name=WALK_IN_CUSTOMER,
-            contact_phone="",
-            payment_method=_payment_method(op.tenders, op.change_minor),
-            delivery_method=DeliveryMethod.counter,
-            awaiting_payment=False,
-            placed_message_zh=f"门店柜台售出（{op.number}），当场付款交货",
-            event_detail={"sale": op.number, "till_id": till.id, "made_offline": op.made_offline},
-        ),
-        orders_service.CounterSale(
-            number=op.number, discount_minor=op.discount_minor, sold_by_user_id=principal.user_id, variants=variants
-        ),
-    )
+    order = await orders_service.create_counter_order(session, *checked.order(principal, place))
     if order is None:
         # The number is taken: by this very sale (uploaded meanwhile from another connection, whose
         # transaction this one waited for), or by another one.
         existing = await sale_queries.sale_by_client_id(session, op.client_id)
         if existing is None:
             raise errors.SaleNumberTaken(detail={"number": op.number})
-        return _duplicate_of(existing.till_id, existing.number, principal, op)
-    sale_id = await sale_queries.insert_sale(
-        session,
-        {
-            "client_id": op.client_id,
-            "number": op.number,
-            "order_id": order.id,
-            "store_id": principal.store_id,
-            "till_id": till.id,
-            "shift_id": shift.id,
-            "clerk_id": principal.user_id,
-            "sold_at": op.at,
-            "recorded_at": clock.now(),
-            "made_offline": op.made_offline,
-            "subtotal_minor": subtotal,
-            "discount_minor": op.discount_minor,
-            "discount_reason": op.discount_reason.strip()[:100],
-            "discount_approved_by_id": discount_approved_by,
-            "total_minor": total,
-            "tendered_minor": sum(tender.amount_minor for tender in op.tenders),
-            "change_minor": op.change_minor,
-            "refunded_minor": 0,
-            "price_differs": any(listed is not None for _, listed in priced),
-        },
-    )
+        return duplicate_of(existing.till_id, existing.number, principal, op)
+    sale_id = await sale_queries.insert_sale(session, checked.sale_values(principal, place, order.id))
     if sale_id is None:
         raise errors.ClientIdTaken()  # the savepoint takes the order back
     order_line_ids = await sale_queries.order_line_ids(session, order.id)
@@ -163,64 +118,169 @@ async def record_sale(session: AsyncSession, principal: Principal, op: SaleOp, p
         session,
         location_id=place.location_id,
         sale_number=op.number,
-        lines=[
-            counter_sales.CounterLine(line_id, line.variant_id, line.quantity)
-            for line_id, (line, _) in zip(order_line_ids, priced, strict=True)
-        ],
+        lines=checked.counter_lines(order_line_ids),
         actor_user_id=principal.user_id,
     )
-    for line_id, sent, (_, listed), took in zip(order_line_ids, op.lines, priced, taken, strict=True):
-        session.add(
-            SaleLine(
-                order_line_id=line_id,
-                sale_id=sale_id,
-                source=sent.source,
-                code=sent.code,
-                grams=sent.grams,
-                list_unit_price_minor=listed.unit_price_minor if listed else None,
-                list_line_total_minor=listed.line_total_minor if listed else None,
-                returned_quantity=Decimal(0),
-                short_quantity=took.short,
-            )
-        )
-        if took.short > 0:
-            sale_queries.add_stock_exception(
-                session,
-                store_id=principal.store_id,
-                location_id=place.location_id,
-                sale_id=sale_id,
-                variant_id=took.variant_id,
-                quantity=took.short,
-                status=StockExceptionStatus.open.value,
-                note=f"销售 {op.number} 时账面库存不足",
-            )
-    for tender in op.tenders:
-        session.add(
-            Tender(
-                sale_id=sale_id,
-                method=tender.method,
-                wallet=tender.wallet if tender.method == "qr" else None,
-                amount_minor=tender.amount_minor,
-                reference_tail=tender.reference_tail,
-            )
-        )
+    for values in checked.line_values(sale_id, order_line_ids, taken):
+        session.add(SaleLine(**values))
+    for values in checked.exception_values(principal, place, sale_id, taken):
+        sale_queries.add_stock_exception(session, **values)
+    for values in checked.tender_values(sale_id):
+        session.add(Tender(**values))
     await session.flush()
     return Recorded(False, op.number, public_url(op.client_id))
 
 
-def _duplicate_of(till_id: int, number: str, principal: Principal, op: SaleOp) -> Recorded:
+@dataclass(frozen=True)
+class CheckedSale:
+    """A sale that passed every check, with what recording it writes."""
+
+    op: SaleOp
+    shift_id: int
+    variants: Mapping[str, Variant]
+    priced: list[tuple[PricedLine, PricedLine | None]]
+    subtotal: int
+    total: int
+    discount_approved_by: int | None
+
+    def order(
+        self, principal: Principal, place: SalePlace
+    ) -> tuple[orders_service.NewOrder, orders_service.CounterSale]:
+        op = self.op
+        return (
+            orders_service.NewOrder(
+                channel=SalesChannel.pos,
+                lines=[line for line, _ in self.priced],
+                location_id=place.location_id,
+                contact_name=WALK_IN_CUSTOMER,
+                contact_phone="",
+                payment_method=_payment_method(op.tenders, op.change_minor),
+                delivery_method=DeliveryMethod.counter,
+                awaiting_payment=False,
+                placed_message_zh=f"门店柜台售出（{op.number}），当场付款交货",
+                event_detail={"sale": op.number, "till_id": place.till.id, "made_offline": op.made_offline},
+            ),
+            orders_service.CounterSale(
+                number=op.number,
+                discount_minor=op.discount_minor,
+                sold_by_user_id=principal.user_id,
+                variants=self.variants,
+            ),
+        )
+
+    def sale_values(self, principal: Principal, place: SalePlace, order_id: int) -> dict[str, Any]:
+        op = self.op
+        return {
+            "client_id": op.client_id,
+            "number": op.number,
+            "order_id": order_id,
+            "store_id": principal.store_id,
+            "till_id": place.till.id,
+            "shift_id": self.shift_id,
+            "clerk_id": principal.user_id,
+            "sold_at": op.at,
+            "recorded_at": clock.now(),
+            "made_offline": op.made_offline,
+            "subtotal_minor": self.subtotal,
+            "discount_minor": op.discount_minor,
+            "discount_reason": op.discount_reason.strip()[:100],
+            "discount_approved_by_id": self.discount_approved_by,
+            "total_minor": self.total,
+            "tendered_minor": sum(tender.amount_minor for tender in op.tenders),
+            "change_minor": op.change_minor,
+            "refunded_minor": 0,
+            "price_differs": any(listed is not None for _, listed in self.priced),
+        }
+
+    def counter_lines(self, order_line_ids: Sequence[int]) -> list[counter_sales.CounterLine]:
+        return [
+            counter_sales.CounterLine(line_id, line.variant_id, line.quantity)
+            for line_id, (line, _) in zip(order_line_ids, self.priced, strict=True)
+        ]
+
+    def line_values(
+        self, sale_id: int, order_line_ids: Sequence[int], taken: Sequence[counter_sales.LineTaken]
+    ) -> list[dict[str, Any]]:
+        return [
+            {
+                "order_line_id": line_id,
+                "sale_id": sale_id,
+                "source": sent.source,
+                "code": sent.code,
+                "grams": sent.grams,
+                "list_unit_price_minor": listed.unit_price_minor if listed else None,
+                "list_line_total_minor": listed.line_total_minor if listed else None,
+                "returned_quantity": Decimal(0),
+                "short_quantity": took.short,
+            }
+            for line_id, sent, (_, listed), took in zip(order_line_ids, self.op.lines, self.priced, taken, strict=True)
+        ]
+
+    def exception_values(
+        self, principal: Principal, place: SalePlace, sale_id: int, taken: Sequence[counter_sales.LineTaken]
+    ) -> list[dict[str, Any]]:
+        """A stock exception per line the book could not cover."""
+        return [
+            {
+                "store_id": principal.store_id,
+                "location_id": place.location_id,
+                "sale_id": sale_id,
+                "variant_id": took.variant_id,
+                "quantity": took.short,
+                "status": StockExceptionStatus.open.value,
+                "note": f"销售 {self.op.number} 时账面库存不足",
+            }
+            for took in taken
+            if took.short > 0
+        ]
+
+    def tender_values(self, sale_id: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "sale_id": sale_id,
+                "method": tender.method,
+                "wallet": tender.wallet if tender.method == "qr" else None,
+                "amount_minor": tender.amount_minor,
+                "reference_tail": tender.reference_tail,
+            }
+            for tender in self.op.tenders
+        ]
+
+
+async def check_sale(
+    session: AsyncSession,
+    principal: Principal,
+    op: SaleOp,
+    place: SalePlace,
+    shift: Shift,
+    prices: pricing.CounterPrices,
+) -> CheckedSale:
+    """Every check of a sale (its shift read already, its lines' variants and prices too); the
+    first that fails raises its ``AppError``. Reads nothing but a manager's approval, when needed."""
+    if shift.status != ShiftStatus.open.value:
+        raise errors.ShiftClosed()
+    if not op.number.startswith(f"{place.till.sale_prefix}-"):
+        raise errors.SaleNumberInvalid(detail={"number": op.number, "prefix": place.till.sale_prefix})
+    priced = _checked_lines(op.lines, prices)
+    subtotal = sum(line.line_total_minor for line, _ in priced)
+    total = _check_totals(op, subtotal)
+    approver = await _discount_approver(session, principal, op, subtotal)
+    return CheckedSale(op, shift.id, prices.variants, priced, subtotal, total, approver)
+
+
+def duplicate_of(till_id: int, number: str, principal: Principal, op: SaleOp) -> Recorded:
     if till_id != principal.till_id:
         raise errors.ClientIdTaken()
     return Recorded(True, number, public_url(op.client_id))
 
 
-async def _checked_lines(
-    session: AsyncSession, lines: Sequence[SaleLineIn], variants: Mapping[str, Variant]
+def _checked_lines(
+    lines: Sequence[SaleLineIn], prices: pricing.CounterPrices
 ) -> list[tuple[PricedLine, PricedLine | None]]:
     """Each line as the till sold it (its price), with the list's price when that differs."""
     quantities: list[Decimal] = []
     for n, line in enumerate(lines, start=1):
-        variant = variants.get(line.sku)
+        variant = prices.variants.get(line.sku)
         if variant is None or variant.id != line.variant_id:
             raise errors.SaleLineInvalid(f"第 {n} 行：商品不存在、已下架或 SKU 与商品不符", detail={"line": n})
         try:
@@ -231,11 +291,7 @@ async def _checked_lines(
         if line.source != "price_label" and line.line_total_minor != line_total_minor(line.unit_price_minor, quantity):
             raise errors.SaleArithmeticWrong(f"第 {n} 行：单价 × 数量与行金额不符", detail={"line": n})
         quantities.append(quantity)
-    listed = await pricing.price_counter_lines(
-        session,
-        [(line.sku, quantity) for line, quantity in zip(lines, quantities, strict=True)],
-        channel=SalesChannel.pos,
-    )
+    listed = prices.price([(line.sku, quantity) for line, quantity in zip(lines, quantities, strict=True)])
     out: list[tuple[PricedLine, PricedLine | None]] = []
     for line, server in zip(lines, listed, strict=True):
         sold = dataclasses.replace(

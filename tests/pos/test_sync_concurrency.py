@@ -7,9 +7,11 @@ Rows stay in the committed database, so each test has its own store, till and go
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,19 @@ from app.main import create_app
 from app.orders.models import Order
 from app.pos.sale_models import Sale, StockException
 from tests.fixtures.http_server import DROP_HEADER, DropResponses, serve_in_thread
-from tests.fixtures.pos_sales import Shop, book_agrees, line, make_shop, sale, shift_close, shift_open, sign_in, upload
+from tests.fixtures.pos import make_till, till_token
+from tests.fixtures.pos_sales import (
+    Shop,
+    book_agrees,
+    cash,
+    line,
+    make_shop,
+    sale,
+    shift_close,
+    shift_open,
+    sign_in,
+    upload,
+)
 
 
 def _settings(tmp_path: Path, url: str) -> Settings:
@@ -60,21 +74,27 @@ async def _counts(engine: AsyncEngine, shop: Shop) -> tuple[int, int, int]:
     return int(sales or 0), int(orders or 0), int(shorts or 0)
 
 
-async def test_the_same_queue_from_two_connections_at_once_lands_once(
-    tmp_path: Path, committed_database_url: str, committed_engine: AsyncEngine
-) -> None:
-    shop = await _shop(committed_engine)
+@asynccontextmanager
+async def _two_connections(
+    tmp_path: Path, url: str, engine: AsyncEngine
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """Two clients of one app on the committed database, each request on its own connection."""
     app = create_app(
-        _settings(tmp_path, committed_database_url),
-        engine=committed_engine,
-        sessionmaker=create_sessionmaker(committed_engine),
-        task_sender=RecordingSender(),
+        _settings(tmp_path, url), engine=engine, sessionmaker=create_sessionmaker(engine), task_sender=RecordingSender()
     )
     transport = httpx.ASGITransport(app=app)
     async with (
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as one,
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as two,
     ):
+        yield one, two
+
+
+async def test_the_same_queue_from_two_connections_at_once_lands_once(
+    tmp_path: Path, committed_database_url: str, committed_engine: AsyncEngine
+) -> None:
+    shop = await _shop(committed_engine)
+    async with _two_connections(tmp_path, committed_database_url, committed_engine) as (one, two):
         clerk = await sign_in(one, shop)
         opened = shift_open()
         queue = [opened, *_queue(shop, opened["client_id"])]
@@ -137,3 +157,45 @@ async def test_an_upload_whose_answer_is_lost_is_sent_again_without_loss_or_dupl
         results = await upload(till, clerk, *queue)
     assert [r["outcome"] for r in results] == ["duplicate"] * 6 + ["recorded"] * 7, results
     assert await _counts(committed_engine, shop) == (12, 12, 2)
+
+
+async def test_two_tills_of_one_store_uploading_at_once_never_deadlock_nor_oversell(
+    tmp_path: Path, committed_database_url: str, committed_engine: AsyncEngine
+) -> None:
+    """Issue 15: tills of one store take the same lots. Till A's sales name the loquats before the
+    boxes, till B's the other way round, each batch cut in two runs by a cash movement: each upload
+    locks its stock rows at once and in one order, so neither waits on the other in a cycle."""
+    shop = await _shop(committed_engine)
+    async with create_sessionmaker(committed_engine)() as session:
+        other = await make_till(session, shop.store)
+        device = await till_token(session, other)
+        await session.commit()
+    shop_b = dataclasses.replace(shop, till=other, device=device)
+    async with _two_connections(tmp_path, committed_database_url, committed_engine) as (one, two):
+        clerks = [await sign_in(one, shop), await sign_in(two, shop_b)]
+        opened = [shift_open(), shift_open()]
+        for client, clerk, op in zip((one, two), clerks, opened, strict=True):
+            assert [r["outcome"] for r in await upload(client, clerk, op)] == ["recorded"]
+
+        def batch(till: Shop, sid: str, first: str) -> list[dict[str, Any]]:
+            jin, box = line(till.jin, "0.5", 1680), line(till.box, "1", 1280)
+            order = [jin, box] if first == "jin" else [box, jin]
+            sales = [sale(till, sid, [order[n % 2]]) for n in range(6)]
+            return [*sales[:3], cash("in", 100, sid), *sales[3:]]
+
+        rounds = [
+            (batch(shop, opened[0]["client_id"], "jin"), batch(shop_b, opened[1]["client_id"], "box")) for _ in range(4)
+        ]
+        for mine, theirs in rounds:
+            answers = await asyncio.gather(upload(one, clerks[0], *mine), upload(two, clerks[1], *theirs))
+            assert all(r["outcome"] == "recorded" for results in answers for r in results), answers
+    async with create_sessionmaker(committed_engine)() as session:
+        sales = await session.scalar(select(func.count()).select_from(Sale).where(Sale.store_id == shop.store.id))
+        shorts = await session.scalar(
+            select(func.sum(StockException.quantity)).where(
+                StockException.store_id == shop.store.id, StockException.variant_id == shop.box.id
+            )
+        )
+        await book_agrees(session, shop.location.id)
+    # 4 rounds × 2 tills × 3 boxes = 24 boxes against 6 on the book: 18 short, none sold twice.
+    assert (sales, shorts) == (48, 18)
