@@ -7,15 +7,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, status
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field, TypeAdapter
 
 from app.accounts.access import AdminUser, Principal, StaffUser, StationOperator, WarehouseUser
 from app.db import DbSession
 from app.kit.errors import InvalidInput
 from app.kit.idempotency import Outcome, idempotent_json
 from app.stations import parcel_queries, parcels, schemas
-from app.stations.views import parcel_out, run_out
+from app.stations.views import parcel_out, parcel_view, run_out, shelf_out
 
 pda = APIRouter(prefix="/api/v1/pda", tags=["station PDA"])
 runs = APIRouter(prefix="/api/v1/admin", tags=["delivery runs"])
@@ -53,23 +53,27 @@ async def scan_in(
     """A parcel arrives: it gets a shelf slot and a pickup code; the customer gets an SMS."""
 
     async def work() -> Any:
-        parcel = await parcels.scan_in(
+        shelved = await parcels.receive(
             session,
             station_id=_station(principal),
             tracking_number=body.tracking_number,
             actor_user_id=principal.user_id,
         )
-        return (await parcel_out(session, parcel)).model_dump(mode="json")
+        return parcel_view(shelved.parcel, shelved.order, shelved.station_code).model_dump(mode="json")
 
     return await idempotent_json(
         session, request, scope=device_scope(principal), key=idempotency_key, body=body, work=work, status_code=200
     )
 
 
+_SHELF = TypeAdapter(list[schemas.ParcelOut])
+
+
 @pda.get("/shelf", response_model=list[schemas.ParcelOut])
-async def shelf(session: DbSession, principal: StationOperator) -> list[schemas.ParcelOut]:
-    """Parcels on this station's shelf, by pickup code."""
-    return [await parcel_out(session, p) for p, _ in await parcels.on_shelf(session, _station(principal))]
+async def shelf(session: DbSession, principal: StationOperator) -> Response:
+    """Parcels on this station's shelf, by slot then arrival (serialised once, not validated again)."""
+    items = await shelf_out(session, _station(principal))
+    return Response(_SHELF.dump_json(items), media_type="application/json")
 
 
 @pda.post("/handover", response_model=schemas.ParcelOut, responses=PDA_ERRORS)
@@ -97,7 +101,8 @@ async def handover(
         )
         if result.error is not None:
             return Outcome(result.error.status_code, result.error.to_body())
-        return (await parcel_out(session, result.parcel)).model_dump(mode="json")
+        assert result.order is not None
+        return parcel_view(result.parcel, result.order, result.station_code).model_dump(mode="json")
 
     return await idempotent_json(
         session, request, scope=device_scope(principal), key=idempotency_key, body=body, work=work, status_code=200

@@ -117,9 +117,14 @@ def phone_last4(phone: str) -> str:
 
 def amount_due(order: Order) -> int:
     """What the station collects at handover: the unpaid rest of a pay-at-pickup order."""
-    if order.payment_method != PaymentMethod.pay_at_pickup:
+    return amount_due_minor(order.payment_method, order.total_minor, order.paid_minor)
+
+
+def amount_due_minor(payment_method: PaymentMethod, total_minor: int, paid_minor: int) -> int:
+    """:func:`amount_due` from the order's columns."""
+    if payment_method != PaymentMethod.pay_at_pickup:
         return 0
-    return max(order.total_minor - order.paid_minor, 0)
+    return max(total_minor - paid_minor, 0)
 
 
 def item_text(line: OrderLine) -> str:

@@ -4,9 +4,11 @@ the parcels due back, and the locks that serialise scans."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import JSON, ColumnElement, Integer, Table, and_, bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -103,25 +105,170 @@ async def lock_parcel(session: AsyncSession, tracking_number: str) -> Parcel | N
     )
 
 
-async def lock_station(session: AsyncSession, station_id: int) -> Station | None:
-    """The station row locked and read afresh: scan-ins at one station take turns on it."""
-    return await session.scalar(
-        select(Station).where(Station.id == station_id).with_for_update().execution_options(populate_existing=True)
-    )
+@dataclass(frozen=True)
+class StationShelf:
+    """What a scan or a handover needs of the parcel's station, read with the parcel: its code,
+    name, shelf layout and retention (the capacity is read under the station's lock instead)."""
+
+    code: str
+    name: str
+    shelves: int
+    layers_per_shelf: int
+    retention_days: int
 
 
-async def held_slots_and_codes(session: AsyncSession, station_id: int) -> Sequence[tuple[str | None, str | None]]:
-    """The shelf slot and pickup code of every parcel the station holds."""
-    rows = await session.execute(
-        select(Parcel.shelf_slot, Parcel.pickup_code).where(
-            Parcel.station_id == station_id, Parcel.status == ParcelStatus.at_station
-        )
+_SHELF_COLUMNS = (Station.code, Station.name, Station.shelves, Station.layers_per_shelf, Station.retention_days)
+_parcels = cast(Table, Parcel.__table__)
+_held = _parcels.alias("held")
+_AT_STATION = ParcelStatus.at_station
+
+# The statements of a scan and a handover, built once (parameters bound at each call): on the PDA's
+# path building and keying them again per call cost as much as running them.
+_LOCK_PARCEL_WITH_ORDER = (
+    select(Parcel, Order, *_SHELF_COLUMNS)
+    .join(Order, Order.id == Parcel.order_id)
+    .join(Station, Station.id == Parcel.station_id)
+    .where(Parcel.tracking_number == bindparam("tracking_number"))
+    .with_for_update(of=Parcel)
+    .execution_options(populate_existing=True)
+)
+_slot_loads = (
+    select(_parcels.c.shelf_slot.label("slot"), func.count().label("n"))
+    .where(
+        _parcels.c.station_id == bindparam("station_id"),
+        _parcels.c.status == _AT_STATION,
+        _parcels.c.shelf_slot.is_not(None),
     )
-    return [(slot, code) for slot, code in rows.all()]
+    .group_by(_parcels.c.shelf_slot)
+    .subquery()
+)
+_SLOT_LOADS_CLAIMING_SECRET = select(
+    func.pg_try_advisory_xact_lock(bindparam("station_id", type_=Integer), bindparam("secret_key", type_=Integer)),
+    select(func.json_object_agg(_slot_loads.c.slot, _slot_loads.c.n, type_=JSON)).scalar_subquery(),
+)
+_SHELVE_PARCEL = (
+    update(_parcels)
+    .where(
+        _parcels.c.id == bindparam("parcel_id"),
+        ~exists().where(
+            _held.c.station_id == bindparam("at_station_id"),
+            _held.c.status == _AT_STATION,
+            _held.c.pickup_code == bindparam("secret"),
+        ),
+    )
+    .values(
+        status=_AT_STATION,
+        shelf_slot=bindparam("slot"),
+        pickup_code=bindparam("secret"),
+        arrived_at=bindparam("arrived"),
+        retention_until=bindparam("until"),
+        failed_code_attempts=0,
+    )
+    .returning(_parcels.c.id)
+)
+_LOCK_STATION_CAPACITY = (
+    select(Station.__table__.c.shelf_capacity)
+    .where(Station.__table__.c.id == bindparam("station_id"))
+    .with_for_update()
+)
+_HELD_COUNT = select(func.count()).where(
+    _parcels.c.station_id == bindparam("station_id"), _parcels.c.status == _AT_STATION
+)
+
+
+async def lock_parcel_with_order(
+    session: AsyncSession, tracking_number: str
+) -> tuple[Parcel, Order, StationShelf] | None:
+    """The parcel by its normalised tracking number, locked and read afresh, with its order (read
+    afresh, not locked: order changes are compare-and-set) and its station, in one statement."""
+    row = (await session.execute(_LOCK_PARCEL_WITH_ORDER, {"tracking_number": tracking_number})).first()
+    if row is None:
+        return None
+    parcel, order, code, name, shelves, layers, retention_days = row
+    return parcel, order, StationShelf(code, name, shelves, layers, retention_days)
+
+
+async def slot_loads_claiming_secret(
+    session: AsyncSession, station_id: int, secret: str
+) -> tuple[dict[str, int], bool]:
+    """Parcels per shelf slot held at the station, and whether this transaction now holds the
+    secret against every other scan in flight (a transaction-scoped advisory lock on the pair
+    station, secret; False: another scan is giving out that secret right now). One statement."""
+    claimed, counts = (
+        await session.execute(_SLOT_LOADS_CLAIMING_SECRET, {"station_id": station_id, "secret_key": int(secret)})
+    ).one()
+    return {str(slot): int(n) for slot, n in (counts or {}).items()}, bool(claimed)
+
+
+async def shelve_parcel(
+    session: AsyncSession,
+    parcel_id: int,
+    station_id: int,
+    *,
+    slot: str,
+    secret: str,
+    arrived_at: datetime,
+    retention_until: datetime,
+) -> bool:
+    """Put a parcel on the shelf with ``secret``, unless a parcel held at the station has it
+    (False). Run after :func:`slot_loads_claiming_secret` claimed the secret: this statement's
+    snapshot is newer than the claim, so it sees every parcel that took the secret before. The
+    caller sets the same values on its loaded parcel (this is a Core statement)."""
+    done = await session.execute(
+        _SHELVE_PARCEL,
+        {
+            "parcel_id": parcel_id,
+            "at_station_id": station_id,
+            "secret": secret,
+            "slot": slot,
+            "arrived": arrived_at,
+            "until": retention_until,
+        },
+    )
+    return done.scalar_one_or_none() is not None
+
+
+async def lock_station_capacity(session: AsyncSession, station_id: int) -> int:
+    """The station's shelf capacity, its row locked until commit: the last step of a scan-in, so
+    scans at one station take turns only for the capacity count and the commit."""
+    return int((await session.execute(_LOCK_STATION_CAPACITY, {"station_id": station_id})).scalar_one())
+
+
+async def held_count(session: AsyncSession, station_id: int) -> int:
+    """Parcels the station holds on its shelf now (this transaction's included)."""
+    return int((await session.execute(_HELD_COUNT, {"station_id": station_id})).scalar_one())
 
 
 async def parcel_of_order(session: AsyncSession, order_id: int) -> Parcel | None:
     return await session.scalar(select(Parcel).where(Parcel.order_id == order_id))
+
+
+_SHELF_ROWS = (
+    select(
+        Parcel.tracking_number,
+        Parcel.status,
+        Parcel.shelf_slot,
+        Parcel.arrived_at,
+        Parcel.retention_until,
+        Order.number,
+        Order.contact_name,
+        Order.contact_phone,
+        Order.payment_method,
+        Order.total_minor,
+        Order.paid_minor,
+        Station.code,
+    )
+    .join(Order, Order.id == Parcel.order_id)
+    .join(Station, Station.id == Parcel.station_id)
+    .where(Parcel.station_id == bindparam("station_id"), Parcel.status == _AT_STATION)
+    .order_by(Parcel.shelf_slot, Parcel.arrived_at)
+)
+
+
+async def shelf_rows(session: AsyncSession, station_id: int) -> Sequence[Any]:
+    """What the PDA lists of a station's shelf, by slot then arrival: one row per parcel with the
+    columns of its order and station that the list shows (Core rows, no ORM objects)."""
+    return (await session.execute(_SHELF_ROWS, {"station_id": station_id})).all()
 
 
 async def shelf_of_station(session: AsyncSession, station_id: int) -> Sequence[tuple[Parcel, Order]]:

@@ -15,12 +15,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.config import get_settings
 from app.kit import clock
@@ -32,12 +32,15 @@ from app.orders.models import FulfilmentStatus, Order, OrderStatus, PaymentMetho
 from app.orders.notices import send_order_notice
 from app.stations import errors
 from app.stations import parcel_queries as queries
-from app.stations.models import DispatchRun, Parcel, ParcelStatus, RunStatus, Station
+from app.stations.models import DispatchRun, Parcel, ParcelStatus, RunStatus
 from app.stations.tracking import tracking_from_scan
 from app.supply import service as supply_service
 
 MAX_CODE_ATTEMPTS = 5
 PICKUP_SECRET_DIGITS = 6
+# Draws of a secret before a scan gives up: with the largest shelf (5,000 of 10**6 secrets held)
+# a draw is taken one time in 200, so 50 taken draws in a row do not happen by chance.
+SECRET_DRAWS = 50
 QR_PREFIX = "NPO"
 
 
@@ -143,15 +146,14 @@ async def _parcel_for_update(session: AsyncSession, tracking_number: str) -> Par
     return parcel
 
 
-def _slot(station: Station, held_slots: Sequence[str]) -> str:
+def _slot(shelf: queries.StationShelf, loads: dict[str, int]) -> str:
     """The shelf-layer slot holding the fewest parcels (lowest shelf, then layer, on ties)."""
-    load = Counter(held_slots)
-    slots = [
-        f"{shelf}-{layer}"
-        for shelf in range(1, station.shelves + 1)
-        for layer in range(1, station.layers_per_shelf + 1)
-    ]
-    return min(slots, key=lambda slot: (load.get(slot, 0), [int(n) for n in slot.split("-")]))
+    return min(
+        (loads.get(slot, 0), shelf_no, layer, slot)
+        for shelf_no in range(1, shelf.shelves + 1)
+        for layer in range(1, shelf.layers_per_shelf + 1)
+        for slot in (f"{shelf_no}-{layer}",)
+    )[3]
 
 
 def new_pickup_secret(held_secrets: set[str]) -> str:
@@ -187,40 +189,76 @@ def pickup_code_matches(typed: str | None, parcel: Parcel) -> bool:
     return hmac.compare_digest(_secret_part(typed).encode(), _secret_part(parcel.pickup_code).encode())
 
 
+@dataclass(frozen=True)
+class Shelved:
+    """A parcel on its station's shelf after a scan, with its order and the station's code (what
+    the PDA's answer shows, so nothing is read again)."""
+
+    parcel: Parcel
+    order: Order
+    station_code: str
+
+
 async def scan_in(session: AsyncSession, *, station_id: int, tracking_number: str, actor_user_id: int | None) -> Parcel:
+    """The parcel arrives at its station (see :func:`receive`)."""
+    return (
+        await receive(session, station_id=station_id, tracking_number=tracking_number, actor_user_id=actor_user_id)
+    ).parcel
+
+
+async def receive(
+    session: AsyncSession, *, station_id: int, tracking_number: str, actor_user_id: int | None
+) -> Shelved:
     """The parcel arrives at its station: a shelf slot and a pickup code, the order is ready for
-    pickup and the customer is told. Scanning it again changes nothing."""
-    parcel = await _parcel_for_update(session, tracking_number)
+    pickup and the customer is told. Scanning it again changes nothing.
+
+    Scans at one station run side by side until their last step. The secret is unique among the
+    station's held parcels: a scan claims it against the scans in flight (an advisory lock to the
+    end of the transaction) and then writes it only where no held parcel has it. The shelf's
+    capacity is checked last, under the station row's lock, counting this parcel: scans take turns
+    only for that count and their commit, and one that would overfill the shelf is undone whole.
+    The slot is the least loaded one as the scan read the loads (two scans at the same moment may
+    pick the same slot: a slot is where the box is put, not a limit)."""
+    found = await queries.lock_parcel_with_order(session, tracking_from_scan(tracking_number))
+    if found is None:
+        raise errors.ParcelNotFound(detail={"tracking_number": tracking_from_scan(tracking_number)})
+    parcel, order, shelf = found
     if parcel.station_id != station_id:
         raise errors.ParcelWrongStation()
     if parcel.status is ParcelStatus.at_station:
-        return parcel
+        return Shelved(parcel, order, shelf.code)
     if parcel.status is not ParcelStatus.dispatched:
         raise errors.ParcelWrongState(f"包裹{parcel.status.label_zh}，不能入站")
-    # Locking the station row serialises scan-ins at one station: the slot loads and the secrets
-    # in use are then read and taken by one scan at a time.
-    station = await queries.lock_station(session, station_id)
-    assert station is not None
-    held = await queries.held_slots_and_codes(session, station_id)
-    if len(held) >= station.shelf_capacity:
-        raise errors.ShelfFull()
     now = clock.now()
-    parcel.status = ParcelStatus.at_station
-    parcel.shelf_slot = _slot(station, [slot for slot, _ in held if slot])
-    parcel.pickup_code = new_pickup_secret({code for _, code in held if code})
-    parcel.arrived_at = now
-    parcel.retention_until = now + timedelta(days=station.retention_days)
-    parcel.failed_code_attempts = 0
-    await session.flush()
-    order = await session.get(Order, parcel.order_id)
-    assert order is not None
+    retention_until = now + timedelta(days=shelf.retention_days)
+    for _ in range(SECRET_DRAWS):
+        secret = new_pickup_secret(set())
+        loads, claimed = await queries.slot_loads_claiming_secret(session, station_id, secret)
+        if not claimed:
+            continue  # another scan is giving out this secret right now
+        slot = _slot(shelf, loads)
+        if await queries.shelve_parcel(
+            session, parcel.id, station_id, slot=slot, secret=secret, arrived_at=now, retention_until=retention_until
+        ):
+            break
+    else:
+        raise errors.ShelfFull()  # no free secret after many draws: the shelf holds far too much
+    for name, value in (
+        ("status", ParcelStatus.at_station),
+        ("shelf_slot", slot),
+        ("pickup_code", secret),
+        ("arrived_at", now),
+        ("retention_until", retention_until),
+        ("failed_code_attempts", 0),
+    ):
+        set_committed_value(parcel, name, value)
     order = await states.transition(
         session,
         order,
         OrderStatus.ready_for_pickup,
         kind="ready_for_pickup",
         # The timeline is read by staff too: the slot, never the secret.
-        message_zh=f"已到{station.name}（货架 {parcel.shelf_slot}），凭取货码取件",
+        message_zh=f"已到{shelf.name}（货架 {slot}），凭取货码取件",
         actor_user_id=actor_user_id,
         fulfilment_status=FulfilmentStatus.at_station,
     )
@@ -230,16 +268,21 @@ async def scan_in(session: AsyncSession, *, station_id: int, tracking_number: st
         "order_ready_for_pickup",
         pickup_code=customer_pickup_code(parcel),
         order_url=order_link(order.number),
-        station_name=station.name,
-        pickup_deadline=parcel.retention_until,
+        station_name=shelf.name,
+        pickup_deadline=retention_until,
     )
-    return parcel
+    capacity = await queries.lock_station_capacity(session, station_id)
+    if await queries.held_count(session, station_id) > capacity:
+        raise errors.ShelfFull()
+    return Shelved(parcel, order, shelf.code)
 
 
 @dataclass(frozen=True)
 class Handover:
     parcel: Parcel
     error: AppError | None = None  # a wrong code: the attempt is counted, so the caller commits
+    order: Order | None = None  # with the station's code: what the PDA's answer shows
+    station_code: str = ""
 
 
 async def hand_over(
@@ -258,19 +301,20 @@ async def hand_over(
     code or the order's QR. Wrong codes are counted on the parcel; after ``MAX_CODE_ATTEMPTS`` it
     is locked until staff check the collector's identity. Pay-at-pickup money is recorded as the
     order's payment and the held stock becomes a sale."""
-    parcel = await _parcel_for_update(session, tracking_number)
+    found = await queries.lock_parcel_with_order(session, tracking_from_scan(tracking_number))
+    if found is None:
+        raise errors.ParcelNotFound(detail={"tracking_number": tracking_from_scan(tracking_number)})
+    parcel, order, shelf = found
     if parcel.station_id != station_id:
         raise errors.ParcelWrongStation()
     if parcel.status is ParcelStatus.handed_over:
-        return Handover(parcel)  # a retried scan: already done
+        return Handover(parcel, order=order, station_code=shelf.code)  # a retried scan: already done
     if parcel.status is not ParcelStatus.at_station:
         raise errors.ParcelWrongState(f"包裹{parcel.status.label_zh}，不能交付")
     if parcel.failed_code_attempts >= MAX_CODE_ATTEMPTS:
         raise errors.PickupLocked()
     if not (pickup_code or "").strip() and not (order_qr or "").strip():
         raise errors.WrongPickupCode("请输入取货码或扫描订单二维码")  # nothing tried: not counted
-    order = await session.get(Order, parcel.order_id, populate_existing=True)
-    assert order is not None
     signed_for = qr_order_number(order_qr) if order_qr else None
     if signed_for is not None and signed_for != order.number:
         # A genuine QR of another order: the wrong box was scanned, nobody is guessing — not counted.
@@ -289,7 +333,7 @@ async def hand_over(
             if left <= 0
             else errors.WrongPickupCode(f"取货码不正确，还可尝试 {left} 次", detail={"attempts_left": left})
         )
-        return Handover(parcel, error)
+        return Handover(parcel, error, order, shelf.code)
     if order.payment_method is PaymentMethod.pay_at_pickup and order.payment_status is PaymentStatus.unpaid:
         if collect_method not in ("cash", "qr"):
             raise errors.PaymentRequired(detail={"amount_due_minor": order.total_minor - order.paid_minor})
@@ -300,9 +344,8 @@ async def hand_over(
     parcel.handed_over_by_id = actor_user_id
     parcel.collected_by_name = collected_by_name.strip()[:50]
     parcel.proxy_pickup = proxy
-    await session.flush()
-    order = await session.get(Order, parcel.order_id, populate_existing=True)
-    assert order is not None
+    # The order is as the statement above read it, or as the payment left it (it reads the order
+    # again after adding the money): the transition below flushes the parcel with the order.
     who = f"由 {parcel.collected_by_name} 代取" if proxy and parcel.collected_by_name else "顾客本人取件"
     await states.transition(
         session,
@@ -313,7 +356,7 @@ async def hand_over(
         actor_user_id=actor_user_id,
         fulfilment_status=FulfilmentStatus.handed_over,
     )
-    return Handover(parcel)
+    return Handover(parcel, order=order, station_code=shelf.code)
 
 
 async def on_shelf(session: AsyncSession, station_id: int) -> Sequence[tuple[Parcel, Order]]:
