@@ -12,7 +12,7 @@ from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit import bulk
+from app.kit import bulk_queries as bulk
 from app.orders.models import Order, OrderEvent, OrderLine
 
 _ORDERS = cast(Table, Order.__table__)

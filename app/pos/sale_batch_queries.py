@@ -13,7 +13,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit import bulk
+from app.kit import bulk_queries as bulk
 from app.pos.sale_models import Sale, SaleLine, Shift, StockException, Tender
 
 _SALES = cast(Table, Sale.__table__)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit import bulk
+from app.kit import bulk_queries as bulk
 from app.supply.models import Lot, StockLedgerEntry, StockLevel
 
 
