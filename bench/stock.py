@@ -150,7 +150,7 @@ async def run(base_url: str) -> None:
         )
 
         # FEFO: 10 variants × 20 lots each = 200 lots; every reservation spans two lots per line.
-        fefo = await make_variants(client, headers, tag + "f", 10)
+        fefo = await make_variants(client, headers, tag + "f", 10, supplier)
         for sku in fefo:
             for d in range(20):
                 await receive(client, headers, sku, supplier, 1000, date.today() + timedelta(days=5 + d))
