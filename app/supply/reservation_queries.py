@@ -65,6 +65,51 @@ _RESERVE_LINE = text(
     + FEFO_MOVED
 ).bindparams(bindparam("need", type_=Numeric(12, 3)))
 
+# Every line of a reservation in one statement: the free rows of all its variants at the location,
+# locked in (variant, best-before, level id) order — the order line-by-line holds would lock them
+# in, so reservations still never lock the same rows in opposite orders — and per variant taken
+# earliest best-before first until its need is covered; ledger and reservation lines written from
+# the same rows, in that order.
+_RESERVE_LINES = text("""
+WITH need AS (
+    SELECT variant_id, quantity, min_best_before
+    FROM unnest(CAST(:variant_ids AS bigint[]), CAST(:quantities AS numeric[]), CAST(:min_best_befores AS date[]))
+         AS n(variant_id, quantity, min_best_before)
+), candidates AS (
+    SELECT s.id, s.variant_id, s.on_hand - s.reserved AS avail, s.best_before
+    FROM stock_levels s JOIN need ON need.variant_id = s.variant_id
+    WHERE s.location_id = :location_id AND s.best_before >= need.min_best_before AND s.on_hand > s.reserved
+    ORDER BY s.variant_id, s.best_before, s.id
+    FOR UPDATE OF s
+), running AS (
+    SELECT id, variant_id, avail,
+           COALESCE(SUM(avail) OVER (PARTITION BY variant_id ORDER BY best_before, id
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+    FROM candidates
+), take AS (
+    SELECT running.id, LEAST(running.avail, need.quantity - running.before) AS q
+    FROM running JOIN need ON need.variant_id = running.variant_id
+    WHERE running.before < need.quantity
+), upd AS (
+    UPDATE stock_levels s SET reserved = s.reserved + take.q
+    FROM take WHERE s.id = take.id
+    RETURNING s.id, s.lot_id, s.variant_id, s.location_id, s.best_before, take.q
+), ledger AS (
+    INSERT INTO stock_ledger (kind, variant_id, location_id, lot_id, on_hand_delta, reserved_delta,
+                              actor_user_id, reason, document_type, document_ref, channel)
+    SELECT 'reservation', variant_id, location_id, lot_id, 0, q, :actor_user_id, '', 'reservation',
+           :reference, :channel
+    FROM upd ORDER BY variant_id, best_before, id
+), lines AS (
+    INSERT INTO reservation_lines (reservation_id, stock_level_id, variant_id, lot_id, quantity)
+    SELECT :reservation_id, id, variant_id, lot_id, q FROM upd ORDER BY variant_id, best_before, id
+)
+SELECT upd.variant_id, upd.lot_id, lots.code, upd.q
+FROM upd JOIN lots ON lots.id = upd.lot_id
+ORDER BY upd.variant_id, upd.best_before, upd.id
+""")
+
+
 # Release or sell a whole reservation in one statement; rows are locked in the order the
 # reservation took them (line id), the same order reserving uses.
 _CLOSE_LINES = text("""
@@ -180,6 +225,29 @@ async def hold_line_fefo(
         "reservation_id": reservation_id,
     }
     return [(lot_id, code, Decimal(q)) for lot_id, code, q in (await session.execute(_RESERVE_LINE, params)).all()]
+
+
+async def hold_lines_fefo(
+    session: AsyncSession,
+    hold: HoldFor,
+    reservation_id: int,
+    lines: Sequence[tuple[int, Decimal, date]],
+) -> list[tuple[int, int, str, Decimal]]:
+    """:func:`hold_line_fefo` for every line at once — ``(variant id, quantity, earliest
+    best-before)``, one per variant — in one statement; (variant id, lot id, lot code, quantity
+    held) per lot, by variant then FEFO order."""
+    params = {
+        "variant_ids": [variant_id for variant_id, _, _ in lines],
+        "quantities": [quantity for _, quantity, _ in lines],
+        "min_best_befores": [earliest for _, _, earliest in lines],
+        "location_id": hold.location_id,
+        "actor_user_id": hold.actor_user_id,
+        "reference": hold.reference,
+        "channel": hold.channel,
+        "reservation_id": reservation_id,
+    }
+    rows = (await session.execute(_RESERVE_LINES, params)).all()
+    return [(variant_id, lot_id, code, Decimal(q)) for variant_id, lot_id, code, q in rows]
 
 
 async def close_if_active(session: AsyncSession, reservation_id: int, new_status: ReservationStatus) -> str | None:

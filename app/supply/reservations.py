@@ -1,12 +1,13 @@
 """Reservations: stock held for a document until it is sold, released or expires.
 
-Reserving is one short transaction. Lines are applied in a fixed order (by variant), and each
-line is a single statement that locks the variant's sellable lot rows at the location in FEFO
-order (``FOR UPDATE``), takes what it needs from the earliest best-before first, and writes the
-ledger and reservation lines from the same CTE — so the hot rows are locked for one statement
-plus the commit, and two reservations can never lock the same rows in opposite orders (no
-deadlock). Zero rows taken means not enough stock: the caller gets 409 ``insufficient_stock``
-naming every short line and its transaction is rolled back. No lock is held across any network
+Reserving is one short transaction. One statement locks the sellable lot rows of every line's
+variant at the location in a fixed order (variant, then FEFO: best-before, row id; ``FOR UPDATE``),
+takes what each line needs from the earliest best-before first, and writes the ledger and
+reservation lines from the same CTE (a one-line reservation uses the one-variant form of the same
+statement) — so the hot rows are locked for one statement plus the commit, and two reservations
+can never lock the same rows in opposite orders (no deadlock). Less taken than a line needs means
+not enough stock: the caller gets 409 ``insufficient_stock`` naming every short line and its
+transaction is rolled back. No lock is held across any network
 call: callers reserve after their own inserts and commit straight away.
 """
 
@@ -85,19 +86,31 @@ async def reserve(
     if reservation_id is None:
         raise errors.ReservationExists(detail={"reference": reference})
 
-    shorts: list[dict[str, object]] = []
-    held: list[HeldLine] = []
-    for line in sorted(merged.values(), key=lambda item: item.variant_id):
-        taken_rows = await queries.hold_line_fefo(
-            session,
-            hold,
-            reservation_id,
-            variant_id=line.variant_id,
-            quantity=line.quantity,
-            min_best_before=line.min_best_before,
+    ordered = sorted(merged.values(), key=lambda item: item.variant_id)
+    if len(ordered) == 1:
+        [line] = ordered
+        rows = [
+            (line.variant_id, lot_id, code, q)
+            for lot_id, code, q in await queries.hold_line_fefo(
+                session,
+                hold,
+                reservation_id,
+                variant_id=line.variant_id,
+                quantity=line.quantity,
+                min_best_before=line.min_best_before,
+            )
+        ]
+    else:  # every line in one statement, the rows locked in the same order
+        rows = await queries.hold_lines_fefo(
+            session, hold, reservation_id, [(line.variant_id, line.quantity, line.min_best_before) for line in ordered]
         )
-        held.extend(HeldLine(line.variant_id, lot_id, code, q) for lot_id, code, q in taken_rows)
-        taken = sum((q for _, _, q in taken_rows), start=Decimal(0))
+    held = [HeldLine(variant_id, lot_id, code, q) for variant_id, lot_id, code, q in rows]
+    taken_of: dict[int, Decimal] = {}
+    for held_line in held:
+        taken_of[held_line.variant_id] = taken_of.get(held_line.variant_id, Decimal(0)) + held_line.quantity
+    shorts: list[dict[str, object]] = []
+    for line in ordered:
+        taken = taken_of.get(line.variant_id, Decimal(0))
         if taken < line.quantity:
             shorts.append(
                 {

@@ -99,6 +99,52 @@ async def test_fefo_picks_earliest_best_before_and_skips_expired(db_session: Asy
     assert short.value.detail["lines"][0]["available"] == "8"
 
 
+async def test_a_reservation_of_many_lines_holds_each_fefo_in_one_go(db_session: AsyncSession) -> None:
+    warehouse = await ensure_warehouse(db_session)
+    product = await make_product(db_session, shelf_life_days=20)
+    a, b, c = [await make_variant(db_session, product=product) for _ in range(3)]
+    a_late = await receive(db_session, a, "10", best_before=TODAY + timedelta(days=15))
+    a_early = await receive(db_session, a, "3", best_before=TODAY + timedelta(days=2))
+    b_soon = await receive(db_session, b, "5", best_before=TODAY + timedelta(days=4))
+    b_fresh = await receive(db_session, b, "5", best_before=TODAY + timedelta(days=12))
+    c_only = await receive(db_session, c, "2", best_before=TODAY + timedelta(days=9))
+    floor = TODAY + timedelta(days=10)  # b's line takes nothing that goes off before then
+    lines = [
+        ReserveLine(b.id, Decimal(4), floor),
+        ReserveLine(a.id, Decimal(2), TODAY),
+        ReserveLine(a.id, Decimal(3), TODAY),  # the same variant twice: held as one line of 5
+        ReserveLine(c.id, Decimal(2), TODAY),
+    ]
+    held = await reservations.reserve(
+        db_session,
+        reference="R-MANY",
+        channel=SalesChannel.shop,
+        location_id=warehouse.id,
+        expires_at=None,
+        lines=lines,
+    )
+    assert [(line.variant_id, line.lot_id, line.quantity) for line in held.lines] == [
+        (a.id, a_early.id, Decimal(3)),
+        (a.id, a_late.id, Decimal(2)),
+        (b.id, b_fresh.id, Decimal(4)),
+        (c.id, c_only.id, Decimal(2)),
+    ]
+    assert await level(db_session, b_soon, warehouse.id) == (Decimal(5), Decimal(0))
+    await assert_ledger_matches_levels(db_session)
+
+    # One line short (c has nothing left): every line is refused, naming the short one only.
+    with pytest.raises(errors.InsufficientStock) as short:
+        await reservations.reserve(
+            db_session,
+            reference="R-MANY-2",
+            channel=SalesChannel.shop,
+            location_id=warehouse.id,
+            expires_at=None,
+            lines=[ReserveLine(a.id, Decimal(1), TODAY), ReserveLine(c.id, Decimal(1), TODAY)],
+        )
+    assert [(line["variant_id"], line["available"]) for line in short.value.detail["lines"]] == [(c.id, "0")]
+
+
 async def test_today_is_still_sellable(db_session: AsyncSession) -> None:
     product = await make_product(db_session, shelf_life_days=5)
     variant = await make_variant(db_session, product=product)
