@@ -43,9 +43,11 @@ FEFO_MOVED = (
     "SELECT upd.lot_id, lots.code, upd.q FROM upd JOIN lots ON lots.id = upd.lot_id ORDER BY upd.best_before, upd.id"
 )
 
-_RESERVE_LINE = text(
-    FEFO_TAKE
-    + """, upd AS (
+# Hold what ``take`` (level id, quantity) names: reserved raised, one ledger row and one
+# reservation line per row — in lock order (variant, best-before, level id), so line ids follow the
+# order the rows were locked in (release and sale lock by line id: the same order, hence no
+# deadlock between them).
+_HOLD_TAKEN = """, upd AS (
     UPDATE stock_levels s SET reserved = s.reserved + take.q
     FROM take WHERE s.id = take.id
     RETURNING s.id, s.lot_id, s.variant_id, s.location_id, s.best_before, take.q
@@ -54,23 +56,22 @@ _RESERVE_LINE = text(
                               actor_user_id, reason, document_type, document_ref, channel)
     SELECT 'reservation', variant_id, location_id, lot_id, 0, q, :actor_user_id, '', 'reservation',
            :reference, :channel
-    FROM upd ORDER BY best_before, id
+    FROM upd ORDER BY variant_id, best_before, id
 ), lines AS (
     INSERT INTO reservation_lines (reservation_id, stock_level_id, variant_id, lot_id, quantity)
-    -- In FEFO order, so line ids follow the order the rows were locked in (release and sale
-    -- lock by line id: the same order, hence no deadlock between them).
-    SELECT :reservation_id, id, variant_id, lot_id, q FROM upd ORDER BY best_before, id
+    SELECT :reservation_id, id, variant_id, lot_id, q FROM upd ORDER BY variant_id, best_before, id
 )
 """
-    + FEFO_MOVED
-).bindparams(bindparam("need", type_=Numeric(12, 3)))
+
+_RESERVE_LINE = text(FEFO_TAKE + _HOLD_TAKEN + FEFO_MOVED).bindparams(bindparam("need", type_=Numeric(12, 3)))
 
 # Every line of a reservation in one statement: the free rows of all its variants at the location,
 # locked in (variant, best-before, level id) order — the order line-by-line holds would lock them
 # in, so reservations still never lock the same rows in opposite orders — and per variant taken
 # earliest best-before first until its need is covered; ledger and reservation lines written from
 # the same rows, in that order.
-_RESERVE_LINES = text("""
+_RESERVE_LINES = text(
+    """
 WITH need AS (
     SELECT variant_id, quantity, min_best_before
     FROM unnest(CAST(:variant_ids AS bigint[]), CAST(:quantities AS numeric[]), CAST(:min_best_befores AS date[]))
@@ -90,24 +91,13 @@ WITH need AS (
     SELECT running.id, LEAST(running.avail, need.quantity - running.before) AS q
     FROM running JOIN need ON need.variant_id = running.variant_id
     WHERE running.before < need.quantity
-), upd AS (
-    UPDATE stock_levels s SET reserved = s.reserved + take.q
-    FROM take WHERE s.id = take.id
-    RETURNING s.id, s.lot_id, s.variant_id, s.location_id, s.best_before, take.q
-), ledger AS (
-    INSERT INTO stock_ledger (kind, variant_id, location_id, lot_id, on_hand_delta, reserved_delta,
-                              actor_user_id, reason, document_type, document_ref, channel)
-    SELECT 'reservation', variant_id, location_id, lot_id, 0, q, :actor_user_id, '', 'reservation',
-           :reference, :channel
-    FROM upd ORDER BY variant_id, best_before, id
-), lines AS (
-    INSERT INTO reservation_lines (reservation_id, stock_level_id, variant_id, lot_id, quantity)
-    SELECT :reservation_id, id, variant_id, lot_id, q FROM upd ORDER BY variant_id, best_before, id
-)
-SELECT upd.variant_id, upd.lot_id, lots.code, upd.q
+)"""
+    + _HOLD_TAKEN
+    + """SELECT upd.variant_id, upd.lot_id, lots.code, upd.q
 FROM upd JOIN lots ON lots.id = upd.lot_id
 ORDER BY upd.variant_id, upd.best_before, upd.id
-""")
+"""
+)
 
 
 # Release or sell a whole reservation in one statement; rows are locked in the order the
