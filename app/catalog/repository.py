@@ -105,6 +105,16 @@ async def variant_by_sku(session: AsyncSession, sku: str) -> Variant | None:
     return await session.scalar(select(Variant).where(Variant.sku == sku).options(selectinload(Variant.product)))
 
 
+async def variants_by_sku(session: AsyncSession, skus: Sequence[str]) -> dict[str, Variant]:
+    """:func:`variant_by_sku` for many SKUs in one statement (products loaded by the same join)."""
+    if not skus:
+        return {}
+    rows = await session.scalars(
+        select(Variant).join(Variant.product).where(Variant.sku.in_(set(skus))).options(contains_eager(Variant.product))
+    )
+    return {v.sku: v for v in rows}
+
+
 async def variant_by_barcode(session: AsyncSession, barcode: str) -> Variant | None:
     return await session.scalar(select(Variant).where(Variant.barcode == barcode))
 

@@ -284,12 +284,10 @@ async def hold_stock(
             if body.location_code
             else await service.warehouse(session)
         )
-        variants = {}
+        variants = await catalog_repository.variants_by_sku(session, [line.sku for line in body.lines])
         for line in body.lines:
-            variant = await catalog_repository.variant_by_sku(session, line.sku)
-            if variant is None:
+            if line.sku not in variants:
                 raise VariantNotFound(detail={"sku": line.sku})
-            variants[line.sku] = variant
         ttl = timedelta(minutes=body.ttl_minutes or request.app.state.settings.reservation_ttl_minutes)
         reservation = await reservations.reserve(
             session,
