@@ -13,9 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
@@ -283,6 +280,11 @@ def xlsx(report: list[StationMonth]) -> bytes:
     """One sheet 村站月报: a Chinese header row, one row per station, a totals row (合计; its 示范站
     and 达标 cells count the stations that are / meet it). Numbers are stored as numbers: kg with
     three decimals, money in yuan formatted ¥ with two decimals."""
+    # Imported here: a web worker that never writes a workbook does not carry openpyxl (~7 MB).
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     book = Workbook()
     sheet = book.active
     sheet.title = SHEET_TITLE

@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Spacer, Table
@@ -25,6 +21,10 @@ from app.config import get_settings
 from app.wholesale.document_data import StatementData
 from app.wholesale.invoicing import AGEING_BUCKETS, Ageing, StatementFigures, ageing, rmb_capital, statement_figures
 from app.wholesale.pdf_layout import FONT, USABLE_WIDTH, grid, header, money, para, render
+
+if TYPE_CHECKING:
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.worksheet import Worksheet
 
 YUAN_FORMAT = '"¥"#,##0.00;-"¥"#,##0.00'
 # The movement table's columns; the PDF puts the note after the reference, the workbook in its own column.
@@ -179,9 +179,14 @@ def _pdf_confirmation(data: StatementData) -> list[Any]:
 
 # ---- XLSX -----------------------------------------------------------------------------------------
 
-_BOLD = Font(bold=True)
-_HEAD_FILL = PatternFill("solid", fgColor="EDEDED")
-_THIN = Side(style="thin", color="999999")
+# openpyxl is imported where a workbook is made: some 7 MB that a web worker which never writes
+# one does not carry.
+
+
+def _bold() -> Font:
+    from openpyxl.styles import Font
+
+    return Font(bold=True)
 
 
 def _yuan(amount_minor: int) -> Decimal:
@@ -193,15 +198,17 @@ def _money_cell(sheet: Worksheet, row: int, column: int, amount_minor: int, *, b
     cell = sheet.cell(row=row, column=column, value=_yuan(amount_minor))
     cell.number_format = YUAN_FORMAT
     if bold:
-        cell.font = _BOLD
+        cell.font = _bold()
 
 
 def _heading_row(sheet: Worksheet, row: int, labels: list[str]) -> None:
+    from openpyxl.styles import Alignment, Border, PatternFill, Side
+
     for column, label in enumerate(labels, start=1):
         cell = sheet.cell(row=row, column=column, value=label)
-        cell.font = _BOLD
-        cell.fill = _HEAD_FILL
-        cell.border = Border(bottom=_THIN)
+        cell.font = _bold()
+        cell.fill = PatternFill("solid", fgColor="EDEDED")
+        cell.border = Border(bottom=Side(style="thin", color="999999"))
         cell.alignment = Alignment(horizontal="center")
 
 
@@ -209,6 +216,9 @@ def statement_xlsx(data: StatementData) -> bytes:
     """The statement as a workbook: one sheet, the same figures as the PDF, amounts as numbers."""
     figures = statement_figures(data.opening_balance_minor, data.entries)
     aged = ageing(data.open_items, data.as_of)
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -225,6 +235,8 @@ def statement_xlsx(data: StatementData) -> bytes:
 
 
 def _xlsx_header(sheet: Worksheet, data: StatementData, brand: str) -> int:
+    from openpyxl.styles import Font
+
     """The title in A1, then one labelled fact a row; returns the row after the facts."""
     sheet["A1"] = f"{brand} {_title(data)}"
     sheet["A1"].font = Font(bold=True, size=14)
@@ -237,11 +249,11 @@ def _xlsx_header(sheet: Worksheet, data: StatementData, brand: str) -> int:
     ]
     row = 2
     for label, value in facts:
-        sheet.cell(row=row, column=1, value=label).font = _BOLD
+        sheet.cell(row=row, column=1, value=label).font = _bold()
         sheet.cell(row=row, column=2, value=value)
         row += 1
     if data.credit_limit_minor is not None:
-        sheet.cell(row=row, column=1, value="信用额度").font = _BOLD
+        sheet.cell(row=row, column=1, value="信用额度").font = _bold()
         _money_cell(sheet, row, 2, data.credit_limit_minor)
         row += 1
     return row
@@ -270,7 +282,7 @@ def _xlsx_movements(sheet: Worksheet, figures: StatementFigures, row: int) -> in
         if entry.note:
             sheet.cell(row=row, column=8, value=entry.note)
     row += 1
-    sheet.cell(row=row, column=2, value="本期合计").font = _BOLD
+    sheet.cell(row=row, column=2, value="本期合计").font = _bold()
     _money_cell(sheet, row, 5, figures.invoiced_minor, bold=True)
     _money_cell(sheet, row, 6, figures.credited_minor + figures.paid_minor, bold=True)
     _money_cell(sheet, row, 7, figures.closing_minor, bold=True)
@@ -281,17 +293,17 @@ def _xlsx_summary(sheet: Worksheet, figures: StatementFigures, row: int) -> int:
     """From ``row`` down: opening + invoices − credit notes − payments = closing, then the closing
     balance in words; returns the row of the words."""
     for label, amount in _summary_rows(figures):
-        sheet.cell(row=row, column=1, value=label).font = _BOLD
+        sheet.cell(row=row, column=1, value=label).font = _bold()
         _money_cell(sheet, row, 2, amount)
         row += 1
-    sheet.cell(row=row, column=1, value="期末余额（大写）").font = _BOLD
+    sheet.cell(row=row, column=1, value="期末余额（大写）").font = _bold()
     sheet.cell(row=row, column=2, value=f"人民币{rmb_capital(figures.closing_minor)}")
     return row
 
 
 def _xlsx_ageing(sheet: Worksheet, figures: StatementFigures, aged: Ageing, row: int) -> None:
     """From ``row`` down: the ageing's title, its buckets and total, and any unallocated rest."""
-    sheet.cell(row=row, column=1, value=f"账龄（截至 {aged.as_of.isoformat()}）").font = _BOLD
+    sheet.cell(row=row, column=1, value=f"账龄（截至 {aged.as_of.isoformat()}）").font = _bold()
     row += 1
     _heading_row(sheet, row, [*AGEING_BUCKETS, "合计"])
     row += 1
