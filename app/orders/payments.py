@@ -123,8 +123,7 @@ async def mark_paid(
     """
     if not await repository.settle_payment(session, payment.id, now=clock.now(), collected_by_id=actor_user_id):
         return False
-    number = await repository.order_number_of(session, payment.order_id)
-    order = await repository.order_by_number(session, number, for_update=True)
+    order = await repository.locked_order(session, payment.order_id)
     assert order is not None
     already_paid = order.paid_minor >= order.total_minor
     await repository.add_paid(session, order.id, amount_minor)
@@ -200,6 +199,8 @@ async def _late_payment(session: AsyncSession, order: Order, payment: Payment, a
     """Money arrived after the stock hold expired: hold the stock again if it is still there,
     otherwise give the money back. Never a silent oversell, never a lost payment."""
     reference = f"order:{order.number}:late{payment.attempt}"
+    with_lines = await repository.order_by_number(session, order.number)  # the lines to hold again
+    assert with_lines is not None
     try:
         async with session.begin_nested():
             await service.hold_stock(
@@ -208,7 +209,7 @@ async def _late_payment(session: AsyncSession, order: Order, payment: Payment, a
                 reference=reference,
                 location_id=order.location_id,
                 expires_at=None,
-                lines=[service.StockLine(line.variant_id, line.quantity) for line in order.lines],
+                lines=[service.StockLine(line.variant_id, line.quantity) for line in with_lines.lines],
             )
     except InsufficientStock as exc:
         if order.status is OrderStatus.pending_payment:

@@ -215,10 +215,12 @@ async def settle_payment(session: AsyncSession, payment_id: int, *, now: datetim
     return won.scalar_one_or_none() is not None
 
 
-async def order_number_of(session: AsyncSession, order_id: int) -> str:
-    number = await session.scalar(select(Order.number).where(Order.id == order_id))
-    assert number is not None
-    return number
+async def locked_order(session: AsyncSession, order_id: int) -> Order | None:
+    """The order's row, locked and read afresh, without its lines and events (a payment settling
+    needs neither; a handover at a busy station pays for every statement)."""
+    return await session.scalar(
+        select(Order).where(Order.id == order_id).with_for_update(of=Order).execution_options(populate_existing=True)
+    )
 
 
 async def add_paid(session: AsyncSession, order_id: int, amount_minor: int) -> None:
