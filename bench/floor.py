@@ -29,10 +29,22 @@ from bench.stock import token
 REQUESTS = 3000
 
 
-def _start_bare() -> tuple[subprocess.Popen[bytes], str]:
+def _start_bare(workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
+    """The bare FastAPI app under uvicorn with ``workers`` processes, as ``app serve`` runs ours."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.bare_app:app",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
         cwd=ROOT,
         env={**os.environ},
         stdout=subprocess.DEVNULL,
@@ -79,38 +91,6 @@ async def _measure(app_base: str, bare_base: str) -> list[str]:
 WEB_WORKERS = 2
 WRK_SECONDS = 6
 GOAL_P99_MS = 50
-
-
-def _start_bare_workers(workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.bare_app:app",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env={**os.environ},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the bare app did not start")
 
 
 async def _fixtures(base: str) -> tuple[str, str, dict[str, str], dict[str, str]]:
@@ -177,7 +157,7 @@ def main() -> None:
         data = Path(tmp) / "data"
         workers = WEB_WORKERS if wrk_available() else 1
         with running_server(data, seed_first=True, workers=workers) as server:
-            bare, bare_base = _start_bare_workers(workers) if wrk_available() else _start_bare()
+            bare, bare_base = _start_bare(workers)
             try:
                 if wrk_available():
                     print(
