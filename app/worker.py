@@ -9,6 +9,7 @@ its work) lets the retry do the work exactly once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import logging
 import time
@@ -230,8 +231,10 @@ class DrainedTask:
 DRAINED_TASKS: dict[str, DrainedTask] = {}
 
 
+@functools.cache
 def _import_task_modules() -> None:
-    """Fill ``DRAINED_TASKS`` in a process that is not the worker (the web app sending messages)."""
+    """Fill ``DRAINED_TASKS`` in a process that is not the worker (the web app sending messages);
+    once per process, whatever the number of senders made."""
     for module in TASK_MODULES:
         importlib.import_module(module)
 

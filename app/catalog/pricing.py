@@ -286,6 +286,12 @@ def _quantity_message(problem: type[errors.PricingError], candidate: PriceCandid
     return problem.message
 
 
+def order_line_name(variant: Variant) -> str:
+    """What an order line is called, as people say it: the product's name, then the variant's
+    (its product loaded)."""
+    return f"{variant.product.name_zh} {variant.name_zh}"[:200]
+
+
 def _priced(variant: Variant, picked: PriceCandidate, quantity: Decimal) -> PricedLine:
     item = picked.item
     unit_price, threshold = unit_price_for(item, quantity)
@@ -300,6 +306,6 @@ def _priced(variant: Variant, picked: PriceCandidate, quantity: Decimal) -> Pric
         rule=PriceRule(picked.code, picked.kind, threshold),
         min_quantity=item.min_quantity,
         increment=item.increment,
-        name_zh=f"{variant.product.name_zh} {variant.name_zh}"[:200],
+        name_zh=order_line_name(variant),
         shelf_life_days=variant.product.shelf_life_days,
     )

@@ -11,32 +11,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog.pricing import order_line_name
 from app.orders import counter_queries
-from app.orders.models import FulfilmentStatus, OrderStatus, PaymentStatus
-from app.orders.service import CounterSale, NewOrder, _order_values
+from app.orders.models import OrderStatus
+from app.orders.service import CounterSale, NewOrder, counter_order_values
 
 
 @dataclass(frozen=True)
 class CounterOrder:
     order_id: int
     line_ids: list[int]  # in the order of the sale's lines
-
-
-def counter_order_values(new: NewOrder, sale: CounterSale) -> dict[str, Any]:
-    """The order row of a counter sale (columns left empty stay SQL NULL: a JSON column given None
-    would store JSON null)."""
-    subtotal = sum(line.line_total_minor for line in new.lines)
-    total = subtotal - sale.discount_minor + new.delivery_fee_minor
-    values = _order_values(new, number=sale.number, status=OrderStatus.completed, payment_due_at=None)
-    values.update(
-        payment_status=PaymentStatus.paid,
-        fulfilment_status=FulfilmentStatus.handed_over,
-        discount_minor=sale.discount_minor,
-        total_minor=total,
-        paid_minor=total,
-        reservation_reference=None,
-    )
-    return {key: value for key, value in values.items() if value is not None}
 
 
 async def create_counter_orders(
@@ -62,7 +46,7 @@ async def create_counter_orders(
                     "order_id": order_id,
                     "variant_id": line.variant_id,
                     "sku": line.sku,
-                    "name_zh": f"{variant.product.name_zh} {variant.name_zh}"[:200],
+                    "name_zh": order_line_name(variant),
                     "unit": line.unit.value,
                     "quantity": line.quantity,
                     "unit_price_minor": line.unit_price_minor,

@@ -25,7 +25,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.catalog import repository as catalog_repository
 from app.catalog.models import Variant
-from app.catalog.pricing import PricedLine
+from app.catalog.pricing import PricedLine, order_line_name
 from app.channels import SalesChannel
 from app.kit import clock
 from app.kit.numbers import NumberClash, add_with_unique_number
@@ -133,6 +133,18 @@ async def create_counter_order(session: AsyncSession, new: NewOrder, sale: Count
     goods, ``app.supply.counter_sales``). None, writing nothing, when an order already has that
     number: the caller tells a duplicate upload (a concurrent one waits here for the first to
     commit) from a clash."""
+    order_id = await repository.insert_order_if_number_free(session, counter_order_values(new, sale))
+    if order_id is None:
+        return None
+    order = await session.get(Order, order_id)
+    assert order is not None
+    await _write_lines_and_event(session, order, new, actor_user_id=sale.sold_by_user_id, variants=sale.variants)
+    return order
+
+
+def counter_order_values(new: NewOrder, sale: CounterSale) -> dict[str, Any]:
+    """The order row of a counter sale: completed, paid in full, handed over. Columns left empty
+    stay SQL NULL (a JSON column given None would store JSON null)."""
     subtotal = sum(line.line_total_minor for line in new.lines)
     total = subtotal - sale.discount_minor + new.delivery_fee_minor
     values = _order_values(new, number=sale.number, status=OrderStatus.completed, payment_due_at=None)
@@ -144,16 +156,7 @@ async def create_counter_order(session: AsyncSession, new: NewOrder, sale: Count
         paid_minor=total,
         reservation_reference=None,
     )
-    # Columns left empty stay SQL NULL (a JSON column given None would store JSON null).
-    order_id = await repository.insert_order_if_number_free(
-        session, {key: value for key, value in values.items() if value is not None}
-    )
-    if order_id is None:
-        return None
-    order = await session.get(Order, order_id)
-    assert order is not None
-    await _write_lines_and_event(session, order, new, actor_user_id=sale.sold_by_user_id, variants=sale.variants)
-    return order
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _order_values(
@@ -195,12 +198,12 @@ async def _write_lines_and_event(
     variants: Mapping[str, Variant] | None = None,
 ) -> None:
     if variants is not None:
-        names = {sku: f"{v.product.name_zh} {v.name_zh}"[:200] for sku, v in variants.items()}
+        names = {sku: order_line_name(v) for sku, v in variants.items()}
     elif all(line.name_zh for line in new.lines):  # named by pricing, which read the products
         names = {line.sku: line.name_zh for line in new.lines}
     else:
         read = await catalog_repository.active_variants_with_products(session, [line.sku for line in new.lines])
-        names = {sku: f"{v.product.name_zh} {v.name_zh}"[:200] for sku, v in read.items()}
+        names = {sku: order_line_name(v) for sku, v in read.items()}
     lines = []
     for line in new.lines:
         lines.append(
