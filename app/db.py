@@ -85,6 +85,23 @@ def as_psycopg_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
+def libpq_conninfo(url: str) -> str:
+    """The same database as a libpq connection string, for a plain psycopg connection (the outbox
+    listener): host, port, user, password, name and the URL's query (``host`` of a Unix socket)."""
+    from psycopg.conninfo import make_conninfo
+
+    parsed = make_url(url)
+    fields: dict[str, Any] = {
+        "host": parsed.host,
+        "port": parsed.port,
+        "user": parsed.username,
+        "password": parsed.password,
+        "dbname": parsed.database,
+    }
+    fields.update({key: value for key, value in parsed.query.items() if isinstance(value, str)})
+    return make_conninfo(**{key: value for key, value in fields.items() if value is not None})
+
+
 def create_engine(url: str, *, pool_size: int = 10, null_pool: bool = False) -> AsyncEngine:
     kwargs: dict[str, Any] = {"pool_pre_ping": False}
     if null_pool:

@@ -15,17 +15,22 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 from celery import Celery
+from celery.signals import worker_ready, worker_shutdown
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import models as _every_table  # noqa: F401 - tasks flush rows whose foreign keys span domains
 from app.config import Settings, get_settings
-from app.db import as_psycopg_url, create_engine, create_sessionmaker, resolve_database_url
+from app.db import as_psycopg_url, create_engine, create_sessionmaker, libpq_conninfo, resolve_database_url
 from app.kit import outbox
 from app.kit import repository as kit_repository
+from app.kit.outbox_listener import OutboxListener
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -90,68 +95,60 @@ if get_settings().celery_broker_url or get_settings().database_url:
 
 
 DRAIN_TASK = "outbox.drain"
-# A web process asks for a drain at most this often; messages committed meanwhile ride on the
-# next one (the drain takes every due message, not only those it was asked for).
-DRAIN_NUDGE_INTERVAL_SECONDS = 0.5
 
 
 class CelerySender:
     """Hands committed outbox messages to Celery; kombu's publish blocks, so it runs in a thread.
 
-    A message of a task registered with :func:`outbox_task` is not published on its own: it asks
-    for a drain (``outbox.drain``), which processes every due message in the worker's process, one
+    A message of a task registered with :func:`outbox_task` is not published at all: the commit
+    that wrote it notified the worker's outbox listener (``app.kit.outbox_listener``), which asks
+    for a drain (``outbox.drain``) that processes every due message in the worker's process, one
     transaction each. One broker message then carries any number of outbox messages — the default
     broker (kombu's SQLAlchemy transport) delivers about two messages a second, so one publish per
-    order would leave notices hours behind under a harvest-day load. Other tasks (payments, the
-    Alibaba.com nudge) are published one by one, as they call outside systems on their own terms.
-
-    ``coalesce`` (the web app's sender: a process with one long-lived event loop) publishes the
-    drain in the background, at most once per ``DRAIN_NUDGE_INTERVAL_SECONDS``, so a request never
-    waits on the broker; :meth:`aclose` flushes it at shutdown. Without it (tasks, CLI) the drain is
-    published before ``send`` returns: their event loop ends with the task.
+    order would leave notices hours behind under a harvest-day load — and a web process that only
+    takes orders never loads a broker client. Other tasks (payments, the Alibaba.com nudge) are
+    published one by one, as they call outside systems on their own terms.
     """
 
-    def __init__(self, app: Celery, *, coalesce: bool = False) -> None:
+    def __init__(self, app: Celery) -> None:
         self.app = app
-        self.coalesce = coalesce
-        self._nudge: asyncio.Task[None] | None = None
-        self._last_nudge = float("-inf")
         _import_task_modules()
 
     def drains(self, task_name: str) -> bool:
         return task_name in DRAINED_TASKS
 
     async def send(self, message_id: int, task_name: str, payload: dict[str, Any]) -> None:
-        if task_name not in DRAINED_TASKS:
+        if task_name in DRAINED_TASKS:
+            return  # announced by the database at commit (see the class's docstring)
 
-            def publish() -> None:
-                self.app.send_task(task_name, kwargs={"outbox_id": message_id, **payload})
+        def publish() -> None:
+            self.app.send_task(task_name, kwargs={"outbox_id": message_id, **payload})
 
-            await anyio.to_thread.run_sync(publish)
-        elif not self.coalesce:
-            await self._publish_drain()
-        elif self._nudge is None or self._nudge.done():
-            # A nudge still pending (sleeping or publishing) covers this message: its drain reads
-            # the table after the publish, which is after this message's commit.
-            self._nudge = asyncio.get_running_loop().create_task(self._nudge_soon())
+        await anyio.to_thread.run_sync(publish)
 
-    async def _nudge_soon(self) -> None:
-        wait = self._last_nudge + DRAIN_NUDGE_INTERVAL_SECONDS - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        self._last_nudge = time.monotonic()
-        try:
-            await self._publish_drain()
-        except Exception:  # the periodic relay drains what a lost nudge left behind
-            log.exception("could not ask the worker for an outbox drain; the periodic relay will")
 
-    async def _publish_drain(self) -> None:
-        await anyio.to_thread.run_sync(lambda: self.app.send_task(DRAIN_TASK))
+# The worker's main process listens for committed outbox messages (one listener per worker).
+_listeners: list[OutboxListener] = []
 
-    async def aclose(self) -> None:
-        """Wait for a pending nudge (a web process shutting down)."""
-        if self._nudge is not None and not self._nudge.done():
-            await self._nudge
+
+@worker_ready.connect
+def _start_outbox_listener(**_: Any) -> None:
+    conninfo = libpq_conninfo(resolve_database_url(get_settings()))
+
+    def connect() -> psycopg.Connection[Any]:
+        import psycopg
+
+        return psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
+
+    listener = OutboxListener(connect, lambda: celery_app.send_task(DRAIN_TASK))
+    listener.start()
+    _listeners.append(listener)
+
+
+@worker_shutdown.connect
+def _stop_outbox_listener(**_: Any) -> None:
+    while _listeners:
+        _listeners.pop().stop()
 
 
 def run_with_sessionmaker(

@@ -9,7 +9,11 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+# OWASP's argon2id setting for a small server (m = 7 MiB, t = 5, p = 1; as strong as its
+# 19 MiB × 2 setting): argon2-cffi's default takes 64 MiB per hash, and a web worker that served one
+# sign-in kept that peak for life (issue 15: a worker's peak memory). Hashes made with other
+# parameters still verify and are re-hashed at the next sign-in (``needs_rehash``).
+_hasher = PasswordHasher(time_cost=5, memory_cost=7168, parallelism=1)
 # Verified when the user does not exist, so a wrong username costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("nanling-pearl-dummy-password")
 

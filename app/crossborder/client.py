@@ -25,9 +25,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-import httpx
+if TYPE_CHECKING:
+    # Imported where a call is made: a web worker that never calls Alibaba.com does not carry it.
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -263,7 +265,11 @@ class IcbuClient:
         self.on_call = on_call
         self._clock = clock
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(timeout=timeout)
+        if http_client is None:
+            import httpx
+
+            http_client = httpx.AsyncClient(timeout=timeout)
+        self._http = http_client
 
     def __repr__(self) -> str:
         return f"IcbuClient(app_key={self.app_key!r}, base_url={self.base_url!r})"
@@ -337,6 +343,8 @@ class IcbuClient:
 
     async def _send(self, style: CallStyle, api: str, url: str, wire: dict[str, str],
                     files: Mapping[str, FileParam] | None) -> CallResult:
+        import httpx
+
         started = time.perf_counter()
         status: int | None = None
         try:

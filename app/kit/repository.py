@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.kit.models import IdempotencyKey, OutboxMessage, RateLimitCounter
+
+if TYPE_CHECKING:
+    import psycopg
 
 # ---- outbox ---------------------------------------------------------------------------------------
 
@@ -207,3 +210,8 @@ async def delete_counters_before(conn: AsyncConnection, horizon: int) -> None:
 async def ping(conn: AsyncConnection) -> None:
     """Raises unless the database answers."""
     await conn.execute(text("SELECT 1"))
+
+
+def listen(connection: psycopg.Connection[Any], channel: str) -> None:
+    """``LISTEN`` on ``channel`` (a constant of ours, never user input: LISTEN takes no parameter)."""
+    connection.execute(f"LISTEN {channel}")

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
 from pydantic import SecretStr
 
 from app.config import Settings, SmsProviderKind
 from app.kit.phones import last_four
+
+if TYPE_CHECKING:
+    # Imported where a message is sent (the Celery worker): a web worker does not carry it.
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +95,8 @@ class HttpSmsProvider:
     async def send(self, recipient: str, body: str, *, reference: str | None) -> str:
         payload = {"to": recipient, "text": body, "sign": self.sign_name, "client_ref": reference}
         headers = {"Authorization": f"Bearer {self._api_key.get_secret_value()}", "Accept": "application/json"}
+        import httpx
+
         try:
             if self._client is not None:
                 response = await self._client.post(self.api_url, json=payload, headers=headers, timeout=self.timeout)

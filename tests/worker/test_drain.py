@@ -1,26 +1,30 @@
 """The worker's outbox drain: every due message processed exactly once by several drains at once,
-a failure retried with back-off and reported, and one broker message for many outbox messages."""
+a failure retried with back-off and reported; the database announces committed messages to the
+worker's listener (one wake-up for many messages, none for a rollback, back after a lost
+connection)."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.catalog.service import THUMBNAIL_TASK
-from app.db import create_sessionmaker
+from app.db import create_sessionmaker, libpq_conninfo
 from app.kit import outbox
 from app.kit.outbox import RecordingSender
+from app.kit.outbox_listener import OutboxListener
 from app.notifications.service import SEND_TASK
 from app.orders.payments import EXECUTE_REFUND_TASK
 from app.worker import (
-    DRAIN_TASK,
     DRAINED_TASKS,
     MAX_PROCESS_ATTEMPTS,
     CelerySender,
@@ -165,28 +169,96 @@ class RecordingCelery:
         self.published.append((name, kwargs or {}))
 
 
-async def test_the_web_sender_asks_for_one_drain_for_many_messages() -> None:
-    celery = RecordingCelery()
-    sender = CelerySender(celery, coalesce=True)  # type: ignore[arg-type]
-    drained = SEND_TASK  # notifications.send: drained
-    for n in range(50):
-        await sender.send(n, drained, {"message_id": n})
-    await sender.aclose()
-    assert celery.published == [(DRAIN_TASK, {})]
-    # A task that calls an outside system on its own terms is still published one by one.
-    await sender.send(99, EXECUTE_REFUND_TASK, {"refund_id": 7})
-    assert celery.published[-1] == (EXECUTE_REFUND_TASK, {"outbox_id": 99, "refund_id": 7})
-    # Later messages ask again, no sooner than the nudge interval after the last one.
-    await sender.send(51, drained, {"message_id": 51})
-    await sender.aclose()
-    assert [name for name, _ in celery.published].count(DRAIN_TASK) == 2
-
-
-async def test_a_task_or_cli_sender_asks_for_the_drain_before_returning() -> None:
+async def test_a_drained_message_is_not_published_a_refund_is() -> None:
     celery = RecordingCelery()
     sender = CelerySender(celery)  # type: ignore[arg-type]
-    await sender.send(1, SEND_TASK, {"message_id": 1})
-    assert celery.published == [(DRAIN_TASK, {})]
+    for n in range(50):
+        await sender.send(n, SEND_TASK, {"message_id": n})  # notifications.send: drained
+    assert celery.published == []  # the commit announced them (see the listener's tests)
+    # A task that calls an outside system on its own terms is still published one by one.
+    await sender.send(99, EXECUTE_REFUND_TASK, {"refund_id": 7})
+    assert celery.published == [(EXECUTE_REFUND_TASK, {"outbox_id": 99, "refund_id": 7})]
+
+
+class DueRecorder:
+    """``on_due`` of a listener under test: counts the calls, and lets a test wait for the next."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self._changed = threading.Condition()
+
+    def __call__(self) -> None:
+        with self._changed:
+            self.calls += 1
+            self._changed.notify_all()
+
+    def wait_for(self, calls: int, timeout: float = 5.0) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: self.calls >= calls, timeout)
+
+
+@pytest.fixture
+def listener_conninfo(committed_database_url: str) -> str:
+    return libpq_conninfo(committed_database_url) + f" application_name=outbox-listener-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def listener(listener_conninfo: str) -> Iterator[tuple[OutboxListener, DueRecorder]]:
+    due = DueRecorder()
+    running = OutboxListener(
+        lambda: psycopg.connect(listener_conninfo, autocommit=True), due, min_interval=0.2, max_retry_delay=0.5
+    )
+    running.start()
+    assert running.listening.wait(10)
+    assert due.wait_for(1)  # on connecting: a drain for whatever was committed before
+    yield running, due
+    running.stop()
+
+
+async def test_a_commit_of_outbox_messages_wakes_the_listener_and_a_rollback_does_not(
+    committed_engine: AsyncEngine, task_name: str, listener: tuple[OutboxListener, DueRecorder]
+) -> None:
+    _, due = listener
+    sessionmaker = create_sessionmaker(committed_engine)
+    async with sessionmaker() as session:
+        await outbox.enqueue(session, task_name, n=1)
+        await asyncio.sleep(0.5)
+        assert due.calls == 1  # written, not committed: nothing announced yet
+        await session.rollback()
+    await asyncio.sleep(0.5)
+    assert due.calls == 1  # rolled back: never announced
+
+    await _enqueue(committed_engine, task_name, 50)  # one transaction, 50 messages
+    assert await asyncio.to_thread(due.wait_for, 2)
+    await asyncio.sleep(0.5)
+    assert due.calls == 2  # one wake-up for the transaction, not one per message
+
+    # A burst of commits in quick succession costs a drain per ``min_interval``, not one each.
+    for _ in range(20):
+        await _enqueue(committed_engine, task_name, 1)
+    assert await asyncio.to_thread(due.wait_for, 3)
+    await asyncio.sleep(0.6)
+    assert 3 <= due.calls <= 6
+
+
+async def test_the_listener_listens_again_after_losing_its_connection(
+    committed_engine: AsyncEngine,
+    task_name: str,
+    listener_conninfo: str,
+    listener: tuple[OutboxListener, DueRecorder],
+) -> None:
+    running, due = listener
+    name = listener_conninfo.rsplit("application_name=", 1)[1]
+    async with committed_engine.connect() as connection:
+        killed = await connection.scalar(
+            text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :name"),
+            {"name": name},
+        )
+    assert killed == 1
+    assert await asyncio.to_thread(due.wait_for, 2, 10)  # reconnected: a drain for the gap
+    assert await asyncio.to_thread(running.listening.wait, 5)
+    await _enqueue(committed_engine, task_name, 1)
+    assert await asyncio.to_thread(due.wait_for, 3, 10)
 
 
 def test_the_drained_tasks_are_the_outbox_tasks() -> None:
