@@ -89,9 +89,19 @@ in minor units (fen) with its currency. Authenticate with `POST /api/v1/auth/tok
 """
 
 
-# In the order they are matched: a path two routers could take goes to the earlier one.
+# Routers are tried in this order for every request, and walking one costs a regex per route (it
+# was 17 % of a shop page's time with the shop's routers last). No two routers answer the same path
+# (tests/test_route_order.py), so the order only sets speed: the busiest first.
 ROUTERS: tuple[APIRouter, ...] = (
     health_router,
+    shop_pages.router,
+    order_pages.router,
+    orders_endpoints.router,
+    product_endpoints.router,
+    catalog_endpoints.router,
+    station_endpoints.pda,
+    pos_sale_endpoints.router,
+    station_pages.router,
     accounts_endpoints.router,
     accounts_endpoints.admin,
     wholesale_endpoints.router,
@@ -102,26 +112,20 @@ ROUTERS: tuple[APIRouter, ...] = (
     wholesale_receivable_endpoints.admin,
     wholesale_standing_endpoints.router,
     wholesale_invoice_endpoints.router,
-    catalog_endpoints.router,
-    product_endpoints.router,
     catalog_endpoints.admin,
     product_endpoints.admin,
     supply_endpoints.router,
     supply_documents.router,
-    # Before any /api/v1/stations/{code} route, so map.svg is not taken for a station code.
     station_documents.router,
     shop_endpoints.router,
-    orders_endpoints.router,
     orders_endpoints.admin,
     orders_endpoints.hooks,
     station_reports.router,
     station_reports.media,
-    station_endpoints.pda,
     station_endpoints.runs,
     wholesale_trip_endpoints.router,
     pos_endpoints.router,
     pos_replenishment_endpoints.router,
-    pos_sale_endpoints.router,
     pos_docs_endpoints.router,
     auth_pages.router,
     admin_pages.router,
@@ -145,9 +149,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     pos_shift_pages.router,
     crossborder_admin_pages.router,
     notification_pages.router,
-    shop_pages.router,
-    order_pages.router,
-    station_pages.router,
     trace_pages.router,
     pos_receipt_pages.router,
     wholesale_pages.router,
