@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from app.accounts.access import TillClerk
 from app.db import DbSession
 from app.kit.quantities import format_quantity
-from app.pos import receipts, returns, shift_report, z_report
+from app.pos import receipts, returns, shift_report
 from app.pos.return_schemas import ReturnIn, ReturnLineOut, ReturnOut
 
 router = APIRouter(prefix="/api/v1/pos", tags=["pos"])
@@ -98,6 +98,9 @@ async def shift_report_pdf(
     request: Request, client_id: uuid.UUID, session: DbSession, principal: TillClerk
 ) -> Response:
     """The X report of a shift of this store while it is open, its Z report once closed."""
+    # reportlab is imported when a PDF is made: a web worker does not carry it (issue 15).
+    from app.pos import z_report
+
     assert principal.store_id is not None
     figures = await shift_report.store_shift_figures(session, principal.store_id, client_id)
     content = await run_in_threadpool(z_report.z_report_pdf, figures, request.app.state.settings)

@@ -14,7 +14,7 @@ from app.kit.quantities import Unit, format_quantity
 from app.pos import errors, sale_queries, selling
 from app.pos.sale_models import Sale
 from app.supply import counter_sales
-from app.supply.labels import trace_url
+from app.supply.label_content import trace_url
 
 
 @dataclass(frozen=True)

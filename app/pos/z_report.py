@@ -22,13 +22,12 @@ from app.config import Settings
 from app.kit import clock, pdf
 from app.kit.money import format_minor
 from app.pos.sale_models import TenderMethod, tender_name_zh
+from app.pos.shift_labels import UNITS_ZH, VARIANCE_ZH
 from app.pos.shift_report import ShiftFigures
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 16 * mm
 USABLE = PAGE_WIDTH - 2 * MARGIN
-VARIANCE_ZH = {"none": "无差额", "approved": "店长已批准", "pending": "待店长在后台确认"}
-UNITS_ZH = {"piece": "个", "box": "箱", "kg": "千克", "jin": "斤"}
 
 
 def _style(name: str, size: float, leading: float, **extra: Any) -> ParagraphStyle:

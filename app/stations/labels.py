@@ -2,7 +2,7 @@
 
 This module gathers what is printed (plain, already masked values) from the database; the
 drawing is in ``app.stations.parcel_label_pdf`` (the thermal label) and
-``app.stations.manifest_pdf`` (the A4 manifest), re-exported here so callers print with
+``app.stations.manifest_pdf`` (the A4 manifest), reached from here so callers print with
 ``labels.parcel_label_pdf`` / ``labels.manifest_pdf``. A parcel label's recipient is on it only
 as much as the station needs to hand over the box: the name masked to its first character
 (``李**``) and the phone's last four digits (``尾号 8000``).
@@ -24,8 +24,6 @@ from app.kit.quantities import UNIT_LABELS_ZH, Unit, format_quantity
 from app.orders.models import Order, OrderLine, PaymentMethod
 from app.stations import errors, label_queries
 from app.stations.label_queries import ParcelRow
-from app.stations.manifest_pdf import manifest_pdf
-from app.stations.parcel_label_pdf import parcel_label_pdf
 from app.stations.tracking import status_url, tracking_from_scan
 
 MAX_BATCH = 1000  # labels per request; a day's run on one route is a few hundred at most
@@ -265,7 +263,22 @@ async def run_manifest(session: AsyncSession, run_number: str) -> RunManifest:
     )
 
 
-# ---- drawing helpers ------------------------------------------------------------------------------
+# ---- drawing ---------------------------------------------------------------------------------------
+# reportlab is imported when a PDF is made: a web worker does not carry it (issue 15).
+
+
+def parcel_label_pdf(found: Sequence[ParcelLabel]) -> bytes:
+    """All ``found`` labels as one PDF, one 100 × 150 mm page each (``app.stations.parcel_label_pdf``)."""
+    from app.stations.parcel_label_pdf import parcel_label_pdf as draw
+
+    return draw(found)
+
+
+def manifest_pdf(run: RunManifest) -> bytes:
+    """The A4 manifest of a run (``app.stations.manifest_pdf``)."""
+    from app.stations.manifest_pdf import manifest_pdf as draw
+
+    return draw(run)
 
 
 __all__ = [

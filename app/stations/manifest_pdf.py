@@ -20,7 +20,7 @@ from app.config import get_settings
 from app.kit import clock, pdf
 from app.kit.money import format_minor
 
-if TYPE_CHECKING:  # the data module imports this one to re-export the renderer
+if TYPE_CHECKING:  # the data module imports this one when it prints
     from app.stations.labels import ManifestParcel, ManifestStop, RunManifest
 
 FONT = pdf.FONT

@@ -52,7 +52,7 @@ from app.kit import pdf
 from app.kit.errors import InvalidInput
 from app.kit.money import format_minor
 
-if TYPE_CHECKING:  # the data module imports this one to re-export the renderer
+if TYPE_CHECKING:  # the data module imports this one when it prints
     from app.stations.labels import ParcelLabel
 
 FONT = pdf.FONT

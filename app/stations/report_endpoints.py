@@ -35,7 +35,7 @@ from app.stations.report_schemas import (
     StationMonthOut,
     StationReportOut,
 )
-from app.supply.labels import trace_url
+from app.supply.label_content import trace_url
 
 router = APIRouter(prefix="/api/v1", tags=["station upstream, cases and reports"])
 # Case photos keep the address they had under the public /media mount; only the serving changed.

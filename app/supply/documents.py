@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.accounts.access import StaffOrStationUser
 from app.db import DbSession
-from app.supply import labels
+from app.supply import label_content
 
 router = APIRouter(prefix="/api/v1/admin", tags=["stock"])
 
@@ -26,9 +26,12 @@ router = APIRouter(prefix="/api/v1/admin", tags=["stock"])
 async def lot_label(code: str, request: Request, session: DbSession, _: StaffOrStationUser) -> Response:
     """A lot's label: product, grower, harvest date, best-before, certificate number, the lot code
     as text and Code128, and a QR code of the public trace page."""
-    info = await labels.lot_label(session, code, base_url=request.app.state.settings.public_base_url)
+    info = await label_content.lot_label(session, code, base_url=request.app.state.settings.public_base_url)
+    # reportlab is imported when a PDF is made: a web worker does not carry it (issue 15).
+    from app.supply.labels import lot_label_pdf
+
     # reportlab is pure Python: render off the event loop so a label never stalls other requests.
-    pdf = await run_in_threadpool(labels.lot_label_pdf, info)
+    pdf = await run_in_threadpool(lot_label_pdf, info)
     return Response(
         pdf,
         media_type="application/pdf",

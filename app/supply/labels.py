@@ -14,6 +14,10 @@ Barcode sizing: the Code128 module is 0.25 mm — exactly two dots on a 203 dpi 
 every bar prints at the same width — and the whole code fits the page with a quiet zone of at
 least ten modules on each side; the QR code uses error correction level M (a smudged label still
 scans) and a two-module border plus the label's white margin.
+
+What is printed (``LotLabel``, ``lot_label``, ``trace_url``) is gathered in
+``app.supply.label_content`` and re-exported here; this module draws, loading reportlab, so it is
+imported only when a label is printed (issue 15).
 """
 
 from __future__ import annotations
@@ -28,11 +32,10 @@ from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
 from app.kit import pdf
-from app.supply import errors, repository
+from app.supply.label_content import LotLabel, lot_label, trace_url
 
 PAGE_WIDTH = 70 * mm
 PAGE_HEIGHT = 50 * mm
@@ -44,53 +47,7 @@ BAR_MODULE = 0.25 * mm
 BAR_HEIGHT = 8 * mm
 BAR_Y = MARGIN + 3.6 * mm  # the barcode's foot: clear of the lot code printed under it
 
-
-@dataclass(frozen=True)
-class LotLabel:
-    """Everything printed on one lot label (plain values: the renderer never touches the database)."""
-
-    code: str
-    product_name_zh: str
-    variant_name_zh: str
-    grade: str
-    supplier_name: str
-    township: str
-    village: str
-    harvest_date: date
-    best_before: date
-    certificate_no: str
-    trace_url: str
-    # False for a lot received under a grower exception: the label names a source, not a grower.
-    supplier_grew_it: bool = True
-
-
-def trace_url(code: str, base_url: str | None = None) -> str:
-    """The absolute URL a lot's QR code encodes (the public trace page, DESIGN.md §7)."""
-    base = (base_url if base_url is not None else get_settings().public_base_url).rstrip("/")
-    return f"{base}/t/{code}"
-
-
-async def lot_label(session: AsyncSession, code: str, *, base_url: str | None = None) -> LotLabel:
-    """Assemble a lot's label. ``base_url`` defaults to the ``PUBLIC_BASE_URL`` setting; a request
-    passes its app's settings so a test app with its own settings prints its own URL."""
-    found = await repository.lot_with_context(session, code)
-    if found is None:
-        raise errors.LotNotFound(detail={"lot": code})
-    lot, variant, product, _category, supplier = found
-    return LotLabel(
-        code=lot.code,
-        product_name_zh=product.name_zh,
-        variant_name_zh=variant.name_zh,
-        grade=lot.grade,
-        supplier_name=supplier.name,
-        township=supplier.township,
-        village=supplier.village,
-        harvest_date=lot.harvest_date,
-        best_before=lot.best_before,
-        certificate_no=lot.certificate_no,
-        trace_url=trace_url(lot.code, base_url),
-        supplier_grew_it=lot.supplier_grew_it,
-    )
+__all__ = ["LotLabel", "lot_label", "lot_label_pdf", "trace_url"]
 
 
 def _width(text: str, size: float) -> float:

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from app.accounts.access import StoreConsoleUser
 from app.db import DbSession
 from app.kit.errors import AppError
-from app.pos import receipts, sales_console, shift_console, stores, z_report
+from app.pos import receipts, sales_console, shift_console, shift_labels, stores
 from app.pos.sale_models import TENDER_NAMES_ZH
 from app.web import forms
 from app.web.admin import back
@@ -62,9 +62,9 @@ async def _shift_page(
         "admin/pos_shift.html",
         {
             "report": await shift_console.report(session, principal, shift_id),
-            "variance_labels": z_report.VARIANCE_ZH,
+            "variance_labels": shift_labels.VARIANCE_ZH,
             "wallets": TENDER_NAMES_ZH,
-            "units": z_report.UNITS_ZH,
+            "units": shift_labels.UNITS_ZH,
             "notice": notice,
             "errors": errors or [],
         },
@@ -85,6 +85,9 @@ async def shift_page(
 
 @router.get("/shifts/{shift_id}/z.pdf")
 async def shift_pdf(request: Request, shift_id: int, session: DbSession, principal: StoreConsoleUser) -> Response:
+    # reportlab is imported when a PDF is made: a web worker does not carry it (issue 15).
+    from app.pos import z_report
+
     found = await shift_console.report(session, principal, shift_id)
     settings = request.app.state.settings
     content = await run_in_threadpool(z_report.z_report_pdf, found.figures, settings)

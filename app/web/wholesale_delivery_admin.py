@@ -33,7 +33,6 @@ from app.web.templating import CsrfProtected, render
 from app.wholesale import delivery, invoices
 from app.wholesale.delivery_errors import DeliveryInvalid
 from app.wholesale.invoice_models import DocumentKind
-from app.wholesale.invoice_pdf import invoice_pdf
 
 router = APIRouter(prefix="/admin/wholesale", include_in_schema=False)
 
@@ -242,6 +241,9 @@ async def invoices_page(
 
 @router.get("/invoices/{number}.pdf")
 async def invoice_document(number: str, session: DbSession, _: BackOfficeUser) -> Response:
+    # reportlab is imported when a PDF is made: a web worker does not carry it (issue 15).
+    from app.wholesale.invoice_pdf import invoice_pdf
+
     view = await invoices.staff_document(session, number)
     pdf = await run_in_threadpool(invoice_pdf, invoices.pdf_data(view))
     headers = {"Content-Disposition": f'inline; filename="{view.invoice.number}.pdf"'}

@@ -13,7 +13,6 @@ from app.db import DbSession
 from app.kit import clock
 from app.web.templating import render
 from app.wholesale import invoices
-from app.wholesale.invoice_pdf import invoice_pdf
 
 router = APIRouter(prefix="/wholesale/invoices", include_in_schema=False)
 
@@ -38,6 +37,9 @@ async def invoices_page(request: Request, session: DbSession, principal: BuyerUs
 # Before "/{number}": a path parameter would take "JS-….pdf" whole.
 @router.get("/{number}.pdf")
 async def invoice_document(number: str, session: DbSession, principal: BuyerUser) -> Response:
+    # reportlab is imported when a PDF is made: a web worker does not carry it (issue 15).
+    from app.wholesale.invoice_pdf import invoice_pdf
+
     view = await invoices.document_for(session, principal, number)
     pdf = await run_in_threadpool(invoice_pdf, invoices.pdf_data(view))
     headers = {"Content-Disposition": f'inline; filename="{view.invoice.number}.pdf"'}

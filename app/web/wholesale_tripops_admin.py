@@ -28,8 +28,6 @@ from app.web import forms
 from app.web.stock.common import page_errors
 from app.web.templating import CsrfProtected, render
 from app.wholesale import packing
-from app.wholesale.case_labels import case_labels_pdf
-from app.wholesale.trip_documents import manifest_pdf, pick_list_pdf
 
 router = APIRouter(prefix="/admin/wholesale", include_in_schema=False)
 
@@ -47,6 +45,9 @@ def _pdf(content: bytes, name: str) -> Response:
 @router.get("/trips/{number}/pick-list.pdf")
 async def pick_list(number: str, session: DbSession, _: WarehouseUser) -> Response:
     """The trip's 拣货单: per SKU the lots to take (FEFO) and every order line by stop."""
+    # reportlab is imported when a PDF is made: a web worker does not carry it (issue 15).
+    from app.wholesale.trip_documents import pick_list_pdf
+
     data = await packing.pick_list(session, number)
     return _pdf(await run_in_threadpool(pick_list_pdf, data), f"pick-list-{number}")
 
@@ -54,6 +55,9 @@ async def pick_list(number: str, session: DbSession, _: WarehouseUser) -> Respon
 @router.get("/trips/{number}/manifest.pdf")
 async def manifest(number: str, session: DbSession, _: WarehouseUser) -> Response:
     """The trip's 装车清单: stops in delivery order with addresses, receiving hours and load."""
+    # reportlab is imported when a PDF is made: a web worker does not carry it (issue 15).
+    from app.wholesale.trip_documents import manifest_pdf
+
     data = await packing.manifest(session, number)
     return _pdf(await run_in_threadpool(manifest_pdf, data), f"manifest-{number}")
 
@@ -61,6 +65,9 @@ async def manifest(number: str, session: DbSession, _: WarehouseUser) -> Respons
 @router.get("/trips/{number}/packing/{order_number}/labels.pdf")
 async def labels(number: str, order_number: str, session: DbSession, _: WarehouseUser) -> Response:
     """Case labels of a packed order: one 100 × 60 mm page a case."""
+    # reportlab is imported when a PDF is made: a web worker does not carry it (issue 15).
+    from app.wholesale.case_labels import case_labels_pdf
+
     found = await packing.case_labels(session, number, order_number)
     return _pdf(await run_in_threadpool(case_labels_pdf, found), f"cases-{order_number}")
 

@@ -15,7 +15,6 @@ from app.kit import clock
 from app.wholesale import invoice_schemas as schemas
 from app.wholesale import invoices
 from app.wholesale.invoice_models import DocumentKind
-from app.wholesale.invoice_pdf import invoice_pdf
 
 router = APIRouter(prefix="/api/v1/wholesale/invoices", tags=["wholesale invoices"])
 
@@ -60,6 +59,9 @@ async def list_invoices(
 )
 async def invoice_document(number: str, session: DbSession, principal: BuyerUser) -> Response:
     """销售结算单 / 红字结算单 (A4 PDF) of one of the company's documents."""
+    # reportlab is imported when a PDF is made: a web worker does not carry it (issue 15).
+    from app.wholesale.invoice_pdf import invoice_pdf
+
     view = await invoices.document_for(session, principal, number)
     pdf = await run_in_threadpool(invoice_pdf, invoices.pdf_data(view))
     headers = {"Content-Disposition": f'inline; filename="{view.invoice.number}.pdf"'}

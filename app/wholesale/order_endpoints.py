@@ -18,7 +18,6 @@ from app.kit.quantities import Unit
 from app.orders.models import Order
 from app.wholesale import cancelling, ordering
 from app.wholesale import order_schemas as schemas
-from app.wholesale.confirmation_pdf import confirmation_pdf
 from app.wholesale.models import CreditState, WholesaleOrder
 from app.wholesale.trip_models import WholesaleTrip
 
@@ -188,6 +187,9 @@ async def get_order(number: str, session: DbSession, principal: BuyerUser) -> sc
 )
 async def confirmation(number: str, session: DbSession, principal: BuyerUser) -> Response:
     """订货确认单 (A4 PDF) of one of the company's orders."""
+    # reportlab is imported when a PDF is made: a web worker does not carry it (issue 15).
+    from app.wholesale.confirmation_pdf import confirmation_pdf
+
     view = await ordering.order_for(session, principal, number)
     data = await ordering.confirmation(session, view)
     pdf = await run_in_threadpool(confirmation_pdf, data)

@@ -58,10 +58,8 @@ from app.wholesale.document_data import (
     service_centre_party,
 )
 from app.wholesale.invoice_models import DocumentKind, WholesaleInvoice, WholesaleInvoiceLine, WholesalePayment
-from app.wholesale.invoice_pdf import invoice_pdf
 from app.wholesale.invoicing import Ageing, ageing, included_tax_minor, tax_rate_percent
 from app.wholesale.models import CreditState
-from app.wholesale.statement import statement_pdf, statement_xlsx
 
 
 def yuan(minor: int) -> str:
@@ -523,6 +521,9 @@ class DocumentFile:
 def statement_file(data: StatementData, fmt: str) -> DocumentFile:
     """The statement as ``pdf`` or ``xlsx`` (anything else: 404, as a path that does not exist).
     CPU-bound: run it in a thread pool."""
+    # reportlab is imported when a statement is made: a web worker does not carry it (issue 15).
+    from app.wholesale.statement import statement_pdf, statement_xlsx
+
     name = f"statement-{data.period_start:%Y-%m}"
     if fmt == "pdf":
         return DocumentFile(statement_pdf(data), "application/pdf", f"{name}.pdf")
@@ -532,4 +533,7 @@ def statement_file(data: StatementData, fmt: str) -> DocumentFile:
 
 
 def proforma_file(document: InvoiceDocument) -> DocumentFile:
+    # reportlab is imported when a PDF is made: a web worker does not carry it (issue 15).
+    from app.wholesale.invoice_pdf import invoice_pdf
+
     return DocumentFile(invoice_pdf(document), "application/pdf", f"proforma-{document.order_number}.pdf")
