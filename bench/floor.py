@@ -148,6 +148,11 @@ def _wrk_figures(server: Server, bare_base: str) -> list[str]:
     for label, path, headers in targets:
         result = wrk(server.base_url, path, label=label, headers=headers, seconds=WRK_SECONDS)
         verdict = "met" if result.p99_ms <= GOAL_P99_MS and not result.non_2xx else "not met"
+        if not result.latency_trustworthy:
+            verdict += (
+                f" (wrk's own figures disagree: mean {result.mean_ms:.1f} ms where 16 connections at this"
+                f" rate wait {result.implied_mean_ms:.2f} ms on average; its tail is the client's)"
+            )
         lines.append(f"{result.line()}   {verdict}")
     return lines
 
