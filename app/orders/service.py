@@ -14,7 +14,7 @@ lines carries no delivery. Nothing of that is built yet.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -83,10 +83,15 @@ class NewOrder:
     event_detail: dict[str, Any] = field(default_factory=dict)
 
 
-async def create_order(session: AsyncSession, new: NewOrder) -> Order:
+async def create_order(
+    session: AsyncSession, new: NewOrder, *, before_hold: Callable[[Order], Awaitable[None]] | None = None
+) -> Order:
     """Write the order, its lines (a snapshot of what was bought and at which price) and its
     ``placed`` event, then hold its stock — last, so the hot stock rows are locked only for the
-    reservation statements and the commit that follows."""
+    reservation statements and the commit that follows. ``before_hold``: the caller's other writes
+    for the order (the customer's notice), made before the hold for the same reason: under load every
+    statement inside the lock also waits its turn on a busy worker, and the next order for that stock
+    waits for all of it."""
     now = clock.now()
     due = hold_deadline(new.channel, now, unpaid=new.awaiting_payment)
     number = new_order_number(clock.local_date(now))
@@ -102,6 +107,8 @@ async def create_order(session: AsyncSession, new: NewOrder) -> Order:
     )
     await _insert_with_unique_number(session, order, clock.local_date(now))
     await _write_lines_and_event(session, order, new)
+    if before_hold is not None:
+        await before_hold(order)
     await hold_stock(
         session,
         channel=new.channel,

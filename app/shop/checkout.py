@@ -61,7 +61,11 @@ class PlaceOrder:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-async def place_order(session: AsyncSession, data: PlaceOrder, *, stripe_enabled: bool) -> Order:
+async def place_order(
+    session: AsyncSession, data: PlaceOrder, *, stripe_enabled: bool, announce: bool = False
+) -> Order:
+    """Price, route and write the order, holding its stock last. ``announce``: also tell the
+    customer (an online order is announced once paid instead), written before the stock is held."""
     if data.payment_method not in (PaymentMethod.pay_at_pickup, PaymentMethod.stripe):
         raise errors.PaymentNotAllowed("网店订单只支持到站付款或在线支付")
     if data.payment_method is PaymentMethod.stripe and not stripe_enabled:
@@ -121,6 +125,7 @@ async def place_order(session: AsyncSession, data: PlaceOrder, *, stripe_enabled
             placed_message_zh="订单已提交" + ("，等待在线支付" if online else "，到站付款"),
             event_detail={"station_reason": station_reason} if station_reason else {},
         ),
+        before_hold=(lambda order: send_order_notice(session, order, "order_placed")) if announce else None,
     )
 
 
@@ -150,9 +155,7 @@ async def place_and_announce(
 ) -> Order:
     """Place the API's (or the checkout form's) order and tell the customer (an online order is
     announced once paid instead)."""
-    order = await place_order(session, to_place_order(body, principal), stripe_enabled=stripe_enabled)
-    await send_order_notice(session, order, "order_placed")
-    return order
+    return await place_order(session, to_place_order(body, principal), stripe_enabled=stripe_enabled, announce=True)
 
 
 async def pay_order(
