@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, aliased, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, aliased, contains_eager, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.accounts.models import (
@@ -233,7 +233,8 @@ async def _live(session: AsyncSession, model: type[Credential], digest: str, now
             model.expires_at > now,
             User.is_active.is_(True),
         )
-        .options(selectinload(model.user).selectinload(User.company))
+        # The user from the join above (not a second statement: this runs on every signed request).
+        .options(contains_eager(model.user).selectinload(User.company))
     )
 
 

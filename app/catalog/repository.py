@@ -16,6 +16,7 @@ from app.catalog.models import (
     PriceList,
     PriceListItem,
     PriceListKind,
+    PriceTier,
     Product,
     ProductImage,
     Variant,
@@ -153,14 +154,18 @@ async def price_items_for(
     list_filter: ColumnElement[bool] = PriceList.code.in_(list(list_codes))
     if company_id is not None:
         list_filter = or_(list_filter, PriceList.company_id == company_id)
+    # The tiers come in the same statement (an item has a handful at most): one round trip fewer
+    # on every order.
     rows = await session.execute(
         select(PriceListItem, PriceList.kind, PriceList.code, PriceList.currency)
         .join(PriceList, PriceList.id == PriceListItem.price_list_id)
+        .outerjoin(PriceListItem.tiers)
         .where(PriceListItem.variant_id.in_(list(variant_ids)), PriceList.is_active.is_(True), list_filter)
-        .options(selectinload(PriceListItem.tiers))
+        .options(contains_eager(PriceListItem.tiers))
+        .order_by(PriceListItem.id, PriceTier.min_quantity)  # the tiers in the relationship's order
     )
     found: dict[int, list[PriceCandidate]] = {}
-    for item, kind, code, currency in rows:
+    for item, kind, code, currency in rows.unique():
         found.setdefault(item.variant_id, []).append(PriceCandidate(PriceListKind(kind), code, currency, item))
     return found
 
