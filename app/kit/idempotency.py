@@ -42,6 +42,7 @@ class IdempotentCall:
         self.scope = scope
         self.key = key
         self.fingerprint = print_
+        self.answered: tuple[int, Any] | None = None
 
     async def begin(self) -> Replay | None:
         if self.key is None:
@@ -61,6 +62,11 @@ class IdempotentCall:
             return
         await repository.store_idempotent_answer(self.session, self.scope, self.key, status_code, body)
 
+    async def answer(self, status_code: int, body: Any) -> None:
+        """Store the answer before the work's last writes (see ``run_idempotent``'s ``answers_early``)."""
+        await self.finish(status_code, body)
+        self.answered = (status_code, body)
+
 
 async def run_idempotent(
     session: AsyncSession,
@@ -72,12 +78,27 @@ async def run_idempotent(
     body: Any,
     work: Any,
     status_code: int = 201,
+    answers_early: bool = False,
 ) -> tuple[int, Any]:
-    """Run ``work()`` (returning a JSON-able body) once per key; a replay returns the first answer."""
+    """Run ``work()`` (returning a JSON-able body) once per key; a replay returns the first answer.
+
+    ``answers_early``: ``work(answer)`` is given a function that stores its answer (a JSON-able body,
+    with ``status_code``) before the work's last writes, and the stored answer is what the call
+    returns. An order does so before it holds its stock, so that the hot stock rows stay locked for
+    the hold and the commit only. If the work fails after answering, the answer rolls back with it."""
     call = IdempotentCall(session, scope, key, fingerprint(method, path, body))
     replay = await call.begin()
     if replay is not None:
         return replay.status_code, replay.body
+    if answers_early:
+
+        async def answer(result: Any) -> None:
+            await call.answer(status_code, result)
+
+        await work(answer)
+        if call.answered is None:
+            raise RuntimeError("work given answers_early=True returned without answering")
+        return call.answered
     result = await work()
     if isinstance(result, Outcome):
         status_code, result = result.status_code, result.body
@@ -94,6 +115,7 @@ async def idempotent_json(
     body: BaseModel | dict[str, Any],
     work: Any,
     status_code: int = 201,
+    answers_early: bool = False,
 ) -> JSONResponse:
     """``run_idempotent`` for a JSON route: the request's method and path and ``body`` (a request
     model, or the dict a form route fingerprints) identify the call; the answer, first or replayed,
@@ -108,6 +130,7 @@ async def idempotent_json(
         body=body.model_dump(mode="json") if isinstance(body, BaseModel) else body,
         work=work,
         status_code=status_code,
+        answers_early=answers_early,
     )
     return JSONResponse(payload, status_code=code)
 

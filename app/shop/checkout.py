@@ -11,7 +11,7 @@ the expiry task releases both when no payment arrives.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -62,10 +62,22 @@ class PlaceOrder:
 
 
 async def place_order(
-    session: AsyncSession, data: PlaceOrder, *, stripe_enabled: bool, announce: bool = False
+    session: AsyncSession,
+    data: PlaceOrder,
+    *,
+    stripe_enabled: bool,
+    announce: bool = False,
+    answer: Callable[[Order], Awaitable[None]] | None = None,
 ) -> Order:
     """Price, route and write the order, holding its stock last. ``announce``: also tell the
-    customer (an online order is announced once paid instead), written before the stock is held."""
+    customer (an online order is announced once paid instead); ``answer``: the caller's writes of
+    its answer. Both are written before the stock is held (see ``service.create_order``)."""
+
+    async def before_hold(order: Order) -> None:
+        if announce:
+            await send_order_notice(session, order, "order_placed")
+        if answer is not None:
+            await answer(order)
     if data.payment_method not in (PaymentMethod.pay_at_pickup, PaymentMethod.stripe):
         raise errors.PaymentNotAllowed("网店订单只支持到站付款或在线支付")
     if data.payment_method is PaymentMethod.stripe and not stripe_enabled:
@@ -125,7 +137,7 @@ async def place_order(
             placed_message_zh="订单已提交" + ("，等待在线支付" if online else "，到站付款"),
             event_detail={"station_reason": station_reason} if station_reason else {},
         ),
-        before_hold=(lambda order: send_order_notice(session, order, "order_placed")) if announce else None,
+        before_hold=before_hold,
     )
 
 
@@ -151,11 +163,18 @@ def to_place_order(body: schemas.OrderIn, principal: Principal | None) -> PlaceO
 
 
 async def place_and_announce(
-    session: AsyncSession, body: schemas.OrderIn, principal: Principal | None, *, stripe_enabled: bool
+    session: AsyncSession,
+    body: schemas.OrderIn,
+    principal: Principal | None,
+    *,
+    stripe_enabled: bool,
+    answer: Callable[[Order], Awaitable[None]] | None = None,
 ) -> Order:
     """Place the API's (or the checkout form's) order and tell the customer (an online order is
-    announced once paid instead)."""
-    return await place_order(session, to_place_order(body, principal), stripe_enabled=stripe_enabled, announce=True)
+    announced once paid instead); ``answer`` as in :func:`place_order`."""
+    return await place_order(
+        session, to_place_order(body, principal), stripe_enabled=stripe_enabled, announce=True, answer=answer
+    )
 
 
 async def pay_order(

@@ -5,6 +5,7 @@ channel shares (cancel, my orders, the staff API, the Stripe webhook) are in
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, status
@@ -17,6 +18,7 @@ from app.kit.idempotency import idempotent_json
 from app.kit.urls import same_site_url
 from app.orders import access, errors, schemas, views
 from app.orders.access import OrderPhone
+from app.orders.models import Order
 from app.shop import checkout
 from app.stations import routing
 from app.stations.views import customer_pickup
@@ -47,14 +49,19 @@ async def place_order(
     """Place a consumer order (customer or guest). Prices come from the server; the stock is held
     at once. Online payment (`stripe`) then starts with `POST /api/v1/orders/{number}/payments`."""
 
-    async def work() -> Any:
-        order = await checkout.place_and_announce(
-            session, body, principal, stripe_enabled=request.app.state.payment_provider is not None
+    async def work(answer_early: Callable[[Any], Awaitable[None]]) -> None:
+        # The answer is stored before the stock is held: nothing the hold does changes it.
+        async def answer(order: Order) -> None:
+            await answer_early((await views.new_order_out(session, order)).model_dump(mode="json"))
+
+        await checkout.place_and_announce(
+            session, body, principal, stripe_enabled=request.app.state.payment_provider is not None, answer=answer
         )
-        return (await views.new_order_out(session, order)).model_dump(mode="json")
 
     scope = f"user:{principal.user_id}" if principal else "guest"
-    return await idempotent_json(session, request, scope=scope, key=idempotency_key, body=body, work=work)
+    return await idempotent_json(
+        session, request, scope=scope, key=idempotency_key, body=body, work=work, answers_early=True
+    )
 
 
 @router.get("/orders/{number}", response_model=schemas.OrderOut, responses={404: {"description": "order_not_found"}})

@@ -94,3 +94,66 @@ async def test_without_a_key_the_work_runs_every_time(db_session: AsyncSession) 
         assert (response.status_code, _json(response)) == (201, {"n": 1})
     assert work.runs == 2
     assert await db_session.scalar(select(IdempotencyKey).where(IdempotencyKey.scope == "s")) is None
+
+
+class AnswersEarly:
+    """Work that stores its answer before its last write (an order, before it holds its stock)."""
+
+    def __init__(self, *, fail_after_answering: bool = False, answer: bool = True) -> None:
+        self.runs = 0
+        self.fail_after_answering = fail_after_answering
+        self.answer = answer
+
+    async def __call__(self, answer: Any) -> None:
+        self.runs += 1
+        if self.answer:
+            await answer({"number": f"E{self.runs}"})
+        if self.fail_after_answering:
+            raise IdempotencyKeyReused()  # any failure of the last write
+
+
+async def test_an_early_answer_is_stored_returned_and_replayed(db_session: AsyncSession) -> None:
+    work = AnswersEarly()
+    body = Body(sku="BOX", quantity="1")
+    for _ in range(2):
+        response = await idempotent_json(
+            db_session, _request(), scope="s", key="k-early", body=body, work=work, answers_early=True
+        )
+        assert (response.status_code, _json(response)) == (201, {"number": "E1"})
+    assert work.runs == 1
+
+
+async def test_an_early_answer_rolls_back_with_a_failure_after_it(db_session: AsyncSession) -> None:
+    body = Body(sku="BOX", quantity="1")
+    savepoint = await db_session.begin_nested()  # the request's transaction, rolled back on failure
+    with pytest.raises(IdempotencyKeyReused):
+        await idempotent_json(
+            db_session,
+            _request(),
+            scope="s",
+            key="k-fail",
+            body=body,
+            work=AnswersEarly(fail_after_answering=True),
+            answers_early=True,
+        )
+    await savepoint.rollback()
+    assert (await db_session.scalars(select(IdempotencyKey).where(IdempotencyKey.key == "k-fail"))).all() == []
+    # The key is free again: a retry does the work and answers.
+    retry = AnswersEarly()
+    response = await idempotent_json(
+        db_session, _request(), scope="s", key="k-fail", body=body, work=retry, answers_early=True
+    )
+    assert (response.status_code, _json(response), retry.runs) == (201, {"number": "E1"}, 1)
+
+
+async def test_work_that_promised_an_early_answer_must_give_one(db_session: AsyncSession) -> None:
+    with pytest.raises(RuntimeError, match="without answering"):
+        await idempotent_json(
+            db_session,
+            _request(),
+            scope="s",
+            key="k-none",
+            body=Body(sku="BOX", quantity="1"),
+            work=AnswersEarly(answer=False),
+            answers_early=True,
+        )
