@@ -28,6 +28,7 @@ from app.kit.http import BodySizeLimit, install_error_handlers
 from app.kit.outbox import TaskSender
 from app.kit.public_cache import PublicResponseCache
 from app.kit.security_headers import SecurityHeaders
+from app.kit.short_memo import ShortMemo
 from app.orders import endpoints as orders_endpoints
 from app.orders.providers import OnlinePaymentProvider, provider_from_settings
 from app.pos import docs_endpoints as pos_docs_endpoints
@@ -303,6 +304,7 @@ def _set_up_state(
     sets those)."""
     app.state.settings = settings
     app.state.listing_cache = ListingCache()
+    app.state.page_memo = ShortMemo()
     limiters = build_limiters(settings, lambda: app.state.engine)
     app.state.login_limiter = limiters.login
     app.state.lookup_limiter = limiters.lookup

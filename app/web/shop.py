@@ -23,6 +23,7 @@ from app.db import DbSession
 from app.kit import clock
 from app.kit.errors import AppError
 from app.kit.quantities import QuantityError, Unit, format_quantity, parse_quantity
+from app.kit.short_memo import ShortMemo
 from app.supply import products as supply_products
 from app.web import cart
 from app.web.auth import safe_next
@@ -59,9 +60,8 @@ def product_stock_state(product: dict[str, Any]) -> str | None:
 
 
 async def _listing(
-    request: Request, session: DbSession, principal: Principal | None, q: str | None, category: str | None
+    request: Request, session: DbSession, viewer: listing.Viewer, q: str | None, category: str | None
 ) -> list[dict[str, Any]]:
-    viewer = listing.viewer_for(principal)
 
     async def build() -> Any:
         products = await repository.list_products(session, q=q, category_slug=category)
@@ -79,30 +79,44 @@ async def home(
     """In season now first, then the rest; search by name and filter by category."""
     q = (q or "").strip()[:50] or None
     category = (category or "").strip()[:60] or None
-    views = await _listing(request, session, principal, q, category)
-    for view in views:
-        view["stock_state"] = product_stock_state(view)
+    viewer = listing.viewer_for(principal)
     month = clock.today().month
-    in_season = [p for p in views if p["in_season"]]
-    coming = sorted(
-        (p for p in views if not p["in_season"] and p["season_months"]),
-        key=lambda p: min((m - month) % 12 for m in p["season_months"]),
+
+    async def build() -> dict[str, Any]:
+        views = await _listing(request, session, viewer, q, category)
+        for view in views:
+            view["stock_state"] = product_stock_state(view)
+        return {
+            "in_season": [p for p in views if p["in_season"]],
+            "coming": sorted(
+                (p for p in views if not p["in_season"] and p["season_months"]),
+                key=lambda p: min((m - month) % 12 for m in p["season_months"]),
+            ),
+            "year_round": [p for p in views if not p["season_months"]],
+            # Plain values, not rows: the memo outlives this request's session.
+            "categories": [
+                {"slug": c.slug, "name_zh": c.name_zh} for c in await repository.list_categories(session)
+            ],
+        }
+
+    # What every visitor of this kind sees alike, kept a second (app.kit.short_memo).
+    shared = await _page_memo(request).get_or_build(
+        ("home", viewer, q, category, clock.today()), _memo_seconds(request), build
     )
-    year_round = [p for p in views if not p["season_months"]]
     return render(
         request,
         "shop/home.html",
-        {
-            "in_season": in_season,
-            "coming": coming,
-            "year_round": year_round,
-            "q": q or "",
-            "categories": await repository.list_categories(session),
-            "category": category or "",
-            "month": month,
-            "stock_labels": STOCK_LABELS,
-        },
+        {**shared, "q": q or "", "category": category or "", "month": month, "stock_labels": STOCK_LABELS},
     )
+
+
+def _page_memo(request: Request) -> ShortMemo:
+    memo: ShortMemo = request.app.state.page_memo
+    return memo
+
+
+def _memo_seconds(request: Request) -> float:
+    return float(request.app.state.settings.public_cache_seconds)
 
 
 async def _product(request: Request, session: DbSession, principal: Principal | None, slug: str) -> dict[str, Any]:
@@ -116,11 +130,18 @@ async def _product(request: Request, session: DbSession, principal: Principal | 
             raise errors.ProductNotFound()
         return PRODUCTS.dump_python(await supply_products.products_out(session, [product], viewer), mode="json")
 
-    cache: ListingCache = request.app.state.listing_cache
-    cached = await cache.get_or_build(session, ("shop-product", viewer, slug, clock.today()), build)
-    view = (await supply_products.with_stock(session, cached, viewer))[0]
-    for variant in view["variants"]:
-        variant["weight_options"] = weight_options(variant)
+    async def with_stock() -> dict[str, Any]:
+        cache: ListingCache = request.app.state.listing_cache
+        cached = await cache.get_or_build(session, ("shop-product", viewer, slug, clock.today()), build)
+        view: dict[str, Any] = (await supply_products.with_stock(session, cached, viewer))[0]
+        for variant in view["variants"]:
+            variant["weight_options"] = weight_options(variant)
+        return view
+
+    # Shared read-only by the visitors of this kind for a second (app.kit.short_memo).
+    view: dict[str, Any] = await _page_memo(request).get_or_build(
+        ("product", viewer, slug, clock.today()), _memo_seconds(request), with_stock
+    )
     return view
 
 
