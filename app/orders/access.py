@@ -93,6 +93,7 @@ async def visible_order(
     client_ip: str,
     phone_proven: bool = False,
     for_update: bool = False,
+    with_lines_and_events: bool = True,
 ) -> Order:
     """The order if this caller may see it, else ``OrderNotFound``.
 
@@ -103,7 +104,9 @@ async def visible_order(
     number = number.strip().upper()
     if phone and not phone_proven and not await limiter.attempt(number, client_ip):
         raise TooManyRequests("查询过于频繁，请稍后再试")
-    order = await repository.order_by_number(session, number, for_update=for_update)
+    order = await repository.order_by_number(
+        session, number, for_update=for_update, with_lines_and_events=with_lines_and_events
+    )
     if order is None or not may_see(order, principal, phone):
         raise errors.OrderNotFound()
     return order

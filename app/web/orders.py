@@ -130,6 +130,7 @@ async def _visible(
     phone: str | None = None,
     *,
     for_update: bool = False,
+    with_lines_and_events: bool = True,
 ) -> Order:
     """The order if this caller may see it (owner, staff, or the guest's proven phone), else 404."""
     number = number.strip().upper()
@@ -145,6 +146,7 @@ async def _visible(
         client_ip=_ip(request),
         phone_proven=proven is not None,
         for_update=for_update,
+        with_lines_and_events=with_lines_and_events,
     )
 
 
@@ -611,7 +613,7 @@ async def order_page(
 @router.get("/orders/{number}/status")
 async def order_status(request: Request, number: str, session: DbSession, principal: MaybeUser) -> JSONResponse:
     """What the payment page polls while a QR code is shown: the order's status, nothing more."""
-    order = await _visible(request, session, number, principal)
+    order = await _visible(request, session, number, principal, with_lines_and_events=False)
     return JSONResponse(
         {"status": order.status.value, "payment_status": order.payment_status.value},
         headers={"Cache-Control": "no-store"},
