@@ -7,8 +7,9 @@ cart. This keeps the part every visitor of a kind shares — the same staleness 
 listings (a stock state may lag by that much; placing an order always prices and reserves afresh).
 
 A value is built by the first request that misses and shared read-only with the others until it
-expires: callers must not mutate what they get. ``ttl_seconds`` 0 turns it off (the test suite's
-default, so a test sees its own writes at once).
+expires: callers must not mutate what they get. While one request builds an expired value afresh,
+the others get the expired one (no crowd of requests rebuilding the same page data at once).
+``ttl_seconds`` 0 turns it off (the test suite's default, so a test sees its own writes at once).
 """
 
 from __future__ import annotations
@@ -24,16 +25,21 @@ class ShortMemo:
         self.max_entries = max_entries
         self.clock = clock
         self._entries: OrderedDict[Hashable, tuple[Any, float]] = OrderedDict()
+        self._building: set[Hashable] = set()
         self.hits = 0
 
     async def get_or_build(self, key: Hashable, ttl_seconds: float, build: Callable[[], Awaitable[Any]]) -> Any:
         if ttl_seconds <= 0:
             return await build()
         found = self._entries.get(key)
-        if found is not None and found[1] > self.clock():
+        if found is not None and (found[1] > self.clock() or key in self._building):
             self.hits += 1
             return found[0]
-        value = await build()
+        self._building.add(key)
+        try:
+            value = await build()
+        finally:
+            self._building.discard(key)
         self._entries[key] = (value, self.clock() + ttl_seconds)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from app.kit.short_memo import ShortMemo
 
 
@@ -39,3 +41,24 @@ async def test_zero_seconds_builds_every_time_and_the_oldest_entry_goes_first() 
         await memo.get_or_build(key, 5.0, build)
     assert await memo.get_or_build("a", 5.0, build) == 6  # "a" was evicted by "c"
     assert await memo.get_or_build("c", 5.0, build) == 5
+
+
+async def test_while_one_request_rebuilds_the_others_get_the_expired_value() -> None:
+    clock = Clock()
+    memo = ShortMemo(clock=clock)
+    first = Builds()
+    assert await memo.get_or_build("home", 1.0, first) == 1
+    clock.now += 2
+    release = asyncio.Event()
+
+    async def slow_build() -> int:
+        await release.wait()
+        return 99
+
+    rebuilding = asyncio.create_task(memo.get_or_build("home", 1.0, slow_build))
+    await asyncio.sleep(0)
+    assert await memo.get_or_build("home", 1.0, first) == 1  # the expired value, no second build
+    assert first.count == 1
+    release.set()
+    assert await rebuilding == 99
+    assert await memo.get_or_build("home", 1.0, first) == 99
