@@ -123,11 +123,11 @@ async def mark_paid(
     """
     if not await repository.settle_payment(session, payment.id, now=clock.now(), collected_by_id=actor_user_id):
         return False
-    order = await repository.locked_order(session, payment.order_id)
+    # One statement locks the order, counts the money and reads the order as it now is; what was
+    # paid before is what the increment started from.
+    order = await repository.add_paid_returning(session, payment.order_id, amount_minor)
     assert order is not None
-    already_paid = order.paid_minor >= order.total_minor
-    await repository.add_paid(session, order.id, amount_minor)
-    await session.refresh(order)
+    already_paid = order.paid_minor - amount_minor >= order.total_minor
     status = OrderStatus(order.status)
     if already_paid or status is OrderStatus.cancelled:
         await states.record(
