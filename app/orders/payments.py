@@ -27,8 +27,7 @@ from app.orders.models import (
 from app.orders.notices import send_order_notice
 from app.orders.providers import IntentResult, RefundResult
 from app.supply import reservations
-from app.supply.errors import InsufficientStock, ReservationNotActive
-from app.supply.models import ReservationStatus
+from app.supply.errors import InsufficientStock
 
 EXECUTE_REFUND_TASK = "payments.execute_refund"
 ONLINE_METHODS = ("card", "alipay", "wechat_pay")
@@ -179,20 +178,15 @@ async def mark_paid(
 
 async def _sell_held_stock(session: AsyncSession, order: Order, actor_user_id: int | None) -> bool:
     """Turn the order's held stock into a sale. False when there is no hold to sell any more (it
-    expired or was released meanwhile): the caller must hold the stock again or refund."""
-    held = await reservations.by_reference(session, order.reservation_reference or "")
-    if held is None:
-        return False
-    if held.status is ReservationStatus.converted:
-        return True  # sold already (a second payment): nothing more to move
-    try:
-        await reservations.convert_to_sale(
-            session, held.id, document_type="order", document_ref=order.number, actor_user_id=actor_user_id
-        )
-    except ReservationNotActive:
-        refreshed = await reservations.by_reference(session, order.reservation_reference or "")
-        return refreshed is not None and refreshed.status is ReservationStatus.converted
-    return True
+    expired or was released meanwhile): the caller must hold the stock again or refund. Sold
+    already (a second payment): True, nothing more moves."""
+    return await reservations.sell_held(
+        session,
+        order.reservation_reference or "",
+        document_type="order",
+        document_ref=order.number,
+        actor_user_id=actor_user_id,
+    )
 
 
 async def _late_payment(session: AsyncSession, order: Order, payment: Payment, amount_minor: int) -> None:
