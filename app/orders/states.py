@@ -48,8 +48,7 @@ async def transition(
             f"订单{current.label_zh}，不能变为{to.label_zh}", detail={"from": current.value, "to": to.value}
         )
     # The update refreshes ``order`` from its RETURNING row: no read back after the flush below.
-    moved = await repository.move_status(session, order.id, expected=current, to=to, **values)
-    if moved is None:
+    if not await repository.move_status(session, order, expected=current, to=to, **values):
         raise errors.OrderStateConflict(detail={"expected": current.value})
     session.add(
         OrderEvent(
@@ -63,7 +62,7 @@ async def transition(
         )
     )
     await session.flush()
-    return moved
+    return order
 
 
 async def record(
