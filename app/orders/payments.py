@@ -27,8 +27,7 @@ from app.orders.models import (
 from app.orders.notices import send_order_notice
 from app.orders.providers import IntentResult, RefundResult
 from app.supply import reservations
-from app.supply.errors import InsufficientStock, ReservationNotActive
-from app.supply.models import ReservationStatus
+from app.supply.errors import InsufficientStock
 
 EXECUTE_REFUND_TASK = "payments.execute_refund"
 ONLINE_METHODS = ("card", "alipay", "wechat_pay")
@@ -123,11 +122,20 @@ async def mark_paid(
     """
     if not await repository.settle_payment(session, payment.id, now=clock.now(), collected_by_id=actor_user_id):
         return False
-    order = await repository.locked_order(session, payment.order_id)
+    await _count_payment(session, payment, amount_minor, actor_user_id=actor_user_id)
+    return True
+
+
+async def _count_payment(
+    session: AsyncSession, payment: Payment, amount_minor: int, *, actor_user_id: int | None
+) -> None:
+    """What a payment that has just become succeeded does to its order (see :func:`mark_paid`);
+    run once per payment, by whoever made it succeeded."""
+    # One statement locks the order, counts the money and reads the order as it now is; what was
+    # paid before is what the increment started from.
+    order = await repository.add_paid_returning(session, payment.order_id, amount_minor)
     assert order is not None
-    already_paid = order.paid_minor >= order.total_minor
-    await repository.add_paid(session, order.id, amount_minor)
-    await session.refresh(order)
+    already_paid = order.paid_minor - amount_minor >= order.total_minor
     status = OrderStatus(order.status)
     if already_paid or status is OrderStatus.cancelled:
         await states.record(
@@ -145,7 +153,7 @@ async def mark_paid(
             actor_user_id=None,
             payment=payment,
         )
-        return True
+        return
     if status is OrderStatus.pending_payment and not await _sell_held_stock(session, order, actor_user_id):
         # The hold lapsed (a stock-expiry sweep got there first) though the order had not expired yet.
         await _late_payment(session, order, payment, amount_minor)
@@ -174,25 +182,19 @@ async def mark_paid(
         )
         if order.payment_method is PaymentMethod.pay_at_pickup:
             await _sell_held_stock(session, order, actor_user_id)
-    return True
 
 
 async def _sell_held_stock(session: AsyncSession, order: Order, actor_user_id: int | None) -> bool:
     """Turn the order's held stock into a sale. False when there is no hold to sell any more (it
-    expired or was released meanwhile): the caller must hold the stock again or refund."""
-    held = await reservations.by_reference(session, order.reservation_reference or "")
-    if held is None:
-        return False
-    if held.status is ReservationStatus.converted:
-        return True  # sold already (a second payment): nothing more to move
-    try:
-        await reservations.convert_to_sale(
-            session, held.id, document_type="order", document_ref=order.number, actor_user_id=actor_user_id
-        )
-    except ReservationNotActive:
-        refreshed = await reservations.by_reference(session, order.reservation_reference or "")
-        return refreshed is not None and refreshed.status is ReservationStatus.converted
-    return True
+    expired or was released meanwhile): the caller must hold the stock again or refund. Sold
+    already (a second payment): True, nothing more moves."""
+    return await reservations.sell_held(
+        session,
+        order.reservation_reference or "",
+        document_type="order",
+        document_ref=order.number,
+        actor_user_id=actor_user_id,
+    )
 
 
 async def _late_payment(session: AsyncSession, order: Order, payment: Payment, amount_minor: int) -> None:
@@ -335,17 +337,22 @@ async def collect_at_pickup(session: AsyncSession, order: Order, *, method: str,
         raise errors.PaymentNotAllowed("该订单不是到站付款")
     if method not in ("cash", "qr"):
         raise errors.PaymentNotAllowed("到站付款方式须为 cash 或 qr")
+    # Written as succeeded at once, not pending and then settled by mark_paid: the money is in the
+    # operator's hand, and the row is new (its idempotency key is unique per order), so nobody else
+    # can have counted it — the order is counted once, here, under the parcel's lock.
     payment = Payment(
         order_id=order.id,
         provider="pay_at_pickup",
         method=method,
         attempt=1,
-        state=PaymentState.pending,
+        state=PaymentState.succeeded,
         amount_minor=order.total_minor - order.paid_minor,
         currency=order.currency,
         idempotency_key=f"order:{order.number}:pickup",
+        collected_by_id=actor_user_id,
+        succeeded_at=clock.now(),
     )
     session.add(payment)
     await session.flush()
-    await mark_paid(session, payment, payment.amount_minor, actor_user_id=actor_user_id)
+    await _count_payment(session, payment, payment.amount_minor, actor_user_id=actor_user_id)
     return payment

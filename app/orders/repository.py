@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, exists, func, select, update
+from sqlalchemy import case, exists, func, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.orders.models import (
     Order,
@@ -166,18 +167,30 @@ async def orders_due_soon(session: AsyncSession, start: datetime, end: datetime,
     ).all()
 
 
+_ORDER_COLUMN_KEYS = tuple(attr.key for attr in inspect(Order).column_attrs)
+_ORDER_COLUMNS = tuple(getattr(Order, key) for key in _ORDER_COLUMN_KEYS)
+
+
 async def move_status(
-    session: AsyncSession, order_id: int, *, expected: OrderStatus, to: OrderStatus, **values: Any
+    session: AsyncSession, order: Order, *, expected: OrderStatus, to: OrderStatus, **values: Any
 ) -> bool:
     """Compare-and-set the order from ``expected`` to ``to`` (plus other columns); False when another
-    transition got there first."""
-    won = await session.execute(
-        update(Order)
-        .where(Order.id == order_id, Order.status == expected)
-        .values(status=to, **values)
-        .returning(Order.id)
-    )
-    return won.scalar_one_or_none() is not None
+    transition got there first. The loaded ``order`` takes its columns from the statement's own
+    RETURNING row (nothing is read back; relations it has loaded, such as its lines, stay)."""
+    row = (
+        await session.execute(
+            update(Order)
+            .where(Order.id == order.id, Order.status == expected)
+            .values(status=to, **values)
+            .returning(*_ORDER_COLUMNS)
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
+    if row is None:
+        return False
+    for key, value in zip(_ORDER_COLUMN_KEYS, row, strict=True):
+        set_committed_value(order, key, value)
+    return True
 
 
 async def has_event(session: AsyncSession, order_id: int, kind: str) -> bool:
@@ -216,20 +229,25 @@ async def settle_payment(session: AsyncSession, payment_id: int, *, now: datetim
     return won.scalar_one_or_none() is not None
 
 
-async def locked_order(session: AsyncSession, order_id: int) -> Order | None:
-    """The order's row, locked and read afresh, without its lines and events (a payment settling
-    needs neither; a handover at a busy station pays for every statement)."""
-    return await session.scalar(
-        select(Order).where(Order.id == order_id).with_for_update(of=Order).execution_options(populate_existing=True)
-    )
-
-
 async def add_paid(session: AsyncSession, order_id: int, amount_minor: int) -> None:
     """Increment in SQL: two payments settling at once must both count."""
     await session.execute(
         update(Order)
         .where(Order.id == order_id)
         .values(paid_minor=Order.paid_minor + amount_minor, payment_status=PaymentStatus.paid)
+    )
+
+
+async def add_paid_returning(session: AsyncSession, order_id: int, amount_minor: int) -> Order | None:
+    """:func:`add_paid`, the order as the update left it (its row locked by the update; the loaded
+    object refreshed from the statement's own RETURNING row): a settling payment locks, counts and
+    reads the order in one round trip."""
+    return await session.scalar(
+        update(Order)
+        .where(Order.id == order_id)
+        .values(paid_minor=Order.paid_minor + amount_minor, payment_status=PaymentStatus.paid)
+        .returning(Order)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
 
 

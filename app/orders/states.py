@@ -47,7 +47,8 @@ async def transition(
         raise errors.TransitionNotAllowed(
             f"订单{current.label_zh}，不能变为{to.label_zh}", detail={"from": current.value, "to": to.value}
         )
-    if not await repository.move_status(session, order.id, expected=current, to=to, **values):
+    # The update refreshes ``order`` from its RETURNING row: no read back after the flush below.
+    if not await repository.move_status(session, order, expected=current, to=to, **values):
         raise errors.OrderStateConflict(detail={"expected": current.value})
     session.add(
         OrderEvent(
@@ -61,7 +62,6 @@ async def transition(
         )
     )
     await session.flush()
-    await session.refresh(order)
     return order
 
 

@@ -252,6 +252,26 @@ async def close_if_active(session: AsyncSession, reservation_id: int, new_status
     return won.scalar_one_or_none()
 
 
+async def close_active_by_reference(
+    session: AsyncSession, reference: str, new_status: ReservationStatus
+) -> tuple[int, str] | None:
+    """:func:`close_if_active` by the reservation's reference: (id, channel) when this call won,
+    None when no active reservation has that reference (one statement: no read before the claim)."""
+    won = await session.execute(
+        update(Reservation)
+        .where(Reservation.reference == reference, Reservation.status == ReservationStatus.active)
+        .values(status=new_status, closed_at=clock.now())
+        .returning(Reservation.id, Reservation.channel)
+    )
+    row = won.first()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def status_by_reference(session: AsyncSession, reference: str) -> ReservationStatus | None:
+    """The status of the reservation with ``reference``; None when there is none."""
+    return await session.scalar(select(Reservation.status).where(Reservation.reference == reference))
+
+
 async def move_held_stock(
     session: AsyncSession,
     reservation_id: int,

@@ -215,6 +215,38 @@ async def convert_to_sale(
     )
 
 
+async def sell_held(
+    session: AsyncSession,
+    reference: str,
+    *,
+    document_type: str,
+    document_ref: str,
+    actor_user_id: int | None = None,
+    reason: str = "",
+) -> bool:
+    """:func:`convert_to_sale` by the hold's reference, for a caller that needs only the outcome:
+    True when the hold is sold (by this call, or before it), False when there is no hold to sell
+    (none, or it expired or was released). The status compare-and-set comes first, so the stock
+    moves once; the reservation is neither read before nor read back (two statements when it
+    sells, a payment settling at a station's counter pays for every one)."""
+    won = await queries.close_active_by_reference(session, reference, ReservationStatus.converted)
+    if won is None:
+        return await queries.status_by_reference(session, reference) is ReservationStatus.converted
+    reservation_id, channel = won
+    await queries.move_held_stock(
+        session,
+        reservation_id,
+        sell=True,
+        kind="sale",
+        reason=reason[:200],
+        document_type=document_type,
+        document_ref=document_ref,
+        channel=channel,
+        actor_user_id=actor_user_id,
+    )
+    return True
+
+
 async def convert_part_to_sale(
     session: AsyncSession,
     reservation_id: int,

@@ -1,0 +1,51 @@
+"""A PDA handover of a pay-at-pickup parcel is a fixed, small number of SQL statements: at a busy
+station every round trip is paid per call (issue 15, item 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.fixtures.shop import Shop
+from tests.stations.test_parcels import Desk, desk, dispatched, hand, scanned_code
+
+__all__ = ["desk"]  # the fixture, used by name
+
+# The token, the idempotency claim, the parcel locked with its order and station, the payment, the
+# order counting it (locked and read by its update), the payment's event, the hold's claim and the
+# stock's sale, the order's transition, its event, the parcel, and the idempotent answer.
+HANDOVER_STATEMENTS = 12
+
+
+@contextmanager
+def statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    """Every statement sent to the database meanwhile (the app's session runs on this engine)."""
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.startswith(("SAVEPOINT", "RELEASE SAVEPOINT")):  # the test's BEGIN and COMMIT
+            sent.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_a_pay_at_pickup_handover_is_a_fixed_number_of_statements(
+    client: httpx.AsyncClient, engine: AsyncEngine, shop: Shop, desk: Desk
+) -> None:
+    (box,) = await dispatched(client, desk, 1, shop)
+    code = await scanned_code(client, desk, box, "s1")
+    with statements(engine) as sent:
+        done = await hand(
+            client, desk.headers, "h1", tracking_number=box["tracking_number"], pickup_code=code, collect_method="cash"
+        )
+    assert done.status_code == 200 and done.json()["status"] == "handed_over", done.text
+    assert len(sent) <= HANDOVER_STATEMENTS, "\n".join(sent)
