@@ -193,11 +193,13 @@ async def test_a_synced_offline_sale_shows_in_the_console_with_its_lots_and_exce
         assert '<span class="stat-num">1</span><span class="stat-label">今日销售（笔）' in home.text
         listed = await client.get(f"/admin/pos/sales?store={shop.store.code}", headers=HTML)
     assert offline["number"] in listed.text and "离线售出" in listed.text
-    detail = await client.get(f"/admin/pos/sales/{offline['number']}", headers=HTML)
+    # The manager's session (signed in at T0 + 1 h) is used at pinned times: it expires 12 h later.
+    with clock.pinned(T0 + timedelta(hours=1, minutes=30)):
+        detail = await client.get(f"/admin/pos/sales/{offline['number']}", headers=HTML)
+        exceptions = await client.get("/admin/pos/exceptions", headers=HTML)
     assert detail.status_code == 200
     assert f'href="/t/{lot.code}"' in detail.text and "账上短缺 2" in detail.text
 
-    exceptions = await client.get("/admin/pos/exceptions", headers=HTML)
     exception_id = int(re.search(r'id="exc-(\d+)"', exceptions.text).group(1))  # type: ignore[union-attr]
     # The manager counts the shelf the next hour: the box is gone, the loquats are all there.
     loquats = await db_session.scalar(select(Lot).where(Lot.variant_id == shop.jin.id))
@@ -206,13 +208,14 @@ async def test_a_synced_offline_sale_shows_in_the_console_with_its_lots_and_exce
         count = await counts.open_count(db_session, location_code=shop.location.code, actor_user_id=shop.manager.id)
         await counts.record_counts(db_session, count.number, {loquats.code: Decimal(50)})
         await counts.post_count(db_session, count.number, actor_user_id=shop.manager.id)
-    done = await form_post(
-        client,
-        "/admin/pos/exceptions",
-        f"/admin/pos/exceptions/{exception_id}/resolve",
-        {"resolution": "count", "reference": count.number},
-        after=f'id="exc-{exception_id}"',
-    )
+    with clock.pinned(T0 + timedelta(hours=2, minutes=30)):
+        done = await form_post(
+            client,
+            "/admin/pos/exceptions",
+            f"/admin/pos/exceptions/{exception_id}/resolve",
+            {"resolution": "count", "reference": count.number},
+            after=f'id="exc-{exception_id}"',
+        )
     assert done.status_code == 303, done.text
     resolved = await db_session.get(StockException, exception_id)
     assert resolved is not None

@@ -110,10 +110,13 @@ async def test_a_clerk_signs_in_at_the_till_and_out(client: httpx.AsyncClient, d
     )
     assert datetime.fromisoformat(body["expires_at"]) == T0 + timedelta(hours=12)
     session_token = auth(body["access_token"])
-    me = await client.get("/api/v1/pos/session", headers=session_token)
-    assert me.status_code == 200 and me.json()["access_token"] is None and me.json()["till_name"] == counter.till.name
-    assert (await client.delete("/api/v1/pos/session", headers=session_token)).status_code == 204
-    assert (await client.get("/api/v1/pos/session", headers=session_token)).status_code == 401
+    # Used within its 12 hours (pinned): after T0 + 12 h, on the real clock, it has expired.
+    with clock.pinned(T0 + timedelta(minutes=5)):
+        me = await client.get("/api/v1/pos/session", headers=session_token)
+        assert me.status_code == 200 and me.json()["access_token"] is None
+        assert me.json()["till_name"] == counter.till.name
+        assert (await client.delete("/api/v1/pos/session", headers=session_token)).status_code == 204
+        assert (await client.get("/api/v1/pos/session", headers=session_token)).status_code == 401
     # The till stays enrolled for the next clerk.
     assert (await sign_in(client, counter.device, counter.clerk.username)).status_code == 201
 
