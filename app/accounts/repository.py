@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased, contains_eager, selectinload
 from sqlalchemy.sql.elements import ColumnElement
@@ -221,21 +221,32 @@ async def cancel_enrolment(session: AsyncSession, enrolment_id: int, now: dateti
 Credential = TypeVar("Credential", ApiToken, WebSession)
 
 
+def _live_statement(model: type[Credential]) -> Select[Any]:
+    """The credential by the hash of what the client holds, if neither revoked nor expired and its
+    user active, with the user and the user's company from the same statement (this runs on every
+    signed request: built once, and one round trip)."""
+    return (
+        select(model)
+        .join(model.user)
+        .outerjoin(User.company)
+        .where(
+            model.token_hash == bindparam("digest"),
+            model.revoked_at.is_(None),
+            model.expires_at > bindparam("now"),
+            User.is_active.is_(True),
+        )
+        .options(contains_eager(model.user).contains_eager(User.company))
+    )
+
+
+_LIVE: dict[type[Any], Select[Any]] = {ApiToken: _live_statement(ApiToken), WebSession: _live_statement(WebSession)}
+
+
 async def _live(session: AsyncSession, model: type[Credential], digest: str, now: datetime) -> Credential | None:
     """The credential with this hash if it is neither revoked nor expired and its user is active,
     with the user (and the user's company) loaded."""
-    return await session.scalar(
-        select(model)
-        .join(model.user)
-        .where(
-            model.token_hash == digest,
-            model.revoked_at.is_(None),
-            model.expires_at > now,
-            User.is_active.is_(True),
-        )
-        # The user from the join above (not a second statement: this runs on every signed request).
-        .options(contains_eager(model.user).selectinload(User.company))
-    )
+    found: Credential | None = await session.scalar(_LIVE[model], {"digest": digest, "now": now})
+    return found
 
 
 async def live_token(session: AsyncSession, digest: str, now: datetime) -> ApiToken | None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, exists, func, inspect, select, update
+from sqlalchemy import Select, bindparam, case, exists, func, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
@@ -30,12 +30,29 @@ async def order_by_number(
 ) -> Order | None:
     """The order, afresh; without its lines and events (two statements fewer) when the caller only
     reads the row, as the payment page's status poll does."""
-    stmt = select(Order).where(Order.number == number).execution_options(populate_existing=True)
+    found: Order | None = await session.scalar(
+        _ORDER_BY_NUMBER[(with_lines_and_events, for_update)], {"order_number": number}
+    )
+    return found
+
+
+def _order_by_number_statement(with_lines_and_events: bool, for_update: bool) -> Select[Any]:
+    stmt = (
+        select(Order)
+        .where(Order.number == bindparam("order_number"))
+        .execution_options(populate_existing=True)
+    )
     if with_lines_and_events:
         stmt = stmt.options(selectinload(Order.lines), selectinload(Order.events))
     if for_update:
         stmt = stmt.with_for_update(of=Order)
-    return await session.scalar(stmt)
+    return stmt
+
+
+# Built once: every order page, status poll and lookup reads an order by its number.
+_ORDER_BY_NUMBER = {
+    (lines, update): _order_by_number_statement(lines, update) for lines in (True, False) for update in (True, False)
+}
 
 
 async def insert_order_if_number_free(session: AsyncSession, values: dict[str, Any]) -> int | None:
