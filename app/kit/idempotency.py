@@ -83,9 +83,10 @@ async def run_idempotent(
     """Run ``work()`` (returning a JSON-able body) once per key; a replay returns the first answer.
 
     ``answers_early``: ``work(answer)`` is given a function that stores its answer (a JSON-able body,
-    with ``status_code``) before the work's last writes, and the stored answer is what the call
-    returns. An order does so before it holds its stock, so that the hot stock rows stay locked for
-    the hold and the commit only. If the work fails after answering, the answer rolls back with it."""
+    with ``status_code``, or an :class:`Outcome`) before the work's last writes, and the stored answer
+    is what the call returns. An order does so before it holds its stock, a handover before it sells
+    the held stock, so that the hot stock rows stay locked for that write and the commit only. If
+    the work fails after answering, the answer rolls back with it."""
     call = IdempotentCall(session, scope, key, fingerprint(method, path, body))
     replay = await call.begin()
     if replay is not None:
@@ -93,7 +94,10 @@ async def run_idempotent(
     if answers_early:
 
         async def answer(result: Any) -> None:
-            await call.answer(status_code, result)
+            if isinstance(result, Outcome):
+                await call.answer(result.status_code, result.body)
+            else:
+                await call.answer(status_code, result)
 
         await work(answer)
         if call.answered is None:

@@ -9,6 +9,8 @@ talk to Stripe outside any transaction and bring the result here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels import SalesChannel
@@ -127,10 +129,17 @@ async def mark_paid(
 
 
 async def _count_payment(
-    session: AsyncSession, payment: Payment, amount_minor: int, *, actor_user_id: int | None
-) -> None:
+    session: AsyncSession,
+    payment: Payment,
+    amount_minor: int,
+    *,
+    actor_user_id: int | None,
+    sell_later: bool = False,
+) -> bool:
     """What a payment that has just become succeeded does to its order (see :func:`mark_paid`);
-    run once per payment, by whoever made it succeeded."""
+    run once per payment, by whoever made it succeeded. ``sell_later``: a pay-at-pickup order's held
+    stock is left for the caller to sell (:func:`sell_held_stock`), as the last write of its
+    transaction; True when it is owed."""
     # One statement locks the order, counts the money and reads the order as it now is; what was
     # paid before is what the increment started from.
     order = await repository.add_paid_returning(session, payment.order_id, amount_minor)
@@ -153,7 +162,7 @@ async def _count_payment(
             actor_user_id=None,
             payment=payment,
         )
-        return
+        return False
     if status is OrderStatus.pending_payment and not await _sell_held_stock(session, order, actor_user_id):
         # The hold lapsed (a stock-expiry sweep got there first) though the order had not expired yet.
         await _late_payment(session, order, payment, amount_minor)
@@ -181,7 +190,15 @@ async def _count_payment(
             detail={"payment_id": payment.id},
         )
         if order.payment_method is PaymentMethod.pay_at_pickup:
+            if sell_later:
+                return True
             await _sell_held_stock(session, order, actor_user_id)
+    return False
+
+
+async def sell_held_stock(session: AsyncSession, order: Order, *, actor_user_id: int | None) -> None:
+    """Sell a collected pay-at-pickup order's held stock (see :func:`collect_at_pickup`)."""
+    await _sell_held_stock(session, order, actor_user_id)
 
 
 async def _sell_held_stock(session: AsyncSession, order: Order, actor_user_id: int | None) -> bool:
@@ -331,8 +348,19 @@ async def record_refund_result(session: AsyncSession, refund: Refund, result: Re
     return refund
 
 
-async def collect_at_pickup(session: AsyncSession, order: Order, *, method: str, actor_user_id: int) -> Payment:
-    """Cash or QR collected by the station at handover, recorded as the order's payment."""
+@dataclass(frozen=True)
+class Collected:
+    payment: Payment
+    stock_to_sell: bool  # ``sell_later``: the caller sells the held stock (sell_held_stock)
+
+
+async def collect_at_pickup(
+    session: AsyncSession, order: Order, *, method: str, actor_user_id: int, sell_later: bool = False
+) -> Collected:
+    """Cash or QR collected by the station at handover, recorded as the order's payment; the held
+    stock becomes a sale, or with ``sell_later`` is left to the caller to sell last: the stock rows
+    of a popular SKU are what concurrent handovers wait for, so they are locked for as short a time
+    as the caller can make it."""
     if order.payment_method is not PaymentMethod.pay_at_pickup:
         raise errors.PaymentNotAllowed("该订单不是到站付款")
     if method not in ("cash", "qr"):
@@ -354,5 +382,7 @@ async def collect_at_pickup(session: AsyncSession, order: Order, *, method: str,
     )
     session.add(payment)
     await session.flush()
-    await _count_payment(session, payment, payment.amount_minor, actor_user_id=actor_user_id)
-    return payment
+    owed = await _count_payment(
+        session, payment, payment.amount_minor, actor_user_id=actor_user_id, sell_later=sell_later
+    )
+    return Collected(payment, owed)

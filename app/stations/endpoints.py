@@ -4,6 +4,7 @@ answer and changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, status
@@ -87,7 +88,19 @@ async def handover(
     """Hand a parcel over against its pickup code (or the order's QR); collect pay-at-pickup money.
     A wrong code is counted (and the count kept) before the 422 is returned."""
 
-    async def work() -> Any:
+    async def work(answer: Callable[[Any], Awaitable[None]]) -> None:
+        answered = False
+
+        async def answer_with(result: parcels.Handover) -> None:
+            nonlocal answered
+            if result.error is not None:
+                await answer(Outcome(result.error.status_code, result.error.to_body()))
+            else:
+                assert result.order is not None
+                await answer(parcel_view(result.parcel, result.order, result.station_code).model_dump(mode="json"))
+            answered = True
+
+        # The answer is stored before the held stock is sold (the sale changes nothing it shows).
         result = await parcels.hand_over(
             session,
             station_id=_station(principal),
@@ -98,14 +111,20 @@ async def handover(
             collected_by_name=body.collected_by_name,
             proxy=body.proxy,
             actor_user_id=principal.user_id,
+            before_sale=answer_with,
         )
-        if result.error is not None:
-            return Outcome(result.error.status_code, result.error.to_body())
-        assert result.order is not None
-        return parcel_view(result.parcel, result.order, result.station_code).model_dump(mode="json")
+        if not answered:
+            await answer_with(result)
 
     return await idempotent_json(
-        session, request, scope=device_scope(principal), key=idempotency_key, body=body, work=work, status_code=200
+        session,
+        request,
+        scope=device_scope(principal),
+        key=idempotency_key,
+        body=body,
+        work=work,
+        status_code=200,
+        answers_early=True,
     )
 
 

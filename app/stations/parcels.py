@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -296,11 +296,14 @@ async def hand_over(
     collected_by_name: str = "",
     proxy: bool = False,
     actor_user_id: int,
+    before_sale: Callable[[Handover], Awaitable[None]] | None = None,
 ) -> Handover:
     """Give the parcel to the customer (or someone collecting for them, 代取) against its pickup
     code or the order's QR. Wrong codes are counted on the parcel; after ``MAX_CODE_ATTEMPTS`` it
     is locked until staff check the collector's identity. Pay-at-pickup money is recorded as the
-    order's payment and the held stock becomes a sale."""
+    order's payment and the held stock becomes a sale — the last write, after ``before_sale`` (the
+    caller's own writes: its stored answer), so that the stock rows every handover of a popular
+    SKU waits for stay locked only until the commit."""
     found = await queries.lock_parcel_with_order(session, tracking_from_scan(tracking_number))
     if found is None:
         raise errors.ParcelNotFound(detail={"tracking_number": tracking_from_scan(tracking_number)})
@@ -337,7 +340,12 @@ async def hand_over(
     if order.payment_method is PaymentMethod.pay_at_pickup and order.payment_status is PaymentStatus.unpaid:
         if collect_method not in ("cash", "qr"):
             raise errors.PaymentRequired(detail={"amount_due_minor": order.total_minor - order.paid_minor})
-        await payments.collect_at_pickup(session, order, method=collect_method, actor_user_id=actor_user_id)
+        collected = await payments.collect_at_pickup(
+            session, order, method=collect_method, actor_user_id=actor_user_id, sell_later=True
+        )
+        stock_to_sell = collected.stock_to_sell
+    else:
+        stock_to_sell = False
     now = clock.now()
     parcel.status = ParcelStatus.handed_over
     parcel.handed_over_at = now
@@ -356,7 +364,12 @@ async def hand_over(
         actor_user_id=actor_user_id,
         fulfilment_status=FulfilmentStatus.handed_over,
     )
-    return Handover(parcel, order=order, station_code=shelf.code)
+    done = Handover(parcel, order=order, station_code=shelf.code)
+    if before_sale is not None:
+        await before_sale(done)
+    if stock_to_sell:
+        await payments.sell_held_stock(session, order, actor_user_id=actor_user_id)
+    return done
 
 
 async def on_shelf(session: AsyncSession, station_id: int) -> Sequence[tuple[Parcel, Order]]:

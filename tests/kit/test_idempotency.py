@@ -157,3 +157,14 @@ async def test_work_that_promised_an_early_answer_must_give_one(db_session: Asyn
             work=AnswersEarly(answer=False),
             answers_early=True,
         )
+
+
+async def test_an_early_outcome_keeps_its_own_status(db_session: AsyncSession) -> None:
+    async def refused(answer: Any) -> None:
+        await answer(Outcome(422, {"code": "wrong_pickup_code"}))
+
+    for _ in range(2):
+        response = await idempotent_json(
+            db_session, _request(), scope="s", key="k-outcome", body={"n": 1}, work=refused, answers_early=True
+        )
+        assert (response.status_code, _json(response)) == (422, {"code": "wrong_pickup_code"})

@@ -49,3 +49,8 @@ async def test_a_pay_at_pickup_handover_is_a_fixed_number_of_statements(
         )
     assert done.status_code == 200 and done.json()["status"] == "handed_over", done.text
     assert len(sent) <= HANDOVER_STATEMENTS, "\n".join(sent)
+    # The held stock is sold last (the hold's claim, then the stock rows every handover of a popular
+    # SKU waits for), after the answer is stored: those rows stay locked only until the commit.
+    claim, sale = sent[-2], sent[-1]
+    assert claim.startswith("UPDATE reservations") and "stock_levels" in sale, "\n".join(sent[-3:])
+    assert any(s.startswith("UPDATE idempotency_keys") for s in sent[:-2])
