@@ -53,17 +53,35 @@ async def scan_in(
 ) -> JSONResponse:
     """A parcel arrives: it gets a shelf slot and a pickup code; the customer gets an SMS."""
 
-    async def work() -> Any:
+    async def work(answer: Callable[[Any], Awaitable[None]]) -> None:
+        answered = False
+
+        async def answer_with(shelved: parcels.Shelved) -> None:
+            nonlocal answered
+            await answer(parcel_view(shelved.parcel, shelved.order, shelved.station_code).model_dump(mode="json"))
+            answered = True
+
+        # The answer is stored before the station's turn for its capacity check (it changes nothing
+        # shown; a full shelf undoes the whole scan, the answer with it).
         shelved = await parcels.receive(
             session,
             station_id=_station(principal),
             tracking_number=body.tracking_number,
             actor_user_id=principal.user_id,
+            before_capacity_check=answer_with,
         )
-        return parcel_view(shelved.parcel, shelved.order, shelved.station_code).model_dump(mode="json")
+        if not answered:
+            await answer_with(shelved)
 
     return await idempotent_json(
-        session, request, scope=device_scope(principal), key=idempotency_key, body=body, work=work, status_code=200
+        session,
+        request,
+        scope=device_scope(principal),
+        key=idempotency_key,
+        body=body,
+        work=work,
+        status_code=200,
+        answers_early=True,
     )
 
 

@@ -207,7 +207,12 @@ async def scan_in(session: AsyncSession, *, station_id: int, tracking_number: st
 
 
 async def receive(
-    session: AsyncSession, *, station_id: int, tracking_number: str, actor_user_id: int | None
+    session: AsyncSession,
+    *,
+    station_id: int,
+    tracking_number: str,
+    actor_user_id: int | None,
+    before_capacity_check: Callable[[Shelved], Awaitable[None]] | None = None,
 ) -> Shelved:
     """The parcel arrives at its station: a shelf slot and a pickup code, the order is ready for
     pickup and the customer is told. Scanning it again changes nothing.
@@ -217,6 +222,8 @@ async def receive(
     end of the transaction) and then writes it only where no held parcel has it. The shelf's
     capacity is checked last, under the station row's lock, counting this parcel: scans take turns
     only for that count and their commit, and one that would overfill the shelf is undone whole.
+    ``before_capacity_check``: the caller's own writes for a parcel just shelved (its stored
+    answer), made before the station row is locked so that they are not inside that turn.
     The slot is the least loaded one as the scan read the loads (two scans at the same moment may
     pick the same slot: a slot is where the box is put, not a limit)."""
     found = await queries.lock_parcel_with_order(session, tracking_from_scan(tracking_number))
@@ -271,10 +278,13 @@ async def receive(
         station_name=shelf.name,
         pickup_deadline=retention_until,
     )
+    shelved = Shelved(parcel, order, shelf.code)
+    if before_capacity_check is not None:
+        await before_capacity_check(shelved)
     capacity = await queries.lock_station_capacity(session, station_id)
     if await queries.held_count(session, station_id) > capacity:
         raise errors.ShelfFull()
-    return Shelved(parcel, order, shelf.code)
+    return shelved
 
 
 @dataclass(frozen=True)

@@ -54,3 +54,16 @@ async def test_a_pay_at_pickup_handover_is_a_fixed_number_of_statements(
     claim, sale = sent[-2], sent[-1]
     assert claim.startswith("UPDATE reservations") and "stock_levels" in sale, "\n".join(sent[-3:])
     assert any(s.startswith("UPDATE idempotency_keys") for s in sent[:-2])
+
+
+async def test_a_scan_in_takes_the_stations_turn_after_storing_its_answer(
+    client: httpx.AsyncClient, engine: AsyncEngine, shop: Shop, desk: Desk
+) -> None:
+    """Every scan-in at a station takes a turn on the station's row for the shelf's capacity: the
+    idempotent answer is stored before that turn, so only the count and the commit are inside it."""
+    (box,) = await dispatched(client, desk, 1, shop)
+    with statements(engine) as sent:
+        await scanned_code(client, desk, box, "s1")
+    answer = next(i for i, s in enumerate(sent) if s.startswith("UPDATE idempotency_keys"))
+    turn = next(i for i, s in enumerate(sent) if "FROM stations" in s and "FOR UPDATE" in s)
+    assert answer < turn, "\n".join(sent)
