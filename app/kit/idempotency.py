@@ -62,10 +62,27 @@ class IdempotentCall:
             return
         await repository.store_idempotent_answer(self.session, self.scope, self.key, status_code, body)
 
-    async def answer(self, status_code: int, body: Any) -> None:
-        """Store the answer before the work's last writes (see ``run_idempotent``'s ``answers_early``)."""
-        await self.finish(status_code, body)
-        self.answered = (status_code, body)
+
+
+class EarlyAnswer:
+    """What ``work`` is given with ``run_idempotent(answers_early=True)``: called with the answer (a
+    JSON-able body, or an :class:`Outcome`), it stores it at once; ``answered`` says whether it has
+    been, so a work with several ways to end answers on the one it took."""
+
+    def __init__(self, call: IdempotentCall, status_code: int) -> None:
+        self._call = call
+        self._status_code = status_code
+
+    @property
+    def answered(self) -> bool:
+        return self._call.answered is not None
+
+    async def __call__(self, result: Any) -> None:
+        status_code, body = (
+            (result.status_code, result.body) if isinstance(result, Outcome) else (self._status_code, result)
+        )
+        await self._call.finish(status_code, body)
+        self._call.answered = (status_code, body)
 
 
 async def run_idempotent(
@@ -92,14 +109,7 @@ async def run_idempotent(
     if replay is not None:
         return replay.status_code, replay.body
     if answers_early:
-
-        async def answer(result: Any) -> None:
-            if isinstance(result, Outcome):
-                await call.answer(result.status_code, result.body)
-            else:
-                await call.answer(status_code, result)
-
-        await work(answer)
+        await work(EarlyAnswer(call, status_code))
         if call.answered is None:
             raise RuntimeError("work given answers_early=True returned without answering")
         return call.answered

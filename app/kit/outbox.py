@@ -36,8 +36,8 @@ class TaskSender(Protocol):
 
 @runtime_checkable
 class DrainingSender(TaskSender, Protocol):
-    """A sender whose worker drains some tasks' messages from the table itself (``drains``):
-    sending those only asks for a drain, so the relay neither reads nor marks their rows."""
+    """A sender whose worker drains some tasks' messages from the table itself (``drains``): the
+    request that committed them neither sends them nor reads or marks their rows."""
 
     def drains(self, task_name: str) -> bool: ...
 
@@ -70,23 +70,17 @@ async def relay_after_commit(session: AsyncSession) -> None:
     """Send the messages this session committed. A send failure is logged, not raised: the work
     is committed and the periodic relay will send the message later.
 
-    A message its worker drains from the table is only announced (no read, no mark: the request
-    that placed an order spends no statement on it); the periodic relay still covers it if the
-    announcement is lost, as it covers any unsent message."""
+    A message its worker drains from the table is left alone: the commit announced it to the
+    worker (``app.kit.outbox_listener``), so the request that placed an order spends nothing on it;
+    the periodic relay still covers it if the drain never comes, as it covers any unsent message."""
     pending: dict[int, tuple[str, dict[str, Any]]] = session.info.pop(PENDING_KEY, {})
     sender: TaskSender | None = session.info.get(SENDER_KEY)
     if not pending or sender is None:
         return
     drains = sender.drains if isinstance(sender, DrainingSender) else None
-    to_relay = []
-    for message_id, (task_name, payload) in pending.items():
-        if drains is not None and drains(task_name):
-            try:
-                await sender.send(message_id, task_name, payload)
-            except Exception:
-                log.exception("outbox message %s (%s) not announced; the relay will", message_id, task_name)
-        else:
-            to_relay.append(message_id)
+    to_relay = [
+        message_id for message_id, (task_name, _) in pending.items() if drains is None or not drains(task_name)
+    ]
     if to_relay:
         await relay(session, sender, ids=to_relay)
 

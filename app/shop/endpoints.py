@@ -5,7 +5,6 @@ channel shares (cancel, my orders, the staff API, the Stripe webhook) are in
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, status
@@ -14,7 +13,7 @@ from fastapi.responses import JSONResponse
 from app.accounts.access import MaybeUser, PublicAccess
 from app.db import DbSession
 from app.kit.http import client_address
-from app.kit.idempotency import idempotent_json
+from app.kit.idempotency import EarlyAnswer, idempotent_json
 from app.kit.urls import same_site_url
 from app.orders import access, errors, schemas, views
 from app.orders.access import OrderPhone
@@ -49,7 +48,7 @@ async def place_order(
     """Place a consumer order (customer or guest). Prices come from the server; the stock is held
     at once. Online payment (`stripe`) then starts with `POST /api/v1/orders/{number}/payments`."""
 
-    async def work(answer_early: Callable[[Any], Awaitable[None]]) -> None:
+    async def work(answer_early: EarlyAnswer) -> None:
         # The answer is stored before the stock is held: nothing the hold does changes it.
         async def answer(order: Order) -> None:
             await answer_early((await views.new_order_out(session, order)).model_dump(mode="json"))

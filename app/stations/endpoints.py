@@ -4,7 +4,6 @@ answer and changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, status
@@ -14,7 +13,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 from app.accounts.access import AdminUser, Principal, StaffUser, StationOperator, WarehouseUser
 from app.db import DbSession
 from app.kit.errors import InvalidInput
-from app.kit.idempotency import Outcome, idempotent_json
+from app.kit.idempotency import EarlyAnswer, Outcome, idempotent_json
 from app.stations import parcel_queries, parcels, schemas
 from app.stations.views import parcel_out, parcel_view, run_out, shelf_out
 
@@ -53,13 +52,9 @@ async def scan_in(
 ) -> JSONResponse:
     """A parcel arrives: it gets a shelf slot and a pickup code; the customer gets an SMS."""
 
-    async def work(answer: Callable[[Any], Awaitable[None]]) -> None:
-        answered = False
-
+    async def work(answer: EarlyAnswer) -> None:
         async def answer_with(shelved: parcels.Shelved) -> None:
-            nonlocal answered
             await answer(parcel_view(shelved.parcel, shelved.order, shelved.station_code).model_dump(mode="json"))
-            answered = True
 
         # The answer is stored before the station's turn for its capacity check (it changes nothing
         # shown; a full shelf undoes the whole scan, the answer with it).
@@ -70,7 +65,7 @@ async def scan_in(
             actor_user_id=principal.user_id,
             before_capacity_check=answer_with,
         )
-        if not answered:
+        if not answer.answered:  # scanned before: nothing was shelved now
             await answer_with(shelved)
 
     return await idempotent_json(
@@ -106,17 +101,13 @@ async def handover(
     """Hand a parcel over against its pickup code (or the order's QR); collect pay-at-pickup money.
     A wrong code is counted (and the count kept) before the 422 is returned."""
 
-    async def work(answer: Callable[[Any], Awaitable[None]]) -> None:
-        answered = False
-
+    async def work(answer: EarlyAnswer) -> None:
         async def answer_with(result: parcels.Handover) -> None:
-            nonlocal answered
             if result.error is not None:
                 await answer(Outcome(result.error.status_code, result.error.to_body()))
             else:
                 assert result.order is not None
                 await answer(parcel_view(result.parcel, result.order, result.station_code).model_dump(mode="json"))
-            answered = True
 
         # The answer is stored before the held stock is sold (the sale changes nothing it shows).
         result = await parcels.hand_over(
@@ -131,7 +122,7 @@ async def handover(
             actor_user_id=principal.user_id,
             before_sale=answer_with,
         )
-        if not answered:
+        if not answer.answered:  # a wrong code, or a handover retried
             await answer_with(result)
 
     return await idempotent_json(
