@@ -16,6 +16,7 @@ from bench import (
     stock,
     wholesale_documents,
     wholesale_orders,
+    wholesale_rate,
     wholesale_trip,
 )
 
@@ -27,6 +28,7 @@ BENCHES = {
     "crossborder": crossborder.main,
     "wholesale_documents": wholesale_documents.main,
     "wholesale_orders": wholesale_orders.main,
+    "wholesale_rate": wholesale_rate.main,
     "wholesale_trip": wholesale_trip.main,
     "pos_till": pos_till.main,
     "pos_upload": pos_upload.main,

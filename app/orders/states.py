@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.orders import errors, repository
 from app.orders.models import Order, OrderEvent, OrderStatus
@@ -74,10 +75,12 @@ async def record(
     actor_user_id: int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """An event without a status change (a payment step, a notice sent)."""
-    session.add(
-        OrderEvent(
-            order_id=order.id, kind=kind, actor_user_id=actor_user_id, message_zh=message_zh, detail=detail or {}
-        )
+    """An event without a status change (a payment step, a notice sent). When the order in memory
+    has its events loaded, the new one joins them, so an answer built from it needs no read back."""
+    event = OrderEvent(
+        order_id=order.id, kind=kind, actor_user_id=actor_user_id, message_zh=message_zh, detail=detail or {}
     )
+    session.add(event)
     await session.flush()
+    if "events" in order.__dict__:
+        set_committed_value(order, "events", [*order.events, event])

@@ -60,7 +60,19 @@ async def warehouse(session: AsyncSession) -> Location:
     found = await repository.locations_of_kind(session, LocationKind.warehouse)
     if not found:
         raise errors.LocationNotFound("尚未设置县级仓库库位")
+    session.info[_WAREHOUSE_ID] = found[0].id
     return found[0]
+
+
+_WAREHOUSE_ID = "supply.warehouse_id"
+
+
+async def warehouse_id(session: AsyncSession) -> int:
+    """The county warehouse's location id, read once per unit of work (an order's checks and its
+    stock hold both need it). Only the id is kept: it stays valid after a rollback, which expires
+    the ORM objects the session holds."""
+    known = session.info.get(_WAREHOUSE_ID)
+    return int(known) if known is not None else (await warehouse(session)).id
 
 
 async def in_transit(session: AsyncSession) -> Location:
@@ -315,7 +327,7 @@ async def available_to_sell(
         kind = SalesChannel(channel).policy.stock_location_kind
         if kind != LocationKind.warehouse:
             raise ValueError(f"channel {channel} sells from a {kind} location: name it")
-        location_ids = [(await warehouse(session)).id]
+        location_ids = [await warehouse_id(session)]
     return await repository.available_by_variant(
         session,
         variant_ids=variant_ids,

@@ -138,7 +138,7 @@ async def place_order(
             requested_trip_date=body.trip_date,
             note=body.note,
         )
-        view = await ordering.order_for(session, principal, placed.order.number)
+        view = ordering.placed_view(placed)
         return order_out(view.order, view.wholesale, view.trip, message=placed.message_zh).model_dump(mode="json")
 
     return await idempotent_json(

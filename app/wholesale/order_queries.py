@@ -9,12 +9,14 @@ from datetime import date, datetime
 
 from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.sql.expression import ScalarSelect
 
 from app.accounts.models import BuyerCompany
 from app.catalog.models import Product, Variant
 from app.channels import SalesChannel
 from app.orders.models import Order, OrderStatus, PaymentStatus
+from app.wholesale import receivable_queries
 from app.wholesale.invoice_models import DocumentKind, WholesaleInvoice
 from app.wholesale.models import CreditState, DeliveryAddress, WholesaleOrder
 from app.wholesale.trip_models import WholesaleTrip
@@ -44,8 +46,9 @@ async def variants_by_sku(session: AsyncSession, skus: Sequence[str]) -> dict[st
         return {}
     rows = await session.scalars(
         select(Variant)
+        .join(Variant.product)
         .where(Variant.sku.in_(list(skus)), Variant.is_active.is_(True))
-        .options(selectinload(Variant.product))
+        .options(contains_eager(Variant.product))
     )
     return {v.sku: v for v in rows}
 
@@ -61,10 +64,9 @@ async def delivery_address(session: AsyncSession, company_id: int, address_id: i
     )
 
 
-async def open_orders_owed_minor(session: AsyncSession, company_id: int) -> int:
-    """What the company's open wholesale orders within credit, not yet invoiced, still owe (total −
-    paid); an invoiced order's debt is its invoice's (``receivable_queries.balance_owed``)."""
-    owed = await session.scalar(
+def _open_orders_owed_of(company_id: int) -> ScalarSelect[int]:
+    """What the company's open orders within credit, not yet invoiced, still owe (total − paid)."""
+    return (
         select(func.coalesce(func.sum(Order.total_minor - Order.paid_minor), 0))
         .join(WholesaleOrder, WholesaleOrder.order_id == Order.id)
         .where(
@@ -75,6 +77,17 @@ async def open_orders_owed_minor(session: AsyncSession, company_id: int) -> int:
             WholesaleOrder.credit_state.in_(COUNTED_CREDIT),
             ~exists().where(WholesaleInvoice.order_id == Order.id, WholesaleInvoice.kind == DocumentKind.invoice.value),
         )
+        .scalar_subquery()
+    )
+
+
+async def owed_minor(session: AsyncSession, company_id: int) -> int:
+    """What the company owes and has on order, in one statement (an order's credit check): what its
+    open wholesale orders within credit, not yet invoiced, still owe (total − paid), plus its
+    invoices' balance (``receivable_queries.balance_owed_of``; an invoiced order's debt is its
+    invoice's)."""
+    owed = await session.scalar(
+        select(_open_orders_owed_of(company_id) + receivable_queries.balance_owed_of(company_id))
     )
     return int(owed or 0)
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -128,11 +128,23 @@ def _quantity_of(line: BasketLine, variant: Variant) -> Decimal:
     return parse_quantity(line.quantity)
 
 
+TripFor = Callable[[Decimal, int], Awaitable[date]]
+"""Books the basket's load (kg, cases) on a trip and gives its departure date."""
+
+
 async def check_basket(
-    session: AsyncSession, company: BuyerCompany, lines: Sequence[BasketLine], *, trip_date: date | None = None
+    session: AsyncSession,
+    company: BuyerCompany,
+    lines: Sequence[BasketLine],
+    *,
+    trip_date: date | None = None,
+    trip_for: TripFor | None = None,
 ) -> CheckedBasket:
     """Check and price every line for ``company`` with stock that keeps the wholesale shelf life on
-    ``trip_date`` (default today), or raise one ``BasketInvalid`` naming every bad line."""
+    ``trip_date`` (default today), or raise one ``BasketInvalid`` naming every bad line.
+
+    ``trip_for``: when every line is good so far, the basket's load is booked on a trip and the
+    stock is checked for that trip's date instead, so placing an order checks its basket once."""
     if not lines:
         raise errors.BasketInvalid("订单中没有商品", detail={"lines": []})
     on = max(trip_date or clock.today(), clock.today())
@@ -176,10 +188,17 @@ async def check_basket(
         wanted.append((index, line, variant, quantity))
 
     priced = await _price(session, company, wanted, problems)
+    if trip_for is not None and priced and not problems:
+        load = _basket(priced, on)
+        on = max(await trip_for(load.weight_kg, load.cases), clock.today())
     await _check_stock(session, priced, problems, on)
     if problems:
         problems.sort(key=lambda p: int(str(p["line"])))
         raise errors.BasketInvalid(detail={"lines": problems})
+    return _basket(priced, on)
+
+
+def _basket(priced: list[tuple[int, Variant, pricing.PricedLine]], on: date) -> CheckedBasket:
     return CheckedBasket(
         tuple(
             CheckedLine(line, variant, math.ceil(line.quantity / variant.case_pack))
@@ -266,11 +285,9 @@ class Exposure:
 async def owed_minor(session: AsyncSession, company_id: int) -> int:
     """What the company owes and has on order: its open orders not yet invoiced (their unpaid
     totals), plus what its invoices still owe, less money it has paid that is not yet set against
-    an invoice (``receivables.balance_owed``). Delivery invoices an order (on the packed
-    quantities), so from then on its invoice counts instead of the order: never both."""
-    return await queries.open_orders_owed_minor(session, company_id) + await receivables.balance_owed(
-        session, company_id
-    )
+    an invoice (``receivable_queries.balance_owed_of``). Delivery invoices an order (on the packed
+    quantities), so from then on its invoice counts instead of the order: never both. One statement."""
+    return await queries.owed_minor(session, company_id)
 
 
 def is_on_account(company: BuyerCompany) -> bool:
@@ -286,6 +303,7 @@ class PlacedOrder:
     wholesale: WholesaleOrder
     trip: trips.TripChoice
     message_zh: str
+    address: DeliveryAddress
 
 
 def _address_block(address: DeliveryAddress) -> dict[str, object]:
@@ -310,27 +328,27 @@ async def place_order(
 ) -> PlacedOrder:
     """Place a wholesale order for the principal's company (the caller's ``Idempotency-Key`` makes
     a retry return the first answer). See the module's rules."""
-    company = await service.ordering_company(session, principal)
     # Serialise this company's orders: the credit check below reads what the others committed.
-    locked = await repository.company_for_update(session, company.id)
-    assert locked is not None  # ordering_company just read it; companies are never deleted
-    company = locked
+    company = await service.ordering_company(session, principal, lock=True)
     address = await queries.delivery_address(session, company.id, address_id)
     if address is None:
         raise errors.DeliveryAddressNotFound(detail={"field": "address_id"})
 
-    basket = await check_basket(session, company, lines, trip_date=requested_trip_date)
-    choice = await trips.assign(
-        session,
-        city=address.city,
-        weight_kg=basket.weight_kg,
-        cases=basket.cases,
-        requested_date=requested_trip_date,
-    )
+    booked: list[trips.TripChoice] = []
+
+    async def book_trip(weight_kg: Decimal, cases: int) -> date:
+        booked.append(
+            await trips.assign(
+                session, city=address.city, weight_kg=weight_kg, cases=cases, requested_date=requested_trip_date
+            )
+        )
+        return booked[-1].trip.departure_date
+
+    # The lines are checked and priced, the load booked on its trip, then the stock checked for
+    # that trip's date (the lots must keep until the truck leaves): the basket is read once.
+    basket = await check_basket(session, company, lines, trip_date=requested_trip_date, trip_for=book_trip)
+    (choice,) = booked
     trip_date = choice.trip.departure_date
-    if trip_date != basket.shelf_life_on:
-        # Another truck than the basket was checked for: the lots must keep until that date.
-        basket = await check_basket(session, company, lines, trip_date=trip_date)
 
     now = clock.now()
     on_account = is_on_account(company)
@@ -365,7 +383,7 @@ async def place_order(
         order_service.NewOrder(
             channel=SalesChannel.wholesale,
             lines=[line.priced for line in basket.lines],
-            location_id=(await supply_service.warehouse(session)).id,
+            location_id=await supply_service.warehouse_id(session),
             contact_name=address.contact_name,
             contact_phone=address.contact_phone,
             payment_method=PaymentMethod.bank_transfer,
@@ -421,13 +439,13 @@ async def place_order(
         )
         assert hold_until is not None
         await notices.order_held(session, order, hold_until)
-    reloaded = await orders_repository.order_by_number(session, order.number)
-    assert reloaded is not None
+    # ``order`` is as written (the order service sets its lines and events; ``states.record`` adds
+    # each event to them): the answer is built without reading the order back.
     if not on_account:
         await receivables.create_proforma(
-            session, reloaded, company, cutoff_at=choice.trip.cutoff_at, actor_user_id=user_id
+            session, order, company, cutoff_at=choice.trip.cutoff_at, actor_user_id=user_id
         )
-    return PlacedOrder(reloaded, wholesale, choice, message)
+    return PlacedOrder(order, wholesale, choice, message, address)
 
 
 def _local(instant: datetime | None) -> str:
@@ -567,6 +585,13 @@ async def order_for(session: AsyncSession, principal: Principal, number: str) ->
     if found is None:
         raise errors.WholesaleOrderNotFound(detail={"order": number})
     return WholesaleOrderView(*found)
+
+
+def placed_view(placed: PlacedOrder) -> WholesaleOrderView:
+    """The view of an order just placed, from what was written (the caller's own order: nothing
+    read back; the trip as its booking returned it)."""
+    assert placed.trip.booked is not None  # ``trips.assign`` books every choice it returns
+    return WholesaleOrderView(placed.order, placed.wholesale, placed.trip.booked, placed.address)
 
 
 async def confirmation(session: AsyncSession, view: WholesaleOrderView) -> OrderConfirmation:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import BuyerCompany
@@ -144,25 +144,26 @@ async def overdue_invoices(session: AsyncSession, company_id: int, today: date) 
     ).all()
 
 
-async def balance_owed(session: AsyncSession, company_id: int) -> int:
+def balance_owed_of(company_id: int) -> ColumnElement[int]:
     """What the company's invoices still owe, less money it has with the centre not yet set against
-    one (unallocated payments, credit notes not applied)."""
-    invoices = await session.scalar(
-        select(func.coalesce(func.sum(WholesaleInvoice.total_minor - WholesaleInvoice.settled_minor), 0)).where(
-            WholesaleInvoice.company_id == company_id, WholesaleInvoice.kind == INVOICE
-        )
+    one (unallocated payments, credit notes not applied): one SQL expression (three sums), so the
+    credit check of an order reads it in the same statement as the company's open orders."""
+    invoices = (
+        select(func.coalesce(func.sum(WholesaleInvoice.total_minor - WholesaleInvoice.settled_minor), 0))
+        .where(WholesaleInvoice.company_id == company_id, WholesaleInvoice.kind == INVOICE)
+        .scalar_subquery()
     )
-    credits = await session.scalar(
-        select(func.coalesce(func.sum(-WholesaleInvoice.total_minor - WholesaleInvoice.settled_minor), 0)).where(
-            WholesaleInvoice.company_id == company_id, WholesaleInvoice.kind == CREDIT_NOTE
-        )
+    credits = (
+        select(func.coalesce(func.sum(-WholesaleInvoice.total_minor - WholesaleInvoice.settled_minor), 0))
+        .where(WholesaleInvoice.company_id == company_id, WholesaleInvoice.kind == CREDIT_NOTE)
+        .scalar_subquery()
     )
-    unallocated = await session.scalar(
-        select(func.coalesce(func.sum(WholesalePayment.amount_minor - WholesalePayment.allocated_minor), 0)).where(
-            WholesalePayment.company_id == company_id
-        )
+    unallocated = (
+        select(func.coalesce(func.sum(WholesalePayment.amount_minor - WholesalePayment.allocated_minor), 0))
+        .where(WholesalePayment.company_id == company_id)
+        .scalar_subquery()
     )
-    return int(invoices or 0) - int(credits or 0) - int(unallocated or 0)
+    return invoices - credits - unallocated
 
 
 # ---- statements -----------------------------------------------------------------------------------

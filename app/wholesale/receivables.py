@@ -152,11 +152,6 @@ async def overdue_invoices(session: AsyncSession, company_id: int) -> Sequence[W
     return await queries.overdue_invoices(session, company_id, clock.today())
 
 
-async def balance_owed(session: AsyncSession, company_id: int) -> int:
-    """What the company's invoices still owe, less its money not yet set against one (can be negative)."""
-    return await queries.balance_owed(session, company_id)
-
-
 def overdue_text(invoices: Sequence[WholesaleInvoice]) -> str:
     """ "结算单 A（到期 12-01，未付 ¥120.00）、…，合计 ¥…"."""
     named = "、".join(f"{i.number}（{i.due_date:%m-%d} 到期，未付 {yuan(i.outstanding_minor)}）" for i in invoices)

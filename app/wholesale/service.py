@@ -381,13 +381,15 @@ async def reinstate(session: AsyncSession, actor: Principal, company_id: int) ->
     return company
 
 
-async def ordering_company(session: AsyncSession, principal: Principal) -> BuyerCompany:
+async def ordering_company(session: AsyncSession, principal: Principal, *, lock: bool = False) -> BuyerCompany:
     """The company a buyer (or its API key) orders for, read now: refused with 403
     ``company_not_approved`` (pending, rejected) or ``company_suspended``. Ordering code calls this
-    inside the order's transaction, so a suspension decided a moment ago already counts."""
+    inside the order's transaction, so a suspension decided a moment ago already counts; ``lock``
+    reads it ``FOR UPDATE`` (the credit check of an order, in one statement with the read)."""
     if principal.role is not Role.buyer or principal.company_id is None:
         raise errors.CompanyNotApproved()
-    company = await repository.company(session, principal.company_id)
+    read = repository.company_for_update if lock else repository.company
+    company = await read(session, principal.company_id)
     if company is None:
         raise errors.CompanyNotApproved()
     if company.status is CompanyStatus.suspended:

@@ -1,0 +1,53 @@
+"""A wholesale order through the API is a fixed, small number of SQL statements: a buyer's system
+placing its orders at the cut-off pays every round trip, under the company's lock (issue 15)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from tests.fixtures.builders import auth
+from tests.fixtures.wholesale_orders import buyer, supply_sku
+from tests.stations.test_handover_statements import statements
+from tests.wholesale.test_ordering_api import company_key, order_body
+
+pytestmark = pytest.mark.usefixtures("sunday_noon", "guangzhou_route")
+
+# The buyer's company (the access check), the idempotency claim, the company locked, the address,
+# the variants with their products, pricing's variants and its price lists, the route, the trips
+# of the horizon made if missing and read, the booking, the warehouse, the stock available, what
+# the company owes (one statement), its overdue invoices, the order, its event, its line, the
+# reservation and its FEFO hold, the wholesale row, the trip's event, and the idempotent answer.
+ORDER_STATEMENTS = 23
+
+
+async def test_a_wholesale_order_is_a_fixed_number_of_statements(
+    client: httpx.AsyncClient, db_session: AsyncSession, engine: AsyncEngine
+) -> None:
+    sausage = await supply_sku(db_session, wholesale_minor=4680)
+    ours = await buyer(db_session)
+    key = await company_key(db_session, ours)
+    body = order_body(ours, {"sku": sausage.sku, "cases": 1})
+    first = await client.post("/api/v1/wholesale/orders", json=body, headers={**auth(key), "Idempotency-Key": "p1"})
+    assert first.status_code == 201, first.text
+
+    with statements(engine) as sent:
+        second = await client.post(
+            "/api/v1/wholesale/orders", json=body, headers={**auth(key), "Idempotency-Key": "p2"}
+        )
+
+    assert second.status_code == 201, second.text
+    placed = second.json()
+    assert placed["credit_state"] == "clear" and placed["trip"]["departure_date"] == "2026-12-08"
+    assert [e["kind"] for e in placed["events"]] == ["placed", "trip_assigned"]
+    assert len(sent) <= ORDER_STATEMENTS, "\n\n".join(sent)
+    # The answer is built from what was written: the order is not read back, nor its trip.
+    assert not any(s.startswith("SELECT orders.") for s in sent), "\n\n".join(sent)
+    assert sum(s.startswith("SELECT wholesale_trips.") for s in sent) == 1, "\n\n".join(sent)
+    # ... and it is the order as stored: the same answer as reading it afterwards.
+    read = await client.get(f"/api/v1/wholesale/orders/{placed['number']}", headers=auth(key))
+    assert read.status_code == 200, read.text
+    assert {k: v for k, v in placed.items() if k != "message"} == {
+        k: v for k, v in read.json().items() if k != "message"
+    }
