@@ -1,4 +1,4 @@
-# 南岭明珠 Nanling Pearl — the two commands: `make run` and `make test`.
+# 南岭明珠 Nanling Pearl — the two commands: `make run` and `make test` (and `make lint`).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -26,9 +26,12 @@ run: install
 test: install
 	$(BIN)/pytest
 
+## Static checks (CI runs them too): ruff, mypy, and bandit failing on any high-severity finding
+## (README "Static checks": how the medium ones are handled, and pip-audit where advisories can be fetched).
 lint: install
 	$(BIN)/ruff check app tests bench migrations
 	$(BIN)/mypy app
+	$(BIN)/bandit -q -r app --severity-level high
 
 bench: install
 	$(BIN)/python -m bench

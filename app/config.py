@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     # Production refuses cookies without Secure unless this says plain HTTP is meant.
     allow_insecure_http: bool = False
     db_pool_size: int = Field(default=10, ge=1)
+    # Background work counts as stalled (``/readyz`` 503, a warning in the ops console) once the
+    # oldest unprocessed outbox message has waited longer than this. A worker and its relay (every
+    # 30 s) take a message within seconds, so minutes mean no worker is running, or a message keeps
+    # failing (waiting for its next attempt counts: an SMS gateway that is down shows here too).
+    outbox_stall_seconds: int = Field(default=300, ge=30, le=86400)
     log_level: str = "INFO"
     # Business dates (today, document numbers, cut-offs, report months) are dates in this zone.
     business_timezone: str = "Asia/Shanghai"
@@ -341,7 +346,7 @@ def _is_local_host(host: str) -> bool:
 def local_base_url(host: str, port: int) -> str:
     """The address a browser on this machine reaches ``app serve --host H --port P`` at: a server
     listening on every interface (``0.0.0.0``, ``::``) is shown as ``127.0.0.1``."""
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - naming it, not binding
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - naming it, not binding  # nosec B104
     if ":" in shown:  # an IPv6 address goes in brackets in a URL
         shown = f"[{shown}]"
     return f"http://{shown}:{port}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,6 +29,7 @@ from app.config import Settings
 log = logging.getLogger(__name__)
 
 EMBEDDED_DB_NAME = "nanling"
+_PLAIN_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _embedded_servers: dict[Path, Any] = {}
 
 
@@ -38,6 +40,9 @@ def start_embedded_postgres(pgdata: Path, database: str = EMBEDDED_DB_NAME) -> s
     processes), so Ctrl-C on ``app serve`` leaves no postmaster behind, and a second run reuses the
     data directory.
     """
+    # psql takes no bind parameters, so the name goes into the SQL text: only a plain identifier may.
+    if not _PLAIN_IDENTIFIER.fullmatch(database):
+        raise ValueError(f"embedded database name must be a plain identifier, not {database!r}")
     import pgserver  # imported lazily: production never needs it
 
     pgdata = pgdata.resolve()
@@ -46,7 +51,7 @@ def start_embedded_postgres(pgdata: Path, database: str = EMBEDDED_DB_NAME) -> s
     if server is None:
         server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
         _embedded_servers[pgdata] = server
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # nosec B608
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
     socket_dir = make_url(server.get_uri()).query.get("host")

@@ -268,7 +268,7 @@ def outbox_task(name: str, *, on_failure: FailureHook | None = None) -> Callable
     return decorate
 
 
-MAX_PROCESS_ATTEMPTS = 10
+MAX_PROCESS_ATTEMPTS = outbox.MAX_PROCESS_ATTEMPTS
 DRAIN_BUDGET_SECONDS = 20.0
 
 

@@ -1,11 +1,19 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
 import httpx
-from fastapi import FastAPI
+import pytest
+from sqlalchemy import delete, insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
 from app.db import create_engine
+from app.kit import clock, outbox
+from app.kit.models import OutboxMessage
 from app.main import create_app
+from tests.fixtures.database import settle_outbox
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
@@ -13,30 +21,135 @@ async def test_healthz(client: httpx.AsyncClient) -> None:
     assert response.status_code == 200 and response.json() == {"status": "ok"}
 
 
-async def test_readyz_ok(client: httpx.AsyncClient) -> None:
-    response = await client.get("/readyz")
+# /readyz reads the outbox on a connection of its own, so its tests commit their messages: in the
+# committed database, settled first (earlier tests' messages marked processed) and cleaned after.
+NOW = datetime(2026, 12, 6, 16, 0, tzinfo=UTC)  # 16:00 UTC: midnight in China, the date flips
+STALL_AFTER = 300
+
+
+@pytest.fixture
+async def outbox_rows(committed_engine: AsyncEngine) -> AsyncIterator[Callable[..., Awaitable[int]]]:
+    """Commit an outbox message created ``age`` seconds before ``NOW``; returns its id."""
+    await settle_outbox(committed_engine)
+    made: list[int] = []
+
+    async def add(age: int, **columns: object) -> int:
+        async with committed_engine.begin() as conn:
+            message_id = await conn.scalar(
+                insert(OutboxMessage)
+                .values(task_name="test.readyz", payload={}, created_at=NOW - timedelta(seconds=age), **columns)
+                .returning(OutboxMessage.id)
+            )
+        assert message_id is not None
+        made.append(message_id)
+        return message_id
+
+    yield add
+    async with committed_engine.begin() as conn:
+        await conn.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(made)))
+
+
+@pytest.fixture
+async def ready_client(settings: Settings, committed_engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+    ready = create_app(settings.model_copy(update={"outbox_stall_seconds": STALL_AFTER}), engine=committed_engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=ready), base_url="http://t") as client:
+        yield client
+
+
+async def test_readyz_ok(ready_client: httpx.AsyncClient, outbox_rows: Callable[..., Awaitable[int]]) -> None:
+    with clock.pinned(NOW):
+        response = await ready_client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"database": "ok", "broker": "ok"}}
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "broker": "ok", "background": "ok"},
+        "background": {"backlog": 0, "oldest_age_seconds": None, "stall_after_seconds": STALL_AFTER, "given_up": 0},
+    }
 
 
-async def test_readyz_503_when_broker_down(settings: Settings, engine, app: FastAPI) -> None:  # type: ignore[no-untyped-def]
+async def test_readyz_ok_while_background_work_keeps_up(
+    ready_client: httpx.AsyncClient, outbox_rows: Callable[..., Awaitable[int]]
+) -> None:
+    """Messages waiting less than OUTBOX_STALL_SECONDS are work in progress, not a stall."""
+    await outbox_rows(STALL_AFTER - 1)
+    await outbox_rows(5, sent_at=NOW)
+    with clock.pinned(NOW):
+        response = await ready_client.get("/readyz")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["checks"]["background"] == "ok"
+    assert body["background"] == {
+        "backlog": 2,
+        "oldest_age_seconds": STALL_AFTER - 1,
+        "stall_after_seconds": STALL_AFTER,
+        "given_up": 0,
+    }
+
+
+async def test_readyz_503_when_background_work_stalled(
+    ready_client: httpx.AsyncClient, outbox_rows: Callable[..., Awaitable[int]]
+) -> None:
+    """The oldest unprocessed message — here one waiting for its next attempt after failures —
+    older than the threshold: 503 naming the stalled background work, with the backlog and age."""
+    await outbox_rows(
+        STALL_AFTER + 1, process_attempts=3, next_attempt_at=NOW + timedelta(seconds=40), last_error="Down: gateway"
+    )
+    await outbox_rows(60)
+    await outbox_rows(900, processed_at=NOW - timedelta(seconds=890))  # done long ago: not waiting
+    with clock.pinned(NOW):
+        response = await ready_client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "not_ready" and body["error"] == "not_ready"
+    assert body["checks"] == {"database": "ok", "broker": "ok", "background": "stalled"}
+    assert body["background"]["backlog"] == 2 and body["background"]["oldest_age_seconds"] == STALL_AFTER + 1
+    assert body["message"] == (
+        f"后台任务停滞（background）：最早一条未处理的消息已等待 {STALL_AFTER + 1} 秒，超过 {STALL_AFTER} 秒，积压 2 条"
+    )
+
+
+async def test_readyz_counts_a_given_up_message_without_stalling_for_good(
+    ready_client: httpx.AsyncClient, outbox_rows: Callable[..., Awaitable[int]]
+) -> None:
+    """A message the drain gave up on waits for a person: counted, shown, but no reason to take
+    the site out of its load balancer for ever."""
+    await outbox_rows(86_400, process_attempts=outbox.MAX_PROCESS_ATTEMPTS, last_error="Rejected: bad number")
+    await outbox_rows(10)
+    with clock.pinned(NOW):
+        response = await ready_client.get("/readyz")
+    assert response.status_code == 200, response.text
+    assert response.json()["background"] == {
+        "backlog": 2,
+        "oldest_age_seconds": 10,
+        "stall_after_seconds": STALL_AFTER,
+        "given_up": 1,
+    }
+
+
+async def test_readyz_503_when_broker_down(settings: Settings, committed_engine: AsyncEngine) -> None:
     from app.health import kombu_probe
 
-    down = create_app(settings, engine=engine, broker_probe=kombu_probe("redis://127.0.0.1:1/0"))
+    await settle_outbox(committed_engine)
+    down = create_app(settings, engine=committed_engine, broker_probe=kombu_probe("redis://127.0.0.1:1/0"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=down), base_url="http://t") as client:
         response = await client.get("/readyz")
     assert response.status_code == 503
     body = response.json()
-    assert body["checks"] == {"database": "ok", "broker": "down"} and body["error"] == "not_ready"
+    assert body["checks"] == {"database": "ok", "broker": "down", "background": "ok"}
+    assert body["error"] == "not_ready" and body["message"] == "依赖服务不可用：broker"
 
 
 async def test_readyz_503_when_database_down(settings: Settings) -> None:
+    """The database down: the background check cannot be made, so it says "unknown", not an error."""
     dead = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none", null_pool=True)
     down = create_app(settings, engine=dead)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=down), base_url="http://t") as client:
         response = await client.get("/readyz")
     await dead.dispose()
-    assert response.status_code == 503 and response.json()["checks"]["database"] == "down"
+    assert response.status_code == 503
+    body = response.json()
+    assert body["checks"] == {"database": "down", "broker": "ok", "background": "unknown"}
+    assert "background" not in body and body["message"] == "依赖服务不可用：database"
 
 
 async def test_openapi_and_docs(client: httpx.AsyncClient) -> None:

@@ -64,7 +64,7 @@ class OutboxMessage(Base):
     send_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Failed attempts of the worker's drain (``app.worker.drain_outbox``): the next one waits until
-    # ``next_attempt_at``; after ``MAX_PROCESS_ATTEMPTS`` the message waits for a person.
+    # ``next_attempt_at``; after ``outbox.MAX_PROCESS_ATTEMPTS`` the message waits for a person.
     process_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(String(500))

@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from app.kit import repository
+from app.kit import clock, repository
 from app.kit.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 PENDING_KEY = "outbox_pending"
 RESEND_AFTER_SECONDS = 900
 MAX_SEND_ATTEMPTS = 5
+# Failed attempts of the worker's drain (``app.worker.drain_outbox``) before a message waits for a
+# person; here, not in the worker, because the backlog (``backlog``) tells those apart.
+MAX_PROCESS_ATTEMPTS = 10
 SENDER_KEY = "task_sender"
 
 
@@ -159,10 +163,43 @@ async def unit_of_work(
         await relay_after_commit(session)
 
 
+@dataclass(frozen=True)
+class Backlog:
+    """What background work has not done yet, as ``/readyz`` and the ops console show it.
+
+    ``oldest_age_seconds`` is the age of the oldest message still being worked on — unsent, sent
+    and not yet processed, or waiting for its next attempt after a failure — and None when there is
+    none. A message the drain gave up on (``given_up``) waits for a person: it is counted, but
+    leaves the age alone, or one undeliverable notice would keep the platform "stalled" for good.
+    """
+
+    waiting: int
+    given_up: int
+    oldest_age_seconds: int | None
+    stall_after_seconds: int
+
+    @property
+    def stalled(self) -> bool:
+        return self.oldest_age_seconds is not None and self.oldest_age_seconds > self.stall_after_seconds
+
+
+async def backlog(conn: AsyncConnection | AsyncSession, *, stall_after_seconds: int) -> Backlog:
+    """The backlog now (by :func:`app.kit.clock.now`); stalled when its oldest message has waited
+    longer than ``stall_after_seconds`` (``OUTBOX_STALL_SECONDS``)."""
+    row = await repository.outbox_backlog(conn, max_process_attempts=MAX_PROCESS_ATTEMPTS)
+    age = None
+    if row.oldest_created_at is not None:
+        # Never negative: the database's clock may run a little ahead of this machine's.
+        age = max(0, int((clock.now() - row.oldest_created_at).total_seconds()))
+    return Backlog(row.waiting, row.given_up, age, stall_after_seconds)
+
+
 __all__ = [
+    "Backlog",
     "OutboxMessage",
     "RecordingSender",
     "TaskSender",
+    "backlog",
     "claim",
     "enqueue",
     "forget_pending",

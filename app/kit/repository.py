@@ -1,9 +1,11 @@
-"""All SQL of the domain-free kit: the outbox, idempotency keys, rate-limit counters, readiness."""
+"""All SQL of the domain-free kit: the outbox (and its backlog), idempotency keys, rate-limit counters,
+readiness."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
@@ -57,14 +59,37 @@ async def unsent_messages(
     return list((await session.scalars(stmt)).all())
 
 
-async def count_unprocessed_messages(session: AsyncSession) -> int:
-    """Messages the relay has not finished with (the ops console's "messages waiting")."""
-    return (
-        await session.scalar(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.processed_at.is_(None))
-        )
-        or 0
+@dataclass(frozen=True)
+class OutboxBacklogRow:
+    waiting: int  # every unprocessed message, those given up on included
+    given_up: int  # unprocessed after ``max_process_attempts`` failed attempts of the drain
+    oldest_created_at: datetime | None  # of the oldest unprocessed message still being tried
+
+
+async def outbox_backlog(conn: AsyncConnection | AsyncSession, *, max_process_attempts: int) -> OutboxBacklogRow:
+    """The unprocessed messages in one statement, cheap however long the table grows: both parts
+    read the partial index ``ix_outbox_messages_unprocessed`` (only unprocessed rows), and the
+    oldest is the first of it by id (``LIMIT 1``), skipping only the given-up rows before it.
+    By id rather than ``min(created_at)``: ids are handed out in insert order, so the lowest id is
+    the oldest message give or take the length of the transaction that wrote it, and ``min()``
+    over ``created_at`` would need an index of its own."""
+    unprocessed = OutboxMessage.processed_at.is_(None)
+    given_up = OutboxMessage.process_attempts >= max_process_attempts
+    counts = (
+        select(func.count(), func.count().filter(given_up))
+        .select_from(OutboxMessage)
+        .where(unprocessed)
+        .subquery()
     )
+    oldest = (
+        select(OutboxMessage.created_at)
+        .where(unprocessed, ~given_up)
+        .order_by(OutboxMessage.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    row = (await conn.execute(select(counts, oldest))).one()
+    return OutboxBacklogRow(waiting=int(row[0]), given_up=int(row[1]), oldest_created_at=row[2])
 
 
 def mark_sent(message: OutboxMessage) -> None:

@@ -50,7 +50,7 @@ async def home(session: AsyncSession, principal: Principal) -> list[StoreCard]:
     start, end = clock.day_bounds(clock.today())
     takings = await console_queries.takings_by_store(session, reach, start, end)
     exceptions = await stock_exceptions.open_counts(session, reach)
-    requests = await replenishment.open_counts(session, reach)
+    replenishment_requests = await replenishment.open_counts(session, reach)
     shifts = await console_queries.open_shifts_by_store(session, reach)
     return [
         StoreCard(
@@ -58,7 +58,7 @@ async def home(session: AsyncSession, principal: Principal) -> list[StoreCard]:
             sales_today=takings.get(store.id, (0, 0))[0],
             takings_today_minor=takings.get(store.id, (0, 0))[1],
             open_exceptions=exceptions.get(store.id, 0),
-            open_replenishments=requests.get(store.id, 0),
+            open_replenishments=replenishment_requests.get(store.id, 0),
             open_shift_tills=shifts.get(store.id, []),
         )
         for store in await console_queries.stores(session, reach)

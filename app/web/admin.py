@@ -15,7 +15,7 @@ from app.accounts.models import CompanyStatus
 from app.catalog import listing, repository, schemas, service
 from app.catalog.models import PriceListKind, StorageClass
 from app.db import DbSession
-from app.kit import repository as kit_repository
+from app.kit import outbox
 from app.kit.errors import AppError
 from app.kit.money import parse_major
 from app.kit.quantities import Unit
@@ -101,9 +101,23 @@ async def dashboard(request: Request, session: DbSession, _: AdminUser) -> Respo
         "variants": await repository.count_variants(session),
         "supply_skus": await repository.count_variants(session, supply_skus_only=True),
         "pending_companies": await accounts_repository.count_companies(session, status=CompanyStatus.pending),
-        "outbox_unsent": await kit_repository.count_unprocessed_messages(session),
     }
-    return render(request, "admin/dashboard.html", {"counts": counts})
+    backlog = await outbox.backlog(session, stall_after_seconds=request.app.state.settings.outbox_stall_seconds)
+    return render(request, "admin/dashboard.html", {"counts": counts, "backlog": backlog, "waited": waited_zh})
+
+
+def waited_zh(seconds: int) -> str:
+    """A wait as an operator reads it: 45 秒, 12 分钟, 3 小时 5 分钟, 2 天 4 小时."""
+    if seconds < 60:
+        return f"{seconds} 秒"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} 分钟"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} 小时 {minutes} 分钟" if minutes else f"{hours} 小时"
+    days, hours = divmod(hours, 24)
+    return f"{days} 天 {hours} 小时" if hours else f"{days} 天"
 
 
 # ---- products -----------------------------------------------------------------------------------
