@@ -16,6 +16,7 @@ from app.catalog import listing, repository, schemas, service
 from app.catalog.models import PriceListKind, StorageClass
 from app.db import DbSession
 from app.kit import repository as kit_repository
+from app.kit.backup import backup_status
 from app.kit.errors import AppError
 from app.kit.money import parse_major
 from app.kit.quantities import Unit
@@ -103,7 +104,8 @@ async def dashboard(request: Request, session: DbSession, _: AdminUser) -> Respo
         "pending_companies": await accounts_repository.count_companies(session, status=CompanyStatus.pending),
         "outbox_unsent": await kit_repository.count_unprocessed_messages(session),
     }
-    return render(request, "admin/dashboard.html", {"counts": counts})
+    backup = await backup_status(session, request.app.state.settings)
+    return render(request, "admin/dashboard.html", {"counts": counts, "backup": backup})
 
 
 # ---- products -----------------------------------------------------------------------------------
