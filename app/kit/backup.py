@@ -35,14 +35,15 @@ import subprocess
 import tarfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy import make_url
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker, libpq_conninfo
@@ -262,17 +263,24 @@ def _write_atomically(path: Path, data: bytes) -> None:
     partial.replace(path)
 
 
-async def _database_facts(database_url: str) -> tuple[int, str]:
-    """The server's major version and the database's Alembic revision ("" when it has none)."""
+@asynccontextmanager
+async def _engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine of its own for one step (no pool: these run once, from a command or a task)."""
     engine = create_engine(database_url, null_pool=True)
     try:
-        async with engine.connect() as conn:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def _database_facts(database_url: str) -> tuple[int, str]:
+    """The server's major version and the database's Alembic revision ("" when it has none)."""
+    try:
+        async with _engine(database_url) as engine, engine.connect() as conn:
             major = await backup_queries.server_major_version(conn)
             revision = await backup_queries.alembic_revision(conn)
     except OSError as exc:
         raise BackupError(f"连不上数据库 / cannot reach the database: {exc}") from exc
-    finally:
-        await engine.dispose()
     return major, revision
 
 
@@ -427,8 +435,7 @@ async def restore_backup(settings: Settings, database_url: str, archive: Path, *
     await asyncio.to_thread(staging.mkdir, parents=True)
     try:
         staged = await asyncio.to_thread(_extract_verified, archive, staging)
-        engine = create_engine(database_url, null_pool=True)
-        try:
+        async with _engine(database_url) as engine:
             async with engine.connect() as conn:
                 tables = await backup_queries.public_tables(conn, ignoring=BROKER_OBJECTS)
                 major = await backup_queries.server_major_version(conn)
@@ -446,8 +453,6 @@ async def restore_backup(settings: Settings, database_url: str, archive: Path, *
             if force:
                 async with engine.begin() as conn:
                     await backup_queries.drop_public_schema(conn)
-        finally:
-            await engine.dispose()
         conninfo, env = _libpq_target(database_url)
         argv = [
             str(pg_tool("pg_restore", settings, major)),
@@ -466,13 +471,9 @@ async def restore_backup(settings: Settings, database_url: str, archive: Path, *
         await _run(argv, env, rolled_back)
         await asyncio.to_thread(_replace_uploads, staged.uploads_dir, settings.uploads_dir)
         await asyncio.to_thread(upgrade_to_head, database_url)
-        engine = create_engine(database_url, null_pool=True)
-        try:
-            async with engine.connect() as conn:
-                restored = await backup_queries.public_tables(conn, ignoring=BROKER_OBJECTS)
-                revision = await backup_queries.alembic_revision(conn)
-        finally:
-            await engine.dispose()
+        async with _engine(database_url) as engine, engine.connect() as conn:
+            restored = await backup_queries.public_tables(conn, ignoring=BROKER_OBJECTS)
+            revision = await backup_queries.alembic_revision(conn)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return RestoreResult(len(restored), staged.uploads, revision, str(staged.meta.get("made_at", "")))
@@ -482,12 +483,8 @@ async def restore_backup(settings: Settings, database_url: str, archive: Path, *
 
 
 async def _record(database_url: str, run: backup_queries.BackupRunRecord) -> None:
-    engine = create_engine(database_url, null_pool=True)
-    try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            await backup_queries.record_backup_run(session, run)
-    finally:
-        await engine.dispose()
+    async with _engine(database_url) as engine, create_sessionmaker(engine)() as session, session.begin():
+        await backup_queries.record_backup_run(session, run)
 
 
 async def run_backup(settings: Settings, database_url: str, out_dir: Path, *, trigger: str) -> BackupResult:
