@@ -24,6 +24,7 @@ to replace them (``--force``).
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import io
 import json
@@ -43,6 +44,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.config import Settings
@@ -69,6 +71,8 @@ STALE_AFTER = timedelta(hours=25)
 # removed by the retention run once they are this old, so a run in progress is never touched.
 LEFTOVER_AGE = timedelta(days=1)
 CHUNK = 1 << 20
+# Errors of the disk being written while unpacking, not of the archive being read.
+UNPACK_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS, errno.EPERM})
 
 
 class BackupError(Exception):
@@ -279,16 +283,24 @@ async def _database_facts(database_url: str) -> tuple[int, str]:
         async with _engine(database_url) as engine, engine.connect() as conn:
             major = await backup_queries.server_major_version(conn)
             revision = await backup_queries.alembic_revision(conn)
-    except OSError as exc:
+    except (OSError, SQLAlchemyError) as exc:
         raise BackupError(f"连不上数据库 / cannot reach the database: {exc}") from exc
     return major, revision
 
 
 async def create_backup(settings: Settings, database_url: str, out_dir: Path) -> BackupResult:
     """Dump the database and pack it with the uploads into one checksummed archive in ``out_dir``."""
+    try:
+        return await _create_backup(settings, database_url, out_dir)
+    except (OSError, SQLAlchemyError) as exc:  # disk full, no permission, the database gone mid-way
+        raise BackupError(f"备份没有写成，未留下备份文件 / backup not written, no archive left: {exc}") from exc
+
+
+async def _create_backup(settings: Settings, database_url: str, out_dir: Path) -> BackupResult:
     started = clock.now()
     path = await asyncio.to_thread(_free_archive_path, out_dir, archive_name(started, clock.business_tz()))
     partial = path.with_name(path.name + ".partial")
+    sidecar = path.with_name(path.name + ".sha256")
     work = out_dir / f".{path.stem}.work"
     try:
         major, revision = await _database_facts(database_url)
@@ -305,9 +317,14 @@ async def create_backup(settings: Settings, database_url: str, out_dir: Path) ->
             "database": make_url(database_url).database,
         }
         uploads = await asyncio.to_thread(_write_archive, partial, dump, settings.uploads_dir, meta)
+        digest = await asyncio.to_thread(file_sha256, partial)
+        # The checksum first, the archive's own name last: a file by that name is always complete
+        # and always has its .sha256.
+        _write_atomically(sidecar, f"{digest}  {path.name}\n".encode())
         partial.replace(path)
-        digest = await asyncio.to_thread(file_sha256, path)
-        _write_atomically(path.with_name(path.name + ".sha256"), f"{digest}  {path.name}\n".encode())
+    except BaseException:
+        sidecar.unlink(missing_ok=True)
+        raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
         partial.unlink(missing_ok=True)
@@ -377,8 +394,12 @@ def _extract_verified(archive: Path, staging: Path) -> _Staged:
                         digest.update(chunk)
                         out.write(chunk)
                 hashes[member.name] = digest.hexdigest()
-    except (tarfile.TarError, EOFError, OSError, UnicodeDecodeError) as exc:
-        raise _corrupt(archive, f"无法读取或解包 / could not read or unpack: {exc}") from exc
+    except OSError as exc:
+        if exc.errno in UNPACK_FAILURES:
+            raise BackupError(f"无法解包到 {staging} / cannot unpack into it: {exc}") from exc
+        raise _corrupt(archive, f"无法读取 / unreadable: {exc}") from exc
+    except (tarfile.TarError, EOFError, UnicodeDecodeError) as exc:
+        raise _corrupt(archive, f"无法读取 / unreadable: {exc}") from exc
     if manifest_text is None:
         raise _corrupt(archive, f"缺少 {MANIFEST_MEMBER} / no {MANIFEST_MEMBER}")
     listed: dict[str, str] = {}
@@ -426,6 +447,19 @@ def _replace_uploads(staged: Path, uploads_dir: Path) -> None:
 async def restore_backup(settings: Settings, database_url: str, archive: Path, *, force: bool) -> RestoreResult:
     """Check ``archive``, then restore its database and uploads into an empty target (or, with
     ``force``, in place of what is there), and bring the schema to this version's head."""
+    from alembic.util import CommandError
+
+    try:
+        return await _restore_backup(settings, database_url, archive, force=force)
+    except (OSError, SQLAlchemyError) as exc:
+        raise BackupError(f"恢复中断 / restore stopped: {exc}") from exc
+    except CommandError as exc:  # an archive of a newer version than this code
+        raise BackupError(
+            f"数据已恢复，但无法迁移到本版本的数据库结构 / restored, but cannot migrate to this version: {exc}"
+        ) from exc
+
+
+async def _restore_backup(settings: Settings, database_url: str, archive: Path, *, force: bool) -> RestoreResult:
     from app.migrate import upgrade_to_head
 
     if not await asyncio.to_thread(archive.is_file):

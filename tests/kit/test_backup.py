@@ -6,6 +6,7 @@ archive is refused before anything changes; retention keeps what it promises."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import shutil
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import httpx
 import pytest
 from sqlalchemy import make_url
 from typer.testing import CliRunner
@@ -23,7 +25,7 @@ from app.cli import cli
 from app.config import AppEnv, Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.demo import seed_demo
-from app.kit import clock
+from app.kit import backup, clock
 from app.kit.backup import (
     ARCHIVE_NAME,
     BackupError,
@@ -35,6 +37,8 @@ from app.kit.backup import (
     run_backup,
     verify_archive,
 )
+from app.kit.outbox import RecordingSender
+from app.main import create_app
 from app.migrate import alembic_config
 from tests.fixtures.database import create_database, drop_database
 
@@ -145,11 +149,28 @@ def test_the_archive_is_named_in_china_time_with_its_checksum_beside_it(source: 
 
 
 def test_each_backup_is_recorded_for_the_console(source: Source) -> None:
-    rows = asyncio.run(_fetch(source.url, "SELECT * FROM backup_runs"))
-    assert len(rows) == 1
+    rows = asyncio.run(_fetch(source.url, "SELECT * FROM backup_runs ORDER BY id LIMIT 1"))
     assert rows[0]["succeeded"] and rows[0]["trigger"] == "manual"
     assert rows[0]["archive_path"] == str(source.backup.path)
     assert rows[0]["size_bytes"] == source.backup.size_bytes and rows[0]["sha256"] == source.backup.sha256
+
+
+async def test_a_backup_that_fails_leaves_no_archive_and_is_recorded(
+    source: Source, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(partial: Path, *args: object) -> int:
+        partial.write_bytes(b"half an archive")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(backup, "_write_archive", disk_full)
+    out = tmp_path / "backups"
+    with pytest.raises(BackupError, match="No space left on device") as failed:
+        await run_backup(source.settings, source.url, out, trigger="scheduled")
+    assert "no archive left" in str(failed.value)
+    assert list(out.iterdir()) == []  # no .partial, no .sha256, no dump left behind
+    rows = await _fetch(source.url, "SELECT * FROM backup_runs ORDER BY id DESC LIMIT 1")
+    assert not rows[0]["succeeded"] and rows[0]["trigger"] == "scheduled"
+    assert "No space left on device" in rows[0]["error"] and rows[0]["archive_path"] == ""
 
 
 async def test_backup_wipe_restore_gives_the_same_rows_and_files(
@@ -163,6 +184,18 @@ async def test_backup_wipe_restore_gives_the_same_rows_and_files(
     assert file_hashes(target.uploads_dir) == source.uploads
     assert result.revision == head_revision() and result.uploads == len(source.uploads)
     assert [p.name for p in target.app_data_dir.iterdir()] == ["uploads"]  # staging removed
+
+    # The app runs on what was restored: the catalog with its pictures served from the uploads.
+    engine = create_engine(empty_database, pool_size=2)
+    try:
+        app = create_app(target, engine=engine, sessionmaker=create_sessionmaker(engine), task_sender=RecordingSender())
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            products = (await client.get("/api/v1/products")).json()
+            assert len(products) > 5
+            pictures = [image["url"] for product in products for image in product["images"]]
+            assert pictures and [(await client.get(url)).status_code for url in pictures] == [200] * len(pictures)
+    finally:
+        await engine.dispose()
 
 
 async def test_a_non_empty_database_is_refused_without_force(source: Source, tmp_path: Path) -> None:
