@@ -1,4 +1,4 @@
-"""The ``app`` command: serve | migrate | worker | seed-demo | createuser | alibaba."""
+"""The ``app`` command: serve | migrate | worker | seed-demo | createuser | backup | restore | alibaba."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -236,6 +237,50 @@ def _print_banner(host: str, port: int, *, embedded: bool, worker: bool) -> None
         )
     lines.append("  Ctrl-C 停止 / to stop")
     typer.echo("\n".join(lines) + "\n")
+
+
+@cli.command()
+def backup(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="folder for the archive; default BACKUP_DIR or APP_DATA_DIR/backups")
+    ] = None,
+) -> None:
+    """Dump the database and the uploads into one timestamped, checksummed archive."""
+    from app.kit.backup import BackupError, run_backup
+
+    settings = get_settings()
+    try:
+        result = asyncio.run(run_backup(settings, _database_url(), out or settings.backups_dir, trigger="manual"))
+    except BackupError as exc:
+        typer.echo(f"备份失败 / backup failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(
+        f"备份完成 / backup written: {result.path} ({result.size_bytes} bytes, {result.uploads} upload files)\n"
+        f"SHA-256 {result.sha256}"
+    )
+
+
+@cli.command()
+def restore(
+    archive: Annotated[Path, typer.Argument(help="a nanling-backup-….tar written by `app backup`")],
+    force: Annotated[
+        bool, typer.Option("--force", help="replace a database that has tables and uploads that exist")
+    ] = False,
+) -> None:
+    """Check an archive's checksums, then restore its database and uploads into an empty target
+    (the embedded PostgreSQL, or DATABASE_URL) and migrate it to this version. Stop the app first."""
+    from app.kit.backup import BackupError, restore_backup
+
+    settings = get_settings()
+    try:
+        result = asyncio.run(restore_backup(settings, _database_url(), archive, force=force))
+    except BackupError as exc:
+        typer.echo(f"恢复失败 / restore failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(
+        f"恢复完成 / restored the backup of {result.made_at}: {result.tables} tables, "
+        f"{result.uploads} upload files, schema at {result.revision}"
+    )
 
 
 alibaba = typer.Typer(help="阿里巴巴国际站 Alibaba.com (ICBU): seller authorisation and status", no_args_is_help=True)

@@ -162,6 +162,19 @@ class Settings(BaseSettings):
     # PUB_BIZCHECK_PRODUCT_IN_AUDITING retried).
     alibaba_audit_poll_seconds: float = Field(default=600.0, ge=1, le=86400)
 
+    # Backups (``app backup`` / ``app restore``, README "备份与恢复 / Backup and restore"). With
+    # BACKUP_ENABLED the beat makes one every day at BACKUP_HOUR (China time) into BACKUP_DIR
+    # (unset: APP_DATA_DIR/backups) and keeps the newest archive of each of the last
+    # BACKUP_KEEP_DAILY days and of each of the last BACKUP_KEEP_WEEKLY ISO weeks.
+    backup_enabled: bool = False
+    backup_dir: Path | None = None
+    backup_hour: int = Field(default=3, ge=0, le=23)
+    backup_keep_daily: int = Field(default=7, ge=1, le=366)
+    backup_keep_weekly: int = Field(default=4, ge=0, le=520)
+    # Where pg_dump / pg_restore / psql are found; unset: the pgserver wheel's (PostgreSQL 16, able
+    # to dump a server of version 16 or older), else the PATH.
+    pg_bin_dir: Path | None = None
+
     @model_validator(mode="after")
     def _sms_gateway_is_complete(self) -> Settings:
         if self.sms_provider is SmsProviderKind.http:
@@ -327,6 +340,10 @@ class Settings(BaseSettings):
     @property
     def uploads_dir(self) -> Path:
         return self.app_data_dir / "uploads"
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.backup_dir if self.backup_dir is not None else self.app_data_dir / "backups"
 
     @property
     def is_demo(self) -> bool:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import worker_ready, worker_shutdown
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -83,6 +84,8 @@ def configure_celery(settings: Settings | None = None, *, broker: str | None = N
             "generate-standing-orders": {"task": "wholesale.generate_standing_orders", "schedule": 600.0},
             "alibaba-sync-due": {"task": "alibaba.sync_due", "schedule": 60.0},
             "alibaba-pull-orders": {"task": "alibaba.pull_orders", "schedule": 600.0},
+            # Every day at BACKUP_HOUR in the app's time zone (China); does nothing unless BACKUP_ENABLED.
+            "daily-backup": {"task": "backup.daily", "schedule": crontab(hour=settings.backup_hour, minute=0)},
         },
         beat_schedule_filename=str(settings.app_data_dir / "celerybeat-schedule"),
     )
@@ -431,3 +434,23 @@ def run_sweep(step: Callable[[AsyncSession], Awaitable[list[str]]], logger: logg
     if handled:
         logger.info(message, len(handled), ", ".join(handled[:20]))
     return len(handled)
+
+
+@celery_app.task(name="backup.daily", acks_late=True)
+def daily_backup() -> str:
+    """Periodic, when BACKUP_ENABLED: an archive of the database and uploads into BACKUP_DIR, its
+    outcome recorded for the ops console, then the retention (BACKUP_KEEP_DAILY / _WEEKLY). Run
+    again after a lost worker it only makes one more archive, which the retention then thins."""
+    from app.kit.backup import apply_retention, run_backup
+
+    settings = get_settings()
+    if not settings.backup_enabled:
+        return ""
+    result = asyncio.run(
+        run_backup(settings, resolve_database_url(settings), settings.backups_dir, trigger="scheduled")
+    )
+    deleted = apply_retention(
+        settings.backups_dir, keep_daily=settings.backup_keep_daily, keep_weekly=settings.backup_keep_weekly
+    )
+    log.info("backup %s (%d bytes); retention deleted %s", result.path, result.size_bytes, deleted or "nothing")
+    return str(result.path)

@@ -16,6 +16,7 @@ from app.catalog import listing, repository, schemas, service
 from app.catalog.models import PriceListKind, StorageClass
 from app.db import DbSession
 from app.kit import outbox
+from app.kit.backup import backup_status
 from app.kit.errors import AppError
 from app.kit.money import parse_major
 from app.kit.quantities import Unit
@@ -103,7 +104,10 @@ async def dashboard(request: Request, session: DbSession, _: AdminUser) -> Respo
         "pending_companies": await accounts_repository.count_companies(session, status=CompanyStatus.pending),
     }
     backlog = await outbox.backlog(session, stall_after_seconds=request.app.state.settings.outbox_stall_seconds)
-    return render(request, "admin/dashboard.html", {"counts": counts, "backlog": backlog, "waited": waited_zh})
+    backup = await backup_status(session, request.app.state.settings)
+    return render(
+        request, "admin/dashboard.html", {"counts": counts, "backlog": backlog, "waited": waited_zh, "backup": backup}
+    )
 
 
 def waited_zh(seconds: int) -> str:
