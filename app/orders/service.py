@@ -103,7 +103,10 @@ async def create_order(
                 OrderStatus.pending_payment if new.awaiting_payment or new.awaiting_approval else OrderStatus.confirmed
             ),
             payment_due_at=due,
-        )
+        ),
+        # The business clock's time, not the database's: the order's number, its payment deadline
+        # and the China date it is listed and reported under all come from this one instant.
+        placed_at=now,
     )
     await _insert_with_unique_number(session, order, clock.local_date(now))
     await _write_lines_and_event(session, order, new)

@@ -13,13 +13,14 @@ from fastapi.responses import JSONResponse
 
 from app.accounts.access import AdminUser, BuyerUser
 from app.db import DbSession
-from app.kit.idempotency import idempotent_json
+from app.kit.idempotency import EarlyAnswer, idempotent_json
 from app.kit.quantities import Unit
 from app.orders.models import Order
 from app.wholesale import cancelling, ordering
 from app.wholesale import order_schemas as schemas
 from app.wholesale.models import CreditState, WholesaleOrder
 from app.wholesale.trip_models import WholesaleTrip
+from app.wholesale.trips import TripSlot
 
 router = APIRouter(prefix="/api/v1/wholesale", tags=["wholesale orders"])
 admin = APIRouter(prefix="/api/v1/admin/wholesale/orders", tags=["wholesale admin"])
@@ -41,8 +42,9 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "wholesale_or
 
 
 def order_out(
-    order: Order, wholesale: WholesaleOrder, trip: WholesaleTrip, *, message: str = ""
+    order: Order, wholesale: WholesaleOrder, trip: WholesaleTrip | TripSlot, *, message: str = ""
 ) -> schemas.WholesaleOrderOut:
+    """An order as the buyer's API shows it; ``trip`` as stored, or as chosen for an order just placed."""
     return schemas.WholesaleOrderOut(
         number=order.number,
         status=order.status.value,
@@ -129,20 +131,30 @@ async def place_order(
     the credit limit the order is created but held for the centre's approval (``credit_state`` =
     ``held``, ``message`` says why and until when)."""
 
-    async def work() -> Any:
-        placed = await ordering.place_order(
+    async def work(answer: EarlyAnswer) -> None:
+        async def answer_placed(placed: ordering.PlacedOrder) -> None:
+            out = order_out(placed.order, placed.wholesale, placed.trip.trip, message=placed.message_zh)
+            await answer(out.model_dump(mode="json"))
+
+        # The answer is stored before the company's and the truck's turns (see ``place_order``).
+        await ordering.place_order(
             session,
             principal,
             [ordering.BasketLine(line.sku, cases=line.cases, quantity=line.quantity) for line in body.lines],
             address_id=body.address_id,
             requested_trip_date=body.trip_date,
             note=body.note,
+            answer=answer_placed,
         )
-        view = ordering.placed_view(placed)
-        return order_out(view.order, view.wholesale, view.trip, message=placed.message_zh).model_dump(mode="json")
 
     return await idempotent_json(
-        session, request, scope=f"wholesale:{principal.company_id}", key=idempotency_key, body=body, work=work
+        session,
+        request,
+        scope=f"wholesale:{principal.company_id}",
+        key=idempotency_key,
+        body=body,
+        work=work,
+        answers_early=True,
     )
 
 

@@ -81,6 +81,35 @@ def _open_orders_owed_of(company_id: int) -> ScalarSelect[int]:
     )
 
 
+async def company_turn(session: AsyncSession, company_id: int, today: date) -> tuple[BuyerCompany, int, int] | None:
+    """The company locked (its orders' credit checks take turns on this row), then read with what
+    it owes and has on order (:func:`owed_minor`) and how many of its invoices are overdue on
+    ``today``. Two statements: a statement that waited for the lock still reads as of before the
+    wait, so the sums come from a second one, which sees the orders committed meanwhile."""
+    locked = await session.scalar(
+        select(BuyerCompany.id)
+        .where(BuyerCompany.id == company_id)
+        # FOR NO KEY UPDATE: the turns wait for each other, but not for the key-share locks every
+        # order of the company takes on this row when written (its foreign key): with FOR UPDATE,
+        # two orders written before their turns would each wait for the other.
+        .with_for_update(key_share=True)
+    )
+    if locked is None:
+        return None
+    row = (
+        await session.execute(
+            select(
+                BuyerCompany,
+                _open_orders_owed_of(company_id) + receivable_queries.balance_owed_of(company_id),
+                receivable_queries.overdue_count_of(company_id, today),
+            )
+            .where(BuyerCompany.id == company_id)
+            .execution_options(populate_existing=True)
+        )
+    ).one()
+    return row[0], int(row[1] or 0), int(row[2] or 0)
+
+
 async def owed_minor(session: AsyncSession, company_id: int) -> int:
     """What the company owes and has on order, in one statement (an order's credit check): what its
     open wholesale orders within credit, not yet invoiced, still owe (total − paid), plus its

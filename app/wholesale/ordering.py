@@ -14,8 +14,10 @@ What only the wholesale channel decides happens here:
   order. Over the limit the order is still created, but *held* for the centre's approval: it holds
   its stock and truck room for ``WHOLESALE_CREDIT_HOLD_HOURS``; :func:`approve_held_order` confirms
   it, :func:`release_lapsed_hold` (the beat's sweep) expires it and releases both. The company row
-  is locked ``FOR UPDATE`` first thing, so two orders of one company are checked one after the
-  other and never together pass a limit each would pass alone.
+  is locked ``FOR UPDATE`` before the credit check, so two orders of one company are checked one
+  after the other and never together pass a limit each would pass alone. The basket (prices, the
+  trip's choice, stock) is checked before that turn: only the credit check, the trip's booking and
+  the writes wait for it.
 - **Overdue invoices** hold an on-account order too: a company with an invoice past its due date
   and not paid in full (``receivables.overdue_invoices``) has its next order held for approval,
   the message naming the overdue invoices and amounts.
@@ -54,6 +56,7 @@ from app.wholesale import order_queries as queries
 from app.wholesale.document_data import DeliveryAddress as DeliveryBlock
 from app.wholesale.document_data import OrderConfirmation
 from app.wholesale.document_data import OrderLine as ConfirmationLine
+from app.wholesale.invoice_models import WholesaleInvoice
 from app.wholesale.models import CreditState, DeliveryAddress, WholesaleOrder
 from app.wholesale.trip_models import WholesaleTrip
 
@@ -129,7 +132,7 @@ def _quantity_of(line: BasketLine, variant: Variant) -> Decimal:
 
 
 TripFor = Callable[[Decimal, int], Awaitable[date]]
-"""Books the basket's load (kg, cases) on a trip and gives its departure date."""
+"""Chooses the trip of the basket's load (kg, cases) and gives its departure date."""
 
 
 async def check_basket(
@@ -143,7 +146,7 @@ async def check_basket(
     """Check and price every line for ``company`` with stock that keeps the wholesale shelf life on
     ``trip_date`` (default today), or raise one ``BasketInvalid`` naming every bad line.
 
-    ``trip_for``: when every line is good so far, the basket's load is booked on a trip and the
+    ``trip_for``: when every line is good so far, the trip of the basket's load is chosen and the
     stock is checked for that trip's date instead, so placing an order checks its basket once."""
     if not lines:
         raise errors.BasketInvalid("订单中没有商品", detail={"lines": []})
@@ -306,6 +309,22 @@ class PlacedOrder:
     address: DeliveryAddress
 
 
+PlacedAnswer = Callable[[PlacedOrder], Awaitable[None]]
+"""The caller's writes of its answer, given the order as written before the company's turn."""
+
+
+@dataclass(frozen=True)
+class Credit:
+    """What the company's turn read: its exposure with this order, and its overdue invoices."""
+
+    exposure: Exposure
+    overdue: tuple[WholesaleInvoice, ...]
+
+    @property
+    def held(self) -> bool:
+        return self.exposure.over_limit or bool(self.overdue)
+
+
 def _address_block(address: DeliveryAddress) -> dict[str, object]:
     return {
         "address_id": address.id,
@@ -325,51 +344,121 @@ async def place_order(
     address_id: int,
     requested_trip_date: date | None = None,
     note: str = "",
+    answer: PlacedAnswer | None = None,
 ) -> PlacedOrder:
     """Place a wholesale order for the principal's company (the caller's ``Idempotency-Key`` makes
-    a retry return the first answer). See the module's rules."""
-    # Serialise this company's orders: the credit check below reads what the others committed.
-    company = await service.ordering_company(session, principal, lock=True)
+    a retry return the first answer). See the module's rules.
+
+    Every order of a company takes its turn on the company's row for the credit check, and every
+    order of a truck on the trip's row for its room: those turns come last, after the order is
+    written (and the caller's ``answer`` stored), so each is held for a statement or two and the
+    commit. The order is written as the credit check is expected to come out (clear, or as the
+    previous attempt's check said); when the check says otherwise, or the truck filled up
+    meanwhile, the writes are rolled back to a savepoint and made again (rolling back also releases
+    the rows locked after it). Rows are always locked in one order, stock, company, trip, so two
+    orders never wait for each other. An order written held whose second check comes out clear
+    stays held: the centre's approval settles it."""
+    company = await service.ordering_company(session, principal)
     address = await queries.delivery_address(session, company.id, address_id)
     if address is None:
         raise errors.DeliveryAddressNotFound(detail={"field": "address_id"})
+    on_account = is_on_account(company)
+    credit: Credit | None = None  # what an earlier attempt's turn read
+    full: frozenset[int] = frozenset()  # trips found full when booking
+    while True:
+        choice, basket = await _trip_and_basket(session, company, address, lines, requested_trip_date, full)
+        savepoint = await session.begin_nested()
+        placed = await _write_order(
+            session, principal, company, address, basket, choice, credit, requested=requested_trip_date, note=note
+        )
+        if answer is not None:
+            await answer(placed)
+        if on_account:
+            turn = await _credit_turn(session, company.id, basket.total_minor)
+            if turn.held and (credit is None or not credit.held):
+                await savepoint.rollback()
+                credit = turn
+                continue
+            credit = credit if credit is not None and credit.held else turn
+            placed.wholesale.exposure_minor = credit.exposure.total_minor
+        await queries.add(session, placed.wholesale)
+        if not await trips.book(session, choice.trip.trip_id, basket.weight_kg, basket.cases):
+            await savepoint.rollback()
+            full = full | {choice.trip.trip_id}
+            continue
+        await savepoint.commit()
+        return placed
 
-    booked: list[trips.TripChoice] = []
 
-    async def book_trip(weight_kg: Decimal, cases: int) -> date:
-        booked.append(
-            await trips.assign(
-                session, city=address.city, weight_kg=weight_kg, cases=cases, requested_date=requested_trip_date
+async def _trip_and_basket(
+    session: AsyncSession,
+    company: BuyerCompany,
+    address: DeliveryAddress,
+    lines: Sequence[BasketLine],
+    requested_trip_date: date | None,
+    full: frozenset[int],
+) -> tuple[trips.TripChoice, CheckedBasket]:
+    """The lines checked and priced, the load's trip chosen (not ``full`` ones), then the stock
+    checked for that trip's date (the lots must keep until the truck leaves): the basket read once."""
+    chosen: list[trips.TripChoice] = []
+
+    async def choose_trip(weight_kg: Decimal, cases: int) -> date:
+        chosen.append(
+            await trips.choose_trip(
+                session,
+                city=address.city,
+                weight_kg=weight_kg,
+                cases=cases,
+                requested_date=requested_trip_date,
+                exclude=full,
             )
         )
-        return booked[-1].trip.departure_date
+        return chosen[-1].trip.departure_date
 
-    # The lines are checked and priced, the load booked on its trip, then the stock checked for
-    # that trip's date (the lots must keep until the truck leaves): the basket is read once.
-    basket = await check_basket(session, company, lines, trip_date=requested_trip_date, trip_for=book_trip)
-    (choice,) = booked
-    trip_date = choice.trip.departure_date
+    basket = await check_basket(session, company, lines, trip_date=requested_trip_date, trip_for=choose_trip)
+    return chosen[0], basket
 
-    now = clock.now()
+
+async def _credit_turn(session: AsyncSession, company_id: int, order_minor: int) -> Credit:
+    """The company's turn: its row locked (re-checked: a suspension decided meanwhile counts), what
+    it owes and its overdue invoices read, in one statement (the invoices themselves only when
+    there are some)."""
+    found = await queries.company_turn(session, company_id, clock.today())
+    assert found is not None  # read at the start of this transaction; companies are never deleted
+    company, owed, overdue_count = found
+    service.ensure_may_order(company)
+    overdue = tuple(await receivables.overdue_invoices(session, company_id)) if overdue_count else ()
+    return Credit(Exposure(owed, order_minor, company.credit_limit_minor), overdue)
+
+
+async def _write_order(
+    session: AsyncSession,
+    principal: Principal,
+    company: BuyerCompany,
+    address: DeliveryAddress,
+    basket: CheckedBasket,
+    choice: trips.TripChoice,
+    credit: Credit | None,
+    *,
+    requested: date | None,
+    note: str,
+) -> PlacedOrder:
+    """The order with its stock held, as ``credit`` says (None: clear), its events and notices; the
+    wholesale row built but not yet added (its exposure comes from the company's turn)."""
     on_account = is_on_account(company)
-    exposure = Exposure(
-        owed_minor=await owed_minor(session, company.id) if on_account else 0,
-        this_order_minor=basket.total_minor,
-        limit_minor=company.credit_limit_minor,
-    )
-    overdue = list(await receivables.overdue_invoices(session, company.id)) if on_account else []
-    held = on_account and (exposure.over_limit or bool(overdue))
-    hold_until = now + timedelta(hours=get_settings().wholesale_credit_hold_hours) if held else None
+    held = on_account and credit is not None and credit.held
+    trip_date = choice.trip.departure_date
+    hold_until = clock.now() + timedelta(hours=get_settings().wholesale_credit_hold_hours) if held else None
     trip_text = f"车次 {choice.trip.number}（{trips.departure_text(trip_date)}发车）"
-    if held and not exposure.over_limit:
+    if held and credit is not None and not credit.exposure.over_limit:
         message = (
-            f"订单已提交，但贵司有逾期未付的结算单：{receivables.overdue_text(overdue)}，"
+            f"订单已提交，但贵司有逾期未付的结算单：{receivables.overdue_text(credit.overdue)}，"
             f"需服务中心审批；库存和车位保留至 {_local(hold_until)}"
         )
-    elif held:
+    elif held and credit is not None:
         message = (
-            f"订单已提交，但超出贵司信用额度（额度 {_yuan(exposure.limit_minor)}，"
-            f"含本单应付 {_yuan(exposure.total_minor)}），需服务中心审批；"
+            f"订单已提交，但超出贵司信用额度（额度 {_yuan(credit.exposure.limit_minor)}，"
+            f"含本单应付 {_yuan(credit.exposure.total_minor)}），需服务中心审批；"
             f"库存和车位保留至 {_local(hold_until)}"
         )
     elif on_account:
@@ -404,25 +493,24 @@ async def place_order(
         company_id=company.id,
         trip_id=choice.trip.trip_id,
         delivery_address_id=address.id,
-        requested_date=requested_trip_date,
+        requested_date=requested,
         trip_reason_code=choice.reason_code,
         trip_reason_zh=choice.reason_zh,
         weight_kg=basket.weight_kg,
         cases=basket.cases,
         credit_state=(CreditState.held if held else CreditState.clear).value,
-        exposure_minor=exposure.total_minor,
+        exposure_minor=credit.exposure.total_minor if credit is not None else 0,
         credit_hold_until=hold_until,
     )
-    await queries.add(session, wholesale)
     await states.record(
         session,
         order,
         kind="trip_assigned",
         message_zh=f"安排{trip_text}" + (f"：{choice.reason_zh}" if choice.reason_zh else ""),
         actor_user_id=user_id,
-        detail={"trip": choice.trip.number, "reason": choice.reason_code, "requested": str(requested_trip_date or "")},
+        detail={"trip": choice.trip.number, "reason": choice.reason_code, "requested": str(requested or "")},
     )
-    if held:
+    if held and credit is not None and hold_until is not None:
         await states.record(
             session,
             order,
@@ -430,14 +518,13 @@ async def place_order(
             message_zh=message,
             actor_user_id=user_id,
             detail={
-                "limit_minor": exposure.limit_minor,
-                "owed_minor": exposure.owed_minor,
-                "order_minor": exposure.this_order_minor,
-                "hold_until": hold_until.isoformat() if hold_until else None,
-                "overdue_invoices": [i.number for i in overdue],
+                "limit_minor": credit.exposure.limit_minor,
+                "owed_minor": credit.exposure.owed_minor,
+                "order_minor": credit.exposure.this_order_minor,
+                "hold_until": hold_until.isoformat(),
+                "overdue_invoices": [i.number for i in credit.overdue],
             },
         )
-        assert hold_until is not None
         await notices.order_held(session, order, hold_until)
     # ``order`` is as written (the order service sets its lines and events; ``states.record`` adds
     # each event to them): the answer is built without reading the order back.
@@ -585,13 +672,6 @@ async def order_for(session: AsyncSession, principal: Principal, number: str) ->
     if found is None:
         raise errors.WholesaleOrderNotFound(detail={"order": number})
     return WholesaleOrderView(*found)
-
-
-def placed_view(placed: PlacedOrder) -> WholesaleOrderView:
-    """The view of an order just placed, from what was written (the caller's own order: nothing
-    read back; the trip as its booking returned it)."""
-    assert placed.trip.booked is not None  # ``trips.assign`` books every choice it returns
-    return WholesaleOrderView(placed.order, placed.wholesale, placed.trip.booked, placed.address)
 
 
 async def confirmation(session: AsyncSession, view: WholesaleOrderView) -> OrderConfirmation:

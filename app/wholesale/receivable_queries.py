@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import ScalarSelect
 
 from app.accounts.models import BuyerCompany
 from app.orders.models import Order, OrderStatus
@@ -129,19 +130,29 @@ async def allocate(
     await session.flush()
 
 
+def _overdue(company_id: int, today: date) -> tuple[ColumnElement[bool], ...]:
+    """The company's invoices due before ``today`` with something left to pay."""
+    return (
+        WholesaleInvoice.company_id == company_id,
+        WholesaleInvoice.kind == INVOICE,
+        WholesaleInvoice.settled_minor < WholesaleInvoice.total_minor,
+        WholesaleInvoice.due_date < today,
+    )
+
+
 async def overdue_invoices(session: AsyncSession, company_id: int, today: date) -> Sequence[WholesaleInvoice]:
     return (
         await session.scalars(
             select(WholesaleInvoice)
-            .where(
-                WholesaleInvoice.company_id == company_id,
-                WholesaleInvoice.kind == INVOICE,
-                WholesaleInvoice.settled_minor < WholesaleInvoice.total_minor,
-                WholesaleInvoice.due_date < today,
-            )
+            .where(*_overdue(company_id, today))
             .order_by(WholesaleInvoice.due_date, WholesaleInvoice.id)
         )
     ).all()
+
+
+def overdue_count_of(company_id: int, today: date) -> ScalarSelect[int]:
+    """How many of the company's invoices are overdue (:func:`overdue_invoices`), as an expression."""
+    return select(func.count()).where(*_overdue(company_id, today)).scalar_subquery()
 
 
 def balance_owed_of(company_id: int) -> ColumnElement[int]:

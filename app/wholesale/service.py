@@ -381,22 +381,25 @@ async def reinstate(session: AsyncSession, actor: Principal, company_id: int) ->
     return company
 
 
-async def ordering_company(session: AsyncSession, principal: Principal, *, lock: bool = False) -> BuyerCompany:
+async def ordering_company(session: AsyncSession, principal: Principal) -> BuyerCompany:
     """The company a buyer (or its API key) orders for, read now: refused with 403
     ``company_not_approved`` (pending, rejected) or ``company_suspended``. Ordering code calls this
-    inside the order's transaction, so a suspension decided a moment ago already counts; ``lock``
-    reads it ``FOR UPDATE`` (the credit check of an order, in one statement with the read)."""
+    inside the order's transaction, so a suspension decided a moment ago already counts."""
     if principal.role is not Role.buyer or principal.company_id is None:
         raise errors.CompanyNotApproved()
-    read = repository.company_for_update if lock else repository.company
-    company = await read(session, principal.company_id)
+    company = await repository.company(session, principal.company_id)
     if company is None:
         raise errors.CompanyNotApproved()
+    ensure_may_order(company)
+    return company
+
+
+def ensure_may_order(company: BuyerCompany) -> None:
+    """403 ``company_suspended`` or ``company_not_approved`` unless the company is approved."""
     if company.status is CompanyStatus.suspended:
         raise errors.CompanySuspended()
     if company.status is not CompanyStatus.approved:
         raise errors.CompanyNotApproved()
-    return company
 
 
 @dataclass(frozen=True)

@@ -117,13 +117,10 @@ async def trip_by_number(session: AsyncSession, number: str) -> WholesaleTrip | 
     return found
 
 
-async def book(
-    session: AsyncSession, trip_id: int, weight_kg: Decimal, cases: int, *, now: datetime
-) -> WholesaleTrip | None:
-    """Add a load to a trip still taking orders, if it fits: one conditional UPDATE (its row stays
-    locked until the commit). The trip as booked; None: the trip is full for this load, past its
-    cut-off, or no longer planned."""
-    booked: WholesaleTrip | None = await session.scalar(
+async def book(session: AsyncSession, trip_id: int, weight_kg: Decimal, cases: int, *, now: datetime) -> bool:
+    """Add a load to a trip still taking orders, if it fits: one conditional UPDATE, no lock held
+    beyond it. False: the trip is full for this load, past its cut-off, or no longer planned."""
+    booked = await session.scalar(
         update(WholesaleTrip)
         .where(
             WholesaleTrip.id == trip_id,
@@ -136,11 +133,9 @@ async def book(
             booked_kg=WholesaleTrip.booked_kg + weight_kg,
             booked_cases=WholesaleTrip.booked_cases + cases,
         )
-        # The trip as booked, for the order's answer: no read of it afterwards.
-        .returning(WholesaleTrip)
-        .execution_options(populate_existing=True, synchronize_session=False)
+        .returning(WholesaleTrip.id)
     )
-    return booked
+    return booked is not None
 
 
 # A load taken off a trip that has already left stays in its history (what the truck carried).

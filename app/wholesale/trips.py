@@ -21,7 +21,7 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -227,7 +227,6 @@ class TripChoice:
     trip: TripSlot
     reason_code: str
     reason_zh: str  # "" when the order goes where the buyer asked
-    booked: WholesaleTrip | None = None  # the trip's row as the booking left it (``assign``)
 
     @property
     def moved(self) -> bool:
@@ -314,9 +313,8 @@ def _why_not(
 # ---- booking -------------------------------------------------------------------------------------
 
 
-async def book(session: AsyncSession, trip_id: int, weight_kg: Decimal, cases: int) -> WholesaleTrip | None:
-    """Put a load on a trip if it is still open and the load fits: the trip as booked; None
-    otherwise (nothing changed)."""
+async def book(session: AsyncSession, trip_id: int, weight_kg: Decimal, cases: int) -> bool:
+    """Put a load on a trip if it is still open and the load fits; False otherwise (nothing changed)."""
     _check_load(weight_kg, cases)
     return await queries.book(session, trip_id, weight_kg, cases, now=clock.now())
 
@@ -355,9 +353,8 @@ async def assign(
             days=days,
             exclude=exclude,
         )
-        booked = await book(session, choice.trip.trip_id, weight_kg, cases)
-        if booked is not None:
-            return replace(choice, booked=booked)
+        if await book(session, choice.trip.trip_id, weight_kg, cases):
+            return choice
         exclude = exclude | {choice.trip.trip_id}
 
 

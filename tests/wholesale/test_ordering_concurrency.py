@@ -1,25 +1,35 @@
-"""Concurrent on-account orders of one company, for real: ten sessions on one PostgreSQL, each
-placing and committing at once. The company's row is locked first, so each credit check sees the
-orders committed before it: against a limit that fits exactly four, four are confirmed and six held.
-Each order goes to its own city on its own truck, so nothing but the company's lock (not a shared
-trip row) puts them one after the other.
+"""Concurrent wholesale orders, for real: sessions on one PostgreSQL, each placing and committing at
+once. Each order is written first and then takes its turn on the company's row for the credit check
+(so each check sees the orders committed before it) and on the trip's row for its room; an order
+whose turn says otherwise (held, or the truck filled up) is written again.
 
-Rows stay in the committed database, so the test has its own city, route and company."""
+- Ten orders of one company against a limit that fits exactly four: four are confirmed and six
+  held. Each goes to its own city on its own truck, so only the company's turn orders them.
+- Five companies' orders for one Tuesday truck with room for three: three go on it, two on
+  Thursday's, told why, and every order holds its stock once.
+
+Rows stay in the committed database, so each test has its own cities, routes and companies."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import date
+from decimal import Decimal
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import create_sessionmaker
 from app.kit import clock
+from app.supply.models import StockLevel
 from app.wholesale import order_queries, ordering
 from app.wholesale.models import CreditState
 from app.wholesale.ordering import BasketLine
 from tests.fixtures.trips import make_prd_route, unique_city
 from tests.fixtures.wholesale_orders import SUNDAY_NOON, add_address, buyer, supply_sku
+
+TUESDAY, THURSDAY = date(2026, 12, 8), date(2026, 12, 10)
 
 
 async def test_ten_concurrent_orders_never_pass_the_credit_limit_together(committed_engine: AsyncEngine) -> None:
@@ -59,3 +69,54 @@ async def test_ten_concurrent_orders_never_pass_the_credit_limit_together(commit
         held = [w for _, w, _ in orders if w.credit_state == CreditState.held.value]
         # Each held order saw the four confirmed ones: ¥800 owed + its own ¥200.
         assert {w.exposure_minor for w in held} == {100_000}
+
+
+async def test_orders_for_a_full_truck_go_on_the_next_one_each_holding_its_stock_once(
+    committed_engine: AsyncEngine,
+) -> None:
+    city = unique_city()
+    sessionmaker = create_sessionmaker(committed_engine)
+    with clock.pinned(SUNDAY_NOON):
+        async with sessionmaker() as session:
+            # Tuesday's truck takes three orders of 100 cases (10 kg a case, 1,000 kg an order).
+            await make_prd_route(session, cities=(city,), weekdays=(2, 4), capacity_kg="10000", capacity_cases=300)
+            sausage = await supply_sku(session, wholesale_minor=1000, case_pack=1, net_weight_grams=10_000, stock="600")
+            buyers = [await buyer(session, city=city) for _ in range(5)]
+            await session.commit()
+        start = asyncio.Event()
+
+        async def one_order(who: int) -> ordering.PlacedOrder:
+            async with sessionmaker() as session:
+                await start.wait()
+                placed = await ordering.place_order(
+                    session,
+                    buyers[who].principal,
+                    [BasketLine(sausage.sku, cases=100)],
+                    address_id=buyers[who].address.id,
+                    requested_trip_date=TUESDAY,
+                )
+                await session.commit()
+                return placed
+
+        tasks = [asyncio.create_task(one_order(who)) for who in range(5)]
+        await asyncio.sleep(0.05)
+        start.set()
+        placed = await asyncio.gather(*tasks)
+
+    assert Counter(p.trip.trip.departure_date for p in placed) == Counter({TUESDAY: 3, THURSDAY: 2})
+    moved = [p for p in placed if p.trip.trip.departure_date == THURSDAY]
+    assert {p.wholesale.trip_reason_code for p in moved} == {"trip_full"}
+    assert all("trip_assigned" in [e.kind for e in p.order.events] for p in placed)
+    async with sessionmaker() as session:
+        for who in buyers:
+            (order,) = await order_queries.company_orders(session, who.company.id)
+            assert order[0].total_minor == 100 * 1000
+        held = await session.scalar(select(func.sum(StockLevel.reserved)).where(StockLevel.variant_id == sausage.id))
+        assert held == Decimal(500)  # five orders of 100, each held once
+        booked = sorted(
+            (t.departure_date, t.booked_cases)
+            for t in {
+                o[2].id: o[2] for who in buyers for o in await order_queries.company_orders(session, who.company.id)
+            }.values()
+        )
+        assert booked == [(TUESDAY, 300), (THURSDAY, 200)]

@@ -232,9 +232,9 @@ async def test_book_and_release_move_the_counters_and_refuse_what_does_not_fit(d
     await make_prd_route(db_session, cities=("清远",), capacity_kg="1000", capacity_cases=50)
     with clock.pinned(SUNDAY_NOON):
         trip = (await trips.upcoming_trips(db_session, "清远", days=3))[0]
-        assert await trips.book(db_session, trip.trip_id, Decimal("600.5"), 30) is not None
-        assert await trips.book(db_session, trip.trip_id, Decimal("400"), 10) is None  # 1000.5 kg
-        assert await trips.book(db_session, trip.trip_id, Decimal("100"), 21) is None  # 51 cases
+        assert await trips.book(db_session, trip.trip_id, Decimal("600.5"), 30) is True
+        assert await trips.book(db_session, trip.trip_id, Decimal("400"), 10) is False  # 1000.5 kg
+        assert await trips.book(db_session, trip.trip_id, Decimal("100"), 21) is False  # 51 cases
         assert await trips.release(db_session, trip.trip_id, Decimal("0.5"), 31) is False  # never held 31
         assert await trips.release(db_session, trip.trip_id, Decimal("100.5"), 10) is True
         after = (await trips.upcoming_trips(db_session, "清远", days=3))[0]
@@ -247,11 +247,11 @@ async def test_no_booking_after_the_cutoff_or_once_loading(db_session: AsyncSess
     with clock.pinned(SUNDAY_NOON):
         tuesday, thursday, _ = await trips.upcoming_trips(db_session, "韶关", days=7)
         await trips.start_loading(db_session, thursday.number, actor_user_id=None)
-        assert await trips.book(db_session, thursday.trip_id, Decimal(1), 1) is None
+        assert await trips.book(db_session, thursday.trip_id, Decimal(1), 1) is False
     with clock.pinned(at(7, 10, 0)):  # Monday 18:00 in China: Tuesday's cut-off itself
-        assert await trips.book(db_session, tuesday.trip_id, Decimal(1), 1) is None
+        assert await trips.book(db_session, tuesday.trip_id, Decimal(1), 1) is False
     with clock.pinned(at(7, 9, 59)):
-        assert await trips.book(db_session, tuesday.trip_id, Decimal(1), 1) is not None
+        assert await trips.book(db_session, tuesday.trip_id, Decimal(1), 1) is True
     assert route.code in tuesday.number
 
 
