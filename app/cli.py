@@ -1,4 +1,4 @@
-"""The ``app`` command: serve | migrate | worker | seed-demo | createuser | backup | restore | alibaba."""
+"""The ``app`` command: serve | migrate | worker | beat | seed-demo | createuser | backup | restore | alibaba."""
 
 from __future__ import annotations
 
@@ -124,10 +124,25 @@ def worker(
 
 
 @cli.command()
+def beat(loglevel: Annotated[str, typer.Option()] = "INFO") -> None:
+    """Run the periodic scheduler alone (exactly one per deployment; ``app worker`` processes run
+    what it schedules). ``app worker --beat`` runs both in one process instead."""
+    _database_url()
+    from app.worker import configure_celery
+
+    settings = get_settings()
+    settings.app_data_dir.mkdir(parents=True, exist_ok=True)  # where beat keeps its schedule
+    app = configure_celery(settings)
+    app.start(["beat", f"--loglevel={loglevel}", f"--schedule={settings.app_data_dir / 'celerybeat-schedule'}"])
+
+
+@cli.command()
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
-    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+    workers: Annotated[
+        int | None, typer.Option(help="uvicorn worker processes (default: 1; in production one per core)")
+    ] = None,
     with_worker: Annotated[bool, typer.Option("--with-worker/--no-worker", help="start a Celery worker + beat")] = True,
 ) -> None:
     """Migrate, load demo data into an empty database (demo env), start a Celery worker + beat
@@ -137,6 +152,7 @@ def serve(
     from app.kit.access_log import uvicorn_log_config
 
     settings = _default_public_base_url(host, port)
+    workers = workers or default_web_workers(settings)
     embedded = not settings.database_url
     url = _database_url()
     from app.migrate import upgrade_to_head
@@ -183,6 +199,14 @@ def serve(
         from app.db import stop_embedded_postgres
 
         stop_embedded_postgres()
+
+
+def default_web_workers(settings: Settings, cores: int | None = None) -> int:
+    """Web worker processes when ``--workers`` is not given: one per core in production (each
+    process runs one event loop on one core), one elsewhere (a demo or a developer's machine)."""
+    if settings.app_env is AppEnv.production:
+        return max(1, cores if cores is not None else os.cpu_count() or 1)
+    return 1
 
 
 def _default_public_base_url(host: str, port: int) -> Settings:

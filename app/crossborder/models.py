@@ -215,3 +215,14 @@ class AlibabaOrder(IdMixin, Base):
     pulled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
     __table_args__ = (CheckConstraint("amount_minor IS NULL OR amount_minor >= 0", name="amount_non_negative"),)
+
+
+class GatewayPacing(Base):
+    """The next start any process may give a call to an outside gateway (``name``: "alibaba"):
+    every web and worker process reserves its calls' starts here, one interval apart, so the rate
+    holds for the deployment, not per process (``pacing.DatabaseSchedule``)."""
+
+    __tablename__ = "gateway_pacing"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    next_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

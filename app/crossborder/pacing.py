@@ -1,5 +1,8 @@
-"""Pacing of the calls to the ICBU gateway: one process-wide :class:`Pacer` per rate, shared by
-every sync run and order pull of the process (``ALIBABA_CALLS_PER_SECOND``)."""
+"""Pacing of the calls to the ICBU gateway (``ALIBABA_CALLS_PER_SECOND``): one process-wide
+:class:`Pacer` per rate, shared by every sync run and order pull of the process, and with a
+:class:`DatabaseSchedule` the rate holds across every web and worker process of the deployment:
+each call's start is reserved in PostgreSQL, one interval after the previous one, whichever process
+made it, and a ban the gateway told one process about holds back the others too."""
 
 from __future__ import annotations
 
@@ -9,6 +12,40 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.crossborder import pacing_queries
+
+
+class SharedSchedule(Protocol):
+    """Starts of calls shared with other processes."""
+
+    async def reserve(self, interval_seconds: float) -> float:
+        """Take the next start, ``interval_seconds`` after the previous one: seconds to wait."""
+        ...
+
+    async def hold_back(self, seconds: float) -> None:
+        """No start before ``seconds`` from now."""
+        ...
+
+
+class DatabaseSchedule:
+    """A :class:`SharedSchedule` in the ``gateway_pacing`` table: one statement per call, in a
+    short transaction of its own (a call's start is taken whatever becomes of its caller's work)."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], name: str = "alibaba") -> None:
+        self._sessionmaker = sessionmaker
+        self._name = name
+
+    async def reserve(self, interval_seconds: float) -> float:
+        async with self._sessionmaker() as session, session.begin():
+            return await pacing_queries.reserve_start(session, self._name, interval_seconds)
+
+    async def hold_back(self, seconds: float) -> None:
+        async with self._sessionmaker() as session, session.begin():
+            await pacing_queries.hold_back(session, self._name, seconds)
 
 
 class Pacer:
@@ -21,6 +58,10 @@ class Pacer:
     before we got its answer, so this holds whatever the network jitter, at a cost of one round
     trip per window (about 1 % of the rate on a 10 ms link), where a start-time margin would either
     waste more or sometimes trip ``ApiCallLimit``. Use :meth:`slot` around each call.
+
+    With a ``shared`` schedule each start is also reserved there (after this process's own rules),
+    so the starts of all processes together are ``1 / rate`` apart, and a :meth:`ban` reaches the
+    schedule before the next start.
     """
 
     def __init__(
@@ -29,6 +70,7 @@ class Pacer:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        shared: SharedSchedule | None = None,
     ) -> None:
         self.calls_per_second = calls_per_second
         self.interval = 1.0 / calls_per_second
@@ -39,6 +81,8 @@ class Pacer:
         self._next = 0.0
         self._ends: deque[float] = deque(maxlen=self.burst)
         self._lock = asyncio.Lock()
+        self._shared = shared
+        self._ban_to_share = 0.0  # seconds of a ban not yet written to the shared schedule
         self.waited_seconds = 0.0
 
     async def wait(self) -> None:
@@ -52,6 +96,14 @@ class Pacer:
                 self.waited_seconds += start - now
                 await self._sleep(start - now)
             self._next = start + self.interval
+            if self._shared is not None:
+                if self._ban_to_share > 0:
+                    await self._shared.hold_back(self._ban_to_share)
+                    self._ban_to_share = 0.0
+                delay = await self._shared.reserve(self.interval)
+                if delay > 0:
+                    self.waited_seconds += delay
+                    await self._sleep(delay)
 
     def done(self) -> None:
         self._ends.append(self._clock())
@@ -66,14 +118,18 @@ class Pacer:
 
     def ban(self, seconds: float) -> None:
         self._next = max(self._next, self._clock() + seconds)
+        self._ban_to_share = max(self._ban_to_share, seconds)
 
 
-_pacers: dict[float, Pacer] = {}
+_pacers: dict[tuple[float, object], Pacer] = {}
 
 
-def pacer_for(calls_per_second: float) -> Pacer:
-    """The process-wide pacer for this rate (runs in one process share it)."""
-    pacer = _pacers.get(calls_per_second)
+def pacer_for(calls_per_second: float, sessionmaker: async_sessionmaker[AsyncSession] | None = None) -> Pacer:
+    """The process-wide pacer for this rate (runs in one process share it), its starts reserved in
+    the database of ``sessionmaker`` when given (the processes of the deployment share it)."""
+    key = (calls_per_second, sessionmaker)
+    pacer = _pacers.get(key)
     if pacer is None:
-        pacer = _pacers[calls_per_second] = Pacer(calls_per_second)
+        shared = DatabaseSchedule(sessionmaker) if sessionmaker is not None else None
+        pacer = _pacers[key] = Pacer(calls_per_second, shared=shared)
     return pacer

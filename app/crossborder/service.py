@@ -85,7 +85,8 @@ async def open_engine(
     settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], *, call_timeout: float = 30.0
 ) -> AsyncIterator[SyncEngine]:
     """A sync engine on the configured gateway: its calls land in the sync log, paced by the
-    process-wide pacer at ``ALIBABA_CALLS_PER_SECOND``. :class:`AlibabaNotConfigured` without an app."""
+    process-wide pacer at ``ALIBABA_CALLS_PER_SECOND``, its starts shared with the deployment's other
+    processes through the database. :class:`AlibabaNotConfigured` without an app."""
     log = CallLog()
     async with build_client(settings, on_call=log, timeout=call_timeout) as client:
         yield SyncEngine(
@@ -93,7 +94,7 @@ async def open_engine(
             client,
             log,
             cipher=cipher_for(settings),
-            pacer=pacer_for(settings.alibaba_calls_per_second),
+            pacer=pacer_for(settings.alibaba_calls_per_second, sessionmaker),
             options=SyncOptions(
                 debounce_seconds=settings.alibaba_debounce_seconds,
                 audit_poll_seconds=settings.alibaba_audit_poll_seconds,
