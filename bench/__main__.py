@@ -13,6 +13,7 @@ from bench import (
     orders,
     pos_till,
     pos_upload,
+    scaling,
     shop,
     stations,
     stock,
@@ -39,7 +40,8 @@ BENCHES = {
 }
 # Run only when named (``python -m bench backup``): filling a database with a million ledger rows
 # makes it the longest bench, and its figures change only when the backup code does.
-ON_REQUEST = {"backup": backup.main}
+# scaling: three servers one after the other (1, 2 and 4 web processes), for issue 16's figure.
+ON_REQUEST = {"backup": backup.main, "scaling": scaling.main}
 
 
 def main() -> None:
