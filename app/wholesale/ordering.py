@@ -355,9 +355,9 @@ async def place_order(
     commit. The order is written as the credit check is expected to come out (clear, or as the
     previous attempt's check said); when the check says otherwise, or the truck filled up
     meanwhile, the writes are rolled back to a savepoint and made again (rolling back also releases
-    the rows locked after it). Rows are always locked in one order, stock, company, trip, so two
-    orders never wait for each other. An order written held whose second check comes out clear
-    stays held: the centre's approval settles it."""
+    the rows locked after it). Rows are always locked in one order, stock, company, trip, so no
+    two orders can each wait for the other (no deadlock). An order written held whose second check
+    comes out clear stays held, its message the first check's: the centre's approval settles it."""
     company = await service.ordering_company(session, principal)
     address = await queries.delivery_address(session, company.id, address_id)
     if address is None:
