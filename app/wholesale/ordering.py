@@ -420,9 +420,9 @@ async def _trip_and_basket(
 
 
 async def _credit_turn(session: AsyncSession, company_id: int, order_minor: int) -> Credit:
-    """The company's turn: its row locked (re-checked: a suspension decided meanwhile counts), what
-    it owes and its overdue invoices read, in one statement (the invoices themselves only when
-    there are some)."""
+    """The company's turn: its row locked, then read again (a suspension decided meanwhile counts)
+    with what it owes and how many invoices are overdue (``order_queries.company_turn``); the
+    overdue invoices themselves only when there are some."""
     found = await queries.company_turn(session, company_id, clock.today())
     assert found is not None  # read at the start of this transaction; companies are never deleted
     company, owed, overdue_count = found
