@@ -48,7 +48,7 @@ async def _stock_every_supply_sku(client: httpx.AsyncClient, admin: dict[str, st
         received.raise_for_status()
 
 
-async def _a_daily_truck_with_room(base_url: str, city: str) -> None:
+async def _a_daily_truck_with_room(base_url: str, city: str, code: str = "BENCH") -> None:
     """A daily route to the buyer's city with the largest room the console accepts (100 t, 20,000
     cases), added through the ops console's form before any trip of the city exists: the demo
     trucks (400 cases, three a week) fill after 18 of these orders, and a full trip would measure
@@ -66,7 +66,7 @@ async def _a_daily_truck_with_room(base_url: str, city: str) -> None:
             "/admin/wholesale/routes",
             data={
                 "csrf_token": token,
-                "code": "BENCH",
+                "code": code,
                 "name": "压测日班车",
                 "cities": city,
                 "weekdays": [str(d) for d in range(1, 8)],

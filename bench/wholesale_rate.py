@@ -1,16 +1,18 @@
-"""Issue 15, item 1 for wholesale orders: orders placed per second through the buyer's JSON API with
-2 web workers and the Celery worker running, driven by wrk at concurrency 16, for the demo buyer's
-company (a buyer's own system placing its orders at the cut-off):
+"""Issue 15, item 1 for wholesale orders: orders placed per second through the buyers' JSON API
+with 2 web workers and the Celery worker running, driven by wrk at concurrency 16:
 
-- one-line orders, one case each, spread over the 10 supply SKUs;
-- the quick order: one case of each of the 10 supply SKUs in every order.
+- one buyer (the demo buyer's company: its own system placing its orders at the cut-off), one-line
+  orders of one case spread over the 10 supply SKUs, then the quick order (one case of each of the
+  10 supply SKUs in every order);
+- the demo's approved companies at once (a buyer account added for each), one-line orders, each
+  company to its own city.
 
-Every order is checked and priced from the company's list, booked on a trip (a daily route with room
-to spare, so the trip's capacity does not decide the figures) and holds its stock FEFO with the
-wholesale shelf-life rule. The company's orders are serialised by design (its credit check reads what
-the company's earlier orders committed), so this is the rate of one buyer. The company's credit limit
-is raised first: an order over the limit is placed and held for approval, which is another path.
-Afterwards: reserved ≤ on hand on every SKU, and the outbox drained by the worker.
+Every order is checked and priced from its company's list, booked on a trip (a daily route per city
+with room to spare, so a truck's capacity does not decide the figures) and holds its stock FEFO with
+the wholesale shelf-life rule. A company's orders take turns on its row for the credit check (each
+reads what the earlier ones committed), and a truck's orders on the trip's row: one buyer's rate is
+that turn's. Credit limits are raised first: an order over its limit is placed and held for
+approval, another path. Afterwards: reserved ≤ on hand on every SKU, the outbox drained by the worker.
 """
 
 from __future__ import annotations
@@ -37,36 +39,67 @@ GOAL_P99_MS = 250
 SECONDS = 10
 
 
-async def _prepare(base_url: str, database_url: str) -> tuple[dict[str, str], list[str], str, str, dict[str, str]]:
-    """The buyer's bearer token, the 'sku:cases' lines (one case, or the SKU's minimum in whole
-    cases), the address id, and the admin's headers."""
+Buyer = tuple[str, str]  # a buyer's bearer token and its company's delivery address id
+
+
+DEMO_PASSWORD = "demo1234"  # noqa: S105 - the demo's documented password
+BENCH_PASSWORD = "bench-pass-1"  # noqa: S105 - the buyers this bench adds to its own throwaway database
+
+
+async def _bearer(client: httpx.AsyncClient, username: str, password: str = DEMO_PASSWORD) -> str:
+    reply = await client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    reply.raise_for_status()
+    return str(reply.json()["access_token"])
+
+
+async def _buyer(client: httpx.AsyncClient, base_url: str, token: str, route_code: str) -> tuple[Buyer, int]:
+    """The buyer's token and address, with a daily truck with room to its city; and its company's id."""
+    company = (await client.get("/api/v1/wholesale/company", headers={"Authorization": f"Bearer {token}"})).json()
+    address = company["delivery_addresses"][0]
+    await _a_daily_truck_with_room(base_url, address["city"], route_code)
+    return (token, str(address["id"])), int(company["id"])
+
+
+async def _prepare(base_url: str, database_url: str) -> tuple[list[Buyer], list[str], dict[str, str]]:
+    """The buyers (the demo buyer first, then one added for each other approved company), the
+    'sku:cases' lines (one case, or the SKU's minimum in whole cases), and the admin's headers."""
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
         admin = await token(client)
-        reply = await client.post("/api/v1/auth/token", data={"username": "buyer", "password": "demo1234"})
-        reply.raise_for_status()
-        buyer_token = reply.json()["access_token"]
-        buyer = {"Authorization": f"Bearer {buyer_token}"}
-        company = (await client.get("/api/v1/wholesale/company", headers=buyer)).json()
-        address = company["delivery_addresses"][0]
-        await _a_daily_truck_with_room(base_url, address["city"])
-        catalog = (await client.get("/api/v1/wholesale/catalog", headers=buyer)).json()
+        demo, demo_company = await _buyer(client, base_url, await _bearer(client, "buyer"), "BENCH")
+        buyers, companies = [demo], [demo_company]
+        for company in (await client.get("/api/v1/admin/companies", headers=admin)).json():
+            if company["status"] != "approved" or company["id"] == demo_company:
+                continue
+            username = f"bench-buyer-{company['id']}"
+            created = await client.post(
+                "/api/v1/admin/users",
+                headers=admin,
+                json={"username": username, "password": BENCH_PASSWORD, "role": "buyer", "company_id": company["id"]},
+            )
+            created.raise_for_status()
+            other, _ = await _buyer(
+                client, base_url, await _bearer(client, username, BENCH_PASSWORD), f"B{company['id']}"
+            )
+            buyers.append(other)
+            companies.append(int(company["id"]))
+        catalog = (await client.get("/api/v1/wholesale/catalog", headers={"Authorization": f"Bearer {demo[0]}"})).json()
         await _stock_every_supply_sku(client, admin, [item["sku"] for item in catalog])
         lines = [
             f"{item['sku']}:{max(1, -(-int(Decimal(item['min_quantity'])) // item['case_pack']))}" for item in catalog
         ]
-    # A limit no run reaches, so every order is clear (the console caps what a form may enter).
+    # Limits no run reaches, so every order is clear (the console caps what a form may enter).
     connection = await asyncpg.connect(database_url)
     try:
         await connection.execute(
-            "UPDATE buyer_companies SET credit_limit_minor = 10000000000000 WHERE id = $1", company["id"]
+            "UPDATE buyer_companies SET credit_limit_minor = 10000000000000 WHERE id = any($1::bigint[])", companies
         )
     finally:
         await connection.close()
-    return buyer, lines, str(address["id"]), buyer_token, admin
+    return buyers, lines, admin
 
 
 def _run(
-    server: Server, label: str, lines: list[str], per_order: int, address: str, bearer: str, workdir: Path
+    server: Server, label: str, lines: list[str], per_order: int, buyers: list[Buyer], workdir: Path
 ) -> tuple[WrkResult, dict[str, int], float]:
     out = workdir / f"{uuid.uuid4().hex[:6]}.counts"
     web = server.worker_pids()
@@ -81,8 +114,8 @@ def _run(
         env={
             "LINES": ",".join(lines),
             "PER_ORDER": str(per_order),
-            "ADDRESS": address,
-            "AUTH": bearer,
+            "AUTHS": ",".join(b[0] for b in buyers),
+            "ADDRESSES": ",".join(b[1] for b in buyers),
             "TAG": uuid.uuid4().hex[:8],
             "OUT": str(out),
         },
@@ -100,16 +133,17 @@ def main() -> None:
         data = Path(tmp) / "data"
         with running_server(data, seed_first=True, workers=WEB_WORKERS, with_worker=True) as server:
             database_url = _embedded_url(data)
-            _, lines, address, bearer, admin = asyncio.run(_prepare(server.base_url, database_url))
+            buyers, lines, admin = asyncio.run(_prepare(server.base_url, database_url))
             print(
-                f"== wholesale_rate: one buyer's orders through the JSON API, {WEB_WORKERS} web workers + the "
+                f"== wholesale_rate: buyers' orders through the JSON API, {WEB_WORKERS} web workers + the "
                 f"Celery worker, wrk at concurrency 16 ({os.cpu_count()} cores shared by all) =="
             )
-            for label, per_order in (
-                (f"one line each, spread over {len(lines)} supply SKUs", 1),
-                (f"quick order: {len(lines)} lines each", len(lines)),
+            for label, per_order, who in (
+                (f"one buyer, one line each, spread over {len(lines)} supply SKUs", 1, buyers[:1]),
+                (f"one buyer, quick order: {len(lines)} lines each", len(lines), buyers[:1]),
+                (f"{len(buyers)} buyers at once (own cities), one line each", 1, buyers),
             ):
-                result, counts, web_ms = _run(server, label, lines, per_order, address, bearer, Path(tmp))
+                result, counts, web_ms = _run(server, label, lines, per_order, who, Path(tmp))
                 placed = sum(n for k, n in counts.items() if k.startswith("201"))
                 rate = placed / SECONDS
                 print(result.line())

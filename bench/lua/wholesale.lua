@@ -1,7 +1,8 @@
--- Wholesale orders for wrk, through the buyer's JSON API: each order takes PER_ORDER lines from the
+-- Wholesale orders for wrk, through the buyers' JSON API: each order takes PER_ORDER lines from the
 -- comma-separated "sku:cases" list in LINES, in turn (so one-line orders spread over the SKUs, and
--- PER_ORDER = all of them is the quick order of every supply SKU), to the address ADDRESS, with the
--- bearer token in AUTH and a fresh Idempotency-Key per request. Answers are counted by status and
+-- PER_ORDER = all of them is the quick order of every supply SKU), from the buyers in turn: bearer
+-- tokens in AUTHS and their addresses in ADDRESSES (comma-separated, in the same order), with a
+-- fresh Idempotency-Key per request. Answers are counted by status and
 -- the answer's credit state (201 clear / 201 held) and written to OUT at the end.
 local function split(text)
   local items = {}
@@ -11,8 +12,8 @@ end
 
 local lines = split(os.getenv("LINES"))
 local per_order = tonumber(os.getenv("PER_ORDER") or "1")
-local address = os.getenv("ADDRESS")
-local auth = os.getenv("AUTH")
+local auths = split(os.getenv("AUTHS"))
+local addresses = split(os.getenv("ADDRESSES"))
 local tag = os.getenv("TAG") or "bench"
 local threads = {}
 local next_id = 0
@@ -37,10 +38,11 @@ function request()
     local sku, cases = string.match(lines[((counter * per_order + k) % #lines) + 1], "([^:]+):(%d+)")
     table.insert(parts, '{"sku":"' .. sku .. '","cases":' .. cases .. '}')
   end
-  local body = '{"lines":[' .. table.concat(parts, ",") .. '],"address_id":' .. address .. '}'
+  local who = (counter % #auths) + 1
+  local body = '{"lines":[' .. table.concat(parts, ",") .. '],"address_id":' .. addresses[who] .. '}'
   local headers = {
     ["Content-Type"] = "application/json",
-    ["Authorization"] = "Bearer " .. auth,
+    ["Authorization"] = "Bearer " .. auths[who],
     ["Idempotency-Key"] = tag .. "-" .. id .. "-" .. counter,
   }
   return wrk.format("POST", "/api/v1/wholesale/orders", headers, body)
