@@ -60,8 +60,8 @@ class Pacer:
     waste more or sometimes trip ``ApiCallLimit``. Use :meth:`slot` around each call.
 
     With a ``shared`` schedule each start is also reserved there (after this process's own rules),
-    so the starts of all processes together are ``1 / rate`` apart, and a :meth:`ban` reaches the
-    schedule before the next start.
+    so the starts of all processes together are ``1 / rate`` apart, and :meth:`ban_everywhere`
+    holds back the other processes' starts as well as this one's.
     """
 
     def __init__(
@@ -82,7 +82,6 @@ class Pacer:
         self._ends: deque[float] = deque(maxlen=self.burst)
         self._lock = asyncio.Lock()
         self._shared = shared
-        self._ban_to_share = 0.0  # seconds of a ban not yet written to the shared schedule
         self.waited_seconds = 0.0
 
     async def wait(self) -> None:
@@ -97,9 +96,6 @@ class Pacer:
                 await self._sleep(start - now)
             self._next = start + self.interval
             if self._shared is not None:
-                if self._ban_to_share > 0:
-                    await self._shared.hold_back(self._ban_to_share)
-                    self._ban_to_share = 0.0
                 delay = await self._shared.reserve(self.interval)
                 if delay > 0:
                     self.waited_seconds += delay
@@ -117,8 +113,15 @@ class Pacer:
             self.done()
 
     def ban(self, seconds: float) -> None:
+        """No start in this process for ``seconds``."""
         self._next = max(self._next, self._clock() + seconds)
-        self._ban_to_share = max(self._ban_to_share, seconds)
+
+    async def ban_everywhere(self, seconds: float) -> None:
+        """No start for ``seconds`` in this process nor, with a shared schedule, in any other: the
+        gateway's ban (``ApiCallLimit``) is on the app key, whichever process it answered."""
+        self.ban(seconds)
+        if self._shared is not None:
+            await self._shared.hold_back(seconds)
 
 
 _pacers: dict[tuple[float, object], Pacer] = {}

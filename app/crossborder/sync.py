@@ -621,7 +621,7 @@ class SyncEngine:
                         f"still throttled after {MAX_RATE_LIMIT_WAITS} waits", code=exc.code, api=exc.api
                     ) from exc
                 logger.info("icbu throttled on %s; waiting %.1f s as told", exc.api, wait)
-                self.pacer.ban(wait)
+                await self.pacer.ban_everywhere(wait)
             except TokenExpired as exc:
                 if refreshed:
                     raise HaltRun("阿里巴巴国际站拒绝了刚刷新的令牌，请在运营后台重新连接卖家账号") from exc
@@ -760,7 +760,7 @@ class SyncEngine:
         """A long ban: the connection records until when no call may go out (every run and pull
         checks it first), and the listings due now wait for its end."""
         until = self.clock() + timedelta(seconds=exc.seconds)
-        self.pacer.ban(exc.seconds)
+        await self.pacer.ban_everywhere(exc.seconds)
         async with self.sessionmaker() as session, session.begin():
             await repository.add_log_entries(session, self.log.take())
             await repository.set_paused_until(session, until)
