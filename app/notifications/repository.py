@@ -94,9 +94,7 @@ async def messages_about(
         return []
     stmt = (
         select(NotificationMessage)
-        .where(
-            or_(NotificationMessage.recipient.in_(recipients), NotificationMessage.reference.in_(references))
-        )
+        .where(or_(NotificationMessage.recipient.in_(recipients), NotificationMessage.reference.in_(references)))
         .order_by(NotificationMessage.id)
     )
     if for_update:

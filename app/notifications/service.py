@@ -167,6 +167,4 @@ async def messages_about(
     session: AsyncSession, *, recipients: Sequence[str], references: Sequence[str], for_update: bool = False
 ) -> list[NotificationMessage]:
     """Messages to one of ``recipients`` or about one of ``references`` (order numbers)."""
-    return await repository.messages_about(
-        session, recipients=recipients, references=references, for_update=for_update
-    )
+    return await repository.messages_about(session, recipients=recipients, references=references, for_update=for_update)

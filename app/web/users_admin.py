@@ -85,7 +85,6 @@ def _listed_person(user: User) -> dict[str, str]:
     }
 
 
-
 async def _render_users(
     request: Request,
     session: DbSession,
