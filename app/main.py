@@ -42,6 +42,7 @@ from app.stations import report_endpoints as station_reports
 from app.supply import documents as supply_documents
 from app.supply import endpoints as supply_endpoints
 from app.supply import product_endpoints
+from app.web import account_data as account_data_pages
 from app.web import admin as admin_pages
 from app.web import admin_orders as admin_order_pages
 from app.web import auth as auth_pages
@@ -130,6 +131,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     pos_replenishment_endpoints.router,
     pos_docs_endpoints.router,
     auth_pages.router,
+    account_data_pages.router,
     admin_pages.router,
     company_admin_pages.router,
     user_pages.router,

@@ -259,3 +259,18 @@ class DeviceEnrolment(IdMixin, Base):
         CheckConstraint("kind <> 'pos_till' OR store_id IS NOT NULL", name="till_has_store"),
         CheckConstraint("kind <> 'pos_till' OR till_id IS NOT NULL", name="till_enrolment_has_till"),
     )
+
+
+class AccountErasure(IdMixin, Base):
+    """A customer account deleted (注销) and its personal data anonymised: who asked and when, and
+    how many orders and notices were rewritten. The audit of the erasure — the user row itself no
+    longer says whose it was — and what makes a second request a no-op. No name or number here."""
+
+    __tablename__ = "account_erasures"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, unique=True)
+    # Who asked: the customer, signed in (a future admin-made erasure would name the admin).
+    actor_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    orders_anonymised: Mapped[int] = mapped_column(nullable=False)
+    messages_anonymised: Mapped[int] = mapped_column(nullable=False)

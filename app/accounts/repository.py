@@ -6,12 +6,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased, contains_eager, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.accounts.models import (
+    AccountErasure,
     ApiToken,
     BuyerCompany,
     CompanyStatus,
@@ -436,3 +437,18 @@ async def till_session_holds(session: AsyncSession, record: ApiToken, now: datet
         )
     )
     return bool(held)
+
+
+async def erasure_of(session: AsyncSession, user_id: int) -> AccountErasure | None:
+    return await session.scalar(select(AccountErasure).where(AccountErasure.user_id == user_id))
+
+
+async def add_erasure(session: AsyncSession, erasure: AccountErasure) -> AccountErasure:
+    session.add(erasure)
+    await session.flush()
+    return erasure
+
+
+async def delete_login_codes(session: AsyncSession, phone: str) -> None:
+    """Forget the sign-in codes sent to ``phone`` (only their HMACs are kept, but the number is)."""
+    await session.execute(delete(LoginCode).where(LoginCode.phone == phone))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import phonenumbers
 
+from app.kit.personal import ERASED_PHONE_SHOWN, is_erased_phone
+
 
 def normalise_cn_phone(raw: str) -> str:
     """Parse a phone number (mainland China by default) and return it in E.164 (``+8613800138000``).
@@ -39,12 +41,17 @@ def normalise_cn_mobile(raw: str) -> str:
 
 
 def last_four(e164: str) -> str:
+    if is_erased_phone(e164):
+        return "----"
     return e164[-4:]
 
 
 def mask_phone(e164: str) -> str:
     """How pages show a stored number: country code, first three and last four digits
-    (``+86 138****8000``), so staff can match a caller without the page exposing the number."""
+    (``+86 138****8000``), so staff can match a caller without the page exposing the number.
+    An erased customer's placeholder (``app.kit.personal``) shows as ``已注销``."""
+    if is_erased_phone(e164):
+        return ERASED_PHONE_SHOWN
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TypedDict, Unpack
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.notifications.models import NotificationMessage, NotificationStatus
@@ -81,4 +82,21 @@ async def list_messages(session: AsyncSession, **filters: Unpack[MessageFilters]
         stmt = stmt.where(NotificationMessage.recipient.endswith(phone_last4, autoescape=True))
     if (before_id := filters.get("before_id")) is not None:
         stmt = stmt.where(NotificationMessage.id < before_id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def messages_about(
+    session: AsyncSession, *, recipients: Sequence[str], references: Sequence[str], for_update: bool = False
+) -> list[NotificationMessage]:
+    """Messages sent to one of ``recipients`` or about one of ``references`` (order numbers),
+    oldest first: what a customer's data export lists and their account's erasure masks."""
+    if not recipients and not references:
+        return []
+    stmt = (
+        select(NotificationMessage)
+        .where(or_(NotificationMessage.recipient.in_(recipients), NotificationMessage.reference.in_(references)))
+        .order_by(NotificationMessage.id)
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
     return list((await session.scalars(stmt)).all())

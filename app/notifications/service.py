@@ -11,14 +11,14 @@ transaction of its own, after the rollback (see ``app.worker.process_outbox_mess
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Unpack
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit import clock
 from app.kit.outbox import enqueue
-from app.kit.phones import last_four, normalise_cn_phone
+from app.kit.phones import last_four, mask_phone, normalise_cn_phone
 from app.notifications import errors, repository
 from app.notifications.models import (
     ERROR_MAX_CHARS,
@@ -27,7 +27,7 @@ from app.notifications.models import (
     NotificationStatus,
 )
 from app.notifications.providers import MessageProvider, ProviderError
-from app.notifications.templates import render
+from app.notifications.templates import SECRET_PARAMS, mask_secrets, render
 
 log = logging.getLogger(__name__)
 
@@ -139,3 +139,32 @@ async def list_messages(
     if phone_last4 is not None and not (len(phone_last4) == 4 and phone_last4.isascii() and phone_last4.isdigit()):
         raise errors.InvalidPhoneFilter()
     return await repository.list_messages(session, **filters)
+
+
+ERASED_NOT_SENT = "顾客已注销账户，不再发送"
+
+
+def anonymise_message(message: NotificationMessage, phones: Sequence[str]) -> None:
+    """Rewrite a message for a customer who deleted their account (PIPL): the recipient masked,
+    the body without their secrets (pickup code, order link, sign-in code) or any of ``phones``,
+    the parameters without those secrets. What it was (template, order number, amounts, times,
+    status) stays for the record. A message not yet sent is never sent now (``outbox_only``, the
+    state of a message kept and not delivered), since it has no number to go to any more."""
+    body = mask_secrets(message.body, message.params)
+    for phone in phones:
+        if phone:
+            body = body.replace(phone, mask_phone(phone)).replace(phone.removeprefix("+86"), mask_phone(phone))
+    message.body = body
+    message.params = {k: v for k, v in message.params.items() if k not in SECRET_PARAMS}
+    if " " not in message.recipient:  # masked already reads "+86 138****8000"
+        message.recipient = mask_phone(message.recipient)
+    if message.status in repository.OPEN_STATUSES:
+        message.status = NotificationStatus.outbox_only
+        message.last_error = ERASED_NOT_SENT
+
+
+async def messages_about(
+    session: AsyncSession, *, recipients: Sequence[str], references: Sequence[str], for_update: bool = False
+) -> list[NotificationMessage]:
+    """Messages to one of ``recipients`` or about one of ``references`` (order numbers)."""
+    return await repository.messages_about(session, recipients=recipients, references=references, for_update=for_update)

@@ -18,6 +18,7 @@ from app.kit.errors import TooManyRequests
 from app.kit.phones import normalise_cn_phone
 from app.orders import errors, repository
 from app.orders.models import Order
+from app.orders.views import ContactView
 
 # A header, not a query parameter: query strings end up in access logs, proxies and browser history.
 OrderPhone = Annotated[
@@ -81,6 +82,23 @@ def is_customer_view(order: Order, principal: Principal | None, phone: str | Non
         return normalise_cn_phone(phone) == order.contact_phone
     except ValueError:
         return False
+
+
+def contact_view(order: Order, principal: Principal | None, phone: str | None) -> ContactView:
+    """How much of the customer's contact data this reader of ``order`` sees (see ``ContactView``):
+    the customer and an admin everything, a wholesale buyer its own company's order, the warehouse
+    the back-office view, a station operator only the masked name and the phone's last four."""
+    if is_customer_view(order, principal, phone):
+        return ContactView.full
+    if principal is None:
+        return ContactView.station
+    if principal.role is Role.admin and principal.has_scope(Scope.admin):
+        return ContactView.full
+    if principal.role is Role.buyer and order.company_id is not None and order.company_id == principal.company_id:
+        return ContactView.full
+    if BACK_OFFICE.admits(principal):
+        return ContactView.back_office
+    return ContactView.station
 
 
 async def visible_order(

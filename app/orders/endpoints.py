@@ -1,4 +1,5 @@
-"""The order routes every channel shares: a customer cancels or lists their orders, the Stripe
+"""The order routes every channel shares: a customer cancels or lists their orders (and downloads
+their personal data), the Stripe
 webhook, and the staff order API. Placing, reading and paying a shop order are the shop channel's
 routes (``app/shop/endpoints.py``). Endpoints stay thin: access, one service call, a schema."""
 
@@ -7,11 +8,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import JSONResponse
 
 from app.accounts.access import AdminUser, BackOfficeUser, CustomerUser, MaybeUser, PublicAccess, Role
 from app.db import DbSession
 from app.kit.http import client_address
-from app.orders import access, errors, payments, repository, schemas, service, views, webhooks
+from app.orders import access, errors, payments, personal_data, repository, schemas, service, views, webhooks
 from app.orders.access import OrderPhone
 from app.orders.models import OrderStatus
 from app.orders.notices import send_order_notice
@@ -60,6 +62,18 @@ async def my_orders(session: DbSession, principal: CustomerUser) -> list[schemas
     )
 
 
+@router.get(
+    "/me/data",
+    responses={
+        200: {"description": "JSON 附件 my-data-<日期>.json：账户资料、全部订单、发给本人的通知"},
+        403: {"description": "role_not_allowed（仅顾客本人）"},
+    },
+)
+async def my_data(session: DbSession, principal: CustomerUser) -> JSONResponse:
+    """The signed-in customer's personal data as a download (PIPL): profile, orders, notices."""
+    return views.data_download(await personal_data.export_customer_data(session, principal.user_id))
+
+
 @hooks.post(
     "/webhooks/stripe",
     dependencies=[PublicAccess],
@@ -96,7 +110,8 @@ async def staff_orders(
     orders = await repository.list_orders(
         session, status=status_filter, channel=channel, q=q, before_id=before_id, limit=limit, for_read_model=True
     )
-    return views.orders_out(orders)
+    # A list is the back office's working view: names and phones masked (the README's 个人信息 table).
+    return views.orders_out(orders, view=views.ContactView.back_office)
 
 
 @admin.post("/orders/{number}/cancel", response_model=schemas.OrderOut)

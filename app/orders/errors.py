@@ -83,3 +83,15 @@ class ReturnUrlNotAllowed(InvalidInput):
 
     code = "return_url_not_allowed"
     message = "支付完成后的返回地址必须是本站地址"
+
+
+class AccountHasOpenOrders(Conflict):
+    """A customer asked to delete their account while orders of theirs are still under way."""
+
+    code = "account_has_open_orders"
+    message = "您还有未完成的订单（待付款、已确认或待取货），请先完成或取消这些订单，再注销账户"
+
+
+class ErasureNotConfirmed(InvalidInput):
+    code = "erasure_not_confirmed"
+    message = "请在确认框中输入“注销”二字，确认注销账户"

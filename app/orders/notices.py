@@ -8,12 +8,17 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit.personal import is_erased_phone
 from app.notifications.service import notify
 from app.orders import repository
 from app.orders.models import DeliveryMethod, Order, PaymentMethod
 
 
 async def send_order_notice(session: AsyncSession, order: Order, template: str, **extra: Any) -> None:
+    if is_erased_phone(order.contact_phone):
+        # The customer deleted their account: there is no number to write to, and a refund or a
+        # cancellation the centre records afterwards must not fail for want of one.
+        return
     params: dict[str, Any] = {"order_number": order.number}
     if template == "order_placed":
         if not order.station_id:

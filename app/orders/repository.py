@@ -387,3 +387,19 @@ async def adopt_open_stripe_attempt(
         .returning(Payment.id)
     )
     return await session.get(Payment, adopted) if adopted is not None else None
+
+
+async def orders_of_customer(session: AsyncSession, user_id: int, *, for_update: bool = False) -> Sequence[Order]:
+    """Every order of a signed-in customer, oldest first, with its lines, payments and station —
+    what their data export lists and their account's erasure rewrites (row-locked then, so a
+    concurrent transition waits for the erasure instead of writing the old contact back)."""
+    stmt = (
+        select(Order)
+        .where(Order.customer_user_id == user_id)
+        .options(selectinload(Order.lines), selectinload(Order.payments), joinedload(Order.station))
+        .order_by(Order.id)
+        .execution_options(populate_existing=True)
+    )
+    if for_update:
+        stmt = stmt.with_for_update(of=Order)
+    return (await session.scalars(stmt)).unique().all()

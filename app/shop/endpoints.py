@@ -67,13 +67,15 @@ async def place_order(
 async def get_order(
     number: str, request: Request, session: DbSession, principal: MaybeUser, phone: OrderPhone = None
 ) -> schemas.OrderOut:
-    """An order, for its customer, staff, its station — or a guest giving the order's phone."""
+    """An order, for its customer, staff, its station — or a guest giving the order's phone. Staff
+    and stations see the customer's name, phone and address only as far as their work needs
+    (``access.contact_view``)."""
     order = await access.visible_order(
         session, number, principal, phone, limiter=request.app.state.lookup_limiter, client_ip=client_address(request)
     )
     # Only the customer is shown the pickup code and QR while the parcel waits (staff never are).
     pickup = await customer_pickup(session, order) if access.is_customer_view(order, principal, phone) else None
-    return await views.order_out(session, order, pickup=pickup)
+    return await views.order_out(session, order, pickup=pickup, view=access.contact_view(order, principal, phone))
 
 
 @router.post(

@@ -10,7 +10,6 @@ as much as the station needs to hand over the box: the name masked to its first 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import get_settings
 from app.kit import clock
 from app.kit.errors import InvalidInput
+from app.kit.personal import mask_name, phone_last4
 from app.kit.quantities import UNIT_LABELS_ZH, Unit, format_quantity
 from app.orders.models import Order, OrderLine, PaymentMethod
 from app.stations import errors, label_queries
@@ -97,20 +97,6 @@ class RunManifest:
     @property
     def total_due_minor(self) -> int:
         return sum(p.amount_due_minor for stop in self.stops for p in stop.parcels)
-
-
-def mask_name(name: str) -> str:
-    """``李小红`` → ``李**``: the first character, then one asterisk per further character (at most
-    three, so a long name does not print a row of stars)."""
-    name = name.strip()
-    if not name:
-        return "—"
-    return name[0] + "*" * min(max(len(name) - 1, 1), 3)
-
-
-def phone_last4(phone: str) -> str:
-    digits = re.sub(r"\D", "", phone or "")
-    return digits[-4:] if len(digits) >= 4 else "—"
 
 
 def amount_due(order: Order) -> int:

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.orders.models import Order
 from app.orders.schemas import PickupOut
 from app.stations import parcel_queries, schemas
-from app.stations.labels import amount_due, amount_due_minor, mask_name
+from app.stations.labels import amount_due, amount_due_minor, mask_name, phone_last4
 from app.stations.models import DeliveryRoute, DispatchRun, Parcel, ParcelStatus, Station
 from app.stations.parcels import customer_pickup_code, pickup_qr
 
@@ -30,7 +30,7 @@ def parcel_view(parcel: Parcel, order: Order, station_code: str) -> schemas.Parc
         station_code=station_code,
         shelf_slot=parcel.shelf_slot,
         recipient_masked=mask_name(order.contact_name),
-        phone_last4=order.contact_phone[-4:],
+        phone_last4=phone_last4(order.contact_phone),
         amount_due_minor=amount_due(order),
         arrived_at=parcel.arrived_at,
         retention_until=parcel.retention_until,
@@ -49,7 +49,7 @@ async def shelf_out(session: AsyncSession, station_id: int) -> list[schemas.Parc
             station_code=station_code,
             shelf_slot=slot,
             recipient_masked=mask_name(contact_name),
-            phone_last4=contact_phone[-4:],
+            phone_last4=phone_last4(contact_phone),
             amount_due_minor=amount_due_minor(payment_method, total_minor, paid_minor),
             arrived_at=arrived_at,
             retention_until=retention_until,

@@ -1,8 +1,9 @@
 """Ops console orders (/admin/orders): find an order, read its history, cancel it, refund it.
 
-Admin role only. Thin: reads through ``app.orders`` views and repository, writes through
-``service.cancel`` and ``payments.request_refund`` — the same calls as the staff JSON API. The
-refund form carries an idempotency key rendered with the page, so a double click refunds once.
+Admin role only. The list masks the customer's name and phone; the order's page shows them in
+full (the README's 个人信息 / Personal data table). Thin: reads through ``app.orders`` views and
+repository, writes through ``service.cancel`` and ``payments.request_refund`` — the same calls as
+the staff JSON API. The refund form carries an idempotency key rendered with the page, so a double click refunds once.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from app.db import DbSession
 from app.kit.errors import AppError, IdempotencyKeyReused
 from app.kit.idempotency import run_idempotent
 from app.kit.money import parse_major
+from app.kit.personal import is_erased_phone, mask_name
 from app.kit.phones import mask_phone
 from app.orders import payments, repository, service, views
 from app.orders.errors import OrderNotFound
@@ -70,7 +72,9 @@ async def orders_page(
             "statuses": list(OrderStatus),
             "channels": CHANNEL_LABELS_ZH,
             "older": older,
-            "masked": {o.id: mask_phone(o.contact_phone) for o in orders},
+            # A list shows whose order it is only as far as telling them apart needs (name and phone
+            # masked); the order's own page has the contact in full.
+            "masked": {o.id: f"{mask_name(o.contact_name)} {mask_phone(o.contact_phone)}" for o in orders},
             **order_labels(),
         },
     )
@@ -94,12 +98,15 @@ async def _render_detail(
     status_code: int = 200,
 ) -> Response:
     out = await views.order_out(session, order)
+    erased = is_erased_phone(order.contact_phone)
     return render(
         request,
         "admin/order.html",
         {
             "order": out,
-            "phone": mask_phone(order.contact_phone),
+            # Admins call the customer about a problem with this order: the number in full, here only.
+            "phone": "" if erased else order.contact_phone,
+            "phone_shown": mask_phone(order.contact_phone) if erased else order.contact_phone,
             "refunds": await repository.refunds_for(session, order.id),
             "refundable_minor": await payments.refundable_minor(session, order),
             "can_cancel": out.status in CANCELLABLE and out.fulfilment_status == FulfilmentStatus.unfulfilled,

@@ -559,8 +559,14 @@ async def _render_order(
     status_code: int = 200,
 ) -> Response:
     principal = await resolve_principal(request, session)
-    reveal = access.is_customer_view(order, principal, remembered_phone(request, order.number))
-    out = await views.order_out(session, order, pickup=await customer_pickup(session, order) if reveal else None)
+    phone = remembered_phone(request, order.number)
+    reveal = access.is_customer_view(order, principal, phone)
+    out = await views.order_out(
+        session,
+        order,
+        pickup=await customer_pickup(session, order) if reveal else None,
+        view=access.contact_view(order, principal, phone),
+    )
     return render(
         request,
         "shop/order.html",

@@ -18,10 +18,12 @@ from pydantic import ValidationError
 from app.accounts import repository, schemas, service, users
 from app.accounts.access import AdminUser
 from app.accounts.errors import UserNotFound
-from app.accounts.models import CompanyStatus, Role
+from app.accounts.models import CompanyStatus, Role, User
 from app.db import DbSession
 from app.kit import clock
 from app.kit.errors import AppError, InvalidInput, NotFound
+from app.kit.personal import mask_digit_runs, mask_name
+from app.kit.phones import mask_phone
 from app.stations import admin_queries
 from app.web import forms
 from app.web.admin import back, form_errors
@@ -70,6 +72,19 @@ async def _choices(session: DbSession) -> dict[str, Any]:
 # ---- the list and new accounts ---------------------------------------------------------------------
 
 
+def _listed_person(user: User) -> dict[str, str]:
+    """Username, name and phone as the list shows them. A shop customer's are personal data the
+    list does not need (PIPL): masked here — an SMS sign-up's username is its mobile number — and
+    in full on the account's own page. Staff and buyers' accounts are shown as they are."""
+    if user.role is not Role.customer:
+        return {"username": user.username, "name": user.display_name or "—", "phone": user.phone or "—"}
+    return {
+        "username": mask_digit_runs(user.username),
+        "name": mask_name(user.display_name) if user.display_name else "—",
+        "phone": mask_phone(user.phone) if user.phone else "—",
+    }
+
+
 async def _render_users(
     request: Request,
     session: DbSession,
@@ -88,6 +103,7 @@ async def _render_users(
         {
             **await _choices(session),
             "users": listed,
+            "shown": {u.id: _listed_person(u) for u in listed},
             "tokens": await repository.list_tokens(session),
             "now": clock.now(),
             "role": role,
