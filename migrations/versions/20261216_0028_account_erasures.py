@@ -1,7 +1,7 @@
 """Account erasures: a customer's deletion of their account (PIPL), who asked and when
 
-Revision ID: 0027_account_erasures
-Revises: 0026_backup_runs
+Revision ID: 0028_account_erasures
+Revises: 0027_gateway_pacing
 Create Date: 2026-12-15 06:00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0027_account_erasures"
-down_revision: str | None = "0026_backup_runs"
+revision: str = "0028_account_erasures"
+down_revision: str | None = "0027_gateway_pacing"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
