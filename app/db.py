@@ -60,6 +60,35 @@ def start_embedded_postgres(pgdata: Path, database: str = EMBEDDED_DB_NAME) -> s
     return f"postgresql+asyncpg://postgres@/{database}?host={quote(str(socket_dir))}"
 
 
+def embedded_postgres_problem(pgdata: Path) -> str | None:
+    """What is wrong with the embedded PostgreSQL in ``pgdata`` (no postmaster, or it died), or
+    None while its postmaster runs. Reads ``postmaster.pid`` and looks at that process: cheap
+    enough to ask every second."""
+    import psutil
+    from pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata.resolve())
+    if info is None:
+        return "no postmaster.pid (stopped)"
+    try:
+        if info.process is None or info.process.status() == psutil.STATUS_ZOMBIE:
+            return f"postmaster {info.pid} is gone"
+    except psutil.NoSuchProcess:
+        return f"postmaster {info.pid} is gone"
+    return None
+
+
+def restart_embedded_postgres(pgdata: Path) -> int:
+    """Start the embedded PostgreSQL of ``pgdata`` again (same data, same socket); returns the new
+    postmaster's pid. Raises when it cannot start yet (say, a killed postmaster's backends still
+    hold its shared memory): the caller tries again later."""
+    server = _embedded_servers[pgdata.resolve()]
+    # pgserver's own inter-process lock, the one it holds while starting and stopping servers.
+    with server._lock:
+        server.ensure_postgres_running()
+    return int(server.get_pid())
+
+
 def stop_embedded_postgres() -> None:
     for server in list(_embedded_servers.values()):
         server.cleanup()
@@ -108,6 +137,10 @@ def libpq_conninfo(url: str) -> str:
 
 
 def create_engine(url: str, *, pool_size: int = 10, null_pool: bool = False) -> AsyncEngine:
+    # No pre-ping: it would cost a round trip on every checkout. After a database restart the first
+    # statement on a stale pooled connection fails as a disconnect, and SQLAlchemy then invalidates
+    # the whole pool (every connection older than that error is replaced at its next checkout), so
+    # the engine recovers by itself; that one request answers 503 (app.kit.unavailable).
     kwargs: dict[str, Any] = {"pool_pre_ping": False}
     if null_pool:
         kwargs["poolclass"] = NullPool

@@ -15,7 +15,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -34,10 +36,21 @@ async def grower_of(client: httpx.AsyncClient, headers: dict[str, str], product_
     return next(s["code"] for s in suppliers if product_slug in s["grows"])
 
 
+def boxed_variants(products: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(product, variant) of the variants sold by the box or piece that one unit of may be ordered."""
+    return [
+        (p, v)
+        for p in products
+        for v in p["variants"]
+        if v["unit"] in ("box", "piece") and v["price"] and Decimal(str(v["price"]["min_quantity"])) <= 1
+    ]
+
+
 @dataclass
 class Server:
     base_url: str
     process: subprocess.Popen[bytes]
+    log_path: Path
 
     def worker_pids(self) -> list[int]:
         """The processes that serve requests: uvicorn's worker children, or the server itself."""
@@ -133,7 +146,7 @@ def running_server(
                 time.sleep(0.3)
         else:
             raise RuntimeError(f"server did not start; see {log.name}")
-        yield Server(base, process)
+        yield Server(base, process, Path(log.name))
     finally:
         process.send_signal(signal.SIGINT)
         try:
