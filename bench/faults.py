@@ -73,14 +73,17 @@ def kill_postgres(data_dir: Path) -> int:
 
 
 def descendants(pid: int) -> list[int]:
+    """Every process under ``pid``. Children are listed per thread that started them: a worker the
+    supervisor thread restarted is under that thread's task, not the main one's."""
     found: list[int] = []
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except FileNotFoundError:
-        return found
-    for child in children:
-        found.append(int(child))
-        found.extend(descendants(int(child)))
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for child in children:
+            found.append(int(child))
+            found.extend(descendants(int(child)))
     return found
 
 
