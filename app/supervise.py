@@ -105,13 +105,10 @@ class Supervisor:
 
 
 def embedded_postgres_supervisor(pgdata: Path) -> Supervisor:
-    from app.db import embedded_postgres_problem, restart_embedded_postgres
+    from app.db import EmbeddedPostgresWatch
 
-    return Supervisor(
-        "embedded PostgreSQL",
-        problem=lambda: embedded_postgres_problem(pgdata),
-        restart=lambda: f"pid {restart_embedded_postgres(pgdata)}",
-    )
+    watch = EmbeddedPostgresWatch(pgdata)
+    return Supervisor("embedded PostgreSQL", problem=watch.problem, restart=lambda: f"pid {watch.restart()}")
 
 
 class ChildProcess:

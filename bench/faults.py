@@ -33,11 +33,12 @@ KEY_DEADLINE_SECONDS = 60.0
 
 @contextmanager
 def fault_server(data_dir: Path) -> Iterator[Server]:
-    """``app serve`` (1 web process) with its Celery worker + beat and its own embedded PostgreSQL,
-    on the default broker (kombu's SQLAlchemy transport on that PostgreSQL) unless
-    ``TEST_CELERY_BROKER_URL`` names another."""
+    """``app serve`` (1 web process, adopting orphans like a container's PID 1) with its Celery
+    worker + beat and its own embedded PostgreSQL, on the default broker (kombu's SQLAlchemy
+    transport on that PostgreSQL) unless ``TEST_CELERY_BROKER_URL`` names another."""
     broker = os.environ.get("TEST_CELERY_BROKER_URL", "")
-    with running_server(data_dir, extra_env={"CELERY_BROKER_URL": broker}, with_worker=True) as server:
+    # As init, the way a container runs it: the postmaster it restarts is its own to reap.
+    with running_server(data_dir, extra_env={"CELERY_BROKER_URL": broker}, with_worker=True, as_init=True) as server:
         yield server
 
 
@@ -70,6 +71,14 @@ def kill_postgres(data_dir: Path) -> int:
     pid = postmaster_pid(data_dir)
     os.kill(pid, signal.SIGKILL)
     return pid
+
+
+def is_zombie(pid: int) -> bool:
+    """The process exited and nobody reaped it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return False
 
 
 def descendants(pid: int) -> list[int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import re
 import shutil
@@ -88,6 +89,12 @@ def _status_mib(pid: int, field: str) -> float:
     return float("nan")
 
 
+def _adopt_orphans() -> None:
+    """In the child, before exec: PR_SET_CHILD_SUBREAPER (kept across exec)."""
+    pr_set_child_subreaper = 36  # <linux/prctl.h>
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+
+
 @contextmanager
 def running_server(
     data_dir: Path,
@@ -96,6 +103,7 @@ def running_server(
     seed_first: bool = False,
     workers: int = 1,
     with_worker: bool = False,
+    as_init: bool = False,
 ) -> Iterator[Server]:
     """``app serve`` on a free port with its own embedded PostgreSQL and demo data.
 
@@ -134,6 +142,7 @@ def running_server(
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=_adopt_orphans if as_init else None,
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from bench.faults import (
     Outage,
+    is_zombie,
     kill_postgres,
     order_load_through,
     orders_of,
@@ -85,11 +86,14 @@ async def test_postgres_killed_under_load(served: Served) -> None:
     async def scenario() -> None:
         workers_before = worker_pids(served.server)
         assert workers_before, "the Celery worker is not running"
-        outage = await _through(served, lambda: kill_postgres(served.data_dir))
+        killed: list[int] = []
+        outage = await _through(served, lambda: killed.append(kill_postgres(served.data_dir)))
         assert outage.down_at is not None and outage.recovery_seconds is not None, (
             f"not back within {RECOVER_WITHIN_SECONDS} s: /readyz {outage.watch.seen[-5:]}"
         )
         _report("PostgreSQL SIGKILL", outage)
+        # ``serve`` adopts orphans here, as a container's PID 1: it reaped the postmaster it lost.
+        assert not is_zombie(killed[0]), "the killed postmaster was left a zombie"
         _clean_refusals(outage)
         await _nothing_lost_or_doubled(served, outage)
         # The worker lived through the outage (or was restarted), and works: every notice of the
