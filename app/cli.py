@@ -6,7 +6,6 @@ import asyncio
 import getpass
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -146,7 +145,8 @@ def serve(
     with_worker: Annotated[bool, typer.Option("--with-worker/--no-worker", help="start a Celery worker + beat")] = True,
 ) -> None:
     """Migrate, load demo data into an empty database (demo env), start a Celery worker + beat
-    and serve pages and API. Ctrl-C stops everything, the embedded PostgreSQL included."""
+    and serve pages and API. The embedded PostgreSQL and the worker are restarted when they stop
+    (``app.supervise``). Ctrl-C stops everything, the embedded PostgreSQL included."""
     import uvicorn
 
     from app.kit.access_log import uvicorn_log_config
@@ -165,13 +165,16 @@ def serve(
             report = asyncio.run(_with_session(seed_demo))
             typer.echo(f"已载入演示数据 / demo data loaded: {report}")
 
-    child: subprocess.Popen[bytes] | None = None
-    if with_worker:
-        env = {**os.environ, "DATABASE_URL": url}
-        child = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "worker", "--beat", "--concurrency", "2"],
-            env=env,
-        )
+    from app.supervise import Supervisor, celery_worker, embedded_postgres_supervisor, worker_supervisor
+
+    supervisors: list[Supervisor] = []
+    if embedded:
+        supervisors.append(embedded_postgres_supervisor(settings.app_data_dir / "pg"))
+    worker_child = celery_worker(url) if with_worker else None
+    if worker_child is not None:
+        supervisors.append(worker_supervisor(worker_child))
+    for supervisor in supervisors:
+        supervisor.start()
     _print_banner(host, port, embedded=embedded, worker=with_worker)
     # uvicorn re-raises the signal that stopped it once it has shut down; for SIGTERM (systemd,
     # docker stop, kill) that would end the process before the clean-up below, leaving the worker
@@ -190,12 +193,11 @@ def serve(
             proxy_headers=False,
         )
     finally:
-        if child is not None and child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        # Supervision ends first: what stops from here on is shutting down, not crashing.
+        for supervisor in supervisors:
+            supervisor.stop()
+        if worker_child is not None:
+            worker_child.stop()
         from app.db import stop_embedded_postgres
 
         stop_embedded_postgres()

@@ -60,6 +60,49 @@ def start_embedded_postgres(pgdata: Path, database: str = EMBEDDED_DB_NAME) -> s
     return f"postgresql+asyncpg://postgres@/{database}?host={quote(str(socket_dir))}"
 
 
+class EmbeddedPostgresWatch:
+    """Looks after the embedded PostgreSQL of ``pgdata`` for ``app serve``'s supervisor."""
+
+    def __init__(self, pgdata: Path) -> None:
+        self.pgdata = pgdata.resolve()
+        self._postmaster: int | None = None  # the last postmaster seen, to reap once it is dead
+
+    def problem(self) -> str | None:
+        """What is wrong (no postmaster, or it died), or None while its postmaster runs. Reads
+        ``postmaster.pid`` and looks at that process: cheap enough to ask every second."""
+        import psutil
+        from pgserver.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        if info is None:
+            return "no postmaster.pid (stopped)"
+        self._postmaster = info.pid
+        try:
+            if info.process is None or info.process.status() == psutil.STATUS_ZOMBIE:
+                return f"postmaster {info.pid} is gone"
+        except psutil.NoSuchProcess:
+            return f"postmaster {info.pid} is gone"
+        return None
+
+    def restart(self) -> int:
+        """Start it again (same data, same socket); returns the new postmaster's pid. Raises when it
+        cannot start yet (say, a killed postmaster's backends still hold its shared memory): the
+        supervisor tries again later."""
+        if self._postmaster is not None:
+            # pg_ctl leaves the postmaster to init; when ``app serve`` is init (a container's PID 1)
+            # a dead postmaster stays a zombie of ours, which pgserver would take for a running one.
+            try:
+                os.waitpid(self._postmaster, os.WNOHANG)
+            except ChildProcessError:
+                pass  # not our child: its parent reaps it
+        server = _embedded_servers[self.pgdata]
+        # pgserver's own inter-process lock, the one it holds while starting and stopping servers.
+        with server._lock:
+            server.ensure_postgres_running()
+        self._postmaster = int(server.get_pid())
+        return self._postmaster
+
+
 def stop_embedded_postgres() -> None:
     for server in list(_embedded_servers.values()):
         server.cleanup()
@@ -108,6 +151,10 @@ def libpq_conninfo(url: str) -> str:
 
 
 def create_engine(url: str, *, pool_size: int = 10, null_pool: bool = False) -> AsyncEngine:
+    # No pre-ping: it would cost a round trip on every checkout. After a database restart the first
+    # statement on a stale pooled connection fails as a disconnect, and SQLAlchemy then invalidates
+    # the whole pool (every connection older than that error is replaced at its next checkout), so
+    # the engine recovers by itself; that one request answers 503 (app.kit.unavailable).
     kwargs: dict[str, Any] = {"pool_pre_ping": False}
     if null_pool:
         kwargs["poolclass"] = NullPool

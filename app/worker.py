@@ -65,7 +65,11 @@ def configure_celery(settings: Settings | None = None, *, broker: str | None = N
     app = celery_app
     app.conf.update(
         broker_url=broker or broker_url(settings),
+        # A database outage (the default broker is the database) must not end the worker: it waits
+        # for the broker as long as it takes, then carries on (``app serve`` restarts it otherwise).
         broker_connection_retry_on_startup=True,
+        broker_connection_retry=True,
+        broker_connection_max_retries=None,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,

@@ -13,6 +13,7 @@ from bench import (
     orders,
     pos_till,
     pos_upload,
+    recovery,
     scaling,
     shop,
     stations,
@@ -39,9 +40,10 @@ BENCHES = {
     "orders": orders.main,
 }
 # Run only when named (``python -m bench backup``): filling a database with a million ledger rows
-# makes it the longest bench, and its figures change only when the backup code does.
-# scaling: three servers one after the other (1, 2 and 4 web processes), for issue 16's figure.
-ON_REQUEST = {"backup": backup.main, "scaling": scaling.main}
+# makes it the longest bench, and its figures change only when the backup code does; recovery
+# kills its own embedded PostgreSQL six times, and its figure changes only with the supervision;
+# scaling starts three servers one after the other (1, 2 and 4 web processes).
+ON_REQUEST = {"backup": backup.main, "recovery": recovery.main, "scaling": scaling.main}
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import re
 import shutil
@@ -15,7 +16,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -34,10 +37,21 @@ async def grower_of(client: httpx.AsyncClient, headers: dict[str, str], product_
     return next(s["code"] for s in suppliers if product_slug in s["grows"])
 
 
+def boxed_variants(products: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(product, variant) of the variants sold by the box or piece that one unit of may be ordered."""
+    return [
+        (p, v)
+        for p in products
+        for v in p["variants"]
+        if v["unit"] in ("box", "piece") and v["price"] and Decimal(str(v["price"]["min_quantity"])) <= 1
+    ]
+
+
 @dataclass
 class Server:
     base_url: str
     process: subprocess.Popen[bytes]
+    log_path: Path
 
     def worker_pids(self) -> list[int]:
         """The processes that serve requests: uvicorn's worker children, or the server itself."""
@@ -75,6 +89,12 @@ def _status_mib(pid: int, field: str) -> float:
     return float("nan")
 
 
+def _adopt_orphans() -> None:
+    """In the child, before exec: PR_SET_CHILD_SUBREAPER (kept across exec)."""
+    pr_set_child_subreaper = 36  # <linux/prctl.h>
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+
+
 @contextmanager
 def running_server(
     data_dir: Path,
@@ -83,6 +103,7 @@ def running_server(
     seed_first: bool = False,
     workers: int = 1,
     with_worker: bool = False,
+    as_init: bool = False,
 ) -> Iterator[Server]:
     """``app serve`` on a free port with its own embedded PostgreSQL and demo data.
 
@@ -121,6 +142,7 @@ def running_server(
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=_adopt_orphans if as_init else None,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -133,7 +155,7 @@ def running_server(
                 time.sleep(0.3)
         else:
             raise RuntimeError(f"server did not start; see {log.name}")
-        yield Server(base, process)
+        yield Server(base, process, Path(log.name))
     finally:
         process.send_signal(signal.SIGINT)
         try:

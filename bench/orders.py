@@ -17,15 +17,14 @@ import os
 import tempfile
 import time
 import uuid
-from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
 import httpx
 
-from bench.harness import ROOT, Server, WrkResult, grower_of, running_server, wrk, wrk_available
-from bench.stock import token
+from bench.harness import ROOT, Server, WrkResult, boxed_variants, running_server, wrk, wrk_available
+from bench.stock import receive_from_grower, token
 
 SCRIPT = ROOT / "bench" / "lua" / "orders.lua"
 WEB_WORKERS = 2
@@ -73,43 +72,13 @@ async def _prepare(base_url: str, sell_out_units: int) -> tuple[list[str], str, 
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
         admin = await token(client)
         products = (await client.get("/api/v1/products")).json()
-        boxed = [
-            (p, v)
-            for p in products
-            for v in p["variants"]
-            if v["unit"] in ("box", "piece") and v["price"] and Decimal(str(v["price"]["min_quantity"])) <= 1
-        ]
-        (sell_out_product, sell_out), *stocked = boxed
+        (sell_out_product, sell_out), *stocked = boxed_variants(products)
         for product, variant in stocked:
-            grower = await grower_of(client, admin, product["slug"])
-            received = await client.post(
-                "/api/v1/admin/lots",
-                headers=admin,
-                json={
-                    "sku": variant["sku"],
-                    "supplier_code": grower,
-                    "quantity": "100000",
-                    "harvest_date": date.today().isoformat(),
-                    "best_before": (date.today() + timedelta(days=60)).isoformat(),
-                },
-            )
-            received.raise_for_status()
+            await receive_from_grower(client, admin, product["slug"], variant["sku"], 100_000)
         available = await _available(client, admin, sell_out["sku"])
         if available < sell_out_units:
-            grower = await grower_of(client, admin, sell_out_product["slug"])
-            (
-                await client.post(
-                    "/api/v1/admin/lots",
-                    headers=admin,
-                    json={
-                        "sku": sell_out["sku"],
-                        "supplier_code": grower,
-                        "quantity": str(sell_out_units - available),
-                        "harvest_date": date.today().isoformat(),
-                        "best_before": (date.today() + timedelta(days=60)).isoformat(),
-                    },
-                )
-            ).raise_for_status()
+            missing = sell_out_units - available
+            await receive_from_grower(client, admin, sell_out_product["slug"], sell_out["sku"], missing)
         stations = [s["code"] for s in (await client.get("/api/v1/stations")).json()]
         return [v["sku"] for _, v in stocked], stocked[0][1]["sku"], sell_out["sku"], stations, admin
 

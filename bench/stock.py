@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.harness import running_server
+from bench.harness import grower_of, running_server
 
 CONCURRENCY = 16
 REQUESTS = 1500
@@ -55,6 +55,14 @@ async def make_variants(
         made.raise_for_status()
         skus.append(sku)
     return skus
+
+
+async def receive_from_grower(
+    client: httpx.AsyncClient, admin: dict[str, str], product_slug: str, sku: str, quantity: int
+) -> None:
+    """A lot of ``quantity`` units of ``sku`` from one of the product's growers, good for 60 days."""
+    grower = await grower_of(client, admin, product_slug)
+    await receive(client, admin, sku, grower, quantity, date.today() + timedelta(days=60))
 
 
 async def receive(

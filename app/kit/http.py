@@ -11,9 +11,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.kit import unavailable
 from app.kit.errors import AppError, NotAuthenticated, PayloadTooLarge
 from app.kit.validation import field_name, zh_message
 
@@ -90,7 +92,30 @@ def install_error_handlers(app: FastAPI, error_page: ErrorPage) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    def service_unavailable(request: Request, exc: Exception) -> Response:
+        # One line, no traceback: during an outage every request says the same thing.
+        log.warning(
+            "database unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc
+        )
+        headers = {"Retry-After": str(unavailable.RETRY_AFTER_SECONDS)}
+        if wants_html(request):
+            response = _html_error(request, 503, unavailable.CODE, unavailable.MESSAGE)
+            response.headers.update(headers)
+            return response
+        body = {"error": unavailable.CODE, "message": unavailable.MESSAGE, "detail": None}
+        return JSONResponse(body, status_code=503, headers=headers)
+
+    async def database_error(request: Request, exc: Exception) -> Response:
+        """A database or socket error out of a route: 503 when the database is unreachable (a
+        restart, a crash, no free connection); anything else goes on to :func:`unexpected` (500)."""
+        if unavailable.database_unavailable(exc):
+            return service_unavailable(request, exc)
+        raise exc
+
     async def unexpected(request: Request, exc: Exception) -> Response:
+        # Also reached by errors raised in a middleware, outside the handlers above.
+        if unavailable.database_unavailable(exc):
+            return service_unavailable(request, exc)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(
             {"error": "internal_error", "message": "服务器内部错误，请稍后再试", "detail": None}, status_code=500
@@ -99,6 +124,8 @@ def install_error_handlers(app: FastAPI, error_page: ErrorPage) -> None:
     app.add_exception_handler(AppError, app_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(SQLAlchemyError, database_error)
+    app.add_exception_handler(OSError, database_error)
     app.add_exception_handler(Exception, unexpected)
 
 
