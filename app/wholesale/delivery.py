@@ -25,7 +25,6 @@ the end of the transaction, so two deliveries never take one number.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
@@ -38,6 +37,7 @@ from app.accounts.models import PaymentTerms
 from app.catalog.images import CleanImage, clean_upload
 from app.channels import SalesChannel
 from app.kit import clock
+from app.kit.files import save_upload
 from app.kit.quantities import Unit, format_quantity
 from app.orders import repository as orders_repository
 from app.orders import states
@@ -230,10 +230,7 @@ def _stored_lines(invoice_id: int, lines: Sequence[tuple[int | None, InvoiceLine
 
 async def _save_photo(uploads_dir: Path, order_id: int, photo: CleanImage) -> str:
     """Keep a cleaned photo as ``deliveries/{order_id}/{uuid}.{ext}`` under the uploads."""
-    relative = Path("deliveries") / str(order_id) / f"{uuid.uuid4().hex}.{photo.ext}"
-    target = uploads_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    await asyncio.to_thread(target.write_bytes, photo.data)
+    relative = await save_upload(uploads_dir, Path("deliveries") / str(order_id), photo.data, photo.ext)
     return relative.as_posix()
 
 
