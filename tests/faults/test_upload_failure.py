@@ -31,7 +31,6 @@ from app.kit.models import OutboxMessage
 from app.stations.models import ServiceCase
 from tests.fixtures.builders import auth, make_category, make_product, make_user, token_for
 from tests.web.test_station_console import Counter, counter, sign_in, submit  # noqa: F401 - fixture by name
-from tests.web.test_stock_pages import HTML
 
 DISK_FULL_MESSAGE = "服务器存储空间已满，文件没有保存"
 
