@@ -29,6 +29,7 @@ def write_whole(target: Path, data: bytes) -> None:
     """Write ``data`` to ``target`` (its folder made if missing) so that ``target`` is only ever a
     complete file; on failure nothing new is left in the folder and a storage error is raised."""
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
+    written = partial
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -40,12 +41,13 @@ def write_whole(target: Path, data: bytes) -> None:
         finally:
             os.close(fd)
         os.replace(partial, target)
+        written = target  # a failure from here on is reported too: the caller keeps no row for it
         _sync_folder(target.parent)
     except OSError as exc:
         try:
-            partial.unlink(missing_ok=True)
+            written.unlink(missing_ok=True)
         except OSError:
-            log.exception("could not remove the partial file %s", partial)
+            log.exception("could not remove %s after a failed write", written)
         raise storage_error(exc, target) from exc
 
 
