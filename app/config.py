@@ -121,6 +121,13 @@ class Settings(BaseSettings):
     # 30 s) take a message within seconds, so minutes mean no worker is running, or a message keeps
     # failing (waiting for its next attempt counts: an SMS gateway that is down shows here too).
     outbox_stall_seconds: int = Field(default=300, ge=30, le=86400)
+    # The periodic relay (``outbox.relay``, run by the beat every OUTBOX_RELAY_INTERVAL_SECONDS) sends
+    # again a message that was sent this long ago and is still not processed: its broker message died
+    # with a worker that was killed (the database broker forgets what it handed out) or ran out of
+    # retries. Tasks claim their message, so a second delivery does nothing. The fault tests shorten
+    # both (tests/faults/test_worker_kill.py).
+    outbox_resend_after_seconds: int = Field(default=900, ge=1, le=86400)
+    outbox_relay_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
     log_level: str = "INFO"
     # Business dates (today, document numbers, cut-offs, report months) are dates in this zone.
     business_timezone: str = "Asia/Shanghai"

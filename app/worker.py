@@ -46,7 +46,6 @@ TASK_MODULES = [
     "app.crossborder.tasks",
     "app.wholesale.tasks",
 ]
-RELAY_INTERVAL_SECONDS = 30.0
 
 
 def broker_url(settings: Settings) -> str:
@@ -80,7 +79,7 @@ def configure_celery(settings: Settings | None = None, *, broker: str | None = N
         timezone="Asia/Shanghai",
         worker_hijack_root_logger=False,
         beat_schedule={
-            "outbox-relay": {"task": "outbox.relay", "schedule": RELAY_INTERVAL_SECONDS},
+            "outbox-relay": {"task": "outbox.relay", "schedule": settings.outbox_relay_interval_seconds},
             "release-expired-reservations": {"task": "supply.release_expired_reservations", "schedule": 60.0},
             "expire-unpaid-orders": {"task": "orders.expire_unpaid", "schedule": 30.0},
             "return-overdue-parcels": {"task": "stations.return_overdue_parcels", "schedule": 3600.0},
@@ -400,7 +399,12 @@ def relay_outbox() -> int:
     send, and drain what a lost drain request left behind."""
 
     async def work(session: AsyncSession) -> int:
-        return await outbox.relay(session, CelerySender(celery_app), older_than_seconds=10)
+        return await outbox.relay(
+            session,
+            CelerySender(celery_app),
+            older_than_seconds=10,
+            resend_after_seconds=get_settings().outbox_resend_after_seconds,
+        )
 
     sent = int(run_async(work))
     _drain_now()

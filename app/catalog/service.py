@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
+import io
 from collections.abc import Awaitable, Callable
 from datetime import date
 from decimal import Decimal
@@ -28,6 +28,7 @@ from app.catalog.models import (
 )
 from app.kit import clock
 from app.kit.errors import InvalidInput
+from app.kit.files import save_upload, write_whole
 from app.kit.outbox import enqueue
 from app.kit.quantities import Unit
 
@@ -276,10 +277,8 @@ async def add_image(
         raise errors.ProductNotFound()
     # Decoding and encoding a large photo takes a while: off the event loop.
     clean = await asyncio.to_thread(images.clean_upload, content, max_bytes)
-    relative = Path("products") / str(product_id) / f"{uuid.uuid4().hex}.{clean.ext}"
-    target = uploads_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(clean.data)
+    # Written whole before the row that names it: a full disk is a 507 with nothing kept.
+    relative = await save_upload(uploads_dir, Path("products") / str(product_id), clean.data, clean.ext)
     image = ProductImage(
         product_id=product_id,
         path=relative.as_posix(),
@@ -320,5 +319,6 @@ def make_thumbnail(source: Path, target: Path, size: int = THUMBNAIL_SIZE) -> No
     with Image.open(source) as opened:
         opened.thumbnail((size, size))
         img: Image.Image = opened if opened.mode in ("RGB", "L") else opened.convert("RGB")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        img.save(target, "JPEG", quality=82, optimize=True)
+        encoded = io.BytesIO()
+        img.save(encoded, "JPEG", quality=82, optimize=True)
+    write_whole(target, encoded.getvalue())

@@ -76,3 +76,21 @@ class IdempotencyKeyReused(AppError):
     code = "idempotency_key_reused"
     status_code = 422
     message = "同一个 Idempotency-Key 已用于不同的请求内容"
+
+
+class StorageFull(AppError):
+    """The disk (or the quota) under the uploads is full: nothing was kept, so trying again after a
+    person made room works. 507 Insufficient Storage says exactly that to a client."""
+
+    code = "storage_full"
+    status_code = 507
+    message = "服务器存储空间已满，文件没有保存；请联系管理员清理空间后再试"
+
+
+class StorageUnavailable(AppError):
+    """The uploads folder cannot be written (permissions, a read-only or missing disk): nothing was
+    kept; a server-side condition, so 503 like any other dependency that is down."""
+
+    code = "storage_unavailable"
+    status_code = 503
+    message = "服务器暂时无法保存文件，文件没有保存；请稍后再试或联系管理员"

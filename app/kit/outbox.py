@@ -95,14 +95,15 @@ async def relay(
     *,
     ids: list[int] | None = None,
     older_than_seconds: int = 0,
+    resend_after_seconds: int = RESEND_AFTER_SECONDS,
     limit: int = 200,
 ) -> int:
     """Send unsent messages (the given ``ids``, or any older than the age given) and mark them sent.
 
     The periodic relay (``older_than_seconds`` without ``ids``) also sends again a message that was
-    sent ``RESEND_AFTER_SECONDS`` ago and is still not processed — its task lost in the broker or
-    out of retries — up to ``MAX_SEND_ATTEMPTS`` sends in all; tasks claim their message, so a
-    second delivery of one that did run is a no-op.
+    sent ``resend_after_seconds`` ago (``OUTBOX_RESEND_AFTER_SECONDS``) and is still not processed —
+    its task lost in the broker or out of retries — up to ``MAX_SEND_ATTEMPTS`` sends in all; tasks
+    claim their message, so a second delivery of one that did run is a no-op.
 
     ``FOR UPDATE SKIP LOCKED`` lets several relays run at once without sending a row twice.
     """
@@ -110,7 +111,7 @@ async def relay(
         session,
         ids=ids,
         older_than_seconds=older_than_seconds,
-        resend_after_seconds=RESEND_AFTER_SECONDS,
+        resend_after_seconds=resend_after_seconds,
         max_send_attempts=MAX_SEND_ATTEMPTS,
         limit=limit,
     )

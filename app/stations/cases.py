@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +20,7 @@ from app.accounts.access import Principal
 from app.accounts.models import Role
 from app.catalog.images import clean_upload
 from app.kit.errors import InvalidInput, NotFound
+from app.kit.files import save_upload
 from app.kit.phones import normalise_cn_phone
 from app.stations import repository
 from app.stations.consignments import station_or_404
@@ -70,10 +70,7 @@ async def record_case(
     relative: Path | None = None
     if photo is not None:
         clean = await asyncio.to_thread(clean_upload, photo, max_bytes)  # CPU work: off the event loop
-        relative = Path("cases") / str(station.id) / f"{uuid.uuid4().hex}.{clean.ext}"
-        target = uploads_dir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(clean.data)
+        relative = await save_upload(uploads_dir, Path("cases") / str(station.id), clean.data, clean.ext)
     case = ServiceCase(
         station_id=station.id,
         kind=kind,

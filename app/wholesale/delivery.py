@@ -25,7 +25,6 @@ the end of the transaction, so two deliveries never take one number.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
@@ -38,6 +37,8 @@ from app.accounts.models import PaymentTerms
 from app.catalog.images import CleanImage, clean_upload
 from app.channels import SalesChannel
 from app.kit import clock
+from app.kit.errors import AppError
+from app.kit.files import save_upload
 from app.kit.quantities import Unit, format_quantity
 from app.orders import repository as orders_repository
 from app.orders import states
@@ -228,13 +229,22 @@ def _stored_lines(invoice_id: int, lines: Sequence[tuple[int | None, InvoiceLine
     ]
 
 
-async def _save_photo(uploads_dir: Path, order_id: int, photo: CleanImage) -> str:
-    """Keep a cleaned photo as ``deliveries/{order_id}/{uuid}.{ext}`` under the uploads."""
-    relative = Path("deliveries") / str(order_id) / f"{uuid.uuid4().hex}.{photo.ext}"
-    target = uploads_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    await asyncio.to_thread(target.write_bytes, photo.data)
-    return relative.as_posix()
+async def _save_photos(uploads_dir: Path, order_id: int, photos: Sequence[CleanImage | None]) -> list[str | None]:
+    """Keep the cleaned photos as ``deliveries/{order_id}/{uuid}.{ext}`` under the uploads, all or
+    none: when one cannot be written (the disk full), those already written are removed, since the
+    refused delivery will never name them."""
+    folder = Path("deliveries") / str(order_id)
+    saved: list[str | None] = []
+    try:
+        for photo in photos:
+            relative = await save_upload(uploads_dir, folder, photo.data, photo.ext) if photo else None
+            saved.append(relative.as_posix() if relative else None)
+    except AppError:
+        for path in saved:
+            if path is not None:
+                (uploads_dir / path).unlink(missing_ok=True)
+        raise
+    return saved
 
 
 async def record_delivery(
@@ -279,7 +289,7 @@ async def record_delivery(
     assert company is not None  # companies are never deleted
 
     # Every check passed: from here on, only writes.
-    photo_paths = [await _save_photo(uploads_dir, order.id, clean) if clean else None for clean in cleaned]
+    photo_paths = await _save_photos(uploads_dir, order.id, cleaned)
     delivered = StopDelivery(
         order_id=order.id,
         trip_id=trip.id,

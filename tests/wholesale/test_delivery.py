@@ -5,6 +5,8 @@ its last stop, and a company's credit exposure counting each order once."""
 
 from __future__ import annotations
 
+import errno
+import os
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import PaymentTerms
 from app.catalog.models import Variant
+from app.kit.errors import StorageFull
 from app.kit.quantities import Unit
 from app.orders.models import FulfilmentStatus, OrderStatus
 from app.wholesale import delivery, invoice_queries, ordering
@@ -171,6 +174,39 @@ async def test_damage_without_a_photo_or_more_than_was_packed_is_refused_and_cha
 
     assert await count(db_session, StopDelivery) == 0 and await count(db_session, WholesaleInvoice) == 0
     assert files_in(tmp_path) == []  # no photo kept
+
+
+async def test_a_disk_that_fills_up_at_the_second_photo_keeps_neither_and_records_nothing(
+    db_session: AsyncSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kg, pieces = await taro(db_session), await sausage(db_session)
+    order = await dispatched_order(db_session, await buyer(db_session), [(kg, 1), (pieces, 2)], packed={kg.sku: "12"})
+    real_write = os.write
+    files_written: set[str] = set()
+
+    def write(fd: int, data: bytes | memoryview) -> int:
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        if path.startswith(str(tmp_path)):
+            files_written.add(path)
+            if len(files_written) > 1:  # the first photo went down whole; the disk is full now
+                raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+    with pytest.raises(StorageFull) as full:
+        await deliver(
+            db_session,
+            order.number,
+            tmp_path,
+            LineReport(line_of(order, kg.sku), damage=Decimal("0.5"), note="压烂", photo=phone_jpeg()),
+            LineReport(line_of(order, pieces.sku), damage=Decimal(1), note="破袋", photo=phone_jpeg()),
+        )
+
+    assert (full.value.status_code, full.value.code) == (507, "storage_full")
+    assert len(files_written) == 2
+    assert [p for p in files_in(tmp_path) if p.is_file()] == []  # the first photo removed with the second
+    assert await count(db_session, StopDelivery) == 0 and await count(db_session, DeliveryIssue) == 0
+    assert await count(db_session, WholesaleInvoice) == 0
 
 
 async def test_recording_a_stop_twice_is_a_conflict_and_issues_nothing_more(
