@@ -395,6 +395,7 @@ async def _record_failure(
     """The attempt and its back-off first, in a transaction of their own (so that a failing
     ``on_failure`` cannot make the message due again at once), then the task's ``on_failure``.
     Returns the seconds until the message is due again; None when it has no attempt left."""
+    count_task_failure(message.task_name)  # first: counted even when the database cannot record it
     async with outbox.unit_of_work(sessionmaker, sender) as session:
         attempts, retry_in = await kit_repository.record_failed_attempt(
             session,
@@ -403,7 +404,6 @@ async def _record_failure(
             first_delay_seconds=FIRST_RETRY_DELAY_SECONDS,
             max_delay_seconds=MAX_RETRY_DELAY_SECONDS,
         )
-    count_task_failure(message.task_name)
     log.warning(
         "%s: outbox message %s failed (attempt %d of %d): %s: %s",
         message.task_name,

@@ -197,4 +197,6 @@ class TextAccessFormatter(TextFormatter):
             record.__dict__.update(
                 client_addr=client, request_line=f"{method} {path} HTTP/{http_version}", status_code=status
             )
+        else:  # any other record on the access logger: its message where the request line goes
+            record.__dict__.update(client_addr="-", request_line=record.getMessage(), status_code="-")
         return super().formatMessage(record)

@@ -128,3 +128,8 @@ def test_the_served_config_writes_json_lines_with_the_request_id(
     (line,) = err.getvalue().splitlines()
     entry = json.loads(line)
     assert entry["request_id"] == "f00d" and entry["message"] == "order for 138****8000 placed"
+
+
+def test_another_record_on_the_access_logger_still_formats() -> None:
+    record = _record("shutting down %s", "now", name=ACCESS_LOGGER, request_id=None)
+    assert TextAccessFormatter(TEXT_ACCESS_FORMAT).format(record).endswith('[None] - - "shutting down now" -')

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from celery import Celery
 from celery.app.task import Context
 from prometheus_client.parser import text_string_to_metric_families
@@ -17,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.kit import outbox
 from app.kit.logs import bound_request_id, current_request_id, request_id_var
+from app.kit.metrics import REGISTRY, _latencies
 from app.kit.metrics_dir import MULTIPROC_ENV, use_metrics_dir
 from app.worker import REQUEST_ID_HEADER, CelerySender, _bind_request_id, _send_request_id
 
@@ -134,3 +138,19 @@ def test_a_task_published_outside_a_request_gets_no_header() -> None:
     with bound_request_id("abc"):
         _send_request_id(headers=headers)
     assert headers == {REQUEST_ID_HEADER: "abc"}
+
+
+async def test_buffered_timings_land_where_observe_would_put_them_within_a_second() -> None:
+    route = f"/test/{uuid.uuid4().hex[:8]}"
+    labels = {"method": "GET", "route": route, "status": "200"}
+
+    def sample(suffix: str, **extra: str) -> float | None:
+        return REGISTRY.get_sample_value(f"nanling_http_request_duration_seconds{suffix}", {**labels, **extra})
+
+    for seconds in (0.005, 0.0051, 20.0):  # on a bound, just above it, above the last one
+        _latencies.add(("GET", route, 200), seconds)
+    assert sample("_count") is None  # still in this process's buffer
+    await asyncio.sleep(_latencies.FLUSH_AFTER_SECONDS + 0.3)  # the event loop's timer writes it
+    assert sample("_count") == 3 and sample("_sum") == pytest.approx(20.0101)
+    assert (sample("_bucket", le="0.005"), sample("_bucket", le="0.01"), sample("_bucket", le="10.0")) == (1, 2, 2)
+    assert sample("_bucket", le="+Inf") == 3
