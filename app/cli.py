@@ -112,6 +112,9 @@ def worker(
     loglevel: Annotated[str, typer.Option()] = "INFO",
 ) -> None:
     """Run a Celery worker on CELERY_BROKER_URL, or on the database itself when unset."""
+    from app.kit.metrics_dir import use_metrics_dir
+
+    use_metrics_dir(get_settings().metrics_multiprocess_dir)  # before anything loads prometheus_client
     _database_url()
     from app.worker import configure_celery
 
@@ -150,7 +153,9 @@ def serve(
     import uvicorn
 
     from app.kit.access_log import uvicorn_log_config
+    from app.kit.metrics_dir import use_metrics_dir
 
+    use_metrics_dir(get_settings().metrics_multiprocess_dir)  # before anything loads prometheus_client
     settings = _default_public_base_url(host, port)
     workers = workers or default_web_workers(settings)
     embedded = not settings.database_url

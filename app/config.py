@@ -12,6 +12,7 @@ from enum import StrEnum
 from functools import lru_cache
 from ipaddress import ip_address
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -129,6 +130,14 @@ class Settings(BaseSettings):
     outbox_resend_after_seconds: int = Field(default=900, ge=1, le=86400)
     outbox_relay_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
     log_level: str = "INFO"
+    # ``json``: one JSON object per log line (for a log shipper); ``text``: readable lines. Unset:
+    # json in production, text in demo and test (README "日志与监控 / Logs and metrics").
+    log_format: Literal["json", "text"] = "text"
+    # A bearer token Prometheus sends to read ``/metrics`` (besides an admin's session or token).
+    metrics_token: SecretStr | None = None
+    # Where every web and worker process of ``app serve`` / ``app worker`` on this machine keeps its
+    # metrics for ``/metrics`` to sum (prometheus_client's multiprocess mode); unset: APP_DATA_DIR/metrics.
+    metrics_dir: Path | None = None
     # Business dates (today, document numbers, cut-offs, report months) are dates in this zone.
     business_timezone: str = "Asia/Shanghai"
     sms_provider: SmsProviderKind = SmsProviderKind.outbox
@@ -278,6 +287,13 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _production_logs_json(self) -> Settings:
+        """Production writes JSON lines for a log shipper unless LOG_FORMAT says otherwise."""
+        if self.app_env is AppEnv.production and "log_format" not in self.model_fields_set:
+            self.log_format = "json"
+        return self
+
+    @model_validator(mode="after")
     def _scale_label_layout_is_readable(self) -> Settings:
         """A typo in POS_SCALE_LABEL_LAYOUT stops the start, not a sale at the counter."""
         from app.pos.scanning import parse_layouts
@@ -347,6 +363,10 @@ class Settings(BaseSettings):
     @property
     def uploads_dir(self) -> Path:
         return self.app_data_dir / "uploads"
+
+    @property
+    def metrics_multiprocess_dir(self) -> Path:
+        return self.metrics_dir if self.metrics_dir is not None else self.app_data_dir / "metrics"
 
     @property
     def backups_dir(self) -> Path:

@@ -25,10 +25,12 @@ from app.db import create_engine, create_sessionmaker, resolve_database_url
 from app.health import BrokerProbe, kombu_probe
 from app.health import router as health_router
 from app.kit.http import BodySizeLimit, install_error_handlers
+from app.kit.metrics import RequestObserver, watch_pool
 from app.kit.outbox import TaskSender
 from app.kit.public_cache import PublicResponseCache
 from app.kit.security_headers import SecurityHeaders
 from app.kit.short_memo import ShortMemo
+from app.metrics import router as metrics_router
 from app.orders import endpoints as orders_endpoints
 from app.orders.providers import OnlinePaymentProvider, provider_from_settings
 from app.pos import docs_endpoints as pos_docs_endpoints
@@ -162,6 +164,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     wholesale_addresses_admin.router,
     wholesale_money_portal.router,
     wholesale_invoice_pages.router,
+    metrics_router,
 )
 
 
@@ -270,6 +273,7 @@ def _lifespan(
 
             app.state.engine = create_engine(resolve_database_url(settings), pool_size=settings.db_pool_size)
             app.state.sessionmaker = create_sessionmaker(app.state.engine)
+            watch_pool(app.state.engine)
             celery = configure_celery(settings)
             app.state.task_sender = task_sender or CelerySender(celery)
             app.state.broker_probe = broker_probe or kombu_probe(broker_url(settings))
@@ -317,6 +321,7 @@ def _set_up_state(
     app.state.payment_provider = payment_provider
     if engine is not None:
         app.state.engine = engine
+        watch_pool(engine)
         app.state.sessionmaker = sessionmaker or create_sessionmaker(engine)
         app.state.task_sender = task_sender
         app.state.broker_probe = broker_probe or (lambda: True)
@@ -356,6 +361,9 @@ def _add_middleware(app: FastAPI, settings: Settings, *, online_payment: bool) -
     # Outermost of all: a cached public answer skips every layer below (headers and gzip included,
     # as they were when it was kept).
     app.add_middleware(PublicResponseCache, paths=PUBLIC_CACHED_PATHS, ttl_seconds=settings.public_cache_seconds)
+    # Outside even the cache: a cached answer gets this request's X-Request-ID (not the one it was
+    # kept with) and is timed like any other.
+    app.add_middleware(RequestObserver)
 
 
 def _mount_files(app: FastAPI, settings: Settings) -> None:

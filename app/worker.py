@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import (
+    before_task_publish,
+    setup_logging,
+    task_failure,
+    task_prerun,
+    task_retry,
+    worker_ready,
+    worker_shutdown,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import models as _every_table  # noqa: F401 - tasks flush rows whose foreign keys span domains
@@ -28,6 +36,8 @@ from app.config import Settings, get_settings
 from app.db import as_psycopg_url, create_engine, create_sessionmaker, libpq_conninfo, resolve_database_url
 from app.kit import outbox
 from app.kit import repository as kit_repository
+from app.kit.logs import current_request_id, logging_config, request_id_var
+from app.kit.metrics import count_task_failure
 from app.kit.outbox_listener import OutboxListener
 
 if TYPE_CHECKING:
@@ -131,6 +141,45 @@ class CelerySender:
             self.app.send_task(task_name, kwargs={"outbox_id": message_id, **payload})
 
         await anyio.to_thread.run_sync(publish)
+
+
+# The X-Request-ID of the request a task works for travels as a header of the task's message
+# (``app.kit.logs``): a task published while one is bound (the relay binds each message's) takes it
+# along, and the task's log lines carry it.
+REQUEST_ID_HEADER = "np_request_id"
+
+
+@before_task_publish.connect
+def _send_request_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
+    request_id = current_request_id()
+    if request_id is not None and headers is not None:
+        headers.setdefault(REQUEST_ID_HEADER, request_id)
+
+
+@task_prerun.connect
+def _bind_request_id(task: Any = None, **_: Any) -> None:
+    # Every task sets it, None included: a pool process runs one task after another.
+    request_id_var.set(getattr(task.request, REQUEST_ID_HEADER, None) if task is not None else None)
+
+
+@task_failure.connect
+@task_retry.connect
+def _count_failure(sender: Any = None, request: Any = None, **_: Any) -> None:
+    """One failed attempt of a Celery task: it fails for good (``task_failure``) or is retried
+    (``task_retry``), never both. A drained message's failure is counted by the drain."""
+    name = getattr(sender, "name", None) or getattr(request, "task", None) or "unknown"
+    count_task_failure(str(name))
+
+
+@setup_logging.connect
+def _set_up_logging(loglevel: Any = None, **_: Any) -> None:
+    """The worker logs as the web processes do (LOG_FORMAT, request ids, masked phone numbers)
+    instead of Celery's own set-up."""
+    import logging.config
+
+    settings = get_settings()
+    level = logging.getLevelName(loglevel) if isinstance(loglevel, int) else str(loglevel or settings.log_level)
+    logging.config.dictConfig(logging_config(settings.log_format, level))
 
 
 # The worker's main process listens for committed outbox messages (one listener per worker).
@@ -316,6 +365,7 @@ async def drain_outbox(
             report.more = True
             return report
         claimed: kit_repository.ClaimedMessage | None = None
+        bound = request_id_var.set(None)
         try:
             async with outbox.unit_of_work(sessionmaker, sender) as session:
                 claimed = await kit_repository.claim_next_due_message(
@@ -323,6 +373,9 @@ async def drain_outbox(
                 )
                 if claimed is None:
                     return report
+                # The handler's log lines (and what it enqueues) carry the id of the request that
+                # wrote the message.
+                request_id_var.set(claimed.request_id)
                 await DRAINED_TASKS[claimed.task_name].fn(session, **claimed.payload)
             report.processed += 1
         except Exception as exc:
@@ -332,6 +385,8 @@ async def drain_outbox(
             retry_in = await _record_failure(sessionmaker, sender, claimed, exc)
             if retry_in is not None:
                 report.retry_in_seconds = min(retry_in, report.retry_in_seconds or retry_in)
+        finally:
+            request_id_var.reset(bound)
 
 
 async def _record_failure(
@@ -343,6 +398,7 @@ async def _record_failure(
     """The attempt and its back-off first, in a transaction of their own (so that a failing
     ``on_failure`` cannot make the message due again at once), then the task's ``on_failure``.
     Returns the seconds until the message is due again; None when it has no attempt left."""
+    count_task_failure(message.task_name)  # first: counted even when the database cannot record it
     async with outbox.unit_of_work(sessionmaker, sender) as session:
         attempts, retry_in = await kit_repository.record_failed_attempt(
             session,

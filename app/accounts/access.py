@@ -12,6 +12,7 @@ change state must also send the CSRF token in ``X-CSRF-Token``.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -153,6 +154,10 @@ BUYER_OR_STAFF = AccessRule(
     company_keys=True,
 )
 
+# ``/metrics``: admins (session or a token with the admin scope), or Prometheus with METRICS_TOKEN
+# (``metrics_reader``).
+METRICS = AccessRule("metrics", _grants((Role.admin, Scope.admin)))
+
 
 async def resolve_principal(request: Request, session: DbSession) -> Principal | None:
     """The caller of this request, or None for an anonymous one (cached per request)."""
@@ -240,6 +245,21 @@ async def _no_caller() -> None:
 
 _no_caller.access_rule = PUBLIC  # type: ignore[attr-defined]
 AnonymousAccess = Depends(_no_caller)
+
+
+async def metrics_reader(request: Request, session: DbSession) -> Principal | None:
+    """:data:`METRICS`: ``Authorization: Bearer <METRICS_TOKEN>`` (Prometheus, compared in constant
+    time) passes without being a user; anything else is a caller that must pass the rule."""
+    token = request.app.state.settings.metrics_token
+    scheme, _, offered = request.headers.get("authorization", "").partition(" ")
+    if token is not None and token.get_secret_value() and scheme.lower() == "bearer":
+        if hmac.compare_digest(offered.strip().encode(), token.get_secret_value().encode()):
+            return None
+    return check_rule(METRICS, await resolve_principal(request, session))
+
+
+metrics_reader.access_rule = METRICS  # type: ignore[attr-defined]
+MetricsAccess = Depends(metrics_reader)
 
 AnyUser = Annotated[Principal, Depends(require(SIGNED_IN))]
 CustomerUser = Annotated[Principal, Depends(require(CUSTOMER))]

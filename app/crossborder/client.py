@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from app.kit.metrics import count_alibaba_error
+
 if TYPE_CHECKING:
     # Imported where a call is made: a web worker that never calls Alibaba.com does not carry it.
     import httpx
@@ -362,6 +364,7 @@ class IcbuClient:
             body = self._parse_body(response, api)
             data, request_id, trace_id = self._unwrap(style, api, body, status)
         except IcbuError as exc:
+            count_alibaba_error(api, type(exc).__name__)
             self._record(style, api, wire, started, ok=False, code=exc.code, msg_code=exc.msg_code,
                          message=exc.message, request_id=exc.request_id, trace_id=exc.trace_id, http_status=status)
             raise

@@ -11,11 +11,8 @@ applies it when it configures its logging.
 
 from __future__ import annotations
 
-import copy
 import logging
 from typing import Any, Final
-
-from uvicorn.config import LOGGING_CONFIG
 
 MASK: Final[str] = "***"
 ACCESS_LOGGER: Final[str] = "uvicorn.access"
@@ -43,8 +40,10 @@ class MaskQueryStrings(logging.Filter):
 
 
 def uvicorn_log_config() -> dict[str, Any]:
-    """uvicorn's own logging config with :class:`MaskQueryStrings` on its access logger."""
-    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
-    config.setdefault("filters", {})["mask_query_strings"] = {"()": f"{__name__}.MaskQueryStrings"}
-    config["loggers"][ACCESS_LOGGER].setdefault("filters", []).append("mask_query_strings")
-    return config
+    """The logging config ``app serve`` hands uvicorn (``app.kit.logs.logging_config``: LOG_FORMAT,
+    request ids, masked phone numbers) with :class:`MaskQueryStrings` on its access logger."""
+    from app.config import get_settings
+    from app.kit.logs import logging_config
+
+    settings = get_settings()
+    return logging_config(settings.log_format, settings.log_level)

@@ -80,6 +80,9 @@ class OutboxMessage(Base):
     process_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # The X-Request-ID of the request that wrote the message (``app.kit.logs``): the task's log
+    # lines carry it too. None for work no request asked for (a periodic sweep, a CLI command).
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         # The drain's queue: only the unprocessed rows, in order, however long the table grows.

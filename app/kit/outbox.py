@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from app.kit import clock, repository
+from app.kit.logs import bound_request_id, current_request_id
 from app.kit.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class RecordingSender:
 
 async def enqueue(session: AsyncSession, task_name: str, **payload: Any) -> OutboxMessage:
     """Ask for ``task_name(**payload)`` to run once the current transaction commits."""
-    message = OutboxMessage(task_name=task_name, payload=payload)
+    message = OutboxMessage(task_name=task_name, payload=payload, request_id=current_request_id())
     session.add(message)
     await session.flush()
     session.info.setdefault(PENDING_KEY, {})[message.id] = (task_name, payload)
@@ -118,7 +119,9 @@ async def relay(
     sent = 0
     for message in messages:
         try:
-            await sender.send(message.id, message.task_name, dict(message.payload))
+            # The id goes with the task (a header, ``app.worker``), for the task's log lines.
+            with bound_request_id(message.request_id):
+                await sender.send(message.id, message.task_name, dict(message.payload))
         except Exception:
             log.exception("outbox message %s (%s) not sent; the relay will retry", message.id, message.task_name)
             message.send_attempts += 1

@@ -35,6 +35,7 @@ class CachedAnswer:
     start: Message
     body: bytes
     expires_at: float
+    route: object  # the route that answered (``scope["route"]``), for the metrics of a hit
 
 
 class PublicResponseCache:
@@ -78,6 +79,8 @@ class PublicResponseCache:
         # longer, rather than every waiting request rebuilding the same list at once.
         if found is not None and (found.expires_at > now or key in self._refreshing):
             self.hits += 1
+            if found.route is not None:
+                scope["route"] = found.route
             await send(found.start)
             await send({"type": "http.response.body", "body": found.body})
             return
@@ -98,7 +101,7 @@ class PublicResponseCache:
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False) and start is not None and self._keepable(start):
-                    self._store(key, CachedAnswer(start, b"".join(chunks), now + self.ttl_seconds))
+                    self._store(key, CachedAnswer(start, b"".join(chunks), now + self.ttl_seconds, scope.get("route")))
             await send(message)
 
         await self.app(scope, receive, capture)

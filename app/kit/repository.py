@@ -113,6 +113,7 @@ class ClaimedMessage:
     id: int
     task_name: str
     payload: dict[str, Any]
+    request_id: str | None = None
 
 
 async def claim_next_due_message(
@@ -140,10 +141,10 @@ async def claim_next_due_message(
             update(OutboxMessage)
             .where(OutboxMessage.id == due)
             .values(processed_at=func.now())
-            .returning(OutboxMessage.id, OutboxMessage.task_name, OutboxMessage.payload)
+            .returning(OutboxMessage.id, OutboxMessage.task_name, OutboxMessage.payload, OutboxMessage.request_id)
         )
     ).one_or_none()
-    return None if row is None else ClaimedMessage(row.id, row.task_name, dict(row.payload))
+    return None if row is None else ClaimedMessage(row.id, row.task_name, dict(row.payload), row.request_id)
 
 
 async def record_failed_attempt(
@@ -235,6 +236,22 @@ async def delete_counters_before(conn: AsyncConnection, horizon: int) -> None:
 async def ping(conn: AsyncConnection) -> None:
     """Raises unless the database answers."""
     await conn.execute(text("SELECT 1"))
+
+
+async def broker_queue_length(conn: AsyncConnection, queue: str) -> int:
+    """Messages waiting in ``queue`` of kombu's SQLAlchemy transport (the default broker, on this
+    database): the visible rows of ``kombu_message`` (a delivered one is invisible until acked).
+    0 before the first worker created the tables. Both statements read small tables."""
+    if await conn.scalar(text("SELECT to_regclass('kombu_message') IS NOT NULL")) is not True:
+        return 0
+    count = await conn.scalar(
+        text(
+            "SELECT count(*) FROM kombu_message m JOIN kombu_queue q ON q.id = m.queue_id"
+            " WHERE q.name = :queue AND m.visible"
+        ),
+        {"queue": queue},
+    )
+    return int(count or 0)
 
 
 def listen(connection: psycopg.Connection[Any], channel: str) -> None:

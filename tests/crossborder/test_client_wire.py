@@ -21,6 +21,7 @@ from app.crossborder.client import (
     TokenExpired,
     iop_sign,
 )
+from app.kit.metrics import REGISTRY
 from tests.fixtures.fake_icbu import SEEDED_PHOTOBANK_URL, FakeIcbuServer
 
 LISTING = {
@@ -193,7 +194,15 @@ async def test_token_expired_and_permission_denied(fake_icbu: FakeIcbuServer) ->
             await client.rest("/alibaba/icbu/product/search/v2", {}, access_token=fresh.access_token)
 
 
+def _errors_counted(api: str, kind: str) -> float:
+    """``nanling_alibaba_call_errors_total`` of this process (``app.kit.metrics``)."""
+    value = REGISTRY.get_sample_value("nanling_alibaba_call_errors_total", {"api": api, "kind": kind})
+    return value or 0.0
+
+
 async def test_timeouts_5xx_and_dropped_responses_are_unavailable(fake_icbu: FakeIcbuServer) -> None:
+    search = "/alibaba/icbu/product/search/v2"
+    counted = _errors_counted(search, "GatewayUnavailable")
     token = fake_icbu.state.issue_token()
     async with fake_icbu.client(timeout=0.3) as client:
         fake_icbu.state.timeout_next(1, seconds=1.0)
@@ -208,6 +217,7 @@ async def test_timeouts_5xx_and_dropped_responses_are_unavailable(fake_icbu: Fak
         with pytest.raises(GatewayUnavailable):
             await _create_listing(client, token)
     assert len(fake_icbu.state.products) == 1  # the create happened although the reply was lost
+    assert _errors_counted(search, "GatewayUnavailable") == counted + 2  # in /metrics
 
 
 async def test_on_call_records_hold_no_secrets(fake_icbu: FakeIcbuServer) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +17,8 @@ from uvicorn.logging import AccessFormatter
 from app.cli import cli
 from app.config import get_settings
 from app.kit.access_log import ACCESS_LOGGER, MaskQueryStrings, mask_query, uvicorn_log_config
+from app.kit.logs import logging_config
+from app.kit.metrics import RequestObserver
 from tests.fixtures.http_server import serve_in_thread
 
 PHONE = "13800138000"
@@ -82,10 +87,13 @@ async def test_a_real_server_with_the_serve_config_logs_no_phone(
     assert PHONE not in logged
 
 
-def test_app_serve_hands_uvicorn_the_masking_config(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_app_serve_hands_uvicorn_the_masking_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     calls: list[dict[str, Any]] = []
     monkeypatch.setenv("APP_ENV", "test")
     monkeypatch.setenv("DATABASE_URL", "postgresql://np@127.0.0.1:1/never-opened")
+    # serve() names the metrics directory for the processes it starts: not this test process's.
+    monkeypatch.setenv("METRICS_DIR", str(tmp_path / "metrics"))
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
     monkeypatch.setattr("app.migrate.upgrade_to_head", lambda url: None)
     # serve() ends by stopping the embedded PostgreSQL: not the one the suite may be running on.
     monkeypatch.setattr("app.db.stop_embedded_postgres", lambda: None)
@@ -101,3 +109,31 @@ def test_app_serve_hands_uvicorn_the_masking_config(monkeypatch: pytest.MonkeyPa
     access = kwargs["log_config"]["loggers"][ACCESS_LOGGER]
     assert access["filters"] == ["mask_query_strings"]
     assert kwargs["log_config"]["filters"]["mask_query_strings"] == {"()": "app.kit.access_log.MaskQueryStrings"}
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path / "metrics")
+
+
+async def test_a_json_access_line_carries_the_request_id_the_response_returns(
+    restore_uvicorn_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """uvicorn writes the access line while the response starts, inside the request id's context
+    (``RequestObserver``): the line and the ``X-Request-ID`` header agree, the phone masked twice."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    root = logging.getLogger()  # the served config gives the root a handler too
+    handlers, level = root.handlers[:], root.level
+    config = {"log_config": logging_config("json", "INFO"), "log_level": "info", "access_log": True}
+    try:
+        with serve_in_thread(RequestObserver(app), lifespan="off", loop="asyncio", http="h11", **config) as base:
+            async with httpx.AsyncClient() as client:
+                response = await client.get(f"{base}/orders/x/{PHONE}", headers={"X-Request-ID": "edge-9"})
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert response.status_code == 204 and response.headers["X-Request-ID"] == "edge-9"
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    [access] = [line for line in lines if line["logger"] == ACCESS_LOGGER]
+    assert access["request_id"] == "edge-9" and access["status"] == 204
+    assert access["path"] == "/orders/x/138****8000" and PHONE not in json.dumps(access)
