@@ -1,17 +1,23 @@
-"""Apply Alembic migrations from code (``app migrate``, ``app serve``, the test set-up)."""
+"""Apply Alembic migrations from code (``app migrate``, ``app serve``, the test set-up).
+
+Alembic is imported when a migration runs, not with this module: the web workers import it (for
+``FOREIGN_TABLES``, through the backup status on the ops console) and never migrate, and Alembic
+with Mako and Pygments costs each of them several MiB."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def alembic_config(database_url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
     cfg.attributes["database_url"] = database_url
@@ -19,6 +25,8 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade_to_head(database_url: str) -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(database_url), "head")
 
 

@@ -33,7 +33,6 @@ import os
 import re
 import shutil
 import subprocess
-import tarfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -41,7 +40,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -52,6 +51,9 @@ from app.db import create_engine, create_sessionmaker, libpq_conninfo
 from app.kit import backup_queries, clock
 from app.kit.models import BackupRun
 from app.migrate import FOREIGN_TABLES
+
+if TYPE_CHECKING:
+    import tarfile  # imported where archives are written or read: the web workers only show the status
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +201,8 @@ def _add_file(tar: tarfile.TarFile, source: Path, member: str) -> str | None:
     """Add one file whole and return its SHA-256; None when it went away meanwhile (an upload
     deleted while the backup ran). The open descriptor keeps the file read the one that was hashed
     even if a new version is renamed over it."""
+    import tarfile
+
     try:
         f = source.open("rb")
     except FileNotFoundError:
@@ -223,6 +227,8 @@ def _add_file(tar: tarfile.TarFile, source: Path, member: str) -> str | None:
 
 
 def _add_bytes(tar: tarfile.TarFile, data: bytes, member: str) -> str:
+    import tarfile
+
     info = tarfile.TarInfo(member)
     info.size = len(data)
     info.mtime = int(time.time())
@@ -239,6 +245,8 @@ def _upload_files(uploads_dir: Path) -> list[Path]:
 
 def _write_archive(partial: Path, dump: Path, uploads_dir: Path, meta: dict[str, Any]) -> int:
     """The tar at ``partial``, flushed to disk; returns the number of upload files in it."""
+    import tarfile
+
     manifest: dict[str, str] = {}
     with partial.open("wb") as raw:
         with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -370,6 +378,8 @@ def _check_sidecar(archive: Path) -> None:
 def _extract_verified(archive: Path, staging: Path) -> _Staged:
     """Unpack into ``staging`` hashing every member, then hold them against the manifest: every
     member listed, every checksum equal, nothing extra."""
+    import tarfile
+
     _check_sidecar(archive)
     hashes: dict[str, str] = {}
     manifest_text: str | None = None
