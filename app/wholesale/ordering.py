@@ -16,8 +16,8 @@ What only the wholesale channel decides happens here:
   it, :func:`release_lapsed_hold` (the beat's sweep) expires it and releases both. The company row
   is locked ``FOR UPDATE`` before the credit check, so two orders of one company are checked one
   after the other and never together pass a limit each would pass alone. The basket (prices, the
-  trip's choice, stock) is checked before that turn: only the credit check, the trip's booking and
-  the writes wait for it.
+  trip's choice, stock) is checked and the order written before that turn: only the credit check,
+  the wholesale row, the trip's booking and the stock hold wait for it (see :func:`place_order`).
 - **Overdue invoices** hold an on-account order too: a company with an invoice past its due date
   and not paid in full (``receivables.overdue_invoices``) has its next order held for approval,
   the message naming the overdue invoices and amounts.
@@ -336,6 +336,15 @@ def _address_block(address: DeliveryAddress) -> dict[str, object]:
     }
 
 
+class _WriteAgain(Exception):
+    """The company's or the truck's turn said otherwise than the order was written."""
+
+    def __init__(self, *, credit: Credit | None = None, full_trip: int | None = None) -> None:
+        super().__init__("write the order again")
+        self.credit = credit
+        self.full_trip = full_trip
+
+
 async def place_order(
     session: AsyncSession,
     principal: Principal,
@@ -349,42 +358,42 @@ async def place_order(
     """Place a wholesale order for the principal's company (the caller's ``Idempotency-Key`` makes
     a retry return the first answer). See the module's rules.
 
-    Every order of a company takes its turn on the company's row for the credit check, and every
-    order of a truck on the trip's row for its room: those turns come last, after the order is
-    written (and the caller's ``answer`` stored), so each is held for a statement or two and the
-    commit. The order is written as the credit check is expected to come out (clear, or as the
-    previous attempt's check said); when the check says otherwise, or the truck filled up
-    meanwhile, the writes are rolled back to a savepoint and made again (rolling back also releases
-    the rows locked after it). Rows are always locked in one order, stock, company, trip, so no
-    two orders can each wait for the other (no deadlock). An order written held whose second check
-    comes out clear stays held, its message the first check's: the centre's approval settles it."""
+    Every order of a company takes its turn on the company's row for the credit check, every order
+    of a truck on the trip's row for its room, and every order of a lot on its stock rows: those
+    turns come last, after the basket is checked and the order, its events and the caller's
+    ``answer`` are written, in the order company, trip, stock (as packing and cancelling lock trip
+    before stock: no two transactions can each wait for the other). The order is written as the
+    credit check is expected to come out (clear, or as the previous attempt's check said); when the
+    check says otherwise, or the truck filled up meanwhile, the writes are rolled back to a
+    savepoint and made again (rolling back also releases the rows locked after it). An order written
+    held whose second check comes out clear stays held, its message the first check's: the centre's
+    approval settles it."""
     company = await service.ordering_company(session, principal)
     address = await queries.delivery_address(session, company.id, address_id)
     if address is None:
         raise errors.DeliveryAddressNotFound(detail={"field": "address_id"})
-    on_account = is_on_account(company)
     credit: Credit | None = None  # what an earlier attempt's turn read
     full: frozenset[int] = frozenset()  # trips found full when booking
     while True:
         choice, basket = await _trip_and_basket(session, company, address, lines, requested_trip_date, full)
         savepoint = await session.begin_nested()
-        placed = await _write_order(
-            session, principal, company, address, basket, choice, credit, requested=requested_trip_date, note=note
-        )
-        if answer is not None:
-            await answer(placed)
-        if on_account:
-            turn = await _credit_turn(session, company.id, basket.total_minor)
-            if turn.held and (credit is None or not credit.held):
-                await savepoint.rollback()
-                credit = turn
-                continue
-            credit = credit if credit is not None and credit.held else turn
-            placed.wholesale.exposure_minor = credit.exposure.total_minor
-        await queries.add(session, placed.wholesale)
-        if not await trips.book(session, choice.trip.trip_id, basket.weight_kg, basket.cases):
+        try:
+            placed = await _write_order(
+                session,
+                principal,
+                company,
+                address,
+                basket,
+                choice,
+                credit,
+                requested=requested_trip_date,
+                note=note,
+                answer=answer,
+            )
+        except _WriteAgain as again:
             await savepoint.rollback()
-            full = full | {choice.trip.trip_id}
+            credit = again.credit or credit
+            full = full | ({again.full_trip} if again.full_trip is not None else set())
             continue
         await savepoint.commit()
         return placed
@@ -442,9 +451,11 @@ async def _write_order(
     *,
     requested: date | None,
     note: str,
+    answer: PlacedAnswer | None,
 ) -> PlacedOrder:
-    """The order with its stock held, as ``credit`` says (None: clear), its events and notices; the
-    wholesale row built but not yet added (its exposure comes from the company's turn)."""
+    """The order as ``credit`` says (None: clear) with its events, notices and the caller's
+    answer; then the company's turn (on account), the wholesale row, the truck's turn and the stock
+    hold. Raises :class:`_WriteAgain` when a turn says otherwise."""
     on_account = is_on_account(company)
     held = on_account and credit is not None and credit.held
     trip_date = choice.trip.departure_date
@@ -467,7 +478,69 @@ async def _write_order(
         message = f"订单已提交，请在 48 小时内银行转账付款，到账后确认发货，{trip_text}"
 
     user_id = principal.user_id
-    order = await order_service.create_order(
+    written: list[PlacedOrder] = []
+
+    async def turns(order: Order) -> None:
+        """After the order's own writes, before its stock is held (``create_order(before_hold=…)``):
+        its events, notices and answer, then the company's and the truck's turns."""
+        await states.record(
+            session,
+            order,
+            kind="trip_assigned",
+            message_zh=f"安排{trip_text}" + (f"：{choice.reason_zh}" if choice.reason_zh else ""),
+            actor_user_id=user_id,
+            detail={"trip": choice.trip.number, "reason": choice.reason_code, "requested": str(requested or "")},
+        )
+        if held and credit is not None and hold_until is not None:
+            await states.record(
+                session,
+                order,
+                kind="credit_hold",
+                message_zh=message,
+                actor_user_id=user_id,
+                detail={
+                    "limit_minor": credit.exposure.limit_minor,
+                    "owed_minor": credit.exposure.owed_minor,
+                    "order_minor": credit.exposure.this_order_minor,
+                    "hold_until": hold_until.isoformat(),
+                    "overdue_invoices": [i.number for i in credit.overdue],
+                },
+            )
+            await notices.order_held(session, order, hold_until)
+        if not on_account:
+            await receivables.create_proforma(
+                session, order, company, cutoff_at=choice.trip.cutoff_at, actor_user_id=user_id
+            )
+        # ``order`` is as written (the order service sets its lines and events; ``states.record``
+        # adds each event to them): the answer is built without reading the order back.
+        wholesale = WholesaleOrder(
+            order_id=order.id,
+            company_id=company.id,
+            trip_id=choice.trip.trip_id,
+            delivery_address_id=address.id,
+            requested_date=requested,
+            trip_reason_code=choice.reason_code,
+            trip_reason_zh=choice.reason_zh,
+            weight_kg=basket.weight_kg,
+            cases=basket.cases,
+            credit_state=(CreditState.held if held else CreditState.clear).value,
+            exposure_minor=credit.exposure.total_minor if credit is not None else 0,
+            credit_hold_until=hold_until,
+        )
+        written.append(PlacedOrder(order, wholesale, choice, message, address))
+        if answer is not None:
+            await answer(written[0])
+        if on_account:
+            turn = await _credit_turn(session, company.id, basket.total_minor)
+            if turn.held and not held:
+                raise _WriteAgain(credit=turn)
+            if not held:
+                wholesale.exposure_minor = turn.exposure.total_minor
+        await queries.add(session, wholesale)
+        if not await trips.book(session, choice.trip.trip_id, basket.weight_kg, basket.cases):
+            raise _WriteAgain(full_trip=choice.trip.trip_id)
+
+    await order_service.create_order(
         session,
         order_service.NewOrder(
             channel=SalesChannel.wholesale,
@@ -487,52 +560,9 @@ async def _write_order(
             shelf_life_on=trip_date,
             event_detail={"trip": choice.trip.number, "credit_state": "held" if held else "clear"},
         ),
+        before_hold=turns,
     )
-    wholesale = WholesaleOrder(
-        order_id=order.id,
-        company_id=company.id,
-        trip_id=choice.trip.trip_id,
-        delivery_address_id=address.id,
-        requested_date=requested,
-        trip_reason_code=choice.reason_code,
-        trip_reason_zh=choice.reason_zh,
-        weight_kg=basket.weight_kg,
-        cases=basket.cases,
-        credit_state=(CreditState.held if held else CreditState.clear).value,
-        exposure_minor=credit.exposure.total_minor if credit is not None else 0,
-        credit_hold_until=hold_until,
-    )
-    await states.record(
-        session,
-        order,
-        kind="trip_assigned",
-        message_zh=f"安排{trip_text}" + (f"：{choice.reason_zh}" if choice.reason_zh else ""),
-        actor_user_id=user_id,
-        detail={"trip": choice.trip.number, "reason": choice.reason_code, "requested": str(requested or "")},
-    )
-    if held and credit is not None and hold_until is not None:
-        await states.record(
-            session,
-            order,
-            kind="credit_hold",
-            message_zh=message,
-            actor_user_id=user_id,
-            detail={
-                "limit_minor": credit.exposure.limit_minor,
-                "owed_minor": credit.exposure.owed_minor,
-                "order_minor": credit.exposure.this_order_minor,
-                "hold_until": hold_until.isoformat(),
-                "overdue_invoices": [i.number for i in credit.overdue],
-            },
-        )
-        await notices.order_held(session, order, hold_until)
-    # ``order`` is as written (the order service sets its lines and events; ``states.record`` adds
-    # each event to them): the answer is built without reading the order back.
-    if not on_account:
-        await receivables.create_proforma(
-            session, order, company, cutoff_at=choice.trip.cutoff_at, actor_user_id=user_id
-        )
-    return PlacedOrder(order, wholesale, choice, message, address)
+    return written[0]
 
 
 def _local(instant: datetime | None) -> str:

@@ -17,9 +17,10 @@ pytestmark = pytest.mark.usefixtures("sunday_noon", "guangzhou_route")
 # The buyer's company (the access check), the idempotency claim, the company, the address, the
 # variants with their products, pricing's variants and its price lists, the route, the trips of
 # the horizon made if missing and read, the warehouse, the stock available; the order, its event,
-# its line, the reservation and its FEFO hold, the trip's event, the idempotent answer; then the
-# company's turn (the lock, then what it owes and its overdue invoices), the wholesale row and the
-# truck's turn (the booking). Not counted: the savepoint the writes are made under and its release.
+# its line, the trip's event, the idempotent answer; then the company's turn (the lock, then what
+# it owes and its overdue invoices), the wholesale row, the truck's turn (the booking) and the
+# stock's (the reservation and its FEFO hold). Not counted: the savepoint the writes are made under
+# and its release.
 ORDER_STATEMENTS = 23
 
 
@@ -43,9 +44,9 @@ async def test_a_wholesale_order_is_a_fixed_number_of_statements(
     assert placed["credit_state"] == "clear" and placed["trip"]["departure_date"] == "2026-12-08"
     assert [e["kind"] for e in placed["events"]] == ["placed", "trip_assigned"]
     assert len(sent) <= ORDER_STATEMENTS, "\n\n".join(sent)
-    # Every order of the company waits for its turn on the company's row, and every order of a truck
-    # for the trip's row: both come last, after the answer is stored, so each is held for a
-    # statement or two and the commit.
+    # Every order of the company waits for its turn on the company's row, every order of a truck
+    # for the trip's row, every order of a lot for its stock rows: those turns come last, after the
+    # answer is stored, in that order (packing and cancelling lock the trip before the stock).
     turn = next(i for i, s in enumerate(sent) if s.startswith("SELECT buyer_companies") and "FOR NO KEY UPDATE" in s)
     starts = (
         "UPDATE idempotency_keys",
@@ -53,9 +54,11 @@ async def test_a_wholesale_order_is_a_fixed_number_of_statements(
         "SELECT buyer_companies.",
         "INSERT INTO wholesale_orders",
         "UPDATE wholesale_trips",
+        "INSERT INTO reservations",
+        "WITH candidates",
     )
-    assert len(sent) - turn == 4 and all(
-        statement.startswith(start) for statement, start in zip(sent[turn - 1 :], starts, strict=True)
+    assert len(sent) - turn == 6 and all(
+        statement.lstrip().startswith(start) for statement, start in zip(sent[turn - 1 :], starts, strict=True)
     ), "\n\n".join(sent[turn - 1 :])
     # The answer is built from what was written: the order is not read back, nor its trip.
     assert not any(s.startswith("SELECT orders.") for s in sent), "\n\n".join(sent)
