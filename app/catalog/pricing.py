@@ -14,7 +14,7 @@ alike, since they all price here. Wholesale and POS lines are not capped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -100,10 +100,12 @@ async def price_lines(
     *,
     channel: SalesChannel,
     company_id: int | None = None,
+    variants: Mapping[str, Variant] | None = None,
 ) -> list[PricedLine]:
     """Price every line or refuse them all, naming each bad line (``detail`` of the error), by the
     channel's policy: its price lists (a buyer company's own first, where the policy says so) and
-    its per-line maximums."""
+    its per-line maximums. ``variants``: the lines' variants by SKU when the caller has read them
+    already (active, of active products, with their products loaded); else they are read here."""
     policy = channel.policy
     parsed: list[tuple[int, str, Decimal | None]] = []
     problems: list[dict[str, object]] = []
@@ -114,7 +116,8 @@ async def price_lines(
             parsed.append((index, line.sku, None))
             problems.append(_line_problem(index, line.sku, errors.InvalidQuantity, str(exc)))
 
-    variants = await repository.active_variants_by_sku(session, [sku for _, sku, _ in parsed])
+    if variants is None:
+        variants = await repository.active_variants_by_sku(session, [sku for _, sku, _ in parsed])
     items = await repository.price_items_for(
         session,
         [v.id for v in variants.values()],

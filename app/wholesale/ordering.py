@@ -220,8 +220,12 @@ async def _price(
     """Price the lines that passed the basket's own checks by the company's lists; the pricing
     problems (no price, below the minimum, off the increment) join ``problems`` under their line."""
     requests = [pricing.LineRequest(variant.sku, quantity) for _, _, variant, quantity in wanted]
+    # The variants the basket has read, as pricing would read them (active, of an active product).
+    read = {variant.sku: variant for _, _, variant, _ in wanted if variant.product.is_active}
     try:
-        priced = await pricing.price_lines(session, requests, channel=SalesChannel.wholesale, company_id=company.id)
+        priced = await pricing.price_lines(
+            session, requests, channel=SalesChannel.wholesale, company_id=company.id, variants=read
+        )
     except pricing_errors.PricingError as exc:
         bad = {int(p["line"]) for p in exc.detail["lines"]}
         for p in exc.detail["lines"]:
@@ -231,7 +235,9 @@ async def _price(
         if not wanted:
             return []
         requests = [pricing.LineRequest(variant.sku, quantity) for _, _, variant, quantity in wanted]
-        priced = await pricing.price_lines(session, requests, channel=SalesChannel.wholesale, company_id=company.id)
+        priced = await pricing.price_lines(
+            session, requests, channel=SalesChannel.wholesale, company_id=company.id, variants=read
+        )
     return [(index, variant, line) for (index, _, variant, _), line in zip(wanted, priced, strict=True)]
 
 

@@ -167,15 +167,19 @@ def _trip_row(route: WholesaleRoute, departure: date) -> dict[str, object]:
     }
 
 
+def _trip_days(routes: Sequence[WholesaleRoute], first: date, last: date) -> list[tuple[WholesaleRoute, date]]:
+    """The routes' departures of ``first``..``last`` (today or later only)."""
+    days: list[tuple[WholesaleRoute, date]] = []
+    day = max(first, clock.today())
+    while day <= last:
+        days.extend((route, day) for route in routes if day.isoweekday() in route.weekdays)
+        day += timedelta(days=1)
+    return days
+
+
 async def _ensure_trips(session: AsyncSession, routes: Sequence[WholesaleRoute], first: date, last: date) -> None:
     """Make the routes' trips of ``first``..``last`` (today or later only) that do not exist yet."""
-    first = max(first, clock.today())
-    rows: list[dict[str, object]] = []
-    day = first
-    while day <= last:
-        rows.extend(_trip_row(route, day) for route in routes if day.isoweekday() in route.weekdays)
-        day += timedelta(days=1)
-    await queries.ensure_trips(session, rows)
+    await queries.ensure_trips(session, [_trip_row(route, day) for route, day in _trip_days(routes, first, last)])
 
 
 def _horizon(days: int) -> int:
@@ -199,13 +203,17 @@ async def upcoming_trips(
     start = max(first or clock.today(), clock.today())
     last = start + timedelta(days=_horizon(days) - 1)
     routes = await queries.active_routes(session, city=name, cold_chain_only=cold_chain)
-    await _ensure_trips(session, routes, start, last)
+    route_ids = [r.id for r in routes]
+    found = await queries.trips_of_routes(session, route_ids, start, last)
+    # Made on the first look at a day (every order looks): read first, and insert only when one is
+    # missing, so an order's look is one statement once its horizon's trips exist.
+    made = {(trip.route_id, trip.departure_date) for trip, _ in found}
+    missing = [(route, day) for route, day in _trip_days(routes, start, last) if (route.id, day) not in made]
+    if missing:
+        await queries.ensure_trips(session, [_trip_row(route, day) for route, day in missing])
+        found = await queries.trips_of_routes(session, route_ids, start, last)
     now = clock.now()
-    return [
-        slot_of(trip, route, now)
-        for trip, route in await queries.trips_of_routes(session, [r.id for r in routes], start, last)
-        if trip.status is not TripStatus.cancelled
-    ]
+    return [slot_of(trip, route, now) for trip, route in found if trip.status is not TripStatus.cancelled]
 
 
 # ---- choosing the trip of an order ---------------------------------------------------------------

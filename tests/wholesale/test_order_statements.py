@@ -15,13 +15,13 @@ from tests.wholesale.test_ordering_api import company_key, order_body
 pytestmark = pytest.mark.usefixtures("sunday_noon", "guangzhou_route")
 
 # The buyer's company (the access check), the idempotency claim, the company, the address, the
-# variants with their products, pricing's variants and its price lists, the route, the trips of
-# the horizon made if missing and read, the warehouse, the stock available; the order, its event,
-# its line, the trip's event, the idempotent answer; then the company's turn (the lock, then what
-# it owes and its overdue invoices), the wholesale row, the truck's turn (the booking) and the
-# stock's (the reservation and its FEFO hold). Not counted: the savepoint the writes are made under
-# and its release.
-ORDER_STATEMENTS = 23
+# variants with their products, their price lists, the route, the trips of the horizon (made first
+# only when one is missing), the warehouse, the stock available; the order, its event, its line,
+# the trip's event, the idempotent answer; then the company's turn (the lock, then what it owes and
+# its overdue invoices), the wholesale row, the truck's turn (the booking) and the stock's (the
+# reservation and its FEFO hold). Not counted: the savepoint the writes are made under and its
+# release.
+ORDER_STATEMENTS = 21
 
 
 async def test_a_wholesale_order_is_a_fixed_number_of_statements(
