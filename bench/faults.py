@@ -36,10 +36,23 @@ def fault_server(data_dir: Path) -> Iterator[Server]:
     """``app serve`` (1 web process, adopting orphans like a container's PID 1) with its Celery
     worker + beat and its own embedded PostgreSQL, on the default broker (kombu's SQLAlchemy
     transport on that PostgreSQL) unless ``TEST_CELERY_BROKER_URL`` names another."""
-    broker = os.environ.get("TEST_CELERY_BROKER_URL", "")
+    broker = _broker_of_its_own(os.environ.get("TEST_CELERY_BROKER_URL", ""))
     # As init, the way a container runs it: the postmaster it restarts is its own to reap.
     with running_server(data_dir, extra_env={"CELERY_BROKER_URL": broker}, with_worker=True, as_init=True) as server:
         yield server
+
+
+def _broker_of_its_own(url: str) -> str:
+    """A Redis broker's neighbouring database instead of the one given. The fault tests keep this
+    server (and its worker) up for the whole package, while other tests start workers of their own
+    on ``TEST_CELERY_BROKER_URL``: on one Redis queue this server's worker would take their tasks (and
+    drop them: their outbox rows are in another database). The default broker (the embedded
+    PostgreSQL's own tables) is already its own."""
+    if not url.startswith(("redis://", "rediss://")):
+        return url
+    base, _, db = url.rpartition("/")
+    number = int(db) if db.isdigit() else 0
+    return f"{base}/{(number - 1) % 16}" if db.isdigit() else f"{url.rstrip('/')}/{(number - 1) % 16}"
 
 
 def embedded_url(data_dir: Path) -> str:
