@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -50,9 +51,9 @@ def _broker_of_its_own(url: str) -> str:
     PostgreSQL's own tables) is already its own."""
     if not url.startswith(("redis://", "rediss://")):
         return url
-    base, _, db = url.rpartition("/")
-    number = int(db) if db.isdigit() else 0
-    return f"{base}/{(number - 1) % 16}" if db.isdigit() else f"{url.rstrip('/')}/{(number - 1) % 16}"
+    parsed = urlsplit(url)
+    number = int(parsed.path.strip("/") or 0)
+    return urlunsplit(parsed._replace(path=f"/{(number - 1) % 16}"))
 
 
 def embedded_url(data_dir: Path) -> str:
