@@ -1017,6 +1017,7 @@ USERS = (
     UserSeed("buyer", Role.buyer, "陈志强（演示）", "+8613926011234"),
     UserSeed("customer", Role.customer, "张丽娟（演示）", "+8613902208006"),
     UserSeed("manager", Role.store_manager, "温志坚（演示）", "+8613902208007"),
+    UserSeed("official", Role.county_official, "黄文彬（演示）", "+8613902208008"),
 )
 # The till PIN of the demo clerk and store manager (who sign in at a till with user name + PIN).
 DEMO_PIN = "2468"

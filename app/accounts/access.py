@@ -41,6 +41,8 @@ class Scope(StrEnum):
     pda = "pda"
     stock = "stock"
     admin = "admin"
+    # Read-only: the county centre's dashboard and reports (no personal data, no writes).
+    county = "county"
 
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
@@ -51,6 +53,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.station_operator: frozenset({Scope.pda}),
     Role.warehouse: frozenset({Scope.stock}),
     Role.admin: frozenset({Scope.admin, Scope.stock, Scope.pos}),
+    Role.county_official: frozenset({Scope.county}),
 }
 
 
@@ -153,6 +156,11 @@ BUYER_OR_STAFF = AccessRule(
     approved_company=True,
     company_keys=True,
 )
+
+# The county centre's dashboard, plan targets, funds and quarterly reports, read: the centre's admins
+# and the county official (read-only role, no personal data; lists behind figures mask names and
+# phones for it). Every write there stays ADMIN.
+COUNTY_READ = AccessRule("county_read", _grants((Role.admin, Scope.admin), (Role.county_official, Scope.county)))
 
 # ``/metrics``: admins (session or a token with the admin scope), or Prometheus with METRICS_TOKEN
 # (``metrics_reader``).
@@ -275,6 +283,7 @@ StaffUser = Annotated[Principal, Depends(require(STAFF))]
 AdminUser = Annotated[Principal, Depends(require(ADMIN))]
 BackOfficeUser = Annotated[Principal, Depends(require(BACK_OFFICE))]
 StaffOrStationUser = Annotated[Principal, Depends(require(STAFF_OR_STATION))]
+CountyReader = Annotated[Principal, Depends(require(COUNTY_READ))]
 BuyerOrStaffUser = Annotated[Principal, Depends(require(BUYER_OR_STAFF))]
 # Public routes that personalise (a buyer sees its own prices) take the caller when there is one.
 MaybeUser = Annotated[Principal | None, Depends(_public_dependency)]

@@ -31,6 +31,9 @@ class Role(StrEnum):
     station_operator = "station_operator"
     warehouse = "warehouse"
     admin = "admin"
+    # The county's leading group and its office: read the centre's dashboard, targets, funds and
+    # quarterly reports, change nothing, and never see a customer's name or phone.
+    county_official = "county_official"
 
     @property
     def label_zh(self) -> str:
@@ -45,6 +48,7 @@ ROLE_LABELS_ZH = {
     Role.station_operator: "村站站长",
     Role.warehouse: "仓库",
     Role.admin: "运营管理员",
+    Role.county_official: "县级主管部门（只读）",
 }
 
 

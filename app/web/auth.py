@@ -27,6 +27,7 @@ ROLE_HOME = {
     Role.clerk: "/pos",
     # The stores the manager runs, with today's figures and what waits for them.
     Role.store_manager: "/admin/pos",
+    Role.county_official: "/admin",
 }
 
 

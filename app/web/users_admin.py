@@ -39,6 +39,7 @@ STAFF_ROLES = (
     Role.station_operator,
     Role.clerk,
     Role.store_manager,
+    Role.county_official,
     Role.buyer,
     Role.customer,
 )
