@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Select, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
@@ -151,23 +153,35 @@ async def price_items_for(
     """Every active price-list item that could price these variants, grouped by variant."""
     if not variant_ids:
         return {}
-    list_filter: ColumnElement[bool] = PriceList.code.in_(list(list_codes))
+    params: dict[str, Any] = {"variant_ids": list(variant_ids), "list_codes": list(list_codes)}
     if company_id is not None:
-        list_filter = or_(list_filter, PriceList.company_id == company_id)
-    # The tiers come in the same statement (an item has a handful at most): one round trip fewer
-    # on every order.
-    rows = await session.execute(
-        select(PriceListItem, PriceList.kind, PriceList.code, PriceList.currency)
-        .join(PriceList, PriceList.id == PriceListItem.price_list_id)
-        .outerjoin(PriceListItem.tiers)
-        .where(PriceListItem.variant_id.in_(list(variant_ids)), PriceList.is_active.is_(True), list_filter)
-        .options(contains_eager(PriceListItem.tiers))
-        .order_by(PriceListItem.id, PriceTier.min_quantity)  # the tiers in the relationship's order
-    )
+        params["company_id"] = company_id
+    rows = await session.execute(_price_items(with_company=company_id is not None), params)
     found: dict[int, list[PriceCandidate]] = {}
     for item, kind, code, currency in rows.unique():
         found.setdefault(item.variant_id, []).append(PriceCandidate(PriceListKind(kind), code, currency, item))
     return found
+
+
+@cache
+def _price_items(*, with_company: bool) -> Select[PriceListItem, str, str, str]:
+    """Built once per shape with bound parameters (every order prices its lines with it). The tiers
+    come in the same statement (an item has a handful at most): one round trip fewer per order."""
+    list_filter: ColumnElement[bool] = PriceList.code.in_(bindparam("list_codes", expanding=True))
+    if with_company:
+        list_filter = or_(list_filter, PriceList.company_id == bindparam("company_id", type_=BigInteger))
+    return (
+        select(PriceListItem, PriceList.kind, PriceList.code, PriceList.currency)
+        .join(PriceList, PriceList.id == PriceListItem.price_list_id)
+        .outerjoin(PriceListItem.tiers)
+        .where(
+            PriceListItem.variant_id.in_(bindparam("variant_ids", expanding=True)),
+            PriceList.is_active.is_(True),
+            list_filter,
+        )
+        .options(contains_eager(PriceListItem.tiers))
+        .order_by(PriceListItem.id, PriceTier.min_quantity)  # the tiers in the relationship's order
+    )
 
 
 async def price_list_by_code(session: AsyncSession, code: str) -> PriceList | None:

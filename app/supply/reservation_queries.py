@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Numeric, bindparam, select, text, update
+from sqlalchemy import BigInteger, DateTime, Numeric, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -179,18 +179,31 @@ class HoldFor:
 async def open_reservation(session: AsyncSession, hold: HoldFor, *, expires_at: datetime | None) -> int | None:
     """The new active reservation's id, or None when one with that reference already exists."""
     return await session.scalar(
-        insert(Reservation)
-        .values(
-            reference=hold.reference,
-            channel=hold.channel,
-            location_id=hold.location_id,
-            expires_at=expires_at,
-            status=ReservationStatus.active,
-            actor_user_id=hold.actor_user_id,
-        )
-        .on_conflict_do_nothing(index_elements=["reference"])
-        .returning(Reservation.id)
+        _OPEN_RESERVATION,
+        {
+            "reference": hold.reference,
+            "channel": hold.channel,
+            "location_id": hold.location_id,
+            "expires_at": expires_at,
+            "actor_user_id": hold.actor_user_id,
+        },
     )
+
+
+# Built once with bound parameters: every order of every channel opens its reservation with it.
+_OPEN_RESERVATION = (
+    insert(Reservation)
+    .values(
+        reference=bindparam("reference", type_=Reservation.reference.type),
+        channel=bindparam("channel", type_=Reservation.channel.type),
+        location_id=bindparam("location_id", type_=BigInteger),
+        expires_at=bindparam("expires_at", type_=DateTime(timezone=True)),
+        status=ReservationStatus.active,
+        actor_user_id=bindparam("actor_user_id", type_=BigInteger),
+    )
+    .on_conflict_do_nothing(index_elements=["reference"])
+    .returning(Reservation.id)
+)
 
 
 async def hold_line_fefo(

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import case, exists, func, select, update
+from sqlalchemy import BigInteger, ColumnElement, Date, Select, bindparam, case, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.sql.expression import ScalarSelect
@@ -44,27 +45,36 @@ async def variants_by_sku(session: AsyncSession, skus: Sequence[str]) -> dict[st
     """Active variants of ``skus`` (supply or not) with their products."""
     if not skus:
         return {}
-    rows = await session.scalars(
+    rows = await session.scalars(_variants_by_sku(), {"skus": list(skus)})
+    return {v.sku: v for v in rows}
+
+
+@cache
+def _variants_by_sku() -> Select[Variant]:
+    # Built once (every wholesale order reads its SKUs with this).
+    return (
         select(Variant)
         .join(Variant.product)
-        .where(Variant.sku.in_(list(skus)), Variant.is_active.is_(True))
+        .where(Variant.sku.in_(bindparam("skus", expanding=True)), Variant.is_active.is_(True))
         .options(contains_eager(Variant.product))
     )
-    return {v.sku: v for v in rows}
 
 
 async def delivery_address(session: AsyncSession, company_id: int, address_id: int) -> DeliveryAddress | None:
     """The company's own active address (another company's id finds nothing)."""
-    return await session.scalar(
-        select(DeliveryAddress).where(
-            DeliveryAddress.id == address_id,
-            DeliveryAddress.company_id == company_id,
-            DeliveryAddress.is_active.is_(True),
-        )
+    return await session.scalar(_delivery_address(), {"address_id": address_id, "company_id": company_id})
+
+
+@cache
+def _delivery_address() -> Select[DeliveryAddress]:
+    return select(DeliveryAddress).where(
+        DeliveryAddress.id == bindparam("address_id", type_=BigInteger),
+        DeliveryAddress.company_id == bindparam("company_id", type_=BigInteger),
+        DeliveryAddress.is_active.is_(True),
     )
 
 
-def _open_orders_owed_of(company_id: int) -> ScalarSelect[int]:
+def _open_orders_owed_of(company_id: int | ColumnElement[int]) -> ScalarSelect[int]:
     """What the company's open orders within credit, not yet invoiced, still owe (total − paid)."""
     return (
         select(func.coalesce(func.sum(Order.total_minor - Order.paid_minor), 0))
@@ -86,28 +96,42 @@ async def company_turn(session: AsyncSession, company_id: int, today: date) -> t
     it owes and has on order (:func:`owed_minor`) and how many of its invoices are overdue on
     ``today``. Two statements: a statement that waited for the lock still reads as of before the
     wait, so the sums come from a second one, which sees the orders committed meanwhile."""
-    locked = await session.scalar(
+    locked = await session.scalar(_company_lock(), {"company_id": company_id})
+    if locked is None:
+        return None
+    row = (
+        await session.execute(_company_turn_sums(), {"company_id": company_id, "today": today})
+    ).one()
+    return row[0], int(row[1] or 0), int(row[2] or 0)
+
+
+@cache
+def _company_lock() -> Select[int]:
+    return (
         select(BuyerCompany.id)
-        .where(BuyerCompany.id == company_id)
+        .where(BuyerCompany.id == bindparam("company_id", type_=BigInteger))
         # FOR NO KEY UPDATE: the turns wait for each other, but not for the key-share locks every
         # order of the company takes on this row when written (its foreign key): with FOR UPDATE,
         # two orders written before their turns would each wait for the other.
         .with_for_update(key_share=True)
     )
-    if locked is None:
-        return None
-    row = (
-        await session.execute(
-            select(
-                BuyerCompany,
-                _open_orders_owed_of(company_id) + receivable_queries.balance_owed_of(company_id),
-                receivable_queries.overdue_count_of(company_id, today),
-            )
-            .where(BuyerCompany.id == company_id)
-            .execution_options(populate_existing=True)
+
+
+@cache
+def _company_turn_sums() -> Select[BuyerCompany, int, int]:
+    """Built once with bound parameters: an order's credit check runs it on every order, and
+    building these nested sums costs more CPU than PostgreSQL takes to answer them."""
+    company_id = bindparam("company_id", type_=BigInteger)
+    today = bindparam("today", type_=Date)
+    return (
+        select(
+            BuyerCompany,
+            _open_orders_owed_of(company_id) + receivable_queries.balance_owed_of(company_id),
+            receivable_queries.overdue_count_of(company_id, today),
         )
-    ).one()
-    return row[0], int(row[1] or 0), int(row[2] or 0)
+        .where(BuyerCompany.id == company_id)
+        .execution_options(populate_existing=True)
+    )
 
 
 async def owed_minor(session: AsyncSession, company_id: int) -> int:

@@ -130,7 +130,9 @@ async def allocate(
     await session.flush()
 
 
-def _overdue(company_id: int, today: date) -> tuple[ColumnElement[bool], ...]:
+def _overdue(
+    company_id: int | ColumnElement[int], today: date | ColumnElement[date]
+) -> tuple[ColumnElement[bool], ...]:
     """The company's invoices due before ``today`` with something left to pay."""
     return (
         WholesaleInvoice.company_id == company_id,
@@ -150,12 +152,12 @@ async def overdue_invoices(session: AsyncSession, company_id: int, today: date) 
     ).all()
 
 
-def overdue_count_of(company_id: int, today: date) -> ScalarSelect[int]:
+def overdue_count_of(company_id: int | ColumnElement[int], today: date | ColumnElement[date]) -> ScalarSelect[int]:
     """How many of the company's invoices are overdue (:func:`overdue_invoices`), as an expression."""
     return select(func.count()).where(*_overdue(company_id, today)).scalar_subquery()
 
 
-def balance_owed_of(company_id: int) -> ColumnElement[int]:
+def balance_owed_of(company_id: int | ColumnElement[int]) -> ColumnElement[int]:
     """What the company's invoices still owe, less money it has with the centre not yet set against
     one (unallocated payments, credit notes not applied): one SQL expression (three sums), so the
     credit check of an order reads it in the same statement as the company's open orders."""

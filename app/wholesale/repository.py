@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import BigInteger, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -24,9 +24,15 @@ async def company_for_update(session: AsyncSession, company_id: int) -> BuyerCom
 
 
 async def company(session: AsyncSession, company_id: int) -> BuyerCompany | None:
-    return await session.scalar(
-        select(BuyerCompany).where(BuyerCompany.id == company_id).execution_options(populate_existing=True)
-    )
+    return await session.scalar(_COMPANY, {"company_id": company_id})
+
+
+# Built once (every wholesale call reads its company with it).
+_COMPANY = (
+    select(BuyerCompany)
+    .where(BuyerCompany.id == bindparam("company_id", type_=BigInteger))
+    .execution_options(populate_existing=True)
+)
 
 
 async def list_companies(session: AsyncSession, *, status: CompanyStatus | None = None) -> Sequence[BuyerCompany]:

@@ -11,11 +11,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, any_, literal, select, update
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from app.wholesale.trip_models import TripStatus, WholesaleRoute, WholesaleTrip
 
@@ -46,12 +60,20 @@ async def active_routes(
     session: AsyncSession, *, city: str | None = None, cold_chain_only: bool = False
 ) -> list[WholesaleRoute]:
     """Active routes, those reaching ``city`` when given, cold-chain ones only when asked."""
+    params = {} if city is None else {"city": city}
+    stmt = _active_routes(to_city=city is not None, cold_chain_only=cold_chain_only)
+    return list(await session.scalars(stmt, params))
+
+
+@cache
+def _active_routes(*, to_city: bool, cold_chain_only: bool) -> Select[WholesaleRoute]:
+    # Built once per shape (every wholesale order looks up the routes to its city).
     stmt = select(WholesaleRoute).where(WholesaleRoute.is_active.is_(True))
-    if city is not None:
-        stmt = stmt.where(literal(city) == any_(WholesaleRoute.cities))
+    if to_city:
+        stmt = stmt.where(bindparam("city", type_=String) == any_(WholesaleRoute.cities))
     if cold_chain_only:
         stmt = stmt.where(WholesaleRoute.cold_chain.is_(True))
-    return list(await session.scalars(stmt.order_by(WholesaleRoute.code)))
+    return stmt.order_by(WholesaleRoute.code)
 
 
 # ---- trips --------------------------------------------------------------------------------------
@@ -75,18 +97,24 @@ async def trips_of_routes(
     """The routes' trips departing ``first``..``last``, earliest departure (then cut-off) first."""
     if not route_ids:
         return []
-    rows = await session.execute(
+    rows = await session.execute(_trips_of_routes(), {"route_ids": list(route_ids), "first": first, "last": last})
+    return [(trip, route) for trip, route in rows]
+
+
+@cache
+def _trips_of_routes() -> Select[WholesaleTrip, WholesaleRoute]:
+    # Built once: every wholesale order reads its horizon's trips with it.
+    return (
         select(WholesaleTrip, WholesaleRoute)
         .join(WholesaleRoute, WholesaleRoute.id == WholesaleTrip.route_id)
         .where(
-            WholesaleTrip.route_id.in_(route_ids),
-            WholesaleTrip.departure_date.between(first, last),
+            WholesaleTrip.route_id.in_(bindparam("route_ids", expanding=True)),
+            WholesaleTrip.departure_date.between(bindparam("first", type_=Date), bindparam("last", type_=Date)),
         )
         .order_by(WholesaleTrip.departure_date, WholesaleTrip.cutoff_at, WholesaleRoute.code)
         # The counters may have moved since this session last read the rows.
         .execution_options(populate_existing=True)
     )
-    return [(trip, route) for trip, route in rows]
 
 
 async def trips_on(session: AsyncSession, day: date) -> list[tuple[WholesaleTrip, WholesaleRoute]]:
@@ -121,21 +149,28 @@ async def book(session: AsyncSession, trip_id: int, weight_kg: Decimal, cases: i
     """Add a load to a trip still taking orders, if it fits: one conditional UPDATE, no lock held
     beyond it. False: the trip is full for this load, past its cut-off, or no longer planned."""
     booked = await session.scalar(
+        _book(), {"trip_id": trip_id, "now": now, "weight_kg": weight_kg, "cases": cases}
+    )
+    return booked is not None
+
+
+@cache
+def _book() -> ReturningUpdate[int]:
+    # Built once with bound parameters: every wholesale order books its load with it.
+    weight_kg = bindparam("weight_kg", type_=WholesaleTrip.booked_kg.type)
+    cases = bindparam("cases", type_=Integer)
+    return (
         update(WholesaleTrip)
         .where(
-            WholesaleTrip.id == trip_id,
+            WholesaleTrip.id == bindparam("trip_id", type_=BigInteger),
             WholesaleTrip.status == TripStatus.planned,
-            WholesaleTrip.cutoff_at > now,
+            WholesaleTrip.cutoff_at > bindparam("now", type_=DateTime(timezone=True)),
             WholesaleTrip.booked_kg + weight_kg <= WholesaleTrip.capacity_kg,
             WholesaleTrip.booked_cases + cases <= WholesaleTrip.capacity_cases,
         )
-        .values(
-            booked_kg=WholesaleTrip.booked_kg + weight_kg,
-            booked_cases=WholesaleTrip.booked_cases + cases,
-        )
+        .values(booked_kg=WholesaleTrip.booked_kg + weight_kg, booked_cases=WholesaleTrip.booked_cases + cases)
         .returning(WholesaleTrip.id)
     )
-    return booked is not None
 
 
 # A load taken off a trip that has already left stays in its history (what the truck carried).
