@@ -80,10 +80,9 @@ EVENT_KINDS = frozenset(
 
 
 class TargetMetric(StrEnum):
-    """How a target's progress is measured: from the platform's own records (computed) or by
-    counting evidence records of one kind (the values shared with :class:`EvidenceKind`)."""
+    """What the platform computes a target's progress from (a target without one counts evidence
+    records of its ``evidence_kind``; see ``app.county.targets``)."""
 
-    # computed
     new_stations = "new_stations"
     demonstration_stations = "demonstration_stations"
     label_printers = "label_printers"
@@ -91,34 +90,10 @@ class TargetMetric(StrEnum):
     crossborder_listings = "crossborder_listings"
     supply_skus = "supply_skus"
     brand_stores = "brand_stores"
-    # evidence (one kind each)
-    centre_event = "centre_event"
-    crossborder_training = "crossborder_training"
-    platform_training = "platform_training"
-    livestream_training = "livestream_training"
-    agritourism = "agritourism"
-    trade_fair = "trade_fair"
-    enterprise_guided = "enterprise_guided"
-    seller_incubated = "seller_incubated"
-    film_3min = "film_3min"
-    film_1min = "film_1min"
-
-    @property
-    def evidence_kind(self) -> EvidenceKind | None:
-        """The evidence kind counted, or None for a computed metric."""
-        try:
-            return EvidenceKind(self.value)
-        except ValueError:
-            return None
-
-    @property
-    def source(self) -> str:
-        return "evidence" if self.evidence_kind is not None else "computed"
 
     @property
     def label_zh(self) -> str:
-        kind = self.evidence_kind
-        return f"证据记录：{kind.label_zh}" if kind is not None else COMPUTED_METRIC_ZH[self]
+        return COMPUTED_METRIC_ZH[self]
 
 
 COMPUTED_METRIC_ZH = {
@@ -144,7 +119,9 @@ class Target(IdMixin, Base):
     planned: Mapped[int] = mapped_column(Integer, nullable=False)
     period_start: Mapped[date] = mapped_column(Date, nullable=False)
     period_end: Mapped[date] = mapped_column(Date, nullable=False)
-    metric: Mapped[TargetMetric] = mapped_column(enum_column(TargetMetric, "county_target_metric"), nullable=False)
+    # Exactly one of the two: computed from the platform's records, or counted from evidence.
+    metric: Mapped[TargetMetric | None] = mapped_column(enum_column(TargetMetric, "county_target_metric"))
+    evidence_kind: Mapped[EvidenceKind | None] = mapped_column(enum_column(EvidenceKind, "county_evidence_kind"))
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     note: Mapped[str] = mapped_column(Text, nullable=False, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
@@ -154,7 +131,19 @@ class Target(IdMixin, Base):
     __table_args__ = (
         CheckConstraint("planned >= 0", name="planned_not_negative"),
         CheckConstraint("period_end >= period_start", name="period_in_order"),
+        CheckConstraint("(metric IS NULL) <> (evidence_kind IS NULL)", name="one_source"),
     )
+
+    @property
+    def source(self) -> str:
+        return "computed" if self.metric is not None else "evidence"
+
+    @property
+    def source_zh(self) -> str:
+        if self.metric is not None:
+            return self.metric.label_zh
+        assert self.evidence_kind is not None  # the one_source constraint
+        return f"证据记录：{self.evidence_kind.label_zh}"
 
 
 class Evidence(IdMixin, Base):

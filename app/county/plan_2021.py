@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from app.county.models import TargetMetric
+from app.county.models import EvidenceKind, TargetMetric
 
 WAN_FEN = 1_000_000  # 1 万元 = 10,000 元 = 1,000,000 分
 
@@ -37,12 +37,12 @@ class PlanTarget:
     unit: str
     planned: int
     period: tuple[date, date]
-    metric: TargetMetric
+    source: TargetMetric | EvidenceKind
 
 
 TARGETS: tuple[PlanTarget, ...] = (
     PlanTarget(
-        "centre_events", "三(一)1", "电子商务公共服务中心活动", "场", 12, MAIN_PERIOD, TargetMetric.centre_event
+        "centre_events", "三(一)1", "电子商务公共服务中心活动", "场", 12, MAIN_PERIOD, EvidenceKind.centre_event
     ),
     PlanTarget(
         "label_printers", "三(二)1", "物流打单机部署到村站", "台", 70, PROCUREMENT_PERIOD, TargetMetric.label_printers
@@ -57,24 +57,24 @@ TARGETS: tuple[PlanTarget, ...] = (
         "crossborder_listings", "三(四)1", "跨境电商平台上架运营网货单品", "个", 3, MAIN_PERIOD,
         TargetMetric.crossborder_listings,
     ),
-    PlanTarget("supply_skus", "三(四)2", "始兴到珠三角供货单品", "款", 10, MAIN_PERIOD, TargetMetric.supply_skus),
-    PlanTarget("agritourism", "三(四)3", "农旅结合活动", "场", 2, MAIN_PERIOD, TargetMetric.agritourism),
-    PlanTarget("trade_fairs", "三(四)3", "参加省内外大型展销活动", "次", 5, MAIN_PERIOD, TargetMetric.trade_fair),
+    PlanTarget("supply_skus", "三(四)2", "到珠三角的供货单品", "款", 10, MAIN_PERIOD, TargetMetric.supply_skus),
+    PlanTarget("agritourism", "三(四)3", "农旅结合活动", "场", 2, MAIN_PERIOD, EvidenceKind.agritourism),
+    PlanTarget("trade_fairs", "三(四)3", "参加省内外大型展销活动", "次", 5, MAIN_PERIOD, EvidenceKind.trade_fair),
     PlanTarget("brand_store", "三(四)4", "品牌形象店开业", "家", 1, BRAND_STORE_PERIOD, TargetMetric.brand_stores),
-    PlanTarget("film_3min", "三(四)5", "区域公共品牌宣传片（3 分钟）", "条", 1, MAIN_PERIOD, TargetMetric.film_3min),
-    PlanTarget("films_1min", "三(四)5", "农特产品形象片（1 分钟）", "条", 5, MAIN_PERIOD, TargetMetric.film_1min),
+    PlanTarget("film_3min", "三(四)5", "区域公共品牌宣传片（3 分钟）", "条", 1, MAIN_PERIOD, EvidenceKind.film_3min),
+    PlanTarget("films_1min", "三(四)5", "农特产品形象片（1 分钟）", "条", 5, MAIN_PERIOD, EvidenceKind.film_1min),
     PlanTarget(
-        "crossborder_trainings", "三(五)1", "跨境电商培训", "场", 2, MAIN_PERIOD, TargetMetric.crossborder_training
+        "crossborder_trainings", "三(五)1", "跨境电商培训", "场", 2, MAIN_PERIOD, EvidenceKind.crossborder_training
     ),
     PlanTarget(
         "platform_trainings", "三(五)2", "电商平台运营技能专项培训", "场", 2, MAIN_PERIOD,
-        TargetMetric.platform_training,
+        EvidenceKind.platform_training,
     ),
     PlanTarget(
         "enterprises_guided", "三(五)2", "培训或指导传统企业转型升级触网", "家", 10, MAIN_PERIOD,
-        TargetMetric.enterprise_guided,
+        EvidenceKind.enterprise_guided,
     ),
-    PlanTarget("livestream_sellers", "三(五)3", "孵化直播网红", "人", 10, MAIN_PERIOD, TargetMetric.seller_incubated),
+    PlanTarget("livestream_sellers", "三(五)3", "孵化直播网红", "人", 10, MAIN_PERIOD, EvidenceKind.seller_incubated),
 )  # fmt: skip
 
 

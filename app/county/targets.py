@@ -83,7 +83,7 @@ class TargetProgress:
     done_to_date: int
     met: bool
     source: str  # "computed" or "evidence"
-    metric: str
+    metric: str  # a TargetMetric (computed) or the EvidenceKind counted
     evidence: tuple[EvidenceEntry, ...]
 
     @property
@@ -109,8 +109,7 @@ async def measure(session: AsyncSession, target: Target, day: date) -> int:
     first = target.period_start
     if cutoff < first:
         return 0
-    metric = target.metric
-    kind = metric.evidence_kind
+    metric, kind = target.metric, target.evidence_kind
     if kind is not None:
         return await queries.evidence_count(session, kind, first, cutoff)
     since = clock.start_of_day(first)
@@ -131,13 +130,13 @@ async def measure(session: AsyncSession, target: Target, day: date) -> int:
             return await queries.supply_skus_sold(session, since, until)
         case TargetMetric.brand_stores:
             return await queries.stores_with_sales(session, since, until)
-    raise AssertionError(f"no measure for {metric}")  # pragma: no cover - every metric is matched above
+    raise AssertionError(f"target {target.code} has no source")  # pragma: no cover - every metric is matched above
 
 
 async def progress_of(session: AsyncSession, target: Target, start: date, end: date) -> TargetProgress:
     done = await measure(session, target, end)
     before = await measure(session, target, start - timedelta(days=1))
-    kind = target.metric.evidence_kind
+    kind = target.evidence_kind
     evidence: tuple[EvidenceEntry, ...] = ()
     first, last = max(start, target.period_start), min(end, target.period_end)
     if kind is not None and first <= last:
@@ -156,8 +155,8 @@ async def progress_of(session: AsyncSession, target: Target, start: date, end: d
         done_in_range=done - before,
         done_to_date=done,
         met=done >= target.planned,
-        source=target.metric.source,
-        metric=target.metric.value,
+        source=target.source,
+        metric=str(target.metric or target.evidence_kind),
         evidence=evidence,
     )
 
@@ -222,7 +221,12 @@ async def update_target(session: AsyncSession, code: str, fields: TargetFields, 
 
 
 async def create_target(
-    session: AsyncSession, code: str, metric: TargetMetric, fields: TargetFields, *, actor_user_id: int
+    session: AsyncSession,
+    code: str,
+    source: TargetMetric | EvidenceKind,
+    fields: TargetFields,
+    *,
+    actor_user_id: int,
 ) -> Target:
     """A target for a later plan or year (e.g. ``centre_events_2023``), measured like the seeded ones."""
     code = code.strip().lower()
@@ -233,7 +237,8 @@ async def create_target(
     clean = _clean_fields(fields)
     target = Target(
         code=code,
-        metric=metric,
+        metric=source if isinstance(source, TargetMetric) else None,
+        evidence_kind=source if isinstance(source, EvidenceKind) else None,
         section=clean.section,
         title=clean.title,
         unit=clean.unit,

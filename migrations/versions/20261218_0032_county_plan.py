@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0032_county_plan"
 down_revision: str | None = "0030_county_official"
@@ -119,20 +120,12 @@ def upgrade() -> None:
                 "crossborder_listings",
                 "supply_skus",
                 "brand_stores",
-                "centre_event",
-                "crossborder_training",
-                "platform_training",
-                "livestream_training",
-                "agritourism",
-                "trade_fair",
-                "enterprise_guided",
-                "seller_incubated",
-                "film_3min",
-                "film_1min",
                 name="county_target_metric",
             ),
-            nullable=False,
+            nullable=True,
         ),
+        # The type was made with county_evidence above.
+        sa.Column("evidence_kind", postgresql.ENUM(name="county_evidence_kind", create_type=False), nullable=True),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
@@ -141,6 +134,7 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
         sa.CheckConstraint("period_end >= period_start", name=op.f("ck_county_targets_period_in_order")),
         sa.CheckConstraint("planned >= 0", name=op.f("ck_county_targets_planned_not_negative")),
+        sa.CheckConstraint("(metric IS NULL) <> (evidence_kind IS NULL)", name=op.f("ck_county_targets_one_source")),
         sa.ForeignKeyConstraint(["updated_by_id"], ["users.id"], name=op.f("fk_county_targets_updated_by_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_county_targets")),
         sa.UniqueConstraint("code", name=op.f("uq_county_targets_code")),
@@ -228,12 +222,14 @@ def _insert_plan_2021() -> None:
         bind.execute(
             sa.text(
                 "INSERT INTO county_targets (code, section, title, unit, planned, period_start, period_end, metric,"
-                " position, note) VALUES (:code, :section, :title, :unit, :planned, :start, :end,"
-                " CAST(:metric AS county_target_metric), :position, '')"
+                " evidence_kind, position, note) VALUES (:code, :section, :title, :unit, :planned, :start, :end,"
+                " CAST(:metric AS county_target_metric), CAST(:kind AS county_evidence_kind), :position, '')"
             ),
             {
                 "code": t.code, "section": t.section, "title": t.title, "unit": t.unit, "planned": t.planned,
-                "start": t.period[0], "end": t.period[1], "metric": t.metric.value, "position": position,
+                "start": t.period[0], "end": t.period[1], "position": position,
+                "metric": t.source.value if isinstance(t.source, plan_2021.TargetMetric) else None,
+                "kind": t.source.value if isinstance(t.source, plan_2021.EvidenceKind) else None,
             },
         )  # fmt: skip
     for position, c in enumerate(plan_2021.CATEGORIES, start=1):
