@@ -20,7 +20,7 @@ from app.county.plan_2021 import STATED_GRAND_TOTAL_FEN
 from app.db import DbSession
 from app.kit import clock
 from app.web import forms
-from app.web.county_plan import can_edit, chosen_range, post_once, range_context, refusal_messages, uploads
+from app.web.county_plan import can_edit, chosen_range, range_context, submit_once, uploads
 from app.web.templating import CsrfProtected, render
 
 router = APIRouter(prefix="/admin/county", include_in_schema=False)
@@ -138,9 +138,7 @@ async def edit_line(request: Request, session: DbSession, principal: AdminUser, 
             request, session, principal, code, line_values=values, errors=errors, status_code=status_code
         )
 
-    return await forms.submit(
-        session, lambda: post_once(session, request, principal, form, work), forms.show_again(again, refusal_messages)
-    )
+    return await submit_once(session, request, principal, form, work, again)
 
 
 def _spending_fields(values: dict[str, str]) -> funds.SpendingFields:
@@ -177,11 +175,7 @@ async def record_spending(request: Request, session: DbSession, principal: Admin
             request, session, principal, code, values=values, errors=errors, status_code=status_code
         )
 
-    return await forms.submit(
-        session,
-        lambda: post_once(session, request, principal, form, work, attachment),
-        forms.show_again(again, refusal_messages),
-    )
+    return await submit_once(session, request, principal, form, work, again, attachment)
 
 
 async def _spending_page(
@@ -247,11 +241,7 @@ async def correct_spending(request: Request, session: DbSession, principal: Admi
         spending = await funds.spending_or_404(session, spending_id)
         return await _spending_page(request, session, spending, values=values, errors=errors, status_code=status_code)
 
-    return await forms.submit(
-        session,
-        lambda: post_once(session, request, principal, form, work, attachment),
-        forms.show_again(again, refusal_messages),
-    )
+    return await submit_once(session, request, principal, form, work, again, attachment)
 
 
 @router.get("/spending/{spending_id}/attachment")

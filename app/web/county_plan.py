@@ -110,6 +110,23 @@ async def post_once(
     return RedirectResponse(str(payload["redirect"]), status_code=303)
 
 
+async def submit_once(
+    session: DbSession,
+    request: Request,
+    principal: Principal,
+    form: FormData,
+    work: Callable[[], Awaitable[str]],
+    again: forms.Rerender,
+    files: list[bytes] | None = None,
+) -> Response:
+    """A form post run once (see :func:`post_once`); a refusal rolls back and shows ``again``."""
+    return await forms.submit(
+        session,
+        lambda: post_once(session, request, principal, form, work, files),
+        forms.show_again(again, refusal_messages),
+    )
+
+
 async def uploads(form: FormData, name: str, max_bytes: int) -> list[bytes]:
     """The files sent in ``name`` (empty file inputs left out), each read to one byte past the
     limit so the service can refuse an oversized one without reading all of it."""
@@ -248,9 +265,7 @@ async def edit_target(request: Request, session: DbSession, principal: AdminUser
             request, session, principal, code, values=values, errors=errors, status_code=status_code
         )
 
-    return await forms.submit(
-        session, lambda: post_once(session, request, principal, form, work), forms.show_again(again, refusal_messages)
-    )
+    return await submit_once(session, request, principal, form, work, again)
 
 
 @router.post("/targets", dependencies=[CsrfProtected])
@@ -292,9 +307,7 @@ async def create_target(request: Request, session: DbSession, principal: AdminUs
             status_code=status_code,
         )
 
-    return await forms.submit(
-        session, lambda: post_once(session, request, principal, form, work), forms.show_again(again, refusal_messages)
-    )
+    return await submit_once(session, request, principal, form, work, again)
 
 
 # ---- evidence -------------------------------------------------------------------------------------
@@ -372,11 +385,7 @@ async def record_evidence(request: Request, session: DbSession, principal: Admin
     async def again(*, errors: list[str], status_code: int) -> Response:
         return await _evidence_page(request, session, principal, values=values, errors=errors, status_code=status_code)
 
-    return await forms.submit(
-        session,
-        lambda: post_once(session, request, principal, form, work, photos),
-        forms.show_again(again, refusal_messages),
-    )
+    return await submit_once(session, request, principal, form, work, again, photos)
 
 
 @router.get("/evidence/{evidence_id}")
@@ -504,9 +513,7 @@ async def register_asset(request: Request, session: DbSession, principal: AdminU
     async def again(*, errors: list[str], status_code: int) -> Response:
         return await _assets_page(request, session, principal, values=values, errors=errors, status_code=status_code)
 
-    return await forms.submit(
-        session, lambda: post_once(session, request, principal, form, work), forms.show_again(again, refusal_messages)
-    )
+    return await submit_once(session, request, principal, form, work, again)
 
 
 @router.post("/assets/{asset_id}", dependencies=[CsrfProtected])
@@ -522,6 +529,4 @@ async def edit_asset(request: Request, session: DbSession, principal: AdminUser,
     async def again(*, errors: list[str], status_code: int) -> Response:
         return await _assets_page(request, session, principal, errors=errors, status_code=status_code)
 
-    return await forms.submit(
-        session, lambda: post_once(session, request, principal, form, work), forms.show_again(again, refusal_messages)
-    )
+    return await submit_once(session, request, principal, form, work, again)
