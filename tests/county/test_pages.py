@@ -202,6 +202,10 @@ async def test_spending_and_assets_through_the_forms(client: httpx.AsyncClient, 
     assert registered.status_code == 303, registered.text
     printer = await db_session.scalar(select(Asset).where(Asset.serial == "DL-888T-0001"))
     assert printer is not None and printer.kind is AssetKind.printer
+    listed = (await client.get("/admin/county/assets", headers=HTML)).text
+    edit_form = listed[listed.index(f'action="/admin/county/assets/{printer.id}"') :]
+    assert 'name="deployed_on" type="date" value="2021-11-20"' in edit_form
+    assert f'<option value="{station.id}" selected>' in edit_form
     duplicate = await client.post(
         "/admin/county/assets",
         data={
