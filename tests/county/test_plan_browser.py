@@ -4,15 +4,18 @@ Screens go to ``test-output/county-plan/``."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from uuid import uuid4
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.accounts.models import Role
+from app.county.models import AssetKind
 from app.db import create_sessionmaker
+from tests.county.fixtures import asset
 from tests.fixtures.browser import PHONE, Shots, app_in_browser, needs_chromium, signed_in_page
-from tests.fixtures.builders import make_user
+from tests.fixtures.builders import make_station, make_user
 from tests.fixtures.images import phone_jpeg
 
 pytestmark = needs_chromium
@@ -29,6 +32,9 @@ async def test_targets_page_and_evidence_form_on_a_desktop_and_a_phone(
     async with sessionmaker() as session:
         admin = await make_user(session, Role.admin, username=f"plan-admin-{tag}")
         official = await make_user(session, Role.county_official, username=f"plan-official-{tag}")
+        station = await make_station(session, code=f"ST-PL-{tag}", name=f"浏览器村站 {tag}")
+        await asset(session, AssetKind.printer, station, date(2021, 11, 20))
+        await asset(session, AssetKind.pda, station, date(2021, 11, 21), retired=date(2022, 5, 1))
         await session.commit()
     photo = tmp_path / "salon.jpg"
     photo.write_bytes(phone_jpeg((800, 500)))
@@ -64,6 +70,12 @@ async def test_targets_page_and_evidence_form_on_a_desktop_and_a_phone(
         await expect(page.get_by_text(title)).to_be_visible()
         await shots(page, "targets-2022q1-desktop")
 
+        await page.goto(f"{base}/admin/county/assets")
+        await page.get_by_text("修改 / 停用").first.click()
+        await shots(page, "assets-desktop")
+        await page.goto(f"{base}/admin/county/funds/2021.2.1")
+        await shots(page, "fund-line-desktop")
+
         phone = await browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")
         await phone.add_cookies(await page.context.cookies())
         mobile = await phone.new_page()
@@ -88,4 +100,4 @@ async def test_targets_page_and_evidence_form_on_a_desktop_and_a_phone(
         await shots(reader, "evidence-official-phone")
         await reader.goto(f"{base}/admin/county/funds")
         await shots(reader, "funds-official-phone")
-    assert len(shots.taken()) == 8
+    assert len(shots.taken()) == 10
