@@ -55,8 +55,10 @@ from app.catalog.models import (
 )
 from app.channels import RETAIL_LIST, WHOLESALE_LIST
 from app.config import get_settings
+from app.county import targets as county_targets
+from app.county.models import Asset, AssetKind, BudgetLine, Evidence, EvidenceKind, Spending
 from app.crossborder.models import Listing, ListingState
-from app.demo_pictures import product_picture
+from app.demo_pictures import cjk_font, product_picture
 from app.kit import clock
 from app.kit.models import IdMixin
 from app.kit.quantities import Unit
@@ -100,6 +102,9 @@ KINDS = (
     "transfers",
     "alibaba_listings",
     "wholesale_routes",
+    "county_evidence",
+    "county_assets",
+    "county_spending",
 )
 
 Cert = dict[str, str]
@@ -1624,6 +1629,7 @@ async def seed_demo(session: AsyncSession, *, uploads_dir: Path | None = None) -
     await _user(session, tally, by_name["operator"], station_id=stations[OPERATOR_STATION])
     await _user(session, tally, by_name["buyer"], company_id=companies[JIANGNAN])
     await _user(session, tally, by_name["customer"])
+    await _user(session, tally, by_name["official"])
 
     await _locations(session, tally, stores, stations)
     await session.flush()
@@ -1631,9 +1637,114 @@ async def seed_demo(session: AsyncSession, *, uploads_dir: Path | None = None) -
     await _lots(session, tally, variants, warehouse_user)
     await _store_delivery(session, tally, variants, warehouse_user)
     await _crossborder_listings(session, tally, products, variants, pictures)
+    await _county_plan(session, tally, stations, admin_id, uploads)
 
     await session.flush()
     return tally.report()
+
+
+# ---- the plan's register: a few evidence records, devices and payments (all marked 演示) ---------
+
+
+class EvidenceSeed(NamedTuple):
+    kind: EvidenceKind
+    day: date
+    title: str
+    place: str = ""
+    participants: int | None = None
+    link: str = ""
+
+
+CENTRE = "县电子商务公共服务中心"
+COUNTY_EVIDENCE = (
+    EvidenceSeed(EvidenceKind.centre_event, date(2021, 11, 20), "电商沙龙：农产品直播选品（演示）", CENTRE, 52),
+    EvidenceSeed(EvidenceKind.centre_event, date(2021, 12, 18), "年货节电商大赛启动会（演示）", CENTRE, 45),
+    EvidenceSeed(EvidenceKind.centre_event, date(2022, 3, 26), "枇杷季电商沙龙（演示）", CENTRE, 38),
+    EvidenceSeed(EvidenceKind.crossborder_training, date(2022, 4, 15), "阿里巴巴国际站运营培训（演示）", "孵化室", 30),
+    EvidenceSeed(EvidenceKind.platform_training, date(2022, 5, 20), "拼多多店铺运营专项培训（演示）", "孵化室", 41),
+    EvidenceSeed(EvidenceKind.agritourism, date(2022, 6, 11), "杨梅采摘体验日（演示）", "马市镇", 120),
+    EvidenceSeed(EvidenceKind.trade_fair, date(2022, 7, 8), "广东现代农业博览会参展（演示）", "广州", 8),
+    EvidenceSeed(EvidenceKind.enterprise_guided, date(2022, 4, 20), "示例米业有限公司开通网店（演示）"),
+    EvidenceSeed(EvidenceKind.seller_incubated, date(2022, 6, 30), "抖音账号 @枇杷姐姐（演示账号）"),
+    EvidenceSeed(EvidenceKind.film_1min, date(2022, 8, 10), "农特产品形象片：枇杷（演示）", link="https://example.com/demo/film-loquat"),
+)  # fmt: skip
+# (kind, serial, n-th station by code, deployed, retired): one PDA retired after a fall.
+RETIRED = date(2022, 3, 1)
+COUNTY_ASSETS = tuple(
+    (AssetKind.printer, f"DEMO-PRN-{n:03d}", n, date(2021, 11, 15) + timedelta(days=3 * n), None) for n in range(8)
+) + tuple(
+    (AssetKind.pda, f"DEMO-PDA-{n:03d}", n, date(2021, 12, 1) + timedelta(days=2 * n), RETIRED if n == 5 else None)
+    for n in range(6)
+)  # fmt: skip
+# (budget line, date, fen, payee, voucher)
+COUNTY_SPENDING = (
+    ("2021.2.1", date(2021, 12, 10), 45_000_00, "演示办公设备有限公司", "演示-2021-12-001"),
+    ("2021.2.2", date(2021, 12, 15), 126_000_00, "演示信息科技有限公司", "演示-2021-12-002"),
+    ("2021.1.1", date(2021, 11, 22), 18_600_00, "演示会务服务有限公司", "演示-2021-11-003"),
+    ("2021.1.1", date(2022, 3, 28), 15_200_00, "演示会务服务有限公司", "演示-2022-03-004"),
+    ("2021.5.1-3", date(2022, 4, 16), 22_000_00, "演示培训服务有限公司", "演示-2022-04-005"),
+    ("2021.4.5", date(2022, 8, 12), 60_000_00, "演示文化传媒有限公司", "演示-2022-08-006"),
+)
+
+
+def demo_event_photo(title: str, hue: int) -> bytes:
+    """A drawn stand-in for an event photo: a hall, a banner and the word 演示."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (640, 400), (236, 231, 220))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 260, 640, 400), fill=(200, 190, 170))
+    draw.rectangle((80, 40, 560, 130), fill=(160 + hue % 60, 40, 40))
+    for row in range(3):
+        for seat in range(8):
+            x, y = 70 + seat * 65, 290 + row * 35
+            draw.ellipse((x, y, x + 28, y + 28), fill=(60 + 20 * row, 70, 90 + hue % 80))
+    font = cjk_font(34)
+    if font is not None:
+        draw.text((100, 62), title[:13], fill=(255, 240, 200), font=font)
+        draw.text((500, 340), "演示", fill=(120, 30, 30), font=cjk_font(40) or font)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+async def _county_plan(
+    session: AsyncSession, tally: _Tally, stations: Mapping[str, int], admin_id: int, uploads_dir: Path
+) -> None:
+    """Evidence (events with a drawn photo), printers and PDAs at the first stations, and payments
+    against a few budget lines, so the plan's pages are not empty. Keyed like the rest: a re-run
+    adds only what is missing."""
+    for n, seed in enumerate(COUNTY_EVIDENCE):
+        key = {"kind": seed.kind, "happened_on": seed.day, "title": seed.title}
+        if await demo_queries.id_by_key(session, Evidence, key) is not None:
+            tally.present["county_evidence"] += 1
+            continue
+        await county_targets.record_evidence(
+            session, kind=seed.kind, happened_on=seed.day, title=seed.title, place=seed.place,
+            participants=seed.participants, link=seed.link, summary="演示数据：仅供体验页面。",
+            photos=[demo_event_photo(seed.title, 37 * n)] if seed.kind.is_event else [],
+            uploads_dir=uploads_dir, max_bytes=get_settings().max_image_bytes, actor_user_id=admin_id,
+        )  # fmt: skip
+        tally.created["county_evidence"] += 1
+    codes = sorted(stations)
+    for kind, serial, index, deployed, retired in COUNTY_ASSETS:
+        await _ensure(
+            session, tally, "county_assets", Asset, {"serial": serial},
+            {"kind": kind, "station_id": stations[codes[index]], "deployed_on": deployed, "retired_on": retired,
+             "note": "演示设备", "updated_by_id": admin_id},
+        )  # fmt: skip
+    lines = {code: await demo_queries.id_by_key(session, BudgetLine, {"code": code}) for code, *_ in COUNTY_SPENDING}
+    for code, day, fen, payee, voucher in COUNTY_SPENDING:
+        line_id = lines[code]
+        if line_id is None:  # the centre removed or renamed the line: nothing to attach to
+            continue
+        await _ensure(
+            session, tally, "county_spending", Spending, {"line_id": line_id, "voucher_number": voucher},
+            {"spent_on": day, "amount_fen": fen, "payee": payee, "note": "演示数据", "created_by_id": admin_id,
+             "updated_by_id": admin_id},
+        )  # fmt: skip
 
 
 async def _pictures(

@@ -49,6 +49,8 @@ from app.web import admin as admin_pages
 from app.web import admin_orders as admin_order_pages
 from app.web import auth as auth_pages
 from app.web import companies_admin as company_admin_pages
+from app.web import county_funds as county_fund_pages
+from app.web import county_plan as county_plan_pages
 from app.web import crossborder_admin as crossborder_admin_pages
 from app.web import devices as device_pages
 from app.web import notifications as notification_pages
@@ -164,6 +166,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     wholesale_addresses_admin.router,
     wholesale_money_portal.router,
     wholesale_invoice_pages.router,
+    county_plan_pages.router,
+    county_fund_pages.router,
     metrics_router,
 )
 

@@ -92,11 +92,20 @@ class StationMonth:
 
     @property
     def criteria_met(self) -> bool:
-        return self.assist_farmer_met and self.people_met and self.convenience_met
+        return meets_criteria(self.total_assist_farmer_cases, self.total_people_served, self.total_convenience_cases)
 
     @property
     def subsidy_minor(self) -> int:
         return self.subsidy_parcels_minor + self.subsidy_upstream_minor
+
+
+def meets_criteria(assist_farmer_cases: int, people_served: int, convenience_cases: int) -> bool:
+    """The plan's demonstration criteria, on cumulative figures."""
+    return (
+        assist_farmer_cases >= MIN_ASSIST_FARMER_CASES
+        and people_served >= MIN_PEOPLE_SERVED
+        and convenience_cases >= MIN_CONVENIENCE_CASES
+    )
 
 
 def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
@@ -185,6 +194,25 @@ async def station_month_report(
             )
         )
     return report
+
+
+async def demonstration_stations_meeting_criteria(session: AsyncSession, until: datetime) -> list[int]:
+    """Ids of the demonstration stations that meet the criteria on everything recorded before
+    ``until``: the monthly report's cumulative figures (same cases, same people served), at any
+    instant rather than a month's end — the county's targets register counts these."""
+    stations = await repository.all_stations(session)
+    cases = await repository.case_counts(session, None, until)
+    people = _people(await repository.served_phones(session, None, until))
+    return [
+        s.id
+        for s in stations
+        if s.is_demonstration
+        and meets_criteria(
+            cases.get((s.id, CaseKind.assist_farmer), 0),
+            people.get(s.id, 0),
+            cases.get((s.id, CaseKind.convenience), 0),
+        )
+    ]
 
 
 # ---- XLSX ---------------------------------------------------------------------------------------
