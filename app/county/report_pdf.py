@@ -16,7 +16,6 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import CondPageBreak, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from app.county import report_charts, reports
@@ -205,9 +204,6 @@ def report_pdf(view: reports.ReportView) -> bytes:
         f"第 {view.version} 版" if view.version else "未发布（预览）"
     )
 
-    def canvasmaker(*args: Any, **kwargs: Any) -> Any:
-        return _NumberedCanvas(*args, footer=footer, **kwargs)
-
     out = io.BytesIO()
     doc = SimpleDocTemplate(
         out,
@@ -219,30 +215,5 @@ def report_pdf(view: reports.ReportView) -> bytes:
         title=f"季度报告 {quarter['year']}-Q{quarter['quarter']}",
         author=snapshot["brand"]["service_centre_name"],
     )
-    doc.build(story, canvasmaker=canvasmaker)
+    doc.build(story, canvasmaker=pdf.numbered_canvas(footer, MARGIN_X))
     return out.getvalue()
-
-
-class _NumberedCanvas(Canvas):  # type: ignore[misc]
-    """Holds the pages back so each footer can say "第 n 页 / 共 N 页"."""
-
-    def __init__(self, *args: Any, footer: str, **kwargs: Any) -> None:
-        # Pages start in the document font, not reportlab's default Helvetica (never embedded).
-        super().__init__(*args, **{**kwargs, "initialFontName": FONT})
-        self._pages: list[dict[str, Any]] = []
-        self._footer = footer
-
-    def showPage(self) -> None:
-        self._pages.append(dict(self.__dict__))
-        self._startPage()
-
-    def save(self) -> None:
-        total = len(self._pages)
-        for number, state in enumerate(self._pages, start=1):
-            self.__dict__.update(state)
-            self.setFont(FONT, 8)
-            self.setFillColor(colors.HexColor("#555555"))
-            self.drawString(MARGIN_X, 9 * mm, pdf.printable(self._footer))
-            self.drawRightString(A4[0] - MARGIN_X, 9 * mm, f"第 {number} 页 / 共 {total} 页")
-            super().showPage()
-        super().save()

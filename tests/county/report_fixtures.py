@@ -39,11 +39,16 @@ def progress_rows() -> list[ProgressRow]:
 
 def fund_rows() -> list[FundRow]:
     return [
-        {"code": "F01", "category": "公共服务体系", "title": "县级电商公共服务中心改造", "budget_central_fen": 150_000_00,
-         "budget_total_fen": 180_000_00, "spent_quarter_fen": 12_345_67, "spent_to_date_fen": 98_765_43},
+        {"code": "F01", "category": "公共服务体系", "title": "县级电商公共服务中心改造",
+         "budget_central_fen": 150_000_00, "budget_total_fen": 180_000_00, "spent_quarter_fen": 12_345_67,
+         "spent_to_date_fen": 98_765_43},
         {"code": "F02", "category": "物流体系", "title": "村级服务站点建设", "budget_central_fen": 90_000_00,
          "budget_total_fen": None, "spent_quarter_fen": 0, "spent_to_date_fen": 45_000_00},
     ]  # fmt: skip
+
+
+def _month(shop: int, wholesale: int, pos: int, crossborder: int) -> dict[str, int]:
+    return {"shop": shop, "wholesale": wholesale, "pos": pos, "crossborder": crossborder}
 
 
 def performance_section() -> Performance:
@@ -64,9 +69,9 @@ def performance_section() -> Performance:
         "wholesale_kg": "34567.500",
         "wholesale_fen": 45_678_900,
         "monthly": [
-            {"month": "2026-10", "sales_fen": {"shop": 3_000_000, "wholesale": 15_000_000, "pos": 400_000, "crossborder": 0}},
-            {"month": "2026-11", "sales_fen": {"shop": 2_765_432, "wholesale": 16_000_000, "pos": 434_500, "crossborder": 333_300}},
-            {"month": "2026-12", "sales_fen": {"shop": 3_000_000, "wholesale": 14_678_900, "pos": 400_000, "crossborder": 0}},
+            {"month": "2026-10", "sales_fen": _month(3_000_000, 15_000_000, 400_000, 0)},
+            {"month": "2026-11", "sales_fen": _month(2_765_432, 16_000_000, 434_500, 333_300)},
+            {"month": "2026-12", "sales_fen": _month(3_000_000, 14_678_900, 400_000, 0)},
         ],
     }  # fmt: skip
 
