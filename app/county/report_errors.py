@@ -32,3 +32,12 @@ class ReportSourcesMissing(AppError):
 class ReportIssueConflict(Conflict):
     code = "report_issue_conflict"
     message = "同时有人在发布这个季度的报告，请刷新后再试"
+
+
+class ReportDataInvalid(AppError):
+    """A provider answered outside the snapshot's shape, or with a phone number in a text: nothing
+    is issued. The county centre cannot fix this from the page, so it is the server's fault."""
+
+    code = "report_data_invalid"
+    status_code = 500
+    message = "报告数据不完整或含有个人信息，报告未生成；请联系技术人员"

@@ -30,6 +30,7 @@ from app.county import report_queries
 from app.county.report_errors import (
     QuarterInvalid,
     QuarterNotStarted,
+    ReportDataInvalid,
     ReportIssueConflict,
     ReportSourcesMissing,
     ReportVersionNotFound,
@@ -43,9 +44,6 @@ from app.county.report_snapshot import (
     ProgressRow,
     Snapshot,
     SnapshotInvalid,
-    check_funds,
-    check_performance,
-    check_progress,
     checked,
 )
 from app.kit import clock
@@ -162,7 +160,8 @@ def refuse_personal_data(snapshot: Snapshot) -> None:
 
 async def build_snapshot(session: AsyncSession, year: int, number: int, sources: ReportSources) -> Snapshot:
     """The quarter's figures as a checked snapshot, read now from ``sources``; names from the
-    settings at build time. Refuses a quarter that has not started."""
+    settings at build time. Refuses a quarter that has not started, and a provider's answer out of
+    shape or carrying a phone number (:class:`ReportDataInvalid`)."""
     period = started(quarter(year, number))
     start, end = period.first_day, period.last_day
     settings = get_settings()
@@ -174,12 +173,15 @@ async def build_snapshot(session: AsyncSession, year: int, number: int, sources:
             "brand_name": settings.brand_name,
             "service_centre_name": settings.service_centre_name,
         },
-        "progress": check_progress(await sources.progress(session, start, end)),
-        "funds": check_funds(await sources.funds(session, start, end)),
-        "performance": check_performance(await sources.performance(session, start, end)),
+        "progress": await sources.progress(session, start, end),
+        "funds": await sources.funds(session, start, end),
+        "performance": await sources.performance(session, start, end),
     }
-    checked(snapshot)
-    refuse_personal_data(snapshot)
+    try:
+        checked(snapshot)
+        refuse_personal_data(snapshot)
+    except SnapshotInvalid as exc:
+        raise ReportDataInvalid(detail=str(exc)) from exc
     return snapshot
 
 
