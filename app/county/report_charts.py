@@ -7,7 +7,7 @@ printed report show the same picture from the same snapshot.
 - target progress (done to date as a share of plan, capped at 100 %, met in green);
 - funds: spent to date against each line's budget.
 
-Coordinates run top-down as in SVG, in a 480-unit-wide box: narrow enough that a phone shows the
+Coordinates run top-down as in SVG, in a 360-unit-wide box: narrow enough that a phone shows the
 labels at a readable size when the chart is scaled to the screen. Presentation attributes, not a
 ``<style>`` element: the page's CSP has no inline styles. Every text from the snapshot is
 XML-escaped.
@@ -24,12 +24,13 @@ from xml.sax.saxutils import escape, quoteattr
 from app.county.report_snapshot import Snapshot
 from app.county.reports import budget_of, month_channels
 
-WIDTH = 480.0
-FONT_SIZE = 14.0
-SMALL = 12.0
-BAR = 22.0
-GAP = 12.0
-TOP = 10.0
+WIDTH = 360.0
+FONT_SIZE = 15.0
+SMALL = 13.0
+LABEL_LINE = 21.0  # the label's line above a bar
+BAR = 15.0
+ROW = LABEL_LINE + BAR + 12.0
+TOP = 4.0
 INK = "#222222"
 MUTED = "#666666"
 GRID = "#dddddd"
@@ -89,9 +90,10 @@ class Chart:
 
 
 def text_width(text: str, size: float) -> float:
-    """Roughly how wide ``text`` sets: an ideograph is one em, Latin and digits about 0.58 em. The
-    chart only needs it to keep labels inside their column."""
-    return sum(size if ord(char) > 0x2E7F else size * 0.58 for char in text)
+    """Roughly how wide ``text`` sets, on the generous side: an ideograph or a CJK font's
+    punctuation (…, ·, full-width signs) one em, Latin and digits 0.6 em. The chart only needs it to
+    keep labels clear of each other and of the edge."""
+    return sum(size if ord(char) >= 0x2000 else size * 0.6 for char in text)
 
 
 def fit(text: str, size: float, room: float) -> str:
@@ -131,32 +133,37 @@ def _colour(channel: str) -> str:
 # ---- the four charts ----------------------------------------------------------------------------
 
 
-def _bars(
-    key: str, title: str, rows: Sequence[tuple[str, int, str, str]], *, label_room: float = 120.0
-) -> Chart:
-    """Horizontal bars: (label, value, value text, colour) per row, scaled to the largest."""
-    chart = Chart(key, title, TOP + max(len(rows), 1) * (BAR + GAP) + 4)
-    top = max((value for _, value, _, _ in rows), default=0)
-    scale_to = max(top, 1)
-    x0 = label_room + 8
-    room = WIDTH - x0 - 92  # the value text sits right of the bar
-    for index, (label, value, shown, colour) in enumerate(rows):
-        y = TOP + index * (BAR + GAP)
-        chart.shapes.append(Text(label_room, y + BAR * 0.72, fit(label, FONT_SIZE, label_room), anchor="end"))
-        chart.shapes.append(Rect(x0, y, room, BAR, TRACK))
-        length = room * max(value, 0) / scale_to
-        if length > 0:
-            chart.shapes.append(Rect(x0, y, max(length, 1.5), BAR, colour))
-        chart.shapes.append(Text(x0 + room + 6, y + BAR * 0.72, shown, size=SMALL + 1))
+def _bar_rows(chart: Chart, rows: Sequence[tuple[str, float, str, str]]) -> None:
+    """One row per item: its label at the left and its figure at the right on one line, the bar
+    across the whole width under them (``share`` 0–1 of the track); a phone shows every label
+    whole at a readable size, which labels beside the bars would not leave room for."""
+    for index, (label, share, shown, colour) in enumerate(rows):
+        y = TOP + index * ROW
+        value_room = text_width(shown, SMALL) + 10
+        chart.shapes.append(Text(0, y + FONT_SIZE, fit(label, FONT_SIZE, WIDTH - value_room)))
+        chart.shapes.append(Text(WIDTH, y + FONT_SIZE, shown, size=SMALL, fill=MUTED, anchor="end"))
+        chart.shapes.append(Rect(0, y + LABEL_LINE, WIDTH, BAR, TRACK))
+        if share > 0:
+            chart.shapes.append(Rect(0, y + LABEL_LINE, max(WIDTH * min(share, 1.0), 1.5), BAR, colour))
     if not rows:
-        chart.shapes.append(Text(WIDTH / 2, TOP + BAR * 0.72, "（无数据）", fill=MUTED, anchor="middle"))
+        chart.shapes.append(Text(WIDTH / 2, TOP + FONT_SIZE, "（无数据）", fill=MUTED, anchor="middle"))
+
+
+def _bar_chart(key: str, title: str, rows: Sequence[tuple[str, float, str, str]]) -> Chart:
+    chart = Chart(key, title, TOP + max(len(rows), 1) * ROW)
+    _bar_rows(chart, rows)
     return chart
 
 
 def channel_chart(snapshot: Snapshot) -> Chart:
+    """Sales by channel, each bar a share of the largest channel's."""
     channels = snapshot["performance"]["channels"]
-    rows = [(c["label"], c["sales_fen"], money_short(c["sales_fen"]), _colour(c["channel"])) for c in channels]
-    return _bars("channels", "各渠道销售额", rows, label_room=90)
+    top = max((max(c["sales_fen"], 0) for c in channels), default=0) or 1
+    rows = [
+        (c["label"], max(c["sales_fen"], 0) / top, money_short(c["sales_fen"]), _colour(c["channel"]))
+        for c in channels
+    ]
+    return _bar_chart("channels", "各渠道销售额", rows)
 
 
 def monthly_chart(snapshot: Snapshot) -> Chart:
@@ -164,9 +171,9 @@ def monthly_chart(snapshot: Snapshot) -> Chart:
     months = snapshot["performance"]["monthly"]
     legend = month_channels(snapshot)
     channels = [channel for channel, _ in legend]
-    plot_top, plot_height, axis_room = TOP + 18, 170.0, 64.0
-    legend_y = plot_top + plot_height + 44
-    chart = Chart("monthly", "季度内各月销售额（按渠道）", legend_y + 14)
+    plot_top, plot_height, axis_room = TOP + 18, 160.0, 62.0
+    legend_y = plot_top + plot_height + 48
+    chart = Chart("monthly", "季度内各月销售额（按渠道）", legend_y + 8)
     totals = [sum(max(v, 0) for v in m["sales_fen"].values()) for m in months]
     axis_max = _nice_max(max(totals, default=0))
     baseline = plot_top + plot_height
@@ -189,46 +196,38 @@ def monthly_chart(snapshot: Snapshot) -> Chart:
         chart.shapes.append(Text(x + column / 2, y - 5, money_short(totals[index]), size=SMALL, anchor="middle"))
         name = month["month"]
         chart.shapes.append(Text(x + column / 2, baseline + 18, f"{int(name[5:])} 月", anchor="middle"))
-    x = axis_room
+    x = 0.0
     for channel, label in legend:
+        room = 16 + text_width(label, SMALL)
+        if x > 0 and x + room > WIDTH:  # next legend line
+            x, legend_y = 0.0, legend_y + 22
+            chart.height += 22
         chart.shapes.append(Rect(x, legend_y - 11, 12, 12, _colour(channel)))
         chart.shapes.append(Text(x + 16, legend_y, label, size=SMALL))
-        x += 16 + text_width(label, SMALL) + 16
+        x += room + 14
     return chart
 
 
 def progress_chart(snapshot: Snapshot) -> Chart:
-    """Each target's done-to-date as a share of its plan; the bar stops at 100 %."""
+    """Each target's done-to-date as a share of its plan; the bar stops at 100 %, green when met."""
     rows = []
     for row in snapshot["progress"]:
         planned, done = row["planned"], row["done_to_date"]
-        share = 1000 if planned <= 0 else min(1000, done * 1000 // planned)
+        share = 1.0 if planned <= 0 else done / planned
         rows.append((row["title"], share, f"{done}/{planned} {row['unit']}", GREEN if row["met"] else AMBER))
-    chart = _bars("progress", "目标完成情况（累计 / 计划）", rows, label_room=150)
-    return chart
+    return _bar_chart("progress", "目标完成情况（累计 / 计划）", rows)
 
 
 def funds_chart(snapshot: Snapshot) -> Chart:
     """Spent to date over each line's budget: the light track is the budget, the bar what is spent
     (amber past the budget)."""
-    lines = snapshot["funds"]
-    label_room = 150.0
-    chart = Chart("funds", "资金使用（累计支出 / 预算）", TOP + max(len(lines), 1) * (BAR + GAP) + 4)
-    x0 = label_room + 8
-    room = WIDTH - x0 - 92
-    for index, line in enumerate(lines):
-        y = TOP + index * (BAR + GAP)
+    rows = []
+    for line in snapshot["funds"]:
         budget, spent = budget_of(line), line["spent_to_date_fen"]
-        chart.shapes.append(Text(label_room, y + BAR * 0.72, fit(line["title"], FONT_SIZE, label_room), anchor="end"))
-        chart.shapes.append(Rect(x0, y, room, BAR, TRACK))
-        share = 1.0 if budget <= 0 else min(1.0, max(spent, 0) / budget)
-        if share > 0:
-            chart.shapes.append(Rect(x0, y, max(room * share, 1.5), BAR, AMBER if spent > budget else BLUE))
+        share = 1.0 if budget <= 0 else max(spent, 0) / budget
         shown = "—" if budget <= 0 else f"{Decimal(spent * 100 / budget).quantize(Decimal(1), ROUND_HALF_UP)}%"
-        chart.shapes.append(Text(x0 + room + 6, y + BAR * 0.72, f"{shown} {money_short(spent)}", size=SMALL))
-    if not lines:
-        chart.shapes.append(Text(WIDTH / 2, TOP + BAR * 0.72, "（无数据）", fill=MUTED, anchor="middle"))
-    return chart
+        rows.append((line["title"], share, f"{money_short(spent)} · {shown}", AMBER if spent > budget else BLUE))
+    return _bar_chart("funds", "资金使用（累计支出 / 预算）", rows)
 
 
 def charts(snapshot: Snapshot) -> dict[str, Chart]:
@@ -276,16 +275,18 @@ def svg(chart: Chart) -> str:
 # ---- reportlab ------------------------------------------------------------------------------------
 
 
-def drawing(chart: Chart, scale: float) -> Any:
-    """The chart as a platypus flowable ``scale`` times its size, drawn straight on the canvas in
-    the embedded document font (reportlab's own graphics renderer selects Helvetica, a font nobody
-    embeds, before it draws anything); y flipped, since PDF coordinates run bottom-up."""
+def drawing(chart: Chart, scale: float, max_height: float) -> Any:
+    """The chart as a platypus flowable ``scale`` times its size (smaller if it would be taller
+    than ``max_height`` points: a chart is never split over pages), drawn straight on the canvas
+    in the embedded document font (reportlab's own graphics renderer selects Helvetica, a font
+    nobody embeds, before it draws anything); y flipped, since PDF coordinates run bottom-up."""
     from reportlab.lib.colors import HexColor
     from reportlab.platypus import Flowable
 
     from app.kit import pdf
 
     font = pdf.register()
+    scale = min(scale, max_height / chart.height)
 
     class ChartFlowable(Flowable):  # type: ignore[misc]
         def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:

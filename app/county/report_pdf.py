@@ -26,7 +26,9 @@ from app.kit.quantities import format_quantity
 FONT = pdf.FONT
 MARGIN_X = 16 * mm
 USABLE_WIDTH = A4[0] - 2 * MARGIN_X
-CHART_SCALE = 0.72
+CHART_SCALE = 0.7
+# A chart and its title fit on one page with room to spare.
+CHART_MAX_HEIGHT = 560.0
 HEAD_FILL = colors.HexColor("#e8f0e0")
 LINE = colors.HexColor("#9aa59a")
 
@@ -50,7 +52,9 @@ def _esc(text: str) -> str:
     return pdf.printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _table(rows: list[list[Any]], widths: list[float], *, numeric_from: int, total_row: bool = False) -> Table:
+def _table(
+    rows: list[list[Any]], widths: list[float], *, numeric_from: int, numeric_to: int = -1, total_row: bool = False
+) -> Table:
     table = Table(rows, colWidths=widths, repeatRows=1)
     style = [
         ("FONTNAME", (0, 0), (-1, -1), FONT),
@@ -59,7 +63,7 @@ def _table(rows: list[list[Any]], widths: list[float], *, numeric_from: int, tot
         ("BACKGROUND", (0, 0), (-1, 0), HEAD_FILL),
         ("GRID", (0, 0), (-1, -1), 0.4, LINE),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("ALIGN", (numeric_from, 1), (-1, -1), "RIGHT"),
+        ("ALIGN", (numeric_from, 0), (numeric_to, -1), "RIGHT"),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
     ]
@@ -70,7 +74,8 @@ def _table(rows: list[list[Any]], widths: list[float], *, numeric_from: int, tot
 
 
 def _chart(chart: report_charts.Chart, styles: dict[str, ParagraphStyle]) -> KeepTogether:
-    return KeepTogether([Paragraph(_esc(chart.title), styles["h3"]), report_charts.drawing(chart, CHART_SCALE)])
+    picture = report_charts.drawing(chart, CHART_SCALE, CHART_MAX_HEIGHT)
+    return KeepTogether([Paragraph(_esc(chart.title), styles["h3"]), picture])
 
 
 def _progress(view: reports.ReportView, styles: dict[str, ParagraphStyle], charts: dict[str, Any]) -> list[Any]:
@@ -98,7 +103,7 @@ def _progress(view: reports.ReportView, styles: dict[str, ParagraphStyle], chart
     widths = [14 * mm, 62 * mm, 20 * mm, 14 * mm, 14 * mm, 15 * mm, 15 * mm]
     widths.append(USABLE_WIDTH - sum(widths))
     story.append(Spacer(1, 2 * mm))
-    story.append(_table(rows, widths, numeric_from=2))
+    story.append(_table(rows, widths, numeric_from=2, numeric_to=5))
     with_evidence = [row for row in snapshot["progress"] if row["evidence"]]
     if with_evidence:
         story.append(Paragraph("本季度佐证材料", styles["h3"]))
