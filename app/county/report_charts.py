@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from app.county.report_snapshot import Snapshot
 from app.county.reports import budget_of, month_channels
+from app.kit import pdf
 
 WIDTH = 360.0
 FONT_SIZE = 15.0
@@ -96,14 +97,6 @@ def text_width(text: str, size: float) -> float:
     return sum(size if ord(char) >= 0x2000 else size * 0.6 for char in text)
 
 
-def fit(text: str, size: float, room: float) -> str:
-    if text_width(text, size) <= room:
-        return text
-    while text and text_width(text + "…", size) > room:
-        text = text[:-1]
-    return text + "…"
-
-
 def money_short(fen: int) -> str:
     """A bar's amount: ``¥8,520`` below ten thousand yuan, ``¥12.3万`` above (the tables are exact)."""
     yuan = Decimal(fen) / 100
@@ -139,8 +132,8 @@ def _bar_rows(chart: Chart, rows: Sequence[tuple[str, float, str, str]]) -> None
     whole at a readable size, which labels beside the bars would not leave room for."""
     for index, (label, share, shown, colour) in enumerate(rows):
         y = TOP + index * ROW
-        value_room = text_width(shown, SMALL) + 10
-        chart.shapes.append(Text(0, y + FONT_SIZE, fit(label, FONT_SIZE, WIDTH - value_room)))
+        room = WIDTH - text_width(shown, SMALL) - 10
+        chart.shapes.append(Text(0, y + FONT_SIZE, pdf.ellipsised(label, FONT_SIZE, room, measure=text_width)))
         chart.shapes.append(Text(WIDTH, y + FONT_SIZE, shown, size=SMALL, fill=MUTED, anchor="end"))
         chart.shapes.append(Rect(0, y + LABEL_LINE, WIDTH, BAR, TRACK))
         if share > 0:
@@ -282,8 +275,6 @@ def drawing(chart: Chart, scale: float, max_height: float) -> Any:
     nobody embeds, before it draws anything); y flipped, since PDF coordinates run bottom-up."""
     from reportlab.lib.colors import HexColor
     from reportlab.platypus import Flowable
-
-    from app.kit import pdf
 
     font = pdf.register()
     scale = min(scale, max_height / chart.height)
