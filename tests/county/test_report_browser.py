@@ -62,7 +62,7 @@ async def test_an_admin_issues_and_the_official_reads_on_a_phone(
                 box = await chart.bounding_box()
                 assert box is not None and box["width"] >= MIN_CHART_WIDTH, box
             await page.evaluate("window.scrollTo(0, 0)")
-            await page.screenshot(path=str(shots.path / "03-issued-desktop-first-screen.png"))
+            await page.screenshot(path=str(shots.path / "03a-issued-desktop-first-screen.png"))
             await shots.take(page, "issued-desktop")
 
             answer = await page.request.get(f"{base}/admin/county/reports/{period.label}.pdf")
