@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from markupsafe import Markup
 
 from app.accounts.access import AdminUser, CountyReader
@@ -63,23 +63,26 @@ async def report_list(
     return render(
         request,
         "admin/county_reports.html",
-        {"lines": await reports.quarter_list(session), "notice": notice},
+        {"lines": await reports.quarter_list(session), "notice": notice, "new_key": forms.new_key},
     )
 
 
 @router.post("", dependencies=[CsrfProtected])
 async def issue(request: Request, session: DbSession, principal: AdminUser) -> Response:
-    """Issue the form's quarter (``quarter=2026-Q4``): the next version, frozen now."""
+    """Issue the form's quarter (``quarter=2026-Q4``): the next version, frozen now. Once per
+    rendered form: a double click lands on the version the first click issued, not on another."""
     form = await request.form()
     period = reports.parse_quarter(forms.text(form, "quarter", 20))
     sources = report_sources(request)
     if sources is None:
         raise ReportSourcesMissing()
-    issued = await reports.issue_report(session, period.year, period.quarter, principal, sources=sources)
-    notice = f"已发布 {period.label_zh}报告第 {issued.version} 版"
-    return RedirectResponse(
-        forms.url(f"/admin/county/reports/{period.label}", version=issued.version, notice=notice), status_code=303
-    )
+
+    async def work() -> str:
+        issued = await reports.issue_report(session, period.year, period.quarter, principal, sources=sources)
+        notice = f"已发布 {period.label_zh}报告第 {issued.version} 版"
+        return forms.url(f"/admin/county/reports/{period.label}", version=issued.version, notice=notice)
+
+    return await forms.once(session, request, principal, form, work)
 
 
 # The downloads come before the page: "2026-Q4.xlsx" would otherwise be taken as a quarter.
@@ -129,5 +132,6 @@ async def report_page(
             "budget_of": reports.budget_of,
             "source_zh": reports.SOURCE_ZH,
             "notice": notice,
+            "issue_key": forms.new_key(),
         },
     )

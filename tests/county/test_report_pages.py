@@ -44,11 +44,30 @@ async def report_rows(session: AsyncSession) -> int:
 
 
 async def issue_with_form(client: httpx.AsyncClient, quarter: str = "2026-Q4") -> httpx.Response:
+    """Submit the list page's issue form of ``quarter`` with the tokens it was rendered with."""
     page = await client.get("/admin/county/reports", headers=HTML)
     assert page.status_code == 200
-    return await client.post(
-        "/admin/county/reports", data={"csrf_token": field(page, "csrf_token"), "quarter": quarter}, headers=HTML
-    )
+    row = f'id="quarter-{quarter}"'
+    key = field(page, "idempotency_key", row) if row in page.text else ""
+    data = {"csrf_token": field(page, "csrf_token"), "idempotency_key": key, "quarter": quarter}
+    return await client.post("/admin/county/reports", data=data, headers=HTML)
+
+
+async def test_a_double_click_issues_one_version(
+    client: httpx.AsyncClient, db_session: AsyncSession, sources: FixtureSources
+) -> None:
+    await log_in(client, db_session, Role.admin)
+    page = await client.get(PAGE, headers=HTML)
+    key = field(page, "idempotency_key")
+    data = {"csrf_token": field(page, "csrf_token"), "idempotency_key": key, "quarter": "2026-Q4"}
+    first = await client.post("/admin/county/reports", data=data, headers=HTML)
+    again = await client.post("/admin/county/reports", data=data, headers=HTML)
+    assert first.status_code == again.status_code == 303
+    assert again.headers["location"] == first.headers["location"]
+    assert "version=1" in first.headers["location"]
+    assert await report_rows(db_session) == 1
+    # A form rendered afterwards carries a new key: that is a deliberate re-issue.
+    assert (await issue_with_form(client)).headers["location"].startswith(f"{PAGE}?version=2&")
 
 
 async def test_an_admin_previews_then_issues_then_reissues(
