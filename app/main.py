@@ -51,6 +51,7 @@ from app.web import auth as auth_pages
 from app.web import companies_admin as company_admin_pages
 from app.web import county_funds as county_fund_pages
 from app.web import county_plan as county_plan_pages
+from app.web import county_reports as county_report_pages
 from app.web import crossborder_admin as crossborder_admin_pages
 from app.web import devices as device_pages
 from app.web import notifications as notification_pages
@@ -156,6 +157,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     pos_replenishment_pages.router,
     pos_shift_pages.router,
     crossborder_admin_pages.router,
+    county_report_pages.router,
     notification_pages.router,
     trace_pages.router,
     pos_receipt_pages.router,

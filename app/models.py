@@ -11,6 +11,7 @@ that table would fail with ``NoReferencedTableError``. A new domain's ``models.p
 from app.accounts import models as accounts_models
 from app.catalog import models as catalog_models
 from app.county import models as county_models
+from app.county import report_models as county_report_models
 from app.crossborder import models as crossborder_models
 from app.kit import idempotency, outbox
 from app.kit.models import Base
@@ -30,6 +31,7 @@ __all__ = [
     "accounts_models",
     "catalog_models",
     "county_models",
+    "county_report_models",
     "crossborder_models",
     "idempotency",
     "notifications_models",

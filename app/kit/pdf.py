@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -119,11 +120,15 @@ def width(text: str, size: float) -> float:
     return float(pdfmetrics.stringWidth(text, register(), size))
 
 
-def ellipsised(text: str, size: float, max_width: float) -> str:
-    """``text`` as it fits ``max_width`` at ``size``, cut and ended with … when it does not."""
-    if width(text, size) <= max_width:
+def ellipsised(
+    text: str, size: float, max_width: float, measure: Callable[[str, float], float] | None = None
+) -> str:
+    """``text`` as it fits ``max_width`` at ``size``, cut and ended with … when it does not
+    (measured in the document font, or by ``measure``: an SVG's estimate of a browser's font)."""
+    measure = measure or width
+    if measure(text, size) <= max_width:
         return text
-    while text and width(text + "…", size) > max_width:
+    while text and measure(text + "…", size) > max_width:
         text = text[:-1]
     return text + "…"
 
@@ -132,3 +137,40 @@ def new_canvas(buffer: io.BytesIO, pagesize: tuple[float, float], **options: Any
     """A canvas whose pages start in the document font: reportlab otherwise writes a Helvetica
     selection into every page, a font nobody embeds."""
     return Canvas(buffer, pagesize=pagesize, pageCompression=1, initialFontName=register(), **options)
+
+
+class NumberedCanvas(Canvas):  # type: ignore[misc]
+    """A platypus document's canvas that holds its pages back until the end, so each page's
+    footer can say "第 n 页 / 共 N 页" next to ``footer``; pages start in the document font."""
+
+    def __init__(self, *args: Any, footer: str = "", margin_x: float = 51.0, **kwargs: Any) -> None:
+        # Pages start in the document font, not reportlab's default Helvetica (never embedded).
+        super().__init__(*args, **{**kwargs, "initialFontName": register()})
+        self._pages: list[dict[str, Any]] = []
+        self.footer = footer
+        self.margin_x = margin_x
+
+    def showPage(self) -> None:
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._pages)
+        width = self._pagesize[0]
+        for number, state in enumerate(self._pages, start=1):
+            self.__dict__.update(state)
+            self.setFont(FONT, 8)
+            self.setFillColorRGB(0, 0, 0)
+            self.drawString(self.margin_x, 28.35, printable(self.footer))  # 10 mm above the edge
+            self.drawRightString(width - self.margin_x, 28.35, f"第 {number} 页 / 共 {total} 页")
+            super().showPage()
+        super().save()
+
+
+def numbered_canvas(footer: str, margin_x: float) -> Callable[..., NumberedCanvas]:
+    """``canvasmaker`` for ``doc.build``: numbered pages with ``footer`` at the left."""
+
+    def make_canvas(*args: Any, **kwargs: Any) -> NumberedCanvas:
+        return NumberedCanvas(*args, footer=footer, margin_x=margin_x, **kwargs)
+
+    return make_canvas

@@ -5,7 +5,7 @@ what it prints is gathered in ``app.stations.labels``. Drawn in the embedded doc
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from reportlab.lib import colors
@@ -13,7 +13,6 @@ from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from app.config import get_settings
@@ -45,30 +44,6 @@ def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class _NumberedCanvas(Canvas):  # type: ignore[misc]
-    """Defers pages so each footer can say "第 n 页 / 共 N 页"."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._pages: list[dict[str, Any]] = []
-        self.footer = ""
-
-    def showPage(self) -> None:
-        self._pages.append(dict(self.__dict__))
-        self._startPage()
-
-    def save(self) -> None:
-        total = len(self._pages)
-        for number, state in enumerate(self._pages, start=1):
-            self.__dict__.update(state)
-            self.setFont(FONT, 8)
-            self.setFillColor(colors.black)
-            self.drawString(MARGIN_X, 10 * mm, self.footer)
-            self.drawRightString(A4[0] - MARGIN_X, 10 * mm, f"第 {number} 页 / 共 {total} 页")
-            super().showPage()
-        super().save()
-
-
 PARCEL_HEADER = ["#", "运单号", "订单号", "收件人", "商品", "到付"]
 PARCEL_WIDTHS = [10 * mm, 38 * mm, 36 * mm, 30 * mm, 16 * mm, USABLE_WIDTH - 130 * mm]
 STATUS_ZH = {"packing": "打包中", "dispatched": "已发车"}
@@ -96,7 +71,8 @@ def manifest_pdf(run: RunManifest) -> bytes:
         *(_stop_block(stop, styles) for stop in run.stops),
         _totals_and_signatures(run),
     ]
-    doc.build(story, canvasmaker=_canvas_maker(f"{brand} · 发车清单 {run.run_number} · {run.route_code}"))
+    footer = f"{brand} · 发车清单 {run.run_number} · {run.route_code}"
+    doc.build(story, canvasmaker=pdf.numbered_canvas(footer, MARGIN_X))
     return buffer.getvalue()
 
 
@@ -210,13 +186,3 @@ def _totals_and_signatures(run: RunManifest) -> Table:
         )
     )
     return totals
-
-
-def _canvas_maker(footer: str) -> Callable[..., _NumberedCanvas]:
-    def make_canvas(*args: Any, **kwargs: Any) -> _NumberedCanvas:
-        # Pages start in the document font, not reportlab's default Helvetica (never embedded).
-        canvas = _NumberedCanvas(*args, **{**kwargs, "initialFontName": FONT})
-        canvas.footer = footer
-        return canvas
-
-    return make_canvas
