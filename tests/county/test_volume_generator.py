@@ -105,7 +105,7 @@ async def test_volume_generator_invariants(db_session: AsyncSession, tmp_path: P
             WHERE o.subtotal_minor <> (SELECT sum(line_total_minor) FROM order_lines l WHERE l.order_id = o.id)
                OR o.total_minor <> o.subtotal_minor - o.discount_minor + o.delivery_fee_minor
                OR o.paid_minor < o.refunded_minor OR o.paid_minor NOT IN (0, o.total_minor)
-               OR (o.channel <> 'pos' AND o.paid_minor <> coalesce(
+               OR (o.channel = 'shop' AND o.paid_minor <> coalesce(
                        (SELECT sum(amount_minor) FROM payments p WHERE p.order_id = o.id AND p.state = 'succeeded'), 0))
                OR o.refunded_minor <> coalesce((SELECT sum(amount_minor) FROM refunds r WHERE r.order_id = o.id), 0)
                OR (o.payment_status = 'paid') <> (o.paid_minor > 0 AND o.refunded_minor = 0)
@@ -115,6 +115,19 @@ async def test_volume_generator_invariants(db_session: AsyncSession, tmp_path: P
     )
     assert await _one(conn, "SELECT count(*) FROM orders WHERE refunded_minor > 0") > 0  # type: ignore[operator]
     assert await _one(conn, "SELECT count(*) FROM orders WHERE status IN ('cancelled', 'expired')") > 0  # type: ignore[operator]
+    # Wholesale: each delivered order invoiced once for its total, its lines for their amounts.
+    assert (
+        await _one(
+            conn,
+            """
+            SELECT count(*) FROM orders o LEFT JOIN wholesale_invoices i ON i.order_id = o.id AND i.kind = 'invoice'
+            WHERE o.channel = 'wholesale' AND (o.status = 'completed') <> (i.id IS NOT NULL)
+               OR i.total_minor <> o.total_minor
+               OR i.total_minor <> (SELECT sum(amount_minor) FROM wholesale_invoice_lines n WHERE n.invoice_id = i.id)
+            """,
+        )
+        == 0
+    )
     # Counter sales: tendered minus change is the total, and one tender each.
     assert (
         await _one(
