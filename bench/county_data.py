@@ -10,7 +10,8 @@ the demo data (``app seed-demo``) with the 365 China-time days ending ``now``:
   the shelf past it; the newest still in flight (confirmed, dispatched, on the shelf);
 * counter sales at the brand store STORE-01 (``pos``): one shift a day, weighed lines, cash / QR;
 * wholesale orders of the 10 supply SKUs by the approved demo buyer companies, on the PRD trucks'
-  timetable (``wholesale``), at their tier prices and case packs;
+  timetable (``wholesale``), at their tier prices and case packs, invoiced (结算单) when delivered
+  and settled on the company's terms;
 * a few hundred Alibaba.com orders (``alibaba_orders``, USD);
 * lots: fresh produce in windows shorter than its shelf life, weighed produce brought upstream at
   the stations (a consignment, a lot at the station, a transfer to the warehouse), the brand
@@ -25,7 +26,8 @@ Set-based: every table is filled by ``INSERT … SELECT`` over ``generate_series
 tables; randomness is ``hashint8extended`` of a row key and the seed, so the same seed and ``now``
 give the same rows (and no statement depends on the order PostgreSQL produces rows in). Money is
 integer fen, quantities exact numerics; timestamps are UTC instants made from China-time
-business hours. Only tables on ``main`` are written; no app code runs.
+business hours. Only tables on ``main`` are written (and ``lots.purchase_price_minor`` where a
+later migration added it); no app code runs.
 """
 
 from __future__ import annotations
