@@ -105,7 +105,8 @@ def running_server(
     with_worker: bool = False,
     as_init: bool = False,
 ) -> Iterator[Server]:
-    """``app serve`` on a free port with its own embedded PostgreSQL and demo data.
+    """``app serve`` on a free port with its own embedded PostgreSQL and demo data (or the server
+    ``extra_env["DATABASE_URL"]`` names).
 
     ``seed_first``: migrate and load the demo data in processes of their own before serving, as a
     deployment does, so that the server's memory figures are a web worker's, not the seeding's.
@@ -120,7 +121,8 @@ def running_server(
         "LOGIN_RATE_LIMIT": "1000/minute",
         **(extra_env or {}),
     }
-    env.pop("DATABASE_URL", None)
+    if "DATABASE_URL" not in (extra_env or {}):  # the embedded PostgreSQL in data_dir, unless given a server
+        env.pop("DATABASE_URL", None)
     log = (data_dir.parent / f"{data_dir.name}-server.log").open("wb")
     data_dir.mkdir(parents=True, exist_ok=True)
     if seed_first:
