@@ -10,6 +10,7 @@ that table would fail with ``NoReferencedTableError``. A new domain's ``models.p
 
 from app.accounts import models as accounts_models
 from app.catalog import models as catalog_models
+from app.county import figures_models as county_figures_models
 from app.crossborder import models as crossborder_models
 from app.kit import idempotency, outbox
 from app.kit.models import Base
@@ -28,6 +29,7 @@ __all__ = [
     "Base",
     "accounts_models",
     "catalog_models",
+    "county_figures_models",
     "crossborder_models",
     "idempotency",
     "notifications_models",

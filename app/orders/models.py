@@ -159,6 +159,14 @@ class Order(IdMixin, TimestampMixin, Base):
         CheckConstraint("delivery_method <> 'station_pickup' OR station_id IS NOT NULL", name="pickup_has_station"),
         # The expiry task looks only at unpaid orders with a deadline.
         Index("ix_orders_payment_due", "payment_due_at", postgresql_where=text("status = 'pending_payment'")),
+        # The county dashboard: orders waiting in a state (its stuck list), and the summary
+        # refresh's "changed since" (payments and refunds update the order row).
+        Index(
+            "ix_orders_waiting",
+            "status",
+            postgresql_where=text("status IN ('pending_payment', 'confirmed', 'ready_for_pickup')"),
+        ),
+        Index("ix_orders_updated_at", "updated_at"),
     )
 
 
@@ -236,6 +244,8 @@ class Payment(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         Index("uq_payments_order_attempt", "order_id", "provider", "attempt", unique=True),
+        # Sales by China-time payment date (the county dashboard).
+        Index("ix_payments_succeeded_at", "succeeded_at", postgresql_where=text("state = 'succeeded'")),
     )
 
 
