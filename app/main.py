@@ -49,6 +49,7 @@ from app.web import admin as admin_pages
 from app.web import admin_orders as admin_order_pages
 from app.web import auth as auth_pages
 from app.web import companies_admin as company_admin_pages
+from app.web import county as county_pages
 from app.web import crossborder_admin as crossborder_admin_pages
 from app.web import devices as device_pages
 from app.web import notifications as notification_pages
@@ -135,6 +136,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     auth_pages.router,
     account_data_pages.router,
     admin_pages.router,
+    county_pages.router,
     company_admin_pages.router,
     user_pages.router,
     device_pages.router,

@@ -37,7 +37,9 @@ _OVERDUE_PARCELS = """
 async def overdue_parcels(session: AsyncSession, now: datetime, limit: int) -> tuple[int, list[Row]]:
     """Parcels still on a station shelf after their retention ended (longest overdue first)."""
     params = {"now": now}
-    rows = await _rows(session, _OVERDUE_PARCELS + " ORDER BY p.retention_until, p.id LIMIT :limit", {**params, "limit": limit})
+    rows = await _rows(
+        session, _OVERDUE_PARCELS + " ORDER BY p.retention_until, p.id LIMIT :limit", {**params, "limit": limit}
+    )
     return await _count(session, _OVERDUE_PARCELS, params), rows
 
 
@@ -57,7 +59,9 @@ _EXPIRING_LOTS = """
 async def expiring_lots(session: AsyncSession, today: date, until: date, limit: int) -> tuple[int, list[Row]]:
     """Lots with stock on hand whose best-before falls between today and ``until`` (soonest first)."""
     params = {"today": today, "until": until}
-    rows = await _rows(session, _EXPIRING_LOTS + " ORDER BY l.best_before, l.id LIMIT :limit", {**params, "limit": limit})
+    rows = await _rows(
+        session, _EXPIRING_LOTS + " ORDER BY l.best_before, l.id LIMIT :limit", {**params, "limit": limit}
+    )
     return await _count(session, _EXPIRING_LOTS, params), rows
 
 
@@ -108,8 +112,10 @@ async def stuck_orders(
 async def alibaba_problems(session: AsyncSession, since: datetime, limit: int) -> dict[str, Any]:
     """The connection's state, listings in error or rejected or retrying, failed calls since ``since``."""
     connection = (
-        await session.execute(text("SELECT status, last_error, paused_until FROM alibaba_connections WHERE id = 1"))
-    ).mappings().first()
+        (await session.execute(text("SELECT status, last_error, paused_until FROM alibaba_connections WHERE id = 1")))
+        .mappings()
+        .first()
+    )
     listings = await _rows(
         session,
         """
@@ -129,7 +135,9 @@ async def alibaba_problems(session: AsyncSession, since: datetime, limit: int) -
         {"since": since, "limit": limit},
     )
     failed_count = int(
-        await session.scalar(text("SELECT count(*) FROM alibaba_sync_log WHERE NOT ok AND created_at >= :since"), {"since": since})
+        await session.scalar(
+            text("SELECT count(*) FROM alibaba_sync_log WHERE NOT ok AND created_at >= :since"), {"since": since}
+        )
         or 0
     )
     return {

@@ -64,12 +64,27 @@ CHANNEL_CURRENCY = {SalesChannel.crossborder: "USD"}
 OVERLAP = timedelta(minutes=10)
 
 DEFINITIONS_ZH: tuple[tuple[str, str], ...] = (
-    ("销售额", "实收金额减退款，按付款时间的北京时间日期计入（一笔订单计在首次付款当天；之后的退款冲减当天）；未付款即取消或过期的订单不计。"),
-    ("各渠道", "网店：在线支付或到站付款的订单；门店：收银台销售（当场付款，退货从钱箱退款）；批发：记账销售，按结算单开具日期计入，金额为结算单减红字结算单；跨境：阿里巴巴国际站已付款订单，按下单日期计入，以美元计，不折算。"),
+    (
+        "销售额",
+        "实收金额减退款，按付款时间的北京时间日期计入（一笔订单计在首次付款当天；之后的退款冲减当天）；未付款即取消或过期的订单不计。",
+    ),
+    (
+        "各渠道",
+        "网店：在线支付或到站付款的订单；门店：收银台销售（当场付款，退货从钱箱退款）；"
+        "批发：记账销售，按结算单开具日期计入，金额为结算单减红字结算单；"
+        "跨境：阿里巴巴国际站已付款订单，按下单日期计入，以美元计，不折算。",
+    ),
     ("农产品网络零售额", "网店 + 批发销售额（人民币）；跨境销售额以美元另列，不相加。"),
-    ("上行", "村站上行寄售（按寄售单记录的重量与价值）及供应商收货批次（重量 = 数量 × 规格净重；价值 = 批次记录的收购单价 × 数量，未记录收购价的批次只计重量），按收货日期计入。"),
+    (
+        "上行",
+        "村站上行寄售（按寄售单记录的重量与价值）及供应商收货批次"
+        "（重量 = 数量 × 规格净重；价值 = 批次记录的收购单价 × 数量，未记录收购价的批次只计重量），按收货日期计入。",
+    ),
     ("下行", "到达村站（扫码入站）的包裹数，按到站日期计入。"),
-    ("服务村数 / 服务人数", "有包裹取件或上行寄售的村站所在村（去重）；在村站取件的顾客及村站服务记录的人，按手机号去重。"),
+    (
+        "服务村数 / 服务人数",
+        "有包裹取件或上行寄售的村站所在村（去重）；在村站取件的顾客及村站服务记录的人，按手机号去重。",
+    ),
     ("数据更新", "今天的数字实时计算；以前各天来自每分钟更新的日汇总表，更正最迟约一分钟后反映。"),
 )
 
@@ -272,9 +287,7 @@ async def daily_series(session: AsyncSession, start: date, end: date, *, live: b
     """One :class:`DayPoint` per day of ``start``–``end``, days without activity included (zeros),
     for the charts: orders and sales per channel (keys: channel values), upward kg, parcels."""
     sales, flows = await _day_rows(session, start, end, live=live)
-    points = {
-        start + timedelta(days=n): DayPoint(day=start + timedelta(days=n)) for n in range((end - start).days + 1)
-    }
+    points = {start + timedelta(days=n): DayPoint(day=start + timedelta(days=n)) for n in range((end - start).days + 1)}
     for row in sales:
         point = points.get(row["day"])
         if point is not None:

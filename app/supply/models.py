@@ -138,7 +138,9 @@ class Lot(IdMixin, TimestampMixin, Base):
 
     __table_args__ = (
         CheckConstraint("best_before >= harvest_date", name="best_before_after_harvest"),
-        CheckConstraint("purchase_price_minor IS NULL OR purchase_price_minor >= 0", name="purchase_price_not_negative"),
+        CheckConstraint(
+            "purchase_price_minor IS NULL OR purchase_price_minor >= 0", name="purchase_price_not_negative"
+        ),
         CheckConstraint("quantity_received > 0", name="quantity_received_positive"),
         Index("ix_lots_created_at", "created_at"),  # upward flow by day (the county dashboard)
         CheckConstraint(
