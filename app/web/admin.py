@@ -233,6 +233,8 @@ async def _render_product(
             **await _product_form_context(session),
             "product": view,
             "values": values,
+            # Each variant's reorder point (staff only: not on the public VariantOut).
+            "reorder_points": {variant.id: variant.reorder_point for variant in product.variants},
             "notice": notice,
             "errors": errors or [],
             "price_lists": [p for p in price_lists if p.kind is not PriceListKind.company]
@@ -283,6 +285,7 @@ async def edit_variant(
     values["case_pack"] = form.get("case_pack") or None
     values["is_supply_sku"] = form.get("is_supply_sku") == "on"
     values["is_active"] = form.get("is_active") == "on"
+    values["reorder_point"] = form.get("reorder_point") or None
     try:
         variant = await repository.variant_by_id(session, variant_id)
         if variant is None or variant.product_id != product_id:
