@@ -67,7 +67,7 @@ _WHOLESALE_INVOICED = """
     JOIN wholesale_orders w ON w.order_id = i.order_id
     JOIN buyer_companies c ON c.id = i.company_id
     LEFT JOIN (
-        SELECT against_invoice_id, sum(total_minor) AS credit_minor
+        SELECT against_invoice_id, sum(total_minor)::bigint AS credit_minor
         FROM wholesale_invoices WHERE kind = 'credit_note' GROUP BY against_invoice_id
     ) cn ON cn.against_invoice_id = i.id
     WHERE i.kind = 'invoice' AND i.issue_date >= :first_day AND i.issue_date <= :last_day

@@ -138,7 +138,9 @@ async def refund(session: AsyncSession, order: Order, amount: int) -> None:
     payment = await session.scalar(select(Payment).where(Payment.order_id == order.id))
     assert payment is not None
     session.add(
-        Refund(payment_id=payment.id, order_id=order.id, amount_minor=amount, state=RefundState.succeeded, reason="测试")
+        Refund(
+            payment_id=payment.id, order_id=order.id, amount_minor=amount, state=RefundState.succeeded, reason="测试"
+        )
     )
     await session.execute(
         update(Order)
@@ -189,12 +191,13 @@ async def build(session: AsyncSession) -> Fixture:
     station = await make_station(session, village="澄江村")
     other = await make_station(session, village="马市村")
     order_a = await shop_order(
-        session, total=10_000, placed_at=MIDNIGHT - timedelta(minutes=5), paid_at=MIDNIGHT - timedelta(seconds=30),
+        session,
+        total=10_000,
+        placed_at=MIDNIGHT - timedelta(minutes=5),
+        paid_at=MIDNIGHT - timedelta(seconds=30),
         name=NAME_A,
     )
-    order_b = await shop_order(
-        session, total=20_000, placed_at=MIDNIGHT - timedelta(minutes=10), paid_at=MIDNIGHT
-    )
+    order_b = await shop_order(session, total=20_000, placed_at=MIDNIGHT - timedelta(minutes=10), paid_at=MIDNIGHT)
     await refund(session, order_b, 5_000)
     await shop_order(
         session, total=9_900, placed_at=MIDNIGHT + timedelta(hours=1), paid_at=None, status=OrderStatus.cancelled
@@ -258,7 +261,9 @@ async def build(session: AsyncSession) -> Fixture:
     store, location = await store_with_location(session)
     goods = await make_variant(session, unit=Unit.piece)
     await make_sale(session, store, location, [Line(goods, "1", 1_200)], sold_at=MIDNIGHT - timedelta(minutes=1))
-    later = await make_sale(session, store, location, [Line(goods, "1", 3_000)], sold_at=MIDNIGHT + timedelta(minutes=1))
+    later = await make_sale(
+        session, store, location, [Line(goods, "1", 3_000)], sold_at=MIDNIGHT + timedelta(minutes=1)
+    )
     later.sale.refunded_minor = 1_000  # a return at the till (app.pos.returns keeps this total)
 
     for trade, status, amount, at in (
