@@ -6,8 +6,9 @@ accessible, exact version; the chart has a ``<title>`` and ``role="img"``). No s
 font or stylesheet, colours as presentation attributes (the CSP allows no inline style).
 
 Sizes are in a narrow coordinate box (``WIDTH`` units wide) and the page scales the SVG to its
-column: text stays readable on a 360–390 px phone (about 11 px) and on a 1366 px screen (the page
-caps the chart's width, so labels do not grow huge).
+column: text stays readable on a 360–390 px phone (about 11 px: the box is barely wider than the
+phone's column) and on a 1366 px screen (the page caps the chart's width, so labels do not grow
+huge).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from markupsafe import Markup
 Number = int | float | Decimal
 Formatter = Callable[[Number], str]
 
-WIDTH = 480
+WIDTH = 360
 FONT = 13
 # Distinguishable on screen and in greyscale print, colour-blind safe (Okabe–Ito).
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#999999")
@@ -70,7 +71,7 @@ def bar_chart(
     *,
     title: str,
     fmt: Formatter = plain,
-    label_width: int = 96,
+    label_width: int = 64,
     css_class: str = "chart chart-bar",
 ) -> Markup:
     """Horizontal bars, one per ``(label, value)``, the value written after each bar. Negative
@@ -78,7 +79,7 @@ def bar_chart(
     row, gap, top = 26, 8, 4
     longest = max((float(value) for _, value in bars), default=0.0)
     scale_max = longest if longest > 0 else 1.0
-    value_room = 110
+    value_room = 92
     area = WIDTH - label_width - value_room
     body: list[str] = []
     for n, (label, value) in enumerate(bars):
@@ -112,8 +113,8 @@ def line_chart(
     """One line per series over the x ``labels`` (days), a y axis from 0 with four gridlines, a
     legend above. At most ~8 x labels are written (every n-th), every point gets a dot while
     there are few enough to tell apart."""
-    left, right, legend_row = 64, 12, 20
-    legend_rows = math.ceil(len(series) / 3) if series else 0
+    left, right, legend_row = 48, 14, 20
+    legend_rows = math.ceil(len(series) / 2) if series else 0
     top = 10 + legend_rows * legend_row
     plot_height = 170
     bottom = 28
@@ -123,8 +124,8 @@ def line_chart(
     ceiling = nice_ceiling(biggest)
     body: list[str] = []
     for n, one in enumerate(series):
-        x = left + (n % 3) * (plot_width / 3)
-        y = 10 + (n // 3) * legend_row
+        x = left + (n % 2) * (plot_width / 2)
+        y = 10 + (n // 2) * legend_row
         colour = PALETTE[n % len(PALETTE)]
         body.append(f'<rect x="{x:.1f}" y="{y + 2:.1f}" width="14" height="4" fill="{colour}"/>')
         body.append(_text(x + 19, y + 9, one.name, size=FONT - 1))

@@ -19,6 +19,7 @@ from app.accounts.models import Role
 from app.channels import CHANNEL_LABELS_ZH, SalesChannel
 from app.config import get_settings
 from app.county import dashboard, performance
+from app.crossborder.orders import STATUS_ZH as TRADE_STATUS_ZH
 from app.county import performance_queries as queries
 from app.county.performance import CHANNELS, DEFINITIONS_ZH
 from app.db import DbSession
@@ -186,12 +187,14 @@ def _order_row(kind: str, row: dict[str, Any], principal: Principal) -> dict[str
         shown["net_minor"] = row["paid_minor"] - row["refunded_minor"]
         shown["contact_name"] = _shown_name(principal)(row["contact_name"])
         shown["contact_phone"] = _shown_phone(principal)(row["contact_phone"])
+        shown["status"] = ORDER_STATUS_ZH.get(row["status"], row["status"])
     elif kind == "pos":
         shown["net_minor"] = row["total_minor"] - row["refunded_minor"]
     elif kind == "wholesale":
         shown["net_minor"] = row["invoiced_minor"] + row["credit_minor"]
     else:
         shown["net_minor"] = row["amount_minor"] or 0
+        shown["status"] = TRADE_STATUS_ZH.get(row["status"], row["status"])
     return shown
 
 

@@ -184,7 +184,9 @@ async def build(session: AsyncSession) -> Fixture:
         invoice = await issue_invoice(session, wholesale, issue_date=SUN, due_date=SUN + timedelta(days=30))
         # A shortage found at delivery on Monday is credited against Sunday's invoice.
         note = await issue_credit_note(session, invoice, Decimal(3), issue_date=SUN + timedelta(days=1))
-    await session.execute(update(Lot).values(created_at=datetime(2026, 11, 1, tzinfo=UTC)))
+    await session.execute(
+        update(Lot).where(Lot.variant_id == sku.id).values(created_at=datetime(2026, 11, 1, tzinfo=UTC))
+    )
     load = await session.scalar(select(WholesaleOrder.weight_kg).where(WholesaleOrder.order_id == wholesale.id))
     assert load is not None
 
