@@ -19,9 +19,9 @@ from app.accounts.models import Role
 from app.channels import CHANNEL_LABELS_ZH, SalesChannel
 from app.config import get_settings
 from app.county import dashboard, performance
-from app.crossborder.orders import STATUS_ZH as TRADE_STATUS_ZH
 from app.county import performance_queries as queries
 from app.county.performance import CHANNELS, DEFINITIONS_ZH
+from app.crossborder.orders import STATUS_ZH as TRADE_STATUS_ZH
 from app.db import DbSession
 from app.kit import clock
 from app.kit.errors import InvalidInput

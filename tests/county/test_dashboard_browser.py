@@ -19,11 +19,11 @@ from app.db import create_sessionmaker
 from app.kit import clock
 from app.orders.models import OrderStatus, PaymentMethod
 from tests.county.fixture import MIDNIGHT, NAME_A, build, shop_order
-from tests.fixtures.browser import PHONE, Shots, app_in_browser, needs_chromium
-from tests.fixtures.builders import DEFAULT_PASSWORD, make_user, seq
+from tests.fixtures.browser import PHONE, Shots, app_in_browser, needs_chromium, signed_in_page
+from tests.fixtures.builders import make_user, seq
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, Page
+    from playwright.async_api import Page
 
 pytestmark = needs_chromium
 
@@ -54,18 +54,6 @@ async def seed(engine: AsyncEngine) -> tuple[str, str]:
     return admin.username, official.username
 
 
-async def sign_in(browser: Browser, base: str, username: str, viewport: dict[str, int]) -> Page:
-    context = await browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
-    page = await context.new_page()
-    page.set_default_timeout(10_000)
-    await page.goto(f"{base}/login?next=/admin")
-    await page.get_by_label("用户名").fill(username)
-    await page.get_by_label("密码").fill(DEFAULT_PASSWORD)
-    await page.get_by_role("button", name="登录").click()
-    await page.wait_for_url(f"{base}/admin")
-    return page
-
-
 WIDER_THAN_THE_SCREEN = """() => {
   const limit = window.innerWidth + 1;
   if (document.documentElement.scrollWidth <= limit) return [];
@@ -91,7 +79,7 @@ async def test_the_dashboard_on_a_screen_and_a_phone_for_admin_and_official(
         async with app_in_browser(committed_database_url, tmp_path) as (base, browser):
             for who, username in (("admin", admin), ("official", official)):
                 for size, viewport in (("1366", SCREEN), ("phone", PHONE)):
-                    page = await sign_in(browser, base, username, viewport)
+                    page = await signed_in_page(browser, base, username, "/admin", viewport=viewport)
                     for period in ("today", "30d"):
                         await page.goto(f"{base}/admin?period={period}")
                         await expect(page.get_by_role("heading", name="订单与销售额（按渠道）")).to_be_visible()
