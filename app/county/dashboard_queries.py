@@ -22,8 +22,17 @@ async def _rows(session: AsyncSession, sql: str, params: dict[str, Any]) -> list
     return [dict(row) for row in result.mappings()]
 
 
-async def _count(session: AsyncSession, sql: str, params: dict[str, Any]) -> int:
-    return int(await session.scalar(text(f"SELECT count(*) FROM ({sql}) counted"), params) or 0)
+async def _listed(
+    session: AsyncSession, sql: str, order_by: str, params: dict[str, Any], limit: int
+) -> tuple[int, list[Row]]:
+    """(how many rows ``sql`` has, its first ``limit`` rows in ``order_by``): one statement, the
+    count taken by a window over the whole result before the limit."""
+    rows = await _rows(
+        session,
+        f"SELECT *, count(*) OVER () AS total_count FROM ({sql}) listed ORDER BY {order_by} LIMIT :limit",
+        {**params, "limit": limit},
+    )
+    return (int(rows[0]["total_count"]) if rows else 0), rows
 
 
 _OVERDUE_PARCELS = """
@@ -36,11 +45,7 @@ _OVERDUE_PARCELS = """
 
 async def overdue_parcels(session: AsyncSession, now: datetime, limit: int) -> tuple[int, list[Row]]:
     """Parcels still on a station shelf after their retention ended (longest overdue first)."""
-    params = {"now": now}
-    rows = await _rows(
-        session, _OVERDUE_PARCELS + " ORDER BY p.retention_until, p.id LIMIT :limit", {**params, "limit": limit}
-    )
-    return await _count(session, _OVERDUE_PARCELS, params), rows
+    return await _listed(session, _OVERDUE_PARCELS, "retention_until, id", {"now": now}, limit)
 
 
 _EXPIRING_LOTS = """
@@ -58,11 +63,7 @@ _EXPIRING_LOTS = """
 
 async def expiring_lots(session: AsyncSession, today: date, until: date, limit: int) -> tuple[int, list[Row]]:
     """Lots with stock on hand whose best-before falls between today and ``until`` (soonest first)."""
-    params = {"today": today, "until": until}
-    rows = await _rows(
-        session, _EXPIRING_LOTS + " ORDER BY l.best_before, l.id LIMIT :limit", {**params, "limit": limit}
-    )
-    return await _count(session, _EXPIRING_LOTS, params), rows
+    return await _listed(session, _EXPIRING_LOTS, "best_before, id", {"today": today, "until": until}, limit)
 
 
 _BELOW_REORDER = """
@@ -79,9 +80,7 @@ _BELOW_REORDER = """
 
 async def below_reorder_point(session: AsyncSession, today: date, limit: int) -> tuple[int, list[Row]]:
     """Active variants whose sellable stock (unexpired lots, every location) is below their reorder point."""
-    params = {"today": today}
-    rows = await _rows(session, _BELOW_REORDER + " ORDER BY v.sku LIMIT :limit", {**params, "limit": limit})
-    return await _count(session, _BELOW_REORDER, params), rows
+    return await _listed(session, _BELOW_REORDER, "sku", {"today": today}, limit)
 
 
 # Since when an order is in its state: the last event that moved it there (placed_at when none).
@@ -105,8 +104,7 @@ async def stuck_orders(
 ) -> tuple[int, list[Row]]:
     """Orders in a waiting state since before that state's cut-off (oldest first)."""
     params = {"pending_before": pending_before, "confirmed_before": confirmed_before, "ready_before": ready_before}
-    rows = await _rows(session, _STUCK_ORDERS + " ORDER BY since.at, o.id LIMIT :limit", {**params, "limit": limit})
-    return await _count(session, _STUCK_ORDERS, params), rows
+    return await _listed(session, _STUCK_ORDERS, "since, id", params, limit)
 
 
 async def alibaba_problems(session: AsyncSession, since: datetime, limit: int) -> dict[str, Any]:

@@ -261,6 +261,41 @@ async def performance(session: AsyncSession, start: date, end: date, *, live: bo
     """The figures of ``start``–``end`` (China-time dates, ``end`` included). ``live``: every day
     from the raw rows instead of the summary tables (the check the tests make; slower)."""
     sales, flows = await _day_rows(session, start, end, live=live)
+    return await _performance(session, start, end, sales, flows)
+
+
+async def daily_series(session: AsyncSession, start: date, end: date, *, live: bool = False) -> list[DayPoint]:
+    """One :class:`DayPoint` per day of ``start``–``end``, days without activity included (zeros),
+    for the charts: orders and sales per channel (keys: channel values), upward kg, parcels."""
+    sales, flows = await _day_rows(session, start, end, live=live)
+    return _series(start, end, sales, flows)
+
+
+async def performance_and_series(
+    session: AsyncSession, start: date, end: date, series_start: date
+) -> tuple[Performance, list[DayPoint]]:
+    """:func:`performance` of ``start``–``end`` and :func:`daily_series` of ``series_start``–``end``
+    from one read of the day rows (the dashboard shows both)."""
+    first = min(start, series_start)
+    sales, flows = await _day_rows(session, first, end, live=False)
+    figures = await _performance(
+        session,
+        start,
+        end,
+        [row for row in sales if row["day"] >= start],
+        [row for row in flows if row["day"] >= start],
+    )
+    return figures, _series(
+        series_start,
+        end,
+        [row for row in sales if row["day"] >= series_start],
+        [row for row in flows if row["day"] >= series_start],
+    )
+
+
+async def _performance(
+    session: AsyncSession, start: date, end: date, sales: list[dict[str, Any]], flows: list[dict[str, Any]]
+) -> Performance:
     low, high = bounds(start, end)
     villages, people = await queries.distinct_served(session, low, high)
     return Performance(
@@ -283,10 +318,7 @@ async def performance(session: AsyncSession, start: date, end: date, *, live: bo
     )
 
 
-async def daily_series(session: AsyncSession, start: date, end: date, *, live: bool = False) -> list[DayPoint]:
-    """One :class:`DayPoint` per day of ``start``–``end``, days without activity included (zeros),
-    for the charts: orders and sales per channel (keys: channel values), upward kg, parcels."""
-    sales, flows = await _day_rows(session, start, end, live=live)
+def _series(start: date, end: date, sales: list[dict[str, Any]], flows: list[dict[str, Any]]) -> list[DayPoint]:
     points = {start + timedelta(days=n): DayPoint(day=start + timedelta(days=n)) for n in range((end - start).days + 1)}
     for row in sales:
         point = points.get(row["day"])

@@ -59,10 +59,9 @@ def list_url(kind: str, start: date, end: date, **extra: str) -> str:
 async def dashboard_context(session: AsyncSession, principal: Principal, period_key: str | None) -> dict[str, Any]:
     """Everything the county part of ``/admin`` shows for the chosen period."""
     period = dashboard.period(period_key)
-    figures = await performance.performance(session, period.start, period.end)
     # Today alone has no trend: the chart then shows the week up to today.
     trend_start = period.start if period.days > 1 else period.end - timedelta(days=6)
-    series = await performance.daily_series(session, trend_start, period.end)
+    figures, series = await performance.performance_and_series(session, period.start, period.end, trend_start)
     labels = [f"{p.day:%m-%d}" for p in series]
     cny = [c for c in CHANNELS if c is not SalesChannel.crossborder]
     charts = {
