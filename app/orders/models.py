@@ -159,14 +159,14 @@ class Order(IdMixin, TimestampMixin, Base):
         CheckConstraint("delivery_method <> 'station_pickup' OR station_id IS NOT NULL", name="pickup_has_station"),
         # The expiry task looks only at unpaid orders with a deadline.
         Index("ix_orders_payment_due", "payment_due_at", postgresql_where=text("status = 'pending_payment'")),
-        # The county dashboard: orders waiting in a state (its stuck list), and the summary
-        # refresh's "changed since" (payments and refunds update the order row).
+        # The county dashboard: orders waiting in a state (its stuck list). Deliberately no index
+        # on updated_at: it changes on every update, and indexing it would make every update of
+        # this busy table a non-HOT one; the summary refresh scans it once a minute instead.
         Index(
             "ix_orders_waiting",
             "status",
             postgresql_where=text("status IN ('pending_payment', 'confirmed', 'ready_for_pickup')"),
         ),
-        Index("ix_orders_updated_at", "updated_at"),
     )
 
 

@@ -20,7 +20,6 @@ depends_on: str | Sequence[str] | None = None
 # (index, table, columns, partial WHERE or None)
 INDEXES: tuple[tuple[str, str, list[str], str | None], ...] = (
     ("ix_orders_waiting", "orders", ["status"], "status IN ('pending_payment', 'confirmed', 'ready_for_pickup')"),
-    ("ix_orders_updated_at", "orders", ["updated_at"], None),
     ("ix_payments_succeeded_at", "payments", ["succeeded_at"], "state = 'succeeded'"),
     ("ix_pos_sales_sold_at", "pos_sales", ["sold_at"], None),
     ("ix_parcels_arrived_at", "parcels", ["arrived_at"], None),
