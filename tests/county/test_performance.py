@@ -156,3 +156,13 @@ def test_periods_end_today_in_china_time() -> None:
         assert (week.start, week.end, week.days) == (date(2026, 12, 1), date(2026, 12, 7), 7)
         assert dashboard.period("30d").start == date(2026, 11, 8)
         assert dashboard.period("nonsense").key == "today"
+
+
+def test_the_refresh_runs_every_minute_on_the_beat() -> None:
+    from app.county import tasks
+    from app.worker import celery_app, configure_celery
+
+    configure_celery(broker="memory://")
+    entry = celery_app.conf.beat_schedule["county-refresh-figures"]
+    assert (entry["task"], entry["schedule"]) == ("county.refresh_figures", 60.0)
+    assert tasks.refresh_daily_figures.name == "county.refresh_figures"
