@@ -1060,6 +1060,9 @@ def prd_route_name(seed: PrdRouteSeed) -> str:
     return f"{county}→{'/'.join(seed.cities)}{'冷链' if seed.cold_chain else '常温'}线"
 
 
+DEMO_PURCHASE_SHARE_PERCENT = 55
+
+
 class LotSeed(NamedTuple):
     sku: str
     # Days before the last in-season day up to today (for processed goods: the production date).
@@ -1383,6 +1386,9 @@ async def _lots(session: AsyncSession, tally: _Tally, variants: Mapping[str, int
     today = clock.today()
     supplier_of = {p["slug"]: p["supplier"] for p in PRODUCTS}
     product_of = {v.sku: v.product for v in VARIANTS}
+    # What the centre paid the grower (the upward flow's value on the county dashboard): a demo
+    # figure of a bit over half the shop price.
+    purchase_price = {v.sku: v.retail_minor * DEMO_PURCHASE_SHARE_PERCENT // 100 for v in VARIANTS}
     seasons = {p["slug"]: (p["season_months"], p["shelf_life_days"]) for p in PRODUCTS}
     for sku in dict.fromkeys(seed.sku for seed in LOTS):
         existing = await demo_queries.lot_count(session, variants[sku])
@@ -1405,6 +1411,7 @@ async def _lots(session: AsyncSession, tally: _Tally, variants: Mapping[str, int
                     certificate_no=f"DEMO-HG-{harvested:%Y%m%d}-{number:03d}",
                     quality_notes=seed.quality_notes,
                     location_code=WAREHOUSE["code"],
+                    purchase_price_minor=purchase_price[sku],
                 ),
                 actor_user_id=actor_user_id,
                 # Received the day it was picked, so the lot code carries that date and the lot

@@ -21,6 +21,7 @@ from app.accounts.ratelimit import build_limiters
 from app.catalog import endpoints as catalog_endpoints
 from app.catalog.cache import ListingCache
 from app.config import Settings, get_settings
+from app.county.report_sources import PlatformSources
 from app.db import create_engine, create_sessionmaker, resolve_database_url
 from app.health import BrokerProbe, kombu_probe
 from app.health import router as health_router
@@ -49,6 +50,7 @@ from app.web import admin as admin_pages
 from app.web import admin_orders as admin_order_pages
 from app.web import auth as auth_pages
 from app.web import companies_admin as company_admin_pages
+from app.web import county as county_pages
 from app.web import county_funds as county_fund_pages
 from app.web import county_plan as county_plan_pages
 from app.web import county_reports as county_report_pages
@@ -138,6 +140,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     auth_pages.router,
     account_data_pages.router,
     admin_pages.router,
+    county_pages.router,
     company_admin_pages.router,
     user_pages.router,
     device_pages.router,
@@ -316,6 +319,8 @@ def _set_up_state(
     sets those)."""
     app.state.settings = settings
     app.state.listing_cache = ListingCache()
+    # The quarterly report's figures: the platform's own records (tests may give fixed ones).
+    app.state.report_sources = PlatformSources()
     app.state.page_memo = ShortMemo()
     limiters = build_limiters(settings, lambda: app.state.engine)
     app.state.login_limiter = limiters.login

@@ -55,6 +55,7 @@ TASK_MODULES = [
     "app.stations.tasks",
     "app.crossborder.tasks",
     "app.wholesale.tasks",
+    "app.county.tasks",
 ]
 
 
@@ -97,6 +98,8 @@ def configure_celery(settings: Settings | None = None, *, broker: str | None = N
             "generate-standing-orders": {"task": "wholesale.generate_standing_orders", "schedule": 600.0},
             "alibaba-sync-due": {"task": "alibaba.sync_due", "schedule": 60.0},
             "alibaba-pull-orders": {"task": "alibaba.pull_orders", "schedule": 600.0},
+            # The county dashboard's daily summary: only the days touched since the last run.
+            "county-refresh-figures": {"task": "county.refresh_figures", "schedule": 60.0},
             # Every day at BACKUP_HOUR in the app's time zone (China); does nothing unless BACKUP_ENABLED.
             "daily-backup": {"task": "backup.daily", "schedule": crontab(hour=settings.backup_hour, minute=0)},
         },

@@ -126,6 +126,9 @@ class Variant(IdMixin, TimestampMixin, Base):
     is_supply_sku: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     sort_order: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Reorder point (补货点), in the variant's unit: the ops dashboard lists the variant when its
+    # sellable stock (on hand − reserved, unexpired lots, every location) falls below it. NULL: none.
+    reorder_point: Mapped[Decimal | None] = mapped_column(Quantity)
 
     product: Mapped[Product] = relationship(back_populates="variants", lazy="raise")
 

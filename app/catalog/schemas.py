@@ -104,6 +104,9 @@ class VariantPatch(InputModel):
     is_supply_sku: bool | None = None
     is_active: bool | None = None
     sort_order: int | None = Field(default=None, ge=0, le=10_000)
+    reorder_point: QuantityValue | None = Field(
+        default=None, description="补货点（规格单位）：可售库存低于它时列入运营看板；传 null 清除"
+    )
 
 
 class TierIn(InputModel):

@@ -177,6 +177,12 @@ async def update_variant(session: AsyncSession, variant_id: int, data: schemas.V
         if plu is not None and plu != variant.plu and await repository.variant_by_plu(session, plu):
             raise errors.PluTaken()
         variant.plu = plu
+    if "reorder_point" in values:
+        # Given as null it clears the point (the other fields ignore a null).
+        point = values.pop("reorder_point")
+        if point is not None and point < 0:
+            raise InvalidInput("补货点不能为负数", detail={"field": "reorder_point"})
+        variant.reorder_point = point
     for key, value in values.items():
         if value is not None:
             setattr(variant, key, value)

@@ -150,6 +150,8 @@ def _funds(view: reports.ReportView, styles: dict[str, ParagraphStyle], charts: 
 def _quantity(kind: str, value: Any) -> str:
     if kind == "fen":
         return format_minor(value)
+    if kind == "usd":
+        return format_minor(value, "USD")
     if kind == "kg":
         return f"{format_quantity(reports.kg(value))} 千克"
     return f"{value:,}"

@@ -87,6 +87,9 @@ class Performance(TypedDict):
     villages_served: int
     people_served: int
     crossborder_orders: int
+    # Alibaba.com's paid orders in USD cents, reported beside the CNY figures, never added to them
+    # (the channel table and the monthly figures hold the CNY channels only).
+    crossborder_usd_cents: int
     wholesale_kg: str
     wholesale_fen: int
     monthly: list[MonthFigures]
@@ -162,8 +165,10 @@ def check_progress(rows: Any) -> list[ProgressRow]:
         _keys(row, tuple(ProgressRow.__annotations__), where)
         for key in ("code", "section", "title", "unit", "period_start", "period_end"):
             _str(row[key], f"{where}.{key}")
-        for key in ("planned", "done_quarter", "done_to_date"):
+        for key in ("planned", "done_to_date"):
             _int(row[key], f"{where}.{key}")
+        # A state's net change in the quarter (devices in service, listings online) can be negative.
+        _int(row["done_quarter"], f"{where}.done_quarter", minimum=None)
         if not isinstance(row["met"], bool):
             raise _fail(f"{where}.met", "expected true or false")
         if row["source"] not in ("computed", "evidence"):
@@ -207,6 +212,8 @@ def check_performance(section: Any) -> Performance:
     for key in ("online_retail_agri_fen", "upward_value_fen", "wholesale_fen"):
         _int(section[key], f"{where}.{key}", minimum=None)
     for key in ("parcels_to_stations", "villages_served", "people_served", "crossborder_orders"):
+        _int(section[key], f"{where}.{key}")
+    for key in ("crossborder_usd_cents",):
         _int(section[key], f"{where}.{key}")
     for i, month in enumerate(_list(section["monthly"], f"{where}.monthly")):
         at = f"{where}.monthly[{i}]"

@@ -13,6 +13,7 @@ from datetime import datetime
 from app.county import reports
 
 YUAN_FORMAT = '"¥"#,##0.00'
+USD_FORMAT = '"US$"#,##0.00'
 KG_FORMAT = "#,##0.000"
 PROGRESS_HEADERS = [
     "编号", "类别", "目标", "单位", "计划", "期间开始", "期间结束", "本季度完成", "累计完成", "完成率", "是否达标",
@@ -116,6 +117,9 @@ def workbook(view: reports.ReportView, *, generated_at: datetime | None = None) 
         if kind == "fen":
             sheet.append([label + "（元）", reports.yuan(value)])
             sheet.cell(row=sheet.max_row, column=2).number_format = YUAN_FORMAT
+        elif kind == "usd":
+            sheet.append([label, reports.yuan(value)])
+            sheet.cell(row=sheet.max_row, column=2).number_format = USD_FORMAT
         elif kind == "kg":
             sheet.append([label, reports.kg(value)])
             sheet.cell(row=sheet.max_row, column=2).number_format = KG_FORMAT

@@ -428,7 +428,8 @@ def evidence_text(row: ProgressRow) -> str:
 
 
 def performance_rows(snapshot: Snapshot) -> list[tuple[str, Any, str]]:
-    """(指标, value, kind) of the plan's performance figures, kind ``fen`` / ``kg`` / ``count``:
+    """(指标, value, kind) of the plan's performance figures, kind ``fen`` / ``usd`` (cents) / ``kg`` /
+    ``count``:
     the page, the workbook and the PDF list the same figures in this order."""
     section = snapshot["performance"]
     return [
@@ -439,6 +440,7 @@ def performance_rows(snapshot: Snapshot) -> list[tuple[str, Any, str]]:
         ("服务行政村数", section["villages_served"], "count"),
         ("服务人数（按电话去重）", section["people_served"], "count"),
         ("跨境电商订单数", section["crossborder_orders"], "count"),
+        ("跨境电商销售额（美元）", section["crossborder_usd_cents"], "usd"),
         ("销往珠三角批发重量（千克）", section["wholesale_kg"], "kg"),
         ("销往珠三角批发金额", section["wholesale_fen"], "fen"),
     ]

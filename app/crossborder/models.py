@@ -193,6 +193,8 @@ class SyncLogEntry(IdMixin, Base):
 
     __table_args__ = (
         Index("ix_alibaba_sync_log_listing_id_created_at", "listing_id", "created_at"),
+        # The county dashboard's "sync problems": recent failed calls.
+        Index("ix_alibaba_sync_log_failures", "created_at", postgresql_where=text("NOT ok")),
         CheckConstraint("style IN ('rest', 'sync')", name="style_valid"),
     )
 
@@ -214,7 +216,10 @@ class AlibabaOrder(IdMixin, Base):
     raw: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     pulled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
-    __table_args__ = (CheckConstraint("amount_minor IS NULL OR amount_minor >= 0", name="amount_non_negative"),)
+    __table_args__ = (
+        CheckConstraint("amount_minor IS NULL OR amount_minor >= 0", name="amount_non_negative"),
+        Index("ix_alibaba_orders_created_remote_at", "created_remote_at"),  # cross-border orders by day
+    )
 
 
 class GatewayPacing(Base):

@@ -159,6 +159,14 @@ class Order(IdMixin, TimestampMixin, Base):
         CheckConstraint("delivery_method <> 'station_pickup' OR station_id IS NOT NULL", name="pickup_has_station"),
         # The expiry task looks only at unpaid orders with a deadline.
         Index("ix_orders_payment_due", "payment_due_at", postgresql_where=text("status = 'pending_payment'")),
+        # The county dashboard: orders waiting in a state (its stuck list). Deliberately no index
+        # on updated_at: it changes on every update, and indexing it would make every update of
+        # this busy table a non-HOT one; the summary refresh scans it once a minute instead.
+        Index(
+            "ix_orders_waiting",
+            "status",
+            postgresql_where=text("status IN ('pending_payment', 'confirmed', 'ready_for_pickup')"),
+        ),
     )
 
 
@@ -236,6 +244,8 @@ class Payment(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         Index("uq_payments_order_attempt", "order_id", "provider", "attempt", unique=True),
+        # Sales by China-time payment date (the county dashboard).
+        Index("ix_payments_succeeded_at", "succeeded_at", postgresql_where=text("state = 'succeeded'")),
     )
 
 

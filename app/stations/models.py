@@ -149,6 +149,9 @@ class Parcel(IdMixin, TimestampMixin, Base):
             postgresql_where=text("status = 'at_station'"),
         ),
         Index("ix_parcels_retention", "retention_until", postgresql_where=text("status = 'at_station'")),
+        # The county dashboard: parcels to stations by day; people and villages served.
+        Index("ix_parcels_arrived_at", "arrived_at"),
+        Index("ix_parcels_handed_over_at", "handed_over_at"),
     )
 
 
@@ -192,4 +195,7 @@ class Consignment(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    __table_args__ = (CheckConstraint("weight_kg > 0", name="weight_positive"),)
+    __table_args__ = (
+        CheckConstraint("weight_kg > 0", name="weight_positive"),
+        Index("ix_upstream_consignments_created_at", "created_at"),  # upward flow by day
+    )

@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -130,10 +131,18 @@ class Lot(IdMixin, TimestampMixin, Base):
     # supplier grew it.
     grower_exception_reason: Mapped[str | None] = mapped_column(String(200))
     grower_exception_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # What the centre paid the supplier per unit of the variant, in fen (optional at receiving):
+    # the value of the county's upward flow (上行) counts this times the quantity received. NULL:
+    # not recorded (the lot then adds its kilograms but no value).
+    purchase_price_minor: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         CheckConstraint("best_before >= harvest_date", name="best_before_after_harvest"),
+        CheckConstraint(
+            "purchase_price_minor IS NULL OR purchase_price_minor >= 0", name="purchase_price_not_negative"
+        ),
         CheckConstraint("quantity_received > 0", name="quantity_received_positive"),
+        Index("ix_lots_created_at", "created_at"),  # upward flow by day (the county dashboard)
         CheckConstraint(
             "grower_exception_reason IS NULL OR btrim(grower_exception_reason) <> ''", name="grower_exception_reason"
         ),

@@ -30,6 +30,12 @@ class LotReceiptIn(InputModel):
         "否则这种收货以 422 supplier_not_grower 拒绝",
     )
     grower_exception_reason: str = Field(default="", max_length=200, description="按例外收货的原因，记录在批次上")
+    purchase_price_minor: int | None = Field(
+        default=None,
+        ge=0,
+        le=100_000_000,
+        description="收购单价（分，每个规格单位；可选）：县级看板的上行价值 = 收购单价 × 数量。留空则只计上行重量",
+    )
 
 
 class LotOut(OutputModel):
@@ -44,6 +50,7 @@ class LotOut(OutputModel):
     certificate_no: str
     quality_notes: str
     quantity_received: QuantityValue
+    purchase_price_minor: int | None = Field(default=None, description="收购单价（分，每个规格单位），未记录为 null")
     on_hand: QuantityValue
     origin: str
     supplier_is_grower: bool = Field(description="供应商是该商品的登记生产者；否则为例外收货（经销/代收）")

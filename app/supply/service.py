@@ -112,6 +112,8 @@ class ReceiptInput:
     # takes the lot in anyway (dealer, produce collected for others), with the reason.
     grower_exception: bool = False
     grower_exception_reason: str = ""
+    # What the centre paid per unit, in fen (optional): the upward flow's value (app.county).
+    purchase_price_minor: int | None = None
 
 
 async def grower_exception(
@@ -178,6 +180,7 @@ async def receive_lot(
         certificate_no=data.certificate_no,
         quality_notes=data.quality_notes,
         quantity_received=data.quantity,
+        purchase_price_minor=data.purchase_price_minor,
         origin=data.origin,
         received_location_id=location.id,
         received_by_id=actor_user_id,

@@ -89,6 +89,7 @@ async def lots_out(
                 certificate_no=lot.certificate_no,
                 quality_notes=lot.quality_notes,
                 quantity_received=lot.quantity_received,
+                purchase_price_minor=lot.purchase_price_minor,
                 on_hand=on_hand,
                 origin=lot.origin.value,
                 supplier_is_grower=lot.supplier_grew_it,

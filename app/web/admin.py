@@ -10,8 +10,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from app.accounts import repository as accounts_repository
-from app.accounts.access import AdminUser
-from app.accounts.models import CompanyStatus
+from app.accounts.access import AdminUser, CountyReader
+from app.accounts.models import CompanyStatus, Role
 from app.catalog import listing, repository, schemas, service
 from app.catalog.models import PriceListKind, StorageClass
 from app.db import DbSession
@@ -23,6 +23,7 @@ from app.kit.quantities import Unit
 from app.kit.validation import field_name, zh_message
 from app.supply import products as supply_products
 from app.supply.repository import list_suppliers
+from app.web import county
 from app.web.errors import FormError
 from app.web.templating import CsrfProtected, render
 
@@ -96,18 +97,22 @@ def back(url: str, notice: str = "") -> Response:
 
 
 @router.get("")
-async def dashboard(request: Request, session: DbSession, _: AdminUser) -> Response:
-    counts = {
-        "products": await repository.count_products(session),
-        "variants": await repository.count_variants(session),
-        "supply_skus": await repository.count_variants(session, supply_skus_only=True),
-        "pending_companies": await accounts_repository.count_companies(session, status=CompanyStatus.pending),
-    }
-    backlog = await outbox.backlog(session, stall_after_seconds=request.app.state.settings.outbox_stall_seconds)
-    backup = await backup_status(session, request.app.state.settings)
-    return render(
-        request, "admin/dashboard.html", {"counts": counts, "backlog": backlog, "waited": waited_zh, "backup": backup}
-    )
+async def dashboard(request: Request, session: DbSession, principal: CountyReader, period: str = "") -> Response:
+    """The county operations dashboard (figures of today / 7 / 30 days, charts, what needs
+    attention); admins also get the platform's overview (counts, background backlog, backups)."""
+    context = await county.dashboard_context(session, principal, period or None)
+    if principal.role is Role.admin:
+        context["counts"] = {
+            "products": await repository.count_products(session),
+            "variants": await repository.count_variants(session),
+            "supply_skus": await repository.count_variants(session, supply_skus_only=True),
+            "pending_companies": await accounts_repository.count_companies(session, status=CompanyStatus.pending),
+        }
+        context["backlog"] = await outbox.backlog(
+            session, stall_after_seconds=request.app.state.settings.outbox_stall_seconds
+        )
+        context["backup"] = await backup_status(session, request.app.state.settings)
+    return render(request, "admin/dashboard.html", {**context, "waited": waited_zh})
 
 
 def waited_zh(seconds: int) -> str:
@@ -228,6 +233,8 @@ async def _render_product(
             **await _product_form_context(session),
             "product": view,
             "values": values,
+            # Each variant's reorder point (staff only: not on the public VariantOut).
+            "reorder_points": {variant.id: variant.reorder_point for variant in product.variants},
             "notice": notice,
             "errors": errors or [],
             "price_lists": [p for p in price_lists if p.kind is not PriceListKind.company]
@@ -278,6 +285,7 @@ async def edit_variant(
     values["case_pack"] = form.get("case_pack") or None
     values["is_supply_sku"] = form.get("is_supply_sku") == "on"
     values["is_active"] = form.get("is_active") == "on"
+    values["reorder_point"] = form.get("reorder_point") or None
     try:
         variant = await repository.variant_by_id(session, variant_id)
         if variant is None or variant.product_id != product_id:

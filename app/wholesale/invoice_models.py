@@ -88,6 +88,8 @@ class WholesaleInvoice(IdMixin, Base):
             unique=True,
             postgresql_where=text("kind <> 'credit_note'"),
         ),
+        # Wholesale sales by issue date (the county dashboard).
+        Index("ix_wholesale_invoices_issue_date", "issue_date", postgresql_where=text("kind = 'invoice'")),
         Index(
             "ix_wholesale_invoices_open",
             "company_id",

@@ -47,8 +47,8 @@ def fund_rows() -> list[FundRow]:
     ]  # fmt: skip
 
 
-def _month(shop: int, wholesale: int, pos: int, crossborder: int) -> dict[str, int]:
-    return {"shop": shop, "wholesale": wholesale, "pos": pos, "crossborder": crossborder}
+def _month(shop: int, wholesale: int, pos: int) -> dict[str, int]:
+    return {"shop": shop, "wholesale": wholesale, "pos": pos}
 
 
 def performance_section() -> Performance:
@@ -57,7 +57,6 @@ def performance_section() -> Performance:
             {"channel": "shop", "label": "网店", "orders": 1234, "sales_fen": 8_765_432},
             {"channel": "wholesale", "label": "珠三角批发", "orders": 56, "sales_fen": 45_678_900},
             {"channel": "pos", "label": "品牌门店", "orders": 789, "sales_fen": 1_234_500},
-            {"channel": "crossborder", "label": "国际站", "orders": 7, "sales_fen": 333_300},
         ],
         "online_retail_agri_fen": 9_098_732,
         "upward_kg": "12345.678",
@@ -66,12 +65,13 @@ def performance_section() -> Performance:
         "villages_served": 36,
         "people_served": 2468,
         "crossborder_orders": 7,
+        "crossborder_usd_cents": 333_300,
         "wholesale_kg": "34567.500",
         "wholesale_fen": 45_678_900,
         "monthly": [
-            {"month": "2026-10", "sales_fen": _month(3_000_000, 15_000_000, 400_000, 0)},
-            {"month": "2026-11", "sales_fen": _month(2_765_432, 16_000_000, 434_500, 333_300)},
-            {"month": "2026-12", "sales_fen": _month(3_000_000, 14_678_900, 400_000, 0)},
+            {"month": "2026-10", "sales_fen": _month(3_000_000, 15_000_000, 400_000)},
+            {"month": "2026-11", "sales_fen": _month(2_765_432, 16_000_000, 434_500)},
+            {"month": "2026-12", "sales_fen": _month(3_000_000, 14_678_900, 400_000)},
         ],
     }  # fmt: skip
 

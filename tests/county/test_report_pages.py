@@ -190,7 +190,8 @@ async def test_issuing_a_future_quarter_writes_nothing(
 async def test_without_data_sources_issued_reports_still_open(
     app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession
 ) -> None:
-    """Until the providers are wired, a preview or an issue says so (503) and changes nothing."""
+    """An app given no providers: a preview or an issue says so (503) and changes nothing."""
+    app.state.report_sources = None
     await log_in(client, db_session, Role.admin)
     await reports.issue_report(db_session, 2026, 3, await admin_principal(db_session), sources=FixtureSources())
     preview = await client.get(PAGE)

@@ -35,6 +35,7 @@ RECEIPT_FIELDS = (
     "location_code",
     "grower_exception",
     "grower_exception_reason",
+    "purchase_price",
 )
 
 
@@ -105,6 +106,9 @@ async def receive_lot(request: Request, session: DbSession, principal: Warehouse
                 "location_code": values["location_code"] or None,
                 "grower_exception": values["grower_exception"] == "1",
                 "grower_exception_reason": values["grower_exception_reason"],
+                "purchase_price_minor": (
+                    forms.parse_fen(values["purchase_price"], "收购单价") if values["purchase_price"] else None
+                ),
             }
         )
         lot = await service.receive_lot(
