@@ -19,21 +19,19 @@ Then ``app serve`` with 2 uvicorn workers on that database, and:
 (c) the summary tables' incremental refresh after ``BENCH_COUNTY_NEW_ORDERS`` (200) orders placed
     through the API.
 
-A route that answers 404 (its branch not merged) or 503 (its data sources not wired) is skipped
-with a message; the data generation and whatever routes exist are measured for real.
+A route that does not answer as it should stops the bench (an error, not a figure).
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 import re
 import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import service as accounts_service
 from app.accounts.models import Role, User
+from app.county import performance
 from app.db import create_engine, create_sessionmaker, start_embedded_postgres, stop_embedded_postgres
 from app.demo import DEMO_PASSWORD, seed_demo
 from app.migrate import upgrade_to_head
@@ -96,25 +95,12 @@ def new_database(tmp: Path) -> tuple[str, Callable[[], None]]:
     return url, drop
 
 
-def refresher() -> Callable[..., Awaitable[int]] | None:
-    """``app.county.performance.refresh_figures`` where the dashboard's summary tables exist."""
-    try:
-        module = importlib.import_module("app.county.performance")
-    except ModuleNotFoundError:
-        return None
-    found: Callable[..., Awaitable[int]] | None = getattr(module, "refresh_figures", None)
-    return found
-
-
-async def _timed_refresh(url: str, *, full: bool) -> tuple[float, int] | None:
-    refresh = refresher()
-    if refresh is None:
-        return None
+async def _timed_refresh(url: str, *, full: bool) -> tuple[float, int]:
     engine = create_engine(url, null_pool=True)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
             started = time.perf_counter()
-            days = await refresh(session, full=full)
+            days = await performance.refresh_figures(session, full=full)
         return time.perf_counter() - started, days
     finally:
         await engine.dispose()
@@ -136,11 +122,8 @@ async def fill(url: str, uploads: Path) -> None:
     started = time.perf_counter()
     await _admin_sql(url, "VACUUM ANALYZE")
     print(f"VACUUM ANALYZE {time.perf_counter() - started:.1f} s")
-    refreshed = await _timed_refresh(url, full=True)
-    if refreshed is None:
-        print("summary tables: app.county.performance not here (dashboard not merged): no rebuild to time")
-    else:
-        print(f"summary tables: full rebuild of {refreshed[1]} days in {refreshed[0]:.1f} s")
+    seconds, days = await _timed_refresh(url, full=True)
+    print(f"summary tables: full rebuild of {days} days in {seconds:.1f} s")
 
 
 async def _official(session: AsyncSession) -> None:
@@ -208,8 +191,7 @@ async def dashboard(base_url: str) -> None:
                 await client.get(path)  # warm-up (templates, first queries)
                 latencies, status = await sequential(client, path, SEQUENTIAL)
                 if status != 200:
-                    print(f"{username} {path}: answered {status} — skipped (dashboard route not merged?)")
-                    break
+                    raise SystemExit(f"{username} {path}: answered {status}")
                 print(figures_line(f"{username} {path}", latencies))
                 if wrk_available():
                     result = wrk(
@@ -240,21 +222,16 @@ async def report(base_url: str) -> None:
     client = await signed_in(base_url, "admin")
     try:
         first = await client.get(page)
-        if first.status_code == 404:
-            print(f"{page}: 404 — skipped (report route not merged)")
-            return
-        if first.status_code == 503:
-            print(f"{page}: 503 {first.text[:120]!r} — preview skipped (report sources not wired)")
-        else:
-            latencies, status = await sequential(client, page, REPORT_RUNS)
-            print(figures_line(f"page (preview) {page}", latencies) + ("" if status == 200 else f"  status {status}"))
+        if first.status_code != 200:
+            raise SystemExit(f"{page}: answered {first.status_code} {first.text[:160]!r}")
+        latencies, status = await sequential(client, page, REPORT_RUNS)
+        print(figures_line(f"page (preview) {page}", latencies) + ("" if status == 200 else f"  status {status}"))
         token = _csrf((await client.get(REPORTS)).text)
         started = time.perf_counter()
         issued = await client.post(REPORTS, data={"quarter": label, "csrf_token": token})
         issue_ms = (time.perf_counter() - started) * 1000
         if issued.status_code != 303:
-            print(f"issue {label}: {issued.status_code} {issued.text[:160]!r} — downloads skipped")
-            return
+            raise SystemExit(f"issue {label}: answered {issued.status_code} {issued.text[:160]!r}")
         print(f"issue (snapshot frozen)            {issue_ms:7.0f} ms")
         latencies, status = await sequential(client, page, REPORT_RUNS)
         print(figures_line(f"page (issued) {page}", latencies))
@@ -267,14 +244,12 @@ async def report(base_url: str) -> None:
                 response = await client.get(url)
                 latencies.append((time.perf_counter() - started) * 1000)
                 if response.status_code != 200:
-                    print(f"{url}: {response.status_code} — skipped")
-                    break
+                    raise SystemExit(f"{url}: answered {response.status_code}")
                 sizes.append(len(response.content))
-            else:
-                print(
-                    f"{extension.upper():<5} build + download             p50 {statistics.median(latencies):7.0f} ms"
-                    f"   max {max(latencies):7.0f} ms   {sizes[-1] / 1024:.0f} KB ({REPORT_RUNS} runs)"
-                )
+            print(
+                f"{extension.upper():<5} build + download             p50 {statistics.median(latencies):7.0f} ms"
+                f"   max {max(latencies):7.0f} ms   {sizes[-1] / 1024:.0f} KB ({REPORT_RUNS} runs)"
+            )
     finally:
         await client.aclose()
 
@@ -315,17 +290,11 @@ async def new_orders(base_url: str, count: int) -> int:
 
 async def refresh_after_orders(base_url: str, url: str) -> None:
     print(f"== county: summary tables' incremental refresh after {NEW_ORDERS} new orders ==")
-    if refresher() is None:
-        print("app.county.performance not here (dashboard not merged): skipped")
-        return
     placed = await new_orders(base_url, NEW_ORDERS)
-    timed = await _timed_refresh(url, full=False)
-    assert timed is not None
-    seconds, days = timed
+    seconds, days = await _timed_refresh(url, full=False)
     print(f"{placed} orders placed through the API; refresh recomputed {days} day(s) in {seconds * 1000:.0f} ms")
-    timed = await _timed_refresh(url, full=False)
-    assert timed is not None
-    print(f"a refresh with nothing new since:  {timed[0] * 1000:.0f} ms ({timed[1]} days)")
+    seconds, days = await _timed_refresh(url, full=False)
+    print(f"a refresh with nothing new since:  {seconds * 1000:.0f} ms ({days} days)")
 
 
 def run(tmp: Path) -> None:

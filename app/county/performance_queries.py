@@ -16,6 +16,7 @@ from sqlalchemy import delete, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.channels import SalesChannel
 from app.county.figures_models import DailyFlows, DailySales, FiguresState
 
 # Alibaba.com trade statuses of an order the buyer has paid (Trade Assurance), reference §8:
@@ -135,17 +136,19 @@ async def day_sales(
     params = {**_params(start, end, tz), "first_day": first_day, "last_day": last_day}
     params["statuses"] = list(PAID_TRADE_STATUSES)
     sql = f"""
-        SELECT day, 'shop' AS channel, 'CNY' AS currency, count(*) AS orders,
+        SELECT day, '{SalesChannel.shop.value}' AS channel, 'CNY' AS currency, count(*) AS orders,
                sum(paid_minor - refunded_minor)::bigint AS sales_minor, 0::numeric AS weight_kg
         FROM ({_SHOP_PAID}) shop GROUP BY day
         UNION ALL
-        SELECT day, 'pos', 'CNY', count(*), sum(total_minor - refunded_minor)::bigint, 0::numeric
+        SELECT day, '{SalesChannel.pos.value}', 'CNY', count(*), sum(total_minor - refunded_minor)::bigint, 0::numeric
         FROM ({_POS_SOLD}) pos GROUP BY day
         UNION ALL
-        SELECT day, 'wholesale', 'CNY', count(*), sum(invoiced_minor + credit_minor)::bigint, sum(weight_kg)
+        SELECT day, '{SalesChannel.wholesale.value}', 'CNY', count(*),
+               sum(invoiced_minor + credit_minor)::bigint, sum(weight_kg)
         FROM ({_WHOLESALE_INVOICED}) wholesale GROUP BY day
         UNION ALL
-        SELECT day, 'crossborder', 'USD', count(*), sum(coalesce(amount_minor, 0))::bigint, 0::numeric
+        SELECT day, '{SalesChannel.crossborder.value}', 'USD', count(*),
+               sum(coalesce(amount_minor, 0))::bigint, 0::numeric
         FROM ({_CROSSBORDER_PAID}) crossborder GROUP BY day
     """
     return await _rows(session, sql, params)
@@ -202,10 +205,10 @@ async def distinct_served(session: AsyncSession, start: datetime, end: datetime)
 # ---- the rows behind a figure -------------------------------------------------------------------
 
 LIST_SQL: dict[str, str] = {
-    "shop": _SHOP_PAID + " ORDER BY first.paid_at, o.id",
-    "pos": _POS_SOLD + " ORDER BY s.sold_at, s.id",
-    "wholesale": _WHOLESALE_INVOICED + " ORDER BY i.issue_date, i.id",
-    "crossborder": _CROSSBORDER_PAID + " ORDER BY a.created_remote_at, a.id",
+    SalesChannel.shop: _SHOP_PAID + " ORDER BY first.paid_at, o.id",
+    SalesChannel.pos: _POS_SOLD + " ORDER BY s.sold_at, s.id",
+    SalesChannel.wholesale: _WHOLESALE_INVOICED + " ORDER BY i.issue_date, i.id",
+    SalesChannel.crossborder: _CROSSBORDER_PAID + " ORDER BY a.created_remote_at, a.id",
     "consignments": _CONSIGNMENTS + " ORDER BY u.created_at, u.id",
     "lots": _SUPPLIER_LOTS + " ORDER BY l.created_at, l.id",
     "parcels": _PARCELS_ARRIVED + " ORDER BY p.arrived_at, p.id",
@@ -217,7 +220,7 @@ async def list_rows(
 ) -> list[Row]:
     """Every row behind one figure (``LIST_SQL`` kinds) for ``[start, end)``."""
     params = {**_params(start, end, tz), "first_day": first_day, "last_day": last_day}
-    if kind == "crossborder":
+    if kind == SalesChannel.crossborder:
         params["statuses"] = list(PAID_TRADE_STATUSES)
     sql = LIST_SQL[kind]
     # asyncpg rejects parameters a statement does not use.

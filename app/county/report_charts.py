@@ -21,6 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from app.channels import SalesChannel
 from app.county.report_snapshot import Snapshot
 from app.county.reports import budget_of, month_channels
 from app.kit import pdf
@@ -40,7 +41,12 @@ GREEN = "#2f7d46"
 AMBER = "#c77d12"
 BLUE = "#1f6fb2"
 # Channel colours, distinct on screen and apart in greys when printed.
-CHANNEL_COLOURS = {"shop": "#2f7d46", "wholesale": "#1f6fb2", "pos": "#c77d12", "crossborder": "#8e44ad"}
+CHANNEL_COLOURS = {
+    SalesChannel.shop.value: "#2f7d46",
+    SalesChannel.wholesale.value: "#1f6fb2",
+    SalesChannel.pos.value: "#c77d12",
+    SalesChannel.crossborder.value: "#8e44ad",
+}
 OTHER_COLOUR = "#7a7a7a"
 SVG_FONTS = "system-ui, -apple-system, 'PingFang SC', 'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif"
 

@@ -16,8 +16,13 @@ import json
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypedDict, cast
 
+from app.channels import SalesChannel
+
 SCHEMA = 1
-CHANNEL_ORDER = ("shop", "wholesale", "pos", "crossborder")
+# The channel table's order in the report (the plan reads online first, then the counter).
+CHANNEL_ORDER = tuple(
+    c.value for c in (SalesChannel.shop, SalesChannel.wholesale, SalesChannel.pos, SalesChannel.crossborder)
+)
 
 
 class QuarterInfo(TypedDict):

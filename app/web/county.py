@@ -143,7 +143,7 @@ class Column:
 
 # What each list shows: its title, columns, and the totals row's figures (column key → total).
 ORDER_COLUMNS: dict[str, tuple[Column, ...]] = {
-    "shop": (
+    SalesChannel.shop: (
         Column("number", "订单号"),
         Column("paid_at", "付款时间"),
         Column("contact_name", "顾客"),
@@ -153,14 +153,14 @@ ORDER_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("refunded_minor", "退款", True),
         Column("net_minor", "销售额", True),
     ),
-    "pos": (
+    SalesChannel.pos: (
         Column("number", "小票号"),
         Column("sold_at", "销售时间"),
         Column("total_minor", "实收", True),
         Column("refunded_minor", "退款", True),
         Column("net_minor", "销售额", True),
     ),
-    "wholesale": (
+    SalesChannel.wholesale: (
         Column("number", "结算单"),
         Column("order_number", "订单号"),
         Column("company", "采购商"),
@@ -170,7 +170,7 @@ ORDER_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("credit_minor", "红字冲减", True),
         Column("net_minor", "销售额", True),
     ),
-    "crossborder": (
+    SalesChannel.crossborder: (
         Column("trade_id", "国际站订单号"),
         Column("created_remote_at", "下单时间"),
         Column("buyer_country", "买家国家/地区"),
@@ -182,14 +182,14 @@ ORDER_COLUMNS: dict[str, tuple[Column, ...]] = {
 
 def _order_row(kind: str, row: dict[str, Any], principal: Principal) -> dict[str, Any]:
     shown = dict(row)
-    if kind == "shop":
+    if kind == SalesChannel.shop:
         shown["net_minor"] = row["paid_minor"] - row["refunded_minor"]
         shown["contact_name"] = _shown_name(principal)(row["contact_name"])
         shown["contact_phone"] = _shown_phone(principal)(row["contact_phone"])
         shown["status"] = ORDER_STATUS_ZH.get(row["status"], row["status"])
-    elif kind == "pos":
+    elif kind == SalesChannel.pos:
         shown["net_minor"] = row["total_minor"] - row["refunded_minor"]
-    elif kind == "wholesale":
+    elif kind == SalesChannel.wholesale:
         shown["net_minor"] = row["invoiced_minor"] + row["credit_minor"]
     else:
         shown["net_minor"] = row["amount_minor"] or 0
