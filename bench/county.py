@@ -173,12 +173,13 @@ async def sequential(client: httpx.AsyncClient, path: str, count: int) -> tuple[
     return latencies, 200
 
 
-def figures_line(label: str, latencies: list[float]) -> str:
+def figures_line(label: str, latencies: list[float], *, dashboard_goal: bool = True) -> str:
+    """p50 / p99; the issue's goal (p99 ≤ 300 ms) is the dashboard's, not the report's."""
     p99 = pct(latencies, 0.99)
-    return (
-        f"{label:<34} p50 {statistics.median(latencies):7.1f} ms   p99 {p99:7.1f} ms   "
-        f"({len(latencies)} requests, goal p99 ≤ {GOAL_P99_MS:.0f}: {'met' if p99 <= GOAL_P99_MS else 'missed'})"
-    )
+    line = f"{label:<34} p50 {statistics.median(latencies):7.1f} ms   p99 {p99:7.1f} ms   ({len(latencies)} requests"
+    if not dashboard_goal:
+        return line + ")"
+    return line + f", goal p99 ≤ {GOAL_P99_MS:.0f}: {'met' if p99 <= GOAL_P99_MS else 'missed'})"
 
 
 async def dashboard(base_url: str) -> None:
@@ -225,7 +226,8 @@ async def report(base_url: str) -> None:
         if first.status_code != 200:
             raise SystemExit(f"{page}: answered {first.status_code} {first.text[:160]!r}")
         latencies, status = await sequential(client, page, REPORT_RUNS)
-        print(figures_line(f"page (preview) {page}", latencies) + ("" if status == 200 else f"  status {status}"))
+        preview = figures_line(f"page (preview, computed now) {page}", latencies, dashboard_goal=False)
+        print(preview + ("" if status == 200 else f"  status {status}"))
         token = _csrf((await client.get(REPORTS)).text)
         started = time.perf_counter()
         issued = await client.post(REPORTS, data={"quarter": label, "csrf_token": token})
@@ -234,7 +236,7 @@ async def report(base_url: str) -> None:
             raise SystemExit(f"issue {label}: answered {issued.status_code} {issued.text[:160]!r}")
         print(f"issue (snapshot frozen)            {issue_ms:7.0f} ms")
         latencies, status = await sequential(client, page, REPORT_RUNS)
-        print(figures_line(f"page (issued) {page}", latencies))
+        print(figures_line(f"page (issued) {page}", latencies, dashboard_goal=False))
         for extension in ("xlsx", "pdf"):
             url = f"{page}.{extension}"
             sizes: list[int] = []
