@@ -3,9 +3,10 @@ quarter's report (its latest issued version, ``?version=N`` an older one, or a l
 未发布 while none is issued), and its downloads as XLSX and PDF — always of an issued version.
 
 Admins and the county official read; only admins issue (a form with the CSRF token). The figures'
-providers are the app's ``state.report_sources`` (a :class:`app.county.reports.ReportSources`);
-without them an issued report still opens and downloads, and a preview or an issue says the data
-sources are not connected (503, ``report_sources_missing``).
+providers are the app's ``state.report_sources`` (``create_app`` gives it
+:class:`app.county.report_sources.PlatformSources`; tests may give fixed figures). An app given none
+still opens and downloads issued reports; a preview or an issue then answers 503
+``report_sources_missing``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def report_sources(request: Request) -> reports.ReportSources | None:
-    """The providers this app was given (the lead's wiring sets ``app.state.report_sources``)."""
+    """The providers this app was given (``app.state.report_sources``)."""
     found: reports.ReportSources | None = getattr(request.app.state, "report_sources", None)
     return found
 
