@@ -21,7 +21,7 @@ T = TypeVar("T")
 cli = typer.Typer(help="南岭明珠 platform", no_args_is_help=True, add_completion=False)
 
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - the documented demo password
-DEMO_USERS = ["admin", "warehouse", "clerk", "manager", "operator", "buyer", "customer", "official"]
+DEMO_USERS = ["admin", "warehouse", "clerk", "manager", "operator", "buyer", "customer", "official", "streamer"]
 
 
 def _database_url() -> str:

@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     # A company API key (the buyer's purchasing system) lasts this long unless revoked first.
     company_api_key_ttl_days: int = Field(default=365, ge=1, le=3650)
     reservation_ttl_minutes: int = Field(default=15, ge=1)
+    # A live-stream seller's link (/s/{code}) attributes the visitor's shop orders for this many
+    # days (first touch: a later seller's link does not replace it).
+    streamer_attribution_days: int = Field(default=7, ge=1, le=90)
+    # A seller's commission on an order is payable once this many days have passed since the order
+    # was completed (picked up / delivered), or since payment while it is not completed yet.
+    claim_window_days: int = Field(default=7, ge=0, le=90)
     # The most one shop order line (and one cart line) may hold, per unit of sale: "unit=maximum"
     # pairs; a unit left out keeps its default. Larger quantities are a wholesale matter.
     cart_max_line_quantity: str = ",".join(f"{unit}={most}" for unit, most in CART_MAX_LINE_DEFAULTS.items())

@@ -64,6 +64,7 @@ from app.kit.models import IdMixin
 from app.kit.quantities import Unit
 from app.pos.models import Store, StoreManager, Till
 from app.stations.models import DeliveryRoute, RouteStop, Station
+from app.streamers.models import Seller
 from app.supply.models import (
     Location,
     LocationKind,
@@ -1023,7 +1024,10 @@ USERS = (
     UserSeed("customer", Role.customer, "张丽娟（演示）", "+8613902208006"),
     UserSeed("manager", Role.store_manager, "温志坚（演示）", "+8613902208007"),
     UserSeed("official", Role.county_official, "黄文彬（演示）", "+8613902208008"),
+    UserSeed("streamer", Role.streamer, "罗小燕（演示主播）", "+8613902208009"),
 )
+# The demo live-stream seller (主播), linked to the ``streamer`` sign-in: its link is /s/ZB8K3M.
+DEMO_SELLER = {"code": "ZB8K3M", "name": "罗小燕·始兴好物直播间（演示）", "commission_bps": 500}
 # The till PIN of the demo clerk and store manager (who sign in at a till with user name + PIN).
 DEMO_PIN = "2468"
 # STORE-01's till: enrol a browser as it from /admin/pos/stores/STORE-01/tills/T1.
@@ -1637,6 +1641,15 @@ async def seed_demo(session: AsyncSession, *, uploads_dir: Path | None = None) -
     await _user(session, tally, by_name["buyer"], company_id=companies[JIANGNAN])
     await _user(session, tally, by_name["customer"])
     await _user(session, tally, by_name["official"])
+    streamer_id = await _user(session, tally, by_name["streamer"])
+    await _ensure(
+        session,
+        tally,
+        "streamer_sellers",
+        Seller,
+        {"code": DEMO_SELLER["code"]},
+        {**DEMO_SELLER, "active": True, "user_id": streamer_id},
+    )
 
     await _locations(session, tally, stores, stations)
     await session.flush()

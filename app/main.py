@@ -70,6 +70,7 @@ from app.web import station as station_pages
 from app.web import stations_admin as station_admin_pages
 from app.web import stock as stock_pages
 from app.web import stores_admin as store_admin_pages
+from app.web import streamers as streamer_pages
 from app.web import trace as trace_pages
 from app.web import users_admin as user_pages
 from app.web import wholesale as wholesale_pages
@@ -172,6 +173,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     wholesale_money_portal.router,
     wholesale_invoice_pages.router,
     county_plan_pages.router,
+    streamer_pages.router,
     county_fund_pages.router,
     metrics_router,
 )

@@ -21,6 +21,7 @@ from app.orders import models as orders_models
 from app.pos import models as pos_models
 from app.pos import sale_models as pos_sale_models
 from app.stations import models as stations_models
+from app.streamers import models as streamers_models
 from app.supply import models as supply_models
 from app.wholesale import invoice_models as wholesale_invoice_models
 from app.wholesale import models as wholesale_models
@@ -42,6 +43,7 @@ __all__ = [
     "pos_models",
     "pos_sale_models",
     "stations_models",
+    "streamers_models",
     "supply_models",
     "wholesale_invoice_models",
     "wholesale_models",

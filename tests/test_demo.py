@@ -82,7 +82,8 @@ DECEMBER = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
 COUNTS = (
     "stations 36, routes 5, route_stops 36, stores 2, suppliers 9, categories 7, products 11, supplier_products 11, "
     "variants 20, product_images 11, price_lists 3, price_items 33, price_tiers 24, buyer_companies 4, "
-    "company_delivery_addresses 3, users 8, tills 1, store_managers 1, locations 39, lots 20, transfers 1, "
+    "company_delivery_addresses 3, users 9, tills 1, store_managers 1, streamer_sellers 1, locations 39, lots 20, "
+    "transfers 1, "
     "alibaba_listings 3, wholesale_routes 2, county_evidence 10, county_assets 14, county_spending 6"
 )
 
@@ -156,7 +157,7 @@ EXPECTED_COUNTS = {
     "companies": 4,
     "approved": 3,
     "pending": 1,
-    "users": 8,
+    "users": 9,
     # WH-SX, 2 stores, 36 stations, plus IN-TRANSIT from the migration.
     "locations": 40,
     # In April: no bayberry, sand pear or taro lot (out of season), nor the sweet potato lot that
@@ -206,6 +207,7 @@ async def test_seed_demo_loads_everything_once(db_session: AsyncSession, uploads
         "customer": Role.customer,
         "manager": Role.store_manager,
         "official": Role.county_official,
+        "streamer": Role.streamer,
     }
     assert all(verify_password(u.password_hash, DEMO_PASSWORD) for u in users.values())
     retail = await _items(db_session, "retail")

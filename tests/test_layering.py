@@ -86,6 +86,7 @@ LAYERS = (
     "app.stations",
     "app.crossborder",
     "app.pos",
+    "app.streamers",
     "app.shop",
     "app.wholesale",
     "app.web",

@@ -43,6 +43,8 @@ class Scope(StrEnum):
     admin = "admin"
     # Read-only: the county centre's dashboard and reports (no personal data, no writes).
     county = "county"
+    # A live-stream seller's own figures (its link, QR and commission statements), nothing else.
+    streamer = "streamer"
 
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
@@ -54,6 +56,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.warehouse: frozenset({Scope.stock}),
     Role.admin: frozenset({Scope.admin, Scope.stock, Scope.pos}),
     Role.county_official: frozenset({Scope.county}),
+    Role.streamer: frozenset({Scope.streamer}),
 }
 
 
@@ -161,6 +164,9 @@ BUYER_OR_STAFF = AccessRule(
 # and the county official (read-only role, no personal data; lists behind figures mask names and
 # phones for it). Every write there stays ADMIN.
 COUNTY_READ = AccessRule("county_read", _grants((Role.admin, Scope.admin), (Role.county_official, Scope.county)))
+
+# A live-stream seller's own page (``/streamer``): the route reads the seller linked to the caller.
+STREAMER = AccessRule("streamer", _grants((Role.streamer, Scope.streamer)))
 
 # ``/metrics``: admins (session or a token with the admin scope), or Prometheus with METRICS_TOKEN
 # (``metrics_reader``).
@@ -284,6 +290,7 @@ AdminUser = Annotated[Principal, Depends(require(ADMIN))]
 BackOfficeUser = Annotated[Principal, Depends(require(BACK_OFFICE))]
 StaffOrStationUser = Annotated[Principal, Depends(require(STAFF_OR_STATION))]
 CountyReader = Annotated[Principal, Depends(require(COUNTY_READ))]
+StreamerUser = Annotated[Principal, Depends(require(STREAMER))]
 BuyerOrStaffUser = Annotated[Principal, Depends(require(BUYER_OR_STAFF))]
 # Public routes that personalise (a buyer sees its own prices) take the caller when there is one.
 MaybeUser = Annotated[Principal | None, Depends(_public_dependency)]

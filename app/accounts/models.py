@@ -34,6 +34,8 @@ class Role(StrEnum):
     # The county's leading group and its office: read the centre's dashboard, targets, funds and
     # quarterly reports, change nothing, and never see a customer's name or phone.
     county_official = "county_official"
+    # A live-stream seller (主播): reads only its own seller record's link, QR and statements.
+    streamer = "streamer"
 
     @property
     def label_zh(self) -> str:
@@ -49,6 +51,7 @@ ROLE_LABELS_ZH = {
     Role.warehouse: "仓库",
     Role.admin: "运营管理员",
     Role.county_official: "县级主管部门（只读）",
+    Role.streamer: "带货主播",
 }
 
 

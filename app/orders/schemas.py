@@ -86,6 +86,11 @@ class OrderIn(BaseModel):
     contact: ContactIn
     payment_method: Literal["pay_at_pickup", "stripe"]
     note: str = Field(default="", max_length=300)
+    referral_code: str | None = Field(
+        default=None,
+        max_length=20,
+        description="主播推荐码（可选）：填写后优先于主播链接的归属；不存在或已停用 → 422 unknown_referral_code",
+    )
 
 
 class PaymentIn(BaseModel):

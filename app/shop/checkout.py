@@ -32,6 +32,7 @@ from app.orders.notices import send_order_notice
 from app.orders.providers import Declined, OnlinePaymentProvider, ProviderUnavailable
 from app.shop import delivery
 from app.stations import routing
+from app.streamers import service as streamers
 from app.supply import service as supply_service
 
 
@@ -59,6 +60,10 @@ class PlaceOrder:
     note: str = ""
     customer_user_id: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    # A live-stream seller's code typed at checkout, and the first-touch cookie of a seller's link
+    # (``app.streamers.service``: the typed code wins).
+    referral_code: str | None = None
+    referral_cookie: str | None = None
 
 
 async def place_order(
@@ -72,12 +77,21 @@ async def place_order(
     """Price, route and write the order, holding its stock last. ``announce``: also tell the
     customer (an online order is announced once paid instead); ``answer``: the caller's writes of
     its answer. Both are written before the stock is held (see ``service.create_order``)."""
+    # Checked first: an unknown typed referral code refuses the order before anything is written.
+    referral = (
+        await streamers.resolve_referral(session, data.referral_code, data.referral_cookie)
+        if data.referral_code or data.referral_cookie
+        else None
+    )
 
     async def before_hold(order: Order) -> None:
+        if referral is not None:
+            await streamers.attribute(session, order.id, referral)
         if announce:
             await send_order_notice(session, order, "order_placed")
         if answer is not None:
             await answer(order)
+
     if data.payment_method not in (PaymentMethod.pay_at_pickup, PaymentMethod.stripe):
         raise errors.PaymentNotAllowed("网店订单只支持到站付款或在线支付")
     if data.payment_method is PaymentMethod.stripe and not stripe_enabled:
@@ -141,7 +155,9 @@ async def place_order(
     )
 
 
-def to_place_order(body: schemas.OrderIn, principal: Principal | None) -> PlaceOrder:
+def to_place_order(
+    body: schemas.OrderIn, principal: Principal | None, *, referral_cookie: str | None = None
+) -> PlaceOrder:
     """The API's (and the checkout form's) order body as checkout's input."""
     d = body.delivery
     address = Address(**d.address.model_dump()) if d.address else None
@@ -159,6 +175,8 @@ def to_place_order(body: schemas.OrderIn, principal: Principal | None) -> PlaceO
         address=address,
         note=body.note,
         customer_user_id=principal.user_id if principal is not None and principal.role.value == "customer" else None,
+        referral_code=body.referral_code,
+        referral_cookie=referral_cookie,
     )
 
 
@@ -169,11 +187,17 @@ async def place_and_announce(
     *,
     stripe_enabled: bool,
     answer: Callable[[Order], Awaitable[None]] | None = None,
+    referral_cookie: str | None = None,
 ) -> Order:
     """Place the API's (or the checkout form's) order and tell the customer (an online order is
-    announced once paid instead); ``answer`` as in :func:`place_order`."""
+    announced once paid instead); ``answer`` as in :func:`place_order`; ``referral_cookie``: the
+    caller's seller-link cookie (``app.streamers.service.LINK_COOKIE``), if any."""
     return await place_order(
-        session, to_place_order(body, principal), stripe_enabled=stripe_enabled, announce=True, answer=answer
+        session,
+        to_place_order(body, principal, referral_cookie=referral_cookie),
+        stripe_enabled=stripe_enabled,
+        announce=True,
+        answer=answer,
     )
 
 

@@ -21,6 +21,7 @@ from app.orders.models import Order
 from app.shop import checkout
 from app.stations import routing
 from app.stations.views import customer_pickup
+from app.streamers.service import LINK_COOKIE
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 
@@ -32,7 +33,7 @@ ORDER_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {
         "description": "validation_error（如 delivery.station_code 未填、contact.phone 不是大陆手机号）/ "
         "unknown_station（detail.field = delivery.station_code）/ quantity_not_positive / invalid_quantity / "
-        "quantity_above_line_maximum / unknown_sku / below_minimum_order / ..."
+        "quantity_above_line_maximum / unknown_sku / below_minimum_order / unknown_referral_code / ..."
     },
 }
 
@@ -54,7 +55,12 @@ async def place_order(
             await answer_early((await views.new_order_out(session, order)).model_dump(mode="json"))
 
         await checkout.place_and_announce(
-            session, body, principal, stripe_enabled=request.app.state.payment_provider is not None, answer=answer
+            session,
+            body,
+            principal,
+            stripe_enabled=request.app.state.payment_provider is not None,
+            answer=answer,
+            referral_cookie=request.cookies.get(LINK_COOKIE),
         )
 
     scope = f"user:{principal.user_id}" if principal else "guest"

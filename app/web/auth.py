@@ -28,6 +28,7 @@ ROLE_HOME = {
     # The stores the manager runs, with today's figures and what waits for them.
     Role.store_manager: "/admin/pos",
     Role.county_official: "/admin",
+    Role.streamer: "/streamer",
 }
 
 

@@ -40,6 +40,7 @@ from app.orders.notices import send_order_notice
 from app.shop import checkout, delivery
 from app.stations import routing
 from app.stations.views import customer_pickup
+from app.streamers.service import LINK_COOKIE
 from app.supply.errors import InsufficientStock
 from app.web import cart, forms
 from app.web.errors import FormError
@@ -381,6 +382,7 @@ CHECKOUT_FIELDS = (
     "detail",
     "payment_method",
     "online_method",
+    "referral_code",
     "note",
     IDEMPOTENCY_FIELD,
 )
@@ -415,6 +417,7 @@ def order_in_from_form(form: FormData, values: dict[str, str]) -> schemas.OrderI
             "contact": {"name": values["contact_name"], "phone": values["contact_phone"]},
             "payment_method": values["payment_method"],
             "note": values["note"],
+            "referral_code": values["referral_code"] or None,
         }
     )
 
@@ -457,7 +460,11 @@ async def place_order(request: Request, session: DbSession, principal: MaybeUser
 
         async def work() -> Any:
             order = await checkout.place_and_announce(
-                session, body, principal, stripe_enabled=request.app.state.payment_provider is not None
+                session,
+                body,
+                principal,
+                stripe_enabled=request.app.state.payment_provider is not None,
+                referral_cookie=request.cookies.get(LINK_COOKIE),
             )
             if principal is not None and principal.role is Role.customer:
                 await accounts_service.remember_customer_name(session, principal.user_id, body.contact.name)

@@ -40,6 +40,7 @@ STAFF_ROLES = (
     Role.clerk,
     Role.store_manager,
     Role.county_official,
+    Role.streamer,
     Role.buyer,
     Role.customer,
 )
