@@ -91,7 +91,9 @@ async def test_outside_the_window_no_attribution_and_a_new_link_counts(
     assert row is not None and row.seller_id == b.id
 
 
-async def test_forged_or_inactive_cookie_is_ignored(client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop) -> None:
+async def test_forged_or_inactive_cookie_is_ignored(
+    client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop
+) -> None:
     a = await seller(db_session, active=False)
     await db_session.commit()
     client.cookies.set(service.LINK_COOKIE, '{"s": 1, "t": "2026-11-20T16:00:00+00:00"}')
