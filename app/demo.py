@@ -98,6 +98,7 @@ KINDS = (
     "users",
     "tills",
     "store_managers",
+    "streamer_sellers",
     "locations",
     "lots",
     "transfers",
