@@ -15,7 +15,8 @@ from app.kit import clock
 from app.orders.models import Order
 from app.streamers import service
 from app.streamers.models import OrderAttribution, Seller
-from tests.fixtures.shop import Shop, order_body
+from tests.fixtures.shop import Shop, Storefront, order_body
+from tests.web.test_shop_pages import check_out, fill_cart
 
 T0 = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)  # midnight in China
 
@@ -128,11 +129,21 @@ async def test_one_seller_per_order(client: httpx.AsyncClient, db_session: Async
         await db_session.flush()
 
 
-async def test_checkout_form_carries_the_cookie_and_code(client: httpx.AsyncClient, db_session: AsyncSession) -> None:
-    """The checkout form is the same order body: its ``referral_code`` field reaches the service."""
-    from app.web.orders import CHECKOUT_FIELDS
-
-    assert "referral_code" in CHECKOUT_FIELDS
+async def test_checkout_form_link_and_typed_code(
+    client: httpx.AsyncClient, db_session: AsyncSession, storefront: Storefront
+) -> None:
+    """The shop's checkout form: the link's cookie attributes; a typed unknown code is shown again."""
+    a = await seller(db_session)
+    await db_session.commit()
+    await client.get(f"/s/{a.code}")
+    await fill_cart(client, storefront)
+    refused = await check_out(client, storefront, referral_code="NOPE99")
+    assert refused.status_code == 422 and "推荐码不存在或已停用" in refused.text
+    assert await db_session.scalar(select(func.count()).select_from(Order)) == 0
+    placed = await check_out(client, storefront)
+    assert placed.status_code == 303, placed.text
+    row = await db_session.scalar(select(OrderAttribution))
+    assert row is not None and (row.seller_id, row.via) == (a.id, "link")
 
 
 @pytest.mark.parametrize(
