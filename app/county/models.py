@@ -90,6 +90,7 @@ class TargetMetric(StrEnum):
     crossborder_listings = "crossborder_listings"
     supply_skus = "supply_skus"
     brand_stores = "brand_stores"
+    livestream_sellers = "livestream_sellers"
 
     @property
     def label_zh(self) -> str:
@@ -104,6 +105,7 @@ COMPUTED_METRIC_ZH = {
     TargetMetric.crossborder_listings: "平台计算：国际站已上架的商品",
     TargetMetric.supply_skus: "平台计算：期内有批发销售的供货单品",
     TargetMetric.brand_stores: "平台计算：期内有销售的品牌门店",
+    TargetMetric.livestream_sellers: "平台计算：期内登记、且带来过已付款订单的带货主播",
 }
 
 

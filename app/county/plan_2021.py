@@ -74,7 +74,10 @@ TARGETS: tuple[PlanTarget, ...] = (
         "enterprises_guided", "三(五)2", "培训或指导传统企业转型升级触网", "家", 10, MAIN_PERIOD,
         EvidenceKind.enterprise_guided,
     ),
-    PlanTarget("livestream_sellers", "三(五)3", "孵化直播网红", "人", 10, MAIN_PERIOD, EvidenceKind.seller_incubated),
+    # Counted from the live-stream sellers the centre registers (app.streamers), not from evidence.
+    PlanTarget(
+        "livestream_sellers", "三(五)3", "孵化直播网红", "人", 10, MAIN_PERIOD, TargetMetric.livestream_sellers
+    ),
 )  # fmt: skip
 
 

@@ -130,6 +130,8 @@ async def measure(session: AsyncSession, target: Target, day: date) -> int:
             return await queries.supply_skus_sold(session, since, until)
         case TargetMetric.brand_stores:
             return await queries.stores_with_sales(session, since, until)
+        case TargetMetric.livestream_sellers:
+            return await queries.sellers_incubated(session, since, until)
     raise AssertionError(f"target {target.code} has no source")  # pragma: no cover - every metric is matched above
 
 

@@ -21,6 +21,7 @@ from app.crossborder.models import Listing, ListingState
 from app.orders.models import Order, OrderLine, OrderStatus
 from app.pos.sale_models import Sale
 from app.stations.models import Station
+from app.streamers.models import OrderAttribution, Seller
 
 # Orders that never became a sale.
 _NOT_SALES = (OrderStatus.cancelled, OrderStatus.expired, OrderStatus.pending_payment)
@@ -221,6 +222,24 @@ async def stores_with_sales(session: AsyncSession, since: datetime, until: datet
     return int(
         await session.scalar(
             select(func.count(distinct(Sale.store_id))).where(Sale.sold_at >= since, Sale.sold_at < until)
+        )
+        or 0
+    )
+
+
+async def sellers_incubated(session: AsyncSession, since: datetime, until: datetime) -> int:
+    """Live-stream sellers the centre registered in ``[since, until)`` that have brought at least
+    one order paid (in part or whole) placed before ``until``: a registration alone is not an
+    incubated seller."""
+    brought = (
+        select(OrderAttribution.id)
+        .join(Order, Order.id == OrderAttribution.order_id)
+        .where(OrderAttribution.seller_id == Seller.id, Order.paid_minor > 0, Order.placed_at < until)
+        .exists()
+    )
+    return int(
+        await session.scalar(
+            select(func.count(Seller.id)).where(Seller.created_at >= since, Seller.created_at < until, brought)
         )
         or 0
     )

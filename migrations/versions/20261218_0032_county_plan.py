@@ -120,6 +120,7 @@ def upgrade() -> None:
                 "crossborder_listings",
                 "supply_skus",
                 "brand_stores",
+                "livestream_sellers",
                 name="county_target_metric",
             ),
             nullable=True,

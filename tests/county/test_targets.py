@@ -22,6 +22,8 @@ from app.crossborder.models import ListingState
 from app.kit import clock
 from app.orders.models import OrderStatus
 from app.stations.models import CaseKind, ParcelStatus
+from app.streamers.models import OrderAttribution, Seller
+from tests.county.fixture import shop_order
 from tests.county.fixtures import (
     asset,
     cst,
@@ -71,7 +73,7 @@ async def test_the_register_holds_the_plans_targets(db_session: AsyncSession) ->
         "crossborder_trainings": ("三(五)1", 2, "场", "evidence"),
         "platform_trainings": ("三(五)2", 2, "场", "evidence"),
         "enterprises_guided": ("三(五)2", 10, "家", "evidence"),
-        "livestream_sellers": ("三(五)3", 10, "人", "evidence"),
+        "livestream_sellers": ("三(五)3", 10, "人", "computed"),
     }
     assert found["new_stations"].period == (date(2021, 11, 1), date(2021, 12, 31))
     assert found["centre_events"].period == (date(2021, 11, 1), date(2022, 8, 31))
@@ -244,3 +246,37 @@ async def test_a_range_ending_before_it_starts_is_refused(db_session: AsyncSessi
     with pytest.raises(errors.BadPeriod) as refused:
         await targets.target_progress(db_session, date(2022, 3, 31), date(2022, 1, 1))
     assert refused.value.code == "bad_period" and refused.value.status_code == 422
+
+
+async def test_live_stream_sellers_incubated_are_registered_in_the_period_and_brought_a_paid_order(
+    db_session: AsyncSession,
+) -> None:
+    """Issue 18: the plan's 孵化直播网红 counts the sellers the centre registers (app.streamers), not
+    evidence entries: registered in the period (China time) and with an attributed order paid."""
+    s = db_session
+
+    async def seller(code: str, registered: datetime) -> Seller:
+        row = Seller(name=f"主播{code}", code=code, commission_bps=500, created_at=registered)
+        s.add(row)
+        await s.flush()
+        return row
+
+    async def brought(who: Seller, placed: datetime, *, paid: bool) -> None:
+        order = await shop_order(s, total=5_000, placed_at=placed, paid_at=placed if paid else None)
+        s.add(OrderAttribution(order_id=order.id, seller_id=who.id, via="code", touched_at=placed))
+        await s.flush()
+
+    early = await seller("ZBEARLY", cst(2021, 10, 31, 23, 59))  # the day before the period
+    first = await seller("ZBFIRST", cst(2021, 11, 1, 0, 5))  # 2021-10-31 16:05 UTC: in the period
+    unpaid = await seller("ZBUNPD", cst(2021, 12, 1))
+    later = await seller("ZBLATER", cst(2022, 2, 1))
+    await seller("ZBNONE", cst(2021, 11, 2))  # registered, never brought an order
+    await brought(early, cst(2021, 11, 10), paid=True)
+    await brought(first, cst(2021, 11, 20), paid=True)
+    await brought(unpaid, cst(2021, 12, 2), paid=False)
+    await brought(later, cst(2022, 2, 3), paid=True)
+
+    q4, q1 = await progress(s, Q4_2021), await progress(s, Q1_2022)
+    assert figures(q4["livestream_sellers"]) == (1, 1, False)
+    assert figures(q1["livestream_sellers"]) == (1, 2, False)
+    assert q4["livestream_sellers"].evidence == ()
