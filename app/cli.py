@@ -116,8 +116,9 @@ def worker(
 
     use_metrics_dir(get_settings().metrics_multiprocess_dir)  # before anything loads prometheus_client
     _database_url()
-    from app.worker import configure_celery
+    from app.worker import configure_celery, prepare_database_broker
 
+    prepare_database_broker(get_settings())
     app = configure_celery(get_settings())
     argv = ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}", "-Q", "nanling"]
     if beat:
@@ -130,10 +131,11 @@ def beat(loglevel: Annotated[str, typer.Option()] = "INFO") -> None:
     """Run the periodic scheduler alone (exactly one per deployment; ``app worker`` processes run
     what it schedules). ``app worker --beat`` runs both in one process instead."""
     _database_url()
-    from app.worker import configure_celery
+    from app.worker import configure_celery, prepare_database_broker
 
     settings = get_settings()
     settings.app_data_dir.mkdir(parents=True, exist_ok=True)  # where beat keeps its schedule
+    prepare_database_broker(settings)
     app = configure_celery(settings)
     app.start(["beat", f"--loglevel={loglevel}", f"--schedule={settings.app_data_dir / 'celerybeat-schedule'}"])
 
@@ -163,6 +165,9 @@ def serve(
     from app.migrate import upgrade_to_head
 
     upgrade_to_head(url)
+    from app.worker import prepare_database_broker
+
+    prepare_database_broker(settings)  # before the worker child and the web processes use the broker
     if settings.is_demo:
         from app.demo import database_is_empty, seed_demo
 

@@ -108,6 +108,30 @@ def configure_celery(settings: Settings | None = None, *, broker: str | None = N
     return app
 
 
+# Key of the advisory lock under which a starting process creates kombu's broker tables.
+BROKER_TABLES_LOCK_KEY = 0x4E50_424B  # "NPBK"
+
+
+def prepare_database_broker(settings: Settings) -> None:
+    """Create kombu's broker tables before this process publishes or consumes, when the broker is
+    the database. kombu creates them on first use (``CREATE TABLE`` / ``CREATE SEQUENCE`` checked
+    first), so processes starting at once — two web processes, workers and beat — race: one of them
+    dies on a duplicate ``queue_id_sequence``. Here every starting process takes one advisory lock
+    in turn; the first creates the tables, the others find them."""
+    if settings.celery_broker_url:
+        return
+    import psycopg
+    from kombu.connection import Connection
+
+    with psycopg.connect(libpq_conninfo(resolve_database_url(settings)), autocommit=True) as lock:
+        lock.execute("SELECT pg_advisory_lock(%s)", (BROKER_TABLES_LOCK_KEY,))
+        try:
+            with Connection(broker_url(settings)) as broker:  # type: ignore[no-untyped-call]
+                broker.default_channel.session  # noqa: B018 - its first open creates the tables
+        finally:
+            lock.execute("SELECT pg_advisory_unlock(%s)", (BROKER_TABLES_LOCK_KEY,))
+
+
 if get_settings().celery_broker_url or get_settings().database_url:
     # Started as `celery -A app.worker` or as a child of `app serve`: the servers are known.
     configure_celery()
@@ -302,6 +326,7 @@ def outbox_task(name: str, *, on_failure: FailureHook | None = None) -> Callable
 
     def decorate(fn: Callable[..., Awaitable[None]]) -> Any:
         DRAINED_TASKS[name] = DrainedTask(fn, on_failure)
+
         @celery_app.task(name=name, bind=True, acks_late=True, max_retries=10, default_retry_delay=5)
         def task(self: Any, outbox_id: int, **payload: Any) -> None:
             async def deliver(sessionmaker: async_sessionmaker[AsyncSession]) -> bool:

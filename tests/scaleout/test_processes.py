@@ -111,7 +111,9 @@ def deployment(tmp_path: Path, fake_stripe: FakeStripeServer) -> Iterator[tuple[
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
-                    raise RuntimeError(f"the deployment did not start; see {log.name}")
+                    log.flush()
+                    tail = (tmp_path / "processes.log").read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"the deployment did not start; the end of {log.name}:\n{tail}")
                 time.sleep(0.3)
         yield bases, database_url
     finally:
