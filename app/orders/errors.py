@@ -95,3 +95,16 @@ class AccountHasOpenOrders(Conflict):
 class ErasureNotConfirmed(InvalidInput):
     code = "erasure_not_confirmed"
     message = "请在确认框中输入“注销”二字，确认注销账户"
+
+
+class CapacityExhausted(Conflict):
+    """``detail["lines"]`` names every line whose capacity (a pre-sale wave's cap, an event slot's
+    places) has less left than asked, with what is left."""
+
+    code = "capacity_exhausted"
+    message = "名额或预售数量不足"
+
+
+class CapacityLinesSeparate(InvalidInput):
+    code = "capacity_lines_separate"
+    message = "预售商品和活动门票需单独下单，不能与现货同单"

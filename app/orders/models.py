@@ -285,3 +285,37 @@ class WebhookEvent(IdMixin, Base):
     outcome: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
     __table_args__ = (Index("uq_webhook_events_provider_event", "provider", "event_id", unique=True),)
+
+
+class Capacity(IdMixin, TimestampMixin, Base):
+    """A counted allowance that order lines take instead of stock: a harvest pre-sale wave's cap,
+    an event slot's places. ``used`` only moves by one conditional update (``app.orders.capacity``),
+    so concurrent orders can never take more than ``cap``; the CHECK is the last line of defence."""
+
+    __tablename__ = "capacities"
+
+    kind: Mapped[str] = mapped_column(String(30), nullable=False)  # presale_wave, event_slot, …
+    label: Mapped[str] = mapped_column(String(200), nullable=False)
+    cap: Mapped[Decimal] = mapped_column(Quantity, nullable=False)
+    used: Mapped[Decimal] = mapped_column(Quantity, nullable=False, default=Decimal(0))
+
+    __table_args__ = (
+        CheckConstraint("cap >= 0", name="capacity_cap_not_negative"),
+        CheckConstraint("used >= 0 AND used <= cap", name="capacity_used_within_cap"),
+    )
+
+
+class CapacityHold(IdMixin, Base):
+    """What one order line took of a capacity; released once (``released_at``) when the order is
+    cancelled or expires, so the place goes back to the next customer exactly once."""
+
+    __tablename__ = "order_capacity_holds"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), nullable=False, index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), nullable=False, unique=True)
+    capacity_id: Mapped[int] = mapped_column(ForeignKey("capacities.id"), nullable=False, index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint("quantity > 0", name="capacity_hold_quantity_positive"),)

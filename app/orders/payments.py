@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.channels import SalesChannel
 from app.kit import clock
 from app.kit.outbox import enqueue
-from app.orders import errors, repository, service, states
+from app.orders import capacity, errors, repository, service, states
+from app.orders.errors import CapacityExhausted
 from app.orders.models import (
     Order,
     OrderStatus,
@@ -204,7 +205,10 @@ async def sell_held_stock(session: AsyncSession, order: Order, *, actor_user_id:
 async def _sell_held_stock(session: AsyncSession, order: Order, actor_user_id: int | None) -> bool:
     """Turn the order's held stock into a sale. False when there is no hold to sell any more (it
     expired or was released meanwhile): the caller must hold the stock again or refund. Sold
-    already (a second payment): True, nothing more moves."""
+    already (a second payment): True, nothing more moves. An order of capacity lines only (a
+    pre-sale, tickets) holds no stock: True while it still holds its places."""
+    if order.reservation_reference is None:
+        return await capacity.holds_intact(session, order.id)
     return await reservations.sell_held(
         session,
         order.reservation_reference or "",
@@ -218,19 +222,23 @@ async def _late_payment(session: AsyncSession, order: Order, payment: Payment, a
     """Money arrived after the stock hold expired: hold the stock again if it is still there,
     otherwise give the money back. Never a silent oversell, never a lost payment."""
     reference = f"order:{order.number}:late{payment.attempt}"
-    with_lines = await repository.order_by_number(session, order.number)  # the lines to hold again
-    assert with_lines is not None
+    capacity_only = order.reservation_reference is None
     try:
         async with session.begin_nested():
-            await service.hold_stock(
-                session,
-                channel=SalesChannel(order.channel),
-                reference=reference,
-                location_id=order.location_id,
-                expires_at=None,
-                lines=[service.StockLine(line.variant_id, line.quantity) for line in with_lines.lines],
-            )
-    except InsufficientStock as exc:
+            if capacity_only:
+                await capacity.retake(session, order.id)
+            else:
+                with_lines = await repository.order_by_number(session, order.number)  # the lines to hold again
+                assert with_lines is not None
+                await service.hold_stock(
+                    session,
+                    channel=SalesChannel(order.channel),
+                    reference=reference,
+                    location_id=order.location_id,
+                    expires_at=None,
+                    lines=[service.StockLine(line.variant_id, line.quantity) for line in with_lines.lines],
+                )
+    except (InsufficientStock, CapacityExhausted) as exc:
         if order.status is OrderStatus.pending_payment:
             await states.transition(
                 session, order, OrderStatus.expired, kind="expired", message_zh="库存保留已失效，订单取消"
@@ -239,7 +247,11 @@ async def _late_payment(session: AsyncSession, order: Order, payment: Payment, a
             session,
             order,
             kind="late_payment_refunded",
-            message_zh="付款晚于库存保留期，商品已售罄，款项将原路退回",
+            message_zh=(
+                "付款晚于名额保留期，名额已满，款项将原路退回"
+                if capacity_only
+                else "付款晚于库存保留期，商品已售罄，款项将原路退回"
+            ),
             detail={"lines": (exc.detail or {}).get("lines", [])},
         )
         await request_refund(
@@ -251,15 +263,20 @@ async def _late_payment(session: AsyncSession, order: Order, payment: Payment, a
             payment=payment,
         )
         return
-    await repository.set_reservation_reference(session, order.id, reference)
-    await session.refresh(order)
-    await _sell_held_stock(session, order, None)
+    if not capacity_only:
+        await repository.set_reservation_reference(session, order.id, reference)
+        await session.refresh(order)
+        await _sell_held_stock(session, order, None)
     await states.transition(
         session,
         order,
         OrderStatus.confirmed,
         kind="late_payment_rereserved",
-        message_zh="付款晚于库存保留期，已重新预留库存，订单继续处理",
+        message_zh=(
+            "付款晚于名额保留期，已重新占用名额，订单继续处理"
+            if capacity_only
+            else "付款晚于库存保留期，已重新预留库存，订单继续处理"
+        ),
         payment_due_at=None,
     )
 

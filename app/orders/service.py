@@ -6,9 +6,9 @@ with the channel's policy (``app.channels``) deciding the shelf life a lot must 
 and, through :func:`hold_deadline`, how long an unpaid order may keep it. Channel-specific layers
 (station routing, delivery fees, payment choice) sit in front and call in here.
 
-Seam for later: lines that hold *capacity* instead of stock (a harvest pre-sale wave, an event
-ticket) will be held by their own counter next to :func:`hold_stock`; an order made only of such
-lines carries no delivery. Nothing of that is built yet.
+Lines that take *capacity* instead of stock (a harvest pre-sale wave, an event ticket) are named in
+``NewOrder.capacity_lines`` and taken by :mod:`app.orders.capacity` next to :func:`hold_stock`;
+they hold no stock, and an order made only of such lines holds no reservation.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from app.catalog.pricing import PricedLine, order_line_name
 from app.channels import SalesChannel
 from app.kit import clock
 from app.kit.numbers import NumberClash, add_with_unique_number
-from app.orders import errors, repository, states
+from app.orders import capacity, errors, repository, states
 from app.orders.models import (
     DeliveryMethod,
     FulfilmentStatus,
@@ -78,6 +78,8 @@ class NewOrder:
     station_reason: str = ""
     delivery_address: dict[str, Any] | None = None
     delivery_fee_minor: int = 0
+    # Lines that take capacity instead of stock: index in ``lines`` → capacity id (app.orders.capacity).
+    capacity_lines: Mapping[int, int] = field(default_factory=dict)
     note: str = ""
     placed_message_zh: str = "订单已提交"
     event_detail: dict[str, Any] = field(default_factory=dict)
@@ -92,6 +94,10 @@ async def create_order(
     for the order (the customer's notice), made before the hold for the same reason: under load every
     statement inside the lock also waits its turn on a busy worker, and the next order for that stock
     waits for all of it."""
+    if new.capacity_lines and len(new.capacity_lines) != len(new.lines):
+        # A pre-sale or a ticket is paid, kept and refunded on its own terms: never in one order
+        # with goods from stock (the payment and expiry paths treat an order as one or the other).
+        raise errors.CapacityLinesSeparate()
     now = clock.now()
     due = hold_deadline(new.channel, now, unpaid=new.awaiting_payment)
     number = new_order_number(clock.local_date(now))
@@ -109,19 +115,27 @@ async def create_order(
         placed_at=now,
     )
     await _insert_with_unique_number(session, order, clock.local_date(now))
-    await _write_lines_and_event(session, order, new)
+    lines = await _write_lines_and_event(session, order, new)
     if before_hold is not None:
         await before_hold(order)
-    await hold_stock(
-        session,
-        channel=new.channel,
-        reference=order.reservation_reference or "",
-        location_id=new.location_id,
-        expires_at=due,
-        actor_user_id=new.customer_user_id,
-        lines=[StockLine(line.variant_id, line.quantity, line.shelf_life_days) for line in new.lines],
-        shelf_life_on=new.shelf_life_on,
-    )
+    if new.capacity_lines:
+        await capacity.take(session, order.id, lines, new.capacity_lines)
+    stock_lines = [
+        StockLine(line.variant_id, line.quantity, line.shelf_life_days)
+        for index, line in enumerate(new.lines)
+        if index not in new.capacity_lines
+    ]
+    if stock_lines:
+        await hold_stock(
+            session,
+            channel=new.channel,
+            reference=order.reservation_reference or "",
+            location_id=new.location_id,
+            expires_at=due,
+            actor_user_id=new.customer_user_id,
+            lines=stock_lines,
+            shelf_life_on=new.shelf_life_on,
+        )
     return order
 
 
@@ -193,7 +207,8 @@ def _order_values(
         "delivery_fee_minor": new.delivery_fee_minor,
         "total_minor": subtotal + new.delivery_fee_minor,
         "location_id": new.location_id,
-        "reservation_reference": f"order:{number}",
+        # An order of capacity lines only holds no stock: no reservation to name.
+        "reservation_reference": None if new.capacity_lines else f"order:{number}",
         "payment_due_at": payment_due_at,
         "note": new.note[:300],
     }
@@ -206,7 +221,7 @@ async def _write_lines_and_event(
     *,
     actor_user_id: int | None = None,
     variants: Mapping[str, Variant] | None = None,
-) -> None:
+) -> list[OrderLine]:
     if variants is not None:
         names = {sku: order_line_name(v) for sku, v in variants.items()}
     elif all(line.name_zh for line in new.lines):  # named by pricing, which read the products
@@ -248,6 +263,7 @@ async def _write_lines_and_event(
     set_committed_value(order, "payments", [])
     if new.station is not None or new.station_id is None:
         set_committed_value(order, "station", new.station)
+    return lines
 
 
 @dataclass(frozen=True)
@@ -347,8 +363,11 @@ async def record_dispatched(session: AsyncSession, order: Order, *, message_zh: 
 
 
 async def release_held_stock(session: AsyncSession, order: Order, *, reason: str, actor_user_id: int | None) -> None:
+    """Release what the order holds: its stock reservation and the places its capacity lines took
+    (each once, whoever releases first)."""
     from app.supply.errors import ReservationNotActive
 
+    await capacity.release(session, order.id)
     held = await reservations.by_reference(session, order.reservation_reference or "")
     if held is None:
         return
@@ -364,7 +383,8 @@ async def _insert_with_unique_number(session: AsyncSession, order: Order, today:
 
     def redraw() -> str:
         number = new_order_number(today)
-        order.reservation_reference = f"order:{number}"
+        if order.reservation_reference is not None:
+            order.reservation_reference = f"order:{number}"
         return number
 
     try:
