@@ -156,6 +156,24 @@ class Settings(BaseSettings):
     # The county as people say it before a product (its short name + 枇杷), on cards and in the header.
     county_short_name: str = Field(default="始兴", min_length=1, max_length=20)
     service_centre_name: str = Field(default="始兴县农村电子商务公共服务中心", min_length=1, max_length=60)
+    # Where the county is: home-delivery areas (the county seat, the county's townships, the rest
+    # of its province, elsewhere) and the checkout's address defaults. COUNTY_TOWNSHIPS is a JSON
+    # list in the environment, in the order the checkout lists them.
+    county_province: str = Field(default="广东省", min_length=2, max_length=20)
+    county_city: str = Field(default="韶关市", min_length=2, max_length=20)
+    county_seat_township: str = Field(default="太平镇", min_length=2, max_length=30)
+    county_townships: tuple[str, ...] = (
+        "太平镇",
+        "马市镇",
+        "澄江镇",
+        "顿岗镇",
+        "罗坝镇",
+        "司前镇",
+        "隘子镇",
+        "城南镇",
+        "沈所镇",
+        "深渡水瑶族乡",
+    )
     sms_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # Station subsidy statement (村站补贴): fen per parcel scanned in, fen per kg carried upstream.
     subsidy_per_parcel_in_minor: int = Field(default=50, ge=0)

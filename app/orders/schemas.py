@@ -19,8 +19,9 @@ class OrderLineIn(BaseModel):
 
 class AddressIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    province: str = Field(default="广东省", min_length=2, max_length=20)
-    city: str = Field(default="韶关市", min_length=2, max_length=20)
+    # Left out: the county's own (``COUNTY_PROVINCE`` / ``COUNTY_CITY``), filled in by the checkout.
+    province: str = Field(default="", max_length=20)
+    city: str = Field(default="", max_length=20)
     township: str = Field(min_length=2, max_length=30, description="乡镇或区县")
     village: str = Field(default="", max_length=50)
     detail: str = Field(min_length=2, max_length=200)

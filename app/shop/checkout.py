@@ -115,11 +115,14 @@ async def place_order(
     elif data.delivery_method is DeliveryMethod.home_delivery:
         if data.address is None:
             raise errors.DeliveryAreaNotServed("送货上门需要填写地址")
-        quote = delivery.quote(data.address.province, data.address.city, data.address.township, subtotal)
+        county = delivery.CountyPlace.from_settings()
+        # An address that leaves out its province and city is in the county's own.
+        province, city = data.address.province or county.province, data.address.city or county.city
+        quote = delivery.quote(province, city, data.address.township, subtotal, county)
         fee = quote.fee_minor
         address = {
-            "province": data.address.province,
-            "city": data.address.city,
+            "province": province,
+            "city": city,
             "township": data.address.township,
             "village": data.address.village,
             "detail": data.address.detail,

@@ -27,6 +27,7 @@ from starlette.datastructures import FormData
 
 from app.accounts import service as accounts_service
 from app.accounts.access import CustomerUser, MaybeUser, Principal, PublicAccess, Role, resolve_principal
+from app.config import get_settings
 from app.db import DbSession
 from app.kit.errors import AppError, IdempotencyKeyReused, TooManyRequests
 from app.kit.http import client_address
@@ -225,7 +226,7 @@ def group_by_township(stations: list[StationChoice], *, query: str = "", keep: s
 
 
 def _township_order(name: str) -> tuple[int, str]:
-    known = delivery.SHIXING_TOWNSHIPS
+    known = delivery.CountyPlace.from_settings().townships
     return (known.index(name), name) if name in known else (len(known), name)
 
 
@@ -278,18 +279,9 @@ def preselected_station(
     return ""
 
 
-def _fee_table(subtotal_minor: int) -> list[tuple[str, int]]:
+def _fee_table(subtotal_minor: int, county: delivery.CountyPlace) -> list[tuple[str, int]]:
     """Home-delivery fee per area for this subtotal, from the published rate card."""
-    samples = {
-        "county_seat": ("广东省", "韶关市", delivery.COUNTY_SEAT),
-        "county": ("广东省", "韶关市", "马市镇"),
-        "guangdong": ("广东省", "广州市", ""),
-        "mainland": ("湖南省", "长沙市", ""),
-    }
-    return [
-        (delivery.AREA_LABELS_ZH[area], delivery.quote(*where, subtotal_minor).fee_minor)
-        for area, where in samples.items()
-    ]
+    return [(county.area_label_zh(area), delivery.fee_for(area, subtotal_minor)) for area in delivery.AREAS]
 
 
 async def _render_checkout(
@@ -309,13 +301,11 @@ async def _render_checkout(
         stations, posted=values.get("station_code", ""), remembered=remembered, near=near
     )
     groups = group_by_township(stations, query=values.get("q", ""), keep=values["station_code"])
+    county = delivery.CountyPlace.from_settings()
     home_quote = None
     if values.get("home_township") and values.get("delivery_method") == "home_delivery":
         home_quote = delivery.quote(
-            values.get("province") or "广东省",
-            values.get("city") or "韶关市",
-            values["home_township"],
-            view.subtotal_minor,
+            values.get("province", ""), values.get("city", ""), values["home_township"], view.subtotal_minor, county
         )
     return render(
         request,
@@ -330,10 +320,10 @@ async def _render_checkout(
             "chosen": next((s for s in stations if s.code == values["station_code"]), None),
             "remembered": remembered,
             "near": near,
-            "fees": _fee_table(view.subtotal_minor),
+            "fees": _fee_table(view.subtotal_minor, county),
             "free_from_minor": delivery.FREE_IN_COUNTY_FROM_MINOR,
             "home_quote": home_quote,
-            "shixing_townships": delivery.SHIXING_TOWNSHIPS,
+            "county_townships": county.townships,
             "online": request.app.state.payment_provider is not None,
             "online_methods": ONLINE_METHODS,
         },
@@ -358,8 +348,8 @@ async def checkout_page(
         "delivery_method": method if method in DELIVERY_ZH else "station_pickup",
         "payment_method": "pay_at_pickup",
         "online_method": "alipay",
-        "province": "广东省",
-        "city": "韶关市",
+        "province": get_settings().county_province,
+        "city": get_settings().county_city,
         IDEMPOTENCY_FIELD: uuid4().hex,
     }
     if principal is not None and principal.role is Role.customer:
@@ -404,8 +394,8 @@ def order_in_from_form(form: FormData, values: dict[str, str]) -> schemas.OrderI
             delivery_body.update(latitude=str(near[0]), longitude=str(near[1]))
     elif method == "home_delivery":
         delivery_body["address"] = {
-            "province": values["province"] or "广东省",
-            "city": values["city"] or "韶关市",
+            "province": values["province"] or get_settings().county_province,
+            "city": values["city"] or get_settings().county_city,
             "township": values["home_township"],
             "village": values["home_village"],
             "detail": values["detail"],
