@@ -184,19 +184,19 @@ def _sold_per_lot() -> Subquery:
     )
 
 
-async def lot_claim_figures(session: AsyncSession, lot_ids: list[int]) -> dict[int, tuple[Decimal, Decimal]]:
-    """lot id → (approved claimed quantity, sold quantity), for the lots given."""
-    if not lot_ids:
+async def lot_claim_figures(session: AsyncSession, lot_codes: list[str]) -> dict[str, tuple[Decimal, Decimal]]:
+    """lot code → (approved claimed quantity, sold quantity), for the lots given."""
+    if not lot_codes:
         return {}
     approved = _approved_per_lot()
     sold = _sold_per_lot()
     rows = await session.execute(
-        select(Lot.id, func.coalesce(approved.c.approved, 0), func.coalesce(sold.c.sold, 0))
+        select(Lot.code, func.coalesce(approved.c.approved, 0), func.coalesce(sold.c.sold, 0))
         .outerjoin(approved, approved.c.lot_id == Lot.id)
         .outerjoin(sold, sold.c.lot_id == Lot.id)
-        .where(Lot.id.in_(lot_ids))
+        .where(Lot.code.in_(lot_codes))
     )
-    return {lot_id: (Decimal(a), Decimal(s)) for lot_id, a, s in rows.all()}
+    return {code: (Decimal(a), Decimal(s)) for code, a, s in rows.all()}
 
 
 @dataclass(frozen=True)

@@ -378,9 +378,10 @@ RATE_DEFINITION_ZH = (
 )
 
 
-async def lot_claim_rates(session: AsyncSession, lot_ids: list[int]) -> dict[int, ClaimRate]:
-    figures = await repository.lot_claim_figures(session, lot_ids)
-    return {lot_id: ClaimRate(approved, sold) for lot_id, (approved, sold) in figures.items()}
+async def lot_claim_rates(session: AsyncSession, lot_codes: list[str]) -> dict[str, ClaimRate]:
+    """Lot code → its claim rate (see ``RATE_DEFINITION_ZH``)."""
+    figures = await repository.lot_claim_figures(session, lot_codes)
+    return {code: ClaimRate(approved, sold) for code, (approved, sold) in figures.items()}
 
 
 @dataclass(frozen=True)
