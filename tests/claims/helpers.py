@@ -27,11 +27,11 @@ ROUTE = "RT-CLM"
 PHONE = "13800138000"
 
 
-async def route_and_operator(session: AsyncSession, shop: Shop) -> User:
+async def route_and_operator(session: AsyncSession, shop: Shop, *, route_code: str = ROUTE) -> User:
     """A route through the shop's station and that station's operator."""
     station = await session.scalar(select(Station).where(Station.code == shop.station_code))
     assert station is not None
-    route = DeliveryRoute(code=ROUTE, name="理赔测试线")
+    route = DeliveryRoute(code=route_code, name="理赔测试线")
     session.add(route)
     await session.flush()
     session.add(RouteStop(route_id=route.id, station_id=station.id, position=1))
@@ -61,10 +61,10 @@ async def cash_order(
     )
 
 
-async def hand_over_all(session: AsyncSession, operator: User) -> list[str]:
+async def hand_over_all(session: AsyncSession, operator: User, *, route_code: str = ROUTE) -> list[str]:
     """Pack, dispatch, scan in and hand over every confirmed order of the route (cash collected
     where it is owed); the order numbers handed over."""
-    run = await parcels.plan_run(session, route_code=ROUTE, run_date=clock.today(), actor_user_id=None)
+    run = await parcels.plan_run(session, route_code=route_code, run_date=clock.today(), actor_user_id=None)
     await parcels.dispatch_run(session, run.number, actor_user_id=None)
     done = []
     for parcel in (await session.scalars(select(Parcel).where(Parcel.run_id == run.id).order_by(Parcel.id))).all():
