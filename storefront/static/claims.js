@@ -73,7 +73,12 @@
     if (button) { button.disabled = true; }
     say("正在上传…");
     fetch(form.action, { method: "POST", body: data, credentials: "same-origin" }).then(function (response) {
-      if (response.redirected) { location.href = response.url; return null; }
+      if (response.redirected) {
+        // fetch drops the redirect's #fragment: land on the order page's claims section as the
+        // form without this script does.
+        location.href = response.url + (response.url.indexOf("done=claim_filed") !== -1 ? "#claims" : "");
+        return null;
+      }
       return response.text().then(function (html) {
         // The server's answer is the form again with its errors: show it as the page.
         var doc = new DOMParser().parseFromString(html, "text/html");

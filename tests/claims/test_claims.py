@@ -216,6 +216,7 @@ async def test_partial_approval_refunds_exactly_that_in_cash_at_the_station_once
     # The station's month shows the cash it handed back.
     today = clock.today()
     month = {r.station_id: r for r in await reports.station_month_report(db_session, today.year, today.month)}
+    assert order.station_id is not None
     assert (month[order.station_id].cash_refunds, month[order.station_id].cash_refunded_minor) == (1, 7170)
 
     # The customer was told at each step: filed, partly approved, refunded.
