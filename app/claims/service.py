@@ -133,6 +133,9 @@ async def file_claim(
         raise errors.ClaimPhotoCount(detail={"photos": len(photos)})
     if not lines:
         raise errors.ClaimLineInvalid("请至少选择一件商品并填写数量", detail={"field": "lines"})
+    # CPU work (decode, re-encode) off the event loop, before the order's lock is taken; a bad
+    # photo refuses the whole claim.
+    cleaned = [await asyncio.to_thread(clean_upload, photo, max_bytes) for photo in photos]
     # Two claims of one order at once take turns here, so both see what the other holds.
     await orders_repository.lock_order(session, order.id)
     window = await window_of(session, order)
@@ -164,8 +167,6 @@ async def file_claim(
                 f"{line.name_zh} 最多还可申请 {room.normalize():f}",
                 detail={"sku": line.sku, "most": f"{max(room, Decimal(0)).normalize():f}"},
             )
-    # CPU work (decode, re-encode) off the event loop; a bad photo refuses the whole claim.
-    cleaned = [await asyncio.to_thread(clean_upload, photo, max_bytes) for photo in photos]
     claim = Claim(
         order_id=order.id,
         status=ClaimStatus.submitted,
@@ -240,6 +241,15 @@ async def claims_of_order(session: AsyncSession, order: Order) -> list[Claim]:
 async def taken_per_line(session: AsyncSession, order_id: int) -> dict[int, Decimal]:
     """Per order line, what earlier claims hold of it (see the module docstring)."""
     return await repository.taken_per_line(session, order_id)
+
+
+async def claimable_lines(session: AsyncSession, order_id: int) -> dict[int, Decimal]:
+    """Order line id → the quantity still claimable, for the lines with some left."""
+    order = await repository.order_of(session, order_id)
+    assert order is not None
+    taken = await repository.taken_per_line(session, order_id)
+    room = {line.id: line.quantity - taken.get(line.id, Decimal(0)) for line in order.lines}
+    return {line_id: left for line_id, left in room.items() if left > 0}
 
 
 async def review_claim(

@@ -87,8 +87,10 @@ async def order_page_claims(session: AsyncSession, order: Order, *, customer: bo
     if not customer:
         return {"claims": [], "claim_window": None, "claim_open": False}
     window = await service.window_of(session, order)
+    is_open = window is not None and window.open_at(clock.now()) and order.status is OrderStatus.completed
     return {
         "claims": await customer_claims_out(session, order.id, order.number),
         "claim_window": window,
-        "claim_open": window is not None and window.open_at(clock.now()) and order.status is OrderStatus.completed,
+        # Offered only while some quantity is left to claim.
+        "claim_open": is_open and bool(await service.claimable_lines(session, order.id)),
     }

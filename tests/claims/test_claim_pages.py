@@ -71,6 +71,7 @@ async def test_a_guest_files_with_the_plain_form_and_staff_review_once(
     assert filed.status_code == 303 and filed.headers["location"] == f"/orders/{number}?done=claim_filed#claims"
     shown = await client.get(f"/orders/{number}?done=claim_filed", headers=HTML)
     assert "理赔申请已提交" in shown.text and "待审核" in shown.text
+    assert f"/orders/{number}/claims/new" not in shown.text  # both boxes claimed: nothing left to offer
     claim = await db_session.scalar(select(Claim))
     assert claim is not None
     photo = await db_session.scalar(select(ClaimPhoto))
@@ -115,6 +116,7 @@ async def test_a_guest_files_with_the_plain_form_and_staff_review_once(
 
     customer_view = await client.get(f"/orders/{number}", headers=HTML)
     assert "部分同意" in customer_view.text and "领取现金" in customer_view.text
+    assert f"/orders/{number}/claims/new" in customer_view.text  # the refused box may be claimed again
 
 
 async def test_the_county_official_and_staff_cannot_use_the_claim_pages(

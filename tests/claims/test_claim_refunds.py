@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.accounts.models import Role
-from app.catalog.models import PriceListKind
+from app.catalog.models import PriceListKind, Variant
 from app.claims import errors, service
 from app.claims.models import Claim, ClaimStatus
 from app.config import Settings
@@ -142,24 +142,30 @@ async def test_partial_approval_is_refunded_by_stripe_exactly_and_once(
     assert await count(db_session, Refund) == 1
 
 
+async def committed_pickup(session: AsyncSession) -> tuple[Order, Variant]:
+    """On the committed database (own SKU, station and route): a cash order of 2 boxes handed over."""
+    tag = uuid.uuid4().hex[:6].upper()
+    await ensure_price_list(session, "retail", PriceListKind.retail)
+    await ensure_warehouse(session)
+    variant = await make_variant(
+        session, product=await make_product(session, slug=f"clm-{tag.lower()}"), unit=Unit.box, sku=f"CLM-{tag}"
+    )
+    await set_price(session, "retail", variant, 6800)
+    await receive(session, variant, "5")
+    station = await make_station(session, code=f"ST-C{tag}", latitude=Decimal("24.9"), longitude=Decimal("114.1"))
+    shop = Shop(variant.sku, variant.sku, station.code, station.code)
+    operator = await route_and_operator(session, shop, route_code=f"RT-{tag}")
+    order = await cash_order(session, shop, quantity="2")
+    await hand_over_all(session, operator, route_code=f"RT-{tag}")
+    return order, variant
+
+
 async def test_many_reviewers_at_once_refund_once(committed_engine: AsyncEngine, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Eight staff approve the same claim at the same moment on committed PostgreSQL: one wins, the
     others get ``claim_already_reviewed``; one refund, one cash row."""
     sessionmaker = create_sessionmaker(committed_engine)
-    tag = uuid.uuid4().hex[:6].upper()
     async with sessionmaker() as session:
-        await ensure_price_list(session, "retail", PriceListKind.retail)
-        await ensure_warehouse(session)
-        variant = await make_variant(
-            session, product=await make_product(session, slug=f"clm-{tag.lower()}"), unit=Unit.box, sku=f"CLM-{tag}"
-        )
-        await set_price(session, "retail", variant, 6800)
-        await receive(session, variant, "5")
-        station = await make_station(session, code=f"ST-C{tag}", latitude=Decimal("24.9"), longitude=Decimal("114.1"))
-        shop = Shop(variant.sku, variant.sku, station.code, station.code)
-        operator = await route_and_operator(session, shop, route_code=f"RT-{tag}")
-        order = await cash_order(session, shop, quantity="2")
-        await hand_over_all(session, operator, route_code=f"RT-{tag}")
+        order, variant = await committed_pickup(session)
         settings_dir = tmp_path / "uploads"
         claim = await service.file_claim(
             session,
@@ -196,3 +202,37 @@ async def test_many_reviewers_at_once_refund_once(committed_engine: AsyncEngine,
         assert await count(session, StationCashRefund, StationCashRefund.claim_id == claim.id) == 1
         fresh = await session.get(Order, order.id)
         assert fresh is not None and fresh.refunded_minor == 13600
+
+
+async def test_claims_filed_at_once_never_take_more_than_the_line(committed_engine: AsyncEngine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Six claims for the whole line at the same moment: the order row is the lock, so exactly one
+    is filed and the others are told nothing is left."""
+    sessionmaker = create_sessionmaker(committed_engine)
+    async with sessionmaker() as session:
+        order, variant = await committed_pickup(session)
+
+    async def claim_all() -> str:
+        async with sessionmaker() as session:
+            fresh = await session.get(Order, order.id)
+            assert fresh is not None
+            try:
+                await service.file_claim(
+                    session,
+                    fresh,
+                    lines=[service.ClaimedLine(variant.sku, Decimal("2"))],
+                    reason="整箱发霉",
+                    photos=[jpeg()],
+                    uploads_dir=tmp_path / "uploads",
+                    max_bytes=5_000_000,
+                    actor_user_id=None,
+                )
+            except errors.ClaimQuantityTooLarge:
+                await session.rollback()
+                return "refused"
+            await session.commit()
+            return "filed"
+
+    outcomes = await asyncio.gather(*(claim_all() for _ in range(6)))
+    assert sorted(outcomes) == ["filed"] + ["refused"] * 5
+    async with sessionmaker() as session:
+        assert await count(session, Claim, Claim.order_id == order.id) == 1
