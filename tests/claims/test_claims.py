@@ -4,10 +4,12 @@ approving twice, lots and claim rates, and who may do what."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 
 import httpx
+from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -218,6 +220,12 @@ async def test_partial_approval_refunds_exactly_that_in_cash_at_the_station_once
     month = {r.station_id: r for r in await reports.station_month_report(db_session, today.year, today.month)}
     assert order.station_id is not None
     assert (month[order.station_id].cash_refunds, month[order.station_id].cash_refunded_minor) == (1, 7170)
+    sheet = load_workbook(io.BytesIO(reports.xlsx(list(month.values())))).active
+    assert sheet is not None
+    header = [cell.value for cell in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0] == month[order.station_id].code)
+    counted = dict(zip(header, row, strict=True))
+    assert (counted["理赔现金退款（笔）"], counted["理赔现金退款（元）"]) == (1, 71.7)
 
     # The customer was told at each step: filed, partly approved, refunded.
     sent = await templates_sent(db_session, order.number)

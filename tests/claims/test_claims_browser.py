@@ -115,6 +115,9 @@ async def test_a_customer_files_a_claim_with_a_photo_and_staff_partly_approve_it
         await desk.get_by_role("button", name="按填写数量部分同意").click()
         await expect(desk.get_by_text("已部分同意理赔")).to_be_visible()
         await shots(desk, "claim-reviewed-desktop")
+        await desk.goto(f"{base}/admin/claims?status=all")
+        await expect(desk.get_by_role("link", name=f"#{claim.id}")).to_be_visible()
+        await shots(desk, "claims-list-desktop")
 
         await desk.goto(f"{base}/admin/lots?scope=all&sku={variant.sku}")
         await expect(desk.get_by_text("50.0%")).to_be_visible()
@@ -142,7 +145,7 @@ async def test_a_customer_files_a_claim_with_a_photo_and_staff_partly_approve_it
         assert done is not None and (done.status, done.approved_minor) == (ClaimStatus.partly_approved, 6800)
         cash = await session.scalar(select(StationCashRefund).where(StationCashRefund.claim_id == claim.id))
         assert cash is not None and (cash.amount_minor, cash.station_id) == (6800, station.id)
-    assert len(shots.taken()) == 9
+    assert len(shots.taken()) == 10
 
 
 async def _line_id(sessionmaker, claim_id: int) -> int:  # type: ignore[no-untyped-def]
