@@ -1113,7 +1113,6 @@ LOTS = (
     LotSeed("NLP-BSH-500G", 60, "200", "晒干笋片，含水率 ≤ 15%"),
 )
 
-
 def season_anchor(season_months: Sequence[int], today: date) -> date:
     """The latest day up to ``today`` in one of the season's months: today itself in season or for
     goods sold all year (no months), else the last day of the season that ended most recently."""
@@ -1168,17 +1167,10 @@ CROSSBORDER_LISTINGS: tuple[dict[str, Any], ...] = (
         "County, Guangdong. Picked ripe from late March to early May, graded by size, packed 5 kg per "
         "ventilated carton and pre-cooled before dispatch. Compliance certificate with every lot.",
         "keywords": ["fresh loquat", "chinese loquat fruit", "eriobotrya japonica"],
-        "attributes": [
-            _ORIGIN,
-            _BRAND,
-            {"attribute_name": "Grade", "attribute_value": "Grade A"},
-            {"attribute_name": "Storage Type", "attribute_value": "Cool 2-8 C"},
-        ],
-        "price_tiers": [
-            {"min_quantity": 20, "price_cents": 1980},
-            {"min_quantity": 100, "price_cents": 1850},
-            {"min_quantity": 300, "price_cents": 1720},
-        ],
+        "attributes": [_ORIGIN, _BRAND, {"attribute_name": "Grade", "attribute_value": "Grade A"},
+                       {"attribute_name": "Storage Type", "attribute_value": "Cool 2-8 C"}],
+        "price_tiers": [{"min_quantity": 20, "price_cents": 1980}, {"min_quantity": 100, "price_cents": 1850},
+                        {"min_quantity": 300, "price_cents": 1720}],
         "moq": 20,
         "unit": "Box",
         "lead_time_days": 3,
@@ -1194,17 +1186,10 @@ CROSSBORDER_LISTINGS: tuple[dict[str, Any], ...] = (
         "description_en": "Wildflower honey from beekeepers in the Yao mountains of Shixing County, Guangdong. "
         "Filtered, not heat-treated, filled in 500 g glass jars; 12 jars per carton.",
         "keywords": ["wildflower honey", "raw natural honey", "chinese mountain honey"],
-        "attributes": [
-            _ORIGIN,
-            _BRAND,
-            {"attribute_name": "Packaging", "attribute_value": "Glass Jar"},
-            {"attribute_name": "Shelf Life", "attribute_value": "24 months"},
-        ],
-        "price_tiers": [
-            {"min_quantity": 120, "price_cents": 690},
-            {"min_quantity": 480, "price_cents": 640},
-            {"min_quantity": 1200, "price_cents": 590},
-        ],
+        "attributes": [_ORIGIN, _BRAND, {"attribute_name": "Packaging", "attribute_value": "Glass Jar"},
+                       {"attribute_name": "Shelf Life", "attribute_value": "24 months"}],
+        "price_tiers": [{"min_quantity": 120, "price_cents": 690}, {"min_quantity": 480, "price_cents": 640},
+                        {"min_quantity": 1200, "price_cents": 590}],
         "moq": 120,
         "unit": "Piece",
         "lead_time_days": 7,
@@ -1220,17 +1205,10 @@ CROSSBORDER_LISTINGS: tuple[dict[str, Any], ...] = (
         "description_en": "Pan-fired loose-leaf green tea from high-mountain gardens near Chebaling, Shixing County, "
         "Guangdong. Spring and autumn pickings, sealed in 250 g tins; 24 tins per carton.",
         "keywords": ["green tea", "chinese loose leaf tea", "high mountain tea"],
-        "attributes": [
-            _ORIGIN,
-            _BRAND,
-            {"attribute_name": "Tea Type", "attribute_value": "Green Tea"},
-            {"attribute_name": "Packaging", "attribute_value": "Tin"},
-        ],
-        "price_tiers": [
-            {"min_quantity": 48, "price_cents": 1650},
-            {"min_quantity": 240, "price_cents": 1520},
-            {"min_quantity": 960, "price_cents": 1390},
-        ],
+        "attributes": [_ORIGIN, _BRAND, {"attribute_name": "Tea Type", "attribute_value": "Green Tea"},
+                       {"attribute_name": "Packaging", "attribute_value": "Tin"}],
+        "price_tiers": [{"min_quantity": 48, "price_cents": 1650}, {"min_quantity": 240, "price_cents": 1520},
+                        {"min_quantity": 960, "price_cents": 1390}],
         "moq": 48,
         "unit": "Piece",
         "lead_time_days": 7,

@@ -308,13 +308,8 @@ def _loquat(p: Picture, c: dict[str, RGB]) -> None:
     p.place(leaf(420, 150, green, serrated=True), 330, 250, angle=28)
     p.place(leaf(380, 135, mix(green, BLACK, 0.1), serrated=True), 660, 240, angle=160)
     p.place(leaf(300, 110, mix(green, WHITE, 0.08), serrated=True), 700, 520, angle=-150)
-    spots = [
-        (400, 410, 200, 220, -8),
-        (560, 390, 190, 210, 10),
-        (470, 525, 185, 200, 4),
-        (640, 525, 170, 190, -12),
-        (330, 540, 170, 185, 14),
-    ]
+    spots = [(400, 410, 200, 220, -8), (560, 390, 190, 210, 10), (470, 525, 185, 200, 4), (640, 525, 170, 190, -12),
+             (330, 540, 170, 185, 14)]
     for x, y, w, h, tilt in spots:
         fruit = ball(w, h, (255, 196, 70), (214, 118, 24), shine=140)
         speckle(fruit, p.rng, 40, [(226, 150, 50), (240, 170, 60)], (1.2, 2.5))
@@ -339,12 +334,11 @@ def _bayberry(p: Picture, c: dict[str, RGB]) -> None:
                 x0, y0 = rng.uniform(0, r), rng.uniform(0, r)
                 size = rng.uniform(4.5, 7.5)
                 light = 0.55 - 0.5 * math.hypot(x0 - r * 0.33, y0 - r * 0.28) / r
-                draw.ellipse((_px(x0 - size), _px(y0 - size), _px(x0 + size), _px(y0 + size)), fill=(90, 6, 30, 110))
+                draw.ellipse((_px(x0 - size), _px(y0 - size), _px(x0 + size), _px(y0 + size)),
+                             fill=(90, 6, 30, 110))
                 dot = size * 0.55
-                draw.ellipse(
-                    (_px(x0 - dot - 1.5), _px(y0 - dot - 1.5), _px(x0 + dot - 1.5), _px(y0 + dot - 1.5)),
-                    fill=(*mix((200, 50, 80), (255, 170, 180), max(0.0, light)), 150),
-                )
+                draw.ellipse((_px(x0 - dot - 1.5), _px(y0 - dot - 1.5), _px(x0 + dot - 1.5), _px(y0 + dot - 1.5)),
+                             fill=(*mix((200, 50, 80), (255, 170, 180), max(0.0, light)), 150))
 
         draw_inside(berry, bumps)
         gloss(berry, (0.33, 0.28), (0.24, 0.17), 110)
@@ -357,13 +351,13 @@ def _pear(p: Picture, c: dict[str, RGB]) -> None:
         pear = ball(w, w * 0.92, (226, 178, 96), (150, 96, 38), shine=110)
         speckle(pear, p.rng, 260, [(244, 214, 150), (170, 118, 56)], (1.5, 3.0))
         stem = Sprite(w, w * 0.92)
-        stem.draw.line(stem.points([(w / 2, w * 0.1), (w / 2 + 10, -w * 0.02)]), fill=(92, 60, 30, 255), width=_px(10))
+        stem.draw.line(stem.points([(w / 2, w * 0.1), (w / 2 + 10, -w * 0.02)]), fill=(92, 60, 30, 255),
+                       width=_px(10))
         canvas = Image.new("RGBA", (pear.width, pear.height + _px(40)), (0, 0, 0, 0))
         canvas.alpha_composite(pear, (0, _px(40)))
         top = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
-        ImageDraw.Draw(top).line(
-            ((canvas.width // 2, _px(60)), (canvas.width // 2 + _px(12), 0)), fill=(92, 60, 30, 255), width=_px(10)
-        )
+        ImageDraw.Draw(top).line(((canvas.width // 2, _px(60)), (canvas.width // 2 + _px(12), 0)),
+                                 fill=(92, 60, 30, 255), width=_px(10))
         canvas.alpha_composite(top)
         p.place(canvas, x, y, angle=tilt)
     p.place(leaf(220, 90, mix(c["g"], (80, 130, 60), 0.5)), 690, 230, angle=40)
@@ -378,13 +372,8 @@ def _taro(p: Picture, c: dict[str, RGB]) -> None:
         def rings(draw: ImageDraw.ImageDraw, width: int = corm.width, height: int = corm.height) -> None:
             for i in range(1, 7):  # the leaf-scar rings around a taro corm
                 yy = height * i / 7
-                draw.arc(
-                    (width * -0.1, yy - height * 0.08, width * 1.1, yy + height * 0.08),
-                    0,
-                    180,
-                    fill=(62, 42, 28, 230),
-                    width=_px(4),
-                )
+                draw.arc((width * -0.1, yy - height * 0.08, width * 1.1, yy + height * 0.08),
+                         0, 180, fill=(62, 42, 28, 230), width=_px(4))
 
         draw_inside(corm, rings)
         speckle(corm, p.rng, 300, [(60, 40, 26), (170, 132, 98)], (1.0, 2.2))
@@ -473,10 +462,8 @@ def _grain(x: float, y: float, length: float, angle: float) -> list[Point]:
 def _rice(p: Picture, c: dict[str, RGB]) -> None:
     p.halo(480, 390, 320, WHITE, 110)
     ear = Sprite(220, 440)
-    stem = [
-        (60 + 50 * (1 - math.cos(t / 20 * math.pi / 2)) * 1.4, 430 - 390 * math.sin(t / 20 * math.pi / 2))
-        for t in range(21)
-    ]
+    stem = [(60 + 50 * (1 - math.cos(t / 20 * math.pi / 2)) * 1.4, 430 - 390 * math.sin(t / 20 * math.pi / 2))
+            for t in range(21)]
     ear.draw.line(ear.points(stem), fill=(178, 140, 56, 255), width=_px(5), joint="curve")
     for i in range(8, 21):  # grains along the nodding upper half, pointing up and out
         (x0, y0), (x1, y1) = stem[i - 1], stem[i]
@@ -502,9 +489,8 @@ def _rice(p: Picture, c: dict[str, RGB]) -> None:
     body_draw.chord(bowl.box(0, rim_y - (height - rim_y), width, height), 0, 180, fill=255)
     body_draw.pieslice(bowl.box(*rim), 0, 180, fill=0)  # the mouth: rice shows above the front rim
     china = shaded(body_mask, (246, 248, 248), (170, 178, 186), focus=(0.3, 0.8), spread=1.1)
-    ImageDraw.Draw(china).arc(
-        bowl.box(16, rim_y - 20, width - 16, rim_y + 120), 18, 162, fill=(*c["g"], 255), width=_px(9)
-    )
+    ImageDraw.Draw(china).arc(bowl.box(16, rim_y - 20, width - 16, rim_y + 120), 18, 162, fill=(*c["g"], 255),
+                              width=_px(9))
     bowl.image.alpha_composite(heap)
     bowl.image.alpha_composite(china)
     bowl.draw.arc(bowl.box(*rim), 0, 180, fill=(196, 202, 208, 255), width=_px(5))
@@ -515,9 +501,8 @@ def _tea(p: Picture, c: dict[str, RGB]) -> None:
     p.halo(480, 380, 320, WHITE, 110)
     tin = Sprite(300, 420)
     body_mask = Image.new("L", tin.image.size, 0)
-    ImageDraw.Draw(body_mask).rounded_rectangle(
-        (0, _px(30), body_mask.width - 1, body_mask.height - 1), radius=_px(24), fill=255
-    )
+    ImageDraw.Draw(body_mask).rounded_rectangle((0, _px(30), body_mask.width - 1, body_mask.height - 1),
+                                                radius=_px(24), fill=255)
     body = shaded(body_mask, mix(c["g"], WHITE, 0.25), c["gd"], focus=(0.3, 0.4), spread=1.1)
     tin.image.alpha_composite(body)
     tin.draw.rounded_rectangle(tin.box(0, 0, 300, 70), radius=_px(18), fill=(*mix(c["g"], BLACK, 0.25), 255))
@@ -550,16 +535,14 @@ def _honey(p: Picture, c: dict[str, RGB]) -> None:
     p.image.alpha_composite(comb)
     jar = Sprite(330, 430)
     glass_mask = Image.new("L", jar.image.size, 0)
-    ImageDraw.Draw(glass_mask).rounded_rectangle(
-        (0, _px(70), glass_mask.width - 1, glass_mask.height - 1), radius=_px(56), fill=255
-    )
+    ImageDraw.Draw(glass_mask).rounded_rectangle((0, _px(70), glass_mask.width - 1, glass_mask.height - 1),
+                                                 radius=_px(56), fill=255)
     honey = shaded(glass_mask, (250, 190, 60), (170, 90, 10), focus=(0.35, 0.45), spread=1.1)
     jar.image.alpha_composite(honey)
     jar.draw.rounded_rectangle(jar.box(28, 0, 302, 86), radius=_px(16), fill=(*c["e"], 255))
     for i in range(6):
-        jar.draw.line(
-            jar.points([(48 + i * 46, 6), (48 + i * 46, 80)]), fill=(*mix(c["e"], BLACK, 0.2), 255), width=_px(6)
-        )
+        jar.draw.line(jar.points([(48 + i * 46, 6), (48 + i * 46, 80)]), fill=(*mix(c["e"], BLACK, 0.2), 255),
+                      width=_px(6))
     jar.draw.rounded_rectangle(jar.box(30, 200, 300, 330), radius=_px(10), fill=(*c["bg"], 255))
     jar.draw.rounded_rectangle(jar.box(30, 200, 300, 330), radius=_px(10), outline=(*c["g"], 255), width=_px(5))
     for i in range(3):
@@ -569,11 +552,8 @@ def _honey(p: Picture, c: dict[str, RGB]) -> None:
     dipper = Sprite(420, 80)
     dipper.draw.rounded_rectangle(dipper.box(0, 30, 300, 50), radius=_px(10), fill=(170, 120, 70, 255))
     for i in range(5):
-        dipper.draw.rounded_rectangle(
-            dipper.box(290 + i * 24, 6 + (i % 2) * 4, 310 + i * 24, 74 - (i % 2) * 4),
-            radius=_px(8),
-            fill=(196, 142, 84, 255),
-        )
+        dipper.draw.rounded_rectangle(dipper.box(290 + i * 24, 6 + (i % 2) * 4, 310 + i * 24, 74 - (i % 2) * 4),
+                                      radius=_px(8), fill=(196, 142, 84, 255))
     p.place(dipper.image, 640, 600, angle=12)
 
 
@@ -612,9 +592,8 @@ def _bamboo_shoots(p: Picture, c: dict[str, RGB]) -> None:
     cut = Sprite(width, height)
     base = left[0][0], right[0][0]
     cut.draw.ellipse(cut.box(base[0] + 4, height - 56, base[1] - 4, height - 6), fill=(244, 232, 196, 255))
-    cut.draw.ellipse(
-        cut.box(base[0] + 40, height - 46, base[1] - 40, height - 16), outline=(214, 194, 146, 255), width=_px(4)
-    )
+    cut.draw.ellipse(cut.box(base[0] + 40, height - 46, base[1] - 40, height - 16), outline=(214, 194, 146, 255),
+                     width=_px(4))
     shoot.alpha_composite(cut.image)
     p.place(shoot, 330, 350, angle=-6)
     for i in range(8):  # sun-dried slices: flat, wavy, fibrous

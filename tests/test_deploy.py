@@ -31,19 +31,15 @@ def readme_services() -> set[str]:
 
 
 def test_the_compose_file_has_every_service_the_readme_describes_and_no_other() -> None:
-    assert (
-        readme_services()
-        == set(compose()["services"])
-        == {
-            "postgres",
-            "redis",
-            "migrate",
-            "web",
-            "worker",
-            "beat",
-            "proxy",
-        }
-    )
+    assert readme_services() == set(compose()["services"]) == {
+        "postgres",
+        "redis",
+        "migrate",
+        "web",
+        "worker",
+        "beat",
+        "proxy",
+    }
 
 
 def test_each_role_runs_a_command_of_the_app_cli_from_one_image() -> None:

@@ -55,6 +55,7 @@ def test_downgrade_and_upgrade_again(tmp_path: Any) -> None:
         drop_database(url)
 
 
+
 async def _lots_before_growers(url: str) -> dict[str, int]:
     """Rows as a database had them before revision 0013 (written at head; 0013's parts are then
     dropped by the downgrade). Returns the ids the test looks at."""

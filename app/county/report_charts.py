@@ -159,7 +159,8 @@ def channel_chart(snapshot: Snapshot) -> Chart:
     channels = snapshot["performance"]["channels"]
     top = max((max(c["sales_fen"], 0) for c in channels), default=0) or 1
     rows = [
-        (c["label"], max(c["sales_fen"], 0) / top, money_short(c["sales_fen"]), _colour(c["channel"])) for c in channels
+        (c["label"], max(c["sales_fen"], 0) / top, money_short(c["sales_fen"]), _colour(c["channel"]))
+        for c in channels
     ]
     return _bar_chart("channels", "各渠道销售额", rows)
 
@@ -264,7 +265,7 @@ def svg(chart: Chart) -> str:
             weight = ' font-weight="700"' if shape.bold else ""
             parts.append(
                 f'<text x="{_num(shape.x)}" y="{_num(shape.y)}" font-size="{_num(shape.size)}" fill="{shape.fill}" '
-                f"text-anchor={quoteattr(shape.anchor)}{weight}>{escape(shape.text)}</text>"
+                f'text-anchor={quoteattr(shape.anchor)}{weight}>{escape(shape.text)}</text>'
             )
     parts.append("</svg>")
     return "".join(parts)

@@ -73,14 +73,11 @@ async def issued_quarters(session: AsyncSession) -> Sequence[Any]:
     ).subquery()
     rows = await session.execute(
         select(
-            latest.c.year,
-            latest.c.quarter,
-            latest.c.versions,
-            latest.c.version,
-            latest.c.issued_by_name,
+            latest.c.year, latest.c.quarter, latest.c.versions, latest.c.version, latest.c.issued_by_name,
             latest.c.issued_at,
         )
         .where(latest.c.rank == 1)
         .order_by(latest.c.year.desc(), latest.c.quarter.desc())
     )
     return rows.all()
+

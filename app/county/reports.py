@@ -450,3 +450,5 @@ def month_channels(snapshot: Snapshot) -> list[tuple[str, str]]:
     """(channel, label) of the monthly table's columns, in the channel order."""
     labels = {c["channel"]: c["label"] for c in snapshot["performance"]["channels"]}
     return [(channel, labels.get(channel, channel)) for channel in _channel_order(snapshot)]
+
+

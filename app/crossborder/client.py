@@ -52,19 +52,12 @@ _SECRET_KEYS: Final[frozenset[str]] = frozenset(
 _AUTH_PATHS: Final[frozenset[str]] = frozenset({TOKEN_CREATE_PATH, TOKEN_REFRESH_PATH})
 
 _SIGNATURE_CODES: Final[frozenset[str]] = frozenset({"IncompleteSignature", "InvalidSignature", "25"})
-_PERMISSION_CODES: Final[frozenset[str]] = frozenset({"InsufficientPermission", "AppWhiteIpLimit", "11", "12"})
+_PERMISSION_CODES: Final[frozenset[str]] = frozenset(
+    {"InsufficientPermission", "AppWhiteIpLimit", "11", "12"}
+)
 _TOKEN_CODES: Final[frozenset[str]] = frozenset(
-    {
-        "IllegalAccessToken",
-        "InvalidAccessToken",
-        "AccessTokenExpired",
-        "InvalidRefreshToken",
-        "InvalidSession",
-        "SessionExpired",
-        "MissingSession",
-        "26",
-        "27",
-    }
+    {"IllegalAccessToken", "InvalidAccessToken", "AccessTokenExpired", "InvalidRefreshToken",
+     "InvalidSession", "SessionExpired", "MissingSession", "26", "27"}
 )
 _RATE_CODES: Final[frozenset[str]] = frozenset({"ApiCallLimit", "AppCallLimit", "7"})
 _UNAVAILABLE_CODES: Final[frozenset[str]] = frozenset({"ServiceUnavailable", "10"})
@@ -76,14 +69,8 @@ _BAN_SECONDS = re.compile(r"ban will last (\d+(?:\.\d+)?) (?:more )?second", re.
 # Business codes that mean "the platform had a problem, try again later" rather than "your data is
 # wrong" (reference §5: internal errors, image pipeline, translation limit, photo-bank "-2").
 _RETRYABLE_MSG_CODES: Final[frozenset[str]] = frozenset(
-    {
-        "S_COMMON_INTERNAL_ERROR",
-        "S_PRODUCT_SEARCH_ERROR",
-        "B_IMAGE_UPLOAD_FAILED",
-        "B_PRODUCT_INFO_TRANSLATION_FAILED",
-        "-2",
-        "isp.system-service-error",
-    }
+    {"S_COMMON_INTERNAL_ERROR", "S_PRODUCT_SEARCH_ERROR", "B_IMAGE_UPLOAD_FAILED",
+     "B_PRODUCT_INFO_TRANSLATION_FAILED", "-2", "isp.system-service-error"}
 )
 
 
@@ -139,17 +126,8 @@ class IcbuError(Exception):
     """Any failed ICBU call. ``code`` is the gateway code (``"0"`` for business failures inside a
     success envelope), ``msg_code`` the business code (``PUB_BIZCHECK_…``, ``B_…``, ``sub_code``)."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str = "",
-        msg_code: str = "",
-        request_id: str = "",
-        api: str = "",
-        http_status: int | None = None,
-        trace_id: str = "",
-    ) -> None:
+    def __init__(self, message: str, *, code: str = "", msg_code: str = "", request_id: str = "",
+                 api: str = "", http_status: int | None = None, trace_id: str = "") -> None:
         super().__init__(message)
         self.trace_id = trace_id
         self.message = message
@@ -278,18 +256,10 @@ OnCall = Callable[[CallRecord], None]
 class IcbuClient:
     """One app's client for the IOP gateway. Use as ``async with IcbuClient(...) as client``."""
 
-    def __init__(
-        self,
-        app_key: str,
-        app_secret: str,
-        *,
-        base_url: str = DEFAULT_GATEWAY_URL,
-        sync_url: str | None = None,
-        timeout: float = 30.0,
-        on_call: OnCall | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
+    def __init__(self, app_key: str, app_secret: str, *, base_url: str = DEFAULT_GATEWAY_URL,
+                 sync_url: str | None = None, timeout: float = 30.0, on_call: OnCall | None = None,
+                 http_client: httpx.AsyncClient | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.app_key = app_key
         self._secret = app_secret
         self.base_url = base_url.rstrip("/")
@@ -318,14 +288,9 @@ class IcbuClient:
 
     # ------------------------------------------------------------------ public calls
 
-    async def rest(
-        self,
-        path: str,
-        params: Mapping[str, ParamValue] | None = None,
-        *,
-        access_token: str | None = None,
-        files: Mapping[str, FileParam] | None = None,
-    ) -> CallResult:
+    async def rest(self, path: str, params: Mapping[str, ParamValue] | None = None, *,
+                   access_token: str | None = None,
+                   files: Mapping[str, FileParam] | None = None) -> CallResult:
         """GOP call: ``POST {base}/rest{path}`` signed with ``path`` as prefix."""
         if not path.startswith("/"):
             raise ValueError(f"a GOP API path starts with '/': {path!r}")
@@ -336,15 +301,9 @@ class IcbuClient:
         wire["sign"] = iop_sign(self._secret, wire, path)
         return await self._send("rest", path, f"{self.base_url}/rest{path}", wire, files)
 
-    async def sync(
-        self,
-        method: str,
-        params: Mapping[str, ParamValue] | None = None,
-        *,
-        session: str | None = None,
-        files: Mapping[str, FileParam] | None = None,
-        simplify: bool = False,
-    ) -> CallResult:
+    async def sync(self, method: str, params: Mapping[str, ParamValue] | None = None, *,
+                   session: str | None = None, files: Mapping[str, FileParam] | None = None,
+                   simplify: bool = False) -> CallResult:
         """Method call on ``/sync`` (dotted name, token as ``session``, no signing prefix)."""
         if "/" in method or "." not in method:
             raise ValueError(f"/sync takes a dotted method name (use rest() for paths): {method!r}")
@@ -370,12 +329,8 @@ class IcbuClient:
     # ------------------------------------------------------------------ internals
 
     def _system_params(self) -> dict[str, str]:
-        return {
-            "app_key": self.app_key,
-            "sign_method": "sha256",
-            "timestamp": str(int(self._clock() * 1000)),
-            "format": "json",
-        }
+        return {"app_key": self.app_key, "sign_method": "sha256",
+                "timestamp": str(int(self._clock() * 1000)), "format": "json"}
 
     @staticmethod
     def _business_params(params: Mapping[str, ParamValue] | None) -> dict[str, str]:
@@ -388,9 +343,8 @@ class IcbuClient:
                 out[key] = text
         return out
 
-    async def _send(
-        self, style: CallStyle, api: str, url: str, wire: dict[str, str], files: Mapping[str, FileParam] | None
-    ) -> CallResult:
+    async def _send(self, style: CallStyle, api: str, url: str, wire: dict[str, str],
+                    files: Mapping[str, FileParam] | None) -> CallResult:
         import httpx
 
         started = time.perf_counter()
@@ -404,43 +358,21 @@ class IcbuClient:
             except httpx.TimeoutException as exc:
                 raise GatewayUnavailable(f"timed out ({type(exc).__name__})", code="timeout", api=api) from exc
             except httpx.HTTPError as exc:
-                raise GatewayUnavailable(f"transport error ({type(exc).__name__})", code="transport", api=api) from exc
+                raise GatewayUnavailable(f"transport error ({type(exc).__name__})", code="transport",
+                                         api=api) from exc
             status = response.status_code
             body = self._parse_body(response, api)
             data, request_id, trace_id = self._unwrap(style, api, body, status)
         except IcbuError as exc:
             count_alibaba_error(api, type(exc).__name__)
-            self._record(
-                style,
-                api,
-                wire,
-                started,
-                ok=False,
-                code=exc.code,
-                msg_code=exc.msg_code,
-                message=exc.message,
-                request_id=exc.request_id,
-                trace_id=exc.trace_id,
-                http_status=status,
-            )
+            self._record(style, api, wire, started, ok=False, code=exc.code, msg_code=exc.msg_code,
+                         message=exc.message, request_id=exc.request_id, trace_id=exc.trace_id, http_status=status)
             raise
         duration = (time.perf_counter() - started) * 1000
-        self._record(
-            style,
-            api,
-            wire,
-            started,
-            ok=True,
-            code=str(body.get("code", "0")),
-            msg_code="",
-            message="",
-            request_id=request_id,
-            trace_id=trace_id,
-            http_status=status,
-        )
-        return CallResult(
-            api=api, style=style, body=body, data=data, request_id=request_id, trace_id=trace_id, duration_ms=duration
-        )
+        self._record(style, api, wire, started, ok=True, code=str(body.get("code", "0")), msg_code="",
+                     message="", request_id=request_id, trace_id=trace_id, http_status=status)
+        return CallResult(api=api, style=style, body=body, data=data, request_id=request_id,
+                          trace_id=trace_id, duration_ms=duration)
 
     @staticmethod
     def _parse_body(response: httpx.Response, api: str) -> JSON:
@@ -450,20 +382,11 @@ class IcbuClient:
             body = None
         if response.status_code >= 500:
             rid = str(body.get("request_id", "")) if isinstance(body, dict) else ""
-            raise GatewayUnavailable(
-                f"HTTP {response.status_code}",
-                code=str(response.status_code),
-                request_id=rid,
-                api=api,
-                http_status=response.status_code,
-            )
+            raise GatewayUnavailable(f"HTTP {response.status_code}", code=str(response.status_code),
+                                     request_id=rid, api=api, http_status=response.status_code)
         if not isinstance(body, dict):
-            raise GatewayUnavailable(
-                f"unreadable reply (HTTP {response.status_code})",
-                code=str(response.status_code),
-                api=api,
-                http_status=response.status_code,
-            )
+            raise GatewayUnavailable(f"unreadable reply (HTTP {response.status_code})",
+                                     code=str(response.status_code), api=api, http_status=response.status_code)
         return body
 
     def _unwrap(self, style: CallStyle, api: str, body: JSON, status: int) -> tuple[JSON, str, str]:
@@ -471,22 +394,14 @@ class IcbuClient:
         if isinstance(error, dict):  # /sync and TOP error envelope
             sub_code = str(error.get("sub_code") or "")
             message = str(error.get("sub_msg") or error.get("msg") or error.get("message") or "")
-            raise _gateway_error(
-                str(error.get("code", "")),
-                sub_code,
-                message,
-                str(error.get("request_id") or ""),
-                api,
-                status,
-                str(error.get("type") or ""),
-            )
+            raise _gateway_error(str(error.get("code", "")), sub_code, message,
+                                 str(error.get("request_id") or ""), api, status, str(error.get("type") or ""))
         code = str(body.get("code", "0"))
         request_id = str(body.get("request_id") or "")
         if code != "0":  # GOP flat error envelope
             message = str(body.get("message") or body.get("msg") or code)
-            raise _gateway_error(
-                code, str(body.get("sub_code") or ""), message, request_id, api, status, str(body.get("type") or "")
-            )
+            raise _gateway_error(code, str(body.get("sub_code") or ""), message, request_id, api, status,
+                                 str(body.get("type") or ""))
         data = body
         if style == "sync":
             wrapper = f"{api.replace('.', '_')}_response"
@@ -500,68 +415,27 @@ class IcbuClient:
             msg_code, message = failure
             codes = set(msg_code.split(";"))
             cls: type[BusinessError] = (
-                InAudit
-                if IN_AUDIT_CODE in codes
-                else RetryableBusinessError
-                if codes & _RETRYABLE_MSG_CODES
-                else BusinessError
-            )
-            raise cls(
-                message or msg_code,
-                code="0",
-                msg_code=msg_code,
-                request_id=request_id or trace_id,
-                api=api,
-                http_status=status,
-                trace_id=trace_id,
-            )
+                InAudit if IN_AUDIT_CODE in codes else RetryableBusinessError if codes & _RETRYABLE_MSG_CODES
+                else BusinessError)
+            raise cls(message or msg_code, code="0", msg_code=msg_code, request_id=request_id or trace_id,
+                      api=api, http_status=status, trace_id=trace_id)
         if status == 429:
-            raise RateLimited(
-                f"HTTP {status}", retry_after=None, code=str(status), request_id=request_id, api=api, http_status=status
-            )
+            raise RateLimited(f"HTTP {status}", retry_after=None, code=str(status), request_id=request_id,
+                              api=api, http_status=status)
         if status >= 400:
-            raise BusinessError(f"HTTP {status}", code=str(status), request_id=request_id, api=api, http_status=status)
+            raise BusinessError(f"HTTP {status}", code=str(status), request_id=request_id, api=api,
+                                http_status=status)
         return data, request_id, trace_id
 
-    def _record(
-        self,
-        style: CallStyle,
-        api: str,
-        wire: Mapping[str, str],
-        started: float,
-        *,
-        ok: bool,
-        code: str,
-        msg_code: str,
-        message: str,
-        request_id: str,
-        trace_id: str,
-        http_status: int | None,
-    ) -> None:
+    def _record(self, style: CallStyle, api: str, wire: Mapping[str, str], started: float, *, ok: bool,
+                code: str, msg_code: str, message: str, request_id: str, trace_id: str,
+                http_status: int | None) -> None:
         duration = (time.perf_counter() - started) * 1000
-        record = CallRecord(
-            api=api,
-            style=style,
-            params=redact_params(wire, api=api),
-            ok=ok,
-            code=code,
-            msg_code=msg_code,
-            message=message,
-            request_id=request_id,
-            trace_id=trace_id,
-            duration_ms=duration,
-            http_status=http_status,
-        )
-        logger.info(
-            "icbu %s %s ok=%s code=%s msg_code=%s request_id=%s %.0fms",
-            style,
-            api,
-            ok,
-            code,
-            msg_code,
-            request_id,
-            duration,
-        )
+        record = CallRecord(api=api, style=style, params=redact_params(wire, api=api), ok=ok, code=code,
+                            msg_code=msg_code, message=message, request_id=request_id, trace_id=trace_id,
+                            duration_ms=duration, http_status=http_status)
+        logger.info("icbu %s %s ok=%s code=%s msg_code=%s request_id=%s %.0fms", style, api, ok, code,
+                    msg_code, request_id, duration)
         if self.on_call is not None:
             try:
                 self.on_call(record)
@@ -572,9 +446,8 @@ class IcbuClient:
         body = result.body
         access = str(body.get("access_token") or "")
         if not access:
-            raise BusinessError(
-                "token reply without access_token", code="0", request_id=result.request_id, api=result.api
-            )
+            raise BusinessError("token reply without access_token", code="0", request_id=result.request_id,
+                                api=result.api)
         now = datetime.fromtimestamp(self._clock(), UTC)
         expires_in = _seconds(body.get("expires_in"))
         refresh_in = _seconds(body.get("refresh_expires_in"))
@@ -600,16 +473,10 @@ def _seconds(value: Any) -> int:
         return 0
 
 
-def _gateway_error(
-    code: str, sub_code: str, message: str, request_id: str, api: str, status: int, type_: str = ""
-) -> IcbuError:
-    kwargs: dict[str, Any] = {
-        "code": code,
-        "msg_code": sub_code,
-        "request_id": request_id,
-        "api": api,
-        "http_status": status,
-    }
+def _gateway_error(code: str, sub_code: str, message: str, request_id: str, api: str,
+                   status: int, type_: str = "") -> IcbuError:
+    kwargs: dict[str, Any] = {"code": code, "msg_code": sub_code, "request_id": request_id, "api": api,
+                              "http_status": status}
     if code in _SIGNATURE_CODES:
         return SignatureError(message, **kwargs)
     # The IP whitelist error also arrives as code "15" with the name only in type/message (§5).
@@ -623,13 +490,8 @@ def _gateway_error(
     # The platform's own failures (ISP / SYSTEM, "isp.*") are transient; an "isv.*" sub-code blames
     # the request even when the type says ISP.
     platform_side = type_.upper() in ("SYSTEM", "ISP") and not sub_code.startswith("isv.")
-    if (
-        code in _UNAVAILABLE_CODES
-        or status >= 500
-        or platform_side
-        or sub_code.startswith("isp.")
-        or code == "InternalError"
-    ):
+    if (code in _UNAVAILABLE_CODES or status >= 500 or platform_side or sub_code.startswith("isp.")
+            or code == "InternalError"):
         return GatewayUnavailable(message, **kwargs)
     if IN_AUDIT_CODE in sub_code:
         return InAudit(message, **kwargs)
@@ -649,9 +511,8 @@ def _business_failure(data: Any, depth: int = 0) -> tuple[str, str] | None:
     if not isinstance(data, dict) or depth > 3:
         return None
     msg_code = str(data.get("msg_code") or data.get("sub_error_code") or data.get("error_code") or "")
-    message = str(
-        data.get("message") or data.get("sub_error_msg") or data.get("error_message") or data.get("msg") or ""
-    )
+    message = str(data.get("message") or data.get("sub_error_msg") or data.get("error_message")
+                  or data.get("msg") or "")
     flags = [data[k] for k in ("success", "biz_success", "sub_success", "is_success") if k in data]
     if any(_is_false(flag) for flag in flags):
         return msg_code or "BUSINESS_FAILURE", message

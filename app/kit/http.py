@@ -94,7 +94,9 @@ def install_error_handlers(app: FastAPI, error_page: ErrorPage) -> None:
 
     def service_unavailable(request: Request, exc: Exception) -> Response:
         # One line, no traceback: during an outage every request says the same thing.
-        log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+        log.warning(
+            "database unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc
+        )
         headers = {"Retry-After": str(unavailable.RETRY_AFTER_SECONDS)}
         if wants_html(request):
             response = _html_error(request, 503, unavailable.CODE, unavailable.MESSAGE)

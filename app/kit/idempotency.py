@@ -63,6 +63,7 @@ class IdempotentCall:
         await repository.store_idempotent_answer(self.session, self.scope, self.key, status_code, body)
 
 
+
 class EarlyAnswer:
     """What ``work`` is given with ``run_idempotent(answers_early=True)``: called with the answer (a
     JSON-able body, or an :class:`Outcome`), it stores it at once; ``answered`` says whether it has

@@ -83,7 +83,9 @@ async def relay_after_commit(session: AsyncSession) -> None:
     if not pending or sender is None:
         return
     drains = sender.drains if isinstance(sender, DrainingSender) else None
-    to_relay = [message_id for message_id, (task_name, _) in pending.items() if drains is None or not drains(task_name)]
+    to_relay = [
+        message_id for message_id, (task_name, _) in pending.items() if drains is None or not drains(task_name)
+    ]
     if to_relay:
         await relay(session, sender, ids=to_relay)
 

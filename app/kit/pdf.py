@@ -120,7 +120,9 @@ def width(text: str, size: float) -> float:
     return float(pdfmetrics.stringWidth(text, register(), size))
 
 
-def ellipsised(text: str, size: float, max_width: float, measure: Callable[[str, float], float] | None = None) -> str:
+def ellipsised(
+    text: str, size: float, max_width: float, measure: Callable[[str, float], float] | None = None
+) -> str:
     """``text`` as it fits ``max_width`` at ``size``, cut and ended with … when it does not
     (measured in the document font, or by ``measure``: an SVG's estimate of a browser's font)."""
     measure = measure or width

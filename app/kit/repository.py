@@ -76,7 +76,10 @@ async def outbox_backlog(conn: AsyncConnection | AsyncSession, *, max_process_at
     unprocessed = OutboxMessage.processed_at.is_(None)
     given_up = OutboxMessage.process_attempts >= max_process_attempts
     counts = (
-        select(func.count(), func.count().filter(given_up)).select_from(OutboxMessage).where(unprocessed).subquery()
+        select(func.count(), func.count().filter(given_up))
+        .select_from(OutboxMessage)
+        .where(unprocessed)
+        .subquery()
     )
     oldest = (
         select(OutboxMessage.created_at)

@@ -204,7 +204,8 @@ _TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], 
         "批发订单待审批",
         {"order_number": T, "amount_minor": M, "hold_until": TIME},
         lambda p, _: (
-            f"订单{p['order_number']}（{p['amount_minor']}）待服务中心信用审批，保留至{p['hold_until']}，逾期自动取消。"
+            f"订单{p['order_number']}（{p['amount_minor']}）待服务中心信用审批，"
+            f"保留至{p['hold_until']}，逾期自动取消。"
         ),
     ),
     "wholesale_order_approved": (

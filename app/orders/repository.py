@@ -37,7 +37,11 @@ async def order_by_number(
 
 
 def _order_by_number_statement(with_lines_and_events: bool, for_update: bool) -> Select[Any]:
-    stmt = select(Order).where(Order.number == bindparam("order_number")).execution_options(populate_existing=True)
+    stmt = (
+        select(Order)
+        .where(Order.number == bindparam("order_number"))
+        .execution_options(populate_existing=True)
+    )
     if with_lines_and_events:
         stmt = stmt.options(selectinload(Order.lines), selectinload(Order.events))
     if for_update:

@@ -151,3 +151,5 @@ def receipt_pdf(receipt: Receipt, *, width_mm: int = 80) -> bytes:
     roll.text("扫码查看购买明细与产品溯源", small, align="center")
     roll.text(f"谢谢惠顾 · {receipt.service_line}", small - 0.5, align="center")
     return roll.render(f"{receipt.brand} 小票 {receipt.number}")
+
+

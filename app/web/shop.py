@@ -94,7 +94,9 @@ async def home(
             ),
             "year_round": [p for p in views if not p["season_months"]],
             # Plain values, not rows: the memo outlives this request's session.
-            "categories": [{"slug": c.slug, "name_zh": c.name_zh} for c in await repository.list_categories(session)],
+            "categories": [
+                {"slug": c.slug, "name_zh": c.name_zh} for c in await repository.list_categories(session)
+            ],
         }
 
     # What every visitor of this kind sees alike, kept a second (app.kit.short_memo).

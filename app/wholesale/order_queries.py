@@ -99,7 +99,9 @@ async def company_turn(session: AsyncSession, company_id: int, today: date) -> t
     locked = await session.scalar(_company_lock(), {"company_id": company_id})
     if locked is None:
         return None
-    row = (await session.execute(_company_turn_sums(), {"company_id": company_id, "today": today})).one()
+    row = (
+        await session.execute(_company_turn_sums(), {"company_id": company_id, "today": today})
+    ).one()
     return row[0], int(row[1] or 0), int(row[2] or 0)
 
 

@@ -148,7 +148,9 @@ async def trip_by_number(session: AsyncSession, number: str) -> WholesaleTrip | 
 async def book(session: AsyncSession, trip_id: int, weight_kg: Decimal, cases: int, *, now: datetime) -> bool:
     """Add a load to a trip still taking orders, if it fits: one conditional UPDATE, no lock held
     beyond it. False: the trip is full for this load, past its cut-off, or no longer planned."""
-    booked = await session.scalar(_book(), {"trip_id": trip_id, "now": now, "weight_kg": weight_kg, "cases": cases})
+    booked = await session.scalar(
+        _book(), {"trip_id": trip_id, "now": now, "weight_kg": weight_kg, "cases": cases}
+    )
     return booked is not None
 
 

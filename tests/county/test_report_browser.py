@@ -40,10 +40,9 @@ async def test_an_admin_issues_and_the_official_reads_on_a_phone(
     period = reports.current_quarter().previous()  # a finished quarter, whatever today is
     shots = Shots("county-report")
     try:
-        async with app_in_browser(committed_database_url, tmp_path, state={"report_sources": FixtureSources()}) as (
-            base,
-            browser,
-        ):
+        async with app_in_browser(
+            committed_database_url, tmp_path, state={"report_sources": FixtureSources()}
+        ) as (base, browser):
             page = await signed_in_page(browser, base, admin.username, "/admin/county/reports")
             await page.set_viewport_size(DESKTOP)
             await expect(page.locator(f"#quarter-{period.label}")).to_contain_text("未发布")

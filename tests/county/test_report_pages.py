@@ -122,7 +122,7 @@ async def test_the_official_reads_everything_and_issues_nothing(
 
     for shown in (listing, page, preview):
         assert shown.status_code == 200
-        assert '<form method="post" action="/admin/county/reports"' not in shown.text  # no issue button
+        assert "<form method=\"post\" action=\"/admin/county/reports\"" not in shown.text  # no issue button
         assert reports.PHONE_PATTERN.search(shown.text) is None
     assert "第 1 版（最新）" in page.text and "未发布 · 预览" in preview.text
     assert 'href="/admin/county/reports"' in listing.text  # the nav shows the official the reports

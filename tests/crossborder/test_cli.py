@@ -114,22 +114,11 @@ async def _make_listing(url: str, uploads: Path, model: str) -> int:
             (uploads / "xb").mkdir(parents=True, exist_ok=True)
             (uploads / "xb" / f"{model}.jpg").write_bytes(buffer.getvalue())
             listing = Listing(
-                product_id=product.id,
-                variant_id=variant.id,
-                model_number=model,
-                title_en="Green Tea 250g Tin",
-                description_en="From Chebaling.",
-                keywords=["green tea"],
-                category_id="100010",
-                attributes=[],
-                image_paths=[f"xb/{model}.jpg"],
-                price_tiers=[{"min_quantity": 48, "price_cents": 1650}],
-                moq=48,
-                unit="Piece",
-                lead_time_days=7,
-                weight_kg=Decimal("0.350"),
-                size_cm={"length": 10, "width": 10, "height": 16},
-                state=ListingState.not_connected,
+                product_id=product.id, variant_id=variant.id, model_number=model, title_en="Green Tea 250g Tin",
+                description_en="From Chebaling.", keywords=["green tea"], category_id="100010", attributes=[],
+                image_paths=[f"xb/{model}.jpg"], price_tiers=[{"min_quantity": 48, "price_cents": 1650}], moq=48,
+                unit="Piece", lead_time_days=7, weight_kg=Decimal("0.350"),
+                size_cm={"length": 10, "width": 10, "height": 16}, state=ListingState.not_connected,
             )
             session.add(listing)
             await session.flush()

@@ -25,21 +25,13 @@ from app.kit.metrics import REGISTRY
 from tests.fixtures.fake_icbu import SEEDED_PHOTOBANK_URL, FakeIcbuServer
 
 LISTING = {
-    "basic_info": {
-        "title": "Nanling Pearl Fresh Loquat 5kg",
-        "language": "en_US",
-        "keywords": "loquat fresh",
-        "model_number": "NLP-LOQ-5",
-        "product_image": [{"image_url": SEEDED_PHOTOBANK_URL}],
-    },
+    "basic_info": {"title": "Nanling Pearl Fresh Loquat 5kg", "language": "en_US", "keywords": "loquat fresh",
+                   "model_number": "NLP-LOQ-5", "product_image": [{"image_url": SEEDED_PHOTOBANK_URL}]},
     "category_info": {"category_id": 100003},
-    "trade_info": {
-        "price": {"price_type": "TIERED", "currency": "USD", "tiered_price": [{"quantity": 1, "price": "12.50"}]},
-        "inventory": 40,
-        "moq": 1,
-        "unit": "Box",
-        "sku_info": [{"sku_id": "17000000000000001", "sku_code": "LOQ-5KG"}],
-    },
+    "trade_info": {"price": {"price_type": "TIERED", "currency": "USD",
+                             "tiered_price": [{"quantity": 1, "price": "12.50"}]},
+                   "inventory": 40, "moq": 1, "unit": "Box",
+                   "sku_info": [{"sku_id": "17000000000000001", "sku_code": "LOQ-5KG"}]},
 }
 
 
@@ -79,32 +71,26 @@ async def test_path_and_sync_calls_succeed(fake_icbu: FakeIcbuServer) -> None:
         assert got.data["result"]["product_info"]["basic_info"]["model_number"] == "NLP-LOQ-5"
         assert got.request_id.startswith("fake-req-") and got.trace_id and got.duration_ms >= 0
 
-        found = await client.rest(
-            "/alibaba/icbu/product/search/v2", {"sku_code": "LOQ-5KG", "page_size": 20}, access_token=token
-        )
+        found = await client.rest("/alibaba/icbu/product/search/v2", {"sku_code": "LOQ-5KG", "page_size": 20},
+                                  access_token=token)
         assert [p["basic_info"]["product_id"] for p in found.data["result"]["product_info"]] == [product_id]
 
-        listed = await client.sync(
-            "alibaba.icbu.product.list",
-            {"language": "ENGLISH", "current_page": 1, "page_size": 10, "subject": "南岭 loquat"},
-            session=token,
-        )
+        listed = await client.sync("alibaba.icbu.product.list",
+                                   {"language": "ENGLISH", "current_page": 1, "page_size": 10,
+                                    "subject": "南岭 loquat"},
+                                   session=token)
         assert listed.data["total_item"] == 0  # the UTF-8 subject was signed and filtered correctly
-        listed = await client.sync("alibaba.icbu.product.list", {"language": "ENGLISH", "page_size": 10}, session=token)
+        listed = await client.sync("alibaba.icbu.product.list", {"language": "ENGLISH", "page_size": 10},
+                                   session=token)
         assert listed.data["products"]["alibaba_product_brief_response"][0]["id"] == product_id
         assert listed.request_id
 
-        await client.rest(
-            "/icbu/product/edit-inventory", {"product_id": product_id, "inventory": 7}, access_token=token
-        )
-        await client.rest(
-            "/alibaba/icbu/product/batch/update/status",
-            {"product_id_list": [product_id], "action": "online"},
-            access_token=token,
-        )
-        status = await client.rest(
-            "/alibaba/icbu/product/status/get/v2", {"product_id": product_id}, access_token=token
-        )
+        await client.rest("/icbu/product/edit-inventory", {"product_id": product_id, "inventory": 7},
+                          access_token=token)
+        await client.rest("/alibaba/icbu/product/batch/update/status",
+                          {"product_id_list": [product_id], "action": "online"}, access_token=token)
+        status = await client.rest("/alibaba/icbu/product/status/get/v2", {"product_id": product_id},
+                                   access_token=token)
         assert status.data["result"]["data"]["status"] == "online"
     assert fake_icbu.state.product(product_id).inventory == 7
     assert all(r.signature_ok for r in fake_icbu.state.requests)
@@ -127,20 +113,11 @@ async def test_wrong_secret_and_wrong_variant_are_signature_errors(fake_icbu: Fa
         rest["sign"] = iop_sign(fake_icbu.app_secret, rest)
         reply = (await http.post(f"{fake_icbu.base_url}/rest/alibaba/icbu/product/search/v2", data=rest)).json()
         assert reply["code"] == "IncompleteSignature" and reply["type"] == "ISV"
-        sync = {
-            **base,
-            "timestamp": str(int(time.time() * 1000)),
-            "method": "alibaba.icbu.product.list",
-            "language": "ENGLISH",
-        }
+        sync = {**base, "timestamp": str(int(time.time() * 1000)), "method": "alibaba.icbu.product.list",
+                "language": "ENGLISH"}
         sync["sign"] = iop_sign(fake_icbu.app_secret, sync, "alibaba.icbu.product.list")
-        reply = (
-            await http.post(
-                f"{fake_icbu.base_url}/sync",
-                content=urlencode(sync),
-                headers={"content-type": "application/x-www-form-urlencoded"},
-            )
-        ).json()
+        reply = (await http.post(f"{fake_icbu.base_url}/sync", content=urlencode(sync),
+                                 headers={"content-type": "application/x-www-form-urlencoded"})).json()
         assert reply["error_response"]["code"] == "IncompleteSignature"
         # ... while the iop-SDK style (bare /rest, method=<path>, prefix = path) is accepted.
         bare = {**base, "timestamp": str(int(time.time() * 1000)), "method": "/alibaba/icbu/product/search/v2"}
@@ -155,19 +132,10 @@ async def test_business_errors_inside_code_zero(fake_icbu: FakeIcbuServer) -> No
     async with fake_icbu.client() as client:
         product_id = await _create_listing(client, token)
         with pytest.raises(BusinessError) as info:
-            await client.rest(
-                "/icbu/product/edit-price",
-                {
-                    "product_id": product_id,
-                    "price": {
-                        "currency": "USD",
-                        "price_type": "TIERED",
-                        "tiered_price": [{"quantity": 1, "price": "1.5"}],
-                    },
-                    "sku_price": [{"sku_id": "1", "price": "1"}],
-                },
-                access_token=token,
-            )
+            await client.rest("/icbu/product/edit-price",
+                              {"product_id": product_id, "price": {"currency": "USD", "price_type": "TIERED",
+                                                                   "tiered_price": [{"quantity": 1, "price": "1.5"}]},
+                               "sku_price": [{"sku_id": "1", "price": "1"}]}, access_token=token)
         assert type(info.value) is BusinessError
         assert info.value.code == "0" and info.value.msg_code == "B_PRICE_CONFLICT"
         with pytest.raises(BusinessError) as info:
@@ -182,13 +150,11 @@ async def test_in_audit(fake_icbu: FakeIcbuServer) -> None:
     async with fake_icbu.client() as client:
         product_id = await _create_listing(client, token)
         with pytest.raises(InAudit) as info:
-            await client.rest(
-                "/icbu/product/edit-price", {"product_id": product_id, "price": price}, access_token=token
-            )
+            await client.rest("/icbu/product/edit-price", {"product_id": product_id, "price": price},
+                              access_token=token)
         assert info.value.msg_code == "PUB_BIZCHECK_PRODUCT_IN_AUDITING" and info.value.code == "0"
-        status = await client.rest(
-            "/alibaba/icbu/product/status/get/v2", {"product_id": product_id}, access_token=token
-        )
+        status = await client.rest("/alibaba/icbu/product/status/get/v2", {"product_id": product_id},
+                                   access_token=token)
         assert status.data["result"]["data"]["status"] == "pending"
         fake_icbu.state.approve(product_id)
         await client.rest("/icbu/product/edit-price", {"product_id": product_id, "price": price}, access_token=token)
@@ -271,15 +237,8 @@ async def test_on_call_records_hold_no_secrets(fake_icbu: FakeIcbuServer) -> Non
     assert records[0].params["app_key"] == fake_icbu.app_key
     text = repr(records)
     signs = [r.params["sign"] for r in fake_icbu.state.requests]
-    for secret in [
-        fake_icbu.app_secret,
-        code,
-        token.access_token,
-        token.refresh_token,
-        refreshed.access_token,
-        refreshed.refresh_token,
-        *signs,
-    ]:
+    for secret in [fake_icbu.app_secret, code, token.access_token, token.refresh_token, refreshed.access_token,
+                   refreshed.refresh_token, *signs]:
         assert secret not in text
 
 
@@ -292,31 +251,18 @@ async def test_photobank_upload_and_external_images_refused(fake_icbu: FakeIcbuS
     Image.new("RGB", (8, 8), (10, 200, 10)).save(buffer, "PNG")
     async with fake_icbu.client() as client:
         token = fake_icbu.state.issue_token()
-        result = await client.sync(
-            "alibaba.icbu.photobank.upload",
-            {"file_name": "loquat1.png"},
-            session=token,
-            files={"image_bytes": ("loquat1.png", buffer.getvalue(), "image/png")},
-        )
+        result = await client.sync("alibaba.icbu.photobank.upload", {"file_name": "loquat1.png"}, session=token,
+                                   files={"image_bytes": ("loquat1.png", buffer.getvalue(), "image/png")})
         upload = result.data["upload_image_response"]
         assert upload["photobank_url"].startswith("//sc04.alicdn.com/kf/") and upload["file_id"]
         # The file part is not signed, and the signature still matched.
         assert fake_icbu.state.requests[-1].signature_ok
         with pytest.raises(BusinessError) as info:
-            await client.sync(
-                "alibaba.icbu.photobank.upload",
-                {"file_name": "bad-name!.png"},
-                session=token,
-                files={"image_bytes": ("x.png", buffer.getvalue(), "image/png")},
-            )
+            await client.sync("alibaba.icbu.photobank.upload", {"file_name": "bad-name!.png"}, session=token,
+                              files={"image_bytes": ("x.png", buffer.getvalue(), "image/png")})
         assert info.value.code == "0" and info.value.msg_code == "EC_IMAGE_L_ARG_RQ"
-        external = {
-            **LISTING,
-            "basic_info": {
-                **LISTING["basic_info"],  # type: ignore[dict-item]
-                "product_image": [{"image_url": "https://example.com/a.jpg"}],
-            },
-        }
+        external = {**LISTING, "basic_info": {**LISTING["basic_info"],  # type: ignore[dict-item]
+                                              "product_image": [{"image_url": "https://example.com/a.jpg"}]}}
         with pytest.raises(BusinessError) as info:
             await client.rest("/alibaba/icbu/product/listing/v2", {"product_info": external}, access_token=token)
         assert info.value.msg_code == "B_CONTAINS_INVALID_IMAGE"

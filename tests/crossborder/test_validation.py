@@ -108,16 +108,8 @@ def test_moq_lead_time_weight_size() -> None:
 
 
 def test_every_problem_is_reported_at_once() -> None:
-    bad = Draft(
-        title_en="",
-        keywords=[],
-        category_id=None,
-        image_paths=[],
-        price_tiers=[],
-        lead_time_days=0,
-        weight_kg=None,
-        size_cm={},
-    )
+    bad = Draft(title_en="", keywords=[], category_id=None, image_paths=[], price_tiers=[], lead_time_days=0,
+                weight_kg=None, size_cm={})
     assert validate_listing(bad) == [
         "英文标题不能为空",
         "至少需要 1 个英文关键词",

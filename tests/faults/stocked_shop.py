@@ -142,3 +142,4 @@ async def wait_until(predicate: Callable[[], Awaitable[bool]], timeout: float, i
 
 def log_tail(path: Path, chars: int = 4000) -> str:
     return path.read_text(errors="replace")[-chars:] if path.exists() else "(no log)"
+

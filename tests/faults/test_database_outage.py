@@ -31,7 +31,9 @@ TEST_BOUND_SECONDS = 110.0
 
 
 async def _through(served: Served, fault: Callable[[], object]) -> Outage:
-    return await order_load_through(served.server.base_url, served.shop, fault, recover_within=RECOVER_WITHIN_SECONDS)
+    return await order_load_through(
+        served.server.base_url, served.shop, fault, recover_within=RECOVER_WITHIN_SECONDS
+    )
 
 
 async def _nothing_lost_or_doubled(served: Served, outage: Outage) -> None:

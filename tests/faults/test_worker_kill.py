@@ -425,7 +425,9 @@ async def _assert_each_effect_once(
         """,
         numbers=flow.lapsed,
     )
-    assert [(o["status"], o["expired_events"], o["released"]) for o in lapsed] == [("expired", 1, 1)] * len(flow.lapsed)
+    assert [(o["status"], o["expired_events"], o["released"]) for o in lapsed] == [("expired", 1, 1)] * len(
+        flow.lapsed
+    )
 
     # The stock book: the pickup orders still hold one box each, the paid ones left, nothing else.
     figures = await stock_figures(engine, shop)

@@ -160,3 +160,4 @@ async def test_the_real_product_list_from_cache_runs_no_statement(
     assert again.content == first.content and again.headers["content-encoding"] == "gzip"
     assert again.headers["content-security-policy"] == first.headers["content-security-policy"]
     assert statements == []
+

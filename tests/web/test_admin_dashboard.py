@@ -31,7 +31,9 @@ async def message(session: AsyncSession, age_seconds: int, **columns: object) ->
 @pytest.fixture
 async def admin(client: httpx.AsyncClient, db_session: AsyncSession) -> httpx.AsyncClient:
     # Messages other tests committed to this database are not this test's (rolled back with it).
-    await db_session.execute(update(OutboxMessage).where(OutboxMessage.processed_at.is_(None)).values(processed_at=NOW))
+    await db_session.execute(
+        update(OutboxMessage).where(OutboxMessage.processed_at.is_(None)).values(processed_at=NOW)
+    )
     await log_in(client, db_session, Role.admin)
     return client
 
@@ -84,16 +86,8 @@ async def test_the_overview_with_nothing_waiting(admin: httpx.AsyncClient) -> No
 
 @pytest.mark.parametrize(
     ("seconds", "shown"),
-    [
-        (0, "0 秒"),
-        (59, "59 秒"),
-        (60, "1 分钟"),
-        (3599, "59 分钟"),
-        (3600, "1 小时"),
-        (3660 + 59, "1 小时 1 分钟"),
-        (86_400, "1 天"),
-        (86_400 + 7200 + 59, "1 天 2 小时"),
-    ],
+    [(0, "0 秒"), (59, "59 秒"), (60, "1 分钟"), (3599, "59 分钟"), (3600, "1 小时"), (3660 + 59, "1 小时 1 分钟"),
+     (86_400, "1 天"), (86_400 + 7200 + 59, "1 天 2 小时")],
 )
 def test_waits_read_as_an_operator_says_them(seconds: int, shown: str) -> None:
     assert waited_zh(seconds) == shown

@@ -150,7 +150,7 @@ async def test_a_guest_s_last_station_is_remembered_in_this_browser(
     await fill_cart(client, storefront)
     again = await client.get("/checkout", headers=HTML)
     assert checked(again) == ["ST-AZ-01"]
-    assert '已选：<strong>满堂村服务站</strong>（隘子镇 · 满堂村） <span class="tag ok">上次选择</span>' in again.text
+    assert "已选：<strong>满堂村服务站</strong>（隘子镇 · 满堂村） <span class=\"tag ok\">上次选择</span>" in again.text
     # A location shared now sorts the list, but the remembered choice stays chosen.
     located = await client.get("/checkout", params={"near": "24.95,114.07"}, headers=HTML)
     assert checked(located) == ["ST-AZ-01"] and STATION_VALUES.findall(located.text)[0] == storefront.station_code

@@ -407,13 +407,13 @@ async def test_the_qr_first_then_the_parcel_two_scans_no_typing(
 
     asked, _ = await submit(client, "/station/handover", "/station/handover", {"tracking_number": qr, "code": ""})
     assert asked.status_code == 200
-    assert '取货二维码有效。请到货位 <strong class="slot-big">1-1</strong> 取出包裹' in asked.text
+    assert "取货二维码有效。请到货位 <strong class=\"slot-big\">1-1</strong> 取出包裹" in asked.text
     assert f'name="code" class="scan-input" value="{qr}"' in asked.text  # kept, case and all
     assert 'name="tracking_number" class="scan-input" value=""' in asked.text
     assert "到站付款 ¥68.00" in asked.text
     # The script's own look-up by QR says the same.
     fragment = await client.get("/station/handover/parcel", params={"qr": qr}, headers=HTML)
-    assert '货位 <strong class="slot-big">1-1</strong>' in fragment.text and parcel.tracking_number in fragment.text
+    assert "货位 <strong class=\"slot-big\">1-1</strong>" in fragment.text and parcel.tracking_number in fragment.text
     assert (await reload(db_session, parcel)).failed_code_attempts == 0
 
     # The parcel scanned into the code field, the QR still in the parcel field: each goes where it belongs.
