@@ -20,6 +20,7 @@ from app.accounts.access import SESSION_COOKIE
 from app.accounts.ratelimit import build_limiters
 from app.catalog import endpoints as catalog_endpoints
 from app.catalog.cache import ListingCache
+from app.claims import endpoints as claims_endpoints
 from app.config import Settings, get_settings
 from app.county.report_sources import PlatformSources
 from app.db import create_engine, create_sessionmaker, resolve_database_url
@@ -49,6 +50,8 @@ from app.web import account_data as account_data_pages
 from app.web import admin as admin_pages
 from app.web import admin_orders as admin_order_pages
 from app.web import auth as auth_pages
+from app.web import claims as claim_pages
+from app.web import claims_admin as claim_admin_pages
 from app.web import companies_admin as company_admin_pages
 from app.web import county as county_pages
 from app.web import county_funds as county_fund_pages
@@ -174,6 +177,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     wholesale_invoice_pages.router,
     county_plan_pages.router,
     streamer_pages.router,
+    claim_pages.router,
+    claim_admin_pages.router,
+    claims_endpoints.router,
+    claims_endpoints.admin,
     county_fund_pages.router,
     metrics_router,
 )

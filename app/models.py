@@ -10,6 +10,7 @@ that table would fail with ``NoReferencedTableError``. A new domain's ``models.p
 
 from app.accounts import models as accounts_models
 from app.catalog import models as catalog_models
+from app.claims import models as claims_models
 from app.county import figures_models as county_figures_models
 from app.county import models as county_models
 from app.county import report_models as county_report_models
@@ -32,6 +33,7 @@ __all__ = [
     "Base",
     "accounts_models",
     "catalog_models",
+    "claims_models",
     "county_figures_models",
     "county_models",
     "county_report_models",

@@ -19,6 +19,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app.stations": ABOVE_DOMAINS,
     "app.supply": ABOVE_DOMAINS,
     "app.catalog": ABOVE_DOMAINS,
+    "app.claims": ABOVE_DOMAINS,
 }
 
 
@@ -87,6 +88,8 @@ LAYERS = (
     "app.crossborder",
     "app.pos",
     "app.streamers",
+    # After-sales claims sit on orders (refunds), stations (cash handed back) and supply (lots).
+    "app.claims",
     "app.shop",
     "app.wholesale",
     "app.web",

@@ -245,6 +245,26 @@ _TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], 
         {"order_number": T, "amount_minor": M},
         lambda p, _: f"订单{p['order_number']}的退款{p['amount_minor']}已办理，将原路退回，到账时间以支付渠道为准。",
     ),
+    "claim_filed": (
+        "理赔已提交",
+        {"order_number": T, "claim_no": T},
+        lambda p, _: f"订单{p['order_number']}的售后理赔申请（第{p['claim_no']}号）已收到，审核后短信告知结果。",
+    ),
+    "claim_approved": (
+        "理赔已同意",
+        {"order_number": T, "amount_minor": M},
+        lambda p, _: f"订单{p['order_number']}的售后理赔已同意，退款{p['amount_minor']}，将原路退回或在村站退现金。",
+    ),
+    "claim_partly_approved": (
+        "理赔部分同意",
+        {"order_number": T, "amount_minor": M},
+        lambda p, _: f"订单{p['order_number']}的售后理赔部分同意，退款{p['amount_minor']}，详情请查看订单页。",
+    ),
+    "claim_refused": (
+        "理赔未同意",
+        {"order_number": T, "reason": T},
+        lambda p, _: f"订单{p['order_number']}的售后理赔未获同意，原因：{p['reason']}。如有疑问请联系客服。",
+    ),
 }
 
 TEMPLATE_LABELS: dict[str, str] = {code: label for code, (label, _, _) in _TEXTS.items()}

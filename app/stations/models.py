@@ -199,3 +199,24 @@ class Consignment(IdMixin, Base):
         CheckConstraint("weight_kg > 0", name="weight_positive"),
         Index("ix_upstream_consignments_created_at", "created_at"),  # upward flow by day
     )
+
+
+class StationCashRefund(IdMixin, Base):
+    """Cash handed back at a station for an order paid there in cash (an approved after-sales claim,
+    ``claims``): the station's till pays it, so its monthly figures show it. One row per refund."""
+
+    __tablename__ = "station_cash_refunds"
+
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), nullable=False, index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), nullable=False)
+    refund_id: Mapped[int] = mapped_column(ForeignKey("refunds.id"), nullable=False, unique=True)
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="cash_refund_positive"),
+        Index("ix_station_cash_refunds_created_at", "created_at"),
+    )

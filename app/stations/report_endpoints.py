@@ -304,6 +304,8 @@ def _station_month_out(item: reports.StationMonth) -> StationMonthOut:
         subsidy_upstream_minor=item.subsidy_upstream_minor,
         subsidy_minor=item.subsidy_minor,
         currency=item.currency,
+        cash_refunds=item.cash_refunds,
+        cash_refunded_minor=item.cash_refunded_minor,
     )
 
 

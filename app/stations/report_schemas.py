@@ -87,6 +87,8 @@ class StationMonthOut(BaseModel):
     subsidy_upstream_minor: int
     subsidy_minor: int
     currency: str
+    cash_refunds: int = Field(default=0, description="本月在站退还现金的笔数（售后理赔，到站现金付款的订单）")
+    cash_refunded_minor: int = Field(default=0, description="本月在站退还的现金（分）")
 
 
 class CriteriaOut(BaseModel):

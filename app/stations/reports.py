@@ -73,6 +73,10 @@ class StationMonth:
     subsidy_parcels_minor: int
     subsidy_upstream_minor: int
     currency: str = "CNY"
+    # Cash handed back at the station in the month (approved after-sales claims of orders paid
+    # there in cash, ``app.claims``): the till paid it out, so the month's cash shows it.
+    cash_refunds: int = 0
+    cash_refunded_minor: int = 0
 
     @property
     def cases_by_kind(self) -> dict[CaseKind, int]:
@@ -164,6 +168,7 @@ async def station_month_report(
     all_cases = await repository.case_counts(session, None, end)
     month_people = _people(await repository.served_phones(session, start, end))
     all_people = _people(await repository.served_phones(session, None, end))
+    cash_refunds = await repository.cash_refund_totals(session, start, end)
     report = []
     for station in stations:
         parcels_in, handed_over, returned = parcels.get(station.id, (0, 0, 0))
@@ -191,6 +196,8 @@ async def station_month_report(
                 total_convenience_cases=all_cases.get((station.id, CaseKind.convenience), 0),
                 subsidy_parcels_minor=for_parcels,
                 subsidy_upstream_minor=for_upstream,
+                cash_refunds=cash_refunds.get(station.id, (0, 0))[0],
+                cash_refunded_minor=cash_refunds.get(station.id, (0, 0))[1],
             )
         )
     return report
@@ -238,10 +245,12 @@ HEADERS = [
     "便民达标",
     "示范标准全部达标",
     "补贴（元）",
+    "理赔现金退款（笔）",
+    "理赔现金退款（元）",
 ]
 KG_COLUMNS = {8}
-YUAN_COLUMNS = {9, 20}
-WIDTHS = [12, 18, 10, 8, 10, 8, 8, 16, 14, 12, 12, 12, 18, 10, 18, 12, 18, 10, 16, 12]
+YUAN_COLUMNS = {9, 20, 22}
+WIDTHS = [12, 18, 10, 8, 10, 8, 8, 16, 14, 12, 12, 12, 18, 10, 18, 12, 18, 10, 16, 12, 14, 14]
 
 
 def _yuan(minor: int) -> Decimal:
@@ -274,6 +283,8 @@ def _row(item: StationMonth) -> list[object]:
         _yes(item.convenience_met),
         _yes(item.criteria_met),
         _yuan(item.subsidy_minor),
+        item.cash_refunds,
+        _yuan(item.cash_refunded_minor),
     ]
 
 
@@ -301,6 +312,8 @@ def _totals(report: list[StationMonth]) -> list[object]:
         sum(1 for r in report if r.convenience_met),
         sum(1 for r in report if r.criteria_met),
         _yuan(sum(r.subsidy_minor for r in report)),
+        sum(r.cash_refunds for r in report),
+        _yuan(sum(r.cash_refunded_minor for r in report)),
     ]
 
 

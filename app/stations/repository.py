@@ -12,7 +12,15 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app.catalog.models import Variant
 from app.orders.models import DeliveryMethod, Order
-from app.stations.models import CaseKind, Consignment, DispatchRun, Parcel, ServiceCase, Station
+from app.stations.models import (
+    CaseKind,
+    Consignment,
+    DispatchRun,
+    Parcel,
+    ServiceCase,
+    Station,
+    StationCashRefund,
+)
 from app.supply.models import Lot, Supplier, Transfer
 
 # ---- stations and their stock location ----------------------------------------------------------
@@ -184,6 +192,16 @@ async def case_counts(session: AsyncSession, start: datetime | None, end: dateti
         stmt = stmt.where(ServiceCase.created_at >= start)
     rows = await session.execute(stmt.group_by(ServiceCase.station_id, ServiceCase.kind))
     return {(station_id, CaseKind(kind)): int(n) for station_id, kind, n in rows}
+
+
+async def cash_refund_totals(session: AsyncSession, start: datetime, end: datetime) -> dict[int, tuple[int, int]]:
+    """Per station: (count, fen) of the cash refunds it handed back in ``[start, end)``."""
+    rows = await session.execute(
+        select(StationCashRefund.station_id, func.count(), func.sum(StationCashRefund.amount_minor))
+        .where(StationCashRefund.created_at >= start, StationCashRefund.created_at < end)
+        .group_by(StationCashRefund.station_id)
+    )
+    return {station_id: (int(n), int(total)) for station_id, n, total in rows}
 
 
 async def served_phones(session: AsyncSession, start: datetime | None, end: datetime) -> list[tuple[int, str]]:

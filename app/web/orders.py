@@ -27,6 +27,7 @@ from starlette.datastructures import FormData
 
 from app.accounts import service as accounts_service
 from app.accounts.access import CustomerUser, MaybeUser, Principal, PublicAccess, Role, resolve_principal
+from app.claims import views as claims_views
 from app.config import get_settings
 from app.db import DbSession
 from app.kit.errors import AppError, IdempotencyKeyReused, TooManyRequests
@@ -87,7 +88,11 @@ PAYMENT_STATE_ZH = {
     "canceled": "已撤销",
 }
 DELIVERY_ZH = {"station_pickup": "村站自提", "home_delivery": "送货上门"}
-DONE_NOTICES = {"cancelled": "订单已取消。已付款项会原路退回。", "placed": "下单成功！"}
+DONE_NOTICES = {
+    "cancelled": "订单已取消。已付款项会原路退回。",
+    "placed": "下单成功！",
+    "claim_filed": "理赔申请已提交，审核结果会短信通知您。",
+}
 
 
 def _ip(request: Request) -> str:
@@ -568,6 +573,7 @@ async def _render_order(
         request,
         "shop/order.html",
         {
+            **await claims_views.order_page_claims(session, order, customer=reveal),
             "order": out,
             "pickup_qr": qr_svg(out.pickup.qr, label=f"取货二维码，订单 {out.number}") if out.pickup else None,
             "cancellable": cancellable(out),

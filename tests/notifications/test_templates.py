@@ -27,6 +27,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "login_code": {"code": "480915", "minutes": 5},
     "order_expired": {"order_number": "NP2611290001"},
     "refund_issued": {"order_number": "NP2611290001", "amount_minor": 1200},
+    "claim_filed": {"order_number": "NP2611290001", "claim_no": "12"},
+    "claim_approved": {"order_number": "NP2611290001", "amount_minor": 6800},
+    "claim_partly_approved": {"order_number": "NP2611290001", "amount_minor": 3400},
+    "claim_refused": {"order_number": "NP2611290001", "reason": "照片看不出坏果，且已超过正常损耗范围"},
     "buyer_approved": {"username": "dg-buyer"},
     "wholesale_order_held": {"order_number": "NP2611290001", "amount_minor": 1234500, "hold_until": DEADLINE},
     "wholesale_order_approved": {

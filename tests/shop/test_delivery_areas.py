@@ -3,15 +3,12 @@ of the same programme gets its own seat, townships and province."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from app.config import Settings
 from app.shop import delivery
 
-SHIXING = delivery.CountyPlace.from_settings(Settings(app_data_dir=Path("/tmp")))
+SHIXING = delivery.CountyPlace.from_settings(Settings())
 OTHER = delivery.CountyPlace.from_settings(
     Settings(
-        app_data_dir=Path("/tmp"),
         county_name="连山县",
         county_province="湖南省",
         county_city="永州市",

@@ -356,6 +356,8 @@ def _expected_row(code: str, name: str, township: str, demo: str, e: dict[str, o
         yes[e["convenience_met"]],  # type: ignore[index]
         yes[e["criteria_met"]],  # type: ignore[index]
         e["subsidy_minor"] / 100,  # type: ignore[operator]
+        0,  # no cash refunded at the station (after-sales claims) in this fixture
+        0,
     ]
 
 
@@ -363,7 +365,7 @@ async def test_the_spreadsheet_holds_the_same_figures_as_numbers(db_session: Asy
     report = await reports.station_month_report(db_session, 2026, 3, rates=RATES)
     header, rows, totals, sheet = _sheet_rows(reports.xlsx(report))
     assert header == reports.HEADERS
-    assert header[:4] == ["站点编码", "站点名称", "乡镇", "示范站"] and header[-1] == "补贴（元）"
+    assert header[:4] == ["站点编码", "站点名称", "乡镇", "示范站"] and header[19] == "补贴（元）"
     # A: 13.020 kg, ¥256.90, subsidy ¥5.10; B: 2.025 kg, ¥40.50, subsidy ¥1.41.
     assert rows["ST-RPT-A"] == _expected_row("ST-RPT-A", "示范村站甲", "太平镇", "是", EXPECTED["ST-RPT-A"])
     assert rows["ST-RPT-B"] == _expected_row("ST-RPT-B", "村站乙", "马市镇", "否", EXPECTED["ST-RPT-B"])

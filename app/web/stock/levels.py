@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from app.accounts.access import WarehouseUser
+from app.claims import service as claims_service
 from app.db import DbSession
 from app.kit import clock
 from app.kit.errors import AppError
@@ -219,6 +220,8 @@ async def lots_page(
             "units": {c.sku: c.unit_zh for c in choices},
             "errors": errors,
             "notice": notice,
+            "claim_rates": await claims_service.lot_claim_rates(session, [lot.code for lot in lots]),
+            "claim_rate_definition": claims_service.RATE_DEFINITION_ZH,
         },
         status_code=status_code,
     )
