@@ -117,19 +117,29 @@ def prepare_database_broker(settings: Settings) -> None:
     the database. kombu creates them on first use (``CREATE TABLE`` / ``CREATE SEQUENCE`` checked
     first), so processes starting at once — two web processes, workers and beat — race: one of them
     dies on a duplicate ``queue_id_sequence``. Here every starting process takes one advisory lock
-    in turn; the first creates the tables, the others find them."""
+    in turn; the first creates the tables, the others find them.
+
+    A database that does not answer yet is not fatal here: the process starts as before and waits
+    for its broker (``broker_connection_retry_on_startup``), and kombu creates the tables itself
+    when it connects — a race only when several processes start together into a database down at
+    the time."""
     if settings.celery_broker_url:
         return
     import psycopg
     from kombu.connection import Connection
 
-    with psycopg.connect(libpq_conninfo(resolve_database_url(settings)), autocommit=True) as lock:
-        lock.execute("SELECT pg_advisory_lock(%s)", (BROKER_TABLES_LOCK_KEY,))
-        try:
-            with Connection(broker_url(settings)) as broker:  # type: ignore[no-untyped-call]
-                broker.default_channel.session  # noqa: B018 - its first open creates the tables
-        finally:
-            lock.execute("SELECT pg_advisory_unlock(%s)", (BROKER_TABLES_LOCK_KEY,))
+    try:
+        with psycopg.connect(
+            libpq_conninfo(resolve_database_url(settings)), autocommit=True, connect_timeout=5
+        ) as lock:
+            lock.execute("SELECT pg_advisory_lock(%s)", (BROKER_TABLES_LOCK_KEY,))
+            try:
+                with Connection(broker_url(settings)) as broker:  # type: ignore[no-untyped-call]
+                    broker.default_channel.session  # noqa: B018 - its first open creates the tables
+            finally:
+                lock.execute("SELECT pg_advisory_unlock(%s)", (BROKER_TABLES_LOCK_KEY,))
+    except psycopg.OperationalError as exc:
+        log.warning("broker tables not prepared (database not reachable yet): %s", exc)
 
 
 if get_settings().celery_broker_url or get_settings().database_url:
