@@ -19,6 +19,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app.stations": ABOVE_DOMAINS,
     "app.supply": ABOVE_DOMAINS,
     "app.catalog": ABOVE_DOMAINS,
+    "app.presales": ABOVE_DOMAINS,
 }
 
 
@@ -87,6 +88,7 @@ LAYERS = (
     "app.crossborder",
     "app.pos",
     "app.streamers",
+    "app.presales",
     "app.shop",
     "app.wholesale",
     "app.web",
