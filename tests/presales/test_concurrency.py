@@ -101,9 +101,10 @@ async def test_two_hundred_concurrent_orders_against_a_cap_of_fifty_take_exactly
         placed = [a.json()["number"] for a in answers if a.status_code == 201]
         orders = list(await session.scalars(select(Order).where(Order.number.in_(placed))))
         assert len(orders) == 50 and all(o.status is OrderStatus.cancelled for o in orders)
-        assert await session.scalar(
-            select(func.count()).select_from(WaveOrder).where(WaveOrder.wave_id == setup.wave.id)
-        ) == 50
+        assert (
+            await session.scalar(select(func.count()).select_from(WaveOrder).where(WaveOrder.wave_id == setup.wave.id))
+            == 50
+        )
         capacity = await session.get(Capacity, setup.wave.capacity_id)
         assert capacity is not None and capacity.used == Decimal(0)
         # Each order cancelled once, each customer told once.
