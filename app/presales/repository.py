@@ -50,9 +50,15 @@ async def wave_row(session: AsyncSession, code: str) -> WaveRow | None:
 
 
 async def wave_rows(
-    session: AsyncSession, *, statuses: Sequence[WaveStatus] | None = None, cutoff_after: datetime | None = None
+    session: AsyncSession,
+    *,
+    statuses: Sequence[WaveStatus] | None = None,
+    cutoff_after: datetime | None = None,
+    product_slug: str | None = None,
 ) -> list[WaveRow]:
     statement = _wave_rows().order_by(Wave.cutoff_at, Wave.id)
+    if product_slug is not None:
+        statement = statement.where(Product.slug == product_slug)
     if statuses is not None:
         statement = statement.where(Wave.status.in_(statuses))
     if cutoff_after is not None:

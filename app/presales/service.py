@@ -161,9 +161,12 @@ async def shown_wave(session: AsyncSession, code: str) -> repository.WaveRow:
     return row
 
 
-async def open_waves(session: AsyncSession) -> list[repository.WaveRow]:
-    """Waves taking orders now (open, before their cut-off), soonest cut-off first."""
-    return await repository.wave_rows(session, statuses=[WaveStatus.open], cutoff_after=clock.now())
+async def open_waves(session: AsyncSession, *, product_slug: str | None = None) -> list[repository.WaveRow]:
+    """Waves taking orders now (open, before their cut-off), soonest cut-off first; of one product
+    when ``product_slug`` is given."""
+    return await repository.wave_rows(
+        session, statuses=[WaveStatus.open], cutoff_after=clock.now(), product_slug=product_slug
+    )
 
 
 def taking_orders(wave: Wave, now: datetime | None = None) -> bool:

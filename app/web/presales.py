@@ -73,10 +73,10 @@ def wave_card(row: repository.WaveRow, now: datetime) -> dict[str, Any]:
     }
 
 
-async def open_wave_cards(session: DbSession) -> list[dict[str, Any]]:
-    """The open waves for the home page."""
+async def open_wave_cards(session: DbSession, *, product_slug: str | None = None) -> list[dict[str, Any]]:
+    """The open waves for the home page (or a product's page)."""
     now = clock.now()
-    return [wave_card(row, now) for row in await service.open_waves(session)]
+    return [wave_card(row, now) for row in await service.open_waves(session, product_slug=product_slug)]
 
 
 # ---- shop ---------------------------------------------------------------------------------------

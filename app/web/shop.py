@@ -174,6 +174,7 @@ async def _render_product(
             "errors": errors or [],
             "added": added_line,
             "line_max": get_settings().cart_line_maximums,  # as pricing reads it
+            "presales": await presale_pages.open_wave_cards(session, product_slug=slug),
         },
         status_code=status_code,
     )

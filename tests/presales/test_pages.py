@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
+from app.catalog.models import Product
 from app.kit import clock
 from app.orders.models import Order, OrderStatus, PaymentMethod
 from app.presales import repository, service
@@ -156,3 +157,32 @@ async def test_a_station_sees_what_is_coming(client: httpx.AsyncClient, db_sessi
     client.cookies.clear()
     assert (await sign_in(client, other)).status_code == 303
     assert "预售到站测试" not in (await client.get("/station", headers=HTML)).text
+
+
+async def test_the_product_page_shows_its_wave_and_the_api_replays_an_order(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    setup = await make_wave(db_session, title="产品页预售测试", pay_at_pickup=True, per_phone=5)
+    slug = await db_session.scalar(select(Product.slug).where(Product.id == setup.variant.product_id))
+    product_page = await client.get(f"/products/{slug}", headers=HTML)
+    assert "产品页预售测试" in product_page.text and "还剩 <strong>50</strong> 份" in product_page.text
+
+    listed = (await client.get("/api/v1/presales")).json()
+    assert setup.wave.code in [w["code"] for w in listed]
+    body = {
+        "quantity": "2",
+        "station_code": setup.stations[0].code,
+        "contact": {"name": "王", "phone": "13800138002"},
+        "payment_method": "pay_at_pickup",
+    }
+    url = f"/api/v1/presales/{setup.wave.code}/orders"
+    first = await client.post(url, json=body, headers={"Idempotency-Key": "wave-replay-1"})
+    again = await client.post(url, json=body, headers={"Idempotency-Key": "wave-replay-1"})
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.json()["number"] == again.json()["number"]
+    changed = await client.post(url, json={**body, "quantity": "1"}, headers={"Idempotency-Key": "wave-replay-1"})
+    assert changed.status_code == 422
+    shown = (await client.get(f"/api/v1/presales/{setup.wave.code}")).json()
+    assert shown["left"] == "48.000"
+    refused = await client.post(url, json={**body, "quantity": "9"}, headers={"Idempotency-Key": "wave-replay-2"})
+    assert (refused.status_code, refused.json()["error"]) == (422, "presale_too_many_boxes")

@@ -30,7 +30,7 @@ SHOTS_COPY = Path("/work/shots/presale")
 async def test_a_customer_joins_a_presale_wave(
     committed_engine: AsyncEngine, committed_database_url: str, tmp_path: Path
 ) -> None:
-    from playwright.async_api import expect
+    from playwright.async_api import ViewportSize, expect
 
     tag = uuid4().hex[:4]
     start = clock.now()
@@ -59,7 +59,11 @@ async def test_a_customer_joins_a_presale_wave(
 
     shots = Shots("presales")
     async with app_in_browser(committed_database_url, tmp_path / "data") as (base, browser):
-        context = await browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")
+        context = await browser.new_context(
+            viewport=ViewportSize(width=PHONE["width"], height=PHONE["height"]),
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+        )
         phone = await context.new_page()
         phone.set_default_timeout(10_000)
         await phone.goto(f"{base}/")
