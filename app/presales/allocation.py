@@ -23,6 +23,8 @@ ledger rows, FEFO best-before), then runs allocation:
 * Still unpaid online orders at allocation are cancelled (a payment arriving later is refunded by
   the payment path: the order is cancelled).
 * Every customer is told (``presale_allocated`` or ``order_cancelled`` through the outbox).
+* The wave's capacity is then closed (cap = what is held): money arriving late for an order that
+  had expired finds no place to take again and is refunded by the payment path.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ async def allocate(session: AsyncSession, code: str, *, actor_user_id: int | Non
         if wave_order.outcome is not Outcome.waiting:
             continue
         available = await _allocate_one(session, wave, wave_order, order, available, result, actor_user_id)
+    await repository.close_capacity(session, wave.capacity_id)
     await session.refresh(wave)
     return result
 

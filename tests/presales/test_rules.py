@@ -20,7 +20,8 @@ from app.orders import capacity, payments
 from app.orders import errors as order_errors
 from app.orders import repository as order_repository
 from app.orders import service as order_service
-from app.orders.models import OrderStatus, PaymentMethod, Refund
+from app.orders.expiry import expire_unpaid
+from app.orders.models import Capacity, OrderStatus, PaymentMethod, Refund
 from app.presales import allocation, errors, repository, service
 from app.presales.models import Outcome, WaveStatus
 from app.supply.models import LedgerKind, StockLedgerEntry
@@ -112,7 +113,9 @@ async def test_cancelling_a_wave_refunds_paid_orders_and_releases_the_rest_once(
         )
         == 0
     )
-    assert await capacity.left(db_session, setup.wave.capacity_id) == Decimal(50)
+    # Every place given back, and the wave's capacity closed: nothing can take a place any more.
+    held = await db_session.get(Capacity, setup.wave.capacity_id, populate_existing=True)
+    assert held is not None and (held.used, held.cap) == (Decimal(0), Decimal(0))
     wave = await service.wave_or_404(db_session, setup.wave.code)
     assert (wave.status, wave.cancel_reason) == (WaveStatus.cancelled, "冰雹")
     assert [wo.outcome for wo, _ in await repository.orders_of_wave(db_session, wave.id)] == [Outcome.released] * 3
@@ -156,3 +159,25 @@ async def test_pay_at_pickup_shortfall_owes_less_and_sells_at_the_handover(db_se
     collected = await payments.collect_at_pickup(db_session, second, method="cash", actor_user_id=operator.id)
     assert collected.payment.amount_minor == 8800
     assert await db_session.scalar(sales(second.number)) == Decimal(-1)  # type: ignore[call-overload]
+
+
+async def test_money_for_an_expired_order_after_allocation_is_refunded(db_session: AsyncSession) -> None:
+    start = clock.now()
+    setup = await make_wave(db_session, cap=5, pay_at_pickup=False, cutoff_in=timedelta(hours=1))
+    with clock.pinned(start):
+        late = await service.place(db_session, order_in(setup, "2"), stripe_enabled=True)
+        payment = await payments.prepare_online_payment(db_session, late, method="alipay")
+        paid = await service.place(db_session, order_in(setup, "3", i=1), stripe_enabled=True)
+        await pay(db_session, paid)
+    # The unpaid order's hold lapses: its boxes go back to the wave.
+    assert late.number in await expire_unpaid(db_session, now=start + timedelta(minutes=30))
+    await receive(db_session, setup.variant, "5")
+    with clock.pinned(start + timedelta(hours=2)):
+        done = await allocation.allocate(db_session, setup.wave.code, actor_user_id=None)
+    assert (done.filled, done.released) == ([paid.number], [late.number])
+    # Its money arrives now: the wave is closed, there is no place to take again — refunded.
+    assert await payments.mark_paid(db_session, payment, payment.amount_minor)
+    await db_session.refresh(late)
+    assert late.status is OrderStatus.expired and late.reservation_reference is None
+    refunds = list(await db_session.scalars(select(Refund.amount_minor).where(Refund.order_id == late.id)))
+    assert refunds == [2 * 8800]
