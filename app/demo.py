@@ -31,7 +31,7 @@ import asyncio
 import calendar
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -63,6 +63,8 @@ from app.kit import clock
 from app.kit.models import IdMixin
 from app.kit.quantities import Unit
 from app.pos.models import Store, StoreManager, Till
+from app.presales import repository as presale_repository
+from app.presales import service as presale_service
 from app.stations.models import DeliveryRoute, RouteStop, Station
 from app.streamers.models import Seller
 from app.supply.models import (
@@ -99,6 +101,7 @@ KINDS = (
     "tills",
     "store_managers",
     "streamer_sellers",
+    "presale_waves",
     "locations",
     "lots",
     "transfers",
@@ -1659,9 +1662,56 @@ async def seed_demo(session: AsyncSession, *, uploads_dir: Path | None = None) -
     await _store_delivery(session, tally, variants, warehouse_user)
     await _crossborder_listings(session, tally, products, variants, pictures)
     await _county_plan(session, tally, stations, admin_id, uploads)
+    await _presale_wave(session, tally)
 
     await session.flush()
     return tally.report()
+
+
+# ---- one open harvest pre-sale wave (app.presales) ----------------------------------------------------
+
+DEMO_WAVE_CODE = "PS-DEMO-LOQ"
+DEMO_WAVE_SKU = "NLP-LOQ-A-5KG"
+
+
+def demo_wave_dates(today: date) -> tuple[datetime, date, date]:
+    """The next loquat harvest's pre-sale: picking from 25 March to 15 April, orders until 20:00 China
+    time five days before (next year's when this year's cut-off has passed)."""
+    for year in (today.year, today.year + 1):
+        harvest_from = date(year, 3, 25)
+        cutoff = datetime.combine(harvest_from - timedelta(days=5), time(20, 0), clock.business_tz())
+        if cutoff.date() > today:
+            return cutoff, harvest_from, date(year, 4, 15)
+    raise AssertionError("unreachable: next year's cut-off is always ahead")
+
+
+async def _presale_wave(session: AsyncSession, tally: _Tally) -> None:
+    """One open wave for the next loquat harvest, named with the configured county (once)."""
+    if await presale_repository.code_taken(session, DEMO_WAVE_CODE):
+        tally.present["presale_waves"] += 1
+        return
+    cutoff, harvest_from, harvest_to = demo_wave_dates(clock.today())
+    county = get_settings().county_short_name
+    wave = await presale_service.create_wave(
+        session,
+        presale_service.WaveInput(
+            title=f"{county}枇杷 一级 5 千克箱装 · 首批采收预售（演示）",
+            description=f"{county}太平镇坡地果园首批采收，先订后采，按下单顺序配货，随线路送到村站自提。",
+            sku=DEMO_WAVE_SKU,
+            price_minor=14800,
+            cap=200,
+            cutoff_at=cutoff,
+            harvest_from=harvest_from,
+            harvest_to=harvest_to,
+            max_per_order=5,
+            pay_at_pickup=True,
+            pickup_boxes_per_phone=2,
+        ),
+    )
+    wave.code = DEMO_WAVE_CODE
+    await session.flush()
+    await presale_service.open_wave(session, DEMO_WAVE_CODE)
+    tally.created["presale_waves"] += 1
 
 
 # ---- the plan's register: a few evidence records, devices and payments (all marked 演示) ---------

@@ -39,6 +39,7 @@ from app.pos import docs_endpoints as pos_docs_endpoints
 from app.pos import endpoints as pos_endpoints
 from app.pos import replenishment_endpoints as pos_replenishment_endpoints
 from app.pos import sale_endpoints as pos_sale_endpoints
+from app.presales import endpoints as presale_endpoints
 from app.shop import endpoints as shop_endpoints
 from app.stations import document_endpoints as station_documents
 from app.stations import endpoints as station_endpoints
@@ -67,6 +68,7 @@ from app.web import pos_receipts as pos_receipt_pages
 from app.web import pos_replenishment as pos_replenishment_pages
 from app.web import pos_shifts as pos_shift_pages
 from app.web import pos_till as pos_till_pages
+from app.web import presales as presale_pages
 from app.web import runs_admin as run_pages
 from app.web import shop as shop_pages
 from app.web import station as station_pages
@@ -181,6 +183,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     claim_admin_pages.router,
     claims_endpoints.router,
     claims_endpoints.admin,
+    presale_endpoints.router,
+    presale_pages.router,
     county_fund_pages.router,
     metrics_router,
 )

@@ -21,6 +21,7 @@ from app.notifications import models as notifications_models
 from app.orders import models as orders_models
 from app.pos import models as pos_models
 from app.pos import sale_models as pos_sale_models
+from app.presales import models as presales_models
 from app.stations import models as stations_models
 from app.streamers import models as streamers_models
 from app.supply import models as supply_models
@@ -44,6 +45,7 @@ __all__ = [
     "outbox",
     "pos_models",
     "pos_sale_models",
+    "presales_models",
     "stations_models",
     "streamers_models",
     "supply_models",

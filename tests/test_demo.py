@@ -82,8 +82,8 @@ DECEMBER = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
 COUNTS = (
     "stations 36, routes 5, route_stops 36, stores 2, suppliers 9, categories 7, products 11, supplier_products 11, "
     "variants 20, product_images 11, price_lists 3, price_items 33, price_tiers 24, buyer_companies 4, "
-    "company_delivery_addresses 3, users 9, tills 1, store_managers 1, streamer_sellers 1, locations 39, lots 20, "
-    "transfers 1, "
+    "company_delivery_addresses 3, users 9, tills 1, store_managers 1, streamer_sellers 1, presale_waves 1, "
+    "locations 39, lots 20, transfers 1, "
     "alibaba_listings 3, wholesale_routes 2, county_evidence 10, county_assets 14, county_spending 6"
 )
 

@@ -20,6 +20,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app.supply": ABOVE_DOMAINS,
     "app.catalog": ABOVE_DOMAINS,
     "app.claims": ABOVE_DOMAINS,
+    "app.presales": ABOVE_DOMAINS,
 }
 
 
@@ -90,6 +91,7 @@ LAYERS = (
     "app.streamers",
     # After-sales claims sit on orders (refunds), stations (cash handed back) and supply (lots).
     "app.claims",
+    "app.presales",
     "app.shop",
     "app.wholesale",
     "app.web",

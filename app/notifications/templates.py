@@ -149,6 +149,16 @@ def _cancelled(p: Mapping[str, str], raw: Mapping[str, Any]) -> str:
     return f"订单{p['order_number']}已取消。{refund}"
 
 
+def _presale_allocated(p: Mapping[str, str], raw: Mapping[str, Any]) -> str:
+    if raw["filled"] >= raw["ordered"]:
+        short = ""
+    elif raw["refund_minor"] > 0:
+        short = f"未配到部分退{p['refund_minor']}。"
+    else:
+        short = "未配到部分无需付款。"
+    return f"预售订单{p['order_number']}到货：订{p['ordered']}份配到{p['filled']}份，{short}到站后短信通知取货码。"
+
+
 _TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], Mapping[str, Any]], str]]] = {
     "order_placed": (
         "下单成功",
@@ -161,6 +171,11 @@ _TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], 
         lambda p, _: f"订单{p['order_number']}已付款{p['amount_minor']}，我们正在备货，到货后会再短信通知您。",
     ),
     "order_cancelled": ("订单取消", {"order_number": T, "refund_minor": M}, _cancelled),
+    "presale_allocated": (
+        "预售到货",
+        {"order_number": T, "ordered": N, "filled": N, "refund_minor": M},
+        _presale_allocated,
+    ),
     "order_ready_for_pickup": (
         "到站待取",
         {"order_number": T, "pickup_code": T, "station_name": T, "pickup_deadline": TIME, "order_url": URL},
@@ -204,8 +219,7 @@ _TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], 
         "批发订单待审批",
         {"order_number": T, "amount_minor": M, "hold_until": TIME},
         lambda p, _: (
-            f"订单{p['order_number']}（{p['amount_minor']}）待服务中心信用审批，"
-            f"保留至{p['hold_until']}，逾期自动取消。"
+            f"订单{p['order_number']}（{p['amount_minor']}）待服务中心信用审批，保留至{p['hold_until']}，逾期自动取消。"
         ),
     ),
     "wholesale_order_approved": (

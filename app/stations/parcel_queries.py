@@ -18,9 +18,11 @@ from app.stations.models import DeliveryRoute, DispatchRun, Parcel, ParcelStatus
 
 def awaiting_dispatch() -> ColumnElement[bool]:
     """Orders a run packs: confirmed pickup orders not yet fulfilled nor in a parcel (the run board
-    lists them with the same condition)."""
+    lists them with the same condition). An order holding no stock (a pre-sale before its harvest
+    is allocated to it, an event ticket) has nothing to pack: it waits for a reservation."""
     return and_(
         Order.status == OrderStatus.confirmed,
+        Order.reservation_reference.is_not(None),
         Order.delivery_method == DeliveryMethod.station_pickup,
         Order.fulfilment_status == FulfilmentStatus.unfulfilled,
         Order.id.not_in(select(Parcel.order_id)),

@@ -26,6 +26,7 @@ from app.kit.quantities import QuantityError, Unit, format_quantity, parse_quant
 from app.kit.short_memo import ShortMemo
 from app.supply import products as supply_products
 from app.web import cart
+from app.web import presales as presale_pages
 from app.web.auth import safe_next
 from app.web.errors import FormError
 from app.web.templating import CsrfProtected, render
@@ -93,6 +94,8 @@ async def home(
                 key=lambda p: min((m - month) % 12 for m in p["season_months"]),
             ),
             "year_round": [p for p in views if not p["season_months"]],
+            # Open pre-sale waves (countdown, what is left): kept with the page a second like the rest.
+            "presales": await presale_pages.open_wave_cards(session),
             # Plain values, not rows: the memo outlives this request's session.
             "categories": [
                 {"slug": c.slug, "name_zh": c.name_zh} for c in await repository.list_categories(session)
@@ -171,6 +174,7 @@ async def _render_product(
             "errors": errors or [],
             "added": added_line,
             "line_max": get_settings().cart_line_maximums,  # as pricing reads it
+            "presales": await presale_pages.open_wave_cards(session, product_slug=slug),
         },
         status_code=status_code,
     )

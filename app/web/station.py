@@ -32,6 +32,7 @@ from app.db import DbSession
 from app.kit import clock
 from app.kit.errors import AppError, IdempotencyKeyReused, InvalidInput
 from app.kit.idempotency import Outcome
+from app.presales import repository as presale_repository
 from app.stations import cases, consignments, errors, parcels, reports, repository, schemas, views
 from app.stations.models import CaseKind, Parcel, ParcelStatus, Station
 from app.stations.tracking import MAX_SCAN, MAX_TRACKING, tracking_from_scan
@@ -127,7 +128,14 @@ async def home(request: Request, session: DbSession, principal: StationOperator)
     return render(
         request,
         "station/home.html",
-        {"station": station, "day": day, "shelf": shelf, "today": now.astimezone(CHINA_TZ).date()},
+        {
+            "station": station,
+            "day": day,
+            "shelf": shelf,
+            "today": now.astimezone(CHINA_TZ).date(),
+            # Harvest pre-sale boxes this station will receive (app.presales): one batch per wave.
+            "presale_coming": await presale_repository.coming_to_station(session, station.id),
+        },
     )
 
 

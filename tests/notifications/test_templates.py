@@ -16,6 +16,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "order_placed": {"order_number": "NP2611290001", "station_name": "太平镇东湖坪村站", "amount_due_minor": 3650},
     "order_paid": {"order_number": "NP2611290001", "amount_minor": 3650},
     "order_cancelled": {"order_number": "NP2611290001", "refund_minor": 3650},
+    "presale_allocated": {"order_number": "NP2611290001", "ordered": 3, "filled": 2, "refund_minor": 8800},
     "order_ready_for_pickup": {
         "order_number": "NP2611290001",
         "pickup_code": "2-3-483920",
@@ -79,6 +80,7 @@ def test_every_template_renders_signed_and_short(template: str) -> None:
         "buyer_approved": "批发采购商",
         "buyer_invitation": "批发采购商",
         "login_code": "您的登录验证码是480915",
+        "presale_allocated": "预售订单NP2611290001",
         "wholesale_standing_failed": "每周重复订单",
     }.get(template, "订单NP2611290001")
     assert rendered.body.startswith("【南岭明珠】" + about)

@@ -1,0 +1,97 @@
+"""Builders for pre-sale tests: a product with a box variant, an open wave on it, stations."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog.models import PriceListKind, Variant
+from app.kit import clock
+from app.orders import payments
+from app.orders.models import Order, PaymentMethod
+from app.presales import service
+from app.presales.models import Wave
+from app.stations.models import Station
+from tests.fixtures.builders import ensure_price_list, ensure_warehouse, make_product, make_station, make_variant
+
+
+@dataclass(frozen=True)
+class Setup:
+    wave: Wave
+    variant: Variant
+    stations: list[Station]
+
+
+async def make_wave(
+    session: AsyncSession,
+    *,
+    cap: int = 50,
+    price_minor: int = 8800,
+    pay_at_pickup: bool = True,
+    per_phone: int = 2,
+    max_per_order: int = 5,
+    cutoff_in: timedelta = timedelta(days=3),
+    stations: int = 2,
+    title: str = "枇杷 A 级 5 公斤装 预售",
+) -> Setup:
+    """An open wave on its own box variant (shelf life 20 days), and ``stations`` open stations."""
+    tag = uuid.uuid4().hex[:6].upper()
+    await ensure_price_list(session, "retail", PriceListKind.retail)
+    await ensure_warehouse(session)
+    product = await make_product(session, slug=f"ps-{tag.lower()}", name_zh=f"始兴枇杷{tag}", shelf_life_days=20)
+    variant = await make_variant(session, product=product, sku=f"PS-{tag}", name_zh="A级 5公斤装")
+    made = [
+        await make_station(
+            session,
+            code=f"ST-P{tag}{i}",
+            name=f"预售测试村站{tag}{i}",
+            latitude=Decimal("24.9"),
+            longitude=Decimal("114.1"),
+        )
+        for i in range(stations)
+    ]
+    today = clock.today()
+    wave = await service.create_wave(
+        session,
+        service.WaveInput(
+            title=title,
+            sku=variant.sku,
+            price_minor=price_minor,
+            cap=cap,
+            cutoff_at=clock.now() + cutoff_in,
+            harvest_from=today + timedelta(days=5),
+            harvest_to=today + timedelta(days=12),
+            max_per_order=max_per_order,
+            pay_at_pickup=pay_at_pickup,
+            pickup_boxes_per_phone=per_phone,
+        ),
+    )
+    wave = await service.open_wave(session, wave.code)
+    return Setup(wave, variant, made)
+
+
+def phone(i: int) -> str:
+    return f"+86139{i:08d}"
+
+
+def order_in(
+    setup: Setup, quantity: str = "1", *, station: int = 0, i: int = 0, method: PaymentMethod = PaymentMethod.stripe
+) -> service.PresaleOrderIn:
+    return service.PresaleOrderIn(
+        wave_code=setup.wave.code,
+        quantity=Decimal(quantity),
+        station_code=setup.stations[station].code,
+        contact_name=f"顾客{i}",
+        contact_phone=phone(i),
+        payment_method=method,
+    )
+
+
+async def pay(session: AsyncSession, order: Order) -> None:
+    """Pay an online order in full, by the payment path a Stripe webhook takes."""
+    payment = await payments.prepare_online_payment(session, order, method="alipay")
+    assert await payments.mark_paid(session, payment, payment.amount_minor)
