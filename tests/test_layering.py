@@ -87,6 +87,7 @@ LAYERS = (
     "app.crossborder",
     "app.pos",
     "app.streamers",
+    "app.events",
     "app.shop",
     "app.wholesale",
     "app.web",
