@@ -555,7 +555,7 @@ def order_labels() -> dict[str, Any]:
         "payment_method_zh": PAYMENT_METHOD_ZH,
         "payment_kind_zh": PAYMENT_KIND_ZH,
         "payment_state_zh": PAYMENT_STATE_ZH,
-        "delivery_zh": DELIVERY_ZH,
+        "delivery_zh": {**DELIVERY_ZH, "none": "活动门票（无需配送）"},
     }
 
 
