@@ -27,8 +27,8 @@ from app.main import create_app
 from app.orders import webhooks
 from app.orders.models import Order
 from tests.events.builders import WHSEC, make_event, stripe_provider
-from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS, PC, PHONE, Shots, needs_chromium
-from tests.fixtures.builders import DEFAULT_PASSWORD, make_user
+from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, Shots, needs_chromium, signed_in_page
+from tests.fixtures.builders import make_user
 from tests.fixtures.fake_stripe import FakeStripeServer, signed_webhook
 from tests.fixtures.http_server import serve_in_thread
 
@@ -125,14 +125,7 @@ async def test_a_customer_buys_two_tickets_and_the_operator_checks_them_in(
                 image = Image.open(io.BytesIO(await qrs.first.screenshot()))
                 assert [r.text for r in zxingcpp.read_barcodes(image)] == [qr_content(tokens[0])]
 
-                console = await browser.new_context(viewport=PC, locale="zh-CN", timezone_id="Asia/Shanghai")
-                desk = await console.new_page()
-                desk.set_default_timeout(10_000)
-                await desk.goto(f"{base}/login?next=/station/tickets")
-                await desk.get_by_label("用户名").fill(operator_name)
-                await desk.get_by_label("密码").fill(DEFAULT_PASSWORD)
-                await desk.get_by_role("button", name="登录").click()
-                await desk.wait_for_url(f"{base}/station/tickets")
+                desk = await signed_in_page(browser, base, operator_name, "/station/tickets")
                 await expect(desk.get_by_text("已签到 0 / 2 人")).to_have_count(0)  # the slot is not today
 
                 async def wedge(code: str) -> None:
