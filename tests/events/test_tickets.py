@@ -16,6 +16,7 @@ from app.county.models import Target, TargetMetric
 from app.events import checkin, errors, repository
 from app.events.models import CheckIn, Ticket
 from app.kit import clock
+from app.notifications.models import NotificationMessage
 from app.orders.models import Capacity, DeliveryMethod, Order, OrderStatus, Refund
 from tests.events.builders import ADULT, CHILD, Setup, buy, make_event, pay
 from tests.fixtures.builders import make_station
@@ -60,6 +61,13 @@ async def test_a_ticket_is_checked_in_once_and_the_second_scan_is_refused(db_ses
         )
     await pay(db_session, order)
     assert order.status is OrderStatus.confirmed
+    # The paid notice of a ticket order speaks of tickets and links the order page (its QRs).
+    sent = await db_session.scalar(
+        select(NotificationMessage)
+        .where(NotificationMessage.reference == order.number)
+        .order_by(NotificationMessage.id.desc())
+    )
+    assert sent is not None and sent.template == "tickets_paid" and "门票已出票" in sent.body
 
     from app.accounts.models import Role
     from tests.fixtures.builders import make_user
