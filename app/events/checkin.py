@@ -131,7 +131,9 @@ class SyncResult:
 async def sync_offline(
     session: AsyncSession, *, device_id: str, station_id: int | None, operator_id: int, scans: Sequence[OfflineScan]
 ) -> list[SyncResult]:
-    """Record a device's offline scans, in the order they were made; each once per client id."""
+    """Record a device's offline scans, in the order they were made; each once per client id. The
+    device's id is kept under its station's (two stations may both name a PDA "PDA-1")."""
+    device_id = f"{station_id if station_id is not None else 'admin'}/{device_id}"[:60]
     now = clock.now()
     results = []
     for scan in sorted(scans, key=lambda s: (s.scanned_at, s.client_id)):

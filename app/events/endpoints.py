@@ -172,7 +172,7 @@ async def sync_offline(
     checked in first comes back ``duplicate`` (recorded for staff, not counted)."""
     results = await checkin.sync_offline(
         session,
-        device_id=f"{body.device_id}",
+        device_id=body.device_id,
         station_id=checkin_station(principal),
         operator_id=principal.user_id,
         scans=[checkin.OfflineScan(s.client_id, s.code, s.scanned_at) for s in body.scans],

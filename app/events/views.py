@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events import errors, repository, schemas, service
@@ -93,7 +91,3 @@ async def ticket_order_out(session: AsyncSession, order: Order) -> schemas.Ticke
             and all(t.checked_in_at is None for t in tickets)
         ),
     )
-
-
-def is_past(moment: datetime) -> bool:
-    return moment <= clock.now()

@@ -21,11 +21,13 @@ from fastapi import APIRouter, Request
 from fastapi.params import Path
 from fastapi.responses import RedirectResponse, Response
 
-from app.accounts.access import AdminUser, MaybeUser, PublicAccess, Role, StationOperator
+from app.accounts.access import AdminUser, MaybeUser, Principal, PublicAccess, Role, StationOperator
 from app.db import DbSession
 from app.events import checkin, repository, schemas, service, views
 from app.kit.errors import AppError, InvalidInput
+from app.kit.http import client_address
 from app.kit.idempotency import run_idempotent
+from app.orders import access
 from app.orders import views as order_views
 from app.orders.errors import OrderAccessDenied
 from app.stations import consignments
@@ -162,8 +164,6 @@ async def buy(request: Request, event_id: EventId, session: DbSession, principal
 @router.post("/events/orders/{number}/cancel", dependencies=[CsrfProtected])
 async def cancel_tickets(request: Request, number: str, session: DbSession, principal: MaybeUser) -> Response:
     """The order page's 退票 button: refused past the event's deadline, with the reason shown."""
-    from app.orders import access
-
     number = number.strip().upper()
     if not ORDER_NUMBER.match(number):
         return RedirectResponse("/orders/lookup", status_code=303)
@@ -174,7 +174,7 @@ async def cancel_tickets(request: Request, number: str, session: DbSession, prin
         principal,
         phone,
         limiter=request.app.state.lookup_limiter,
-        client_ip=request.client.host if request.client else "",
+        client_ip=client_address(request),
         phone_proven=phone is not None,
     )
     try:
@@ -208,7 +208,7 @@ async def order_page_tickets(session: DbSession, order: Any, *, reveal: bool) ->
 async def _render_checkin(
     request: Request,
     session: DbSession,
-    principal: Any,
+    principal: Principal,
     *,
     admitted: dict[str, Any] | None = None,
     errors: list[str] | None = None,

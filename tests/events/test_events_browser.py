@@ -47,8 +47,9 @@ async def test_a_customer_buys_two_tickets_and_the_operator_checks_them_in(
         setup = await make_event(session, places=20)
         setup.event.description = "在枇杷园里跟果农学摘枇杷，中午吃农家饭。"
         operator = await make_user(session, Role.station_operator, username=f"ev-op-{tag}", station_id=setup.station.id)
+        admin = await make_user(session, Role.admin, username=f"ev-admin-{tag}")
         await session.commit()
-        event_id, operator_name = setup.event.id, operator.username
+        event_id, operator_name, admin_name = setup.event.id, operator.username, admin.username
 
     shots = Shots("events")
     provider = stripe_provider(fake_stripe)
@@ -150,6 +151,10 @@ async def test_a_customer_buys_two_tickets_and_the_operator_checks_them_in(
                 await shopper.reload()
                 await expect(shopper.get_by_text(re.compile("已签到 \\d\\d:\\d\\d"))).to_have_count(2)
                 await shots(shopper, "order-checked-in-phone")
+
+                office = await signed_in_page(browser, base, admin_name, f"/admin/events/{event_id}")
+                await expect(office.get_by_text("有效门票 2 张，已签到 2 人")).to_be_visible()
+                await shots(office, "admin-event")
                 await browser.close()
     finally:
         await provider.close()

@@ -154,10 +154,10 @@ async def test_offline_check_ins_of_one_ticket_on_two_devices_count_once_and_fla
     )
     assert attended == 2
     duplicates = await repository.duplicates(db_session, setup.event.id)
-    assert [(d.device_id, d.client_id) for d in duplicates] == [("PDA-B", "b-1")]
+    assert [(d.device_id, d.client_id) for d in duplicates] == [(f"{setup.station.id}/PDA-B", "b-1")]
     # The ticket keeps the first device's scan time.
     await db_session.refresh(first)
-    assert first.checked_in_at == now - timedelta(minutes=30) and first.checked_in_device == "PDA-A"
+    assert first.checked_in_at == now - timedelta(minutes=30) and first.checked_in_device == f"{setup.station.id}/PDA-A"
     # Online, the same ticket is refused too.
     with pytest.raises(errors.TicketAlreadyCheckedIn):
         await checkin.check_in_online(

@@ -140,7 +140,9 @@ async def test_pda_check_in_once_offline_duplicates_and_refund_deadline(
     assert [r["outcome"] for r in (await client.post(sync, json=a, headers=headers)).json()] == ["counted"]
     assert [r["outcome"] for r in (await client.post(sync, json=b, headers=headers)).json()] == ["duplicate"]
     assert [r["outcome"] for r in (await client.post(sync, json=a, headers=headers)).json()] == ["counted"]
-    assert [d.device_id for d in await repository.duplicates(db_session, setup.event.id)] == ["PDA-B"]
+    assert [d.device_id for d in await repository.duplicates(db_session, setup.event.id)] == [
+        f"{setup.station.id}/PDA-B"
+    ]
 
     # The customer asks for a refund a day before the start: past the 24-hour rule.
     shopper = auth(await token_for(db_session, customer))
