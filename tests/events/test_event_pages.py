@@ -63,6 +63,9 @@ async def test_an_admin_creates_an_event_adds_a_slot_and_cancels_it(
     )  # (mypy narrowed the status above) and order.refunded_minor == 0  # the refund task sends it
     shown = await client.get(page, headers=HTML)
     assert "已取消" in shown.text and "有效门票 0 张" in shown.text
+    # The order itself on the ops console: no delivery to show, its refund on its way.
+    staff_view = await client.get(f"/admin/orders/{order.number}", headers=HTML)
+    assert staff_view.status_code == 200 and "活动门票（无需配送）" in staff_view.text
 
 
 async def test_the_event_page_refuses_a_bad_form_and_writes_nothing(
