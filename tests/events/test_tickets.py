@@ -267,3 +267,16 @@ async def _admin(db_session: AsyncSession) -> int:
     from tests.fixtures.builders import make_user
 
     return (await make_user(db_session, Role.admin)).id
+
+
+async def test_a_paid_ticket_order_waiting_for_its_event_is_not_a_stuck_order(db_session: AsyncSession) -> None:
+    from app.county import dashboard
+
+    setup = await make_event(db_session, starts_in=timedelta(days=10))
+    paid = await buy(db_session, setup, adults=1)
+    await pay(db_session, paid)
+    unpaid = await buy(db_session, setup, adults=1)
+    found = await dashboard.attention(db_session, now=clock.now() + timedelta(days=3))
+    numbers = {row["number"] for row in found["stuck_orders"].rows}
+    assert unpaid.number in numbers  # still waiting for its money after three days: stuck
+    assert paid.number not in numbers  # confirmed and waiting for the event, not for packing
