@@ -59,6 +59,7 @@ from app.county import targets as county_targets
 from app.county.models import Asset, AssetKind, BudgetLine, Evidence, EvidenceKind, Spending
 from app.crossborder.models import Listing, ListingState
 from app.demo_pictures import cjk_font, product_picture
+from app.events.models import FarmEvent
 from app.kit import clock
 from app.kit.models import IdMixin
 from app.kit.quantities import Unit
@@ -102,6 +103,7 @@ KINDS = (
     "store_managers",
     "streamer_sellers",
     "presale_waves",
+    "farm_events",
     "locations",
     "lots",
     "transfers",
@@ -1657,6 +1659,7 @@ async def seed_demo(session: AsyncSession, *, uploads_dir: Path | None = None) -
 
     await _locations(session, tally, stores, stations)
     await session.flush()
+    await _farm_event(session, tally, admin_id)
     await _prd_routes(session, tally)
     await _lots(session, tally, variants, warehouse_user)
     await _store_delivery(session, tally, variants, warehouse_user)
@@ -1712,6 +1715,44 @@ async def _presale_wave(session: AsyncSession, tally: _Tally) -> None:
     await session.flush()
     await presale_service.open_wave(session, DEMO_WAVE_CODE)
     tally.created["presale_waves"] += 1
+# ---- an upcoming picking event (农旅活动), its tickets sold in the shop ------------------------------
+
+# Meets at the demo operator's station, so the ``operator`` sign-in checks its tickets in.
+DEMO_EVENT_STATION = OPERATOR_STATION
+DEMO_EVENT_SLOTS = ((9, 12), (14, 17))  # China-time hours of the two slots, 10 days after seeding
+
+
+async def _farm_event(session: AsyncSession, tally: _Tally, admin_id: int) -> None:
+    """One upcoming picking event with a morning and an afternoon slot of 30 places each."""
+    from app.events import service as events
+
+    title = f"{get_settings().county_short_name}杨梅采摘体验日（演示）"
+    if await demo_queries.id_by_key(session, FarmEvent, {"title": title}) is not None:
+        tally.present["farm_events"] += 1
+        return
+    event = await events.create_event(
+        session,
+        events.EventData(
+            title=title,
+            place="马市镇杨梅基地（演示）",
+            meeting_station_code=DEMO_EVENT_STATION,
+            adult_price_minor=68_00,
+            child_price_minor=38_00,
+            cancel_hours_before=24,
+            description="跟果农进园采摘当季杨梅，每位成人可带走 1 斤；含农家午餐。集合后统一乘车前往。",
+        ),
+        actor_user_id=admin_id,
+    )
+    day = clock.today() + timedelta(days=10)
+    for start, end in DEMO_EVENT_SLOTS:
+        await events.add_slot(
+            session,
+            event.id,
+            starts_at=datetime.combine(day, time(start), clock.business_tz()),
+            ends_at=datetime.combine(day, time(end), clock.business_tz()),
+            places=30,
+        )
+    tally.created["farm_events"] += 1
 
 
 # ---- the plan's register: a few evidence records, devices and payments (all marked 演示) ---------

@@ -24,6 +24,7 @@ from app.claims import endpoints as claims_endpoints
 from app.config import Settings, get_settings
 from app.county.report_sources import PlatformSources
 from app.db import create_engine, create_sessionmaker, resolve_database_url
+from app.events import endpoints as events_endpoints
 from app.health import BrokerProbe, kombu_probe
 from app.health import router as health_router
 from app.kit.http import BodySizeLimit, install_error_handlers
@@ -60,6 +61,7 @@ from app.web import county_plan as county_plan_pages
 from app.web import county_reports as county_report_pages
 from app.web import crossborder_admin as crossborder_admin_pages
 from app.web import devices as device_pages
+from app.web import events as event_pages
 from app.web import notifications as notification_pages
 from app.web import orders as order_pages
 from app.web import pos_console as pos_console_pages
@@ -185,6 +187,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     claims_endpoints.admin,
     presale_endpoints.router,
     presale_pages.router,
+    event_pages.router,
+    events_endpoints.router,
+    events_endpoints.pda,
+    events_endpoints.admin,
     county_fund_pages.router,
     metrics_router,
 )

@@ -15,6 +15,7 @@ from app.county import figures_models as county_figures_models
 from app.county import models as county_models
 from app.county import report_models as county_report_models
 from app.crossborder import models as crossborder_models
+from app.events import models as events_models
 from app.kit import idempotency, outbox
 from app.kit.models import Base
 from app.notifications import models as notifications_models
@@ -39,6 +40,7 @@ __all__ = [
     "county_models",
     "county_report_models",
     "crossborder_models",
+    "events_models",
     "idempotency",
     "notifications_models",
     "orders_models",

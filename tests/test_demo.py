@@ -83,6 +83,7 @@ COUNTS = (
     "stations 36, routes 5, route_stops 36, stores 2, suppliers 9, categories 7, products 11, supplier_products 11, "
     "variants 20, product_images 11, price_lists 3, price_items 33, price_tiers 24, buyer_companies 4, "
     "company_delivery_addresses 3, users 9, tills 1, store_managers 1, streamer_sellers 1, presale_waves 1, "
+    "farm_events 1, "
     "locations 39, lots 20, transfers 1, "
     "alibaba_listings 3, wholesale_routes 2, county_evidence 10, county_assets 14, county_spending 6"
 )
@@ -145,10 +146,12 @@ EXPECTED_COUNTS = {
     "route_stops": 36,
     "stores": 2,
     "suppliers": 9,
-    "categories": 7,
-    "products": 11,
-    "variants": 20,
-    # One drawn picture per product.
+    # The demo's 7 categories, 11 products and 20 variants, and the hidden event-ticket category,
+    # product and its two variants (app.events: never listed, never stocked).
+    "categories": 8,
+    "products": 12,
+    "variants": 22,
+    # One drawn picture per listed product.
     "product_images": 11,
     "supply_skus": 10,
     "price_lists": 3,
@@ -327,7 +330,8 @@ async def test_demo_prices_are_consistent(db_session: AsyncSession, uploads: Pat
 
     variants = {v.sku: v for v in await db_session.scalars(select(Variant))}
     assert all(re.fullmatch(r"[A-Z0-9][A-Z0-9-]*", sku) for sku in variants)
-    packaged = [v for v in variants.values() if not Unit(v.unit).is_weight]
+    # Inactive variants are never sold over a counter: the hidden event-ticket variants (app.events).
+    packaged = [v for v in variants.values() if v.is_active and not Unit(v.unit).is_weight]
     assert all(v.barcode and v.barcode.startswith("69") and ean.is_valid(v.barcode) for v in packaged)
     weighed = {sku for sku, v in variants.items() if Unit(v.unit).is_weight}
     assert weighed == {"NLP-LOQ-A-JIN", "NLP-BAY-JIN", "NLP-PEAR-KG", "NLP-TARO-KG", "NLP-SWP-KG"}
@@ -447,7 +451,8 @@ async def test_an_earlier_demo_listing_is_completed_unless_edited(db_session: As
 async def test_every_demo_product_has_a_drawn_picture_and_a_thumbnail(db_session: AsyncSession, uploads: Path) -> None:
     await seed_demo(db_session, uploads_dir=uploads)
 
-    products = {p.id: p for p in await db_session.scalars(select(Product))}
+    # The hidden event-ticket product (app.events) is never listed: it has no picture.
+    products = {p.id: p for p in await db_session.scalars(select(Product).where(Product.is_active))}
     images = list(await db_session.scalars(select(ProductImage).order_by(ProductImage.product_id)))
     assert sorted(i.product_id for i in images) == sorted(products)  # one each
     for image in images:

@@ -92,6 +92,7 @@ LAYERS = (
     # After-sales claims sit on orders (refunds), stations (cash handed back) and supply (lots).
     "app.claims",
     "app.presales",
+    "app.events",
     "app.shop",
     "app.wholesale",
     "app.web",

@@ -139,6 +139,9 @@ STORE_OR_WAREHOUSE = AccessRule(
     "store_or_warehouse", STORE_CONSOLE_GRANTS | _grants((Role.warehouse, Scope.stock), (Role.admin, Scope.stock))
 )
 STATION_OPERATOR = AccessRule("station_operator", _grants((Role.station_operator, Scope.pda)))
+# Checking event tickets in: operators of a station (the route checks it is the event's meeting
+# station) and the centre's admins.
+TICKET_CHECKIN = AccessRule("ticket_checkin", _grants((Role.station_operator, Scope.pda), (Role.admin, Scope.admin)))
 WAREHOUSE = AccessRule("warehouse", _grants((Role.warehouse, Scope.stock), (Role.admin, Scope.stock)))
 ADMIN = AccessRule("admin", _grants((Role.admin, Scope.admin)))
 # Reading stock, lots, locations, suppliers, transfers, counts, routes and every station's report:
@@ -284,6 +287,7 @@ TillClerk = Annotated[Principal, Depends(require(AT_TILL))]
 StoreConsoleUser = Annotated[Principal, Depends(require(STORE_CONSOLE))]
 StoreOrWarehouseUser = Annotated[Principal, Depends(require(STORE_OR_WAREHOUSE))]
 StationOperator = Annotated[Principal, Depends(require(STATION_OPERATOR))]
+TicketCheckInUser = Annotated[Principal, Depends(require(TICKET_CHECKIN))]
 WarehouseUser = Annotated[Principal, Depends(require(WAREHOUSE))]
 StaffUser = Annotated[Principal, Depends(require(STAFF))]
 AdminUser = Annotated[Principal, Depends(require(ADMIN))]

@@ -92,6 +92,8 @@ _STUCK_ORDERS = """
         FROM order_events e WHERE e.order_id = o.id AND e.to_status = o.status::text
     ) since
     WHERE o.status IN ('pending_payment', 'confirmed', 'ready_for_pickup')
+      -- A paid event-ticket order (nothing to deliver) waits for its event, not for packing.
+      AND NOT (o.status = 'confirmed' AND o.delivery_method = 'none')
       AND since.at < CASE o.status
           WHEN 'pending_payment' THEN CAST(:pending_before AS timestamptz)
           WHEN 'confirmed' THEN CAST(:confirmed_before AS timestamptz)

@@ -91,6 +91,7 @@ class TargetMetric(StrEnum):
     supply_skus = "supply_skus"
     brand_stores = "brand_stores"
     livestream_sellers = "livestream_sellers"
+    agritourism_events = "agritourism_events"
 
     @property
     def label_zh(self) -> str:
@@ -106,6 +107,7 @@ COMPUTED_METRIC_ZH = {
     TargetMetric.supply_skus: "平台计算：期内有批发销售的供货单品",
     TargetMetric.brand_stores: "平台计算：期内有销售的品牌门店",
     TargetMetric.livestream_sellers: "平台计算：期内登记、且带来过已付款订单的带货主播",
+    TargetMetric.agritourism_events: "平台计算：期内举办、且至少一人凭票签到的农旅活动",
 }
 
 

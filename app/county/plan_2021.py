@@ -58,7 +58,8 @@ TARGETS: tuple[PlanTarget, ...] = (
         TargetMetric.crossborder_listings,
     ),
     PlanTarget("supply_skus", "三(四)2", "到珠三角的供货单品", "款", 10, MAIN_PERIOD, TargetMetric.supply_skus),
-    PlanTarget("agritourism", "三(四)3", "农旅结合活动", "场", 2, MAIN_PERIOD, EvidenceKind.agritourism),
+    # Counted from the ticketed events the centre runs (app.events), not from evidence entries.
+    PlanTarget("agritourism", "三(四)3", "农旅结合活动", "场", 2, MAIN_PERIOD, TargetMetric.agritourism_events),
     PlanTarget("trade_fairs", "三(四)3", "参加省内外大型展销活动", "次", 5, MAIN_PERIOD, EvidenceKind.trade_fair),
     PlanTarget("brand_store", "三(四)4", "品牌形象店开业", "家", 1, BRAND_STORE_PERIOD, TargetMetric.brand_stores),
     PlanTarget("film_3min", "三(四)5", "区域公共品牌宣传片（3 分钟）", "条", 1, MAIN_PERIOD, EvidenceKind.film_3min),

@@ -132,6 +132,8 @@ async def measure(session: AsyncSession, target: Target, day: date) -> int:
             return await queries.stores_with_sales(session, since, until)
         case TargetMetric.livestream_sellers:
             return await queries.sellers_incubated(session, since, until)
+        case TargetMetric.agritourism_events:
+            return await queries.events_attended(session, since, until)
     raise AssertionError(f"target {target.code} has no source")  # pragma: no cover - every metric is matched above
 
 

@@ -18,6 +18,7 @@ from app.catalog.models import Variant
 from app.channels import SalesChannel
 from app.county.models import Asset, AssetKind, Evidence, EvidenceKind, EvidencePhoto, Target
 from app.crossborder.models import Listing, ListingState
+from app.events.models import EventSlot, EventStatus, FarmEvent, Ticket
 from app.orders.models import Order, OrderLine, OrderStatus
 from app.pos.sale_models import Sale
 from app.stations.models import Station
@@ -240,6 +241,30 @@ async def sellers_incubated(session: AsyncSession, since: datetime, until: datet
     return int(
         await session.scalar(
             select(func.count(Seller.id)).where(Seller.created_at >= since, Seller.created_at < until, brought)
+        )
+        or 0
+    )
+
+
+async def events_attended(session: AsyncSession, since: datetime, until: datetime) -> int:
+    """农旅结合活动 held: farm events (``app.events``) not cancelled by the centre with a slot that
+    started in ``[since, until)`` and at least one ticket of such a slot checked in at the event.
+    An event with several slots counts once; an event nobody came to (or only sold) counts none:
+    the plan counts activities that took place, and a check-in is the platform's proof of that."""
+    held = (
+        select(Ticket.id)
+        .join(EventSlot, EventSlot.id == Ticket.slot_id)
+        .where(
+            Ticket.event_id == FarmEvent.id,
+            Ticket.checked_in_at.is_not(None),
+            EventSlot.starts_at >= since,
+            EventSlot.starts_at < until,
+        )
+        .exists()
+    )
+    return int(
+        await session.scalar(
+            select(func.count(FarmEvent.id)).where(FarmEvent.status == EventStatus.scheduled.value, held)
         )
         or 0
     )

@@ -176,6 +176,15 @@ _TEXTS: dict[str, tuple[str, dict[str, ParamKind], Callable[[Mapping[str, str], 
         {"order_number": T, "ordered": N, "filled": N, "refund_minor": M},
         _presale_allocated,
     ),
+    # An event-ticket order (app.events) once paid: nothing ships; the QRs are on the order page.
+    "tickets_paid": (
+        "门票已出票",
+        {"order_number": T, "amount_minor": M, "order_url": URL},
+        lambda p, _: (
+            f"订单{p['order_number']}已付款{p['amount_minor']}，门票已出票。活动当天请在集合村站出示"
+            f"订单页上的门票二维码签到：{p['order_url']}"
+        ),
+    ),
     "order_ready_for_pickup": (
         "到站待取",
         {"order_number": T, "pickup_code": T, "station_name": T, "pickup_deadline": TIME, "order_url": URL},

@@ -90,6 +90,7 @@ class DeliveryMethod(StrEnum):
     station_pickup = "station_pickup"
     home_delivery = "home_delivery"
     counter = "counter"  # sold over a store's counter
+    none = "none"  # nothing to deliver: event tickets (app.events), used at the event itself
 
 
 class PaymentMethod(StrEnum):

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.kit.personal import is_erased_phone
 from app.notifications.service import notify
 from app.orders import repository
+from app.orders.access import order_link
 from app.orders.models import DeliveryMethod, Order, PaymentMethod
 
 
@@ -38,6 +39,9 @@ async def send_order_notice(session: AsyncSession, order: Order, template: str, 
             return  # an online order is announced once it is paid (order_paid), not while unpaid
     elif template == "order_paid":
         params["amount_minor"] = order.paid_minor
+        if order.delivery_method is DeliveryMethod.none:  # event tickets: nothing to prepare or ship
+            template = "tickets_paid"
+            params["order_url"] = order_link(order.number)
     elif template == "order_cancelled":
         params["refund_minor"] = order.paid_minor - order.refunded_minor
     params.update(extra)

@@ -317,11 +317,17 @@ async def hold_stock(
     )
 
 
-async def cancel(session: AsyncSession, order: Order, *, reason: str, actor_user_id: int | None) -> Order:
+async def cancel(
+    session: AsyncSession, order: Order, *, reason: str, actor_user_id: int | None, ticket_rules_checked: bool = False
+) -> Order:
     """Cancel before the parcel leaves: release the held stock; a paid order is refunded in full
-    (the refund itself is sent by a task after commit)."""
+    (the refund itself is sent by a task after commit). An event-ticket order (nothing to deliver)
+    is cancelled only through ``app.events``, which checks the event's refund deadline first
+    (``ticket_rules_checked``)."""
     from app.orders import payments
 
+    if order.delivery_method is DeliveryMethod.none and not ticket_rules_checked:
+        raise errors.TransitionNotAllowed("活动门票请在订单页按活动的退票规则退票")
     if order.fulfilment_status not in (FulfilmentStatus.unfulfilled,):
         raise errors.TransitionNotAllowed("订单已发货，不能取消")
     if await repository.has_event(session, order.id, PACKED):

@@ -37,7 +37,7 @@ from app.kit.qr import qr_svg
 from app.kit.validation import field_name, zh_message
 from app.orders import access, repository, schemas, service, views
 from app.orders.errors import OrderNotFound
-from app.orders.models import FulfilmentStatus, Order, OrderStatus, PaymentStatus
+from app.orders.models import DeliveryMethod, FulfilmentStatus, Order, OrderStatus, PaymentStatus
 from app.orders.notices import send_order_notice
 from app.shop import checkout, delivery
 from app.stations import routing
@@ -534,8 +534,11 @@ async def lookup(
 
 
 def cancellable(order: schemas.OrderOut) -> bool:
-    return order.status in (OrderStatus.confirmed, OrderStatus.pending_payment) and (
-        order.fulfilment_status == FulfilmentStatus.unfulfilled
+    """The order page's cancel button; event tickets have their own (``app.web.events``)."""
+    return (
+        order.status in (OrderStatus.confirmed, OrderStatus.pending_payment)
+        and order.fulfilment_status == FulfilmentStatus.unfulfilled
+        and order.delivery_method != DeliveryMethod.none.value
     )
 
 
@@ -547,7 +550,7 @@ def order_labels() -> dict[str, Any]:
         "payment_method_zh": PAYMENT_METHOD_ZH,
         "payment_kind_zh": PAYMENT_KIND_ZH,
         "payment_state_zh": PAYMENT_STATE_ZH,
-        "delivery_zh": DELIVERY_ZH,
+        "delivery_zh": {**DELIVERY_ZH, "none": "活动门票（无需配送）"},
     }
 
 
@@ -569,6 +572,10 @@ async def _render_order(
         pickup=await customer_pickup(session, order) if reveal else None,
         view=access.contact_view(order, principal, phone),
     )
+    from app.web.events import TICKET_ERRORS, order_page_tickets
+
+    tickets = await order_page_tickets(session, order, reveal=reveal)
+    ticket_error = TICKET_ERRORS.get(request.query_params.get("ticket_error", ""))
     return render(
         request,
         "shop/order.html",
@@ -577,8 +584,13 @@ async def _render_order(
             "order": out,
             "pickup_qr": qr_svg(out.pickup.qr, label=f"取货二维码，订单 {out.number}") if out.pickup else None,
             "cancellable": cancellable(out),
+            "tickets": tickets,
+            "ticket_qrs": [
+                qr_svg(t.qr, label=f"门票二维码 {i}，{t.kind_zh}") if t.qr else None
+                for i, t in enumerate(tickets.tickets if tickets else [], start=1)
+            ],
             "notice": notice,
-            "errors": errors or [],
+            "errors": [*(errors or []), *([ticket_error] if ticket_error else [])],
             **order_labels(),
         },
         status_code=status_code,

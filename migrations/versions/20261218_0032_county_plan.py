@@ -121,6 +121,7 @@ def upgrade() -> None:
                 "supply_skus",
                 "brand_stores",
                 "livestream_sellers",
+                "agritourism_events",
                 name="county_target_metric",
             ),
             nullable=True,

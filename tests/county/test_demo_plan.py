@@ -23,8 +23,11 @@ async def test_the_demo_fills_the_plan_pages(db_session: AsyncSession, tmp_path:
     done = {code: p.done_to_date for code, p in progress.items() if p.done_to_date}
     assert done == {
         "centre_events": 3, "label_printers": 8, "pdas": 6, "crossborder_trainings": 1, "platform_trainings": 1,
-        "agritourism": 1, "trade_fairs": 1, "enterprises_guided": 1, "films_1min": 1,
+        "trade_fairs": 1, "enterprises_guided": 1, "films_1min": 1,
     }  # fmt: skip
+    # 农旅结合活动 counts the ticketed events held with a check-in (app.events): the 2022 evidence
+    # entry stays recorded but is not counted, and the demo's own event is upcoming.
+    assert progress["agritourism"].done_to_date == 0
     # The demo's stations, listings, sales and its live-stream seller are of 2026: outside the 2021
     # plan's periods (its 2022 "seller incubated" evidence is recorded but no longer counted: the
     # target counts the sellers registered on the platform).

@@ -65,7 +65,7 @@ async def test_the_register_holds_the_plans_targets(db_session: AsyncSession) ->
         "demonstration_stations": ("三(二)4", 6, "个", "computed"),
         "crossborder_listings": ("三(四)1", 3, "个", "computed"),
         "supply_skus": ("三(四)2", 10, "款", "computed"),
-        "agritourism": ("三(四)3", 2, "场", "evidence"),
+        "agritourism": ("三(四)3", 2, "场", "computed"),
         "trade_fairs": ("三(四)3", 5, "次", "evidence"),
         "brand_store": ("三(四)4", 1, "家", "computed"),
         "film_3min": ("三(四)5", 1, "条", "evidence"),

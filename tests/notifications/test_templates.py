@@ -17,6 +17,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "order_paid": {"order_number": "NP2611290001", "amount_minor": 3650},
     "order_cancelled": {"order_number": "NP2611290001", "refund_minor": 3650},
     "presale_allocated": {"order_number": "NP2611290001", "ordered": 3, "filled": 2, "refund_minor": 8800},
+    "tickets_paid": {
+        "order_number": "NP2611290001",
+        "amount_minor": 13200,
+        "order_url": "https://shop.example.cn/orders/NP2611290001?t=Zx1.abc",
+    },
     "order_ready_for_pickup": {
         "order_number": "NP2611290001",
         "pickup_code": "2-3-483920",
