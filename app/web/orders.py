@@ -28,7 +28,6 @@ from starlette.datastructures import FormData
 from app.accounts import service as accounts_service
 from app.accounts.access import CustomerUser, MaybeUser, Principal, PublicAccess, Role, resolve_principal
 from app.claims import views as claims_views
-from app.config import get_settings
 from app.db import DbSession
 from app.kit.errors import AppError, IdempotencyKeyReused, TooManyRequests
 from app.kit.http import client_address
@@ -306,7 +305,7 @@ async def _render_checkout(
         stations, posted=values.get("station_code", ""), remembered=remembered, near=near
     )
     groups = group_by_township(stations, query=values.get("q", ""), keep=values["station_code"])
-    county = delivery.CountyPlace.from_settings()
+    county = delivery.CountyPlace.from_settings(request.app.state.settings)
     home_quote = None
     if values.get("home_township") and values.get("delivery_method") == "home_delivery":
         home_quote = delivery.quote(
@@ -353,8 +352,8 @@ async def checkout_page(
         "delivery_method": method if method in DELIVERY_ZH else "station_pickup",
         "payment_method": "pay_at_pickup",
         "online_method": "alipay",
-        "province": get_settings().county_province,
-        "city": get_settings().county_city,
+        "province": request.app.state.settings.county_province,
+        "city": request.app.state.settings.county_city,
         IDEMPOTENCY_FIELD: uuid4().hex,
     }
     if principal is not None and principal.role is Role.customer:
@@ -399,8 +398,9 @@ def order_in_from_form(form: FormData, values: dict[str, str]) -> schemas.OrderI
             delivery_body.update(latitude=str(near[0]), longitude=str(near[1]))
     elif method == "home_delivery":
         delivery_body["address"] = {
-            "province": values["province"] or get_settings().county_province,
-            "city": values["city"] or get_settings().county_city,
+            # Left blank: the county's own, filled in by the checkout service.
+            "province": values["province"],
+            "city": values["city"],
             "township": values["home_township"],
             "village": values["home_village"],
             "detail": values["detail"],
