@@ -48,7 +48,8 @@ async def test_a_customer_files_a_claim_with_a_photo_and_staff_partly_approve_it
         await ensure_price_list(session, "retail", PriceListKind.retail)
         await ensure_warehouse(session)
         fruit = await make_category(session, name_zh="鲜果")
-        product = await make_product(session, category=fruit, name_zh="始兴枇杷", slug=f"pipa-{tag.lower()}")
+        # Its own name: the committed database's shop lists it to the other browser tests too.
+        product = await make_product(session, category=fruit, name_zh=f"太平理赔枇杷{tag}", slug=f"pipa-{tag.lower()}")
         variant = await make_variant(session, product=product, unit=Unit.box, sku=f"PIPA-{tag}", name_zh="特级 5斤装")
         await set_price(session, "retail", variant, 6800)
         supplier = await make_supplier(session, grows=[product], name=f"太平镇枇杷合作社 {tag}", code=f"SUP-{tag}")

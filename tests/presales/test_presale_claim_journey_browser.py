@@ -92,7 +92,7 @@ async def test_a_customer_joins_a_presale_wave_and_later_claims_a_spoiled_box_wi
         with clock.pinned(start + timedelta(hours=3)):
             async with sessionmaker() as session:
                 sooner = await receive(session, setup.variant, "3", best_before=clock.today() + timedelta(days=12))
-                later = await receive(session, setup.variant, "10", best_before=clock.today() + timedelta(days=18))
+                later = await receive(session, setup.variant, "2", best_before=clock.today() + timedelta(days=18))
                 done = await allocation.allocate(session, setup.wave.code, actor_user_id=None)
                 assert done.filled == [neighbour.number, number]
                 await session.commit()
