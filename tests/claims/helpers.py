@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from PIL import Image
@@ -20,11 +20,18 @@ from app.orders.models import DeliveryMethod, Order, PaymentMethod
 from app.shop.checkout import PlaceOrder, place_order
 from app.stations import parcels
 from app.stations.models import DeliveryRoute, Parcel, RouteStop, Station
+from tests.fixtures.browser import PHONE as PHONE_VIEWPORT
 from tests.fixtures.builders import make_user
 from tests.fixtures.shop import Shop
 
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
+    from tests.fixtures.browser import Shots
+
 ROUTE = "RT-CLM"
 PHONE = "13800138000"
+PHONE_WIDTH = PHONE_VIEWPORT["width"]
 
 
 async def route_and_operator(session: AsyncSession, shop: Shop, *, route_code: str = ROUTE) -> User:
@@ -99,6 +106,14 @@ def jpeg(size: tuple[int, int] = (64, 48), colour: tuple[int, int, int] = (180, 
     return out.getvalue()
 
 
+def big_photo() -> bytes:
+    """A 3000 × 2000 camera-sized JPEG (noise compresses badly: a few MB, like a phone's); the
+    browser tests check that claims.js shrinks it to a longest side of 1600 px before upload."""
+    out = io.BytesIO()
+    Image.effect_noise((3000, 2000), 60).convert("RGB").save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
 def lines_json(*pairs: tuple[str, str]) -> str:
     return json.dumps([{"sku": sku, "quantity": quantity} for sku, quantity in pairs])
 
@@ -123,3 +138,33 @@ async def file_claim(
 
 async def count(session: AsyncSession, model: Any, *where: Any) -> int:
     return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+async def claim_in_browser(
+    page: Page, base: str, number: str, shots: Shots, *, quantity: str, reason: str, photo: bytes, shot: str
+) -> None:
+    """A customer on the order page (collected: its 售后理赔 section offers 申请理赔) claims
+    ``quantity`` of the first line with ``reason`` and one ``photo``; screens of the form and of
+    the order page after (``shot``), which shows the claim waiting for review, with no sideways
+    scrolling on a phone."""
+    from playwright.async_api import FilePayload, expect
+
+    await expect(page.get_by_role("heading", name="售后理赔")).to_be_visible()
+    await page.get_by_role("link", name="申请理赔").click()
+    await page.wait_for_url(f"{base}/orders/{number}/claims/new")
+    await page.locator("#q-1").fill(quantity)
+    await page.get_by_label("问题描述").fill(reason)
+    await page.locator("#c-photos").set_input_files(
+        files=[FilePayload(name="IMG_2041.jpg", mimeType="image/jpeg", buffer=photo)]
+    )
+    await expect(page.locator("#c-photos-status")).to_contain_text("已选 1 张照片")
+    await expect(page.locator("#c-previews img")).to_have_count(1)
+    await shots(page, "claim-form-phone")
+    await page.get_by_role("button", name="提交理赔申请").click()
+    await page.wait_for_url(f"{base}/orders/{number}?done=claim_filed#claims")
+    await expect(page.get_by_text("理赔申请已提交")).to_be_visible()
+    await expect(page.locator(".claim-card .status")).to_have_text("待审核")
+    await expect(page.locator(".claim-thumbs img").first).to_be_visible()
+    await page.locator("#claims").scroll_into_view_if_needed()
+    await shots(page, shot)
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH

@@ -5,12 +5,10 @@ shows the cash refunded. Screens go to ``test-output/claims/``."""
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 from pathlib import Path
 from uuid import uuid4
 
-from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,7 +18,7 @@ from app.claims.models import Claim, ClaimPhoto, ClaimStatus
 from app.db import create_sessionmaker
 from app.kit.quantities import Unit
 from app.stations.models import StationCashRefund
-from tests.claims.helpers import cash_order, hand_over_all, route_and_operator
+from tests.claims.helpers import big_photo, cash_order, claim_in_browser, hand_over_all, route_and_operator
 from tests.fixtures.browser import PHONE, Shots, app_in_browser, needs_chromium, signed_in_page
 from tests.fixtures.builders import (
     ensure_price_list,
@@ -39,17 +37,10 @@ from tests.fixtures.shop import Shop
 pytestmark = needs_chromium
 
 
-def big_photo() -> bytes:
-    """A 3000 × 2000 camera-sized JPEG (noise compresses badly: a few MB, like a phone's)."""
-    out = io.BytesIO()
-    Image.effect_noise((3000, 2000), 60).convert("RGB").save(out, "JPEG", quality=92)
-    return out.getvalue()
-
-
 async def test_a_customer_files_a_claim_with_a_photo_and_staff_partly_approve_it(
     committed_engine: AsyncEngine, committed_database_url: str, tmp_path: Path
 ) -> None:
-    from playwright.async_api import FilePayload, ViewportSize, expect
+    from playwright.async_api import ViewportSize, expect
 
     tag = uuid4().hex[:6].upper()  # the committed database outlives the test
     sessionmaker = create_sessionmaker(committed_engine)
@@ -57,7 +48,8 @@ async def test_a_customer_files_a_claim_with_a_photo_and_staff_partly_approve_it
         await ensure_price_list(session, "retail", PriceListKind.retail)
         await ensure_warehouse(session)
         fruit = await make_category(session, name_zh="鲜果")
-        product = await make_product(session, category=fruit, name_zh="始兴枇杷", slug=f"pipa-{tag.lower()}")
+        # Its own name: the committed database's shop lists it to the other browser tests too.
+        product = await make_product(session, category=fruit, name_zh=f"太平理赔枇杷{tag}", slug=f"pipa-{tag.lower()}")
         variant = await make_variant(session, product=product, unit=Unit.box, sku=f"PIPA-{tag}", name_zh="特级 5斤装")
         await set_price(session, "retail", variant, 6800)
         supplier = await make_supplier(session, grows=[product], name=f"太平镇枇杷合作社 {tag}", code=f"SUP-{tag}")
@@ -77,27 +69,17 @@ async def test_a_customer_files_a_claim_with_a_photo_and_staff_partly_approve_it
     data_dir = tmp_path / "data"
     async with app_in_browser(committed_database_url, data_dir) as (base, browser):
         phone = await signed_in_page(browser, base, customer.username, f"/orders/{number}", viewport=PHONE)
-        await expect(phone.get_by_role("heading", name="售后理赔")).to_be_visible()
-        await phone.get_by_role("link", name="申请理赔").click()
-        await phone.wait_for_url(f"{base}/orders/{number}/claims/new")
-        await phone.get_by_label("始兴枇杷").fill("2")
-        await phone.get_by_label("问题描述").fill("开箱有 3 个枇杷发霉、压烂")
         photo = big_photo()
-        await phone.locator("#c-photos").set_input_files(
-            files=[FilePayload(name="IMG_2041.jpg", mimeType="image/jpeg", buffer=photo)]
+        await claim_in_browser(
+            phone,
+            base,
+            number,
+            shots,
+            quantity="2",
+            reason="开箱有 3 个枇杷发霉、压烂",
+            photo=photo,
+            shot="order-with-claim-phone",
         )
-        await expect(phone.locator("#c-photos-status")).to_contain_text("已选 1 张照片")
-        await expect(phone.locator("#c-previews img")).to_have_count(1)
-        await shots(phone, "claim-form-phone")
-        await phone.get_by_role("button", name="提交理赔申请").click()
-        await phone.wait_for_url(f"{base}/orders/{number}?done=claim_filed#claims")
-        await expect(phone.get_by_text("理赔申请已提交")).to_be_visible()
-        await expect(phone.locator(".claim-card .status")).to_have_text("待审核")
-        await expect(phone.locator(".claim-thumbs img").first).to_be_visible()
-        await phone.locator("#claims").scroll_into_view_if_needed()
-        await shots(phone, "order-with-claim-phone")
-        # No sideways scrolling on a 390 px phone.
-        assert await phone.evaluate("document.documentElement.scrollWidth") <= 390
 
         async with sessionmaker() as session:
             claim = await session.scalar(select(Claim).where(Claim.order_id == order.id))

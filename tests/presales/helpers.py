@@ -1,11 +1,14 @@
-"""Builders for pre-sale tests: a product with a box variant, an open wave on it, stations."""
+"""Builders for pre-sale tests: a product with a box variant, an open wave on it, stations; and a
+customer ordering from it in the browser."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +20,11 @@ from app.presales import service
 from app.presales.models import Wave
 from app.stations.models import Station
 from tests.fixtures.builders import ensure_price_list, ensure_warehouse, make_product, make_station, make_variant
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
+    from tests.fixtures.browser import Shots
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,8 @@ async def make_wave(
     tag = uuid.uuid4().hex[:6].upper()
     await ensure_price_list(session, "retail", PriceListKind.retail)
     await ensure_warehouse(session)
-    product = await make_product(session, slug=f"ps-{tag.lower()}", name_zh=f"始兴枇杷{tag}", shelf_life_days=20)
+    # Not "始兴枇杷…": the committed database's shop lists the product to the other browser tests too.
+    product = await make_product(session, slug=f"ps-{tag.lower()}", name_zh=f"预售枇杷{tag}", shelf_life_days=20)
     variant = await make_variant(session, product=product, sku=f"PS-{tag}", name_zh="A级 5公斤装")
     made = [
         await make_station(
@@ -95,3 +104,43 @@ async def pay(session: AsyncSession, order: Order) -> None:
     """Pay an online order in full, by the payment path a Stripe webhook takes."""
     payment = await payments.prepare_online_payment(session, order, method="alipay")
     assert await payments.mark_paid(session, payment, payment.amount_minor)
+
+
+async def order_from_home_page(
+    page: Page,
+    base: str,
+    setup: Setup,
+    shots: Shots,
+    *,
+    left: int,
+    quantity: str,
+    contact_name: str,
+    contact_phone: str,
+    before_ordering: Callable[[], Awaitable[None]] | None = None,
+) -> str:
+    """A customer in the browser: the wave's card on the home page (countdown, "还剩 ``left`` 份"),
+    its page, the "立即预订" form for the first station, the order page (screens of each); the
+    order number landed on. ``before_ordering`` runs on the wave page before the form is filled."""
+    from playwright.async_api import expect
+
+    await page.goto(f"{base}/")
+    card = page.locator(".presale-card", has_text=setup.wave.title)
+    await expect(card).to_contain_text(f"还剩 {left} 份")
+    await expect(card.locator(".countdown")).to_contain_text("距截单 02:")
+    await card.scroll_into_view_if_needed()
+    await shots(page, "home-phone")
+    await card.locator("a").click()
+    await expect(page.get_by_role("heading", name=setup.wave.title)).to_be_visible()
+    await expect(page.locator("#presale-left")).to_contain_text(f"还剩 {left} 份")
+    if before_ordering is not None:
+        await before_ordering()
+    await page.locator("#p-qty").select_option(quantity)
+    await page.locator("#p-station").select_option(setup.stations[0].code)
+    await page.locator("#p-name").fill(contact_name)
+    await page.locator("#p-phone").fill(contact_phone)
+    await shots(page, "wave-form-phone")
+    await page.get_by_role("button", name="立即预订").click()
+    await page.wait_for_url("**/orders/NP*")
+    await expect(page.get_by_text("【预售】").first).to_be_visible()
+    await shots(page, "order-phone")
+    return page.url.split("/orders/")[1].split("?")[0]

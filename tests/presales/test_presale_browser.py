@@ -6,7 +6,6 @@ that folder exists)."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -19,9 +18,9 @@ from app.db import create_sessionmaker
 from app.kit import clock
 from app.orders.models import Order, PaymentMethod
 from app.presales import service
-from tests.fixtures.browser import PHONE, Shots, app_in_browser, needs_chromium, signed_in_page
+from tests.fixtures.browser import PHONE, Shots, app_in_browser, needs_chromium, new_page, signed_in_page
 from tests.fixtures.builders import make_user, receive
-from tests.presales.helpers import make_wave, order_in
+from tests.presales.helpers import make_wave, order_from_home_page, order_in
 
 pytestmark = needs_chromium
 SHOTS_COPY = Path("/work/shots/presale")
@@ -30,7 +29,7 @@ SHOTS_COPY = Path("/work/shots/presale")
 async def test_a_customer_joins_a_presale_wave(
     committed_engine: AsyncEngine, committed_database_url: str, tmp_path: Path
 ) -> None:
-    from playwright.async_api import ViewportSize, expect
+    from playwright.async_api import expect
 
     tag = uuid4().hex[:4]
     start = clock.now()
@@ -59,38 +58,26 @@ async def test_a_customer_joins_a_presale_wave(
 
     shots = Shots("presales")
     async with app_in_browser(committed_database_url, tmp_path / "data") as (base, browser):
-        context = await browser.new_context(
-            viewport=ViewportSize(width=PHONE["width"], height=PHONE["height"]),
-            locale="zh-CN",
-            timezone_id="Asia/Shanghai",
-        )
-        phone = await context.new_page()
-        phone.set_default_timeout(10_000)
-        await phone.goto(f"{base}/")
-        card = phone.locator(".presale-card", has_text=setup.wave.title)
-        await expect(card).to_contain_text("还剩 23 份")
-        await expect(card.locator(".countdown")).to_contain_text("距截单 02:")
-        await card.scroll_into_view_if_needed()
-        await shots(phone, "home-phone")
-        await card.locator("a").click()
-        await expect(phone.get_by_role("heading", name=setup.wave.title)).to_be_visible()
-        await expect(phone.locator("#presale-left")).to_contain_text("还剩 23 份")
-        # The countdown ticks in the browser (the server wrote the time it started from).
-        before = await phone.locator(".countdown").first.text_content()
-        await phone.wait_for_timeout(1200)
-        assert await phone.locator(".countdown").first.text_content() != before
-        await shots(phone, "wave-phone")
+        phone = await new_page(browser, viewport=PHONE)
 
-        await phone.locator("#p-qty").select_option("2")
-        await phone.locator("#p-station").select_option(setup.stations[0].code)
-        await phone.locator("#p-name").fill("黄阿姨")
-        await phone.locator("#p-phone").fill("13800138077")
-        await shots(phone, "wave-form-phone")
-        await phone.get_by_role("button", name="立即预订").click()
-        await phone.wait_for_url("**/orders/NP*")
-        await expect(phone.get_by_text("【预售】").first).to_be_visible()
-        await shots(phone, "order-phone")
-        number = phone.url.split("/orders/")[1].split("?")[0]
+        async def countdown_ticks() -> None:
+            # The countdown ticks in the browser (the server wrote the time it started from).
+            before = await phone.locator(".countdown").first.text_content()
+            await phone.wait_for_timeout(1200)
+            assert await phone.locator(".countdown").first.text_content() != before
+            await shots(phone, "wave-phone")
+
+        number = await order_from_home_page(
+            phone,
+            base,
+            setup,
+            shots,
+            left=23,
+            quantity="2",
+            contact_name="黄阿姨",
+            contact_phone="13800138077",
+            before_ordering=countdown_ticks,
+        )
 
         admin_page = await signed_in_page(browser, base, admin.username, f"/admin/presales/{setup.wave.code}")
         await expect(admin_page.get_by_text(number)).to_be_visible()
@@ -121,11 +108,4 @@ async def test_a_customer_joins_a_presale_wave(
     async with sessionmaker() as session:
         order = await session.scalar(select(Order).where(Order.number == number))
         assert order is not None and order.reservation_reference == f"order:{number}"
-    _copy_shots(shots.folder)
-
-
-def _copy_shots(folder: Path) -> None:
-    if SHOTS_COPY.parent.exists():
-        SHOTS_COPY.mkdir(exist_ok=True)
-        for shot in folder.glob("*.png"):
-            shutil.copy(shot, SHOTS_COPY / shot.name)
+    shots.copy_to(SHOTS_COPY)
