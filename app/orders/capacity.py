@@ -7,7 +7,8 @@ order's unit of work, in a fixed order (by capacity id) so two orders never wait
 Invariant: ``used`` never exceeds ``cap`` under any concurrency — each take is one conditional
 ``UPDATE … WHERE used + q <= cap``; zero rows means full, and the whole order is refused (409
 ``capacity_exhausted`` naming every short line) with nothing written. An order cancelled or expired
-gives its places back exactly once (``release``), whoever calls it first.
+gives its places back exactly once (``release``), whoever calls it first; money that arrives after
+that is refunded (``app.orders.payments``), never a place taken again.
 """
 
 from __future__ import annotations
@@ -69,19 +70,4 @@ async def left(session: AsyncSession, capacity_id: int) -> Decimal:
 
 async def holds_intact(session: AsyncSession, order_id: int) -> bool:
     """True when none of the order's places has been given back (an order with none: True)."""
-    return not await queries.released_holds(session, order_id)
-
-
-async def retake(session: AsyncSession, order_id: int) -> None:
-    """Take again the places an order gave back (money that arrived after the order expired):
-    all or nothing, ``CapacityExhausted`` when any is gone meanwhile (the caller refunds)."""
-    shorts: list[dict[str, str | int]] = []
-    holds = await queries.released_holds(session, order_id)
-    for hold in holds:
-        if not await queries.take(session, hold.capacity_id, hold.quantity):
-            shorts.append({"capacity_id": hold.capacity_id, "requested": format_quantity(hold.quantity)})
-    if shorts:
-        raise errors.CapacityExhausted(detail={"lines": shorts})
-    for hold in holds:
-        hold.released_at = None
-    await session.flush()
+    return not await queries.any_released(session, order_id)

@@ -51,11 +51,8 @@ async def give_back(session: AsyncSession, capacity_id: int, quantity: Decimal) 
     await session.execute(update(Capacity).where(Capacity.id == capacity_id).values(used=Capacity.used - quantity))
 
 
-async def released_holds(session: AsyncSession, order_id: int) -> list[CapacityHold]:
-    rows = await session.scalars(
-        select(CapacityHold)
-        .where(CapacityHold.order_id == order_id, CapacityHold.released_at.is_not(None))
-        .order_by(CapacityHold.capacity_id, CapacityHold.id)
-        .with_for_update()
+async def any_released(session: AsyncSession, order_id: int) -> bool:
+    found = await session.scalar(
+        select(CapacityHold.id).where(CapacityHold.order_id == order_id, CapacityHold.released_at.is_not(None)).limit(1)
     )
-    return list(rows)
+    return found is not None

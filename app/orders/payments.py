@@ -10,6 +10,7 @@ talk to Stripe outside any transaction and bring the result here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +18,6 @@ from app.channels import SalesChannel
 from app.kit import clock
 from app.kit.outbox import enqueue
 from app.orders import capacity, errors, repository, service, states
-from app.orders.errors import CapacityExhausted
 from app.orders.models import (
     Order,
     OrderStatus,
@@ -220,64 +220,78 @@ async def _sell_held_stock(session: AsyncSession, order: Order, actor_user_id: i
 
 async def _late_payment(session: AsyncSession, order: Order, payment: Payment, amount_minor: int) -> None:
     """Money arrived after the stock hold expired: hold the stock again if it is still there,
-    otherwise give the money back. Never a silent oversell, never a lost payment."""
-    reference = f"order:{order.number}:late{payment.attempt}"
-    capacity_only = order.reservation_reference is None
-    try:
-        async with session.begin_nested():
-            if capacity_only:
-                await capacity.retake(session, order.id)
-            else:
-                with_lines = await repository.order_by_number(session, order.number)  # the lines to hold again
-                assert with_lines is not None
-                await service.hold_stock(
-                    session,
-                    channel=SalesChannel(order.channel),
-                    reference=reference,
-                    location_id=order.location_id,
-                    expires_at=None,
-                    lines=[service.StockLine(line.variant_id, line.quantity) for line in with_lines.lines],
-                )
-    except (InsufficientStock, CapacityExhausted) as exc:
-        if order.status is OrderStatus.pending_payment:
-            await states.transition(
-                session, order, OrderStatus.expired, kind="expired", message_zh="库存保留已失效，订单取消"
-            )
-        await states.record(
+    otherwise give the money back. Never a silent oversell, never a lost payment.
+
+    An order of capacity lines only (a pre-sale, tickets) whose places were given back is always
+    refunded: what sells the capacity may have moved on meanwhile (a wave allocated or cancelled, an
+    event cancelled or begun), and only it knows, so late money never takes a place again."""
+    if order.reservation_reference is None:
+        await _refund_late_payment(
             session,
             order,
-            kind="late_payment_refunded",
-            message_zh=(
-                "付款晚于名额保留期，名额已满，款项将原路退回"
-                if capacity_only
-                else "付款晚于库存保留期，商品已售罄，款项将原路退回"
-            ),
-            detail={"lines": (exc.detail or {}).get("lines", [])},
-        )
-        await request_refund(
-            session,
-            order,
-            amount_minor=amount_minor,
-            reason="付款晚于库存保留期且库存不足",
-            actor_user_id=None,
-            payment=payment,
+            payment,
+            amount_minor,
+            held="名额",
+            message_zh="付款晚于名额保留期，名额已释放，款项将原路退回",
         )
         return
-    if not capacity_only:
-        await repository.set_reservation_reference(session, order.id, reference)
-        await session.refresh(order)
-        await _sell_held_stock(session, order, None)
+    reference = f"order:{order.number}:late{payment.attempt}"
+    try:
+        async with session.begin_nested():
+            with_lines = await repository.order_by_number(session, order.number)  # the lines to hold again
+            assert with_lines is not None
+            await service.hold_stock(
+                session,
+                channel=SalesChannel(order.channel),
+                reference=reference,
+                location_id=order.location_id,
+                expires_at=None,
+                lines=[service.StockLine(line.variant_id, line.quantity) for line in with_lines.lines],
+            )
+    except InsufficientStock as exc:
+        await _refund_late_payment(
+            session,
+            order,
+            payment,
+            amount_minor,
+            held="库存",
+            message_zh="付款晚于库存保留期，商品已售罄，款项将原路退回",
+            lines=(exc.detail or {}).get("lines", []),
+        )
+        return
+    await repository.set_reservation_reference(session, order.id, reference)
+    await session.refresh(order)
+    await _sell_held_stock(session, order, None)
     await states.transition(
         session,
         order,
         OrderStatus.confirmed,
         kind="late_payment_rereserved",
-        message_zh=(
-            "付款晚于名额保留期，已重新占用名额，订单继续处理"
-            if capacity_only
-            else "付款晚于库存保留期，已重新预留库存，订单继续处理"
-        ),
+        message_zh="付款晚于库存保留期，已重新预留库存，订单继续处理",
         payment_due_at=None,
+    )
+
+
+async def _refund_late_payment(
+    session: AsyncSession,
+    order: Order,
+    payment: Payment,
+    amount_minor: int,
+    *,
+    held: str,
+    message_zh: str,
+    lines: list[Any] | None = None,
+) -> None:
+    """The late money goes back; a still-pending order expires (``held``: what its hold was)."""
+    if order.status is OrderStatus.pending_payment:
+        await states.transition(
+            session, order, OrderStatus.expired, kind="expired", message_zh=f"{held}保留已失效，订单取消"
+        )
+    await states.record(
+        session, order, kind="late_payment_refunded", message_zh=message_zh, detail={"lines": lines or []}
+    )
+    await request_refund(
+        session, order, amount_minor=amount_minor, reason=f"付款晚于{held}保留期", actor_user_id=None, payment=payment
     )
 
 

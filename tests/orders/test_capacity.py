@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -17,9 +18,19 @@ from app.catalog.models import PriceListKind
 from app.catalog.pricing import PricedLine, PriceRule
 from app.channels import SalesChannel
 from app.db import create_sessionmaker
+from app.kit import clock
 from app.kit.quantities import Unit
-from app.orders import capacity, errors, service
-from app.orders.models import Capacity, CapacityHold, DeliveryMethod, Order, PaymentMethod
+from app.orders import capacity, errors, expiry, payments, service
+from app.orders.models import (
+    Capacity,
+    CapacityHold,
+    DeliveryMethod,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    PaymentMethod,
+    Refund,
+)
 from app.supply.models import Reservation
 from tests.fixtures.builders import ensure_price_list, ensure_warehouse, make_product, make_station, make_variant
 
@@ -124,26 +135,24 @@ async def test_forty_concurrent_orders_on_a_cap_of_ten_take_exactly_ten(committe
         await session.commit()
         assert await capacity.left(session, capacity_id) == Decimal(1)
 
-        # Money for it after the release takes the place again while one is free ...
+        # Late money for an order whose places went back never takes one again, even with one
+        # free: it is refunded in full, the order expires and the capacity does not move.
         assert not await capacity.holds_intact(session, first.id)
-        await capacity.retake(session, first.id)
+        payment = await payments.prepare_online_payment(session, first, method="card")
         await session.commit()
-        assert await capacity.holds_intact(session, first.id)
-        assert await capacity.left(session, capacity_id) == Decimal(0)
-
-        # ... and is refused when the place went to someone else meanwhile.
-        second = orders[1]
-        await capacity.release(session, second.id)
+        await expiry.expire_unpaid(session, now=clock.now() + timedelta(hours=1))  # the other nine too
         await session.commit()
-        await service.create_order(
-            session, _new_order(location_id, [_line(variant_id, sku)], {0: capacity_id}, station_id)
-        )
+        assert await capacity.left(session, capacity_id) == Decimal(10)
+        assert await payments.mark_paid(session, payment, first.total_minor)
         await session.commit()
-        with pytest.raises(errors.CapacityExhausted):
-            await capacity.retake(session, second.id)
-        await session.rollback()
-        row = await session.get(Capacity, capacity_id, populate_existing=True)
-        assert row is not None and row.used == Decimal(10)
+        await session.refresh(first)
+        assert first.status is OrderStatus.expired
+        refunds = list(await session.scalars(select(Refund).where(Refund.order_id == first.id)))
+        assert [r.amount_minor for r in refunds] == [first.total_minor]
+        assert await capacity.left(session, capacity_id) == Decimal(10)
+        assert not await capacity.holds_intact(session, first.id)
+        kinds = await session.scalars(select(OrderEvent.kind).where(OrderEvent.order_id == first.id))
+        assert "late_payment_refunded" in list(kinds)
 
 
 async def test_a_capacity_line_never_shares_an_order_with_goods_from_stock(committed_engine: AsyncEngine) -> None:
