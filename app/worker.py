@@ -138,8 +138,22 @@ def prepare_database_broker(settings: Settings) -> None:
                     broker.default_channel.session  # noqa: B018 - its first open creates the tables
             finally:
                 lock.execute("SELECT pg_advisory_unlock(%s)", (BROKER_TABLES_LOCK_KEY,))
+                _forget_broker_engines()
     except psycopg.OperationalError as exc:
         log.warning("broker tables not prepared (database not reachable yet): %s", exc)
+
+
+def _forget_broker_engines() -> None:
+    """kombu keeps the engine it opened (and its pooled connection) in a class-level cache for the
+    life of the process. Opened here, before ``app worker`` forks its pool, the children would
+    inherit that connection's socket and talk over it at the same time as the parent (a corrupted
+    protocol: aborted transactions, lost messages). Dispose of it: each process opens its own."""
+    from kombu.transport.sqlalchemy import Channel
+
+    engines: dict[str, Any] = Channel._engines
+    for engine, _sessionmaker in engines.values():
+        engine.dispose()
+    engines.clear()
 
 
 if get_settings().celery_broker_url or get_settings().database_url:

@@ -60,3 +60,25 @@ def test_eight_processes_preparing_the_broker_at_once_all_start(fresh_database: 
         "queue_id_sequence",
         "message_id_sequence",
     }
+
+
+def test_preparing_leaves_no_broker_connection_for_forked_children(
+    fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``app worker`` prepares the tables and then forks its pool: a kombu engine cached by the
+    preparation would hand its pooled connection's socket to every child (the killed-worker test
+    met aborted transactions in kombu's queries that way)."""
+    from kombu.transport.sqlalchemy import Channel
+
+    from app.config import Settings
+    from app.worker import prepare_database_broker
+
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    prepare_database_broker(Settings(database_url=fresh_database))
+    assert _broker_tables(fresh_database) == {
+        "kombu_queue",
+        "kombu_message",
+        "queue_id_sequence",
+        "message_id_sequence",
+    }
+    assert Channel._engines == {}
