@@ -24,6 +24,15 @@ Cancellation: the customer cancels until ``cancel_hours_before`` hours before th
 (refunded in full through the original payment, places given back once); later it is refused
 (409 ``ticket_cancellation_too_late``) and nothing changes. The centre cancelling an event refunds
 every standing order once (each order's cancel is a compare-and-set).
+
+Lock order (no deadlock, no missed order): event row → order rows (id order) → capacity row. A
+purchase holds the event ``FOR SHARE`` until commit, the event's cancellation takes it ``FOR
+UPDATE`` (so it waits for purchases in flight and lists their orders), then locks the standing
+orders ``FOR UPDATE`` in id order and skips one a racing cancel got to first — the event's
+cancellation is never rolled back by one order. A customer's cancellation locks its order ``FOR
+UPDATE`` before reading whether a ticket was used; a check-in holds the order ``FOR SHARE`` while
+it sets ``checked_in_at``: a ticket is never both checked in and refunded. An order left pending by
+the cancellation and paid later is refunded by the payment code (a payment of a cancelled order).
 """
 
 from __future__ import annotations
@@ -190,14 +199,25 @@ async def ticket_variants(session: AsyncSession) -> dict[TicketKind, Variant]:
 async def cancel_event(session: AsyncSession, event_id: int, *, reason: str, actor_user_id: int | None) -> int:
     """The centre cancels the event: every order still standing is cancelled and refunded once.
     The number of orders cancelled."""
-    await event_or_404(session, event_id)
+    # The event row FOR UPDATE first: it waits for the purchases in flight (they hold it FOR
+    # SHARE) and then lists their orders too; purchases after it see the event cancelled.
+    await event_or_404(session, event_id, for_update=True)
     if not await repository.mark_cancelled(session, event_id, at=clock.now(), reason=reason or "活动取消"):
         raise errors.EventAlreadyCancelled()
     cancelled = 0
     for order in await repository.orders_to_refund(session, event_id):
-        order = await orders.cancel(
-            session, order, reason=f"活动取消：{reason}"[:150], actor_user_id=actor_user_id, ticket_rules_checked=True
-        )
+        try:
+            order = await orders.cancel(
+                session,
+                order,
+                reason=f"活动取消：{reason}"[:150],
+                actor_user_id=actor_user_id,
+                ticket_rules_checked=True,
+            )
+        except (order_errors.OrderStateConflict, order_errors.TransitionNotAllowed):
+            # Locked and re-read above, so this should not happen; if an order cannot be cancelled
+            # any more, the event's cancellation (and the other orders') still stands.
+            continue
         await send_order_notice(session, order, "order_cancelled")
         cancelled += 1
     return cancelled
@@ -233,7 +253,10 @@ async def buy_tickets(session: AsyncSession, purchase: TicketPurchase, *, stripe
     slot = await repository.slot(session, purchase.slot_id)
     if slot is None:
         raise errors.SlotNotFound()
-    event = await event_or_404(session, slot.event_id)
+    # FOR SHARE until commit: a cancellation of the event waits for this order (see cancel_event).
+    event = await repository.event_for_share(session, slot.event_id)
+    if event is None:
+        raise errors.EventNotFound()
     if event.status != EventStatus.scheduled.value or slot.starts_at <= clock.now():
         raise errors.SlotNotOnSale()
     variants = await ticket_variants(session)
@@ -330,6 +353,11 @@ async def cancel_tickets(
             f"已过退票截止时间（{deadline.astimezone(clock.business_tz()):%m月%d日 %H:%M}），不能取消",
             detail={"deadline": deadline.isoformat()},
         )
+    # The order FOR UPDATE before reading its tickets: a check-in holds it FOR SHARE, so a ticket
+    # is never both checked in and refunded.
+    locked = await repository.lock_order(session, order.id)
+    assert locked is not None
+    order = locked
     if any(t.checked_in_at is not None for t in await repository.tickets_of_order(session, order.id)):
         raise errors.CancellationTooLate("门票已签到使用，不能取消")
     order = await orders.cancel(session, order, reason=reason, actor_user_id=actor_user_id, ticket_rules_checked=True)
