@@ -60,6 +60,11 @@ class TicketNotValid(Conflict):
     message = "该门票的订单未付款或已取消，不能签到"
 
 
+class TicketNotForNow(Conflict):
+    code = "ticket_not_for_now"
+    message = "该门票不是本场次的：只能在场次开始前 2 小时至结束时签到"
+
+
 class TicketAlreadyCheckedIn(Conflict):
     code = "ticket_already_checked_in"
     message = "该门票已签到过，不能重复签到"

@@ -129,18 +129,20 @@ class TicketFound:
     event: FarmEvent
     order_status: OrderStatus
     order_number: str
+    slot: EventSlot
 
 
 async def ticket_by_token(session: AsyncSession, token: str) -> TicketFound | None:
     row = (
         await session.execute(
-            select(Ticket, FarmEvent, Order.status, Order.number)
+            select(Ticket, FarmEvent, Order.status, Order.number, EventSlot)
             .join(FarmEvent, FarmEvent.id == Ticket.event_id)
             .join(Order, Order.id == Ticket.order_id)
+            .join(EventSlot, EventSlot.id == Ticket.slot_id)
             .where(Ticket.token == token)
         )
     ).first()
-    return TicketFound(row[0], row[1], OrderStatus(row[2]), row[3]) if row is not None else None
+    return TicketFound(row[0], row[1], OrderStatus(row[2]), row[3], row[4]) if row is not None else None
 
 
 async def check_in(
