@@ -59,6 +59,23 @@ async def lock_order(session: AsyncSession, order_id: int) -> Order | None:
     )
 
 
+async def lock_slot(session: AsyncSession, slot_id: int) -> None:
+    """The slot row ``FOR NO KEY UPDATE`` until commit: free bookings of a slot one at a time (a
+    ticket's insert only takes ``KEY SHARE`` on it, which this does not block)."""
+    await session.execute(select(EventSlot.id).where(EventSlot.id == slot_id).with_for_update(key_share=True))
+
+
+async def customer_places(session: AsyncSession, slot_id: int, user_id: int) -> int:
+    """Tickets of the slot in the customer's orders that still stand."""
+    standing = (OrderStatus.pending_payment, OrderStatus.confirmed, OrderStatus.completed)
+    count = await session.scalar(
+        select(func.count(Ticket.id))
+        .join(Order, Order.id == Ticket.order_id)
+        .where(Ticket.slot_id == slot_id, Order.customer_user_id == user_id, Order.status.in_(standing))
+    )
+    return int(count or 0)
+
+
 async def station(session: AsyncSession, station_id: int) -> Station | None:
     return await session.get(Station, station_id)
 

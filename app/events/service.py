@@ -15,7 +15,9 @@ A ticket order is its own order (capacity lines never share an order with stock)
 deliver (``DeliveryMethod.none``: never routed to a station shelf nor a parcel) and is paid online
 (Stripe) while its places are held for the shop's unpaid hold; unpaid, the expiry task releases
 them. Pay-at-the-event is not offered: a place held by nobody who paid would be lost to the
-customers who would have paid. An event whose tickets are all free confirms the order at once.
+customers who would have paid. An event whose tickets are all free confirms the order at once;
+free places are booked by signed-in customers only, at most ``MAX_TICKETS`` per customer and slot
+(see ``_free_allowance``).
 
 Tickets (one row per person, a ``secrets`` token as the QR) are written with the order and are
 valid only while it is ``confirmed`` (paid) — the check-in's compare-and-set reads that.
@@ -284,6 +286,8 @@ async def buy_tickets(session: AsyncSession, purchase: TicketPurchase, *, stripe
     total = sum(line.line_total_minor for line in lines)
     if total > 0 and not stripe_enabled:
         raise order_errors.PaymentProviderUnavailable("在线支付暂未开通，暂不能购买活动门票")
+    if total == 0:
+        await _free_allowance(session, slot.id, purchase)
     order = await orders.create_order(
         session,
         orders.NewOrder(
@@ -316,6 +320,21 @@ async def buy_tickets(session: AsyncSession, purchase: TicketPurchase, *, stripe
     )
     await session.flush()
     return order
+
+
+async def _free_allowance(session: AsyncSession, slot_id: int, purchase: TicketPurchase) -> None:
+    """A free booking costs nothing, so nothing stops one guest from taking every place of a slot:
+    free places are booked by a signed-in customer only (401 ``free_tickets_need_sign_in``), at most
+    ``MAX_TICKETS`` standing per customer and slot (409 ``free_tickets_limit``). The count and the
+    order are made under the slot's row lock, so a customer's concurrent bookings cannot pass it
+    together. (Chosen over a per-phone allowance: a phone number is typed, an account is not, and
+    it needs no new table.)"""
+    if purchase.customer_user_id is None:
+        raise errors.FreeTicketsNeedSignIn()
+    await repository.lock_slot(session, slot_id)
+    held = await repository.customer_places(session, slot_id, purchase.customer_user_id)
+    if held + purchase.adults + purchase.children > MAX_TICKETS:
+        raise errors.FreeTicketsLimit(detail={"held": held, "limit": MAX_TICKETS})
 
 
 async def station_events_today(session: AsyncSession, station_id: int) -> list[repository.SlotDay]:
