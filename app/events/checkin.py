@@ -16,6 +16,11 @@ checks it in (at the time it was scanned); a scan of a ticket already checked in
 offline let the same family in twice — is recorded with outcome ``duplicate``, shown to staff on
 the event's page, and never counted: attendance is the number of tickets checked in, and only the
 compare-and-set sets that.
+
+When: a ticket is admitted only for its own slot, from ``CHECK_IN_GRACE`` (2 hours) before the
+slot starts until it ends — families arrive early at the meeting station, but a ticket for another
+day or another slot of the day is refused (409 ``ticket_not_for_now``). The time tested is now for
+an online scan and the time of the scan for an offline one (capped at the server's now).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +41,8 @@ from app.kit.errors import AppError
 # What the ticket QR encodes: this prefix and the ticket's token (a scanner may add whitespace).
 QR_PREFIX = "NPT-"
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,40}$")
+# How long before its slot starts a ticket is admitted (the meeting station opens early).
+CHECK_IN_GRACE = timedelta(hours=2)
 
 
 def qr_content(token: str) -> str:
@@ -64,7 +71,9 @@ class Admitted:
         return TicketKind(self.ticket.kind).label_zh
 
 
-async def _valid_ticket(session: AsyncSession, token: str, station_id: int | None) -> repository.TicketFound:
+async def _valid_ticket(
+    session: AsyncSession, token: str, station_id: int | None, at: datetime
+) -> repository.TicketFound:
     found = await repository.ticket_by_token(session, token) if token else None
     if found is None:
         raise errors.TicketNotFound()
@@ -74,6 +83,13 @@ async def _valid_ticket(session: AsyncSession, token: str, station_id: int | Non
         raise errors.TicketNotValid("该活动已取消，门票已退款，不能签到")
     if found.order_status not in repository.VALID_ORDER_STATUSES:
         raise errors.TicketNotValid()
+    slot = found.slot
+    if not slot.starts_at - CHECK_IN_GRACE <= at <= slot.ends_at:
+        start, end = (t.astimezone(clock.business_tz()) for t in (slot.starts_at, slot.ends_at))
+        raise errors.TicketNotForNow(
+            f"该门票是 {start:%m月%d日 %H:%M}–{end:%H:%M} 场次的，只能在开始前 2 小时至结束时签到",
+            detail={"starts_at": slot.starts_at.isoformat(), "ends_at": slot.ends_at.isoformat()},
+        )
     return found
 
 
@@ -81,8 +97,8 @@ async def check_in_online(
     session: AsyncSession, *, scanned: str, station_id: int | None, operator_id: int, device: str
 ) -> Admitted:
     """Check a ticket in now; a second scan of it is refused (409 ``ticket_already_checked_in``)."""
-    found = await _valid_ticket(session, token_from_scan(scanned), station_id)
     now = clock.now()
+    found = await _valid_ticket(session, token_from_scan(scanned), station_id, now)
     at = await repository.check_in(session, found.ticket.id, at=now, operator_id=operator_id, device=device)
     if at is None:
         await session.refresh(found.ticket)
@@ -180,7 +196,7 @@ async def _apply_offline(
     session: AsyncSession, token: str, station_id: int | None, operator_id: int, device_id: str, at: datetime
 ) -> tuple[CheckInOutcome, str]:
     try:
-        found = await _valid_ticket(session, token, station_id)
+        found = await _valid_ticket(session, token, station_id, at)
     except AppError as exc:
         return CheckInOutcome.refused, exc.text
     if (

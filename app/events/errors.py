@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.kit.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 
 
 class EventNotFound(NotFound):
@@ -60,9 +60,24 @@ class TicketNotValid(Conflict):
     message = "该门票的订单未付款或已取消，不能签到"
 
 
+class TicketNotForNow(Conflict):
+    code = "ticket_not_for_now"
+    message = "该门票不是本场次的：只能在场次开始前 2 小时至结束时签到"
+
+
 class TicketAlreadyCheckedIn(Conflict):
     code = "ticket_already_checked_in"
     message = "该门票已签到过，不能重复签到"
+
+
+class FreeTicketsNeedSignIn(NotAuthenticated):
+    code = "free_tickets_need_sign_in"
+    message = "免费活动请先登录顾客账号再预约"
+
+
+class FreeTicketsLimit(Conflict):
+    code = "free_tickets_limit"
+    message = "每位顾客每个场次最多预约 20 个免费名额"
 
 
 class EventAlreadyCancelled(Conflict):

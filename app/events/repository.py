@@ -39,6 +39,43 @@ async def event(session: AsyncSession, event_id: int, *, for_update: bool = Fals
     return await session.scalar(stmt)
 
 
+async def event_for_share(session: AsyncSession, event_id: int) -> FarmEvent | None:
+    """The event, share-locked until the caller's commit: ticket purchases at once share the lock,
+    while a cancellation (which takes the row ``FOR UPDATE``) waits for them — so it cannot miss an
+    order that commits after it listed the event's orders, and no order starts after it."""
+    return await session.scalar(
+        select(FarmEvent)
+        .where(FarmEvent.id == event_id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def lock_order(session: AsyncSession, order_id: int) -> Order | None:
+    """The ticket order, locked ``FOR UPDATE`` and read as it now is (a customer's cancellation:
+    check-ins of its tickets hold the row ``FOR SHARE``, so one of the two waits for the other)."""
+    return await session.scalar(
+        select(Order).where(Order.id == order_id).with_for_update().execution_options(populate_existing=True)
+    )
+
+
+async def lock_slot(session: AsyncSession, slot_id: int) -> None:
+    """The slot row ``FOR NO KEY UPDATE`` until commit: free bookings of a slot one at a time (a
+    ticket's insert only takes ``KEY SHARE`` on it, which this does not block)."""
+    await session.execute(select(EventSlot.id).where(EventSlot.id == slot_id).with_for_update(key_share=True))
+
+
+async def customer_places(session: AsyncSession, slot_id: int, user_id: int) -> int:
+    """Tickets of the slot in the customer's orders that still stand."""
+    standing = (OrderStatus.pending_payment, OrderStatus.confirmed, OrderStatus.completed)
+    count = await session.scalar(
+        select(func.count(Ticket.id))
+        .join(Order, Order.id == Ticket.order_id)
+        .where(Ticket.slot_id == slot_id, Order.customer_user_id == user_id, Order.status.in_(standing))
+    )
+    return int(count or 0)
+
+
 async def station(session: AsyncSession, station_id: int) -> Station | None:
     return await session.get(Station, station_id)
 
@@ -89,7 +126,14 @@ async def all_events(session: AsyncSession, limit: int = 200) -> list[FarmEvent]
 
 
 async def tickets_of_order(session: AsyncSession, order_id: int) -> list[Ticket]:
-    return list(await session.scalars(select(Ticket).where(Ticket.order_id == order_id).order_by(Ticket.id)))
+    return list(
+        await session.scalars(
+            select(Ticket)
+            .where(Ticket.order_id == order_id)
+            .order_by(Ticket.id)
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
 async def first_ticket_of_order(session: AsyncSession, order_id: int) -> Ticket | None:
@@ -102,18 +146,20 @@ class TicketFound:
     event: FarmEvent
     order_status: OrderStatus
     order_number: str
+    slot: EventSlot
 
 
 async def ticket_by_token(session: AsyncSession, token: str) -> TicketFound | None:
     row = (
         await session.execute(
-            select(Ticket, FarmEvent, Order.status, Order.number)
+            select(Ticket, FarmEvent, Order.status, Order.number, EventSlot)
             .join(FarmEvent, FarmEvent.id == Ticket.event_id)
             .join(Order, Order.id == Ticket.order_id)
+            .join(EventSlot, EventSlot.id == Ticket.slot_id)
             .where(Ticket.token == token)
         )
     ).first()
-    return TicketFound(row[0], row[1], OrderStatus(row[2]), row[3]) if row is not None else None
+    return TicketFound(row[0], row[1], OrderStatus(row[2]), row[3], row[4]) if row is not None else None
 
 
 async def check_in(
@@ -121,6 +167,10 @@ async def check_in(
 ) -> datetime | None:
     """The compare-and-set: set ``checked_in_at`` only if it is still empty and the ticket's order
     is valid. The time it was set, or None when another scan (or an invalid order) got there."""
+    # The order row FOR SHARE first: a cancellation (``lock_order``, FOR UPDATE) waits until this
+    # check-in commits and then sees the ticket used; a check-in after a cancellation sees it cancelled.
+    order_id = select(Ticket.order_id).where(Ticket.id == ticket_id).scalar_subquery()
+    await session.execute(select(Order.id).where(Order.id == order_id).with_for_update(read=True))
     valid = select(Order.id).where(Order.id == Ticket.order_id, Order.status.in_(VALID_ORDER_STATUSES)).exists()
     result = await session.execute(
         update(Ticket)
@@ -181,13 +231,18 @@ async def duplicates(session: AsyncSession, event_id: int) -> list[CheckIn]:
 
 
 async def orders_to_refund(session: AsyncSession, event_id: int) -> list[Order]:
-    """Orders with tickets of the event that still stand (waiting for money or confirmed)."""
+    """Orders with tickets of the event that still stand (waiting for money or confirmed), locked
+    ``FOR UPDATE`` in id order and read as they now are: an order a racing cancel (the customer's,
+    the expiry sweep) changed meanwhile is left out once its lock is released (PostgreSQL rechecks
+    the status of a row it waited for). Everyone locks an order before its slot's capacity row."""
     ids = select(Ticket.order_id).where(Ticket.event_id == event_id).distinct()
     return list(
         await session.scalars(
             select(Order)
             .where(Order.id.in_(ids), Order.status.in_((OrderStatus.pending_payment, OrderStatus.confirmed)))
             .order_by(Order.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     )
 

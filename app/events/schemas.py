@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.orders.schemas import ContactIn
 
@@ -42,7 +42,8 @@ class EventOut(BaseModel):
 class TicketsIn(BaseModel):
     # Prices a client sends are ignored: the server prices from the event.
     model_config = ConfigDict(extra="ignore")
-    slot_id: int
+    # Bounded like the pages' ids: a larger number would overflow the database's bigint (a 500).
+    slot_id: int = Field(ge=1, le=2**62)
     adults: int = Field(default=0, ge=0, le=20)
     children: int = Field(default=0, ge=0, le=20)
     contact: ContactIn
@@ -83,7 +84,8 @@ class OfflineScanIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     client_id: str = Field(min_length=1, max_length=60, description="设备为这次扫码生成的唯一编号（重传不变）")
     code: str = Field(min_length=1, max_length=120)
-    scanned_at: datetime = Field(description="离线扫码的时间（带时区）")
+    # Aware only: a naive time cannot be compared with the server's clock (it was a 500).
+    scanned_at: AwareDatetime = Field(description="离线扫码的时间（带时区）")
 
 
 class OfflineSyncIn(BaseModel):

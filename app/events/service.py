@@ -15,7 +15,9 @@ A ticket order is its own order (capacity lines never share an order with stock)
 deliver (``DeliveryMethod.none``: never routed to a station shelf nor a parcel) and is paid online
 (Stripe) while its places are held for the shop's unpaid hold; unpaid, the expiry task releases
 them. Pay-at-the-event is not offered: a place held by nobody who paid would be lost to the
-customers who would have paid. An event whose tickets are all free confirms the order at once.
+customers who would have paid. An event whose tickets are all free confirms the order at once;
+free places are booked by signed-in customers only, at most ``MAX_TICKETS`` per customer and slot
+(see ``_free_allowance``).
 
 Tickets (one row per person, a ``secrets`` token as the QR) are written with the order and are
 valid only while it is ``confirmed`` (paid) — the check-in's compare-and-set reads that.
@@ -24,6 +26,15 @@ Cancellation: the customer cancels until ``cancel_hours_before`` hours before th
 (refunded in full through the original payment, places given back once); later it is refused
 (409 ``ticket_cancellation_too_late``) and nothing changes. The centre cancelling an event refunds
 every standing order once (each order's cancel is a compare-and-set).
+
+Lock order (no deadlock, no missed order): event row → order rows (id order) → capacity row. A
+purchase holds the event ``FOR SHARE`` until commit, the event's cancellation takes it ``FOR
+UPDATE`` (so it waits for purchases in flight and lists their orders), then locks the standing
+orders ``FOR UPDATE`` in id order and skips one a racing cancel got to first — the event's
+cancellation is never rolled back by one order. A customer's cancellation locks its order ``FOR
+UPDATE`` before reading whether a ticket was used; a check-in holds the order ``FOR SHARE`` while
+it sets ``checked_in_at``: a ticket is never both checked in and refunded. An order left pending by
+the cancellation and paid later is refunded by the payment code (a payment of a cancelled order).
 """
 
 from __future__ import annotations
@@ -190,14 +201,25 @@ async def ticket_variants(session: AsyncSession) -> dict[TicketKind, Variant]:
 async def cancel_event(session: AsyncSession, event_id: int, *, reason: str, actor_user_id: int | None) -> int:
     """The centre cancels the event: every order still standing is cancelled and refunded once.
     The number of orders cancelled."""
-    await event_or_404(session, event_id)
+    # The event row FOR UPDATE first: it waits for the purchases in flight (they hold it FOR
+    # SHARE) and then lists their orders too; purchases after it see the event cancelled.
+    await event_or_404(session, event_id, for_update=True)
     if not await repository.mark_cancelled(session, event_id, at=clock.now(), reason=reason or "活动取消"):
         raise errors.EventAlreadyCancelled()
     cancelled = 0
     for order in await repository.orders_to_refund(session, event_id):
-        order = await orders.cancel(
-            session, order, reason=f"活动取消：{reason}"[:150], actor_user_id=actor_user_id, ticket_rules_checked=True
-        )
+        try:
+            order = await orders.cancel(
+                session,
+                order,
+                reason=f"活动取消：{reason}"[:150],
+                actor_user_id=actor_user_id,
+                ticket_rules_checked=True,
+            )
+        except (order_errors.OrderStateConflict, order_errors.TransitionNotAllowed):
+            # Locked and re-read above, so this should not happen; if an order cannot be cancelled
+            # any more, the event's cancellation (and the other orders') still stands.
+            continue
         await send_order_notice(session, order, "order_cancelled")
         cancelled += 1
     return cancelled
@@ -233,7 +255,10 @@ async def buy_tickets(session: AsyncSession, purchase: TicketPurchase, *, stripe
     slot = await repository.slot(session, purchase.slot_id)
     if slot is None:
         raise errors.SlotNotFound()
-    event = await event_or_404(session, slot.event_id)
+    # FOR SHARE until commit: a cancellation of the event waits for this order (see cancel_event).
+    event = await repository.event_for_share(session, slot.event_id)
+    if event is None:
+        raise errors.EventNotFound()
     if event.status != EventStatus.scheduled.value or slot.starts_at <= clock.now():
         raise errors.SlotNotOnSale()
     variants = await ticket_variants(session)
@@ -261,6 +286,8 @@ async def buy_tickets(session: AsyncSession, purchase: TicketPurchase, *, stripe
     total = sum(line.line_total_minor for line in lines)
     if total > 0 and not stripe_enabled:
         raise order_errors.PaymentProviderUnavailable("在线支付暂未开通，暂不能购买活动门票")
+    if total == 0:
+        await _free_allowance(session, slot.id, purchase)
     order = await orders.create_order(
         session,
         orders.NewOrder(
@@ -293,6 +320,21 @@ async def buy_tickets(session: AsyncSession, purchase: TicketPurchase, *, stripe
     )
     await session.flush()
     return order
+
+
+async def _free_allowance(session: AsyncSession, slot_id: int, purchase: TicketPurchase) -> None:
+    """A free booking costs nothing, so nothing stops one guest from taking every place of a slot:
+    free places are booked by a signed-in customer only (401 ``free_tickets_need_sign_in``), at most
+    ``MAX_TICKETS`` standing per customer and slot (409 ``free_tickets_limit``). The count and the
+    order are made under the slot's row lock, so a customer's concurrent bookings cannot pass it
+    together. (Chosen over a per-phone allowance: a phone number is typed, an account is not, and
+    it needs no new table.)"""
+    if purchase.customer_user_id is None:
+        raise errors.FreeTicketsNeedSignIn()
+    await repository.lock_slot(session, slot_id)
+    held = await repository.customer_places(session, slot_id, purchase.customer_user_id)
+    if held + purchase.adults + purchase.children > MAX_TICKETS:
+        raise errors.FreeTicketsLimit(detail={"held": held, "limit": MAX_TICKETS})
 
 
 async def station_events_today(session: AsyncSession, station_id: int) -> list[repository.SlotDay]:
@@ -330,6 +372,11 @@ async def cancel_tickets(
             f"已过退票截止时间（{deadline.astimezone(clock.business_tz()):%m月%d日 %H:%M}），不能取消",
             detail={"deadline": deadline.isoformat()},
         )
+    # The order FOR UPDATE before reading its tickets: a check-in holds it FOR SHARE, so a ticket
+    # is never both checked in and refunded.
+    locked = await repository.lock_order(session, order.id)
+    assert locked is not None
+    order = locked
     if any(t.checked_in_at is not None for t in await repository.tickets_of_order(session, order.id)):
         raise errors.CancellationTooLate("门票已签到使用，不能取消")
     order = await orders.cancel(session, order, reason=reason, actor_user_id=actor_user_id, ticket_rules_checked=True)

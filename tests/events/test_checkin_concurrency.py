@@ -24,7 +24,7 @@ from tests.fixtures.builders import make_user
 async def test_racing_scans_admit_each_ticket_once(committed_engine: AsyncEngine) -> None:
     sessionmaker = create_sessionmaker(committed_engine)
     async with sessionmaker() as session:
-        setup = await make_event(session)
+        setup = await make_event(session, starts_in=timedelta(hours=1))  # check-in opens 2 h before
         order = await buy(session, setup, adults=2)
         await pay(session, order)
         operator = await make_user(session, Role.station_operator, station_id=setup.station.id)

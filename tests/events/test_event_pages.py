@@ -112,7 +112,7 @@ async def test_a_refund_past_the_deadline_is_refused_on_the_order_page(
 async def test_the_check_in_page_is_the_operators_and_shows_duplicates_to_admins(
     client: httpx.AsyncClient, db_session: AsyncSession
 ) -> None:
-    setup = await make_event(db_session)
+    setup = await make_event(db_session, starts_in=timedelta(hours=1))  # check-in opens 2 h before
     order = await buy(db_session, setup, adults=1)
     await pay(db_session, order)
     token = (await repository.tickets_of_order(db_session, order.id))[0].token

@@ -9,6 +9,7 @@ import io
 import re
 import shutil
 import socket
+from datetime import timedelta
 from pathlib import Path
 from uuid import uuid4
 
@@ -22,6 +23,7 @@ from app.config import AppEnv, Settings
 from app.db import create_engine, create_sessionmaker
 from app.events import repository
 from app.events.checkin import qr_content
+from app.kit import clock
 from app.kit.outbox import RecordingSender
 from app.main import create_app
 from app.orders import webhooks
@@ -50,6 +52,7 @@ async def test_a_customer_buys_two_tickets_and_the_operator_checks_them_in(
         admin = await make_user(session, Role.admin, username=f"ev-admin-{tag}")
         await session.commit()
         event_id, operator_name, admin_name = setup.event.id, operator.username, admin.username
+        slot_starts = setup.slot.starts_at
 
     shots = Shots("events")
     provider = stripe_provider(fake_stripe)
@@ -126,35 +129,37 @@ async def test_a_customer_buys_two_tickets_and_the_operator_checks_them_in(
                 image = Image.open(io.BytesIO(await qrs.first.screenshot()))
                 assert [r.text for r in zxingcpp.read_barcodes(image)] == [qr_content(tokens[0])]
 
-                desk = await signed_in_page(browser, base, operator_name, "/station/tickets")
-                await expect(desk.get_by_text("已签到 0 / 2 人")).to_have_count(0)  # the slot is not today
+                # The slot is three days out: the console works at its time (check-in opens 2 h before).
+                with clock.pinned(slot_starts - timedelta(hours=1)):
+                    desk = await signed_in_page(browser, base, operator_name, "/station/tickets")
+                    await expect(desk.get_by_text("已签到 0 / 2 人")).to_be_visible()  # the slot is today
 
-                async def wedge(code: str) -> None:
-                    """A keyboard-wedge scanner: types into the focused field and presses Enter."""
-                    await expect(desk.locator("#t-code")).to_be_focused()
-                    await desk.keyboard.type(code)
-                    await desk.keyboard.press("Enter")
-                    await desk.wait_for_load_state("load")
+                    async def wedge(code: str) -> None:
+                        """A keyboard-wedge scanner: types into the focused field and presses Enter."""
+                        await expect(desk.locator("#t-code")).to_be_focused()
+                        await desk.keyboard.type(code)
+                        await desk.keyboard.press("Enter")
+                        await desk.wait_for_load_state("load")
 
-                await wedge(qr_content(tokens[0]))
-                await expect(desk.get_by_text("签到成功，请放行")).to_be_visible()
-                await expect(desk.locator(".result-box .pickup-code")).to_have_text("成人票")
-                await shots(desk, "checkin-first")
-                await wedge(qr_content(tokens[0]))
-                await expect(desk.get_by_role("alert")).to_contain_text("已于")
-                await expect(desk.get_by_role("alert")).to_contain_text("签到过，不能重复签到")
-                await shots(desk, "checkin-again-refused")
-                await wedge(qr_content(tokens[1]))
-                await expect(desk.locator(".result-box .pickup-code")).to_have_text("儿童票")
-                await shots(desk, "checkin-second")
+                    await wedge(qr_content(tokens[0]))
+                    await expect(desk.get_by_text("签到成功，请放行")).to_be_visible()
+                    await expect(desk.locator(".result-box .pickup-code")).to_have_text("成人票")
+                    await shots(desk, "checkin-first")
+                    await wedge(qr_content(tokens[0]))
+                    await expect(desk.get_by_role("alert")).to_contain_text("已于")
+                    await expect(desk.get_by_role("alert")).to_contain_text("签到过，不能重复签到")
+                    await shots(desk, "checkin-again-refused")
+                    await wedge(qr_content(tokens[1]))
+                    await expect(desk.locator(".result-box .pickup-code")).to_have_text("儿童票")
+                    await shots(desk, "checkin-second")
 
-                await shopper.reload()
-                await expect(shopper.get_by_text(re.compile("已签到 \\d\\d:\\d\\d"))).to_have_count(2)
-                await shots(shopper, "order-checked-in-phone")
+                    await shopper.reload()
+                    await expect(shopper.get_by_text(re.compile("已签到 \\d\\d:\\d\\d"))).to_have_count(2)
+                    await shots(shopper, "order-checked-in-phone")
 
-                office = await signed_in_page(browser, base, admin_name, f"/admin/events/{event_id}")
-                await expect(office.get_by_text("有效门票 2 张，已签到 2 人")).to_be_visible()
-                await shots(office, "admin-event")
+                    office = await signed_in_page(browser, base, admin_name, f"/admin/events/{event_id}")
+                    await expect(office.get_by_text("有效门票 2 张，已签到 2 人")).to_be_visible()
+                    await shots(office, "admin-event")
                 await browser.close()
     finally:
         await provider.close()

@@ -50,7 +50,7 @@ async def test_an_order_is_priced_by_the_event_and_issues_one_ticket_per_person(
 
 
 async def test_a_ticket_is_checked_in_once_and_the_second_scan_is_refused(db_session: AsyncSession) -> None:
-    setup = await make_event(db_session)
+    setup = await make_event(db_session, starts_in=timedelta(hours=1))  # check-in opens 2 h before
     order = await buy(db_session, setup, adults=1)
     token = (await _tickets(db_session, order.id))[0].token
 
@@ -115,7 +115,7 @@ async def test_offline_check_ins_of_one_ticket_on_two_devices_count_once_and_fla
     from app.accounts.models import Role
     from tests.fixtures.builders import make_user
 
-    setup = await make_event(db_session)
+    setup = await make_event(db_session, starts_in=timedelta(hours=1))  # check-in opens 2 h before
     order = await buy(db_session, setup, adults=2)
     await pay(db_session, order)
     first, second = await _tickets(db_session, order.id)
@@ -280,3 +280,48 @@ async def test_a_paid_ticket_order_waiting_for_its_event_is_not_a_stuck_order(db
     numbers = {row["number"] for row in found["stuck_orders"].rows}
     assert unpaid.number in numbers  # still waiting for its money after three days: stuck
     assert paid.number not in numbers  # confirmed and waiting for the event, not for packing
+
+
+async def test_a_ticket_is_admitted_only_around_its_own_slot(db_session: AsyncSession) -> None:
+    """From 2 hours before its slot starts until it ends; another day (online or an offline scan
+    made then) is refused with ``ticket_not_for_now`` and nothing is checked in."""
+    from app.accounts.models import Role
+    from tests.fixtures.builders import make_user
+
+    setup = await make_event(db_session, starts_in=timedelta(days=1))
+    order = await buy(db_session, setup, adults=2)
+    await pay(db_session, order)
+    first, second = await _tickets(db_session, order.id)
+    operator = await make_user(db_session, Role.station_operator, station_id=setup.station.id)
+
+    async def online(token: str) -> checkin.Admitted:
+        return await checkin.check_in_online(
+            db_session,
+            scanned=checkin.qr_content(token),
+            station_id=setup.station.id,
+            operator_id=operator.id,
+            device="t",
+        )
+
+    with pytest.raises(errors.TicketNotForNow):
+        await online(first.token)  # a day early
+    with clock.pinned(setup.slot.starts_at - timedelta(hours=2, minutes=1)), pytest.raises(errors.TicketNotForNow):
+        await online(first.token)
+    with clock.pinned(setup.slot.ends_at + timedelta(minutes=1)), pytest.raises(errors.TicketNotForNow):
+        await online(first.token)
+    with clock.pinned(setup.slot.ends_at + timedelta(hours=1)):
+        # Uploaded after the slot, scanned a day before it: refused; scanned during it: counted.
+        results = await checkin.sync_offline(
+            db_session,
+            device_id="PDA-A",
+            station_id=setup.station.id,
+            operator_id=operator.id,
+            scans=[
+                checkin.OfflineScan("a", checkin.qr_content(second.token), setup.slot.starts_at - timedelta(days=1)),
+                checkin.OfflineScan("b", checkin.qr_content(first.token), setup.slot.starts_at + timedelta(hours=1)),
+            ],
+        )
+    assert [(r.client_id, r.outcome) for r in results] == [("a", "refused"), ("b", "counted")]
+    assert "开始前 2 小时" in results[0].message_zh
+    with clock.pinned(setup.slot.starts_at - timedelta(hours=2)):
+        assert (await online(second.token)).ticket.id == second.id

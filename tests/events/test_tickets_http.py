@@ -124,25 +124,37 @@ async def test_pda_check_in_once_offline_duplicates_and_refund_deadline(
     ).status_code == 403
     assert (await client.post(url, json={"code": qr_content(first.token)})).status_code == 401
 
-    ok = await client.post(url, json={"code": qr_content(first.token)}, headers=headers)
-    assert ok.status_code == 200, ok.text
-    assert ok.json()["order_number"] == order.number and ok.json()["ticket_kind"] == "adult"
-    again = await client.post(url, json={"code": qr_content(first.token)}, headers=headers)
-    assert again.status_code == 409 and again.json()["error"] == "ticket_already_checked_in"
-    used_at = datetime.fromisoformat(again.json()["detail"]["checked_in_at"])
-    assert used_at == datetime.fromisoformat(ok.json()["checked_in_at"])
+    # 30 hours before the slot: the ticket is not for now (check-in opens 2 hours before).
+    early = await client.post(url, json={"code": qr_content(first.token)}, headers=headers)
+    assert early.status_code == 409 and early.json()["error"] == "ticket_not_for_now"
+    assert "开始前 2 小时" in early.json()["message"]
 
-    # Two PDAs offline both let the second ticket in; the later upload is flagged, counted once.
-    sync = "/api/v1/pda/tickets/offline-check-ins"
-    scanned = (clock.now() - timedelta(minutes=5)).isoformat()
-    a = {"device_id": "PDA-A", "scans": [{"client_id": "1", "code": qr_content(second.token), "scanned_at": scanned}]}
-    b = {"device_id": "PDA-B", "scans": [{"client_id": "1", "code": qr_content(second.token), "scanned_at": scanned}]}
-    assert [r["outcome"] for r in (await client.post(sync, json=a, headers=headers)).json()] == ["counted"]
-    assert [r["outcome"] for r in (await client.post(sync, json=b, headers=headers)).json()] == ["duplicate"]
-    assert [r["outcome"] for r in (await client.post(sync, json=a, headers=headers)).json()] == ["counted"]
-    assert [d.device_id for d in await repository.duplicates(db_session, setup.event.id)] == [
-        f"{setup.station.id}/PDA-B"
-    ]
+    with clock.pinned(setup.slot.starts_at - timedelta(hours=1)):
+        ok = await client.post(url, json={"code": qr_content(first.token)}, headers=headers)
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["order_number"] == order.number and ok.json()["ticket_kind"] == "adult"
+        again = await client.post(url, json={"code": qr_content(first.token)}, headers=headers)
+        assert again.status_code == 409 and again.json()["error"] == "ticket_already_checked_in"
+        used_at = datetime.fromisoformat(again.json()["detail"]["checked_in_at"])
+        assert used_at == datetime.fromisoformat(ok.json()["checked_in_at"])
+
+        # Two PDAs offline both let the second ticket in; the later upload is flagged, counted once.
+        sync = "/api/v1/pda/tickets/offline-check-ins"
+        scanned = (clock.now() - timedelta(minutes=5)).isoformat()
+        a = {
+            "device_id": "PDA-A",
+            "scans": [{"client_id": "1", "code": qr_content(second.token), "scanned_at": scanned}],
+        }
+        b = {
+            "device_id": "PDA-B",
+            "scans": [{"client_id": "1", "code": qr_content(second.token), "scanned_at": scanned}],
+        }
+        assert [r["outcome"] for r in (await client.post(sync, json=a, headers=headers)).json()] == ["counted"]
+        assert [r["outcome"] for r in (await client.post(sync, json=b, headers=headers)).json()] == ["duplicate"]
+        assert [r["outcome"] for r in (await client.post(sync, json=a, headers=headers)).json()] == ["counted"]
+        assert [d.device_id for d in await repository.duplicates(db_session, setup.event.id)] == [
+            f"{setup.station.id}/PDA-B"
+        ]
 
     # The customer asks for a refund a day before the start: past the 24-hour rule.
     shopper = auth(await token_for(db_session, customer))
