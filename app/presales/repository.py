@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.models import Product, Variant
+from app.kit.quantities import Unit
 from app.orders.models import Capacity, Order, OrderStatus
 from app.presales.models import Outcome, PhoneAllowance, Wave, WaveOrder, WaveStatus
 from app.stations.models import Parcel, Station
@@ -242,11 +243,12 @@ async def wave_of_order(session: AsyncSession, order_id: int) -> tuple[WaveOrder
 
 
 async def presale_variants(session: AsyncSession) -> list[tuple[int, str, str]]:
-    """Active variants a wave can sell: id, SKU, product and variant name."""
+    """Active variants a wave can sell (counted by the piece or box, not weighed): id, SKU, product
+    and variant name."""
     rows = await session.execute(
         select(Variant.id, Variant.sku, Product.name_zh + " " + Variant.name_zh)
         .join(Product, Product.id == Variant.product_id)
-        .where(Variant.is_active.is_(True))
+        .where(Variant.is_active.is_(True), Variant.unit.in_([Unit.piece, Unit.box]))
         .order_by(Product.name_zh, Variant.sku)
     )
     return [(variant_id, sku, name) for variant_id, sku, name in rows.all()]

@@ -13,6 +13,8 @@ Choices and invariants:
 * **Cut-off**: an order at or after ``cutoff_at`` (China business time from ``app.kit.clock``)
   is refused, 409 ``presale_closed``; allocation is refused before it (409 ``presale_not_closed``)
   so no order can arrive after the harvest was shared out.
+* **Countable units only**: a wave's variant is sold by the piece or the box (422
+  ``presale_unit_not_countable`` for kg / 斤): orders, allocation and refunds count whole units.
 * **Station pickup only**: the boxes go out in per-station batches on the route runs, so every
   pre-sale order names its village station (routed as checkout routes).
 * **Payment**: online (Stripe, the order waits in ``pending_payment`` for the shop's hold time and
@@ -101,6 +103,9 @@ async def create_wave(session: AsyncSession, data: WaveInput) -> Wave:
     variant = await catalog_repository.variant_by_sku(session, data.sku)
     if variant is None:
         raise errors.WaveInvalid("找不到该商品规格", detail={"sku": data.sku})
+    if Unit(variant.unit).is_weight:
+        # Allocation hands out, prices and refunds whole units (``allocation._whole``).
+        raise errors.WaveUnitNotCountable(detail={"sku": data.sku, "unit": Unit(variant.unit).value})
     code = new_wave_code(clock.today())
     while await repository.code_taken(session, code):
         code = new_wave_code(clock.today())
