@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.channels import SalesChannel
 from app.kit import clock
 from app.kit.quantities import format_quantity
-from app.orders import payments, states
+from app.orders import capacity, payments, states
 from app.orders import repository as order_repository
 from app.orders import service as order_service
 from app.orders.models import Order, OrderStatus, PaymentMethod
@@ -207,6 +207,9 @@ async def _shorten(
     before = line.line_total_minor
     line.quantity = fill
     line.line_total_minor = line.unit_price_minor * int(fill)
+    # The order holds only the boxes filled: a later cancellation gives back no more than that (and
+    # on the closed wave the cap shrinks with it, ``capacity_queries.give_back``).
+    await capacity.reduce_hold(session, line.id, fill)
     cut = before - line.line_total_minor
     loaded.subtotal_minor -= cut
     loaded.total_minor -= cut

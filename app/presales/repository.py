@@ -74,6 +74,15 @@ async def wave_for_share(session: AsyncSession, code: str) -> Wave | None:
     return await session.scalar(select(Wave).where(Wave.code == code).with_for_update(read=True))
 
 
+async def wave_for_update(session: AsyncSession, code: str) -> Wave | None:
+    """The wave, locked for update until the caller's commit and read afresh (its status is the
+    committed one): an edit waits for orders in flight (they share-lock the row first, then take
+    the capacity — the same order, so no deadlock) and for a cancellation or an allocation."""
+    return await session.scalar(
+        select(Wave).where(Wave.code == code).with_for_update().execution_options(populate_existing=True)
+    )
+
+
 async def wave_by_code(session: AsyncSession, code: str) -> Wave | None:
     return await session.scalar(select(Wave).where(Wave.code == code))
 
