@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 from app.accounts.access import AdminUser, MaybeUser, Principal
 from app.claims import errors, service, views
 from app.claims.models import ClaimStatus
-from app.claims.schemas import ClaimOut, ReviewIn
+from app.claims.schemas import ClaimId, ClaimOut, ReviewIn
 from app.db import DbSession
 from app.kit.http import client_address
 from app.kit.quantities import QuantityError, parse_quantity
@@ -117,7 +117,7 @@ async def _staff_out(session: DbSession, claim_id: int) -> ClaimOut:
 
 
 @admin.get("/claims/{claim_id}", response_model=ClaimOut, responses={404: {"description": "claim_not_found"}})
-async def staff_claim(claim_id: int, session: DbSession, _: AdminUser) -> ClaimOut:
+async def staff_claim(claim_id: ClaimId, session: DbSession, _: AdminUser) -> ClaimOut:
     return await _staff_out(session, claim_id)
 
 
@@ -130,7 +130,7 @@ async def staff_claim(claim_id: int, session: DbSession, _: AdminUser) -> ClaimO
         422: {"description": "claim_review_invalid / refund_too_large"},
     },
 )
-async def review_claim(claim_id: int, body: ReviewIn, session: DbSession, principal: AdminUser) -> ClaimOut:
+async def review_claim(claim_id: ClaimId, body: ReviewIn, session: DbSession, principal: AdminUser) -> ClaimOut:
     """Approve fully, partly (per line: the approved quantity) or refuse (nothing approved, a
     reason in ``note``). Approved money is refunded through the order's payment, once."""
     approved = {}

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
+from fastapi import Path
 from pydantic import BaseModel, Field
 
 from app.kit.schemas import QuantityValue
+
+# A claim id in a path: bounded so an overflowing number is a 422, not a database error (bigint).
+ClaimId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 class ClaimLineLotOut(BaseModel):

@@ -94,6 +94,11 @@ _STUCK_ORDERS = """
     WHERE o.status IN ('pending_payment', 'confirmed', 'ready_for_pickup')
       -- A paid event-ticket order (nothing to deliver) waits for its event, not for packing.
       AND NOT (o.status = 'confirmed' AND o.delivery_method = 'none')
+      -- A paid pre-sale order waits for its harvest (weeks) until its wave is allocated: nothing to
+      -- pack yet, so not stuck. Once allocated (stock reserved) or on a cancelled wave it counts again.
+      AND NOT (o.status = 'confirmed' AND o.reservation_reference IS NULL AND EXISTS (
+          SELECT 1 FROM presale_orders po JOIN presale_waves w ON w.id = po.wave_id
+          WHERE po.order_id = o.id AND w.status IN ('draft', 'open')))
       AND since.at < CASE o.status
           WHEN 'pending_payment' THEN CAST(:pending_before AS timestamptz)
           WHEN 'confirmed' THEN CAST(:confirmed_before AS timestamptz)

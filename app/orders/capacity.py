@@ -63,6 +63,16 @@ async def release(session: AsyncSession, order_id: int) -> Decimal:
     return sum((item.quantity for item in released), Decimal(0))
 
 
+async def reduce_hold(session: AsyncSession, order_line_id: int, quantity: Decimal) -> Decimal:
+    """The line now needs only ``quantity`` places (a pre-sale partly filled): its hold shrinks to
+    that and the rest is given back; the quantity given back (0 when nothing changed)."""
+    given = await queries.reduce_hold(session, order_line_id, quantity)
+    if given is None:
+        return Decimal(0)
+    await queries.give_back(session, given.capacity_id, given.quantity)
+    return given.quantity
+
+
 async def left(session: AsyncSession, capacity_id: int) -> Decimal:
     """What is still free of a capacity (for the shop's "还剩 N 份")."""
     return (await queries.left(session, [capacity_id])).get(capacity_id, Decimal(0))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.orders.models import Capacity, CapacityHold
@@ -47,8 +47,40 @@ async def mark_released(session: AsyncSession, order_id: int, now: datetime) -> 
     return [Released(capacity_id, quantity) for capacity_id, quantity in rows.all()]
 
 
+# A capacity is closed when the pre-sale wave it counts for is allocated or cancelled (its cap was
+# set to what is held then): a place given back afterwards lowers the cap with it, so nothing opens.
+_CLOSED = text(
+    "EXISTS (SELECT 1 FROM presale_waves w WHERE w.capacity_id = capacities.id"
+    " AND w.status IN ('allocated', 'cancelled'))"
+)
+
+
 async def give_back(session: AsyncSession, capacity_id: int, quantity: Decimal) -> None:
-    await session.execute(update(Capacity).where(Capacity.id == capacity_id).values(used=Capacity.used - quantity))
+    """Give ``quantity`` places back; on a closed capacity the cap shrinks too (it stays full)."""
+    await session.execute(
+        update(Capacity)
+        .where(Capacity.id == capacity_id)
+        .values(
+            used=Capacity.used - quantity,
+            cap=case((_CLOSED, Capacity.cap - quantity), else_=Capacity.cap),
+        )
+    )
+
+
+async def reduce_hold(session: AsyncSession, order_line_id: int, quantity: Decimal) -> Released | None:
+    """Shrink the line's unreleased hold to ``quantity``; what it gave up (None: no such hold or
+    already no larger). The caller gives that back (``give_back``)."""
+    hold = await session.scalar(
+        select(CapacityHold)
+        .where(CapacityHold.order_line_id == order_line_id, CapacityHold.released_at.is_(None))
+        .with_for_update()
+    )
+    if hold is None or hold.quantity <= quantity:
+        return None
+    given = hold.quantity - quantity
+    hold.quantity = quantity
+    await session.flush()
+    return Released(hold.capacity_id, given)
 
 
 async def any_released(session: AsyncSession, order_id: int) -> bool:

@@ -10,6 +10,11 @@ ledger rows, FEFO best-before), then runs allocation:
 * Orders are served **in order of placement** from what the received lots make available to the
   shop (``supply_service.available_to_sell``): each gets its boxes in full while they last, the
   one at the edge a partial fill, the rest nothing.
+* **Only whole boxes are handed out**: what is available is floored to whole units before any
+  hold (``_whole``), so a lot received as 2.5 boxes fills 2 — the reservation, the order's line,
+  its price, its refund and the customer's notice all count the same 2. A wave is only created on
+  a countable unit (piece/box; ``service.create_wave`` refuses weighed units), so flooring never
+  drops a sellable amount of a weighed product.
 * A filled (or partly filled) order is given real stock: a reservation under ``order:{number}``
   taken FEFO by the one reservation path (``order_service.hold_stock``, ledger rows), named on
   the order (``reservation_reference``), held without a deadline. From then on the order flows as
@@ -30,14 +35,14 @@ ledger rows, FEFO best-before), then runs allocation:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channels import SalesChannel
 from app.kit import clock
 from app.kit.quantities import format_quantity
-from app.orders import payments, states
+from app.orders import capacity, payments, states
 from app.orders import repository as order_repository
 from app.orders import service as order_service
 from app.orders.models import Order, OrderStatus, PaymentMethod
@@ -74,6 +79,7 @@ async def allocate(session: AsyncSession, code: str, *, actor_user_id: int | Non
     available = (await supply_service.available_to_sell(session, [wave.variant_id], channel=SalesChannel.shop)).get(
         wave.variant_id, Decimal(0)
     )
+    available = _whole(available)
     result = Allocation(available=available)
     for wave_order, order in await repository.orders_of_wave(session, wave.id, for_update=True):
         if wave_order.outcome is not Outcome.waiting:
@@ -106,7 +112,7 @@ async def _allocate_one(
         )
         result.released.append(order.number)
         return available
-    fill = min(wave_order.quantity, available)
+    fill = _whole(min(wave_order.quantity, available))
     if fill > 0:
         fill = await _hold(session, wave, order, fill, actor_user_id)
     if fill <= 0:
@@ -158,6 +164,11 @@ async def _allocate_one(
     return available - fill
 
 
+def _whole(quantity: Decimal) -> Decimal:
+    """Whole boxes only (floored, never negative): a wave hands out, prices and refunds whole units."""
+    return max(quantity.to_integral_value(rounding=ROUND_FLOOR), Decimal(0))
+
+
 async def _hold(session: AsyncSession, wave: Wave, order: Order, fill: Decimal, actor_user_id: int | None) -> Decimal:
     """Reserve ``fill`` boxes FEFO for the order (held without a deadline) and name the hold on the
     order; when the lots hold less than counted (a lot went bad meanwhile), what they do hold."""
@@ -177,7 +188,7 @@ async def _hold(session: AsyncSession, wave: Wave, order: Order, fill: Decimal, 
         except InsufficientStock as exc:
             lines = exc.detail.get("lines", []) if isinstance(exc.detail, dict) else []
             there = Decimal(str(lines[0]["available"])) if lines else Decimal(0)
-            fill = there.to_integral_value(rounding="ROUND_FLOOR") if there < fill else Decimal(0)
+            fill = _whole(there) if there < fill else Decimal(0)
             continue
         await order_repository.set_reservation_reference(session, order.id, reference)
         await session.refresh(order, ["reservation_reference"])
@@ -196,6 +207,9 @@ async def _shorten(
     before = line.line_total_minor
     line.quantity = fill
     line.line_total_minor = line.unit_price_minor * int(fill)
+    # The order holds only the boxes filled: a later cancellation gives back no more than that (and
+    # on the closed wave the cap shrinks with it, ``capacity_queries.give_back``).
+    await capacity.reduce_hold(session, line.id, fill)
     cut = before - line.line_total_minor
     loaded.subtotal_minor -= cut
     loaded.total_minor -= cut

@@ -54,3 +54,10 @@ class PhoneLimitReached(Conflict):
 class TooManyBoxes(InvalidInput):
     code = "presale_too_many_boxes"
     message = "单笔预订数量超过上限"
+
+
+class WaveUnitNotCountable(InvalidInput):
+    """A wave on a weighed variant (kg / 斤): allocation hands out whole units only."""
+
+    code = "presale_unit_not_countable"
+    message = "预售只能按个或按箱（整份）销售，不能用称重的商品规格"

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.models import Product, Variant
+from app.kit.quantities import Unit
 from app.orders.models import Capacity, Order, OrderStatus
 from app.presales.models import Outcome, PhoneAllowance, Wave, WaveOrder, WaveStatus
 from app.stations.models import Parcel, Station
@@ -71,6 +72,15 @@ async def wave_for_share(session: AsyncSession, code: str) -> Wave | None:
     a cancellation or an allocation (an UPDATE of the row) waits for them — so neither can miss an
     order that commits after it listed the wave's orders."""
     return await session.scalar(select(Wave).where(Wave.code == code).with_for_update(read=True))
+
+
+async def wave_for_update(session: AsyncSession, code: str) -> Wave | None:
+    """The wave, locked for update until the caller's commit and read afresh (its status is the
+    committed one): an edit waits for orders in flight (they share-lock the row first, then take
+    the capacity — the same order, so no deadlock) and for a cancellation or an allocation."""
+    return await session.scalar(
+        select(Wave).where(Wave.code == code).with_for_update().execution_options(populate_existing=True)
+    )
 
 
 async def wave_by_code(session: AsyncSession, code: str) -> Wave | None:
@@ -242,11 +252,12 @@ async def wave_of_order(session: AsyncSession, order_id: int) -> tuple[WaveOrder
 
 
 async def presale_variants(session: AsyncSession) -> list[tuple[int, str, str]]:
-    """Active variants a wave can sell: id, SKU, product and variant name."""
+    """Active variants a wave can sell (counted by the piece or box, not weighed): id, SKU, product
+    and variant name."""
     rows = await session.execute(
         select(Variant.id, Variant.sku, Product.name_zh + " " + Variant.name_zh)
         .join(Product, Product.id == Variant.product_id)
-        .where(Variant.is_active.is_(True))
+        .where(Variant.is_active.is_(True), Variant.unit.in_([Unit.piece, Unit.box]))
         .order_by(Product.name_zh, Variant.sku)
     )
     return [(variant_id, sku, name) for variant_id, sku, name in rows.all()]

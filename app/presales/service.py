@@ -13,6 +13,8 @@ Choices and invariants:
 * **Cut-off**: an order at or after ``cutoff_at`` (China business time from ``app.kit.clock``)
   is refused, 409 ``presale_closed``; allocation is refused before it (409 ``presale_not_closed``)
   so no order can arrive after the harvest was shared out.
+* **Countable units only**: a wave's variant is sold by the piece or the box (422
+  ``presale_unit_not_countable`` for kg / 斤): orders, allocation and refunds count whole units.
 * **Station pickup only**: the boxes go out in per-station batches on the route runs, so every
   pre-sale order names its village station (routed as checkout routes).
 * **Payment**: online (Stripe, the order waits in ``pending_payment`` for the shop's hold time and
@@ -24,6 +26,12 @@ Choices and invariants:
 * **The wave row is share-locked by every order placed** (``repository.wave_for_share``):
   cancelling or allocating a wave updates that row, so it waits for orders in flight and then
   sees them all — no order slips past either.
+* **Editing a wave** locks its row FOR UPDATE first and re-checks its status (draft/open only,
+  else 409), then moves the cap (never below what is taken).
+* **A closed wave stays closed**: once allocated or cancelled its capacity's cap is what is held,
+  and places given back later (an allocated order cancelled, a partial fill shrinking its hold to
+  the boxes filled) lower the cap with ``used`` (``app.orders.capacity_queries.give_back``), so a
+  late payment can never retake a place on it.
 * **Cancelling a wave** (weather, failed harvest) is a compare-and-set on its status (draft/open →
   cancelled): a second click, concurrent or later, gets 409 and does nothing; each order's
   outcome moves from ``waiting`` once, and only then is the order cancelled (places released, a
@@ -101,6 +109,9 @@ async def create_wave(session: AsyncSession, data: WaveInput) -> Wave:
     variant = await catalog_repository.variant_by_sku(session, data.sku)
     if variant is None:
         raise errors.WaveInvalid("找不到该商品规格", detail={"sku": data.sku})
+    if Unit(variant.unit).is_weight:
+        # Allocation hands out, prices and refunds whole units (``allocation._whole``).
+        raise errors.WaveUnitNotCountable(detail={"sku": data.sku, "unit": Unit(variant.unit).value})
     code = new_wave_code(clock.today())
     while await repository.code_taken(session, code):
         code = new_wave_code(clock.today())
@@ -128,7 +139,12 @@ async def edit_wave(session: AsyncSession, code: str, data: WaveInput) -> Wave:
     """Change a draft or open wave. Its product stays; its price applies to orders placed from now
     on (an order keeps the price it was placed at); its cap may not go below what is ordered."""
     _check(data)
-    wave = await wave_or_404(session, code)
+    # The wave row first (FOR UPDATE, then its capacity), as ``place`` does (share lock, then the
+    # capacity): no lock-order deadlock; and the status is re-read under the lock, so an edit that
+    # raced a cancellation or an allocation cannot lift the cap of the closed capacity again.
+    wave = await repository.wave_for_update(session, code)
+    if wave is None:
+        raise errors.WaveNotFound(detail={"wave": code})
     if wave.status not in (WaveStatus.draft, WaveStatus.open):
         raise errors.WaveNotOpen("已分配或已取消的预售不能修改")
     if not await repository.set_cap(session, wave.capacity_id, Decimal(data.cap)):

@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 from app.accounts.access import MaybeUser, Principal
 from app.claims import service
 from app.claims.errors import ClaimLineInvalid
+from app.claims.schemas import ClaimId
 from app.config import get_settings
 from app.db import DbSession
 from app.kit import clock
@@ -139,7 +140,7 @@ async def file_claim(request: Request, number: str, session: DbSession, principa
 
 @router.get("/orders/{number}/claims/{claim_id}/photos/{name}")
 async def claim_photo(
-    request: Request, number: str, claim_id: int, name: str, session: DbSession, principal: MaybeUser
+    request: Request, number: str, claim_id: ClaimId, name: str, session: DbSession, principal: MaybeUser
 ) -> FileResponse:
     order = await _customers_order(request, session, number, principal)
     claim = await service.claim_or_404(session, claim_id)

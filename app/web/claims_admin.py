@@ -19,6 +19,7 @@ from app.accounts.access import AdminUser, WarehouseUser
 from app.claims import service, views
 from app.claims.errors import ReviewInvalid
 from app.claims.models import ClaimStatus
+from app.claims.schemas import ClaimId
 from app.db import DbSession
 from app.kit.errors import AppError
 from app.kit.quantities import QuantityError, parse_quantity
@@ -82,7 +83,7 @@ async def claim_page(
     request: Request,
     session: DbSession,
     _: AdminUser,
-    claim_id: int,
+    claim_id: ClaimId,
     done: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
     return await _render_claim(request, session, claim_id, notice=NOTICES.get(done, ""))
@@ -105,7 +106,7 @@ def approvals_from_form(form: Any, decision: str) -> dict[int, Decimal]:
 
 
 @router.post("/claims/{claim_id}/review", dependencies=[CsrfProtected])
-async def review(request: Request, session: DbSession, principal: AdminUser, claim_id: int) -> Response:
+async def review(request: Request, session: DbSession, principal: AdminUser, claim_id: ClaimId) -> Response:
     form = await request.form()
     decision = str(form.get("decision") or "")
     note = str(form.get("note") or "")[:600]
@@ -130,7 +131,7 @@ async def review(request: Request, session: DbSession, principal: AdminUser, cla
 
 
 @router.get("/claims/{claim_id}/photos/{name}")
-async def claim_photo(request: Request, session: DbSession, _: AdminUser, claim_id: int, name: str) -> FileResponse:
+async def claim_photo(request: Request, session: DbSession, _: AdminUser, claim_id: ClaimId, name: str) -> FileResponse:
     claim = await service.claim_or_404(session, claim_id)
     path, media_type = await service.photo_file(session, request.app.state.settings.uploads_dir, claim, name)
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=86400"})

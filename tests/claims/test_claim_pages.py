@@ -142,3 +142,32 @@ async def _line_id(session: AsyncSession, claim_id: int) -> int:
     found = await session.scalar(select(ClaimLine.id).where(ClaimLine.claim_id == claim_id))
     assert found is not None
     return int(found)
+
+
+async def test_an_overflowing_claim_id_is_refused_not_a_server_error(
+    client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop
+) -> None:
+    """A claim id past bigint is a 404/422 on every claim route, never a 500 from the database."""
+    admin = await make_user(db_session, Role.admin)
+    await db_session.commit()
+    await sign_in(client, admin)
+    huge = 2**63 + 5
+    answers = [
+        await client.get(f"/admin/claims/{huge}", headers=HTML),
+        await client.get(f"/admin/claims/{huge}/photos/a.jpg"),
+        await client.get(f"/api/v1/admin/claims/{huge}"),
+        await client.post(f"/api/v1/admin/claims/{huge}/review", json={"decision": "approve_all", "lines": []}),
+        await client.get(f"/orders/N1/claims/{huge}/photos/a.jpg"),
+    ]
+    listing = await client.get("/admin/claims", headers=HTML)
+    token = field(listing, "csrf_token") if 'name="csrf_token"' in listing.text else ""
+    answers.append(
+        await client.post(
+            f"/admin/claims/{huge}/review", data={"csrf_token": token, "decision": "approve_all"}, headers=HTML
+        )
+    )
+    assert [answer.status_code in (403, 404, 422) for answer in answers] == [True] * len(answers), [
+        answer.status_code for answer in answers
+    ]
+    # The review POSTs may stop at the CSRF check first (403); the reads must reach the id's bound.
+    assert [answers[i].status_code for i in (0, 1, 2, 4)] == [422, 422, 422, 422]

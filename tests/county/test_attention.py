@@ -122,3 +122,33 @@ async def test_orders_waiting_past_their_state_threshold_and_lots_expiring_soon_
     assert [row["code"] for row in found["expiring_lots"].rows] == [soon.code]
     assert found["overdue_parcels"].count == 0
     assert ("已确认", "2 天") in found["stuck_after"] and ("待支付", "2 小时") in found["stuck_after"]
+
+
+async def test_a_paid_presale_order_waiting_for_its_harvest_is_not_stuck_until_the_wave_is_allocated(
+    db_session: AsyncSession,
+) -> None:
+    """A confirmed pre-sale order with no reservation waits for its wave's harvest, not for packing:
+    it leaves the stuck list while the wave is open and joins it once the wave is allocated."""
+    from app.orders.models import Order, OrderEvent
+    from app.presales import service as presales
+    from app.presales.models import Wave, WaveStatus
+    from tests.presales.helpers import make_wave, order_in, pay
+
+    now = clock.now()
+    setup = await make_wave(db_session)
+    order = await presales.place(db_session, order_in(setup), stripe_enabled=True)
+    await pay(db_session, order)
+    long_ago = now - timedelta(days=10)
+    await db_session.execute(update(Order).where(Order.id == order.id).values(placed_at=long_ago))
+    await db_session.execute(update(OrderEvent).where(OrderEvent.order_id == order.id).values(created_at=long_ago))
+    plain = await shop_order(db_session, total=1_000, placed_at=long_ago, paid_at=long_ago)
+    await db_session.flush()
+    assert (await db_session.get(Order, order.id, populate_existing=True)).status == OrderStatus.confirmed  # type: ignore[union-attr]
+
+    found = await dashboard.attention(db_session, now=now)
+    numbers = {row["number"] for row in found["stuck_orders"].rows}
+    assert plain.number in numbers and order.number not in numbers
+
+    await db_session.execute(update(Wave).where(Wave.id == setup.wave.id).values(status=WaveStatus.allocated))
+    found = await dashboard.attention(db_session, now=now)
+    assert order.number in {row["number"] for row in found["stuck_orders"].rows}
