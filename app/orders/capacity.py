@@ -81,3 +81,10 @@ async def left(session: AsyncSession, capacity_id: int) -> Decimal:
 async def holds_intact(session: AsyncSession, order_id: int) -> bool:
     """True when none of the order's places has been given back (an order with none: True)."""
     return not await queries.any_released(session, order_id)
+
+
+async def close(session: AsyncSession, capacity_id: int) -> None:
+    """No free place any more: the cap shrinks to what is held, and stays at it as places are given
+    back (a pre-sale wave allocated or cancelled). Money arriving late for an order that gave its
+    places back is refunded anyway (``payments._late_payment``)."""
+    await queries.close(session, capacity_id, clock.now())

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import case, select, text, update
+from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.orders.models import Capacity, CapacityHold
@@ -47,14 +47,6 @@ async def mark_released(session: AsyncSession, order_id: int, now: datetime) -> 
     return [Released(capacity_id, quantity) for capacity_id, quantity in rows.all()]
 
 
-# A capacity is closed when the pre-sale wave it counts for is allocated or cancelled (its cap was
-# set to what is held then): a place given back afterwards lowers the cap with it, so nothing opens.
-_CLOSED = text(
-    "EXISTS (SELECT 1 FROM presale_waves w WHERE w.capacity_id = capacities.id"
-    " AND w.status IN ('allocated', 'cancelled'))"
-)
-
-
 async def give_back(session: AsyncSession, capacity_id: int, quantity: Decimal) -> None:
     """Give ``quantity`` places back; on a closed capacity the cap shrinks too (it stays full)."""
     await session.execute(
@@ -62,7 +54,7 @@ async def give_back(session: AsyncSession, capacity_id: int, quantity: Decimal) 
         .where(Capacity.id == capacity_id)
         .values(
             used=Capacity.used - quantity,
-            cap=case((_CLOSED, Capacity.cap - quantity), else_=Capacity.cap),
+            cap=case((Capacity.closed_at.is_not(None), Capacity.cap - quantity), else_=Capacity.cap),
         )
     )
 
@@ -88,3 +80,7 @@ async def any_released(session: AsyncSession, order_id: int) -> bool:
         select(CapacityHold.id).where(CapacityHold.order_id == order_id, CapacityHold.released_at.is_not(None)).limit(1)
     )
     return found is not None
+
+
+async def close(session: AsyncSession, capacity_id: int, now: datetime) -> None:
+    await session.execute(update(Capacity).where(Capacity.id == capacity_id).values(cap=Capacity.used, closed_at=now))

@@ -299,6 +299,9 @@ class Capacity(IdMixin, TimestampMixin, Base):
     label: Mapped[str] = mapped_column(String(200), nullable=False)
     cap: Mapped[Decimal] = mapped_column(Quantity, nullable=False)
     used: Mapped[Decimal] = mapped_column(Quantity, nullable=False, default=Decimal(0))
+    # Closed (a pre-sale wave allocated or cancelled): no place opens any more — the cap shrank to
+    # what was held, and a place given back later takes the cap down with it.
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         CheckConstraint("cap >= 0", name="capacity_cap_not_negative"),

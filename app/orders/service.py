@@ -341,11 +341,14 @@ async def cancel(
         actor_user_id=actor_user_id,
     )
     await release_held_stock(session, order, reason=f"订单取消：{reason}", actor_user_id=actor_user_id)
-    if order.paid_minor > order.refunded_minor:
+    # What is left of the money: less what was refunded and what a refund still on its way holds
+    # (a partial refund sent to Stripe and not yet confirmed would otherwise be refunded twice).
+    left = await payments.refundable_minor(session, order)
+    if left > 0:
         await payments.request_refund(
             session,
             order,
-            amount_minor=order.paid_minor - order.refunded_minor,
+            amount_minor=left,
             reason=f"订单取消：{reason}",
             actor_user_id=actor_user_id,
         )

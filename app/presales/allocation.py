@@ -85,7 +85,7 @@ async def allocate(session: AsyncSession, code: str, *, actor_user_id: int | Non
         if wave_order.outcome is not Outcome.waiting:
             continue
         available = await _allocate_one(session, wave, wave_order, order, available, result, actor_user_id)
-    await repository.close_capacity(session, wave.capacity_id)
+    await capacity.close(session, wave.capacity_id)
     await session.refresh(wave)
     return result
 

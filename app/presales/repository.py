@@ -273,9 +273,3 @@ async def set_cap(session: AsyncSession, capacity_id: int, cap: Decimal) -> bool
 
 async def set_refund(session: AsyncSession, wave_order_id: int, refund_minor: int) -> None:
     await session.execute(update(WaveOrder).where(WaveOrder.id == wave_order_id).values(refund_minor=refund_minor))
-
-
-async def close_capacity(session: AsyncSession, capacity_id: int) -> None:
-    """No free place any more (the cap shrinks to what is held): money arriving late for an order
-    that gave its places back finds none to take again, so it is refunded (``payments._late_payment``)."""
-    await session.execute(update(Capacity).where(Capacity.id == capacity_id).values(cap=Capacity.used))

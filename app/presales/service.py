@@ -328,6 +328,6 @@ async def cancel_wave(session: AsyncSession, code: str, *, reason: str, actor_us
         await repository.set_refund(session, wave_order.id, refund)
         await send_order_notice(session, order, "order_cancelled")
         cancelled += 1
-    await repository.close_capacity(session, wave.capacity_id)
+    await capacity.close(session, wave.capacity_id)
     await session.refresh(wave)
     return cancelled

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.db import create_engine, create_sessionmaker
 from app.kit import clock
 from app.orders import service as order_service
-from app.orders.models import Capacity, CapacityHold, Order, PaymentMethod
+from app.orders.models import Capacity, CapacityHold, Order, PaymentMethod, Refund
 from app.presales import allocation, errors, service
 from tests.fixtures.builders import receive
 from tests.presales.helpers import Setup, make_wave, order_in, pay
@@ -95,6 +95,28 @@ async def test_a_partial_fill_holds_its_filled_boxes_and_a_later_cancel_keeps_th
     await order_service.cancel(session, loaded, reason="顾客不要了", actor_user_id=None)
     # Two places given back (the filled boxes, not the four ordered); the cap shrank with them.
     assert await capacity_of(session, setup) == (3, 3)
+
+
+async def test_cancelling_a_partly_filled_paid_order_refunds_only_what_is_left(db_session: AsyncSession) -> None:
+    """The partial fill's refund is still on its way to Stripe when the order is cancelled: the
+    cancellation refunds the rest of the money, never the whole payment again."""
+    session = db_session
+    start = clock.now()
+    setup = await make_wave(session, cap=10, cutoff_in=timedelta(hours=1))
+    first = await service.place(session, order_in(setup, "3"), stripe_enabled=True)
+    await pay(session, first)
+    with clock.pinned(start + timedelta(seconds=1)):
+        edge = await service.place(session, order_in(setup, "4", i=1), stripe_enabled=True)
+    await pay(session, edge)
+    await receive(session, setup.variant, "5")
+    with clock.pinned(start + timedelta(hours=2)):
+        done = await allocation.allocate(session, setup.wave.code, actor_user_id=None)
+    assert done.partial == [edge.number]
+    loaded = await session.get(Order, edge.id, populate_existing=True)
+    assert loaded is not None
+    await order_service.cancel(session, loaded, reason="顾客不要了", actor_user_id=None)
+    refunds = list(await session.scalars(select(Refund.amount_minor).where(Refund.order_id == edge.id)))
+    assert sum(refunds) == loaded.paid_minor and len(refunds) == 2
 
 
 async def test_an_edit_after_a_cancellation_committed_elsewhere_is_refused(committed_engine: AsyncEngine) -> None:
