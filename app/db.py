@@ -174,6 +174,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
         session.info[SENDER_KEY] = request.app.state.task_sender
+        session.info[_PROCESS_MEMO] = request.app.state.process_memo
         try:
             yield session
         except BaseException:
@@ -183,6 +184,27 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         else:
             await session.commit()
             await relay_after_commit(session)
+
+
+_KEPT = "np.kept"
+_PROCESS_MEMO = "np.process_memo"
+
+
+def process_memo(session: AsyncSession) -> dict[str, Any] | None:
+    """The web process's memo of values that never change once they exist (the county warehouse's
+    location id: locations are never deleted, the stock ledger names them), shared by its requests;
+    None outside a request (a task reads afresh)."""
+    memo: dict[str, Any] | None = session.info.get(_PROCESS_MEMO)
+    return memo
+
+
+
+def keep_in_unit_of_work(session: AsyncSession, loaded: object) -> None:
+    """Keep ``loaded`` (and what it references) in the session's identity map until the unit of
+    work ends. The map holds unmodified objects weakly, so a row read once per request (the
+    caller's token with its user and company) would otherwise be gone by the time the request's
+    work asks for it by primary key (``session.get``), and read again."""
+    session.info.setdefault(_KEPT, []).append(loaded)
 
 
 # scope="function": the commit happens when the endpoint returns, before the response is sent,

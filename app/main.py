@@ -337,6 +337,8 @@ def _set_up_state(
     with the caller's engine also its sessions, task sender and broker probe (else the lifespan
     sets those)."""
     app.state.settings = settings
+    # Values that never change once they exist, kept for the process's life (``app.db.process_memo``).
+    app.state.process_memo = {}
     app.state.listing_cache = ListingCache()
     # The quarterly report's figures: the platform's own records (tests may give fixed ones).
     app.state.report_sources = PlatformSources()

@@ -23,6 +23,7 @@ from app.accounts.models import (
     User,
     WebSession,
 )
+from app.db import keep_in_unit_of_work
 from app.pos.models import Store, StoreManager, Till
 
 
@@ -247,6 +248,8 @@ async def _live(session: AsyncSession, model: type[Credential], digest: str, now
     """The credential with this hash if it is neither revoked nor expired and its user is active,
     with the user (and the user's company) loaded."""
     found: Credential | None = await session.scalar(_LIVE[model], {"digest": digest, "now": now})
+    if found is not None:
+        keep_in_unit_of_work(session, found)  # the request's work gets the user and company by id
     return found
 
 

@@ -51,12 +51,15 @@ _ORDER_BY_NUMBER = {
 }
 
 
-async def insert_order_if_number_free(session: AsyncSession, values: dict[str, Any]) -> int | None:
-    """Insert an order row; None when an order with its number exists. A concurrent insert of the
-    same number waits for the first transaction and then gets None (never a unique violation)."""
-    return await session.scalar(
-        insert(Order).values(**values).on_conflict_do_nothing(index_elements=["number"]).returning(Order.id)
+async def insert_order_row(session: AsyncSession, values: dict[str, Any]) -> Order | None:
+    """Insert an order row and give it as a persistent ``Order`` (server-set columns included), in
+    one statement; None when an order with its number exists (a concurrent insert of the same number
+    waits for the first transaction and then gets None). No savepoint is needed for the rare clash:
+    the statement never fails on it."""
+    inserted = await session.scalars(
+        insert(Order).values(**values).on_conflict_do_nothing(index_elements=["number"]).returning(Order)
     )
+    return inserted.one_or_none()
 
 
 async def order_for_read_model(session: AsyncSession, number: str) -> Order | None:

@@ -28,7 +28,6 @@ from app.catalog.models import Variant
 from app.catalog.pricing import PricedLine, order_line_name
 from app.channels import SalesChannel
 from app.kit import clock
-from app.kit.numbers import NumberClash, add_with_unique_number
 from app.orders import capacity, errors, repository, states
 from app.orders.models import (
     DeliveryMethod,
@@ -44,10 +43,21 @@ from app.orders.models import (
 from app.supply import reservations
 from app.supply import service as supply_service
 
+NUMBER_ATTEMPTS = 5  # draws of an order number before giving up (a clash is one in a million per day)
+
 
 def new_order_number(today: date) -> str:
     """``NP`` + the China date + 6 random digits: not guessable from one another."""
     return f"NP{today:%y%m%d}{secrets.randbelow(10**6):06d}"
+
+
+@dataclass(frozen=True)
+class EventNote:
+    """An order event without a status change, as ``states.record`` writes one."""
+
+    kind: str
+    message_zh: str
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,9 @@ class NewOrder:
     note: str = ""
     placed_message_zh: str = "订单已提交"
     event_detail: dict[str, Any] = field(default_factory=dict)
+    # Events the channel records at placing beyond ``placed`` (a wholesale order's trip), written
+    # with it in one statement, after it.
+    more_events: Sequence[EventNote] = ()
 
 
 async def create_order(
@@ -100,21 +113,16 @@ async def create_order(
         raise errors.CapacityLinesSeparate()
     now = clock.now()
     due = hold_deadline(new.channel, now, unpaid=new.awaiting_payment)
-    number = new_order_number(clock.local_date(now))
-    order = Order(
-        **_order_values(
-            new,
-            number=number,
-            status=(
-                OrderStatus.pending_payment if new.awaiting_payment or new.awaiting_approval else OrderStatus.confirmed
-            ),
-            payment_due_at=due,
-        ),
+    status = OrderStatus.pending_payment if new.awaiting_payment or new.awaiting_approval else OrderStatus.confirmed
+    order = await _insert_with_unique_number(
+        session,
         # The business clock's time, not the database's: the order's number, its payment deadline
         # and the China date it is listed and reported under all come from this one instant.
-        placed_at=now,
+        lambda number: _present(
+            {**_order_values(new, number=number, status=status, payment_due_at=due), "placed_at": now}
+        ),
+        clock.local_date(now),
     )
-    await _insert_with_unique_number(session, order, clock.local_date(now))
     lines = await _write_lines_and_event(session, order, new)
     if before_hold is not None:
         await before_hold(order)
@@ -157,11 +165,9 @@ async def create_counter_order(session: AsyncSession, new: NewOrder, sale: Count
     goods, ``app.supply.counter_sales``). None, writing nothing, when an order already has that
     number: the caller tells a duplicate upload (a concurrent one waits here for the first to
     commit) from a clash."""
-    order_id = await repository.insert_order_if_number_free(session, counter_order_values(new, sale))
-    if order_id is None:
+    order = await repository.insert_order_row(session, counter_order_values(new, sale))
+    if order is None:
         return None
-    order = await session.get(Order, order_id)
-    assert order is not None
     await _write_lines_and_event(session, order, new, actor_user_id=sale.sold_by_user_id, variants=sale.variants)
     return order
 
@@ -180,6 +186,11 @@ def counter_order_values(new: NewOrder, sale: CounterSale) -> dict[str, Any]:
         paid_minor=total,
         reservation_reference=None,
     )
+    return _present(values)
+
+
+def _present(values: dict[str, Any]) -> dict[str, Any]:
+    """Columns left empty stay SQL NULL: a JSON column given None would store JSON null."""
     return {key: value for key, value in values.items() if value is not None}
 
 
@@ -254,12 +265,22 @@ async def _write_lines_and_event(
         message_zh=new.placed_message_zh,
         detail=new.event_detail,
     )
-    session.add_all([*lines, placed])
+    events = [placed] + [
+        OrderEvent(
+            order_id=order.id,
+            kind=note.kind,
+            actor_user_id=placed.actor_user_id,
+            message_zh=note.message_zh,
+            detail=note.detail,
+        )
+        for note in new.more_events
+    ]
+    session.add_all([*lines, *events])
     await session.flush()
     # The new order's relations are what was just written (its server-set times come back with the
     # inserts, ``eager_defaults``): the answer to the request is built without reading them again.
     set_committed_value(order, "lines", lines)
-    set_committed_value(order, "events", [placed])
+    set_committed_value(order, "events", events)
     set_committed_value(order, "payments", [])
     if new.station is not None or new.station_id is None:
         set_committed_value(order, "station", new.station)
@@ -386,17 +407,14 @@ async def release_held_stock(session: AsyncSession, order: Order, *, reason: str
         pass  # already released (expiry task) or sold: nothing is held any more
 
 
-async def _insert_with_unique_number(session: AsyncSession, order: Order, today: date) -> None:
+async def _insert_with_unique_number(
+    session: AsyncSession, values_for: Callable[[str], dict[str, Any]], today: date
+) -> Order:
     """Order numbers are random (not guessable from one another); on the rare clash with an
-    existing number another is drawn (``add_with_unique_number``), its reservation reference with it."""
-
-    def redraw() -> str:
-        number = new_order_number(today)
-        if order.reservation_reference is not None:
-            order.reservation_reference = f"order:{number}"
-        return number
-
-    try:
-        await add_with_unique_number(session, order, field="number", draw=redraw)
-    except NumberClash as exc:
-        raise errors.OrderStateConflict("订单号生成冲突，请重试") from exc
+    existing number another is drawn (its reservation reference with it). One statement per try, no
+    savepoint: the insert skips a taken number instead of failing (``insert_order_row``)."""
+    for _ in range(NUMBER_ATTEMPTS):
+        order = await repository.insert_order_row(session, values_for(new_order_number(today)))
+        if order is not None:
+            return order
+    raise errors.OrderStateConflict("订单号生成冲突，请重试")

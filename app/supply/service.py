@@ -18,6 +18,7 @@ from app.catalog import repository as catalog_repository
 from app.catalog.errors import VariantNotFound
 from app.catalog.models import Product
 from app.channels import SalesChannel
+from app.db import process_memo
 from app.kit import clock
 from app.kit.errors import InvalidInput
 from app.kit.numbers import add_with_unique_number
@@ -68,11 +69,17 @@ _WAREHOUSE_ID = "supply.warehouse_id"
 
 
 async def warehouse_id(session: AsyncSession) -> int:
-    """The county warehouse's location id, read once per unit of work (an order's checks and its
-    stock hold both need it). Only the id is kept: it stays valid after a rollback, which expires
-    the ORM objects the session holds."""
-    known = session.info.get(_WAREHOUSE_ID)
-    return int(known) if known is not None else (await warehouse(session)).id
+    """The county warehouse's location id, read once per web process (every order of the shop,
+    wholesale and cross-border channels needs it; locations are never deleted, so the id of the one
+    found stays right) or, outside a request, once per unit of work. Only the id is kept: it stays
+    valid after a rollback, which expires the ORM objects the session holds."""
+    memo = process_memo(session)
+    known = session.info.get(_WAREHOUSE_ID) or (memo.get(_WAREHOUSE_ID) if memo is not None else None)
+    if known is None:
+        known = (await warehouse(session)).id
+        if memo is not None:
+            memo[_WAREHOUSE_ID] = known
+    return int(known)
 
 
 async def in_transit(session: AsyncSession) -> Location:

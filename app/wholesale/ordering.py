@@ -485,26 +485,20 @@ async def _write_order(
 
     user_id = principal.user_id
     written: list[PlacedOrder] = []
-
-    async def turns(order: Order) -> None:
-        """After the order's own writes, before its stock is held (``create_order(before_hold=…)``):
-        its events, notices and answer, then the company's and the truck's turns."""
-        await states.record(
-            session,
-            order,
-            kind="trip_assigned",
-            message_zh=f"安排{trip_text}" + (f"：{choice.reason_zh}" if choice.reason_zh else ""),
-            actor_user_id=user_id,
-            detail={"trip": choice.trip.number, "reason": choice.reason_code, "requested": str(requested or "")},
+    # Written with the order's ``placed`` event, in one statement (``NewOrder.more_events``).
+    events = [
+        order_service.EventNote(
+            "trip_assigned",
+            f"安排{trip_text}" + (f"：{choice.reason_zh}" if choice.reason_zh else ""),
+            {"trip": choice.trip.number, "reason": choice.reason_code, "requested": str(requested or "")},
         )
-        if held and credit is not None and hold_until is not None:
-            await states.record(
-                session,
-                order,
-                kind="credit_hold",
-                message_zh=message,
-                actor_user_id=user_id,
-                detail={
+    ]
+    if held and credit is not None and hold_until is not None:
+        events.append(
+            order_service.EventNote(
+                "credit_hold",
+                message,
+                {
                     "limit_minor": credit.exposure.limit_minor,
                     "owed_minor": credit.exposure.owed_minor,
                     "order_minor": credit.exposure.this_order_minor,
@@ -512,13 +506,19 @@ async def _write_order(
                     "overdue_invoices": [i.number for i in credit.overdue],
                 },
             )
+        )
+
+    async def turns(order: Order) -> None:
+        """After the order's own writes, before its stock is held (``create_order(before_hold=…)``):
+        its notices and answer, then the company's and the truck's turns."""
+        if held and hold_until is not None:
             await notices.order_held(session, order, hold_until)
         if not on_account:
             await receivables.create_proforma(
                 session, order, company, cutoff_at=choice.trip.cutoff_at, actor_user_id=user_id
             )
-        # ``order`` is as written (the order service sets its lines and events; ``states.record``
-        # adds each event to them): the answer is built without reading the order back.
+        # ``order`` is as written (the order service sets its lines and events): the answer is
+        # built without reading the order back.
         wholesale = WholesaleOrder(
             order_id=order.id,
             company_id=company.id,
@@ -565,6 +565,7 @@ async def _write_order(
             placed_message_zh=message,
             shelf_life_on=trip_date,
             event_detail={"trip": choice.trip.number, "credit_state": "held" if held else "clear"},
+            more_events=events,
         ),
         before_hold=turns,
     )

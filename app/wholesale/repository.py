@@ -27,6 +27,12 @@ async def company(session: AsyncSession, company_id: int) -> BuyerCompany | None
     return await session.scalar(_COMPANY, {"company_id": company_id})
 
 
+async def company_of_request(session: AsyncSession, company_id: int) -> BuyerCompany | None:
+    """The company as this unit of work read it already (a signed request's token, user and
+    company come in one statement, ``accounts.repository._live``), else read now."""
+    return await session.get(BuyerCompany, company_id)
+
+
 # Built once (every wholesale call reads its company with it).
 _COMPANY = (
     select(BuyerCompany)

@@ -382,12 +382,14 @@ async def reinstate(session: AsyncSession, actor: Principal, company_id: int) ->
 
 
 async def ordering_company(session: AsyncSession, principal: Principal) -> BuyerCompany:
-    """The company a buyer (or its API key) orders for, read now: refused with 403
-    ``company_not_approved`` (pending, rejected) or ``company_suspended``. Ordering code calls this
-    inside the order's transaction, so a suspension decided a moment ago already counts."""
+    """The company a buyer (or its API key) orders for: refused with 403 ``company_not_approved``
+    (pending, rejected) or ``company_suspended``. Ordering code calls this inside the order's
+    transaction, which read the company with the caller's token or session a moment ago (not read
+    again: a round trip per order); an on-account order's credit check reads it again under its
+    lock, so a suspension decided meanwhile still counts there."""
     if principal.role is not Role.buyer or principal.company_id is None:
         raise errors.CompanyNotApproved()
-    company = await repository.company(session, principal.company_id)
+    company = await repository.company_of_request(session, principal.company_id)
     if company is None:
         raise errors.CompanyNotApproved()
     ensure_may_order(company)

@@ -91,29 +91,37 @@ async def ensure_trips(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     )
 
 
-async def trips_of_routes(
-    session: AsyncSession, route_ids: Sequence[int], first: date, last: date
-) -> list[tuple[WholesaleTrip, WholesaleRoute]]:
-    """The routes' trips departing ``first``..``last``, earliest departure (then cut-off) first."""
-    if not route_ids:
-        return []
-    rows = await session.execute(_trips_of_routes(), {"route_ids": list(route_ids), "first": first, "last": last})
-    return [(trip, route) for trip, route in rows]
+async def routes_to_city_with_trips(
+    session: AsyncSession, city: str, first: date, last: date, *, cold_chain_only: bool = False
+) -> list[tuple[WholesaleRoute, WholesaleTrip | None]]:
+    """The active routes reaching ``city`` (cold-chain ones only when asked), each with its trips
+    departing ``first``..``last`` (a route with none: one row with None). One statement: every
+    wholesale order looks at its city's trips, and makes the ones that do not exist yet."""
+    rows = await session.execute(
+        _routes_with_trips(cold_chain_only=cold_chain_only), {"city": city, "first": first, "last": last}
+    )
+    return [(route, trip) for route, trip in rows]
 
 
 @cache
-def _trips_of_routes() -> Select[WholesaleTrip, WholesaleRoute]:
-    # Built once: every wholesale order reads its horizon's trips with it.
-    return (
-        select(WholesaleTrip, WholesaleRoute)
-        .join(WholesaleRoute, WholesaleRoute.id == WholesaleTrip.route_id)
-        .where(
-            WholesaleTrip.route_id.in_(bindparam("route_ids", expanding=True)),
-            WholesaleTrip.departure_date.between(bindparam("first", type_=Date), bindparam("last", type_=Date)),
+def _routes_with_trips(*, cold_chain_only: bool) -> Select[WholesaleRoute, WholesaleTrip]:
+    # Built once per shape.
+    stmt = (
+        select(WholesaleRoute, WholesaleTrip)
+        .outerjoin(
+            WholesaleTrip,
+            and_(
+                WholesaleTrip.route_id == WholesaleRoute.id,
+                WholesaleTrip.departure_date.between(bindparam("first", type_=Date), bindparam("last", type_=Date)),
+            ),
         )
-        .order_by(WholesaleTrip.departure_date, WholesaleTrip.cutoff_at, WholesaleRoute.code)
-        # The counters may have moved since this session last read the rows.
-        .execution_options(populate_existing=True)
+        .where(WholesaleRoute.is_active.is_(True), bindparam("city", type_=String) == any_(WholesaleRoute.cities))
+    )
+    if cold_chain_only:
+        stmt = stmt.where(WholesaleRoute.cold_chain.is_(True))
+    # The counters may have moved since this session last read the rows.
+    return stmt.order_by(WholesaleTrip.departure_date, WholesaleTrip.cutoff_at, WholesaleRoute.code).execution_options(
+        populate_existing=True
     )
 
 
@@ -148,9 +156,7 @@ async def trip_by_number(session: AsyncSession, number: str) -> WholesaleTrip | 
 async def book(session: AsyncSession, trip_id: int, weight_kg: Decimal, cases: int, *, now: datetime) -> bool:
     """Add a load to a trip still taking orders, if it fits: one conditional UPDATE, no lock held
     beyond it. False: the trip is full for this load, past its cut-off, or no longer planned."""
-    booked = await session.scalar(
-        _book(), {"trip_id": trip_id, "now": now, "weight_kg": weight_kg, "cases": cases}
-    )
+    booked = await session.scalar(_book(), {"trip_id": trip_id, "now": now, "weight_kg": weight_kg, "cases": cases})
     return booked is not None
 
 

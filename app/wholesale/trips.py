@@ -202,18 +202,21 @@ async def upcoming_trips(
     name = normalise_city(city)
     start = max(first or clock.today(), clock.today())
     last = start + timedelta(days=_horizon(days) - 1)
-    routes = await queries.active_routes(session, city=name, cold_chain_only=cold_chain)
-    route_ids = [r.id for r in routes]
-    found = await queries.trips_of_routes(session, route_ids, start, last)
+    found = await queries.routes_to_city_with_trips(session, name, start, last, cold_chain_only=cold_chain)
     # Made on the first look at a day (every order looks): read first, and insert only when one is
     # missing, so an order's look is one statement once its horizon's trips exist.
-    made = {(trip.route_id, trip.departure_date) for trip, _ in found}
+    routes = list({route.id: route for route, _ in found}.values())
+    made = {(trip.route_id, trip.departure_date) for _, trip in found if trip is not None}
     missing = [(route, day) for route, day in _trip_days(routes, start, last) if (route.id, day) not in made]
     if missing:
         await queries.ensure_trips(session, [_trip_row(route, day) for route, day in missing])
-        found = await queries.trips_of_routes(session, route_ids, start, last)
+        found = await queries.routes_to_city_with_trips(session, name, start, last, cold_chain_only=cold_chain)
     now = clock.now()
-    return [slot_of(trip, route, now) for trip, route in found if trip.status is not TripStatus.cancelled]
+    return [
+        slot_of(trip, route, now)
+        for route, trip in found
+        if trip is not None and trip.status is not TripStatus.cancelled
+    ]
 
 
 # ---- choosing the trip of an order ---------------------------------------------------------------
