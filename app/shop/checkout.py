@@ -131,14 +131,13 @@ async def place_order(
     else:
         raise errors.PaymentNotAllowed("网店订单只支持村站自提或送货上门")
 
-    warehouse = await supply_service.warehouse(session)
     online = data.payment_method is PaymentMethod.stripe
     return await service.create_order(
         session,
         service.NewOrder(
             channel=SalesChannel.shop,
             lines=priced,
-            location_id=warehouse.id,
+            location_id=await supply_service.warehouse_id(session),
             contact_name=data.contact_name,
             contact_phone=data.contact_phone,
             payment_method=data.payment_method,

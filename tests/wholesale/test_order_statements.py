@@ -16,12 +16,13 @@ pytestmark = pytest.mark.usefixtures("sunday_noon", "guangzhou_route")
 
 # The caller's token with its user and company (the access check; the order takes the company from
 # it), the idempotency claim, the address, the variants with their products, their price lists, the
-# routes to the city with the trips of the horizon (made first only when one is missing), the
-# warehouse, the stock available; the order, its events (placed, trip) and its line, the idempotent
-# answer; then the company's turn (the lock, then what it owes and its overdue invoices), the
-# wholesale row, the truck's turn (the booking) and the stock's (the reservation and its FEFO hold).
-# Not counted: the savepoint the writes are made under and its release.
-ORDER_STATEMENTS = 18
+# routes to the city with the trips of the horizon (made first only when one is missing), the stock
+# available (the warehouse's location id is kept per web process since its first order); the order,
+# its events (placed, trip) and its line, the idempotent answer; then the company's turn (the lock,
+# then what it owes and its overdue invoices), the wholesale row, the truck's turn (the booking) and
+# the stock's (the reservation and its FEFO hold). Not counted: the savepoint the writes are made
+# under and its release.
+ORDER_STATEMENTS = 17
 
 
 async def test_a_wholesale_order_is_a_fixed_number_of_statements(
