@@ -85,7 +85,7 @@ _CROSSBORDER_PAID = """
 
 _CONSIGNMENTS = """
     SELECT u.id, u.number, u.created_at, u.weight_kg, u.value_minor, s.name AS station, s.village,
-           su.name AS supplier, (u.created_at AT TIME ZONE :tz)::date AS day
+           su.name AS supplier, su.kind::text AS supplier_kind, (u.created_at AT TIME ZONE :tz)::date AS day
     FROM upstream_consignments u
     JOIN stations s ON s.id = u.station_id
     JOIN suppliers su ON su.id = u.supplier_id
@@ -97,7 +97,7 @@ _CONSIGNMENTS = """
 # the purchase price recorded on the lot × quantity, rounded once to the fen (none: 0).
 _SUPPLIER_LOTS = """
     SELECT l.id, l.code, l.created_at, l.quantity_received, l.purchase_price_minor, v.sku, v.unit,
-           su.name AS supplier,
+           su.name AS supplier, su.kind::text AS supplier_kind,
            round(l.quantity_received * coalesce(v.net_weight_grams, 0) / 1000.0, 3) AS kg,
            round(l.quantity_received * coalesce(l.purchase_price_minor, 0))::bigint AS value_minor,
            (l.created_at AT TIME ZONE :tz)::date AS day

@@ -31,6 +31,8 @@ from app.kit.phones import mask_phone
 from app.kit.quantities import format_quantity
 from app.kit.svg_charts import Series, bar_chart, line_chart
 from app.orders.models import ORDER_STATUS_ZH
+from app.supply.models import SupplierKind
+from app.supply.trace import public_grower_name
 from app.web.templating import render
 
 router = APIRouter(prefix="/admin/county", include_in_schema=False)
@@ -117,6 +119,18 @@ def _shown_name(principal: Principal) -> Any:
 
 def _shown_phone(principal: Principal) -> Any:
     return (lambda phone: phone or "—") if sees_personal_data(principal) else (lambda phone: mask_phone(phone or ""))
+
+
+def shown_supplier(principal: Principal, name: str, kind: str) -> str:
+    """A supplier as the caller may see it: in full for an admin; for the county official a
+    household grower (a private person) only by family name, the rule of the public trace page."""
+    if sees_personal_data(principal):
+        return name
+    return public_grower_name(name, SupplierKind(kind))
+
+
+def _with_supplier_shown(rows: list[dict[str, Any]], principal: Principal) -> list[dict[str, Any]]:
+    return [{**row, "supplier": shown_supplier(principal, row["supplier"], row["supplier_kind"])} for row in rows]
 
 
 def _tz() -> str:
@@ -248,13 +262,16 @@ def _date_param(request: Request, name: str, given: date | None) -> date | None:
 
 
 @router.get("/upward")
-async def upward_list(request: Request, session: DbSession, _: CountyReader) -> Response:
-    """The consignments and supplier lots behind the upward-flow figures."""
+async def upward_list(request: Request, session: DbSession, principal: CountyReader) -> Response:
+    """The consignments and supplier lots behind the upward-flow figures (a household grower, a
+    private person, named only by family name for the county official)."""
     first, last = _span(_date_param(request, "from", None), _date_param(request, "to", None))
     low, high = performance.bounds(first, last)
     tz = _tz()
-    consignments = await queries.list_rows(session, "consignments", low, high, first, last, tz)
-    lots = await queries.list_rows(session, "lots", low, high, first, last, tz)
+    consignments = _with_supplier_shown(
+        await queries.list_rows(session, "consignments", low, high, first, last, tz), principal
+    )
+    lots = _with_supplier_shown(await queries.list_rows(session, "lots", low, high, first, last, tz), principal)
     return render(
         request,
         "admin/county_upward.html",
