@@ -33,6 +33,7 @@ FARMER = "王大福"
 FARMER_PHONE = "+8613912345678"
 SELLER = "黄丽娟"  # a household that delivered a lot at the warehouse
 PAYEE = "陈志强"  # a private person rewarded under line 2021.1.5 (入驻企业/个人奖励扶持)
+ATTENTION_KEYS = ("overdue-parcels", "expiring-lots", "below-reorder", "stuck-orders", "alibaba-sync")
 PRIVATE = (NAME_A, NAME_D, NAME_G, FARMER, SELLER, PAYEE, P1, P2, FARMER_PHONE, P1[3:], P2[3:], FARMER_PHONE[3:])
 
 
@@ -130,6 +131,8 @@ async def test_no_page_the_official_can_read_shows_a_private_name_or_phone(
         "/admin?period=7d",
         "/admin?period=30d",
         "/admin/county/funds/2021.1.5",
+        f"/admin/county/orders?channel=shop&channel=wholesale&channel=pos&{SPAN}",
+        *(f"/admin/county/attention/{key}" for key in ATTENTION_KEYS),
     ]
     read = 0
     leaks: dict[str, list[str]] = {}
