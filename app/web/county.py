@@ -224,6 +224,7 @@ class ChannelList:
     count: int
     totals: dict[str, Any]
     currency: str
+    cancelled: int = 0  # listed (paid, then cancelled) but not counted as orders
 
 
 async def _channel_list(
@@ -239,7 +240,11 @@ async def _channel_list(
         if c.numeric
     }
     currency = performance.CHANNEL_CURRENCY.get(channel, "CNY")
-    return ChannelList(channel, columns, shown[:LIST_ROWS_SHOWN], len(shown), totals, currency)
+    # An order paid and then cancelled is listed (its money is in the sales) but not counted.
+    counted = sum(1 for r in shown if r.get("counted", True))
+    return ChannelList(
+        channel, columns, shown[:LIST_ROWS_SHOWN], counted, totals, currency, cancelled=len(shown) - counted
+    )
 
 
 # The dashboard's figures made of several channels, and the title of the list behind each.
@@ -276,6 +281,7 @@ async def orders_list(
             "kind": "orders",
             "lists": lists,
             "count": sum(part.count for part in lists),
+            "rows_count": sum(part.count + part.cancelled for part in lists),
             "net_total": sum(part.totals["net_minor"] for part in lists),
             "currency": lists[0].currency,
             "first": first,

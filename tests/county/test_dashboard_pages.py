@@ -68,6 +68,9 @@ async def test_the_lists_behind_the_figures_add_up_to_them(
             assert listed.status_code == 200, listed.text
             assert total(listed, "net_minor") == format_minor(channel.sales_minor, channel.currency)
             assert f"合计 {channel.orders} 单" in listed.text
+        shop = await client.get(f"/admin/county/orders?channel=shop&{SPAN}", headers=HTML)
+        # E, paid and then cancelled, is listed with its ¥0 (so the money adds up) and not counted.
+        assert 'data-cancelled="shop"' in shop.text and "已取消，不计单数" in shop.text
         upward = await client.get(f"/admin/county/upward?{SPAN}", headers=HTML)
         assert total(upward, "station_kg") == "12.5 kg" and total(upward, "station_value") == format_minor(25_000)
         assert total(upward, "supplier_kg") == "52.5 kg" and total(upward, "supplier_value") == format_minor(12_340)
