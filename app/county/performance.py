@@ -7,10 +7,11 @@ What counts (also written on the dashboard, ``DEFINITIONS_ZH``):
   once, on the day of its first successful payment, with what was paid less what was refunded
   (a later refund lowers that day's figure); a cancelled or expired order never paid counts
   nowhere; an order paid and later cancelled is not counted as an order, its paid less refunded
-  money staying on its payment day (0 once the cancellation's refund has settled). Per channel: **shop** (网店) orders and their payments; **POS** (门店) counter sales, paid
-  as they are made (returns refunded from the drawer); **wholesale** (批发) is sold on account, so
-  an order counts on its invoice's issue date with the invoice less its credit notes; **cross-border**
-  (跨境) orders are Alibaba.com's, counted on the China date they were placed once the buyer paid
+  money staying on its payment day (0 once the cancellation's refund has settled). Per channel:
+  **shop** (网店) orders and their payments; **POS** (门店) counter sales, paid as they are made
+  (returns refunded from the drawer); **wholesale** (批发) is sold on account, so an order counts
+  on its invoice's issue date with the invoice less its credit notes; **cross-border** (跨境)
+  orders are Alibaba.com's, counted on the China date they were placed once the buyer paid
   (statuses ``PAID_TRADE_STATUSES``), in USD cents: no exchange rate is applied.
 - **Online retail of agricultural products** (农产品网络零售额, CNY) = shop + wholesale sales: what
   sold over the internet in fen (everything the platform sells is county farm produce or its

@@ -143,7 +143,8 @@ async def day_sales(
     params = {**_params(start, end, tz), "first_day": first_day, "last_day": last_day}
     params["statuses"] = list(PAID_TRADE_STATUSES)
     sql = f"""
-        SELECT day, '{SalesChannel.shop.value}' AS channel, 'CNY' AS currency, count(*) FILTER (WHERE counted) AS orders,
+        SELECT day, '{SalesChannel.shop.value}' AS channel, 'CNY' AS currency,
+               count(*) FILTER (WHERE counted) AS orders,
                sum(paid_minor - refunded_minor)::bigint AS sales_minor, 0::numeric AS weight_kg
         FROM ({_SHOP_PAID}) shop GROUP BY day
         UNION ALL
