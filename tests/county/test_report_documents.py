@@ -187,12 +187,12 @@ def _rgb(hex_colour: str) -> tuple[int, int, int]:
 def colour_pixels(image: Image.Image, hex_colour: str, tolerance: int = 6) -> int:
     """How many pixels of ``image`` are ``hex_colour`` (give or take ``tolerance`` per channel)."""
     want = _rgb(hex_colour)
-    colours = image.convert("RGB").getcolors(maxcolors=image.width * image.height) or []
-    return sum(
-        count
-        for count, colour in colours
-        if all(abs(int(got) - wanted) <= tolerance for got, wanted in zip(colour, want, strict=True))
-    )
+    total = 0
+    for count, colour in image.convert("RGB").getcolors(maxcolors=image.width * image.height) or []:
+        assert isinstance(colour, tuple)
+        if all(abs(int(got) - wanted) <= tolerance for got, wanted in zip(colour, want, strict=True)):
+            total += count
+    return total
 
 
 async def test_the_pdf_draws_each_chart_under_its_title_with_bars_in_proportion(db_session: AsyncSession) -> None:
