@@ -67,32 +67,73 @@ class AttentionList:
     rows: list[dict[str, Any]]
 
 
+# The attention lists by the key their full page is addressed with (``/admin/county/attention/{key}``).
+ATTENTION_TITLES: dict[str, str] = {
+    "overdue-parcels": "超过保管期仍在架的包裹",
+    "expiring-lots": f"{EXPIRY_HORIZON_DAYS} 天内到期的批次",
+    "below-reorder": "低于补货点的规格",
+    "stuck-orders": "状态停留过久的订单",
+}
+ALIBABA_KEY = "alibaba-sync"
+ALIBABA_TITLE = "国际站同步问题"
+
+
+async def attention_list(
+    session: AsyncSession, key: str, *, now: datetime | None = None, limit: int = ATTENTION_LIMIT, offset: int = 0
+) -> AttentionList:
+    """One attention list (``ATTENTION_TITLES`` keys): its total count and ``limit`` rows from ``offset``."""
+    now = now or clock.now()
+    today = clock.local_date(now)
+    if key == "overdue-parcels":
+        found = await queries.overdue_parcels(session, now, limit, offset)
+    elif key == "expiring-lots":
+        until = today + timedelta(days=EXPIRY_HORIZON_DAYS)
+        found = await queries.expiring_lots(session, today, until, limit, offset)
+    elif key == "below-reorder":
+        found = await queries.below_reorder_point(session, today, limit, offset)
+    elif key == "stuck-orders":
+        found = await queries.stuck_orders(
+            session,
+            pending_before=now - STUCK_AFTER[OrderStatus.pending_payment],
+            confirmed_before=now - STUCK_AFTER[OrderStatus.confirmed],
+            ready_before=now - STUCK_AFTER[OrderStatus.ready_for_pickup],
+            limit=limit,
+            offset=offset,
+        )
+    else:
+        raise KeyError(key)
+    return AttentionList(key, ATTENTION_TITLES[key], *found)
+
+
+async def alibaba_sync(
+    session: AsyncSession, *, now: datetime | None = None, limit: int = ATTENTION_LIMIT, offset: int = 0
+) -> dict[str, Any]:
+    """Alibaba.com sync problems: the connection when it needs re-authorising, listings in error,
+    rejected or retrying, and calls failed in the last ``SYNC_PROBLEM_WINDOW`` (``limit`` of them
+    from ``offset``, newest first). ``problems`` = listings + failed calls + 1 for the connection."""
+    now = now or clock.now()
+    found = await queries.alibaba_problems(session, now - SYNC_PROBLEM_WINDOW, limit, offset)
+    problems = found["listing_count"] + found["failed_count"]
+    connection = found["connection"]
+    if connection is not None and connection["status"] != "connected":
+        problems += 1
+    return {**found, "problems": problems}
+
+
 async def attention(session: AsyncSession, *, now: datetime | None = None) -> dict[str, Any]:
     """What needs someone's attention now: each list's total count and its first rows."""
     now = now or clock.now()
-    today = clock.local_date(now)
-    limit = ATTENTION_LIMIT
-    overdue = await queries.overdue_parcels(session, now, limit)
-    expiring = await queries.expiring_lots(session, today, today + timedelta(days=EXPIRY_HORIZON_DAYS), limit)
-    reorder = await queries.below_reorder_point(session, today, limit)
-    stuck = await queries.stuck_orders(
-        session,
-        pending_before=now - STUCK_AFTER[OrderStatus.pending_payment],
-        confirmed_before=now - STUCK_AFTER[OrderStatus.confirmed],
-        ready_before=now - STUCK_AFTER[OrderStatus.ready_for_pickup],
-        limit=limit,
-    )
-    alibaba = await queries.alibaba_problems(session, now - SYNC_PROBLEM_WINDOW, limit)
-    problems = len(alibaba["listings"]) + alibaba["failed_count"]
-    connection = alibaba["connection"]
-    if connection is not None and connection["status"] != "connected":
-        problems += 1
+    alibaba = await alibaba_sync(session, now=now)
     return {
-        "overdue_parcels": AttentionList("overdue-parcels", "超过保管期仍在架的包裹", *overdue),
-        "expiring_lots": AttentionList("expiring-lots", f"{EXPIRY_HORIZON_DAYS} 天内到期的批次", *expiring),
-        "below_reorder": AttentionList("below-reorder", "低于补货点的规格", *reorder),
-        "stuck_orders": AttentionList("stuck-orders", "状态停留过久的订单", *stuck),
+        "overdue_parcels": await attention_list(session, "overdue-parcels", now=now),
+        "expiring_lots": await attention_list(session, "expiring-lots", now=now),
+        "below_reorder": await attention_list(session, "below-reorder", now=now),
+        "stuck_orders": await attention_list(session, "stuck-orders", now=now),
         "alibaba": alibaba,
-        "alibaba_problems": problems,
-        "stuck_after": [(status.label_zh, stuck_after_zh(wait)) for status, wait in STUCK_AFTER.items()],
+        "alibaba_problems": alibaba["problems"],
+        "stuck_after": stuck_after_zh_all(),
     }
+
+
+def stuck_after_zh_all() -> list[tuple[str, str]]:
+    return [(status.label_zh, stuck_after_zh(wait)) for status, wait in STUCK_AFTER.items()]

@@ -23,16 +23,22 @@ async def _rows(session: AsyncSession, sql: str, params: dict[str, Any]) -> list
 
 
 async def _listed(
-    session: AsyncSession, sql: str, order_by: str, params: dict[str, Any], limit: int
+    session: AsyncSession, sql: str, order_by: str, params: dict[str, Any], limit: int, offset: int = 0
 ) -> tuple[int, list[Row]]:
-    """(how many rows ``sql`` has, its first ``limit`` rows in ``order_by``): one statement, the
-    count taken by a window over the whole result before the limit."""
+    """(how many rows ``sql`` has, ``limit`` of its rows from ``offset`` in ``order_by``): one
+    statement, the count taken by a window over the whole result before the limit (a page past
+    the end has no row to carry it: counted apart)."""
     rows = await _rows(
         session,
-        f"SELECT *, count(*) OVER () AS total_count FROM ({sql}) listed ORDER BY {order_by} LIMIT :limit",
-        {**params, "limit": limit},
+        f"SELECT *, count(*) OVER () AS total_count FROM ({sql}) listed ORDER BY {order_by} "
+        "LIMIT :limit OFFSET :offset",
+        {**params, "limit": limit, "offset": offset},
     )
-    return (int(rows[0]["total_count"]) if rows else 0), rows
+    if rows:
+        return int(rows[0]["total_count"]), rows
+    if not offset:
+        return 0, rows
+    return int(await session.scalar(text(f"SELECT count(*) FROM ({sql}) listed"), params) or 0), rows
 
 
 _OVERDUE_PARCELS = """
@@ -43,9 +49,9 @@ _OVERDUE_PARCELS = """
 """
 
 
-async def overdue_parcels(session: AsyncSession, now: datetime, limit: int) -> tuple[int, list[Row]]:
+async def overdue_parcels(session: AsyncSession, now: datetime, limit: int, offset: int = 0) -> tuple[int, list[Row]]:
     """Parcels still on a station shelf after their retention ended (longest overdue first)."""
-    return await _listed(session, _OVERDUE_PARCELS, "retention_until, id", {"now": now}, limit)
+    return await _listed(session, _OVERDUE_PARCELS, "retention_until, id", {"now": now}, limit, offset)
 
 
 _EXPIRING_LOTS = """
@@ -61,9 +67,12 @@ _EXPIRING_LOTS = """
 """
 
 
-async def expiring_lots(session: AsyncSession, today: date, until: date, limit: int) -> tuple[int, list[Row]]:
+async def expiring_lots(
+    session: AsyncSession, today: date, until: date, limit: int, offset: int = 0
+) -> tuple[int, list[Row]]:
     """Lots with stock on hand whose best-before falls between today and ``until`` (soonest first)."""
-    return await _listed(session, _EXPIRING_LOTS, "best_before, id", {"today": today, "until": until}, limit)
+    params = {"today": today, "until": until}
+    return await _listed(session, _EXPIRING_LOTS, "best_before, id", params, limit, offset)
 
 
 _BELOW_REORDER = """
@@ -78,9 +87,9 @@ _BELOW_REORDER = """
 """
 
 
-async def below_reorder_point(session: AsyncSession, today: date, limit: int) -> tuple[int, list[Row]]:
+async def below_reorder_point(session: AsyncSession, today: date, limit: int, offset: int = 0) -> tuple[int, list[Row]]:
     """Active variants whose sellable stock (unexpired lots, every location) is below their reorder point."""
-    return await _listed(session, _BELOW_REORDER, "sku", {"today": today}, limit)
+    return await _listed(session, _BELOW_REORDER, "sku, id", {"today": today}, limit, offset)
 
 
 # Since when an order is in its state: the last event that moved it there (placed_at when none).
@@ -107,47 +116,51 @@ _STUCK_ORDERS = """
 
 
 async def stuck_orders(
-    session: AsyncSession, *, pending_before: datetime, confirmed_before: datetime, ready_before: datetime, limit: int
+    session: AsyncSession,
+    *,
+    pending_before: datetime,
+    confirmed_before: datetime,
+    ready_before: datetime,
+    limit: int,
+    offset: int = 0,
 ) -> tuple[int, list[Row]]:
     """Orders in a waiting state since before that state's cut-off (oldest first)."""
     params = {"pending_before": pending_before, "confirmed_before": confirmed_before, "ready_before": ready_before}
-    return await _listed(session, _STUCK_ORDERS, "since, id", params, limit)
+    return await _listed(session, _STUCK_ORDERS, "since, id", params, limit, offset)
 
 
-async def alibaba_problems(session: AsyncSession, since: datetime, limit: int) -> dict[str, Any]:
-    """The connection's state, listings in error or rejected or retrying, failed calls since ``since``."""
+_PROBLEM_LISTINGS = """
+    SELECT id, model_number, title_en, state, state_message, failed_attempts, next_attempt_at
+    FROM alibaba_listings
+    WHERE state IN ('error', 'rejected') OR failed_attempts > 0
+"""
+
+
+async def alibaba_problems(session: AsyncSession, since: datetime, limit: int, offset: int = 0) -> dict[str, Any]:
+    """The connection's state; the first ``limit`` listings in error or rejected or retrying (the
+    platform runs a handful of listings: never paged) and their count; ``limit`` of the calls
+    failed since ``since`` from ``offset`` (newest first) and their count."""
     connection = (
         (await session.execute(text("SELECT status, last_error, paused_until FROM alibaba_connections WHERE id = 1")))
         .mappings()
         .first()
     )
-    listings = await _rows(
+    listing_count, listings = await _listed(session, _PROBLEM_LISTINGS, "id", {}, limit)
+    failed_count, failed = await _listed(
         session,
         """
-        SELECT id, model_number, title_en, state, state_message, failed_attempts, next_attempt_at
-        FROM alibaba_listings
-        WHERE state IN ('error', 'rejected') OR failed_attempts > 0
-        ORDER BY id LIMIT :limit
+        SELECT id, created_at, api, code, msg_code, message FROM alibaba_sync_log
+        WHERE NOT ok AND created_at >= :since
         """,
-        {"limit": limit},
-    )
-    failed = await _rows(
-        session,
-        """
-        SELECT created_at, api, code, msg_code, message FROM alibaba_sync_log
-        WHERE NOT ok AND created_at >= :since ORDER BY created_at DESC LIMIT :limit
-        """,
-        {"since": since, "limit": limit},
-    )
-    failed_count = int(
-        await session.scalar(
-            text("SELECT count(*) FROM alibaba_sync_log WHERE NOT ok AND created_at >= :since"), {"since": since}
-        )
-        or 0
+        "created_at DESC, id DESC",
+        {"since": since},
+        limit,
+        offset,
     )
     return {
         "connection": dict(connection) if connection is not None else None,
         "listings": listings,
+        "listing_count": listing_count,
         "failed_calls": failed,
         "failed_count": failed_count,
     }

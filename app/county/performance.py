@@ -6,10 +6,12 @@ What counts (also written on the dashboard, ``DEFINITIONS_ZH``):
 - **Sales** = the amount paid minus refunds, by the China-time date of payment. An order counts
   once, on the day of its first successful payment, with what was paid less what was refunded
   (a later refund lowers that day's figure); a cancelled or expired order never paid counts
-  nowhere. Per channel: **shop** (网店) orders and their payments; **POS** (门店) counter sales, paid
-  as they are made (returns refunded from the drawer); **wholesale** (批发) is sold on account, so
-  an order counts on its invoice's issue date with the invoice less its credit notes; **cross-border**
-  (跨境) orders are Alibaba.com's, counted on the China date they were placed once the buyer paid
+  nowhere; an order paid and later cancelled is not counted as an order, its paid less refunded
+  money staying on its payment day (0 once the cancellation's refund has settled). Per channel:
+  **shop** (网店) orders and their payments; **POS** (门店) counter sales, paid as they are made
+  (returns refunded from the drawer); **wholesale** (批发) is sold on account, so an order counts
+  on its invoice's issue date with the invoice less its credit notes; **cross-border** (跨境)
+  orders are Alibaba.com's, counted on the China date they were placed once the buyer paid
   (statuses ``PAID_TRADE_STATUSES``), in USD cents: no exchange rate is applied.
 - **Online retail of agricultural products** (农产品网络零售额, CNY) = shop + wholesale sales: what
   sold over the internet in fen (everything the platform sells is county farm produce or its
@@ -66,7 +68,8 @@ OVERLAP = timedelta(minutes=10)
 DEFINITIONS_ZH: tuple[tuple[str, str], ...] = (
     (
         "销售额",
-        "实收金额减退款，按付款时间的北京时间日期计入（一笔订单计在首次付款当天；之后的退款冲减当天）；未付款即取消或过期的订单不计。",
+        "实收金额减退款，按付款时间的北京时间日期计入（一笔订单计在首次付款当天；之后的退款冲减当天）；未付款即取消或过期的订单不计；"
+        "付款后取消的订单不计入订单数，其实收减退款仍计在付款当天（取消退款到账后为 0）。",
     ),
     (
         "各渠道",

@@ -35,8 +35,12 @@ PAID_TRADE_STATUSES: tuple[str, ...] = (
 # Shop orders: the order counts on the China date of its first successful payment; its sales are
 # what was paid minus what was refunded (the order's running totals, moved only by settled
 # payments and refunds). An order never paid (a cancelled or expired one) has no payment: nowhere.
+# An order paid and later cancelled is not counted as an order (``counted``), while its sales stay
+# paid minus refunded on its payment day (0 once the cancellation's refund has settled; until then
+# the money is still held). Cancelling changes the order row, so the refresh recomputes that day.
 _SHOP_PAID = """
     SELECT o.id, o.number, o.status, o.contact_name, o.contact_phone, o.paid_minor, o.refunded_minor,
+           o.status <> 'cancelled' AS counted,
            first.paid_at, (first.paid_at AT TIME ZONE :tz)::date AS day
     FROM (
         SELECT p.order_id, min(p.succeeded_at) AS paid_at
@@ -59,9 +63,12 @@ _POS_SOLD = """
 """
 
 # Wholesale is sold on account: an order counts on its invoice's issue date (a China business
-# date), its sales are the invoice less the credit notes against it (shortages, damage).
+# date), its sales are the invoice less the credit notes against it (shortages, damage). An order
+# cancelled after its invoice (buyers cannot: only before packing) is not counted as an order,
+# like a shop order; its money is the invoice less its credit notes, as ever.
 _WHOLESALE_INVOICED = """
     SELECT i.id, i.number, i.order_id, o.number AS order_number, c.name AS company, i.issue_date AS day,
+           o.status <> 'cancelled' AS counted,
            i.total_minor AS invoiced_minor, coalesce(cn.credit_minor, 0) AS credit_minor, w.weight_kg
     FROM wholesale_invoices i
     JOIN orders o ON o.id = i.order_id
@@ -85,7 +92,7 @@ _CROSSBORDER_PAID = """
 
 _CONSIGNMENTS = """
     SELECT u.id, u.number, u.created_at, u.weight_kg, u.value_minor, s.name AS station, s.village,
-           su.name AS supplier, (u.created_at AT TIME ZONE :tz)::date AS day
+           su.name AS supplier, su.kind::text AS supplier_kind, (u.created_at AT TIME ZONE :tz)::date AS day
     FROM upstream_consignments u
     JOIN stations s ON s.id = u.station_id
     JOIN suppliers su ON su.id = u.supplier_id
@@ -97,7 +104,7 @@ _CONSIGNMENTS = """
 # the purchase price recorded on the lot × quantity, rounded once to the fen (none: 0).
 _SUPPLIER_LOTS = """
     SELECT l.id, l.code, l.created_at, l.quantity_received, l.purchase_price_minor, v.sku, v.unit,
-           su.name AS supplier,
+           su.name AS supplier, su.kind::text AS supplier_kind,
            round(l.quantity_received * coalesce(v.net_weight_grams, 0) / 1000.0, 3) AS kg,
            round(l.quantity_received * coalesce(l.purchase_price_minor, 0))::bigint AS value_minor,
            (l.created_at AT TIME ZONE :tz)::date AS day
@@ -136,14 +143,15 @@ async def day_sales(
     params = {**_params(start, end, tz), "first_day": first_day, "last_day": last_day}
     params["statuses"] = list(PAID_TRADE_STATUSES)
     sql = f"""
-        SELECT day, '{SalesChannel.shop.value}' AS channel, 'CNY' AS currency, count(*) AS orders,
+        SELECT day, '{SalesChannel.shop.value}' AS channel, 'CNY' AS currency,
+               count(*) FILTER (WHERE counted) AS orders,
                sum(paid_minor - refunded_minor)::bigint AS sales_minor, 0::numeric AS weight_kg
         FROM ({_SHOP_PAID}) shop GROUP BY day
         UNION ALL
         SELECT day, '{SalesChannel.pos.value}', 'CNY', count(*), sum(total_minor - refunded_minor)::bigint, 0::numeric
         FROM ({_POS_SOLD}) pos GROUP BY day
         UNION ALL
-        SELECT day, '{SalesChannel.wholesale.value}', 'CNY', count(*),
+        SELECT day, '{SalesChannel.wholesale.value}', 'CNY', count(*) FILTER (WHERE counted),
                sum(invoiced_minor + credit_minor)::bigint, sum(weight_kg)
         FROM ({_WHOLESALE_INVOICED}) wholesale GROUP BY day
         UNION ALL

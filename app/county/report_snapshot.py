@@ -6,13 +6,14 @@ records since. Money is integer fen, quantities are decimal strings (JSON has no
 dates are ISO strings in China time, the quarter's ``end`` inclusive.
 
 :func:`checked` is the gate every snapshot passes before it is stored (and when one is read back):
-a float, a missing key or a negative count from a provider is refused there, not discovered when
-someone opens the report.
+a float, a missing key, a negative count, or a month or evidence date outside the snapshot's own
+quarter from a provider is refused there, not discovered when someone opens the report.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypedDict, cast
 
@@ -231,6 +232,41 @@ def check_performance(section: Any) -> Performance:
     return cast(Performance, section)
 
 
+def _iso_date(value: str, where: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise _fail(where, f"expected an ISO date, got {value!r}") from exc
+
+
+def check_inside_quarter(snapshot: Snapshot) -> None:
+    """Every month of the monthly figures and every evidence record's date falls inside the
+    snapshot's own quarter (``quarter.start``–``quarter.end``), each month at most once: figures
+    of another quarter under this one's heading are a provider's mistake, refused here."""
+    first = _iso_date(snapshot["quarter"]["start"], "quarter.start")
+    last = _iso_date(snapshot["quarter"]["end"], "quarter.end")
+    if last < first:
+        raise _fail("quarter", f"ends {last} before it starts {first}")
+    seen: set[str] = set()
+    for i, month in enumerate(snapshot["performance"]["monthly"]):
+        at = f"performance.monthly[{i}].month"
+        name = month["month"]
+        if len(name) != 7 or name[4] != "-":
+            raise _fail(at, f"expected YYYY-MM, got {name!r}")
+        day = _iso_date(f"{name}-01", at)
+        if not (first.year, first.month) <= (day.year, day.month) <= (last.year, last.month):
+            raise _fail(at, f"{name} is outside the quarter {first}–{last}")
+        if name in seen:
+            raise _fail(at, f"{name} appears twice")
+        seen.add(name)
+    for i, row in enumerate(snapshot["progress"]):
+        for j, item in enumerate(row["evidence"]):
+            at = f"progress[{i}].evidence[{j}].date"
+            happened = _iso_date(item["date"], at)
+            if not first <= happened <= last:
+                raise _fail(at, f"{item['date']} is outside the quarter {first}–{last}")
+
+
 def checked(snapshot: Any) -> Snapshot:
     """``snapshot`` if it has the agreed shape (schema 1), else :class:`SnapshotInvalid`."""
     _keys(snapshot, tuple(Snapshot.__annotations__), "snapshot")
@@ -247,6 +283,7 @@ def checked(snapshot: Any) -> Snapshot:
     check_progress(snapshot["progress"])
     check_funds(snapshot["funds"])
     check_performance(snapshot["performance"])
+    check_inside_quarter(cast(Snapshot, snapshot))
     # A last guard against anything JSON would store differently from what we hold (a Decimal, a
     # date object): the stored snapshot must read back equal to this one.
     if json.loads(to_json(cast(Snapshot, snapshot))) != snapshot:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,13 +24,15 @@ from app.county.performance import CHANNELS, DEFINITIONS_ZH
 from app.crossborder.orders import STATUS_ZH as TRADE_STATUS_ZH
 from app.db import DbSession
 from app.kit import clock
-from app.kit.errors import InvalidInput
+from app.kit.errors import InvalidInput, NotFound
 from app.kit.money import format_minor
 from app.kit.personal import mask_name
 from app.kit.phones import mask_phone
 from app.kit.quantities import format_quantity
 from app.kit.svg_charts import Series, bar_chart, line_chart
 from app.orders.models import ORDER_STATUS_ZH
+from app.supply.models import SupplierKind
+from app.supply.trace import public_grower_name
 from app.web.templating import render
 
 router = APIRouter(prefix="/admin/county", include_in_schema=False)
@@ -52,8 +54,9 @@ def _kg(value: Any) -> str:
     return f"{format_quantity(Decimal(value))} kg"
 
 
-def list_url(kind: str, start: date, end: date, **extra: str) -> str:
-    return f"/admin/county/{kind}?" + urlencode({**extra, "from": start.isoformat(), "to": end.isoformat()})
+def list_url(kind: str, start: date, end: date, **extra: str | list[str]) -> str:
+    query = urlencode({**extra, "from": start.isoformat(), "to": end.isoformat()}, doseq=True)
+    return f"/admin/county/{kind}?{query}"
 
 
 async def dashboard_context(session: AsyncSession, principal: Principal, period_key: str | None) -> dict[str, Any]:
@@ -98,6 +101,8 @@ async def dashboard_context(session: AsyncSession, principal: Principal, period_
         "charts": charts,
         "channels": CHANNELS,
         "cny_channels": cny,
+        "online_channels": [c.value for c in performance.ONLINE_CHANNELS],
+        "cny_channel_values": [c.value for c in cny],
         "definitions": DEFINITIONS_ZH,
         "attention": await dashboard.attention(session),
         "sees_personal": sees_personal_data(principal),
@@ -117,6 +122,18 @@ def _shown_name(principal: Principal) -> Any:
 
 def _shown_phone(principal: Principal) -> Any:
     return (lambda phone: phone or "—") if sees_personal_data(principal) else (lambda phone: mask_phone(phone or ""))
+
+
+def shown_supplier(principal: Principal, name: str, kind: str) -> str:
+    """A supplier as the caller may see it: in full for an admin; for the county official a
+    household grower (a private person) only by family name, the rule of the public trace page."""
+    if sees_personal_data(principal):
+        return name
+    return public_grower_name(name, SupplierKind(kind))
+
+
+def _with_supplier_shown(rows: list[dict[str, Any]], principal: Principal) -> list[dict[str, Any]]:
+    return [{**row, "supplier": shown_supplier(principal, row["supplier"], row["supplier_kind"])} for row in rows]
 
 
 def _tz() -> str:
@@ -197,15 +214,22 @@ def _order_row(kind: str, row: dict[str, Any], principal: Principal) -> dict[str
     return shown
 
 
-@router.get("/orders")
-async def orders_list(
-    request: Request,
-    session: DbSession,
-    principal: CountyReader,
-    channel: SalesChannel = SalesChannel.shop,
-) -> Response:
-    """The orders behind a channel's orders and sales figures (``?channel=&from=&to=``)."""
-    first, last = _span(_date_param(request, "from", None), _date_param(request, "to", None))
+@dataclass(frozen=True)
+class ChannelList:
+    """One channel's rows behind its figures, with the totals row."""
+
+    channel: SalesChannel
+    columns: tuple[Column, ...]
+    rows: list[dict[str, Any]]
+    count: int
+    totals: dict[str, Any]
+    currency: str
+    cancelled: int = 0  # listed (paid, then cancelled) but not counted as orders
+
+
+async def _channel_list(
+    session: AsyncSession, channel: SalesChannel, first: date, last: date, principal: Principal
+) -> ChannelList:
     low, high = performance.bounds(first, last)
     rows = await queries.list_rows(session, channel.value, low, high, first, last, _tz())
     shown = [_order_row(channel.value, row, principal) for row in rows]
@@ -215,21 +239,56 @@ async def orders_list(
         for c in columns
         if c.numeric
     }
+    currency = performance.CHANNEL_CURRENCY.get(channel, "CNY")
+    # An order paid and then cancelled is listed (its money is in the sales) but not counted.
+    counted = sum(1 for r in shown if r.get("counted", True))
+    return ChannelList(
+        channel, columns, shown[:LIST_ROWS_SHOWN], counted, totals, currency, cancelled=len(shown) - counted
+    )
+
+
+# The dashboard's figures made of several channels, and the title of the list behind each.
+CHANNEL_GROUPS: dict[frozenset[SalesChannel], str] = {
+    frozenset(performance.ONLINE_CHANNELS): "农产品网络零售额（网店 + 批发）明细",
+    frozenset(c for c in CHANNELS if c is not SalesChannel.crossborder): "人民币渠道合计明细",
+}
+
+
+@router.get("/orders")
+async def orders_list(
+    request: Request,
+    session: DbSession,
+    principal: CountyReader,
+    channel: Annotated[list[SalesChannel], Query(max_length=len(CHANNELS))] = [SalesChannel.shop],  # noqa: B006
+) -> Response:
+    """The orders behind a channel's orders and sales figures (``?channel=&from=&to=``); with
+    ``channel`` repeated, the orders behind a figure that adds channels up (online retail = shop +
+    wholesale, the CNY total): one table per channel and the grand total, which is the figure.
+    Channels of different currencies are never added (422)."""
+    first, last = _span(_date_param(request, "from", None), _date_param(request, "to", None))
+    chosen = [c for c in CHANNELS if c in set(channel)]
+    currencies = {performance.CHANNEL_CURRENCY.get(c, "CNY") for c in chosen}
+    if len(currencies) > 1:
+        raise InvalidInput("跨境（美元）不能与人民币渠道相加", detail={"channel": [c.value for c in chosen]})
+    lists = [await _channel_list(session, c, first, last, principal) for c in chosen]
+    single = lists[0] if len(lists) == 1 else None
+    title = f"{chosen[0].label_zh}订单明细" if single else CHANNEL_GROUPS.get(frozenset(chosen), "多渠道订单明细")
     return render(
         request,
         "admin/county_list.html",
         {
-            "title": f"{channel.label_zh}订单明细",
-            "kind": channel.value,
-            "columns": columns,
-            "rows": shown[:LIST_ROWS_SHOWN],
-            "count": len(shown),
-            "totals": totals,
-            "currency": performance.CHANNEL_CURRENCY.get(channel, "CNY"),
+            "title": title,
+            "kind": "orders",
+            "lists": lists,
+            "count": sum(part.count for part in lists),
+            "rows_count": sum(part.count + part.cancelled for part in lists),
+            "net_total": sum(part.totals["net_minor"] for part in lists),
+            "currency": lists[0].currency,
             "first": first,
             "last": last,
             "channels": CHANNELS,
-            "channel": channel,
+            "channel": chosen[0] if single else None,
+            "chosen": chosen,
             "shown_limit": LIST_ROWS_SHOWN,
             "definitions": DEFINITIONS_ZH,
         },
@@ -248,13 +307,16 @@ def _date_param(request: Request, name: str, given: date | None) -> date | None:
 
 
 @router.get("/upward")
-async def upward_list(request: Request, session: DbSession, _: CountyReader) -> Response:
-    """The consignments and supplier lots behind the upward-flow figures."""
+async def upward_list(request: Request, session: DbSession, principal: CountyReader) -> Response:
+    """The consignments and supplier lots behind the upward-flow figures (a household grower, a
+    private person, named only by family name for the county official)."""
     first, last = _span(_date_param(request, "from", None), _date_param(request, "to", None))
     low, high = performance.bounds(first, last)
     tz = _tz()
-    consignments = await queries.list_rows(session, "consignments", low, high, first, last, tz)
-    lots = await queries.list_rows(session, "lots", low, high, first, last, tz)
+    consignments = _with_supplier_shown(
+        await queries.list_rows(session, "consignments", low, high, first, last, tz), principal
+    )
+    lots = _with_supplier_shown(await queries.list_rows(session, "lots", low, high, first, last, tz), principal)
     return render(
         request,
         "admin/county_upward.html",
@@ -324,3 +386,44 @@ async def served_list(request: Request, session: DbSession, principal: CountyRea
             "definitions": DEFINITIONS_ZH,
         },
     )
+
+
+ATTENTION_PAGE_SIZE = 50
+
+
+@router.get("/attention/{key}")
+async def attention_page(
+    request: Request,
+    session: DbSession,
+    principal: CountyReader,
+    key: str,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """The whole of one attention list behind its count on the dashboard, ``ATTENTION_PAGE_SIZE``
+    rows a page (the dashboard shows the first ``dashboard.ATTENTION_LIMIT``). The official sees
+    names and phones masked and no link to a page that writes."""
+    offset = (page - 1) * ATTENTION_PAGE_SIZE
+    now = clock.now()
+    context: dict[str, Any] = {
+        "key": key,
+        "page": page,
+        "page_size": ATTENTION_PAGE_SIZE,
+        "is_admin": principal.role is Role.admin,
+        "show_name": _shown_name(principal),
+        "show_phone": _shown_phone(principal),
+        "channel_labels": CHANNEL_LABELS_ZH,
+        "status_labels": ORDER_STATUS_ZH,
+        "stuck_after": dashboard.stuck_after_zh_all(),
+    }
+    if key == dashboard.ALIBABA_KEY:
+        alibaba = await dashboard.alibaba_sync(session, now=now, limit=ATTENTION_PAGE_SIZE, offset=offset)
+        context |= {"title": dashboard.ALIBABA_TITLE, "alibaba": alibaba, "count": alibaba["problems"]}
+        paged = alibaba["failed_count"]
+    elif key in dashboard.ATTENTION_TITLES:
+        listed = await dashboard.attention_list(session, key, now=now, limit=ATTENTION_PAGE_SIZE, offset=offset)
+        context |= {"title": listed.title_zh, "listed": listed, "count": listed.count}
+        paged = listed.count
+    else:
+        raise NotFound("没有这个关注清单", detail={"key": key})
+    context["pages"] = max(1, -(-paged // ATTENTION_PAGE_SIZE))
+    return render(request, "admin/county_attention.html", context)

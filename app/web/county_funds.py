@@ -19,7 +19,9 @@ from app.county.models import Spending
 from app.county.plan_2021 import STATED_GRAND_TOTAL_FEN
 from app.db import DbSession
 from app.kit import clock
+from app.kit.personal import mask_name
 from app.web import forms
+from app.web.county import sees_personal_data
 from app.web.county_plan import can_edit, chosen_range, range_context, submit_once, uploads
 from app.web.templating import CsrfProtected, render
 
@@ -80,12 +82,15 @@ async def _line_page(
 ) -> Response:
     line = await funds.line_or_404(session, code)
     records = await queries.spending_of_line(session, line.id)
+    # A payee may be a private person (line 2021.1.5 rewards individuals): the official sees it masked.
+    shown_payee = (lambda payee: payee) if sees_personal_data(principal) else mask_name
     return render(
         request,
         "admin/county_fund_line.html",
         {
             "line": line,
             "records": records,
+            "shown_payee": shown_payee,
             "spent": sum(r.amount_fen for r in records),
             "can_edit": can_edit(principal),
             "values": values or {"spent_on": clock.today().isoformat()},

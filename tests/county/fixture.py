@@ -11,6 +11,8 @@ shop A paid 23:59:30       12-05         1 order, ¥100.00
 shop B placed 23:50,       12-06         1 order, ¥200.00 paid − ¥50.00 refunded = ¥150.00
   paid 00:00:00 (16:00Z)
 shop C cancelled unpaid    —             nowhere
+shop E paid 12-05 10:00,   12-05         no order (cancelled), ¥60.00 paid − ¥60.00 refunded = ¥0.00
+  cancelled and refunded
 shop D paid at pickup      12-06         1 order, ¥80.00; its parcel arrived and was collected
 shop F paid 12-04          12-04         outside the two days
 shop G waiting at station  —             unpaid; its parcel arrived 12-05 23:00, overdue
@@ -80,6 +82,7 @@ class Fixture:
     order_a: Order
     order_b: Order
     order_d: Order
+    order_e: Order
     wholesale_net_minor: int
     wholesale_kg: Decimal
 
@@ -204,6 +207,15 @@ async def build(session: AsyncSession) -> Fixture:
     await shop_order(
         session, total=9_900, placed_at=MIDNIGHT + timedelta(hours=1), paid_at=None, status=OrderStatus.cancelled
     )
+    # E: paid on Saturday morning, then cancelled and refunded in full: no order, no money.
+    order_e = await shop_order(
+        session,
+        total=6_000,
+        placed_at=MIDNIGHT - timedelta(hours=14),
+        paid_at=MIDNIGHT - timedelta(hours=14),
+        status=OrderStatus.cancelled,
+    )
+    await refund(session, order_e, 6_000)
     order_d = await shop_order(
         session,
         total=8_000,
@@ -309,6 +321,7 @@ async def build(session: AsyncSession) -> Fixture:
         order_a=order_a,
         order_b=order_b,
         order_d=order_d,
+        order_e=order_e,
         wholesale_net_minor=invoice.total_minor + note.total_minor,
         wholesale_kg=load,
     )

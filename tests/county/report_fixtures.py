@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import calendar
 import copy
 from dataclasses import dataclass, field
 from datetime import date
@@ -76,9 +77,25 @@ def performance_section() -> Performance:
     }  # fmt: skip
 
 
+# The answers above are written for 2026-Q4; asked about another quarter, they are moved into it.
+WRITTEN_FOR = date(2026, 10, 1)
+
+
+def _moved(day: str, start: date) -> str:
+    """``day`` (a date of the quarter the answers are written for) at the same place in the quarter
+    beginning ``start``: the same month of the quarter and day of the month (the last day when
+    that month is shorter)."""
+    written = date.fromisoformat(day)
+    month_index = (written.year - WRITTEN_FOR.year) * 12 + written.month - WRITTEN_FOR.month
+    year, month = divmod(start.year * 12 + start.month - 1 + month_index, 12)
+    month += 1
+    return date(year, month, min(written.day, calendar.monthrange(year, month)[1])).isoformat()
+
+
 @dataclass
 class FixtureSources:
-    """Answers as given; ``asked`` records (section, start, end) of every call."""
+    """Answers as given, for the quarter asked (the evidence dates and the months of the monthly
+    figures moved into it); ``asked`` records (section, start, end) of every call."""
 
     progress_answer: list[ProgressRow] = field(default_factory=progress_rows)
     funds_answer: list[FundRow] = field(default_factory=fund_rows)
@@ -87,7 +104,11 @@ class FixtureSources:
 
     async def progress(self, session: AsyncSession, start: date, end: date) -> list[ProgressRow]:
         self.asked.append(("progress", start, end))
-        return copy.deepcopy(self.progress_answer)
+        rows = copy.deepcopy(self.progress_answer)
+        for row in rows:
+            for item in row.get("evidence", []):
+                item["date"] = _moved(item["date"], start)
+        return rows
 
     async def funds(self, session: AsyncSession, start: date, end: date) -> list[FundRow]:
         self.asked.append(("funds", start, end))
@@ -95,4 +116,7 @@ class FixtureSources:
 
     async def performance(self, session: AsyncSession, start: date, end: date) -> Performance:
         self.asked.append(("performance", start, end))
-        return copy.deepcopy(self.performance_answer)
+        section = copy.deepcopy(self.performance_answer)
+        for month in section.get("monthly", []):
+            month["month"] = _moved(f"{month['month']}-01", start)[:7]
+        return section

@@ -152,3 +152,118 @@ async def test_a_paid_presale_order_waiting_for_its_harvest_is_not_stuck_until_t
     await db_session.execute(update(Wave).where(Wave.id == setup.wave.id).values(status=WaveStatus.allocated))
     found = await dashboard.attention(db_session, now=now)
     assert order.number in {row["number"] for row in found["stuck_orders"].rows}
+
+
+async def test_a_parcel_on_a_shelf_past_its_stations_retention_is_listed_one_within_it_is_not(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    """Two parcels scanned in five days ago (the real scan-in: retention from the station's own
+    days): at a station keeping parcels 3 days it is overdue, at one keeping them 7 it is not; a
+    parcel collected after its retention ended is off the shelf and not listed either."""
+    from app.stations import parcels
+    from app.stations.models import Parcel, ParcelStatus
+    from tests.fixtures.builders import make_route, make_station, pickup_order, sellable_box
+
+    now = clock.now()
+    five_days_ago = now - timedelta(days=5)
+    with clock.pinned(five_days_ago):
+        box = await sellable_box(db_session, sku="RET-BOX", slug="ret-box", stock="10", name_zh="保管期枇杷")
+        short = await make_station(db_session, retention_days=3)
+        long = await make_station(db_session, retention_days=7)
+        route = await make_route(db_session, short, long)
+        late = await pickup_order(db_session, box, short, name="赵保管")
+        kept = await pickup_order(db_session, box, long, name="钱保管")
+        collected = await pickup_order(db_session, box, short, name="孙已取")
+        run = await parcels.plan_run(db_session, route_code=route.code, run_date=clock.today(), actor_user_id=None)
+        await parcels.dispatch_run(db_session, run.number, actor_user_id=None)
+        shelved = {}
+        for order, station in ((late, short), (kept, long), (collected, short)):
+            tracking = await db_session.scalar(select(Parcel.tracking_number).where(Parcel.order_id == order.id))
+            assert tracking is not None
+            shelved[order.id] = await parcels.scan_in(
+                db_session, station_id=station.id, tracking_number=tracking, actor_user_id=None
+            )
+    assert shelved[late.id].retention_until == five_days_ago + timedelta(days=3)
+    assert shelved[kept.id].retention_until == five_days_ago + timedelta(days=7)
+    await db_session.execute(
+        update(Parcel)
+        .where(Parcel.order_id == collected.id)
+        .values(status=ParcelStatus.handed_over, handed_over_at=now - timedelta(days=1))
+    )
+
+    listed = await dashboard.attention_list(db_session, "overdue-parcels", now=now)
+    assert [(row["tracking_number"], row["order_number"]) for row in listed.rows] == [
+        (shelved[late.id].tracking_number, late.number)
+    ]
+    assert listed.count == 1 and listed.rows[0]["station"] == short.name
+
+    await log_in(client, db_session, Role.county_official)
+    page = await client.get("/admin/county/attention/overdue-parcels", headers=HTML)
+    assert page.status_code == 200
+    assert shelved[late.id].tracking_number in page.text and "赵**" in page.text
+    assert shelved[kept.id].tracking_number not in page.text and "赵保管" not in page.text
+    assert 'data-count="overdue-parcels">1<' in page.text
+
+
+async def test_alibaba_sync_problems_count_listings_in_trouble_recent_failed_calls_and_the_connection(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    """A listing in error, one rejected, one retrying after failed attempts (an online one with
+    none is fine); three calls failed in the last 24 hours (one older, one that worked: neither
+    counts); the seller's authorisation needs renewing. 3 + 3 + 1 = 7 problems."""
+    from app.crossborder.models import AlibabaConnection, ConnectionStatus, ListingState, SyncLogEntry
+    from tests.web.test_crossborder_admin import make_listing
+
+    now = clock.now()
+    broken = await make_listing(db_session, state=ListingState.error, state_message="price tiers invalid")
+    rejected = await make_listing(db_session, state=ListingState.rejected, state_message="audit: image text")
+    retrying = await make_listing(db_session, state=ListingState.online, failed_attempts=2)
+    fine = await make_listing(db_session, state=ListingState.online)
+    calls = [
+        ("alibaba.icbu.product.update", False, timedelta(hours=1)),
+        ("alibaba.icbu.product.update", False, timedelta(hours=2)),
+        ("alibaba.icbu.photobank.upload", False, timedelta(hours=23)),
+        ("alibaba.icbu.product.update", False, timedelta(hours=30)),  # older than a day
+        ("alibaba.icbu.product.get", True, timedelta(minutes=5)),  # worked
+    ]
+    db_session.add_all(
+        SyncLogEntry(
+            api=api, style="sync", ok=ok, code="" if ok else "15", msg_code="" if ok else "isv.invalid-parameter",
+            message="" if ok else f"failed {n}", created_at=now - ago,
+        )
+        for n, (api, ok, ago) in enumerate(calls)
+    )  # fmt: skip
+    db_session.add(
+        AlibabaConnection(
+            id=1,
+            access_token_enc="x",
+            expires_at=now + timedelta(days=1),
+            status=ConnectionStatus.needs_reauth,
+            last_error="refresh token expired",
+        )
+    )
+    await db_session.flush()
+
+    found = await dashboard.alibaba_sync(db_session, now=now)
+    assert [row["model_number"] for row in found["listings"]] == [
+        broken.model_number,
+        rejected.model_number,
+        retrying.model_number,
+    ]
+    assert found["listing_count"] == 3 and found["failed_count"] == 3
+    assert [row["message"] for row in found["failed_calls"]] == ["failed 0", "failed 1", "failed 2"]  # newest first
+    assert found["problems"] == 7
+    assert (await dashboard.attention(db_session, now=now))["alibaba_problems"] == 7
+    # Paged: the second of three failed calls alone.
+    second = await dashboard.alibaba_sync(db_session, now=now, limit=1, offset=1)
+    assert [row["message"] for row in second["failed_calls"]] == ["failed 1"] and second["problems"] == 7
+
+    await log_in(client, db_session, Role.county_official)
+    board = await client.get("/admin", headers=HTML)
+    assert 'data-figure="attention-alibaba-sync"><span class="stat-num">7<' in board.text
+    page = await client.get("/admin/county/attention/alibaba-sync", headers=HTML)
+    assert page.status_code == 200 and 'data-count="alibaba-sync">7<' in page.text
+    assert "国际站授权需要更新" in page.text and "price tiers invalid" in page.text
+    assert broken.model_number in page.text and fine.model_number not in page.text
+    assert 'data-count="failed-calls">3<' in page.text and "failed 3" not in page.text
+    assert 'href="/admin/crossborder' not in page.text  # the official: no link to the listings' editor

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.accounts.models import Role
+from app.channels import SalesChannel
 from app.county import performance
 from app.db import create_sessionmaker
 from app.kit import clock
@@ -23,12 +24,12 @@ from tests.fixtures.browser import PHONE, Shots, app_in_browser, needs_chromium,
 from tests.fixtures.builders import make_user, seq
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page
+    from playwright.async_api import Page, ViewportSize
 
 pytestmark = needs_chromium
 
 SUNDAY_NOON = MIDNIGHT + timedelta(hours=12)
-SCREEN = {"width": 1366, "height": 768}
+SCREEN: ViewportSize = {"width": 1366, "height": 768}
 
 
 async def seed(engine: AsyncEngine) -> tuple[str, str]:
@@ -98,5 +99,18 @@ async def test_the_dashboard_on_a_screen_and_a_phone_for_admin_and_official(
                         assert await page.get_by_text(NAME_A).count() >= 0
                     assert await wider_than_the_screen(page) == []
                     await shots(page, f"{who}-{size}-shop-list")
+                    # Online retail opens shop + wholesale; an attention count its whole list.
+                    await page.goto(f"{base}/admin?period=30d")
+                    await page.locator('a[data-figure="online-retail"]').click()
+                    await expect(page.locator("#grand-total")).to_contain_text(
+                        f"{SalesChannel.shop.label_zh} + {SalesChannel.wholesale.label_zh}合计"
+                    )
+                    assert await wider_than_the_screen(page) == []
+                    await shots(page, f"{who}-{size}-online-retail")
+                    await page.goto(f"{base}/admin")
+                    await page.locator('a[data-figure="attention-stuck-orders"]').click()
+                    await expect(page.get_by_role("heading", name="状态停留过久的订单")).to_be_visible()
+                    assert await wider_than_the_screen(page) == []
+                    await shots(page, f"{who}-{size}-stuck-orders")
                     await page.context.close()
-    assert len(shots.taken()) == 12
+    assert len(shots.taken()) == 20

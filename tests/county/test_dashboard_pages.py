@@ -4,6 +4,7 @@ official, no write links, and 403 on every write route of the console."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -16,7 +17,8 @@ from app.accounts.models import Role
 from app.county import performance
 from app.kit import clock
 from app.kit.money import format_minor
-from tests.county.fixture import MIDNIGHT, NAME_A, NAME_D, NAME_G, P1, P2, SAT, SUN, build
+from app.orders.models import OrderStatus
+from tests.county.fixture import MIDNIGHT, NAME_A, NAME_D, NAME_G, P1, P2, SAT, SUN, build, shop_order
 from tests.fixtures.routes import iter_routes
 from tests.web.test_stock_pages import HTML, field, log_in
 
@@ -35,6 +37,12 @@ def total(page: httpx.Response, key: str) -> str:
     found = re.search(rf'data-total="{key}">([^<]*)<', page.text)
     assert found is not None, f"no total {key}"
     return found.group(1).strip()
+
+
+def figure_link(page: httpx.Response, figure: str) -> str:
+    found = re.search(rf'href="([^"]+)"[^>]*data-figure="{figure}"', page.text)
+    assert found is not None, f"figure {figure} links nowhere"
+    return html.unescape(found.group(1))
 
 
 def personal_data_in(text: str) -> list[str]:
@@ -60,6 +68,9 @@ async def test_the_lists_behind_the_figures_add_up_to_them(
             assert listed.status_code == 200, listed.text
             assert total(listed, "net_minor") == format_minor(channel.sales_minor, channel.currency)
             assert f"合计 {channel.orders} 单" in listed.text
+        shop = await client.get(f"/admin/county/orders?channel=shop&{SPAN}", headers=HTML)
+        # E, paid and then cancelled, is listed with its ¥0 (so the money adds up) and not counted.
+        assert 'data-cancelled="shop"' in shop.text and "已取消，不计单数" in shop.text
         upward = await client.get(f"/admin/county/upward?{SPAN}", headers=HTML)
         assert total(upward, "station_kg") == "12.5 kg" and total(upward, "station_value") == format_minor(25_000)
         assert total(upward, "supplier_kg") == "52.5 kg" and total(upward, "supplier_value") == format_minor(12_340)
@@ -67,6 +78,20 @@ async def test_the_lists_behind_the_figures_add_up_to_them(
         assert total(downward, "parcels") == f"{figures.parcels_to_stations} 件" == "2 件"
         served = await client.get(f"/admin/county/served?{SPAN}", headers=HTML)
         assert total(served, "people") == "2" and total(served, "villages") == "1"
+
+        # The figures that add channels up link to one list of those channels, whose grand total is the figure.
+        week = await performance.performance(db_session, SUN - timedelta(days=6), SUN)
+        online = await client.get(figure_link(page, "online-retail"), headers=HTML)
+        assert online.status_code == 200, online.text
+        assert re.findall(r'id="county-list-(\w+)"', online.text) == ["shop", "wholesale"]
+        assert total(online, "all_net_minor") == format_minor(week.online_retail_minor) == format_minor(73_000)
+        shop_and_wholesale = week.channel("shop").orders + week.channel("wholesale").orders
+        assert total(online, "all_orders") == f"{shop_and_wholesale} 单"
+        for key in ("cny-orders", "cny-sales"):
+            cny = await client.get(figure_link(page, key), headers=HTML)
+            assert re.findall(r'id="county-list-(\w+)"', cny.text) == ["shop", "wholesale", "pos"]
+            assert total(cny, "all_net_minor") == format_minor(week.sales_cny_minor)
+            assert total(cny, "all_orders") == f"{week.orders_total - week.crossborder_orders} 单"
 
 
 @pytest.mark.usefixtures("fixture_refreshed")
@@ -150,3 +175,77 @@ async def test_bad_list_dates_are_a_4xx_not_a_500(client: httpx.AsyncClient, db_
         response = await client.get(f"/admin/county/orders?channel=shop&{query}", headers=HTML)
         assert 400 <= response.status_code < 500, query
     assert (await client.get("/admin/county/orders?channel=bogus", headers=HTML)).status_code == 422
+
+
+@pytest.mark.usefixtures("fixture_refreshed")
+async def test_every_figure_on_the_dashboard_links_to_a_list_that_opens(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    await log_in(client, db_session, Role.county_official)
+    with clock.pinned(SUNDAY_NOON):
+        page = await client.get("/admin?period=7d", headers=HTML)
+        figures = re.findall(r'<span class="stat-num"', page.text)
+        linked = re.findall(r'<a href="([^"]+)"[^>]*><span class="stat-num"', page.text)
+        assert len(figures) == len(linked) == 15  # 4 channels and online retail, 5 flows, 5 attention counts
+        for url in {html.unescape(u) for u in linked}:
+            opened = await client.get(url, headers=HTML)
+            assert opened.status_code == 200, url
+        # The channel table's total row links too.
+        assert figure_link(page, "cny-sales") == figure_link(page, "cny-orders")
+
+
+async def test_each_attention_count_links_to_its_whole_list_paged_and_masked_for_the_official(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    """The dashboard shows an attention list's first 20 rows; its count opens the whole list, 50
+    rows a page. 55 unpaid orders waiting 3 hours (stuck after 2) and order F (confirmed 2½ days)."""
+    made = await build(db_session)
+    waiting = [
+        await shop_order(
+            db_session,
+            total=1_000 + n,
+            placed_at=SUNDAY_NOON - timedelta(hours=3),
+            paid_at=None,
+            status=OrderStatus.pending_payment,
+            name=NAME_A,
+            phone=P1,
+        )
+        for n in range(55)
+    ]
+    await log_in(client, db_session, Role.county_official)
+    with clock.pinned(SUNDAY_NOON):
+        dashboard = await client.get("/admin", headers=HTML)
+        assert figure_link(dashboard, "attention-stuck-orders") == "/admin/county/attention/stuck-orders"
+        assert re.search(r'data-figure="attention-stuck-orders"><span class="stat-num">56<', dashboard.text)
+        pages = [await client.get(f"/admin/county/attention/stuck-orders?page={n}", headers=HTML) for n in (1, 2, 3)]
+    numbers = [re.findall(r"<tr><th>(NPT\d+)</th>", page.text) for page in pages]
+    assert [len(found) for found in numbers] == [50, 6, 0]
+    assert {o.number for o in waiting} <= set(numbers[0] + numbers[1])
+    assert not set(numbers[0]) & set(numbers[1])
+    for page in pages:
+        assert page.status_code == 200
+        assert 'data-count="stuck-orders">56<' in page.text
+        assert personal_data_in(page.text) == []
+        assert not re.search(r'href="/admin/(orders|products|lots|crossborder|users|stock)', page.text)
+        assert re.findall(r'<form method="post" action="([^"]*)"', page.text) == ["/logout"]
+    assert "欧**" in pages[0].text and "第 1 / 2 页" in pages[0].text and 'href="?page=2"' in pages[0].text
+
+    # Every list opens for the official, its count the dashboard's; an unknown one is a 404.
+    with clock.pinned(SUNDAY_NOON):
+        for key in ("overdue-parcels", "expiring-lots", "below-reorder", "alibaba-sync"):
+            page = await client.get(f"/admin/county/attention/{key}", headers=HTML)
+            assert page.status_code == 200, key
+            shown = re.search(rf'data-figure="attention-{key}"><span class="stat-num">(\d+)<', dashboard.text)
+            assert shown is not None and f'data-count="{key}">{shown.group(1)}<' in page.text, key
+            assert personal_data_in(page.text) == [], key
+        overdue = await client.get("/admin/county/attention/overdue-parcels", headers=HTML)
+        assert "张**" in overdue.text and "138****8102" in overdue.text  # G's parcel: masked name, last four digits
+        assert (await client.get("/admin/county/attention/bogus", headers=HTML)).status_code == 404
+        assert (await client.get("/admin/county/attention/stuck-orders?page=0", headers=HTML)).status_code == 422
+
+    # The admin sees the names and a link to each order.
+    await log_in(client, db_session, Role.admin)
+    with clock.pinned(SUNDAY_NOON):
+        page = await client.get("/admin/county/attention/stuck-orders", headers=HTML)
+    assert NAME_A in page.text and re.search(r'href="/admin/orders/NPT\d+"', page.text)
+    assert made.order_a.number not in page.text  # paid at midnight, confirmed 12 hours: not stuck yet

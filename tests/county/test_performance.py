@@ -15,6 +15,8 @@ from app.county import performance
 from app.county.figures_models import DailySales
 from app.county.performance import Flow, Performance
 from app.kit import clock
+from app.orders import service as order_service
+from app.orders.models import OrderStatus, PaymentMethod
 from app.stations.models import Parcel
 from tests.county.fixture import MIDNIGHT, SAT, SUN, build, refund, shop_order
 
@@ -45,7 +47,8 @@ async def test_the_figures_of_each_day_equal_the_hand_computed_fixture(db_sessio
         sunday = await performance.performance(db_session, SUN, SUN)
         both = await performance.performance(db_session, SAT, SUN)
 
-    # Saturday: A paid 30 s before midnight, the counter sale a minute before, T1 at 23:30.
+    # Saturday: A paid 30 s before midnight, the counter sale a minute before, T1 at 23:30; E paid
+    # that morning, then cancelled and refunded: not an order, and its money came back (¥0).
     assert sales(saturday) == {"shop": (1, 10_000), "wholesale": (0, 0), "pos": (1, 1_200), "crossborder": (1, 5_000)}
     # Sunday: B paid at 00:00:00 (placed 23:50) less its ¥50 refund, D at pickup; C (cancelled,
     # unpaid) nowhere; the invoice less Monday's credit note; the till's return; T3 (T2 unpaid).
@@ -122,6 +125,43 @@ async def test_a_late_refund_is_picked_up_by_the_next_refresh_of_only_the_days_i
             select(DailySales.sales_minor).where(DailySales.day == SAT, DailySales.channel == "shop")
         )
         assert stored == 8_000
+
+
+async def test_an_order_cancelled_days_after_its_payment_leaves_its_payment_days_count_at_the_next_refresh(
+    db_session: AsyncSession,
+) -> None:
+    """Paid on Saturday, cancelled (and its cash refunded) on Monday: the cancellation changes the
+    order row on Monday, and the refresh recomputes Saturday, the day the order counted on."""
+    await build(db_session)
+    paid = await shop_order(
+        db_session,
+        total=4_000,
+        placed_at=MIDNIGHT - timedelta(hours=15),
+        paid_at=MIDNIGHT - timedelta(hours=15),
+        method=PaymentMethod.pay_at_pickup,
+    )
+    for table, column in STAMPS:
+        await db_session.execute(text(f"UPDATE {table} SET {column} = now() - interval '1 hour'"))
+    with clock.pinned(MIDNIGHT + timedelta(hours=12)):  # Sunday noon
+        await performance.refresh_figures(db_session)
+        saturday = await performance.performance(db_session, SAT, SAT)
+    assert saturday.channel("shop").orders == 2 and saturday.channel("shop").sales_minor == 14_000
+
+    with clock.pinned(MONDAY_MIDNIGHT + timedelta(hours=10)):  # Monday 10:00, two days later
+        await order_service.cancel(db_session, paid, reason="顾客不要了", actor_user_id=None)
+        assert (paid.status, paid.refunded_minor) == (OrderStatus.cancelled, 4_000)
+        touched = await performance.refresh_figures(db_session)
+        saturday = await performance.performance(db_session, SAT, SAT)
+        assert saturday == await performance.performance(db_session, SAT, SAT, live=True)
+        assert await performance.performance(db_session, SAT, SUN) == await performance.performance(
+            db_session, SAT, SUN, live=True
+        )
+    assert touched == 1  # Saturday only
+    assert (saturday.channel("shop").orders, saturday.channel("shop").sales_minor) == (1, 10_000)
+    stored = await db_session.scalar(
+        select(DailySales.orders).where(DailySales.day == SAT, DailySales.channel == "shop")
+    )
+    assert stored == 1
 
 
 async def test_today_is_computed_live_without_waiting_for_the_refresh(db_session: AsyncSession) -> None:

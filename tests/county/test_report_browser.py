@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,8 +21,11 @@ from tests.county.report_fixtures import FixtureSources
 from tests.fixtures.browser import PHONE, Shots, app_in_browser, needs_chromium, signed_in_page
 from tests.fixtures.builders import DEFAULT_PASSWORD, make_user
 
+if TYPE_CHECKING:
+    from playwright.async_api import ViewportSize
+
 pytestmark = needs_chromium
-DESKTOP = {"width": 1366, "height": 768}
+DESKTOP: ViewportSize = {"width": 1366, "height": 768}
 # The charts' smallest text is 13 units in a 360-unit box: at this width it is at least 11 px.
 MIN_CHART_WIDTH = 305
 
@@ -40,9 +44,10 @@ async def test_an_admin_issues_and_the_official_reads_on_a_phone(
     period = reports.current_quarter().previous()  # a finished quarter, whatever today is
     shots = Shots("county-report")
     try:
-        async with app_in_browser(
-            committed_database_url, tmp_path, state={"report_sources": FixtureSources()}
-        ) as (base, browser):
+        async with app_in_browser(committed_database_url, tmp_path, state={"report_sources": FixtureSources()}) as (
+            base,
+            browser,
+        ):
             page = await signed_in_page(browser, base, admin.username, "/admin/county/reports")
             await page.set_viewport_size(DESKTOP)
             await expect(page.locator(f"#quarter-{period.label}")).to_contain_text("未发布")
@@ -61,6 +66,17 @@ async def test_an_admin_issues_and_the_official_reads_on_a_phone(
             for chart in await page.locator(".report-chart svg").all():
                 box = await chart.bounding_box()
                 assert box is not None and box["width"] >= MIN_CHART_WIDTH, box
+            # The issued quarter's own months and evidence, whichever quarter that is.
+            months = [period.first_day.replace(month=period.first_day.month + n) for n in range(3)]
+            shown = await page.locator("#monthly-table tbody th").all_inner_texts()
+            assert shown == [f"{month:%Y-%m}" for month in months]
+            monthly_chart = page.locator(".report-chart svg").nth(3)
+            for month in months:
+                await expect(monthly_chart).to_contain_text(f"{month.month} 月")
+            evidence = await page.locator(".evidence-list li li").all_inner_texts()
+            assert evidence and all(
+                period.first_day.isoformat() <= e[:10] <= period.last_day.isoformat() for e in evidence
+            )
             await page.evaluate("window.scrollTo(0, 0)")
             await page.screenshot(path=str(shots.path / "03a-issued-desktop-first-screen.png"))
             await shots.take(page, "issued-desktop")

@@ -14,10 +14,11 @@ import pypdfium2 as pdfium
 import pytest
 from fastapi import FastAPI
 from openpyxl import load_workbook
+from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
-from app.county import report_pdf, reports
+from app.county import report_charts, report_pdf, reports
 from app.county.report_snapshot import Snapshot, checked
 from app.kit import clock
 from app.kit.money import format_minor
@@ -173,3 +174,86 @@ async def test_a_preview_rendering_says_it_is_not_issued(db_session: AsyncSessio
     view = reports.ReportView(reports.Quarter(2026, 4), snapshot, None, "", None, [])
     text = check(report_pdf.report_pdf(view), "county-report-preview")
     assert "未发布（预览）" in text
+
+
+RENDER_SCALE = 2.0  # 144 dpi
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    value = hex_colour.lstrip("#")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+def colour_pixels(image: Image.Image, hex_colour: str, tolerance: int = 6) -> int:
+    """How many pixels of ``image`` are ``hex_colour`` (give or take ``tolerance`` per channel)."""
+    want = _rgb(hex_colour)
+    total = 0
+    for count, colour in image.convert("RGB").getcolors(maxcolors=image.width * image.height) or []:
+        assert isinstance(colour, tuple)
+        if all(abs(int(got) - wanted) <= tolerance for got, wanted in zip(colour, want, strict=True)):
+            total += count
+    return total
+
+
+async def test_the_pdf_draws_each_chart_under_its_title_with_bars_in_proportion(db_session: AsyncSession) -> None:
+    """Rendered (pdfium, 144 dpi): under each chart's title, the chart's own area holds bars of its
+    colours — the channel bars as long as their sales are to each other — and no chart colour is
+    anywhere else on the page (the tables are black on white and pale green)."""
+    snapshot = await reports.build_snapshot(db_session, 2026, 4, FixtureSources())
+    view = reports.ReportView(reports.Quarter(2026, 4), snapshot, 1, "中心管理员", AFTER_Q4, [])
+    charts = report_charts.charts(snapshot)
+    document = pdfium.PdfDocument(report_pdf.report_pdf(view))
+    regions: dict[str, Image.Image] = {}
+    rest: list[Image.Image] = []
+    try:
+        for index in range(len(document)):
+            page = document[index]
+            _, page_height = page.get_size()
+            image = page.render(scale=RENDER_SCALE).to_pil().convert("RGB")
+            blank = image.copy()
+            texts = page.get_textpage()
+            for key, chart in charts.items():
+                found = texts.search(chart.title).get_next()
+                if not found:
+                    continue
+                left, bottom, _, _ = texts.get_charbox(found[0])
+                scale = min(report_pdf.CHART_SCALE, report_pdf.CHART_MAX_HEIGHT / chart.height)
+                box = tuple(
+                    round(v * RENDER_SCALE)
+                    for v in (
+                        left - 4,
+                        page_height - bottom,
+                        left + chart.width * scale + 4,
+                        page_height - bottom + chart.height * scale + 12,
+                    )
+                )
+                regions[key] = image.crop(box)
+                blank.paste((255, 255, 255), box)
+            rest.append(blank)
+    finally:
+        document.close()
+    assert sorted(regions) == ["channels", "funds", "monthly", "progress"]
+
+    colours = report_charts.CHANNEL_COLOURS
+    bars = {channel: colour_pixels(regions["channels"], colours[channel]) for channel in ("shop", "wholesale", "pos")}
+    sales = {c["channel"]: c["sales_fen"] for c in snapshot["performance"]["channels"]}
+    assert all(count > 100 for count in bars.values()), bars
+    for channel in ("shop", "pos"):  # each bar's length against the longest (wholesale)
+        assert bars[channel] / bars["wholesale"] == pytest.approx(sales[channel] / sales["wholesale"], rel=0.1), bars
+    assert colour_pixels(regions["channels"], report_charts.TRACK) > 1000  # the bars' tracks
+
+    monthly = {channel: colour_pixels(regions["monthly"], colours[channel]) for channel in ("shop", "wholesale", "pos")}
+    assert all(count > 100 for count in monthly.values()), monthly
+    month_sums = {c: sum(m["sales_fen"][c] for m in snapshot["performance"]["monthly"]) for c in monthly}
+    assert monthly["shop"] / monthly["wholesale"] == pytest.approx(
+        month_sums["shop"] / month_sums["wholesale"], rel=0.15
+    )
+
+    # Progress: two targets met (green), one not (amber); funds: no line over budget (blue).
+    assert colour_pixels(regions["progress"], report_charts.GREEN) > 1000
+    assert colour_pixels(regions["progress"], report_charts.AMBER) > 100
+    assert colour_pixels(regions["funds"], report_charts.BLUE) > 1000
+    assert colour_pixels(regions["funds"], report_charts.AMBER) == 0
+    for blank in rest:
+        for colour in (*colours.values(), report_charts.GREEN, report_charts.AMBER, report_charts.BLUE):
+            assert colour_pixels(blank, colour) == 0, colour

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, date, datetime
+from typing import cast
 
 import pytest
 from sqlalchemy import delete, func, insert, select
@@ -246,7 +247,7 @@ async def test_a_provider_answer_out_of_shape_is_refused(
         "funds": sources.funds_answer[0],
         "progress": sources.progress_answer[0],
     }[section]
-    target.update(change)  # type: ignore[attr-defined]
+    cast(dict[str, object], target).update(change)
     with clock.pinned(AFTER_Q4), pytest.raises(ReportDataInvalid) as refused:
         await reports.build_snapshot(db_session, 2026, 4, sources)
     assert problem in str(refused.value.detail)
@@ -255,3 +256,59 @@ async def test_a_provider_answer_out_of_shape_is_refused(
 def test_checked_refuses_another_schema() -> None:
     with pytest.raises(SnapshotInvalid):
         checked({"schema": 2, "quarter": {}, "brand": {}, "progress": [], "funds": [], "performance": {}})
+
+
+async def test_the_fixture_sources_answer_the_quarter_asked(db_session: AsyncSession) -> None:
+    with clock.pinned(AFTER_Q4):
+        snapshot = await reports.build_snapshot(db_session, 2026, 3, FixtureSources())
+    assert [m["month"] for m in snapshot["performance"]["monthly"]] == ["2026-07", "2026-08", "2026-09"]
+    dates = [item["date"] for row in snapshot["progress"] for item in row["evidence"]]
+    assert dates == ["2026-07-12", "2026-08-03"]
+
+
+def inside_check_snapshot(**performance: object) -> dict[str, object]:
+    snapshot = json.loads(
+        json.dumps(
+            {
+                "schema": 1,
+                "quarter": {"year": 2026, "quarter": 4, "start": "2026-10-01", "end": "2026-12-31"},
+                "brand": {"county_name": "县", "brand_name": "牌", "service_centre_name": "中心"},
+                "progress": FixtureSources().progress_answer,
+                "funds": FixtureSources().funds_answer,
+                "performance": {**FixtureSources().performance_answer, **performance},
+            }
+        )
+    )
+    assert isinstance(snapshot, dict)
+    return snapshot
+
+
+@pytest.mark.parametrize(
+    ("month", "evidence", "problem"),
+    [
+        ("2026-09", "2026-10-12", "performance.monthly[0].month: 2026-09 is outside the quarter"),
+        ("2027-01", "2026-10-12", "performance.monthly[0].month: 2027-01 is outside the quarter"),
+        ("2026-11", "2026-10-12", "performance.monthly[1].month: 2026-11 appears twice"),
+        ("2026/10", "2026-10-12", "expected YYYY-MM"),
+        ("2026-10", "2026-09-30", "progress[0].evidence[0].date: 2026-09-30 is outside the quarter"),
+        ("2026-10", "2027-01-01", "progress[0].evidence[0].date: 2027-01-01 is outside the quarter"),
+        ("2026-10", "2026-10-32", "expected an ISO date"),
+    ],
+)
+def test_a_snapshot_holding_a_month_or_evidence_outside_its_quarter_is_refused(
+    month: str, evidence: str, problem: str
+) -> None:
+    snapshot = inside_check_snapshot()
+    monthly = snapshot["performance"]["monthly"]  # type: ignore[index]
+    monthly[0]["month"] = month
+    snapshot["progress"][0]["evidence"][0]["date"] = evidence  # type: ignore[index]
+    with pytest.raises(SnapshotInvalid) as refused:
+        checked(snapshot)
+    assert problem in str(refused.value)
+
+
+def test_the_quarters_first_and_last_days_and_months_are_inside_it() -> None:
+    snapshot = inside_check_snapshot()
+    snapshot["progress"][0]["evidence"][0]["date"] = "2026-10-01"  # type: ignore[index]
+    snapshot["progress"][0]["evidence"][1]["date"] = "2026-12-31"  # type: ignore[index]
+    assert checked(snapshot) == snapshot
