@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, DateTime, Numeric, bindparam, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Numeric, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -22,8 +21,9 @@ from app.supply.models import Reservation, ReservationLine, ReservationStatus
 # The free rows of one variant at one location, locked in FEFO order (best-before, level id), and
 # how much to take from each to cover :need, earliest first (``take``: level id, quantity). A
 # reservation holds from them; a counter sale (``stock_queries.take_for_sale_fefo``) takes them.
+# Common table expressions to follow a ``WITH`` (and whatever comes before them).
 FEFO_TAKE = """
-WITH candidates AS (
+candidates AS (
     SELECT id, on_hand - reserved AS avail, best_before
     FROM stock_levels
     WHERE variant_id = :variant_id AND location_id = :location_id
@@ -43,13 +43,23 @@ FEFO_MOVED = (
     "SELECT upd.lot_id, lots.code, upd.q FROM upd JOIN lots ON lots.id = upd.lot_id ORDER BY upd.best_before, upd.id"
 )
 
-# Hold what ``take`` (level id, quantity) names: reserved raised, one ledger row and one
+# The reservation itself, opened in the statement that holds its stock (``res``: its id, or no row
+# when a reservation with that reference exists — then nothing is held).
+_OPEN = """
+WITH res AS (
+    INSERT INTO reservations (reference, channel, location_id, status, expires_at, actor_user_id)
+    VALUES (:reference, :channel, :location_id, 'active', :expires_at, :actor_user_id)
+    ON CONFLICT (reference) DO NOTHING
+    RETURNING id
+),"""
+
+# Hold what ``take`` (level id, quantity) names for ``res``: reserved raised, one ledger row and one
 # reservation line per row — in lock order (variant, best-before, level id), so line ids follow the
 # order the rows were locked in (release and sale lock by line id: the same order, hence no
 # deadlock between them).
 _HOLD_TAKEN = """, upd AS (
     UPDATE stock_levels s SET reserved = s.reserved + take.q
-    FROM take WHERE s.id = take.id
+    FROM take WHERE s.id = take.id AND EXISTS (SELECT 1 FROM res)
     RETURNING s.id, s.lot_id, s.variant_id, s.location_id, s.best_before, take.q
 ), ledger AS (
     INSERT INTO stock_ledger (kind, variant_id, location_id, lot_id, on_hand_delta, reserved_delta,
@@ -59,11 +69,23 @@ _HOLD_TAKEN = """, upd AS (
     FROM upd ORDER BY variant_id, best_before, id
 ), lines AS (
     INSERT INTO reservation_lines (reservation_id, stock_level_id, variant_id, lot_id, quantity)
-    SELECT :reservation_id, id, variant_id, lot_id, q FROM upd ORDER BY variant_id, best_before, id
+    SELECT (SELECT res.id FROM res) AS reservation_id, id, variant_id, lot_id, q
+    FROM upd ORDER BY variant_id, best_before, id
 )
 """
 
-_RESERVE_LINE = text(FEFO_TAKE + _HOLD_TAKEN + FEFO_MOVED).bindparams(bindparam("need", type_=Numeric(12, 3)))
+# The answer: the reservation's id on every row, with (variant id,) lot id, lot code and quantity
+# held per row moved, in lock order; one row of NULLs when nothing could be held; no row at all when
+# the reference was taken.
+_HELD = """SELECT res.id, m.variant_id, m.lot_id, m.code, m.q
+FROM res LEFT JOIN (
+    SELECT upd.variant_id, upd.lot_id, lots.code, upd.q, upd.best_before, upd.id
+    FROM upd JOIN lots ON lots.id = upd.lot_id
+) m ON true
+ORDER BY m.variant_id, m.best_before, m.id
+"""
+
+_RESERVE_LINE = text(_OPEN + FEFO_TAKE + _HOLD_TAKEN + _HELD).bindparams(bindparam("need", type_=Numeric(12, 3)))
 
 # Every line of a reservation in one statement: the free rows of all its variants at the location,
 # locked in (variant, best-before, level id) order — the order line-by-line holds would lock them
@@ -71,8 +93,9 @@ _RESERVE_LINE = text(FEFO_TAKE + _HOLD_TAKEN + FEFO_MOVED).bindparams(bindparam(
 # earliest best-before first until its need is covered; ledger and reservation lines written from
 # the same rows, in that order.
 _RESERVE_LINES = text(
-    """
-WITH need AS (
+    _OPEN
+    + """
+need AS (
     SELECT variant_id, quantity, min_best_before
     FROM unnest(CAST(:variant_ids AS bigint[]), CAST(:quantities AS numeric[]), CAST(:min_best_befores AS date[]))
          AS n(variant_id, quantity, min_best_before)
@@ -93,10 +116,7 @@ WITH need AS (
     WHERE running.before < need.quantity
 )"""
     + _HOLD_TAKEN
-    + """SELECT upd.variant_id, upd.lot_id, lots.code, upd.q
-FROM upd JOIN lots ON lots.id = upd.lot_id
-ORDER BY upd.variant_id, upd.best_before, upd.id
-"""
+    + _HELD
 )
 
 
@@ -176,81 +196,44 @@ class HoldFor:
     actor_user_id: int | None
 
 
-async def open_reservation(session: AsyncSession, hold: HoldFor, *, expires_at: datetime | None) -> int | None:
-    """The new active reservation's id, or None when one with that reference already exists."""
-    return await session.scalar(
-        _OPEN_RESERVATION,
-        {
-            "reference": hold.reference,
-            "channel": hold.channel,
-            "location_id": hold.location_id,
-            "expires_at": expires_at,
-            "actor_user_id": hold.actor_user_id,
-        },
-    )
+Held = list[tuple[int, int, str, Decimal]]
+"""(variant id, lot id, lot code, quantity held) per stock row, in lock order."""
 
 
-# Built once with bound parameters: every order of every channel opens its reservation with it.
-_OPEN_RESERVATION = (
-    insert(Reservation)
-    .values(
-        reference=bindparam("reference", type_=Reservation.reference.type),
-        channel=bindparam("channel", type_=Reservation.channel.type),
-        location_id=bindparam("location_id", type_=BigInteger),
-        expires_at=bindparam("expires_at", type_=DateTime(timezone=True)),
-        status=ReservationStatus.active,
-        actor_user_id=bindparam("actor_user_id", type_=BigInteger),
-    )
-    .on_conflict_do_nothing(index_elements=["reference"])
-    .returning(Reservation.id)
-)
-
-
-async def hold_line_fefo(
+async def open_and_hold_fefo(
     session: AsyncSession,
     hold: HoldFor,
-    reservation_id: int,
     *,
-    variant_id: int,
-    quantity: Decimal,
-    min_best_before: date,
-) -> list[tuple[int, str, Decimal]]:
-    """Hold up to ``quantity`` of a variant at the hold's location, earliest best-before first,
-    writing the ledger and reservation lines; (lot id, lot code, quantity held) per lot, in FEFO order."""
-    params = {
-        "variant_id": variant_id,
-        "location_id": hold.location_id,
-        "min_best_before": min_best_before,
-        "need": quantity,
-        "actor_user_id": hold.actor_user_id,
-        "reference": hold.reference,
-        "channel": hold.channel,
-        "reservation_id": reservation_id,
-    }
-    return [(lot_id, code, Decimal(q)) for lot_id, code, q in (await session.execute(_RESERVE_LINE, params)).all()]
-
-
-async def hold_lines_fefo(
-    session: AsyncSession,
-    hold: HoldFor,
-    reservation_id: int,
+    expires_at: datetime | None,
     lines: Sequence[tuple[int, Decimal, date]],
-) -> list[tuple[int, int, str, Decimal]]:
-    """:func:`hold_line_fefo` for every line at once — ``(variant id, quantity, earliest
-    best-before)``, one per variant — in one statement; (variant id, lot id, lot code, quantity
-    held) per lot, by variant then FEFO order."""
-    params = {
-        "variant_ids": [variant_id for variant_id, _, _ in lines],
-        "quantities": [quantity for _, quantity, _ in lines],
-        "min_best_befores": [earliest for _, _, earliest in lines],
-        "location_id": hold.location_id,
-        "actor_user_id": hold.actor_user_id,
+) -> tuple[int, Held] | None:
+    """Open the hold's reservation and hold up to each line's quantity — ``(variant id, quantity,
+    earliest best-before)``, one per variant — at its location, earliest best-before first, writing
+    the ledger and reservation lines: one statement. (reservation id, what was held), or None when a
+    reservation with the hold's reference exists (nothing is held then)."""
+    params: dict[str, object] = {
         "reference": hold.reference,
         "channel": hold.channel,
-        "reservation_id": reservation_id,
+        "location_id": hold.location_id,
+        "expires_at": expires_at,
+        "actor_user_id": hold.actor_user_id,
     }
-    rows = (await session.execute(_RESERVE_LINES, params)).all()
-    return [(variant_id, lot_id, code, Decimal(q)) for variant_id, lot_id, code, q in rows]
+    if len(lines) == 1:
+        [(variant_id, quantity, earliest)] = lines
+        params.update(variant_id=variant_id, need=quantity, min_best_before=earliest)
+        statement = _RESERVE_LINE
+    else:
+        params.update(
+            variant_ids=[variant_id for variant_id, _, _ in lines],
+            quantities=[quantity for _, quantity, _ in lines],
+            min_best_befores=[earliest for _, _, earliest in lines],
+        )
+        statement = _RESERVE_LINES
+    rows = (await session.execute(statement, params)).all()
+    if not rows:
+        return None
+    held = [(variant_id, lot_id, code, Decimal(q)) for _, variant_id, lot_id, code, q in rows if lot_id is not None]
+    return rows[0][0], held
 
 
 async def close_if_active(session: AsyncSession, reservation_id: int, new_status: ReservationStatus) -> str | None:

@@ -82,28 +82,17 @@ async def reserve(
             max(line.min_best_before, previous.min_best_before) if previous else line.min_best_before,
         )
     hold = queries.HoldFor(reference, channel, location_id, actor_user_id)
-    reservation_id = await queries.open_reservation(session, hold, expires_at=expires_at)
-    if reservation_id is None:
-        raise errors.ReservationExists(detail={"reference": reference})
-
     ordered = sorted(merged.values(), key=lambda item: item.variant_id)
-    if len(ordered) == 1:
-        [line] = ordered
-        rows = [
-            (line.variant_id, lot_id, code, q)
-            for lot_id, code, q in await queries.hold_line_fefo(
-                session,
-                hold,
-                reservation_id,
-                variant_id=line.variant_id,
-                quantity=line.quantity,
-                min_best_before=line.min_best_before,
-            )
-        ]
-    else:  # every line in one statement, the rows locked in the same order
-        rows = await queries.hold_lines_fefo(
-            session, hold, reservation_id, [(line.variant_id, line.quantity, line.min_best_before) for line in ordered]
-        )
+    # The reservation and its lines in one statement, every line's rows locked in one order.
+    opened = await queries.open_and_hold_fefo(
+        session,
+        hold,
+        expires_at=expires_at,
+        lines=[(line.variant_id, line.quantity, line.min_best_before) for line in ordered],
+    )
+    if opened is None:
+        raise errors.ReservationExists(detail={"reference": reference})
+    reservation_id, rows = opened
     held = [HeldLine(variant_id, lot_id, code, q) for variant_id, lot_id, code, q in rows]
     taken_of: dict[int, Decimal] = {}
     for held_line in held:

@@ -88,7 +88,8 @@ async def level_lock_keys(
 # reserved) is taken, earliest best-before first, and each take writes its ``sale`` ledger row in
 # the same statement. What the rows do not hold is simply not taken: the caller records it short.
 _TAKE_FOR_SALE = text(
-    FEFO_TAKE
+    "WITH"
+    + FEFO_TAKE
     + """, upd AS (
     UPDATE stock_levels s SET on_hand = s.on_hand - take.q
     FROM take WHERE s.id = take.id AND s.on_hand - s.reserved >= take.q
