@@ -6,7 +6,8 @@ What counts (also written on the dashboard, ``DEFINITIONS_ZH``):
 - **Sales** = the amount paid minus refunds, by the China-time date of payment. An order counts
   once, on the day of its first successful payment, with what was paid less what was refunded
   (a later refund lowers that day's figure); a cancelled or expired order never paid counts
-  nowhere; an order paid and later cancelled is not counted as an order, its paid less refunded
+  nowhere; an order paid and later cancelled (or expired, a late payment refunded) is not counted
+  as an order, its paid less refunded
   money staying on its payment day (0 once the cancellation's refund has settled). Per channel:
   **shop** (网店) orders and their payments; **POS** (门店) counter sales, paid as they are made
   (returns refunded from the drawer); **wholesale** (批发) is sold on account, so an order counts
@@ -69,7 +70,8 @@ DEFINITIONS_ZH: tuple[tuple[str, str], ...] = (
     (
         "销售额",
         "实收金额减退款，按付款时间的北京时间日期计入（一笔订单计在首次付款当天；之后的退款冲减当天）；未付款即取消或过期的订单不计；"
-        "付款后取消的订单不计入订单数，其实收减退款仍计在付款当天（取消退款到账后为 0）。",
+        "付款后取消（或逾期失效、迟到的付款已退）的订单不计入订单数，"
+        "其实收减退款仍计在付款当天（退款到账后为 0）。",
     ),
     (
         "各渠道",

@@ -35,12 +35,13 @@ PAID_TRADE_STATUSES: tuple[str, ...] = (
 # Shop orders: the order counts on the China date of its first successful payment; its sales are
 # what was paid minus what was refunded (the order's running totals, moved only by settled
 # payments and refunds). An order never paid (a cancelled or expired one) has no payment: nowhere.
-# An order paid and later cancelled is not counted as an order (``counted``), while its sales stay
+# An order paid and later cancelled, or expired with a late payment refunded
+# (``orders.payments``), is not counted as an order (``counted``), while its sales stay
 # paid minus refunded on its payment day (0 once the cancellation's refund has settled; until then
 # the money is still held). Cancelling changes the order row, so the refresh recomputes that day.
 _SHOP_PAID = """
     SELECT o.id, o.number, o.status, o.contact_name, o.contact_phone, o.paid_minor, o.refunded_minor,
-           o.status <> 'cancelled' AS counted,
+           o.status NOT IN ('cancelled', 'expired') AS counted,
            first.paid_at, (first.paid_at AT TIME ZONE :tz)::date AS day
     FROM (
         SELECT p.order_id, min(p.succeeded_at) AS paid_at
@@ -68,7 +69,7 @@ _POS_SOLD = """
 # like a shop order; its money is the invoice less its credit notes, as ever.
 _WHOLESALE_INVOICED = """
     SELECT i.id, i.number, i.order_id, o.number AS order_number, c.name AS company, i.issue_date AS day,
-           o.status <> 'cancelled' AS counted,
+           o.status NOT IN ('cancelled', 'expired') AS counted,
            i.total_minor AS invoiced_minor, coalesce(cn.credit_minor, 0) AS credit_minor, w.weight_kg
     FROM wholesale_invoices i
     JOIN orders o ON o.id = i.order_id

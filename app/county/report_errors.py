@@ -41,3 +41,13 @@ class ReportDataInvalid(AppError):
     code = "report_data_invalid"
     status_code = 500
     message = "报告数据不完整或含有个人信息，报告未生成；请联系技术人员"
+
+
+class StoredReportUnreadable(AppError):
+    """An issued report whose stored snapshot no longer passes the snapshot's checks (stored by an
+    older version with another shape, or changed by hand in the database): it is shown to nobody
+    rather than shown wrong. The server's fault, with its own code."""
+
+    code = "stored_report_unreadable"
+    status_code = 500
+    message = "已发布的报告数据无法读取，请联系技术人员"

@@ -34,6 +34,7 @@ from app.county.report_errors import (
     ReportIssueConflict,
     ReportSourcesMissing,
     ReportVersionNotFound,
+    StoredReportUnreadable,
 )
 from app.county.report_models import QuarterlyReport
 from app.county.report_snapshot import (
@@ -266,9 +267,15 @@ async def stored_report(session: AsyncSession, period: Quarter, version: int | N
         if version is not None:
             raise ReportVersionNotFound(detail={"quarter": period.label, "version": version})
         return None
+    try:
+        snapshot = checked(row.snapshot)
+    except SnapshotInvalid as exc:
+        raise StoredReportUnreadable(
+            detail={"quarter": period.label, "version": row.version, "problem": str(exc)}
+        ) from exc
     return ReportView(
         period=period,
-        snapshot=checked(row.snapshot),
+        snapshot=snapshot,
         version=row.version,
         issued_by_name=row.issued_by_name,
         issued_at=row.issued_at,
@@ -450,5 +457,3 @@ def month_channels(snapshot: Snapshot) -> list[tuple[str, str]]:
     """(channel, label) of the monthly table's columns, in the channel order."""
     labels = {c["channel"]: c["label"] for c in snapshot["performance"]["channels"]}
     return [(channel, labels.get(channel, channel)) for channel in _channel_order(snapshot)]
-
-

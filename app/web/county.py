@@ -426,4 +426,9 @@ async def attention_page(
     else:
         raise NotFound("没有这个关注清单", detail={"key": key})
     context["pages"] = max(1, -(-paged // ATTENTION_PAGE_SIZE))
+    if page > context["pages"]:
+        # Not "the list is empty": the list has fewer pages (a stale link, a hand-typed number).
+        raise NotFound(
+            f"这个清单只有 {context['pages']} 页", detail={"key": key, "page": page, "pages": context["pages"]}
+        )
     return render(request, "admin/county_attention.html", context)

@@ -216,6 +216,16 @@ async def build(session: AsyncSession) -> Fixture:
         status=OrderStatus.cancelled,
     )
     await refund(session, order_e, 6_000)
+    # F: its hold lapsed, the money came late and was refunded in full (``_refund_late_payment``):
+    # expired, no order, no money — like E.
+    order_f = await shop_order(
+        session,
+        total=7_000,
+        placed_at=MIDNIGHT - timedelta(hours=13),
+        paid_at=MIDNIGHT - timedelta(hours=12),
+        status=OrderStatus.expired,
+    )
+    await refund(session, order_f, 7_000)
     order_d = await shop_order(
         session,
         total=8_000,

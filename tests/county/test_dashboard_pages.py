@@ -70,7 +70,7 @@ async def test_the_lists_behind_the_figures_add_up_to_them(
             assert f"合计 {channel.orders} 单" in listed.text
         shop = await client.get(f"/admin/county/orders?channel=shop&{SPAN}", headers=HTML)
         # E, paid and then cancelled, is listed with its ¥0 (so the money adds up) and not counted.
-        assert 'data-cancelled="shop"' in shop.text and "已取消，不计单数" in shop.text
+        assert 'data-cancelled="shop"' in shop.text and "已取消或失效，不计单数" in shop.text
         upward = await client.get(f"/admin/county/upward?{SPAN}", headers=HTML)
         assert total(upward, "station_kg") == "12.5 kg" and total(upward, "station_value") == format_minor(25_000)
         assert total(upward, "supplier_kg") == "52.5 kg" and total(upward, "supplier_value") == format_minor(12_340)
@@ -217,9 +217,12 @@ async def test_each_attention_count_links_to_its_whole_list_paged_and_masked_for
         dashboard = await client.get("/admin", headers=HTML)
         assert figure_link(dashboard, "attention-stuck-orders") == "/admin/county/attention/stuck-orders"
         assert re.search(r'data-figure="attention-stuck-orders"><span class="stat-num">56<', dashboard.text)
-        pages = [await client.get(f"/admin/county/attention/stuck-orders?page={n}", headers=HTML) for n in (1, 2, 3)]
+        pages = [await client.get(f"/admin/county/attention/stuck-orders?page={n}", headers=HTML) for n in (1, 2)]
+        past_the_end = await client.get("/admin/county/attention/stuck-orders?page=3", headers=HTML)
+    # A page past the end is not an empty list: 404, naming how many pages there are.
+    assert past_the_end.status_code == 404 and "只有 2 页" in past_the_end.text, past_the_end.text
     numbers = [re.findall(r"<tr><th>(NPT\d+)</th>", page.text) for page in pages]
-    assert [len(found) for found in numbers] == [50, 6, 0]
+    assert [len(found) for found in numbers] == [50, 6]
     assert {o.number for o in waiting} <= set(numbers[0] + numbers[1])
     assert not set(numbers[0]) & set(numbers[1])
     for page in pages:

@@ -48,7 +48,8 @@ async def test_the_figures_of_each_day_equal_the_hand_computed_fixture(db_sessio
         both = await performance.performance(db_session, SAT, SUN)
 
     # Saturday: A paid 30 s before midnight, the counter sale a minute before, T1 at 23:30; E paid
-    # that morning, then cancelled and refunded: not an order, and its money came back (¥0).
+    # that morning, then cancelled and refunded, and F, paid after its hold lapsed and refunded
+    # (expired): not orders, and their money came back (¥0).
     assert sales(saturday) == {"shop": (1, 10_000), "wholesale": (0, 0), "pos": (1, 1_200), "crossborder": (1, 5_000)}
     # Sunday: B paid at 00:00:00 (placed 23:50) less its ¥50 refund, D at pickup; C (cancelled,
     # unpaid) nowhere; the invoice less Monday's credit note; the till's return; T3 (T2 unpaid).

@@ -216,3 +216,19 @@ async def test_the_list_shows_recent_quarters_in_china_time(
     assert quarters == ["2027-Q1", "2026-Q4", "2026-Q3", "2026-Q2", "2026-Q1", "2025-Q4", "2025-Q3", "2025-Q2"]
     current = listing.text[listing.text.index('id="quarter-2027-Q1"') :][:800]
     assert "本季度" in current
+
+
+async def test_a_stored_report_that_no_longer_reads_is_a_coded_error(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    """A stored snapshot changed by hand (or of a shape no longer accepted) is shown to nobody, the
+    page and downloads answering the error's own code, never a bare internal error."""
+    await log_in(client, db_session, Role.admin)
+    await reports.issue_report(db_session, 2026, 3, await admin_principal(db_session), sources=FixtureSources())
+    stored = await db_session.scalar(select(QuarterlyReport))
+    assert stored is not None
+    stored.snapshot = {**stored.snapshot, "performance": "edited by hand"}
+    await db_session.flush()
+    for path in ("/admin/county/reports/2026-Q3", "/admin/county/reports/2026-Q3.pdf"):
+        answer = await client.get(path)
+        assert answer.status_code == 500 and answer.json()["error"] == "stored_report_unreadable", answer.text

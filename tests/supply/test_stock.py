@@ -145,6 +145,39 @@ async def test_a_reservation_of_many_lines_holds_each_fefo_in_one_go(db_session:
     assert [(line["variant_id"], line["available"]) for line in short.value.detail["lines"]] == [(c.id, "0")]
 
 
+async def test_a_taken_reference_holds_nothing(db_session: AsyncSession) -> None:
+    """The reservation is opened in the statement that holds its stock: a second hold under the
+    same reference, of one line or of many, is refused and leaves every stock row as it was."""
+    warehouse = await ensure_warehouse(db_session)
+    product = await make_product(db_session, shelf_life_days=20)
+    a, b = [await make_variant(db_session, product=product) for _ in range(2)]
+    a_lot = await receive(db_session, a, "10", best_before=TODAY + timedelta(days=15))
+    b_lot = await receive(db_session, b, "10", best_before=TODAY + timedelta(days=15))
+
+    async def hold(*lines: ReserveLine) -> reservations.Held:
+        return await reservations.reserve(
+            db_session,
+            reference="R-TAKEN",
+            channel=SalesChannel.shop,
+            location_id=warehouse.id,
+            expires_at=None,
+            lines=list(lines),
+        )
+
+    await hold(ReserveLine(a.id, Decimal(2), TODAY))
+    for again in (
+        [ReserveLine(a.id, Decimal(1), TODAY)],
+        [ReserveLine(a.id, Decimal(1), TODAY), ReserveLine(b.id, Decimal(1), TODAY)],
+    ):
+        with pytest.raises(errors.ReservationExists):
+            await hold(*again)
+    assert await level(db_session, a_lot, warehouse.id) == (Decimal(10), Decimal(2))
+    assert await level(db_session, b_lot, warehouse.id) == (Decimal(10), Decimal(0))
+    found = await reservations.by_reference(db_session, "R-TAKEN")
+    assert found is not None and [(line.lot_id, line.quantity) for line in found.lines] == [(a_lot.id, Decimal(2))]
+    await assert_ledger_matches_levels(db_session)
+
+
 async def test_today_is_still_sellable(db_session: AsyncSession) -> None:
     product = await make_product(db_session, shelf_life_days=5)
     variant = await make_variant(db_session, product=product)
