@@ -92,6 +92,24 @@ def test_every_mapper_and_foreign_key_resolves_in_a_fresh_interpreter(entry: str
     assert report["tables"] == sorted(Base.metadata.tables)
 
 
+# Libraries a web worker loads on first use only (a document, a picture, a payment, a broker):
+# each costs megabytes for the worker's whole life (issue 15's memory goal, README Performance).
+LOADED_ON_FIRST_USE = ("PIL", "reportlab", "openpyxl", "stripe", "kombu", "celery", "alembic", "pypdfium2")
+
+LOADED_PROBE = """
+import json, sys
+from app.main import create_app
+create_app()
+print(json.dumps(sorted({{name.split(".")[0] for name in sys.modules}} & set({names}))))
+"""
+
+
+def test_a_web_worker_starts_without_the_document_and_picture_libraries() -> None:
+    result = run_child(LOADED_PROBE.format(names=list(LOADED_ON_FIRST_USE)), APP_ENV="test")
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -21,16 +21,27 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Final
-
-from PIL import Image, ImageCms, ImageOps
+from functools import cache
+from typing import TYPE_CHECKING, Final
 
 from app.catalog.errors import ImageTooLarge, InvalidImage
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageCms
+
+# Pillow is imported by the functions that use it: a web worker loads it with its first upload,
+# not at start-up (issue 15's memory goal), however many modules import ``clean_upload``.
 
 IMAGE_FORMATS: Final = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 MAX_IMAGE_PIXELS: Final = 40_000_000
 QUALITY: Final = 90
-_SRGB: Final = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+@cache
+def _srgb() -> ImageCms.ImageCmsProfile:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,8 @@ class CleanImage:
 def clean_upload(content: bytes, max_bytes: int) -> CleanImage:
     """The upload re-encoded without metadata or trailing bytes; raises ``image_too_large`` (413:
     too many bytes or pixels) or ``invalid_image`` (422: not a whole JPEG / PNG / WebP)."""
+    from PIL import Image
+
     if len(content) > max_bytes:
         raise ImageTooLarge(f"图片不能超过 {max_bytes // 1_048_576} MB", detail={"bytes": len(content)})
     if not content:
@@ -87,6 +100,8 @@ def _checked_format(image: Image.Image) -> str:
 
 def _pixels(image: Image.Image) -> Image.Image:
     """Upright sRGB pixels (L, RGB or RGBA) in a new image that holds nothing else."""
+    from PIL import Image, ImageOps
+
     icc = image.info.get("icc_profile")
     try:
         image = ImageOps.exif_transpose(image)
@@ -108,9 +123,11 @@ def _pixels(image: Image.Image) -> Image.Image:
 def _to_srgb(image: Image.Image, icc: bytes) -> Image.Image:
     """The pixels converted from their embedded profile to sRGB; unchanged when the profile cannot
     be used (they are then shown as sRGB, as a browser would show them without it)."""
+    from PIL import ImageCms
+
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         mode = "RGBA" if image.mode == "RGBA" else "RGB"
-        return ImageCms.profileToProfile(image, profile, _SRGB, outputMode=mode) or image
+        return ImageCms.profileToProfile(image, profile, _srgb(), outputMode=mode) or image
     except (ImageCms.PyCMSError, OSError, ValueError):
         return image

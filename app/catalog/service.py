@@ -10,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum import ean
 
@@ -322,6 +321,8 @@ def thumbnail_path(image_path: str, size: int = THUMBNAIL_SIZE) -> str:
 
 
 def make_thumbnail(source: Path, target: Path, size: int = THUMBNAIL_SIZE) -> None:
+    from PIL import Image  # only when a picture is uploaded: a web worker does not carry Pillow
+
     with Image.open(source) as opened:
         opened.thumbnail((size, size))
         img: Image.Image = opened if opened.mode in ("RGB", "L") else opened.convert("RGB")

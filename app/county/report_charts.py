@@ -24,7 +24,6 @@ from xml.sax.saxutils import escape, quoteattr
 from app.channels import SalesChannel
 from app.county.report_snapshot import Snapshot
 from app.county.reports import budget_of, month_channels
-from app.kit import pdf
 
 WIDTH = 360.0
 FONT_SIZE = 15.0
@@ -136,6 +135,8 @@ def _bar_rows(chart: Chart, rows: Sequence[tuple[str, float, str, str]]) -> None
     """One row per item: its label at the left and its figure at the right on one line, the bar
     across the whole width under them (``share`` 0–1 of the track); a phone shows every label
     whole at a readable size, which labels beside the bars would not leave room for."""
+    from app.kit import pdf  # reportlab: loaded by the report pages that draw, not by every worker
+
     for index, (label, share, shown, colour) in enumerate(rows):
         y = TOP + index * ROW
         room = WIDTH - text_width(shown, SMALL) - 10
@@ -159,8 +160,7 @@ def channel_chart(snapshot: Snapshot) -> Chart:
     channels = snapshot["performance"]["channels"]
     top = max((max(c["sales_fen"], 0) for c in channels), default=0) or 1
     rows = [
-        (c["label"], max(c["sales_fen"], 0) / top, money_short(c["sales_fen"]), _colour(c["channel"]))
-        for c in channels
+        (c["label"], max(c["sales_fen"], 0) / top, money_short(c["sales_fen"]), _colour(c["channel"])) for c in channels
     ]
     return _bar_chart("channels", "各渠道销售额", rows)
 
@@ -265,7 +265,7 @@ def svg(chart: Chart) -> str:
             weight = ' font-weight="700"' if shape.bold else ""
             parts.append(
                 f'<text x="{_num(shape.x)}" y="{_num(shape.y)}" font-size="{_num(shape.size)}" fill="{shape.fill}" '
-                f'text-anchor={quoteattr(shape.anchor)}{weight}>{escape(shape.text)}</text>'
+                f"text-anchor={quoteattr(shape.anchor)}{weight}>{escape(shape.text)}</text>"
             )
     parts.append("</svg>")
     return "".join(parts)
@@ -281,6 +281,8 @@ def drawing(chart: Chart, scale: float, max_height: float) -> Any:
     nobody embeds, before it draws anything); y flipped, since PDF coordinates run bottom-up."""
     from reportlab.lib.colors import HexColor
     from reportlab.platypus import Flowable
+
+    from app.kit import pdf
 
     font = pdf.register()
     scale = min(scale, max_height / chart.height)

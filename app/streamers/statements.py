@@ -19,7 +19,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from io import BytesIO
 
-from openpyxl import Workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
@@ -126,6 +125,8 @@ async def months(session: AsyncSession, seller: Seller) -> list[str]:
 
 
 def statement_xlsx(st: Statement) -> bytes:
+    from openpyxl import Workbook  # only when a statement is downloaded
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from app.accounts.access import AdminUser, CountyReader
-from app.county import report_charts, report_pdf, report_xlsx, reports
+from app.county import report_charts, reports
 from app.county.report_errors import ReportSourcesMissing
 from app.db import DbSession
 from app.web import forms
@@ -91,6 +91,8 @@ async def issue(request: Request, session: DbSession, principal: AdminUser) -> R
 async def report_xlsx_download(session: DbSession, _: CountyReader, period: str, version: Version = None) -> Response:
     """The issued report (latest, or ``?version=N``) as a workbook, one sheet per section."""
     view = await reports.downloadable(session, reports.parse_quarter(period), version)
+    from app.county import report_xlsx  # openpyxl: loaded by the first download, not by every worker
+
     content = await run_in_threadpool(report_xlsx.workbook, view)
     return _attachment(content, XLSX_TYPE, view, "xlsx")
 
@@ -99,6 +101,8 @@ async def report_xlsx_download(session: DbSession, _: CountyReader, period: str,
 async def report_pdf_download(session: DbSession, _: CountyReader, period: str, version: Version = None) -> Response:
     """The issued report (latest, or ``?version=N``) as an A4 PDF with its charts."""
     view = await reports.downloadable(session, reports.parse_quarter(period), version)
+    from app.county import report_pdf  # reportlab: loaded by the first download, not by every worker
+
     content = await run_in_threadpool(report_pdf.report_pdf, view)
     return _attachment(content, "application/pdf", view, "pdf")
 
