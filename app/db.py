@@ -198,7 +198,6 @@ def process_memo(session: AsyncSession) -> dict[str, Any] | None:
     return memo
 
 
-
 def keep_in_unit_of_work(session: AsyncSession, loaded: object) -> None:
     """Keep ``loaded`` (and what it references) in the session's identity map until the unit of
     work ends. The map holds unmodified objects weakly, so a row read once per request (the

@@ -71,7 +71,8 @@ _WAREHOUSE_ID = "supply.warehouse_id"
 async def warehouse_id(session: AsyncSession) -> int:
     """The county warehouse's location id, read once per web process (every order of the shop,
     wholesale and cross-border channels needs it; locations are never deleted, so the id of the one
-    found stays right) or, outside a request, once per unit of work. Only the id is kept: it stays
+    found stays right: replacing the warehouse by hand in the database needs the web processes
+    restarted) or, outside a request, once per unit of work. Only the id is kept: it stays
     valid after a rollback, which expires the ORM objects the session holds."""
     memo = process_memo(session)
     known = session.info.get(_WAREHOUSE_ID) or (memo.get(_WAREHOUSE_ID) if memo is not None else None)

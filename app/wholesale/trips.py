@@ -168,11 +168,14 @@ def _trip_row(route: WholesaleRoute, departure: date) -> dict[str, object]:
 
 
 def _trip_days(routes: Sequence[WholesaleRoute], first: date, last: date) -> list[tuple[WholesaleRoute, date]]:
-    """The routes' departures of ``first``..``last`` (today or later only)."""
+    """The routes' departures of ``first``..``last`` (today or later only), by day, then route code:
+    the order every caller inserts missing trips in, whatever order it read the routes in, so two
+    requests making the same trips lock their rows in one order (never a deadlock)."""
     days: list[tuple[WholesaleRoute, date]] = []
+    by_code = sorted(routes, key=lambda route: route.code)
     day = max(first, clock.today())
     while day <= last:
-        days.extend((route, day) for route in routes if day.isoweekday() in route.weekdays)
+        days.extend((route, day) for route in by_code if day.isoweekday() in route.weekdays)
         day += timedelta(days=1)
     return days
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -17,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit import clock
-from app.wholesale import trip_errors, trips
+from app.wholesale import trip_errors, trip_queries, trips
 from app.wholesale.trip_models import TripStatus, WholesaleTrip
 from app.wholesale.trip_schemas import RouteInput
 from tests.fixtures.trips import make_prd_route
@@ -304,3 +305,31 @@ async def test_a_trip_closed_early_moves_the_order_with_its_own_reason(db_sessio
     assert choice.reason_zh == "该车次装车中，不再接单，改为周四（12月10日）的车次"
     assert (past.trip.departure_date, past.reason_code) == (THU, "after_cutoff")
     assert past.reason_zh == "周六（12月5日）已经过去，改为周四（12月10日）的车次"
+
+
+async def test_missing_trips_are_made_in_one_order_whatever_the_horizons_start(
+    db_session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two orders to one city looking from different days make the same missing trips in one
+    order — by day, then route code — so their multi-row inserts never wait on each other's rows
+    in opposite orders (a deadlock). The routes are read sorted by their first trip, which differs
+    with the start."""
+    monday_route = await make_prd_route(db_session, code="RT-A", cities=("广州",), weekdays=(1, 4))
+    tuesday_route = await make_prd_route(db_session, code="RT-B", cities=("广州",), weekdays=(2, 4))
+    made: list[list[tuple[date, str]]] = []
+    ensure = trip_queries.ensure_trips
+    codes = {monday_route.id: monday_route.code, tuesday_route.id: tuesday_route.code}
+
+    async def recording(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        made.append([(row["departure_date"], codes[row["route_id"]]) for row in rows])
+        await ensure(session, rows)
+
+    monkeypatch.setattr(trip_queries, "ensure_trips", recording)
+    with clock.pinned(SUNDAY_NOON):
+        await trips.upcoming_trips(db_session, "广州", days=2, first=date(2026, 12, 7))  # Mon 7, Tue 8
+        await trips.upcoming_trips(db_session, "广州", days=4, first=date(2026, 12, 8))  # Tue 8 .. Fri 11
+        await trips.upcoming_trips(db_session, "广州", days=4, first=date(2026, 12, 7))  # nothing missing
+    assert made == [
+        [(date(2026, 12, 7), "RT-A"), (TUE, "RT-B")],
+        [(THU, "RT-A"), (THU, "RT-B")],  # RT-B's first trip comes first in what was read
+    ]
