@@ -75,12 +75,19 @@ def _delivery_address() -> Select[DeliveryAddress]:
 
 
 def _open_orders_owed_of(company_id: int | ColumnElement[int]) -> ScalarSelect[int]:
-    """What the company's open orders within credit, not yet invoiced, still owe (total − paid)."""
+    """What the company's open orders within credit, not yet invoiced, still owe (total − paid).
+
+    Read from the company's wholesale rows, each order by its key: the plan is then the same
+    whatever the planner's statistics say. Driven from ``orders`` by its company, PostgreSQL took
+    the wholesale rows for a handful while they were not yet analysed (a new platform's first
+    busy minute) and scanned them all once per order: 30 ms for 560 open orders, under the
+    company's lock, instead of 1.6 (issue 15)."""
     return (
         select(func.coalesce(func.sum(Order.total_minor - Order.paid_minor), 0))
-        .join(WholesaleOrder, WholesaleOrder.order_id == Order.id)
+        .select_from(WholesaleOrder)
+        .join(Order, Order.id == WholesaleOrder.order_id)
         .where(
-            Order.company_id == company_id,
+            WholesaleOrder.company_id == company_id,
             Order.channel == SalesChannel.wholesale,
             Order.status.in_(OPEN_STATUSES),
             Order.payment_status != PaymentStatus.paid,
