@@ -13,7 +13,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -47,11 +47,60 @@ def boxed_variants(products: list[dict[str, Any]]) -> list[tuple[dict[str, Any],
     ]
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process under ``pid`` (children, their children, …)."""
+    found: list[int] = []
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return found
+    for child in children:
+        found.append(int(child))
+        found.extend(descendants(int(child)))
+    return found
+
+
+def cpu_seconds_by_pid(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds of each process still running (``/proc/PID/stat``)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    spent = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        spent[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return spent
+
+
+class CpuMeter:
+    """CPU seconds a set of processes spends from now until :meth:`seconds`. The set is asked for
+    again at the end (PostgreSQL starts a backend per new connection): one that appeared meanwhile
+    counts whole, one that ended meanwhile is lost (the pools keep theirs for the run)."""
+
+    def __init__(self, pids_of: Callable[[], list[int]]) -> None:
+        self.pids_of = pids_of
+        self.start = cpu_seconds_by_pid(pids_of())
+
+    def seconds(self) -> float:
+        now = cpu_seconds_by_pid(self.pids_of())
+        return sum(spent - self.start.get(pid, 0.0) for pid, spent in now.items())
+
+
 @dataclass
 class Server:
     base_url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    pgdata: Path | None = None  # the embedded PostgreSQL's data directory, when the server runs its own
+
+    def postgres_pids(self) -> list[int]:
+        """The embedded PostgreSQL's processes (postmaster, backends, autovacuum …); none when the
+        server uses a database of ``DATABASE_URL``."""
+        if self.pgdata is None or not (self.pgdata / "postmaster.pid").exists():
+            return []
+        postmaster = int((self.pgdata / "postmaster.pid").read_text().split()[0])
+        return [postmaster, *descendants(postmaster)]
 
     def worker_pids(self) -> list[int]:
         """The processes that serve requests: uvicorn's worker children, or the server itself."""
@@ -157,7 +206,8 @@ def running_server(
                 time.sleep(0.3)
         else:
             raise RuntimeError(f"server did not start; see {log.name}")
-        yield Server(base, process, Path(log.name))
+        own_pg = "DATABASE_URL" not in (extra_env or {})
+        yield Server(base, process, Path(log.name), (data_dir / "pg").resolve() if own_pg else None)
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -23,7 +23,18 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from bench.harness import ROOT, Server, WrkResult, boxed_variants, running_server, wrk, wrk_available
+from bench.harness import (
+    ROOT,
+    CpuMeter,
+    Server,
+    WrkResult,
+    boxed_variants,
+    cpu_seconds_by_pid,
+    descendants,
+    running_server,
+    wrk,
+    wrk_available,
+)
 from bench.stock import receive_from_grower, token
 
 SCRIPT = ROOT / "bench" / "lua" / "orders.lua"
@@ -36,28 +47,12 @@ SELL_OUT_SECONDS = 5
 
 
 def _cpu_seconds(pids: list[int]) -> float:
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
-def _descendants(pid: int) -> list[int]:
-    found = []
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-        found.append(int(child))
-        found.extend(_descendants(int(child)))
-    return found
+    return sum(cpu_seconds_by_pid(pids).values())
 
 
 def _celery_pids(server: Server) -> list[int]:
     pids = []
-    for pid in _descendants(server.process.pid):
+    for pid in descendants(server.process.pid):
         try:
             if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes():
                 pids.append(pid)
@@ -97,10 +92,11 @@ async def _ledger_agrees(client: httpx.AsyncClient, admin: dict[str, str], skus:
 
 def _run(
     server: Server, label: str, skus: list[str], stations: list[str], seconds: int, workdir: Path
-) -> tuple[WrkResult, dict[int, int], float, float]:
+) -> tuple[WrkResult, dict[int, int], float, float, float]:
     out = workdir / f"{label}.counts"
     web, celery = server.worker_pids(), _celery_pids(server)
     web_before, celery_before = _cpu_seconds(web), _cpu_seconds(celery)
+    postgres = CpuMeter(server.postgres_pids)
     result = wrk(
         server.base_url,
         "/api/v1/orders",
@@ -114,7 +110,7 @@ def _run(
     ok = counts.get(201, 0) or 1
     web_ms = (_cpu_seconds(web) - web_before) * 1000 / ok
     celery_ms = (_cpu_seconds(celery) - celery_before) * 1000 / ok
-    return result, counts, web_ms, celery_ms
+    return result, counts, web_ms, celery_ms, postgres.seconds() * 1000 / ok
 
 
 async def _orders_of(database_url: str, sku: str) -> int:
@@ -163,7 +159,7 @@ def main() -> None:
                 (f"spread ({len(skus)} SKUs × {len(stations)} stations)", skus, SPREAD_SECONDS),
                 (f"one hot SKU ({hot})", [hot], HOT_SECONDS),
             ):
-                result, counts, web_ms, celery_ms = _run(server, label, wanted, stations, seconds, Path(tmp))
+                result, counts, web_ms, celery_ms, pg_ms = _run(server, label, wanted, stations, seconds, Path(tmp))
                 placed = counts.get(201, 0)
                 rate = placed / seconds
                 print(result.line())
@@ -172,14 +168,17 @@ def main() -> None:
                     f"{rate / GOAL_ORDERS_PER_SECOND:.2f}×), p99 {result.p99_ms:.0f} ms (goal ≤ {GOAL_P99_MS}: "
                     f"{'met' if result.p99_ms <= GOAL_P99_MS else 'not met'}), answers {dict(sorted(counts.items()))}"
                 )
-                print(f"    CPU per order: web workers {web_ms:.1f} ms, Celery worker {celery_ms:.1f} ms")
+                print(
+                    f"    CPU per order: web workers {web_ms:.1f} ms, Celery worker {celery_ms:.1f} ms, "
+                    f"PostgreSQL {pg_ms:.1f} ms"
+                )
 
             database_url = _embedded_url(data)
 
             async def sold_out() -> tuple[int, int, int, int]:
                 async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
                     before = await _available(client, admin, sell_out)
-                    result, counts, _, _ = _run(
+                    result, counts, _, _, _ = _run(
                         server, f"sell-out ({sell_out})", [sell_out], stations, SELL_OUT_SECONDS, Path(tmp)
                     )
                     after = await _available(client, admin, sell_out)

@@ -31,7 +31,7 @@ def main() -> None:
             data = Path(tmp) / "data"
             with running_server(data, seed_first=True, workers=processes, with_worker=True) as server:
                 skus, _, _, stations, _ = asyncio.run(_prepare(server.base_url, 1))
-                result, counts, web_ms, _ = _run(
+                result, counts, web_ms, _, _ = _run(
                     server, f"{processes} web process(es)", skus, stations, SECONDS, Path(tmp)
                 )
         rates[processes] = counts.get(201, 0) / SECONDS

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.db import start_embedded_postgres
 from app.stations.labels import ParcelLabel, parcel_label_pdf
-from bench.harness import ROOT, Server, WrkResult, grower_of, running_server, wrk
+from bench.harness import ROOT, CpuMeter, Server, WrkResult, grower_of, running_server, wrk
 
 CONNECTIONS = 16
 PARCELS = int(os.environ.get("BENCH_PDA_PARCELS", "4000"))
@@ -125,9 +125,7 @@ async def set_up(base_url: str, database_url: str, tmp: Path) -> tuple[str, str,
             )
         ).raise_for_status()
         started = time.perf_counter()
-        here = await place_orders(
-            client, variant["sku"], str(variant["price"]["min_quantity"]), station_code, PARCELS
-        )
+        here = await place_orders(client, variant["sku"], str(variant["price"]["min_quantity"]), station_code, PARCELS)
         placed_s = time.perf_counter() - started
         started = time.perf_counter()
         planned = await client.post(
@@ -191,6 +189,7 @@ def pda_calls(server: Server, label: str, path: str, access: str, parcels: Path,
             out = tmp.parent / f"pda-{label}-{pid}.raw"
             argv = [spy, "record", "-p", str(pid), "-d", str(max(SECONDS - 3, 3)), "-r", "200", "-f", "raw"]
             profilers.append((out, subprocess.Popen([*argv, "-o", str(out), "--nonblocking"], stdout=subprocess.PIPE)))
+    web, postgres = CpuMeter(server.worker_pids), CpuMeter(server.postgres_pids)
     result = wrk(
         server.base_url,
         path,
@@ -199,6 +198,11 @@ def pda_calls(server: Server, label: str, path: str, access: str, parcels: Path,
         seconds=SECONDS,
         script=LUA,
         env={"PDA_FILE": str(parcels), "PDA_PATH": path, "PDA_TOKEN": access, "PDA_THREADS": "2"},
+    )
+    calls = result.requests or 1
+    print(
+        f"  {label}: CPU per call: web workers {web.seconds() * 1000 / calls:.1f} ms, "
+        f"PostgreSQL {postgres.seconds() * 1000 / calls:.1f} ms"
     )
     for out, profiler in profilers:
         profiler.wait()

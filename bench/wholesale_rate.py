@@ -27,7 +27,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from bench.harness import ROOT, Server, WrkResult, running_server, wrk, wrk_available
+from bench.harness import ROOT, CpuMeter, Server, WrkResult, running_server, wrk, wrk_available
 from bench.orders import _cpu_seconds, _embedded_url, _ledger_agrees, _wait_for_outbox
 from bench.stock import token
 from bench.wholesale_orders import _a_daily_truck_with_room, _stock_every_supply_sku
@@ -100,10 +100,12 @@ async def _prepare(base_url: str, database_url: str) -> tuple[list[Buyer], list[
 
 def _run(
     server: Server, label: str, lines: list[str], per_order: int, buyers: list[Buyer], workdir: Path
-) -> tuple[WrkResult, dict[str, int], float]:
+) -> tuple[WrkResult, dict[str, int], float, float]:
+    """wrk's figures, the answers by kind, and the web workers' and PostgreSQL's CPU ms per order."""
     out = workdir / f"{uuid.uuid4().hex[:6]}.counts"
     web = server.worker_pids()
     before = _cpu_seconds(web)
+    postgres = CpuMeter(server.postgres_pids)
     result = wrk(
         server.base_url,
         "/api/v1/wholesale/orders",
@@ -122,7 +124,7 @@ def _run(
     )
     counts = {k: int(v) for k, v in (line.split("=") for line in out.read_text().split())}
     placed = sum(n for k, n in counts.items() if k.startswith("201")) or 1
-    return result, counts, (_cpu_seconds(web) - before) * 1000 / placed
+    return result, counts, (_cpu_seconds(web) - before) * 1000 / placed, postgres.seconds() * 1000 / placed
 
 
 def main() -> None:
@@ -143,7 +145,7 @@ def main() -> None:
                 (f"one buyer, quick order: {len(lines)} lines each", len(lines), buyers[:1]),
                 (f"{len(buyers)} buyers at once (own cities), one line each", 1, buyers),
             ):
-                result, counts, web_ms = _run(server, label, lines, per_order, who, Path(tmp))
+                result, counts, web_ms, pg_ms = _run(server, label, lines, per_order, who, Path(tmp))
                 placed = sum(n for k, n in counts.items() if k.startswith("201"))
                 rate = placed / SECONDS
                 print(result.line())
@@ -152,7 +154,7 @@ def main() -> None:
                     f"{rate / GOAL_ORDERS_PER_SECOND:.2f}×), p99 {result.p99_ms:.0f} ms (goal ≤ {GOAL_P99_MS}: "
                     f"{'met' if result.p99_ms <= GOAL_P99_MS else 'not met'}), answers {dict(sorted(counts.items()))}"
                 )
-                print(f"    CPU per order: web workers {web_ms:.1f} ms")
+                print(f"    CPU per order: web workers {web_ms:.1f} ms, PostgreSQL {pg_ms:.1f} ms")
 
             async def agree() -> None:
                 async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:

@@ -93,8 +93,19 @@ def test_every_mapper_and_foreign_key_resolves_in_a_fresh_interpreter(entry: str
 
 
 # Libraries a web worker loads on first use only (a document, a picture, a payment, a broker):
-# each costs megabytes for the worker's whole life (issue 15's memory goal, README Performance).
-LOADED_ON_FIRST_USE = ("PIL", "reportlab", "openpyxl", "stripe", "kombu", "celery", "alembic", "pypdfium2")
+# each costs megabytes for the worker's whole life (issue 15's memory goal, README Performance);
+# cryptography is a cross-border token's (5.5 MiB of Rust library mapped).
+LOADED_ON_FIRST_USE = (
+    "PIL",
+    "reportlab",
+    "openpyxl",
+    "stripe",
+    "kombu",
+    "celery",
+    "alembic",
+    "pypdfium2",
+    "cryptography",
+)
 
 LOADED_PROBE = """
 import json, sys

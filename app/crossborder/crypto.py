@@ -12,11 +12,12 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING, Final
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
+# ``cryptography`` is imported where a token is encrypted, decrypted or a key checked: a web
+# worker that never opens the cross-border pages does not map its 5.5 MiB Rust library (issue 15's
+# memory goal; ``tests/test_app_startup.py`` names it).
 if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
+
     from app.config import Settings
 
 _HKDF_SALT: Final[bytes] = b"nanling-pearl/crossborder"
@@ -29,6 +30,8 @@ class TokenKeyError(ValueError):
 
 def check_key(key: str) -> None:
     """Raise ``TokenKeyError`` unless ``key`` is a Fernet key (urlsafe base64 of 32 bytes)."""
+    from cryptography.fernet import Fernet
+
     try:
         Fernet(key.encode("ascii"))
     except (ValueError, UnicodeEncodeError) as exc:
@@ -37,6 +40,9 @@ def check_key(key: str) -> None:
 
 def derive_key(secret: str) -> bytes:
     """A Fernet key derived from ``secret`` (demo/test only) with HKDF-SHA256."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=_HKDF_SALT, info=_HKDF_INFO).derive(secret.encode("utf-8"))
     return base64.urlsafe_b64encode(raw)
 
@@ -45,7 +51,9 @@ class TokenCipher:
     """Encrypts and decrypts short secrets (tokens) as ASCII strings fit for a text column."""
 
     def __init__(self, key: bytes | str) -> None:
-        self._fernet = Fernet(key.encode("ascii") if isinstance(key, str) else key)
+        from cryptography.fernet import Fernet
+
+        self._fernet: Fernet = Fernet(key.encode("ascii") if isinstance(key, str) else key)
 
     def __repr__(self) -> str:
         return "TokenCipher(<key hidden>)"
@@ -54,6 +62,8 @@ class TokenCipher:
         return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
 
     def decrypt(self, ciphertext: str) -> str:
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet.decrypt(ciphertext.encode("ascii")).decode("utf-8")
         except (InvalidToken, UnicodeError) as exc:
