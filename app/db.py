@@ -51,7 +51,6 @@ def start_embedded_postgres(pgdata: Path, database: str = EMBEDDED_DB_NAME) -> s
     if server is None:
         server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
         _embedded_servers[pgdata] = server
-    _keep_statistics_fresh(pgdata, server)
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # nosec B608
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
@@ -59,24 +58,6 @@ def start_embedded_postgres(pgdata: Path, database: str = EMBEDDED_DB_NAME) -> s
     if isinstance(socket_dir, tuple):
         socket_dir = socket_dir[0]
     return f"postgresql+asyncpg://postgres@/{database}?host={quote(str(socket_dir))}"
-
-
-# How often autovacuum looks for tables to analyse (PostgreSQL's default is a minute). A new
-# platform's tables grow from nothing: a statement prepared while ``orders`` was empty keeps the
-# plan made for an empty table (a scan per row of another table) until the table is analysed, and
-# the analysis also replaces cached plans. On the embedded server's small database a look every
-# 10 s costs nothing measurable; a managed PostgreSQL keeps its own autovacuum settings.
-AUTOVACUUM_NAPTIME = "10s"
-
-
-def _keep_statistics_fresh(pgdata: Path, server: Any) -> None:
-    """Set the embedded server's ``autovacuum_naptime`` once (``ALTER SYSTEM`` persists it in
-    ``postgresql.auto.conf``, read here so a restart does not rewrite it)."""
-    setting = f"autovacuum_naptime = '{AUTOVACUUM_NAPTIME}'"
-    auto_conf = pgdata / "postgresql.auto.conf"
-    if auto_conf.exists() and setting in auto_conf.read_text(encoding="utf-8"):
-        return
-    server.psql(f"ALTER SYSTEM SET {setting};\nSELECT pg_reload_conf();")
 
 
 class EmbeddedPostgresWatch:
@@ -122,12 +103,10 @@ class EmbeddedPostgresWatch:
         return self._postmaster
 
 
-def stop_embedded_postgres(pgdata: Path | None = None) -> None:
-    """Stop the embedded servers this process started (only ``pgdata``'s when given)."""
-    for path in [pgdata.resolve()] if pgdata is not None else list(_embedded_servers):
-        server = _embedded_servers.pop(path, None)
-        if server is not None:
-            server.cleanup()
+def stop_embedded_postgres() -> None:
+    for server in list(_embedded_servers.values()):
+        server.cleanup()
+    _embedded_servers.clear()
 
 
 def resolve_database_url(settings: Settings) -> str:
