@@ -11,6 +11,7 @@ with ``cwd`` = the repository root and ``PYTHONPATH`` = the repository root firs
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import re
@@ -115,8 +116,16 @@ print(json.dumps(sorted({{name.split(".")[0] for name in sys.modules}} & set({na
 """
 
 
-def test_a_web_worker_starts_without_the_document_and_picture_libraries() -> None:
-    result = run_child(LOADED_PROBE.format(names=list(LOADED_ON_FIRST_USE)), APP_ENV="test")
+# A cross-border token key configured (production requires one with an Alibaba app key): every
+# worker checks it when it reads its settings, without importing cryptography for that.
+TOKEN_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
+
+
+@pytest.mark.parametrize("token_key", ["", TOKEN_KEY])
+def test_a_web_worker_starts_without_the_document_and_picture_libraries(token_key: str) -> None:
+    result = run_child(
+        LOADED_PROBE.format(names=list(LOADED_ON_FIRST_USE)), APP_ENV="test", ALIBABA_TOKEN_KEY=token_key
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
 
