@@ -12,9 +12,9 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING, Final
 
-# ``cryptography`` is imported where a token is encrypted, decrypted or a key checked: a web
-# worker that never opens the cross-border pages does not map its 5.5 MiB Rust library (issue 15's
-# memory goal; ``tests/test_app_startup.py`` names it).
+# ``cryptography`` is imported where a token is encrypted or decrypted (a key is checked without
+# it): a web worker that never opens the cross-border pages does not map its 5.5 MiB Rust library
+# (issue 15's memory goal; ``tests/test_app_startup.py`` names it).
 if TYPE_CHECKING:
     from cryptography.fernet import Fernet
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -164,8 +166,6 @@ async def test_wrong_secret_on_refresh_is_a_configuration_error(
 def test_cipher_from_settings(tmp_path: object) -> None:
     derived = cipher_for(Settings(app_env="test", secret_key="s" * 40))
     assert derived.decrypt(TokenCipher(derive_key("s" * 40)).encrypt("x")) == "x"
-    from cryptography.fernet import Fernet
-
     key = Fernet.generate_key().decode()
     explicit = cipher_for(Settings(app_env="test", alibaba_token_key=key))
     assert TokenCipher(key).decrypt(explicit.encrypt("y")) == "y"
@@ -186,6 +186,12 @@ def test_production_requires_a_token_key() -> None:
         Settings(**prod, alibaba_app_key="502870", alibaba_app_secret="s")
     with pytest.raises(ValueError, match="Fernet"):
         Settings(**prod, alibaba_token_key="not-a-key")
+    # Base64, but not of 32 bytes: refused as Fernet itself refuses it (checked without cryptography).
+    short = base64.urlsafe_b64encode(bytes(31)).decode()
+    with pytest.raises(ValueError, match="Fernet"):
+        Fernet(short)
+    with pytest.raises(ValueError, match="Fernet"):
+        Settings(**prod, alibaba_token_key=short)
     assert Settings(**prod).alibaba_configured is False
     with pytest.raises(TokenKeyError):
         cipher_for(Settings(**prod))
