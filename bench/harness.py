@@ -111,7 +111,9 @@ class Server:
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
             except FileNotFoundError:
                 continue
-            if b"multiprocessing" in cmdline:
+            # uvicorn's workers are spawned (``spawn_main``); its multiprocessing resource tracker,
+            # also a child, serves nothing and would add its ticks to the workers' CPU.
+            if b"spawn_main" in cmdline:
                 pids.append(int(pid))
         return pids or [self.process.pid]
 
