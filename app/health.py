@@ -11,7 +11,7 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.accounts.access import AnonymousAccess, PublicAccess
+from app.accounts.access import PublicAccess, anonymous
 from app.kit import outbox
 from app.kit import repository as kit_repository
 
@@ -32,7 +32,8 @@ def kombu_probe(url: str) -> BrokerProbe:
     return probe
 
 
-@router.get("/healthz", dependencies=[AnonymousAccess])
+@router.get("/healthz")
+@anonymous
 async def healthz() -> dict[str, str]:
     """Liveness: the process answers. It touches nothing (readiness, ``/readyz``, checks the
     database and the broker), so a load balancer's probe costs next to nothing."""

@@ -12,7 +12,6 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from starlette.middleware.gzip import GZipMiddleware
 
 from app import models as _every_table  # noqa: F401 - all mappers resolvable in every worker (see app/models.py)
 from app.accounts import endpoints as accounts_endpoints
@@ -27,6 +26,7 @@ from app.db import create_engine, create_sessionmaker, resolve_database_url
 from app.events import endpoints as events_endpoints
 from app.health import BrokerProbe, kombu_probe
 from app.health import router as health_router
+from app.kit.compression import Compression
 from app.kit.http import BodySizeLimit, install_error_handlers
 from app.kit.metrics import RequestObserver, watch_pool
 from app.kit.outbox import TaskSender
@@ -380,7 +380,7 @@ def _add_middleware(app: FastAPI, settings: Settings, *, online_payment: bool) -
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, upload_max_bytes=settings.max_image_bytes)
     # HTML, JSON, CSS and JS over 1 KB go gzip-compressed to a client that accepts it (a phone on
     # 3G in a village gets the product list in a fifth of the bytes); ``Vary: Accept-Encoding``.
-    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6, exclude_content_types=NOT_COMPRESSED)
+    app.add_middleware(Compression, minimum_size=1024, compresslevel=6, exclude_content_types=NOT_COMPRESSED)
     # Added last, so outermost: the 413 of BodySizeLimit gets the headers too.
     app.add_middleware(
         SecurityHeaders,
