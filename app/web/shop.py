@@ -174,7 +174,12 @@ async def _render_product(
             "errors": errors or [],
             "added": added_line,
             "line_max": get_settings().cart_line_maximums,  # as pricing reads it
-            "presales": await presale_pages.open_wave_cards(session, product_slug=slug),
+            # Kept a second with the product, as the home page keeps its own (app.kit.short_memo).
+            "presales": await _page_memo(request).get_or_build(
+                ("product-presales", slug, clock.today()),
+                _memo_seconds(request),
+                lambda: presale_pages.open_wave_cards(session, product_slug=slug),
+            ),
         },
         status_code=status_code,
     )
