@@ -8,7 +8,10 @@
   Each route is loaded for a second before its figures are taken, and that cold second's p99 is
   printed beside them: a route's first requests compile its templates, prepare its statements on
   every pooled connection and read its page data, ~0.3 s each for the first sixteen, which alone
-  set the p99 of a 6 s run from cold (home page: 342 ms cold, 18 ms warm, in one run).
+  set the p99 of a 6 s run from cold (home page: 342 ms cold, 18 ms warm, in one run). Beside
+  wrk's figures, the share of answers within 50 ms by the server's own clock (its request
+  histogram): where wrk's figures contradict its own rate (tens of thousands of cached answers a
+  second starve it of the cores), that share decides the verdict.
 - The product list (``GET /api/v1/products``) and the home page in bytes on the wire, with and
   without ``Accept-Encoding: gzip``.
 - The web worker's peak resident memory (VmHWM) at the end.
@@ -123,6 +126,34 @@ async def _fixtures(base: str) -> tuple[str, str, dict[str, str], dict[str, str]
         return slug, placed.json()["number"], customer, operator
 
 
+def _answered(base: str, admin: dict[str, str]) -> tuple[float, float]:
+    """GET answers so far (all routes but ``/metrics``) and those that took at most
+    :data:`GOAL_P99_MS`, by the server's own clock: ``RequestObserver``'s histogram, every worker's,
+    from a request's first byte read to its last byte handed to the connection."""
+    bound = f'le="{GOAL_P99_MS / 1000}"'
+    total = within = 0.0
+    for line in httpx.get(base + "/metrics", headers=admin, timeout=30).text.splitlines():
+        if not line.startswith("nanling_http_request_duration_seconds_bucket{") or 'route="/metrics"' in line:
+            continue
+        if 'method="GET"' not in line:
+            continue
+        count = float(line.rsplit(" ", 1)[1])
+        if 'le="+Inf"' in line:
+            total += count
+        elif bound in line:
+            within += count
+    return total, within
+
+
+def _server_side(base: str, admin: dict[str, str], before: tuple[float, float]) -> tuple[float, float]:
+    """Answers since ``before`` and the share of them within the goal. A worker writes its timings
+    at most a second after them (``app.kit.metrics._LatencyBuffer``): wait that out first."""
+    time.sleep(1.5)
+    total, within = _answered(base, admin)
+    answers = total - before[0]
+    return answers, (within - before[1]) / answers if answers else float("nan")
+
+
 def _wrk_figures(server: Server, bare_base: str) -> list[str]:
     gzip = {"Accept-Encoding": "gzip"}
     lines = []
@@ -151,19 +182,35 @@ def _wrk_figures(server: Server, bare_base: str) -> list[str]:
         ("order status page", f"/orders/{order}/status", customer),
         ("PDA shelf list", "/api/v1/pda/shelf", {**operator, **gzip}),
     ]
+    admin = asyncio.run(_admin(server.base_url))
     for label, path, headers in targets:
         # The route's first second: templates compiled, statements prepared on each pooled
         # connection, page data read. Printed, but the p99 is the route's once it has served.
         cold = wrk(server.base_url, path, label=label, headers=headers, seconds=WARM_UP_SECONDS)
+        time.sleep(1.5)  # the warm-up's timings written, so that they are not counted below
+        before = _answered(server.base_url, admin)
         result = wrk(server.base_url, path, label=label, headers=headers, seconds=WRK_SECONDS)
-        verdict = "met" if result.p99_ms <= GOAL_P99_MS and not result.non_2xx else "not met"
-        if not result.latency_trustworthy:
-            verdict += (
-                f" (wrk's own figures disagree: mean {result.mean_ms:.1f} ms where 16 connections at this"
-                f" rate wait {result.implied_mean_ms:.2f} ms on average; its tail is the client's)"
+        answers, share = _server_side(server.base_url, admin, before)
+        server_met = share >= 0.99
+        if result.latency_trustworthy:
+            verdict = "met" if result.p99_ms <= GOAL_P99_MS and not result.non_2xx else "not met"
+        else:
+            # wrk, starved of the cores, measures its own threads: the server's clock decides.
+            verdict = (
+                f"{'met' if server_met and not result.non_2xx else 'not met'} on the server's clock (wrk's own"
+                f" figures disagree: mean {result.mean_ms:.1f} ms where 16 connections at this rate wait"
+                f" {result.implied_mean_ms:.2f} ms on average; its tail is the client's)"
             )
-        lines.append(f"{result.line()}   {verdict}   [its first {WARM_UP_SECONDS} s, cold: p99 {cold.p99_ms:.1f} ms]")
+        lines.append(
+            f"{result.line()}   {verdict}   [server: {share:.2%} of {answers:.0f} within {GOAL_P99_MS} ms;"
+            f" first {WARM_UP_SECONDS} s, cold: p99 {cold.p99_ms:.1f} ms]"
+        )
     return lines
+
+
+async def _admin(base: str) -> dict[str, str]:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        return await token(client)
 
 
 def main() -> None:

@@ -1,9 +1,10 @@
 """Who may call a route: every route declares one access rule, through a dependency.
 
 Rules are plain data (:class:`AccessRule`) attached to the dependency function (or, for
-:func:`anonymous`, the endpoint) as ``access_rule``; the route-walker test reads them from the app's route table and fails on a route
-that declares none. A public route says so with ``dependencies=[PublicAccess]``, or with
-:func:`anonymous` on its endpoint when it never looks its caller up.
+:func:`anonymous`, the endpoint) as ``access_rule``; the route-walker test reads them from the
+app's route table and fails on a route that declares none. A public route says so with
+``dependencies=[PublicAccess]``, or with :func:`anonymous` on its endpoint when it never looks its
+caller up.
 
 A caller is a :class:`Principal`, resolved once per request from a bearer token
 (``Authorization: Bearer …``, API clients and devices) or the session cookie (pages). Tokens carry

@@ -97,9 +97,7 @@ async def home(
             # Open pre-sale waves (countdown, what is left): kept with the page a second like the rest.
             "presales": await presale_pages.open_wave_cards(session),
             # Plain values, not rows: the memo outlives this request's session.
-            "categories": [
-                {"slug": c.slug, "name_zh": c.name_zh} for c in await repository.list_categories(session)
-            ],
+            "categories": [{"slug": c.slug, "name_zh": c.name_zh} for c in await repository.list_categories(session)],
         }
 
     # What every visitor of this kind sees alike, kept a second (app.kit.short_memo).

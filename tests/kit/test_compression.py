@@ -19,7 +19,12 @@ SMALL = b"ok"
 
 
 def _app(
-    body: bytes, content_type: str, *, status: int = 200, extra: list[tuple[bytes, bytes]] | None = None, streamed: bool = False
+    body: bytes,
+    content_type: str,
+    *,
+    status: int = 200,
+    extra: list[tuple[bytes, bytes]] | None = None,
+    streamed: bool = False,
 ) -> object:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         headers = [(b"content-type", content_type.encode()), *(extra or [])]
