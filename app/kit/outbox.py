@@ -62,8 +62,14 @@ async def enqueue(session: AsyncSession, task_name: str, **payload: Any) -> Outb
     message = OutboxMessage(task_name=task_name, payload=payload, request_id=current_request_id())
     session.add(message)
     await session.flush()
-    session.info.setdefault(PENDING_KEY, {})[message.id] = (task_name, payload)
+    remember(session, message.id, task_name, payload)
     return message
+
+
+def remember(session: AsyncSession, message_id: int, task_name: str, payload: dict[str, Any]) -> None:
+    """A message written in this transaction (by :func:`enqueue`, or in the same statement as the
+    row it is for, ``repository.task_row_for``): sent once the transaction commits."""
+    session.info.setdefault(PENDING_KEY, {})[message_id] = (task_name, payload)
 
 
 def forget_pending(session: AsyncSession) -> None:
@@ -83,9 +89,7 @@ async def relay_after_commit(session: AsyncSession) -> None:
     if not pending or sender is None:
         return
     drains = sender.drains if isinstance(sender, DrainingSender) else None
-    to_relay = [
-        message_id for message_id, (task_name, _) in pending.items() if drains is None or not drains(task_name)
-    ]
+    to_relay = [message_id for message_id, (task_name, _) in pending.items() if drains is None or not drains(task_name)]
     if to_relay:
         await relay(session, sender, ids=to_relay)
 

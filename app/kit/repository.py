@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
+from sqlalchemy import CTE, String, and_, bindparam, delete, func, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -18,6 +18,26 @@ if TYPE_CHECKING:
     import psycopg
 
 # ---- outbox ---------------------------------------------------------------------------------------
+
+
+def task_row_for(new_row: CTE, task_name: str, id_key: str, request_id: str | None) -> CTE:
+    """The outbox row asking for ``task_name(**{id_key: <id>})`` of the row ``new_row`` writes (an
+    ``INSERT … RETURNING id`` CTE), as a CTE of the same statement returning the message's id: the
+    row and the task asked for it are one round trip (``app.kit.outbox.remember`` then keeps it
+    for the relay after the commit)."""
+    return (
+        insert(OutboxMessage)
+        .from_select(
+            ["task_name", "payload", "request_id"],
+            select(
+                literal(task_name, String),
+                func.jsonb_build_object(literal(id_key, String), new_row.c.id),
+                literal(request_id, String),
+            ),
+        )
+        .returning(OutboxMessage.id)
+        .cte("task")
+    )
 
 
 def _seconds_ago(seconds: int) -> Any:
@@ -76,10 +96,7 @@ async def outbox_backlog(conn: AsyncConnection | AsyncSession, *, max_process_at
     unprocessed = OutboxMessage.processed_at.is_(None)
     given_up = OutboxMessage.process_attempts >= max_process_attempts
     counts = (
-        select(func.count(), func.count().filter(given_up))
-        .select_from(OutboxMessage)
-        .where(unprocessed)
-        .subquery()
+        select(func.count(), func.count().filter(given_up)).select_from(OutboxMessage).where(unprocessed).subquery()
     )
     oldest = (
         select(OutboxMessage.created_at)

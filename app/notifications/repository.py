@@ -6,19 +6,50 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TypedDict, Unpack
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import inspect, or_, select, true, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
+from app.kit import outbox
+from app.kit import repository as kit_repository
+from app.kit.logs import current_request_id
 from app.notifications.models import NotificationMessage, NotificationStatus
 
 # States a delivery may still be attempted from; ``sent`` and ``outbox_only`` are final.
 OPEN_STATUSES = (NotificationStatus.queued, NotificationStatus.failed)
 
 
-async def add(session: AsyncSession, message: NotificationMessage) -> NotificationMessage:
+async def add_to_send(session: AsyncSession, message: NotificationMessage, task_name: str) -> NotificationMessage:
+    """Store the new ``message`` (every column given but its id and creation time) with the outbox
+    row that asks ``task_name`` to send it, in one statement: an order's notice is written under the
+    order's other writes, and a shop order or a PDA scan-in pays every round trip (issue 15). The
+    message joins the session as the row stored, as SQLAlchemy's own ``INSERT … RETURNING`` of an
+    entity makes it: a rollback expires it like any other row read in the transaction (read its id
+    before, as the outbox row's payload has it)."""
+    values = {column.key: getattr(message, column.key) for column in _WRITTEN_COLUMNS}
+    new_message = (
+        insert(NotificationMessage)
+        .values(**values)
+        .returning(NotificationMessage.id, NotificationMessage.created_at)
+        .cte("new_message")
+    )
+    task = kit_repository.task_row_for(new_message, task_name, "message_id", current_request_id())
+    message_id, created_at, task_id = (
+        await session.execute(
+            select(new_message.c.id, new_message.c.created_at, task.c.id).select_from(new_message.join(task, true()))
+        )
+    ).one()
+    message.id, message.created_at = message_id, created_at
+    make_transient_to_detached(message)
     session.add(message)
-    await session.flush()
+    outbox.remember(session, task_id, task_name, {"message_id": message_id})
     return message
+
+
+_WRITTEN_COLUMNS = tuple(
+    column for column in inspect(NotificationMessage).columns if column.key not in ("id", "created_at")
+)
 
 
 async def get(session: AsyncSession, message_id: int) -> NotificationMessage | None:

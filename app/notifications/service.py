@@ -17,7 +17,6 @@ from typing import Any, Unpack
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit import clock
-from app.kit.outbox import enqueue
 from app.kit.phones import last_four, mask_phone, normalise_cn_phone
 from app.notifications import errors, repository
 from app.notifications.models import (
@@ -44,7 +43,7 @@ async def notify(
     reference: str | None = None,
 ) -> NotificationMessage:
     """Queue an SMS: normalise the phone, render the template, store the message (``queued``) and
-    ask for ``notifications.send`` — all in the caller's transaction; only flushes.
+    ask for ``notifications.send`` — one statement in the caller's transaction.
 
     Raises :class:`~app.notifications.errors.InvalidRecipient` (422) for a phone number that is not
     valid, and :class:`~app.notifications.templates.TemplateError` for an unknown template or
@@ -57,7 +56,8 @@ async def notify(
     if reference is not None and len(reference) > REFERENCE_MAX_CHARS:
         raise ValueError(f"reference 最多 {REFERENCE_MAX_CHARS} 个字符")
     rendered = render(template, params)
-    message = await repository.add(
+    # Every column given: the message joins the session as the row its statement stored.
+    return await repository.add_to_send(
         session,
         NotificationMessage(
             channel=NotificationChannel.sms,
@@ -66,12 +66,16 @@ async def notify(
             params=rendered.params,
             body=rendered.body,
             status=NotificationStatus.queued,
+            provider=None,
+            provider_message_id=None,
             attempts=0,
+            last_error=None,
+            last_attempt_at=None,
+            sent_at=None,
             reference=reference,
         ),
+        SEND_TASK,
     )
-    await enqueue(session, SEND_TASK, message_id=message.id)
-    return message
 
 
 def client_reference(message: NotificationMessage) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, exists, func, inspect, select, update
+from sqlalchemy import Select, bindparam, case, exists, func, inspect, literal, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
@@ -185,21 +185,44 @@ async def orders_due_soon(session: AsyncSession, start: datetime, end: datetime,
 
 _ORDER_COLUMN_KEYS = tuple(attr.key for attr in inspect(Order).column_attrs)
 _ORDER_COLUMNS = tuple(getattr(Order, key) for key in _ORDER_COLUMN_KEYS)
+_ORDER_TABLE_COLUMNS = tuple(inspect(Order).columns[key] for key in _ORDER_COLUMN_KEYS)
 
 
 async def move_status(
-    session: AsyncSession, order: Order, *, expected: OrderStatus, to: OrderStatus, **values: Any
+    session: AsyncSession,
+    order: Order,
+    *,
+    expected: OrderStatus,
+    to: OrderStatus,
+    event: dict[str, Any],
+    **values: Any,
 ) -> bool:
-    """Compare-and-set the order from ``expected`` to ``to`` (plus other columns); False when another
-    transition got there first. The loaded ``order`` takes its columns from the statement's own
-    RETURNING row (nothing is read back; relations it has loaded, such as its lines, stay)."""
+    """Compare-and-set the order from ``expected`` to ``to`` (plus other columns) and write its
+    event (``event``: the ``order_events`` columns but the order's id) in the same statement, only
+    if the order moved; False, writing nothing, when another transition got there first. The loaded
+    ``order`` takes its columns from the statement's own RETURNING row (nothing is read back;
+    relations it has loaded, such as its lines, stay). One statement, not two: a PDA scan-in or
+    handover pays every round trip under the station's and the stock's turns (issue 15)."""
+    moved = (
+        update(Order)
+        .where(Order.id == order.id, Order.status == expected)
+        .values(status=to, **values)
+        .returning(*_ORDER_COLUMNS)
+        .cte("moved")
+    )
+    columns = list(event)
+    written = (
+        insert(OrderEvent)
+        .from_select(
+            ["order_id", *columns],
+            select(moved.c.id, *(literal(event[name], OrderEvent.__table__.c[name].type) for name in columns)),
+        )
+        .returning(OrderEvent.id)
+        .cte("written")
+    )
     row = (
         await session.execute(
-            update(Order)
-            .where(Order.id == order.id, Order.status == expected)
-            .values(status=to, **values)
-            .returning(*_ORDER_COLUMNS)
-            .execution_options(synchronize_session=False)
+            select(*(moved.c[column.key] for column in _ORDER_TABLE_COLUMNS)).select_from(moved.join(written, true()))
         )
     ).first()
     if row is None:

@@ -48,20 +48,19 @@ async def transition(
         raise errors.TransitionNotAllowed(
             f"订单{current.label_zh}，不能变为{to.label_zh}", detail={"from": current.value, "to": to.value}
         )
-    # The update refreshes ``order`` from its RETURNING row: no read back after the flush below.
-    if not await repository.move_status(session, order, expected=current, to=to, **values):
+    # The update refreshes ``order`` from its RETURNING row (no read back) and writes the event.
+    event = {
+        "kind": kind,
+        "from_status": current.value,
+        "to_status": to.value,
+        "actor_user_id": actor_user_id,
+        "message_zh": message_zh,
+        "detail": detail or {},
+    }
+    if not await repository.move_status(session, order, expected=current, to=to, event=event, **values):
         raise errors.OrderStateConflict(detail={"expected": current.value})
-    session.add(
-        OrderEvent(
-            order_id=order.id,
-            kind=kind,
-            from_status=current.value,
-            to_status=to.value,
-            actor_user_id=actor_user_id,
-            message_zh=message_zh,
-            detail=detail or {},
-        )
-    )
+    # What the caller changed meanwhile goes now, as before the event had its own statement (a
+    # handover's parcel): later reads of this transaction see it.
     await session.flush()
     return order
 

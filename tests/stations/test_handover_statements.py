@@ -18,8 +18,13 @@ __all__ = ["desk"]  # the fixture, used by name
 
 # The token, the idempotency claim, the parcel locked with its order and station, the payment, the
 # order counting it (locked and read by its update), the payment's event, the hold's claim and the
-# stock's sale, the order's transition, its event, the parcel, and the idempotent answer.
-HANDOVER_STATEMENTS = 12
+# stock's sale, the order's transition with its event (one statement), the parcel, and the
+# idempotent answer.
+HANDOVER_STATEMENTS = 11
+# The token, the idempotency claim, the parcel, the shelf's slots (under the station's advisory
+# lock), the parcel shelved, the order's transition with its event, the customer's notice with its
+# send task, the idempotent answer, then the station's turn: its row locked, the shelf counted.
+SCAN_IN_STATEMENTS = 10
 
 
 @contextmanager
@@ -61,9 +66,13 @@ async def test_a_scan_in_takes_the_stations_turn_after_storing_its_answer(
 ) -> None:
     """Every scan-in at a station takes a turn on the station's row for the shelf's capacity: the
     idempotent answer is stored before that turn, so only the count and the commit are inside it."""
-    (box,) = await dispatched(client, desk, 1, shop)
+    first, box = await dispatched(client, desk, 2, shop)
+    await scanned_code(client, desk, first, "s0")  # the PDA's token is marked used once in a while
     with statements(engine) as sent:
         await scanned_code(client, desk, box, "s1")
     answer = next(i for i, s in enumerate(sent) if s.startswith("UPDATE idempotency_keys"))
     turn = next(i for i, s in enumerate(sent) if "FROM stations" in s and "FOR UPDATE" in s)
     assert answer < turn, "\n".join(sent)
+    # The station's turn ends the scan-in's own statements (what follows is the test's reading of
+    # the pickup code and the relay of the notice's task, which a worker drains in production).
+    assert sent[turn + 1].startswith("SELECT count(*)") and turn + 2 <= SCAN_IN_STATEMENTS, "\n".join(sent)
