@@ -20,19 +20,19 @@ if TYPE_CHECKING:
 # ---- outbox ---------------------------------------------------------------------------------------
 
 
-def task_row_for(new_row: CTE, task_name: str, id_key: str, request_id: str | None) -> CTE:
-    """The outbox row asking for ``task_name(**{id_key: <id>})`` of the row ``new_row`` writes (an
+def task_row_for(new_row: CTE, id_key: str) -> CTE:
+    """The outbox row asking for a task with ``{id_key: <id>}`` of the row ``new_row`` writes (an
     ``INSERT … RETURNING id`` CTE), as a CTE of the same statement returning the message's id: the
-    row and the task asked for it are one round trip (``app.kit.outbox.remember`` then keeps it
-    for the relay after the commit)."""
+    row and the task asked for it are one round trip (``app.kit.outbox.remember`` then keeps it for
+    the relay after the commit). Its parameters: ``task_name`` and ``request_id``."""
     return (
         insert(OutboxMessage)
         .from_select(
             ["task_name", "payload", "request_id"],
             select(
-                literal(task_name, String),
+                bindparam("task_name", type_=String),
                 func.jsonb_build_object(literal(id_key, String), new_row.c.id),
-                literal(request_id, String),
+                bindparam("request_id", type_=String),
             ),
         )
         .returning(OutboxMessage.id)

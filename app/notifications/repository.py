@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TypedDict, Unpack
 
-from sqlalchemy import inspect, or_, select, true, update
+from sqlalchemy import Select, bindparam, inspect, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -27,18 +27,9 @@ async def add_to_send(session: AsyncSession, message: NotificationMessage, task_
     message joins the session as the row stored, as SQLAlchemy's own ``INSERT … RETURNING`` of an
     entity makes it: a rollback expires it like any other row read in the transaction (read its id
     before, as the outbox row's payload has it)."""
-    values = {column.key: getattr(message, column.key) for column in _WRITTEN_COLUMNS}
-    new_message = (
-        insert(NotificationMessage)
-        .values(**values)
-        .returning(NotificationMessage.id, NotificationMessage.created_at)
-        .cte("new_message")
-    )
-    task = kit_repository.task_row_for(new_message, task_name, "message_id", current_request_id())
+    params = {column.key: getattr(message, column.key) for column in _WRITTEN_COLUMNS}
     message_id, created_at, task_id = (
-        await session.execute(
-            select(new_message.c.id, new_message.c.created_at, task.c.id).select_from(new_message.join(task, true()))
-        )
+        await session.execute(_ADD_TO_SEND, {**params, "task_name": task_name, "request_id": current_request_id()})
     ).one()
     message.id, message.created_at = message_id, created_at
     make_transient_to_detached(message)
@@ -50,6 +41,21 @@ async def add_to_send(session: AsyncSession, message: NotificationMessage, task_
 _WRITTEN_COLUMNS = tuple(
     column for column in inspect(NotificationMessage).columns if column.key not in ("id", "created_at")
 )
+
+
+def _add_to_send_statement() -> Select[int, datetime, int]:
+    """Built once: a statement built per call costs more Python than the round trip it saves."""
+    new_message = (
+        insert(NotificationMessage)
+        .values({column.key: bindparam(column.key) for column in _WRITTEN_COLUMNS})
+        .returning(NotificationMessage.id, NotificationMessage.created_at)
+        .cte("new_message")
+    )
+    task = kit_repository.task_row_for(new_message, "message_id")
+    return select(new_message.c.id, new_message.c.created_at, task.c.id).select_from(new_message.join(task, true()))
+
+
+_ADD_TO_SEND = _add_to_send_statement()
 
 
 async def get(session: AsyncSession, message_id: int) -> NotificationMessage | None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, case, exists, func, inspect, literal, select, true, update
+from sqlalchemy import Select, Table, bindparam, case, exists, func, inspect, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
@@ -198,38 +199,51 @@ async def move_status(
     **values: Any,
 ) -> bool:
     """Compare-and-set the order from ``expected`` to ``to`` (plus other columns) and write its
-    event (``event``: the ``order_events`` columns but the order's id) in the same statement, only
-    if the order moved; False, writing nothing, when another transition got there first. The loaded
-    ``order`` takes its columns from the statement's own RETURNING row (nothing is read back;
-    relations it has loaded, such as its lines, stay). One statement, not two: a PDA scan-in or
-    handover pays every round trip under the station's and the stock's turns (issue 15)."""
-    moved = (
-        update(Order)
-        .where(Order.id == order.id, Order.status == expected)
-        .values(status=to, **values)
-        .returning(*_ORDER_COLUMNS)
-        .cte("moved")
-    )
-    columns = list(event)
-    written = (
-        insert(OrderEvent)
-        .from_select(
-            ["order_id", *columns],
-            select(moved.c.id, *(literal(event[name], OrderEvent.__table__.c[name].type) for name in columns)),
-        )
-        .returning(OrderEvent.id)
-        .cte("written")
-    )
-    row = (
-        await session.execute(
-            select(*(moved.c[column.key] for column in _ORDER_TABLE_COLUMNS)).select_from(moved.join(written, true()))
-        )
-    ).first()
+    event (``event``: every ``order_events`` column but the order's id and the row's own) in the
+    same statement, only if the order moved; False, writing nothing, when another transition got
+    there first. The loaded ``order`` takes its columns from the statement's own RETURNING row
+    (nothing is read back; relations it has loaded, such as its lines, stay). One round trip, not
+    two: a PDA scan-in or handover pays every round trip (issue 15)."""
+    params = {
+        "order_id": order.id,
+        "expected": expected,
+        "to": to,
+        **{f"set_{key}": value for key, value in values.items()},
+        **{f"event_{key}": value for key, value in event.items()},
+    }
+    row = (await session.execute(_move_status_statement(tuple(sorted(values))), params)).first()
     if row is None:
         return False
     for key, value in zip(_ORDER_COLUMN_KEYS, row, strict=True):
         set_committed_value(order, key, value)
     return True
+
+
+_EVENT_COLUMNS = ("kind", "from_status", "to_status", "actor_user_id", "message_zh", "detail")
+
+
+@functools.cache
+def _move_status_statement(set_keys: tuple[str, ...]) -> Select[Any]:
+    """The transition's statement for the columns it sets, built once per process: a statement
+    built per call costs more Python (construction, its cache key) than the round trip it saves."""
+    moved = (
+        update(Order)
+        .where(Order.id == bindparam("order_id"), Order.status == bindparam("expected"))
+        .values(status=bindparam("to"), **{key: bindparam(f"set_{key}") for key in set_keys})
+        .returning(*_ORDER_COLUMNS)
+        .cte("moved")
+    )
+    events = cast(Table, OrderEvent.__table__)
+    written = (
+        insert(events)
+        .from_select(
+            ["order_id", *_EVENT_COLUMNS],
+            select(moved.c.id, *(bindparam(f"event_{key}", type_=events.c[key].type) for key in _EVENT_COLUMNS)),
+        )
+        .returning(events.c.id)
+        .cte("written")
+    )
+    return select(*(moved.c[column.key] for column in _ORDER_TABLE_COLUMNS)).select_from(moved.join(written, true()))
 
 
 async def has_event(session: AsyncSession, order_id: int, kind: str) -> bool:
