@@ -10,12 +10,13 @@ from typing import Any, cast
 from sqlalchemy import Select, Table, bindparam, case, exists, func, inspect, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.orders.models import (
     Order,
     OrderEvent,
+    OrderLine,
     OrderStatus,
     Payment,
     PaymentState,
@@ -57,10 +58,41 @@ async def insert_order_row(session: AsyncSession, values: dict[str, Any]) -> Ord
     one statement; None when an order with its number exists (a concurrent insert of the same number
     waits for the first transaction and then gets None). No savepoint is needed for the rare clash:
     the statement never fails on it."""
-    inserted = await session.scalars(
-        insert(Order).values(**values).on_conflict_do_nothing(index_elements=["number"]).returning(Order)
-    )
+    inserted = await session.scalars(_insert_order_statement(tuple(sorted(values))), values)
     return inserted.one_or_none()
+
+
+@functools.cache
+def _insert_order_statement(keys: tuple[str, ...]) -> Any:
+    """Built once per set of columns given (a statement built per order costs Python every order)."""
+    return (
+        insert(Order)
+        .values({key: bindparam(key) for key in keys})
+        .on_conflict_do_nothing(index_elements=["number"])
+        .returning(Order)
+    )
+
+
+async def add_lines_and_events(session: AsyncSession, lines: Sequence[OrderLine], events: Sequence[OrderEvent]) -> None:
+    """Write a new order's ``lines`` and ``events`` (every column given but their ids and times):
+    one multi-row insert per table with statements built once, not through a flush (the unit of
+    work costs every order more Python than its rows). They join the session as the rows stored, as
+    SQLAlchemy's own ``INSERT … RETURNING`` of an entity makes them (a rollback expires them)."""
+    line_rows = await session.execute(_ADD_LINES, [{key: getattr(line, key) for key in _LINE_KEYS} for line in lines])
+    for line, (line_id,) in zip(lines, line_rows, strict=True):
+        line.id = line_id
+    event_rows = await session.execute(
+        _ADD_EVENTS, [{key: getattr(event, key) for key in ("order_id", *_EVENT_COLUMNS)} for event in events]
+    )
+    for event, (event_id, created_at) in zip(events, event_rows, strict=True):
+        event.id, event.created_at = event_id, created_at
+    for written in (*lines, *events):
+        make_transient_to_detached(written)
+        session.add(written)
+
+
+_LINE_KEYS = tuple(column.key for column in OrderLine.__table__.columns if column.key != "id")
+_ADD_LINES = insert(cast(Table, OrderLine.__table__)).returning(OrderLine.__table__.c.id, sort_by_parameter_order=True)
 
 
 async def order_for_read_model(session: AsyncSession, number: str) -> Order | None:
@@ -220,6 +252,24 @@ async def move_status(
 
 
 _EVENT_COLUMNS = ("kind", "from_status", "to_status", "actor_user_id", "message_zh", "detail")
+
+
+async def add_event(session: AsyncSession, event: OrderEvent) -> OrderEvent:
+    """Write the new ``event`` (every column given but its id and time) with one statement built
+    once, not through a flush: the unit of work costs a handover or a payment more Python than the
+    row itself (issue 15). The event joins the session as the row stored, as SQLAlchemy's own
+    ``INSERT … RETURNING`` of an entity makes it (a rollback expires it)."""
+    params = {key: getattr(event, key) for key in ("order_id", *_EVENT_COLUMNS)}
+    event.id, event.created_at = (await session.execute(_ADD_EVENTS, params)).one()
+    make_transient_to_detached(event)
+    session.add(event)
+    return event
+
+
+# Given a list of rows, one multi-row statement, its RETURNING rows in the order given.
+_ADD_EVENTS = insert(cast(Table, OrderEvent.__table__)).returning(
+    OrderEvent.__table__.c.id, OrderEvent.__table__.c.created_at, sort_by_parameter_order=True
+)
 
 
 @functools.cache

@@ -255,11 +255,13 @@ async def _write_lines_and_event(
                 line_total_minor=line.line_total_minor,
                 price_list=line.rule.price_list_code,
                 price_rule=line.rule.description_zh,
+                packed_quantity=None,  # every column given: the rows join the session as stored
             )
         )
     placed = OrderEvent(
         order_id=order.id,
         kind="placed",
+        from_status=None,
         to_status=OrderStatus(order.status).value,
         actor_user_id=actor_user_id if actor_user_id is not None else new.customer_user_id,
         message_zh=new.placed_message_zh,
@@ -269,16 +271,17 @@ async def _write_lines_and_event(
         OrderEvent(
             order_id=order.id,
             kind=note.kind,
+            from_status=None,
+            to_status=None,
             actor_user_id=placed.actor_user_id,
             message_zh=note.message_zh,
             detail=note.detail,
         )
         for note in new.more_events
     ]
-    session.add_all([*lines, *events])
-    await session.flush()
-    # The new order's relations are what was just written (its server-set times come back with the
-    # inserts, ``eager_defaults``): the answer to the request is built without reading them again.
+    await repository.add_lines_and_events(session, lines, events)
+    # The new order's relations are what was just written (their ids and times came back with the
+    # inserts): the answer to the request is built without reading them again.
     set_committed_value(order, "lines", lines)
     set_committed_value(order, "events", events)
     set_committed_value(order, "payments", [])

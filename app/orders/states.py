@@ -76,10 +76,19 @@ async def record(
 ) -> None:
     """An event without a status change (a payment step, a notice sent). When the order in memory
     has its events loaded, the new one joins them, so an answer built from it needs no read back."""
-    event = OrderEvent(
-        order_id=order.id, kind=kind, actor_user_id=actor_user_id, message_zh=message_zh, detail=detail or {}
-    )
-    session.add(event)
+    # What the caller changed meanwhile goes first, as when the event was flushed with it.
     await session.flush()
+    event = await repository.add_event(
+        session,
+        OrderEvent(
+            order_id=order.id,
+            kind=kind,
+            from_status=None,
+            to_status=None,
+            actor_user_id=actor_user_id,
+            message_zh=message_zh,
+            detail=detail or {},
+        ),
+    )
     if "events" in order.__dict__:
         set_committed_value(order, "events", [*order.events, event])
