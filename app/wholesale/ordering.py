@@ -532,6 +532,7 @@ async def _write_order(
             credit_state=(CreditState.held if held else CreditState.clear).value,
             exposure_minor=credit.exposure.total_minor if credit is not None else 0,
             credit_hold_until=hold_until,
+            trip_released_at=None,
         )
         written.append(PlacedOrder(order, wholesale, choice, message, address))
         if answer is not None:
