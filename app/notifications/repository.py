@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TypedDict, Unpack
+from typing import Any, TypedDict, Unpack, cast
 
-from sqlalchemy import Select, bindparam, inspect, or_, select, true, update
+from sqlalchemy import Select, Table, bindparam, inspect, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
-from app.kit import outbox
+from app.kit import outbox, stored_rows
 from app.kit import repository as kit_repository
 from app.kit.logs import current_request_id
 from app.notifications.models import NotificationMessage, NotificationStatus
@@ -44,11 +45,14 @@ _WRITTEN_COLUMNS = tuple(
 
 
 def _add_to_send_statement() -> Select[int, datetime, int]:
-    """Built once: a statement built per call costs more Python than the round trip it saves."""
+    """Built once: a statement built per call costs more Python than the round trip it saves. On the
+    table, not the mapped class: the result is no entity, and the ORM's execution of a statement
+    naming the class costs about half a millisecond more (issue 15)."""
+    messages = cast(Table, NotificationMessage.__table__)
     new_message = (
-        insert(NotificationMessage)
-        .values({column.key: bindparam(column.key) for column in _WRITTEN_COLUMNS})
-        .returning(NotificationMessage.id, NotificationMessage.created_at)
+        insert(messages)
+        .values({column.key: bindparam(column.key, type_=column.type) for column in _WRITTEN_COLUMNS})
+        .returning(messages.c.id, messages.c.created_at)
         .cte("new_message")
     )
     task = kit_repository.task_row_for(new_message, "message_id")
@@ -72,6 +76,24 @@ async def get_for_update(session: AsyncSession, message_id: int) -> Notification
         .execution_options(populate_existing=True)
     )
     return (await session.scalars(stmt)).one_or_none()
+
+
+async def record_attempt(session: AsyncSession, message: NotificationMessage, **values: Any) -> None:
+    """Write a delivery attempt's columns (``values``, by attribute name) to the locked ``message``
+    and keep the loaded message in step, with one statement built once per set of columns rather
+    than a flush: the worker records one attempt for every notice of every order (issue 15)."""
+    await session.execute(_record_attempt_statement(tuple(sorted(values))), {"attempted_id": message.id, **values})
+    stored_rows.refresh_loaded(session, NotificationMessage, message.id, values)
+
+
+@functools.cache
+def _record_attempt_statement(keys: tuple[str, ...]) -> Any:
+    messages = cast(Table, NotificationMessage.__table__)
+    return (
+        update(messages)
+        .where(messages.c.id == bindparam("attempted_id"))
+        .values({key: bindparam(key, type_=messages.c[key].type) for key in keys})
+    )
 
 
 async def mark_failed(

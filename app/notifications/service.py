@@ -85,7 +85,7 @@ def client_reference(message: NotificationMessage) -> str:
 
 
 async def send_message(session: AsyncSession, message_id: int, provider: MessageProvider) -> NotificationMessage | None:
-    """Deliver one stored message through ``provider``; only flushes.
+    """Deliver one stored message through ``provider``; writes, never commits.
 
     A message already ``sent`` (or kept ``outbox_only``) is left alone, so a second delivery of
     the task cannot send it twice. The row is locked for the transaction: two deliveries racing
@@ -102,19 +102,20 @@ async def send_message(session: AsyncSession, message_id: int, provider: Message
         return message
     provider_message_id = await provider.send(message.recipient, message.body, reference=client_reference(message))
     now = clock.now()
-    message.attempts += 1
-    message.last_attempt_at = now
-    message.provider = provider.name
-    message.last_error = None
+    attempt: dict[str, Any] = {
+        "attempts": message.attempts + 1,
+        "last_attempt_at": now,
+        "provider": provider.name,
+        "last_error": None,
+    }
     if provider.delivers:
-        message.status = NotificationStatus.sent
-        message.sent_at = now
-        message.provider_message_id = provider_message_id
-        log.info("notification %s (%s) sent to …%s", message.id, message.template, last_four(message.recipient))
+        attempt.update(status=NotificationStatus.sent, sent_at=now, provider_message_id=provider_message_id)
     else:
-        message.status = NotificationStatus.outbox_only
-        message.provider_message_id = provider_message_id or None
-    await session.flush()
+        attempt.update(status=NotificationStatus.outbox_only, provider_message_id=provider_message_id or None)
+    # The row is locked (``get_for_update``): the attempt is written as one statement, not a flush.
+    await repository.record_attempt(session, message, **attempt)
+    if provider.delivers:
+        log.info("notification %s (%s) sent to …%s", message.id, message.template, last_four(message.recipient))
     return message
 
 

@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import Numeric, bindparam, select, text, update
+from sqlalchemy import Numeric, Table, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -254,13 +255,28 @@ async def close_active_by_reference(
     """:func:`close_if_active` by the reservation's reference: (id, channel) when this call won,
     None when no active reservation has that reference (one statement: no read before the claim)."""
     won = await session.execute(
-        update(Reservation)
-        .where(Reservation.reference == reference, Reservation.status == ReservationStatus.active)
-        .values(status=new_status, closed_at=clock.now())
-        .returning(Reservation.id, Reservation.channel)
+        _CLOSE_ACTIVE_BY_REFERENCE, {"closed_reference": reference, "new_status": new_status, "closed_at": clock.now()}
     )
     row = won.first()
     return (row[0], row[1]) if row is not None else None
+
+
+# Built once, on the table: a station's handover and a payment settling close a hold by its
+# reference, and a statement naming the mapped class goes through the ORM's execution (about half a
+# millisecond more, issue 15) for a result that is no entity. Nothing is loaded to keep in step.
+_RESERVATIONS = cast(Table, Reservation.__table__)
+_CLOSE_ACTIVE_BY_REFERENCE = (
+    update(_RESERVATIONS)
+    .where(
+        _RESERVATIONS.c.reference == bindparam("closed_reference"),
+        _RESERVATIONS.c.status == ReservationStatus.active,
+    )
+    .values(
+        status=bindparam("new_status", type_=_RESERVATIONS.c.status.type),
+        closed_at=bindparam("closed_at", type_=_RESERVATIONS.c.closed_at.type),
+    )
+    .returning(_RESERVATIONS.c.id, _RESERVATIONS.c.channel)
+)
 
 
 async def status_by_reference(session: AsyncSession, reference: str) -> ReservationStatus | None:

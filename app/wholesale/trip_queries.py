@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Table,
     and_,
     any_,
     bindparam,
@@ -29,8 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.dml import ReturningUpdate
 
+from app.kit import stored_rows
 from app.wholesale.trip_models import TripStatus, WholesaleRoute, WholesaleTrip
 
 # ---- routes -------------------------------------------------------------------------------------
@@ -155,28 +156,41 @@ async def trip_by_number(session: AsyncSession, number: str) -> WholesaleTrip | 
 
 async def book(session: AsyncSession, trip_id: int, weight_kg: Decimal, cases: int, *, now: datetime) -> bool:
     """Add a load to a trip still taking orders, if it fits: one conditional UPDATE, no lock held
-    beyond it. False: the trip is full for this load, past its cut-off, or no longer planned."""
-    booked = await session.scalar(_book(), {"trip_id": trip_id, "now": now, "weight_kg": weight_kg, "cases": cases})
-    return booked is not None
+    beyond it. False: the trip is full for this load, past its cut-off, or no longer planned. A trip
+    the session has loaded takes the new totals."""
+    booked = (
+        await session.execute(_BOOK, {"trip_id": trip_id, "now": now, "weight_kg": weight_kg, "cases": cases})
+    ).first()
+    if booked is None:
+        return False
+    stored_rows.refresh_loaded(
+        session, WholesaleTrip, trip_id, {"booked_kg": booked.booked_kg, "booked_cases": booked.booked_cases}
+    )
+    return True
 
 
-@cache
-def _book() -> ReturningUpdate[int]:
-    # Built once with bound parameters: every wholesale order books its load with it.
-    weight_kg = bindparam("weight_kg", type_=WholesaleTrip.booked_kg.type)
+def _book_statement() -> Any:
+    """Built once with bound parameters, on the table: every wholesale order books its load with it,
+    and the ORM's execution of a statement naming the class costs about half a millisecond more
+    (``app.kit.stored_rows``)."""
+    trips = cast(Table, WholesaleTrip.__table__)
+    weight_kg = bindparam("weight_kg", type_=trips.c.booked_kg.type)
     cases = bindparam("cases", type_=Integer)
     return (
-        update(WholesaleTrip)
+        update(trips)
         .where(
-            WholesaleTrip.id == bindparam("trip_id", type_=BigInteger),
-            WholesaleTrip.status == TripStatus.planned,
-            WholesaleTrip.cutoff_at > bindparam("now", type_=DateTime(timezone=True)),
-            WholesaleTrip.booked_kg + weight_kg <= WholesaleTrip.capacity_kg,
-            WholesaleTrip.booked_cases + cases <= WholesaleTrip.capacity_cases,
+            trips.c.id == bindparam("trip_id", type_=BigInteger),
+            trips.c.status == TripStatus.planned,
+            trips.c.cutoff_at > bindparam("now", type_=DateTime(timezone=True)),
+            trips.c.booked_kg + weight_kg <= trips.c.capacity_kg,
+            trips.c.booked_cases + cases <= trips.c.capacity_cases,
         )
-        .values(booked_kg=WholesaleTrip.booked_kg + weight_kg, booked_cases=WholesaleTrip.booked_cases + cases)
-        .returning(WholesaleTrip.id)
+        .values(booked_kg=trips.c.booked_kg + weight_kg, booked_cases=trips.c.booked_cases + cases)
+        .returning(trips.c.id, trips.c.booked_kg, trips.c.booked_cases)
     )
+
+
+_BOOK = _book_statement()
 
 
 # A load taken off a trip that has already left stays in its history (what the truck carried).
