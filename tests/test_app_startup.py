@@ -95,7 +95,8 @@ def test_every_mapper_and_foreign_key_resolves_in_a_fresh_interpreter(entry: str
 
 # Libraries a web worker loads on first use only (a document, a picture, a payment, a broker):
 # each costs megabytes for the worker's whole life (issue 15's memory goal, README Performance);
-# cryptography is a cross-border token's (5.5 MiB of Rust library mapped).
+# cryptography is a cross-border token's (5.5 MiB of Rust library mapped); segno a page's QR code,
+# python-stdnum a barcode's or a credit code's check (it imports pydoc): 2.2 MiB together.
 LOADED_ON_FIRST_USE = (
     "PIL",
     "reportlab",
@@ -106,6 +107,9 @@ LOADED_ON_FIRST_USE = (
     "alembic",
     "pypdfium2",
     "cryptography",
+    "segno",
+    "stdnum",
+    "pydoc",
 )
 
 LOADED_PROBE = """

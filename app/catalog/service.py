@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from stdnum import ean
 
 from app.accounts.repository import company_by_id
 from app.catalog import errors, images, repository, schemas
@@ -134,6 +133,8 @@ async def get_product(session: AsyncSession, product_id: int) -> Product:
 def check_barcode(barcode: str | None) -> str | None:
     if barcode is None or barcode == "":
         return None
+    from stdnum import ean  # on first use: python-stdnum imports pydoc and its whole tree (issue 15's memory)
+
     if len(barcode) != 13 or not ean.is_valid(barcode):
         raise errors.InvalidBarcode(detail={"barcode": barcode})
     return barcode

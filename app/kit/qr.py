@@ -7,7 +7,6 @@ draws the modules, one path of the dark runs of each row, with a screen-reader l
 
 from __future__ import annotations
 
-import segno
 from markupsafe import Markup
 
 QUIET_ZONE = 4  # modules of white around the code, as ISO/IEC 18004 asks for reliable scanning
@@ -15,6 +14,8 @@ QUIET_ZONE = 4  # modules of white around the code, as ISO/IEC 18004 asks for re
 
 def qr_modules(value: str) -> list[list[bool]]:
     """The dark (True) and light modules of ``value``'s QR code, error correction M."""
+    import segno  # on first use: a web worker that never draws a code never holds it (issue 15)
+
     code = segno.make_qr(value, error="m", boost_error=False)
     return [[bool(dark) for dark in row] for row in code.matrix]
 

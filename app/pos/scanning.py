@@ -31,8 +31,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from functools import lru_cache
 
-from stdnum import ean
-
 from app.config import get_settings
 from app.kit.quantities import QUANTITY_QUANTUM, Unit
 from app.pos import errors
@@ -143,6 +141,8 @@ def decode(raw: str, layouts: tuple[LabelLayout, ...] | None = None) -> Scan:
     code = raw.strip().translate(_FULL_WIDTH)
     if not code.isascii() or not code.isdigit() or len(code) not in (8, 12, 13):
         raise errors.BarcodeUnreadable(detail={"code": raw[:40]})
+    from stdnum import ean  # on first use: python-stdnum imports pydoc and its whole tree (issue 15's memory)
+
     if not ean.is_valid(code):
         raise errors.BarcodeCheckDigitWrong(detail={"code": code})
     gtin = code.zfill(13)

@@ -16,8 +16,6 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from stdnum.cn import uscc
-from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
 
 from app.accounts import errors as accounts_errors
 from app.accounts import repository as accounts_repository
@@ -100,6 +98,9 @@ class CheckedAddress:
 def check_credit_code(raw: str) -> str:
     """A 统一社会信用代码 as printed on the business licence → its 18 characters, or ValueError
     with what is wrong (python-stdnum knows the check character)."""
+    from stdnum.cn import uscc  # on first use: python-stdnum imports pydoc and its whole tree (issue 15's memory)
+    from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
+
     code = uscc.compact(raw).upper() if raw else ""
     if not code:
         raise ValueError("请填写营业执照上的 18 位统一社会信用代码")
