@@ -22,7 +22,11 @@ T = TypeVar("T")
 
 def refresh_loaded(session: AsyncSession, model: type[T], primary_key: Any, values: Mapping[str, Any]) -> T | None:
     """The instance of ``model`` with ``primary_key`` if the session holds it, its ``values`` (by
-    attribute name) set as stored, with no change pending; None when it is not loaded."""
+    attribute name) set as stored, with no change pending; None when it is not loaded.
+
+    Values set this way are not a change of the session's, so rolling back a savepoint does not
+    expire them as it expires flushed changes: after a savepoint's rollback, read the row again
+    (``populate_existing``) rather than trust a loaded instance."""
     loaded = session.sync_session.identity_map.get(identity_key(model, primary_key))
     if not isinstance(loaded, model):
         return None

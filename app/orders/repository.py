@@ -372,9 +372,18 @@ async def add_paid(session: AsyncSession, order_id: int, amount_minor: int) -> N
 async def add_paid_returning(session: AsyncSession, order_id: int, amount_minor: int) -> Order | None:
     """:func:`add_paid`, the order as the update left it (its row locked by the update; the loaded
     object refreshed from the statement's own RETURNING row): a settling payment locks, counts and
-    reads the order in one round trip."""
+    reads the order in one round trip. Its relations are unloaded again, as the ORM's ``RETURNING``
+    of the entity with ``populate_existing`` left them: what the payment goes on to write (its
+    events, the payment itself) is read afresh by whoever shows the order."""
     row = (await session.execute(_ADD_PAID_RETURNING, {"paid_order_id": order_id, "amount": amount_minor})).first()
-    return None if row is None else _order_as_stored(session, row)
+    if row is None:
+        return None
+    order = _order_as_stored(session, row)
+    session.sync_session.expire(order, _ORDER_RELATIONS)
+    return order
+
+
+_ORDER_RELATIONS = [relation.key for relation in inspect(Order).relationships]
 
 
 async def set_reservation_reference(session: AsyncSession, order_id: int, reference: str) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import Numeric, Table, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.kit import clock
+from app.kit import clock, stored_rows
 from app.supply.models import Reservation, ReservationLine, ReservationStatus
 
 # The free rows of one variant at one location, locked in FEFO order (best-before, level id), and
@@ -254,11 +254,16 @@ async def close_active_by_reference(
 ) -> tuple[int, str] | None:
     """:func:`close_if_active` by the reservation's reference: (id, channel) when this call won,
     None when no active reservation has that reference (one statement: no read before the claim)."""
+    closed_at = clock.now()
     won = await session.execute(
-        _CLOSE_ACTIVE_BY_REFERENCE, {"closed_reference": reference, "new_status": new_status, "closed_at": clock.now()}
+        _CLOSE_ACTIVE_BY_REFERENCE, {"closed_reference": reference, "new_status": new_status, "closed_at": closed_at}
     )
     row = won.first()
-    return (row[0], row[1]) if row is not None else None
+    if row is None:
+        return None
+    # A hold the session has loaded shows its new status, as the ORM's own update would have made it.
+    stored_rows.refresh_loaded(session, Reservation, row[0], {"status": new_status, "closed_at": closed_at})
+    return (row[0], row[1])
 
 
 # Built once, on the table: a station's handover and a payment settling close a hold by its
