@@ -35,6 +35,15 @@ def refresh_loaded(session: AsyncSession, model: type[T], primary_key: Any, valu
     return loaded
 
 
+def join_as_stored(session: AsyncSession, *written: Any) -> None:
+    """Instances whose rows a statement has just written (every column set, the server's included)
+    join the session as those rows, persistent with no change pending, as the ORM's own ``INSERT …
+    RETURNING`` of the entity makes them: a rollback expires them."""
+    for instance in written:
+        make_transient_to_detached(instance)
+        session.add(instance)
+
+
 def as_stored(session: AsyncSession, model: type[T], values: Mapping[str, Any], primary_key: Any) -> T:
     """The ``model`` instance of a row a statement returned with every column (``values`` by attribute
     name): the loaded one brought up to date (its loaded relations stay), or a new one joining the
@@ -43,6 +52,5 @@ def as_stored(session: AsyncSession, model: type[T], values: Mapping[str, Any], 
     if loaded is not None:
         return loaded
     instance = model(**values)
-    make_transient_to_detached(instance)
-    session.add(instance)
+    join_as_stored(session, instance)
     return instance

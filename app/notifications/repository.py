@@ -10,7 +10,6 @@ from typing import Any, TypedDict, Unpack, cast
 from sqlalchemy import Select, Table, bindparam, inspect, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
 
 from app.kit import outbox, stored_rows
 from app.kit import repository as kit_repository
@@ -33,8 +32,7 @@ async def add_to_send(session: AsyncSession, message: NotificationMessage, task_
         await session.execute(_ADD_TO_SEND, {**params, "task_name": task_name, "request_id": current_request_id()})
     ).one()
     message.id, message.created_at = message_id, created_at
-    make_transient_to_detached(message)
-    session.add(message)
+    stored_rows.join_as_stored(session, message)
     outbox.remember(session, task_id, task_name, {"message_id": message_id})
     return message
 

@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Select, Table, bindparam, case, exists, func, inspect, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.kit import stored_rows
@@ -99,9 +99,7 @@ async def add_lines_and_events(session: AsyncSession, lines: Sequence[OrderLine]
     )
     for event, (event_id, created_at) in zip(events, event_rows, strict=True):
         event.id, event.created_at = event_id, created_at
-    for written in (*lines, *events):
-        make_transient_to_detached(written)
-        session.add(written)
+    stored_rows.join_as_stored(session, *lines, *events)
 
 
 _LINE_KEYS = tuple(column.key for column in OrderLine.__table__.columns if column.key != "id")
@@ -286,8 +284,7 @@ async def add_event(session: AsyncSession, event: OrderEvent) -> OrderEvent:
     ``INSERT … RETURNING`` of an entity makes it (a rollback expires it)."""
     params = {key: getattr(event, key) for key in ("order_id", *_EVENT_COLUMNS)}
     event.id, event.created_at = (await session.execute(_ADD_EVENTS, params)).one()
-    make_transient_to_detached(event)
-    session.add(event)
+    stored_rows.join_as_stored(session, event)
     return event
 
 

@@ -25,13 +25,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import contains_eager, make_transient_to_detached, selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.sql.expression import ScalarSelect
 
 from app.accounts.models import BuyerCompany
 from app.catalog.models import Product, Variant
 from app.channels import SalesChannel
+from app.kit import stored_rows
 from app.orders.models import Order, OrderStatus, PaymentStatus
 from app.wholesale import receivable_queries
 from app.wholesale.invoice_models import DocumentKind, WholesaleInvoice
@@ -172,8 +173,7 @@ async def add(session: AsyncSession, row: WholesaleOrder) -> None:
     the row, inside the company's turn (issue 15). The row joins the session as stored, as
     SQLAlchemy's own ``INSERT … RETURNING`` of an entity makes it (a rollback expires it)."""
     row.created_at = (await session.execute(_add(), {key: getattr(row, key) for key in _ADDED_KEYS})).scalar_one()
-    make_transient_to_detached(row)
-    session.add(row)
+    stored_rows.join_as_stored(session, row)
 
 
 _ADDED_KEYS = tuple(column.key for column in inspect(WholesaleOrder).columns if column.key != "created_at")
