@@ -5,12 +5,14 @@ trips, and the supply SKUs of the catalog."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ColumnElement,
     Date,
     Select,
@@ -22,6 +24,7 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    true,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +37,7 @@ from app.catalog.models import Product, Variant
 from app.channels import SalesChannel
 from app.kit import stored_rows
 from app.orders.models import Order, OrderStatus, PaymentStatus
-from app.wholesale import receivable_queries
+from app.wholesale import receivable_queries, trip_queries
 from app.wholesale.invoice_models import DocumentKind, WholesaleInvoice
 from app.wholesale.models import CreditState, DeliveryAddress, WholesaleOrder
 from app.wholesale.trip_models import WholesaleTrip
@@ -98,40 +101,83 @@ def _open_orders_owed_of(company_id: int | ColumnElement[int]) -> ScalarSelect[i
     Driven from ``orders`` by its company, PostgreSQL without statistics on the new rows (a new
     platform's first minute, before autovacuum's first analysis) took the wholesale rows for a
     handful and scanned them all once per order: 30 ms over 560 open orders under the company's
-    lock, 1.6 ms this way (EXPLAIN ANALYZE, issue 15)."""
+    lock, 1.6 ms this way (EXPLAIN ANALYZE, issue 15). On the tables' columns: the company's turn
+    (:func:`take_turn_and_book`) is a Core statement, off the ORM's execution."""
+    orders = cast(Table, Order.__table__)
+    wholesale = cast(Table, WholesaleOrder.__table__)
+    invoices = cast(Table, WholesaleInvoice.__table__)
     return (
-        select(func.coalesce(func.sum(Order.total_minor - Order.paid_minor), 0))
-        .select_from(WholesaleOrder)
-        .join(Order, Order.id == WholesaleOrder.order_id)
+        select(func.coalesce(func.sum(orders.c.total_minor - orders.c.paid_minor), 0))
+        .select_from(wholesale)
+        .join(orders, orders.c.id == wholesale.c.order_id)
         .where(
-            WholesaleOrder.company_id == company_id,
-            Order.channel == SalesChannel.wholesale,
-            Order.status.in_(OPEN_STATUSES),
-            Order.payment_status != PaymentStatus.paid,
-            WholesaleOrder.credit_state.in_(COUNTED_CREDIT),
-            ~exists().where(WholesaleInvoice.order_id == Order.id, WholesaleInvoice.kind == DocumentKind.invoice.value),
+            wholesale.c.company_id == company_id,
+            orders.c.channel == SalesChannel.wholesale,
+            orders.c.status.in_(OPEN_STATUSES),
+            orders.c.payment_status != PaymentStatus.paid,
+            wholesale.c.credit_state.in_(COUNTED_CREDIT),
+            ~exists().where(invoices.c.order_id == orders.c.id, invoices.c.kind == DocumentKind.invoice.value),
         )
         .scalar_subquery()
     )
 
 
-async def company_turn(session: AsyncSession, company_id: int, today: date) -> tuple[BuyerCompany, int, int] | None:
-    """The company locked (its orders' credit checks take turns on this row), then read with what
-    it owes and has on order (:func:`owed_minor`) and how many of its invoices are overdue on
-    ``today``. Two statements: a statement that waited for the lock still reads as of before the
-    wait, so the sums come from a second one, which sees the orders committed meanwhile."""
-    locked = await session.scalar(_company_lock(), {"company_id": company_id})
+@dataclass(frozen=True)
+class Turn:
+    """What a wholesale order's turn on its company's row read and wrote (:func:`take_turn_and_book`)."""
+
+    company: BuyerCompany  # as read in its turn (the session's instance, brought up to date)
+    owed_minor: int  # what the company owes and has on order, this order left out (:func:`owed_minor`)
+    overdue_count: int  # its invoices overdue on the day
+    booked: bool  # the load went on the trip (False: full, past its cut-off or no longer planned)
+
+
+async def take_turn_and_book(
+    session: AsyncSession, row: WholesaleOrder, *, order_minor: int, keep_exposure: bool, today: date, now: datetime
+) -> Turn | None:
+    """The order's turn on its company's row, then its wholesale row and its trip's booking: two
+    statements. Every order of the company waits for the one before it from the first of them to
+    its commit, so a round trip saved here is saved once for every order in the queue (issue 15).
+
+    1. The company locked. A statement that waited for the lock still reads as of before the wait,
+       so what follows comes from a second one, which sees the orders committed meanwhile.
+    2. One statement: the company read again (a suspension decided meanwhile counts; the session's
+       company takes the values) with what it owes and how many invoices are overdue on ``today``;
+       ``row`` written, its exposure the one it carries when ``keep_exposure`` (an order written
+       held keeps its first check's), else what the company owes plus ``order_minor``; and the load
+       booked on the trip if it is still open and fits (``trip_queries.booking_statement``), the
+       trip's row locked after the company's, as packing and cancelling expect.
+
+    The caller decides on what was read: the writes roll back with its savepoint when the check or
+    the booking says otherwise. None when the company does not exist."""
+    locked = await session.scalar(_company_lock(), {"company_id": row.company_id})
     if locked is None:
         return None
-    row = (await session.execute(_company_turn_sums(), {"company_id": company_id, "today": today})).one()
-    return row[0], int(row[1] or 0), int(row[2] or 0)
+    values = {key: getattr(row, key) for key in _ADDED_KEYS}
+    found = (
+        await session.execute(
+            _TURN_AND_BOOK,
+            {**values, "keep_exposure": keep_exposure, "order_minor": order_minor, "today": today, "now": now},
+        )
+    ).one()
+    company = stored_rows.as_stored(
+        session, BuyerCompany, {key: found._mapping[column] for key, column in _TURN_COMPANY}, row.company_id
+    )
+    row.created_at, row.exposure_minor = found.wholesale_created_at, found.exposure_minor
+    stored_rows.join_as_stored(session, row)
+    if found.booked_kg is not None:
+        stored_rows.refresh_loaded(
+            session, WholesaleTrip, row.trip_id, {"booked_kg": found.booked_kg, "booked_cases": found.booked_cases}
+        )
+    return Turn(company, int(found.owed or 0), int(found.overdue or 0), found.booked_kg is not None)
 
 
 @cache
 def _company_lock() -> Select[int]:
+    companies = cast(Table, BuyerCompany.__table__)
     return (
-        select(BuyerCompany.id)
-        .where(BuyerCompany.id == bindparam("company_id", type_=BigInteger))
+        select(companies.c.id)
+        .where(companies.c.id == bindparam("company_id", type_=BigInteger))
         # FOR NO KEY UPDATE: the turns wait for each other, but not for the key-share locks every
         # order of the company takes on this row when written (its foreign key): with FOR UPDATE,
         # two orders written before their turns would each wait for the other.
@@ -139,21 +185,49 @@ def _company_lock() -> Select[int]:
     )
 
 
-@cache
-def _company_turn_sums() -> Select[BuyerCompany, int, int]:
-    """Built once with bound parameters: an order's credit check runs it on every order, and
-    building these nested sums costs more CPU than PostgreSQL takes to answer them."""
+def _turn_and_book() -> tuple[Select[Any], tuple[tuple[str, ColumnElement[Any]], ...]]:
+    """Built once with bound parameters, on the tables (see :func:`take_turn_and_book`); with the
+    company's columns in it, by attribute name."""
+    companies = cast(Table, BuyerCompany.__table__)
+    wholesale = cast(Table, WholesaleOrder.__table__)
     company_id = bindparam("company_id", type_=BigInteger)
-    today = bindparam("today", type_=Date)
-    return (
+    turn = (
         select(
-            BuyerCompany,
-            _open_orders_owed_of(company_id) + receivable_queries.balance_owed_of(company_id),
-            receivable_queries.overdue_count_of(company_id, today),
+            *companies.c,
+            (_open_orders_owed_of(company_id) + receivable_queries.balance_owed_of(company_id)).label("owed"),
+            receivable_queries.overdue_count_of(company_id, bindparam("today", type_=Date)).label("overdue"),
         )
-        .where(BuyerCompany.id == company_id)
-        .execution_options(populate_existing=True)
+        .where(companies.c.id == company_id)
+        .cte("turn")
     )
+    # The booking's own parameters (trip_id, weight_kg, cases) are the row's: one value each.
+    booking = trip_queries.booking_statement()
+    written = {key: bindparam(key, type_=wholesale.c[key].type) for key in _ADDED_KEYS if key != "exposure_minor"}
+    exposure = case(
+        (bindparam("keep_exposure", type_=Boolean), bindparam("exposure_minor", type_=BigInteger)),
+        else_=turn.c.owed + bindparam("order_minor", type_=BigInteger),
+    )
+    added = (
+        insert(wholesale)
+        .from_select([*written, "exposure_minor"], select(*written.values(), exposure).select_from(turn))
+        .returning(wholesale.c.created_at, wholesale.c.exposure_minor)
+        .cte("added")
+    )
+    booked = booking.cte("booked")
+    statement = (
+        select(
+            turn,
+            added.c.created_at.label("wholesale_created_at"),
+            added.c.exposure_minor,
+            booked.c.booked_kg,
+            booked.c.booked_cases,
+        )
+        .select_from(turn)
+        .join(added, true())
+        .outerjoin(booked, true())
+    )
+    company = tuple((a.key, turn.c[a.columns[0].name]) for a in inspect(BuyerCompany).column_attrs)
+    return statement, company
 
 
 async def owed_minor(session: AsyncSession, company_id: int) -> int:
@@ -177,6 +251,7 @@ async def add(session: AsyncSession, row: WholesaleOrder) -> None:
 
 
 _ADDED_KEYS = tuple(column.key for column in inspect(WholesaleOrder).columns if column.key != "created_at")
+_TURN_AND_BOOK, _TURN_COMPANY = _turn_and_book()
 
 
 @cache

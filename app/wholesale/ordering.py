@@ -434,16 +434,20 @@ async def _trip_and_basket(
     return chosen[0], basket
 
 
-async def _credit_turn(session: AsyncSession, company_id: int, order_minor: int) -> Credit:
-    """The company's turn: its row locked, then read again (a suspension decided meanwhile counts)
-    with what it owes and how many invoices are overdue (``order_queries.company_turn``); the
-    overdue invoices themselves only when there are some."""
-    found = await queries.company_turn(session, company_id, clock.today())
-    assert found is not None  # read at the start of this transaction; companies are never deleted
-    company, owed, overdue_count = found
-    service.ensure_may_order(company)
-    overdue = tuple(await receivables.overdue_invoices(session, company_id)) if overdue_count else ()
-    return Credit(Exposure(owed, order_minor, company.credit_limit_minor), overdue)
+async def _credit_turn(
+    session: AsyncSession, wholesale: WholesaleOrder, order_minor: int, *, held: bool
+) -> tuple[Credit, bool]:
+    """The company's turn (``order_queries.take_turn_and_book``): its row locked, then read again (a
+    suspension decided meanwhile counts) with what it owes and how many invoices are overdue, in
+    the statement that writes the wholesale row and books the truck; the overdue invoices
+    themselves only when there are some. The credit as read, and whether the truck took the load."""
+    turn = await queries.take_turn_and_book(
+        session, wholesale, order_minor=order_minor, keep_exposure=held, today=clock.today(), now=clock.now()
+    )
+    assert turn is not None  # read at the start of this transaction; companies are never deleted
+    service.ensure_may_order(turn.company)
+    overdue = tuple(await receivables.overdue_invoices(session, wholesale.company_id)) if turn.overdue_count else ()
+    return Credit(Exposure(turn.owed_minor, order_minor, turn.company.credit_limit_minor), overdue), turn.booked
 
 
 async def _write_order(
@@ -538,13 +542,15 @@ async def _write_order(
         if answer is not None:
             await answer(written[0])
         if on_account:
-            turn = await _credit_turn(session, company.id, basket.total_minor)
+            # One statement after the lock reads the credit, writes the wholesale row (its
+            # exposure: this check's, or the first check's when written held) and books the truck.
+            turn, booked = await _credit_turn(session, wholesale, basket.total_minor, held=held)
             if turn.held and not held:
                 raise _WriteAgain(credit=turn)
-            if not held:
-                wholesale.exposure_minor = turn.exposure.total_minor
-        await queries.add(session, wholesale)
-        if not await trips.book(session, choice.trip.trip_id, basket.weight_kg, basket.cases):
+        else:
+            await queries.add(session, wholesale)
+            booked = await trips.book(session, choice.trip.trip_id, basket.weight_kg, basket.cases)
+        if not booked:
             raise _WriteAgain(full_trip=choice.trip.trip_id)
 
     await order_service.create_order(

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import ScalarSelect
 
@@ -133,13 +134,19 @@ async def allocate(
 def _overdue(
     company_id: int | ColumnElement[int], today: date | ColumnElement[date]
 ) -> tuple[ColumnElement[bool], ...]:
-    """The company's invoices due before ``today`` with something left to pay."""
+    """The company's invoices due before ``today`` with something left to pay (on the table's
+    columns, so a Core statement built from it stays off the ORM's execution)."""
+    invoices = _invoices()
     return (
-        WholesaleInvoice.company_id == company_id,
-        WholesaleInvoice.kind == INVOICE,
-        WholesaleInvoice.settled_minor < WholesaleInvoice.total_minor,
-        WholesaleInvoice.due_date < today,
+        invoices.c.company_id == company_id,
+        invoices.c.kind == INVOICE,
+        invoices.c.settled_minor < invoices.c.total_minor,
+        invoices.c.due_date < today,
     )
+
+
+def _invoices() -> Table:
+    return cast(Table, WholesaleInvoice.__table__)
 
 
 async def overdue_invoices(session: AsyncSession, company_id: int, today: date) -> Sequence[WholesaleInvoice]:
@@ -160,20 +167,23 @@ def overdue_count_of(company_id: int | ColumnElement[int], today: date | ColumnE
 def balance_owed_of(company_id: int | ColumnElement[int]) -> ColumnElement[int]:
     """What the company's invoices still owe, less money it has with the centre not yet set against
     one (unallocated payments, credit notes not applied): one SQL expression (three sums), so the
-    credit check of an order reads it in the same statement as the company's open orders."""
+    credit check of an order reads it in the same statement as the company's open orders (on the
+    tables' columns, as :func:`_overdue`)."""
+    table = _invoices()
+    payments = cast(Table, WholesalePayment.__table__)
     invoices = (
-        select(func.coalesce(func.sum(WholesaleInvoice.total_minor - WholesaleInvoice.settled_minor), 0))
-        .where(WholesaleInvoice.company_id == company_id, WholesaleInvoice.kind == INVOICE)
+        select(func.coalesce(func.sum(table.c.total_minor - table.c.settled_minor), 0))
+        .where(table.c.company_id == company_id, table.c.kind == INVOICE)
         .scalar_subquery()
     )
     credits = (
-        select(func.coalesce(func.sum(-WholesaleInvoice.total_minor - WholesaleInvoice.settled_minor), 0))
-        .where(WholesaleInvoice.company_id == company_id, WholesaleInvoice.kind == CREDIT_NOTE)
+        select(func.coalesce(func.sum(-table.c.total_minor - table.c.settled_minor), 0))
+        .where(table.c.company_id == company_id, table.c.kind == CREDIT_NOTE)
         .scalar_subquery()
     )
     unallocated = (
-        select(func.coalesce(func.sum(WholesalePayment.amount_minor - WholesalePayment.allocated_minor), 0))
-        .where(WholesalePayment.company_id == company_id)
+        select(func.coalesce(func.sum(payments.c.amount_minor - payments.c.allocated_minor), 0))
+        .where(payments.c.company_id == company_id)
         .scalar_subquery()
     )
     return invoices - credits - unallocated

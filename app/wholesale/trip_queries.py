@@ -169,10 +169,12 @@ async def book(session: AsyncSession, trip_id: int, weight_kg: Decimal, cases: i
     return True
 
 
-def _book_statement() -> Any:
-    """Built once with bound parameters, on the table: every wholesale order books its load with it,
-    and the ORM's execution of a statement naming the class costs about half a millisecond more
-    (``app.kit.stored_rows``)."""
+def booking_statement() -> Any:
+    """A load added to a trip still taking orders, if it fits (parameters ``trip_id``, ``now``,
+    ``weight_kg``, ``cases``), returning the trip's new totals. Built once with bound parameters, on
+    the table: every wholesale order books its load with it (inside its company's turn:
+    ``order_queries.take_turn_and_book``), and the ORM's execution of a statement naming the class
+    costs about half a millisecond more (``app.kit.stored_rows``)."""
     trips = cast(Table, WholesaleTrip.__table__)
     weight_kg = bindparam("weight_kg", type_=trips.c.booked_kg.type)
     cases = bindparam("cases", type_=Integer)
@@ -190,7 +192,7 @@ def _book_statement() -> Any:
     )
 
 
-_BOOK = _book_statement()
+_BOOK = booking_statement()
 
 
 # A load taken off a trip that has already left stays in its history (what the truck carried).
