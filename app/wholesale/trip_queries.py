@@ -9,7 +9,8 @@ compare-and-set on the status the caller saw.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time
 from decimal import Decimal
 from functools import cache
 from typing import Any, cast
@@ -92,38 +93,86 @@ async def ensure_trips(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     )
 
 
+@dataclass(frozen=True)
+class RouteRow:
+    """A route as an order's look at its city's trips reads it: plain values, not an entity."""
+
+    id: int
+    code: str
+    name: str
+    cities: list[str]
+    weekdays: list[int]
+    cutoff_time: time
+    cutoff_days_before: int
+    capacity_kg: Decimal
+    capacity_cases: int
+    cold_chain: bool
+
+
+@dataclass(frozen=True)
+class TripRow:
+    """A trip as an order's look at its city's trips reads it: plain values, not an entity."""
+
+    id: int
+    number: str
+    route_id: int
+    departure_date: date
+    status: TripStatus
+    cold_chain: bool
+    cutoff_at: datetime
+    capacity_kg: Decimal
+    capacity_cases: int
+    booked_kg: Decimal
+    booked_cases: int
+
+
+_ROUTE_FIELDS = tuple(f.name for f in fields(RouteRow))
+_TRIP_FIELDS = tuple(f.name for f in fields(TripRow))
+
+
 async def routes_to_city_with_trips(
     session: AsyncSession, city: str, first: date, last: date, *, cold_chain_only: bool = False
-) -> list[tuple[WholesaleRoute, WholesaleTrip | None]]:
+) -> list[tuple[RouteRow, TripRow | None]]:
     """The active routes reaching ``city`` (cold-chain ones only when asked), each with its trips
-    departing ``first``..``last`` (a route with none: one row with None). One statement: every
-    wholesale order looks at its city's trips, and makes the ones that do not exist yet."""
+    departing ``first``..``last`` (a route with none: one row with None), earliest first. One
+    statement: every wholesale order looks at its city's trips, and makes the ones that do not
+    exist yet. Read as plain rows on the tables, read afresh every time: a horizon is a route's
+    row repeated with each of its ~14 trips, and as entities (the route's refreshed once per row)
+    they cost an order about a millisecond of the web worker's CPU (issue 15)."""
     rows = await session.execute(
         _routes_with_trips(cold_chain_only=cold_chain_only), {"city": city, "first": first, "last": last}
     )
-    return [(route, trip) for route, trip in rows]
+    routes: dict[int, RouteRow] = {}
+    found: list[tuple[RouteRow, TripRow | None]] = []
+    for row in rows:
+        route = routes.get(row[0])
+        if route is None:
+            route = routes[row[0]] = RouteRow(*row[: len(_ROUTE_FIELDS)])
+        trip = TripRow(*row[len(_ROUTE_FIELDS) :]) if row[len(_ROUTE_FIELDS)] is not None else None
+        found.append((route, trip))
+    return found
 
 
 @cache
-def _routes_with_trips(*, cold_chain_only: bool) -> Select[WholesaleRoute, WholesaleTrip]:
-    # Built once per shape.
+def _routes_with_trips(*, cold_chain_only: bool) -> Select[Any]:
+    # Built once per shape: the route's columns, then the trip's, in the rows' field order.
+    routes = cast(Table, WholesaleRoute.__table__)
+    trips = cast(Table, WholesaleTrip.__table__)
     stmt = (
-        select(WholesaleRoute, WholesaleTrip)
+        select(*(routes.c[name] for name in _ROUTE_FIELDS), *(trips.c[name] for name in _TRIP_FIELDS))
+        .select_from(routes)
         .outerjoin(
-            WholesaleTrip,
+            trips,
             and_(
-                WholesaleTrip.route_id == WholesaleRoute.id,
-                WholesaleTrip.departure_date.between(bindparam("first", type_=Date), bindparam("last", type_=Date)),
+                trips.c.route_id == routes.c.id,
+                trips.c.departure_date.between(bindparam("first", type_=Date), bindparam("last", type_=Date)),
             ),
         )
-        .where(WholesaleRoute.is_active.is_(True), bindparam("city", type_=String) == any_(WholesaleRoute.cities))
+        .where(routes.c.is_active.is_(True), bindparam("city", type_=String) == any_(routes.c.cities))
     )
     if cold_chain_only:
-        stmt = stmt.where(WholesaleRoute.cold_chain.is_(True))
-    # The counters may have moved since this session last read the rows.
-    return stmt.order_by(WholesaleTrip.departure_date, WholesaleTrip.cutoff_at, WholesaleRoute.code).execution_options(
-        populate_existing=True
-    )
+        stmt = stmt.where(routes.c.cold_chain.is_(True))
+    return stmt.order_by(trips.c.departure_date, trips.c.cutoff_at, routes.c.code)
 
 
 async def trips_on(session: AsyncSession, day: date) -> list[tuple[WholesaleTrip, WholesaleRoute]]:

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +36,9 @@ from app.wholesale import trip_errors as errors
 from app.wholesale import trip_queries as queries
 from app.wholesale.trip_models import TripStatus, WholesaleRoute, WholesaleTrip
 from app.wholesale.trip_schemas import RouteInput, normalise_city
+
+# A route as an entity (the console's) or as a row (an order's look at its city's trips).
+Route = TypeVar("Route", WholesaleRoute, queries.RouteRow)
 
 WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 DEFAULT_HORIZON_DAYS = 14
@@ -133,7 +137,7 @@ def _percent(part: Decimal, whole: Decimal) -> int:
     return min(max(value, 1), 99)
 
 
-def slot_of(trip: WholesaleTrip, route: WholesaleRoute, now: datetime) -> TripSlot:
+def slot_of(trip: WholesaleTrip | queries.TripRow, route: WholesaleRoute | queries.RouteRow, now: datetime) -> TripSlot:
     return TripSlot(
         trip_id=trip.id,
         number=trip.number,
@@ -152,7 +156,7 @@ def slot_of(trip: WholesaleTrip, route: WholesaleRoute, now: datetime) -> TripSl
     )
 
 
-def _trip_row(route: WholesaleRoute, departure: date) -> dict[str, object]:
+def _trip_row(route: WholesaleRoute | queries.RouteRow, departure: date) -> dict[str, object]:
     return {
         "number": trip_number(route.code, departure),
         "route_id": route.id,
@@ -167,11 +171,11 @@ def _trip_row(route: WholesaleRoute, departure: date) -> dict[str, object]:
     }
 
 
-def _trip_days(routes: Sequence[WholesaleRoute], first: date, last: date) -> list[tuple[WholesaleRoute, date]]:
+def _trip_days(routes: Sequence[Route], first: date, last: date) -> list[tuple[Route, date]]:
     """The routes' departures of ``first``..``last`` (today or later only), by day, then route code:
     the order every caller inserts missing trips in, whatever order it read the routes in, so two
     requests making the same trips lock their rows in one order (never a deadlock)."""
-    days: list[tuple[WholesaleRoute, date]] = []
+    days: list[tuple[Route, date]] = []
     by_code = sorted(routes, key=lambda route: route.code)
     day = max(first, clock.today())
     while day <= last:
