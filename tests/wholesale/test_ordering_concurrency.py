@@ -7,6 +7,7 @@ whose turn says otherwise (held, or the truck filled up) is written again.
   held. Each goes to its own city on its own truck, so only the company's turn orders them.
 - Five companies' orders for one Tuesday truck with room for three: three go on it, two on
   Thursday's, told why, and every order holds its stock once.
+- A company suspended while its order is written: the order's turn reads it again and refuses.
 
 Rows stay in the committed database, so each test has its own cities, routes and companies."""
 
@@ -17,13 +18,15 @@ from collections import Counter
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.accounts.models import BuyerCompany, CompanyStatus
 from app.db import create_sessionmaker
 from app.kit import clock
 from app.supply.models import StockLevel
-from app.wholesale import order_queries, ordering
+from app.wholesale import errors, order_queries, ordering, service
 from app.wholesale.models import CreditState
 from app.wholesale.ordering import BasketLine
 from tests.fixtures.trips import make_prd_route, unique_city
@@ -120,3 +123,40 @@ async def test_orders_for_a_full_truck_go_on_the_next_one_each_holding_its_stock
             }.values()
         )
         assert booked == [(TUESDAY, 300), (THURSDAY, 200)]
+
+
+async def test_a_suspension_decided_while_an_order_is_written_stops_it_at_its_turn(
+    committed_engine: AsyncEngine,
+) -> None:
+    """The order's transaction read the company (approved) with the caller's token; the centre
+    suspends it before the order's turn. The turn reads the company again, in the statement that
+    would write the wholesale row and book the truck: 403, and nothing of the order is kept."""
+    city = unique_city()
+    sessionmaker = create_sessionmaker(committed_engine)
+    with clock.pinned(SUNDAY_NOON):
+        async with sessionmaker() as session:
+            await make_prd_route(session, cities=(city,), weekdays=(2, 4, 6))
+            sku = (await supply_sku(session, wholesale_minor=1000)).sku
+            ours = await buyer(session, city=city, credit_limit_minor=1_000_000)
+            await session.commit()
+        async with sessionmaker() as session:
+            # Read as the request's token check reads it (kept: the identity map holds it weakly).
+            company = await service.ordering_company(session, ours.principal)
+            assert company.status is CompanyStatus.approved
+            async with sessionmaker() as centre:
+                await centre.execute(
+                    update(BuyerCompany)
+                    .where(BuyerCompany.id == ours.company.id)
+                    .values(status=CompanyStatus.suspended)
+                )
+                await centre.commit()
+            with pytest.raises(errors.CompanySuspended):
+                await ordering.place_order(
+                    session, ours.principal, [BasketLine(sku, cases=1)], address_id=ours.address.id
+                )
+            assert company.status is CompanyStatus.suspended  # the session's company, as its turn read it
+            await session.rollback()
+
+    async with sessionmaker() as session:
+        assert await order_queries.company_orders(session, ours.company.id) == []
+        assert await ordering.owed_minor(session, ours.company.id) == 0
