@@ -30,7 +30,7 @@ from app.wholesale import errors, order_queries, ordering, service
 from app.wholesale.models import CreditState
 from app.wholesale.ordering import BasketLine
 from tests.fixtures.trips import make_prd_route, unique_city
-from tests.fixtures.wholesale_orders import SUNDAY_NOON, add_address, buyer, supply_sku
+from tests.fixtures.wholesale_orders import SUNDAY_NOON, add_address, buyer, buyer_of_own_city, supply_sku
 
 TUESDAY, THURSDAY = date(2026, 12, 8), date(2026, 12, 10)
 
@@ -131,13 +131,10 @@ async def test_a_suspension_decided_while_an_order_is_written_stops_it_at_its_tu
     """The order's transaction read the company (approved) with the caller's token; the centre
     suspends it before the order's turn. The turn reads the company again, in the statement that
     would write the wholesale row and book the truck: 403, and nothing of the order is kept."""
-    city = unique_city()
     sessionmaker = create_sessionmaker(committed_engine)
     with clock.pinned(SUNDAY_NOON):
         async with sessionmaker() as session:
-            await make_prd_route(session, cities=(city,), weekdays=(2, 4, 6))
-            sku = (await supply_sku(session, wholesale_minor=1000)).sku
-            ours = await buyer(session, city=city, credit_limit_minor=1_000_000)
+            ours, sku = await buyer_of_own_city(session)
             await session.commit()
         async with sessionmaker() as session:
             # Read as the request's token check reads it (kept: the identity map holds it weakly).

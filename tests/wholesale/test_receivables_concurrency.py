@@ -18,19 +18,15 @@ from app.wholesale import receivable_queries as queries
 from app.wholesale import receivables
 from tests.fixtures.builders import make_user
 from tests.fixtures.receivables import issue_invoice, order_of
-from tests.fixtures.trips import make_prd_route, unique_city
-from tests.fixtures.wholesale_orders import SUNDAY_NOON, buyer, supply_sku
+from tests.fixtures.wholesale_orders import SUNDAY_NOON, buyer_of_own_city
 from tests.wholesale.helpers import as_principal
 
 
 async def test_two_payments_recorded_at_once_never_over_allocate_an_invoice(committed_engine: AsyncEngine) -> None:
-    city = unique_city()
     sessionmaker = create_sessionmaker(committed_engine)
     with clock.pinned(SUNDAY_NOON):
         async with sessionmaker() as session:
-            await make_prd_route(session, cities=(city,), weekdays=(2, 4, 6))
-            sku = (await supply_sku(session, wholesale_minor=1000)).sku
-            ours = await buyer(session, city=city)
+            ours, sku = await buyer_of_own_city(session)
             order = await order_of(session, ours.principal, ours.address.id, sku, 2)  # ¥400
             invoice = await issue_invoice(session, order, issue_date=date(2026, 12, 1), due_date=date(2026, 12, 31))
             actor = await as_principal(session, await make_user(session, Role.admin))
