@@ -45,6 +45,7 @@ from app.catalog.repository import PriceCandidate
 from app.channels import SalesChannel
 from app.config import get_settings
 from app.kit import clock
+from app.kit import repository as kit_repository
 from app.kit.quantities import QuantityError, Unit, format_quantity, is_multiple_of, parse_quantity
 from app.orders import repository as orders_repository
 from app.orders import service as order_service
@@ -342,6 +343,9 @@ def _address_block(address: DeliveryAddress) -> dict[str, object]:
     }
 
 
+_WRITES = "wholesale_order_writes"  # the savepoint an order's writes are undone to (see place_order)
+
+
 class _WriteAgain(Exception):
     """The company's or the truck's turn said otherwise than the order was written."""
 
@@ -380,9 +384,11 @@ async def place_order(
         raise errors.DeliveryAddressNotFound(detail={"field": "address_id"})
     credit: Credit | None = None  # what an earlier attempt's turn read
     full: frozenset[int] = frozenset()  # trips found full when booking
+    # The order's writes can be undone until its turns have said yes; the savepoint is not released
+    # (the commit does it): a RELEASE would be one more round trip inside the company's turn.
+    await kit_repository.set_savepoint(session, _WRITES)
     while True:
         choice, basket = await _trip_and_basket(session, company, address, lines, requested_trip_date, full)
-        savepoint = await session.begin_nested()
         try:
             placed = await _write_order(
                 session,
@@ -397,11 +403,10 @@ async def place_order(
                 answer=answer,
             )
         except _WriteAgain as again:
-            await savepoint.rollback()
+            await kit_repository.rollback_to_savepoint(session, _WRITES)
             credit = again.credit or credit
             full = full | ({again.full_trip} if again.full_trip is not None else set())
             continue
-        await savepoint.commit()
         return placed
 
 

@@ -3,8 +3,11 @@ placing its orders at the cut-off pays every round trip, under the company's loc
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tests.fixtures.builders import auth
@@ -21,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("sunday_noon", "guangzhou_route")
 # its events (placed, trip) and its line, the idempotent answer; then the company's turn (the lock,
 # then one statement: what it owes and its overdue invoices, the wholesale row and the truck's
 # booking) and the stock's (the reservation opened with its FEFO hold). Not counted: the savepoint
-# the writes are made under and its release.
+# the writes are made under (never released on its own: the commit does it).
 ORDER_STATEMENTS = 14
 
 
@@ -35,12 +38,25 @@ async def test_a_wholesale_order_is_a_fixed_number_of_statements(
     first = await client.post("/api/v1/wholesale/orders", json=body, headers={**auth(key), "Idempotency-Key": "p1"})
     assert first.status_code == 201, first.text
 
-    with statements(engine) as sent:
-        second = await client.post(
-            "/api/v1/wholesale/orders", json=body, headers={**auth(key), "Idempotency-Key": "p2"}
-        )
+    savepoints: list[str] = []
+
+    def savepoint(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "SAVEPOINT" in statement:
+            savepoints.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", savepoint)
+    try:
+        with statements(engine) as sent:
+            second = await client.post(
+                "/api/v1/wholesale/orders", json=body, headers={**auth(key), "Idempotency-Key": "p2"}
+            )
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", savepoint)
 
     assert second.status_code == 201, second.text
+    # The order's savepoint is set and left to the commit: no RELEASE round trip inside the turn
+    # (the test's own savepoint, which the app's session joins, is released at its end).
+    assert [s for s in savepoints if "wholesale_order_writes" in s] == ["SAVEPOINT wholesale_order_writes"]
     placed = second.json()
     assert placed["credit_state"] == "clear" and placed["trip"]["departure_date"] == "2026-12-08"
     assert [e["kind"] for e in placed["events"]] == ["placed", "trip_assigned"]
