@@ -166,9 +166,7 @@ async def take_turn_and_book(
     row.created_at, row.exposure_minor = found.wholesale_created_at, found.exposure_minor
     stored_rows.join_as_stored(session, row)
     if found.booked_kg is not None:
-        stored_rows.refresh_loaded(
-            session, WholesaleTrip, row.trip_id, {"booked_kg": found.booked_kg, "booked_cases": found.booked_cases}
-        )
+        trip_queries.keep_booked(session, row.trip_id, found.booked_kg, found.booked_cases)
     return Turn(company, int(found.owed or 0), int(found.overdue or 0), found.booked_kg is not None)
 
 

@@ -213,10 +213,13 @@ async def book(session: AsyncSession, trip_id: int, weight_kg: Decimal, cases: i
     ).first()
     if booked is None:
         return False
-    stored_rows.refresh_loaded(
-        session, WholesaleTrip, trip_id, {"booked_kg": booked.booked_kg, "booked_cases": booked.booked_cases}
-    )
+    keep_booked(session, trip_id, booked.booked_kg, booked.booked_cases)
     return True
+
+
+def keep_booked(session: AsyncSession, trip_id: int, booked_kg: Decimal, booked_cases: int) -> None:
+    """A trip the session has loaded takes the totals a booking returned (:func:`booking_statement`)."""
+    stored_rows.refresh_loaded(session, WholesaleTrip, trip_id, {"booked_kg": booked_kg, "booked_cases": booked_cases})
 
 
 def booking_statement() -> Any:
