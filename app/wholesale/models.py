@@ -168,6 +168,11 @@ class WholesaleOrder(Base):
     credit_state: Mapped[str] = mapped_column(String(20), nullable=False, default=CreditState.clear.value)
     # Exposure (unpaid + open orders + this one) when it was placed, for the centre's decision.
     exposure_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    # What the order counts towards its company's credit now (total − paid while its credit was
+    # given, it is open, unpaid and not yet invoiced; else 0): written by the database's triggers
+    # whenever one of those changes (migration 0042), never by the application, so a loaded
+    # instance may be behind; the credit check sums it (``order_queries._open_orders_owed_of``).
+    open_owed_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))
     credit_hold_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # When its load came off the truck (the order expired or was cancelled before the trip left).
     trip_released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -177,4 +182,10 @@ class WholesaleOrder(Base):
         CheckConstraint("cases >= 0 AND weight_kg >= 0", name="load_non_negative"),
         CheckConstraint("credit_state <> 'held' OR credit_hold_until IS NOT NULL", name="held_has_deadline"),
         Index("ix_wholesale_orders_held", "credit_hold_until", postgresql_where=text("credit_state = 'held'")),
+        Index(
+            "ix_wholesale_orders_open_owed",
+            "company_id",
+            postgresql_include=["open_owed_minor"],
+            postgresql_where=text("open_owed_minor <> 0"),
+        ),
     )
