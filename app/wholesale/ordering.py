@@ -613,8 +613,13 @@ async def approve_held_order(
 ) -> WholesaleOrderView:
     """The centre accepts an order over its company's limit: it is confirmed and keeps its stock
     and truck room (held without a deadline from now on, as every on-account order)."""
-    order, _ = await _held_order(session, number)
-    if not await queries.set_credit_state(session, order.id, expected=CreditState.held, to=CreditState.approved):
+    await _held_order(session, number)
+    # The order's row before the wholesale row's, as the lapse sweep and cancelling lock them: taking
+    # the wholesale row first (the compare-and-set) deadlocked with a sweep lapsing the same hold.
+    order = await orders_repository.order_by_number(session, number, for_update=True)
+    if order is None or not await queries.set_credit_state(
+        session, order.id, expected=CreditState.held, to=CreditState.approved
+    ):
         raise errors.OrderNotHeld(detail={"order": number})
     await states.transition(
         session,

@@ -8,6 +8,7 @@ whose turn says otherwise (held, or the truck filled up) is written again.
 - Five companies' orders for one Tuesday truck with room for three: three go on it, two on
   Thursday's, told why, and every order holds its stock once.
 - A company suspended while its order is written: the order's turn reads it again and refuses.
+- An approval racing the sweep that lapses the same hold waits for it and is refused.
 
 Rows stay in the committed database, so each test has its own cities, routes and companies."""
 
@@ -15,22 +16,25 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.accounts.models import BuyerCompany, CompanyStatus
+from app.accounts.models import BuyerCompany, CompanyStatus, Role
 from app.db import create_sessionmaker
 from app.kit import clock
+from app.orders.models import Order, OrderStatus
 from app.supply.models import StockLevel
 from app.wholesale import errors, order_queries, ordering, service
-from app.wholesale.models import CreditState
+from app.wholesale.models import CreditState, WholesaleOrder
 from app.wholesale.ordering import BasketLine
+from tests.fixtures.builders import make_user
 from tests.fixtures.trips import make_prd_route, unique_city
 from tests.fixtures.wholesale_orders import SUNDAY_NOON, add_address, buyer, buyer_of_own_city, supply_sku
+from tests.wholesale.helpers import as_principal
 
 TUESDAY, THURSDAY = date(2026, 12, 8), date(2026, 12, 10)
 
@@ -157,3 +161,50 @@ async def test_a_suspension_decided_while_an_order_is_written_stops_it_at_its_tu
     async with sessionmaker() as session:
         assert await order_queries.company_orders(session, ours.company.id) == []
         assert await ordering.owed_minor(session, ours.company.id) == 0
+
+
+async def test_an_approval_racing_the_lapse_of_its_hold_waits_for_it_and_is_refused(
+    committed_engine: AsyncEngine,
+) -> None:
+    """The beat's sweep has locked a held order past its deadline (its order row, then its wholesale
+    row) when the centre approves it. The approval locks the rows in the same order, so it waits
+    for the sweep and then finds the hold lapsed (409); when it took the wholesale row first, the
+    two deadlocked and PostgreSQL cancelled one of them."""
+    sessionmaker = create_sessionmaker(committed_engine)
+    with clock.pinned(SUNDAY_NOON):
+        async with sessionmaker() as session:
+            ours, sku = await buyer_of_own_city(session, credit_limit_minor=10_000)  # less than a case
+            held = await ordering.place_order(
+                session, ours.principal, [BasketLine(sku, cases=1)], address_id=ours.address.id
+            )
+            assert held.wholesale.credit_state == CreditState.held.value
+            # Its deadline an hour ago: the only lapsed hold (other tests' stay in this database).
+            await session.execute(
+                update(WholesaleOrder)
+                .where(WholesaleOrder.order_id == held.order.id)
+                .values(credit_hold_until=SUNDAY_NOON - timedelta(hours=1))
+            )
+            admin = await as_principal(session, await make_user(session, Role.admin))
+            await session.commit()
+        number = held.order.number
+
+        async def approve() -> None:
+            async with sessionmaker() as centre:
+                await ordering.approve_held_order(centre, number, actor=admin)
+                await centre.commit()
+
+        async with sessionmaker() as sweep:
+            await sweep.execute(
+                select(Order.id).where(Order.number == number).with_for_update()
+            )  # the sweep's first lock
+            approval = asyncio.create_task(approve())
+            await asyncio.sleep(0.5)  # the approval is now waiting for a row the sweep holds
+            assert await ordering.release_lapsed_hold(sweep, now=SUNDAY_NOON) == [number]
+            await sweep.commit()
+        with pytest.raises(errors.OrderNotHeld):
+            await approval
+
+    async with sessionmaker() as session:
+        found = await order_queries.order_of_company(session, number, None)
+        assert found is not None
+        assert (found[0].status, found[1].credit_state) == (OrderStatus.expired, CreditState.lapsed.value)
