@@ -23,6 +23,7 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    literal_column,
     select,
     true,
     update,
@@ -106,7 +107,10 @@ def _open_orders_owed_of(company_id: int | ColumnElement[int]) -> ScalarSelect[i
     wholesale = cast(Table, WholesaleOrder.__table__)
     return (
         select(func.coalesce(func.sum(wholesale.c.open_owed_minor), 0))
-        .where(wholesale.c.company_id == company_id, wholesale.c.open_owed_minor != 0)
+        # The index's own predicate, in the SQL: a bound 0 cannot match it in a generic plan (the
+        # one PostgreSQL settles on for a statement asyncpg keeps prepared), which then read every
+        # order of the company through the company index.
+        .where(wholesale.c.company_id == company_id, wholesale.c.open_owed_minor != literal_column("0"))
         .scalar_subquery()
     )
 
@@ -317,6 +321,18 @@ async def ended_with_booked_load(session: AsyncSession, limit: int) -> list[int]
         .limit(limit)
     )
     return list(rows)
+
+
+async def trip_id_of(session: AsyncSession, *, order_id: int | None = None, number: str | None = None) -> int | None:
+    """The trip an order (by id or by number) is booked on, read without a lock: a sweep locks that
+    trip's row first, as packing, dispatch and a buyer's cancel do."""
+    statement = select(WholesaleOrder.trip_id)
+    if number is not None:
+        statement = statement.join(Order, Order.id == WholesaleOrder.order_id).where(Order.number == number)
+    else:
+        statement = statement.where(WholesaleOrder.order_id == order_id)
+    found: int | None = await session.scalar(statement)
+    return found
 
 
 async def mark_trip_released(session: AsyncSession, order_id: int, now: datetime) -> bool:

@@ -52,7 +52,7 @@ from app.orders import service as order_service
 from app.orders import states
 from app.orders.models import DeliveryMethod, Order, OrderStatus, PaymentMethod
 from app.supply import service as supply_service
-from app.wholesale import errors, notices, receivables, repository, service, trips
+from app.wholesale import errors, notices, receivables, repository, service, trip_queries, trips
 from app.wholesale import order_queries as queries
 from app.wholesale.document_data import DeliveryAddress as DeliveryBlock
 from app.wholesale.document_data import OrderConfirmation
@@ -640,6 +640,7 @@ async def release_lapsed_hold(session: AsyncSession, *, now: datetime | None = N
     room are released and the buyer reads why on the order. Returns the orders' numbers."""
     numbers = await queries.lapsed_holds(session, now or clock.now(), limit)
     for number in numbers:
+        await _lock_trip_of(session, number=number)
         order = await orders_repository.order_by_number(session, number, for_update=True)
         wholesale = await queries.of_order(session, order.id, for_update=True) if order else None
         if order is None or wholesale is None:
@@ -655,6 +656,16 @@ async def release_lapsed_hold(session: AsyncSession, *, now: datetime | None = N
     return numbers
 
 
+async def _lock_trip_of(session: AsyncSession, *, order_id: int | None = None, number: str | None = None) -> None:
+    """A sweep's first lock: the order's trip row, then the order's, then its wholesale row, the
+    order packing, dispatch and a buyer's cancel take them in. Taking the trip last (to release the
+    load) deadlocked with a buyer cancelling the same order, who holds the trip and waits for the
+    order (``tests/wholesale/test_lock_order.py``)."""
+    trip_id = await queries.trip_id_of(session, order_id=order_id, number=number)
+    if trip_id is not None:
+        await trip_queries.trip_by_id(session, trip_id, for_update=True)
+
+
 async def _release_trip_room(session: AsyncSession, wholesale: WholesaleOrder) -> bool:
     """Take the order's load off its truck, once (the trip has not left: an ended order's load is
     still booked only while the trip takes orders or loads)."""
@@ -668,6 +679,7 @@ async def release_freed_trip_room(session: AsyncSession, *, limit: int = 1) -> l
     orders' expiry task), a cancelled one — gives its truck room back. Returns the orders' numbers."""
     done: list[str] = []
     for order_id in await queries.ended_with_booked_load(session, limit):
+        await _lock_trip_of(session, order_id=order_id)
         wholesale = await queries.of_order(session, order_id, for_update=True)
         order = await orders_repository.order_by_id(session, order_id)
         if wholesale is None or order is None:

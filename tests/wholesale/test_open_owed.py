@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import BigInteger, bindparam, select, text
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
@@ -135,3 +136,19 @@ async def test_the_check_finds_a_figure_the_triggers_did_not_write(db_session: A
     )
     await db_session.execute(text("ALTER TABLE wholesale_orders ENABLE TRIGGER wholesale_orders_open_owed"))
     assert await queries.open_owed_disagreements(db_session) == [(order.id, 7, 2 * CASE)]
+
+
+async def test_the_credit_sum_reads_its_partial_index_in_a_generic_plan(db_session: AsyncSession) -> None:
+    """asyncpg keeps the turn's statement prepared, and PostgreSQL settles on a generic plan for it
+    after a few runs: the sum must still read the partial index of the orders that count (with the
+    index's predicate bound as a parameter it read every order of the company instead)."""
+    owed = select(queries._open_orders_owed_of(bindparam("company_id", type_=BigInteger)))
+    compiled = owed.compile(dialect=asyncpg_dialect())
+    values = ", ".join(
+        "1" if name == "company_id" else str(compiled.params[name]) for name in compiled.positiontup or ()
+    )
+    await db_session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+    await db_session.execute(text(f"PREPARE credit_sum AS {compiled}"))
+    plan = "\n".join((await db_session.execute(text(f"EXPLAIN EXECUTE credit_sum({values})"))).scalars())
+    await db_session.execute(text("DEALLOCATE credit_sum"))
+    assert "ix_wholesale_orders_open_owed" in plan, plan

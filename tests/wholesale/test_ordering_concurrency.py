@@ -31,6 +31,7 @@ from app.supply.models import StockLevel
 from app.wholesale import errors, order_queries, ordering, service
 from app.wholesale.models import CreditState, WholesaleOrder
 from app.wholesale.ordering import BasketLine
+from app.wholesale.trip_models import WholesaleTrip
 from tests.fixtures.builders import make_user
 from tests.fixtures.trips import make_prd_route, unique_city
 from tests.fixtures.wholesale_orders import SUNDAY_NOON, add_address, buyer, buyer_of_own_city, supply_sku
@@ -166,8 +167,8 @@ async def test_a_suspension_decided_while_an_order_is_written_stops_it_at_its_tu
 async def test_an_approval_racing_the_lapse_of_its_hold_waits_for_it_and_is_refused(
     committed_engine: AsyncEngine,
 ) -> None:
-    """The beat's sweep has locked a held order past its deadline (its order row, then its wholesale
-    row) when the centre approves it. The approval locks the rows in the same order, so it waits
+    """The beat's sweep has locked a held order past its deadline (its trip's row and its order's,
+    then its wholesale row) when the centre approves it. The approval locks the rows in the same order, so it waits
     for the sweep and then finds the hold lapsed (409); when it took the wholesale row first, the
     two deadlocked and PostgreSQL cancelled one of them."""
     sessionmaker = create_sessionmaker(committed_engine)
@@ -194,9 +195,10 @@ async def test_an_approval_racing_the_lapse_of_its_hold_waits_for_it_and_is_refu
                 await centre.commit()
 
         async with sessionmaker() as sweep:
-            await sweep.execute(
-                select(Order.id).where(Order.number == number).with_for_update()
-            )  # the sweep's first lock
+            # The sweep's first locks: the trip's row, then the order's.
+            trip_id = await order_queries.trip_id_of(sweep, number=number)
+            await sweep.execute(select(WholesaleTrip.id).where(WholesaleTrip.id == trip_id).with_for_update())
+            await sweep.execute(select(Order.id).where(Order.number == number).with_for_update())
             approval = asyncio.create_task(approve())
             await asyncio.sleep(0.5)  # the approval is now waiting for a row the sweep holds
             assert await ordering.release_lapsed_hold(sweep, now=SUNDAY_NOON) == [number]
