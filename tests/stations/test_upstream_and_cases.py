@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import Role, User
 from app.catalog.errors import ImageTooLarge, InvalidImage
 from app.config import Settings
-from app.kit import clock
 from app.kit.errors import InvalidInput
 from app.kit.quantities import Unit
 from app.stations import cases, consignments
@@ -49,9 +48,11 @@ from tests.fixtures.builders import (
     make_variant,
     token_for,
 )
+from tests.fixtures.days import TODAY, pinned_noon  # noqa: F401 - the fixture, used by pytestmark
 from tests.fixtures.images import assert_clean_jpeg, phone_jpeg
 
-TODAY = clock.today()
+pytestmark = pytest.mark.usefixtures("pinned_noon")
+
 
 # Every table an upstream consignment or a case may write to: "nothing changed" compares content.
 TABLES = [

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
 from app.channels import SalesChannel
-from app.kit import clock
 from app.kit.quantities import Unit
 from app.supply import counts, errors, repository, reservations, service, transfers
 from app.supply.models import LedgerKind, Lot, ReservationStatus, StockLedgerEntry, StockLevel
@@ -29,8 +28,9 @@ from tests.fixtures.builders import (
     receive_expired,
     token_for,
 )
+from tests.fixtures.days import TODAY, pinned_noon  # noqa: F401 - the fixture, used by pytestmark
 
-TODAY = clock.today()
+pytestmark = pytest.mark.usefixtures("pinned_noon")
 
 
 async def level(session: AsyncSession, lot: Lot, location_id: int) -> tuple[Decimal, Decimal]:

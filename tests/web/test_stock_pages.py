@@ -4,7 +4,7 @@ CSRF token and the idempotency key from each rendered form, post it, and check w
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -272,6 +272,10 @@ async def test_a_resent_form_with_changed_values_moves_nothing_more(
     assert quantities == [Decimal("125.350")]
 
 
+# Midnight in China (16:00 UTC), when "today" turns over.
+CHINA_MIDNIGHT = datetime(2026, 12, 6, 16, 0, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
     ("changes", "status", "message"),
     [
@@ -281,21 +285,31 @@ async def test_a_resent_form_with_changed_values_moves_nothing_more(
         # An emptied harvest date is refused, never taken as today.
         ({"harvest_date": ""}, 422, "采收日期：请填写"),
         ({"harvest_date": "2026-13-45"}, 422, "采收日期：日期格式应为 年-月-日"),
-        ({"harvest_date": (clock.today() + timedelta(days=1)).isoformat()}, 422, "采收日期不能晚于今天"),
-        ({"harvest_date": (clock.today() - timedelta(days=20)).isoformat()}, 422, "该批次已过保质期，不能入库"),
+        # Days from the test's own today (resolved under its pinned clock, not at collection: a run
+        # collected before midnight in China and run after it sent today as "tomorrow").
+        ({"harvest_date": timedelta(days=1)}, 422, "采收日期不能晚于今天"),
+        ({"harvest_date": timedelta(days=-20)}, 422, "该批次已过保质期，不能入库"),
         ({"sku": "", "scan": "6900000000000"}, 422, "没有找到条码或 SKU 为 6900000000000 的商品规格"),
         ({"supplier_code": "NO-SUCH"}, 404, "找不到该供应商"),
     ],
 )
 async def test_a_bad_receipt_is_shown_in_chinese_and_changes_nothing(
-    client: httpx.AsyncClient, db_session: AsyncSession, changes: dict[str, str], status: int, message: str
+    client: httpx.AsyncClient,
+    db_session: AsyncSession,
+    changes: dict[str, str | timedelta],
+    status: int,
+    message: str,
 ) -> None:
-    variant, supplier, location = await receipt_setup(db_session)
-    await log_in(client, db_session)
-
-    response = await form_post(
-        client, "/admin/lots/receive", "/admin/lots/receive", receipt_form(variant, supplier, location, **changes)
-    )
+    with clock.pinned(CHINA_MIDNIGHT):
+        variant, supplier, location = await receipt_setup(db_session)
+        await log_in(client, db_session)
+        sent = {
+            key: (clock.today() + value).isoformat() if isinstance(value, timedelta) else value
+            for key, value in changes.items()
+        }
+        response = await form_post(
+            client, "/admin/lots/receive", "/admin/lots/receive", receipt_form(variant, supplier, location, **sent)
+        )
 
     assert response.status_code == status
     assert message in response.text
