@@ -37,6 +37,7 @@ async def make_event(
     *,
     places: int = 10,
     starts_in: timedelta = timedelta(days=3),
+    starts_at: datetime | None = None,
     cancel_hours: int = 24,
     station: Station | None = None,
 ) -> Setup:
@@ -55,7 +56,7 @@ async def make_event(
         ),
         actor_user_id=None,
     )
-    starts: datetime = clock.now() + starts_in
+    starts: datetime = starts_at or clock.now() + starts_in
     slot = await service.add_slot(
         session, event.id, starts_at=starts, ends_at=starts + timedelta(hours=4), places=places
     )
