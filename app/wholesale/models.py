@@ -170,8 +170,9 @@ class WholesaleOrder(Base):
     exposure_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     # What the order counts towards its company's credit now (total − paid while its credit was
     # given, it is open, unpaid and not yet invoiced; else 0): written by the database's triggers
-    # whenever one of those changes (migration 0042), never by the application, so a loaded
-    # instance may be behind; the credit check sums it (``order_queries._open_orders_owed_of``).
+    # whenever one of those changes (migration 0042; they lock the order's row first, 0043), never
+    # by the application, so a loaded instance may be behind; the credit check sums it
+    # (``order_queries._open_orders_owed_of``).
     open_owed_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))
     credit_hold_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # When its load came off the truck (the order expired or was cancelled before the trip left).
