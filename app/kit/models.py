@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -17,10 +18,12 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     func,
+    literal_column,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnClause
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -42,6 +45,20 @@ class IdMixin:
 def enum_column(enum_cls: type[StrEnum], name: str) -> Enum:
     """A native PostgreSQL enum storing the member values."""
     return Enum(enum_cls, name=name, values_callable=lambda e: [m.value for m in e], validate_strings=True)
+
+
+_PLAIN_VALUE = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def in_statement(value: StrEnum) -> ColumnClause[Any]:
+    """An enum value written into the statement's text, not bound as a parameter: for a predicate
+    a partial index is defined on (``status = 'at_station'``). asyncpg keeps statements prepared
+    and PostgreSQL then settles on a generic plan, which cannot use that index for ``status = $2``
+    and reads every row of the other index's key instead (all the parcels a station ever held), or
+    plans the statement again at every call (issue 15; ``tests/stations/test_generic_plans.py``)."""
+    if not _PLAIN_VALUE.fullmatch(value.value):  # the values are identifiers: nothing to quote
+        raise ValueError(f"not a plain enum value: {value.value!r}")
+    return literal_column(f"'{value.value}'")
 
 
 class TimestampMixin:

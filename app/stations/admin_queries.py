@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
+from app.kit.models import in_statement
 from app.stations.models import DeliveryRoute, Parcel, ParcelStatus, RouteStop, Station
 
 
@@ -44,7 +45,7 @@ async def parcels_on_shelf(session: AsyncSession, station_id: int) -> int:
         await session.scalar(
             select(func.count())
             .select_from(Parcel)
-            .where(Parcel.station_id == station_id, Parcel.status == ParcelStatus.at_station)
+            .where(Parcel.station_id == station_id, Parcel.status == in_statement(ParcelStatus.at_station))
         )
         or 0
     )
@@ -53,7 +54,7 @@ async def parcels_on_shelf(session: AsyncSession, station_id: int) -> int:
 async def shelf_counts(session: AsyncSession) -> dict[int, int]:
     rows = await session.execute(
         select(Parcel.station_id, func.count())
-        .where(Parcel.status == ParcelStatus.at_station)
+        .where(Parcel.status == in_statement(ParcelStatus.at_station))
         .group_by(Parcel.station_id)
     )
     return {station_id: int(n) for station_id, n in rows}
