@@ -7,13 +7,14 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit import clock
-from tests.fixtures.plans import partial_index_misses
+from tests.fixtures.plans import partial_index_misses, plan_counts
 from tests.fixtures.pos_sales import T0, line, make_shop, sale, shift_open, sign_in, upload
 
 
 async def test_uploads_read_the_partial_indexes_in_generic_plans(
     client: httpx.AsyncClient, db_session: AsyncSession
 ) -> None:
+    before = await plan_counts(db_session)
     with clock.pinned(T0):
         shop = await make_shop(db_session, box_stock="100", jin_stock="100")
         clerk = await sign_in(client, shop)
@@ -23,5 +24,5 @@ async def test_uploads_read_the_partial_indexes_in_generic_plans(
             ops = [sale(shop, opened["client_id"], [line(shop.box, "1", 1280)]) for _ in range(2)]
             await upload(client, clerk, *ops)
             await upload(client, clerk, sale(shop, opened["client_id"], [line(shop.jin, "0.5", 1680)]))
-    misses = await partial_index_misses(db_session)
+    misses = await partial_index_misses(db_session, since=before)
     assert misses == [], "\n\n".join(map(str, misses))
