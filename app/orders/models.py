@@ -168,6 +168,15 @@ class Order(IdMixin, TimestampMixin, Base):
             "status",
             postgresql_where=text("status IN ('pending_payment', 'confirmed', 'ready_for_pickup')"),
         ),
+        # A station's pickup orders that hold or will hold a shelf slot: routing an order counts them
+        # (``app.stations.repository.HOLDING_STATUSES``; migration 0044).
+        Index(
+            "ix_orders_station_holding",
+            "station_id",
+            postgresql_where=text(
+                "delivery_method = 'station_pickup' AND status IN ('pending_payment', 'confirmed', 'ready_for_pickup')"
+            ),
+        ),
     )
 
 

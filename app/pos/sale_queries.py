@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
+from app.kit.models import in_statement
 from app.orders.models import Order, OrderLine
 from app.pos.models import Store, Till
 from app.pos.sale_models import (
@@ -61,8 +62,13 @@ async def shift_by_id(session: AsyncSession, shift_id: int) -> Shift | None:
     return await session.scalar(select(Shift).where(Shift.id == shift_id).execution_options(populate_existing=True))
 
 
+# In the statement's text: a generic plan then reads the till's one open shift from its partial
+# unique index, not every shift the till ever had (``app.kit.models.in_statement``).
+_OPEN = in_statement(ShiftStatus.open)
+
+
 async def open_shift_of_till(session: AsyncSession, till_id: int) -> Shift | None:
-    return await session.scalar(select(Shift).where(Shift.till_id == till_id, Shift.status == ShiftStatus.open.value))
+    return await session.scalar(select(Shift).where(Shift.till_id == till_id, Shift.status == _OPEN))
 
 
 async def close_shift_if_open(session: AsyncSession, shift_id: int, **values: Any) -> bool:

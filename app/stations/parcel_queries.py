@@ -22,13 +22,14 @@ def awaiting_dispatch() -> ColumnElement[bool]:
     lists them with the same condition). An order holding no stock (a pre-sale before its harvest
     is allocated to it, an event ticket) has nothing to pack: it waits for a reservation.
 
-    The status is in the statement's text (the orders waiting are a partial index's), and "not in a
-    parcel" an anti-join on the parcel's order key: ``NOT IN (SELECT order_id FROM parcels)`` hashed
-    every parcel ever made, for each run and each view of the board."""
+    The status and the delivery method are in the statement's text (the predicates of the orders'
+    partial indexes), and "not in a parcel" an anti-join on the parcel's order key: ``NOT IN
+    (SELECT order_id FROM parcels)`` hashed every parcel ever made, for each run and each view of
+    the board."""
     return and_(
         Order.status == in_statement(OrderStatus.confirmed),
         Order.reservation_reference.is_not(None),
-        Order.delivery_method == DeliveryMethod.station_pickup,
+        Order.delivery_method == in_statement(DeliveryMethod.station_pickup),
         Order.fulfilment_status == FulfilmentStatus.unfulfilled,
         ~exists().where(Parcel.order_id == Order.id),
     )

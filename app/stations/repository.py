@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.catalog.models import Variant
-from app.orders.models import DeliveryMethod, Order
+from app.kit.models import in_statement
+from app.orders.models import DeliveryMethod, Order, OrderStatus
 from app.stations.models import (
     CaseKind,
     Consignment,
@@ -38,29 +39,24 @@ async def all_stations(session: AsyncSession) -> Sequence[Station]:
     return (await session.scalars(select(Station).order_by(Station.code))).all()
 
 
-# Statuses of pickup orders that occupy (or will occupy) a shelf slot.
+# Statuses of pickup orders that occupy (or will occupy) a shelf slot: the predicate of the orders'
+# partial index ``ix_orders_station_holding`` (migration 0044), written into the statements' SQL so
+# that a generic plan reads the station's holding orders from it, not every order it ever had.
 HOLDING_STATUSES = ("pending_payment", "confirmed", "ready_for_pickup")
+_HOLDING = (
+    Order.delivery_method == in_statement(DeliveryMethod.station_pickup),
+    Order.status.in_([in_statement(OrderStatus(status)) for status in HOLDING_STATUSES]),
+)
 
 
 async def pickup_orders_per_station(session: AsyncSession) -> dict[int, int]:
     """Pickup orders each station holds or expects (not yet collected, cancelled or expired)."""
-    rows = await session.execute(
-        select(Order.station_id, func.count())
-        .where(Order.delivery_method == DeliveryMethod.station_pickup, Order.status.in_(HOLDING_STATUSES))
-        .group_by(Order.station_id)
-    )
+    rows = await session.execute(select(Order.station_id, func.count()).where(*_HOLDING).group_by(Order.station_id))
     return {station_id: int(count) for station_id, count in rows if station_id is not None}
 
 
 _STATION_LOAD = (
-    select(func.count())
-    .where(
-        Order.station_id == Station.id,
-        Order.delivery_method == DeliveryMethod.station_pickup,
-        Order.status.in_(HOLDING_STATUSES),
-    )
-    .correlate(Station)
-    .scalar_subquery()
+    select(func.count()).where(Order.station_id == Station.id, *_HOLDING).correlate(Station).scalar_subquery()
 )
 # Built once: every pickup order routes through it.
 _OPEN_STATION_WITH_LOAD = select(Station, _STATION_LOAD).where(

@@ -96,6 +96,12 @@ class WholesaleInvoice(IdMixin, Base):
             "due_date",
             postgresql_where=text("kind = 'invoice' AND settled_minor < total_minor"),
         ),
+        # Credit notes not yet applied: the credit check's sum reads only these (migration 0044).
+        Index(
+            "ix_wholesale_invoices_open_credit",
+            "company_id",
+            postgresql_where=text("kind = 'credit_note' AND settled_minor < -total_minor"),
+        ),
     )
 
     @property
@@ -136,6 +142,12 @@ class WholesalePayment(IdMixin, Base):
         UniqueConstraint("company_id", "reference", name="uq_wholesale_payments_company_reference"),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         CheckConstraint("allocated_minor >= 0 AND allocated_minor <= amount_minor", name="allocated_within_amount"),
+        # Payments not yet set against invoices: the credit check's sum reads only these (migration 0044).
+        Index(
+            "ix_wholesale_payments_unallocated",
+            "company_id",
+            postgresql_where=text("allocated_minor < amount_minor"),
+        ),
     )
 
     @property

@@ -37,6 +37,7 @@ from app.accounts.models import BuyerCompany
 from app.catalog.models import Product, Variant
 from app.channels import SalesChannel
 from app.kit import stored_rows
+from app.kit.models import in_statement
 from app.orders.models import Order, OrderStatus, PaymentStatus
 from app.wholesale import receivable_queries, trip_queries
 from app.wholesale.invoice_models import DocumentKind, WholesaleInvoice
@@ -301,7 +302,7 @@ async def lapsed_holds(session: AsyncSession, now: datetime, limit: int) -> list
     rows = await session.scalars(
         select(Order.number)
         .join(WholesaleOrder, WholesaleOrder.order_id == Order.id)
-        .where(WholesaleOrder.credit_state == CreditState.held.value, WholesaleOrder.credit_hold_until <= now)
+        .where(WholesaleOrder.credit_state == in_statement(CreditState.held), WholesaleOrder.credit_hold_until <= now)
         .order_by(WholesaleOrder.credit_hold_until)
         .limit(limit)
     )
@@ -424,7 +425,7 @@ async def console_orders(
     if status is not None:
         stmt = stmt.where(Order.status == status)
     if held_only:
-        stmt = stmt.where(WholesaleOrder.credit_state == CreditState.held.value)
+        stmt = stmt.where(WholesaleOrder.credit_state == in_statement(CreditState.held))
     if trip_date is not None:
         stmt = stmt.where(WholesaleTrip.departure_date == trip_date)
     if company_id is not None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import ScalarSelect
 
 from app.accounts.models import BuyerCompany
+from app.kit.models import in_statement
 from app.orders.models import Order, OrderStatus
 from app.supply.models import Reservation, ReservationStatus
 from app.wholesale.invoice_models import (
@@ -139,7 +140,7 @@ def _overdue(
     invoices = _invoices()
     return (
         invoices.c.company_id == company_id,
-        invoices.c.kind == INVOICE,
+        invoices.c.kind == in_statement(DocumentKind.invoice),  # the open invoices' partial index
         invoices.c.settled_minor < invoices.c.total_minor,
         invoices.c.due_date < today,
     )
@@ -171,19 +172,31 @@ def balance_owed_of(company_id: int | ColumnElement[int]) -> ColumnElement[int]:
     tables' columns, as :func:`_overdue`)."""
     table = _invoices()
     payments = cast(Table, WholesalePayment.__table__)
+    # Each sum reads only the rows with something left (a settled invoice, an applied credit note,
+    # an allocated payment adds 0), through a partial index of those rows with the kind written in
+    # the SQL: reading every invoice and payment of the company's history, under its turn, grew with
+    # each delivery (issue 15; ``tests/wholesale/test_generic_plans.py``).
     invoices = (
         select(func.coalesce(func.sum(table.c.total_minor - table.c.settled_minor), 0))
-        .where(table.c.company_id == company_id, table.c.kind == INVOICE)
+        .where(
+            table.c.company_id == company_id,
+            table.c.kind == in_statement(DocumentKind.invoice),
+            table.c.settled_minor < table.c.total_minor,
+        )
         .scalar_subquery()
     )
     credits = (
         select(func.coalesce(func.sum(-table.c.total_minor - table.c.settled_minor), 0))
-        .where(table.c.company_id == company_id, table.c.kind == CREDIT_NOTE)
+        .where(
+            table.c.company_id == company_id,
+            table.c.kind == in_statement(DocumentKind.credit_note),
+            table.c.settled_minor < -table.c.total_minor,
+        )
         .scalar_subquery()
     )
     unallocated = (
         select(func.coalesce(func.sum(payments.c.amount_minor - payments.c.allocated_minor), 0))
-        .where(payments.c.company_id == company_id)
+        .where(payments.c.company_id == company_id, payments.c.allocated_minor < payments.c.amount_minor)
         .scalar_subquery()
     )
     return invoices - credits - unallocated

@@ -18,6 +18,12 @@ UPDATE``, pay nothing; placing an order does not lock in its wholesale row's tri
 the transaction's own, unseen by others), and a prepay order's pro-forma locks its new order's row
 once (one more WAL record).
 
+A hand-written statement that changes a credit state locks its order's row too, from the trigger,
+after its own wholesale row: against an application path on the same order (order's row first,
+then the wholesale row) it can be chosen as a deadlock's victim and must be run again. Lock the
+order's row first (``SELECT 1 FROM orders WHERE id = … FOR UPDATE``), as the application does. A
+failed statement changes nothing; before this revision it could leave a wrong figure.
+
 Revision ID: 0043_open_owed_locks_order
 Revises: 0042_wholesale_open_owed
 Create Date: 2026-12-23 06:00:00

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.wholesale import ordering
+from app.wholesale import ordering, receivable_queries
 from app.wholesale.ordering import BasketLine
-from tests.fixtures.plans import partial_index_misses, plan_counts
+from tests.fixtures.plans import generic_plan_of_company_sum, partial_index_misses, plan_counts
 from tests.fixtures.wholesale_orders import buyer, supply_sku
 
 pytestmark = pytest.mark.usefixtures("sunday_noon", "guangzhou_route")
@@ -24,3 +24,22 @@ async def test_placing_orders_reads_the_partial_indexes_in_generic_plans(db_sess
         await ordering.owed_minor(db_session, ours.company.id)
     misses = await partial_index_misses(db_session, since=before)
     assert misses == [], "\n\n".join(map(str, misses))
+
+
+async def test_the_credit_checks_sums_read_only_the_open_items(db_session: AsyncSession) -> None:
+    """What a company owes is read from the partial indexes of its open invoices, credit notes not
+    applied and payments not allocated (migration 0044), in a generic plan: not from its whole
+    history through the company's index. That index is dropped for the test's transaction and
+    sequential scans are off, so the plan names the partial indexes only if the statement matches
+    their predicates."""
+    plan = await generic_plan_of_company_sum(
+        db_session,
+        receivable_queries.balance_owed_of,
+        drop_indexes=("ix_wholesale_invoices_company_id", "ix_wholesale_payments_company_id"),
+    )
+    for index in (
+        "ix_wholesale_invoices_open ",
+        "ix_wholesale_invoices_open_credit",
+        "ix_wholesale_payments_unallocated",
+    ):
+        assert index in plan, plan

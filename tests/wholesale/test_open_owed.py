@@ -10,8 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import BigInteger, bindparam, select, text
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
@@ -19,6 +18,7 @@ from app.orders.models import Order, OrderStatus
 from app.wholesale import cancelling, ordering
 from app.wholesale import order_queries as queries
 from tests.fixtures.builders import make_user
+from tests.fixtures.plans import generic_plan_of_company_sum
 from tests.fixtures.receivables import issue_invoice, order_of
 from tests.fixtures.wholesale_orders import buyer, supply_sku
 from tests.wholesale.helpers import as_principal
@@ -142,18 +142,7 @@ async def test_the_credit_sum_reads_its_partial_index_in_a_generic_plan(db_sessi
     """asyncpg keeps the turn's statement prepared, and PostgreSQL settles on a generic plan for it
     after a few runs: the sum must still read the partial index of the orders that count (with the
     index's predicate bound as a parameter it read every order of the company instead)."""
-    owed = select(queries._open_orders_owed_of(bindparam("company_id", type_=BigInteger)))
-    compiled = owed.compile(dialect=asyncpg_dialect())
-    values = ", ".join(
-        "1" if name == "company_id" else str(compiled.params[name]) for name in compiled.positiontup or ()
+    plan = await generic_plan_of_company_sum(
+        db_session, queries._open_orders_owed_of, drop_indexes=("ix_wholesale_orders_company_id",)
     )
-    # On a test database of a few rows a sequential scan is cheapest whatever the statement says,
-    # and the company's index could be chosen on costs: without either, the plan reads the partial
-    # index only if the statement matches its predicate (the index comes back with the rollback).
-    await db_session.execute(text("SET LOCAL enable_seqscan = off"))
-    await db_session.execute(text("DROP INDEX ix_wholesale_orders_company_id"))
-    await db_session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
-    await db_session.execute(text(f"PREPARE credit_sum AS {compiled}"))
-    plan = "\n".join((await db_session.execute(text(f"EXPLAIN EXECUTE credit_sum({values})"))).scalars())
-    await db_session.execute(text("DEALLOCATE credit_sum"))
     assert "ix_wholesale_orders_open_owed" in plan, plan

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.db import create_sessionmaker
 from app.kit import clock
@@ -39,16 +39,31 @@ async def test_two_writers_of_one_orders_inputs_take_turns(committed_engine: Asy
     }
     second = "credit" if first == "order" else "order"
 
+    pid_of_second: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
     async def write_second() -> None:
         async with sessionmaker() as session:
+            pid_of_second.set_result(int(await session.scalar(text("SELECT pg_backend_pid()")) or 0))
             await session.execute(text(writes[second][0]), writes[second][1])
             await session.commit()
+
+    async def waits_for_a_lock(session: AsyncSession, pid: int, writing: asyncio.Task[None]) -> bool:
+        """Whether the second writer's backend is seen waiting on a lock before it finishes (10 s)."""
+        for _ in range(200):
+            if writing.done():
+                return False
+            waiting = await session.scalar(
+                text("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            )
+            if waiting:
+                return True
+            await asyncio.sleep(0.05)
+        return False
 
     async with sessionmaker() as session:
         await session.execute(text(writes[first][0]), writes[first][1])
         writing = asyncio.create_task(write_second())
-        await asyncio.sleep(0.3)
-        waited = not writing.done()
+        waited = await waits_for_a_lock(session, await pid_of_second, writing)
         await session.commit()
     await asyncio.wait_for(writing, timeout=10)
 
