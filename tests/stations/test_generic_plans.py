@@ -35,5 +35,5 @@ async def test_the_pda_paths_read_the_shelfs_partial_indexes_in_generic_plans(
         assert done.status_code == 200, done.text
 
     # A dispatch run's parcels are one truck's load: few, whatever their status.
-    misses = await partial_index_misses(db_session, since=before, bounded=("ix_parcels_run_id",))
+    misses = await partial_index_misses(db_session, since=before, bounded=("parcels.run_id",))
     assert misses == [], "\n\n".join(map(str, misses))
