@@ -42,7 +42,7 @@ from app.orders.models import Order, OrderStatus, PaymentStatus
 from app.wholesale import receivable_queries, trip_queries
 from app.wholesale.invoice_models import DocumentKind, WholesaleInvoice
 from app.wholesale.models import CreditState, DeliveryAddress, WholesaleOrder
-from app.wholesale.trip_models import WholesaleTrip
+from app.wholesale.trip_models import TripStatus, WholesaleTrip
 
 # Orders whose money is still owed (or will be once delivered): neither cancelled nor expired.
 # Completed orders count too until they are paid — they are what the invoices will bill.
@@ -309,19 +309,34 @@ async def lapsed_holds(session: AsyncSession, now: datetime, limit: int) -> list
     return list(rows)
 
 
-async def ended_with_booked_load(session: AsyncSession, limit: int) -> list[int]:
-    """Orders that ended (expired unpaid, cancelled) while their load is still booked on a truck."""
-    rows = await session.scalars(
-        select(WholesaleOrder.order_id)
-        .join(Order, Order.id == WholesaleOrder.order_id)
-        .where(
-            WholesaleOrder.trip_released_at.is_(None),
-            Order.status.in_((OrderStatus.expired, OrderStatus.cancelled)),
-        )
-        .order_by(WholesaleOrder.order_id)
-        .limit(limit)
+# Trips whose booked load can still come off (``trip_queries.RELEASABLE`` but cancelled: only an
+# empty trip is cancelled). Written into the statement for the partial index of such trips.
+_TAKING_LOAD = [in_statement(TripStatus.planned), in_statement(TripStatus.loading)]
+_ENDED = [in_statement(OrderStatus.expired), in_statement(OrderStatus.cancelled)]
+
+
+# Orders that ended (expired unpaid, cancelled) while their load is still booked on a truck that
+# has not left. Read from the trips that have not left (a partial index, migration 0045) and their
+# orders, so the beat's sweep reads what is on the trucks, not every wholesale order ever delivered
+# (a delivered order is never marked released). An order that ended after its truck left has
+# nothing to give back and is not read.
+ENDED_WITH_BOOKED_LOAD = (
+    select(WholesaleOrder.order_id)
+    .join(WholesaleTrip, WholesaleTrip.id == WholesaleOrder.trip_id)
+    .join(Order, Order.id == WholesaleOrder.order_id)
+    .where(
+        WholesaleTrip.status.in_(_TAKING_LOAD),
+        WholesaleOrder.trip_released_at.is_(None),
+        Order.status.in_(_ENDED),
     )
-    return list(rows)
+    .order_by(WholesaleOrder.order_id)
+    .limit(bindparam("limit", type_=BigInteger))
+)
+
+
+async def ended_with_booked_load(session: AsyncSession, limit: int) -> list[int]:
+    """Up to ``limit`` orders whose truck room the sweep gives back (``ENDED_WITH_BOOKED_LOAD``)."""
+    return list(await session.scalars(ENDED_WITH_BOOKED_LOAD, {"limit": limit}))
 
 
 async def trip_id_of(session: AsyncSession, *, order_id: int | None = None, number: str | None = None) -> int | None:

@@ -25,11 +25,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     SmallInteger,
     String,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -112,4 +114,7 @@ class WholesaleTrip(IdMixin, TimestampMixin, Base):
         UniqueConstraint("route_id", "departure_date", name="uq_wholesale_trips_route_date"),
         CheckConstraint("booked_kg >= 0 AND booked_kg <= capacity_kg", name="booked_kg_within_capacity"),
         CheckConstraint("booked_cases >= 0 AND booked_cases <= capacity_cases", name="booked_cases_within_capacity"),
+        # The trips that have not left: the truck-room sweep reads their orders
+        # (``order_queries.ended_with_booked_load``; migration 0045).
+        Index("ix_wholesale_trips_taking_load", "id", postgresql_where=text("status IN ('planned', 'loading')")),
     )

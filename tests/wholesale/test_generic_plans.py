@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.wholesale import ordering, receivable_queries
+from app.wholesale import order_queries, ordering, receivable_queries
 from app.wholesale.ordering import BasketLine
-from tests.fixtures.plans import generic_plan_of_company_sum, partial_index_misses, plan_counts
+from tests.fixtures.plans import generic_plan_of, generic_plan_of_company_sum, partial_index_misses, plan_counts
 from tests.fixtures.wholesale_orders import buyer, supply_sku
 
 pytestmark = pytest.mark.usefixtures("sunday_noon", "guangzhou_route")
@@ -43,3 +43,12 @@ async def test_the_credit_checks_sums_read_only_the_open_items(db_session: Async
         "ix_wholesale_payments_unallocated",
     ):
         assert index in plan, plan
+
+
+async def test_the_truck_room_sweep_reads_the_trips_that_have_not_left(db_session: AsyncSession) -> None:
+    """The beat's sweep finds ended orders with booked load through the partial index of the trips
+    still planned or loading (migration 0045), then their orders by the trip: not by reading every
+    wholesale order not marked released, which every delivered order stays (issue 15)."""
+    plan = await generic_plan_of(db_session, order_queries.ENDED_WITH_BOOKED_LOAD, {"limit": 1}, drop_indexes=())
+    assert "ix_wholesale_trips_taking_load" in plan, plan
+    assert "ix_wholesale_orders_trip_id" in plan, plan
