@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, bindparam, func, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Select, String, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
@@ -23,6 +23,7 @@ from app.catalog.models import (
     ProductImage,
     Variant,
 )
+from app.kit.models import any_of
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ async def variant_by_plu(session: AsyncSession, plu: int) -> Variant | None:
 _ACTIVE_VARIANTS_BY_SKU = (  # built once: every order and counter sale prices its lines through it
     select(Variant)
     .join(Variant.product)
-    .where(Variant.sku.in_(bindparam("skus", expanding=True)), Variant.is_active.is_(True), Product.is_active.is_(True))
+    .where(any_of(Variant.sku, "skus", String()), Variant.is_active.is_(True), Product.is_active.is_(True))
     .options(contains_eager(Variant.product))
 )
 
@@ -167,7 +168,7 @@ async def price_items_for(
 def _price_items(*, with_company: bool) -> Select[PriceListItem, str, str, str]:
     """Built once per shape with bound parameters (every order prices its lines with it). The tiers
     come in the same statement (an item has a handful at most): one round trip fewer per order."""
-    list_filter: ColumnElement[bool] = PriceList.code.in_(bindparam("list_codes", expanding=True))
+    list_filter: ColumnElement[bool] = any_of(PriceList.code, "list_codes", String())
     if with_company:
         list_filter = or_(list_filter, PriceList.company_id == bindparam("company_id", type_=BigInteger))
     return (
@@ -175,7 +176,7 @@ def _price_items(*, with_company: bool) -> Select[PriceListItem, str, str, str]:
         .join(PriceList, PriceList.id == PriceListItem.price_list_id)
         .outerjoin(PriceListItem.tiers)
         .where(
-            PriceListItem.variant_id.in_(bindparam("variant_ids", expanding=True)),
+            any_of(PriceListItem.variant_id, "variant_ids", BigInteger()),
             PriceList.is_active.is_(True),
             list_filter,
         )

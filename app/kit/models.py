@@ -17,13 +17,16 @@ from sqlalchemy import (
     MetaData,
     String,
     UniqueConstraint,
+    any_,
+    bindparam,
     func,
     literal_column,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.sql.elements import ColumnClause
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
+from sqlalchemy.types import TypeEngine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -59,6 +62,17 @@ def in_statement(value: StrEnum) -> ColumnClause[Any]:
     if not _PLAIN_VALUE.fullmatch(value.value):  # the values are identifiers: nothing to quote
         raise ValueError(f"not a plain enum value: {value.value!r}")
     return literal_column(f"'{value.value}'")
+
+
+def any_of(
+    column: ColumnElement[Any] | InstrumentedAttribute[Any], parameter: str, item_type: TypeEngine[Any]
+) -> ColumnElement[bool]:
+    """``column = ANY(:parameter)``, the parameter one array: for a statement built once that takes
+    a list (the SKUs of a basket, say). An expanding ``IN`` is rendered again on every execution
+    (SQLAlchemy's post-compile step) and gives every list length a statement of its own, which
+    asyncpg prepares on each pooled connection before its first use: one round trip more for each
+    new basket size (issue 15; ``tests/kit/test_any_of.py``)."""
+    return column == any_(bindparam(parameter, type_=ARRAY(item_type)))
 
 
 class TimestampMixin:

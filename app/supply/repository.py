@@ -7,11 +7,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 
-from sqlalchemy import Date, Integer, Numeric, Select, bindparam, delete, func, select
+from sqlalchemy import BigInteger, Date, Integer, Numeric, Select, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.models import Category, Product, Variant
+from app.kit.models import any_of
 from app.supply.models import (
     LedgerKind,
     Location,
@@ -309,8 +310,8 @@ def _available_by_variant() -> Select[int, Decimal]:
         .join(Variant, Variant.id == StockLevel.variant_id)
         .join(Product, Product.id == Variant.product_id)
         .where(
-            StockLevel.variant_id.in_(bindparam("variant_ids", expanding=True)),
-            StockLevel.location_id.in_(bindparam("location_ids", expanding=True)),
+            any_of(StockLevel.variant_id, "variant_ids", BigInteger()),
+            any_of(StockLevel.location_id, "location_ids", BigInteger()),
             StockLevel.best_before >= bindparam("today", type_=Date) + min_days,
         )
         .group_by(StockLevel.variant_id)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Select,
+    String,
     Table,
     bindparam,
     case,
@@ -37,7 +38,7 @@ from app.accounts.models import BuyerCompany
 from app.catalog.models import Product, Variant
 from app.channels import SalesChannel
 from app.kit import stored_rows
-from app.kit.models import in_statement
+from app.kit.models import any_of, in_statement
 from app.orders.models import Order, OrderStatus, PaymentStatus
 from app.wholesale import receivable_queries, trip_queries
 from app.wholesale.invoice_models import DocumentKind, WholesaleInvoice
@@ -77,7 +78,7 @@ def _variants_by_sku() -> Select[Variant]:
     return (
         select(Variant)
         .join(Variant.product)
-        .where(Variant.sku.in_(bindparam("skus", expanding=True)), Variant.is_active.is_(True))
+        .where(any_of(Variant.sku, "skus", String()), Variant.is_active.is_(True))
         .options(contains_eager(Variant.product))
     )
 
