@@ -112,6 +112,7 @@ in minor units (fen) with its currency. Authenticate with `POST /api/v1/auth/tok
 # (tests/test_route_order.py), so the order only sets speed: the busiest first.
 ROUTERS: tuple[APIRouter, ...] = (
     health_router,
+    shop_endpoints.router,  # placing an order: POST /api/v1/orders
     shop_pages.router,
     order_pages.router,
     orders_endpoints.router,
@@ -119,12 +120,12 @@ ROUTERS: tuple[APIRouter, ...] = (
     catalog_endpoints.router,
     station_endpoints.pda,
     pos_sale_endpoints.router,
+    wholesale_order_endpoints.router,  # a buyer's orders: POST /api/v1/wholesale/orders
     station_pages.router,
     accounts_endpoints.router,
     accounts_endpoints.admin,
     wholesale_endpoints.router,
     wholesale_endpoints.admin,
-    wholesale_order_endpoints.router,
     wholesale_order_endpoints.admin,
     wholesale_receivable_endpoints.router,
     wholesale_receivable_endpoints.admin,
@@ -135,7 +136,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     supply_endpoints.router,
     supply_documents.router,
     station_documents.router,
-    shop_endpoints.router,
     orders_endpoints.admin,
     orders_endpoints.hooks,
     station_reports.router,
