@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.kit import stored_rows
+from app.kit.models import in_statement
 from app.orders.models import (
     Order,
     OrderEvent,
@@ -191,12 +192,18 @@ async def refunds_for(session: AsyncSession, order_id: int) -> Sequence[Refund]:
     return (await session.scalars(select(Refund).where(Refund.order_id == order_id).order_by(Refund.id))).all()
 
 
+# The status written into the SQL: the sweeps read ``ix_orders_payment_due`` (its predicate is
+# ``status = 'pending_payment'``), which a bound status cannot match in the generic plan PostgreSQL
+# settles on for a statement asyncpg keeps prepared: that plan read every order ever placed.
+_UNPAID = in_statement(OrderStatus.pending_payment)
+
+
 async def overdue_orders(session: AsyncSession, now: datetime, limit: int) -> Sequence[Order]:
     """Unpaid orders past their payment deadline; rows locked by another expirer are skipped."""
     return (
         await session.scalars(
             select(Order)
-            .where(Order.status == OrderStatus.pending_payment, Order.payment_due_at <= now)
+            .where(Order.status == _UNPAID, Order.payment_due_at <= now)
             .order_by(Order.payment_due_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -215,7 +222,7 @@ async def orders_due_soon(session: AsyncSession, start: datetime, end: datetime,
         await session.scalars(
             select(Order)
             .where(
-                Order.status == OrderStatus.pending_payment,
+                Order.status == _UNPAID,
                 Order.payment_due_at >= start,
                 Order.payment_due_at < end,
                 ~reminded,

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.kit import clock, stored_rows
+from app.kit.models import in_statement
 from app.supply.models import Reservation, ReservationLine, ReservationStatus
 
 # The free rows of one variant at one location, locked in FEFO order (best-before, level id), and
@@ -325,7 +326,10 @@ async def lock_expired_holds(session: AsyncSession, *, now: datetime, limit: int
     rows = await session.execute(
         select(Reservation.id, Reservation.reference)
         .where(
-            Reservation.status == ReservationStatus.active,
+            # Written into the SQL for ``ix_reservations_active_expiry`` (``status = 'active'``): a
+            # bound status cannot match it in the generic plan of a statement asyncpg keeps
+            # prepared, which then read every reservation ever made.
+            Reservation.status == in_statement(ReservationStatus.active),
             Reservation.expires_at <= now,
             Reservation.reference.not_like("order:%"),
         )

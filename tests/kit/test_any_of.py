@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.catalog import repository as catalog_repository
 from app.supply import repository as supply_repository
 from app.wholesale import order_queries
-from tests.fixtures.wholesale_orders import ensure_warehouse, supply_sku
+from tests.fixtures.builders import ensure_warehouse
+from tests.fixtures.wholesale_orders import supply_sku
 from tests.stations.test_handover_statements import statements
 
 

@@ -20,6 +20,7 @@ from app.supply import stock
 from app.wholesale import errors, ordering, trip_queries
 from app.wholesale.models import CreditState
 from app.wholesale.ordering import BasketLine
+from app.wholesale.trip_models import TripStatus
 from tests.fixtures.builders import age_lot, ensure_warehouse, make_user, receive
 from tests.fixtures.wholesale_orders import SUNDAY_NOON, buyer, own_price, supply_sku
 from tests.wholesale.helpers import as_principal
@@ -287,3 +288,31 @@ async def test_a_prepaid_order_expired_unpaid_gives_its_truck_room_back(db_sessi
 
     trip = await trip_queries.trip_by_id(db_session, trip_id)
     assert trip is not None and trip.booked_cases == 0 and trip.booked_kg == Decimal(0)
+
+
+@pytest.mark.parametrize(("trip_status", "given_back"), [(TripStatus.loading, True), (TripStatus.dispatched, False)])
+async def test_the_truck_room_sweep_reads_the_trips_that_have_not_left(
+    db_session: AsyncSession, trip_status: TripStatus, given_back: bool
+) -> None:
+    """An order that ended while its trip loads gives its room back; once the truck has left there
+    is no room to give back, and the sweep does not read it (it reads the trips still planned or
+    loading: ``order_queries.ENDED_WITH_BOOKED_LOAD``)."""
+    from app.orders.expiry import expire_unpaid
+
+    sausage = await supply_sku(db_session)
+    ours = await buyer(db_session, terms=PaymentTerms.prepay, credit_limit_minor=0)
+    placed = await ordering.place_order(
+        db_session, ours.principal, [BasketLine(sausage.sku, cases=4)], address_id=ours.address.id
+    )
+    trip_id = placed.wholesale.trip_id
+    assert await expire_unpaid(db_session, now=SUNDAY_NOON + timedelta(hours=49)) == [placed.order.number]
+    for before, after in ((TripStatus.planned, TripStatus.loading), (TripStatus.loading, trip_status)):
+        if before is not after:
+            moved = await trip_queries.set_status(
+                db_session, trip_id, expected=before, new=after, actor_user_id=None, now=SUNDAY_NOON
+            )
+            assert moved
+
+    assert await ordering.release_freed_trip_room(db_session) == ([placed.order.number] if given_back else [])
+    trip = await trip_queries.trip_by_id(db_session, trip_id)
+    assert trip is not None and trip.booked_cases == (0 if given_back else 4)
