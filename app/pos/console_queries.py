@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from app.accounts.models import User
+from app.kit.models import in_statement
 from app.orders.models import Order, OrderLine
 from app.pos.models import Store, StoreManager, Till
 from app.pos.sale_models import (
@@ -70,7 +71,9 @@ async def open_shifts_by_store(session: AsyncSession, store_ids: Collection[int]
     stmt = (
         select(Shift.store_id, Till.code)
         .join(Till, Till.id == Shift.till_id)
-        .where(Shift.status == ShiftStatus.open.value)
+        # Written into the SQL: the generic plan then reads the open shifts' partial index
+        # (``uq_pos_shifts_one_open_per_till``), not every shift the stores ever had.
+        .where(Shift.status == in_statement(ShiftStatus.open))
         .order_by(Till.code)
     )
     if store_ids is not None:
