@@ -50,7 +50,9 @@ async def open_invoices(
         select(WholesaleInvoice)
         .where(
             WholesaleInvoice.company_id == company_id,
-            WholesaleInvoice.kind == INVOICE,
+            # Written into the SQL, as in the credit check's sums: the open invoices' partial
+            # index, not the company's whole history, in the generic plan (a payment's allocation).
+            WholesaleInvoice.kind == in_statement(DocumentKind.invoice),
             WholesaleInvoice.settled_minor < WholesaleInvoice.total_minor,
         )
         .order_by(WholesaleInvoice.due_date, WholesaleInvoice.issue_date, WholesaleInvoice.id)
@@ -68,7 +70,7 @@ async def unapplied_credit_notes(session: AsyncSession, company_id: int) -> Sequ
             select(WholesaleInvoice)
             .where(
                 WholesaleInvoice.company_id == company_id,
-                WholesaleInvoice.kind == CREDIT_NOTE,
+                WholesaleInvoice.kind == in_statement(DocumentKind.credit_note),  # its partial index
                 WholesaleInvoice.settled_minor < -WholesaleInvoice.total_minor,
             )
             .order_by(WholesaleInvoice.issue_date, WholesaleInvoice.id)
