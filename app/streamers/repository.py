@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -106,19 +107,33 @@ class StatementLine:
 async def statement_lines(session: AsyncSession, seller_id: int, start: datetime, end: datetime) -> list[StatementLine]:
     """Lines of the seller's attributed orders first paid in ``[start, end)``, with each line's
     product rule (None: the seller's default) and the order's completion time if any."""
+    rows = await session.execute(statement_lines_query(seller_id, start, end))
+    return [StatementLine(*row) for row in rows.all()]
+
+
+def statement_lines_query(seller_id: int, start: datetime, end: datetime) -> Select[Any]:
+    """The statement of :func:`statement_lines`. The first payment and the completion of each
+    order are grouped over the seller's orders only: PostgreSQL does not carry the outer query's
+    seller into a grouped subquery, so grouped over every payment and every order event they read
+    the whole platform's history for one seller's month."""
+    sellers_orders = select(OrderAttribution.order_id).where(OrderAttribution.seller_id == seller_id)
     paid_at = (
         select(Payment.order_id, func.min(Payment.succeeded_at).label("paid_at"))
-        .where(Payment.state == PaymentState.succeeded, Payment.succeeded_at.is_not(None))
+        .where(
+            Payment.order_id.in_(sellers_orders),
+            Payment.state == PaymentState.succeeded,
+            Payment.succeeded_at.is_not(None),
+        )
         .group_by(Payment.order_id)
         .subquery()
     )
     completed_at = (
         select(OrderEvent.order_id, func.min(OrderEvent.created_at).label("completed_at"))
-        .where(OrderEvent.to_status == OrderStatus.completed.value)
+        .where(OrderEvent.order_id.in_(sellers_orders), OrderEvent.to_status == OrderStatus.completed.value)
         .group_by(OrderEvent.order_id)
         .subquery()
     )
-    rows = await session.execute(
+    return (
         select(
             Order.id,
             Order.number,
@@ -141,7 +156,6 @@ async def statement_lines(session: AsyncSession, seller_id: int, start: datetime
         .where(OrderAttribution.seller_id == seller_id, paid_at.c.paid_at >= start, paid_at.c.paid_at < end)
         .order_by(paid_at.c.paid_at, Order.id, OrderLine.id)
     )
-    return [StatementLine(*row) for row in rows.all()]
 
 
 async def paid_months(session: AsyncSession, seller_id: int, tz: str) -> list[str]:

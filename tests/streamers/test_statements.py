@@ -8,17 +8,19 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
+from typing import Any
 
 import httpx
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
 from app.catalog.models import Variant
 from app.kit import clock
 from app.orders.models import Order, OrderEvent, Payment, PaymentState
-from app.streamers import service, statements
+from app.streamers import repository, service, statements
 from app.streamers.models import Seller
 from tests.fixtures.builders import DEFAULT_PASSWORD, make_product, make_user, make_variant, receive, set_price
 from tests.fixtures.shop import Shop, order_body
@@ -252,3 +254,42 @@ async def test_admin_creates_a_seller_and_a_product_rule(
         "/admin/streamers", data={**tokens, "idempotency_key": "other-key-1", "name": "x", "commission_pct": "101"}
     )
     assert bad.status_code == 422 and "0–100" in bad.text
+
+
+def _aggregates_read(plan: dict[str, Any]) -> list[set[str]]:
+    """For each aggregate node of an ``EXPLAIN (FORMAT JSON)`` plan, the tables read beneath it."""
+    found: list[set[str]] = []
+
+    def tables(node: dict[str, Any]) -> set[str]:
+        names = {node["Relation Name"]} if "Relation Name" in node else set()
+        for child in node.get("Plans", []):
+            names |= tables(child)
+        return names
+
+    def walk(node: dict[str, Any]) -> None:
+        if node["Node Type"] == "Aggregate":
+            found.append(tables(node))
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan)
+    return found
+
+
+async def test_a_statement_groups_the_sellers_orders_not_the_platforms_history(
+    client: httpx.AsyncClient, db_session: AsyncSession, shop: Shop
+) -> None:
+    """The first payment and the completion of each order are grouped over the seller's orders:
+    every aggregate of the statement's plan reads the seller's attributions beneath it. Grouped
+    over every payment and order event, a seller's month read the platform's whole history
+    (issue 15). Which scans the planner picks is its choice on a test's few rows; where the
+    seller's filter sits is not."""
+    f = await fixture(client, db_session, shop)
+    statement = repository.statement_lines_query(f.b.id, NOV_START, DEC_START)
+    sql = str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    plan = (await db_session.execute(text("EXPLAIN (FORMAT JSON) " + sql.replace(":", "\\:")))).scalar_one()
+    aggregates = _aggregates_read(plan[0]["Plan"])
+    assert len(aggregates) == 2, aggregates  # the first payment, the completion
+    assert all("order_attributions" in read for read in aggregates), aggregates
+    lines = await repository.statement_lines(db_session, f.b.id, NOV_START, DEC_START)
+    assert {line.number for line in lines} == {f.numbers["o5"]}
