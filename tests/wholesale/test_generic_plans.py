@@ -46,11 +46,13 @@ async def test_the_credit_checks_sums_read_only_the_open_items(db_session: Async
 
 
 async def test_the_truck_room_sweep_reads_the_trips_that_have_not_left(db_session: AsyncSession) -> None:
-    """The beat's sweep finds ended orders with booked load through the partial index of the trips
-    still planned or loading (migration 0045), not by reading every wholesale order not marked
-    released, which every delivered order stays (issue 15). Only the partial index is asserted:
-    whether the plan starts from the trips or from the orders' key (for its ``ORDER BY … LIMIT``)
-    is the planner's choice on a test database's few rows (CI's first run chose the orders' key)."""
+    """The beat's sweep matches the partial index of the trips still planned or loading (migration
+    0045) in its generic plan, so it can find ended orders with booked load from those trips: the
+    old statement read every wholesale order not marked released, which every delivered order stays
+    (issue 15). Only that the plan reads the index is asserted: which side it starts from is the
+    planner's choice on a test database's few rows (CI's first run started from the orders' key;
+    on a history of delivered orders the trips are the cheap side). What the sweep reads and leaves
+    is tested in ``test_ordering.py`` (a loading trip, a dispatched one)."""
     plan = await generic_plan_of(db_session, order_queries.ENDED_WITH_BOOKED_LOAD, {"limit": 1}, drop_indexes=())
     assert "ix_wholesale_trips_taking_load" in plan, plan
 
