@@ -10,12 +10,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
-    ARRAY,
     CTE,
     String,
     Table,
     and_,
-    any_,
     bindparam,
     delete,
     func,
@@ -28,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.kit.models import IdempotencyKey, OutboxMessage, RateLimitCounter
+from app.kit.models import IdempotencyKey, OutboxMessage, RateLimitCounter, any_of
 
 if TYPE_CHECKING:
     import psycopg
@@ -170,13 +168,13 @@ async def claim_next_due_message(
 
 
 def _claim_next_due_statement() -> Any:
-    """Built once, the task names an array parameter (``= ANY``, not an ``IN`` list rendered anew
-    on every execution): a drain claims once per message."""
+    """Built once, the task names one array parameter (``app.kit.models.any_of``): a drain claims
+    once per message."""
     due = (
         select(_OUTBOX.c.id)
         .where(
             _OUTBOX.c.processed_at.is_(None),
-            _OUTBOX.c.task_name == any_(bindparam("task_names", type_=ARRAY(String))),
+            any_of(_OUTBOX.c.task_name, "task_names", String()),
             _OUTBOX.c.process_attempts < bindparam("max_attempts"),
             or_(_OUTBOX.c.next_attempt_at.is_(None), _OUTBOX.c.next_attempt_at <= func.now()),
         )
