@@ -297,13 +297,13 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if own_engine:
-            from app.worker import CelerySender, broker_url, configure_celery
+            from app.task_sender import LazyCelerySender, broker_url
 
             app.state.engine = create_engine(resolve_database_url(settings), pool_size=settings.db_pool_size)
             app.state.sessionmaker = create_sessionmaker(app.state.engine)
             watch_pool(app.state.engine)
-            celery = configure_celery(settings)
-            app.state.task_sender = task_sender or CelerySender(celery)
+            # Celery loads on the first message published one by one (``app.task_sender``).
+            app.state.task_sender = task_sender or LazyCelerySender(settings)
             app.state.broker_probe = broker_probe or kombu_probe(broker_url(settings))
             app.state.payment_provider = payment_provider or provider_from_settings(settings)
             # A served worker's start-up heap (modules, mappers, templates: ~190k objects) lives as

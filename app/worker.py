@@ -33,12 +33,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import models as _every_table  # noqa: F401 - tasks flush rows whose foreign keys span domains
 from app.config import Settings, get_settings
-from app.db import as_psycopg_url, create_engine, create_sessionmaker, libpq_conninfo, resolve_database_url
+from app.db import create_engine, create_sessionmaker, libpq_conninfo, resolve_database_url
 from app.kit import outbox
 from app.kit import repository as kit_repository
 from app.kit.logs import current_request_id, logging_config, request_id_var
 from app.kit.metrics import count_task_failure
 from app.kit.outbox_listener import OutboxListener
+from app.task_sender import DRAINED_TASK_NAMES, broker_url
 
 if TYPE_CHECKING:
     import psycopg
@@ -57,12 +58,6 @@ TASK_MODULES = [
     "app.wholesale.tasks",
     "app.county.tasks",
 ]
-
-
-def broker_url(settings: Settings) -> str:
-    if settings.celery_broker_url:
-        return settings.celery_broker_url
-    return "sqla+" + as_psycopg_url(resolve_database_url(settings))
 
 
 celery_app = Celery("nanling", include=TASK_MODULES)
@@ -347,6 +342,11 @@ def outbox_task(name: str, *, on_failure: FailureHook | None = None) -> Callable
     drain (:func:`drain_outbox`); a failed attempt is retried with back-off (and reported to
     ``on_failure`` first). The same function is also a Celery task of that name, for a message a
     broker delivers on its own (one published before drains existed, or delivered twice)."""
+
+    if name not in DRAINED_TASK_NAMES:
+        # A web process tells a drained task from its name alone (``app.task_sender``): one missing
+        # there would be published to the broker as well as drained.
+        raise ValueError(f"drained task {name!r} is not in app.task_sender.DRAINED_TASK_NAMES")
 
     def decorate(fn: Callable[..., Awaitable[None]]) -> Any:
         DRAINED_TASKS[name] = DrainedTask(fn, on_failure)

@@ -120,6 +120,31 @@ print(json.dumps(sorted({{name.split(".")[0] for name in sys.modules}} & set({na
 """
 
 
+# What a served worker has loaded once its lifespan has opened (engine, task sender, broker probe,
+# route table), as uvicorn runs it: the database is not reached on the way.
+LIFESPAN_PROBE = """
+import asyncio, json, sys
+from app.main import create_app
+app = create_app()
+async def main():
+    async with app.router.lifespan_context(app):
+        print(json.dumps(sorted({{name.split(".")[0] for name in sys.modules}} & set({names}))))
+asyncio.run(main())
+"""
+
+
+def test_a_served_worker_opens_without_a_broker_client() -> None:
+    """Celery and kombu (about 6 MiB for a worker's life) load on the first message published one by
+    one (``app.task_sender``): an order, a parcel scan or a page never publishes one."""
+    result = run_child(
+        LIFESPAN_PROBE.format(names=["celery", "kombu", "billiard", "amqp"]),
+        APP_ENV="test",
+        DATABASE_URL="postgresql+asyncpg://nobody@127.0.0.1:9/not_reached",
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
 # A cross-border token key configured (production requires one with an Alibaba app key): every
 # worker checks it when it reads its settings, without importing cryptography for that.
 TOKEN_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
