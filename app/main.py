@@ -24,7 +24,7 @@ from app.config import Settings, get_settings
 from app.county.report_sources import PlatformSources
 from app.db import create_engine, create_sessionmaker, resolve_database_url
 from app.events import endpoints as events_endpoints
-from app.health import BrokerProbe, kombu_probe
+from app.health import DATABASE_BROKER, BrokerCheck, kombu_probe
 from app.health import router as health_router
 from app.kit.compression import Compression
 from app.kit.http import BodySizeLimit, install_error_handlers
@@ -202,7 +202,7 @@ def create_app(
     engine: AsyncEngine | None = None,
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     task_sender: TaskSender | None = None,
-    broker_probe: BrokerProbe | None = None,
+    broker_probe: BrokerCheck | None = None,
     payment_provider: OnlinePaymentProvider | None = None,
 ) -> FastAPI:
     """The app. With an ``engine`` (tests) it uses the caller's engine, task sender and probe as
@@ -287,7 +287,7 @@ def _lifespan(
     *,
     own_engine: bool,
     task_sender: TaskSender | None,
-    broker_probe: BrokerProbe | None,
+    broker_probe: BrokerCheck | None,
     payment_provider: OnlinePaymentProvider | None,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Without an engine from the caller: open the database engine, the Celery sender, the broker
@@ -304,7 +304,9 @@ def _lifespan(
             watch_pool(app.state.engine)
             # Celery loads on the first message published one by one (``app.task_sender``).
             app.state.task_sender = task_sender or LazyCelerySender(settings)
-            app.state.broker_probe = broker_probe or kombu_probe(broker_url(settings))
+            app.state.broker_probe = broker_probe or (
+                kombu_probe(broker_url(settings)) if settings.celery_broker_url else DATABASE_BROKER
+            )
             app.state.payment_provider = payment_provider or provider_from_settings(settings)
             # A served worker's start-up heap (modules, mappers, templates: ~190k objects) lives as
             # long as the process; move it out of the collector's reach so that full collections
@@ -330,7 +332,7 @@ def _set_up_state(
     engine: AsyncEngine | None,
     sessionmaker: async_sessionmaker[AsyncSession] | None,
     task_sender: TaskSender | None,
-    broker_probe: BrokerProbe | None,
+    broker_probe: BrokerCheck | None,
     payment_provider: OnlinePaymentProvider | None,
 ) -> None:
     """Settings, the listing cache, the rate limiters and the payment provider on ``app.state``;

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -10,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
 from app.db import create_engine
+from app.health import DATABASE_BROKER
 from app.kit import clock, outbox
 from app.kit.models import OutboxMessage
 from app.main import create_app
-from tests.fixtures.database import settle_outbox
+from tests.fixtures.database import create_database, drop_database, settle_outbox
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
@@ -191,3 +193,46 @@ async def test_pages_and_json_are_compressed_when_the_client_accepts_it(client: 
     assert "content-encoding" not in small.headers
     docs = await client.get("/docs", headers={"Accept-Encoding": "gzip"})
     assert docs.status_code == 200
+
+
+@pytest.fixture
+def broker_database() -> Iterator[str]:
+    url = create_database("np_ready")
+    yield url
+    drop_database(url)
+
+
+def test_readyz_checks_a_database_broker_on_its_own_connection(settings: Settings, broker_database: str) -> None:
+    """With the default broker (kombu's SQLAlchemy transport on this database) the served app's
+    readiness reads kombu's tables on the connection that checks the database, without kombu: the
+    broker is down until a process has made its tables."""
+    from app.worker import prepare_database_broker
+
+    served = settings.model_copy(update={"database_url": broker_database, "celery_broker_url": ""})
+    app = create_app(served)  # no engine given: the lifespan opens the app's own, as `app serve` does
+
+    async def ready() -> httpx.Response:
+        async with app.router.lifespan_context(app):
+            assert app.state.broker_probe == DATABASE_BROKER
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+                return await client.get("/readyz")
+
+    before = asyncio.run(ready())
+    assert before.status_code == 503
+    assert before.json()["checks"] == {"database": "ok", "broker": "down", "background": "ok"}
+    assert before.json()["message"] == "依赖服务不可用：broker"
+
+    prepare_database_broker(served)
+    after = asyncio.run(ready())
+    assert after.status_code == 200, after.text
+    assert after.json()["checks"] == {"database": "ok", "broker": "ok", "background": "ok"}
+
+
+async def test_readyz_with_a_database_broker_and_the_database_down(settings: Settings) -> None:
+    dead = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none", null_pool=True)
+    down = create_app(settings, engine=dead, broker_probe=DATABASE_BROKER)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=down), base_url="http://t") as client:
+        response = await client.get("/readyz")
+    await dead.dispose()
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": "down", "broker": "down", "background": "unknown"}

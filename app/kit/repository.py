@@ -317,6 +317,14 @@ async def ping(conn: AsyncConnection) -> None:
     await conn.execute(text("SELECT 1"))
 
 
+async def broker_tables_exist(conn: AsyncConnection) -> bool:
+    """Whether kombu's SQLAlchemy transport has its queue and message tables on this database."""
+    found = await conn.scalar(
+        text("SELECT to_regclass('kombu_queue') IS NOT NULL AND to_regclass('kombu_message') IS NOT NULL")
+    )
+    return found is True
+
+
 async def broker_queue_length(conn: AsyncConnection, queue: str) -> int:
     """Messages waiting in ``queue`` of kombu's SQLAlchemy transport (the default broker, on this
     database): the visible rows of ``kombu_message`` (a delivered one is invisible until acked).
