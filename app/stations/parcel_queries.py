@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, ColumnElement, Integer, Table, and_, bindparam, exists, func, select, update
+from sqlalchemy import JSON, BigInteger, ColumnElement, Integer, Table, and_, bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -176,13 +176,17 @@ _SHELVE_PARCEL = (
     )
     .returning(_parcels.c.id)
 )
-_LOCK_STATION_CAPACITY = (
-    select(Station.__table__.c.shelf_capacity)
+_locked_station = (
+    select(Station.__table__.c.id, Station.__table__.c.shelf_capacity)
     .where(Station.__table__.c.id == bindparam("station_id"))
     .with_for_update()
+    .cte("locked_station")
 )
-_HELD_COUNT = select(func.count()).where(
-    _parcels.c.station_id == bindparam("station_id"), _parcels.c.status == _AT_STATION
+# The count is a VOLATILE function's (migration 0046): it runs in a snapshot taken once the lock is
+# granted, where a subquery of this statement would read as of before the wait.
+_LOCK_STATION_AND_COUNT_SHELF = select(
+    _locked_station.c.shelf_capacity,
+    func.station_parcels_on_shelf(_locked_station.c.id, type_=BigInteger),
 )
 
 
@@ -238,15 +242,13 @@ async def shelve_parcel(
     return done.scalar_one_or_none() is not None
 
 
-async def lock_station_capacity(session: AsyncSession, station_id: int) -> int:
-    """The station's shelf capacity, its row locked until commit: the last step of a scan-in, so
-    scans at one station take turns only for the capacity count and the commit."""
-    return int((await session.execute(_LOCK_STATION_CAPACITY, {"station_id": station_id})).scalar_one())
-
-
-async def held_count(session: AsyncSession, station_id: int) -> int:
-    """Parcels the station holds on its shelf now (this transaction's included)."""
-    return int((await session.execute(_HELD_COUNT, {"station_id": station_id})).scalar_one())
+async def lock_station_and_count_shelf(session: AsyncSession, station_id: int) -> tuple[int, int]:
+    """The station's shelf capacity and the parcels on its shelf (this transaction's included), its
+    row locked until commit, in one statement: the last step of a scan-in, so scans at one station
+    take turns only for this statement and the commit. The count sees every scan committed before
+    the lock was granted (``station_parcels_on_shelf``, migration 0046)."""
+    capacity, held = (await session.execute(_LOCK_STATION_AND_COUNT_SHELF, {"station_id": station_id})).one()
+    return int(capacity), int(held)
 
 
 async def parcel_of_order(session: AsyncSession, order_id: int) -> Parcel | None:

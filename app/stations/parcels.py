@@ -281,8 +281,8 @@ async def receive(
     shelved = Shelved(parcel, order, shelf.code)
     if before_capacity_check is not None:
         await before_capacity_check(shelved)
-    capacity = await queries.lock_station_capacity(session, station_id)
-    if await queries.held_count(session, station_id) > capacity:
+    capacity, held = await queries.lock_station_and_count_shelf(session, station_id)
+    if held > capacity:
         raise errors.ShelfFull()
     return shelved
 
