@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, bindparam, case, exists, func, inspect, select, true, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -67,6 +67,78 @@ async def insert_order_row(session: AsyncSession, values: dict[str, Any]) -> Ord
     that execution would make it (its relations unloaded; a rollback expires it)."""
     row = (await session.execute(_insert_order_statement(tuple(sorted(values))), values)).one_or_none()
     return None if row is None else _order_as_stored(session, row)
+
+
+async def insert_order_with_lines_and_events(
+    session: AsyncSession, values: dict[str, Any], lines: Sequence[OrderLine], events: Sequence[OrderEvent]
+) -> Order | None:
+    """:func:`insert_order_row` and :func:`add_lines_and_events` in one statement: the order row,
+    then its ``lines`` and ``events`` (every column given but the order's id and their own ids and
+    times) written from the order's ``RETURNING``, each table's rows in the order given. None,
+    writing nothing, when an order with its number exists. Two round trips fewer on every order
+    placed (issue 15); the lines and events join the session as stored, with the order's id."""
+    # An insert inside a WITH gets no Python-side column defaults from SQLAlchemy: given here.
+    values = {**_ORDER_DEFAULTS, **values}
+    params: dict[str, Any] = dict(values)
+    for key in _LINE_KEYS[1:]:
+        params[f"line_{key}"] = [getattr(line, key) for line in lines]
+    for key in _EVENT_COLUMNS:
+        params[f"event_{key}"] = [getattr(event, key) for event in events]
+    row = (await session.execute(_order_with_lines_and_events_statement(tuple(sorted(values))), params)).one_or_none()
+    if row is None:
+        return None
+    *order_row, line_ids, event_ids, event_times = row
+    order = _order_as_stored(session, order_row)
+    # The ids come from one sequence per table, taken in the order the rows were given (the
+    # statement inserts them sorted by their position), so sorted ids are in that order too.
+    for line, line_id in zip(lines, line_ids or (), strict=True):
+        line.order_id, line.id = order.id, line_id
+    for event, event_id, created_at in zip(events, event_ids or (), event_times or (), strict=True):
+        event.order_id, event.id, event.created_at = order.id, event_id, created_at
+    stored_rows.join_as_stored(session, *lines, *events)
+    return order
+
+
+def _scalar_defaults(table: Table) -> dict[str, Any]:
+    defaults = {column.key: column.default for column in table.columns if column.default is not None}
+    if any(not getattr(default, "is_scalar", False) for default in defaults.values()):
+        raise TypeError(f"{table.name}: only scalar Python-side defaults can be given to an insert inside a WITH")
+    return {key: getattr(default, "arg") for key, default in defaults.items()}  # noqa: B009 - typed as a union
+
+
+@functools.cache
+def _order_with_lines_and_events_statement(keys: tuple[str, ...]) -> Any:
+    """Built once per set of order columns given. The lines and events are bound as one array per
+    column (``unnest … WITH ORDINALITY``): the same statement for any number of rows."""
+    order = _insert_order_statement(keys).cte("new_order")
+
+    def rows_of(table: Table, prefix: str, keys: Sequence[str]) -> tuple[Any, Any]:
+        given = (
+            func.unnest(*(bindparam(f"{prefix}_{key}", type_=ARRAY(table.c[key].type)) for key in keys))
+            .table_valued(*keys, with_ordinality="position")
+            .render_derived(name=f"given_{prefix}s")
+        )
+        chosen = (
+            select(order.c.id, *(given.c[key] for key in keys))
+            .select_from(order)
+            .join(given, true())
+            .order_by(given.c.position)
+        )
+        return insert(table).from_select(["order_id", *keys], chosen), given
+
+    line_table, event_table = cast(Table, OrderLine.__table__), cast(Table, OrderEvent.__table__)
+    lines = rows_of(line_table, "line", _LINE_KEYS[1:])[0].returning(line_table.c.id).cte("new_lines")
+    events = (
+        rows_of(event_table, "event", _EVENT_COLUMNS)[0]
+        .returning(event_table.c.id, event_table.c.created_at)
+        .cte("new_events")
+    )
+    return select(
+        *order.c,
+        select(func.array_agg(aggregate_order_by(lines.c.id, lines.c.id))).scalar_subquery(),
+        select(func.array_agg(aggregate_order_by(events.c.id, events.c.id))).scalar_subquery(),
+        select(func.array_agg(aggregate_order_by(events.c.created_at, events.c.id))).scalar_subquery(),
+    ).select_from(order)
 
 
 def _order_as_stored(session: AsyncSession, row: Sequence[Any]) -> Order:
@@ -237,6 +309,7 @@ async def orders_due_soon(session: AsyncSession, start: datetime, end: datetime,
 _ORDERS = cast(Table, Order.__table__)
 _ORDER_COLUMN_KEYS = tuple(attr.key for attr in inspect(Order).column_attrs)
 _ORDER_TABLE_COLUMNS = tuple(inspect(Order).columns[key] for key in _ORDER_COLUMN_KEYS)
+_ORDER_DEFAULTS = _scalar_defaults(_ORDERS)
 # Built once, on the table (the ORM's execution of a statement naming the class costs about half a
 # millisecond more; ``_order_as_stored`` gives the entity): a station's handover settles the
 # payment of every pay-at-pickup order with it.

@@ -114,6 +114,7 @@ async def create_order(
     now = clock.now()
     due = hold_deadline(new.channel, now, unpaid=new.awaiting_payment)
     status = OrderStatus.pending_payment if new.awaiting_payment or new.awaiting_approval else OrderStatus.confirmed
+    lines, events = await _lines_and_events(session, new, status)
     order = await _insert_with_unique_number(
         session,
         # The business clock's time, not the database's: the order's number, its payment deadline
@@ -122,8 +123,10 @@ async def create_order(
             {**_order_values(new, number=number, status=status, payment_due_at=due), "placed_at": now}
         ),
         clock.local_date(now),
+        lines,
+        events,
     )
-    lines = await _write_lines_and_event(session, order, new)
+    _set_written_relations(order, lines, events, new)
     if before_hold is not None:
         await before_hold(order)
     if new.capacity_lines:
@@ -168,7 +171,15 @@ async def create_counter_order(session: AsyncSession, new: NewOrder, sale: Count
     order = await repository.insert_order_row(session, counter_order_values(new, sale))
     if order is None:
         return None
-    await _write_lines_and_event(session, order, new, actor_user_id=sale.sold_by_user_id, variants=sale.variants)
+    lines, events = await _lines_and_events(
+        session, new, OrderStatus(order.status), actor_user_id=sale.sold_by_user_id, variants=sale.variants
+    )
+    for line in lines:
+        line.order_id = order.id
+    for event in events:
+        event.order_id = order.id
+    await repository.add_lines_and_events(session, lines, events)
+    _set_written_relations(order, lines, events, new)
     return order
 
 
@@ -225,14 +236,16 @@ def _order_values(
     }
 
 
-async def _write_lines_and_event(
+async def _lines_and_events(
     session: AsyncSession,
-    order: Order,
     new: NewOrder,
+    status: OrderStatus,
     *,
     actor_user_id: int | None = None,
     variants: Mapping[str, Variant] | None = None,
-) -> list[OrderLine]:
+) -> tuple[list[OrderLine], list[OrderEvent]]:
+    """The new order's lines (a snapshot of what was bought and at which price) and its events
+    (``placed``, then the channel's), every column given but the order's id and their own."""
     if variants is not None:
         names = {sku: order_line_name(v) for sku, v in variants.items()}
     elif all(line.name_zh for line in new.lines):  # named by pricing, which read the products
@@ -240,54 +253,53 @@ async def _write_lines_and_event(
     else:
         read = await catalog_repository.active_variants_with_products(session, [line.sku for line in new.lines])
         names = {sku: order_line_name(v) for sku, v in read.items()}
-    lines = []
-    for line in new.lines:
-        lines.append(
-            OrderLine(
-                order_id=order.id,
-                variant_id=line.variant_id,
-                sku=line.sku,
-                # Snapshot what was bought as people say it: the product's name, then the variant's.
-                name_zh=names[line.sku],
-                unit=line.unit.value,
-                quantity=line.quantity,
-                unit_price_minor=line.unit_price_minor,
-                line_total_minor=line.line_total_minor,
-                price_list=line.rule.price_list_code,
-                price_rule=line.rule.description_zh,
-                packed_quantity=None,  # every column given: the rows join the session as stored
-            )
+    lines = [
+        OrderLine(
+            variant_id=line.variant_id,
+            sku=line.sku,
+            # Snapshot what was bought as people say it: the product's name, then the variant's.
+            name_zh=names[line.sku],
+            unit=line.unit.value,
+            quantity=line.quantity,
+            unit_price_minor=line.unit_price_minor,
+            line_total_minor=line.line_total_minor,
+            price_list=line.rule.price_list_code,
+            price_rule=line.rule.description_zh,
+            packed_quantity=None,  # every column given: the rows join the session as stored
         )
+        for line in new.lines
+    ]
+    actor = actor_user_id if actor_user_id is not None else new.customer_user_id
     placed = OrderEvent(
-        order_id=order.id,
         kind="placed",
         from_status=None,
-        to_status=OrderStatus(order.status).value,
-        actor_user_id=actor_user_id if actor_user_id is not None else new.customer_user_id,
+        to_status=status.value,
+        actor_user_id=actor,
         message_zh=new.placed_message_zh,
         detail=new.event_detail,
     )
     events = [placed] + [
         OrderEvent(
-            order_id=order.id,
             kind=note.kind,
             from_status=None,
             to_status=None,
-            actor_user_id=placed.actor_user_id,
+            actor_user_id=actor,
             message_zh=note.message_zh,
             detail=note.detail,
         )
         for note in new.more_events
     ]
-    await repository.add_lines_and_events(session, lines, events)
-    # The new order's relations are what was just written (their ids and times came back with the
-    # inserts): the answer to the request is built without reading them again.
+    return lines, events
+
+
+def _set_written_relations(order: Order, lines: list[OrderLine], events: list[OrderEvent], new: NewOrder) -> None:
+    """The new order's relations are what was just written (their ids and times came back with the
+    inserts): the answer to the request is built without reading them again."""
     set_committed_value(order, "lines", lines)
     set_committed_value(order, "events", events)
     set_committed_value(order, "payments", [])
     if new.station is not None or new.station_id is None:
         set_committed_value(order, "station", new.station)
-    return lines
 
 
 @dataclass(frozen=True)
@@ -411,13 +423,20 @@ async def release_held_stock(session: AsyncSession, order: Order, *, reason: str
 
 
 async def _insert_with_unique_number(
-    session: AsyncSession, values_for: Callable[[str], dict[str, Any]], today: date
+    session: AsyncSession,
+    values_for: Callable[[str], dict[str, Any]],
+    today: date,
+    lines: Sequence[OrderLine],
+    events: Sequence[OrderEvent],
 ) -> Order:
-    """Order numbers are random (not guessable from one another); on the rare clash with an
-    existing number another is drawn (its reservation reference with it). One statement per try, no
-    savepoint: the insert skips a taken number instead of failing (``insert_order_row``)."""
+    """The order with its ``lines`` and ``events``. Order numbers are random (not guessable from one
+    another); on the rare clash with an existing number another is drawn (its reservation reference
+    with it). One statement per try, no savepoint: the insert skips a taken number, and then writes
+    no line or event, instead of failing (``insert_order_with_lines_and_events``)."""
     for _ in range(NUMBER_ATTEMPTS):
-        order = await repository.insert_order_row(session, values_for(new_order_number(today)))
+        order = await repository.insert_order_with_lines_and_events(
+            session, values_for(new_order_number(today)), lines, events
+        )
         if order is not None:
             return order
     raise errors.OrderStateConflict("订单号生成冲突，请重试")

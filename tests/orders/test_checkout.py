@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import Role
 from app.notifications.models import NotificationMessage
 from app.orders import expiry
-from app.orders.models import Order, OrderEvent, OrderStatus
+from app.orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from app.supply import repository as supply_repository
 from app.supply.models import Reservation, ReservationStatus
 from tests.fixtures.builders import (
@@ -357,3 +357,13 @@ async def test_an_order_number_clash_is_drawn_again(
     assert second.json()["number"] == "NP991231000001"
     held = await db_session.scalar(select(Reservation).where(Reservation.reference == "order:NP991231000001"))
     assert held is not None and held.status is ReservationStatus.active
+    # The attempt on the taken number wrote no line and no event (the order, its lines and its
+    # events are one statement): each order has its own two lines and its one event.
+    for number in (first, "NP991231000001"):
+        lines = await db_session.scalar(
+            select(func.count()).select_from(OrderLine).join(Order).where(Order.number == number)
+        )
+        events = await db_session.scalar(
+            select(func.count()).select_from(OrderEvent).join(Order).where(Order.number == number)
+        )
+        assert (lines, events) == (2, 1)

@@ -20,12 +20,12 @@ pytestmark = pytest.mark.usefixtures("sunday_noon", "guangzhou_route")
 # The caller's token with its user and company (the access check; the order takes the company from
 # it), the idempotency claim, the address, the variants with their products, their price lists, the
 # routes to the city with the trips of the horizon (made first only when one is missing), the stock
-# available (the warehouse's location id is kept per web process since its first order); the order,
-# its events (placed, trip) and its line, the idempotent answer; then the company's turn (the lock,
-# then one statement: what it owes and its overdue invoices, the wholesale row and the truck's
-# booking) and the stock's (the reservation opened with its FEFO hold). Not counted: the savepoint
-# the writes are made under (never released on its own: the commit does it).
-ORDER_STATEMENTS = 14
+# available (the warehouse's location id is kept per web process since its first order); the order
+# with its line and its events (placed, trip) in one statement, the idempotent answer; then the
+# company's turn (the lock, then one statement: what it owes and its overdue invoices, the wholesale
+# row and the truck's booking) and the stock's (the reservation opened with its FEFO hold). Not
+# counted: the savepoint the writes are made under (never released on its own: the commit does it).
+ORDER_STATEMENTS = 12
 
 
 async def test_a_wholesale_order_is_a_fixed_number_of_statements(
