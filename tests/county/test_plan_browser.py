@@ -62,8 +62,14 @@ async def test_targets_page_and_evidence_form_on_a_desktop_and_a_phone(
         await expect(page.get_by_role("heading", name=title)).to_be_visible()
         image = page.get_by_role("img", name=f"{title} 照片 1")
         await expect(image).to_be_visible()
-        # 800 × 500 with EXIF "turned 90°": kept upright, so 500 wide.
-        assert await image.evaluate("img => img.naturalWidth") == 500
+        # 800 × 500 with EXIF "turned 90°": kept upright, so 500 wide. Read once it has loaded: an
+        # <img> is visible (laid out) before its bytes arrive, and on a loaded machine (CI) it read 0.
+        width = await image.evaluate(
+            "img => img.complete ? img.naturalWidth : new Promise((done, failed) => {"
+            " img.addEventListener('load', () => done(img.naturalWidth), {once: true});"
+            " img.addEventListener('error', () => failed(new Error('the photo did not load')), {once: true}); })"
+        )
+        assert width == 500
         await shots(page, "evidence-recorded-desktop")
 
         await page.goto(f"{base}/admin/county/targets?quarter=2022Q1")
