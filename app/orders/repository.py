@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, case, exists, func, inspect, select, true, update
+from sqlalchemy import Enum, Select, String, Table, bindparam, case, exists, func, inspect, select, true, update
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
@@ -99,6 +99,12 @@ async def insert_order_with_lines_and_events(
     return order
 
 
+def _unbounded(column_type: Any) -> Any:
+    """A string column's type without its length: a value cast to ``VARCHAR(n)[]`` is cut to n
+    characters without an error, where storing it in the column refuses what is too long."""
+    return String() if isinstance(column_type, String) and not isinstance(column_type, Enum) else column_type
+
+
 def _scalar_defaults(table: Table) -> dict[str, Any]:
     defaults = {column.key: column.default for column in table.columns if column.default is not None}
     if any(not getattr(default, "is_scalar", False) for default in defaults.values()):
@@ -114,7 +120,7 @@ def _order_with_lines_and_events_statement(keys: tuple[str, ...]) -> Any:
 
     def rows_of(table: Table, prefix: str, keys: Sequence[str]) -> tuple[Any, Any]:
         given = (
-            func.unnest(*(bindparam(f"{prefix}_{key}", type_=ARRAY(table.c[key].type)) for key in keys))
+            func.unnest(*(bindparam(f"{prefix}_{key}", type_=ARRAY(_unbounded(table.c[key].type))) for key in keys))
             .table_valued(*keys, with_ordinality="position")
             .render_derived(name=f"given_{prefix}s")
         )

@@ -4,6 +4,7 @@ others are published through Celery, which loads on the first of them."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -43,6 +44,9 @@ async def test_a_drained_task_is_left_to_the_worker_and_another_is_published_onc
 
     def configure(settings: object) -> _RecordingCeleryApp:
         made.append(settings)
+        # As slow as Celery's first import: two first publishes at once both get here unless
+        # the sender is made under a lock.
+        time.sleep(0.3)
         return celery
 
     monkeypatch.setattr(worker, "configure_celery", configure)
