@@ -118,7 +118,8 @@ def _order_with_lines_and_events_statement(keys: tuple[str, ...]) -> Any:
     column (``unnest … WITH ORDINALITY``): the same statement for any number of rows."""
     order = _insert_order_statement(keys).cte("new_order")
 
-    def rows_of(table: Table, prefix: str, keys: Sequence[str]) -> tuple[Any, Any]:
+    def rows_of(table: Table, prefix: str, keys: Sequence[str]) -> Any:
+        """The INSERT of ``table``'s rows given as arrays, after the order's and with its id."""
         given = (
             func.unnest(*(bindparam(f"{prefix}_{key}", type_=ARRAY(_unbounded(table.c[key].type))) for key in keys))
             .table_valued(*keys, with_ordinality="position")
@@ -130,12 +131,12 @@ def _order_with_lines_and_events_statement(keys: tuple[str, ...]) -> Any:
             .join(given, true())
             .order_by(given.c.position)
         )
-        return insert(table).from_select(["order_id", *keys], chosen), given
+        return insert(table).from_select(["order_id", *keys], chosen)
 
     line_table, event_table = cast(Table, OrderLine.__table__), cast(Table, OrderEvent.__table__)
-    lines = rows_of(line_table, "line", _LINE_KEYS[1:])[0].returning(line_table.c.id).cte("new_lines")
+    lines = rows_of(line_table, "line", _LINE_KEYS[1:]).returning(line_table.c.id).cte("new_lines")
     events = (
-        rows_of(event_table, "event", _EVENT_COLUMNS)[0]
+        rows_of(event_table, "event", _EVENT_COLUMNS)
         .returning(event_table.c.id, event_table.c.created_at)
         .cte("new_events")
     )
