@@ -55,28 +55,20 @@ _ORDER_BY_NUMBER = {
 }
 
 
-async def insert_order_row(session: AsyncSession, values: dict[str, Any]) -> Order | None:
-    """Insert an order row and give it as a persistent ``Order`` (server-set columns included), in
-    one statement; None when an order with its number exists (a concurrent insert of the same number
-    waits for the first transaction and then gets None). No savepoint is needed for the rare clash:
-    the statement never fails on it.
-
-    The statement names the table, not the mapped class, and the ``Order`` is made from the row it
-    returns: the ORM's own execution of ``INSERT … RETURNING`` an entity costs about half a
-    millisecond more, on every order (issue 15). The order joins the session as the row stored, as
-    that execution would make it (its relations unloaded; a rollback expires it)."""
-    row = (await session.execute(_insert_order_statement(tuple(sorted(values))), values)).one_or_none()
-    return None if row is None else _order_as_stored(session, row)
-
-
 async def insert_order_with_lines_and_events(
     session: AsyncSession, values: dict[str, Any], lines: Sequence[OrderLine], events: Sequence[OrderEvent]
 ) -> Order | None:
-    """:func:`insert_order_row` and :func:`add_lines_and_events` in one statement: the order row,
-    then its ``lines`` and ``events`` (every column given but the order's id and their own ids and
-    times) written from the order's ``RETURNING``, each table's rows in the order given. None,
-    writing nothing, when an order with its number exists. Two round trips fewer on every order
-    placed (issue 15); the lines and events join the session as stored, with the order's id."""
+    """Write an order row, its ``lines`` and its ``events`` (every column given but the order's id
+    and their own ids and times) in one statement, each table's rows in the order given, and give
+    the order as a persistent ``Order`` (server-set columns included). None, writing nothing, when
+    an order with its number exists (a concurrent insert of the same number waits for the first
+    transaction and then gets None): no savepoint is needed for the rare clash.
+
+    The statement names the tables, not the mapped classes, and the objects are made from the rows
+    it returns: the ORM's own execution of ``INSERT … RETURNING`` an entity costs about half a
+    millisecond more, and a statement per table two round trips more, on every order (issue 15).
+    They join the session as the rows stored, as that execution would make them (the order's
+    relations unloaded; a rollback expires them)."""
     # An insert inside a WITH gets no Python-side column defaults from SQLAlchemy: given here.
     values = {**_ORDER_DEFAULTS, **values}
     params: dict[str, Any] = dict(values)
@@ -166,24 +158,7 @@ def _insert_order_statement(keys: tuple[str, ...]) -> Any:
     )
 
 
-async def add_lines_and_events(session: AsyncSession, lines: Sequence[OrderLine], events: Sequence[OrderEvent]) -> None:
-    """Write a new order's ``lines`` and ``events`` (every column given but their ids and times):
-    one multi-row insert per table with statements built once, not through a flush (the unit of
-    work costs every order more Python than its rows). They join the session as the rows stored, as
-    SQLAlchemy's own ``INSERT … RETURNING`` of an entity makes them (a rollback expires them)."""
-    line_rows = await session.execute(_ADD_LINES, [{key: getattr(line, key) for key in _LINE_KEYS} for line in lines])
-    for line, (line_id,) in zip(lines, line_rows, strict=True):
-        line.id = line_id
-    event_rows = await session.execute(
-        _ADD_EVENTS, [{key: getattr(event, key) for key in ("order_id", *_EVENT_COLUMNS)} for event in events]
-    )
-    for event, (event_id, created_at) in zip(events, event_rows, strict=True):
-        event.id, event.created_at = event_id, created_at
-    stored_rows.join_as_stored(session, *lines, *events)
-
-
 _LINE_KEYS = tuple(column.key for column in OrderLine.__table__.columns if column.key != "id")
-_ADD_LINES = insert(cast(Table, OrderLine.__table__)).returning(OrderLine.__table__.c.id, sort_by_parameter_order=True)
 
 
 async def order_for_read_model(session: AsyncSession, number: str) -> Order | None:

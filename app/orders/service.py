@@ -168,17 +168,13 @@ async def create_counter_order(session: AsyncSession, new: NewOrder, sale: Count
     goods, ``app.supply.counter_sales``). None, writing nothing, when an order already has that
     number: the caller tells a duplicate upload (a concurrent one waits here for the first to
     commit) from a clash."""
-    order = await repository.insert_order_row(session, counter_order_values(new, sale))
+    values = counter_order_values(new, sale)
+    lines, events = await _lines_and_events(
+        session, new, OrderStatus(values["status"]), actor_user_id=sale.sold_by_user_id, variants=sale.variants
+    )
+    order = await repository.insert_order_with_lines_and_events(session, values, lines, events)
     if order is None:
         return None
-    lines, events = await _lines_and_events(
-        session, new, OrderStatus(order.status), actor_user_id=sale.sold_by_user_id, variants=sale.variants
-    )
-    for line in lines:
-        line.order_id = order.id
-    for event in events:
-        event.order_id = order.id
-    await repository.add_lines_and_events(session, lines, events)
     _set_written_relations(order, lines, events, new)
     return order
 
